@@ -1,0 +1,65 @@
+/* Everything MPI. Each rank holds a model replica and a shard of each global
+ * batch; the loss seeds dL/dy = 1/B_global on every rank, so one sum-allreduce
+ * of the flat gradient buffer gives the exact global-mean gradient. A zeroed
+ * nn_dist (or one made by nn_dist_single) is a single process with no MPI:
+ * every collective is then a no-op. */
+#ifndef NNTRAIN_DIST_H
+#define NNTRAIN_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nntrain/error.h"
+
+typedef struct nn_dist {
+    int rank, size;
+    int active;              /* MPI initialised and in use */
+    int we_initialized;      /* nn_dist_init called MPI_Init */
+    int overlap;             /* bucketed MPI_Iallreduce during backward */
+    size_t bucket_bytes;
+    double stall_timeout;    /* seconds, 0 = off */
+} nn_dist;
+
+void nn_dist_single(nn_dist *d);
+/* MPI_Init (a singleton when started without mpirun). */
+int nn_dist_init(int *argc, char ***argv, nn_dist *d, nn_error *e);
+void nn_dist_finalize(nn_dist *d);
+
+/* Pure: the slice [*off, *off + *cnt) of a global batch of B rows for rank r
+ * of N ranks; slices differ by at most one row, the first B % N get one more. */
+void nn_dist_shard(size_t B, int N, int r, size_t *off, size_t *cnt);
+
+int nn_dist_bcast_floats(nn_dist *d, float *buf, size_t n, nn_error *e);
+int nn_dist_bcast_bytes(nn_dist *d, void *buf, size_t n, nn_error *e);
+/* In-place sums (chunked above INT_MAX). */
+int nn_dist_sum_floats(nn_dist *d, float *buf, size_t n, nn_error *e);
+int nn_dist_sum_doubles(nn_dist *d, double *buf, int n, nn_error *e);
+/* Every rank passes its status (NN_OK or a code) and message; all return the
+ * first failing rank's code, and e receives "rank R: message" on every rank. */
+int nn_dist_agree(nn_dist *d, int status, nn_error *e);
+/* Checks that every rank passes the same 64-bit value (e.g. a spec hash). */
+int nn_dist_check_same(nn_dist *d, uint64_t v, const char *what, nn_error *e);
+double nn_dist_max_double(nn_dist *d, double v);
+
+/* Gradient allreduce, blocking (one MPI_Allreduce over the flat buffer) or
+ * overlapped: buckets of d->bucket_bytes taken from the end of the buffer
+ * (the last layers finish backward first) are started with MPI_Iallreduce as
+ * soon as nn_grad_sync_ready reports them final. */
+typedef struct nn_grad_sync {
+    nn_dist *d;
+    float *g;
+    size_t n, bucket;       /* floats */
+    int nbuckets, started;
+    void *reqs;             /* MPI_Request[nbuckets] */
+    double wait_s;          /* time spent waiting in finish (last step) */
+} nn_grad_sync;
+
+int nn_grad_sync_init(nn_grad_sync *s, nn_dist *d, float *g, size_t n, nn_error *e);
+void nn_grad_sync_begin(nn_grad_sync *s);
+/* grads[off .. n) are final: start every bucket inside that range. */
+void nn_grad_sync_ready(nn_grad_sync *s, size_t off);
+/* Starts what is left, waits for all; then every rank holds the sum. */
+int nn_grad_sync_finish(nn_grad_sync *s, nn_error *e);
+void nn_grad_sync_free(nn_grad_sync *s);
+
+#endif

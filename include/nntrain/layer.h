@@ -1,0 +1,108 @@
+/* A layer is a const vtable (nn_layer_ops) plus an instance (nn_layer) with
+ * private state. Conventions:
+ *  - Tensors are row-major with the batch first: x is (B, in), y is (B, out),
+ *    images NHWC. Parameters are views into the model's flat buffer at
+ *    param_off; the gradient buffer has the same offsets.
+ *  - forward/backward never allocate: plan() sizes saved state for batch_max
+ *    and reports the workspace it needs; the model hands one shared workspace
+ *    (the max over layers) in ctx->work.
+ *  - backward receives dL/dy in dy (scratch: it may be overwritten), writes
+ *    the true dL/dx into dx (overwrite, beta = 0; dx == NULL for the first
+ *    layer: skip it) and ACCUMULATES into the parameter gradients g.
+ *  - If l->dy_is_preact is set (the model fused softmax/sigmoid with a
+ *    cross-entropy loss), dy is already dL/dz: skip the activation derivative. */
+#ifndef NNTRAIN_LAYER_H
+#define NNTRAIN_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nntrain/activation.h"
+#include "nntrain/error.h"
+#include "nntrain/rng.h"
+#include "nntrain/spec.h"
+#include "nntrain/tensor.h"
+
+typedef struct nn_ctx {
+    int training;                 /* 1 in fit, 0 in evaluate/predict */
+    uint64_t seed;                /* run seed */
+    uint64_t epoch;
+    const uint64_t *sample_ids;   /* (B) dataset index of each row: RNG keys */
+    float *work;                  /* shared workspace */
+    size_t work_bytes;
+    /* Called by nn_model_backward when grads[off .. end) are final, so the
+     * gradient allreduce of those buckets can start during backward. */
+    void (*grad_ready)(void *arg, size_t off);
+    void *grad_arg;
+} nn_ctx;
+
+typedef struct nn_param_spec {
+    char name[16];                /* "kernel:0", "bias:0" (Keras names) */
+    int ndim;
+    int dims[4];                  /* Dense (in, out); Conv2D HWIO */
+    size_t off;                   /* offset inside the layer's block */
+} nn_param_spec;
+
+#define NN_MAX_PARAM_SPECS 4
+
+typedef struct nn_layer nn_layer;
+
+typedef struct nn_layer_ops {
+    const char *kind;                 /* Keras class name: "Dense" */
+    const char *const *arg_names;     /* positional order, NULL-terminated;
+                                         the model also binds "input_shape",
+                                         "name" and "trainable" */
+    const char *const *arg_aliases;   /* NULL or {"alias", "name", ..., NULL} */
+    /* Reads options from a (already bound to arg_names) into l->priv. */
+    int (*create)(nn_layer *l, nn_args *a, nn_error *e);
+    /* l->in is set: check it, set l->out and l->param_len. */
+    int (*configure)(nn_layer *l, nn_error *e);
+    /* Fills specs (at most NN_MAX_PARAM_SPECS); returns their count. */
+    int (*param_specs)(const nn_layer *l, nn_param_spec *specs);
+    /* Keras default initialisation of the layer's block p. */
+    void (*init_params)(nn_layer *l, float *p, nn_rng *rng);
+    /* Allocates saved state for up to batch_max rows; *work_bytes receives the
+     * shared workspace this layer needs. NULL = nothing to plan. */
+    int (*plan)(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e);
+    /* x (B, in) -> y (B, out); p is the layer's parameter block. */
+    void (*forward)(nn_layer *l, const float *p, const float *x, float *y, int B,
+                    nn_ctx *ctx);
+    /* See the conventions above. x and y are the forward's input and output. */
+    void (*backward)(nn_layer *l, const float *p, float *g, const float *x,
+                     const float *y, float *dy, float *dx, int B, nn_ctx *ctx);
+    void (*destroy)(nn_layer *l);     /* frees priv and saved state; may be NULL */
+} nn_layer_ops;
+
+struct nn_layer {
+    const nn_layer_ops *ops;
+    char name[64];                /* Keras-style: "dense", "dense_1", "conv2d" */
+    int index;                    /* position in the model: RNG key */
+    nn_shape in, out;             /* per-sample shapes */
+    size_t param_off, param_len;  /* block in the flat buffers */
+    int trainable;
+    nn_act act;                   /* fused activation (Dense, Conv2D, Activation) */
+    int dy_is_preact;             /* set by the model for fused losses */
+    void *priv;
+};
+
+/* Registry (src/layers/registry.c). */
+const nn_layer_ops *nn_layer_find(const char *kind);  /* also R names: layer_dense */
+/* "Dense, Conv2D, ..." for "unknown layer" messages. */
+const char *nn_layer_known(void);
+
+/* Creates a layer from a parsed call: binds arguments, runs ops->create.
+ * input_shape (if given) is stored in input_shape, and has_input is set. */
+int nn_layer_create(nn_layer *l, const nn_call *c, nn_shape *input_shape,
+                    int *has_input, nn_error *e);
+void nn_layer_destroy(nn_layer *l);
+
+/* Fan-in/fan-out initialisers shared by the layers (src/core/init.c). */
+typedef enum {
+    NN_INIT_GLOROT_UNIFORM = 0, NN_INIT_GLOROT_NORMAL, NN_INIT_HE_NORMAL,
+    NN_INIT_HE_UNIFORM, NN_INIT_ZEROS, NN_INIT_ONES, NN_INIT_COUNT
+} nn_init;
+extern const char *const nn_init_names[];  /* NULL-terminated, index = nn_init */
+void nn_init_fill(nn_init kind, float *w, size_t n, double fan_in, double fan_out,
+                  nn_rng *rng);
+
+#endif

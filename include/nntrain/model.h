@@ -1,0 +1,74 @@
+/* A Keras Sequential model: layers, one flat parameter buffer and one flat
+ * gradient buffer with the same offsets, the compile() settings and the
+ * fit() defaults from the spec, and the activation plan for batch_max rows. */
+#ifndef NNTRAIN_MODEL_H
+#define NNTRAIN_MODEL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nntrain/error.h"
+#include "nntrain/layer.h"
+#include "nntrain/loss.h"
+#include "nntrain/optim.h"
+#include "nntrain/spec.h"
+
+#define NN_MAX_METRICS 8
+
+typedef struct nn_fit_args {
+    int batch_size;          /* Keras default 32 */
+    int epochs;              /* 1 */
+    double validation_split; /* 0: the last fraction, taken before shuffling */
+    int shuffle;             /* 1 */
+    uint64_t seed;           /* 42 unless set: runs are reproducible */
+    int verbose;             /* 1: progress bar on a terminal, 2: epoch lines only */
+} nn_fit_args;
+
+typedef struct nn_model {
+    char name[64];
+    nn_shape in_shape;
+    int nlayers;
+    nn_layer *layers;
+    size_t nparams;
+    float *params;               /* (nparams) */
+    float *grads;                /* (nparams), same offsets */
+
+    int compiled;
+    nn_loss loss;
+    int fused;                   /* final softmax/sigmoid fused with the CE loss */
+    nn_optim optim;
+    int nmetrics;
+    nn_metric metrics[NN_MAX_METRICS];
+    char metric_names[NN_MAX_METRICS][40];  /* as the user wrote them */
+    nn_fit_args fit;
+
+    int batch_max;               /* plan */
+    float **acts;                /* per layer output (batch_max, out) */
+    float *dbuf[2];              /* ping-pong dL/dx buffers */
+    float *work;
+    size_t work_bytes;
+} nn_model;
+
+void nn_fit_args_defaults(nn_fit_args *f);
+
+/* Builds layers (shape inference, Keras-style names), the parameter buffers,
+ * compile() and fit() from a parsed spec. Errors name path:line:col. */
+int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e);
+/* Keras default initialisation, deterministic in seed. */
+void nn_model_init_params(nn_model *m, uint64_t seed);
+/* Allocates activations and workspace for up to batch_max rows (idempotent
+ * for smaller batches). */
+int nn_model_plan(nn_model *m, int batch_max, nn_error *e);
+/* x (B, in) -> returns the output (B, out), owned by the model. */
+const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx);
+/* dout (B, out) = dL/d(output) (or dL/dlogits when m->fused); it is used as
+ * scratch. Accumulates into m->grads (zero them first). */
+void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx);
+size_t nn_model_in_size(const nn_model *m);
+size_t nn_model_out_size(const nn_model *m);
+size_t nn_model_trainable_params(const nn_model *m);
+/* Keras-format summary table. */
+void nn_model_summary(const nn_model *m, FILE *f);
+void nn_model_free(nn_model *m);
+
+#endif

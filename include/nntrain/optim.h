@@ -1,0 +1,60 @@
+/* Optimizers with Keras 2 semantics and defaults, one loop over the flat
+ * parameter buffer. lr_t = lr / (1 + decay * iterations) (Keras time decay).
+ *   SGD      lr=0.01 momentum=0 nesterov=False   v = m v - lr g; p += v
+ *                                                (nesterov: p += m v - lr g)
+ *   RMSprop  lr=0.001 rho=0.9 epsilon=1e-7       a = rho a + (1-rho) g^2;
+ *                                                p -= lr g / (sqrt(a) + eps)
+ *   Adam     lr=0.001 beta_1=0.9 beta_2=0.999 epsilon=1e-7
+ *            t = it + 1; lr_t *= sqrt(1-b2^t) / (1-b1^t)
+ *            m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr_t m / (sqrt(v) + eps)
+ *   Adadelta lr=1.0 rho=0.95 epsilon=1e-7
+ *            a = rho a + (1-rho) g^2; u = g sqrt(d + eps) / sqrt(a + eps)
+ *            p -= lr u; d = rho d + (1-rho) u^2 */
+#ifndef NNTRAIN_OPTIM_H
+#define NNTRAIN_OPTIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nntrain/error.h"
+#include "nntrain/spec.h"
+
+typedef enum {
+    NN_OPT_SGD = 0, NN_OPT_RMSPROP, NN_OPT_ADAM, NN_OPT_ADADELTA, NN_OPT_COUNT
+} nn_optim_kind;
+
+#define NN_OPTIM_MAX_SLOTS 2
+
+typedef struct nn_optim {
+    nn_optim_kind kind;
+    double lr, momentum, rho, beta_1, beta_2, epsilon, decay;
+    int nesterov;
+    int64_t iterations;          /* steps taken (Keras "iterations") */
+    size_t n;                    /* parameters */
+    int nslots;
+    float *slot[NN_OPTIM_MAX_SLOTS];  /* same offsets as params */
+} nn_optim;
+
+extern const char *const nn_optim_names[];   /* "SGD", "RMSprop", "Adam", "Adadelta" */
+
+/* Sets kind and Keras defaults. */
+void nn_optim_defaults(nn_optim *o, nn_optim_kind kind);
+/* From a compile() value: a string ("rmsprop", "adam", ...) or a call
+ * (RMSprop(lr=1e-4, decay=1e-6)); unknown names/options are errors that name
+ * the location. Does not allocate. */
+int nn_optim_from_value(nn_optim *o, const nn_call *where, const nn_value *v,
+                        nn_error *e);
+/* Allocates zeroed slots for n parameters. */
+int nn_optim_alloc(nn_optim *o, size_t n, nn_error *e);
+/* The learning rate the next step will use (with decay). */
+double nn_optim_lr(const nn_optim *o);
+/* One step over params[off .. off+len) of the flat buffers; call for each
+ * trainable range, then nn_optim_advance once. */
+void nn_optim_update(nn_optim *o, float *params, const float *grads, size_t off,
+                     size_t len);
+void nn_optim_advance(nn_optim *o);       /* iterations++ */
+/* "RMSprop(lr=0.001, rho=0.9, epsilon=1e-07, decay=0)" */
+void nn_optim_describe(const nn_optim *o, char *buf, size_t len);
+void nn_optim_free(nn_optim *o);
+
+#endif

@@ -1,0 +1,22 @@
+/* Per-sample shapes (the batch dimension is never stored: Keras "None"),
+ * NHWC order for images. */
+#ifndef NNTRAIN_TENSOR_H
+#define NNTRAIN_TENSOR_H
+
+#include <stddef.h>
+
+#define NN_MAX_DIMS 4
+
+typedef struct nn_shape {
+    int n;               /* number of dims, 1..NN_MAX_DIMS */
+    int d[NN_MAX_DIMS];  /* e.g. (H, W, C) or (features,) */
+} nn_shape;
+
+nn_shape nn_shape1(int a);
+nn_shape nn_shape3(int h, int w, int c);
+size_t nn_shape_size(const nn_shape *s);   /* product of dims */
+int nn_shape_eq(const nn_shape *a, const nn_shape *b);
+/* Writes "(None, 26, 26, 32)" Keras-style into buf; returns buf. */
+char *nn_shape_str(const nn_shape *s, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,38 @@
+/* The nntrain command line: subcommands share option parsing and the MPI
+ * setup; only this layer prints errors and chooses exit codes. */
+#ifndef NNTRAIN_CLI_H
+#define NNTRAIN_CLI_H
+
+#include "nntrain/dist.h"
+#include "nntrain/error.h"
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+typedef struct cli_opt {
+    const char *name;     /* "--epochs" */
+    int takes_value;
+    const char *value;    /* filled by cli_parse */
+    int given;
+} cli_opt;
+
+/* Parses argv[first..] into opts (NULL-name terminated) and positional
+ * arguments (up to max_pos); unknown options are errors. */
+int cli_parse(int argc, char **argv, int first, cli_opt *opts, const char **pos,
+              int max_pos, int *npos, nn_error *e);
+cli_opt *cli_find(cli_opt *opts, const char *name);
+int cli_int(cli_opt *opts, const char *name, int *out, nn_error *e);
+int cli_double(cli_opt *opts, const char *name, double *out, nn_error *e);
+
+/* Prints "nntrain: error: msg" on rank 0 (or on every rank if d is NULL). */
+void cli_error(const nn_dist *d, const nn_error *e);
+/* OpenBLAS threads per rank: --threads, else SLURM_CPUS_PER_TASK, else the
+ * cores this process may use divided by the ranks on this node. */
+int cli_threads(const nn_dist *d, int requested);
+/* Warns when OpenBLAS runs a generic kernel on a CPU with AVX-512/AVX2. */
+void cli_check_blas(const nn_dist *d);
+int cli_mkdirs(const char *path, nn_error *e);
+
+int cmd_summary(int argc, char **argv);
+int cmd_train(int argc, char **argv, nn_dist *d);
+
+#endif

@@ -1,0 +1,160 @@
+/* Option parsing, error printing, thread choice and checks shared by the
+ * subcommands. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "nntrain/gemm.h"
+
+cli_opt *cli_find(cli_opt *opts, const char *name)
+{
+    for (int i = 0; opts[i].name; i++)
+        if (!strcmp(opts[i].name, name))
+            return &opts[i];
+    return NULL;
+}
+
+int cli_parse(int argc, char **argv, int first, cli_opt *opts, const char **pos,
+              int max_pos, int *npos, nn_error *e)
+{
+    *npos = 0;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && a[1] == '-') {
+            const char *eq = strchr(a, '=');
+            char name[64];
+            size_t len = eq ? (size_t)(eq - a) : strlen(a);
+            if (len >= sizeof name)
+                len = sizeof name - 1;
+            memcpy(name, a, len);
+            name[len] = 0;
+            cli_opt *o = cli_find(opts, name);
+            if (!o) {
+                char known[1024] = "";
+                for (int k = 0; opts[k].name; k++)
+                    strncat(strncat(known, k ? ", " : "", sizeof known - strlen(known) - 1),
+                            opts[k].name, sizeof known - strlen(known) - 1);
+                return nn_err(e, NN_EINVAL, "unknown option '%s' (known: %s)", name, known);
+            }
+            o->given = 1;
+            if (o->takes_value) {
+                if (eq)
+                    o->value = eq + 1;
+                else if (i + 1 < argc)
+                    o->value = argv[++i];
+                else
+                    return nn_err(e, NN_EINVAL, "option %s needs a value", name);
+            } else if (eq) {
+                return nn_err(e, NN_EINVAL, "option %s takes no value", name);
+            }
+        } else {
+            if (*npos >= max_pos)
+                return nn_err(e, NN_EINVAL, "unexpected argument '%s'", a);
+            pos[(*npos)++] = a;
+        }
+    }
+    return NN_OK;
+}
+
+int cli_int(cli_opt *opts, const char *name, int *out, nn_error *e)
+{
+    cli_opt *o = cli_find(opts, name);
+    if (!o || !o->given)
+        return NN_OK;
+    char *end;
+    errno = 0;
+    long v = strtol(o->value, &end, 10);
+    if (errno || *end || end == o->value || v < -2147483647L || v > 2147483647L)
+        return nn_err(e, NN_EINVAL, "option %s expects an integer, got '%s'", name, o->value);
+    *out = (int)v;
+    return NN_OK;
+}
+
+int cli_double(cli_opt *opts, const char *name, double *out, nn_error *e)
+{
+    cli_opt *o = cli_find(opts, name);
+    if (!o || !o->given)
+        return NN_OK;
+    char *end;
+    errno = 0;
+    double v = strtod(o->value, &end);
+    if (errno || *end || end == o->value)
+        return nn_err(e, NN_EINVAL, "option %s expects a number, got '%s'", name, o->value);
+    *out = v;
+    return NN_OK;
+}
+
+void cli_error(const nn_dist *d, const nn_error *e)
+{
+    if (!d || d->rank == 0) {
+        fflush(stdout);
+        fprintf(stderr, "nntrain: error: %s\n", e->msg[0] ? e->msg : nn_err_name(e->code));
+    }
+}
+
+static int env_int(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : 0;
+}
+
+int cli_threads(const nn_dist *d, int requested)
+{
+    if (requested > 0)
+        return requested;
+    int t = env_int("SLURM_CPUS_PER_TASK");
+    if (t > 0)
+        return t;
+    cpu_set_t set;
+    int cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        cores = CPU_COUNT(&set);
+    int local = env_int("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (local <= 0)
+        local = env_int("SLURM_NTASKS_PER_NODE");
+    if (local <= 0)
+        local = d && d->size > 1 ? d->size : 1;   /* assume one node */
+    t = cores / local;
+    return t > 0 ? t : 1;
+}
+
+void cli_check_blas(const nn_dist *d)
+{
+    if (d && d->rank != 0)
+        return;
+    const char *core = nn_blas_corename();
+    __builtin_cpu_init();
+    int avx512 = __builtin_cpu_supports("avx512f"), avx2 = __builtin_cpu_supports("avx2");
+    if (!core)
+        return;
+    int generic = !strcasecmp(core, "Prescott") || !strcasecmp(core, "Core2") ||
+                  !strcasecmp(core, "Nehalem") || !strcasecmp(core, "Sandybridge");
+    if (generic && (avx512 || avx2))
+        fprintf(stderr,
+                "nntrain: warning: OpenBLAS uses its '%s' kernel on a CPU with %s: sgemm may run "
+                "several times slower. Set OPENBLAS_CORETYPE=%s before starting nntrain.\n",
+                core, avx512 ? "AVX-512" : "AVX2", avx512 ? "SkylakeX" : "Haswell");
+}
+
+int cli_mkdirs(const char *path, nn_error *e)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0777) && errno != EEXIST)
+            return nn_err(e, NN_EIO, "cannot create directory '%s': %s", buf, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) && errno != EEXIST)
+        return nn_err(e, NN_EIO, "cannot create directory '%s': %s", buf, strerror(errno));
+    return NN_OK;
+}

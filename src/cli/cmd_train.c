@@ -1,0 +1,206 @@
+/* nntrain train MODEL.nn --data SRC: fit (data parallel under MPI), then
+ * evaluate on the test split. Every rank runs this; rank 0 speaks. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "nntrain/gemm.h"
+#include "nntrain/train.h"
+
+static const char *help =
+    "usage: nntrain train MODEL.nn --data SRC [options]\n"
+    "\n"
+    "  --data SRC              training data: an IDX directory (MNIST/Fashion-MNIST)\n"
+    "                          or synthetic:sqrt[:N]\n"
+    "  --val SRC               validation data (default: fit(validation_split=...))\n"
+    "  --test SRC              evaluate on SRC after training (default: the test split\n"
+    "                          of --data when it has one); --no-test to skip\n"
+    "  --epochs N  --batch-size B  --validation-split F  --seed S  --no-shuffle\n"
+    "                          override the spec's fit(...) values; B is the global batch\n"
+    "  --out DIR               output directory (default runs/<model name>)\n"
+    "  --history FILE          per-epoch CSV (default DIR/history.csv)\n"
+    "  --threads T             OpenBLAS threads per rank (default: cores / local ranks)\n"
+    "  --verbose 0|1|2         0 silent, 1 progress bar on a terminal, 2 epoch lines\n"
+    "  --no-progress           never draw the progress bar\n"
+    "  --allreduce MODE        'overlap' (bucketed, default) or 'blocking'\n"
+    "  --bucket-mb M           gradient bucket size for overlap (default 4)\n";
+
+/* FNV-1a: every rank must train the same spec with the same options. */
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; s && *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h * 0x100000001b3ULL;
+}
+
+static void basename_noext(const char *path, char *out, size_t len)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, len, "%s", b);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out)
+        *dot = 0;
+}
+
+int cmd_train(int argc, char **argv, nn_dist *d)
+{
+    cli_opt opts[] = {
+        {"--data", 1, 0, 0}, {"--val", 1, 0, 0}, {"--test", 1, 0, 0}, {"--no-test", 0, 0, 0},
+        {"--epochs", 1, 0, 0}, {"--batch-size", 1, 0, 0}, {"--validation-split", 1, 0, 0},
+        {"--seed", 1, 0, 0}, {"--no-shuffle", 0, 0, 0}, {"--out", 1, 0, 0},
+        {"--history", 1, 0, 0}, {"--threads", 1, 0, 0}, {"--verbose", 1, 0, 0},
+        {"--no-progress", 0, 0, 0}, {"--progress", 0, 0, 0}, {"--allreduce", 1, 0, 0},
+        {"--bucket-mb", 1, 0, 0}, {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
+    const char *pos[1];
+    int npos = 0;
+    nn_error e = {0};
+    int rc = cli_parse(argc, argv, 2, opts, pos, 1, &npos, &e);
+    if (!rc && cli_find(opts, "--help")->given) {
+        if (d->rank == 0)
+            fputs(help, stdout);
+        return CLI_OK;
+    }
+    if (!rc && npos != 1)
+        rc = nn_err(&e, NN_EINVAL, "train needs one model spec (nntrain train MODEL.nn --data SRC)");
+    if (!rc && !cli_find(opts, "--data")->given)
+        rc = nn_err(&e, NN_EINVAL, "train needs --data SRC");
+    if (rc) {
+        cli_error(d, &e);
+        if (d->rank == 0)
+            fputs(help, stderr);
+        return CLI_USAGE;
+    }
+
+    nn_spec s = {0};
+    nn_model m = {0};
+    nn_dataset train = {0}, val = {0}, test = {0};
+    int has_val = 0, has_test = 0;
+    rc = nn_spec_load(pos[0], &s, &e);
+    if (!rc)
+        rc = nn_model_build(&m, &s, &e);
+    nn_fit_opts fo = {.progress = -1};
+    int threads = 0;
+    double bucket_mb = 4;
+    if (!rc) {
+        fo.fit = m.fit;
+        double seed = (double)fo.fit.seed;
+        if (!(rc = cli_int(opts, "--epochs", &fo.fit.epochs, &e)) &&
+            !(rc = cli_int(opts, "--batch-size", &fo.fit.batch_size, &e)) &&
+            !(rc = cli_double(opts, "--validation-split", &fo.fit.validation_split, &e)) &&
+            !(rc = cli_double(opts, "--seed", &seed, &e)) &&
+            !(rc = cli_int(opts, "--threads", &threads, &e)) &&
+            !(rc = cli_int(opts, "--verbose", &fo.fit.verbose, &e)))
+            rc = cli_double(opts, "--bucket-mb", &bucket_mb, &e);
+        fo.fit.seed = (uint64_t)seed;
+        if (cli_find(opts, "--no-shuffle")->given)
+            fo.fit.shuffle = 0;
+        if (cli_find(opts, "--no-progress")->given)
+            fo.progress = 0;
+        if (cli_find(opts, "--progress")->given)
+            fo.progress = 1;
+        if (!rc && (fo.fit.batch_size < 1 || fo.fit.epochs < 0 || fo.fit.validation_split < 0 ||
+                    fo.fit.validation_split >= 1 || bucket_mb <= 0 || seed < 0))
+            rc = nn_err(&e, NN_EINVAL, "need --batch-size >= 1, --epochs >= 0, 0 <= --validation-split < 1, --bucket-mb > 0, --seed >= 0");
+        const char *mode = cli_find(opts, "--allreduce")->value;
+        d->overlap = 1;
+        if (!rc && mode && strcmp(mode, "overlap") && strcmp(mode, "blocking"))
+            rc = nn_err(&e, NN_EINVAL, "--allreduce must be 'overlap' or 'blocking', not '%s'", mode);
+        if (mode && !strcmp(mode, "blocking"))
+            d->overlap = 0;
+        d->bucket_bytes = (size_t)(bucket_mb * 1048576.0);
+    }
+    const char *data = cli_find(opts, "--data")->value;
+    if (!rc)
+        rc = nn_data_open(data, "train", fo.fit.seed, &train, &e);
+    if (!rc && cli_find(opts, "--val")->given) {
+        rc = nn_data_open(cli_find(opts, "--val")->value, "train", fo.fit.seed, &val, &e);
+        has_val = !rc;
+    }
+    if (!rc && !cli_find(opts, "--no-test")->given) {
+        cli_opt *t = cli_find(opts, "--test");
+        if (t->given) {
+            rc = nn_data_open(t->value, "test", fo.fit.seed, &test, &e);
+            has_test = !rc;
+        } else {
+            nn_error ignore = {0};
+            has_test = nn_data_open(data, "test", fo.fit.seed, &test, &ignore) == NN_OK;
+        }
+    }
+    /* Every rank parsed and opened the same things; agree before any
+     * collective so that a rank-local failure cannot hang the others. */
+    rc = nn_dist_agree(d, rc, &e);
+    if (!rc) {
+        uint64_t h = fnv(0xcbf29ce484222325ULL, s.text);
+        for (int i = 2; i < argc; i++)
+            h = fnv(h, argv[i]);
+        rc = nn_dist_check_same(d, h, "the model spec and command line", &e);
+    }
+
+    char outdir[2048], hist[2300], base[256];
+    if (!rc) {
+        basename_noext(pos[0], base, sizeof base);
+        cli_opt *o = cli_find(opts, "--out");
+        snprintf(outdir, sizeof outdir, "%s", o->given ? o->value : "runs");
+        if (!o->given)
+            snprintf(outdir + strlen(outdir), sizeof outdir - strlen(outdir), "/%s", base);
+        cli_opt *h = cli_find(opts, "--history");
+        if (h->given)
+            snprintf(hist, sizeof hist, "%s", h->value);
+        else
+            snprintf(hist, sizeof hist, "%s/history.csv", outdir);
+        int wrc = NN_OK;
+        if (d->rank == 0) {   /* an unwritable output fails now, not after training */
+            wrc = cli_mkdirs(outdir, &e);
+            if (!wrc && access(outdir, W_OK))
+                wrc = nn_err(&e, NN_EIO, "output directory '%s' is not writable: %s", outdir,
+                             strerror(errno));
+        }
+        rc = nn_dist_agree(d, wrc, &e);
+        fo.history_csv = hist;
+    }
+    if (!rc) {
+        threads = cli_threads(d, threads);
+        nn_blas_set_threads(threads);
+        cli_check_blas(d);
+        if (d->rank == 0 && fo.fit.verbose) {
+            nn_model_summary(&m, stdout);
+            size_t nv = has_val ? val.n : (size_t)((double)train.n * fo.fit.validation_split > 0 ? train.n - (size_t)((double)train.n * (1.0 - fo.fit.validation_split)) : 0);
+            char opt[256];
+            nn_optim_describe(&m.optim, opt, sizeof opt);
+            printf("Train on %zu samples, validate on %zu samples (%s)\n", train.n - (has_val ? 0 : nv), nv, train.source);
+            printf("Global batch %d over %d rank%s (%d threads each), %s, loss %s\n",
+                   fo.fit.batch_size, d->size, d->size > 1 ? "s" : "", threads, opt,
+                   nn_loss_names[m.loss]);
+            fflush(stdout);
+        }
+        nn_model_init_params(&m, fo.fit.seed);
+        nn_history h = {0};
+        rc = nn_fit(&m, &train, has_val ? &val : NULL, &fo, d, &h, &e);
+        nn_history_free(&h);
+    }
+    if (!rc && has_test) {
+        double r[1 + NN_MAX_METRICS];
+        rc = nn_evaluate(&m, &test, NULL, 0, fo.fit.batch_size, d, r, &e);
+        if (!rc && d->rank == 0) {
+            printf("Test (%zu samples) - loss: %.4f", test.n, r[0]);
+            for (int k = 0; k < m.nmetrics; k++)
+                printf(" - %s: %.4f", m.metric_names[k], r[1 + k]);
+            printf("\n");
+        }
+    }
+    if (!rc && d->rank == 0 && fo.fit.verbose)
+        printf("History written to %s\n", hist);
+    if (rc)
+        cli_error(d, &e);
+    nn_data_close(&train);
+    nn_data_close(&val);
+    nn_data_close(&test);
+    nn_model_free(&m);
+    nn_spec_free(&s);
+    return rc ? CLI_FAIL : CLI_OK;
+}

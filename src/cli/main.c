@@ -1,0 +1,49 @@
+/* nntrain: Keras-style Sequential models trained data-parallel over MPI. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "nntrain/gemm.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nntrain <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  summary MODEL.nn                  print the Keras-style model summary\n"
+            "  train MODEL.nn --data SRC [opts]  train (under mpirun/srun: data parallel)\n"
+            "  version                           print version and library information\n"
+            "\n"
+            "Run 'nntrain <command> --help' for the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("nntrain %s (OpenBLAS %s)\n", NN_VERSION, nn_blas_corename());
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "summary"))
+        return cmd_summary(argc, argv);
+    if (!strcmp(cmd, "train")) {
+        nn_dist d;
+        nn_error e = {0};
+        if (nn_dist_init(&argc, &argv, &d, &e)) {
+            cli_error(NULL, &e);
+            return CLI_FAIL;
+        }
+        int rc = cmd_train(argc, argv, &d);
+        nn_dist_finalize(&d);
+        return rc;
+    }
+    fprintf(stderr, "nntrain: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return CLI_USAGE;
+}

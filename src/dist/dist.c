@@ -1,0 +1,155 @@
+/* MPI: init (a singleton without mpirun), broadcast, sums and error
+ * agreement. Every call checks its return code: the communicator is set to
+ * MPI_ERRORS_RETURN so a failure becomes an nn_error instead of an abort. */
+#include "nntrain/dist.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+void nn_dist_single(nn_dist *d)
+{
+    memset(d, 0, sizeof *d);
+    d->size = 1;
+    d->bucket_bytes = 4u << 20;
+}
+
+static int mpi_fail(nn_error *e, int rc, const char *what)
+{
+    char s[MPI_MAX_ERROR_STRING];
+    int n = 0;
+    if (MPI_Error_string(rc, s, &n) != MPI_SUCCESS)
+        snprintf(s, sizeof s, "code %d", rc);
+    return nn_err(e, NN_EMPI, "%s failed: %s", what, s);
+}
+
+int nn_dist_init(int *argc, char ***argv, nn_dist *d, nn_error *e)
+{
+    nn_dist_single(d);
+    int inited = 0, provided, rc;
+    MPI_Initialized(&inited);
+    if (!inited) {
+        rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+        if (rc != MPI_SUCCESS)
+            return nn_err(e, NN_EMPI, "MPI_Init_thread failed (code %d)", rc);
+        d->we_initialized = 1;
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if ((rc = MPI_Comm_rank(MPI_COMM_WORLD, &d->rank)) != MPI_SUCCESS ||
+        (rc = MPI_Comm_size(MPI_COMM_WORLD, &d->size)) != MPI_SUCCESS)
+        return mpi_fail(e, rc, "MPI_Comm_rank/size");
+    d->active = 1;
+    return NN_OK;
+}
+
+void nn_dist_finalize(nn_dist *d)
+{
+    if (d->active && d->we_initialized) {
+        int fin = 0;
+        MPI_Finalized(&fin);
+        if (!fin)
+            MPI_Finalize();
+    }
+    d->active = 0;
+}
+
+void nn_dist_shard(size_t B, int N, int r, size_t *off, size_t *cnt)
+{
+    size_t base = B / (size_t)N, extra = B % (size_t)N, ur = (size_t)r;
+    *cnt = base + (ur < extra ? 1 : 0);
+    *off = ur * base + (ur < extra ? ur : extra);
+}
+
+int nn_dist_bcast_bytes(nn_dist *d, void *buf, size_t n, nn_error *e)
+{
+    if (!d->active || d->size == 1)
+        return NN_OK;
+    char *p = buf;
+    while (n) {
+        int c = n > (size_t)INT_MAX ? INT_MAX : (int)n;
+        int rc = MPI_Bcast(p, c, MPI_BYTE, 0, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS)
+            return mpi_fail(e, rc, "MPI_Bcast");
+        p += c;
+        n -= (size_t)c;
+    }
+    return NN_OK;
+}
+
+int nn_dist_bcast_floats(nn_dist *d, float *buf, size_t n, nn_error *e)
+{
+    return nn_dist_bcast_bytes(d, buf, n * sizeof(float), e);
+}
+
+int nn_dist_sum_floats(nn_dist *d, float *buf, size_t n, nn_error *e)
+{
+    if (!d->active || d->size == 1)
+        return NN_OK;
+    while (n) {
+        int c = n > (size_t)INT_MAX ? INT_MAX : (int)n;
+        int rc = MPI_Allreduce(MPI_IN_PLACE, buf, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS)
+            return mpi_fail(e, rc, "MPI_Allreduce of the gradients");
+        buf += c;
+        n -= (size_t)c;
+    }
+    return NN_OK;
+}
+
+int nn_dist_sum_doubles(nn_dist *d, double *buf, int n, nn_error *e)
+{
+    if (!d->active || d->size == 1)
+        return NN_OK;
+    int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? NN_OK : mpi_fail(e, rc, "MPI_Allreduce of the metrics");
+}
+
+double nn_dist_max_double(nn_dist *d, double v)
+{
+    if (d->active && d->size > 1)
+        MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    return v;
+}
+
+int nn_dist_agree(nn_dist *d, int status, nn_error *e)
+{
+    if (!d->active || d->size == 1)
+        return status;
+    /* The lowest failing rank speaks for all. */
+    int mine = status ? d->rank : INT_MAX, first = INT_MAX;
+    int rc = MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(e, rc, "MPI_Allreduce (error agreement)");
+    if (first == INT_MAX)
+        return NN_OK;
+    struct {
+        int code;
+        char msg[sizeof e->msg];
+    } m;
+    memset(&m, 0, sizeof m);
+    if (d->rank == first) {
+        m.code = status;
+        snprintf(m.msg, sizeof m.msg, "%s", e ? e->msg : "failed");
+    }
+    rc = MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(e, rc, "MPI_Bcast (error agreement)");
+    if (d->rank == first)
+        return status;
+    return nn_err(e, m.code, "rank %d: %s", first, m.msg);
+}
+
+int nn_dist_check_same(nn_dist *d, uint64_t v, const char *what, nn_error *e)
+{
+    if (!d->active || d->size == 1)
+        return NN_OK;
+    unsigned long long mm[2] = {v, ~v}, r[2];
+    int rc = MPI_Allreduce(mm, r, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(e, rc, "MPI_Allreduce (consistency check)");
+    if (r[0] != v || r[1] != ~v)
+        return nn_err(e, NN_EINVAL, "ranks disagree on %s: every rank must run the same model spec and options (rank %d has %016llx)",
+                      what, d->rank, (unsigned long long)v);
+    return NN_OK;
+}

@@ -1,0 +1,286 @@
+/* Building a Sequential model from a parsed spec: layers with shape inference
+ * and Keras-style names, the flat parameter buffers, compile() and fit().
+ * Every error is prefixed with the spec location of the call at fault. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nntrain/model.h"
+
+static const char *const compile_args[] = {"optimizer", "loss", "metrics", NULL};
+static const char *const fit_args[] = {"batch_size", "epochs", "validation_split",
+                                       "shuffle", "seed", "verbose", NULL};
+static const char *const input_args[] = {"shape", "input_shape", "name", NULL};
+
+/* Keras's automatic layer names: snake_case of the class, then _1, _2 ... */
+static void auto_name(nn_layer *l, nn_model *m, int idx)
+{
+    char base[48];
+    size_t k = 0;
+    const char *kind = l->ops->kind;
+    for (size_t i = 0; kind[i] && k + 2 < sizeof base; i++) {
+        char ch = kind[i];
+        /* MaxPooling2D -> max_pooling2d, Conv2D -> conv2d */
+        if (isupper((unsigned char)ch) && i > 0 && islower((unsigned char)kind[i - 1]))
+            base[k++] = '_';
+        base[k++] = (char)tolower((unsigned char)ch);
+    }
+    base[k] = 0;
+    int count = 0;
+    for (int i = 0; i < idx; i++)
+        if (m->layers[i].ops == l->ops)
+            count++;
+    if (count)
+        snprintf(l->name, sizeof l->name, "%s_%d", base, count);
+    else
+        snprintf(l->name, sizeof l->name, "%s", base);
+}
+
+static int do_compile(nn_model *m, const nn_call *c, nn_error *e)
+{
+    nn_args a;
+    char w[300];
+    int rc = nn_args_bind(&a, c, compile_args, NULL, e);
+    if (rc)
+        return rc;
+    const char *loss;
+    if ((rc = nn_args_str(&a, "loss", NULL, &loss, e)))
+        return rc;
+    if (!loss)
+        return nn_err(e, NN_EINVAL, "%s: compile() needs loss=\"...\" (e.g. loss=\"sparse_categorical_crossentropy\")",
+                      nn_value_where(c, NULL, w, sizeof w));
+    nn_loss lk;
+    if (nn_loss_parse(loss, &lk)) {
+        char known[300] = "";
+        for (int i = 0; nn_loss_names[i]; i++)
+            strcat(strcat(known, i ? ", " : ""), nn_loss_names[i]);
+        return nn_err(e, NN_EINVAL, "%s: compile(): unknown loss '%s' (known: %s)",
+                      nn_value_where(c, nn_args_get(&a, "loss"), w, sizeof w), loss, known);
+    }
+    m->loss = lk;
+    const nn_value *opt = nn_args_get(&a, "optimizer");
+    if (opt && opt->kind != NN_V_NONE) {
+        if ((rc = nn_optim_from_value(&m->optim, c, opt, e)))
+            return rc;
+    } else {
+        nn_optim_defaults(&m->optim, NN_OPT_RMSPROP);  /* Keras compile() default */
+    }
+    const nn_value *met = nn_args_get(&a, "metrics");
+    m->nmetrics = 0;
+    if (met && met->kind != NN_V_NONE) {
+        int n = met->kind == NN_V_LIST ? met->n : 1;
+        for (int i = 0; i < n; i++) {
+            const nn_value *v = met->kind == NN_V_LIST ? &met->items[i] : met;
+            if (v->kind != NN_V_STR)
+                return nn_err(e, NN_EINVAL, "%s: compile(): metrics must be a list of strings such as [\"accuracy\"]",
+                              nn_value_where(c, v, w, sizeof w));
+            if (m->nmetrics >= NN_MAX_METRICS)
+                return nn_err(e, NN_EINVAL, "%s: compile(): at most %d metrics",
+                              nn_value_where(c, v, w, sizeof w), NN_MAX_METRICS);
+            snprintf(m->metric_names[m->nmetrics], sizeof m->metric_names[0], "%s", v->str);
+            m->nmetrics++;
+        }
+    }
+    m->compiled = c->line;   /* resolved against the output size after the layers */
+    return NN_OK;
+}
+
+static int do_fit(nn_model *m, const nn_call *c, nn_error *e)
+{
+    nn_args a;
+    char w[300];
+    int rc = nn_args_bind(&a, c, fit_args, NULL, e);
+    nn_fit_args *f = &m->fit;
+    double seed = 0;
+    if (!rc)
+        rc = nn_args_int(&a, "batch_size", f->batch_size, &f->batch_size, e);
+    if (!rc)
+        rc = nn_args_int(&a, "epochs", f->epochs, &f->epochs, e);
+    if (!rc)
+        rc = nn_args_double(&a, "validation_split", f->validation_split,
+                            &f->validation_split, e);
+    if (!rc)
+        rc = nn_args_bool(&a, "shuffle", f->shuffle, &f->shuffle, e);
+    if (!rc)
+        rc = nn_args_double(&a, "seed", (double)f->seed, &seed, e);
+    if (!rc)
+        rc = nn_args_int(&a, "verbose", f->verbose, &f->verbose, e);
+    if (rc)
+        return rc;
+    if (seed < 0 || seed > 9007199254740992.0 || seed != (double)(uint64_t)seed)
+        return nn_err(e, NN_EINVAL, "%s: fit(): seed must be a non-negative integer",
+                      nn_value_where(c, nn_args_get(&a, "seed"), w, sizeof w));
+    f->seed = (uint64_t)seed;
+    if (f->batch_size < 1 || f->epochs < 0 || f->validation_split < 0 ||
+        f->validation_split >= 1)
+        return nn_err(e, NN_EINVAL, "%s: fit(): need batch_size >= 1, epochs >= 0 and 0 <= validation_split < 1",
+                      nn_value_where(c, NULL, w, sizeof w));
+    return NN_OK;
+}
+
+static int do_input(nn_model *m, const nn_call *c, int *has_input, nn_error *e)
+{
+    nn_args a;
+    int rc = nn_args_bind(&a, c, input_args, NULL, e);
+    int dims[NN_MAX_DIMS], nd = 0;
+    const char *key = nn_args_has(&a, "shape") ? "shape" : "input_shape";
+    if (!rc)
+        rc = nn_args_shape(&a, key, NN_MAX_DIMS, dims, &nd, e);
+    if (rc)
+        return rc;
+    if (!nd) {
+        char w[300];
+        return nn_err(e, NN_EINVAL, "%s: %s() needs shape=(...)", nn_value_where(c, NULL, w, sizeof w),
+                      c->fn);
+    }
+    m->in_shape.n = nd;
+    for (int i = 0; i < nd; i++)
+        m->in_shape.d[i] = dims[i];
+    *has_input = 1;
+    return NN_OK;
+}
+
+void nn_fit_args_defaults(nn_fit_args *f)
+{
+    f->batch_size = 32;
+    f->epochs = 1;
+    f->validation_split = 0;
+    f->shuffle = 1;
+    f->seed = 42;
+    f->verbose = 1;
+}
+
+/* Connects the layers: shapes, offsets, names, fusion and metrics. */
+static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_input,
+                  nn_error *e)
+{
+    char w[300];
+    if (m->nlayers == 0)
+        return nn_err(e, NN_EINVAL, "%s: the model has no layers", s->path);
+    if (!has_input)
+        return nn_err(e, NN_EINVAL, "%s: the first layer needs input_shape=(...) (or add an Input(shape=(...)) line)",
+                      nn_value_where(&s->calls[layer_call[0]], NULL, w, sizeof w));
+    nn_shape cur = m->in_shape;
+    size_t off = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        nn_layer *l = &m->layers[i];
+        const nn_call *c = &s->calls[layer_call[i]];
+        l->index = i;
+        l->in = cur;
+        if (!l->name[0])
+            auto_name(l, m, i);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(m->layers[j].name, l->name))
+                return nn_err(e, NN_EINVAL, "%s: layer name '%s' is used twice",
+                              nn_value_where(c, NULL, w, sizeof w), l->name);
+        int rc = l->ops->configure(l, e);
+        if (rc)
+            return nn_err_prefix(e, "%s: %s '%s'", nn_value_where(c, NULL, w, sizeof w),
+                                 l->ops->kind, l->name);
+        l->param_off = off;
+        off += l->param_len;
+        cur = l->out;
+    }
+    m->nparams = off;
+    m->params = calloc(off ? off : 1, sizeof(float));
+    m->grads = calloc(off ? off : 1, sizeof(float));
+    if (!m->params || !m->grads)
+        return nn_err(e, NN_ENOMEM, "cannot allocate %zu parameters", off);
+    if (!m->compiled)
+        return NN_OK;
+    nn_layer *last = &m->layers[m->nlayers - 1];
+    int K = (int)nn_shape_size(&last->out);
+    int is_ce = m->loss == NN_LOSS_CCE || m->loss == NN_LOSS_SCCE;
+    if ((is_ce && last->act == NN_ACT_SOFTMAX && K > 1 && last->out.n == 1) ||
+        (m->loss == NN_LOSS_BCE && last->act == NN_ACT_SIGMOID)) {
+        m->fused = 1;
+        last->dy_is_preact = 1;
+    }
+    for (int i = 0; i < m->nmetrics; i++)
+        if (nn_metric_parse(m->metric_names[i], m->loss, K, &m->metrics[i]))
+            return nn_err(e, NN_EINVAL, "%s: line %d: unknown metric '%s' (known: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae)",
+                          s->path, m->compiled, m->metric_names[i]);
+    return NN_OK;
+}
+
+int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "sequential");
+    nn_fit_args_defaults(&m->fit);
+    int *layer_call = calloc((size_t)s->ncalls + 1, sizeof *layer_call);
+    m->layers = calloc((size_t)s->ncalls + 1, sizeof *m->layers);
+    if (!layer_call || !m->layers) {
+        free(layer_call);
+        return nn_err(e, NN_ENOMEM, "out of memory");
+    }
+    int rc = NN_OK, has_input = 0, seen_compile = 0, seen_fit = 0;
+    char w[300];
+    for (int i = 0; i < s->ncalls && !rc; i++) {
+        const nn_call *c = &s->calls[i];
+        if (!strcmp(c->fn, "compile")) {
+            if (seen_compile++)
+                rc = nn_err(e, NN_EINVAL, "%s: a second compile() line", nn_value_where(c, NULL, w, sizeof w));
+            else
+                rc = do_compile(m, c, e);
+        } else if (!strcmp(c->fn, "fit")) {
+            if (seen_fit++)
+                rc = nn_err(e, NN_EINVAL, "%s: a second fit() line", nn_value_where(c, NULL, w, sizeof w));
+            else
+                rc = do_fit(m, c, e);
+        } else if (!strcmp(c->fn, "Input") || !strcmp(c->fn, "InputLayer") ||
+                   !strcmp(c->fn, "input_shape") || !strcmp(c->fn, "layer_input")) {
+            if (m->nlayers)
+                rc = nn_err(e, NN_EINVAL, "%s: %s() must come before the first layer",
+                            nn_value_where(c, NULL, w, sizeof w), c->fn);
+            else if (!strcmp(c->fn, "input_shape")) {
+                /* input_shape(28, 28, 1) */
+                m->in_shape.n = 0;
+                for (int k = 0; k < c->nargs && !rc; k++) {
+                    const nn_value *v = &c->vals[k];
+                    if (k >= NN_MAX_DIMS || c->keys[k] || v->kind != NN_V_NUM || !v->is_int || v->num < 1)
+                        rc = nn_err(e, NN_EINVAL, "%s: input_shape() takes 1 to %d positive integers",
+                                    nn_value_where(c, v, w, sizeof w), NN_MAX_DIMS);
+                    else
+                        m->in_shape.d[m->in_shape.n++] = (int)v->num;
+                }
+                if (!rc && !m->in_shape.n)
+                    rc = nn_err(e, NN_EINVAL, "%s: input_shape() is empty", nn_value_where(c, NULL, w, sizeof w));
+                has_input = !rc;
+            } else {
+                rc = do_input(m, c, &has_input, e);
+            }
+        } else if (!strcmp(c->fn, "Sequential") || !strcmp(c->fn, "keras_model_sequential")) {
+            if (c->nargs)
+                rc = nn_err(e, NN_EINVAL, "%s: write one layer per line instead of Sequential([...])",
+                            nn_value_where(c, NULL, w, sizeof w));
+        } else {
+            if (seen_compile || seen_fit)
+                rc = nn_err(e, NN_EINVAL, "%s: layer %s() after compile()/fit(): layers come first",
+                            nn_value_where(c, NULL, w, sizeof w), c->fn);
+            nn_shape ish;
+            int has = 0;
+            if (!rc)
+                rc = nn_layer_create(&m->layers[m->nlayers], c, &ish, &has, e);
+            if (!rc) {
+                layer_call[m->nlayers] = i;
+                m->nlayers++;
+                if (has && (m->nlayers > 1 || has_input) &&
+                    !(m->nlayers == 1 && nn_shape_eq(&ish, &m->in_shape)))
+                    rc = nn_err(e, NN_EINVAL, "%s: input_shape is only allowed on the first layer",
+                                nn_value_where(c, NULL, w, sizeof w));
+                else if (has) {
+                    m->in_shape = ish;
+                    has_input = 1;
+                }
+            }
+        }
+    }
+    if (!rc)
+        rc = finish(m, s, layer_call, has_input, e);
+    free(layer_call);
+    if (rc)
+        nn_model_free(m);
+    return rc;
+}

@@ -1,0 +1,100 @@
+/* Activation (Keras): y = act(x) over the last axis, shape unchanged. Softmax
+ * normalises each run of the last dimension (features, or channels of an
+ * NHWC image), as Keras's default axis=-1 does. */
+#include <stdio.h>
+#include <string.h>
+
+#include "nntrain/layer.h"
+
+static const char *const activation_args[] = {"activation", NULL};
+
+static int activation_create(nn_layer *l, nn_args *a, nn_error *e)
+{
+    const nn_value *v = nn_args_get(a, "activation");
+    const char *s = NULL;
+    char where[128], known[160];
+    size_t k = 0;
+    if (!v) /* activation=None is allowed and means linear, as in Keras */
+        return nn_err(e, NN_EINVAL, "%s: Activation needs an activation, "
+                      "e.g. Activation(\"relu\")",
+                      nn_value_where(a->call, NULL, where, sizeof where));
+    int rc = nn_args_str(a, "activation", NULL, &s, e);
+    if (rc)
+        return rc;
+    if (!nn_act_parse(s, &l->act))
+        return NN_OK;
+    known[0] = '\0';
+    for (int i = 0; nn_act_names[i] && k < sizeof known; i++)
+        k += (size_t)snprintf(known + k, sizeof known - k, "%s%s", i ? ", " : "",
+                              nn_act_names[i]);
+    return nn_err(e, NN_EINVAL, "%s: Activation%s%s%s: unknown activation '%s' (known: %s)",
+                  nn_value_where(a->call, v, where, sizeof where),
+                  l->name[0] ? " '" : "", l->name, l->name[0] ? "'" : "", s, known);
+}
+
+static int activation_configure(nn_layer *l, nn_error *e)
+{
+    (void)e;
+    l->out = l->in;
+    l->param_len = 0;
+    return NN_OK;
+}
+
+static int activation_param_specs(const nn_layer *l, nn_param_spec *specs)
+{
+    (void)l;
+    (void)specs;
+    return 0;
+}
+
+static void activation_init_params(nn_layer *l, float *p, nn_rng *rng)
+{
+    (void)l;
+    (void)p;
+    (void)rng;
+}
+
+static void activation_forward(nn_layer *l, const float *p, const float *x /* (B, ..., C) */,
+                               float *y /* (B, ..., C) */, int B, nn_ctx *ctx)
+{
+    size_t C = (size_t)l->in.d[l->in.n - 1];
+    size_t n = (size_t)B * nn_shape_size(&l->in);
+    (void)p;
+    (void)ctx;
+    if (y != x)
+        memcpy(y, x, n * sizeof *y);
+    nn_act_forward(l->act, y, n / C, C);
+}
+
+static void activation_backward(nn_layer *l, const float *p, float *g, const float *x,
+                                const float *y /* (B, ..., C) */,
+                                float *dy /* (B, ..., C) */,
+                                float *dx /* (B, ..., C) or NULL */, int B, nn_ctx *ctx)
+{
+    size_t C = (size_t)l->in.d[l->in.n - 1];
+    size_t n = (size_t)B * nn_shape_size(&l->in);
+    (void)p;
+    (void)g;
+    (void)x;
+    (void)ctx;
+    if (!dx)
+        return;
+    if (!l->dy_is_preact)
+        nn_act_backward(l->act, y, dy, n / C, C);
+    if (dx != dy)
+        memcpy(dx, dy, n * sizeof *dx);
+}
+
+const nn_layer_ops nn_activation_ops = {
+    .kind = "Activation",
+    .arg_names = activation_args,
+    .arg_aliases = NULL,
+    .create = activation_create,
+    .configure = activation_configure,
+    .param_specs = activation_param_specs,
+    .init_params = activation_init_params,
+    .plan = NULL,
+    .forward = activation_forward,
+    .backward = activation_backward,
+    .destroy = NULL,
+};

@@ -1,0 +1,210 @@
+/* Dense (Keras): y = act(x W + b) with W the (in, units) kernel, stored as
+ * Keras stores it so .h5 kernels load as-is. One sgemm forward; backward is
+ * dW += x^T dz, db += column sums of dz, dx = dz W^T. Needs a 1-D input:
+ * Keras would apply Dense to the last axis of an image, which is almost never
+ * what a user meant, so we ask for Flatten() instead. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nntrain/gemm.h"
+#include "nntrain/layer.h"
+
+typedef struct dense {
+    int in, units;
+    int use_bias;
+    nn_init kinit, binit;
+} dense;
+
+static const char *const dense_args[] = {"units", "activation", "use_bias",
+                                         "kernel_initializer", "bias_initializer",
+                                         NULL};
+
+/* "Dense 'dense_1'" when the layer has a name already, else "Dense". */
+static const char *who(const nn_layer *l, char *buf, size_t len)
+{
+    if (l->name[0])
+        snprintf(buf, len, "Dense '%s'", l->name);
+    else
+        snprintf(buf, len, "Dense");
+    return buf;
+}
+
+static void join_names(const char *const *names, char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; names[i] && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? ", " : "", names[i]);
+}
+
+/* activation=None/"linear"/"relu"/...; absent or None means linear. */
+static int bind_act(nn_layer *l, nn_args *a, nn_error *e)
+{
+    const char *s = NULL;
+    char where[128], w[96], known[160];
+    int rc = nn_args_str(a, "activation", NULL, &s, e);
+    if (rc)
+        return rc;
+    if (nn_act_parse(s, &l->act)) {
+        join_names(nn_act_names, known, sizeof known);
+        return nn_err(e, NN_EINVAL, "%s: %s: unknown activation '%s' (known: %s)",
+                      nn_value_where(a->call, nn_args_get(a, "activation"), where,
+                                     sizeof where),
+                      who(l, w, sizeof w), s, known);
+    }
+    return NN_OK;
+}
+
+static int bind_init(nn_layer *l, nn_args *a, const char *name, const char *def,
+                     nn_init *out, nn_error *e)
+{
+    const char *s;
+    char where[128], w[96], known[160];
+    int rc = nn_args_str(a, name, def, &s, e);
+    if (rc)
+        return rc;
+    for (int i = 0; nn_init_names[i]; i++)
+        if (!strcmp(s, nn_init_names[i])) {
+            *out = (nn_init)i;
+            return NN_OK;
+        }
+    join_names(nn_init_names, known, sizeof known);
+    return nn_err(e, NN_EINVAL, "%s: %s: unknown %s '%s' (known: %s)",
+                  nn_value_where(a->call, nn_args_get(a, name), where, sizeof where),
+                  who(l, w, sizeof w), name, s, known);
+}
+
+static int dense_create(nn_layer *l, nn_args *a, nn_error *e)
+{
+    char where[128], w[96];
+    dense d = {0};
+    int rc;
+    if (!nn_args_has(a, "units"))
+        return nn_err(e, NN_EINVAL, "%s: %s needs units, e.g. Dense(64)",
+                      nn_value_where(a->call, NULL, where, sizeof where),
+                      who(l, w, sizeof w));
+    if ((rc = nn_args_int(a, "units", 0, &d.units, e)))
+        return rc;
+    if (d.units <= 0)
+        return nn_err(e, NN_EINVAL, "%s: %s: units must be a positive integer, found %d",
+                      nn_value_where(a->call, nn_args_get(a, "units"), where, sizeof where),
+                      who(l, w, sizeof w), d.units);
+    if ((rc = bind_act(l, a, e)) || (rc = nn_args_bool(a, "use_bias", 1, &d.use_bias, e)) ||
+        (rc = bind_init(l, a, "kernel_initializer", "glorot_uniform", &d.kinit, e)) ||
+        (rc = bind_init(l, a, "bias_initializer", "zeros", &d.binit, e)))
+        return rc;
+    dense *p = malloc(sizeof *p);
+    if (!p)
+        return nn_err(e, NN_ENOMEM, "%s: out of memory", who(l, w, sizeof w));
+    *p = d;
+    l->priv = p;
+    return NN_OK;
+}
+
+static int dense_configure(nn_layer *l, nn_error *e)
+{
+    dense *d = l->priv;
+    char w[96], s[96];
+    if (l->in.n != 1)
+        return nn_err(e, NN_ESHAPE,
+                      "%s needs a 1-D input but gets %s: add Flatten() before it",
+                      who(l, w, sizeof w), nn_shape_str(&l->in, s, sizeof s));
+    d->in = l->in.d[0];
+    if (d->in <= 0 || (size_t)d->in * (size_t)d->units > (size_t)INT_MAX)
+        return nn_err(e, NN_ESHAPE, "%s: kernel (%d, %d) is too large or empty",
+                      who(l, w, sizeof w), d->in, d->units);
+    l->out = nn_shape1(d->units);
+    l->param_len = (size_t)d->in * d->units + (d->use_bias ? (size_t)d->units : 0);
+    return NN_OK;
+}
+
+static int dense_param_specs(const nn_layer *l, nn_param_spec *specs)
+{
+    const dense *d = l->priv;
+    memset(specs, 0, 2 * sizeof *specs);
+    snprintf(specs[0].name, sizeof specs[0].name, "kernel:0");
+    specs[0].ndim = 2;
+    specs[0].dims[0] = d->in;
+    specs[0].dims[1] = d->units;
+    specs[0].off = 0;
+    if (!d->use_bias)
+        return 1;
+    snprintf(specs[1].name, sizeof specs[1].name, "bias:0");
+    specs[1].ndim = 1;
+    specs[1].dims[0] = d->units;
+    specs[1].off = (size_t)d->in * d->units;
+    return 2;
+}
+
+static void dense_init_params(nn_layer *l, float *p /* (in*units [+ units]) */,
+                              nn_rng *rng)
+{
+    const dense *d = l->priv;
+    size_t nw = (size_t)d->in * d->units;
+    nn_init_fill(d->kinit, p, nw, d->in, d->units, rng);
+    if (d->use_bias) /* Keras: a 1-D tensor has fan_in = fan_out = its length */
+        nn_init_fill(d->binit, p + nw, (size_t)d->units, d->units, d->units, rng);
+}
+
+static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in) */,
+                          float *y /* (B, units) */, int B, nn_ctx *ctx)
+{
+    const dense *d = l->priv;
+    const int in = d->in, out = d->units;
+    (void)ctx;
+    nn_sgemm(0, 0, B, out, in, 1.0f, x, in, p, out, 0.0f, y, out);
+    if (d->use_bias) {
+        const float *b = p + (size_t)in * out;
+        for (int r = 0; r < B; r++) {
+            float *yr = y + (size_t)r * out;
+            for (int j = 0; j < out; j++)
+                yr[j] += b[j];
+        }
+    }
+    nn_act_forward(l->act, y, (size_t)B, (size_t)out);
+}
+
+static void dense_backward(nn_layer *l, const float *p, float *g,
+                           const float *x /* (B, in) */, const float *y /* (B, units) */,
+                           float *dy /* (B, units) */, float *dx /* (B, in) or NULL */,
+                           int B, nn_ctx *ctx)
+{
+    const dense *d = l->priv;
+    const int in = d->in, out = d->units;
+    (void)ctx;
+    if (!l->dy_is_preact)
+        nn_act_backward(l->act, y, dy, (size_t)B, (size_t)out); /* dy := dL/dz */
+    nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
+    if (d->use_bias) {
+        float *gb = g + (size_t)in * out;
+        for (int r = 0; r < B; r++) {
+            const float *dr = dy + (size_t)r * out;
+            for (int j = 0; j < out; j++)
+                gb[j] += dr[j];
+        }
+    }
+    if (dx)
+        nn_sgemm(0, 1, B, in, out, 1.0f, dy, out, p, out, 0.0f, dx, in); /* dz W^T */
+}
+
+static void dense_destroy(nn_layer *l)
+{
+    free(l->priv);
+    l->priv = NULL;
+}
+
+const nn_layer_ops nn_dense_ops = {
+    .kind = "Dense",
+    .arg_names = dense_args,
+    .arg_aliases = NULL,
+    .create = dense_create,
+    .configure = dense_configure,
+    .param_specs = dense_param_specs,
+    .init_params = dense_init_params,
+    .plan = NULL,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .destroy = dense_destroy,
+};

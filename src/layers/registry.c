@@ -1,0 +1,37 @@
+/* The one table of layer kinds. Keras class names, plus the R keras function
+ * names (layer_dense, ...) so R users can keep their spelling. */
+#include <string.h>
+
+#include "nntrain/layer.h"
+
+extern const nn_layer_ops nn_dense_ops, nn_conv2d_ops, nn_maxpool2d_ops,
+    nn_dropout_ops, nn_flatten_ops, nn_activation_ops;
+
+static const struct {
+    const char *name, *r_name;
+    const nn_layer_ops *ops;
+} table[] = {
+    {"Dense", "layer_dense", &nn_dense_ops},
+    {"Conv2D", "layer_conv_2d", &nn_conv2d_ops},
+    {"MaxPooling2D", "layer_max_pooling_2d", &nn_maxpool2d_ops},
+    {"Dropout", "layer_dropout", &nn_dropout_ops},
+    {"Flatten", "layer_flatten", &nn_flatten_ops},
+    {"Activation", "layer_activation", &nn_activation_ops},
+};
+
+const nn_layer_ops *nn_layer_find(const char *kind)
+{
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (!strcmp(kind, table[i].name) || !strcmp(kind, table[i].r_name))
+            return table[i].ops;
+    if (!strcmp(kind, "MaxPool2D"))   /* Keras alias */
+        return &nn_maxpool2d_ops;
+    if (!strcmp(kind, "Convolution2D"))
+        return &nn_conv2d_ops;
+    return NULL;
+}
+
+const char *nn_layer_known(void)
+{
+    return "Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation";
+}

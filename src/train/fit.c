@@ -1,0 +1,233 @@
+/* The training loop (Keras Model.fit), data parallel: every rank runs the
+ * same steps; each global batch of B samples from one permutation keyed by
+ * (seed, epoch) is split over the ranks; the loss seeds dL/dy = 1/B_global,
+ * so one sum-allreduce gives the global-mean gradient and the optimizer step
+ * is identical everywhere. A small allreduce per step carries the failure
+ * flag, the loss and metric sums, so every rank stops at the same step. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "nntrain/clock.h"
+#include "nntrain/train.h"
+#include "progress.h"
+
+/* Column names of the history: loss, metrics, then val_ versions. */
+static void history_cols(nn_history *h, const nn_model *m, int has_val)
+{
+    h->ncols = 0;
+    for (int v = 0; v <= has_val; v++) {
+        snprintf(h->cols[h->ncols++], sizeof h->cols[0], "%sloss", v ? "val_" : "");
+        for (int k = 0; k < m->nmetrics; k++)
+            snprintf(h->cols[h->ncols++], sizeof h->cols[0], "%s%s", v ? "val_" : "",
+                     m->metric_names[k]);
+    }
+}
+
+static int history_add(nn_history *h, const double *row, nn_error *e)
+{
+    if (h->epochs == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 16;
+        double *v = realloc(h->vals, (size_t)cap * (size_t)h->ncols * sizeof *v);
+        if (!v)
+            return nn_err(e, NN_ENOMEM, "out of memory for the history");
+        h->vals = v;
+        h->cap = cap;
+    }
+    memcpy(h->vals + (size_t)h->epochs * (size_t)h->ncols, row,
+           (size_t)h->ncols * sizeof *row);
+    h->epochs++;
+    return NN_OK;
+}
+
+static void grad_ready(void *arg, size_t off)
+{
+    nn_grad_sync_ready(arg, off);
+}
+
+int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o,
+           nn_dist *d, nn_history *h, nn_error *e)
+{
+    const nn_fit_args *fa = &o->fit;
+    int rc = NN_OK, rank0 = d->rank == 0;
+    if (!m->compiled)
+        rc = nn_err(e, NN_EINVAL, "the model spec has no compile(loss=..., optimizer=...) line");
+    if (!rc)
+        rc = nn_check_data(m, train, e);
+    if (!rc && val)
+        rc = nn_check_data(m, val, e);
+    if (!rc && fa->batch_size < d->size)
+        rc = nn_err(e, NN_EINVAL, "batch size %d is smaller than the number of ranks (%d): every rank needs at least one sample per step",
+                    fa->batch_size, d->size);
+    if (rc)
+        return rc;
+
+    /* Keras: validation_split takes the last fraction, before shuffling. */
+    size_t n = train->n, n_val = 0;
+    if (!val && fa->validation_split > 0) {
+        size_t split_at = (size_t)((double)n * (1.0 - fa->validation_split));
+        n_val = n - split_at;
+        n = split_at;
+    }
+    if (n == 0)
+        return nn_err(e, NN_EINVAL, "%s: no training samples left (n=%zu, validation_split=%g)",
+                      train->source, train->n, fa->validation_split);
+    size_t B = (size_t)fa->batch_size;
+    long steps = (long)((n + B - 1) / B);
+    if (o->max_steps > 0 && steps > o->max_steps)
+        steps = o->max_steps;
+    size_t off, cnt;
+    nn_dist_shard(B, d->size, d->rank, &off, &cnt);
+    int cap = (int)cnt + 1;
+
+    nn_batch b = {0};
+    nn_grad_sync gs = {0};
+    uint64_t *perm = malloc(n * sizeof *perm), *val_idx = NULL;
+    if (!perm)
+        return nn_err(e, NN_ENOMEM, "out of memory for a permutation of %zu samples", n);
+    if (n_val) {
+        val_idx = malloc(n_val * sizeof *val_idx);
+        if (!val_idx)
+            rc = nn_err(e, NN_ENOMEM, "out of memory");
+        for (size_t i = 0; !rc && i < n_val; i++)
+            val_idx[i] = n + i;
+    }
+    if (!rc && !(rc = nn_batch_alloc(&b, cap, m, train, e)) &&
+        !(rc = nn_model_plan(m, cap, e)) &&
+        !(rc = nn_optim_alloc(&m->optim, m->nparams, e)))
+        rc = nn_grad_sync_init(&gs, d, m->grads, m->nparams, e);
+    rc = nn_dist_agree(d, rc, e);
+    if (!rc)   /* rank 0's initial parameters for everybody */
+        rc = nn_dist_bcast_floats(d, m->params, m->nparams, e);
+
+    int has_val = val || n_val;
+    nn_history hh = {0};
+    if (!h)
+        h = &hh;
+    history_cols(h, m, has_val);
+    const char *names[NN_HIST_MAX_COLS];
+    for (int c = 0; c < h->ncols; c++)
+        names[c] = h->cols[c];
+    FILE *log = o->log ? o->log : stdout;
+    int bar = fa->verbose == 1 &&
+              (o->progress == 1 || (o->progress < 0 && isatty(fileno(log))));
+    int nm = m->nmetrics;
+    nn_fit_stats st = {0};
+    double t_start = nn_now();
+
+    for (int epoch = 0; epoch < fa->epochs && !rc; epoch++) {
+        nn_rng pr = nn_rng_key(fa->seed, 0x5a0ff1e, (uint64_t)epoch, 0);
+        if (fa->shuffle)
+            nn_rng_permutation(&pr, perm, n);
+        else
+            for (size_t i = 0; i < n; i++)
+                perm[i] = i;
+        nn_progress p;
+        if (rank0 && fa->verbose)
+            nn_progress_begin(&p, log, bar, epoch + 1, fa->epochs, steps);
+        double acc[3 + NN_MAX_METRICS] = {0}, seen = 0, train_s = 0;
+        double t_epoch = nn_now();
+        for (long s = 0; s < steps && !rc; s++) {
+            size_t start = (size_t)s * B;
+            size_t bg = n - start < B ? n - start : B;
+            nn_dist_shard(bg, d->size, d->rank, &off, &cnt);
+            double t0 = nn_now();
+            for (size_t i = 0; i < cnt; i++)
+                b.ids[i] = perm[start + off + i];
+            int st_local = cnt ? train->read(train, b.ids, (int)cnt, b.x, b.y, e) : NN_OK;
+            double t1 = nn_now();
+            /* stats: [failed, loss sum, metric sums...] */
+            double red[2 + NN_MAX_METRICS] = {0};
+            memset(m->grads, 0, m->nparams * sizeof(float));
+            nn_ctx ctx = {.training = 1, .seed = fa->seed, .epoch = (uint64_t)epoch,
+                          .sample_ids = b.ids, .grad_ready = grad_ready, .grad_arg = &gs};
+            nn_grad_sync_begin(&gs);
+            if (!st_local && cnt) {
+                const float *out = nn_model_forward(m, b.x, (int)cnt, &ctx);
+                red[1] = nn_loss_eval(m->loss, out, b.y, (int)cnt, b.K, b.ydim, m->fused,
+                                      1.0f / (float)bg, b.dout);
+                for (int k = 0; k < nm; k++)
+                    red[2 + k] = nn_metric_eval(m->metrics[k], out, b.y, (int)cnt, b.K, b.ydim);
+                nn_model_backward(m, b.x, b.dout, (int)cnt, &ctx);
+            }
+            red[0] = st_local ? 1 : 0;
+            double t2 = nn_now();
+            /* A failed rank still joins every collective (with zero
+             * gradients) so that nobody hangs; then all stop together. */
+            int rc2 = nn_grad_sync_finish(&gs, e);
+            if (!rc2)
+                rc2 = nn_dist_sum_doubles(d, red, 2 + nm, e);
+            double t3 = nn_now();
+            if (rc2) {
+                rc = rc2;
+                break;
+            }
+            if (red[0] > 0) {
+                rc = nn_dist_agree(d, st_local ? st_local : NN_OK, e);
+                if (!rc)
+                    rc = nn_err(e, NN_EMPI, "a rank reported a failure without a message");
+                break;
+            }
+            if (!isfinite(red[1])) {
+                rc = nn_err(e, NN_ENAN, "loss is %s at epoch %d, step %ld/%ld (learning rate %g): lower the learning rate or check the data for NaN/Inf",
+                            isnan(red[1]) ? "NaN" : "infinite", epoch + 1, s + 1, steps,
+                            nn_optim_lr(&m->optim));
+                break;
+            }
+            for (int l = 0; l < m->nlayers; l++)
+                if (m->layers[l].trainable)
+                    nn_optim_update(&m->optim, m->params, m->grads, m->layers[l].param_off,
+                                    m->layers[l].param_len);
+            nn_optim_advance(&m->optim);
+            double t4 = nn_now();
+            st.data_s += t1 - t0;
+            st.compute_s += (t2 - t1) + (t4 - t3);
+            st.comm_s += t3 - t2;
+            st.steps++;
+            st.samples += (long)cnt;
+            train_s += t4 - t0;
+            for (int k = 0; k < 1 + nm; k++)
+                acc[k] += red[1 + k];
+            seen += (double)bg;
+            if (rank0 && fa->verbose) {
+                double run[1 + NN_MAX_METRICS];
+                for (int k = 0; k < 1 + nm; k++)
+                    run[k] = acc[k] / seen;
+                nn_progress_step(&p, s + 1, names, run, 1 + nm);
+            }
+        }
+        if (rc)
+            break;
+        (void)t_epoch;
+        double row[NN_HIST_MAX_COLS];
+        for (int k = 0; k < 1 + nm; k++)
+            row[k] = acc[k] / seen;
+        if (has_val) {
+            rc = val ? nn_evaluate(m, val, NULL, 0, fa->batch_size, d, row + 1 + nm, e)
+                     : nn_evaluate(m, train, val_idx, n_val, fa->batch_size, d, row + 1 + nm, e);
+            if (rc)
+                break;
+        }
+        if ((rc = history_add(h, row, e)))
+            break;
+        if (rank0 && fa->verbose)
+            nn_progress_end(&p, train_s, names, row, h->ncols);
+        int wrc = NN_OK;
+        if (rank0 && o->history_csv)
+            wrc = nn_history_write_csv(h, o->history_csv, e);
+        rc = nn_dist_agree(d, wrc, e);
+    }
+    st.total_s = nn_now() - t_start;
+    if (o->stats)
+        *o->stats = st;
+    nn_history_free(&hh);
+    nn_grad_sync_free(&gs);
+    nn_batch_free(&b);
+    free(perm);
+    free(val_idx);
+    return rc;
+}
