@@ -42,4 +42,10 @@ int nn_idx_open_dir(const char *dir, const char *split, nn_dataset *d, nn_error 
 
 int nn_sqrt_open(size_t n, uint64_t seed, nn_dataset *d, nn_error *e);
 
+/* Samples already in memory (borrowed: x (n, x_shape), y (n, ydim) must
+ * outlive d). nclasses > 0 marks y as class indices. */
+int nn_memory_open(nn_dataset *d, const float *x, const float *y, size_t n,
+                   nn_shape x_shape, int ydim, int nclasses, const char *name,
+                   nn_error *e);
+
 #endif

@@ -1,19 +1,22 @@
 /* Everything MPI. Each rank holds a model replica and a shard of each global
  * batch; the loss seeds dL/dy = 1/B_global on every rank, so one sum-allreduce
- * of the flat gradient buffer gives the exact global-mean gradient. A zeroed
- * nn_dist (or one made by nn_dist_single) is a single process with no MPI:
- * every collective is then a no-op. */
+ * of the flat gradient buffer gives the exact global-mean gradient. One made
+ * by nn_dist_single is a single process with no MPI: every collective is then
+ * a no-op. */
 #ifndef NNTRAIN_DIST_H
 #define NNTRAIN_DIST_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include <mpi.h>
+
 #include "nntrain/error.h"
 
 typedef struct nn_dist {
     int rank, size;
     int active;              /* MPI initialised and in use */
+    MPI_Comm comm;           /* MPI_COMM_WORLD, or a sub-communicator (tests) */
     int we_initialized;      /* nn_dist_init called MPI_Init */
     int overlap;             /* bucketed MPI_Iallreduce during backward */
     size_t bucket_bytes;
@@ -24,6 +27,10 @@ void nn_dist_single(nn_dist *d);
 /* MPI_Init (a singleton when started without mpirun). */
 int nn_dist_init(int *argc, char ***argv, nn_dist *d, nn_error *e);
 void nn_dist_finalize(nn_dist *d);
+/* A dist over the first n ranks of parent (ranks >= n get active == 0 and
+ * size 0: they sit this one out). Free with nn_dist_free_sub. */
+int nn_dist_sub(const nn_dist *parent, int n, nn_dist *sub, nn_error *e);
+void nn_dist_free_sub(nn_dist *sub);
 
 /* Pure: the slice [*off, *off + *cnt) of a global batch of B rows for rank r
  * of N ranks; slices differ by at most one row, the first B % N get one more. */

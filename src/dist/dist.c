@@ -35,9 +35,10 @@ int nn_dist_init(int *argc, char ***argv, nn_dist *d, nn_error *e)
             return nn_err(e, NN_EMPI, "MPI_Init_thread failed (code %d)", rc);
         d->we_initialized = 1;
     }
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    if ((rc = MPI_Comm_rank(MPI_COMM_WORLD, &d->rank)) != MPI_SUCCESS ||
-        (rc = MPI_Comm_size(MPI_COMM_WORLD, &d->size)) != MPI_SUCCESS)
+    d->comm = MPI_COMM_WORLD;
+    MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN);
+    if ((rc = MPI_Comm_rank(d->comm, &d->rank)) != MPI_SUCCESS ||
+        (rc = MPI_Comm_size(d->comm, &d->size)) != MPI_SUCCESS)
         return mpi_fail(e, rc, "MPI_Comm_rank/size");
     d->active = 1;
     return NN_OK;
@@ -54,6 +55,35 @@ void nn_dist_finalize(nn_dist *d)
     d->active = 0;
 }
 
+int nn_dist_sub(const nn_dist *parent, int n, nn_dist *sub, nn_error *e)
+{
+    *sub = *parent;
+    sub->we_initialized = 0;
+    int in = parent->rank < n;
+    MPI_Comm c;
+    int rc = MPI_Comm_split(parent->comm, in ? 0 : MPI_UNDEFINED, parent->rank, &c);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(e, rc, "MPI_Comm_split");
+    if (!in) {
+        sub->active = 0;
+        sub->size = 0;
+        sub->comm = MPI_COMM_NULL;
+        return NN_OK;
+    }
+    MPI_Comm_set_errhandler(c, MPI_ERRORS_RETURN);
+    sub->comm = c;
+    MPI_Comm_rank(c, &sub->rank);
+    MPI_Comm_size(c, &sub->size);
+    return NN_OK;
+}
+
+void nn_dist_free_sub(nn_dist *sub)
+{
+    if (sub->comm != MPI_COMM_NULL && sub->comm != MPI_COMM_WORLD)
+        MPI_Comm_free(&sub->comm);
+    sub->active = 0;
+}
+
 void nn_dist_shard(size_t B, int N, int r, size_t *off, size_t *cnt)
 {
     size_t base = B / (size_t)N, extra = B % (size_t)N, ur = (size_t)r;
@@ -68,7 +98,7 @@ int nn_dist_bcast_bytes(nn_dist *d, void *buf, size_t n, nn_error *e)
     char *p = buf;
     while (n) {
         int c = n > (size_t)INT_MAX ? INT_MAX : (int)n;
-        int rc = MPI_Bcast(p, c, MPI_BYTE, 0, MPI_COMM_WORLD);
+        int rc = MPI_Bcast(p, c, MPI_BYTE, 0, d->comm);
         if (rc != MPI_SUCCESS)
             return mpi_fail(e, rc, "MPI_Bcast");
         p += c;
@@ -88,7 +118,7 @@ int nn_dist_sum_floats(nn_dist *d, float *buf, size_t n, nn_error *e)
         return NN_OK;
     while (n) {
         int c = n > (size_t)INT_MAX ? INT_MAX : (int)n;
-        int rc = MPI_Allreduce(MPI_IN_PLACE, buf, c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        int rc = MPI_Allreduce(MPI_IN_PLACE, buf, c, MPI_FLOAT, MPI_SUM, d->comm);
         if (rc != MPI_SUCCESS)
             return mpi_fail(e, rc, "MPI_Allreduce of the gradients");
         buf += c;
@@ -101,14 +131,14 @@ int nn_dist_sum_doubles(nn_dist *d, double *buf, int n, nn_error *e)
 {
     if (!d->active || d->size == 1)
         return NN_OK;
-    int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, d->comm);
     return rc == MPI_SUCCESS ? NN_OK : mpi_fail(e, rc, "MPI_Allreduce of the metrics");
 }
 
 double nn_dist_max_double(nn_dist *d, double v)
 {
     if (d->active && d->size > 1)
-        MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_DOUBLE, MPI_MAX, d->comm);
     return v;
 }
 
@@ -118,7 +148,7 @@ int nn_dist_agree(nn_dist *d, int status, nn_error *e)
         return status;
     /* The lowest failing rank speaks for all. */
     int mine = status ? d->rank : INT_MAX, first = INT_MAX;
-    int rc = MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    int rc = MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, d->comm);
     if (rc != MPI_SUCCESS)
         return mpi_fail(e, rc, "MPI_Allreduce (error agreement)");
     if (first == INT_MAX)
@@ -132,7 +162,7 @@ int nn_dist_agree(nn_dist *d, int status, nn_error *e)
         m.code = status;
         snprintf(m.msg, sizeof m.msg, "%s", e ? e->msg : "failed");
     }
-    rc = MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, MPI_COMM_WORLD);
+    rc = MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, first, d->comm);
     if (rc != MPI_SUCCESS)
         return mpi_fail(e, rc, "MPI_Bcast (error agreement)");
     if (d->rank == first)
@@ -145,7 +175,7 @@ int nn_dist_check_same(nn_dist *d, uint64_t v, const char *what, nn_error *e)
     if (!d->active || d->size == 1)
         return NN_OK;
     unsigned long long mm[2] = {v, ~v}, r[2];
-    int rc = MPI_Allreduce(mm, r, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+    int rc = MPI_Allreduce(mm, r, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, d->comm);
     if (rc != MPI_SUCCESS)
         return mpi_fail(e, rc, "MPI_Allreduce (consistency check)");
     if (r[0] != v || r[1] != ~v)

@@ -52,7 +52,7 @@ void nn_grad_sync_ready(nn_grad_sync *s, size_t off)
         int k = s->started++;
         size_t lo = bucket_lo(s, k), hi = s->n - (size_t)k * s->bucket;
         MPI_Iallreduce(MPI_IN_PLACE, s->g + lo, (int)(hi - lo), MPI_FLOAT, MPI_SUM,
-                       MPI_COMM_WORLD, &r[k]);
+                       s->d->comm, &r[k]);
     }
     if (s->started) {
         int flag;   /* lets Open MPI progress the started buckets */

@@ -1,0 +1,115 @@
+/* NHWC im2col / col2im (see im2col.h). For an output pixel and a kernel row
+ * kh, the valid taps kw_lo..kw_hi-1 read input pixels that are neighbours in
+ * W, hence one contiguous run of (kw_hi - kw_lo) * C floats: a single memcpy
+ * (or a single add loop in col2im), with zero fill only at the borders. */
+#include "core/im2col.h"
+
+#include <string.h>
+
+#define DEFAULT_CAP ((size_t)64 << 20)
+
+static size_t cap_bytes = DEFAULT_CAP;
+
+size_t nn_im2col_cap(void)
+{
+    return cap_bytes;
+}
+
+size_t nn_im2col_set_cap(size_t bytes)
+{
+    size_t old = cap_bytes;
+    cap_bytes = bytes ? bytes : DEFAULT_CAP;
+    return old;
+}
+
+size_t nn_conv_geom_k(const nn_conv_geom *g)
+{
+    return (size_t)g->KH * g->KW * g->C;
+}
+
+/* Valid tap range [*lo, *hi) of a window starting at input index i0 over an
+ * axis of length n with k taps. */
+static void tap_range(int i0, int n, int k, int *lo, int *hi)
+{
+    int a = i0 < 0 ? -i0 : 0;
+    int b = n - i0 < k ? n - i0 : k;
+    if (b < a)
+        b = a;
+    *lo = a;
+    *hi = b;
+}
+
+/* memcpy for long runs; an inline loop for short ones (C = 1 or 3 input
+ * images), where the call would cost more than the copy. */
+static inline void copy(float *restrict dst, const float *restrict src, size_t n)
+{
+    if (n > 32) {
+        memcpy(dst, src, n * sizeof *dst);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
+void nn_im2col(const nn_conv_geom *g, const float *x /* (n, H, W, C) */, int n,
+               float *col /* (n*OH*OW, KH*KW*C) */)
+{
+    const int C = g->C, KW = g->KW;
+    const size_t K = nn_conv_geom_k(g), rowlen = (size_t)KW * C;
+    const size_t img = (size_t)g->H * g->W * C;
+    float *row = col;
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * img;
+        for (int oh = 0; oh < g->OH; oh++) {
+            int ih0 = oh * g->SH - g->PT, kh_lo, kh_hi;
+            tap_range(ih0, g->H, g->KH, &kh_lo, &kh_hi);
+            for (int ow = 0; ow < g->OW; ow++, row += K) {
+                int iw0 = ow * g->SW - g->PL, kw_lo, kw_hi;
+                tap_range(iw0, g->W, KW, &kw_lo, &kw_hi);
+                size_t lead = (size_t)kw_lo * C, run = (size_t)(kw_hi - kw_lo) * C;
+                size_t tail = rowlen - lead - run;
+                if (kh_lo > 0)
+                    memset(row, 0, (size_t)kh_lo * rowlen * sizeof *row);
+                for (int kh = kh_lo; kh < kh_hi; kh++) {
+                    float *r = row + (size_t)kh * rowlen;
+                    const float *src = xb + ((size_t)(ih0 + kh) * g->W + iw0 + kw_lo) * C;
+                    if (lead)
+                        memset(r, 0, lead * sizeof *r);
+                    copy(r + lead, src, run);
+                    if (tail)
+                        memset(r + lead + run, 0, tail * sizeof *r);
+                }
+                if (kh_hi < g->KH)
+                    memset(row + (size_t)kh_hi * rowlen, 0,
+                           (size_t)(g->KH - kh_hi) * rowlen * sizeof *row);
+            }
+        }
+    }
+}
+
+void nn_col2im_add(const nn_conv_geom *g, const float *col /* (n*OH*OW, KH*KW*C) */,
+                   int n, float *dx /* (n, H, W, C) */)
+{
+    const int C = g->C, KW = g->KW;
+    const size_t K = nn_conv_geom_k(g), rowlen = (size_t)KW * C;
+    const size_t img = (size_t)g->H * g->W * C;
+    const float *row = col;
+    for (int b = 0; b < n; b++) {
+        float *db = dx + (size_t)b * img;
+        for (int oh = 0; oh < g->OH; oh++) {
+            int ih0 = oh * g->SH - g->PT, kh_lo, kh_hi;
+            tap_range(ih0, g->H, g->KH, &kh_lo, &kh_hi);
+            for (int ow = 0; ow < g->OW; ow++, row += K) {
+                int iw0 = ow * g->SW - g->PL, kw_lo, kw_hi;
+                tap_range(iw0, g->W, KW, &kw_lo, &kw_hi);
+                size_t lead = (size_t)kw_lo * C, run = (size_t)(kw_hi - kw_lo) * C;
+                for (int kh = kh_lo; kh < kh_hi; kh++) {
+                    const float *restrict r = row + (size_t)kh * rowlen + lead;
+                    float *restrict dst = db + ((size_t)(ih0 + kh) * g->W + iw0 + kw_lo) * C;
+                    for (size_t i = 0; i < run; i++)
+                        dst[i] += r[i];
+                }
+            }
+        }
+    }
+}

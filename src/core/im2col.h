@@ -1,0 +1,39 @@
+/* NHWC im2col / col2im for Conv2D. One row of the column matrix holds the
+ * receptive field of one output pixel in (kh, kw, c) order, so it lines up
+ * with a HWIO kernel viewed as [KH*KW*C x F] and col * W is the NHWC output
+ * with no transposes. In NHWC the taps of one kernel row are adjacent in
+ * memory (KW*C floats), so each kernel row is one memcpy; padding is zeros.
+ * Internal to the library (src/), not a public header. */
+#ifndef NNTRAIN_IM2COL_H
+#define NNTRAIN_IM2COL_H
+
+#include <stddef.h>
+
+/* Geometry of one 2-D cross-correlation (no dilation). */
+typedef struct nn_conv_geom {
+    int H, W, C;    /* input image */
+    int KH, KW;     /* kernel window */
+    int SH, SW;     /* strides */
+    int PT, PL;     /* zero padding on the top and left (bottom/right follow) */
+    int OH, OW;     /* output image */
+} nn_conv_geom;
+
+/* Columns per row of the column matrix: KH*KW*C. */
+size_t nn_conv_geom_k(const nn_conv_geom *g);
+
+/* x (n, H, W, C) -> col (n*OH*OW, KH*KW*C); padded taps are written as 0. */
+void nn_im2col(const nn_conv_geom *g, const float *x, int n, float *col);
+
+/* col (n*OH*OW, KH*KW*C) is added into dx (n, H, W, C); taps that fall in the
+ * padding are dropped. dx is NOT zeroed here (the caller does that once). */
+void nn_col2im_add(const nn_conv_geom *g, const float *col, int n, float *dx);
+
+/* Cap on the column buffer Conv2D plans per layer (bytes); the batch is cut
+ * into chunks of whole images so that one chunk fits, with at least one image
+ * per chunk whatever the cap. Default 64 MiB. nn_im2col_set_cap(0) restores
+ * the default; it returns the previous cap. Read at plan time, so tests can
+ * force tiny chunks. Not thread-safe: set it before building models. */
+size_t nn_im2col_cap(void);
+size_t nn_im2col_set_cap(size_t bytes);
+
+#endif

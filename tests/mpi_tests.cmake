@@ -1,0 +1,11 @@
+# MPI tests run through a real mpiexec with several ranks on this machine.
+# As root, Open MPI needs the two ALLOW_RUN_AS_ROOT variables.
+set(NN_MPI_ENV
+  "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_btl_vader_single_copy_mechanism=none;OPENBLAS_NUM_THREADS=1")
+function(nn_mpi_test name target nprocs)
+  add_test(NAME ${name} COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${nprocs}
+    --oversubscribe ${MPIEXEC_PREFLAGS} $<TARGET_FILE:${target}> ${ARGN})
+  set_tests_properties(${name} PROPERTIES ENVIRONMENT "${NN_MPI_ENV}" TIMEOUT 300)
+endfunction()
+
+nn_mpi_test(test_mpi_fit test_mpi_fit 4)

@@ -1,0 +1,657 @@
+/* Conv2D and MaxPooling2D: finite-difference gradient checks over batch,
+ * channels, filters, non-square shapes, strides, same/valid padding (with
+ * the asymmetric TensorFlow split), the 1x1 shortcut and activations;
+ * Keras shapes and parameter counts; hand-computed results that pin the HWIO
+ * layout and the padding side; a comparison with a naive direct convolution
+ * and pooling; chunked (tiny workspace cap) against unchunked; error paths. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/im2col.h"
+#include "gradcheck.h"
+#include "nntrain/layer.h"
+#include "testutil.h"
+
+#define TOL 1e-2
+
+/* Named here so a static link pulls these layers in (the registry's
+ * references to them are weak). */
+extern const nn_layer_ops nn_conv2d_ops, nn_maxpool2d_ops;
+
+/* A layer from one spec line on input shape in, named "t" and configured
+ * (not planned). On error the layer is destroyed and e is filled. */
+static int make_layer(const char *text, nn_shape in, nn_layer *l, nn_error *e)
+{
+    nn_spec s;
+    nn_shape ish;
+    int has;
+    memset(l, 0, sizeof *l);
+    int rc = nn_spec_parse(text, "<test>", &s, e);
+    if (rc)
+        return rc;
+    rc = nn_layer_create(l, &s.calls[0], &ish, &has, e);
+    nn_spec_free(&s);
+    if (rc)
+        return rc;
+    snprintf(l->name, sizeof l->name, "t");
+    l->in = in;
+    rc = l->ops->configure(l, e);
+    if (rc)
+        nn_layer_destroy(l);
+    return rc;
+}
+
+/* A planned layer with its buffers: params p/g, x (B, in), y and dy (B, out),
+ * dx (B, in), and the workspace it asked for. */
+typedef struct lay {
+    nn_layer l;
+    int B;
+    size_t nin, nout, np, work;
+    float *p, *g, *x, *y, *dy, *dx;
+    nn_ctx ctx;
+} lay;
+
+static void lay_open(lay *t, const char *text, nn_shape in, int B)
+{
+    nn_error e = {0};
+    memset(t, 0, sizeof *t);
+    TU_ASSERT_OK(make_layer(text, in, &t->l, &e), e);
+    TU_ASSERT_OK(t->l.ops->plan(&t->l, B, &t->work, &e), e);
+    t->B = B;
+    t->nin = nn_shape_size(&in) * (size_t)B;
+    t->nout = nn_shape_size(&t->l.out) * (size_t)B;
+    t->np = t->l.param_len;
+    t->p = calloc(t->np + 1, sizeof(float));
+    t->g = calloc(t->np + 1, sizeof(float));
+    t->x = calloc(t->nin, sizeof(float));
+    t->dx = calloc(t->nin, sizeof(float));
+    t->y = calloc(t->nout, sizeof(float));
+    t->dy = calloc(t->nout, sizeof(float));
+    t->ctx.work = t->work ? malloc(t->work) : NULL;
+    t->ctx.work_bytes = t->work;
+}
+
+static void lay_close(lay *t)
+{
+    free(t->p), free(t->g), free(t->x), free(t->dx), free(t->y), free(t->dy);
+    free(t->ctx.work);
+    nn_layer_destroy(&t->l);
+}
+
+static void lay_forward(lay *t)
+{
+    t->l.ops->forward(&t->l, t->p, t->x, t->y, t->B, &t->ctx);
+}
+
+static void gc_ok(const char *call, nn_shape in, int B, uint64_t seed)
+{
+    gc_result r;
+    int bad = gc_layer(call, in, B, 0, seed, TOL, &r);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(r.checked > 0);
+    CU_ASSERT(r.sum_abs_numeric > 0);
+}
+
+static void assert_close(const char *what, const float *a, const float *b, size_t n,
+                         double tol)
+{
+    long bad;
+    double d = tu_max_diff(a, b, n, tol, &bad);
+    if (bad >= 0)
+        printf("\n  %s: max diff %.3g, first bad [%ld]: %.7g vs %.7g\n", what, d, bad,
+               a[bad], b[bad]);
+    CU_ASSERT_EQUAL(bad, -1);
+}
+
+/* ---- naive references ----------------------------------------------------- */
+
+/* Direct cross-correlation in double: x (B,H,W,C), k (KH,KW,C,F), b (F) ->
+ * y (B,OH,OW,F); pt/pl the top/left zero padding. */
+static void ref_conv(const float *x, int B, int H, int W, int C, const float *k,
+                     const float *b, int KH, int KW, int F, int SH, int SW, int pt, int pl,
+                     int OH, int OW, float *y)
+{
+    for (int n = 0; n < B; n++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++)
+                for (int f = 0; f < F; f++) {
+                    double s = b ? b[f] : 0;
+                    for (int i = 0; i < KH; i++)
+                        for (int j = 0; j < KW; j++) {
+                            int ih = oh * SH - pt + i, iw = ow * SW - pl + j;
+                            if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                continue;
+                            for (int c = 0; c < C; c++)
+                                s += (double)x[(((size_t)n * H + ih) * W + iw) * C + c] *
+                                     k[(((size_t)i * KW + j) * C + c) * F + f];
+                        }
+                    y[(((size_t)n * OH + oh) * OW + ow) * F + f] = (float)s;
+                }
+}
+
+/* Direct max pooling: padded cells are skipped (never win). */
+static void ref_pool(const float *x, int B, int H, int W, int C, int PH, int PW, int SH,
+                     int SW, int pt, int pl, int OH, int OW, float *y)
+{
+    for (int n = 0; n < B; n++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++)
+                for (int c = 0; c < C; c++) {
+                    float m = -INFINITY;
+                    for (int i = 0; i < PH; i++)
+                        for (int j = 0; j < PW; j++) {
+                            int ih = oh * SH - pt + i, iw = ow * SW - pl + j;
+                            if (ih >= 0 && ih < H && iw >= 0 && iw < W &&
+                                x[(((size_t)n * H + ih) * W + iw) * C + c] > m)
+                                m = x[(((size_t)n * H + ih) * W + iw) * C + c];
+                        }
+                    y[(((size_t)n * OH + oh) * OW + ow) * C + c] = m;
+                }
+}
+
+/* TensorFlow "same": out = ceil(n/s), leading pad = floor(total/2). */
+static int same_out(int n, int k, int s, int *pad_lo)
+{
+    int o = (n + s - 1) / s, total = (o - 1) * s + k - n;
+    *pad_lo = total > 0 ? total / 2 : 0;
+    return o;
+}
+
+/* ---- shapes and parameters -------------------------------------------------- */
+
+static void expect_shape(const char *call, nn_shape in, nn_shape out, size_t params)
+{
+    nn_layer l;
+    nn_error e = {0};
+    TU_ASSERT_OK(make_layer(call, in, &l, &e), e);
+    if (!nn_shape_eq(&l.out, &out) || l.param_len != params) {
+        char a[64], b[64];
+        printf("\n  %s: out %s params %zu, expected %s params %zu\n", call,
+               nn_shape_str(&l.out, a, sizeof a), l.param_len,
+               nn_shape_str(&out, b, sizeof b), params);
+    }
+    CU_ASSERT(nn_shape_eq(&l.out, &out));
+    CU_ASSERT_EQUAL(l.param_len, params);
+    nn_layer_destroy(&l);
+}
+
+static void test_registry(void)
+{
+    CU_ASSERT_PTR_EQUAL(nn_layer_find("Conv2D"), &nn_conv2d_ops);
+    CU_ASSERT_PTR_EQUAL(nn_layer_find("layer_conv_2d"), &nn_conv2d_ops);
+    CU_ASSERT_PTR_EQUAL(nn_layer_find("MaxPooling2D"), &nn_maxpool2d_ops);
+    CU_ASSERT_PTR_EQUAL(nn_layer_find("MaxPool2D"), &nn_maxpool2d_ops);
+    CU_ASSERT_STRING_EQUAL(nn_conv2d_ops.kind, "Conv2D");
+    CU_ASSERT_STRING_EQUAL(nn_maxpool2d_ops.kind, "MaxPooling2D");
+}
+
+static void test_shapes(void)
+{
+    /* MNIST CNN: 320, 18,496 and 36,928 parameters as Keras prints. */
+    expect_shape("Conv2D(32, (3, 3), activation=\"relu\")", nn_shape3(28, 28, 1),
+                 nn_shape3(26, 26, 32), 320);
+    expect_shape("Conv2D(64, (3, 3))", nn_shape3(13, 13, 32), nn_shape3(11, 11, 64), 18496);
+    expect_shape("Conv2D(64, 3)", nn_shape3(5, 5, 64), nn_shape3(3, 3, 64), 36928);
+    expect_shape("Conv2D(6, (3, 3), strides=2, padding=\"same\")", nn_shape3(7, 7, 3),
+                 nn_shape3(4, 4, 6), 3 * 3 * 3 * 6 + 6);
+    expect_shape("Conv2D(4, (3, 2), strides=(2, 1))", nn_shape3(9, 6, 2),
+                 nn_shape3(4, 5, 4), 3 * 2 * 2 * 4 + 4);
+    expect_shape("Conv2D(4, (3, 2), use_bias=False)", nn_shape3(9, 6, 2),
+                 nn_shape3(7, 5, 4), 3 * 2 * 2 * 4);
+    expect_shape("Conv2D(32, (3, 3), padding=\"same\")", nn_shape3(32, 32, 3),
+                 nn_shape3(32, 32, 32), 896);   /* CIFAR-10 example, first layer */
+    expect_shape("Conv2D(20, (5, 5))", nn_shape3(90, 160, 3), nn_shape3(86, 156, 20), 1520);
+    expect_shape("Conv2D(8, 1)", nn_shape3(5, 4, 3), nn_shape3(5, 4, 8), 32);
+    expect_shape("MaxPooling2D()", nn_shape3(26, 26, 32), nn_shape3(13, 13, 32), 0);
+    expect_shape("MaxPooling2D(3)", nn_shape3(86, 156, 20), nn_shape3(28, 52, 20), 0);
+    expect_shape("MaxPooling2D((2, 3), strides=1, padding=\"same\")", nn_shape3(5, 7, 2),
+                 nn_shape3(5, 7, 2), 0);
+    expect_shape("MaxPooling2D(2, padding=\"same\")", nn_shape3(5, 5, 1), nn_shape3(3, 3, 1),
+                 0);
+    expect_shape("MaxPooling2D(pool_size=(3, 2), strides=(1, 2))", nn_shape3(6, 7, 1),
+                 nn_shape3(4, 3, 1), 0);
+
+    /* param_specs: HWIO kernel first, then the bias right after it. */
+    nn_layer l;
+    nn_error e = {0};
+    nn_param_spec s[NN_MAX_PARAM_SPECS];
+    TU_ASSERT_OK(make_layer("Conv2D(5, (3, 2))", nn_shape3(8, 9, 4), &l, &e), e);
+    CU_ASSERT_EQUAL_FATAL(l.ops->param_specs(&l, s), 2);
+    CU_ASSERT_STRING_EQUAL(s[0].name, "kernel:0");
+    CU_ASSERT_EQUAL(s[0].ndim, 4);
+    CU_ASSERT(s[0].dims[0] == 3 && s[0].dims[1] == 2 && s[0].dims[2] == 4 && s[0].dims[3] == 5);
+    CU_ASSERT_EQUAL(s[0].off, 0);
+    CU_ASSERT_STRING_EQUAL(s[1].name, "bias:0");
+    CU_ASSERT(s[1].ndim == 1 && s[1].dims[0] == 5);
+    CU_ASSERT_EQUAL(s[1].off, 3 * 2 * 4 * 5);
+    nn_layer_destroy(&l);
+    TU_ASSERT_OK(make_layer("Conv2D(5, 3, use_bias=False)", nn_shape3(8, 9, 4), &l, &e), e);
+    CU_ASSERT_EQUAL(l.ops->param_specs(&l, s), 1);
+    nn_layer_destroy(&l);
+}
+
+/* Keras defaults: glorot_uniform kernel with limit sqrt(6 / (9*1 + 9*32)) for
+ * Conv2D(32, 3) on one channel, zero bias; initialisers by name. */
+static void test_init(void)
+{
+    lay t;
+    lay_open(&t, "Conv2D(32, (3, 3))", nn_shape3(28, 28, 1), 1);
+    nn_rng r = nn_rng_key(7, 0, 0, 0);
+    for (size_t i = 0; i < t.np; i++)
+        t.p[i] = 99.0f;
+    t.l.ops->init_params(&t.l, t.p, &r);
+    double lim = sqrt(6.0 / (9 + 9 * 32)), mx = 0;
+    for (size_t i = 0; i < 288; i++)
+        mx = fmax(mx, fabs(t.p[i]));
+    CU_ASSERT(mx <= lim && mx > 0.8 * lim);
+    for (size_t i = 288; i < 320; i++)
+        CU_ASSERT_EQUAL(t.p[i], 0.0f);
+    lay_close(&t);
+
+    lay_open(&t, "Conv2D(2, 2, kernel_initializer=\"ones\", bias_initializer=\"ones\")",
+             nn_shape3(3, 3, 2), 1);
+    t.l.ops->init_params(&t.l, t.p, &r);
+    for (size_t i = 0; i < t.np; i++)
+        CU_ASSERT_EQUAL(t.p[i], 1.0f);
+    lay_close(&t);
+}
+
+/* ---- hand-computed results ----------------------------------------------------- */
+
+/* x (1, 3, 3, 2): channel 0 = 1..9 row-major, channel 1 = all ones.
+ * Filter 0: channel 0 taps [[1, 2], [3, 4]], channel 1 taps [[0, 0], [0, 10]],
+ *   bias 0.5: y = x00 + 2 x01 + 3 x10 + 4 x11 + 10 + 0.5
+ *   top-left window 1,2,4,5 -> 1 + 4 + 12 + 20 + 10.5 = 47.5; then 57.5,
+ *   77.5, 87.5 (each step right adds 1+2+3+4 = 10, each step down 3*10).
+ * Filter 1: channel 0 top-left tap only, bias -1: y = x00 - 1 -> 0, 1, 3, 4.
+ * The kernel is HWIO: index ((kh*KW + kw)*C + c)*F + f. */
+static void test_hand_conv(void)
+{
+    lay t;
+    lay_open(&t, "Conv2D(2, (2, 2))", nn_shape3(3, 3, 2), 1);
+    CU_ASSERT_EQUAL_FATAL(t.np, 2 * 2 * 2 * 2 + 2);
+    for (int i = 0; i < 9; i++) {
+        t.x[i * 2] = (float)(i + 1);
+        t.x[i * 2 + 1] = 1.0f;
+    }
+    const float k0[4] = {1, 2, 3, 4}, k0c1[4] = {0, 0, 0, 10};
+    for (int tap = 0; tap < 4; tap++) {
+        t.p[(tap * 2 + 0) * 2 + 0] = k0[tap];
+        t.p[(tap * 2 + 1) * 2 + 0] = k0c1[tap];
+        t.p[(tap * 2 + 0) * 2 + 1] = tap == 0 ? 1.0f : 0.0f;
+    }
+    t.p[16] = 0.5f;
+    t.p[17] = -1.0f;
+    lay_forward(&t);
+    const float want[8] = {47.5f, 0, 57.5f, 1, 77.5f, 3, 87.5f, 4};
+    assert_close("hand conv", t.y, want, 8, 1e-6);
+
+    /* Backward with dy = 1 on filter 0 only: dbias = (4, 0); dkernel for
+     * filter 0, channel 0, tap (0,0) = sum of the four window corners
+     * 1+2+4+5 = 12; tap (1,1) = 5+6+8+9 = 28; channel 1 taps = 4 each.
+     * dx = sum over windows of the filter-0 taps: the centre pixel (1,1) is
+     * in all four windows at taps 4, 3, 2, 1 -> 10 on channel 0, 10 on
+     * channel 1 (tap (1,1) of the top-left window only -> 10). */
+    for (int i = 0; i < 4; i++)
+        t.dy[i * 2] = 1.0f;
+    for (size_t i = 0; i < t.nin; i++)
+        t.dx[i] = 123.0f;   /* backward must overwrite dx, not add to it */
+    t.l.ops->backward(&t.l, t.p, t.g, t.x, t.y, t.dy, t.dx, 1, &t.ctx);
+    CU_ASSERT_DOUBLE_EQUAL(t.g[16], 4.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(t.g[17], 0.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(t.g[0], 12.0, 1e-6);            /* tap (0,0) c0 f0 */
+    CU_ASSERT_DOUBLE_EQUAL(t.g[(3 * 2 + 0) * 2], 28.0, 1e-6); /* tap (1,1) c0 f0 */
+    CU_ASSERT_DOUBLE_EQUAL(t.g[(2 * 2 + 1) * 2], 4.0, 1e-6);  /* tap (1,0) c1 f0 */
+    CU_ASSERT_DOUBLE_EQUAL(t.dx[(1 * 3 + 1) * 2 + 0], 10.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(t.dx[(1 * 3 + 1) * 2 + 1], 10.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(t.dx[0], 1.0, 1e-6);               /* corner: tap 1 only */
+    CU_ASSERT_DOUBLE_EQUAL(t.dx[(2 * 3 + 2) * 2 + 0], 4.0, 1e-6); /* corner: tap 4 */
+    CU_ASSERT_DOUBLE_EQUAL(t.dx[1], 0.0, 1e-6);
+    lay_close(&t);
+}
+
+/* Non-square: x (1, 2, 3, 1) = [[1, 2, 3], [4, 5, 6]], kernel (1, 2) = [1, 10]
+ * -> y[i][j] = x[i][j] + 10 x[i][j+1] = [[21, 32], [54, 65]]. A transposed
+ * H/W would give a (1, 3) kernel and a different shape. */
+static void test_hand_nonsquare(void)
+{
+    lay t;
+    lay_open(&t, "Conv2D(1, (1, 2), use_bias=False)", nn_shape3(2, 3, 1), 1);
+    CU_ASSERT(t.l.out.d[0] == 2 && t.l.out.d[1] == 2);
+    for (int i = 0; i < 6; i++)
+        t.x[i] = (float)(i + 1);
+    t.p[0] = 1.0f;
+    t.p[1] = 10.0f;
+    lay_forward(&t);
+    const float want[4] = {21, 32, 54, 65};
+    assert_close("non-square conv", t.y, want, 4, 1e-6);
+    lay_close(&t);
+}
+
+/* TensorFlow "same" with stride 2 on an odd size pads only at the bottom and
+ * right: x (1, 3, 3, 1) = 1..9, kernel 2x2 of ones, stride 2: OH = 2, total
+ * pad 1 -> top 0, bottom 1. Windows: rows 0-1 x cols 0-1 = 1+2+4+5 = 12;
+ * rows 0-1 x col 2 = 3+6 = 9; row 2 x cols 0-1 = 7+8 = 15; (2,2) = 9.
+ * (Padding at the top would give 1, 2+3, 4+7, 5+6+8+9 instead.)
+ * MaxPooling2D(2, padding="same") on -x: padded cells must not win (they
+ * would give 0): max(-1,-2,-4,-5) = -1, max(-3,-6) = -3, -7, -9. */
+static void test_same_padding_side(void)
+{
+    lay t;
+    lay_open(&t, "Conv2D(1, 2, strides=2, padding=\"same\", use_bias=False)",
+             nn_shape3(3, 3, 1), 1);
+    for (int i = 0; i < 9; i++)
+        t.x[i] = (float)(i + 1);
+    for (int i = 0; i < 4; i++)
+        t.p[i] = 1.0f;
+    lay_forward(&t);
+    const float want[4] = {12, 9, 15, 9};
+    assert_close("same padding conv", t.y, want, 4, 1e-6);
+    lay_close(&t);
+
+    lay_open(&t, "MaxPooling2D(2, padding=\"same\")", nn_shape3(3, 3, 1), 1);
+    for (int i = 0; i < 9; i++)
+        t.x[i] = -(float)(i + 1);
+    lay_forward(&t);
+    const float wp[4] = {-1, -3, -7, -9};
+    assert_close("same padding pool", t.y, wp, 4, 1e-6);
+    lay_close(&t);
+}
+
+/* Max pooling forward/backward by hand: pool 3, stride 1 on (1, 3, 4, 1)
+ * x = [[0, 1, 2, 3], [4, 9, 5, 6], [7, 8, 1, 2]]: both windows hold the 9,
+ * so y = [9, 9] and dx gets dy0 + dy1 at the 9 and 0 elsewhere. */
+static void test_hand_pool(void)
+{
+    lay t;
+    lay_open(&t, "MaxPooling2D(3, strides=1)", nn_shape3(3, 4, 1), 1);
+    const float x[12] = {0, 1, 2, 3, 4, 9, 5, 6, 7, 8, 1, 2};
+    memcpy(t.x, x, sizeof x);
+    for (int i = 0; i < 12; i++)
+        t.dx[i] = 123.0f;   /* backward must overwrite */
+    lay_forward(&t);
+    CU_ASSERT_DOUBLE_EQUAL(t.y[0], 9.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(t.y[1], 9.0, 0);
+    t.dy[0] = 0.25f;
+    t.dy[1] = 0.5f;
+    t.l.ops->backward(&t.l, t.p, t.g, t.x, t.y, t.dy, t.dx, 1, &t.ctx);
+    for (int i = 0; i < 12; i++)
+        CU_ASSERT_DOUBLE_EQUAL(t.dx[i], i == 5 ? 0.75 : 0.0, 0);
+    lay_close(&t);
+
+    /* Ties: the first cell in (h, w) order takes the gradient, once. */
+    lay_open(&t, "MaxPooling2D()", nn_shape3(2, 2, 2), 1);
+    for (int i = 0; i < 8; i++)
+        t.x[i] = i % 2 ? 3.0f : -1.0f;   /* channel 0 all -1, channel 1 all 3 */
+    lay_forward(&t);
+    CU_ASSERT(t.y[0] == -1.0f && t.y[1] == 3.0f);
+    t.dy[0] = 2.0f;
+    t.dy[1] = 5.0f;
+    t.l.ops->backward(&t.l, t.p, t.g, t.x, t.y, t.dy, t.dx, 1, &t.ctx);
+    const float want[8] = {2, 5, 0, 0, 0, 0, 0, 0};
+    assert_close("pool ties", t.dx, want, 8, 0);
+    lay_close(&t);
+}
+
+/* ---- against naive loops --------------------------------------------------------- */
+
+typedef struct conv_case {
+    int F, KH, KW, SH, SW, same, H, W, C, B;
+} conv_case;
+
+static void check_conv_ref(const conv_case *k)
+{
+    char call[160];
+    snprintf(call, sizeof call, "Conv2D(%d, (%d, %d), strides=(%d, %d), padding=\"%s\")",
+             k->F, k->KH, k->KW, k->SH, k->SW, k->same ? "same" : "valid");
+    lay t;
+    lay_open(&t, call, nn_shape3(k->H, k->W, k->C), k->B);
+    int pt = 0, pl = 0, OH, OW;
+    if (k->same) {
+        OH = same_out(k->H, k->KH, k->SH, &pt);
+        OW = same_out(k->W, k->KW, k->SW, &pl);
+    } else {
+        OH = (k->H - k->KH) / k->SH + 1;
+        OW = (k->W - k->KW) / k->SW + 1;
+    }
+    CU_ASSERT_FATAL(t.l.out.d[0] == OH && t.l.out.d[1] == OW && t.l.out.d[2] == k->F);
+    tu_fill_uniform(t.x, t.nin, 5, -1, 1);
+    tu_fill_uniform(t.p, t.np, 6, -1, 1);
+    float *ref = malloc(t.nout * sizeof *ref);
+    size_t kf = (size_t)k->KH * k->KW * k->C * k->F;
+    ref_conv(t.x, k->B, k->H, k->W, k->C, t.p, t.p + kf, k->KH, k->KW, k->F, k->SH, k->SW,
+             pt, pl, OH, OW, ref);
+    lay_forward(&t);
+    assert_close(call, t.y, ref, t.nout, 1e-5);
+    free(ref);
+    lay_close(&t);
+}
+
+static void test_conv_reference(void)
+{
+    static const conv_case cases[] = {
+        {4, 3, 3, 1, 1, 0, 6, 6, 3, 2},  {3, 3, 3, 2, 2, 1, 7, 6, 3, 3},
+        {5, 2, 4, 2, 3, 1, 5, 7, 2, 2},  {2, 5, 5, 1, 1, 1, 5, 5, 1, 1},
+        {6, 1, 1, 1, 1, 0, 4, 5, 7, 3},  {6, 1, 1, 2, 2, 0, 5, 5, 3, 2},
+        {3, 3, 2, 1, 2, 0, 8, 5, 4, 2},  {4, 4, 4, 3, 3, 1, 10, 9, 2, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_conv_ref(&cases[i]);
+}
+
+static void check_pool_ref(int PH, int PW, int SH, int SW, int same, int H, int W, int C,
+                           int B)
+{
+    char call[160];
+    snprintf(call, sizeof call, "MaxPooling2D((%d, %d), strides=(%d, %d), padding=\"%s\")",
+             PH, PW, SH, SW, same ? "same" : "valid");
+    lay t;
+    lay_open(&t, call, nn_shape3(H, W, C), B);
+    int pt = 0, pl = 0, OH, OW;
+    if (same) {
+        OH = same_out(H, PH, SH, &pt);
+        OW = same_out(W, PW, SW, &pl);
+    } else {
+        OH = (H - PH) / SH + 1;
+        OW = (W - PW) / SW + 1;
+    }
+    CU_ASSERT_FATAL(t.l.out.d[0] == OH && t.l.out.d[1] == OW && t.l.out.d[2] == C);
+    tu_fill_uniform(t.x, t.nin, 9, -2, -1);   /* all negative: padding must not win */
+    float *ref = malloc(t.nout * sizeof *ref);
+    ref_pool(t.x, B, H, W, C, PH, PW, SH, SW, pt, pl, OH, OW, ref);
+    lay_forward(&t);
+    assert_close(call, t.y, ref, t.nout, 0);
+    free(ref);
+    lay_close(&t);
+}
+
+static void test_pool_reference(void)
+{
+    check_pool_ref(2, 2, 2, 2, 0, 6, 6, 3, 2);
+    check_pool_ref(3, 3, 3, 3, 0, 8, 7, 2, 2);
+    check_pool_ref(3, 3, 2, 2, 1, 6, 7, 2, 3);
+    check_pool_ref(2, 3, 1, 2, 1, 5, 8, 4, 2);
+    check_pool_ref(3, 2, 1, 1, 0, 5, 4, 1, 1);
+    check_pool_ref(2, 2, 3, 3, 1, 7, 8, 2, 2);
+}
+
+/* ---- chunked == unchunked ------------------------------------------------------- */
+
+/* One forward + backward at the default cap (one chunk) and at caps of one
+ * and two images per chunk (B = 5: the last chunk is short); also the
+ * dx == NULL path (first layer) must give the same parameter gradient. */
+static void check_chunked(const char *call, nn_shape in)
+{
+    const int B = 5;
+    lay ref, t;
+    lay_open(&ref, call, in, B);
+    tu_fill_uniform(ref.x, ref.nin, 21, -1, 1);
+    tu_fill_uniform(ref.p, ref.np, 22, -0.5f, 0.5f);
+    tu_fill_uniform(ref.dy, ref.nout, 23, -1, 1);
+    lay_forward(&ref);
+    float *dy0 = malloc(ref.nout * sizeof *dy0);
+    memcpy(dy0, ref.dy, ref.nout * sizeof *dy0);
+    ref.l.ops->backward(&ref.l, ref.p, ref.g, ref.x, ref.y, ref.dy, ref.dx, B, &ref.ctx);
+    size_t per = ref.work / (size_t)B;   /* one image's columns */
+    CU_ASSERT_FATAL(per > 0 && ref.work == per * B);
+    for (int imgs = 1; imgs <= 2; imgs++) {
+        size_t old = nn_im2col_set_cap(per * (size_t)imgs + per / 2);
+        lay_open(&t, call, in, B);
+        nn_im2col_set_cap(old);
+        CU_ASSERT_EQUAL(t.work, per * (size_t)imgs);
+        memcpy(t.x, ref.x, t.nin * sizeof(float));
+        memcpy(t.p, ref.p, t.np * sizeof(float));
+        memcpy(t.dy, dy0, t.nout * sizeof(float));
+        lay_forward(&t);
+        assert_close("chunked y", t.y, ref.y, t.nout, 1e-5);
+        for (size_t i = 0; i < t.nin; i++)
+            t.dx[i] = 123.0f;   /* must be overwritten */
+        t.l.ops->backward(&t.l, t.p, t.g, t.x, t.y, t.dy, t.dx, B, &t.ctx);
+        assert_close("chunked dx", t.dx, ref.dx, t.nin, 1e-5);
+        assert_close("chunked dparams", t.g, ref.g, t.np, 1e-5);
+        /* no dx: same parameter gradient */
+        memset(t.g, 0, t.np * sizeof(float));
+        memcpy(t.dy, dy0, t.nout * sizeof(float));
+        t.l.ops->backward(&t.l, t.p, t.g, t.x, t.y, t.dy, NULL, B, &t.ctx);
+        assert_close("chunked dparams (dx NULL)", t.g, ref.g, t.np, 1e-5);
+        lay_close(&t);
+    }
+    free(dy0);
+    lay_close(&ref);
+}
+
+static void test_chunked(void)
+{
+    check_chunked("Conv2D(4, (3, 3), activation=\"relu\")", nn_shape3(6, 5, 3));
+    check_chunked("Conv2D(3, (2, 3), strides=2, padding=\"same\")", nn_shape3(7, 6, 2));
+    check_chunked("Conv2D(2, 1, strides=2)", nn_shape3(5, 5, 3));
+}
+
+/* The 1x1 / stride 1 shortcut needs no workspace and matches im2col. */
+static void test_shortcut(void)
+{
+    lay t;
+    lay_open(&t, "Conv2D(3, 1)", nn_shape3(4, 5, 6), 4);
+    CU_ASSERT_EQUAL(t.work, 0);
+    lay_close(&t);
+    lay_open(&t, "Conv2D(3, 1, strides=2)", nn_shape3(4, 5, 6), 4);
+    CU_ASSERT(t.work > 0);
+    lay_close(&t);
+}
+
+/* ---- gradient checks ------------------------------------------------------------ */
+
+static void test_gc_conv(void)
+{
+    gc_ok("Conv2D(2, (3, 3))", nn_shape3(5, 5, 1), 1, 1);
+    gc_ok("Conv2D(2, (3, 3))", nn_shape3(5, 5, 1), 3, 2);
+    gc_ok("Conv2D(4, (3, 3), activation=\"relu\")", nn_shape3(6, 5, 3), 3, 3);
+    gc_ok("Conv2D(4, (3, 3), activation=\"relu\")", nn_shape3(5, 6, 1), 1, 4);
+    gc_ok("Conv2D(4, (3, 2), strides=2)", nn_shape3(7, 6, 3), 3, 5);
+    gc_ok("Conv2D(2, (2, 3), strides=(1, 2))", nn_shape3(4, 7, 3), 1, 6);
+    /* same + stride 2 on odd/even sizes: H pad 0/1 (asymmetric), W pad 1/1 */
+    gc_ok("Conv2D(2, (3, 3), strides=2, padding=\"same\")", nn_shape3(6, 7, 3), 3, 7);
+    /* H pad 0/1, W pad 1/2 */
+    gc_ok("Conv2D(4, (2, 4), strides=(2, 3), padding=\"same\", activation=\"relu\")",
+          nn_shape3(5, 7, 2), 3, 8);
+    gc_ok("Conv2D(4, (3, 3), padding=\"same\", activation=\"relu\")", nn_shape3(5, 4, 3), 1,
+          9);
+    gc_ok("Conv2D(2, (3, 3), padding=\"same\")", nn_shape3(4, 4, 1), 3, 10);
+    /* 1x1 shortcut and 1x1 with stride (im2col) */
+    gc_ok("Conv2D(4, 1)", nn_shape3(4, 3, 3), 3, 11);
+    gc_ok("Conv2D(2, (1, 1), activation=\"relu\", use_bias=False)", nn_shape3(3, 4, 1), 1,
+          12);
+    gc_ok("Conv2D(2, 1, strides=2)", nn_shape3(5, 5, 3), 3, 13);
+    gc_ok("Conv2D(4, (2, 2), use_bias=False)", nn_shape3(4, 4, 3), 3, 14);
+    gc_ok("Conv2D(2, (2, 2), activation=\"tanh\")", nn_shape3(3, 4, 3), 1, 15);
+}
+
+static void test_gc_pool(void)
+{
+    gc_ok("MaxPooling2D()", nn_shape3(4, 4, 3), 3, 21);
+    gc_ok("MaxPooling2D()", nn_shape3(5, 4, 1), 1, 22);
+    gc_ok("MaxPooling2D(3)", nn_shape3(7, 7, 2), 1, 23);
+    gc_ok("MaxPooling2D(3, strides=1)", nn_shape3(5, 4, 3), 3, 24);
+    gc_ok("MaxPooling2D((2, 3), strides=1)", nn_shape3(4, 5, 2), 3, 25);
+    gc_ok("MaxPooling2D(3, strides=2, padding=\"same\")", nn_shape3(6, 7, 2), 3, 26);
+    gc_ok("MaxPooling2D(2, padding=\"same\")", nn_shape3(5, 3, 1), 3, 27);
+    gc_ok("MaxPooling2D(2, strides=3)", nn_shape3(8, 8, 2), 1, 28);
+    gc_ok("MaxPooling2D((3, 2), strides=(2, 3), padding=\"same\")", nn_shape3(7, 8, 3), 3,
+          29);
+}
+
+/* ---- errors ------------------------------------------------------------------- */
+
+static void expect_err(const char *call, nn_shape in, int code, const char *sub1,
+                       const char *sub2)
+{
+    nn_layer l;
+    nn_error e = {0};
+    int rc = make_layer(call, in, &l, &e);
+    if (rc != code)
+        printf("\n  %s: expected code %d, got %d (%s)\n", call, code, rc, e.msg);
+    CU_ASSERT_EQUAL(rc, code);
+    CU_ASSERT(tu_contains(e.msg, sub1));
+    if (sub2)
+        CU_ASSERT(tu_contains(e.msg, sub2));
+    if (rc == 0)
+        nn_layer_destroy(&l);
+}
+
+static void test_errors(void)
+{
+    expect_err("Conv2D(4, 3)", nn_shape1(10), NN_ESHAPE, "Conv2D 't'", "(None, 10)");
+    expect_err("Conv2D(4, 3)", nn_shape1(10), NN_ESHAPE, "3-D", NULL);
+    expect_err("Conv2D(2, (5, 5))", nn_shape3(4, 6, 1), NN_ESHAPE, "(None, 4, 6, 1)",
+               "kernel_size (5, 5)");
+    expect_err("Conv2D(2, (3, 7))", nn_shape3(4, 6, 1), NN_ESHAPE, "valid", "Conv2D 't'");
+    expect_err("Conv2D(2, 3, data_format=\"channels_first\")", nn_shape3(4, 4, 1), NN_EINVAL,
+               "channels_first", "data_format");
+    expect_err("Conv2D(2, 3, padding=\"full\")", nn_shape3(4, 4, 1), NN_EINVAL, "\"full\"",
+               "padding");
+    expect_err("Conv2D(2, 3, padding=\"full\")", nn_shape3(4, 4, 1), NN_EINVAL, "<test>:1:",
+               NULL);
+    expect_err("Conv2D(2, 3, dilation_rate=2)", nn_shape3(4, 4, 1), NN_EINVAL,
+               "dilation_rate", NULL);
+    expect_err("Conv2D(2, 3, activation=\"swish2\")", nn_shape3(4, 4, 1), NN_EINVAL,
+               "swish2", "activation");
+    expect_err("Conv2D(0, 3)", nn_shape3(4, 4, 1), NN_EINVAL, "filters", "found 0");
+    expect_err("Conv2D(kernel_size=3)", nn_shape3(4, 4, 1), NN_EINVAL, "filters", NULL);
+    expect_err("Conv2D(2, (3, 3, 3))", nn_shape3(4, 4, 1), NN_EINVAL, "kernel_size", NULL);
+    expect_err("Conv2D(2, 3, strides=0)", nn_shape3(4, 4, 1), NN_EINVAL, "strides", NULL);
+    expect_err("Conv2D(2, 3, kernel_initializer=\"magic\")", nn_shape3(4, 4, 1), NN_EINVAL,
+               "magic", "kernel_initializer");
+    expect_err("MaxPooling2D()", nn_shape1(10), NN_ESHAPE, "MaxPooling2D 't'", "(None, 10)");
+    expect_err("MaxPooling2D(5)", nn_shape3(4, 6, 1), NN_ESHAPE, "(None, 4, 6, 1)",
+               "pool_size (5, 5)");
+    expect_err("MaxPooling2D(2, padding=\"full\")", nn_shape3(4, 4, 1), NN_EINVAL, "\"full\"",
+               "padding");
+    expect_err("MaxPooling2D(data_format=\"channels_first\")", nn_shape3(4, 4, 1), NN_EINVAL,
+               "channels_first", NULL);
+    expect_err("MaxPooling2D(2, strides=-1)", nn_shape3(4, 4, 1), NN_EINVAL, "strides", NULL);
+}
+
+int main(void)
+{
+    static const tu_test tests[] = {
+        {"registry", test_registry},
+        {"shapes and parameter counts", test_shapes},
+        {"Keras default initialisers", test_init},
+        {"hand-computed 2x2 conv (HWIO, bias, backward)", test_hand_conv},
+        {"hand-computed non-square conv", test_hand_nonsquare},
+        {"same padding goes bottom/right, never wins in pooling", test_same_padding_side},
+        {"hand-computed max pool with overlapping windows", test_hand_pool},
+        {"conv vs naive loops", test_conv_reference},
+        {"pool vs naive loops", test_pool_reference},
+        {"chunked == unchunked", test_chunked},
+        {"1x1 shortcut needs no workspace", test_shortcut},
+        {"gradcheck Conv2D", test_gc_conv},
+        {"gradcheck MaxPooling2D", test_gc_pool},
+        {"errors", test_errors},
+        {NULL, NULL},
+    };
+    return tu_main("layers_conv", tests);
+}
