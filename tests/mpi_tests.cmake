@@ -9,3 +9,9 @@ function(nn_mpi_test name target nprocs)
 endfunction()
 
 nn_mpi_test(test_mpi_fit test_mpi_fit 4)
+
+add_executable(mpi_stall mpi_stall.c)
+target_link_libraries(mpi_stall PRIVATE nntrain_testutil)
+add_test(NAME mpi_stall_watchdog COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/mpi_stall.sh
+  ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:mpi_stall>)
+set_tests_properties(mpi_stall_watchdog PROPERTIES ENVIRONMENT "${NN_MPI_ENV}" TIMEOUT 120)

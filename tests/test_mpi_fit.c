@@ -64,7 +64,9 @@ static int failing_read(nn_dataset *d, const uint64_t *idx, int count, float *x,
 }
 
 typedef struct run_cfg {
-    int ranks, overlap, batch;
+    int ranks, overlap, batch, accumulate;
+    const char *timeline;
+    double stall_timeout;
     size_t bucket_bytes;
     double lr;
     const char *spec;
@@ -98,7 +100,8 @@ static int run(const run_cfg *cfg, float **params, size_t *np, double *val_loss,
     fail_cfg.rank = d.rank;
     fail_cfg.calls = 0;
     nn_model_init_params(&m, 7);
-    nn_fit_opts o = {.fit = m.fit, .progress = 0};
+    nn_fit_opts o = {.fit = m.fit, .progress = 0, .accumulate = cfg->accumulate,
+                     .timeline = cfg->timeline, .stall_timeout = cfg->stall_timeout};
     o.fit.verbose = 0;
     if (cfg->batch)
         o.fit.batch_size = cfg->batch;
@@ -150,7 +153,7 @@ static void test_np_equivalence(void)
     if (world.rank == 0) {
         CU_ASSERT(np > 4000);
         for (int k = 2; k <= 4; k++) {
-            double ma, r = p[1] && p[k] ? rel_diff(p[k], p[1], np, &ma) : 1;
+            double ma = 0, r = p[1] && p[k] ? rel_diff(p[k], p[1], np, &ma) : 1;
             printf("\n  np=%d vs np=1: max abs diff %.3g, max rel diff %.3g, val_loss %.6f vs %.6f",
                    k, ma, r, vl[k], vl[1]);
             CU_ASSERT(r < 1e-5);
@@ -197,6 +200,56 @@ static void test_blocking_equals_overlap(void)
     }
     free(a);
     free(b);
+}
+
+static void test_accumulation_and_watchdog(void)
+{
+    /* 4 ranks x 3 micro-batches, with the stall watchdog polling the
+     * collectives, against one rank in one pass. */
+    float *a = NULL, *b = NULL;
+    size_t np = 0;
+    double v1 = 0, v2 = 0, ma = 0;
+    nn_error e = {0};
+    run_cfg one = {.ranks = 1}, acc = {.ranks = 4, .overlap = 1, .accumulate = 3,
+                                       .bucket_bytes = 4096, .stall_timeout = 60};
+    CU_ASSERT_EQUAL(run(&one, &a, &np, &v1, &e), 0);
+    CU_ASSERT_EQUAL(run(&acc, &b, &np, &v2, &e), 0);
+    if (world.rank == 0 && a && b) {
+        double r = rel_diff(b, a, np, &ma);
+        printf("\n  np=4 x accumulate 3 vs np=1: max abs diff %.3g", ma);
+        CU_ASSERT(r < 1e-5);
+    }
+    free(a);
+    free(b);
+}
+
+static void test_timeline(void)
+{
+    char path[256] = "";
+    if (world.rank == 0) {
+        const char *dir = tu_tmpdir();
+        snprintf(path, sizeof path, "%s/trace.json", dir ? dir : "/tmp");
+    }
+    MPI_Bcast(path, sizeof path, MPI_CHAR, 0, MPI_COMM_WORLD);
+    float *p = NULL;
+    size_t np;
+    double v;
+    nn_error e = {0};
+    run_cfg c = {.ranks = 3, .overlap = 1, .timeline = path};
+    CU_ASSERT_EQUAL(run(&c, &p, &np, &v, &e), 0);
+    if (world.rank == 0) {
+        FILE *f = fopen(path, "r");
+        char buf[1 << 16] = "";
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        buf[n] = 0;
+        if (f)
+            fclose(f);
+        CU_ASSERT(tu_contains(buf, "\"traceEvents\""));
+        CU_ASSERT(tu_contains(buf, "\"name\": \"rank 2\""));
+        CU_ASSERT(tu_contains(buf, "\"allreduce wait\""));
+        CU_ASSERT(tu_contains(buf, "\"forward+backward\", \"ph\": \"X\", \"pid\": 0, \"tid\": 2"));
+    }
+    free(p);
 }
 
 static void test_failing_rank_stops_all(void)
@@ -288,6 +341,8 @@ int main(int argc, char **argv)
         {"np 1,2,3,4 give the same parameters", test_np_equivalence},
         {"np=2 twice is bitwise identical", test_np2_bitwise_repeatable},
         {"blocking and overlapped allreduce agree", test_blocking_equals_overlap},
+        {"micro-batch accumulation and watchdog give the same result", test_accumulation_and_watchdog},
+        {"timeline trace has every rank", test_timeline},
         {"a failing rank stops every rank", test_failing_rank_stops_all},
         {"batch smaller than ranks is an error", test_batch_smaller_than_ranks},
         {"NaN loss stops every rank", test_nan_loss_stops_all},

@@ -48,6 +48,33 @@ int nn_dist_agree(nn_dist *d, int status, nn_error *e);
 int nn_dist_check_same(nn_dist *d, uint64_t v, const char *what, nn_error *e);
 double nn_dist_max_double(nn_dist *d, double v);
 
+/* Stall watchdog (--stall-timeout): every rank > 0 tells rank 0 with a tiny
+ * message that it reached a step's collective; collectives are waited on by
+ * polling. If the wait exceeds the timeout, rank 0 names the ranks that have
+ * not arrived and ends the job with MPI_Abort (exit status NN_EXIT_STALL):
+ * a rank that cannot reach the collective must not leave the others hanging.
+ * Ranks > 0 give up after twice the timeout (rank 0 itself may be stuck). */
+#define NN_EXIT_STALL 3
+
+typedef struct nn_watchdog {
+    nn_dist *d;
+    double timeout;            /* seconds; 0 = off */
+    long long *seen, *inbox;   /* rank 0: last step heard from each rank */
+    void *rreq;                /* rank 0: MPI_Request per rank */
+    long long out;             /* ranks > 0: the step being announced */
+    void *sreq;                /* ranks > 0: MPI_Request */
+    int sending;
+} nn_watchdog;
+
+int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e);
+/* This rank reached the collective of step (a counter increasing over the run). */
+void nn_watchdog_arrive(nn_watchdog *w, long long step);
+/* Waits for n requests (MPI_Request *) with the stall check; aborts the job
+ * on a stall. what names the collective in the message. */
+int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const char *what,
+                     nn_error *e);
+void nn_watchdog_free(nn_watchdog *w);
+
 /* Gradient allreduce, blocking (one MPI_Allreduce over the flat buffer) or
  * overlapped: buckets of d->bucket_bytes taken from the end of the buffer
  * (the last layers finish backward first) are started with MPI_Iallreduce as
@@ -57,11 +84,16 @@ typedef struct nn_grad_sync {
     float *g;
     size_t n, bucket;       /* floats */
     int nbuckets, started;
+    int overlap;            /* start buckets during backward */
     void *reqs;             /* MPI_Request[nbuckets] */
     double wait_s;          /* time spent waiting in finish (last step) */
+    nn_watchdog *wd;        /* optional: stall detection while waiting */
+    long long step;         /* step id for the watchdog */
 } nn_grad_sync;
 
-int nn_grad_sync_init(nn_grad_sync *s, nn_dist *d, float *g, size_t n, nn_error *e);
+/* wd (may be NULL) adds stall detection to the wait. */
+int nn_grad_sync_init(nn_grad_sync *s, nn_dist *d, float *g, size_t n, nn_watchdog *wd,
+                      nn_error *e);
 void nn_grad_sync_begin(nn_grad_sync *s);
 /* grads[off .. n) are final: start every bucket inside that range. */
 void nn_grad_sync_ready(nn_grad_sync *s, size_t off);

@@ -30,6 +30,8 @@ typedef struct nn_optim {
     double lr, momentum, rho, beta_1, beta_2, epsilon, decay;
     int nesterov;
     int64_t iterations;          /* steps taken (Keras "iterations") */
+    double lr_scale;             /* set by fit: linear scaling and warm-up
+                                    (Goyal et al. 2017); 0 counts as 1 */
     size_t n;                    /* parameters */
     int nslots;
     float *slot[NN_OPTIM_MAX_SLOTS];  /* same offsets as params */
@@ -46,7 +48,7 @@ int nn_optim_from_value(nn_optim *o, const nn_call *where, const nn_value *v,
                         nn_error *e);
 /* Allocates zeroed slots for n parameters. */
 int nn_optim_alloc(nn_optim *o, size_t n, nn_error *e);
-/* The learning rate the next step will use (with decay). */
+/* The learning rate the next step will use (decay and lr_scale applied). */
 double nn_optim_lr(const nn_optim *o);
 /* One step over params[off .. off+len) of the flat buffers; call for each
  * trainable range, then nn_optim_advance once. */

@@ -33,6 +33,12 @@ typedef struct nn_fit_opts {
     FILE *log;                /* epoch lines (rank 0); NULL = stdout */
     const char *history_csv;  /* written after each epoch (rank 0), or NULL */
     long max_steps;           /* > 0: stop each epoch after this many steps (bench) */
+    int accumulate;           /* > 1: each rank runs its shard in this many
+                                 micro-batches before the allreduce */
+    int lr_ref_batch;         /* > 0: linear scaling, lr * B / lr_ref_batch */
+    double warmup_epochs;     /* > 0: ramp the learning rate up over these epochs */
+    double stall_timeout;     /* > 0: stall watchdog (seconds) */
+    const char *timeline;     /* Chrome trace path, or NULL */
     nn_fit_stats *stats;      /* filled if non-NULL */
 } nn_fit_opts;
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,7 +28,15 @@ static const char *help =
     "  --verbose 0|1|2         0 silent, 1 progress bar on a terminal, 2 epoch lines\n"
     "  --no-progress           never draw the progress bar\n"
     "  --allreduce MODE        'overlap' (bucketed, default) or 'blocking'\n"
-    "  --bucket-mb M           gradient bucket size for overlap (default 4)\n";
+    "  --bucket-mb M           gradient bucket size for overlap (default 4)\n"
+    "  --accumulate K          split each rank's shard into K micro-batches whose\n"
+    "                          gradients add up before the allreduce (same result)\n"
+    "  --scale-lr REF          linear scaling rule: lr * batch / REF (Goyal et al.)\n"
+    "  --warmup-epochs E       ramp the learning rate up linearly over E epochs\n"
+    "  --stall-timeout S       end the job if a rank has not reached a step's\n"
+    "                          allreduce after S seconds, naming the missing ranks\n"
+    "  --timeline FILE         Chrome trace (chrome://tracing) of data, compute and\n"
+    "                          allreduce time per rank\n";
 
 /* FNV-1a: every rank must train the same spec with the same options. */
 static uint64_t fnv(uint64_t h, const char *s)
@@ -47,6 +56,32 @@ static void basename_noext(const char *path, char *out, size_t len)
         *dot = 0;
 }
 
+/* The history CSV is written to PATH.tmp and renamed after every epoch:
+ * check now that this can work, rather than after the first epoch. */
+static int check_history_path(const char *path, nn_error *e)
+{
+    char dir[2300];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = 0;   /* "/h.csv" -> "/" */
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return nn_err(e, NN_EIO, "history file '%s' is a directory", path);
+    if (stat(dir, &st))
+        return nn_err(e, NN_EIO, "cannot write history '%s': directory '%s': %s", path, dir,
+                      strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return nn_err(e, NN_EIO, "cannot write history '%s': '%s' is not a directory", path,
+                      dir);
+    if (access(dir, W_OK))
+        return nn_err(e, NN_EIO, "cannot write history '%s': directory '%s' is not writable: %s",
+                      path, dir, strerror(errno));
+    return NN_OK;
+}
+
 int cmd_train(int argc, char **argv, nn_dist *d)
 {
     cli_opt opts[] = {
@@ -55,7 +90,9 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         {"--seed", 1, 0, 0}, {"--no-shuffle", 0, 0, 0}, {"--out", 1, 0, 0},
         {"--history", 1, 0, 0}, {"--threads", 1, 0, 0}, {"--verbose", 1, 0, 0},
         {"--no-progress", 0, 0, 0}, {"--progress", 0, 0, 0}, {"--allreduce", 1, 0, 0},
-        {"--bucket-mb", 1, 0, 0}, {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
+        {"--bucket-mb", 1, 0, 0}, {"--accumulate", 1, 0, 0}, {"--scale-lr", 1, 0, 0},
+        {"--warmup-epochs", 1, 0, 0}, {"--stall-timeout", 1, 0, 0}, {"--timeline", 1, 0, 0},
+        {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
     const char *pos[1];
     int npos = 0;
     nn_error e = {0};
@@ -84,7 +121,7 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     if (!rc)
         rc = nn_model_build(&m, &s, &e);
     nn_fit_opts fo = {.progress = -1};
-    int threads = 0;
+    int threads = 0, usage = 0;   /* usage: a bad option value (exit 2) */
     double bucket_mb = 4;
     if (!rc) {
         fo.fit = m.fit;
@@ -94,22 +131,46 @@ int cmd_train(int argc, char **argv, nn_dist *d)
             !(rc = cli_double(opts, "--validation-split", &fo.fit.validation_split, &e)) &&
             !(rc = cli_double(opts, "--seed", &seed, &e)) &&
             !(rc = cli_int(opts, "--threads", &threads, &e)) &&
-            !(rc = cli_int(opts, "--verbose", &fo.fit.verbose, &e)))
+            !(rc = cli_int(opts, "--verbose", &fo.fit.verbose, &e)) &&
+            !(rc = cli_int(opts, "--accumulate", &fo.accumulate, &e)) &&
+            !(rc = cli_int(opts, "--scale-lr", &fo.lr_ref_batch, &e)) &&
+            !(rc = cli_double(opts, "--warmup-epochs", &fo.warmup_epochs, &e)) &&
+            !(rc = cli_double(opts, "--stall-timeout", &fo.stall_timeout, &e)))
             rc = cli_double(opts, "--bucket-mb", &bucket_mb, &e);
-        fo.fit.seed = (uint64_t)seed;
+        fo.timeline = cli_find(opts, "--timeline")->value;
+        if (!rc && cli_find(opts, "--accumulate")->given && fo.accumulate < 1)
+            rc = nn_err(&e, NN_EINVAL, "--accumulate must be >= 1, got %d", fo.accumulate);
+        if (!rc && cli_find(opts, "--scale-lr")->given && fo.lr_ref_batch < 1)
+            rc = nn_err(&e, NN_EINVAL, "--scale-lr takes the reference batch size (>= 1), got %d",
+                        fo.lr_ref_batch);
+        if (!rc && !(fo.warmup_epochs >= 0 && fo.stall_timeout >= 0))
+            rc = nn_err(&e, NN_EINVAL, "--warmup-epochs and --stall-timeout must be >= 0");
         if (cli_find(opts, "--no-shuffle")->given)
             fo.fit.shuffle = 0;
         if (cli_find(opts, "--no-progress")->given)
             fo.progress = 0;
         if (cli_find(opts, "--progress")->given)
             fo.progress = 1;
-        if (!rc && (fo.fit.batch_size < 1 || fo.fit.epochs < 0 || fo.fit.validation_split < 0 ||
-                    fo.fit.validation_split >= 1 || bucket_mb <= 0 || seed < 0))
-            rc = nn_err(&e, NN_EINVAL, "need --batch-size >= 1, --epochs >= 0, 0 <= --validation-split < 1, --bucket-mb > 0, --seed >= 0");
+        /* The spec's fit() values were checked by the parser, so a bad
+         * value here came from the command line. */
+        if (!rc && fo.fit.batch_size < 1)
+            rc = nn_err(&e, NN_EINVAL, "--batch-size must be >= 1, got %d", fo.fit.batch_size);
+        if (!rc && fo.fit.epochs < 0)
+            rc = nn_err(&e, NN_EINVAL, "--epochs must be >= 0, got %d", fo.fit.epochs);
+        if (!rc && !(fo.fit.validation_split >= 0 && fo.fit.validation_split < 1))
+            rc = nn_err(&e, NN_EINVAL, "--validation-split must be in [0, 1), got %g",
+                        fo.fit.validation_split);
+        if (!rc && !(bucket_mb > 0 && bucket_mb < 1048576))
+            rc = nn_err(&e, NN_EINVAL, "--bucket-mb must be > 0 and < 1048576, got %g", bucket_mb);
+        if (!rc && !(seed >= 0 && seed <= 9007199254740992.0 && seed == (double)(uint64_t)seed))
+            rc = nn_err(&e, NN_EINVAL, "--seed must be a non-negative integer, got %g", seed);
         const char *mode = cli_find(opts, "--allreduce")->value;
         d->overlap = 1;
         if (!rc && mode && strcmp(mode, "overlap") && strcmp(mode, "blocking"))
             rc = nn_err(&e, NN_EINVAL, "--allreduce must be 'overlap' or 'blocking', not '%s'", mode);
+        usage = rc != NN_OK;
+        if (!rc)
+            fo.fit.seed = (uint64_t)seed;
         if (mode && !strcmp(mode, "blocking"))
             d->overlap = 0;
         d->bucket_bytes = (size_t)(bucket_mb * 1048576.0);
@@ -159,6 +220,8 @@ int cmd_train(int argc, char **argv, nn_dist *d)
             if (!wrc && access(outdir, W_OK))
                 wrc = nn_err(&e, NN_EIO, "output directory '%s' is not writable: %s", outdir,
                              strerror(errno));
+            if (!wrc)
+                wrc = check_history_path(hist, &e);
         }
         rc = nn_dist_agree(d, wrc, &e);
         fo.history_csv = hist;
@@ -202,5 +265,5 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     nn_data_close(&test);
     nn_model_free(&m);
     nn_spec_free(&s);
-    return rc ? CLI_FAIL : CLI_OK;
+    return rc ? (usage ? CLI_USAGE : CLI_FAIL) : CLI_OK;
 }

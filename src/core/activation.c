@@ -95,9 +95,10 @@ void nn_act_backward(nn_act a, const float *y /* (rows, C) */,
     size_t n = rows * C;
     switch (a) {
     case NN_ACT_RELU:
+        /* Select, not branch: random signs make a branch mispredict half
+         * the time; the select vectorises at -O3. */
         for (size_t i = 0; i < n; i++)
-            if (!(y[i] > 0.0f))
-                dy[i] = 0.0f;
+            dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
         break;
     case NN_ACT_SIGMOID:
         for (size_t i = 0; i < n; i++)

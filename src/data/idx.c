@@ -123,8 +123,8 @@ static int open_header(const char *path, uint32_t magic, int ndims, uint32_t *di
 
 static int load_images(const char *path, idx_priv *p, int *rows, int *cols, nn_error *e)
 {
-    uint32_t dims[3];
-    gzFile f;
+    uint32_t dims[3] = {0, 0, 0};
+    gzFile f = NULL;
     int rc = open_header(path, IDX_IMAGES_MAGIC, 3, dims, &f, e);
     if (rc)
         return rc;
@@ -155,8 +155,8 @@ static int load_images(const char *path, idx_priv *p, int *rows, int *cols, nn_e
 
 static int load_labels(const char *path, idx_priv *p, size_t *n, nn_error *e)
 {
-    uint32_t dims[1];
-    gzFile f;
+    uint32_t dims[1] = {0};
+    gzFile f = NULL;
     int rc = open_header(path, IDX_LABELS_MAGIC, 1, dims, &f, e);
     if (rc)
         return rc;

@@ -13,6 +13,7 @@
 
 #include "batch.h"
 #include "nntrain/clock.h"
+#include "nntrain/timeline.h"
 #include "nntrain/train.h"
 #include "progress.h"
 
@@ -82,10 +83,13 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
         steps = o->max_steps;
     size_t off, cnt;
     nn_dist_shard(B, d->size, d->rank, &off, &cnt);
-    int cap = (int)cnt + 1;
+    int acc_k = o->accumulate > 1 ? o->accumulate : 1;
+    int cap = (int)cnt + 1, micro = (int)((cnt + (size_t)acc_k - 1) / (size_t)acc_k) + 1;
 
     nn_batch b = {0};
     nn_grad_sync gs = {0};
+    nn_watchdog wd = {0};
+    nn_timeline tl = {0}, *tlp = NULL;
     uint64_t *perm = malloc(n * sizeof *perm), *val_idx = NULL;
     if (!perm)
         return nn_err(e, NN_ENOMEM, "out of memory for a permutation of %zu samples", n);
@@ -97,9 +101,12 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
             val_idx[i] = n + i;
     }
     if (!rc && !(rc = nn_batch_alloc(&b, cap, m, train, e)) &&
-        !(rc = nn_model_plan(m, cap, e)) &&
-        !(rc = nn_optim_alloc(&m->optim, m->nparams, e)))
-        rc = nn_grad_sync_init(&gs, d, m->grads, m->nparams, e);
+        !(rc = nn_model_plan(m, micro, e)) &&
+        !(rc = nn_optim_alloc(&m->optim, m->nparams, e)) &&
+        !(rc = nn_watchdog_init(&wd, d, o->stall_timeout, e)))
+        rc = nn_grad_sync_init(&gs, d, m->grads, m->nparams, &wd, e);
+    if (!rc && o->timeline && !(rc = nn_timeline_start(&tl, 1u << 20, e)))
+        tlp = &tl;
     rc = nn_dist_agree(d, rc, e);
     if (!rc)   /* rank 0's initial parameters for everybody */
         rc = nn_dist_bcast_floats(d, m->params, m->nparams, e);
@@ -113,11 +120,18 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
     for (int c = 0; c < h->ncols; c++)
         names[c] = h->cols[c];
     FILE *log = o->log ? o->log : stdout;
-    int bar = fa->verbose == 1 &&
-              (o->progress == 1 || (o->progress < 0 && isatty(fileno(log))));
+    /* mpirun hands every rank a pseudo-terminal even when the job's output
+     * goes to a file, so under Open MPI the bar is opt-in (--progress). */
+    int tty = isatty(fileno(log)) && !getenv("OMPI_COMM_WORLD_SIZE");
+    int bar = fa->verbose == 1 && (o->progress == 1 || (o->progress < 0 && tty));
     int nm = m->nmetrics;
     nn_fit_stats st = {0};
     double t_start = nn_now();
+    /* Linear scaling (Goyal et al.): lr * B / ref, reached by a linear ramp
+     * over the warm-up steps; warm-up alone ramps up from lr / steps. */
+    double lr_target = o->lr_ref_batch > 0 ? (double)B / o->lr_ref_batch : 1.0;
+    double warm_steps = o->warmup_epochs > 0 ? o->warmup_epochs * (double)steps : 0;
+    long long step_id = 0;
 
     for (int epoch = 0; epoch < fa->epochs && !rc; epoch++) {
         nn_rng pr = nn_rng_key(fa->seed, 0x5a0ff1e, (uint64_t)epoch, 0);
@@ -130,8 +144,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
         if (rank0 && fa->verbose)
             nn_progress_begin(&p, log, bar, epoch + 1, fa->epochs, steps);
         double acc[3 + NN_MAX_METRICS] = {0}, seen = 0, train_s = 0;
-        double t_epoch = nn_now();
-        for (long s = 0; s < steps && !rc; s++) {
+        for (long s = 0; s < steps && !rc; s++, step_id++) {
             size_t start = (size_t)s * B;
             size_t bg = n - start < B ? n - start : B;
             nn_dist_shard(bg, d->size, d->rank, &off, &cnt);
@@ -143,16 +156,23 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
             /* stats: [failed, loss sum, metric sums...] */
             double red[2 + NN_MAX_METRICS] = {0};
             memset(m->grads, 0, m->nparams * sizeof(float));
-            nn_ctx ctx = {.training = 1, .seed = fa->seed, .epoch = (uint64_t)epoch,
-                          .sample_ids = b.ids, .grad_ready = grad_ready, .grad_arg = &gs};
             nn_grad_sync_begin(&gs);
-            if (!st_local && cnt) {
-                const float *out = nn_model_forward(m, b.x, (int)cnt, &ctx);
-                red[1] = nn_loss_eval(m->loss, out, b.y, (int)cnt, b.K, b.ydim, m->fused,
-                                      1.0f / (float)bg, b.dout);
+            gs.step = step_id;
+            /* Micro-batches accumulate into the gradients; the overlapped
+             * allreduce can start only during the last one. */
+            for (size_t mo = 0; !st_local && mo < cnt; mo += (size_t)micro - 1) {
+                size_t mc = cnt - mo < (size_t)micro - 1 ? cnt - mo : (size_t)micro - 1;
+                int last = mo + mc >= cnt;
+                nn_ctx ctx = {.training = 1, .seed = fa->seed, .epoch = (uint64_t)epoch,
+                              .sample_ids = b.ids + mo,
+                              .grad_ready = last ? grad_ready : NULL, .grad_arg = &gs};
+                const float *xm = b.x + mo * b.in, *ym = b.y + mo * (size_t)b.ydim;
+                const float *out = nn_model_forward(m, xm, (int)mc, &ctx);
+                red[1] += nn_loss_eval(m->loss, out, ym, (int)mc, b.K, b.ydim, m->fused,
+                                       1.0f / (float)bg, b.dout);
                 for (int k = 0; k < nm; k++)
-                    red[2 + k] = nn_metric_eval(m->metrics[k], out, b.y, (int)cnt, b.K, b.ydim);
-                nn_model_backward(m, b.x, b.dout, (int)cnt, &ctx);
+                    red[2 + k] += nn_metric_eval(m->metrics[k], out, ym, (int)mc, b.K, b.ydim);
+                nn_model_backward(m, xm, b.dout, (int)mc, &ctx);
             }
             red[0] = st_local ? 1 : 0;
             double t2 = nn_now();
@@ -178,12 +198,22 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                             nn_optim_lr(&m->optim));
                 break;
             }
+            if (warm_steps > 0 && (double)step_id < warm_steps) {
+                double f = ((double)step_id + 1) / warm_steps;
+                m->optim.lr_scale = lr_target > 1 ? 1 + (lr_target - 1) * f : f;
+            } else {
+                m->optim.lr_scale = lr_target;
+            }
             for (int l = 0; l < m->nlayers; l++)
                 if (m->layers[l].trainable)
                     nn_optim_update(&m->optim, m->params, m->grads, m->layers[l].param_off,
                                     m->layers[l].param_len);
             nn_optim_advance(&m->optim);
             double t4 = nn_now();
+            nn_timeline_add(tlp, NN_TL_DATA, t0, t1);
+            nn_timeline_add(tlp, NN_TL_COMPUTE, t1, t2);
+            nn_timeline_add(tlp, NN_TL_ALLREDUCE, t2, t3);
+            nn_timeline_add(tlp, NN_TL_OPTIM, t3, t4);
             st.data_s += t1 - t0;
             st.compute_s += (t2 - t1) + (t4 - t3);
             st.comm_s += t3 - t2;
@@ -202,13 +232,14 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
         }
         if (rc)
             break;
-        (void)t_epoch;
         double row[NN_HIST_MAX_COLS];
         for (int k = 0; k < 1 + nm; k++)
             row[k] = acc[k] / seen;
         if (has_val) {
+            double tv = nn_now();
             rc = val ? nn_evaluate(m, val, NULL, 0, fa->batch_size, d, row + 1 + nm, e)
                      : nn_evaluate(m, train, val_idx, n_val, fa->batch_size, d, row + 1 + nm, e);
+            nn_timeline_add(tlp, NN_TL_VALIDATE, tv, nn_now());
             if (rc)
                 break;
         }
@@ -220,6 +251,16 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
         if (rank0 && o->history_csv)
             wrc = nn_history_write_csv(h, o->history_csv, e);
         rc = nn_dist_agree(d, wrc, e);
+    }
+    nn_watchdog_free(&wd);
+    if (tlp) {
+        nn_error te = {0};
+        int trc = nn_timeline_write(tlp, d, o->timeline, &te);
+        if (!rc && trc) {
+            rc = trc;
+            *e = te;
+        }
+        nn_timeline_free(&tl);
     }
     st.total_s = nn_now() - t_start;
     if (o->stats)

@@ -195,7 +195,8 @@ int nn_optim_alloc(nn_optim *o, size_t n, nn_error *e)
 
 double nn_optim_lr(const nn_optim *o)
 {
-    return o->lr / (1.0 + o->decay * (double)o->iterations);
+    double scale = o->lr_scale > 0 ? o->lr_scale : 1.0;
+    return scale * o->lr / (1.0 + o->decay * (double)o->iterations);
 }
 
 static void sgd(const nn_optim *o, float *restrict p, const float *restrict g,

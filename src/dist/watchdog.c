@@ -1,0 +1,166 @@
+/* Stall watchdog (see dist.h). Rank 0 keeps one receive posted per rank; each
+ * other rank sends its step id when it reaches the step's collective, and -1
+ * when it leaves training, so rank 0 can drain every message before the
+ * receives are cancelled. */
+#define _POSIX_C_SOURCE 200809L
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nntrain/clock.h"
+#include "nntrain/dist.h"
+
+#define TAG_HEARTBEAT 7301
+
+int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e)
+{
+    memset(w, 0, sizeof *w);
+    w->d = d;
+    if (!d->active || d->size == 1 || timeout <= 0)
+        return NN_OK;
+    w->timeout = timeout;
+    if (d->rank == 0) {
+        int n = d->size;
+        w->seen = calloc((size_t)n, sizeof *w->seen);
+        w->inbox = calloc((size_t)n, sizeof *w->inbox);
+        MPI_Request *r = calloc((size_t)n, sizeof *r);
+        w->rreq = r;
+        if (!w->seen || !w->inbox || !r)
+            return nn_err(e, NN_ENOMEM, "out of memory for the watchdog");
+        r[0] = MPI_REQUEST_NULL;
+        for (int i = 1; i < n; i++) {
+            w->seen[i] = -2;
+            MPI_Irecv(&w->inbox[i], 1, MPI_LONG_LONG, i, TAG_HEARTBEAT, d->comm, &r[i]);
+        }
+    } else {
+        w->sreq = calloc(1, sizeof(MPI_Request));
+        if (!w->sreq)
+            return nn_err(e, NN_ENOMEM, "out of memory for the watchdog");
+    }
+    return NN_OK;
+}
+
+/* Rank 0: takes in every heartbeat that has arrived. */
+static void poll_inbox(nn_watchdog *w)
+{
+    MPI_Request *r = w->rreq;
+    for (int i = 1; i < w->d->size; i++) {
+        int flag = 1;
+        while (r[i] != MPI_REQUEST_NULL && flag) {
+            MPI_Test(&r[i], &flag, MPI_STATUS_IGNORE);
+            if (!flag)
+                break;
+            w->seen[i] = w->inbox[i];
+            if (w->inbox[i] == -1)
+                break;   /* that rank has left: no more messages */
+            MPI_Irecv(&w->inbox[i], 1, MPI_LONG_LONG, i, TAG_HEARTBEAT, w->d->comm, &r[i]);
+        }
+    }
+}
+
+static void send_step(nn_watchdog *w, long long step)
+{
+    MPI_Request *s = w->sreq;
+    if (w->sending)
+        MPI_Wait(s, MPI_STATUS_IGNORE);
+    w->out = step;
+    MPI_Isend(&w->out, 1, MPI_LONG_LONG, 0, TAG_HEARTBEAT, w->d->comm, s);
+    w->sending = 1;
+}
+
+void nn_watchdog_arrive(nn_watchdog *w, long long step)
+{
+    if (!w || !w->timeout)
+        return;
+    if (w->d->rank == 0)
+        poll_inbox(w);
+    else
+        send_step(w, step);
+}
+
+static void sleep_us(long us)
+{
+    struct timespec ts = {0, us * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const char *what,
+                     nn_error *e)
+{
+    MPI_Request *r = reqs;
+    int rc;
+    if (!w || !w->timeout) {
+        rc = MPI_Waitall(n, r, MPI_STATUSES_IGNORE);
+        return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+    }
+    double t0 = nn_now(), limit = w->d->rank == 0 ? w->timeout : 2 * w->timeout;
+    for (long spins = 0;; spins++) {
+        int done = 0;
+        rc = MPI_Testall(n, r, &done, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS)
+            return nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+        if (done)
+            return NN_OK;
+        if (w->d->rank == 0)
+            poll_inbox(w);
+        double waited = nn_now() - t0;
+        if (waited > limit)
+            break;
+        if (spins > 1000)
+            sleep_us(waited > 1 ? 1000 : 50);   /* long waits need not spin */
+    }
+    char missing[512] = "";
+    if (w->d->rank == 0) {
+        size_t k = 0;
+        int count = 0;
+        for (int i = 1; i < w->d->size && k < sizeof missing - 16; i++)
+            if (w->seen[i] < step) {
+                k += (size_t)snprintf(missing + k, sizeof missing - k, "%s%d", count ? ", " : "", i);
+                count++;
+            }
+        fprintf(stderr, "nntrain: error: stall: rank%s %s %s not reached the %s of step %lld after %.0f s (--stall-timeout); ending the job\n",
+                count == 1 ? "" : "s", count ? missing : "(unknown)", count == 1 ? "has" : "have",
+                what, step + 1, w->timeout);
+    } else {
+        fprintf(stderr, "nntrain: error: stall: rank %d waited %.0f s in the %s of step %lld: rank 0 or another rank is not responding; ending the job\n",
+                w->d->rank, limit, what, step + 1);
+    }
+    fflush(stderr);
+    MPI_Abort(w->d->comm, NN_EXIT_STALL);
+    return nn_err(e, NN_ESTOP, "stall");
+}
+
+void nn_watchdog_free(nn_watchdog *w)
+{
+    if (w->timeout && w->d->active) {
+        if (w->d->rank == 0) {
+            /* Drain until every rank said goodbye, then nothing is in flight. */
+            MPI_Request *r = w->rreq;
+            double t0 = nn_now();
+            for (;;) {
+                poll_inbox(w);
+                int left = 0;
+                for (int i = 1; i < w->d->size; i++)
+                    left += w->seen[i] != -1;
+                if (!left || nn_now() - t0 > w->timeout)
+                    break;
+                sleep_us(100);
+            }
+            for (int i = 1; i < w->d->size; i++)
+                if (r[i] != MPI_REQUEST_NULL) {
+                    MPI_Cancel(&r[i]);
+                    MPI_Wait(&r[i], MPI_STATUS_IGNORE);
+                }
+        } else {
+            send_step(w, -1);
+            MPI_Wait(w->sreq, MPI_STATUS_IGNORE);
+        }
+    }
+    free(w->seen);
+    free(w->inbox);
+    free(w->rreq);
+    free(w->sreq);
+    memset(w, 0, sizeof *w);
+}

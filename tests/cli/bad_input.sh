@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Bad-input checks for `nntrain train`: every case must fail with the right
+# exit status (1 runtime error, 2 usage error), say on stderr what was wrong
+# and where, finish in time, and leave no (half-)written output behind.
+# The IDX datasets are generated here with printf/head/gzip.
+#
+# usage: bad_input.sh NNTRAIN [MPIEXEC]   (MPIEXEC is accepted and unused)
+set -u
+NN=${1:?usage: bad_input.sh NNTRAIN [MPIEXEC]}
+T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-bad.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+
+# --- IDX generation -----------------------------------------------------
+be32() {   # a big-endian uint32 as printf escapes
+    printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) \
+        $(($1 >> 8 & 255)) $(($1 & 255))
+}
+# images FILE N ROWS COLS [MAGIC] [DATA_BYTES]: header, then DATA_BYTES pixels
+# (default N*ROWS*COLS; fewer makes a truncated file).
+images() {
+    local f=$1 n=$2 r=$3 c=$4 magic=${5:-2051} bytes=${6:-$(($2 * $3 * $4))}
+    { printf "$(be32 "$magic")$(be32 "$n")$(be32 "$r")$(be32 "$c")"
+      head -c "$bytes" /dev/zero | tr '\0' '\200'; } >"$f"
+}
+# labels FILE N [CLASSES]: labels i % CLASSES (default 10)
+labels() {
+    local f=$1 n=$2 k=${3:-10} s="" i
+    for ((i = 0; i < n; i++)); do s+=$(printf '\\x%02x' $((i % k))); done
+    { printf "$(be32 2049)$(be32 "$n")"; printf "$s"; } >"$f"
+}
+# idxdir DIR: a valid Fashion-MNIST-shaped train split (20 images, 28x28)
+idxdir() {
+    mkdir -p "$1"
+    images "$1/train-images-idx3-ubyte" 20 28 28
+    labels "$1/train-labels-idx1-ubyte" 20
+}
+
+idxdir "$T/good"
+mkdir -p "$T/good_gz"
+images "$T/good_gz/train-images-idx3-ubyte" 20 28 28
+labels "$T/good_gz/train-labels-idx1-ubyte" 20
+gzip "$T/good_gz/train-images-idx3-ubyte" "$T/good_gz/train-labels-idx1-ubyte"
+
+idxdir "$T/trunc"     # header says 20 images, 10.5 images of pixels follow
+images "$T/trunc/train-images-idx3-ubyte" 20 28 28 2051 $((10 * 784 + 392))
+
+idxdir "$T/trunc_gz"  # a gzip stream cut in the middle of the pixels
+{ printf "$(be32 2051)$(be32 20)$(be32 28)$(be32 28)"; head -c 15680 /dev/urandom; } |
+    gzip -c | head -c 8000 >"$T/trunc_gz/train-images-idx3-ubyte.gz"
+rm "$T/trunc_gz/train-images-idx3-ubyte"
+
+idxdir "$T/count"     # 20 images, 19 labels
+labels "$T/count/train-labels-idx1-ubyte" 19
+
+idxdir "$T/magic"     # the images file carries the labels magic 0x801
+images "$T/magic/train-images-idx3-ubyte" 20 28 28 2049
+
+idxdir "$T/classes"   # labels 0..14 for a 10-output model
+labels "$T/classes/train-labels-idx1-ubyte" 20 15
+
+mkdir -p "$T/empty"   # a directory without IDX files
+: >"$T/afile"         # a regular file, to put an --out path under
+
+# --- model specs ----------------------------------------------------------
+spec() { printf '%s\n' "$2" >"$T/$1"; }
+TAIL='compile(loss="sparse_categorical_crossentropy", optimizer=SGD(), metrics=["accuracy"])
+fit(batch_size=8, epochs=1, validation_split=0.25, seed=1)'
+SQTAIL='compile(loss="mean_squared_error", optimizer=Adam(), metrics=["mae"])
+fit(batch_size=32, epochs=1, seed=1)'
+spec mlp.nn "Dense(10, activation=\"softmax\", input_shape=(784,))
+$TAIL"
+spec in100.nn "Dense(10, activation=\"softmax\", input_shape=(100,))
+$TAIL"
+spec sqrt.nn "Dense(8, activation=\"relu\", input_shape=(1,))
+Dense(1)
+$SQTAIL"
+spec unknown_layer.nn "Dense(8, activation=\"relu\", input_shape=(1,))
+Dense2(10)
+Dense(1)
+$SQTAIL"
+spec unknown_opt.nn "Dense(8, activation=\"relu\", input_shape=(1,))
+Dense(10, foo=1)
+Dense(1)
+$SQTAIL"
+# Keras: Dense(units, activation, use_bias, kernel_initializer,
+# bias_initializer, kernel_regularizer, ...); input_shape, name and trainable
+# are keyword-only, so a 6th positional argument must not bind to them.
+spec arity.nn "Dense(8, activation=\"relu\", input_shape=(1,))
+Dense(10, \"relu\", True, \"zeros\", \"zeros\", 7)
+Dense(1)
+$SQTAIL"
+spec no_flatten.nn "Conv2D(4, (3, 3), activation=\"relu\", input_shape=(28, 28, 1))
+Dense(10, activation=\"softmax\")
+$TAIL"
+spec parse.nn "Dense(8, activation=\"relu\", input_shape=(1,))
+Dense(8, activation=\"relu\")
+Dense(1,, )
+$SQTAIL"
+spec nan.nn "Dense(100, activation=\"relu\", input_shape=(1,))
+Dense(1)
+compile(loss=\"mean_squared_error\", optimizer=SGD(lr=1e30), metrics=[\"mae\"])
+fit(batch_size=32, epochs=2, seed=1)"
+
+# --- the cases ------------------------------------------------------------
+pass=0
+fail=0
+ncase=0
+ROWS=()
+
+# check NAME WANT_RC OUT PATTERNS -- ARGS...
+#   Runs `nntrain ARGS` (under timeout 60) with --out OUT appended unless OUT
+#   is "-"; PATTERNS are grep -E regexes that must all match stderr. OUT must
+#   hold no file afterwards, and no *.tmp may be left anywhere under $T.
+check() {
+    local name=$1 want=$2 out=$3
+    shift 3
+    local pats=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do pats+=("$1"); shift; done
+    shift
+    ncase=$((ncase + 1))
+    local err="$T/case$ncase.err" so="$T/case$ncase.out" rc why=""
+    local args=("$@")
+    [ "$out" != - ] && args+=(--out "$out")
+    timeout 60 "$NN" "${args[@]}" >"$so" 2>"$err"
+    rc=$?
+    if [ $rc -eq 124 ]; then
+        why="timed out after 60 s"
+    elif [ $rc -ne "$want" ]; then
+        why="exit status $rc, expected $want"
+    fi
+    for p in "${pats[@]}"; do
+        [ -z "$why" ] && ! grep -Eq -- "$p" "$err" && why="stderr lacks /$p/"
+    done
+    if [ -z "$why" ] && [ "$want" -ne 0 ]; then
+        if [ "$out" != - ] && [ -d "$out" ] && [ -n "$(find "$out" -type f)" ]; then
+            why="left files in --out: $(find "$out" -type f | tr '\n' ' ')"
+        fi
+        local tmps
+        tmps=$(find "$T" -name '*.tmp')
+        [ -n "$tmps" ] && why="left temporary files: $tmps"
+    fi
+    if [ -z "$why" ] && [ "$want" -ne 0 ] && grep -q '^Epoch' "$so"; then
+        why="training started before the error"
+    fi
+    local msg
+    msg=$(grep -m1 'error' "$err" || head -n1 "$err")
+    msg=${msg//$T/\$T}
+    [ -z "$msg" ] && [ "$rc" -eq 0 ] && msg="(no error)"
+    if [ -z "$why" ]; then
+        pass=$((pass + 1))
+        ROWS+=("$(printf '%-34s | %3d | %s' "$name" "$rc" "${msg:0:150}")")
+    else
+        fail=$((fail + 1))
+        ROWS+=("$(printf '%-34s | %3d | FAIL: %s | %s' "$name" "$rc" "$why" "${msg:0:150}")")
+        { echo "--- $name: stderr"; cat "$err"; } >&2
+    fi
+}
+
+S=synthetic:sqrt:64
+check "control: valid IDX trains" 0 "$T/o_ok" \
+    -- train "$T/mlp.nn" --data "$T/good" --verbose 0
+[ -f "$T/o_ok/history.csv" ] || { fail=$((fail + 1)); ROWS+=("control: history.csv | - | FAIL: missing"); }
+check "control: valid IDX .gz trains" 0 "$T/o_okgz" \
+    -- train "$T/mlp.nn" --data "$T/good_gz" --verbose 0
+check "unknown layer" 1 "$T/o1" 'unknown_layer\.nn:2:1' "unknown layer 'Dense2'" \
+    -- train "$T/unknown_layer.nn" --data $S
+check "unknown layer option" 1 "$T/o2" 'unknown_opt\.nn:2:[0-9]+' "unknown argument 'foo'" \
+    -- train "$T/unknown_opt.nn" --data $S
+check "wrong arity (6 positional)" 1 "$T/o3" 'arity\.nn:2:[0-9]+' 'positional argument' \
+    -- train "$T/arity.nn" --data $S
+check "Dense after Conv2D, no Flatten" 1 "$T/o4" 'no_flatten\.nn:2:1' 'Flatten' \
+    -- train "$T/no_flatten.nn" --data "$T/good"
+check "parse error line:col" 1 "$T/o5" 'parse\.nn:3:[0-9]+' 'expected' \
+    -- train "$T/parse.nn" --data $S
+check "missing spec file" 1 "$T/o6" 'nope\.nn' '[Nn]o such file' \
+    -- train "$T/nope.nn" --data $S
+check "missing --data" 2 "$T/o7" 'needs --data' \
+    -- train "$T/sqrt.nn"
+check "missing IDX directory" 1 "$T/o8" 'no_such_dir' '[Nn]o such file or directory' \
+    -- train "$T/mlp.nn" --data "$T/no_such_dir"
+check "directory without IDX files" 1 "$T/o9" 'empty' 'no IDX images file' \
+    -- train "$T/mlp.nn" --data "$T/empty"
+check "truncated images file" 1 "$T/o10" 'trunc/train-images-idx3-ubyte' 'truncated' \
+    -- train "$T/mlp.nn" --data "$T/trunc"
+check "truncated images .gz" 1 "$T/o11" 'trunc_gz/train-images-idx3-ubyte\.gz' 'truncated|corrupt' \
+    -- train "$T/mlp.nn" --data "$T/trunc_gz"
+check "label count != image count" 1 "$T/o12" 'count/train-labels-idx1-ubyte' \
+    'image count 20 .*label count 19' \
+    -- train "$T/mlp.nn" --data "$T/count"
+check "bad IDX magic" 1 "$T/o13" 'magic/train-images-idx3-ubyte' 'bad magic' '0x00000803' \
+    -- train "$T/mlp.nn" --data "$T/magic"
+check "input size != data" 1 "$T/o14" 'good/train-images-idx3-ubyte' '28, 28, 1\)' 'input is \(None, 100\)' \
+    -- train "$T/in100.nn" --data "$T/good"
+check "more classes than outputs" 1 "$T/o15" 'classes/train-images-idx3-ubyte' \
+    'labels go up to 14' '10 outputs' \
+    -- train "$T/mlp.nn" --data "$T/classes"
+check "unwritable --out (under a file)" 1 - 'afile/out' 'Not a directory' \
+    -- train "$T/sqrt.nn" --data $S --out "$T/afile/out"
+check "unwritable --history" 1 "$T/o17" 'no_such_dir/h\.csv' \
+    -- train "$T/sqrt.nn" --data $S --history "$T/no_such_dir/h.csv"
+check "unknown command-line option" 2 "$T/o18" "unknown option '--frobnicate'" \
+    -- train "$T/sqrt.nn" --data $S --frobnicate 3
+check "--batch-size 0" 2 "$T/o19" '--batch-size must be >= 1, got 0' \
+    -- train "$T/sqrt.nn" --data $S --batch-size 0
+check "--epochs not a number" 2 "$T/o20" "--epochs expects an integer, got 'x'" \
+    -- train "$T/sqrt.nn" --data $S --epochs x
+check "NaN loss (SGD lr=1e30)" 1 "$T/o21" 'loss is (NaN|infinite)' 'learning rate' \
+    -- train "$T/nan.nn" --data synthetic:sqrt --verbose 0
+check "summary: unknown layer" 1 - 'unknown_layer\.nn:2:1' 'unknown layer' \
+    -- summary "$T/unknown_layer.nn"
+check "summary: missing spec file" 1 - 'nope\.nn' \
+    -- summary "$T/nope.nn"
+
+echo
+printf '%-34s | %3s | %s\n' "case" "rc" "first line of the message"
+printf '%s\n' "------------------------------------------------------------------------------"
+printf '%s\n' "${ROWS[@]}"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
