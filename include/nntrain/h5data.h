@@ -1,0 +1,57 @@
+/* The nntrain HDF5 dataset schema, its writer and checks.
+ *
+ *   /train/x   uint8 (N, H, W, C) images (NHWC), or float32 (N, F) features;
+ *              chunked by sample, optionally gzip-compressed
+ *   /train/y   int32 (N,) class labels 0..nclasses-1, or float32 (N, K) targets
+ *   /test/x, /test/y       optional, same layout (or one split per file)
+ *   root attributes:
+ *     format      "nntrain-dataset"       version   1 (int)
+ *     class_names string array (optional; nclasses = its length, else max label + 1)
+ *     source      where the data came from (paths, URL)
+ *     creator     "nntrain <version>"
+ *   per-split attribute on x: "checksum" = FNV-1a 64 of x's bytes, hex
+ *   (detects a file changed under a running or resumed job).
+ * Images are scaled to [0, 1] (Keras /255) on reading. */
+#ifndef NNTRAIN_H5DATA_H
+#define NNTRAIN_H5DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nntrain/data.h"
+#include "nntrain/error.h"
+#include "nntrain/tensor.h"
+
+typedef struct nn_h5_split {
+    const char *name;          /* "train", "test" */
+    size_t n;
+    nn_shape shape;            /* per sample: (H, W, C) for images, (F) for features */
+    const uint8_t *x_u8;       /* exactly one of x_u8 / x_f32 */
+    const float *x_f32;
+    const int32_t *y_label;    /* exactly one of y_label / y_f32 */
+    const float *y_f32;
+    int ydim;                  /* columns of y_f32 */
+} nn_h5_split;
+
+typedef struct nn_h5_meta {
+    const char *source;
+    int nclasses;                    /* 0 if y are targets */
+    const char *const *class_names;  /* nclasses names, or NULL */
+    int compress;                    /* gzip level 0..9 */
+} nn_h5_meta;
+
+/* Writes path atomically: "<path>.tmp-<pid>" then rename(); nothing is left
+ * behind on failure. */
+int nn_h5_write(const char *path, const nn_h5_split *splits, int nsplits,
+                const nn_h5_meta *meta, nn_error *e);
+
+/* Opens split of an nntrain HDF5 file for reading (validates the schema:
+ * every problem is named with the file and dataset). Reads gather only the
+ * requested samples (hyperslab selections), so a rank holds only its batch. */
+int nn_h5_open(const char *path, const char *split, nn_dataset *d, nn_error *e);
+
+/* FNV-1a 64 over bytes, continuing from h (start with NN_FNV_INIT). */
+#define NN_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t nn_fnv1a(uint64_t h, const void *p, size_t n);
+
+#endif

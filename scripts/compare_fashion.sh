@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Side-by-side check of nntrain against its PyTorch twin on Fashion-MNIST.
+#
+#   scripts/compare_fashion.sh [--threads T] [--build DIR] [--epochs N] [--logdir DIR]
+#
+# Trains, one after the other and with the same number of threads,
+#   mlp  jobs/models/mnist_mlp512.nn   (784-512-10, RMSprop, batch 128)
+#   cnn  jobs/models/fashion_cnn.nn    (the MNIST CNN of DESIGN.md, RMSprop, batch 64)
+# with DIR/nntrain and with scripts/torch_reference.py (Debian's /usr/bin/python3,
+# override with $PYTHON), then prints a Markdown table on stdout:
+#   model | nntrain test acc | PyTorch test acc | difference (points) | nntrain wall s | PyTorch wall s
+# Wall times are whole-process wall-clock times, measured here the same way for both
+# (data reading and, for PyTorch, the interpreter and torch import included).
+# The training logs go to stderr as they come and are kept in --logdir (default: a
+# new temporary directory). nntrain writes runs/<model>/history.csv as usual.
+#
+# Exit status: 0 when nntrain's test accuracy is at most 1.0 point below PyTorch's for
+# both models; 1 when it is further below for either (the reason is printed);
+# 2 on a usage error or when a run fails or prints no test result.
+set -u -o pipefail
+
+threads=2
+build=build
+epochs=5
+logdir=
+usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p;}' "$0" >&2; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --threads) threads=${2-}; shift 2 || { usage; exit 2; } ;;
+        --threads=*) threads=${1#*=}; shift ;;
+        --build) build=${2-}; shift 2 || { usage; exit 2; } ;;
+        --build=*) build=${1#*=}; shift ;;
+        --epochs) epochs=${2-}; shift 2 || { usage; exit 2; } ;;
+        --epochs=*) epochs=${1#*=}; shift ;;
+        --logdir) logdir=${2-}; shift 2 || { usage; exit 2; } ;;
+        --logdir=*) logdir=${1#*=}; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "compare_fashion.sh: unknown option '$1'" >&2; usage; exit 2 ;;
+    esac
+done
+case "$threads" in ''|*[!0-9]*|0) echo "compare_fashion.sh: --threads needs a positive integer, not '$threads'" >&2; exit 2 ;; esac
+case "$epochs" in ''|*[!0-9]*|0) echo "compare_fashion.sh: --epochs needs a positive integer, not '$epochs'" >&2; exit 2 ;; esac
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 2
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+nntrain="$build/nntrain"
+python=${PYTHON:-/usr/bin/python3}
+data=/usr/share/datasets/fashion-mnist
+if [ ! -x "$nntrain" ]; then
+    echo "compare_fashion.sh: no nntrain executable at $nntrain (build it, or pass --build DIR)" >&2
+    exit 2
+fi
+if [ ! -x "$python" ]; then
+    echo "compare_fashion.sh: no Python interpreter at $python (Debian's python3-torch is expected)" >&2
+    exit 2
+fi
+for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
+    if [ ! -r "$data/$f" ]; then
+        echo "compare_fashion.sh: missing $data/$f (Debian package dataset-fashion-mnist)" >&2
+        exit 2
+    fi
+done
+if [ -z "$logdir" ]; then
+    logdir=$(mktemp -d "${TMPDIR:-/tmp}/compare_fashion.XXXXXX") || exit 2
+else
+    mkdir -p "$logdir" || exit 2
+fi
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# run_timed NAME LOG CMD...: run CMD, log to LOG and stderr; sets $wall and $status.
+run_timed() {
+    local name=$1 log=$2
+    shift 2
+    echo "=== $name: $*" >&2
+    local t0 t1
+    t0=$(now)
+    "$@" 2>&1 | tee "$log" >&2
+    status=$?
+    t1=$(now)
+    wall=$(elapsed "$t0" "$t1")
+    echo "=== $name: exit $status, ${wall} s wall" >&2
+}
+
+echo "compare_fashion.sh: $epochs epochs, $threads thread(s), logs in $logdir" >&2
+rows=()
+fail=0
+problems=()
+for model in mlp cnn; do
+    case $model in
+        mlp) spec=jobs/models/mnist_mlp512.nn ;;
+        cnn) spec=jobs/models/fashion_cnn.nn ;;
+    esac
+
+    nlog="$logdir/nntrain_$model.log"
+    run_timed "nntrain $model" "$nlog" \
+        "$nntrain" train "$spec" --data "$data" --epochs "$epochs" --threads "$threads" --verbose 2
+    nstatus=$status nwall=$wall
+    # "Test (10000 samples) - loss: 0.3456 - accuracy: 0.8765"
+    nacc=$(sed -n 's/^Test (.*) - loss: [^ ]* .*- accuracy: \([0-9.eE+-]*\).*/\1/p' "$nlog" | tail -n 1)
+    nloss=$(sed -n 's/^Test (.*) - loss: \([^ ]*\).*/\1/p' "$nlog" | tail -n 1)
+    if [ "$nstatus" -ne 0 ] || [ -z "$nacc" ]; then
+        echo "compare_fashion.sh: nntrain failed on $spec (exit $nstatus) or printed no 'Test (...) - accuracy:' line; see $nlog" >&2
+        exit 2
+    fi
+
+    tlog="$logdir/torch_$model.log"
+    run_timed "pytorch $model" "$tlog" \
+        "$python" scripts/torch_reference.py --model "$model" --epochs "$epochs" --threads "$threads"
+    tstatus=$status twall=$wall
+    tacc=$(sed -n 's/^RESULT .*test_accuracy=\([^ ]*\).*/\1/p' "$tlog" | tail -n 1)
+    tloss=$(sed -n 's/^RESULT .*test_loss=\([^ ]*\).*/\1/p' "$tlog" | tail -n 1)
+    if [ "$tstatus" -ne 0 ] || [ -z "$tacc" ]; then
+        echo "compare_fashion.sh: scripts/torch_reference.py --model $model failed (exit $tstatus) or printed no RESULT line; see $tlog" >&2
+        exit 2
+    fi
+
+    diff=$(awk -v a="$nacc" -v b="$tacc" 'BEGIN { printf "%+.2f", 100 * (a - b) }')
+    rows+=("| $model ($spec) | $(awk -v a="$nacc" 'BEGIN { printf "%.2f%%", 100 * a }') | $(awk -v a="$tacc" 'BEGIN { printf "%.2f%%", 100 * a }') | $diff | $nwall | $twall |")
+    if awk -v a="$nacc" -v b="$tacc" 'BEGIN { exit !(100 * (b - a) > 1.0) }'; then
+        fail=1
+        problems+=("$model: nntrain test accuracy $nacc (loss $nloss) is $(awk -v d="$diff" 'BEGIN { printf "%.2f", -d }') points below PyTorch's $tacc (loss $tloss); the limit is 1.0 point")
+    fi
+done
+
+echo
+echo "Fashion-MNIST, $epochs epochs, $threads thread(s) each; test set t10k (10,000 samples); wall = whole process"
+echo
+echo "| model | nntrain test acc | PyTorch test acc | difference (points) | nntrain wall s | PyTorch wall s |"
+echo "|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}"
+if [ "$fail" -ne 0 ]; then
+    echo
+    for p in "${problems[@]}"; do
+        echo "FAIL $p"
+    done
+    exit 1
+fi
+exit 0
