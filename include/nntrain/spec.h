@@ -67,7 +67,8 @@ typedef struct nn_args {
     int used[NN_MAX_ARGS];
 } nn_args;
 
-/* Binds c's arguments to names: positional ones in order, keywords by name.
+/* Binds c's arguments to names: positional ones in order, keywords by name;
+ * names after a "*" entry are keyword-only, as in Python.
  * Errors (NN_EINVAL, message with path:line:col and the known names): unknown
  * keyword, too many positional arguments, an argument given twice.
  * aliases: NULL or NULL-terminated pairs {"lr", "learning_rate", NULL}. */

@@ -27,6 +27,20 @@ typedef struct nn_fit_stats {
     double total_s;
 } nn_fit_stats;
 
+/* What nn_fit reports to its hook: at every epoch end, and at the step
+ * boundary where a stop request (preemption) was agreed. Called on every
+ * rank, in step, so the hook may use collectives. */
+typedef struct nn_fit_event {
+    int epoch;                 /* epochs completed */
+    long step;                 /* steps completed inside epoch `epoch`; 0 at a boundary */
+    long long iterations;      /* optimizer steps so far */
+    const double *row;         /* the new history row at an epoch end, else NULL */
+    const double *sums;        /* partial-epoch loss/metric sums and sample count */
+    int stopping;              /* 1: nn_fit returns NN_ESTOP after the hook */
+} nn_fit_event;
+
+typedef int (*nn_fit_hook)(void *arg, const nn_fit_event *ev, nn_error *e);
+
 typedef struct nn_fit_opts {
     nn_fit_args fit;          /* spec values, overridden by the CLI */
     int progress;             /* -1: auto (stdout is a terminal), 0, 1 */
@@ -39,6 +53,12 @@ typedef struct nn_fit_opts {
     double warmup_epochs;     /* > 0: ramp the learning rate up over these epochs */
     double stall_timeout;     /* > 0: stall watchdog (seconds) */
     const char *timeline;     /* Chrome trace path, or NULL */
+    nn_fit_hook hook;         /* checkpoints; may be NULL */
+    void *hook_arg;
+    volatile int *stop_flag;  /* set asynchronously (SIGTERM); agreed each step */
+    int start_epoch;          /* resume: epochs already done (history in h) */
+    long start_step;          /* resume: steps already done inside start_epoch */
+    const double *start_sums; /* resume: that partial epoch's sums */
     nn_fit_stats *stats;      /* filled if non-NULL */
 } nn_fit_opts;
 

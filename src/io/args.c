@@ -20,7 +20,8 @@ static void known_list(const char *const names[], char *buf, size_t len)
     size_t k = 0;
     buf[0] = 0;
     for (int i = 0; names[i] && k < len; i++)
-        k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? ", " : "", names[i]);
+        if (strcmp(names[i], "*"))
+            k += (size_t)snprintf(buf + k, len - k, "%s%s", k ? ", " : "", names[i]);
 }
 
 static int find(const char *const names[], const char *key)
@@ -37,10 +38,15 @@ int nn_args_bind(nn_args *a, const nn_call *c, const char *const names[],
     memset(a, 0, sizeof *a);
     a->call = c;
     a->names = names;
-    int npos = 0, nnames = 0;
+    int npos = 0, nnames = 0, maxpos = -1;
     char w[300], known[600];
-    while (names[nnames])
+    while (names[nnames]) {
+        if (!strcmp(names[nnames], "*"))   /* the rest are keyword-only */
+            maxpos = nnames;
         nnames++;
+    }
+    if (maxpos < 0)
+        maxpos = nnames;
     if (nnames > NN_MAX_ARGS)
         return nn_err(e, NN_EINVAL, "internal: too many argument names for %s", c->fn);
     known_list(names, known, sizeof known);
@@ -51,9 +57,13 @@ int nn_args_bind(nn_args *a, const nn_call *c, const char *const names[],
             if (i > 0 && c->keys[i - 1])
                 return nn_err(e, NN_EINVAL, "%s: %s(): positional argument follows keyword argument",
                               nn_value_where(c, v, w, sizeof w), c->fn);
-            if (npos >= nnames)
+            if (npos >= maxpos) {
+                int given = 0;
+                for (int k = 0; k < c->nargs; k++)
+                    given += !c->keys[k];
                 return nn_err(e, NN_EINVAL, "%s: %s() takes at most %d positional arguments (%s), %d given",
-                              nn_value_where(c, v, w, sizeof w), c->fn, nnames, known, c->nargs);
+                              nn_value_where(c, v, w, sizeof w), c->fn, maxpos, known, given);
+            }
             slot = npos++;
         } else {
             const char *key = c->keys[i];
@@ -90,25 +100,27 @@ const nn_value *nn_args_get(const nn_args *a, const char *name)
     return s >= 0 ? a->v[s] : NULL;
 }
 
-static const char *kind_name(const nn_value *v)
+/* What was found, for messages: 3.5, "relu", a tuple of 3 values, ... */
+static const char *describe(const nn_value *v, char *buf, size_t len)
 {
     switch (v->kind) {
     case NN_V_NONE: return "None";
-    case NN_V_NUM: return "a number";
-    case NN_V_STR: return "a string";
-    case NN_V_BOOL: return "True/False";
-    case NN_V_LIST: return "a tuple";
-    default: return "a call";
+    case NN_V_NUM: snprintf(buf, len, "%.10g", v->num); break;
+    case NN_V_STR: snprintf(buf, len, "\"%.60s\"", v->str); break;
+    case NN_V_BOOL: return v->boolean ? "True" : "False";
+    case NN_V_LIST: snprintf(buf, len, "a tuple of %d value%s", v->n, v->n == 1 ? "" : "s"); break;
+    default: snprintf(buf, len, "a call %.60s()", v->call ? v->call->fn : ""); break;
     }
+    return buf;
 }
 
 static int type_err(nn_args *a, const char *name, const nn_value *v, const char *want,
                     nn_error *e)
 {
-    char w[300];
+    char w[300], got[96];
     return nn_err(e, NN_EINVAL, "%s: %s(): argument '%s' must be %s, got %s",
                   nn_value_where(a->call, v, w, sizeof w), a->call->fn, name, want,
-                  kind_name(v));
+                  describe(v, got, sizeof got));
 }
 
 /* The bound value, or NULL when absent or None (the default applies). */

@@ -13,8 +13,11 @@ static const char *const fit_args[] = {"batch_size", "epochs", "validation_split
                                        "shuffle", "seed", "verbose", NULL};
 static const char *const input_args[] = {"shape", "input_shape", "name", NULL};
 
-/* Keras's automatic layer names: snake_case of the class, then _1, _2 ... */
-static void auto_name(nn_layer *l, nn_model *m, int idx)
+/* Keras's automatic layer names: snake_case of the class, then _1, _2 ...
+ * Like Keras, only automatically named layers consume a number: after
+ * Dense(name="hidden") the next Dense is still "dense". is_auto[i] tells
+ * which of the earlier layers were named here. */
+static void auto_name(nn_layer *l, nn_model *m, int idx, const unsigned char *is_auto)
 {
     char base[48];
     size_t k = 0;
@@ -29,7 +32,7 @@ static void auto_name(nn_layer *l, nn_model *m, int idx)
     base[k] = 0;
     int count = 0;
     for (int i = 0; i < idx; i++)
-        if (m->layers[i].ops == l->ops)
+        if (m->layers[i].ops == l->ops && is_auto[i])
             count++;
     if (count)
         snprintf(l->name, sizeof l->name, "%s_%d", base, count);
@@ -112,10 +115,17 @@ static int do_fit(nn_model *m, const nn_call *c, nn_error *e)
         return nn_err(e, NN_EINVAL, "%s: fit(): seed must be a non-negative integer",
                       nn_value_where(c, nn_args_get(&a, "seed"), w, sizeof w));
     f->seed = (uint64_t)seed;
-    if (f->batch_size < 1 || f->epochs < 0 || f->validation_split < 0 ||
-        f->validation_split >= 1)
-        return nn_err(e, NN_EINVAL, "%s: fit(): need batch_size >= 1, epochs >= 0 and 0 <= validation_split < 1",
-                      nn_value_where(c, NULL, w, sizeof w));
+    if (f->batch_size < 1)
+        return nn_err(e, NN_EINVAL, "%s: fit(): batch_size must be >= 1, found %d",
+                      nn_value_where(c, nn_args_get(&a, "batch_size"), w, sizeof w),
+                      f->batch_size);
+    if (f->epochs < 0)
+        return nn_err(e, NN_EINVAL, "%s: fit(): epochs must be >= 0, found %d",
+                      nn_value_where(c, nn_args_get(&a, "epochs"), w, sizeof w), f->epochs);
+    if (!(f->validation_split >= 0 && f->validation_split < 1))
+        return nn_err(e, NN_EINVAL, "%s: fit(): validation_split must be in [0, 1), found %g",
+                      nn_value_where(c, nn_args_get(&a, "validation_split"), w, sizeof w),
+                      f->validation_split);
     return NN_OK;
 }
 
@@ -153,7 +163,7 @@ void nn_fit_args_defaults(nn_fit_args *f)
 
 /* Connects the layers: shapes, offsets, names, fusion and metrics. */
 static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_input,
-                  nn_error *e)
+                  const nn_call *compile_call, nn_error *e)
 {
     char w[300];
     if (m->nlayers == 0)
@@ -163,25 +173,38 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
                       nn_value_where(&s->calls[layer_call[0]], NULL, w, sizeof w));
     nn_shape cur = m->in_shape;
     size_t off = 0;
-    for (int i = 0; i < m->nlayers; i++) {
+    unsigned char *is_auto = calloc((size_t)m->nlayers, 1);
+    if (!is_auto)
+        return nn_err(e, NN_ENOMEM, "out of memory");
+    int rc = NN_OK;
+    for (int i = 0; i < m->nlayers && !rc; i++) {
         nn_layer *l = &m->layers[i];
         const nn_call *c = &s->calls[layer_call[i]];
         l->index = i;
         l->in = cur;
-        if (!l->name[0])
-            auto_name(l, m, i);
-        for (int j = 0; j < i; j++)
+        if (!l->name[0]) {
+            auto_name(l, m, i, is_auto);
+            is_auto[i] = 1;
+        }
+        for (int j = 0; j < i && !rc; j++)
             if (!strcmp(m->layers[j].name, l->name))
-                return nn_err(e, NN_EINVAL, "%s: layer name '%s' is used twice",
-                              nn_value_where(c, NULL, w, sizeof w), l->name);
-        int rc = l->ops->configure(l, e);
-        if (rc)
-            return nn_err_prefix(e, "%s: %s '%s'", nn_value_where(c, NULL, w, sizeof w),
-                                 l->ops->kind, l->name);
+                rc = nn_err(e, NN_EINVAL, "%s: layer name '%s' is used twice",
+                            nn_value_where(c, NULL, w, sizeof w), l->name);
+        if (!rc && (rc = l->ops->configure(l, e))) {
+            /* the layers' messages mostly start with "Kind 'name'" already */
+            if (!strncmp(e->msg, l->ops->kind, strlen(l->ops->kind)))
+                nn_err_prefix(e, "%s", nn_value_where(c, NULL, w, sizeof w));
+            else
+                nn_err_prefix(e, "%s: %s '%s'", nn_value_where(c, NULL, w, sizeof w),
+                              l->ops->kind, l->name);
+        }
         l->param_off = off;
         off += l->param_len;
         cur = l->out;
     }
+    free(is_auto);
+    if (rc)
+        return rc;
     m->nparams = off;
     m->params = calloc(off ? off : 1, sizeof(float));
     m->grads = calloc(off ? off : 1, sizeof(float));
@@ -198,9 +221,19 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
         last->dy_is_preact = 1;
     }
     for (int i = 0; i < m->nmetrics; i++)
-        if (nn_metric_parse(m->metric_names[i], m->loss, K, &m->metrics[i]))
-            return nn_err(e, NN_EINVAL, "%s: line %d: unknown metric '%s' (known: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae)",
-                          s->path, m->compiled, m->metric_names[i]);
+        if (nn_metric_parse(m->metric_names[i], m->loss, K, &m->metrics[i])) {
+            /* point at the metric: compile() was bound once already */
+            nn_args a;
+            const nn_value *v = NULL;
+            if (compile_call && !nn_args_bind(&a, compile_call, compile_args, NULL, NULL)) {
+                v = nn_args_get(&a, "metrics");
+                if (v && v->kind == NN_V_LIST && i < v->n)
+                    v = &v->items[i];
+            }
+            return nn_err(e, NN_EINVAL, "%s: compile(): unknown metric '%s' (known: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae)",
+                          compile_call ? nn_value_where(compile_call, v, w, sizeof w) : s->path,
+                          m->metric_names[i]);
+        }
     return NN_OK;
 }
 
@@ -216,6 +249,7 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
         return nn_err(e, NN_ENOMEM, "out of memory");
     }
     int rc = NN_OK, has_input = 0, seen_compile = 0, seen_fit = 0;
+    const nn_call *compile_call = NULL;
     char w[300];
     for (int i = 0; i < s->ncalls && !rc; i++) {
         const nn_call *c = &s->calls[i];
@@ -223,7 +257,7 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
             if (seen_compile++)
                 rc = nn_err(e, NN_EINVAL, "%s: a second compile() line", nn_value_where(c, NULL, w, sizeof w));
             else
-                rc = do_compile(m, c, e);
+                rc = do_compile(m, compile_call = c, e);
         } else if (!strcmp(c->fn, "fit")) {
             if (seen_fit++)
                 rc = nn_err(e, NN_EINVAL, "%s: a second fit() line", nn_value_where(c, NULL, w, sizeof w));
@@ -278,7 +312,7 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
         }
     }
     if (!rc)
-        rc = finish(m, s, layer_call, has_input, e);
+        rc = finish(m, s, layer_call, has_input, compile_call, e);
     free(layer_call);
     if (rc)
         nn_model_free(m);

@@ -18,6 +18,7 @@ typedef struct parser {
     size_t i;
     int line, col;
     nn_error *e;
+    int keep_msg;    /* the message is final: unclosed() leaves it alone */
 } parser;
 
 static void skip_space(parser *p, int newlines)
@@ -125,8 +126,23 @@ void nn_call_free(nn_call *c)
 static int parse_call_args(parser *p, nn_call *c, int depth);
 static int parse_value(parser *p, nn_value *v, int depth);
 
+/* A bracket still open at the end of the file: the end-of-file position says
+ * nothing useful, so the message points at the opener (innermost one). */
+static int unclosed(parser *p, int rc, char open, int line, int col)
+{
+    if (rc != NN_EFORMAT || p->s[p->i] || p->keep_msg)
+        return rc;
+    p->keep_msg = 1;
+    char close = open == '(' ? ')' : open == '[' ? ']' : ')';
+    return nn_err(p->e, NN_EFORMAT,
+                  "%s:%d:%d: expected a '%c' to close this '%c', found end of file",
+                  p->path, line, col, close, open);
+}
+
 static int parse_list(parser *p, nn_value *v, char close, int depth)
 {
+    char open = peek(p);
+    int ol = p->line, oc = p->col;
     v->kind = NN_V_LIST;
     adv(p);
     for (;;) {
@@ -143,14 +159,14 @@ static int parse_list(parser *p, nn_value *v, char close, int depth)
         v->n++;
         int rc = parse_value(p, &v->items[v->n - 1], depth + 1);
         if (rc)
-            return rc;
+            return unclosed(p, rc, open, ol, oc);
         skip_space(p, 1);
         if (peek(p) == ',') {
             adv(p);
         } else if (peek(p) != close) {
             char want[32];
             snprintf(want, sizeof want, "',' or '%c'", close);
-            return fail(p, want);
+            return unclosed(p, fail(p, want), open, ol, oc);
         }
     }
 }
@@ -168,8 +184,12 @@ static int parse_value(parser *p, nn_value *v, int depth)
         adv(p);
         while (peek(p) && peek(p) != c && peek(p) != '\n')
             adv(p);
-        if (peek(p) != c)
-            return fail(p, "a closing quote");
+        if (peek(p) != c) {   /* reported at the opening quote */
+            char b[32];
+            p->keep_msg = 1;
+            return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: expected a closing %c for this "
+                          "string, found %s", p->path, v->line, v->col, c, found(p, b, sizeof b));
+        }
         v->kind = NN_V_STR;
         v->str = dupn(p->s + start, p->i - start);
         adv(p);
@@ -182,8 +202,17 @@ static int parse_value(parser *p, nn_value *v, int depth)
         char *end;
         errno = 0;
         double x = strtod(start, &end);
-        if (end == start || errno == ERANGE)
-            return fail(p, "a number");
+        /* strtod also takes inf, nan and hex: only digits, '.', e/E, signs */
+        int bad = end == start || errno == ERANGE;
+        for (const char *q = start; q < end && !bad; q++)
+            bad = !isdigit((unsigned char)*q) && !strchr(".eE+-", *q);
+        if (bad || is_ident(*end)) {
+            size_t k = 0;
+            while (is_ident(start[k]) || start[k] == '+' || start[k] == '-')
+                k++;
+            return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: expected a number, found '%.*s'",
+                          p->path, v->line, v->col, (int)(k < 40 ? k : 40), start);
+        }
         v->kind = NN_V_NUM;
         v->num = x;
         v->is_int = 1;
@@ -192,8 +221,6 @@ static int parse_value(parser *p, nn_value *v, int depth)
                 v->is_int = 0;
         while (p->s + p->i < end)
             adv(p);
-        if (is_ident(peek(p)))
-            return fail(p, "a separator after the number");
         return NN_OK;
     }
     if (is_ident0(c)) {
@@ -251,7 +278,13 @@ static int parse_value(parser *p, nn_value *v, int depth)
         }
         p->i = start;
         p->col = v->col;
-        return fail(p, "a value (number, \"string\", tuple, True/False/None or a call)");
+        if (depth == 0)
+            return fail(p, "a call such as Dense(10) or compile(...)");
+        return nn_err(p->e, NN_EFORMAT,
+                      "%s:%d:%d: expected a value (number, \"string\", tuple, True/False/None "
+                      "or a call), found '%.*s' (a string needs quotes: \"%.*s\")",
+                      p->path, v->line, v->col, (int)(n < 40 ? n : 40), w,
+                      (int)(n < 40 ? n : 40), w);
 #undef IS
     }
     return fail(p, "a value");
@@ -262,6 +295,7 @@ static int parse_call_args(parser *p, nn_call *c, int depth)
 {
     if (peek(p) != '(')
         return fail(p, "'('");
+    int ol = p->line, oc = p->col;
     adv(p);
     for (;;) {
         skip_space(p, 1);
@@ -300,12 +334,12 @@ static int parse_call_args(parser *p, nn_call *c, int depth)
         c->nargs++;
         int rc = parse_value(p, &c->vals[c->nargs - 1], depth + 1);
         if (rc)
-            return rc;
+            return unclosed(p, rc, '(', ol, oc);
         skip_space(p, 1);
         if (peek(p) == ',')
             adv(p);
         else if (peek(p) != ')')
-            return fail(p, "',' or ')' after an argument");
+            return unclosed(p, fail(p, "',' or ')' after an argument"), '(', ol, oc);
     }
 }
 
@@ -318,7 +352,7 @@ int nn_spec_parse(const char *text, const char *path, nn_spec *out, nn_error *e)
         nn_spec_free(out);
         return nn_err(e, NN_ENOMEM, "out of memory");
     }
-    parser p = {text, out->path, 0, 1, 1, e};
+    parser p = {.s = text, .path = out->path, .line = 1, .col = 1, .e = e};
     int rc = NN_OK;
     for (;;) {
         skip_space(&p, 1);
@@ -407,9 +441,17 @@ int nn_spec_load(const char *path, nn_spec *out, nn_error *e)
         return nn_err(e, NN_EIO, "error reading model spec '%s'", path);
     }
     buf[n] = 0;
-    if (memchr(buf, 0, n)) {
+    const char *nul = memchr(buf, 0, n);
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *q = buf; q < nul; q++)
+            if (*q == '\n')
+                line++, col = 1;
+            else
+                col++;
         free(buf);
-        return nn_err(e, NN_EFORMAT, "model spec '%s' contains NUL bytes: not a text file", path);
+        return nn_err(e, NN_EFORMAT, "%s:%d:%d: expected text, found a NUL byte "
+                      "(not a text file)", path, line, col);
     }
     int rc = nn_spec_parse(buf, path, out, e);
     free(buf);

@@ -7,7 +7,8 @@
 
 #include "nntrain/layer.h"
 
-static const char *const common[] = {"input_shape", "input_dim", "name", "trainable",
+/* Keyword-only in Keras, as in every layer's signature after "*". */
+static const char *const common[] = {"*", "input_shape", "input_dim", "name", "trainable",
                                      NULL};
 
 int nn_layer_create(nn_layer *l, const nn_call *c, nn_shape *input_shape,
@@ -22,7 +23,7 @@ int nn_layer_create(nn_layer *l, const nn_call *c, nn_shape *input_shape,
                       nn_value_where(c, NULL, w, sizeof w), c->fn, nn_layer_known());
     const char *names[NN_MAX_ARGS + 1];
     int n = 0;
-    for (int i = 0; ops->arg_names && ops->arg_names[i] && n < NN_MAX_ARGS - 4; i++)
+    for (int i = 0; ops->arg_names && ops->arg_names[i] && n < NN_MAX_ARGS - 5; i++)
         names[n++] = ops->arg_names[i];
     for (int i = 0; common[i]; i++)
         names[n++] = common[i];

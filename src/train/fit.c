@@ -131,9 +131,9 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
      * over the warm-up steps; warm-up alone ramps up from lr / steps. */
     double lr_target = o->lr_ref_batch > 0 ? (double)B / o->lr_ref_batch : 1.0;
     double warm_steps = o->warmup_epochs > 0 ? o->warmup_epochs * (double)steps : 0;
-    long long step_id = 0;
+    long long step_id = (long long)o->start_epoch * steps + o->start_step;
 
-    for (int epoch = 0; epoch < fa->epochs && !rc; epoch++) {
+    for (int epoch = o->start_epoch; epoch < fa->epochs && !rc; epoch++) {
         nn_rng pr = nn_rng_key(fa->seed, 0x5a0ff1e, (uint64_t)epoch, 0);
         if (fa->shuffle)
             nn_rng_permutation(&pr, perm, n);
@@ -144,7 +144,14 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
         if (rank0 && fa->verbose)
             nn_progress_begin(&p, log, bar, epoch + 1, fa->epochs, steps);
         double acc[3 + NN_MAX_METRICS] = {0}, seen = 0, train_s = 0;
-        for (long s = 0; s < steps && !rc; s++, step_id++) {
+        long first = 0;
+        if (epoch == o->start_epoch && o->start_step > 0 && o->start_sums) {
+            first = o->start_step;   /* resume inside this epoch */
+            for (int k = 0; k < 1 + nm; k++)
+                acc[k] = o->start_sums[k];
+            seen = o->start_sums[1 + nm];
+        }
+        for (long s = first; s < steps && !rc; s++, step_id++) {
             size_t start = (size_t)s * B;
             size_t bg = n - start < B ? n - start : B;
             nn_dist_shard(bg, d->size, d->rank, &off, &cnt);
@@ -153,8 +160,8 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                 b.ids[i] = perm[start + off + i];
             int st_local = cnt ? train->read(train, b.ids, (int)cnt, b.x, b.y, e) : NN_OK;
             double t1 = nn_now();
-            /* stats: [failed, loss sum, metric sums...] */
-            double red[2 + NN_MAX_METRICS] = {0};
+            /* stats: [failed, loss sum, metric sums..., stop requests] */
+            double red[3 + NN_MAX_METRICS] = {0};
             memset(m->grads, 0, m->nparams * sizeof(float));
             nn_grad_sync_begin(&gs);
             gs.step = step_id;
@@ -175,12 +182,13 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                 nn_model_backward(m, xm, b.dout, (int)mc, &ctx);
             }
             red[0] = st_local ? 1 : 0;
+            red[2 + nm] = o->stop_flag && *o->stop_flag ? 1 : 0;
             double t2 = nn_now();
             /* A failed rank still joins every collective (with zero
              * gradients) so that nobody hangs; then all stop together. */
             int rc2 = nn_grad_sync_finish(&gs, e);
             if (!rc2)
-                rc2 = nn_dist_sum_doubles(d, red, 2 + nm, e);
+                rc2 = nn_dist_sum_doubles(d, red, 3 + nm, e);
             double t3 = nn_now();
             if (rc2) {
                 rc = rc2;
@@ -229,6 +237,23 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                     run[k] = acc[k] / seen;
                 nn_progress_step(&p, s + 1, names, run, 1 + nm);
             }
+            /* Preemption: every rank saw the same flag sum, so all stop at
+             * this step; the hook writes the checkpoint. */
+            if (red[2 + nm] > 0 && s + 1 < steps) {
+                double sums[3 + NN_MAX_METRICS];
+                memcpy(sums, acc, (size_t)(1 + nm) * sizeof *sums);
+                sums[1 + nm] = seen;
+                nn_fit_event ev = {.epoch = epoch, .step = s + 1, .iterations = step_id + 1,
+                                   .sums = sums, .stopping = 1};
+                if (rank0 && fa->verbose && p.bar)
+                    fprintf(log, "\n");
+                rc = o->hook ? o->hook(o->hook_arg, &ev, e) : NN_OK;
+                if (!rc)
+                    rc = nn_err(e, NN_ESTOP, "stopped by a signal at epoch %d, step %ld/%ld",
+                                epoch + 1, s + 1, steps);
+                step_id++;
+                break;
+            }
         }
         if (rc)
             break;
@@ -251,6 +276,18 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
         if (rank0 && o->history_csv)
             wrc = nn_history_write_csv(h, o->history_csv, e);
         rc = nn_dist_agree(d, wrc, e);
+        if (!rc && o->hook) {
+            double zero[3 + NN_MAX_METRICS] = {0};
+            nn_fit_event ev = {.epoch = epoch + 1, .step = 0, .iterations = step_id,
+                               .row = row, .sums = zero};
+            rc = o->hook(o->hook_arg, &ev, e);
+        }
+        /* A stop requested during the last step of the epoch is honoured here. */
+        if (!rc && o->stop_flag && epoch + 1 < fa->epochs) {
+            double stop = *o->stop_flag ? 1 : 0;
+            if ((rc = nn_dist_sum_doubles(d, &stop, 1, e)) == NN_OK && stop > 0)
+                rc = nn_err(e, NN_ESTOP, "stopped by a signal after epoch %d", epoch + 1);
+        }
     }
     nn_watchdog_free(&wd);
     if (tlp) {

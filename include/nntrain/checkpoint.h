@@ -1,0 +1,68 @@
+/* Checkpoints in HDF5, laid out as Keras 2 saves a model (model.save), plus
+ * nntrain's own group for exact resuming:
+ *
+ *   /  attrs  model_config (JSON of the Sequential model), keras_version
+ *             ("2.11.0"), backend ("tensorflow"), training_config (JSON:
+ *             loss, metrics, optimizer_config)
+ *   /model_weights  attr layer_names (fixed-length strings), backend, keras_version
+ *   /model_weights/<layer>  attr weight_names ["<layer>/kernel:0", "<layer>/bias:0"]
+ *   /model_weights/<layer>/<layer>/kernel:0   Dense (in, out); Conv2D HWIO
+ *   /model_weights/<layer>/<layer>/bias:0
+ *   /nntrain   attrs format "nntrain-checkpoint", version 1, spec (the spec text),
+ *              epoch, step (within the epoch; 0 = epoch boundary), iterations,
+ *              seed, data_checksum, monitor, best
+ *   /nntrain/optimizer/slot0, slot1      flat float32, parameter offsets
+ *   /nntrain/epoch_sums                 float64: partial-epoch loss/metric sums + count
+ *   /nntrain/history  float64 (epochs, cols), attr columns (strings)
+ *
+ * Files are written to "<path>.tmp-<pid>" and renamed: never half-written. */
+#ifndef NNTRAIN_CHECKPOINT_H
+#define NNTRAIN_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "nntrain/model.h"
+#include "nntrain/spec.h"
+#include "nntrain/train.h"
+
+typedef struct nn_train_state {
+    int epoch;                 /* epochs completed */
+    long step;                 /* steps completed inside epoch `epoch` (0 = boundary) */
+    uint64_t seed;
+    uint64_t data_checksum;    /* of the training data, 0 = unknown */
+    double epoch_sums[2 + NN_MAX_METRICS]; /* loss, metrics, samples seen (partial epoch) */
+    char monitor[48];          /* ModelCheckpoint monitor, "" = none */
+    double best;               /* best monitored value so far */
+    int has_best;
+} nn_train_state;
+
+/* Saves weights (Keras layout), spec, optimizer state, counters and history
+ * (h may be NULL). spec_text may be NULL (no nntrain spec: Keras-only file). */
+int nn_ckpt_save(const char *path, const nn_model *m, const char *spec_text,
+                 const nn_train_state *st, const nn_history *h, nn_error *e);
+
+/* Builds the model stored in path: from /nntrain spec when present, else from
+ * the Keras model_config JSON (a file saved by Keras 2), and loads the
+ * weights by layer name, checking every shape. Unsupported Keras layers are
+ * errors naming the layer class. */
+int nn_ckpt_load_model(const char *path, nn_model *m, nn_error *e);
+
+/* Loads weights by layer name into an already built model (transfer
+ * learning / continued training); layers missing in the file are an error
+ * unless allow_missing. */
+int nn_ckpt_load_weights(const char *path, nn_model *m, int allow_missing, nn_error *e);
+
+/* Restores optimizer slots (allocated by the caller with nn_optim_alloc),
+ * iterations, counters and history for --resume. */
+int nn_ckpt_load_state(const char *path, nn_model *m, nn_train_state *st, nn_history *h,
+                       nn_error *e);
+
+/* Keras model.to_json() text -> the equivalent spec (layers only; compile
+ * settings from training_config when given, else none). */
+int nn_keras_json_to_spec(const char *json, const char *training_config, const char *where,
+                          nn_spec *out, nn_error *e);
+
+/* The model's Keras model_config JSON (malloc'd string). */
+char *nn_model_to_keras_json(const nn_model *m, nn_error *e);
+
+#endif
