@@ -19,6 +19,7 @@ struct nn_dataset {
     int ydim;                 /* floats per target */
     int nclasses;             /* > 0: y holds class indices 0..nclasses-1 */
     char source[512];         /* for messages: file or generator */
+    uint64_t checksum;        /* of the sample data when known (HDF5 attribute), else 0 */
     /* Gathers samples idx[0..count) into x (count, x_shape) and y (count, ydim). */
     int (*read)(nn_dataset *d, const uint64_t *idx, int count, float *x, float *y,
                 nn_error *e);

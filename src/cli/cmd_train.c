@@ -82,6 +82,20 @@ static int check_history_path(const char *path, nn_error *e)
     return NN_OK;
 }
 
+/* Where the training time went, slowest rank (rank 0 prints). */
+static void report_time(nn_dist *d, const nn_fit_stats *st, int verbose)
+{
+    double c = nn_dist_max_double(d, st->compute_s), w = nn_dist_max_double(d, st->comm_s);
+    double r = nn_dist_max_double(d, st->data_s);
+    double t = nn_dist_max_double(d, st->compute_s + st->comm_s + st->data_s);
+    double n = (double)st->samples;
+    nn_dist_sum_doubles(d, &n, 1, NULL);
+    if (d->rank || !verbose || t <= 0)
+        return;
+    printf("Training steps took %.1fs (%.0f samples/s over %d rank%s): compute %.1fs, allreduce wait %.1fs (%.1f%%), data wait %.1fs\n",
+           t, n / t, d->size, d->size > 1 ? "s" : "", c, w, 100 * w / t, r);
+}
+
 int cmd_train(int argc, char **argv, nn_dist *d)
 {
     cli_opt opts[] = {
@@ -243,8 +257,12 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         }
         nn_model_init_params(&m, fo.fit.seed);
         nn_history h = {0};
+        nn_fit_stats st = {0};
+        fo.stats = &st;
         rc = nn_fit(&m, &train, has_val ? &val : NULL, &fo, d, &h, &e);
         nn_history_free(&h);
+        if (!rc)
+            report_time(d, &st, fo.fit.verbose);
     }
     if (!rc && has_test) {
         double r[1 + NN_MAX_METRICS];

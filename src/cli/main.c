@@ -5,6 +5,9 @@
 #include "cli.h"
 #include "nntrain/gemm.h"
 
+/* nntrain bench (src/cli/cmd_bench.c); belongs in cli.h next to cmd_train. */
+int cmd_bench(int argc, char **argv, nn_dist *d);
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -13,6 +16,8 @@ static void usage(FILE *f)
             "commands:\n"
             "  summary MODEL.nn                  print the Keras-style model summary\n"
             "  train MODEL.nn --data SRC [opts]  train (under mpirun/srun: data parallel)\n"
+            "  bench MODEL.nn [opts]             training images/s on synthetic data\n"
+            "                                    (under mpirun: at that number of ranks)\n"
             "  version                           print version and library information\n"
             "\n"
             "Run 'nntrain <command> --help' for the options of a command.\n");
@@ -32,14 +37,14 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "summary"))
         return cmd_summary(argc, argv);
-    if (!strcmp(cmd, "train")) {
+    if (!strcmp(cmd, "train") || !strcmp(cmd, "bench")) {
         nn_dist d;
         nn_error e = {0};
         if (nn_dist_init(&argc, &argv, &d, &e)) {
             cli_error(NULL, &e);
             return CLI_FAIL;
         }
-        int rc = cmd_train(argc, argv, &d);
+        int rc = !strcmp(cmd, "train") ? cmd_train(argc, argv, &d) : cmd_bench(argc, argv, &d);
         nn_dist_finalize(&d);
         return rc;
     }
