@@ -5,8 +5,23 @@
 # "N passed, M failed"; it exits non-zero when a check failed.
 set(NN_CLI_ENV
   "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_btl_vader_single_copy_mechanism=none;OPENBLAS_NUM_THREADS=1")
-foreach(name bad_input train_smoke mpi_bad_rank)
+foreach(name bad_input train_smoke mpi_bad_rank bench_cli h5_cli)
   add_test(NAME cli_${name}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${name}.sh $<TARGET_FILE:nntrain> ${MPIEXEC_EXECUTABLE})
   set_tests_properties(cli_${name} PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300)
 endforeach()
+
+# The checkpoint test_checkpoint leaves in the build dir (ckpt_check.h5) and
+# the Keras fixtures have what Keras's load_model needs, checked with h5py by
+# scripts/check_keras_h5.py (exit 77 = skipped when python3-h5py is missing).
+find_program(NN_PYTHON3 python3 HINTS /usr/bin)
+if(NN_PYTHON3 AND TEST test_checkpoint)
+  set_tests_properties(test_checkpoint PROPERTIES FIXTURES_SETUP ckpt_file)
+  add_test(NAME ckpt_keras_check
+    COMMAND ${NN_PYTHON3} ${CMAKE_SOURCE_DIR}/scripts/check_keras_h5.py
+      ${CMAKE_BINARY_DIR}/ckpt_check.h5
+      ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/keras_mlp.h5
+      ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/keras_cnn.h5)
+  set_tests_properties(ckpt_keras_check PROPERTIES FIXTURES_REQUIRED ckpt_file
+    SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()

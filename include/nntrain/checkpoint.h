@@ -8,14 +8,21 @@
  *   /model_weights/<layer>  attr weight_names ["<layer>/kernel:0", "<layer>/bias:0"]
  *   /model_weights/<layer>/<layer>/kernel:0   Dense (in, out); Conv2D HWIO
  *   /model_weights/<layer>/<layer>/bias:0
+ *   (layers without weights: an empty weight_names and no subgroup; also
+ *   /model_weights/top_level_model_weights with an empty weight_names, as
+ *   Keras >= 2.9 writes; LSTM's recurrent kernel is "recurrent_kernel:0")
  *   /nntrain   attrs format "nntrain-checkpoint", version 1, spec (the spec text),
  *              epoch, step (within the epoch; 0 = epoch boundary), iterations,
- *              seed, data_checksum, monitor, best
- *   /nntrain/optimizer/slot0, slot1      flat float32, parameter offsets
+ *              seed, data_checksum, monitor, best, has_best
+ *   /nntrain/optimizer/slot0, slot1      flat float32, parameter offsets;
+ *              attr optimizer (its Keras class name)
  *   /nntrain/epoch_sums                 float64: partial-epoch loss/metric sums + count
  *   /nntrain/history  float64 (epochs, cols), attr columns (strings)
  *
- * Files are written to "<path>.tmp-<pid>" and renamed: never half-written. */
+ * Files are written to "<path>.tmp-<pid>" and renamed: never half-written.
+ * Every dataset carries a Fletcher-32 checksum and the metadata is in the
+ * HDF5 1.8 format (checksummed, readable by h5py/Keras), so a corrupt file is
+ * refused rather than loaded. Errors name the file and the object. */
 #ifndef NNTRAIN_CHECKPOINT_H
 #define NNTRAIN_CHECKPOINT_H
 
@@ -37,7 +44,11 @@ typedef struct nn_train_state {
 } nn_train_state;
 
 /* Saves weights (Keras layout), spec, optimizer state, counters and history
- * (h may be NULL). spec_text may be NULL (no nntrain spec: Keras-only file). */
+ * (h may be NULL; the optimizer slots are saved when allocated).
+ * spec_text may be NULL: then the Keras options the model does not keep
+ * (strides, pooling, dropout rate) cannot be exported and such a model is
+ * refused; with spec_text, st and h all NULL the file is Keras-only (no
+ * /nntrain group). Only the caller's rank should call it. */
 int nn_ckpt_save(const char *path, const nn_model *m, const char *spec_text,
                  const nn_train_state *st, const nn_history *h, nn_error *e);
 
@@ -53,16 +64,35 @@ int nn_ckpt_load_model(const char *path, nn_model *m, nn_error *e);
 int nn_ckpt_load_weights(const char *path, nn_model *m, int allow_missing, nn_error *e);
 
 /* Restores optimizer slots (allocated by the caller with nn_optim_alloc),
- * iterations, counters and history for --resume. */
+ * iterations, counters and history for --resume. st and h may be NULL; h's
+ * old contents are freed (pass a zeroed or valid history). Nothing is
+ * changed when an error is returned. */
 int nn_ckpt_load_state(const char *path, nn_model *m, nn_train_state *st, nn_history *h,
                        nn_error *e);
 
+/* The spec text stored in a checkpoint (/nntrain spec), or for a file saved
+ * by Keras the spec made from its model_config and training_config
+ * (malloc'd; NULL and e set on error). What --resume passes back to
+ * nn_ckpt_save. */
+char *nn_ckpt_read_spec(const char *path, nn_error *e);
+
 /* Keras model.to_json() text -> the equivalent spec (layers only; compile
- * settings from training_config when given, else none). */
+ * settings from training_config when given, else none). out->text holds the
+ * spec text it was parsed from, one line per entry of config.layers (so
+ * line N in a later message is config.layers[N - 1]); where
+ * ("file:model_config") prefixes messages. Unsupported layers and options
+ * are NN_EINVAL naming the layer and the key; bad JSON is NN_EFORMAT. */
 int nn_keras_json_to_spec(const char *json, const char *training_config, const char *where,
                           nn_spec *out, nn_error *e);
 
-/* The model's Keras model_config JSON (malloc'd string). */
-char *nn_model_to_keras_json(const nn_model *m, nn_error *e);
+/* The model's Keras model_config JSON (malloc'd string; free()). Names and
+ * shapes come from m; the options it does not keep (strides, padding, pool
+ * size, dropout rate, initialisers) from spec_text, the text m was built
+ * from; spec_text NULL works only for models whose shapes decide them. */
+char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error *e);
+
+/* The Keras training_config JSON of a compiled model (loss, metrics,
+ * optimizer_config; malloc'd), NULL with NN_EINVAL if not compiled. */
+char *nn_model_training_config_json(const nn_model *m, nn_error *e);
 
 #endif

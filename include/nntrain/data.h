@@ -43,6 +43,11 @@ int nn_idx_open_dir(const char *dir, const char *split, nn_dataset *d, nn_error 
 
 int nn_sqrt_open(size_t n, uint64_t seed, nn_dataset *d, nn_error *e);
 
+/* out reads inner with y = x (autoencoders: Keras fit(x, x)). inner must
+ * outlive out; closing out does not close inner. The y buffer given to
+ * out->read holds a whole input, so the inner labels fit in front of it. */
+int nn_data_autoencode(nn_dataset *inner, nn_dataset *out, nn_error *e);
+
 /* Samples already in memory (borrowed: x (n, x_shape), y (n, ydim) must
  * outlive d). nclasses > 0 marks y as class indices. */
 int nn_memory_open(nn_dataset *d, const float *x, const float *y, size_t n,

@@ -37,7 +37,7 @@ typedef struct nn_ctx {
 } nn_ctx;
 
 typedef struct nn_param_spec {
-    char name[16];                /* "kernel:0", "bias:0" (Keras names) */
+    char name[32];                /* "kernel:0", "recurrent_kernel:0" (Keras names) */
     int ndim;
     int dims[4];                  /* Dense (in, out); Conv2D HWIO */
     size_t off;                   /* offset inside the layer's block */

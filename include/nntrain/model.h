@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nntrain/augment.h"
 #include "nntrain/error.h"
 #include "nntrain/layer.h"
 #include "nntrain/loss.h"
@@ -22,6 +23,7 @@ typedef struct nn_fit_args {
     int shuffle;             /* 1 */
     uint64_t seed;           /* 42 unless set: runs are reproducible */
     int verbose;             /* 1: progress bar on a terminal, 2: epoch lines only */
+    int target_input;        /* fit(target="input"): y = x, for autoencoders */
 } nn_fit_args;
 
 typedef struct nn_model {
@@ -41,6 +43,7 @@ typedef struct nn_model {
     nn_metric metrics[NN_MAX_METRICS];
     char metric_names[NN_MAX_METRICS][40];  /* as the user wrote them */
     nn_fit_args fit;
+    nn_augment aug;              /* ImageDataGenerator(...) line; aug.enabled */
 
     int batch_max;               /* plan */
     float **acts;                /* per layer output (batch_max, out) */

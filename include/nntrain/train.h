@@ -59,6 +59,7 @@ typedef struct nn_fit_opts {
     int start_epoch;          /* resume: epochs already done (history in h) */
     long start_step;          /* resume: steps already done inside start_epoch */
     const double *start_sums; /* resume: that partial epoch's sums */
+    const struct nn_augment *augment; /* training-sample augmentation, or NULL */
     nn_fit_stats *stats;      /* filled if non-NULL */
 } nn_fit_opts;
 

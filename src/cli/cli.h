@@ -34,5 +34,20 @@ int cli_mkdirs(const char *path, nn_error *e);
 
 int cmd_summary(int argc, char **argv);
 int cmd_train(int argc, char **argv, nn_dist *d);
+/* Dataset tools (serial, no MPI): convert idx|cifar10|csv, inspect, split. */
+int cmd_convert(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_split(int argc, char **argv);
+
+/* A copy of argv (caller frees the array) with "-o" spelled "--out". */
+int cli_out_alias(int argc, char **argv, char ***out);
+struct nn_convert_stats;
+/* "Wrote OUT: train N, test M samples of ..." and per-split duplicate counts. */
+void cli_convert_report(const struct nn_convert_stats *st, const char *out, int dedupe);
+/* nntrain convert images DIR=label ... (src/cli/cmd_convert_images.c); argv[first]
+ * is the first argument after "images". */
+int cmd_convert_images(int argc, char **argv, int first);
+/* nntrain augment-preview MODEL.nn --data FILE.h5 (src/cli/cmd_preview.c). */
+int cmd_augment_preview(int argc, char **argv);
 
 #endif

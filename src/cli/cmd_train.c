@@ -2,6 +2,7 @@
  * evaluate on the test split. Every rank runs this; rank 0 speaks. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ static const char *help =
     "  --warmup-epochs E       ramp the learning rate up linearly over E epochs\n"
     "  --stall-timeout S       end the job if a rank has not reached a step's\n"
     "                          allreduce after S seconds, naming the missing ranks\n"
+    "  --target input          train y = x (autoencoders; same as fit(target=\"input\"))\n"
     "  --timeline FILE         Chrome trace (chrome://tracing) of data, compute and\n"
     "                          allreduce time per rank\n";
 
@@ -106,7 +108,7 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         {"--no-progress", 0, 0, 0}, {"--progress", 0, 0, 0}, {"--allreduce", 1, 0, 0},
         {"--bucket-mb", 1, 0, 0}, {"--accumulate", 1, 0, 0}, {"--scale-lr", 1, 0, 0},
         {"--warmup-epochs", 1, 0, 0}, {"--stall-timeout", 1, 0, 0}, {"--timeline", 1, 0, 0},
-        {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
+        {"--target", 1, 0, 0}, {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
     const char *pos[1];
     int npos = 0;
     nn_error e = {0};
@@ -134,6 +136,9 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     rc = nn_spec_load(pos[0], &s, &e);
     if (!rc)
         rc = nn_model_build(&m, &s, &e);
+    if (!rc && fabs(m.aug.rescale * 255.0 - 1.0) > 1e-9)
+        rc = nn_err(&e, NN_EINVAL, "%s: ImageDataGenerator(rescale=%g): train reads pixels scaled to [0, 1] (rescale=1/255); other scales are not supported yet",
+                    pos[0], m.aug.rescale);
     nn_fit_opts fo = {.progress = -1};
     int threads = 0, usage = 0;   /* usage: a bad option value (exit 2) */
     double bucket_mb = 4;
@@ -206,6 +211,23 @@ int cmd_train(int argc, char **argv, nn_dist *d)
             has_test = nn_data_open(data, "test", fo.fit.seed, &test, &ignore) == NN_OK;
         }
     }
+    /* Autoencoders (fit(target="input") or --target input) learn y = x. */
+    nn_dataset ae_train, ae_val, ae_test, *ptrain = &train, *pval = &val, *ptest = &test;
+    cli_opt *tg = cli_find(opts, "--target");
+    if (!rc && tg->given) {
+        if (!strcmp(tg->value, "input") || !strcmp(tg->value, "labels"))
+            fo.fit.target_input = !strcmp(tg->value, "input");
+        else
+            rc = nn_err(&e, NN_EINVAL, "--target must be 'labels' or 'input', not '%s'", tg->value);
+    }
+    if (!rc && fo.fit.target_input) {
+        rc = nn_data_autoencode(&train, &ae_train, &e);
+        ptrain = &ae_train;
+        if (!rc && has_val && !(rc = nn_data_autoencode(&val, &ae_val, &e)))
+            pval = &ae_val;
+        if (!rc && has_test && !(rc = nn_data_autoencode(&test, &ae_test, &e)))
+            ptest = &ae_test;
+    }
     /* Every rank parsed and opened the same things; agree before any
      * collective so that a rank-local failure cannot hang the others. */
     rc = nn_dist_agree(d, rc, &e);
@@ -255,18 +277,30 @@ int cmd_train(int argc, char **argv, nn_dist *d)
                    nn_loss_names[m.loss]);
             fflush(stdout);
         }
+        if (m.aug.enabled) {
+            if (m.in_shape.n != 3 && d->rank == 0)
+                fprintf(stderr, "nntrain: warning: ImageDataGenerator on non-image input %s is ignored\n",
+                        pos[0]);
+            else
+                fo.augment = &m.aug;
+            if (d->rank == 0 && fo.fit.verbose && fo.augment) {
+                char desc[512];
+                nn_augment_describe(&m.aug, desc, sizeof desc);
+                printf("Augmenting training samples: %s\n", desc);
+            }
+        }
         nn_model_init_params(&m, fo.fit.seed);
         nn_history h = {0};
         nn_fit_stats st = {0};
         fo.stats = &st;
-        rc = nn_fit(&m, &train, has_val ? &val : NULL, &fo, d, &h, &e);
+        rc = nn_fit(&m, ptrain, has_val ? pval : NULL, &fo, d, &h, &e);
         nn_history_free(&h);
         if (!rc)
             report_time(d, &st, fo.fit.verbose);
     }
     if (!rc && has_test) {
         double r[1 + NN_MAX_METRICS];
-        rc = nn_evaluate(&m, &test, NULL, 0, fo.fit.batch_size, d, r, &e);
+        rc = nn_evaluate(&m, ptest, NULL, 0, fo.fit.batch_size, d, r, &e);
         if (!rc && d->rank == 0) {
             printf("Test (%zu samples) - loss: %.4f", test.n, r[0]);
             for (int k = 0; k < m.nmetrics; k++)

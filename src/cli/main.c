@@ -16,8 +16,15 @@ static void usage(FILE *f)
             "commands:\n"
             "  summary MODEL.nn                  print the Keras-style model summary\n"
             "  train MODEL.nn --data SRC [opts]  train (under mpirun/srun: data parallel)\n"
+            "  convert idx|cifar10|csv|images SRC -o OUT.h5\n"
+            "                                    convert a dataset to an nntrain HDF5 file\n"
+            "  inspect FILE.h5                   shapes, classes, duplicates, checksums\n"
+            "  split IN.h5 --val-fraction F -o TRAIN.h5 --val-out VAL.h5 [--dedupe]\n"
+            "                                    seeded train/validation split\n"
             "  bench MODEL.nn [opts]             training images/s on synthetic data\n"
             "                                    (under mpirun: at that number of ranks)\n"
+            "  augment-preview MODEL.nn --data FILE.h5 [-o grid.png]\n"
+            "                                    PNG grid of the spec's ImageDataGenerator\n"
             "  version                           print version and library information\n"
             "\n"
             "Run 'nntrain <command> --help' for the options of a command.\n");
@@ -37,6 +44,14 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "summary"))
         return cmd_summary(argc, argv);
+    if (!strcmp(cmd, "convert"))
+        return cmd_convert(argc, argv);
+    if (!strcmp(cmd, "inspect"))
+        return cmd_inspect(argc, argv);
+    if (!strcmp(cmd, "split"))
+        return cmd_split(argc, argv);
+    if (!strcmp(cmd, "augment-preview"))
+        return cmd_augment_preview(argc, argv);
     if (!strcmp(cmd, "train") || !strcmp(cmd, "bench")) {
         nn_dist d;
         nn_error e = {0};

@@ -1,11 +1,11 @@
 /* nn_data_open: maps a source string and a split ("train"/"test") onto a
  * dataset reader, so the CLI and the trainer never care which format a
- * dataset comes in. Accepted today: "synthetic:sqrt[:N]" and a directory of
- * IDX files; HDF5 files are recognised by name and refused with a clear
- * message until their reader lands. */
+ * dataset comes in. Accepted: "synthetic:sqrt[:N]", a directory of IDX files
+ * and nntrain HDF5 files (*.h5, *.hdf5: the /train or /test group). */
 #define _POSIX_C_SOURCE 200809L
 
 #include "nntrain/data.h"
+#include "nntrain/h5data.h"
 #include "nntrain/rng.h"
 
 #include <errno.h>
@@ -18,8 +18,9 @@
 #define SQRT_TEST_N 200
 #define SQRT_MAX_N 1000000000ULL
 
-#define ACCEPTED "expected a directory with IDX files (train-images-idx3-ubyte[.gz], " \
-                 "train-labels-idx1-ubyte[.gz], t10k-...) or synthetic:sqrt[:N]"
+#define ACCEPTED "expected an nntrain HDF5 file (*.h5, see nntrain convert), a directory " \
+                 "with IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], " \
+                 "t10k-...) or synthetic:sqrt[:N]"
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -74,7 +75,7 @@ int nn_data_open(const char *src, const char *split, uint64_t seed, nn_dataset *
         return nn_err(e, NN_EIO, "%s: unknown synthetic dataset: expected synthetic:sqrt[:N]",
                       src);
     if (ends_with(src, ".h5") || ends_with(src, ".hdf5"))
-        return nn_err(e, NN_EIO, "%s: HDF5 datasets are not supported yet: " ACCEPTED, src);
+        return nn_h5_open(src, split, d, e);
 
     struct stat st;
     if (stat(src, &st) == 0 && S_ISDIR(st.st_mode))

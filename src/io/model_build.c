@@ -10,7 +10,8 @@
 
 static const char *const compile_args[] = {"optimizer", "loss", "metrics", NULL};
 static const char *const fit_args[] = {"batch_size", "epochs", "validation_split",
-                                       "shuffle", "seed", "verbose", NULL};
+                                       "shuffle", "seed", "verbose", "target", NULL};
+static const char *const targets[] = {"labels", "input", NULL};
 static const char *const input_args[] = {"shape", "input_shape", "name", NULL};
 
 /* Keras's automatic layer names: snake_case of the class, then _1, _2 ...
@@ -24,8 +25,12 @@ static void auto_name(nn_layer *l, nn_model *m, int idx, const unsigned char *is
     const char *kind = l->ops->kind;
     for (size_t i = 0; kind[i] && k + 2 < sizeof base; i++) {
         char ch = kind[i];
-        /* MaxPooling2D -> max_pooling2d, Conv2D -> conv2d */
-        if (isupper((unsigned char)ch) && i > 0 && islower((unsigned char)kind[i - 1]))
+        /* Keras's to_snake_case: MaxPooling2D -> max_pooling2d, Conv2D ->
+         * conv2d, Conv2DTranspose -> conv2d_transpose, SimpleRNN -> simple_rnn */
+        int up = isupper((unsigned char)ch);
+        int after_lower = i > 0 && islower((unsigned char)kind[i - 1]);
+        int word_start = i > 0 && islower((unsigned char)kind[i + 1]);
+        if (up && (after_lower || word_start))
             base[k++] = '_';
         base[k++] = (char)tolower((unsigned char)ch);
     }
@@ -109,6 +114,8 @@ static int do_fit(nn_model *m, const nn_call *c, nn_error *e)
         rc = nn_args_double(&a, "seed", (double)f->seed, &seed, e);
     if (!rc)
         rc = nn_args_int(&a, "verbose", f->verbose, &f->verbose, e);
+    if (!rc)
+        rc = nn_args_choice(&a, "target", "labels", targets, &f->target_input, e);
     if (rc)
         return rc;
     if (seed < 0 || seed > 9007199254740992.0 || seed != (double)(uint64_t)seed)
@@ -242,13 +249,14 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "sequential");
     nn_fit_args_defaults(&m->fit);
+    nn_augment_defaults(&m->aug);
     int *layer_call = calloc((size_t)s->ncalls + 1, sizeof *layer_call);
     m->layers = calloc((size_t)s->ncalls + 1, sizeof *m->layers);
     if (!layer_call || !m->layers) {
         free(layer_call);
         return nn_err(e, NN_ENOMEM, "out of memory");
     }
-    int rc = NN_OK, has_input = 0, seen_compile = 0, seen_fit = 0;
+    int rc = NN_OK, has_input = 0, seen_compile = 0, seen_fit = 0, seen_aug = 0;
     const nn_call *compile_call = NULL;
     char w[300];
     for (int i = 0; i < s->ncalls && !rc; i++) {
@@ -285,6 +293,13 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
             } else {
                 rc = do_input(m, c, &has_input, e);
             }
+        } else if (!strcmp(c->fn, "ImageDataGenerator") ||
+                   !strcmp(c->fn, "image_data_generator")) {
+            if (seen_aug++)
+                rc = nn_err(e, NN_EINVAL, "%s: a second %s() line", nn_value_where(c, NULL, w, sizeof w),
+                            c->fn);
+            else
+                rc = nn_augment_from_call(&m->aug, c, e);
         } else if (!strcmp(c->fn, "Sequential") || !strcmp(c->fn, "keras_model_sequential")) {
             if (c->nargs)
                 rc = nn_err(e, NN_EINVAL, "%s: write one layer per line instead of Sequential([...])",

@@ -1,9 +1,9 @@
 /* Model-spec parser: a file of Keras-like calls, one statement per line (or
  * separated by ';'), '#' comments, calls may span lines inside parentheses.
- * Values: numbers, "strings" or 'strings', True/False/None (R: TRUE/FALSE/
- * NULL), tuples (..), lists [..], R vectors c(..) and nested calls
- * RMSprop(lr=1e-3). A "model.add(Dense(..))" wrapper and any "a.b." prefix
- * are accepted so Keras code can be pasted. */
+ * Values: numbers (also quotients such as 1/255), "strings" or 'strings',
+ * True/False/None (R: TRUE/FALSE/NULL), tuples (..), lists [..], R vectors
+ * c(..) and nested calls RMSprop(lr=1e-3). A "model.add(Dense(..))" wrapper
+ * and any "a.b." prefix are accepted so Keras code can be pasted. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
@@ -171,6 +171,35 @@ static int parse_list(parser *p, nn_value *v, char close, int depth)
     }
 }
 
+/* A plain number at the cursor (v->line/col already set). */
+static int parse_number(parser *p, nn_value *v)
+{
+    const char *start = p->s + p->i;
+    char *end;
+    errno = 0;
+    double x = strtod(start, &end);
+    /* strtod also takes inf, nan and hex: only digits, '.', e/E, signs */
+    int bad = end == start || errno == ERANGE;
+    for (const char *q = start; q < end && !bad; q++)
+        bad = !isdigit((unsigned char)*q) && !strchr(".eE+-", *q);
+    if (bad || is_ident(*end)) {
+        size_t k = 0;
+        while (is_ident(start[k]) || start[k] == '+' || start[k] == '-')
+            k++;
+        return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: expected a number, found '%.*s'",
+                      p->path, v->line, v->col, (int)(k < 40 ? k : 40), start);
+    }
+    v->kind = NN_V_NUM;
+    v->num = x;
+    v->is_int = 1;
+    for (const char *q = start; q < end; q++)
+        if (*q == '.' || *q == 'e' || *q == 'E')
+            v->is_int = 0;
+    while (p->s + p->i < end)
+        adv(p);
+    return NN_OK;
+}
+
 static int parse_value(parser *p, nn_value *v, int depth)
 {
     if (depth > 32)
@@ -198,30 +227,37 @@ static int parse_value(parser *p, nn_value *v, int depth)
     if (c == '(' || c == '[')
         return parse_list(p, v, c == '(' ? ')' : ']', depth);
     if (isdigit((unsigned char)c) || c == '-' || c == '+' || c == '.') {
-        const char *start = p->s + p->i;
-        char *end;
-        errno = 0;
-        double x = strtod(start, &end);
-        /* strtod also takes inf, nan and hex: only digits, '.', e/E, signs */
-        int bad = end == start || errno == ERANGE;
-        for (const char *q = start; q < end && !bad; q++)
-            bad = !isdigit((unsigned char)*q) && !strchr(".eE+-", *q);
-        if (bad || is_ident(*end)) {
-            size_t k = 0;
-            while (is_ident(start[k]) || start[k] == '+' || start[k] == '-')
-                k++;
-            return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: expected a number, found '%.*s'",
-                          p->path, v->line, v->col, (int)(k < 40 ? k : 40), start);
-        }
-        v->kind = NN_V_NUM;
-        v->num = x;
-        v->is_int = 1;
-        for (const char *q = start; q < end; q++)
-            if (*q == '.' || *q == 'e' || *q == 'E')
-                v->is_int = 0;
-        while (p->s + p->i < end)
+        int rc = parse_number(p, v);
+        /* "1/255" (R) or "1./255" (Python, e.g. rescale=): a quotient of
+         * numbers, evaluated left to right */
+        for (;;) {
+            size_t i = p->i;
+            int line = p->line, col = p->col;
+            if (rc)
+                return rc;
+            skip_space(p, 0);
+            if (peek(p) != '/') {
+                p->i = i, p->line = line, p->col = col;
+                return NN_OK;
+            }
             adv(p);
-        return NN_OK;
+            skip_space(p, 0);
+            char d0 = peek(p);
+            if (!isdigit((unsigned char)d0) && d0 != '-' && d0 != '+' && d0 != '.')
+                return fail(p, "a number after '/'");
+            nn_value d = {0};
+            d.line = p->line, d.col = p->col;
+            if ((rc = parse_number(p, &d)))
+                return rc;
+            if (d.num == 0)
+                return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: division by zero", p->path, d.line,
+                              d.col);
+            v->num /= d.num;
+            v->is_int = 0;
+            if (v->num - v->num != 0)   /* overflowed to inf */
+                return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: the quotient is out of range",
+                              p->path, d.line, d.col);
+        }
     }
     if (is_ident0(c)) {
         size_t start = p->i;

@@ -6,6 +6,8 @@
 
 extern const nn_layer_ops nn_dense_ops, nn_conv2d_ops, nn_maxpool2d_ops,
     nn_dropout_ops, nn_flatten_ops, nn_activation_ops;
+extern const nn_layer_ops nn_conv2d_transpose_ops, nn_upsampling2d_ops;
+extern const nn_layer_ops nn_embedding_ops, nn_simple_rnn_ops, nn_lstm_ops;
 
 static const struct {
     const char *name, *r_name;
@@ -17,6 +19,11 @@ static const struct {
     {"Dropout", "layer_dropout", &nn_dropout_ops},
     {"Flatten", "layer_flatten", &nn_flatten_ops},
     {"Activation", "layer_activation", &nn_activation_ops},
+    {"Conv2DTranspose", "layer_conv_2d_transpose", &nn_conv2d_transpose_ops},
+    {"UpSampling2D", "layer_upsampling_2d", &nn_upsampling2d_ops},
+    {"Embedding", "layer_embedding", &nn_embedding_ops},
+    {"SimpleRNN", "layer_simple_rnn", &nn_simple_rnn_ops},
+    {"LSTM", "layer_lstm", &nn_lstm_ops},
 };
 
 const nn_layer_ops *nn_layer_find(const char *kind)
@@ -33,5 +40,6 @@ const nn_layer_ops *nn_layer_find(const char *kind)
 
 const char *nn_layer_known(void)
 {
-    return "Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation";
+    return "Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation, Conv2DTranspose, "
+           "UpSampling2D, Embedding, SimpleRNN, LSTM";
 }

@@ -13,6 +13,7 @@
 
 #include "batch.h"
 #include "nntrain/clock.h"
+#include "nntrain/prefetch.h"
 #include "nntrain/timeline.h"
 #include "nntrain/train.h"
 #include "progress.h"
@@ -43,6 +44,15 @@ static int history_add(nn_history *h, const double *row, nn_error *e)
            (size_t)h->ncols * sizeof *row);
     h->epochs++;
     return NN_OK;
+}
+
+/* Queues this rank's slice of global batch s for the prefetch thread. */
+static void request_step(nn_prefetch *pf, long s, const uint64_t *perm, size_t n, size_t B,
+                         const nn_dist *d, int epoch)
+{
+    size_t start = (size_t)s * B, bg = n - start < B ? n - start : B, off, cnt;
+    nn_dist_shard(bg, d->size, d->rank, &off, &cnt);
+    nn_prefetch_request(pf, (int)(s & 1), perm + start + off, (int)cnt, (uint64_t)epoch);
 }
 
 static void grad_ready(void *arg, size_t off)
@@ -107,6 +117,9 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
         rc = nn_grad_sync_init(&gs, d, m->grads, m->nparams, &wd, e);
     if (!rc && o->timeline && !(rc = nn_timeline_start(&tl, 1u << 20, e)))
         tlp = &tl;
+    nn_prefetch pf = {0};
+    if (!rc)
+        rc = nn_prefetch_start(&pf, train, cap, o->augment, fa->seed, e);
     rc = nn_dist_agree(d, rc, e);
     if (!rc)   /* rank 0's initial parameters for everybody */
         rc = nn_dist_bcast_floats(d, m->params, m->nparams, e);
@@ -151,14 +164,21 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                 acc[k] = o->start_sums[k];
             seen = o->start_sums[1 + nm];
         }
+        if (first < steps)
+            request_step(&pf, first, perm, n, B, d, epoch);
         for (long s = first; s < steps && !rc; s++, step_id++) {
             size_t start = (size_t)s * B;
             size_t bg = n - start < B ? n - start : B;
             nn_dist_shard(bg, d->size, d->rank, &off, &cnt);
             double t0 = nn_now();
-            for (size_t i = 0; i < cnt; i++)
-                b.ids[i] = perm[start + off + i];
-            int st_local = cnt ? train->read(train, b.ids, (int)cnt, b.x, b.y, e) : NN_OK;
+            /* This step's rows were read (and augmented) while the previous
+             * step trained; queue the next step's now. */
+            int k = (int)(s & 1);
+            int st_local = nn_prefetch_wait(&pf, k, e);
+            const float *bx = pf.slot[k].x, *by = pf.slot[k].y;
+            const uint64_t *bids = pf.slot[k].ids;
+            if (s + 1 < steps)
+                request_step(&pf, s + 1, perm, n, B, d, epoch);
             double t1 = nn_now();
             /* stats: [failed, loss sum, metric sums..., stop requests] */
             double red[3 + NN_MAX_METRICS] = {0};
@@ -171,9 +191,9 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                 size_t mc = cnt - mo < (size_t)micro - 1 ? cnt - mo : (size_t)micro - 1;
                 int last = mo + mc >= cnt;
                 nn_ctx ctx = {.training = 1, .seed = fa->seed, .epoch = (uint64_t)epoch,
-                              .sample_ids = b.ids + mo,
+                              .sample_ids = bids + mo,
                               .grad_ready = last ? grad_ready : NULL, .grad_arg = &gs};
-                const float *xm = b.x + mo * b.in, *ym = b.y + mo * (size_t)b.ydim;
+                const float *xm = bx + mo * b.in, *ym = by + mo * (size_t)b.ydim;
                 const float *out = nn_model_forward(m, xm, (int)mc, &ctx);
                 red[1] += nn_loss_eval(m->loss, out, ym, (int)mc, b.K, b.ydim, m->fused,
                                        1.0f / (float)bg, b.dout);
@@ -289,6 +309,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                 rc = nn_err(e, NN_ESTOP, "stopped by a signal after epoch %d", epoch + 1);
         }
     }
+    nn_prefetch_stop(&pf);
     nn_watchdog_free(&wd);
     if (tlp) {
         nn_error te = {0};

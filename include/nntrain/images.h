@@ -1,0 +1,58 @@
+/* Image folders -> uint8 NHWC arrays with class labels, for
+ *   nntrain convert images DIR=label DIR=label ... -o data.h5
+ * One folder per class, classes in the order given (a label given twice
+ * names one class). Files are decoded with stb_image (JPEG, PNG, BMP, ...) in
+ * sorted name order, so the output is deterministic; optionally resized
+ * (stb_image_resize) and converted to grey or RGB. Byte-identical files are
+ * found by a hash of their bytes (confirmed byte by byte) and reported, also
+ * across classes; with dedupe the first copy is kept, and a content found in
+ * two classes is dropped from both (its label is ambiguous). */
+#ifndef NNTRAIN_IMAGES_H
+#define NNTRAIN_IMAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nntrain/error.h"
+
+typedef struct nn_image_class {
+    const char *dir;      /* folder holding the class's images */
+    const char *label;    /* class name */
+} nn_image_class;
+
+typedef struct nn_images_opts {
+    int h, w;             /* > 0: resize every image to (h, w); 0: keep (all must agree) */
+    int channels;         /* 0: those of the first image; 1: grey; 3: RGB (also 2, 4) */
+    int dedupe;           /* drop byte-identical copies */
+} nn_images_opts;
+
+typedef struct nn_images {
+    size_t n;             /* images kept */
+    int h, w, c;
+    uint8_t *x;           /* (n, h, w, c) */
+    int32_t *y;           /* (n,) class index */
+    char **files;         /* (n) "DIR/name" of each kept image, for messages */
+    int nclasses;
+    char **class_names;   /* (nclasses) */
+    size_t *class_count;  /* (nclasses) images kept per class */
+    /* what was read */
+    size_t nfiles;        /* image files read */
+    size_t ndistinct;     /* distinct byte contents */
+    size_t nrepeats;      /* files repeating an earlier file in the same class */
+    size_t ncross;        /* contents present in more than one class */
+    size_t ndropped;      /* files dropped by dedupe */
+    size_t nresized;      /* files resized to (h, w) */
+    size_t nconverted;    /* files converted to c channels */
+    char *report;         /* duplicates and notes, lines ending in '\n' ("" if none) */
+} nn_images;
+
+/* Loads the folders of classes[0..nclasses). Errors name the file: a missing
+ * or empty folder, a file stb_image cannot decode (with stb's reason: not an
+ * image, truncated, corrupt), mixed sizes without opts->h/w (naming two files
+ * and their sizes). On failure out is left empty (nothing to free).
+ * nn_images_free releases a loaded set. */
+int nn_images_load(const nn_image_class *classes, int nclasses, const nn_images_opts *opts,
+                   nn_images *out, nn_error *e);
+void nn_images_free(nn_images *im);
+
+#endif

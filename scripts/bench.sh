@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Training throughput of nntrain against PyTorch on the seed models, one process each.
+#
+#   scripts/bench.sh [--build DIR] [--steps S] [--models LIST] [--threads-list "1 2"]
+#                    [--repeat R] [--out FILE] [--readme FILE] [--logdir DIR]
+#
+# For each thread count T of --threads-list (default "1 2"): measures the sgemm peak
+# of the machine at T threads (scripts/sgemm_peak.c, compiled into DIR with cc and
+# pkg-config openblas), then for each model runs, one right after the other,
+#   DIR/nntrain bench jobs/models/MODEL.nn --batch-size B --threads T --steps S
+#   /usr/bin/python3 scripts/torch_bench.py --model MODEL --batch B --threads T --steps S
+# (synthetic data, RMSprop, warm-up steps first; $PYTHON overrides the interpreter)
+# and prints a Markdown table:
+#   model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s |
+#   % of sgemm peak | peak RSS MB | PyTorch RSS MB
+# ratio = nntrain / PyTorch images/s; GFLOP/s is nntrain's, from its FLOP count of the
+# Dense and Conv2D layers (forward + both backward products, no input gradient for
+# the first layer with parameters); peak RSS is nntrain's
+# (ru_maxrss, synthetic data included); then the geometric mean of the ratios per
+# thread count.
+#
+# --models is a space-separated list of MODEL[:BATCH[:STEPS]] (MODEL a spec basename
+# under jobs/models); the default is the seed set with steps chosen to keep the whole
+# run to a few minutes on a small machine:
+#   mnist_mlp512:128:50 mnist_cnn:64:20 cifar10_cnn:32:20 cifar10_cnn:128:10
+#   rick_cnn:100:10 rick_dense:500:10
+# --steps S overrides every model's step count. --repeat R (default 1) runs each pair R
+# times, alternating, and keeps each side's best images/s: on a shared machine the
+# best run is the one least disturbed by other processes. --out FILE also writes the table
+# there; --readme FILE replaces the text between the lines "<!-- bench:begin -->"
+# and "<!-- bench:end -->" of FILE with the table (via a temporary file and rename).
+# Logs of every run are kept in --logdir (default: a new temporary directory).
+# Exit status: 0, or 1 when a run failed (its row shows "fail"), 2 on a usage error.
+set -u -o pipefail
+
+build=build
+steps=
+models="mnist_mlp512:128:50 mnist_cnn:64:20 cifar10_cnn:32:20 cifar10_cnn:128:10 rick_cnn:100:10 rick_dense:500:10"
+threads_list="1 2"
+repeat=1
+out=
+readme=
+logdir=
+usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p;}' "$0" >&2; }
+need() { [ $# -ge 2 ] || { echo "bench.sh: option $1 needs a value" >&2; exit 2; }; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --build) need "$@"; build=$2; shift 2 ;;
+        --steps) need "$@"; steps=$2; shift 2 ;;
+        --models) need "$@"; models=$2; shift 2 ;;
+        --threads-list) need "$@"; threads_list=$2; shift 2 ;;
+        --repeat) need "$@"; repeat=$2; shift 2 ;;
+        --out) need "$@"; out=$2; shift 2 ;;
+        --readme) need "$@"; readme=$2; shift 2 ;;
+        --logdir) need "$@"; logdir=$2; shift 2 ;;
+        --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "bench.sh: unknown option '$1'" >&2; usage; exit 2 ;;
+    esac
+done
+case "$repeat" in ''|0|*[!0-9]*) echo "bench.sh: --repeat must be a positive integer" >&2; exit 2 ;; esac
+case "$steps" in ''|*[!0-9]*) [ -z "$steps" ] || { echo "bench.sh: --steps must be a positive integer" >&2; exit 2; } ;; esac
+for t in $threads_list; do
+    case "$t" in ''|0|*[!0-9]*) echo "bench.sh: --threads-list takes positive integers, got '$t'" >&2; exit 2 ;; esac
+done
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+PYTHON=${PYTHON:-/usr/bin/python3}
+nn=$build/nntrain
+[ -x "$nn" ] || { echo "bench.sh: no $nn: build first (cmake --build $build)" >&2; exit 2; }
+if [ -n "$readme" ] && ! { grep -q '^<!-- bench:begin -->$' "$readme" && grep -q '^<!-- bench:end -->$' "$readme"; }; then
+    echo "bench.sh: $readme has no '<!-- bench:begin -->' / '<!-- bench:end -->' lines" >&2
+    exit 2
+fi
+[ -n "$logdir" ] || logdir=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-bench.XXXXXX")
+mkdir -p "$logdir" || exit 2
+
+peak_bin=$build/sgemm_peak
+if [ ! -x "$peak_bin" ] || [ "$root/scripts/sgemm_peak.c" -nt "$peak_bin" ]; then
+    # shellcheck disable=SC2046
+    cc -O2 -o "$peak_bin" "$root/scripts/sgemm_peak.c" $(pkg-config --cflags --libs openblas) ||
+        { echo "bench.sh: cannot compile scripts/sgemm_peak.c" >&2; exit 2; }
+fi
+
+# field NAME FILE: value of NAME= on the last BENCH/TORCH/SGEMM line of FILE
+field() { grep -E '^(BENCH|TORCH|SGEMM) ' "$2" | tail -n1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# best PREFIX: prints the PREFIX.R.log with the highest img_s (all, if none has one)
+best() {
+    local f b='' bi=-1 v
+    for f in "$1".[0-9]*.log; do
+        v=$(field img_s "$f")
+        if [ -n "$v" ] && awk -v a="$v" -v b="$bi" 'BEGIN { exit !(a > b) }'; then b=$f; bi=$v; fi
+    done
+    if [ -n "$b" ]; then cat "$b"; else cat "$1".[0-9]*.log; fi
+}
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+failed=0
+table=$logdir/table.md
+start=$(date +%s)
+load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
+{
+    echo "| model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+} >"$table"
+geo=""
+peaks=""
+warn=""
+peak1=
+for t in $threads_list; do
+    OPENBLAS_NUM_THREADS=$t "$peak_bin" 2048 >"$logdir/sgemm_t$t.log" 2>&1
+    peak=$(field gflops "$logdir/sgemm_t$t.log")
+    peaks="$peaks ${t}T: ${peak:-?} GFLOP/s,"
+    echo "sgemm 2048 at $t thread(s): ${peak:-failed} GFLOP/s" >&2
+    [ "$t" = 1 ] && peak1=$peak
+    if [ "$t" != 1 ] && [ -n "${peak1:-}" ] && [ -n "$peak" ] &&
+        awk -v p="$peak" -v p1="$peak1" -v t="$t" 'BEGIN { exit !(p < 0.75 * t * p1) }'; then
+        warn="$warn
+Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEGIN { printf "%.2f", p / p1 }')x its 1-thread rate: other processes were using the cores, so the $t-thread rows are unreliable."
+        echo "bench.sh: ${warn##*$'\n'}" >&2
+    fi
+    logsum=0
+    nratio=0
+    for entry in $models; do
+        IFS=: read -r model batch msteps <<<"$entry"
+        spec=$root/jobs/models/$model.nn
+        [ -f "$spec" ] || { echo "bench.sh: no model spec $spec" >&2; exit 2; }
+        s=${steps:-${msteps:-20}}
+        w=3
+        [ "$s" -lt 10 ] && w=1
+        bopt=()
+        [ -n "$batch" ] && bopt=(--batch-size "$batch")
+        tag=${model}_b${batch:-spec}_t$t
+        echo "[$(($(date +%s) - start))s] $model batch ${batch:-spec} threads $t: nntrain, then PyTorch ($s steps, x$repeat)" >&2
+        tb=()
+        [ -n "$batch" ] && tb=(--batch "$batch")
+        for ((r = 1; r <= repeat; r++)); do
+            OPENBLAS_NUM_THREADS=$t "$nn" bench "$spec" "${bopt[@]}" --threads "$t" --steps "$s" \
+                --warmup "$w" >"$logdir/$tag.nntrain.$r.log" 2>&1 || failed=1
+            "$PYTHON" "$root/scripts/torch_bench.py" --model "$model" "${tb[@]}" --threads "$t" \
+                --steps "$s" --warmup "$w" >"$logdir/$tag.torch.$r.log" 2>&1 || failed=1
+        done
+        best "$logdir/$tag.nntrain" >"$logdir/$tag.nntrain.log"
+        best "$logdir/$tag.torch" >"$logdir/$tag.torch.log"
+        ni=$(field img_s "$logdir/$tag.nntrain.log")
+        ti=$(field img_s "$logdir/$tag.torch.log")
+        gf=$(field gflops "$logdir/$tag.nntrain.log")
+        rss=$(field rss_mb "$logdir/$tag.nntrain.log")
+        trss=$(field rss_mb "$logdir/$tag.torch.log")
+        bsz=$(field batch "$logdir/$tag.nntrain.log")
+        row=$(awk -v m="$model" -v b="${bsz:-${batch:-?}}" -v t="$t" -v ni="$ni" -v ti="$ti" \
+            -v gf="$gf" -v pk="$peak" -v rss="$rss" -v trss="$trss" 'BEGIN {
+            f = (ni == "" ? "fail" : sprintf("%.0f", ni)); g = (ti == "" ? "fail" : sprintf("%.0f", ti))
+            r = (ni != "" && ti != "" && ti > 0) ? sprintf("%.2f", ni / ti) : "-"
+            gg = (gf == "" ? "-" : sprintf("%.1f", gf))
+            p = (gf != "" && pk != "" && pk > 0) ? sprintf("%.0f%%", 100 * gf / pk) : "-"
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", m, b, t, f, g, r, gg, p,
+                   (rss == "" ? "-" : sprintf("%.0f", rss)), (trss == "" ? "-" : sprintf("%.0f", trss)) }')
+        echo "$row" >>"$table"
+        echo "$row" >&2
+        if [ -n "$ni" ] && [ -n "$ti" ]; then
+            logsum=$(awk -v a="$logsum" -v n="$ni" -v d="$ti" 'BEGIN { printf "%.9f", a + log(n / d) }')
+            nratio=$((nratio + 1))
+        fi
+    done
+    if [ "$nratio" -gt 0 ]; then
+        geo="$geo$(awk -v s="$logsum" -v n="$nratio" -v t="$t" 'BEGIN {
+            printf "Geometric mean of nntrain/PyTorch at %s thread(s): %.2f (%d models)", t, exp(s / n), n }')
+"
+    fi
+done
+{
+    echo
+    printf '%s' "$geo"
+    [ -z "$warn" ] || printf '%s\n' "$warn"
+    echo
+    cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n1)
+    echo "Machine: ${cpu:-unknown CPU}, $(nproc) cores; $("$nn" version | head -n1);" \
+        "torch $("$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null);" \
+        "sgemm 2048 peak:${peaks%,}. Generated by scripts/bench.sh on $(date -u +%Y-%m-%d)" \
+        "(steps per model: ${steps:-as listed in bench.sh}, best of $repeat);" \
+        "1-minute load average ${load0:-?} at the start, $(cut -d' ' -f1 /proc/loadavg 2>/dev/null) at the end" \
+        "(above the core count, other processes took CPU time from the runs); logs in $logdir."
+} >>"$table"
+cat "$table"
+if [ -n "$out" ]; then
+    cp "$table" "$out.tmp" && mv "$out.tmp" "$out" || failed=1
+fi
+if [ -n "$readme" ]; then
+    awk -v tf="$table" '
+        /^<!-- bench:end -->$/ { while ((getline l < tf) > 0) print l; skip = 0 }
+        !skip { print }
+        /^<!-- bench:begin -->$/ { skip = 1 }' "$readme" >"$readme.tmp" &&
+        mv "$readme.tmp" "$readme" || failed=1
+fi
+echo "total $(($(date +%s) - start)) s" >&2
+exit "$failed"

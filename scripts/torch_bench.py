@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""PyTorch twin of `nntrain bench`: training images/s on synthetic data.
+
+Run with Debian's interpreter (python3-torch), never the one on PATH:
+    /usr/bin/python3 scripts/torch_bench.py --model cifar10_cnn --batch 32 --threads 1
+
+The models are those of jobs/models/ (same layers, activations, losses, RMSprop
+with Keras's rho=0.9 and epsilon=1e-7, the spec's learning rate and batch size):
+  mlp512       mnist_mlp512.nn  Dense 784-512 relu, Dense 10 softmax (SCCE), b128
+  mnist_cnn    mnist_cnn.nn     Conv 32/64/64 3x3, 2 max-pools, Dense 64, Dense 10, b64
+  cifar10_cnn  cifar10_cnn.nn   the Keras cifar10_cnn example with its dropouts, b32
+  rick_cnn     rick_cnn.nn      Conv 20/20/64 5x5 + max-pool 3, Dense 100, Dropout,
+                                Dense 1 sigmoid (BCE), input 90x160x3, b100
+  rick_dense   rick_dense.nn    Flatten 90x160x3, Dense 100 relu, Dense 1 sigmoid, b500
+Softmax/sigmoid are fused into the loss (CrossEntropyLoss, BCEWithLogitsLoss), as
+nntrain fuses them. Inputs are generated NHWC, as nntrain sees them, and converted
+to NCHW once, before timing; each step then gathers a random batch from a pool of
+max(batch, 64 MiB) samples (nntrain's bench copies its batches the same way).
+
+Warm-up steps, then timed steps (forward, loss, backward, optimizer step);
+prints one machine-readable line
+    TORCH model=<m> threads=<t> batch=<b> img_s=<x> ms_step=<y> rss_mb=<z> steps=<s>
+rss_mb is the peak RSS of this process (the interpreter and torch included).
+"""
+import argparse
+import resource
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+# name: (input HWC, batch, lr, loss, spec file)
+MODELS = {
+    "mlp512": ((784,), 128, 1e-3, "ce", "jobs/models/mnist_mlp512.nn"),
+    "mnist_cnn": ((28, 28, 1), 64, 1e-3, "ce", "jobs/models/mnist_cnn.nn"),
+    "cifar10_cnn": ((32, 32, 3), 32, 1e-4, "ce", "jobs/models/cifar10_cnn.nn"),
+    "rick_cnn": ((90, 160, 3), 100, 1e-3, "bce", "jobs/models/rick_cnn.nn"),
+    "rick_dense": ((90, 160, 3), 500, 1e-3, "bce", "jobs/models/rick_dense.nn"),
+}
+# nntrain spec basenames accepted as aliases
+ALIASES = {"mnist_mlp512": "mlp512"}
+
+
+def build(name):
+    """The torch twin of jobs/models/<name>.nn (NCHW)."""
+    R = nn.ReLU
+    if name == "mlp512":
+        return nn.Sequential(nn.Linear(784, 512), R(), nn.Linear(512, 10))
+    if name == "mnist_cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3), R(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), R(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 64, 3), R(), nn.Flatten(),
+            nn.Linear(3 * 3 * 64, 64), R(), nn.Linear(64, 10))
+    if name == "cifar10_cnn":
+        return nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), R(), nn.Conv2d(32, 32, 3), R(),
+            nn.MaxPool2d(2), nn.Dropout(0.25),
+            nn.Conv2d(32, 64, 3, padding=1), R(), nn.Conv2d(64, 64, 3), R(),
+            nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
+            nn.Linear(6 * 6 * 64, 512), R(), nn.Dropout(0.5), nn.Linear(512, 10))
+    if name == "rick_cnn":
+        return nn.Sequential(
+            nn.Conv2d(3, 20, 5), R(), nn.MaxPool2d(3),
+            nn.Conv2d(20, 20, 5), R(), nn.MaxPool2d(3),
+            nn.Conv2d(20, 64, 5), R(), nn.MaxPool2d(3), nn.Flatten(),
+            nn.Linear(64 * 1 * 4, 100), R(), nn.Dropout(0.5), nn.Linear(100, 1))
+    if name == "rick_dense":
+        return nn.Sequential(nn.Flatten(), nn.Linear(90 * 160 * 3, 100), R(), nn.Linear(100, 1))
+    raise KeyError(name)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True,
+                    help="one of: " + ", ".join(MODELS) + " (or the spec basename)")
+    ap.add_argument("--batch", type=int, default=0, help="batch size (default: the spec's)")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+    ap.add_argument("--steps", type=int, default=20, help="timed steps (default 20)")
+    ap.add_argument("--warmup", type=int, default=3, help="warm-up steps (default 3)")
+    ap.add_argument("--seed", type=int, default=42)
+    a = ap.parse_args()
+    name = ALIASES.get(a.model, a.model)
+    if name not in MODELS:
+        ap.error("unknown model '%s' (known: %s)" % (a.model, ", ".join(MODELS)))
+    if a.batch < 0 or a.threads < 1 or a.steps < 1 or a.warmup < 0:
+        ap.error("--batch must be >= 0, --threads and --steps >= 1, --warmup >= 0")
+    shape, batch, lr, loss_kind, _spec = MODELS[name]
+    B = a.batch or batch
+
+    torch.set_num_threads(a.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    torch.manual_seed(a.seed)
+    model = build(name)
+    model.train()
+    opt = torch.optim.RMSprop(model.parameters(), lr=lr, alpha=0.9, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss() if loss_kind == "ce" else nn.BCEWithLogitsLoss()
+
+    per_sample = 1
+    for s in shape:
+        per_sample *= s
+    pool_n = max(B, (64 << 20) // (4 * (per_sample + 1)))
+    pool_n = min(pool_n, B * max(a.steps, a.warmup))
+    x = torch.rand((pool_n,) + shape)                      # NHWC, as nntrain
+    if len(shape) == 3:
+        x = x.permute(0, 3, 1, 2).contiguous()             # NCHW for torch
+    if loss_kind == "ce":
+        y = torch.randint(0, 10, (pool_n,))
+    else:
+        y = torch.randint(0, 2, (pool_n, 1)).float()
+    g = torch.Generator().manual_seed(a.seed)
+
+    def step():
+        idx = torch.randint(0, pool_n, (B,), generator=g)
+        xb = x.index_select(0, idx)
+        yb = y.index_select(0, idx)
+        opt.zero_grad(set_to_none=False)
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    for _ in range(a.warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        loss = step()
+    wall = time.perf_counter() - t0
+    if not torch.isfinite(loss):
+        sys.exit("torch_bench: loss is not finite")
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print("TORCH model=%s threads=%d batch=%d img_s=%.2f ms_step=%.3f rss_mb=%.1f steps=%d"
+          % (name, a.threads, B, B * a.steps / wall, 1e3 * wall / a.steps, rss_mb, a.steps))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+/* nntrain augment-preview MODEL.nn --data FILE.h5 [-o grid.png] [--n 8]
+ *                         [--versions 7] [--scale S] [--seed S]
+ * Shows what the spec's ImageDataGenerator(...) / image_data_generator(...)
+ * line does to training images: a PNG grid, one row per sample, the
+ * original then augmented versions as epochs 0, 1, ... would see them
+ * (the same keyed random numbers as training with that seed). The spec is
+ * parsed here and only the augmentation line is read, so the preview works
+ * for any model line the builder accepts or not. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <stb_image_write.h>
+
+#include "cli.h"
+#include "nntrain/augment.h"
+#include "nntrain/data.h"
+#include "nntrain/spec.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nntrain augment-preview MODEL.nn --data FILE.h5 [options]\n"
+            "\n"
+            "Writes a PNG grid: one row per training sample, the original followed by\n"
+            "augmented versions (epochs 0, 1, ...) from the spec's ImageDataGenerator line.\n"
+            "\n"
+            "options:\n"
+            "  --data SRC         dataset (an nntrain .h5 file, or an IDX folder)\n"
+            "  -o, --out FILE     PNG to write (default augment_preview.png; also --output)\n"
+            "  --n N              rows: samples, spread over the dataset (default 8)\n"
+            "  --versions K       augmented versions per row (default 7)\n"
+            "  --scale S          pixel upscaling (default: images at least 128 px tall)\n"
+            "  --seed S           the training seed (default: fit(seed=...) or 42)\n");
+}
+
+/* The spec's augmentation call; NULL (and a message) if none or two. */
+static const nn_call *find_aug(const nn_spec *s, const char *path, nn_error *e)
+{
+    const nn_call *found = NULL;
+    for (int i = 0; i < s->ncalls; i++) {
+        const nn_call *c = &s->calls[i];
+        if (strcmp(c->fn, "ImageDataGenerator") && strcmp(c->fn, "image_data_generator"))
+            continue;
+        if (found) {
+            nn_err(e, NN_EINVAL, "%s:%d: a second %s() line (the first is on line %d)", path,
+                   c->line, c->fn, found->line);
+            return NULL;
+        }
+        found = c;
+    }
+    if (!found)
+        nn_err(e, NN_EINVAL, "%s: no ImageDataGenerator(...) line to preview, e.g. "
+               "ImageDataGenerator(horizontal_flip=True, rotation_range=10)", path);
+    return found;
+}
+
+/* fit(seed=...) if the spec sets one. */
+static int spec_seed(const nn_spec *s, long long *seed)
+{
+    for (int i = 0; i < s->ncalls; i++) {
+        const nn_call *c = &s->calls[i];
+        if (strcmp(c->fn, "fit"))
+            continue;
+        for (int k = 0; k < c->nargs; k++)
+            if (c->keys[k] && !strcmp(c->keys[k], "seed") && c->vals[k].kind == NN_V_NUM) {
+                *seed = (long long)c->vals[k].num;
+                return 1;
+            }
+    }
+    return 0;
+}
+
+int cmd_augment_preview(int argc, char **argv)
+{
+    cli_opt opts[] = {{"--data", 1, 0, 0},  {"--out", 1, 0, 0},   {"--output", 1, 0, 0},
+                      {"--n", 1, 0, 0},     {"--versions", 1, 0, 0}, {"--scale", 1, 0, 0},
+                      {"--seed", 1, 0, 0},  {"--help", 0, 0, 0},  {NULL, 0, 0, 0}};
+    char **args = malloc((size_t)argc * sizeof *args);
+    const char *pos[1];
+    int npos = 0, rows = 8, versions = 7, scale = 0, rc = CLI_FAIL;
+    long long seed = 42;
+    nn_error e = {0};
+    nn_spec spec = {0};
+    nn_dataset d = {0};
+    int have_spec = 0, have_data = 0;
+    float *x = NULL, *y = NULL;
+    uint64_t *ids = NULL;
+    uint8_t *grid = NULL;
+    if (!args) {
+        fprintf(stderr, "nntrain: error: out of memory\n");
+        return CLI_FAIL;
+    }
+    for (int i = 0; i < argc; i++)
+        args[i] = !strcmp(argv[i], "-o") ? "--out" : !strcmp(argv[i], "-h") ? "--help"
+                                                                               : argv[i];
+    if (cli_parse(argc, args, 2, opts, pos, 1, &npos, &e) || cli_int(opts, "--n", &rows, &e) ||
+        cli_int(opts, "--versions", &versions, &e) || cli_int(opts, "--scale", &scale, &e)) {
+        cli_error(NULL, &e);
+        fprintf(stderr, "Run 'nntrain augment-preview --help' for the options.\n");
+        rc = CLI_USAGE;
+        goto out;
+    }
+    if (cli_find(opts, "--help")->given) {
+        usage(stdout);
+        rc = CLI_OK;
+        goto out;
+    }
+    const char *data = cli_find(opts, "--data")->value;
+    const char *outp = cli_find(opts, "--out")->given      ? cli_find(opts, "--out")->value
+                       : cli_find(opts, "--output")->given ? cli_find(opts, "--output")->value
+                                                           : "augment_preview.png";
+    if (npos != 1 || !data) {
+        fprintf(stderr, "nntrain: error: augment-preview needs %s\n\n",
+                npos != 1 ? "a model spec (MODEL.nn)" : "--data FILE.h5");
+        usage(stderr);
+        rc = CLI_USAGE;
+        goto out;
+    }
+    if (rows < 1 || rows > 256 || versions < 0 || versions > 64 || scale < 0 || scale > 32) {
+        fprintf(stderr, "nntrain: error: --n must be in 1..256, --versions in 0..64, --scale "
+                        "in 1..32\n");
+        rc = CLI_USAGE;
+        goto out;
+    }
+    if (nn_spec_load(pos[0], &spec, &e))
+        goto fail;
+    have_spec = 1;
+    spec_seed(&spec, &seed);
+    if (cli_find(opts, "--seed")->given) {
+        char *end;
+        const char *v = cli_find(opts, "--seed")->value;
+        seed = strtoll(v, &end, 10);
+        if (end == v || *end || seed < 0) {
+            fprintf(stderr, "nntrain: error: option --seed expects an integer >= 0, got '%s'\n",
+                    v);
+            rc = CLI_USAGE;
+            goto out;
+        }
+    }
+    const nn_call *call = find_aug(&spec, pos[0], &e);
+    nn_augment aug;
+    if (!call || nn_augment_from_call(&aug, call, &e))
+        goto fail;
+    if (nn_data_open(data, "train", (uint64_t)seed, &d, &e))
+        goto fail;
+    have_data = 1;
+    if (d.x_shape.n != 3) {
+        nn_err(&e, NN_ESHAPE, "%s: samples are not images (H, W, C): nothing to preview", data);
+        goto fail;
+    }
+    if ((size_t)rows > d.n)
+        rows = (int)d.n;
+    size_t per = nn_shape_size(&d.x_shape);
+    x = malloc((size_t)rows * per * sizeof *x);
+    y = malloc((size_t)rows * (size_t)(d.ydim > 0 ? d.ydim : 1) * sizeof *y);
+    ids = malloc((size_t)rows * sizeof *ids);
+    if (!x || !y || !ids) {
+        nn_err(&e, NN_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < rows; i++)   /* spread over the dataset */
+        ids[i] = (uint64_t)((double)i * (double)d.n / rows);
+    if (d.read(&d, ids, rows, x, y, &e))
+        goto fail;
+    if (!scale)
+        scale = d.x_shape.d[0] >= 128 ? 1 : (int)ceil(128.0 / d.x_shape.d[0]);
+    int gh, gw, C = d.x_shape.d[2];
+    if (nn_augment_grid(&aug, x, ids, rows, &d.x_shape, versions, scale, (uint64_t)seed, &grid,
+                        &gh, &gw, &e))
+        goto fail;
+    char tmp[4096];   /* write, then rename: no half-written PNG */
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", outp, (long)getpid());
+    if (!stbi_write_png(tmp, gw, gh, C, grid, gw * C) || rename(tmp, outp)) {
+        unlink(tmp);
+        nn_err(&e, NN_EIO, "%s: cannot write the PNG file", outp);
+        goto fail;
+    }
+    char desc[512];
+    nn_augment_describe(&aug, desc, sizeof desc);
+    printf("wrote %s: %dx%d pixels, %d samples of %s x %d versions (%s; seed %lld)\n", outp, gw,
+           gh, rows, d.source, versions, desc, seed);
+    if (!aug.enabled)
+        printf("note: the ImageDataGenerator line enables no transform: every version equals "
+               "the original\n");
+    rc = CLI_OK;
+    goto out;
+fail:
+    cli_error(NULL, &e);
+    rc = CLI_FAIL;
+out:
+    free(grid);
+    free(x);
+    free(y);
+    free(ids);
+    if (have_data)
+        nn_data_close(&d);
+    if (have_spec)
+        nn_spec_free(&spec);
+    free(args);
+    return rc;
+}

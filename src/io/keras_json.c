@@ -1,0 +1,654 @@
+/* Keras 2 JSON -> nntrain specs (the other direction: keras_export.c).
+ * A Sequential model_config (the TF 2.x form with an InputLayer, or
+ * the older one with batch_input_shape on the first layer) and an optional
+ * training_config become spec text, one call per line, which nn_spec_parse
+ * turns into the call tree; the text is kept in the spec, so a Keras model
+ * gets a spec that checkpoints can store like a user's. Keys that do not
+ * change the computation (dtype, null constraints, dilation 1, ...) are
+ * skipped; ones that would (a regularizer, dilation 2, a clip norm, an
+ * unknown key) are refused with the layer and the key named. The other
+ * registered layers (Embedding, LSTM, ...) pass their options through under
+ * their Keras names, and the layer refuses what it does not support.
+ * The text has one line per entry of config.layers (an InputLayer becomes
+ * Input(shape=...)), so "file:model_config:N:..." in a model-builder message
+ * means config.layers[N - 1]. */
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "nntrain/checkpoint.h"
+
+/* ---- growing text buffer --------------------------------------------- */
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->oom || k < 0) {
+        b->oom = 1;
+        return;
+    }
+    if (b->n + (size_t)k + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + (size_t)k + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+/* ---- import ---------------------------------------------------------- */
+typedef struct jctx {
+    const char *where;      /* "file.h5:model_config" */
+    nn_error *e;
+    sbuf *b;
+    const char *lname, *lclass;
+    int first;              /* first layer: batch_input_shape is its input */
+    int have_input;
+} jctx;
+
+enum { K_ARG, K_INIT, K_NULL, K_ONE, K_FALSE, K_SKIP, K_SHAPE, K_NAME, K_TRAINABLE };
+
+typedef struct keyrule {
+    const char *key;
+    int kind;
+} keyrule;
+
+#define COMMON_RULES                                                              \
+    {"name", K_NAME}, {"trainable", K_TRAINABLE}, {"dtype", K_SKIP},             \
+    {"batch_input_shape", K_SHAPE}, {"batch_shape", K_SHAPE}
+#define WEIGHT_RULES                                                             \
+    {"kernel_initializer", K_INIT}, {"bias_initializer", K_INIT},                \
+    {"kernel_regularizer", K_NULL}, {"bias_regularizer", K_NULL},                \
+    {"activity_regularizer", K_NULL}, {"kernel_constraint", K_NULL},             \
+    {"bias_constraint", K_NULL}, {"activation", K_ARG}, {"use_bias", K_ARG}
+
+static const keyrule dense_rules[] = {COMMON_RULES, WEIGHT_RULES, {"units", K_ARG}, {NULL, 0}};
+static const keyrule conv_rules[] = {
+    COMMON_RULES, WEIGHT_RULES, {"filters", K_ARG}, {"kernel_size", K_ARG},
+    {"strides", K_ARG}, {"padding", K_ARG}, {"data_format", K_ARG},
+    {"dilation_rate", K_ONE}, {"groups", K_ONE}, {NULL, 0}};
+static const keyrule pool_rules[] = {COMMON_RULES, {"pool_size", K_ARG}, {"strides", K_ARG},
+                                     {"padding", K_ARG}, {"data_format", K_ARG}, {NULL, 0}};
+static const keyrule dropout_rules[] = {COMMON_RULES, {"rate", K_ARG}, {"noise_shape", K_NULL},
+                                        {"seed", K_ARG}, {NULL, 0}};
+static const keyrule flatten_rules[] = {COMMON_RULES, {"data_format", K_ARG}, {NULL, 0}};
+static const keyrule act_rules[] = {COMMON_RULES, {"activation", K_ARG}, {NULL, 0}};
+static const keyrule input_rules[] = {{"batch_input_shape", K_SHAPE}, {"batch_shape", K_SHAPE},
+                                      {"dtype", K_SKIP}, {"sparse", K_FALSE},
+                                      {"ragged", K_FALSE}, {"name", K_SKIP}, {NULL, 0}};
+
+static const struct {
+    const char *cls, *call;
+    const keyrule *rules;
+} classes[] = {
+    {"Dense", "Dense", dense_rules},
+    {"Conv2D", "Conv2D", conv_rules},
+    {"Convolution2D", "Conv2D", conv_rules},
+    {"MaxPooling2D", "MaxPooling2D", pool_rules},
+    {"MaxPool2D", "MaxPooling2D", pool_rules},
+    {"Dropout", "Dropout", dropout_rules},
+    {"Flatten", "Flatten", flatten_rules},
+    {"Activation", "Activation", act_rules},
+};
+
+static int lerr(jctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int lerr(jctx *c, int code, const char *fmt, ...)
+{
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (c->lclass)
+        return nn_err(c->e, code, "%s: Keras layer '%s' (%s): %s", c->where,
+                      c->lname ? c->lname : "?", c->lclass, msg);
+    return nn_err(c->e, code, "%s: %s", c->where, msg);
+}
+
+/* A short text of a JSON value for messages. */
+static const char *jshow(const cJSON *v, char *buf, size_t len)
+{
+    char *s = cJSON_PrintUnformatted(v);
+    snprintf(buf, len, "%s", s ? s : "?");
+    if (s && strlen(s) >= len && len > 4)
+        strcpy(buf + len - 4, "...");
+    free(s);
+    return buf;
+}
+
+static int is_int_num(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+           fabs(v->valuedouble) < 1e15;
+}
+
+/* A string the spec parser can hold: no quote and no line break. */
+static int str_ok(const char *s)
+{
+    return !strpbrk(s, "\"\n\r");
+}
+
+/* key=value in spec syntax: lists become tuples. */
+static int emit_value(jctx *c, const char *key, const cJSON *v, int depth)
+{
+    char buf[120];
+    if (depth > 8)
+        return lerr(c, NN_EFORMAT, "%s is nested too deeply", key);
+    if (cJSON_IsNull(v)) {
+        sb_add(c->b, "None");
+    } else if (cJSON_IsBool(v)) {
+        sb_add(c->b, cJSON_IsTrue(v) ? "True" : "False");
+    } else if (cJSON_IsNumber(v)) {
+        if (is_int_num(v))
+            sb_add(c->b, "%.0f", v->valuedouble);
+        else if (isfinite(v->valuedouble))
+            sb_add(c->b, "%.17g", v->valuedouble);
+        else
+            return lerr(c, NN_EFORMAT, "%s must be a finite number", key);
+    } else if (cJSON_IsString(v)) {
+        if (!str_ok(v->valuestring))
+            return lerr(c, NN_EFORMAT, "%s \"%.60s\" contains a quote or a line break", key,
+                        v->valuestring);
+        sb_add(c->b, "\"%s\"", v->valuestring);
+    } else if (cJSON_IsArray(v)) {
+        int n = cJSON_GetArraySize(v), i = 0;
+        const cJSON *it;
+        sb_add(c->b, "(");
+        cJSON_ArrayForEach(it, v) {
+            if (i++)
+                sb_add(c->b, ", ");
+            int rc = emit_value(c, key, it, depth + 1);
+            if (rc)
+                return rc;
+        }
+        sb_add(c->b, n == 1 ? ",)" : ")");
+    } else {
+        return lerr(c, NN_EINVAL, "%s %s is not supported (nntrain takes a number, a string or "
+                    "a list)", key, jshow(v, buf, sizeof buf));
+    }
+    return NN_OK;
+}
+
+/* An initializer: "glorot_uniform", {"class_name": "GlorotUniform", ...} or
+ * the VarianceScaling form older Keras writes for Glorot and He. */
+static int map_init(jctx *c, const char *key, const cJSON *v, const char **out)
+{
+    static const struct {
+        const char *cls, *name;
+    } map[] = {{"GlorotUniform", "glorot_uniform"}, {"GlorotNormal", "glorot_normal"},
+               {"HeNormal", "he_normal"}, {"HeUniform", "he_uniform"},
+               {"Zeros", "zeros"}, {"Ones", "ones"}};
+    char buf[120];
+    const char *cls = NULL;
+    if (cJSON_IsString(v))
+        cls = v->valuestring;
+    else if (cJSON_IsObject(v) && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "class_name")))
+        cls = cJSON_GetObjectItemCaseSensitive(v, "class_name")->valuestring;
+    if (!cls)
+        return lerr(c, NN_EFORMAT, "%s %s: expected an initializer name or {\"class_name\": ...}",
+                    key, jshow(v, buf, sizeof buf));
+    const cJSON *cf = cJSON_GetObjectItemCaseSensitive(v, "config");
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(cls, map[i].cls) || !strcasecmp(cls, map[i].name)) {
+            *out = map[i].name;
+            return NN_OK;
+        }
+    if (cJSON_IsString(v) && (!strcmp(cls, "uniform") || !strcmp(cls, "orthogonal"))) {
+        *out = !strcmp(cls, "uniform") ? "uniform" : "orthogonal";
+        return NN_OK;
+    }
+    if (!strcmp(cls, "RandomUniform")) {    /* Keras's "uniform": U(-0.05, 0.05) */
+        const cJSON *lo = cJSON_GetObjectItemCaseSensitive(cf, "minval");
+        const cJSON *hi = cJSON_GetObjectItemCaseSensitive(cf, "maxval");
+        if ((!lo || (cJSON_IsNumber(lo) && lo->valuedouble == -0.05)) &&
+            (!hi || (cJSON_IsNumber(hi) && hi->valuedouble == 0.05))) {
+            *out = "uniform";
+            return NN_OK;
+        }
+    }
+    if (!strcmp(cls, "Orthogonal")) {
+        const cJSON *gain = cJSON_GetObjectItemCaseSensitive(cf, "gain");
+        if (!gain || (cJSON_IsNumber(gain) && gain->valuedouble == 1.0)) {
+            *out = "orthogonal";
+            return NN_OK;
+        }
+    }
+    if (!strcmp(cls, "VarianceScaling") && cJSON_IsObject(v)) {
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(cf, "scale");
+        const cJSON *mo = cJSON_GetObjectItemCaseSensitive(cf, "mode");
+        const cJSON *di = cJSON_GetObjectItemCaseSensitive(cf, "distribution");
+        if (cJSON_IsNumber(sc) && cJSON_IsString(mo) && cJSON_IsString(di)) {
+            int uni = !strcmp(di->valuestring, "uniform");
+            int nor = !strcmp(di->valuestring, "normal") ||
+                      !strcmp(di->valuestring, "truncated_normal");
+            if (sc->valuedouble == 1.0 && !strcmp(mo->valuestring, "fan_avg") && (uni || nor)) {
+                *out = uni ? "glorot_uniform" : "glorot_normal";
+                return NN_OK;
+            }
+            if (sc->valuedouble == 2.0 && !strcmp(mo->valuestring, "fan_in") && (uni || nor)) {
+                *out = uni ? "he_uniform" : "he_normal";
+                return NN_OK;
+            }
+        }
+    }
+    return lerr(c, NN_EINVAL, "%s %s is not supported (known: GlorotUniform, GlorotNormal, "
+                "HeNormal, HeUniform, Zeros, Ones, RandomUniform(-0.05, 0.05), Orthogonal(gain=1))",
+                key, jshow(v, buf, sizeof buf));
+}
+
+/* batch_input_shape [null, d1, ...] -> "(d1, ...)" appended to the text. */
+static int emit_shape(jctx *c, const char *key, const cJSON *v)
+{
+    char buf[120];
+    int n = cJSON_GetArraySize(v), i = 0;
+    const cJSON *it;
+    if (!cJSON_IsArray(v) || n < 2 || n > NN_MAX_DIMS + 1)
+        return lerr(c, NN_EFORMAT, "%s %s: expected [null, d1, ...] with 1 to %d dimensions",
+                    key, jshow(v, buf, sizeof buf), NN_MAX_DIMS);
+    sb_add(c->b, "(");
+    cJSON_ArrayForEach(it, v) {
+        if (i++ == 0)
+            continue;   /* the batch dimension */
+        if (!is_int_num(it) || it->valuedouble < 1)
+            return lerr(c, NN_EINVAL, "%s %s: every dimension but the batch must be a positive "
+                        "integer (variable-size inputs are not supported)", key,
+                        jshow(v, buf, sizeof buf));
+        sb_add(c->b, "%s%.0f", i > 2 ? ", " : "", it->valuedouble);
+    }
+    sb_add(c->b, n == 2 ? ",)" : ")");
+    return NN_OK;
+}
+
+static int is_one(const cJSON *v)
+{
+    if (cJSON_IsNumber(v))
+        return v->valuedouble == 1;
+    if (!cJSON_IsArray(v))
+        return 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v) if (!cJSON_IsNumber(it) || it->valuedouble != 1) return 0;
+    return 1;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Rules for the other registered layers (Embedding, LSTM, ...): options
+ * pass through under their Keras names and the layer checks them. */
+static int generic_rule(const char *key)
+{
+    static const keyrule fixed[] = {COMMON_RULES, {"dilation_rate", K_ONE}, {"groups", K_ONE},
+                                    {"implementation", K_SKIP}, {"time_major", K_FALSE},
+                                    {NULL, 0}};
+    for (int i = 0; fixed[i].key; i++)
+        if (!strcmp(key, fixed[i].key))
+            return fixed[i].kind;
+    if (ends_with(key, "_regularizer") || ends_with(key, "_constraint"))
+        return K_NULL;
+    if (ends_with(key, "_initializer"))
+        return K_INIT;
+    return K_ARG;
+}
+
+/* One layer of the model_config -> one spec line (an InputLayer becomes
+ * Input(shape=...)). */
+static int emit_layer(jctx *c, const cJSON *L)
+{
+    char buf[160];
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(L, "class_name");
+    const cJSON *cf = cJSON_GetObjectItemCaseSensitive(L, "config");
+    c->lclass = NULL;
+    c->lname = NULL;
+    if (!cJSON_IsObject(L) || !cJSON_IsString(cls) || !cJSON_IsObject(cf))
+        return lerr(c, NN_EFORMAT, "layer %s: expected {\"class_name\": ..., \"config\": {...}}",
+                    jshow(L, buf, sizeof buf));
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cf, "name");
+    c->lname = cJSON_IsString(nm) ? nm->valuestring : "?";
+    c->lclass = cls->valuestring;
+    const keyrule *rules = NULL;
+    const char *call = NULL;
+    int input = !strcmp(cls->valuestring, "InputLayer");
+    if (input) {
+        if (!c->first || c->have_input)
+            return lerr(c, NN_EINVAL, "an InputLayer must come first");
+        rules = input_rules;
+    }
+    for (size_t i = 0; !rules && i < sizeof classes / sizeof classes[0]; i++)
+        if (!strcmp(cls->valuestring, classes[i].cls)) {
+            rules = classes[i].rules;
+            call = classes[i].call;
+        }
+    if (!rules && nn_layer_find(cls->valuestring))
+        call = cls->valuestring;   /* generic_rule */
+    else if (!rules) {
+        c->lclass = NULL;
+        return nn_err(c->e, NN_EINVAL, "%s: unsupported Keras layer '%s' (layer '%s'): "
+                      "nntrain supports %s", c->where, cls->valuestring, c->lname,
+                      nn_layer_known());
+    }
+    sb_add(c->b, "%s(", input ? "Input" : call);
+    int nargs = 0, rc = NN_OK;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cf) {
+        const char *key = v->string, *s = NULL;
+        int kind = rules ? -1 : generic_rule(key);
+        for (int r = 0; rules && rules[r].key && kind < 0; r++)
+            if (!strcmp(key, rules[r].key))
+                kind = rules[r].kind;
+        switch (kind) {
+        case K_SKIP:
+            break;
+        case K_NULL:
+            if (!cJSON_IsNull(v))
+                rc = lerr(c, NN_EINVAL, "%s %s is not supported (nntrain needs null)", key,
+                          jshow(v, buf, sizeof buf));
+            break;
+        case K_FALSE:
+            if (!cJSON_IsNull(v) && !cJSON_IsFalse(v))
+                rc = lerr(c, NN_EINVAL, "%s %s is not supported (nntrain needs false)", key,
+                          jshow(v, buf, sizeof buf));
+            break;
+        case K_ONE:
+            if (!is_one(v))
+                rc = lerr(c, NN_EINVAL, "%s %s is not supported (nntrain needs 1)", key,
+                          jshow(v, buf, sizeof buf));
+            break;
+        case K_SHAPE:
+            /* the first layer's (or InputLayer's); later ones are ignored, as
+             * Keras ignores them */
+            if (c->first && !c->have_input) {
+                sb_add(c->b, "%s%s=", nargs++ ? ", " : "", input ? "shape" : "input_shape");
+                rc = emit_shape(c, key, v);
+                c->have_input = !rc;
+            }
+            break;
+        case K_NAME:
+        case K_TRAINABLE:
+        case K_ARG:
+            if (cJSON_IsNull(v) || (kind == K_TRAINABLE && cJSON_IsTrue(v)))
+                break;
+            sb_add(c->b, "%s%s=", nargs++ ? ", " : "", key);
+            rc = emit_value(c, key, v, 0);
+            break;
+        case K_INIT:
+            if (cJSON_IsNull(v))
+                break;
+            if (!(rc = map_init(c, key, v, &s)))
+                sb_add(c->b, "%s%s=\"%s\"", nargs++ ? ", " : "", key, s);
+            break;
+        default:
+            rc = lerr(c, NN_EINVAL, "config key '%s' (%s) is not supported: nntrain cannot tell "
+                      "whether it changes the computation", key, jshow(v, buf, sizeof buf));
+        }
+        if (rc)
+            return rc;
+    }
+    if (input && !c->have_input)
+        return lerr(c, NN_EFORMAT, "an InputLayer needs batch_input_shape");
+    sb_add(c->b, ")\n");
+    c->first = 0;
+    return NN_OK;
+}
+
+static int has_class(const cJSON *v)
+{
+    return cJSON_GetObjectItemCaseSensitive(v, "class_name") != NULL;
+}
+
+/* snake_case of a Keras class name: SparseCategoricalCrossentropy ->
+ * sparse_categorical_crossentropy. */
+static void snake(const char *s, char *out, size_t len)
+{
+    size_t k = 0;
+    for (size_t i = 0; s[i] && k + 2 < len; i++) {
+        if (isupper((unsigned char)s[i]) && i > 0)
+            out[k++] = '_';
+        out[k++] = (char)tolower((unsigned char)s[i]);
+    }
+    out[k] = 0;
+}
+
+/* loss: "name", {"class_name": ..., "config": {...}}, or one of those in a
+ * one-element list / one-output dict. */
+static int emit_loss(jctx *c, const cJSON *v)
+{
+    char buf[160], nm[64];
+    if ((cJSON_IsArray(v) || (cJSON_IsObject(v) && !has_class(v))) && cJSON_GetArraySize(v) == 1)
+        v = v->child;
+    if (cJSON_IsString(v)) {
+        if (!str_ok(v->valuestring))
+            return lerr(c, NN_EFORMAT, "training_config: bad loss name");
+        sb_add(c->b, "loss=\"%s\"", v->valuestring);
+        return NN_OK;
+    }
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(v, "class_name");
+    const cJSON *cf = cJSON_GetObjectItemCaseSensitive(v, "config");
+    if (!cJSON_IsString(cls))
+        return lerr(c, NN_EINVAL, "training_config: loss %s is not supported (one output, a loss "
+                    "name or {\"class_name\": ...})", jshow(v, buf, sizeof buf));
+    const cJSON *fl = cJSON_GetObjectItemCaseSensitive(cf, "from_logits");
+    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(cf, "label_smoothing");
+    if (cJSON_IsTrue(fl))
+        return lerr(c, NN_EINVAL, "training_config: loss %s with from_logits=true is not "
+                    "supported (put the softmax/sigmoid in the last layer)", cls->valuestring);
+    if (ls && !(cJSON_IsNumber(ls) && ls->valuedouble == 0))
+        return lerr(c, NN_EINVAL, "training_config: loss %s with label_smoothing %s is not "
+                    "supported", cls->valuestring, jshow(ls, buf, sizeof buf));
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cf, "name");
+    if (cJSON_IsString(n) && str_ok(n->valuestring))
+        snprintf(nm, sizeof nm, "%s", n->valuestring);
+    else
+        snake(cls->valuestring, nm, sizeof nm);
+    sb_add(c->b, "loss=\"%s\"", nm);
+    return NN_OK;
+}
+
+/* metrics: strings, {"class_name": "MeanMetricWrapper", "config": {"name": ..}},
+ * and the per-output nesting TF 2.x writes ([["accuracy"]]). */
+static int emit_metrics(jctx *c, const cJSON *v, int *count, int depth)
+{
+    char buf[160];
+    const cJSON *it;
+    if (depth > 3)
+        return lerr(c, NN_EFORMAT, "training_config: metrics are nested too deeply");
+    cJSON_ArrayForEach(it, v) {
+        const char *name = NULL;
+        if (cJSON_IsArray(it) || (cJSON_IsObject(it) && !has_class(it))) {
+            int rc = emit_metrics(c, it, count, depth + 1);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (cJSON_IsString(it))
+            name = it->valuestring;
+        else if (cJSON_IsObject(it)) {
+            const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(it, "config"), "name");
+            name = cJSON_IsString(n) ? n->valuestring : NULL;
+        }
+        if (!name || !str_ok(name))
+            return lerr(c, NN_EINVAL, "training_config: metric %s is not supported",
+                        jshow(it, buf, sizeof buf));
+        sb_add(c->b, "%s\"%s\"", (*count)++ ? ", " : "", name);
+    }
+    return NN_OK;
+}
+
+/* optimizer_config {"class_name": "RMSprop", "config": {...}} -> a call. */
+static int emit_optimizer(jctx *c, const cJSON *oc)
+{
+    char buf[160];
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(oc, "class_name");
+    const cJSON *cf = cJSON_GetObjectItemCaseSensitive(oc, "config");
+    if (!cJSON_IsString(cls))
+        return lerr(c, NN_EFORMAT, "training_config: optimizer_config %s: expected "
+                    "{\"class_name\": ..., \"config\": {...}}", jshow(oc, buf, sizeof buf));
+    const char *name = cls->valuestring;
+    if (!strncmp(name, "Custom>", 7))   /* TF 2.11 new optimizers */
+        name = name + 7;
+    int kind = -1;
+    for (int i = 0; i < NN_OPT_COUNT; i++)
+        if (!strcasecmp(name, nn_optim_names[i]))
+            kind = i;
+    if (kind < 0)
+        return lerr(c, NN_EINVAL, "training_config: optimizer '%s' is not supported (nntrain "
+                    "supports SGD, RMSprop, Adam, Adadelta)", cls->valuestring);
+    sb_add(c->b, "optimizer=%s(", nn_optim_names[kind]);
+    int n = 0;
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, cf) {
+        const char *k = kv->string;
+        int must_null = !strcmp(k, "clipnorm") || !strcmp(k, "clipvalue") ||
+                        !strcmp(k, "global_clipnorm");
+        int must_zero = !strcmp(k, "weight_decay") ||
+                        (!strcmp(k, "momentum") && kind != NN_OPT_SGD);
+        int must_false = !strcmp(k, "centered") || !strcmp(k, "use_ema");
+        int arg = !strcmp(k, "learning_rate") || !strcmp(k, "lr") || !strcmp(k, "decay") ||
+                  !strcmp(k, "epsilon") ||
+                  (kind == NN_OPT_SGD && (!strcmp(k, "momentum") || !strcmp(k, "nesterov"))) ||
+                  ((kind == NN_OPT_RMSPROP || kind == NN_OPT_ADADELTA) && !strcmp(k, "rho")) ||
+                  (kind == NN_OPT_ADAM && (!strcmp(k, "beta_1") || !strcmp(k, "beta_2") ||
+                                           !strcmp(k, "amsgrad")));
+        int skip = !strcmp(k, "name") || !strcmp(k, "jit_compile") ||
+                   !strcmp(k, "is_legacy_optimizer") || !strcmp(k, "ema_momentum") ||
+                   !strcmp(k, "ema_overwrite_frequency");
+        if (skip)
+            continue;
+        if (must_null || must_zero || must_false) {
+            int ok = cJSON_IsNull(kv) || (must_false && cJSON_IsFalse(kv)) ||
+                     (must_zero && cJSON_IsNumber(kv) && kv->valuedouble == 0);
+            if (!ok)
+                return lerr(c, NN_EINVAL, "training_config: %s %s=%s is not supported",
+                            cls->valuestring, k, jshow(kv, buf, sizeof buf));
+            continue;
+        }
+        if (!arg)
+            return lerr(c, NN_EINVAL, "training_config: %s option '%s' (%s) is not supported",
+                        cls->valuestring, k, jshow(kv, buf, sizeof buf));
+        if (cJSON_IsNull(kv))
+            continue;
+        if (!cJSON_IsNumber(kv) && !cJSON_IsBool(kv))
+            return lerr(c, NN_EINVAL, "training_config: %s %s=%s is not supported (a schedule?): "
+                        "expected a number", cls->valuestring, k, jshow(kv, buf, sizeof buf));
+        sb_add(c->b, "%s%s=", n++ ? ", " : "", !strcmp(k, "lr") ? "learning_rate" : k);
+        int rc = emit_value(c, k, kv, 0);
+        if (rc)
+            return rc;
+    }
+    sb_add(c->b, ")");
+    return NN_OK;
+}
+
+static int emit_compile(jctx *c, const cJSON *tc)
+{
+    char buf[160];
+    const cJSON *loss = cJSON_GetObjectItemCaseSensitive(tc, "loss");
+    const cJSON *met = cJSON_GetObjectItemCaseSensitive(tc, "metrics");
+    const cJSON *oc = cJSON_GetObjectItemCaseSensitive(tc, "optimizer_config");
+    const cJSON *lw = cJSON_GetObjectItemCaseSensitive(tc, "loss_weights");
+    const cJSON *wm = cJSON_GetObjectItemCaseSensitive(tc, "weighted_metrics");
+    c->lclass = NULL;
+    if (!cJSON_IsObject(tc))
+        return lerr(c, NN_EFORMAT, "training_config: expected a JSON object");
+    if (!loss || cJSON_IsNull(loss))
+        return NN_OK;   /* not compiled */
+    if (lw && !cJSON_IsNull(lw) && !(cJSON_IsArray(lw) && cJSON_GetArraySize(lw) == 1 &&
+                                     cJSON_IsNumber(lw->child) && lw->child->valuedouble == 1))
+        return lerr(c, NN_EINVAL, "training_config: loss_weights %s are not supported",
+                    jshow(lw, buf, sizeof buf));
+    if (wm && !cJSON_IsNull(wm) && cJSON_GetArraySize(wm) > 0)
+        return lerr(c, NN_EINVAL, "training_config: weighted_metrics are not supported");
+    sb_add(c->b, "compile(");
+    int rc = emit_loss(c, loss);
+    if (!rc && oc && !cJSON_IsNull(oc)) {
+        sb_add(c->b, ", ");
+        rc = emit_optimizer(c, oc);
+    }
+    if (!rc && met && !cJSON_IsNull(met)) {
+        int n = 0;
+        sb_add(c->b, ", metrics=[");
+        rc = emit_metrics(c, met, &n, 0);
+        sb_add(c->b, "]");
+    }
+    sb_add(c->b, ")\n");
+    return rc;
+}
+
+static int parse_json(const char *text, const char *what, const char *where, cJSON **out,
+                      nn_error *e)
+{
+    *out = cJSON_Parse(text);
+    if (*out)
+        return NN_OK;
+    const char *at = cJSON_GetErrorPtr();
+    long off = at && at >= text ? (long)(at - text) : -1;
+    return nn_err(e, NN_EFORMAT, "%s: %s is not valid JSON (near byte %ld: '%.20s')", where,
+                  what, off, at && off >= 0 ? at : "");
+}
+
+int nn_keras_json_to_spec(const char *json, const char *training_config, const char *where,
+                          nn_spec *out, nn_error *e)
+{
+    memset(out, 0, sizeof *out);
+    where = where ? where : "<keras json>";
+    if (!json)
+        return nn_err(e, NN_EINVAL, "%s: no model_config", where);
+    cJSON *root = NULL, *tc = NULL;
+    sbuf b = {0};
+    jctx c = {.where = where, .e = e, .b = &b, .first = 1};
+    int rc = parse_json(json, "model_config", where, &root, e);
+    if (!rc && training_config)
+        rc = parse_json(training_config, "training_config", where, &tc, e);
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(root, "class_name");
+    const cJSON *cf = cJSON_GetObjectItemCaseSensitive(root, "config");
+    const cJSON *layers = cJSON_IsArray(cf) ? cf : cJSON_GetObjectItemCaseSensitive(cf, "layers");
+    if (!rc && !cJSON_IsString(cls))
+        rc = nn_err(e, NN_EFORMAT, "%s: model_config has no class_name (expected "
+                    "{\"class_name\": \"Sequential\", \"config\": {...}})", where);
+    else if (!rc && strcmp(cls->valuestring, "Sequential"))
+        rc = nn_err(e, NN_EINVAL, "%s: a Keras '%s' model is not supported: nntrain imports "
+                    "Sequential models", where, cls->valuestring);
+    else if (!rc && (!cJSON_IsArray(layers) || !cJSON_GetArraySize(layers)))
+        rc = nn_err(e, NN_EFORMAT, "%s: model_config has no layers (expected config.layers "
+                    "[...])", where);
+    const cJSON *L;
+    if (!rc)
+        cJSON_ArrayForEach(L, layers) if (!rc) rc = emit_layer(&c, L);
+    if (!rc && tc)
+        rc = emit_compile(&c, tc);
+    if (!rc && b.oom)
+        rc = nn_err(e, NN_ENOMEM, "%s: out of memory", where);
+    if (!rc)
+        rc = nn_spec_parse(b.p, where, out, e);
+    free(b.p);
+    cJSON_Delete(root);
+    cJSON_Delete(tc);
+    return rc;
+}
