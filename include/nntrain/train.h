@@ -56,6 +56,8 @@ typedef struct nn_fit_opts {
     nn_fit_hook hook;         /* checkpoints; may be NULL */
     void *hook_arg;
     volatile int *stop_flag;  /* set asynchronously (SIGTERM); agreed each step */
+    long long stop_at_step;   /* > 0: act as if stopped by a signal after this many
+                                 steps of this run (tests of preemption and requeue) */
     int start_epoch;          /* resume: epochs already done (history in h) */
     long start_step;          /* resume: steps already done inside start_epoch */
     const double *start_sums; /* resume: that partial epoch's sums */

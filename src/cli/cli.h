@@ -4,6 +4,7 @@
 #define NNTRAIN_CLI_H
 
 #include "nntrain/dist.h"
+#include "nntrain/checkpoint.h"
 #include "nntrain/error.h"
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
@@ -31,6 +32,30 @@ int cli_threads(const nn_dist *d, int requested);
 /* Warns when OpenBLAS runs a generic kernel on a CPU with AVX-512/AVX2. */
 void cli_check_blas(const nn_dist *d);
 int cli_mkdirs(const char *path, nn_error *e);
+
+/* Checkpointing state of one `train` run (train_ckpt.c). */
+#define NN_EXIT_PREEMPTED 75   /* EX_TEMPFAIL: stopped by a signal, resume later */
+typedef struct cli_ckpt {
+    nn_dist *d;
+    nn_model *m;
+    const char *spec_text;
+    nn_history *h;
+    int verbose;
+    char last[2300];          /* DIR/last.h5, written every epoch and on a stop */
+    const char *best;         /* --checkpoint FILE, or NULL */
+    char monitor[48];
+    int col, maximize, best_only, period;
+    nn_train_state st;
+    double sums[2 + NN_MAX_METRICS];
+} cli_ckpt;
+
+volatile int *cli_install_stop_signals(void);
+int cli_ckpt_setup(cli_ckpt *c, cli_opt *opts, const char *outdir, const nn_model *m,
+                   int has_val, nn_error *e);
+int cli_ckpt_resume(cli_ckpt *c, const char *resume, nn_model *m,
+                    nn_fit_opts *fo, const nn_dataset *train, int seed_given,
+                    nn_history *h, nn_dist *d, nn_error *e);
+int cli_ckpt_hook(void *arg, const nn_fit_event *ev, nn_error *e);
 
 int cmd_summary(int argc, char **argv);
 int cmd_train(int argc, char **argv, nn_dist *d);

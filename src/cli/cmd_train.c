@@ -36,6 +36,15 @@ static const char *help =
     "  --warmup-epochs E       ramp the learning rate up linearly over E epochs\n"
     "  --stall-timeout S       end the job if a rank has not reached a step's\n"
     "                          allreduce after S seconds, naming the missing ranks\n"
+    "  --checkpoint FILE       save the model (Keras .h5 layout) as Keras's ModelCheckpoint:\n"
+    "  --monitor M --mode auto|min|max --save-best-only --period N\n"
+    "                          (monitor default val_loss; auto = max for accuracies)\n"
+    "  --resume FILE|auto      continue exactly where a checkpoint stopped; 'auto' uses\n"
+    "                          DIR/last.h5 when it exists (DIR/last.h5 is written every\n"
+    "                          epoch). On SIGTERM/SIGUSR1 training stops at the next\n"
+    "                          step, writes DIR/last.h5 and exits with status 75.\n"
+    "  --stop-after N          behave as if preempted after N optimizer steps (to test\n"
+    "                          requeue and resume set-ups)\n"
     "  --target input          train y = x (autoencoders; same as fit(target=\"input\"))\n"
     "  --timeline FILE         Chrome trace (chrome://tracing) of data, compute and\n"
     "                          allreduce time per rank\n";
@@ -108,7 +117,10 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         {"--no-progress", 0, 0, 0}, {"--progress", 0, 0, 0}, {"--allreduce", 1, 0, 0},
         {"--bucket-mb", 1, 0, 0}, {"--accumulate", 1, 0, 0}, {"--scale-lr", 1, 0, 0},
         {"--warmup-epochs", 1, 0, 0}, {"--stall-timeout", 1, 0, 0}, {"--timeline", 1, 0, 0},
-        {"--target", 1, 0, 0}, {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
+        {"--target", 1, 0, 0}, {"--checkpoint", 1, 0, 0}, {"--monitor", 1, 0, 0},
+        {"--mode", 1, 0, 0}, {"--save-best-only", 0, 0, 0}, {"--period", 1, 0, 0},
+        {"--resume", 1, 0, 0}, {"--stop-after", 1, 0, 0}, {"--help", 0, 0, 0},
+        {NULL, 0, 0, 0}};
     const char *pos[1];
     int npos = 0;
     nn_error e = {0};
@@ -140,7 +152,7 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         rc = nn_err(&e, NN_EINVAL, "%s: ImageDataGenerator(rescale=%g): train reads pixels scaled to [0, 1] (rescale=1/255); other scales are not supported yet",
                     pos[0], m.aug.rescale);
     nn_fit_opts fo = {.progress = -1};
-    int threads = 0, usage = 0;   /* usage: a bad option value (exit 2) */
+    int threads = 0, usage = 0, preempted = 0;   /* usage: a bad option value (exit 2) */
     double bucket_mb = 4;
     if (!rc) {
         fo.fit = m.fit;
@@ -157,6 +169,10 @@ int cmd_train(int argc, char **argv, nn_dist *d)
             !(rc = cli_double(opts, "--stall-timeout", &fo.stall_timeout, &e)))
             rc = cli_double(opts, "--bucket-mb", &bucket_mb, &e);
         fo.timeline = cli_find(opts, "--timeline")->value;
+        int stop_after = 0;
+        if (!rc && !(rc = cli_int(opts, "--stop-after", &stop_after, &e)) && stop_after < 0)
+            rc = nn_err(&e, NN_EINVAL, "--stop-after must be >= 0, got %d", stop_after);
+        fo.stop_at_step = stop_after;
         if (!rc && cli_find(opts, "--accumulate")->given && fo.accumulate < 1)
             rc = nn_err(&e, NN_EINVAL, "--accumulate must be >= 1, got %d", fo.accumulate);
         if (!rc && cli_find(opts, "--scale-lr")->given && fo.lr_ref_batch < 1)
@@ -292,8 +308,28 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         nn_model_init_params(&m, fo.fit.seed);
         nn_history h = {0};
         nn_fit_stats st = {0};
+        cli_ckpt ck;
         fo.stats = &st;
-        rc = nn_fit(&m, ptrain, has_val ? pval : NULL, &fo, d, &h, &e);
+        rc = cli_ckpt_setup(&ck, opts, outdir, &m, has_val || fo.fit.validation_split > 0, &e);
+        ck.d = d;
+        ck.m = &m;
+        ck.spec_text = s.text;
+        ck.h = &h;
+        ck.verbose = fo.fit.verbose;
+        ck.st.seed = fo.fit.seed;
+        ck.st.data_checksum = train.checksum;
+        cli_opt *res = cli_find(opts, "--resume");
+        if (!rc && res->given)
+            rc = cli_ckpt_resume(&ck, res->value, &m, &fo, &train,
+                                 cli_find(opts, "--seed")->given, &h, d, &e);
+        rc = nn_dist_agree(d, rc, &e);
+        if (!rc) {
+            fo.hook = cli_ckpt_hook;
+            fo.hook_arg = &ck;
+            fo.stop_flag = cli_install_stop_signals();
+            rc = nn_fit(&m, ptrain, has_val ? pval : NULL, &fo, d, &h, &e);
+            preempted = rc == NN_ESTOP;
+        }
         nn_history_free(&h);
         if (!rc)
             report_time(d, &st, fo.fit.verbose);
@@ -301,7 +337,7 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     if (!rc && has_test) {
         double r[1 + NN_MAX_METRICS];
         rc = nn_evaluate(&m, ptest, NULL, 0, fo.fit.batch_size, d, r, &e);
-        if (!rc && d->rank == 0) {
+        if (!rc && d->rank == 0 && fo.fit.verbose) {
             printf("Test (%zu samples) - loss: %.4f", test.n, r[0]);
             for (int k = 0; k < m.nmetrics; k++)
                 printf(" - %s: %.4f", m.metric_names[k], r[1 + k]);
@@ -310,12 +346,17 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     }
     if (!rc && d->rank == 0 && fo.fit.verbose)
         printf("History written to %s\n", hist);
-    if (rc)
+    if (preempted && d->rank == 0)
+        fprintf(stderr, "nntrain: %s (exit status %d: resume with --resume)\n", e.msg,
+                NN_EXIT_PREEMPTED);
+    else if (rc)
         cli_error(d, &e);
     nn_data_close(&train);
     nn_data_close(&val);
     nn_data_close(&test);
     nn_model_free(&m);
     nn_spec_free(&s);
+    if (preempted)
+        return NN_EXIT_PREEMPTED;
     return rc ? (usage ? CLI_USAGE : CLI_FAIL) : CLI_OK;
 }

@@ -233,6 +233,12 @@ int nn_h5_open(const char *path, const char *split, nn_dataset *d, nn_error *e)
         h5_close(&tmp);
         return rc;
     }
+    /* The writer's checksum of x identifies the data: a resumed job refuses
+     * a file that changed since its checkpoint. */
+    char sum[40] = "", where[64];
+    snprintf(where, sizeof where, "/%s/x", split);
+    if (nn_h5_get_string(p->s.x, "checksum", sum, sizeof sum, path, where, e) == NN_OK)
+        d->checksum = strtoull(sum, NULL, 16);
     set_chunk_cache(&p->s, p->s.x_u8 ? 1 : sizeof(float));
     d->n = p->s.n;
     d->x_shape = p->s.shape;

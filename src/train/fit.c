@@ -112,7 +112,9 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
     }
     if (!rc && !(rc = nn_batch_alloc(&b, cap, m, train, e)) &&
         !(rc = nn_model_plan(m, micro, e)) &&
-        !(rc = nn_optim_alloc(&m->optim, m->nparams, e)) &&
+        /* resumed optimizer state is kept */
+        !(rc = m->optim.n == m->nparams && m->optim.slot[0]
+                   ? NN_OK : nn_optim_alloc(&m->optim, m->nparams, e)) &&
         !(rc = nn_watchdog_init(&wd, d, o->stall_timeout, e)))
         rc = nn_grad_sync_init(&gs, d, m->grads, m->nparams, &wd, e);
     if (!rc && o->timeline && !(rc = nn_timeline_start(&tl, 1u << 20, e)))
@@ -145,6 +147,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
     double lr_target = o->lr_ref_batch > 0 ? (double)B / o->lr_ref_batch : 1.0;
     double warm_steps = o->warmup_epochs > 0 ? o->warmup_epochs * (double)steps : 0;
     long long step_id = (long long)o->start_epoch * steps + o->start_step;
+    const long long first_step = step_id;
 
     for (int epoch = o->start_epoch; epoch < fa->epochs && !rc; epoch++) {
         nn_rng pr = nn_rng_key(fa->seed, 0x5a0ff1e, (uint64_t)epoch, 0);
@@ -202,7 +205,9 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                 nn_model_backward(m, xm, b.dout, (int)mc, &ctx);
             }
             red[0] = st_local ? 1 : 0;
-            red[2 + nm] = o->stop_flag && *o->stop_flag ? 1 : 0;
+            red[2 + nm] = (o->stop_flag && *o->stop_flag) ||
+                                  (o->stop_at_step > 0 && step_id + 1 - first_step >= o->stop_at_step)
+                              ? 1 : 0;
             double t2 = nn_now();
             /* A failed rank still joins every collective (with zero
              * gradients) so that nobody hangs; then all stop together. */
