@@ -15,6 +15,7 @@
 #include "nntrain/spec.h"
 
 #define NN_MAX_METRICS 8
+#define NN_MAX_CLASS_WEIGHTS 256
 
 typedef struct nn_fit_args {
     int batch_size;          /* Keras default 32 */
@@ -24,6 +25,8 @@ typedef struct nn_fit_args {
     uint64_t seed;           /* 42 unless set: runs are reproducible */
     int verbose;             /* 1: progress bar on a terminal, 2: epoch lines only */
     int target_input;        /* fit(target="input"): y = x, for autoencoders */
+    int nclass_weight;       /* fit(class_weight={0: 1, 1: 3}): loss weight per class */
+    float class_weight[NN_MAX_CLASS_WEIGHTS];
 } nn_fit_args;
 
 typedef struct nn_model {

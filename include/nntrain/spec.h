@@ -15,7 +15,7 @@ typedef enum {
     NN_V_NUM,    /* 32, 1e-3, -0.5 */
     NN_V_STR,    /* "relu" or 'relu' */
     NN_V_BOOL,   /* True/False (TRUE/FALSE for R users) */
-    NN_V_LIST,   /* (3, 3) or [..] or c(3, 3) */
+    NN_V_LIST,   /* (3, 3) or [..] or c(3, 3); {0: 1.0, 1: 3.0} as (key, value) pairs */
     NN_V_CALL    /* RMSprop(lr=1e-3) */
 } nn_vkind;
 
@@ -25,6 +25,7 @@ typedef struct nn_value {
     nn_vkind kind;
     double num;
     int is_int;              /* NUM written without '.', 'e' */
+    int is_dict;             /* LIST from {k: v, ...}: items are (k, v) pairs */
     int boolean;
     char *str;
     int n;

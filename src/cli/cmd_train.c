@@ -43,6 +43,10 @@ static const char *help =
     "                          DIR/last.h5 when it exists (DIR/last.h5 is written every\n"
     "                          epoch). On SIGTERM/SIGUSR1 training stops at the next\n"
     "                          step, writes DIR/last.h5 and exits with status 75.\n"
+    "  --init-weights FILE     start from the weights of the layers with the same names\n"
+    "                          in a checkpoint or Keras .h5 (transfer learning; freeze\n"
+    "                          layers with trainable=False in the spec)\n"
+    "  --class-weight W0,W1,.. loss weight per class (Keras fit(class_weight=...))\n"
     "  --stop-after N          behave as if preempted after N optimizer steps (to test\n"
     "                          requeue and resume set-ups)\n"
     "  --target input          train y = x (autoencoders; same as fit(target=\"input\"))\n"
@@ -119,7 +123,8 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         {"--warmup-epochs", 1, 0, 0}, {"--stall-timeout", 1, 0, 0}, {"--timeline", 1, 0, 0},
         {"--target", 1, 0, 0}, {"--checkpoint", 1, 0, 0}, {"--monitor", 1, 0, 0},
         {"--mode", 1, 0, 0}, {"--save-best-only", 0, 0, 0}, {"--period", 1, 0, 0},
-        {"--resume", 1, 0, 0}, {"--stop-after", 1, 0, 0}, {"--help", 0, 0, 0},
+        {"--resume", 1, 0, 0}, {"--stop-after", 1, 0, 0}, {"--init-weights", 1, 0, 0},
+        {"--class-weight", 1, 0, 0}, {"--help", 0, 0, 0},
         {NULL, 0, 0, 0}};
     const char *pos[1];
     int npos = 0;
@@ -169,6 +174,22 @@ int cmd_train(int argc, char **argv, nn_dist *d)
             !(rc = cli_double(opts, "--stall-timeout", &fo.stall_timeout, &e)))
             rc = cli_double(opts, "--bucket-mb", &bucket_mb, &e);
         fo.timeline = cli_find(opts, "--timeline")->value;
+        cli_opt *cw = cli_find(opts, "--class-weight");
+        if (!rc && cw->given) {
+            const char *p = cw->value;
+            fo.fit.nclass_weight = 0;
+            while (!rc && *p) {
+                char *end;
+                double w = strtod(p, &end);
+                if (end == p || !(w >= 0) || fo.fit.nclass_weight >= NN_MAX_CLASS_WEIGHTS ||
+                    (*end && *end != ','))
+                    rc = nn_err(&e, NN_EINVAL, "--class-weight takes weights >= 0 separated by commas, got '%s'",
+                                cw->value);
+                else
+                    fo.fit.class_weight[fo.fit.nclass_weight++] = (float)w;
+                p = *end ? end + 1 : end;
+            }
+        }
         int stop_after = 0;
         if (!rc && !(rc = cli_int(opts, "--stop-after", &stop_after, &e)) && stop_after < 0)
             rc = nn_err(&e, NN_EINVAL, "--stop-after must be >= 0, got %d", stop_after);
@@ -318,6 +339,10 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         ck.verbose = fo.fit.verbose;
         ck.st.seed = fo.fit.seed;
         ck.st.data_checksum = train.checksum;
+        cli_opt *iw = cli_find(opts, "--init-weights");
+        if (!rc && iw->given && !(rc = nn_ckpt_load_weights(iw->value, &m, 1, &e)) &&
+            d->rank == 0 && fo.fit.verbose)
+            printf("Initial weights of the layers named as in %s loaded from it\n", iw->value);
         cli_opt *res = cli_find(opts, "--resume");
         if (!rc && res->given)
             rc = cli_ckpt_resume(&ck, res->value, &m, &fo, &train,

@@ -10,7 +10,8 @@
 
 static const char *const compile_args[] = {"optimizer", "loss", "metrics", NULL};
 static const char *const fit_args[] = {"batch_size", "epochs", "validation_split",
-                                       "shuffle", "seed", "verbose", "target", NULL};
+                                       "shuffle", "seed", "verbose", "target", "class_weight",
+                                       NULL};
 static const char *const targets[] = {"labels", "input", NULL};
 static const char *const input_args[] = {"shape", "input_shape", "name", NULL};
 
@@ -94,6 +95,37 @@ static int do_compile(nn_model *m, const nn_call *c, nn_error *e)
     return NN_OK;
 }
 
+/* class_weight={0: 1.0, 1: 3.0} (Keras) or [1.0, 3.0] (weight per class). */
+static int class_weights(nn_fit_args *f, const nn_call *c, const nn_value *v, nn_error *e)
+{
+    char w[300];
+    if (v->kind != NN_V_LIST)
+        return nn_err(e, NN_EINVAL, "%s: fit(): class_weight must be a dictionary {class: weight} or a list of weights",
+                      nn_value_where(c, v, w, sizeof w));
+    for (int i = 0; i < NN_MAX_CLASS_WEIGHTS; i++)
+        f->class_weight[i] = 1.0f;
+    f->nclass_weight = 0;
+    for (int i = 0; i < v->n; i++) {
+        const nn_value *it = &v->items[i], *key = NULL, *val = it;
+        if (v->is_dict) {
+            key = &it->items[0];
+            val = &it->items[1];
+        }
+        double k = key ? key->num : i;
+        if ((key && (key->kind != NN_V_NUM || !key->is_int)) || k < 0 ||
+            k >= NN_MAX_CLASS_WEIGHTS)
+            return nn_err(e, NN_EINVAL, "%s: fit(): class_weight keys must be class indices 0..%d",
+                          nn_value_where(c, key ? key : it, w, sizeof w), NN_MAX_CLASS_WEIGHTS - 1);
+        if (val->kind != NN_V_NUM || !(val->num >= 0))
+            return nn_err(e, NN_EINVAL, "%s: fit(): a class weight must be a number >= 0",
+                          nn_value_where(c, val, w, sizeof w));
+        f->class_weight[(int)k] = (float)val->num;
+        if ((int)k + 1 > f->nclass_weight)
+            f->nclass_weight = (int)k + 1;
+    }
+    return NN_OK;
+}
+
 static int do_fit(nn_model *m, const nn_call *c, nn_error *e)
 {
     nn_args a;
@@ -116,6 +148,9 @@ static int do_fit(nn_model *m, const nn_call *c, nn_error *e)
         rc = nn_args_int(&a, "verbose", f->verbose, &f->verbose, e);
     if (!rc)
         rc = nn_args_choice(&a, "target", "labels", targets, &f->target_input, e);
+    const nn_value *cw = nn_args_get(&a, "class_weight");
+    if (!rc && cw && cw->kind != NN_V_NONE)
+        rc = class_weights(f, c, cw, e);
     if (rc)
         return rc;
     if (seed < 0 || seed > 9007199254740992.0 || seed != (double)(uint64_t)seed)

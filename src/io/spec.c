@@ -161,6 +161,26 @@ static int parse_list(parser *p, nn_value *v, char close, int depth)
         if (rc)
             return unclosed(p, rc, open, ol, oc);
         skip_space(p, 1);
+        if (open == '{') {   /* key: value becomes the pair (key, value) */
+            nn_value *pair = &v->items[v->n - 1], key = *pair;
+            if (peek(p) != ':')
+                return unclosed(p, fail(p, "':' after a dictionary key"), open, ol, oc);
+            adv(p);
+            memset(pair, 0, sizeof *pair);
+            pair->kind = NN_V_LIST;
+            pair->line = key.line;
+            pair->col = key.col;
+            pair->items = calloc(2, sizeof *pair->items);
+            if (!pair->items) {
+                value_free(&key);
+                return nn_err(p->e, NN_ENOMEM, "out of memory parsing %s", p->path);
+            }
+            pair->n = 2;
+            pair->items[0] = key;
+            if ((rc = parse_value(p, &pair->items[1], depth + 1)))
+                return unclosed(p, rc, open, ol, oc);
+            skip_space(p, 1);
+        }
         if (peek(p) == ',') {
             adv(p);
         } else if (peek(p) != close) {
@@ -224,8 +244,10 @@ static int parse_value(parser *p, nn_value *v, int depth)
         adv(p);
         return v->str ? NN_OK : nn_err(p->e, NN_ENOMEM, "out of memory");
     }
-    if (c == '(' || c == '[')
-        return parse_list(p, v, c == '(' ? ')' : ']', depth);
+    if (c == '(' || c == '[' || c == '{') {
+        v->is_dict = c == '{';
+        return parse_list(p, v, c == '(' ? ')' : c == '[' ? ']' : '}', depth);
+    }
     if (isdigit((unsigned char)c) || c == '-' || c == '+' || c == '.') {
         int rc = parse_number(p, v);
         /* "1/255" (R) or "1./255" (Python, e.g. rescale=): a quotient of

@@ -55,9 +55,52 @@ static void request_step(nn_prefetch *pf, long s, const uint64_t *perm, size_t n
     nn_prefetch_request(pf, (int)(s & 1), perm + start + off, (int)cnt, (uint64_t)epoch);
 }
 
+/* The gradients are synchronised over [lo, hi) of the flat buffer only: the
+ * span of the trainable layers (frozen layers send nothing). */
+typedef struct sync_span {
+    nn_grad_sync *gs;
+    size_t lo;
+} sync_span;
+
 static void grad_ready(void *arg, size_t off)
 {
-    nn_grad_sync_ready(arg, off);
+    sync_span *sp = arg;
+    nn_grad_sync_ready(sp->gs, off > sp->lo ? off - sp->lo : 0);
+}
+
+static void trainable_span(const nn_model *m, size_t *lo, size_t *hi)
+{
+    *lo = m->nparams;
+    *hi = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (!l->trainable || !l->param_len)
+            continue;
+        if (l->param_off < *lo)
+            *lo = l->param_off;
+        if (l->param_off + l->param_len > *hi)
+            *hi = l->param_off + l->param_len;
+    }
+    if (*hi < *lo)
+        *lo = *hi = 0;
+}
+
+/* Loss sum of n rows with Keras class_weight: each sample's loss and
+ * gradient scaled by its class's weight. */
+static double weighted_loss(const nn_model *m, const nn_fit_args *fa, const float *out,
+                            const float *y, int n, int K, int ydim, float scale, float *d)
+{
+    if (!fa->nclass_weight)
+        return nn_loss_eval(m->loss, out, y, n, K, ydim, m->fused, scale, d);
+    double sum = 0;
+    for (int b = 0; b < n; b++) {
+        float c = y[(size_t)b * ydim], w = 1.0f;
+        if (c >= 0 && c < (float)fa->nclass_weight)
+            w = fa->class_weight[(int)c];
+        sum += w * nn_loss_eval(m->loss, out + (size_t)b * K, y + (size_t)b * ydim, 1, K, ydim,
+                                m->fused, scale * w, d + (size_t)b * K);
+    }
+    return sum;
 }
 
 int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o,
@@ -69,6 +112,8 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
         rc = nn_err(e, NN_EINVAL, "the model spec has no compile(loss=..., optimizer=...) line");
     if (!rc)
         rc = nn_check_data(m, train, e);
+    if (!rc && fa->nclass_weight && !(train->nclasses > 0 && train->ydim == 1))
+        rc = nn_err(e, NN_EINVAL, "%s: class_weight needs integer class labels", train->source);
     if (!rc && val)
         rc = nn_check_data(m, val, e);
     if (!rc && fa->batch_size < d->size)
@@ -98,6 +143,9 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
 
     nn_batch b = {0};
     nn_grad_sync gs = {0};
+    sync_span span = {&gs, 0};
+    size_t span_hi;
+    trainable_span(m, &span.lo, &span_hi);
     nn_watchdog wd = {0};
     nn_timeline tl = {0}, *tlp = NULL;
     uint64_t *perm = malloc(n * sizeof *perm), *val_idx = NULL;
@@ -116,7 +164,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
         !(rc = m->optim.n == m->nparams && m->optim.slot[0]
                    ? NN_OK : nn_optim_alloc(&m->optim, m->nparams, e)) &&
         !(rc = nn_watchdog_init(&wd, d, o->stall_timeout, e)))
-        rc = nn_grad_sync_init(&gs, d, m->grads, m->nparams, &wd, e);
+        rc = nn_grad_sync_init(&gs, d, m->grads + span.lo, span_hi - span.lo, &wd, e);
     if (!rc && o->timeline && !(rc = nn_timeline_start(&tl, 1u << 20, e)))
         tlp = &tl;
     nn_prefetch pf = {0};
@@ -195,11 +243,11 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                 int last = mo + mc >= cnt;
                 nn_ctx ctx = {.training = 1, .seed = fa->seed, .epoch = (uint64_t)epoch,
                               .sample_ids = bids + mo,
-                              .grad_ready = last ? grad_ready : NULL, .grad_arg = &gs};
+                              .grad_ready = last ? grad_ready : NULL, .grad_arg = &span};
                 const float *xm = bx + mo * b.in, *ym = by + mo * (size_t)b.ydim;
                 const float *out = nn_model_forward(m, xm, (int)mc, &ctx);
-                red[1] += nn_loss_eval(m->loss, out, ym, (int)mc, b.K, b.ydim, m->fused,
-                                       1.0f / (float)bg, b.dout);
+                red[1] += weighted_loss(m, fa, out, ym, (int)mc, b.K, b.ydim, 1.0f / (float)bg,
+                                        b.dout);
                 for (int k = 0; k < nm; k++)
                     red[2 + k] += nn_metric_eval(m->metrics[k], out, ym, (int)mc, b.K, b.ydim);
                 nn_model_backward(m, xm, b.dout, (int)mc, &ctx);

@@ -90,11 +90,13 @@ void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *
 {
     ctx->work = m->work;
     ctx->work_bytes = m->work_bytes;
-    /* Below the first layer with parameters nothing needs a gradient: stop
-     * there and skip its dx (for Flatten -> Dense that is a third of the
-     * work of the first Dense). */
+    /* Below the first trainable layer with parameters nothing needs a
+     * gradient: stop there and skip its dx (for Flatten -> Dense that is a
+     * third of the work of the first Dense; for a frozen base model, all of
+     * its backward pass). */
     int first = 0;
-    while (first < m->nlayers - 1 && m->layers[first].param_len == 0)
+    while (first < m->nlayers - 1 &&
+           (m->layers[first].param_len == 0 || !m->layers[first].trainable))
         first++;
     float *dy = dout;
     int flip = 0;

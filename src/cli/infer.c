@@ -1,0 +1,320 @@
+/* Model files and inputs for evaluate / predict / analyze (see infer.h).
+ * Class names of an nntrain HDF5 dataset are read with the schema helpers of
+ * src/data (h5priv.h): nn_dataset itself does not carry them. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <stb_image_write.h>
+
+#include "data/h5priv.h"
+#include "infer.h"
+#include "nntrain/checkpoint.h"
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n >= k && !strcmp(s + n - k, suf);
+}
+
+int cli_is_model_file(const char *path)
+{
+    return ends_with(path, ".h5") || ends_with(path, ".hdf5") || ends_with(path, ".keras");
+}
+
+int cli_load_model(const char *path, nn_model *m, nn_error *e)
+{
+    memset(m, 0, sizeof *m);
+    if (ends_with(path, ".nn"))
+        return nn_err(e, NN_EINVAL, "%s is a model spec without weights: give a trained model "
+                      "file (a checkpoint or a Keras .h5 saved by model.save)", path);
+    if (ends_with(path, ".keras"))
+        return nn_err(e, NN_EFORMAT, "%s: the Keras 3 .keras (zip) format is not supported: "
+                      "save with model.save(\"model.h5\") (Keras 2 HDF5)", path);
+    return nn_ckpt_load_model(path, m, e);
+}
+
+int cli_is_classifier(const nn_model *m)
+{
+    size_t K = nn_model_out_size(m);
+    if (m->compiled)
+        return m->loss == NN_LOSS_SCCE || m->loss == NN_LOSS_CCE ||
+               (m->loss == NN_LOSS_BCE && K == 1);
+    if (m->nlayers < 1)
+        return 0;
+    nn_act a = m->layers[m->nlayers - 1].act;
+    return a == NN_ACT_SOFTMAX || (a == NN_ACT_SIGMOID && K == 1);
+}
+
+int cli_image_shape(const nn_shape *model_in, const nn_shape *data, nn_shape *img)
+{
+    memset(img, 0, sizeof *img);
+    if (data && data->n == 3) {
+        *img = *data;
+        return 1;
+    }
+    if (model_in->n == 3) {
+        *img = *model_in;
+        return 1;
+    }
+    if (model_in->n != 1)
+        return 0;
+    for (int c = 1; c <= 3; c += 2) {   /* grey, then RGB */
+        int F = model_in->d[0];
+        if (F % c)
+            continue;
+        int s = (int)lround(sqrt((double)(F / c)));
+        if (s > 1 && s * s * c == F) {
+            *img = nn_shape3(s, s, c);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- inputs -------------------------------------------------------------- */
+
+static int read_names(cli_input *in, const char *src, nn_error *e)
+{
+    if (!ends_with(src, ".h5") && !ends_with(src, ".hdf5"))
+        return NN_OK;
+    hid_t f;
+    char fmt[64];
+    int ver;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = nn_h5_open_file(src, &f, e);
+    if (rc)
+        return rc;
+    rc = nn_h5_read_root(f, src, fmt, sizeof fmt, &ver, &names, &n, e);
+    H5Fclose(f);
+    if (!rc && names) {
+        in->names = names;
+        in->nnames = (int)n;
+    }
+    return rc;
+}
+
+int cli_input_data(cli_input *in, const char *src, const char *split, nn_error *e)
+{
+    memset(in, 0, sizeof *in);
+    int rc;
+    if (split) {
+        rc = nn_data_open(src, split, 42, &in->ds, e);
+    } else {
+        nn_error ignore = {0};
+        split = "test";
+        rc = nn_data_open(src, split, 42, &in->ds, &ignore);
+        if (rc) {
+            split = "train";
+            rc = nn_data_open(src, split, 42, &in->ds, e);
+        }
+    }
+    if (rc)
+        return rc;
+    in->open = 1;
+    in->labelled = 1;
+    snprintf(in->split, sizeof in->split, "%s", split);
+    snprintf(in->what, sizeof in->what, "%s (%s split: %zu samples)", src, split, in->ds.n);
+    if ((rc = read_names(in, src, e)))
+        cli_input_free(in);
+    return rc;
+}
+
+/* Reads images as the model's floats: pixels / 255 (Keras rescale=1/255). */
+static int img_read(nn_dataset *d, const uint64_t *idx, int count, float *x, float *y,
+                    nn_error *e)
+{
+    const nn_images *im = d->priv;
+    size_t per = (size_t)im->h * (size_t)im->w * (size_t)im->c;
+    for (int i = 0; i < count; i++) {
+        if (idx[i] >= im->n)
+            return nn_err(e, NN_EINVAL, "%s: image %llu out of range (%zu images)", d->source,
+                          (unsigned long long)idx[i], im->n);
+        const uint8_t *p = im->x + idx[i] * per;
+        for (size_t k = 0; k < per; k++)
+            x[(size_t)i * per + k] = (float)p[k] * (1.0f / 255.0f);
+        y[i] = 0;
+    }
+    return NN_OK;
+}
+
+int cli_input_images(cli_input *in, const char *dir, const nn_model *m, int notes,
+                     nn_error *e)
+{
+    memset(in, 0, sizeof *in);
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return nn_err(e, NN_EIO, "--images %s: %s (expected a folder of JPEG/PNG/BMP images)",
+                      dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return nn_err(e, NN_EIO, "--images %s: not a folder (give the folder holding the "
+                      "images)", dir);
+    nn_shape img;
+    char ms[64];
+    if (!cli_image_shape(&m->in_shape, NULL, &img))
+        return nn_err(e, NN_ESHAPE, "the model's input %s is not an image (H, W, C), nor a "
+                      "flat square image: --images cannot feed it",
+                      nn_shape_str(&m->in_shape, ms, sizeof ms));
+    nn_image_class k = {dir, "images"};
+    nn_images_opts o = {.h = img.d[0], .w = img.d[1], .channels = img.d[2]};
+    if (img.d[2] > 4)
+        return nn_err(e, NN_ESHAPE, "the model's input has %d channels: images have 1 to 4",
+                      img.d[2]);
+    int rc = nn_images_load(&k, 1, &o, &in->im, e);
+    if (rc)
+        return rc;
+    in->has_im = 1;
+    if (notes && in->im.nresized)
+        fprintf(stderr, "nntrain: note: %zu of %zu images resized to %dx%d (HxW), the model's "
+                "input\n", in->im.nresized, in->im.n, img.d[0], img.d[1]);
+    if (notes && in->im.nconverted)
+        fprintf(stderr, "nntrain: note: %zu of %zu images converted to %d channel%s (%s), as "
+                "the model's input\n", in->im.nconverted, in->im.n, img.d[2],
+                img.d[2] == 1 ? "" : "s",
+                img.d[2] == 1 ? "grey" : img.d[2] == 2 ? "grey + alpha"
+                : img.d[2] == 3 ? "RGB" : "RGBA");
+    nn_dataset *d = &in->ds;
+    d->n = in->im.n;
+    d->x_shape = m->in_shape.n == 3 ? img : m->in_shape;
+    d->ydim = 1;
+    snprintf(d->source, sizeof d->source, "%s", dir);
+    d->read = img_read;
+    d->priv = &in->im;
+    in->open = 1;
+    snprintf(in->what, sizeof in->what, "%s (%zu images)", dir, in->im.n);
+    return NN_OK;
+}
+
+int cli_input_names(cli_input *in, const char *list, nn_error *e)
+{
+    int n = 1;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    char **v = calloc((size_t)n, sizeof *v);
+    if (!v)
+        return nn_err(e, NN_ENOMEM, "out of memory");
+    const char *p = list;
+    for (int i = 0; i < n; i++) {
+        const char *q = strchr(p, ',');
+        size_t len = q ? (size_t)(q - p) : strlen(p);
+        if (!len || !(v[i] = strndup(p, len))) {
+            nn_h5_free_strings(v, (size_t)n);
+            return len ? nn_err(e, NN_ENOMEM, "out of memory")
+                       : nn_err(e, NN_EINVAL, "--class-names '%s': name %d is empty "
+                                "(expected A,B,...)", list, i + 1);
+        }
+        p = q ? q + 1 : p + len;
+    }
+    nn_h5_free_strings(in->names, (size_t)in->nnames);
+    in->names = v;
+    in->nnames = n;
+    return NN_OK;
+}
+
+void cli_input_free(cli_input *in)
+{
+    if (in->open && !in->has_im)
+        nn_data_close(&in->ds);
+    if (in->has_im)
+        nn_images_free(&in->im);
+    nn_h5_free_strings(in->names, (size_t)in->nnames);
+    memset(in, 0, sizeof *in);
+}
+
+const char *cli_class_name(const cli_input *in, int c, char *buf, size_t len)
+{
+    if (in->names && c >= 0 && c < in->nnames)
+        return in->names[c];
+    snprintf(buf, len, "class_%d", c);
+    return buf;
+}
+
+const char *cli_sample_name(const cli_input *in, size_t i, char *buf, size_t len)
+{
+    if (in->has_im && i < in->im.n) {
+        const char *f = in->im.files[i], *s = strrchr(f, '/');
+        return s ? s + 1 : f;
+    }
+    snprintf(buf, len, "%zu", i);
+    return buf;
+}
+
+int cli_read_targets(nn_dataset *ds, size_t n, float *y, nn_error *e)
+{
+    enum { CHUNK = 64 };
+    size_t per = nn_shape_size(&ds->x_shape);
+    float *x = malloc(CHUNK * per * sizeof *x);
+    uint64_t ids[CHUNK];
+    if (!x)
+        return nn_err(e, NN_ENOMEM, "out of memory reading the targets of %s", ds->source);
+    int rc = NN_OK;
+    for (size_t s = 0; s < n && !rc; s += CHUNK) {
+        int cnt = n - s < CHUNK ? (int)(n - s) : CHUNK;
+        for (int i = 0; i < cnt; i++)
+            ids[i] = s + (size_t)i;
+        rc = ds->read(ds, ids, cnt, x, y + s * (size_t)ds->ydim, e);
+    }
+    free(x);
+    return rc;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+void cli_csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void cli_tmp_name(char *buf, size_t len, const char *path)
+{
+    snprintf(buf, len, "%s.tmp-%ld", path, (long)getpid());
+}
+
+int cli_write_png(const char *path, int w, int h, int c, const uint8_t *px, nn_error *e)
+{
+    char tmp[4200];
+    cli_tmp_name(tmp, sizeof tmp, path);
+    errno = 0;
+    if (!stbi_write_png(tmp, w, h, c, px, w * c)) {
+        int err = errno;
+        unlink(tmp);
+        return nn_err(e, NN_EIO, "%s: cannot write the PNG file: %s", path,
+                      err ? strerror(err) : "stb_image_write failed");
+    }
+    if (rename(tmp, path)) {
+        int err = errno;
+        unlink(tmp);
+        return nn_err(e, NN_EIO, "%s: cannot rename %s to it: %s", path, tmp, strerror(err));
+    }
+    return NN_OK;
+}
+
+void cli_blit(uint8_t *dst, int dw, int row, int col, const float *src, const nn_shape *img,
+              int scale)
+{
+    int H = img->d[0], W = img->d[1], C = img->d[2];
+    for (int y = 0; y < H * scale; y++)
+        for (int x = 0; x < W * scale; x++) {
+            const float *s = src + ((size_t)(y / scale) * (size_t)W + (size_t)(x / scale)) * C;
+            uint8_t *d = dst + ((size_t)(row + y) * (size_t)dw + (size_t)(col + x)) * C;
+            for (int c = 0; c < C; c++) {
+                float v = s[c] != s[c] ? 0.0f : s[c] < 0 ? 0.0f : s[c] > 1 ? 1.0f : s[c];
+                d[c] = (uint8_t)lrintf(v * 255.0f);
+            }
+        }
+}

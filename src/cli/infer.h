@@ -1,0 +1,76 @@
+/* Shared by `nntrain evaluate`, `predict` and `analyze` (src/cli/infer.c):
+ * loading a trained model file, opening what it runs on (a dataset split or
+ * a folder of images) together with class names and file names, the image
+ * shape a model input stands for, CSV quoting and atomic PNG writing. */
+#ifndef NNTRAIN_CLI_INFER_H
+#define NNTRAIN_CLI_INFER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nntrain/data.h"
+#include "nntrain/images.h"
+#include "nntrain/model.h"
+
+/* A path ending in .h5, .hdf5 or .keras: a model file (checkpoint or Keras). */
+int cli_is_model_file(const char *path);
+
+/* nn_ckpt_load_model, with a hint when path is a spec (no weights). */
+int cli_load_model(const char *path, nn_model *m, nn_error *e);
+
+/* 1 when the model's outputs are class probabilities: compiled with a
+ * categorical cross-entropy (or binary with one output), or else ending in
+ * softmax (or a single sigmoid). */
+int cli_is_classifier(const nn_model *m);
+
+/* The (H, W, C) image a sample is: data when it is 3-D, else the model
+ * input when 3-D, else a flat input of F = S*S (grey) or 3*S*S (RGB)
+ * values. Returns 0 (img->n = 0) when no image shape fits. */
+int cli_image_shape(const nn_shape *model_in, const nn_shape *data, nn_shape *img);
+
+typedef struct cli_input {
+    nn_dataset ds;            /* what nn_predict / nn_evaluate read */
+    int open;
+    int labelled;             /* ds.y are true targets (not for --images) */
+    char split[8];            /* "train" / "test"; "" for images */
+    char **names;             /* class names (from the data or --class-names), or NULL */
+    int nnames;
+    nn_images im;             /* --images: the decoded pixels and file names */
+    int has_im;
+    char what[700];           /* "test.h5 (/test: 200 samples)" for messages */
+} cli_input;
+
+/* Opens split of src (NULL: "test" when src has one, else "train"). */
+int cli_input_data(cli_input *in, const char *src, const char *split, nn_error *e);
+/* Decodes every image of dir, resized and converted to the model's input
+ * (notes on stderr when notes != 0: how many were resized / converted). */
+int cli_input_images(cli_input *in, const char *dir, const nn_model *m, int notes,
+                     nn_error *e);
+/* Replaces the class names by "A,B,..." (--class-names). */
+int cli_input_names(cli_input *in, const char *list, nn_error *e);
+void cli_input_free(cli_input *in);
+
+/* The targets of samples [0, n) of ds into y (n, ds->ydim). */
+int cli_read_targets(nn_dataset *ds, size_t n, float *y, nn_error *e);
+
+/* Class c's name: in->names[c], else "class_<c>" (into buf). */
+const char *cli_class_name(const cli_input *in, int c, char *buf, size_t len);
+/* Sample i's label for listings: its file name for images, else its index. */
+const char *cli_sample_name(const cli_input *in, size_t i, char *buf, size_t len);
+
+/* Writes s as a CSV field (quoted when it holds a comma, quote or newline). */
+void cli_csv_field(FILE *f, const char *s);
+
+/* Writes px (h, w, c) uint8 as a PNG at path (temporary name, then rename). */
+int cli_write_png(const char *path, int w, int h, int c, const uint8_t *px, nn_error *e);
+
+/* Model-input floats (H, W, C) -> uint8 in [0, 255] (values clipped to
+ * [0, 1] first), nearest-neighbour upscaled by scale, into dst at (row, col)
+ * of a canvas dw pixels wide with the same C. */
+void cli_blit(uint8_t *dst, int dw, int row, int col, const float *src, const nn_shape *img,
+              int scale);
+
+/* Writes a temporary name for path into buf ("<path>.tmp-<pid>"). */
+void cli_tmp_name(char *buf, size_t len, const char *path);
+
+#endif
