@@ -166,6 +166,37 @@ static void test_np_equivalence(void)
         free(p[k]);
 }
 
+static void test_np_equivalence_lstm(void)
+{
+    /* The same samples read as sequences of 8 steps x 16 features. */
+    static const char *lstm_spec =
+        "LSTM(12, return_sequences=True, input_shape=(8, 16))\n"
+        "SimpleRNN(8)\n"
+        "Dense(3, activation=\"softmax\")\n"
+        "compile(loss=\"sparse_categorical_crossentropy\", optimizer=Adam(lr=0.01), metrics=[\"accuracy\"])\n"
+        "fit(batch_size=16, epochs=2, validation_split=0.2, seed=7)\n";
+    float *p[5] = {0};
+    size_t np = 0;
+    double vl[5] = {0};
+    nn_error e = {0};
+    for (int k = 1; k <= 4; k += 3) {
+        run_cfg c = {.ranks = k, .overlap = 1, .bucket_bytes = 4096, .spec = lstm_spec};
+        int rc = run(&c, &p[k], &np, &vl[k], &e);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc)
+            fprintf(stderr, "lstm np=%d: %s\n", k, e.msg);
+    }
+    if (world.rank == 0 && p[1] && p[4]) {
+        double ma = 0, r = rel_diff(p[4], p[1], np, &ma);
+        printf("\n  LSTM np=4 vs np=1: max abs diff %.3g, val_loss %.6f vs %.6f", ma, vl[4], vl[1]);
+        CU_ASSERT(np > 1000);
+        CU_ASSERT(r < 1e-5);
+        CU_ASSERT(fabs(vl[4] - vl[1]) < 1e-5);
+    }
+    free(p[1]);
+    free(p[4]);
+}
+
 static void test_np2_bitwise_repeatable(void)
 {
     float *a = NULL, *b = NULL;
@@ -339,6 +370,7 @@ int main(int argc, char **argv)
     const tu_test tests[] = {
         {"shard slices", test_shard_math},
         {"np 1,2,3,4 give the same parameters", test_np_equivalence},
+        {"LSTM model: np 1 and 4 give the same parameters", test_np_equivalence_lstm},
         {"np=2 twice is bitwise identical", test_np2_bitwise_repeatable},
         {"blocking and overlapped allreduce agree", test_blocking_equals_overlap},
         {"micro-batch accumulation and watchdog give the same result", test_accumulation_and_watchdog},
