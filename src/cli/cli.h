@@ -59,6 +59,11 @@ int cli_ckpt_hook(void *arg, const nn_fit_event *ev, nn_error *e);
 
 int cmd_summary(int argc, char **argv);
 int cmd_train(int argc, char **argv, nn_dist *d);
+/* Trained models (src/cli/cmd_evaluate.c, cmd_predict.c, cmd_analyze.c; shared
+ * helpers in infer.h): every rank runs them, rank 0 prints and writes. */
+int cmd_evaluate(int argc, char **argv, nn_dist *d);
+int cmd_predict(int argc, char **argv, nn_dist *d);
+int cmd_analyze(int argc, char **argv, nn_dist *d);
 /* Dataset tools (serial, no MPI): convert idx|cifar10|csv, inspect, split. */
 int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
@@ -72,6 +77,8 @@ void cli_convert_report(const struct nn_convert_stats *st, const char *out, int 
 /* nntrain convert images DIR=label ... (src/cli/cmd_convert_images.c); argv[first]
  * is the first argument after "images". */
 int cmd_convert_images(int argc, char **argv, int first);
+/* nntrain convert sequences FILE --maxlen L (src/cli/cmd_convert_sequences.c). */
+int cmd_convert_sequences(int argc, char **argv, int first);
 /* nntrain augment-preview MODEL.nn --data FILE.h5 (src/cli/cmd_preview.c). */
 int cmd_augment_preview(int argc, char **argv);
 

@@ -21,6 +21,8 @@ static const char *help =
     "                              -o OUT.h5 [options]\n"
     "       nntrain convert images DIR=label [DIR=label ...] -o OUT.h5 [options]\n"
     "                              (see nntrain convert images --help)\n"
+    "       nntrain convert sequences FILE.txt --maxlen L -o OUT.h5 [options]\n"
+    "                              (see nntrain convert sequences --help)\n"
     "\n"
     "Converts a dataset into one nntrain HDF5 file (uint8 NHWC images or float32\n"
     "features, int32 labels or float32 targets; see include/nntrain/h5data.h).\n"
@@ -106,6 +108,8 @@ int cmd_convert(int argc, char **argv)
     }
     if (!strcmp(kind, "images"))   /* image folders: cmd_convert_images.c */
         return cmd_convert_images(argc, argv, 3);
+    if (!strcmp(kind, "sequences"))   /* token sequences: cmd_convert_sequences.c */
+        return cmd_convert_sequences(argc, argv, 3);
     char **av = NULL;
     const char *pos[1];
     int npos = 0;
@@ -128,7 +132,7 @@ int cmd_convert(int argc, char **argv)
     int is_idx = !strcmp(kind, "idx"), is_cifar = !strcmp(kind, "cifar10"),
         is_csv = !strcmp(kind, "csv");
     if (!rc && !is_idx && !is_cifar && !is_csv)
-        rc = nn_err(&e, NN_EINVAL, "unknown dataset kind '%s' (known: idx, cifar10, csv, images)",
+        rc = nn_err(&e, NN_EINVAL, "unknown dataset kind '%s' (known: idx, cifar10, csv, images, sequences)",
                     kind);
     if (!rc && npos != 1)
         rc = nn_err(&e, NN_EINVAL, "convert %s needs one input %s", kind,
