@@ -11,6 +11,16 @@ foreach(name bad_input train_smoke mpi_bad_rank bench_cli h5_cli resume)
   set_tests_properties(cli_${name} PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300)
 endforeach()
 
+# evaluate / predict / analyze / summary of trained model files: the Keras
+# fixtures and models trained here, on datasets and on JPEG/PNG folders that
+# tests/cli/mkimage.c writes (stb_image_write, so no image tools are needed).
+add_executable(nn_mkimage ${CMAKE_CURRENT_SOURCE_DIR}/cli/mkimage.c)
+target_link_libraries(nn_mkimage PRIVATE nntrain_core)
+add_test(NAME cli_eval_predict
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/eval_predict.sh $<TARGET_FILE:nntrain>
+    ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:nn_mkimage>)
+set_tests_properties(cli_eval_predict PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300)
+
 # The checkpoint test_checkpoint leaves in the build dir (ckpt_check.h5) and
 # the Keras fixtures have what Keras's load_model needs, checked with h5py by
 # scripts/check_keras_h5.py (exit 77 = skipped when python3-h5py is missing).

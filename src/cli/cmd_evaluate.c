@@ -4,6 +4,7 @@
  * precision, and the wrong predictions the model is most sure of (from
  * nn_predict outputs; src/train/confusion.c). Rank 0 prints. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,10 +91,13 @@ static void print_per_class(const nn_confusion *c, const cli_input *in)
     for (int k = 0; k < c->nclasses; k++) {
         size_t n = nn_confusion_true_count(c, k);
         double a = nn_confusion_class_accuracy(c, k), p = nn_confusion_class_precision(c, k);
-        printf("  %-*.*s  %8zu  %8zu  ", lw, lw, cli_class_name(in, k, buf, sizeof buf), n,
-               c->counts[(size_t)k * (size_t)c->nclasses + (size_t)k]);
-        printf(isnan(a) ? "%8s  " : "%8.4f  ", isnan(a) ? "-" : (const char *)NULL, a);
-        printf(isnan(p) ? "%9s\n" : "%9.4f\n", isnan(p) ? "-" : (const char *)NULL, p);
+        char as[16] = "-", ps[16] = "-";
+        if (!isnan(a))
+            snprintf(as, sizeof as, "%.4f", a);
+        if (!isnan(p))
+            snprintf(ps, sizeof ps, "%.4f", p);
+        printf("  %-*.*s  %8zu  %8zu  %8s  %9s\n", lw, lw, cli_class_name(in, k, buf, sizeof buf),
+               n, c->counts[(size_t)k * (size_t)c->nclasses + (size_t)k], as, ps);
     }
 }
 
@@ -255,6 +259,9 @@ int cmd_evaluate(int argc, char **argv, nn_dist *d)
         rc = cli_input_data(&in, cli_find(opts, "--data")->value, split, &e);
     if (!rc && cli_find(opts, "--class-names")->given)
         rc = cli_input_names(&in, cli_find(opts, "--class-names")->value, &e);
+    if (!rc)
+        rc = cli_input_check_names(&in, &m, cli_find(opts, "--class-names")->given,
+                                   d->rank == 0, &e);
     if (target_input < 0)
         target_input = m.fit.target_input;
     if (!rc && target_input && !(rc = nn_data_autoencode(&in.ds, &ae, &e)))

@@ -1,7 +1,10 @@
-/* nntrain summary MODEL.nn: the Keras model.summary() table. */
+/* nntrain summary MODEL.nn | MODEL.h5: the Keras model.summary() table of a
+ * spec, or of a trained model file (an nntrain checkpoint or a Keras 2 .h5
+ * saved by model.save, loaded with nn_ckpt_load_model). */
 #include <stdio.h>
 
 #include "cli.h"
+#include "infer.h"
 #include "nntrain/model.h"
 
 int cmd_summary(int argc, char **argv)
@@ -12,23 +15,30 @@ int cmd_summary(int argc, char **argv)
     nn_error e = {0};
     if (cli_parse(argc, argv, 2, opts, pos, 1, &npos, &e) || (npos != 1 && !opts[0].given)) {
         if (!e.msg[0])
-            nn_err(&e, NN_EINVAL, "summary needs one model spec");
+            nn_err(&e, NN_EINVAL, "summary needs one model spec or model file");
         cli_error(NULL, &e);
-        fprintf(stderr, "usage: nntrain summary MODEL.nn\n");
+        fprintf(stderr, "usage: nntrain summary MODEL.nn|MODEL.h5\n");
         return CLI_USAGE;
     }
     if (opts[0].given) {
-        printf("usage: nntrain summary MODEL.nn\nPrints the layers, output shapes and parameter counts.\n");
+        printf("usage: nntrain summary MODEL.nn|MODEL.h5\nPrints the layers, output shapes and "
+               "parameter counts of a model spec, or of a trained model file (an nntrain\n"
+               "checkpoint or a Keras 2 .h5 saved by model.save; also .hdf5).\n");
         return CLI_OK;
     }
     nn_spec s;
     nn_model m;
-    if (nn_spec_load(pos[0], &s, &e)) {
-        cli_error(NULL, &e);
-        return CLI_FAIL;
+    int rc;
+    if (cli_is_model_file(pos[0])) {
+        rc = cli_load_model(pos[0], &m, &e);
+    } else {
+        if (nn_spec_load(pos[0], &s, &e)) {
+            cli_error(NULL, &e);
+            return CLI_FAIL;
+        }
+        rc = nn_model_build(&m, &s, &e);
+        nn_spec_free(&s);
     }
-    int rc = nn_model_build(&m, &s, &e);
-    nn_spec_free(&s);
     if (rc) {
         cli_error(NULL, &e);
         return CLI_FAIL;

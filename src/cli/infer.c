@@ -216,6 +216,26 @@ int cli_input_names(cli_input *in, const char *list, nn_error *e)
     return NN_OK;
 }
 
+int cli_input_check_names(cli_input *in, const nn_model *m, int given, int speak, nn_error *e)
+{
+    if (!in->names || !cli_is_classifier(m))
+        return NN_OK;
+    int C = nn_model_out_size(m) == 1 ? 2 : (int)nn_model_out_size(m);
+    if (in->nnames == C)
+        return NN_OK;
+    if (given)
+        return nn_err(e, NN_EINVAL, "--class-names gives %d name%s but the model has %d "
+                      "classes", in->nnames, in->nnames == 1 ? "" : "s", C);
+    if (speak)
+        fprintf(stderr, "nntrain: warning: %s has %d class names (%s%s) but the model has %d "
+                "classes: they are not used (give --class-names A,B,...)\n", in->ds.source,
+                in->nnames, in->names[0], in->nnames > 1 ? ", ..." : "", C);
+    nn_h5_free_strings(in->names, (size_t)in->nnames);
+    in->names = NULL;
+    in->nnames = 0;
+    return NN_OK;
+}
+
 void cli_input_free(cli_input *in)
 {
     if (in->open && !in->has_im)
@@ -278,6 +298,22 @@ void cli_csv_field(FILE *f, const char *s)
         fputc(*s, f);
     }
     fputc('"', f);
+}
+
+const char *cli_csv_quote(const char *s, char *buf, size_t len)
+{
+    if (!strpbrk(s, ",\"\n\r"))
+        return s;
+    size_t k = 0;
+    buf[k++] = '"';
+    for (; *s && k + 3 < len; s++) {
+        if (*s == '"')
+            buf[k++] = '"';
+        buf[k++] = *s;
+    }
+    buf[k++] = '"';
+    buf[k] = 0;
+    return buf;
 }
 
 void cli_tmp_name(char *buf, size_t len, const char *path)

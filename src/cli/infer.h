@@ -48,6 +48,10 @@ int cli_input_images(cli_input *in, const char *dir, const nn_model *m, int note
                      nn_error *e);
 /* Replaces the class names by "A,B,..." (--class-names). */
 int cli_input_names(cli_input *in, const char *list, nn_error *e);
+/* For a classifier, the names must be one per class: a wrong count from
+ * --class-names (given) is an error; from the data a warning (when speak)
+ * and the names are dropped (class_0, ... are used). */
+int cli_input_check_names(cli_input *in, const nn_model *m, int given, int speak, nn_error *e);
 void cli_input_free(cli_input *in);
 
 /* The targets of samples [0, n) of ds into y (n, ds->ydim). */
@@ -69,6 +73,9 @@ int cli_write_png(const char *path, int w, int h, int c, const uint8_t *px, nn_e
  * of a canvas dw pixels wide with the same C. */
 void cli_blit(uint8_t *dst, int dw, int row, int col, const float *src, const nn_shape *img,
               int scale);
+
+/* s, or s quoted into buf (len >= 4) when it holds a comma, quote or newline. */
+const char *cli_csv_quote(const char *s, char *buf, size_t len);
 
 /* Writes a temporary name for path into buf ("<path>.tmp-<pid>"). */
 void cli_tmp_name(char *buf, size_t len, const char *path);

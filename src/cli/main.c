@@ -14,8 +14,15 @@ static void usage(FILE *f)
             "usage: nntrain <command> [options]\n"
             "\n"
             "commands:\n"
-            "  summary MODEL.nn                  print the Keras-style model summary\n"
+            "  summary MODEL.nn|MODEL.h5         print the Keras-style model summary\n"
             "  train MODEL.nn --data SRC [opts]  train (under mpirun/srun: data parallel)\n"
+            "  evaluate MODEL.h5 --data SRC      loss, metrics, confusion matrix, per-class\n"
+            "                                    accuracy, most confident mistakes\n"
+            "  predict MODEL.h5 --data SRC|--images DIR [-o FILE.csv]\n"
+            "                                    class probabilities and predictions as CSV\n"
+            "  analyze MODEL.h5 --data SRC [-o DIR]\n"
+            "                                    first-layer weight images, most confident\n"
+            "                                    example per class (PNG + CSV)\n"
             "  convert idx|cifar10|csv|images SRC -o OUT.h5\n"
             "                                    convert a dataset to an nntrain HDF5 file\n"
             "  inspect FILE.h5                   shapes, classes, duplicates, checksums\n"
@@ -52,6 +59,19 @@ int main(int argc, char **argv)
         return cmd_split(argc, argv);
     if (!strcmp(cmd, "augment-preview"))
         return cmd_augment_preview(argc, argv);
+    if (!strcmp(cmd, "evaluate") || !strcmp(cmd, "predict") || !strcmp(cmd, "analyze")) {
+        nn_dist d;
+        nn_error e = {0};
+        if (nn_dist_init(&argc, &argv, &d, &e)) {
+            cli_error(NULL, &e);
+            return CLI_FAIL;
+        }
+        int rc = !strcmp(cmd, "evaluate") ? cmd_evaluate(argc, argv, &d)
+                 : !strcmp(cmd, "predict") ? cmd_predict(argc, argv, &d)
+                                           : cmd_analyze(argc, argv, &d);
+        nn_dist_finalize(&d);
+        return rc;
+    }
     if (!strcmp(cmd, "train") || !strcmp(cmd, "bench")) {
         nn_dist d;
         nn_error e = {0};

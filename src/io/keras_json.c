@@ -507,7 +507,8 @@ static int emit_optimizer(jctx *c, const cJSON *oc)
     char buf[160];
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(oc, "class_name");
     const cJSON *cf = cJSON_GetObjectItemCaseSensitive(oc, "config");
-    if (!cJSON_IsString(cls))
+    /* config's members are read by key: an array has none (kv->string NULL) */
+    if (!cJSON_IsString(cls) || (cf && !cJSON_IsNull(cf) && !cJSON_IsObject(cf)))
         return lerr(c, NN_EFORMAT, "training_config: optimizer_config %s: expected "
                     "{\"class_name\": ..., \"config\": {...}}", jshow(oc, buf, sizeof buf));
     const char *name = cls->valuestring;

@@ -1,0 +1,391 @@
+/* nntrain analyze MODEL.h5 --data SRC [-o DIR]: two pictures of what a
+ * trained image model does, as the course shows them for MNIST:
+ *   first_layer_weights.png  the first weighted layer's kernels as images:
+ *       for Dense on image input each unit's weight column reshaped to the
+ *       image (for a single softmax layer: the per-class templates), for
+ *       Conv2D each filter; blue negative, white 0, red positive (RGB
+ *       kernels: per-unit min-max colour); .csv lists tile -> unit / class
+ *   most_confident.png  per class, the sample of that class the model gives
+ *       the highest probability; .csv: class, sample, probability, prediction
+ * Predictions are shared out over the ranks; rank 0 writes. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "infer.h"
+#include "nntrain/confusion.h"
+#include "nntrain/gemm.h"
+#include "nntrain/train.h"
+
+#define MAX_UNITS 256
+#define MIN_TILE_PX 56
+
+static const char *help =
+    "usage: nntrain analyze MODEL.h5 --data SRC [-o DIR] [options]\n"
+    "\n"
+    "Writes into DIR (default 'analysis'):\n"
+    "  first_layer_weights.png/.csv  the first Dense (on image input) or Conv2D\n"
+    "                layer's weights, one image per unit or filter (for a single\n"
+    "                softmax layer: the per-class templates); blue < 0 < red\n"
+    "  most_confident.png/.csv       per class, the sample of that class with the\n"
+    "                highest predicted probability (classes in order, left to right)\n"
+    "\n"
+    "  --data SRC            an nntrain .h5 file or an IDX folder (image samples)\n"
+    "  --split test|train    which split of SRC (default: test when SRC has one)\n"
+    "  -o, --out DIR         output folder (created if needed)\n"
+    "  --limit N             only look at the first N samples\n"
+    "  --class-names A,B,..  class names (default: the dataset's class_names)\n"
+    "  --batch-size B        samples per forward pass (default 64)\n"
+    "  --threads T           OpenBLAS threads per rank\n";
+
+static int write_text(const char *path, const char *text, nn_error *e)
+{
+    char tmp[4200];
+    cli_tmp_name(tmp, sizeof tmp, path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return nn_err(e, NN_EIO, "%s: cannot write: %s", path, strerror(errno));
+    int bad = fputs(text, f) < 0;
+    if (fclose(f) || bad || rename(tmp, path)) {
+        unlink(tmp);
+        return nn_err(e, NN_EIO, "%s: writing failed", path);
+    }
+    return NN_OK;
+}
+
+/* Appends printf output to a growing string (NULL after a failed malloc). */
+static void sappend(char **s, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void sappend(char **s, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    char line[512];
+    va_start(ap, fmt);
+    int k = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (!*s || k < 0)
+        return;
+    k = k >= (int)sizeof line ? (int)sizeof line - 1 : k;
+    char *t = realloc(*s, *len + (size_t)k + 1);
+    if (!t) {
+        free(*s);
+        *s = NULL;
+        return;
+    }
+    memcpy(t + *len, line, (size_t)k + 1);
+    *len += (size_t)k;
+    *s = t;
+}
+
+static void grid_dims(int n, int *cols, int *rows)
+{
+    *cols = n <= 5 ? n : n <= 10 ? 5 : (int)ceil(sqrt((double)n));
+    *rows = (n + *cols - 1) / *cols;
+}
+
+/* Blue (-1) .. white (0) .. red (+1). */
+static void diverging(float v, uint8_t *rgb)
+{
+    v = v != v ? 0.0f : v < -1 ? -1.0f : v > 1 ? 1.0f : v;
+    uint8_t f = (uint8_t)lrintf(255.0f * (1.0f - fabsf(v)));
+    rgb[0] = v < 0 ? f : 255;
+    rgb[1] = f;
+    rgb[2] = v > 0 ? f : 255;
+}
+
+/* The first weighted layer's kernels as a PNG grid (RGB) and a CSV. *done is
+ * 0 with a note printed when the model has no layer that fits. */
+static int weight_images(const nn_model *m, const nn_shape *data_shape, const cli_input *in,
+                         const char *dir, int *done, nn_error *e)
+{
+    *done = 0;
+    int li = 0;
+    while (li < m->nlayers && m->layers[li].param_len == 0)
+        li++;
+    if (li == m->nlayers) {
+        printf("note: the model has no weights to draw\n");
+        return NN_OK;
+    }
+    const nn_layer *l = &m->layers[li];
+    nn_param_spec sp[NN_MAX_PARAM_SPECS];
+    int ns = l->ops->param_specs ? l->ops->param_specs(l, sp) : 0, ki = 0;
+    while (ki < ns && strcmp(sp[ki].name, "kernel:0"))
+        ki++;
+    nn_shape tile = {0};
+    int units = 0;
+    if (!strcmp(l->ops->kind, "Dense") && ki < ns) {
+        units = sp[ki].dims[1];
+        if (!cli_image_shape(&m->in_shape, data_shape, &tile) ||
+            nn_shape_size(&tile) != (size_t)sp[ki].dims[0])
+            tile.n = 0;
+    } else if (!strcmp(l->ops->kind, "Conv2D") && ki < ns && sp[ki].ndim == 4) {
+        tile = nn_shape3(sp[ki].dims[0], sp[ki].dims[1], sp[ki].dims[2]);
+        units = sp[ki].dims[3];
+    }
+    if (!tile.n || units < 1) {
+        printf("note: the first weighted layer '%s' (%s) does not take an image: no weight "
+               "images\n", l->name, l->ops->kind);
+        return NN_OK;
+    }
+    const float *W = m->params + l->param_off + sp[ki].off;   /* (tile size, units) */
+    int shown = units > MAX_UNITS ? MAX_UNITS : units, cols, rows;
+    int TH = tile.d[0], TW = tile.d[1], C = tile.d[2];
+    int s = TH >= MIN_TILE_PX ? 1 : (MIN_TILE_PX + TH - 1) / TH;
+    s = s > 16 ? 16 : s;
+    int gap = 2, th = TH * s, tw = TW * s;
+    grid_dims(shown, &cols, &rows);
+    int gw = cols * tw + (cols + 1) * gap, gh = rows * th + (rows + 1) * gap;
+    size_t per = (size_t)TH * (size_t)TW * (size_t)C;
+    uint8_t *px = malloc((size_t)gw * (size_t)gh * 3);
+    char *csv = malloc(1);
+    size_t clen = 0;
+    if (!px || !csv) {
+        free(px);
+        free(csv);
+        return nn_err(e, NN_ENOMEM, "out of memory");
+    }
+    csv[0] = 0;
+    memset(px, 200, (size_t)gw * (size_t)gh * 3);
+    int last = li == m->nlayers - 1 && cli_is_classifier(m);
+    sappend(&csv, &clen, "tile,row,col,unit,label,min,max\n");
+    for (int u = 0; u < shown; u++) {
+        float lo = INFINITY, hi = -INFINITY;
+        for (size_t k = 0; k < per; k++) {
+            float w = W[k * (size_t)units + (size_t)u];
+            lo = w < lo ? w : lo;
+            hi = w > hi ? w : hi;
+        }
+        float amax = fmaxf(fabsf(lo), fabsf(hi));
+        int r = u / cols, c = u % cols, y0 = gap + r * (th + gap), x0 = gap + c * (tw + gap);
+        for (int y = 0; y < th; y++)
+            for (int x = 0; x < tw; x++) {
+                size_t k0 = ((size_t)(y / s) * (size_t)TW + (size_t)(x / s)) * (size_t)C;
+                uint8_t *d = px + ((size_t)(y0 + y) * (size_t)gw + (size_t)(x0 + x)) * 3;
+                if (C == 3) {   /* RGB kernel: min-max colour */
+                    for (int ch = 0; ch < 3; ch++) {
+                        float w = W[(k0 + (size_t)ch) * (size_t)units + (size_t)u];
+                        d[ch] = (uint8_t)lrintf(hi > lo ? 255.0f * (w - lo) / (hi - lo) : 128);
+                    }
+                } else {        /* grey (or the channels' mean): diverging */
+                    float w = 0;
+                    for (int ch = 0; ch < C; ch++)
+                        w += W[(k0 + (size_t)ch) * (size_t)units + (size_t)u];
+                    diverging(amax > 0 ? w / (float)C / amax : 0.0f, d);
+                }
+            }
+        char b[32], lab[96];
+        if (last)
+            snprintf(lab, sizeof lab, "%s", cli_class_name(in, u, b, sizeof b));
+        else
+            snprintf(lab, sizeof lab, "%s/%d", l->name, u);
+        char q[160];
+        sappend(&csv, &clen, "%d,%d,%d,%d,%s,%.6g,%.6g\n", u, r, c, u,
+                cli_csv_quote(lab, q, sizeof q), (double)lo, (double)hi);
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/first_layer_weights.png", dir);
+    int rc = cli_write_png(path, gw, gh, 3, px, e);
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/first_layer_weights.csv", dir);
+        rc = csv ? write_text(path, csv, e) : nn_err(e, NN_ENOMEM, "out of memory");
+    }
+    if (!rc) {
+        printf("Wrote %s/first_layer_weights.png: %d of %d %s of layer '%s' (%s) as %dx%dx%d "
+               "images%s (blue < 0 < red), tiles listed in first_layer_weights.csv\n",
+               dir, shown, units, strcmp(l->ops->kind, "Dense") ? "filters" : "units", l->name,
+               l->ops->kind, TH, TW, C, last ? ", one per class" : "");
+        *done = 1;
+    }
+    free(px);
+    free(csv);
+    return rc;
+}
+
+/* Per class, the sample of that class with the highest probability of it. */
+static int confident_examples(const nn_model *m, cli_input *in, const float *probs, size_t n,
+                              const char *dir, nn_error *e)
+{
+    nn_shape img;
+    if (!cli_image_shape(&m->in_shape, &in->ds.x_shape, &img) || img.d[2] > 4) {
+        printf("note: the samples are not images: no most_confident.png\n");
+        return NN_OK;
+    }
+    int K = (int)nn_model_out_size(m), C = nn_class_count(K), ydim = in->ds.ydim;
+    size_t per = nn_shape_size(&img);
+    float *y = malloc((n ? n : 1) * (size_t)ydim * sizeof *y), *prob = malloc((size_t)C * sizeof *prob);
+    float *x = malloc(per * sizeof *x), *yb = malloc((size_t)ydim * sizeof *yb);
+    size_t *best = malloc((size_t)C * sizeof *best);
+    int H = img.d[0], W = img.d[1], ch = img.d[2];
+    int s = H >= MIN_TILE_PX ? 1 : (MIN_TILE_PX + H - 1) / H, cols, rows, gap = 4;
+    s = s > 8 ? 8 : s;
+    grid_dims(C, &cols, &rows);
+    int th = H * s, tw = W * s, gw = cols * tw + (cols + 1) * gap, gh = rows * th + (rows + 1) * gap;
+    uint8_t *px = malloc((size_t)gw * (size_t)gh * (size_t)ch);
+    char *csv = malloc(1);
+    size_t clen = 0;
+    int rc = y && prob && x && yb && best && px && csv ? NN_OK
+                                                       : nn_err(e, NN_ENOMEM, "out of memory");
+    if (!rc)
+        rc = cli_read_targets(&in->ds, n, y, e);
+    if (!rc) {
+        csv[0] = 0;
+        memset(px, 255, (size_t)gw * (size_t)gh * (size_t)ch);
+        nn_most_confident(probs, K, y, ydim, n, best, prob);
+        sappend(&csv, &clen, "class,name,sample,probability,predicted\n");
+    }
+    int found = 0;
+    for (int c = 0; c < C && !rc; c++) {
+        char b1[32], b2[32], q[160];
+        sappend(&csv, &clen, "%d,%s,", c,
+                cli_csv_quote(cli_class_name(in, c, b1, sizeof b1), q, sizeof q));
+        if (best[c] == n) {
+            sappend(&csv, &clen, ",,\n");
+            continue;
+        }
+        uint64_t id = best[c];
+        if ((rc = in->ds.read(&in->ds, &id, 1, x, yb, e)))
+            break;
+        cli_blit(px, gw, gap + (c / cols) * (th + gap), gap + (c % cols) * (tw + gap), x, &img,
+                 s);
+        int p = nn_pred_class(probs + best[c] * (size_t)K, K, NULL);
+        sappend(&csv, &clen, "%zu,%.6g,%s\n", best[c], (double)prob[c],
+                cli_csv_quote(cli_class_name(in, p, b2, sizeof b2), q, sizeof q));
+        found++;
+    }
+    char path[4200];
+    if (!rc && !csv)
+        rc = nn_err(e, NN_ENOMEM, "out of memory");
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/most_confident.png", dir);
+        rc = cli_write_png(path, gw, gh, ch, px, e);
+    }
+    if (!rc) {
+        snprintf(path, sizeof path, "%s/most_confident.csv", dir);
+        rc = write_text(path, csv, e);
+    }
+    if (!rc)
+        printf("Wrote %s/most_confident.png: the most confident example of %d of %d classes "
+               "(of %zu samples; classes left to right, %d per row), listed in "
+               "most_confident.csv\n", dir, found, C, n, cols);
+    free(y);
+    free(prob);
+    free(x);
+    free(yb);
+    free(best);
+    free(px);
+    free(csv);
+    return rc;
+}
+
+int cmd_analyze(int argc, char **argv, nn_dist *d)
+{
+    cli_opt opts[] = {{"--data", 1, 0, 0},       {"--split", 1, 0, 0},
+                      {"--out", 1, 0, 0},        {"--limit", 1, 0, 0},
+                      {"--class-names", 1, 0, 0}, {"--batch-size", 1, 0, 0},
+                      {"--threads", 1, 0, 0},    {"--help", 0, 0, 0},
+                      {NULL, 0, 0, 0}};
+    const char *pos[1];
+    char **args = NULL;
+    int npos = 0, batch = 64, threads = 0, limit = -1;
+    nn_error e = {0};
+    if (cli_out_alias(argc, argv, &args)) {
+        fprintf(stderr, "nntrain: error: out of memory\n");
+        return CLI_FAIL;
+    }
+    int rc = cli_parse(argc, args, 2, opts, pos, 1, &npos, &e);
+    if (!rc && cli_find(opts, "--help")->given) {
+        if (d->rank == 0)
+            fputs(help, stdout);
+        free(args);
+        return CLI_OK;
+    }
+    const char *split = cli_find(opts, "--split")->value;
+    const char *dir = cli_find(opts, "--out")->given ? cli_find(opts, "--out")->value
+                                                     : "analysis";
+    if (!rc && npos != 1)
+        rc = nn_err(&e, NN_EINVAL, "analyze needs one model file (nntrain analyze MODEL.h5 "
+                    "--data SRC)");
+    if (!rc && !cli_find(opts, "--data")->given)
+        rc = nn_err(&e, NN_EINVAL, "analyze needs --data SRC");
+    if (!rc && !(rc = cli_int(opts, "--batch-size", &batch, &e)) &&
+        !(rc = cli_int(opts, "--limit", &limit, &e)))
+        rc = cli_int(opts, "--threads", &threads, &e);
+    if (!rc && (batch < 1 || (cli_find(opts, "--limit")->given && limit < 1)))
+        rc = nn_err(&e, NN_EINVAL, "--batch-size and --limit must be >= 1");
+    if (!rc && split && strcmp(split, "test") && strcmp(split, "train"))
+        rc = nn_err(&e, NN_EINVAL, "--split must be 'test' or 'train', not '%s'", split);
+    if (rc) {
+        cli_error(d, &e);
+        if (d->rank == 0)
+            fputs(help, stderr);
+        free(args);
+        return CLI_USAGE;
+    }
+
+    nn_model m = {0};
+    cli_input in = {0};
+    float *probs = NULL;
+    int have_model = 0, classify = 0;
+    rc = cli_load_model(pos[0], &m, &e);
+    have_model = !rc;
+    if (!rc)
+        rc = cli_input_data(&in, cli_find(opts, "--data")->value, split, &e);
+    if (!rc && cli_find(opts, "--class-names")->given)
+        rc = cli_input_names(&in, cli_find(opts, "--class-names")->value, &e);
+    if (!rc)
+        rc = cli_input_check_names(&in, &m, cli_find(opts, "--class-names")->given,
+                                   d->rank == 0, &e);
+    size_t n = in.ds.n, K = nn_model_out_size(&m);
+    if (limit > 0 && (size_t)limit < n)
+        n = (size_t)limit;
+    if (!rc) {
+        char a[64], b[64];
+        if (nn_shape_size(&in.ds.x_shape) != nn_model_in_size(&m))
+            rc = nn_err(&e, NN_ESHAPE, "%s: samples have shape %s but the model's input is %s",
+                        in.ds.source, nn_shape_str(&in.ds.x_shape, a, sizeof a),
+                        nn_shape_str(&m.in_shape, b, sizeof b));
+    }
+    if (!rc && d->rank == 0)
+        rc = cli_mkdirs(dir, &e);
+    if (!rc && d->rank == 0 && access(dir, W_OK))
+        rc = nn_err(&e, NN_EIO, "-o %s: the folder is not writable: %s", dir, strerror(errno));
+    classify = !rc && cli_is_classifier(&m) && (in.ds.nclasses > 0 || in.ds.ydim == (int)K);
+    if (classify && !(probs = malloc((n ? n : 1) * K * sizeof *probs)))
+        rc = nn_err(&e, NN_ENOMEM, "out of memory for %zu predictions", n);
+    rc = nn_dist_agree(d, rc, &e);
+    if (!rc) {
+        nn_blas_set_threads(cli_threads(d, threads));
+        cli_check_blas(d);
+        if (d->rank == 0)
+            printf("Model: %s (%s, %zu parameters); data: %s\n", pos[0], m.name, m.nparams,
+                   in.what);
+    }
+    if (!rc && classify)
+        rc = nn_predict(&m, &in.ds, n, batch, d, probs, &e);
+    int rc0 = NN_OK, done = 0;
+    if (!rc && d->rank == 0) {
+        rc0 = weight_images(&m, &in.ds.x_shape, &in, dir, &done, &e);
+        if (!rc0 && classify)
+            rc0 = confident_examples(&m, &in, probs, n, dir, &e);
+        else if (!rc0)
+            printf("note: %s is not a classifier of labelled data: no most_confident.png\n",
+                   pos[0]);
+    }
+    if (!rc)
+        rc = nn_dist_agree(d, rc0, &e);
+    fflush(stdout);
+    if (rc)
+        cli_error(d, &e);
+    free(probs);
+    cli_input_free(&in);
+    if (have_model)
+        nn_model_free(&m);
+    free(args);
+    return rc ? CLI_FAIL : CLI_OK;
+}

@@ -1,0 +1,276 @@
+/* nntrain predict MODEL.h5 (--data SRC | --images DIR) [-o FILE.csv]:
+ * model outputs as CSV, one row per sample: its file name (or index), one
+ * probability column per class (named by the class names, else class_0..)
+ * and the predicted class; the true class too when the data has labels. A
+ * regression model gets output_0.. columns. For an autoencoder (output shape
+ * = input shape) --recon-dir DIR writes PNG pairs (original | reconstruction)
+ * instead. Under mpirun the batches are shared out; rank 0 writes. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "infer.h"
+#include "nntrain/confusion.h"
+#include "nntrain/gemm.h"
+#include "nntrain/train.h"
+
+static const char *help =
+    "usage: nntrain predict MODEL.h5 (--data SRC | --images DIR) [options]\n"
+    "\n"
+    "Runs a trained model (an nntrain checkpoint or a Keras 2 .h5 saved by\n"
+    "model.save) and writes CSV: the file name (or sample index), one probability\n"
+    "column per class and the predicted class (plus the true class when the data\n"
+    "has labels). Under mpirun/srun the batches are shared out over the ranks.\n"
+    "\n"
+    "  --data SRC            an nntrain .h5 file, an IDX folder, synthetic:sqrt[:N]\n"
+    "  --split test|train    which split of SRC (default: test when SRC has one)\n"
+    "  --images DIR          every image in DIR (JPEG, PNG, BMP; sorted by name),\n"
+    "                        resized to the model's input and converted to its\n"
+    "                        channels (grey / RGB), pixels / 255\n"
+    "  -o, --out FILE        the CSV file (default: standard output)\n"
+    "  --class-names A,B,..  column and class names (default: the dataset's\n"
+    "                        class_names, else class_0, class_1, ...)\n"
+    "  --limit N             only the first N samples\n"
+    "  --recon-dir DIR       autoencoders (output shape = input shape): write PNG\n"
+    "                        pairs, original | reconstruction, into DIR instead of CSV\n"
+    "                        (default with --data: the first 64 samples)\n"
+    "  --batch-size B        samples per forward pass, all ranks together (default 64)\n"
+    "  --threads T           OpenBLAS threads per rank\n";
+
+static int write_csv(FILE *f, const nn_model *m, const cli_input *in, const float *out,
+                     size_t n, const float *y)
+{
+    int K = (int)nn_model_out_size(m), cls = cli_is_classifier(m);
+    int C = cls ? nn_class_count(K) : K;
+    char buf[32];
+    fputs(in->has_im ? "file" : "index", f);
+    for (int k = 0; k < C; k++) {
+        fputc(',', f);
+        if (cls) {
+            cli_csv_field(f, cli_class_name(in, k, buf, sizeof buf));
+        } else {
+            fprintf(f, "output_%d", k);
+        }
+    }
+    if (cls)
+        fputs(",predicted", f);
+    if (cls && y)
+        fputs(",true", f);
+    fputc('\n', f);
+    for (size_t i = 0; i < n; i++) {
+        const float *p = out + i * (size_t)K;
+        cli_csv_field(f, cli_sample_name(in, i, buf, sizeof buf));
+        for (int k = 0; k < C; k++)
+            fprintf(f, ",%.6g", (double)(cls ? nn_class_prob(p, K, k) : p[k]));
+        if (cls) {
+            fputc(',', f);
+            cli_csv_field(f, cli_class_name(in, nn_pred_class(p, K, NULL), buf, sizeof buf));
+        }
+        if (cls && y) {
+            int t = nn_true_class(y + i * (size_t)in->ds.ydim, in->ds.ydim, K);
+            fputc(',', f);
+            if (t >= 0)
+                cli_csv_field(f, cli_class_name(in, t, buf, sizeof buf));
+        }
+        fputc('\n', f);
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+/* PNG pairs (original | reconstruction), upscaled to at least 64 px tall. */
+static int write_recon(const char *dir, const nn_model *m, cli_input *in, const float *out,
+                       size_t n, nn_error *e)
+{
+    nn_shape img;
+    char ms[64];
+    if (!cli_image_shape(&m->in_shape, &in->ds.x_shape, &img) || img.d[2] > 4)
+        return nn_err(e, NN_ESHAPE, "--recon-dir: the model's input %s is not an image",
+                      nn_shape_str(&m->in_shape, ms, sizeof ms));
+    int rc = cli_mkdirs(dir, e);
+    if (rc)
+        return rc;
+    int H = img.d[0], W = img.d[1], C = img.d[2];
+    int s = H >= 64 ? 1 : (64 + H - 1) / H;
+    s = s > 8 ? 8 : s;
+    int gap = 2 * s, ow = 2 * W * s + gap, oh = H * s;
+    size_t per = nn_shape_size(&img);
+    uint8_t *px = malloc((size_t)ow * (size_t)oh * (size_t)C);
+    float *x = malloc(per * sizeof *x), y[1];
+    if (!px || !x) {
+        free(px);
+        free(x);
+        return nn_err(e, NN_ENOMEM, "out of memory");
+    }
+    float *yb = in->ds.ydim > 1 ? malloc((size_t)in->ds.ydim * sizeof *yb) : y;
+    if (!yb)
+        rc = nn_err(e, NN_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n && !rc; i++) {
+        uint64_t id = i;
+        if ((rc = in->ds.read(&in->ds, &id, 1, x, yb, e)))
+            break;
+        memset(px, 255, (size_t)ow * (size_t)oh * (size_t)C);
+        cli_blit(px, ow, 0, 0, x, &img, s);
+        cli_blit(px, ow, 0, W * s + gap, out + i * per, &img, s);
+        char name[4400], b[32];
+        if (in->has_im) {
+            char stem[256];
+            snprintf(stem, sizeof stem, "%s", cli_sample_name(in, i, b, sizeof b));
+            char *dot = strrchr(stem, '.');
+            if (dot && dot != stem)
+                *dot = 0;
+            snprintf(name, sizeof name, "%s/%05zu_%s.png", dir, i, stem);
+        } else {
+            snprintf(name, sizeof name, "%s/%05zu.png", dir, i);
+        }
+        rc = cli_write_png(name, ow, oh, C, px, e);
+    }
+    if (yb != y)
+        free(yb);
+    free(px);
+    free(x);
+    if (!rc)
+        printf("Wrote %zu PNG pairs (original | reconstruction, %dx%d pixels) to %s\n", n, ow,
+               oh, dir);
+    return rc;
+}
+
+int cmd_predict(int argc, char **argv, nn_dist *d)
+{
+    cli_opt opts[] = {{"--data", 1, 0, 0},        {"--split", 1, 0, 0},
+                      {"--images", 1, 0, 0},      {"--out", 1, 0, 0},
+                      {"--class-names", 1, 0, 0}, {"--limit", 1, 0, 0},
+                      {"--recon-dir", 1, 0, 0},   {"--batch-size", 1, 0, 0},
+                      {"--threads", 1, 0, 0},     {"--help", 0, 0, 0},
+                      {NULL, 0, 0, 0}};
+    const char *pos[1];
+    char **args = NULL;
+    int npos = 0, batch = 64, threads = 0, limit = -1;
+    nn_error e = {0};
+    if (cli_out_alias(argc, argv, &args)) {
+        fprintf(stderr, "nntrain: error: out of memory\n");
+        return CLI_FAIL;
+    }
+    int rc = cli_parse(argc, args, 2, opts, pos, 1, &npos, &e);
+    if (!rc && cli_find(opts, "--help")->given) {
+        if (d->rank == 0)
+            fputs(help, stdout);
+        free(args);
+        return CLI_OK;
+    }
+    const char *data = cli_find(opts, "--data")->value, *imgs = cli_find(opts, "--images")->value;
+    const char *split = cli_find(opts, "--split")->value, *outp = cli_find(opts, "--out")->value;
+    const char *recon = cli_find(opts, "--recon-dir")->value;
+    if (!rc && npos != 1)
+        rc = nn_err(&e, NN_EINVAL, "predict needs one model file (nntrain predict MODEL.h5 "
+                    "--images DIR)");
+    if (!rc && !data == !imgs)
+        rc = nn_err(&e, NN_EINVAL, "predict needs either --data SRC or --images DIR");
+    if (!rc && !(rc = cli_int(opts, "--batch-size", &batch, &e)) &&
+        !(rc = cli_int(opts, "--limit", &limit, &e)))
+        rc = cli_int(opts, "--threads", &threads, &e);
+    if (!rc && (batch < 1 || (cli_find(opts, "--limit")->given && limit < 1)))
+        rc = nn_err(&e, NN_EINVAL, "--batch-size and --limit must be >= 1");
+    if (!rc && split && strcmp(split, "test") && strcmp(split, "train"))
+        rc = nn_err(&e, NN_EINVAL, "--split must be 'test' or 'train', not '%s'", split);
+    if (!rc && split && imgs)
+        rc = nn_err(&e, NN_EINVAL, "--split goes with --data, not --images");
+    if (!rc && recon && outp)
+        rc = nn_err(&e, NN_EINVAL, "--recon-dir writes PNG files, not CSV: drop -o %s", outp);
+    if (rc) {
+        cli_error(d, &e);
+        if (d->rank == 0)
+            fputs(help, stderr);
+        free(args);
+        return CLI_USAGE;
+    }
+
+    nn_model m = {0};
+    cli_input in = {0};
+    float *out = NULL, *y = NULL;
+    int have_model = 0;
+    rc = cli_load_model(pos[0], &m, &e);
+    have_model = !rc;
+    if (!rc)
+        rc = imgs ? cli_input_images(&in, imgs, &m, d->rank == 0, &e)
+                  : cli_input_data(&in, data, split, &e);
+    if (!rc && cli_find(opts, "--class-names")->given)
+        rc = cli_input_names(&in, cli_find(opts, "--class-names")->value, &e);
+    if (!rc)
+        rc = cli_input_check_names(&in, &m, cli_find(opts, "--class-names")->given,
+                                   d->rank == 0, &e);
+    size_t K = nn_model_out_size(&m), n = in.ds.n;
+    if (!rc && recon && K != nn_model_in_size(&m))
+        rc = nn_err(&e, NN_ESHAPE, "--recon-dir needs an autoencoder (output shape = input "
+                    "shape): %s has %zu outputs for %zu inputs", pos[0], K,
+                    nn_model_in_size(&m));
+    if (limit > 0 && (size_t)limit < n)
+        n = (size_t)limit;
+    else if (recon && !imgs && limit < 0 && n > 64)
+        n = 64;
+    if (!rc && nn_shape_size(&in.ds.x_shape) != nn_model_in_size(&m)) {
+        char a[64], b[64];
+        rc = nn_err(&e, NN_ESHAPE, "%s: samples have shape %s but the model's input is %s",
+                    in.ds.source, nn_shape_str(&in.ds.x_shape, a, sizeof a),
+                    nn_shape_str(&m.in_shape, b, sizeof b));
+    }
+    if (!rc && !(out = malloc((n ? n : 1) * K * sizeof *out)))
+        rc = nn_err(&e, NN_ENOMEM, "out of memory for %zu x %zu outputs", n, K);
+    rc = nn_dist_agree(d, rc, &e);
+    if (!rc) {
+        nn_blas_set_threads(cli_threads(d, threads));
+        cli_check_blas(d);
+        rc = nn_predict(&m, &in.ds, n, batch, d, out, &e);
+    }
+    int rc0 = NN_OK;
+    if (!rc && d->rank == 0) {
+        if (recon) {
+            rc0 = write_recon(recon, &m, &in, out, n, &e);
+        } else {
+            /* the true classes, when the data has labels */
+            if (in.labelled && cli_is_classifier(&m) && in.ds.ydim >= 1 &&
+                (in.ds.nclasses > 0 || in.ds.ydim == (int)K)) {
+                y = malloc((n ? n : 1) * (size_t)in.ds.ydim * sizeof *y);
+                rc0 = y ? cli_read_targets(&in.ds, n, y, &e)
+                        : nn_err(&e, NN_ENOMEM, "out of memory");
+            }
+            char tmp[4200];
+            FILE *f = stdout;
+            if (!rc0 && outp) {
+                cli_tmp_name(tmp, sizeof tmp, outp);
+                if (!(f = fopen(tmp, "w")))
+                    rc0 = nn_err(&e, NN_EIO, "-o %s: cannot write: %s", outp, strerror(errno));
+            }
+            if (!rc0) {
+                int bad = write_csv(f, &m, &in, out, n, y);
+                if (outp) {
+                    bad |= fclose(f) != 0;
+                    if (bad || rename(tmp, outp)) {
+                        unlink(tmp);
+                        rc0 = nn_err(&e, NN_EIO, "-o %s: writing failed", outp);
+                    }
+                } else {
+                    bad |= fflush(stdout) != 0;
+                    if (bad)
+                        rc0 = nn_err(&e, NN_EIO, "writing the CSV to standard output failed");
+                }
+            }
+            if (!rc0 && outp)
+                fprintf(stderr, "Wrote %zu predictions of %s to %s\n", n, in.what, outp);
+        }
+    }
+    if (!rc)
+        rc = nn_dist_agree(d, rc0, &e);
+    if (rc)
+        cli_error(d, &e);
+    free(out);
+    free(y);
+    cli_input_free(&in);
+    if (have_model)
+        nn_model_free(&m);
+    free(args);
+    return rc ? CLI_FAIL : CLI_OK;
+}
