@@ -18,7 +18,8 @@
 #
 # --nodes 1: one slurmd named after this host, on 127.0.0.1.
 # --nodes 2: two emulated hosts, node1 and node2, each a slurmd in its own
-#   network namespace (10.201.X.1 and .2 on a bridge) and UTS namespace (its
+#   network namespace (10.201.X.1 and .2 on a bridge, X the first free /24;
+#   NNTRAIN_SLURM_NET=A.B.C picks another) and UTS namespace (its
 #   own hostname), so MPI between them goes over real TCP and Open MPI's
 #   shared memory cannot join them (SLURM-NOTES layout B). slurmctld runs in
 #   the host's namespace at 10.201.X.254 (a veth into the bridge), so sbatch,
@@ -125,14 +126,16 @@ do_stop() {
     # namespaces; daemons' children (environment NNTRAIN_SLURM_DIR=DIR); job
     # processes (SLURM_JOB_ID and SLURM_CONF=DIR/slurm.conf). Never this
     # script or its callers, which may have the same SLURM_CONF exported.
-    local left=() ns anc=" " env
+    local left=() ns anc=" " env pids
     p=$$
     while [ -n "$p" ] && [ "$p" -gt 1 ] 2>/dev/null; do
         anc="$anc$p "
         p=$(awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
     done
     for ns in ${NETNS:-}; do
-        [ -e "/run/netns/$ns" ] && left+=($(ip netns pids "$ns" 2>/dev/null))
+        [ -e "/run/netns/$ns" ] || continue
+        read -r -a pids <<<"$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')"
+        left+=(${pids[@]+"${pids[@]}"})
     done
     for f in /proc/[0-9]*/environ; do
         p=${f#/proc/}
@@ -221,8 +224,10 @@ do_start() {
     fi
     chmod 755 "$dir"
     local id host
-    id=$(basename "$dir")
-    id=${id##*-}
+    id=$(basename "$dir" | tr -cd 'A-Za-z0-9')   # names the namespaces and the veth (15 chars max)
+    id=${id: -6}
+    [ -z "$id" ] && id=$$
+    [ -e "/run/netns/nnsl-$id-0" ] && die "network namespace nnsl-$id-0 exists: another instance uses that name (--dir)"
     host=$(hostname -s)
     mkdir -p "$dir"/{munge,state,log,spool,tmp}
     chmod 755 "$dir/munge"   # munged: the socket directory must be o+x
@@ -233,10 +238,16 @@ do_start() {
         ctld_addr=127.0.0.1
     else
         names=(node1 node2)
-        # A /24 no interface uses yet: 10.201.0, 10.201.1, ...
-        local x=0
-        while ip -o addr show | grep -q " inet 10\.201\.$x\." && [ $x -lt 250 ]; do x=$((x + 1)); done
-        net=10.201.$x
+        # A /24 that no address or route of this host uses yet: 10.201.0,
+        # 10.201.1, ... ($NNTRAIN_SLURM_NET, e.g. 10.77.3, picks another).
+        if [ -n "${NNTRAIN_SLURM_NET:-}" ]; then
+            net=$NNTRAIN_SLURM_NET
+        else
+            local x=0 used
+            used=$(ip -o addr show; ip route show)
+            while grep -q "10\.201\.$x\." <<<"$used" && [ $x -lt 250 ]; do x=$((x + 1)); done
+            net=10.201.$x
+        fi
         ctld_addr=$net.254
         netns="nnsl-$id-0 nnsl-$id-1 nnsl-$id-2"
         hostveth=nnsl-$id

@@ -1,6 +1,9 @@
 /* Helpers shared by the CUnit suites. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include "testutil.h"
+
+#include <ftw.h>
+#include <sys/stat.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -34,12 +37,33 @@ void tu_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)
         x[i] = lo + (hi - lo) * nn_rng_uniform(&r);
 }
 
+/* Every directory tu_tmpdir made is removed when the test program exits. */
+static char made[64][256];
+static int nmade;
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static void rm_made(void)
+{
+    for (int i = 0; i < nmade; i++)
+        nftw(made[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *tu_tmpdir(void)
 {
     static char path[256];
     snprintf(path, sizeof path, "/tmp/nntrain-test-XXXXXX");
     if (!mkdtemp(path))
         return NULL;
+    if (nmade < 64) {
+        if (!nmade)
+            atexit(rm_made);
+        snprintf(made[nmade++], sizeof made[0], "%s", path);
+    }
     return path;
 }
 

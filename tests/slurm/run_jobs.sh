@@ -10,9 +10,10 @@
 #   - jobs/rick_augmented.sbatch: deduplicated split, epoch line with
 #     val_accuracy, best.h5 and last.h5; a second submission resumes
 #   - jobs/scaling.sbatch as a 2-task array (N = 1 and 2 nodes): one CSV row each
-#   - SIGUSR1 to a running job (scancel --signal=USR1 --batch): it checkpoints
-#     and exits with status 75; with requeueing on, the job requeues itself
-#     and its second run resumes and finishes
+#   - SIGUSR1 to a running job (scancel --signal=USR1 --batch), launched with
+#     srun and with mpirun: it checkpoints and exits with status 75; with
+#     requeueing on, the job requeues itself and its second run resumes and
+#     finishes
 # Slurm is stopped (by PID) on exit, whatever happens.
 #
 # usage: run_jobs.sh NNTRAIN [MPIEXEC]   (MPIEXEC is accepted and unused)
@@ -22,7 +23,7 @@
 set -u
 NN=${1:?usage: run_jobs.sh NNTRAIN [MPIEXEC]}
 NN=$(readlink -f "$NN")
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ROOT=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 PY=${PYTHON:-/usr/bin/python3}
 export PATH=$PATH:/usr/sbin:/sbin
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -35,6 +36,10 @@ bad() { fail=$((fail + 1)); printf 'FAIL %s: %s\n' "$1" "$2"; }
 # expect NAME COMMAND...: passes when COMMAND succeeds
 expect() { local n=$1; shift; if "$@"; then ok "$n"; else bad "$n" "check failed: $*"; fi; }
 t0=$(date +%s)
+# Every wait is bounded so that the whole run ends (and stops Slurm) well
+# within CTest's TIMEOUT of 900 s, which kills without a trap.
+DEADLINE=$((t0 + ${NNTRAIN_TEST_BUDGET:-840}))
+tlimit() { local l=$((DEADLINE - $(date +%s))); [ $l -gt 150 ] && l=150; [ $l -lt 1 ] && l=1; echo $l; }
 
 T=$(mktemp -d /tmp/nntrain-jobs.XXXXXX) || exit 1
 mkdir -p "$T/logs" "$T/data" "$T/runs"
@@ -49,6 +54,31 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- Slurm
+# One node first: a 2-rank srun --mpi=pmix training inside sbatch --wait.
+out=$("$ROOT/scripts/slurm_local.sh" start --nodes 1 2>"$T/slurm_start.err")
+rc=$?
+if [ $rc -eq 3 ]; then
+    echo "SKIP: $(grep 'cannot start' "$T/slurm_start.err" | head -n1)"
+    exit 77
+elif [ $rc -ne 0 ]; then
+    cat "$T/slurm_start.err"
+    bad "Slurm starts with 1 node" "slurm_local.sh start exited with $rc"
+    echo "$pass passed, $fail failed"
+    exit 1
+fi
+eval "$out"
+ok "Slurm starts with 1 node ($(($(date +%s) - t0)) s)"
+( cd "$T" && timeout "$(tlimit)" sbatch --wait --ntasks=2 --time=5 --output="$T/logs/one-%j.out" \
+    --wrap "srun --mpi=pmix $NN train $ROOT/jobs/models/sqrt.nn --data synthetic:sqrt:500 --epochs 1 --verbose 2 --out $T/runs/one" \
+    >/dev/null 2>"$T/one.sbatch.err" )
+RC=$?
+expect "one node: sbatch --wait of a 2-rank srun --mpi=pmix training: status 0" test $RC -eq 0
+expect "one node: its epoch line" grep -q '^Epoch 1/1 .* - loss: ' "$T"/logs/one-*.out
+"$ROOT/scripts/slurm_local.sh" stop >/dev/null 2>&1
+expect "one node: stopped, no daemon left" test ! -e "$(dirname "$SLURM_CONF")"
+unset SLURM_CONF
+t1=$(date +%s)
+
 out=$("$ROOT/scripts/slurm_local.sh" start --nodes 2 2>"$T/slurm_start.err")
 rc=$?
 if [ $rc -eq 3 ]; then
@@ -61,7 +91,7 @@ elif [ $rc -ne 0 ]; then
     exit 1
 fi
 eval "$out"
-ok "Slurm starts with 2 emulated nodes ($(($(date +%s) - t0)) s)"
+ok "Slurm starts with 2 emulated nodes ($(($(date +%s) - t1)) s)"
 export SLURM_CONF
 expect "sinfo shows node1 and node2 idle" \
     test "$(sinfo -h -N -o '%N %T' | sort | tr '\n' ' ')" = "node1 idle node2 idle "
@@ -77,7 +107,7 @@ from PIL import Image
 
 root = sys.argv[1]
 rng = np.random.default_rng(7)
-cif = os.path.join(root, "cifar-10-batches-bin")
+cif = os.path.join(root, "cifar10", "cifar-10-batches-bin")
 os.makedirs(cif)
 def batch(name, n):
     labels = rng.integers(0, 10, n, dtype=np.uint8)
@@ -122,13 +152,14 @@ JOB=
 RC=
 LOG=
 ERR=
-# submit NAME SCRIPT [ENV=VALUE...]: sbatch --wait in tiny mode, env added;
-# sets JOB, RC (the job's exit status), LOG and ERR.
+# submit NAME SCRIPT [ENV=VALUE...] [--sbatch-option...]: sbatch --wait in
+# tiny mode; sets JOB, RC (the job's exit status), LOG and ERR.
 submit() {
-    local name=$1 script=$2
+    local name=$1 script=$2 a vars=() opts=()
     shift 2
-    env "$@" timeout 300 sbatch --wait --parsable --job-name="$name" "${TINY[@]}" \
-        "$ROOT/jobs/$script" >"$T/$name.id" 2>"$T/$name.sbatch.err"
+    for a in "$@"; do case "$a" in --*) opts+=("$a") ;; *) vars+=("$a") ;; esac; done
+    env ${vars[@]+"${vars[@]}"} timeout "$(tlimit)" sbatch --wait --parsable --job-name="$name" "${TINY[@]}" \
+        ${opts[@]+"${opts[@]}"} "$ROOT/jobs/$script" >"$T/$name.id" 2>"$T/$name.sbatch.err"
     RC=$?
     JOB=$(tr -dc '0-9' <"$T/$name.id")
     LOG=$T/logs/$name-$JOB.out
@@ -144,13 +175,27 @@ check_rc() {
         done
     fi
 }
+# all_in FILE STRING...: FILE contains every STRING
+all_in() { local f=$1 p; shift; for p in "$@"; do grep -qF -- "$p" "$f" || return 1; done; }
 # rows FILE: data rows of a CSV file
-rows() { [ -f "$1" ] && tail -n +2 "$1" | grep -c . || echo 0; }
+rows() { awk 'NR > 1 && NF' "$1" 2>/dev/null | wc -l; }
 # wait_for FILE REGEX SECONDS
 wait_for() {
     local t=$(($3 * 5))
     while [ $t -gt 0 ]; do
         grep -Eq "$2" "$1" 2>/dev/null && return 0
+        sleep 0.2
+        t=$((t - 1))
+    done
+    return 1
+}
+# wait_epoch OUTDIR LOG SECONDS PID: until one epoch is done (last.h5 or an
+# epoch line; the log may be block-buffered), or sbatch PID has returned
+wait_epoch() {
+    local t=$(($3 * 5))
+    while [ $t -gt 0 ] && kill -0 "$4" 2>/dev/null; do
+        [ -s "$1/last.h5" ] && return 0
+        grep -q '^Epoch 1/' "$2" 2>/dev/null && return 0
         sleep 0.2
         t=$((t - 1))
     done
@@ -172,22 +217,22 @@ EPOCH_ACC='^Epoch 1/1 .* - loss: [0-9.e+-]+ - accuracy: [0-9.e+-]+'
 
 # ---------------------------------------------------------------- cifar10 (srun)
 s=$(date +%s)
-submit cifar10 cifar10.sbatch NNTRAIN_DATA="$T/data/cifar10.h5" NNTRAIN_OUT="$T/runs/cifar10" \
+submit cifar10 cifar10.sbatch NNTRAIN_DATA="$T/data/cifar10/cifar10.h5" NNTRAIN_OUT="$T/runs/cifar10" \
     NNTRAIN_EPOCHS=1 NNTRAIN_NO_REQUEUE=1 OMPI_MCA_btl_base_verbose=30
 check_rc cifar10 0
 echo "     (cifar10 job: $(($(date +%s) - s)) s)"
-expect "cifar10: converted the binary batches to cifar10.h5" test -f "$T/data/cifar10.h5"
+expect "cifar10: converted the binary batches to cifar10.h5" test -f "$T/data/cifar10/cifar10.h5"
 expect "cifar10: ran on node1 and node2 with 2 ranks" grep -q "on 2 node(s) node\[1-2\]: 2 ranks x 1 threads" "$LOG"
 expect "cifar10: global batch = 32 per rank x 2 ranks = 64" grep -q "batch 32 per rank = 64 global" "$LOG"
 expect "cifar10: one epoch line with loss and accuracy" test "$(grep -Ec "$EPOCH_ACC" "$LOG")" -eq 1
 expect "cifar10: evaluated on the 20 test records" grep -q "^Test (20 samples)" "$LOG"
 expect "cifar10: checkpoint last.h5 written" test -s "$T/runs/cifar10/last.h5"
 expect "cifar10: history.csv has 1 row" test "$(rows "$T/runs/cifar10/history.csv")" -eq 1
-expect "cifar10: MPI between the nodes over TCP (btl tcp connected to 10.201.x)" \
-    grep -Eq "btl:tcp: now connected to 10\.201\." "$ERR"
+expect "cifar10: MPI between node1 and node2 over TCP (Open MPI btl:tcp connect() to 10.201.x.y)" \
+    grep -Eq 'btl:tcp: connect\(\) to 10\.201\.[0-9]+\.[12]:[0-9]+ completed' "$ERR"
 
 # ---------------------------------------------------------------- cifar10 (mpirun)
-submit cifar10_mpirun cifar10.sbatch NNTRAIN_DATA="$T/data/cifar10.h5" \
+submit cifar10_mpirun cifar10.sbatch NNTRAIN_DATA="$T/data/cifar10/cifar10.h5" \
     NNTRAIN_OUT="$T/runs/cifar10_mpirun" NNTRAIN_EPOCHS=1 NNTRAIN_NO_REQUEUE=1 NNTRAIN_LAUNCHER=mpirun
 check_rc cifar10_mpirun 0
 expect "cifar10 with NNTRAIN_LAUNCHER=mpirun: one epoch line" test "$(grep -Ec "$EPOCH_ACC" "$LOG")" -eq 1
@@ -211,6 +256,8 @@ expect "rick: last.h5 written" test -s "$T/runs/rick/last.h5"
 submit rick_resume rick_augmented.sbatch "${RICK[@]}" NNTRAIN_OUT="$T/runs/rick" NNTRAIN_EPOCHS=2 NNTRAIN_NO_REQUEUE=1
 check_rc rick_resume 0
 expect "rick resubmitted: resumes from last.h5" grep -q "resuming from $T/runs/rick/last.h5" "$LOG"
+expect "rick resubmitted: nntrain restored the state after epoch 1" \
+    grep -Eq "^Resuming from $T/runs/rick/last.h5: 1 epochs? done" "$LOG"
 expect "rick resubmitted: trains epoch 2 only" \
     test "$(grep -c '^Epoch 2/2 ' "$LOG")" -eq 1 -a "$(grep -c '^Epoch 1/2 ' "$LOG")" -eq 0
 expect "rick resubmitted: history.csv has epochs 1 and 2" \
@@ -219,7 +266,7 @@ expect "rick resubmitted: history.csv has epochs 1 and 2" \
 # ---------------------------------------------------------------- scaling
 s=$(date +%s)
 env NNTRAIN_OUT="$T/runs/scaling" NNTRAIN_MAX_NODES=2 NNTRAIN_PER_RANK_BATCH=4 NNTRAIN_STEPS=2 \
-    timeout 300 sbatch --wait --parsable --array=0-1 --job-name=scaling "${TINY[@]:0:4}" \
+    timeout "$(tlimit)" sbatch --wait --parsable --array=0-1 --job-name=scaling "${TINY[@]:0:4}" \
     --output="$T/logs/%x-%A_%a.out" --error="$T/logs/%x-%A_%a.err" \
     "$ROOT/jobs/scaling.sbatch" >"$T/scaling.id" 2>"$T/scaling.sbatch.err"
 RC=$?
@@ -241,31 +288,49 @@ expect "scaling: BENCH lines in the logs" test "$(cat "$T"/logs/scaling-"$JOB"_*
 # ---------------------------------------------------------------- SIGUSR1
 # A long run; once it trains, the batch shell gets SIGUSR1 (as from
 # --signal=B:USR1@120) and must forward it: checkpoint, exit status 75.
+# usr1_test NAME LAUNCHER
+usr1_test() {
+    local name=$1 launcher=$2 s bg e
+    s=$(date +%s)
+    env "${RICK[@]}" NNTRAIN_OUT="$T/runs/$name" NNTRAIN_EPOCHS=500 NNTRAIN_NO_REQUEUE=1 NNTRAIN_LAUNCHER=$launcher \
+        timeout "$(tlimit)" sbatch --wait --parsable --job-name="$name" "${TINY[@]}" \
+        "$ROOT/jobs/rick_augmented.sbatch" >"$T/$name.id" 2>"$T/$name.sbatch.err" &
+    bg=$!
+    BG+=("$bg")
+    wait_for "$T/$name.id" '[0-9]' 30
+    JOB=$(tr -dc '0-9' <"$T/$name.id")
+    LOG=$T/logs/$name-$JOB.out
+    ERR=$T/logs/$name-$JOB.err
+    wait_epoch "$T/runs/$name" "$LOG" 120 "$bg" || echo "($name: no epoch done after 120 s; sending SIGUSR1 anyway)"
+    scancel --signal=USR1 --batch "$JOB"
+    wait "$bg"
+    RC=$?
+    check_rc "$name" 75
+    echo "     ($name job: $(($(date +%s) - s)) s)"
+    expect "SIGUSR1 ($launcher): the batch script forwarded it" grep -q "SIGUSR1 at .*checkpoint" "$LOG"
+    expect "SIGUSR1 ($launcher): nntrain stopped with status 75" grep -q "stopped by a signal .*exit status 75" "$ERR"
+    expect "SIGUSR1 ($launcher): checkpoint last.h5 written" test -s "$T/runs/$name/last.h5"
+    e=$(rows "$T/runs/$name/history.csv")
+    expect "SIGUSR1 ($launcher): stopped early (after $e of 500 epochs)" test "$e" -ge 1 -a "$e" -lt 500
+    expect "SIGUSR1 ($launcher): not requeued with NNTRAIN_NO_REQUEUE" grep -q "not requeueing" "$LOG"
+}
+usr1_test rick_usr1 srun
+usr1_test rick_usr1_mpirun mpirun
+
+# ---------------------------------------------------------------- time limit
+# The signal as Slurm sends it: --time=1 with --signal=B:USR1@50 (the job
+# scripts say @120) reaches the batch shell about 10-20 s after the start.
 s=$(date +%s)
-env "${RICK[@]}" NNTRAIN_OUT="$T/runs/rick_usr1" NNTRAIN_EPOCHS=500 NNTRAIN_NO_REQUEUE=1 \
-    timeout 300 sbatch --wait --parsable --job-name=rick_usr1 "${TINY[@]}" \
-    "$ROOT/jobs/rick_augmented.sbatch" >"$T/rick_usr1.id" 2>"$T/rick_usr1.sbatch.err" &
-bg=$!
-BG+=("$bg")
-wait_for "$T/rick_usr1.id" '[0-9]' 30
-JOB=$(tr -dc '0-9' <"$T/rick_usr1.id")
-LOG=$T/logs/rick_usr1-$JOB.out
-ERR=$T/logs/rick_usr1-$JOB.err
-if wait_for "$LOG" '^Epoch 1/500 ' 120; then
-    scancel --signal=USR1 --batch "$JOB"
-else
-    echo "(rick_usr1: no epoch line after 120 s; sending SIGUSR1 anyway)"
-    scancel --signal=USR1 --batch "$JOB"
-fi
-wait "$bg"
-RC=$?
-check_rc rick_usr1 75
-echo "     (SIGUSR1 job: $(($(date +%s) - s)) s)"
-expect "SIGUSR1: the batch script forwarded it" grep -q "SIGUSR1 at .*checkpoint" "$LOG"
-expect "SIGUSR1: checkpoint last.h5 written" test -s "$T/runs/rick_usr1/last.h5"
-e=$(rows "$T/runs/rick_usr1/history.csv")
-expect "SIGUSR1: stopped early (after $e of 500 epochs)" test "$e" -ge 1 -a "$e" -lt 500
-expect "SIGUSR1: not requeued with NNTRAIN_NO_REQUEUE" grep -q "not requeueing" "$LOG"
+submit rick_timelimit rick_augmented.sbatch "${RICK[@]}" NNTRAIN_OUT="$T/runs/rick_timelimit" \
+    NNTRAIN_EPOCHS=5000 NNTRAIN_NO_REQUEUE=1 --time=1 --signal=B:USR1@50
+check_rc rick_timelimit 75
+echo "     (time-limit job: $(($(date +%s) - s)) s)"
+expect "time limit: Slurm's SIGUSR1 reached the batch script" grep -q "SIGUSR1 at .*checkpoint" "$LOG"
+expect "time limit: checkpoint last.h5 written" test -s "$T/runs/rick_timelimit/last.h5"
+for f in cifar10 rick_augmented; do
+    expect "$f.sbatch asks for --signal=B:USR1@120, --requeue and --open-mode=append" \
+        test "$(grep -cE '^#SBATCH --(signal=B:USR1@120|requeue|open-mode=append)$' "$ROOT/jobs/$f.sbatch")" -eq 3
+done
 
 # ---------------------------------------------------------------- requeue
 # The same with requeueing on: the job requeues itself (scontrol requeue),
@@ -274,7 +339,7 @@ expect "SIGUSR1: not requeued with NNTRAIN_NO_REQUEUE" grep -q "not requeueing" 
 s=$(date +%s)
 EP=25
 env "${RICK[@]}" NNTRAIN_OUT="$T/runs/rick_requeue" NNTRAIN_EPOCHS=$EP \
-    timeout 300 sbatch --wait --parsable --job-name=rick_requeue "${TINY[@]}" \
+    timeout "$(tlimit)" sbatch --wait --parsable --job-name=rick_requeue "${TINY[@]}" \
     "$ROOT/jobs/rick_augmented.sbatch" >"$T/rick_requeue.id" 2>"$T/rick_requeue.sbatch.err" &
 bg=$!
 BG+=("$bg")
@@ -282,22 +347,26 @@ wait_for "$T/rick_requeue.id" '[0-9]' 30
 JOB=$(tr -dc '0-9' <"$T/rick_requeue.id")
 LOG=$T/logs/rick_requeue-$JOB.out
 ERR=$T/logs/rick_requeue-$JOB.err
-wait_for "$LOG" "^Epoch 1/$EP " 120
+wait_epoch "$T/runs/rick_requeue" "$LOG" 120 "$bg"
 scancel --signal=USR1 --batch "$JOB"
-if wait_for "$LOG" "requeueing job $JOB" 60; then
-    t=100
-    while [ $t -gt 0 ] && [ "$(squeue -h -j "$JOB" -o %T 2>/dev/null)" != PENDING ]; do sleep 0.2; t=$((t - 1)); done
-    scontrol update JobId="$JOB" StartTime=now
+if kill -0 "$bg" 2>/dev/null && wait_for "$LOG" "requeueing job $JOB" 60; then
+    t=150
+    while [ $t -gt 0 ] && kill -0 "$bg" 2>/dev/null && ! grep -q "(restart 1)" "$LOG"; do
+        [ "$(squeue -h -j "$JOB" -o %T 2>/dev/null)" = PENDING ] &&
+            scontrol update JobId="$JOB" StartTime=now 2>/dev/null
+        sleep 0.2
+        t=$((t - 1))
+    done
 fi
 wait "$bg"
 RC=$?
 check_rc rick_requeue 0
 echo "     (requeue job: $(($(date +%s) - s)) s)"
 expect "requeue: the first run stopped with status 75 and requeued the job" \
-    grep -q "requeueing job $JOB" "$LOG"
-expect "requeue: the second run (restart 1) resumed from last.h5" \
-    grep -q "(restart 1)" "$LOG"
-expect "requeue: ... and printed 'resuming from'" grep -q "resuming from $T/runs/rick_requeue/last.h5" "$LOG"
+    all_in "$LOG" "exit status 75" "requeueing job $JOB"
+expect "requeue: a second run of the same job (restart 1) started" grep -q "job $JOB (restart 1)" "$LOG"
+expect "requeue: ... and resumed from last.h5" \
+    grep -Eq "^Resuming from $T/runs/rick_requeue/last.h5: [0-9]+ epochs? done" "$LOG"
 expect "requeue: trained to epoch $EP/$EP" grep -q "^Epoch $EP/$EP " "$LOG"
 expect "requeue: history.csv has epochs 1..$EP once each" \
     test "$(tail -n +2 "$T/runs/rick_requeue/history.csv" 2>/dev/null | cut -d, -f1 | tr '\n' ' ')" = "$(seq -s ' ' 1 $EP) "
