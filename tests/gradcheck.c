@@ -237,3 +237,21 @@ int gc_model(const char *spec_text, int B, uint64_t seed, double tol, gc_result 
     nn_model_free(&c.m);
     return bad;
 }
+
+void gc_layer_ok(const char *call, nn_shape in, int B, int training, uint64_t seed)
+{
+    gc_result r;
+    int bad = gc_layer(call, in, B, training, seed, GC_TOL, &r);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(r.checked > 0);
+    CU_ASSERT(r.sum_abs_numeric > 0);
+}
+
+void gc_model_ok(const char *spec_text, int B, uint64_t seed)
+{
+    gc_result r;
+    int bad = gc_model(spec_text, B, seed, GC_TOL, &r);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(r.checked > 0);
+    CU_ASSERT(r.sum_abs_numeric > 0);
+}

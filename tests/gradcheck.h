@@ -31,4 +31,12 @@ int gc_layer(const char *call, nn_shape in, int B, int training, uint64_t seed,
  * fused softmax/sigmoid path when the spec ends that way). */
 int gc_model(const char *spec_text, int B, uint64_t seed, double tol, gc_result *res);
 
+/* The suites' usual tolerance. */
+#define GC_TOL 1e-2
+
+/* gc_layer / gc_model with GC_TOL as CUnit assertions (3 each): no element
+ * failed, something was checked, the numeric gradient is not all zero. */
+void gc_layer_ok(const char *call, nn_shape in, int B, int training, uint64_t seed);
+void gc_model_ok(const char *spec_text, int B, uint64_t seed);
+
 #endif

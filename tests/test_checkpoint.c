@@ -40,18 +40,6 @@ static const char *MLP_16 =
 static const char *MLP_17 =
     "Dense(17, activation=\"relu\", input_shape=(8,))\nDense(3, activation=\"softmax\")\n";
 
-static int build(const char *text, nn_model *m, nn_error *e)
-{
-    nn_spec s;
-    memset(e, 0, sizeof *e);
-    int rc = nn_spec_parse(text, "t.nn", &s, e);
-    if (rc)
-        return rc;
-    rc = nn_model_build(m, &s, e);
-    nn_spec_free(&s);
-    return rc;
-}
-
 static int json_build(const char *json, const char *tc, nn_model *m, nn_error *e)
 {
     nn_spec s;
@@ -134,7 +122,7 @@ static int write_all(const char *path, const unsigned char *buf, size_t n)
 static void make_all(nn_model *m)
 {
     nn_error e;
-    TU_ASSERT_OK(build(ALL_SPEC, m, &e), e);
+    TU_ASSERT_OK(tu_build(ALL_SPEC, m, &e), e);
     nn_model_init_params(m, 5);
     for (int i = 0; i < m->nlayers; i++)   /* non-zero biases too */
         if (m->layers[i].param_len)
@@ -252,7 +240,7 @@ static void test_roundtrip(void)
 
     /* weights into a fresh model built from the spec */
     nn_model m3;
-    TU_ASSERT_OK(build(ALL_SPEC, &m3, &e), e);
+    TU_ASSERT_OK(tu_build(ALL_SPEC, &m3, &e), e);
     TU_ASSERT_OK(nn_ckpt_load_weights(path, &m3, 0, &e), e);
     CU_ASSERT(memcmp(m.params, m3.params, m.nparams * sizeof(float)) == 0);
     nn_model_free(&m3);
@@ -273,11 +261,11 @@ static void test_load_weights_missing(void)
     const char *dir = tu_tmpdir();
     nn_model a, b;
     nn_error e;
-    TU_ASSERT_OK(build(MLP_16, &a, &e), e);
+    TU_ASSERT_OK(tu_build(MLP_16, &a, &e), e);
     nn_model_init_params(&a, 1);
     TU_ASSERT_OK(nn_ckpt_save(join(dir, "a.h5"), &a, MLP_16, NULL, NULL, &e), e);
-    TU_ASSERT_OK(build("Dense(16, activation=\"relu\", input_shape=(8,))\n"
-                       "Dense(5, activation=\"softmax\", name=\"new_head\")\n", &b, &e), e);
+    TU_ASSERT_OK(tu_build("Dense(16, activation=\"relu\", input_shape=(8,))\n"
+                          "Dense(5, activation=\"softmax\", name=\"new_head\")\n", &b, &e), e);
     nn_model_init_params(&b, 2);
     float head0 = b.params[b.layers[1].param_off];
     CU_ASSERT_EQUAL(nn_ckpt_load_weights(join(dir, "a.h5"), &b, 0, &e), NN_EFORMAT);
@@ -441,7 +429,7 @@ static void test_json_roundtrip(void)
     CU_ASSERT(tu_contains(e.msg, "max_pooling2d"));
     CU_ASSERT(tu_contains(e.msg, "spec"));
     nn_model_free(&m);
-    TU_ASSERT_OK(build(MLP_16, &m, &e), e);
+    TU_ASSERT_OK(tu_build(MLP_16, &m, &e), e);
     json = nn_model_to_keras_json(&m, NULL, &e);
     CU_ASSERT_PTR_NOT_NULL_FATAL(json);
     TU_ASSERT_OK(json_build(json, NULL, &m2, &e), e);
@@ -546,7 +534,7 @@ static void test_other_layers(void)
     const char *dir = tu_tmpdir();
     nn_model m, m2;
     nn_error e;
-    TU_ASSERT_OK(build(spec, &m, &e), e);
+    TU_ASSERT_OK(tu_build(spec, &m, &e), e);
     nn_model_init_params(&m, 9);
     const char *path = join(dir, "rnn.h5");
     TU_ASSERT_OK(nn_ckpt_save(path, &m, spec, NULL, NULL, &e), e);
@@ -645,7 +633,7 @@ static void test_wrong_shapes(void)
     const char *dir = tu_tmpdir();
     nn_model m, m2;
     nn_error e;
-    TU_ASSERT_OK(build(MLP_16, &m, &e), e);
+    TU_ASSERT_OK(tu_build(MLP_16, &m, &e), e);
     nn_model_init_params(&m, 3);
     /* a file whose spec says Dense(17) but whose kernel is (8, 16) */
     const char *path = join(dir, "shape.h5");
@@ -663,16 +651,16 @@ static void test_wrong_shapes(void)
     expect_refused(gone, "'dense_1'", "bias:0");
 
     /* load_state needs allocated slots and the same optimizer */
-    TU_ASSERT_OK(build("Dense(2, input_shape=(3,))\ncompile(loss=\"mse\", optimizer=\"adam\")\n",
-                       &m2, &e), e);
+    TU_ASSERT_OK(tu_build("Dense(2, input_shape=(3,))\ncompile(loss=\"mse\", optimizer=\"adam\")\n",
+                          &m2, &e), e);
     TU_ASSERT_OK(nn_optim_alloc(&m2.optim, m2.nparams, &e), e);
     m2.optim.iterations = 4;
     const char *opt = join(dir, "opt.h5");
     TU_ASSERT_OK(nn_ckpt_save(opt, &m2, "Dense(2, input_shape=(3,))\ncompile(loss=\"mse\", "
                               "optimizer=\"adam\")\n", NULL, NULL, &e), e);
     nn_model_free(&m2);
-    TU_ASSERT_OK(build("Dense(2, input_shape=(3,))\ncompile(loss=\"mse\", optimizer=\"rmsprop\")\n",
-                       &m2, &e), e);
+    TU_ASSERT_OK(tu_build("Dense(2, input_shape=(3,))\ncompile(loss=\"mse\", optimizer=\"rmsprop\")\n",
+                          &m2, &e), e);
     CU_ASSERT_EQUAL(nn_ckpt_load_state(opt, &m2, NULL, NULL, &e), NN_EINVAL);
     CU_ASSERT(tu_contains(e.msg, "nn_optim_alloc"));
     TU_ASSERT_OK(nn_optim_alloc(&m2.optim, m2.nparams, &e), e);
@@ -716,7 +704,7 @@ static void test_save_failures(void)
 
     /* a layer name HDF5 cannot hold */
     nn_model_free(&m);
-    TU_ASSERT_OK(build("Dense(2, input_shape=(3,), name=\"a/b\")\n", &m, &e), e);
+    TU_ASSERT_OK(tu_build("Dense(2, input_shape=(3,), name=\"a/b\")\n", &m, &e), e);
     CU_ASSERT_EQUAL(nn_ckpt_save(join(dir, "slash.h5"), &m, NULL, NULL, NULL, &e), NN_EINVAL);
     CU_ASSERT(tu_contains(e.msg, "'a/b'"));
     CU_ASSERT_EQUAL(count_entries(dir, &tmp), 1);

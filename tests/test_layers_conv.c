@@ -10,100 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/im2col.h"
 #include "gradcheck.h"
 #include "nntrain/layer.h"
 #include "testutil.h"
-
-#define TOL 1e-2
 
 /* Named here so a static link pulls these layers in (the registry's
  * references to them are weak). */
 extern const nn_layer_ops nn_conv2d_ops, nn_maxpool2d_ops;
 
-/* A layer from one spec line on input shape in, named "t" and configured
- * (not planned). On error the layer is destroyed and e is filled. */
-static int make_layer(const char *text, nn_shape in, nn_layer *l, nn_error *e)
-{
-    nn_spec s;
-    nn_shape ish;
-    int has;
-    memset(l, 0, sizeof *l);
-    int rc = nn_spec_parse(text, "<test>", &s, e);
-    if (rc)
-        return rc;
-    rc = nn_layer_create(l, &s.calls[0], &ish, &has, e);
-    nn_spec_free(&s);
-    if (rc)
-        return rc;
-    snprintf(l->name, sizeof l->name, "t");
-    l->in = in;
-    rc = l->ops->configure(l, e);
-    if (rc)
-        nn_layer_destroy(l);
-    return rc;
-}
-
-/* A planned layer with its buffers: params p/g, x (B, in), y and dy (B, out),
- * dx (B, in), and the workspace it asked for. */
-typedef struct lay {
-    nn_layer l;
-    int B;
-    size_t nin, nout, np, work;
-    float *p, *g, *x, *y, *dy, *dx;
-    nn_ctx ctx;
-} lay;
-
-static void lay_open(lay *t, const char *text, nn_shape in, int B)
-{
-    nn_error e = {0};
-    memset(t, 0, sizeof *t);
-    TU_ASSERT_OK(make_layer(text, in, &t->l, &e), e);
-    TU_ASSERT_OK(t->l.ops->plan(&t->l, B, &t->work, &e), e);
-    t->B = B;
-    t->nin = nn_shape_size(&in) * (size_t)B;
-    t->nout = nn_shape_size(&t->l.out) * (size_t)B;
-    t->np = t->l.param_len;
-    t->p = calloc(t->np + 1, sizeof(float));
-    t->g = calloc(t->np + 1, sizeof(float));
-    t->x = calloc(t->nin, sizeof(float));
-    t->dx = calloc(t->nin, sizeof(float));
-    t->y = calloc(t->nout, sizeof(float));
-    t->dy = calloc(t->nout, sizeof(float));
-    t->ctx.work = t->work ? malloc(t->work) : NULL;
-    t->ctx.work_bytes = t->work;
-}
-
-static void lay_close(lay *t)
-{
-    free(t->p), free(t->g), free(t->x), free(t->dx), free(t->y), free(t->dy);
-    free(t->ctx.work);
-    nn_layer_destroy(&t->l);
-}
-
-static void lay_forward(lay *t)
-{
-    t->l.ops->forward(&t->l, t->p, t->x, t->y, t->B, &t->ctx);
-}
-
 static void gc_ok(const char *call, nn_shape in, int B, uint64_t seed)
 {
-    gc_result r;
-    int bad = gc_layer(call, in, B, 0, seed, TOL, &r);
-    CU_ASSERT_EQUAL(bad, 0);
-    CU_ASSERT(r.checked > 0);
-    CU_ASSERT(r.sum_abs_numeric > 0);
-}
-
-static void assert_close(const char *what, const float *a, const float *b, size_t n,
-                         double tol)
-{
-    long bad;
-    double d = tu_max_diff(a, b, n, tol, &bad);
-    if (bad >= 0)
-        printf("\n  %s: max diff %.3g, first bad [%ld]: %.7g vs %.7g\n", what, d, bad,
-               a[bad], b[bad]);
-    CU_ASSERT_EQUAL(bad, -1);
+    gc_layer_ok(call, in, B, 0, seed);
 }
 
 /* ---- naive references ----------------------------------------------------- */
@@ -162,22 +79,6 @@ static int same_out(int n, int k, int s, int *pad_lo)
 
 /* ---- shapes and parameters -------------------------------------------------- */
 
-static void expect_shape(const char *call, nn_shape in, nn_shape out, size_t params)
-{
-    nn_layer l;
-    nn_error e = {0};
-    TU_ASSERT_OK(make_layer(call, in, &l, &e), e);
-    if (!nn_shape_eq(&l.out, &out) || l.param_len != params) {
-        char a[64], b[64];
-        printf("\n  %s: out %s params %zu, expected %s params %zu\n", call,
-               nn_shape_str(&l.out, a, sizeof a), l.param_len,
-               nn_shape_str(&out, b, sizeof b), params);
-    }
-    CU_ASSERT(nn_shape_eq(&l.out, &out));
-    CU_ASSERT_EQUAL(l.param_len, params);
-    nn_layer_destroy(&l);
-}
-
 static void test_registry(void)
 {
     CU_ASSERT_PTR_EQUAL(nn_layer_find("Conv2D"), &nn_conv2d_ops);
@@ -191,34 +92,34 @@ static void test_registry(void)
 static void test_shapes(void)
 {
     /* MNIST CNN: 320, 18,496 and 36,928 parameters as Keras prints. */
-    expect_shape("Conv2D(32, (3, 3), activation=\"relu\")", nn_shape3(28, 28, 1),
-                 nn_shape3(26, 26, 32), 320);
-    expect_shape("Conv2D(64, (3, 3))", nn_shape3(13, 13, 32), nn_shape3(11, 11, 64), 18496);
-    expect_shape("Conv2D(64, 3)", nn_shape3(5, 5, 64), nn_shape3(3, 3, 64), 36928);
-    expect_shape("Conv2D(6, (3, 3), strides=2, padding=\"same\")", nn_shape3(7, 7, 3),
-                 nn_shape3(4, 4, 6), 3 * 3 * 3 * 6 + 6);
-    expect_shape("Conv2D(4, (3, 2), strides=(2, 1))", nn_shape3(9, 6, 2),
-                 nn_shape3(4, 5, 4), 3 * 2 * 2 * 4 + 4);
-    expect_shape("Conv2D(4, (3, 2), use_bias=False)", nn_shape3(9, 6, 2),
-                 nn_shape3(7, 5, 4), 3 * 2 * 2 * 4);
-    expect_shape("Conv2D(32, (3, 3), padding=\"same\")", nn_shape3(32, 32, 3),
-                 nn_shape3(32, 32, 32), 896);   /* CIFAR-10 example, first layer */
-    expect_shape("Conv2D(20, (5, 5))", nn_shape3(90, 160, 3), nn_shape3(86, 156, 20), 1520);
-    expect_shape("Conv2D(8, 1)", nn_shape3(5, 4, 3), nn_shape3(5, 4, 8), 32);
-    expect_shape("MaxPooling2D()", nn_shape3(26, 26, 32), nn_shape3(13, 13, 32), 0);
-    expect_shape("MaxPooling2D(3)", nn_shape3(86, 156, 20), nn_shape3(28, 52, 20), 0);
-    expect_shape("MaxPooling2D((2, 3), strides=1, padding=\"same\")", nn_shape3(5, 7, 2),
-                 nn_shape3(5, 7, 2), 0);
-    expect_shape("MaxPooling2D(2, padding=\"same\")", nn_shape3(5, 5, 1), nn_shape3(3, 3, 1),
-                 0);
-    expect_shape("MaxPooling2D(pool_size=(3, 2), strides=(1, 2))", nn_shape3(6, 7, 1),
-                 nn_shape3(4, 3, 1), 0);
+    tu_expect_shape("Conv2D(32, (3, 3), activation=\"relu\")", nn_shape3(28, 28, 1),
+                    nn_shape3(26, 26, 32), 320);
+    tu_expect_shape("Conv2D(64, (3, 3))", nn_shape3(13, 13, 32), nn_shape3(11, 11, 64), 18496);
+    tu_expect_shape("Conv2D(64, 3)", nn_shape3(5, 5, 64), nn_shape3(3, 3, 64), 36928);
+    tu_expect_shape("Conv2D(6, (3, 3), strides=2, padding=\"same\")", nn_shape3(7, 7, 3),
+                    nn_shape3(4, 4, 6), 3 * 3 * 3 * 6 + 6);
+    tu_expect_shape("Conv2D(4, (3, 2), strides=(2, 1))", nn_shape3(9, 6, 2),
+                    nn_shape3(4, 5, 4), 3 * 2 * 2 * 4 + 4);
+    tu_expect_shape("Conv2D(4, (3, 2), use_bias=False)", nn_shape3(9, 6, 2),
+                    nn_shape3(7, 5, 4), 3 * 2 * 2 * 4);
+    tu_expect_shape("Conv2D(32, (3, 3), padding=\"same\")", nn_shape3(32, 32, 3),
+                    nn_shape3(32, 32, 32), 896);   /* CIFAR-10 example, first layer */
+    tu_expect_shape("Conv2D(20, (5, 5))", nn_shape3(90, 160, 3), nn_shape3(86, 156, 20), 1520);
+    tu_expect_shape("Conv2D(8, 1)", nn_shape3(5, 4, 3), nn_shape3(5, 4, 8), 32);
+    tu_expect_shape("MaxPooling2D()", nn_shape3(26, 26, 32), nn_shape3(13, 13, 32), 0);
+    tu_expect_shape("MaxPooling2D(3)", nn_shape3(86, 156, 20), nn_shape3(28, 52, 20), 0);
+    tu_expect_shape("MaxPooling2D((2, 3), strides=1, padding=\"same\")", nn_shape3(5, 7, 2),
+                    nn_shape3(5, 7, 2), 0);
+    tu_expect_shape("MaxPooling2D(2, padding=\"same\")", nn_shape3(5, 5, 1),
+                    nn_shape3(3, 3, 1), 0);
+    tu_expect_shape("MaxPooling2D(pool_size=(3, 2), strides=(1, 2))", nn_shape3(6, 7, 1),
+                    nn_shape3(4, 3, 1), 0);
 
     /* param_specs: HWIO kernel first, then the bias right after it. */
     nn_layer l;
     nn_error e = {0};
     nn_param_spec s[NN_MAX_PARAM_SPECS];
-    TU_ASSERT_OK(make_layer("Conv2D(5, (3, 2))", nn_shape3(8, 9, 4), &l, &e), e);
+    TU_ASSERT_OK(tu_make_layer("Conv2D(5, (3, 2))", nn_shape3(8, 9, 4), &l, &e), e);
     CU_ASSERT_EQUAL_FATAL(l.ops->param_specs(&l, s), 2);
     CU_ASSERT_STRING_EQUAL(s[0].name, "kernel:0");
     CU_ASSERT_EQUAL(s[0].ndim, 4);
@@ -228,7 +129,7 @@ static void test_shapes(void)
     CU_ASSERT(s[1].ndim == 1 && s[1].dims[0] == 5);
     CU_ASSERT_EQUAL(s[1].off, 3 * 2 * 4 * 5);
     nn_layer_destroy(&l);
-    TU_ASSERT_OK(make_layer("Conv2D(5, 3, use_bias=False)", nn_shape3(8, 9, 4), &l, &e), e);
+    TU_ASSERT_OK(tu_make_layer("Conv2D(5, 3, use_bias=False)", nn_shape3(8, 9, 4), &l, &e), e);
     CU_ASSERT_EQUAL(l.ops->param_specs(&l, s), 1);
     nn_layer_destroy(&l);
 }
@@ -237,8 +138,8 @@ static void test_shapes(void)
  * Conv2D(32, 3) on one channel, zero bias; initialisers by name. */
 static void test_init(void)
 {
-    lay t;
-    lay_open(&t, "Conv2D(32, (3, 3))", nn_shape3(28, 28, 1), 1);
+    tu_lay t;
+    tu_lay_open(&t, "Conv2D(32, (3, 3))", nn_shape3(28, 28, 1), 1);
     nn_rng r = nn_rng_key(7, 0, 0, 0);
     for (size_t i = 0; i < t.np; i++)
         t.p[i] = 99.0f;
@@ -249,14 +150,14 @@ static void test_init(void)
     CU_ASSERT(mx <= lim && mx > 0.8 * lim);
     for (size_t i = 288; i < 320; i++)
         CU_ASSERT_EQUAL(t.p[i], 0.0f);
-    lay_close(&t);
+    tu_lay_close(&t);
 
-    lay_open(&t, "Conv2D(2, 2, kernel_initializer=\"ones\", bias_initializer=\"ones\")",
-             nn_shape3(3, 3, 2), 1);
+    tu_lay_open(&t, "Conv2D(2, 2, kernel_initializer=\"ones\", bias_initializer=\"ones\")",
+                nn_shape3(3, 3, 2), 1);
     t.l.ops->init_params(&t.l, t.p, &r);
     for (size_t i = 0; i < t.np; i++)
         CU_ASSERT_EQUAL(t.p[i], 1.0f);
-    lay_close(&t);
+    tu_lay_close(&t);
 }
 
 /* ---- hand-computed results ----------------------------------------------------- */
@@ -270,8 +171,8 @@ static void test_init(void)
  * The kernel is HWIO: index ((kh*KW + kw)*C + c)*F + f. */
 static void test_hand_conv(void)
 {
-    lay t;
-    lay_open(&t, "Conv2D(2, (2, 2))", nn_shape3(3, 3, 2), 1);
+    tu_lay t;
+    tu_lay_open(&t, "Conv2D(2, (2, 2))", nn_shape3(3, 3, 2), 1);
     CU_ASSERT_EQUAL_FATAL(t.np, 2 * 2 * 2 * 2 + 2);
     for (int i = 0; i < 9; i++) {
         t.x[i * 2] = (float)(i + 1);
@@ -285,9 +186,9 @@ static void test_hand_conv(void)
     }
     t.p[16] = 0.5f;
     t.p[17] = -1.0f;
-    lay_forward(&t);
+    tu_lay_forward(&t);
     const float want[8] = {47.5f, 0, 57.5f, 1, 77.5f, 3, 87.5f, 4};
-    assert_close("hand conv", t.y, want, 8, 1e-6);
+    tu_assert_close("hand conv", t.y, want, 8, 1e-6);
 
     /* Backward with dy = 1 on filter 0 only: dbias = (4, 0); dkernel for
      * filter 0, channel 0, tap (0,0) = sum of the four window corners
@@ -310,7 +211,7 @@ static void test_hand_conv(void)
     CU_ASSERT_DOUBLE_EQUAL(t.dx[0], 1.0, 1e-6);               /* corner: tap 1 only */
     CU_ASSERT_DOUBLE_EQUAL(t.dx[(2 * 3 + 2) * 2 + 0], 4.0, 1e-6); /* corner: tap 4 */
     CU_ASSERT_DOUBLE_EQUAL(t.dx[1], 0.0, 1e-6);
-    lay_close(&t);
+    tu_lay_close(&t);
 }
 
 /* Non-square: x (1, 2, 3, 1) = [[1, 2, 3], [4, 5, 6]], kernel (1, 2) = [1, 10]
@@ -318,17 +219,17 @@ static void test_hand_conv(void)
  * H/W would give a (1, 3) kernel and a different shape. */
 static void test_hand_nonsquare(void)
 {
-    lay t;
-    lay_open(&t, "Conv2D(1, (1, 2), use_bias=False)", nn_shape3(2, 3, 1), 1);
+    tu_lay t;
+    tu_lay_open(&t, "Conv2D(1, (1, 2), use_bias=False)", nn_shape3(2, 3, 1), 1);
     CU_ASSERT(t.l.out.d[0] == 2 && t.l.out.d[1] == 2);
     for (int i = 0; i < 6; i++)
         t.x[i] = (float)(i + 1);
     t.p[0] = 1.0f;
     t.p[1] = 10.0f;
-    lay_forward(&t);
+    tu_lay_forward(&t);
     const float want[4] = {21, 32, 54, 65};
-    assert_close("non-square conv", t.y, want, 4, 1e-6);
-    lay_close(&t);
+    tu_assert_close("non-square conv", t.y, want, 4, 1e-6);
+    tu_lay_close(&t);
 }
 
 /* TensorFlow "same" with stride 2 on an odd size pads only at the bottom and
@@ -340,25 +241,25 @@ static void test_hand_nonsquare(void)
  * would give 0): max(-1,-2,-4,-5) = -1, max(-3,-6) = -3, -7, -9. */
 static void test_same_padding_side(void)
 {
-    lay t;
-    lay_open(&t, "Conv2D(1, 2, strides=2, padding=\"same\", use_bias=False)",
-             nn_shape3(3, 3, 1), 1);
+    tu_lay t;
+    tu_lay_open(&t, "Conv2D(1, 2, strides=2, padding=\"same\", use_bias=False)",
+                nn_shape3(3, 3, 1), 1);
     for (int i = 0; i < 9; i++)
         t.x[i] = (float)(i + 1);
     for (int i = 0; i < 4; i++)
         t.p[i] = 1.0f;
-    lay_forward(&t);
+    tu_lay_forward(&t);
     const float want[4] = {12, 9, 15, 9};
-    assert_close("same padding conv", t.y, want, 4, 1e-6);
-    lay_close(&t);
+    tu_assert_close("same padding conv", t.y, want, 4, 1e-6);
+    tu_lay_close(&t);
 
-    lay_open(&t, "MaxPooling2D(2, padding=\"same\")", nn_shape3(3, 3, 1), 1);
+    tu_lay_open(&t, "MaxPooling2D(2, padding=\"same\")", nn_shape3(3, 3, 1), 1);
     for (int i = 0; i < 9; i++)
         t.x[i] = -(float)(i + 1);
-    lay_forward(&t);
+    tu_lay_forward(&t);
     const float wp[4] = {-1, -3, -7, -9};
-    assert_close("same padding pool", t.y, wp, 4, 1e-6);
-    lay_close(&t);
+    tu_assert_close("same padding pool", t.y, wp, 4, 1e-6);
+    tu_lay_close(&t);
 }
 
 /* Max pooling forward/backward by hand: pool 3, stride 1 on (1, 3, 4, 1)
@@ -366,13 +267,13 @@ static void test_same_padding_side(void)
  * so y = [9, 9] and dx gets dy0 + dy1 at the 9 and 0 elsewhere. */
 static void test_hand_pool(void)
 {
-    lay t;
-    lay_open(&t, "MaxPooling2D(3, strides=1)", nn_shape3(3, 4, 1), 1);
+    tu_lay t;
+    tu_lay_open(&t, "MaxPooling2D(3, strides=1)", nn_shape3(3, 4, 1), 1);
     const float x[12] = {0, 1, 2, 3, 4, 9, 5, 6, 7, 8, 1, 2};
     memcpy(t.x, x, sizeof x);
     for (int i = 0; i < 12; i++)
         t.dx[i] = 123.0f;   /* backward must overwrite */
-    lay_forward(&t);
+    tu_lay_forward(&t);
     CU_ASSERT_DOUBLE_EQUAL(t.y[0], 9.0, 0);
     CU_ASSERT_DOUBLE_EQUAL(t.y[1], 9.0, 0);
     t.dy[0] = 0.25f;
@@ -380,20 +281,20 @@ static void test_hand_pool(void)
     t.l.ops->backward(&t.l, t.p, t.g, t.x, t.y, t.dy, t.dx, 1, &t.ctx);
     for (int i = 0; i < 12; i++)
         CU_ASSERT_DOUBLE_EQUAL(t.dx[i], i == 5 ? 0.75 : 0.0, 0);
-    lay_close(&t);
+    tu_lay_close(&t);
 
     /* Ties: the first cell in (h, w) order takes the gradient, once. */
-    lay_open(&t, "MaxPooling2D()", nn_shape3(2, 2, 2), 1);
+    tu_lay_open(&t, "MaxPooling2D()", nn_shape3(2, 2, 2), 1);
     for (int i = 0; i < 8; i++)
         t.x[i] = i % 2 ? 3.0f : -1.0f;   /* channel 0 all -1, channel 1 all 3 */
-    lay_forward(&t);
+    tu_lay_forward(&t);
     CU_ASSERT(t.y[0] == -1.0f && t.y[1] == 3.0f);
     t.dy[0] = 2.0f;
     t.dy[1] = 5.0f;
     t.l.ops->backward(&t.l, t.p, t.g, t.x, t.y, t.dy, t.dx, 1, &t.ctx);
     const float want[8] = {2, 5, 0, 0, 0, 0, 0, 0};
-    assert_close("pool ties", t.dx, want, 8, 0);
-    lay_close(&t);
+    tu_assert_close("pool ties", t.dx, want, 8, 0);
+    tu_lay_close(&t);
 }
 
 /* ---- against naive loops --------------------------------------------------------- */
@@ -407,8 +308,8 @@ static void check_conv_ref(const conv_case *k)
     char call[160];
     snprintf(call, sizeof call, "Conv2D(%d, (%d, %d), strides=(%d, %d), padding=\"%s\")",
              k->F, k->KH, k->KW, k->SH, k->SW, k->same ? "same" : "valid");
-    lay t;
-    lay_open(&t, call, nn_shape3(k->H, k->W, k->C), k->B);
+    tu_lay t;
+    tu_lay_open(&t, call, nn_shape3(k->H, k->W, k->C), k->B);
     int pt = 0, pl = 0, OH, OW;
     if (k->same) {
         OH = same_out(k->H, k->KH, k->SH, &pt);
@@ -424,10 +325,10 @@ static void check_conv_ref(const conv_case *k)
     size_t kf = (size_t)k->KH * k->KW * k->C * k->F;
     ref_conv(t.x, k->B, k->H, k->W, k->C, t.p, t.p + kf, k->KH, k->KW, k->F, k->SH, k->SW,
              pt, pl, OH, OW, ref);
-    lay_forward(&t);
-    assert_close(call, t.y, ref, t.nout, 1e-5);
+    tu_lay_forward(&t);
+    tu_assert_close(call, t.y, ref, t.nout, 1e-5);
     free(ref);
-    lay_close(&t);
+    tu_lay_close(&t);
 }
 
 static void test_conv_reference(void)
@@ -448,8 +349,8 @@ static void check_pool_ref(int PH, int PW, int SH, int SW, int same, int H, int 
     char call[160];
     snprintf(call, sizeof call, "MaxPooling2D((%d, %d), strides=(%d, %d), padding=\"%s\")",
              PH, PW, SH, SW, same ? "same" : "valid");
-    lay t;
-    lay_open(&t, call, nn_shape3(H, W, C), B);
+    tu_lay t;
+    tu_lay_open(&t, call, nn_shape3(H, W, C), B);
     int pt = 0, pl = 0, OH, OW;
     if (same) {
         OH = same_out(H, PH, SH, &pt);
@@ -462,10 +363,10 @@ static void check_pool_ref(int PH, int PW, int SH, int SW, int same, int H, int 
     tu_fill_uniform(t.x, t.nin, 9, -2, -1);   /* all negative: padding must not win */
     float *ref = malloc(t.nout * sizeof *ref);
     ref_pool(t.x, B, H, W, C, PH, PW, SH, SW, pt, pl, OH, OW, ref);
-    lay_forward(&t);
-    assert_close(call, t.y, ref, t.nout, 0);
+    tu_lay_forward(&t);
+    tu_assert_close(call, t.y, ref, t.nout, 0);
     free(ref);
-    lay_close(&t);
+    tu_lay_close(&t);
 }
 
 static void test_pool_reference(void)
@@ -480,66 +381,25 @@ static void test_pool_reference(void)
 
 /* ---- chunked == unchunked ------------------------------------------------------- */
 
-/* One forward + backward at the default cap (one chunk) and at caps of one
- * and two images per chunk (B = 5: the last chunk is short); also the
- * dx == NULL path (first layer) must give the same parameter gradient. */
-static void check_chunked(const char *call, nn_shape in)
-{
-    const int B = 5;
-    lay ref, t;
-    lay_open(&ref, call, in, B);
-    tu_fill_uniform(ref.x, ref.nin, 21, -1, 1);
-    tu_fill_uniform(ref.p, ref.np, 22, -0.5f, 0.5f);
-    tu_fill_uniform(ref.dy, ref.nout, 23, -1, 1);
-    lay_forward(&ref);
-    float *dy0 = malloc(ref.nout * sizeof *dy0);
-    memcpy(dy0, ref.dy, ref.nout * sizeof *dy0);
-    ref.l.ops->backward(&ref.l, ref.p, ref.g, ref.x, ref.y, ref.dy, ref.dx, B, &ref.ctx);
-    size_t per = ref.work / (size_t)B;   /* one image's columns */
-    CU_ASSERT_FATAL(per > 0 && ref.work == per * B);
-    for (int imgs = 1; imgs <= 2; imgs++) {
-        size_t old = nn_im2col_set_cap(per * (size_t)imgs + per / 2);
-        lay_open(&t, call, in, B);
-        nn_im2col_set_cap(old);
-        CU_ASSERT_EQUAL(t.work, per * (size_t)imgs);
-        memcpy(t.x, ref.x, t.nin * sizeof(float));
-        memcpy(t.p, ref.p, t.np * sizeof(float));
-        memcpy(t.dy, dy0, t.nout * sizeof(float));
-        lay_forward(&t);
-        assert_close("chunked y", t.y, ref.y, t.nout, 1e-5);
-        for (size_t i = 0; i < t.nin; i++)
-            t.dx[i] = 123.0f;   /* must be overwritten */
-        t.l.ops->backward(&t.l, t.p, t.g, t.x, t.y, t.dy, t.dx, B, &t.ctx);
-        assert_close("chunked dx", t.dx, ref.dx, t.nin, 1e-5);
-        assert_close("chunked dparams", t.g, ref.g, t.np, 1e-5);
-        /* no dx: same parameter gradient */
-        memset(t.g, 0, t.np * sizeof(float));
-        memcpy(t.dy, dy0, t.nout * sizeof(float));
-        t.l.ops->backward(&t.l, t.p, t.g, t.x, t.y, t.dy, NULL, B, &t.ctx);
-        assert_close("chunked dparams (dx NULL)", t.g, ref.g, t.np, 1e-5);
-        lay_close(&t);
-    }
-    free(dy0);
-    lay_close(&ref);
-}
-
 static void test_chunked(void)
 {
-    check_chunked("Conv2D(4, (3, 3), activation=\"relu\")", nn_shape3(6, 5, 3));
-    check_chunked("Conv2D(3, (2, 3), strides=2, padding=\"same\")", nn_shape3(7, 6, 2));
-    check_chunked("Conv2D(2, 1, strides=2)", nn_shape3(5, 5, 3));
+    tu_check_chunked("Conv2D(4, (3, 3), activation=\"relu\")", nn_shape3(6, 5, 3),
+                     tu_assert_close);
+    tu_check_chunked("Conv2D(3, (2, 3), strides=2, padding=\"same\")", nn_shape3(7, 6, 2),
+                     tu_assert_close);
+    tu_check_chunked("Conv2D(2, 1, strides=2)", nn_shape3(5, 5, 3), tu_assert_close);
 }
 
 /* The 1x1 / stride 1 shortcut needs no workspace and matches im2col. */
 static void test_shortcut(void)
 {
-    lay t;
-    lay_open(&t, "Conv2D(3, 1)", nn_shape3(4, 5, 6), 4);
+    tu_lay t;
+    tu_lay_open(&t, "Conv2D(3, 1)", nn_shape3(4, 5, 6), 4);
     CU_ASSERT_EQUAL(t.work, 0);
-    lay_close(&t);
-    lay_open(&t, "Conv2D(3, 1, strides=2)", nn_shape3(4, 5, 6), 4);
+    tu_lay_close(&t);
+    tu_lay_open(&t, "Conv2D(3, 1, strides=2)", nn_shape3(4, 5, 6), 4);
     CU_ASSERT(t.work > 0);
-    lay_close(&t);
+    tu_lay_close(&t);
 }
 
 /* ---- gradient checks ------------------------------------------------------------ */
@@ -588,17 +448,7 @@ static void test_gc_pool(void)
 static void expect_err(const char *call, nn_shape in, int code, const char *sub1,
                        const char *sub2)
 {
-    nn_layer l;
-    nn_error e = {0};
-    int rc = make_layer(call, in, &l, &e);
-    if (rc != code)
-        printf("\n  %s: expected code %d, got %d (%s)\n", call, code, rc, e.msg);
-    CU_ASSERT_EQUAL(rc, code);
-    CU_ASSERT(tu_contains(e.msg, sub1));
-    if (sub2)
-        CU_ASSERT(tu_contains(e.msg, sub2));
-    if (rc == 0)
-        nn_layer_destroy(&l);
+    tu_expect_layer_err(call, in, 0, code, sub1, sub2);
 }
 
 static void test_errors(void)

@@ -13,125 +13,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/im2col.h"
 #include "gradcheck.h"
 #include "nntrain/layer.h"
 #include "nntrain/model.h"
 #include "testutil.h"
 
-#define TOL 1e-2
-
 extern const nn_layer_ops nn_conv2d_transpose_ops, nn_upsampling2d_ops;
-
-/* A layer from one spec line on input shape in, named "t" and configured
- * (not planned). On error the layer is destroyed and e is filled. */
-static int make_layer(const char *text, nn_shape in, nn_layer *l, nn_error *e)
-{
-    nn_spec s;
-    nn_shape ish;
-    int has;
-    memset(l, 0, sizeof *l);
-    int rc = nn_spec_parse(text, "<test>", &s, e);
-    if (rc)
-        return rc;
-    rc = nn_layer_create(l, &s.calls[0], &ish, &has, e);
-    nn_spec_free(&s);
-    if (rc)
-        return rc;
-    snprintf(l->name, sizeof l->name, "t");
-    l->in = in;
-    rc = l->ops->configure(l, e);
-    if (rc)
-        nn_layer_destroy(l);
-    return rc;
-}
-
-/* A planned layer with its buffers: params p/g, x (B, in), y and dy (B, out),
- * dx (B, in), and the workspace it asked for. */
-typedef struct lay {
-    nn_layer l;
-    int B;
-    size_t nin, nout, np, work;
-    float *p, *g, *x, *y, *dy, *dx;
-    nn_ctx ctx;
-} lay;
-
-static void lay_open(lay *t, const char *text, nn_shape in, int B)
-{
-    nn_error e = {0};
-    memset(t, 0, sizeof *t);
-    TU_ASSERT_OK(make_layer(text, in, &t->l, &e), e);
-    if (t->l.ops->plan)
-        TU_ASSERT_OK(t->l.ops->plan(&t->l, B, &t->work, &e), e);
-    t->B = B;
-    t->nin = nn_shape_size(&in) * (size_t)B;
-    t->nout = nn_shape_size(&t->l.out) * (size_t)B;
-    t->np = t->l.param_len;
-    t->p = calloc(t->np + 1, sizeof(float));
-    t->g = calloc(t->np + 1, sizeof(float));
-    t->x = calloc(t->nin, sizeof(float));
-    t->dx = calloc(t->nin, sizeof(float));
-    t->y = calloc(t->nout, sizeof(float));
-    t->dy = calloc(t->nout, sizeof(float));
-    t->ctx.work = t->work ? malloc(t->work) : NULL;
-    t->ctx.work_bytes = t->work;
-}
-
-static void lay_close(lay *t)
-{
-    free(t->p), free(t->g), free(t->x), free(t->dx), free(t->y), free(t->dy);
-    free(t->ctx.work);
-    nn_layer_destroy(&t->l);
-}
-
-static void lay_forward(lay *t)
-{
-    t->l.ops->forward(&t->l, t->p, t->x, t->y, t->B, &t->ctx);
-}
-
-static void lay_backward(lay *t)
-{
-    t->l.ops->backward(&t->l, t->p, t->g, t->x, t->y, t->dy, t->dx, t->B, &t->ctx);
-}
 
 static void gc_ok(const char *call, nn_shape in, int B, uint64_t seed)
 {
-    gc_result r;
-    int bad = gc_layer(call, in, B, 0, seed, TOL, &r);
-    CU_ASSERT_EQUAL(bad, 0);
-    CU_ASSERT(r.checked > 0);
-    CU_ASSERT(r.sum_abs_numeric > 0);
+    gc_layer_ok(call, in, B, 0, seed);
 }
 
+/* tu_assert_close that also asserts it compared something. */
 static void assert_close(const char *what, const float *a, const float *b, size_t n,
                          double tol)
 {
-    long bad;
-    double d = tu_max_diff(a, b, n, tol, &bad);
-    if (bad >= 0)
-        printf("\n  %s: max diff %.3g, first bad [%ld]: %.7g vs %.7g\n", what, d, bad,
-               a[bad], b[bad]);
     CU_ASSERT(n > 0);
-    CU_ASSERT_EQUAL(bad, -1);
+    tu_assert_close(what, a, b, n, tol);
 }
 
 /* ---- shapes and parameters ------------------------------------------------- */
-
-static void expect_shape(const char *call, nn_shape in, nn_shape out, size_t params)
-{
-    nn_layer l;
-    nn_error e = {0};
-    TU_ASSERT_OK(make_layer(call, in, &l, &e), e);
-    if (!nn_shape_eq(&l.out, &out) || l.param_len != params) {
-        char a[64], b[64];
-        printf("\n  %s: out %s params %zu, expected %s params %zu\n", call,
-               nn_shape_str(&l.out, a, sizeof a), l.param_len,
-               nn_shape_str(&out, b, sizeof b), params);
-    }
-    CU_ASSERT(nn_shape_eq(&l.out, &out));
-    CU_ASSERT_EQUAL(l.param_len, params);
-    nn_layer_destroy(&l);
-}
 
 static void test_registry(void)
 {
@@ -149,37 +51,37 @@ static void test_shapes(void)
 {
     /* Keras: valid -> H*s + max(K - s, 0); same -> H*s; output_padding ->
      * (H-1)*s + K - 2*(K//2 if same) + op. Params KH*KW*F*C + F. */
-    expect_shape("Conv2DTranspose(16, (3, 3), strides=2, padding=\"same\")",
-                 nn_shape3(8, 8, 32), nn_shape3(16, 16, 16), 4624);
-    expect_shape("Conv2DTranspose(8, 3)", nn_shape3(5, 5, 4), nn_shape3(7, 7, 8),
-                 3 * 3 * 8 * 4 + 8);
-    expect_shape("Conv2DTranspose(32, (3, 3), strides=2, activation=\"relu\")",
-                 nn_shape3(7, 7, 64), nn_shape3(15, 15, 32), 18464);
-    expect_shape("Conv2DTranspose(4, (3, 2), strides=(2, 3))", nn_shape3(5, 4, 2),
-                 nn_shape3(11, 12, 4), 3 * 2 * 4 * 2 + 4);
-    expect_shape("Conv2DTranspose(4, 1, strides=2)", nn_shape3(3, 3, 2), nn_shape3(6, 6, 4),
-                 12);
-    expect_shape("Conv2DTranspose(4, (5, 4), strides=(2, 3), padding=\"same\")",
-                 nn_shape3(3, 4, 2), nn_shape3(6, 12, 4), 5 * 4 * 4 * 2 + 4);
-    expect_shape("Conv2DTranspose(3, 3, strides=2, padding=\"same\", output_padding=0)",
-                 nn_shape3(4, 5, 2), nn_shape3(7, 9, 3), 57);
-    expect_shape("Conv2DTranspose(3, 3, strides=2, padding=\"same\", output_padding=1)",
-                 nn_shape3(4, 5, 2), nn_shape3(8, 10, 3), 57);
-    expect_shape("Conv2DTranspose(3, (3, 2), strides=2, output_padding=(1, 0))",
-                 nn_shape3(3, 4, 2), nn_shape3(8, 8, 3), 3 * 2 * 3 * 2 + 3);
-    expect_shape("Conv2DTranspose(3, 3, use_bias=False)", nn_shape3(4, 4, 2),
-                 nn_shape3(6, 6, 3), 54);
-    expect_shape("Conv2DTranspose(3, 1)", nn_shape3(4, 5, 6), nn_shape3(4, 5, 3), 21);
-    expect_shape("UpSampling2D()", nn_shape3(3, 4, 5), nn_shape3(6, 8, 5), 0);
-    expect_shape("UpSampling2D((2, 3))", nn_shape3(3, 4, 5), nn_shape3(6, 12, 5), 0);
-    expect_shape("UpSampling2D(size=3, interpolation=\"nearest\")", nn_shape3(2, 1, 1),
-                 nn_shape3(6, 3, 1), 0);
+    tu_expect_shape("Conv2DTranspose(16, (3, 3), strides=2, padding=\"same\")",
+                    nn_shape3(8, 8, 32), nn_shape3(16, 16, 16), 4624);
+    tu_expect_shape("Conv2DTranspose(8, 3)", nn_shape3(5, 5, 4), nn_shape3(7, 7, 8),
+                    3 * 3 * 8 * 4 + 8);
+    tu_expect_shape("Conv2DTranspose(32, (3, 3), strides=2, activation=\"relu\")",
+                    nn_shape3(7, 7, 64), nn_shape3(15, 15, 32), 18464);
+    tu_expect_shape("Conv2DTranspose(4, (3, 2), strides=(2, 3))", nn_shape3(5, 4, 2),
+                    nn_shape3(11, 12, 4), 3 * 2 * 4 * 2 + 4);
+    tu_expect_shape("Conv2DTranspose(4, 1, strides=2)", nn_shape3(3, 3, 2), nn_shape3(6, 6, 4),
+                    12);
+    tu_expect_shape("Conv2DTranspose(4, (5, 4), strides=(2, 3), padding=\"same\")",
+                    nn_shape3(3, 4, 2), nn_shape3(6, 12, 4), 5 * 4 * 4 * 2 + 4);
+    tu_expect_shape("Conv2DTranspose(3, 3, strides=2, padding=\"same\", output_padding=0)",
+                    nn_shape3(4, 5, 2), nn_shape3(7, 9, 3), 57);
+    tu_expect_shape("Conv2DTranspose(3, 3, strides=2, padding=\"same\", output_padding=1)",
+                    nn_shape3(4, 5, 2), nn_shape3(8, 10, 3), 57);
+    tu_expect_shape("Conv2DTranspose(3, (3, 2), strides=2, output_padding=(1, 0))",
+                    nn_shape3(3, 4, 2), nn_shape3(8, 8, 3), 3 * 2 * 3 * 2 + 3);
+    tu_expect_shape("Conv2DTranspose(3, 3, use_bias=False)", nn_shape3(4, 4, 2),
+                    nn_shape3(6, 6, 3), 54);
+    tu_expect_shape("Conv2DTranspose(3, 1)", nn_shape3(4, 5, 6), nn_shape3(4, 5, 3), 21);
+    tu_expect_shape("UpSampling2D()", nn_shape3(3, 4, 5), nn_shape3(6, 8, 5), 0);
+    tu_expect_shape("UpSampling2D((2, 3))", nn_shape3(3, 4, 5), nn_shape3(6, 12, 5), 0);
+    tu_expect_shape("UpSampling2D(size=3, interpolation=\"nearest\")", nn_shape3(2, 1, 1),
+                    nn_shape3(6, 3, 1), 0);
 
     /* param_specs: kernel (KH, KW, F, C), then the bias (F) right after it. */
     nn_layer l;
     nn_error e = {0};
     nn_param_spec s[NN_MAX_PARAM_SPECS];
-    TU_ASSERT_OK(make_layer("Conv2DTranspose(5, (3, 2))", nn_shape3(8, 9, 4), &l, &e), e);
+    TU_ASSERT_OK(tu_make_layer("Conv2DTranspose(5, (3, 2))", nn_shape3(8, 9, 4), &l, &e), e);
     CU_ASSERT_EQUAL_FATAL(l.ops->param_specs(&l, s), 2);
     CU_ASSERT_STRING_EQUAL(s[0].name, "kernel:0");
     CU_ASSERT_EQUAL(s[0].ndim, 4);
@@ -189,11 +91,11 @@ static void test_shapes(void)
     CU_ASSERT(s[1].ndim == 1 && s[1].dims[0] == 5);
     CU_ASSERT_EQUAL(s[1].off, 3 * 2 * 4 * 5);
     nn_layer_destroy(&l);
-    TU_ASSERT_OK(make_layer("Conv2DTranspose(5, 3, use_bias=False)", nn_shape3(8, 9, 4), &l,
-                            &e), e);
+    TU_ASSERT_OK(tu_make_layer("Conv2DTranspose(5, 3, use_bias=False)", nn_shape3(8, 9, 4), &l,
+                               &e), e);
     CU_ASSERT_EQUAL(l.ops->param_specs(&l, s), 1);
     nn_layer_destroy(&l);
-    TU_ASSERT_OK(make_layer("UpSampling2D()", nn_shape3(8, 9, 4), &l, &e), e);
+    TU_ASSERT_OK(tu_make_layer("UpSampling2D()", nn_shape3(8, 9, 4), &l, &e), e);
     CU_ASSERT_EQUAL(l.ops->param_specs(&l, s), 0);
     nn_layer_destroy(&l);
 }
@@ -203,9 +105,9 @@ static void test_shapes(void)
  * fan_in = 9*2 it would be twice that). Bias zeros. */
 static void test_init(void)
 {
-    lay t;
-    lay_open(&t, "Conv2DTranspose(8, 3, kernel_initializer=\"he_uniform\")",
-             nn_shape3(4, 4, 2), 1);
+    tu_lay t;
+    tu_lay_open(&t, "Conv2DTranspose(8, 3, kernel_initializer=\"he_uniform\")",
+                nn_shape3(4, 4, 2), 1);
     nn_rng r = nn_rng_key(7, 0, 0, 0);
     for (size_t i = 0; i < t.np; i++)
         t.p[i] = 99.0f;
@@ -216,7 +118,7 @@ static void test_init(void)
     CU_ASSERT(mx <= lim && mx > 0.8 * lim);
     for (size_t i = 144; i < t.np; i++)
         CU_ASSERT_EQUAL(t.p[i], 0.0f);
-    lay_close(&t);
+    tu_lay_close(&t);
 }
 
 /* ---- hand-computed results ----------------------------------------------------- */
@@ -230,26 +132,26 @@ static void test_init(void)
  * dx1 = k1 = 2; dkernel = [x0 + 0, 0 + x1 * dy3, x0 * 0 + 0] = [1, 10, 0]. */
 static void test_same_padding_side(void)
 {
-    lay t;
-    lay_open(&t, "Conv2DTranspose(1, (3, 1), strides=(2, 1), padding=\"same\", "
-             "use_bias=False)", nn_shape3(2, 1, 1), 1);
+    tu_lay t;
+    tu_lay_open(&t, "Conv2DTranspose(1, (3, 1), strides=(2, 1), padding=\"same\", "
+                "use_bias=False)", nn_shape3(2, 1, 1), 1);
     CU_ASSERT_FATAL(t.l.out.d[0] == 4 && t.l.out.d[1] == 1);
     t.x[0] = 1.0f;
     t.x[1] = 10.0f;
     t.p[0] = 1.0f;
     t.p[1] = 2.0f;
     t.p[2] = 3.0f;
-    lay_forward(&t);
+    tu_lay_forward(&t);
     const float want[4] = {1, 2, 13, 20};
     assert_close("same padding side", t.y, want, 4, 1e-6);
     const float dy[4] = {1, 0, 0, 1};
     memcpy(t.dy, dy, sizeof dy);
     t.dx[0] = t.dx[1] = 123.0f;   /* must be overwritten */
-    lay_backward(&t);
+    tu_lay_backward(&t);
     const float wdx[2] = {1, 2}, wdk[3] = {1, 10, 0};
     assert_close("same padding dx", t.dx, wdx, 2, 1e-6);
     assert_close("same padding dkernel", t.g, wdk, 3, 1e-6);
-    lay_close(&t);
+    tu_lay_close(&t);
 }
 
 /* The (KH, KW, F, C) layout: kernel (1, 1, 2, 3) flat = f0: [1, 0, 0],
@@ -261,16 +163,16 @@ static void test_kernel_layout(void)
     static const char *calls[2] = {"Conv2DTranspose(2, 1)",
                                    "Conv2DTranspose(2, 1, strides=2)"};
     for (int k = 0; k < 2; k++) {
-        lay t;
-        lay_open(&t, calls[k], nn_shape3(1, 1, 3), 1);
+        tu_lay t;
+        tu_lay_open(&t, calls[k], nn_shape3(1, 1, 3), 1);
         const float p[8] = {1, 0, 0, 0, 10, 100, 0.5f, -1};
         memcpy(t.p, p, sizeof p);
         t.x[0] = 1, t.x[1] = 2, t.x[2] = 3;
-        lay_forward(&t);
+        tu_lay_forward(&t);
         const float want[8] = {1.5f, 319, 0.5f, -1, 0.5f, -1, 0.5f, -1};
         CU_ASSERT_EQUAL(t.nout, k ? 8u : 2u);
         assert_close(calls[k], t.y, want, t.nout, 1e-6);
-        lay_close(&t);
+        tu_lay_close(&t);
     }
 }
 
@@ -279,27 +181,27 @@ static void test_kernel_layout(void)
  * with size (2, 1) keep the channels apart. */
 static void test_hand_upsampling(void)
 {
-    lay t;
-    lay_open(&t, "UpSampling2D((1, 2))", nn_shape3(2, 2, 1), 1);
+    tu_lay t;
+    tu_lay_open(&t, "UpSampling2D((1, 2))", nn_shape3(2, 2, 1), 1);
     for (int i = 0; i < 4; i++)
         t.x[i] = (float)(i + 1);
-    lay_forward(&t);
+    tu_lay_forward(&t);
     const float want[8] = {1, 1, 2, 2, 3, 3, 4, 4};
     assert_close("upsampling y", t.y, want, 8, 0);
     for (int i = 0; i < 8; i++)
         t.dy[i] = (float)(1 << i);
-    lay_backward(&t);
+    tu_lay_backward(&t);
     const float wdx[4] = {3, 12, 48, 192};
     assert_close("upsampling dx", t.dx, wdx, 4, 0);
-    lay_close(&t);
+    tu_lay_close(&t);
 
-    lay_open(&t, "UpSampling2D((2, 1))", nn_shape3(1, 2, 2), 1);
+    tu_lay_open(&t, "UpSampling2D((2, 1))", nn_shape3(1, 2, 2), 1);
     const float x[4] = {1, -1, 2, -2};
     memcpy(t.x, x, sizeof x);
-    lay_forward(&t);
+    tu_lay_forward(&t);
     const float w2[8] = {1, -1, 2, -2, 1, -1, 2, -2};
     assert_close("upsampling channels", t.y, w2, 8, 0);
-    lay_close(&t);
+    tu_lay_close(&t);
 }
 
 /* ---- against a naive scatter ---------------------------------------------------- */
@@ -335,8 +237,8 @@ static void check_deconv_ref(const dc_case *k)
 {
     char call[200];
     dc_call(k, call, sizeof call);
-    lay t;
-    lay_open(&t, call, nn_shape3(k->H, k->W, k->C), k->B);
+    tu_lay t;
+    tu_lay_open(&t, call, nn_shape3(k->H, k->W, k->C), k->B);
     int pt, pl, OH = ref_len(k->H, k->KH, k->SH, k->same, k->OPH, &pt);
     int OW = ref_len(k->W, k->KW, k->SW, k->same, k->OPH >= 0 ? k->OPW : -1, &pl);
     CU_ASSERT_FATAL(t.l.out.d[0] == OH && t.l.out.d[1] == OW && t.l.out.d[2] == k->F);
@@ -361,11 +263,11 @@ static void check_deconv_ref(const dc_case *k)
     float *ref = malloc(t.nout * sizeof *ref);
     for (size_t i = 0; i < t.nout; i++)
         ref[i] = (float)(acc[i] + bias[i % (size_t)k->F]);
-    lay_forward(&t);
+    tu_lay_forward(&t);
     assert_close(call, t.y, ref, t.nout, 1e-5);
     free(acc);
     free(ref);
-    lay_close(&t);
+    tu_lay_close(&t);
 }
 
 static void test_deconv_reference(void)
@@ -397,27 +299,27 @@ static void check_adjoint(int F, int KH, int KW, int SH, int SW, int same, int H
              "use_bias=False)", F, KH, KW, SH, SW, pad);
     snprintf(cv, sizeof cv, "Conv2D(%d, (%d, %d), strides=(%d, %d), padding=\"%s\", "
              "use_bias=False)", C, KH, KW, SH, SW, pad);
-    lay d, c;
-    lay_open(&d, dc, nn_shape3(H, W, C), B);
-    lay_open(&c, cv, d.l.out, B);
+    tu_lay d, c;
+    tu_lay_open(&d, dc, nn_shape3(H, W, C), B);
+    tu_lay_open(&c, cv, d.l.out, B);
     CU_ASSERT_FATAL(nn_shape_eq(&c.l.out, &d.l.in) && c.np == d.np);
     tu_fill_uniform(d.p, d.np, 31, -1, 1);
     memcpy(c.p, d.p, d.np * sizeof(float));
     tu_fill_uniform(d.x, d.nin, 32, -1, 1);    /* x: deconv input = conv output */
     tu_fill_uniform(c.x, c.nin, 33, -1, 1);    /* u: conv input = deconv output */
     /* deconv forward vs conv dx with dy = x */
-    lay_forward(&d);
-    lay_forward(&c);
+    tu_lay_forward(&d);
+    tu_lay_forward(&c);
     memcpy(c.dy, d.x, d.nin * sizeof(float));
-    lay_backward(&c);
+    tu_lay_backward(&c);
     assert_close("deconv y == conv dx", d.y, c.dx, d.nout, 1e-5);
     /* deconv dx with dy = u vs conv forward; dW agree too: both are sum x u */
     memcpy(d.dy, c.x, c.nin * sizeof(float));
-    lay_backward(&d);
+    tu_lay_backward(&d);
     assert_close("deconv dx == conv y", d.dx, c.y, d.nin, 1e-5);
     assert_close("deconv dW == conv dW", d.g, c.g, d.np, 1e-5);
-    lay_close(&d);
-    lay_close(&c);
+    tu_lay_close(&d);
+    tu_lay_close(&c);
 }
 
 static void test_adjoint(void)
@@ -434,61 +336,17 @@ static void test_adjoint(void)
 
 /* ---- chunked == unchunked ------------------------------------------------------- */
 
-/* One forward + backward with the default cap (one chunk) and with caps of
- * one and two images per chunk (B = 5: the last chunk is short), plus the
- * dx == NULL path (first layer). */
-static void check_chunked(const char *call, nn_shape in)
-{
-    const int B = 5;
-    lay ref, t;
-    lay_open(&ref, call, in, B);
-    tu_fill_uniform(ref.x, ref.nin, 21, -1, 1);
-    tu_fill_uniform(ref.p, ref.np, 22, -0.5f, 0.5f);
-    tu_fill_uniform(ref.dy, ref.nout, 23, -1, 1);
-    lay_forward(&ref);
-    float *dy0 = malloc(ref.nout * sizeof *dy0);
-    memcpy(dy0, ref.dy, ref.nout * sizeof *dy0);
-    lay_backward(&ref);
-    size_t per = ref.work / (size_t)B;
-    CU_ASSERT_FATAL(per > 0 && ref.work == per * B);
-    for (int imgs = 1; imgs <= 2; imgs++) {
-        size_t old = nn_im2col_set_cap(per * (size_t)imgs + per / 2);
-        lay_open(&t, call, in, B);
-        nn_im2col_set_cap(old);
-        CU_ASSERT_EQUAL(t.work, per * (size_t)imgs);
-        memcpy(t.x, ref.x, t.nin * sizeof(float));
-        memcpy(t.p, ref.p, t.np * sizeof(float));
-        memcpy(t.dy, dy0, t.nout * sizeof(float));
-        for (size_t i = 0; i < t.nout; i++)
-            t.y[i] = 123.0f;   /* must be overwritten */
-        lay_forward(&t);
-        assert_close("chunked y", t.y, ref.y, t.nout, 1e-5);
-        for (size_t i = 0; i < t.nin; i++)
-            t.dx[i] = 123.0f;
-        lay_backward(&t);
-        assert_close("chunked dx", t.dx, ref.dx, t.nin, 1e-5);
-        assert_close("chunked dparams", t.g, ref.g, t.np, 1e-5);
-        memset(t.g, 0, t.np * sizeof(float));
-        memcpy(t.dy, dy0, t.nout * sizeof(float));
-        t.l.ops->backward(&t.l, t.p, t.g, t.x, t.y, t.dy, NULL, B, &t.ctx);
-        assert_close("chunked dparams (dx NULL)", t.g, ref.g, t.np, 1e-5);
-        lay_close(&t);
-    }
-    free(dy0);
-    lay_close(&ref);
-}
-
 static void test_chunked(void)
 {
-    check_chunked("Conv2DTranspose(4, (3, 3), strides=2, activation=\"relu\")",
-                  nn_shape3(4, 3, 3));
-    check_chunked("Conv2DTranspose(3, (2, 3), strides=2, padding=\"same\")",
-                  nn_shape3(3, 4, 2));
+    tu_check_chunked("Conv2DTranspose(4, (3, 3), strides=2, activation=\"relu\")",
+                     nn_shape3(4, 3, 3), assert_close);
+    tu_check_chunked("Conv2DTranspose(3, (2, 3), strides=2, padding=\"same\")",
+                     nn_shape3(3, 4, 2), assert_close);
     /* 1x1 / stride 1: no columns, no workspace */
-    lay t;
-    lay_open(&t, "Conv2DTranspose(3, 1)", nn_shape3(4, 5, 6), 4);
+    tu_lay t;
+    tu_lay_open(&t, "Conv2DTranspose(3, 1)", nn_shape3(4, 5, 6), 4);
     CU_ASSERT_EQUAL(t.work, 0);
-    lay_close(&t);
+    tu_lay_close(&t);
 }
 
 /* ---- gradient checks ------------------------------------------------------------ */
@@ -544,7 +402,7 @@ static void test_gc_models(void)
                        "Conv2DTranspose(3, 3, strides=2, padding=\"same\", activation=\"relu\")\n"
                        "Conv2D(2, 3, padding=\"same\", activation=\"sigmoid\")\n"
                        "compile(loss=\"binary_crossentropy\", optimizer=\"adam\")\n",
-                       3, 41, TOL, &r);
+                       3, 41, GC_TOL, &r);
     CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT(r.checked > 0 && r.sum_abs_numeric > 0);
     bad = gc_model("Conv2D(3, 3, padding=\"same\", activation=\"tanh\", input_shape=(4, 6, 1))\n"
@@ -552,7 +410,7 @@ static void test_gc_models(void)
                    "UpSampling2D()\n"
                    "Conv2DTranspose(1, (3, 2), padding=\"same\", activation=\"sigmoid\")\n"
                    "compile(loss=\"binary_crossentropy\", optimizer=\"adam\")\n",
-                   2, 42, TOL, &r);
+                   2, 42, GC_TOL, &r);
     CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT(r.checked > 0 && r.sum_abs_numeric > 0);
 }
@@ -581,17 +439,7 @@ static void test_rick_autoencoder(void)
 static void expect_err(const char *call, nn_shape in, int code, const char *sub1,
                        const char *sub2)
 {
-    nn_layer l;
-    nn_error e = {0};
-    int rc = make_layer(call, in, &l, &e);
-    if (rc != code)
-        printf("\n  %s: expected code %d, got %d (%s)\n", call, code, rc, e.msg);
-    CU_ASSERT_EQUAL(rc, code);
-    CU_ASSERT(tu_contains(e.msg, sub1));
-    if (sub2)
-        CU_ASSERT(tu_contains(e.msg, sub2));
-    if (rc == 0)
-        nn_layer_destroy(&l);
+    tu_expect_layer_err(call, in, 0, code, sub1, sub2);
 }
 
 static void test_errors(void)

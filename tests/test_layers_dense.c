@@ -12,47 +12,17 @@
 #include "nntrain/layer.h"
 #include "testutil.h"
 
-#define TOL 1e-2
-
 /* Named here so a static link pulls these layers in (the registry's
  * references to them are weak). */
 extern const nn_layer_ops nn_dense_ops, nn_dropout_ops, nn_flatten_ops, nn_activation_ops;
 
-/* A layer from one spec line on input shape in, configured and planned for
- * batch_max rows; it gets name "t" and model position index. */
+/* tu_make_planned, with model position index. */
 static int make_layer(const char *text, nn_shape in, int index, int batch_max,
                       nn_layer *l, nn_error *e)
 {
-    nn_spec s;
-    nn_shape ish;
-    int has;
-    size_t work = 0;
-    memset(l, 0, sizeof *l);
-    int rc = nn_spec_parse(text, "<test>", &s, e);
-    if (rc)
-        return rc;
-    rc = nn_layer_create(l, &s.calls[0], &ish, &has, e);
-    nn_spec_free(&s);
-    if (rc)
-        return rc;
-    snprintf(l->name, sizeof l->name, "t");
-    l->in = in;
+    int rc = tu_make_planned(text, in, batch_max, l, NULL, e);
     l->index = index;
-    rc = l->ops->configure(l, e);
-    if (!rc && l->ops->plan)
-        rc = l->ops->plan(l, batch_max, &work, e);
-    if (rc)
-        nn_layer_destroy(l);
     return rc;
-}
-
-static void gc_ok(const char *call, nn_shape in, int B, int training, uint64_t seed)
-{
-    gc_result r;
-    int bad = gc_layer(call, in, B, training, seed, TOL, &r);
-    CU_ASSERT_EQUAL(bad, 0);
-    CU_ASSERT(r.checked > 0);
-    CU_ASSERT(r.sum_abs_numeric > 0);
 }
 
 static void test_registry(void)
@@ -75,19 +45,19 @@ static void test_gc_dense_activations(void)
     char call[128];
     for (int a = 0; nn_act_names[a]; a++) {
         snprintf(call, sizeof call, "Dense(5, activation=\"%s\")", nn_act_names[a]);
-        gc_ok(call, nn_shape1(7), 3, 0, 11 + (uint64_t)a);
-        gc_ok(call, nn_shape1(4), 1, 0, 31 + (uint64_t)a);
+        gc_layer_ok(call, nn_shape1(7), 3, 0, 11 + (uint64_t)a);
+        gc_layer_ok(call, nn_shape1(4), 1, 0, 31 + (uint64_t)a);
     }
 }
 
 static void test_gc_dense_sizes(void)
 {
-    gc_ok("Dense(1)", nn_shape1(1), 1, 0, 1);
-    gc_ok("Dense(1, activation=\"sigmoid\")", nn_shape1(9), 4, 0, 2);
-    gc_ok("Dense(13, activation=\"tanh\")", nn_shape1(3), 2, 0, 3);
-    gc_ok("Dense(8, activation=\"softmax\")", nn_shape1(16), 5, 0, 4);
-    gc_ok("Dense(6, use_bias=False)", nn_shape1(5), 3, 0, 5);
-    gc_ok("Dense(6, activation=\"relu\", use_bias=False)", nn_shape1(5), 1, 0, 6);
+    gc_layer_ok("Dense(1)", nn_shape1(1), 1, 0, 1);
+    gc_layer_ok("Dense(1, activation=\"sigmoid\")", nn_shape1(9), 4, 0, 2);
+    gc_layer_ok("Dense(13, activation=\"tanh\")", nn_shape1(3), 2, 0, 3);
+    gc_layer_ok("Dense(8, activation=\"softmax\")", nn_shape1(16), 5, 0, 4);
+    gc_layer_ok("Dense(6, use_bias=False)", nn_shape1(5), 3, 0, 5);
+    gc_layer_ok("Dense(6, activation=\"relu\", use_bias=False)", nn_shape1(5), 1, 0, 6);
 }
 
 static void test_gc_activation_layer(void)
@@ -95,22 +65,22 @@ static void test_gc_activation_layer(void)
     char call[128];
     for (int a = 0; nn_act_names[a]; a++) {
         snprintf(call, sizeof call, "Activation(\"%s\")", nn_act_names[a]);
-        gc_ok(call, nn_shape1(6), 2, 0, 50 + (uint64_t)a);
-        gc_ok(call, nn_shape3(2, 3, 4), 2, 0, 60 + (uint64_t)a);
+        gc_layer_ok(call, nn_shape1(6), 2, 0, 50 + (uint64_t)a);
+        gc_layer_ok(call, nn_shape3(2, 3, 4), 2, 0, 60 + (uint64_t)a);
     }
 }
 
 static void test_gc_flatten(void)
 {
-    gc_ok("Flatten()", nn_shape3(3, 4, 5), 2, 0, 70);
-    gc_ok("Flatten()", nn_shape3(3, 4, 5), 1, 0, 71);
+    gc_layer_ok("Flatten()", nn_shape3(3, 4, 5), 2, 0, 70);
+    gc_layer_ok("Flatten()", nn_shape3(3, 4, 5), 1, 0, 71);
 }
 
 static void test_gc_dropout(void)
 {
-    gc_ok("Dropout(0.3)", nn_shape1(10), 3, 1, 80);
-    gc_ok("Dropout(0.5)", nn_shape3(2, 3, 4), 2, 1, 81);
-    gc_ok("Dropout(rate=0.5)", nn_shape1(10), 2, 0, 82); /* inference: identity */
+    gc_layer_ok("Dropout(0.3)", nn_shape1(10), 3, 1, 80);
+    gc_layer_ok("Dropout(0.5)", nn_shape3(2, 3, 4), 2, 1, 81);
+    gc_layer_ok("Dropout(rate=0.5)", nn_shape1(10), 2, 0, 82); /* inference: identity */
 }
 
 /* ---- Dense directly ------------------------------------------------------- */
@@ -208,13 +178,7 @@ static void test_dense_init(void)
 
 static void expect_err(const char *text, nn_shape in, int code, const char *needle)
 {
-    nn_error e = {0};
-    nn_layer l;
-    int rc = make_layer(text, in, 0, 2, &l, &e);
-    CU_ASSERT_EQUAL(rc, code);
-    CU_ASSERT(tu_contains(e.msg, needle));
-    if (!rc)
-        nn_layer_destroy(&l);
+    tu_expect_layer_err(text, in, 2, code, needle, NULL);
 }
 
 static void test_errors(void)

@@ -25,41 +25,9 @@ static nn_shape seq(int T, int D)
     return s;
 }
 
-/* A layer from one spec line on input shape in, configured and planned. */
-static int make_layer(const char *text, nn_shape in, int batch_max, nn_layer *l,
-                      size_t *work, nn_error *e)
-{
-    nn_spec s;
-    nn_shape ish;
-    int has;
-    size_t w = 0;
-    memset(l, 0, sizeof *l);
-    int rc = nn_spec_parse(text, "<test>", &s, e);
-    if (rc)
-        return rc;
-    rc = nn_layer_create(l, &s.calls[0], &ish, &has, e);
-    nn_spec_free(&s);
-    if (rc)
-        return rc;
-    snprintf(l->name, sizeof l->name, "t");
-    l->in = in;
-    rc = l->ops->configure(l, e);
-    if (!rc && l->ops->plan)
-        rc = l->ops->plan(l, batch_max, &w, e);
-    if (rc)
-        nn_layer_destroy(l);
-    if (work)
-        *work = w;
-    return rc;
-}
-
 static void gc_ok(const char *call, nn_shape in, int B, uint64_t seed)
 {
-    gc_result r;
-    int bad = gc_layer(call, in, B, 0, seed, TOL, &r);
-    CU_ASSERT_EQUAL(bad, 0);
-    CU_ASSERT(r.checked > 0);
-    CU_ASSERT(r.sum_abs_numeric > 0);
+    gc_layer_ok(call, in, B, 0, seed);
 }
 
 static void test_registry(void)
@@ -142,7 +110,7 @@ static void test_gc_embedding_ids(void)
     enum { V = 7, OD = 3, T = 5, B = 3 };
     nn_error e = {0};
     nn_layer l;
-    TU_ASSERT_OK(make_layer("Embedding(7, 3)", nn_shape1(T), B, &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("Embedding(7, 3)", nn_shape1(T), B, &l, NULL, &e), e);
     const float x[B * T] = {1, 4, 4, 0, 6, 2, 2, 5, 1, 9, 3, 1, 1, 0, 6.5f};
     float p[V * OD], g[V * OD] = {0}, y[B * T * OD], r[B * T * OD], dy[B * T * OD];
     float dx[B * T];
@@ -189,14 +157,6 @@ static void test_gc_embedding_ids(void)
 }
 
 /* ---- whole models ------------------------------------------------------------ */
-
-static void gc_model_ok(const char *spec, int B, uint64_t seed)
-{
-    gc_result r;
-    CU_ASSERT_EQUAL(gc_model(spec, B, seed, TOL, &r), 0);
-    CU_ASSERT(r.checked > 0);
-    CU_ASSERT(r.sum_abs_numeric > 0);
-}
 
 static void test_gc_models(void)
 {
@@ -283,25 +243,14 @@ static void test_gc_text_model(void)
 
 /* ---- parameter counts and shapes ----------------------------------------- */
 
-static int build(const char *text, nn_model *m, nn_error *e)
-{
-    nn_spec s;
-    int rc = nn_spec_parse(text, "<spec>", &s, e);
-    if (rc)
-        return rc;
-    rc = nn_model_build(m, &s, e);
-    nn_spec_free(&s);
-    return rc;
-}
-
 static void test_imdb_counts(void)
 {
     nn_error e = {0};
     nn_model m;
-    TU_ASSERT_OK(build("Embedding(10000, 32, input_length=100)\n"
-                       "SimpleRNN(32, return_sequences=True)\n"
-                       "SimpleRNN(32)\n"
-                       "Dense(1, activation=\"sigmoid\")\n", &m, &e), e);
+    TU_ASSERT_OK(tu_build("Embedding(10000, 32, input_length=100)\n"
+                          "SimpleRNN(32, return_sequences=True)\n"
+                          "SimpleRNN(32)\n"
+                          "Dense(1, activation=\"sigmoid\")\n", &m, &e), e);
     CU_ASSERT_EQUAL(m.nparams, 324193);
     CU_ASSERT_EQUAL(m.layers[0].param_len, 320000);
     CU_ASSERT_EQUAL(m.layers[1].param_len, 2080);
@@ -336,8 +285,8 @@ static void test_imdb_counts(void)
     }
 
     /* input_shape instead of input_length; R spelling */
-    TU_ASSERT_OK(build("layer_embedding(input_dim=10000, output_dim=32, input_shape=(100,))\n"
-                       "layer_lstm(units=32)\n", &m, &e), e);
+    TU_ASSERT_OK(tu_build("layer_embedding(input_dim=10000, output_dim=32, input_shape=(100,))\n"
+                          "layer_lstm(units=32)\n", &m, &e), e);
     CU_ASSERT_EQUAL(m.nparams, 320000 + 8320);
     CU_ASSERT(m.in_shape.n == 1 && m.in_shape.d[0] == 100);
     nn_model_free(&m);
@@ -349,7 +298,7 @@ static void test_specs(void)
     nn_layer l;
     nn_param_spec ps[NN_MAX_PARAM_SPECS];
     const char *rk = "recurrent_kernel:0";
-    TU_ASSERT_OK(make_layer("LSTM(32)", seq(10, 32), 2, &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("LSTM(32)", seq(10, 32), 2, &l, NULL, &e), e);
     CU_ASSERT_EQUAL(l.param_len, 8320);
     CU_ASSERT_EQUAL(l.ops->param_specs(&l, ps), 3);
     CU_ASSERT_STRING_EQUAL(ps[0].name, "kernel:0");
@@ -362,14 +311,14 @@ static void test_specs(void)
     CU_ASSERT(l.out.n == 1 && l.out.d[0] == 32);
     nn_layer_destroy(&l);
 
-    TU_ASSERT_OK(make_layer("LSTM(5, use_bias=False, return_sequences=True)", seq(7, 3), 2, &l,
-                            NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("LSTM(5, use_bias=False, return_sequences=True)", seq(7, 3),
+                                 2, &l, NULL, &e), e);
     CU_ASSERT_EQUAL(l.param_len, 4 * (3 * 5 + 5 * 5));
     CU_ASSERT_EQUAL(l.ops->param_specs(&l, ps), 2);
     CU_ASSERT(l.out.n == 2 && l.out.d[0] == 7 && l.out.d[1] == 5);
     nn_layer_destroy(&l);
 
-    TU_ASSERT_OK(make_layer("SimpleRNN(6)", seq(4, 3), 2, &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("SimpleRNN(6)", seq(4, 3), 2, &l, NULL, &e), e);
     CU_ASSERT_EQUAL(l.param_len, 3 * 6 + 6 * 6 + 6);
     CU_ASSERT_EQUAL(l.ops->param_specs(&l, ps), 3);
     CU_ASSERT(ps[0].dims[0] == 3 && ps[0].dims[1] == 6 && ps[0].off == 0);
@@ -378,7 +327,7 @@ static void test_specs(void)
     CU_ASSERT(ps[2].dims[0] == 6 && ps[2].off == 54);
     nn_layer_destroy(&l);
 
-    TU_ASSERT_OK(make_layer("Embedding(50, 4)", nn_shape1(9), 2, &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("Embedding(50, 4)", nn_shape1(9), 2, &l, NULL, &e), e);
     CU_ASSERT_EQUAL(l.param_len, 200);
     CU_ASSERT_EQUAL(l.ops->param_specs(&l, ps), 1);
     CU_ASSERT_STRING_EQUAL(ps[0].name, "embeddings:0");
@@ -387,7 +336,7 @@ static void test_specs(void)
     nn_layer_destroy(&l);
 
     /* a 2-D id input gives (T1, T2, output_dim) */
-    TU_ASSERT_OK(make_layer("Embedding(50, 4)", seq(3, 5), 2, &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("Embedding(50, 4)", seq(3, 5), 2, &l, NULL, &e), e);
     CU_ASSERT(l.out.n == 3 && l.out.d[0] == 3 && l.out.d[1] == 5 && l.out.d[2] == 4);
     nn_layer_destroy(&l);
 }
@@ -416,7 +365,7 @@ static void test_init(void)
     nn_layer l;
     nn_rng r = nn_rng_key(5, 6, 7, 8);
 
-    TU_ASSERT_OK(make_layer("Embedding(100, 8)", nn_shape1(4), 1, &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("Embedding(100, 8)", nn_shape1(4), 1, &l, NULL, &e), e);
     float *p = malloc(l.param_len * sizeof *p);
     l.ops->init_params(&l, p, &r);
     double mx = 0, mean = 0;
@@ -429,7 +378,7 @@ static void test_init(void)
     free(p);
     nn_layer_destroy(&l);
 
-    TU_ASSERT_OK(make_layer("SimpleRNN(16)", seq(3, 5), 1, &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("SimpleRNN(16)", seq(3, 5), 1, &l, NULL, &e), e);
     p = malloc(l.param_len * sizeof *p);
     l.ops->init_params(&l, p, &r);
     double lim = sqrt(6.0 / (5 + 16));
@@ -446,7 +395,7 @@ static void test_init(void)
 
     /* LSTM: recurrent (u, 4u) has orthonormal rows; forget-gate bias 1 */
     enum { U = 6, D = 4 };
-    TU_ASSERT_OK(make_layer("LSTM(6)", seq(3, D), 1, &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("LSTM(6)", seq(3, D), 1, &l, NULL, &e), e);
     p = malloc(l.param_len * sizeof *p);
     l.ops->init_params(&l, p, &r);
     lim = sqrt(6.0 / (D + 4 * U));
@@ -461,9 +410,10 @@ static void test_init(void)
     free(p);
     nn_layer_destroy(&l);
 
-    TU_ASSERT_OK(make_layer("LSTM(2, unit_forget_bias=False, recurrent_initializer=\"zeros\", "
-                            "kernel_initializer=\"ones\", bias_initializer=\"ones\")",
-                            seq(3, 1), 1, &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("LSTM(2, unit_forget_bias=False, "
+                                 "recurrent_initializer=\"zeros\", "
+                                 "kernel_initializer=\"ones\", bias_initializer=\"ones\")",
+                                 seq(3, 1), 1, &l, NULL, &e), e);
     float q[4 * (1 * 2 + 2 * 2 + 2)];
     CU_ASSERT_EQUAL(l.param_len, 32);
     l.ops->init_params(&l, q, &r);
@@ -476,8 +426,8 @@ static void test_init(void)
     nn_layer_destroy(&l);
 
     /* a tall orthogonal kernel: orthonormal columns */
-    TU_ASSERT_OK(make_layer("SimpleRNN(3, kernel_initializer=\"orthogonal\")", seq(2, 7), 1,
-                            &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("SimpleRNN(3, kernel_initializer=\"orthogonal\")", seq(2, 7),
+                                 1, &l, NULL, &e), e);
     p = malloc(l.param_len * sizeof *p);
     l.ops->init_params(&l, p, &r);
     CU_ASSERT(orth_err(p, 7, 3, 1) < 1e-5);
@@ -503,8 +453,8 @@ static void test_simple_rnn_values(void)
     nn_layer l;
     size_t work;
     /* D = 1, units = 1: h1 = tanh(0.5 x1 + 0.1), h2 = tanh(0.5 x2 + 0.8 h1 + 0.1) */
-    TU_ASSERT_OK(make_layer("SimpleRNN(1, return_sequences=True)", seq(2, 1), 1, &l, &work,
-                            &e), e);
+    TU_ASSERT_OK(tu_make_planned("SimpleRNN(1, return_sequences=True)", seq(2, 1), 1, &l,
+                                 &work, &e), e);
     const float p[3] = {0.5f, 0.8f, 0.1f}, x[2] = {1.0f, -2.0f};
     float y[2];
     run_forward(&l, work, p, x, y, 1);
@@ -514,8 +464,8 @@ static void test_simple_rnn_values(void)
     nn_layer_destroy(&l);
 
     /* go_backwards: processes x2 then x1 and returns (h(x2), h(x2, x1)) */
-    TU_ASSERT_OK(make_layer("SimpleRNN(1, return_sequences=True, go_backwards=True)",
-                            seq(2, 1), 1, &l, &work, &e), e);
+    TU_ASSERT_OK(tu_make_planned("SimpleRNN(1, return_sequences=True, go_backwards=True)",
+                                 seq(2, 1), 1, &l, &work, &e), e);
     run_forward(&l, work, p, x, y, 1);
     double g1 = tanh(0.5 * -2 + 0.1), g2 = tanh(0.5 * 1 + 0.8 * g1 + 0.1);
     CU_ASSERT_DOUBLE_EQUAL(y[0], g1, 1e-6);
@@ -529,7 +479,7 @@ static void test_lstm_values(void)
     nn_layer l;
     size_t work;
     /* D = 1, units = 1, two steps, gate order i f c o */
-    TU_ASSERT_OK(make_layer("LSTM(1)", seq(2, 1), 1, &l, &work, &e), e);
+    TU_ASSERT_OK(tu_make_planned("LSTM(1)", seq(2, 1), 1, &l, &work, &e), e);
     const float p[12] = {0.3f, -0.2f, 0.5f, 0.7f,    /* kernel (1, 4) */
                          0.1f, 0.4f, -0.6f, 0.2f,    /* recurrent (1, 4) */
                          0.05f, 1.0f, -0.1f, 0.0f};  /* bias (4) */
@@ -558,7 +508,7 @@ static void batch_rows_independent(const char *call, int T, int D)
     nn_error e = {0};
     nn_layer l;
     size_t work;
-    TU_ASSERT_OK(make_layer(call, seq(T, D), B, &l, &work, &e), e);
+    TU_ASSERT_OK(tu_make_planned(call, seq(T, D), B, &l, &work, &e), e);
     size_t nin = (size_t)T * D, nout = nn_shape_size(&l.out), P = l.param_len;
     float *p = malloc(P * sizeof *p), *x = malloc(B * nin * sizeof *x);
     float *y = malloc(B * nout * sizeof *y), *y1 = malloc(nout * sizeof *y1);
@@ -605,7 +555,7 @@ static void test_embedding_values(void)
 {
     nn_error e = {0};
     nn_layer l;
-    TU_ASSERT_OK(make_layer("Embedding(4, 2)", nn_shape1(6), 1, &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("Embedding(4, 2)", nn_shape1(6), 1, &l, NULL, &e), e);
     const float p[8] = {0, 1, 10, 11, 20, 21, 30, 31};
     /* 2.7 -> 2 and -0.5 -> 0 (cast toward zero, as Keras); 4, -1, NaN invalid */
     const float x[6] = {3, 2.7f, -0.5f, 4, -1, NAN};
@@ -640,20 +590,14 @@ static void test_embedding_values(void)
 
 static void expect_err(const char *text, nn_shape in, int code, const char *needle)
 {
-    nn_error e = {0};
-    nn_layer l;
-    int rc = make_layer(text, in, 2, &l, NULL, &e);
-    CU_ASSERT_EQUAL(rc, code);
-    CU_ASSERT(tu_contains(e.msg, needle));
-    if (!rc)
-        nn_layer_destroy(&l);
+    tu_expect_layer_err(text, in, 2, code, needle, NULL);
 }
 
 static void expect_model_err(const char *text, int code, const char *needle)
 {
     nn_error e = {0};
     nn_model m;
-    int rc = build(text, &m, &e);
+    int rc = tu_build(text, &m, &e);
     CU_ASSERT_EQUAL(rc, code);
     CU_ASSERT(tu_contains(e.msg, needle));
     if (!rc)
@@ -712,17 +656,17 @@ static void test_accepted_options(void)
 {
     nn_error e = {0};
     nn_layer l;
-    TU_ASSERT_OK(make_layer("SimpleRNN(4, activation=None, unroll=True, dropout=0.0, "
-                            "stateful=False, return_state=False)", seq(3, 2), 2, &l, NULL,
-                            &e), e);
+    TU_ASSERT_OK(tu_make_planned("SimpleRNN(4, activation=None, unroll=True, dropout=0.0, "
+                                 "stateful=False, return_state=False)", seq(3, 2), 2, &l, NULL,
+                                 &e), e);
     nn_layer_destroy(&l);
-    TU_ASSERT_OK(make_layer("LSTM(4, recurrent_activation=\"sigmoid\", activation=\"tanh\", "
-                            "unit_forget_bias=True, recurrent_dropout=0)", seq(3, 2), 2, &l,
-                            NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("LSTM(4, recurrent_activation=\"sigmoid\", "
+                                 "activation=\"tanh\", unit_forget_bias=True, "
+                                 "recurrent_dropout=0)", seq(3, 2), 2, &l, NULL, &e), e);
     nn_layer_destroy(&l);
-    TU_ASSERT_OK(make_layer("Embedding(input_dim=10, output_dim=3, mask_zero=False, "
-                            "embeddings_initializer=\"glorot_uniform\")", nn_shape1(4), 2,
-                            &l, NULL, &e), e);
+    TU_ASSERT_OK(tu_make_planned("Embedding(input_dim=10, output_dim=3, mask_zero=False, "
+                                 "embeddings_initializer=\"glorot_uniform\")", nn_shape1(4), 2,
+                                 &l, NULL, &e), e);
     nn_layer_destroy(&l);
 }
 

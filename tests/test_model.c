@@ -14,21 +14,6 @@
 #include "nntrain/model.h"
 #include "testutil.h"
 
-#define TOL 1e-2
-
-/* Builds a model from spec text ("t.nn"); returns the code, message in e. */
-static int build(const char *text, nn_model *m, nn_error *e)
-{
-    nn_spec s;
-    memset(e, 0, sizeof *e);
-    int rc = nn_spec_parse(text, "t.nn", &s, e);
-    if (rc)
-        return rc;
-    rc = nn_model_build(m, &s, e);
-    nn_spec_free(&s);
-    return rc;
-}
-
 /* Loads and builds jobs/models/<file>. */
 static int build_file(const char *file, nn_model *m, nn_error *e)
 {
@@ -50,7 +35,7 @@ static void build_fails(const char *text, int code, const char *needle, const ch
 {
     nn_model m;
     nn_error e;
-    int rc = build(text, &m, &e);
+    int rc = tu_build(text, &m, &e);
     if (rc != code)
         fprintf(stderr, "  expected code %d, got %d (%s) for:\n%s\n", code, rc, e.msg, text);
     CU_ASSERT_EQUAL(rc, code);
@@ -258,9 +243,9 @@ static void test_summary(void)
     nn_model_free(&m);
 
     /* millions get two separators; a frozen layer is non-trainable */
-    TU_ASSERT_OK(build("Flatten(input_shape=(90, 160, 3))\n"
-                       "Dense(100, activation=\"relu\", trainable=False)\n"
-                       "Dense(1, activation=\"sigmoid\")\n", &m, &e), e);
+    TU_ASSERT_OK(tu_build("Flatten(input_shape=(90, 160, 3))\n"
+                          "Dense(100, activation=\"relu\", trainable=False)\n"
+                          "Dense(1, activation=\"sigmoid\")\n", &m, &e), e);
     text = NULL;
     f = open_memstream(&text, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
@@ -297,7 +282,7 @@ static void test_err_layers(void)
     /* the layer's own "Kind 'name'" is not repeated by the model's prefix */
     nn_model m;
     nn_error e;
-    CU_ASSERT_EQUAL(build(L1 "MaxPooling2D()\n", &m, &e), NN_ESHAPE);
+    CU_ASSERT_EQUAL(tu_build(L1 "MaxPooling2D()\n", &m, &e), NN_ESHAPE);
     const char *first = strstr(e.msg, "'max_pooling2d'");
     CU_ASSERT_PTR_NOT_NULL(first);
     CU_ASSERT(first && !strstr(first + 1, "'max_pooling2d'"));
@@ -377,7 +362,7 @@ static int fused_of(const char *last, const char *loss, nn_model *keep)
     nn_error e;
     if (keep)
         memset(keep, 0, sizeof *keep);   /* safe to free on failure */
-    int rc = build(text, &m, &e);
+    int rc = tu_build(text, &m, &e);
     if (rc) {
         fprintf(stderr, "  %s\n", e.msg);
         return -1;
@@ -427,11 +412,11 @@ static void test_metric_resolution(void)
 {
     nn_model m;
     nn_error e;
-    TU_ASSERT_OK(build(L1 "Dense(5, activation=\"softmax\")\n"
-                       "compile(loss=\"categorical_crossentropy\",\n"
-                       "        metrics=[\"acc\", \"binary_accuracy\", \"mse\", \"mae\", "
-                       "\"sparse_categorical_accuracy\"])\n",
-                       &m, &e), e);
+    TU_ASSERT_OK(tu_build(L1 "Dense(5, activation=\"softmax\")\n"
+                          "compile(loss=\"categorical_crossentropy\",\n"
+                          "        metrics=[\"acc\", \"binary_accuracy\", \"mse\", \"mae\", "
+                          "\"sparse_categorical_accuracy\"])\n",
+                          &m, &e), e);
     CU_ASSERT_EQUAL_FATAL(m.nmetrics, 5);
     CU_ASSERT_EQUAL(m.metrics[0], NN_MET_CAT_ACC);
     CU_ASSERT_EQUAL(m.metrics[1], NN_MET_BINARY_ACC);
@@ -441,7 +426,7 @@ static void test_metric_resolution(void)
     CU_ASSERT_STRING_EQUAL(m.metric_names[0], "acc");
     nn_model_free(&m);
     /* no compile(): a model for summary only; no optimizer or metrics */
-    TU_ASSERT_OK(build(L1 "Dense(2)\n", &m, &e), e);
+    TU_ASSERT_OK(tu_build(L1 "Dense(2)\n", &m, &e), e);
     CU_ASSERT_EQUAL(m.compiled, 0);
     CU_ASSERT_EQUAL(m.fused, 0);
     CU_ASSERT_EQUAL(m.nmetrics, 0);
@@ -449,7 +434,7 @@ static void test_metric_resolution(void)
     CU_ASSERT_EQUAL(m.fit.epochs, 1);
     nn_model_free(&m);
     /* compile() without optimizer: Keras's default RMSprop */
-    TU_ASSERT_OK(build(L1 "compile(loss=\"mae\")\n", &m, &e), e);
+    TU_ASSERT_OK(tu_build(L1 "compile(loss=\"mae\")\n", &m, &e), e);
     CU_ASSERT_EQUAL(m.optim.kind, NN_OPT_RMSPROP);
     CU_ASSERT_EQUAL(m.loss, NN_LOSS_MAE);
     nn_model_free(&m);
@@ -459,13 +444,13 @@ static void test_r_spelling(void)
 {
     nn_model m;
     nn_error e;
-    TU_ASSERT_OK(build("layer_dense(units = 10, activation = \"relu\", input_shape = c(4))\n"
-                       "layer_dropout(rate = 0.2)\n"
-                       "layer_dense(units = 3, activation = 'softmax')\n"
-                       "compile(loss = \"sparse_categorical_crossentropy\", "
-                       "optimizer = optimizer_rmsprop(lr = 0.01), metrics = c(\"accuracy\"))\n"
-                       "fit(batch_size = 16, epochs = 2, shuffle = FALSE)\n",
-                       &m, &e), e);
+    TU_ASSERT_OK(tu_build("layer_dense(units = 10, activation = \"relu\", input_shape = c(4))\n"
+                          "layer_dropout(rate = 0.2)\n"
+                          "layer_dense(units = 3, activation = 'softmax')\n"
+                          "compile(loss = \"sparse_categorical_crossentropy\", "
+                          "optimizer = optimizer_rmsprop(lr = 0.01), metrics = c(\"accuracy\"))\n"
+                          "fit(batch_size = 16, epochs = 2, shuffle = FALSE)\n",
+                          &m, &e), e);
     CU_ASSERT_EQUAL_FATAL(m.nlayers, 3);
     CU_ASSERT_STRING_EQUAL(m.layers[0].name, "dense");
     CU_ASSERT_STRING_EQUAL(m.layers[1].name, "dropout");
@@ -480,8 +465,8 @@ static void test_r_spelling(void)
     nn_model_free(&m);
 
     /* as in Keras, a named layer does not use up an automatic number */
-    TU_ASSERT_OK(build("Dense(8, input_shape=(4,), name=\"hidden\")\nDense(4)\n"
-                       "Dropout(0.5, name=\"drop\")\nDense(2)\nDropout(0.1)\n", &m, &e), e);
+    TU_ASSERT_OK(tu_build("Dense(8, input_shape=(4,), name=\"hidden\")\nDense(4)\n"
+                          "Dropout(0.5, name=\"drop\")\nDense(2)\nDropout(0.1)\n", &m, &e), e);
     CU_ASSERT_EQUAL_FATAL(m.nlayers, 5);
     CU_ASSERT_STRING_EQUAL(m.layers[0].name, "hidden");
     CU_ASSERT_STRING_EQUAL(m.layers[1].name, "dense");
@@ -491,11 +476,11 @@ static void test_r_spelling(void)
     nn_model_free(&m);
 
     /* Keras code pasted as is */
-    TU_ASSERT_OK(build("model.add(keras.layers.Dense(8, input_dim=4))\n"
-                       "model.add(Activation('tanh'))\n"
-                       "model.add(Dense(1))\n"
-                       "model.compile(loss='mse', optimizer=keras.optimizers.SGD(lr=0.1))\n",
-                       &m, &e), e);
+    TU_ASSERT_OK(tu_build("model.add(keras.layers.Dense(8, input_dim=4))\n"
+                          "model.add(Activation('tanh'))\n"
+                          "model.add(Dense(1))\n"
+                          "model.compile(loss='mse', optimizer=keras.optimizers.SGD(lr=0.1))\n",
+                          &m, &e), e);
     CU_ASSERT_EQUAL_FATAL(m.nlayers, 3);
     CU_ASSERT_EQUAL(m.nparams, 4 * 8 + 8 + 8 + 1);
     CU_ASSERT_STRING_EQUAL(m.layers[1].name, "activation");
@@ -504,15 +489,6 @@ static void test_r_spelling(void)
 }
 
 /* ---- whole-model gradient checks ------------------------------------------ */
-
-static void gc_model_ok(const char *text, int B, uint64_t seed)
-{
-    gc_result r;
-    int bad = gc_model(text, B, seed, TOL, &r);
-    CU_ASSERT_EQUAL(bad, 0);
-    CU_ASSERT(r.checked > 0);
-    CU_ASSERT(r.sum_abs_numeric > 0);
-}
 
 static const char *const gc_specs[] = {
     /* softmax + SCCE, fused */
@@ -591,7 +567,7 @@ static void test_init_glorot_uniform(void)
 {
     nn_model m;
     nn_error e;
-    TU_ASSERT_OK(build("Dense(10, input_shape=(784,))\n", &m, &e), e);
+    TU_ASSERT_OK(tu_build("Dense(10, input_shape=(784,))\n", &m, &e), e);
     CU_ASSERT_EQUAL_FATAL(m.nparams, 7850);
     nn_model_init_params(&m, 42);
     double limit = sqrt(6.0 / (784 + 10)), mx = 0, sum = 0, sq = 0;

@@ -34,6 +34,10 @@ struct nn_dataset {
 int nn_data_open(const char *src, const char *split, uint64_t seed, nn_dataset *d,
                  nn_error *e);
 void nn_data_close(nn_dataset *d);
+/* For readers: d is open (priv set), the request is well formed and every
+ * idx[i] < n; messages name d->source. */
+int nn_data_check_read(const nn_dataset *d, size_t n, const uint64_t *idx, int count,
+                       nn_error *e);
 
 /* IDX (MNIST / Fashion-MNIST): images and labels files, gzip or plain. */
 int nn_idx_open(const char *images_path, const char *labels_path, nn_dataset *d,

@@ -48,7 +48,7 @@ typedef struct nn_images {
 
 /* Loads the folders of classes[0..nclasses). Errors name the file: a missing
  * or empty folder, a file stb_image cannot decode (with stb's reason: not an
- * image, truncated, corrupt), mixed sizes without opts->h/w (naming two files
+ * image, truncated, corrupt), an image over 64 megapixels, mixed sizes without opts->h/w (naming two files
  * and their sizes). On failure out is left empty (nothing to free).
  * nn_images_free releases a loaded set. */
 int nn_images_load(const nn_image_class *classes, int nclasses, const nn_images_opts *opts,

@@ -104,5 +104,8 @@ typedef enum {
 extern const char *const nn_init_names[];  /* NULL-terminated, index = nn_init */
 void nn_init_fill(nn_init kind, float *w, size_t n, double fan_in, double fan_out,
                   nn_rng *rng);
+/* Keras Orthogonal(gain=1) for a (rows, cols) matrix: orthonormal along its
+ * shorter side. Not in nn_init: only the recurrent layers accept it. */
+void nn_init_orthogonal(float *w, int rows, int cols, nn_rng *rng);
 
 #endif

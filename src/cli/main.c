@@ -83,7 +83,7 @@ int main(int argc, char **argv)
         nn_dist_finalize(&d);
         return rc;
     }
-    fprintf(stderr, "nntrain: unknown command '%s'\n\n", cmd);
+    fprintf(stderr, "nntrain: error: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return CLI_USAGE;
 }

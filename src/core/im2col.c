@@ -30,6 +30,16 @@ size_t nn_conv_geom_k(const nn_conv_geom *g)
     return (size_t)g->KH * g->KW * g->C;
 }
 
+long nn_conv_out_len(long n, int k, int s, int same, int *pad_lo)
+{
+    *pad_lo = 0;
+    if (!same)
+        return n >= k ? (n - k) / s + 1 : 0;
+    long out = (n + s - 1) / s, total = (out - 1) * s + k - n;
+    *pad_lo = total > 0 ? (int)(total / 2) : 0;
+    return out;
+}
+
 /* Valid tap range [*lo, *hi) of a window starting at input index i0 over an
  * axis of length n with k taps. */
 static void tap_range(int i0, int n, int k, int *lo, int *hi)

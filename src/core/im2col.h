@@ -21,6 +21,11 @@ typedef struct nn_conv_geom {
 /* Columns per row of the column matrix: KH*KW*C. */
 size_t nn_conv_geom_k(const nn_conv_geom *g);
 
+/* Output length and leading pad along one axis of input length n, window k,
+ * stride s (TensorFlow convention: "same" puts the smaller half of the
+ * padding first); 0 when a "valid" window does not fit. */
+long nn_conv_out_len(long n, int k, int s, int same, int *pad_lo);
+
 /* x (n, H, W, C) -> col (n*OH*OW, KH*KW*C); padded taps are written as 0. */
 void nn_im2col(const nn_conv_geom *g, const float *x, int n, float *col);
 

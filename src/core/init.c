@@ -1,6 +1,7 @@
 /* Keras initialisers. Fans as Keras computes them: Dense (in, out); Conv2D
  * fan_in = KH*KW*C, fan_out = KH*KW*F. Normal variants are truncated at two
- * standard deviations and rescaled by 0.8796 as Keras's VarianceScaling. */
+ * standard deviations and rescaled by 0.8796 as Keras's VarianceScaling.
+ * Orthogonal (the recurrent layers' default) is a function of its own. */
 #include <math.h>
 
 #include "nntrain/layer.h"
@@ -30,4 +31,43 @@ void nn_init_fill(nn_init kind, float *w, size_t n, double fan_in, double fan_ou
     for (size_t i = 0; i < n; i++)
         w[i] = lim > 0 ? (float)((2.0 * nn_rng_uniform_d(rng) - 1.0) * lim)
                        : (float)(sd * nn_rng_truncnormal(rng));
+}
+
+/* Orthogonal initialiser as Keras's Orthogonal(gain=1): a Gaussian matrix
+ * made orthonormal along its shorter side (columns of a tall matrix, rows of
+ * a wide one). Gram-Schmidt (twice, for accuracy) gives the QR factor with a
+ * positive diagonal in R, which is what Keras's sign correction produces. */
+void nn_init_orthogonal(float *w /* (rows, cols) */, int rows, int cols, nn_rng *rng)
+{
+    const size_t n = (size_t)rows * cols;
+    const int tall = rows >= cols;
+    const int nvec = tall ? cols : rows, len = tall ? rows : cols;
+    const size_t es = tall ? (size_t)cols : 1, vs = tall ? 1 : (size_t)cols;
+    for (size_t i = 0; i < n; i++)
+        w[i] = nn_rng_normal(rng);
+    for (int k = 0; k < nvec; k++) {
+        float *vk = w + (size_t)k * vs;
+        for (int tries = 0;; tries++) {
+            for (int pass = 0; pass < 2; pass++)
+                for (int j = 0; j < k; j++) {
+                    const float *vj = w + (size_t)j * vs;
+                    double dot = 0;
+                    for (int i = 0; i < len; i++)
+                        dot += (double)vk[i * es] * vj[i * es];
+                    for (int i = 0; i < len; i++)
+                        vk[i * es] -= (float)(dot * vj[i * es]);
+                }
+            double nrm = 0;
+            for (int i = 0; i < len; i++)
+                nrm += (double)vk[i * es] * vk[i * es];
+            nrm = sqrt(nrm);
+            if (nrm > 1e-6 || tries == 8) {
+                for (int i = 0; i < len; i++)
+                    vk[i * es] = (float)(vk[i * es] / (nrm > 0 ? nrm : 1));
+                break;
+            }
+            for (int i = 0; i < len; i++)   /* (almost) dependent: redraw */
+                vk[i * es] = nn_rng_normal(rng);
+        }
+    }
 }

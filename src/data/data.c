@@ -93,3 +93,19 @@ void nn_data_close(nn_dataset *d)
         d->close(d);
     memset(d, 0, sizeof *d);
 }
+
+int nn_data_check_read(const nn_dataset *d, size_t n, const uint64_t *idx, int count,
+                       nn_error *e)
+{
+    if (!d->priv)
+        return nn_err(e, NN_EINVAL, "%s: dataset is closed", d->source);
+    if (count < 0 || (count > 0 && !idx))
+        return nn_err(e, NN_EINVAL, "%s: bad read request (count %d)", d->source, count);
+    for (int i = 0; i < count; i++)
+        if (idx[i] >= (uint64_t)n)
+            return nn_err(e, NN_EINVAL,
+                          "%s: sample index %llu (position %d of the request) out of "
+                          "range: dataset has %zu samples", d->source,
+                          (unsigned long long)idx[i], i, n);
+    return NN_OK;
+}

@@ -14,6 +14,7 @@
 
 #define NN_H5_FORMAT "nntrain-dataset"
 #define NN_H5_VERSION 1
+#define NN_H5_MAX_LABEL (1 << 24)   /* class labels travel as float y: exact below */
 
 /* Turns off HDF5's own error printing for the calling thread (a threadsafe
  * HDF5 keeps this setting per thread), so that our messages are the only ones. */

@@ -103,28 +103,19 @@ static int h5_read(nn_dataset *d, const uint64_t *idx, int count, float *x, floa
                    nn_error *e)
 {
     h5_priv *p = d->priv;
-    if (!p)
-        return nn_err(e, NN_EINVAL, "%s: dataset is closed", d->source);
-    if (count < 0 || (count > 0 && !idx))
-        return nn_err(e, NN_EINVAL, "%s: bad read request (count %d)", d->source, count);
-    if (count == 0)
-        return NN_OK;
+    int rc = nn_data_check_read(d, p ? p->s.n : 0, idx, count, e);
+    if (rc || count == 0)
+        return rc;
     nn_h5_quiet();
     const nn_h5_dsplit *s = &p->s;
     if (count > p->ord_cap) {
         size_t cap = (size_t)p->ord_cap * sizeof *p->ord;
-        int rc = grow((void **)&p->ord, &cap, (size_t)count * sizeof *p->ord, e, d->source);
-        if (rc)
+        if ((rc = grow((void **)&p->ord, &cap, (size_t)count * sizeof *p->ord, e, d->source)))
             return rc;
         p->ord_cap = count;
     }
-    for (int i = 0; i < count; i++) {
-        if (idx[i] >= (uint64_t)s->n)
-            return nn_err(e, NN_EINVAL, "%s: sample index %llu (position %d of the request) "
-                          "out of range: dataset has %zu samples", d->source,
-                          (unsigned long long)idx[i], i, s->n);
+    for (int i = 0; i < count; i++)
         p->ord[i] = (ord){idx[i], i, 0};
-    }
     qsort(p->ord, (size_t)count, sizeof *p->ord, cmp_ord);
     int nu = 1;
     for (int k = 1; k < count; k++) {
@@ -133,7 +124,7 @@ static int h5_read(nn_dataset *d, const uint64_t *idx, int count, float *x, floa
     }
     if (x) {
         size_t es = s->x_u8 ? 1 : sizeof(float), row = s->per * es;
-        int rc = grow(&p->buf, &p->buf_cap, (size_t)nu * row, e, d->source);
+        rc = grow(&p->buf, &p->buf_cap, (size_t)nu * row, e, d->source);
         if (!rc)
             rc = read_rows(s->x, s->x_rank, s->xd, p->ord, count, nu,
                            s->x_u8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT, p->buf, "x", d, e);
@@ -156,7 +147,7 @@ static int h5_read(nn_dataset *d, const uint64_t *idx, int count, float *x, floa
             y[i] = (float)p->labels[idx[i]];
     } else if (y) {
         size_t row = (size_t)s->ydim * sizeof(float);
-        int rc = grow(&p->buf, &p->buf_cap, (size_t)nu * row, e, d->source);
+        rc = grow(&p->buf, &p->buf_cap, (size_t)nu * row, e, d->source);
         if (!rc)
             rc = read_rows(s->y, s->y_rank, s->yd, p->ord, count, nu, H5T_NATIVE_FLOAT, p->buf,
                            "y", d, e);

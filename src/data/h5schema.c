@@ -332,6 +332,11 @@ static int check_y(nn_h5_dsplit *s, const char *path, const char *split, nn_erro
         rc = nn_err(e, NN_EFORMAT, "%s: /%s/x has %zu samples but /%s/y has %llu: the "
                     "counts must match", path, split, s->n, split,
                     (unsigned long long)s->yd[0]);
+    /* Readers size whole-split buffers as n * per * 4 and n * ydim * 4
+     * bytes: a dataspace can claim up to 2^64 rows without storing them. */
+    else if (s->n > SIZE_MAX / sizeof(float) / (s->per > (size_t)s->ydim ? s->per : (size_t)s->ydim))
+        rc = nn_err(e, NN_EFORMAT, "%s: /%s/x has shape %s: too many samples to address",
+                    path, split, dims_str(s->xd, s->x_rank, ds, sizeof ds));
 done:
     nn_h5_close_id(&sp, H5Sclose);
     nn_h5_close_id(&t, H5Tclose);
@@ -383,9 +388,13 @@ int nn_h5_read_labels(const nn_h5_dsplit *s, const char *path, const char *split
     }
     int mx = -1;
     for (size_t i = 0; i < s->n; i++) {
-        if (lab[i] < 0 || (nclasses > 0 && lab[i] >= nclasses)) {
+        /* readers pass class indices as float: exact only below 2^24 */
+        if (lab[i] < 0 || (nclasses > 0 && lab[i] >= nclasses) || lab[i] >= NN_H5_MAX_LABEL) {
             int l = lab[i];
             free(lab);
+            if (l >= NN_H5_MAX_LABEL && (nclasses <= 0 || l < nclasses))
+                return nn_err(e, NN_EFORMAT, "%s: /%s/y[%zu] = %d is out of range: class "
+                              "labels must be below %d", path, split, i, l, NN_H5_MAX_LABEL);
             if (nclasses > 0)
                 return nn_err(e, NN_EFORMAT, "%s: /%s/y[%zu] = %d is out of range: "
                               "class_names has %d classes (labels 0..%d)", path, split, i, l,

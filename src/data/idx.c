@@ -176,16 +176,9 @@ static int idx_read(nn_dataset *d, const uint64_t *idx, int count, float *x, flo
                     nn_error *e)
 {
     const idx_priv *p = d->priv;
-    if (!p)
-        return nn_err(e, NN_EINVAL, "%s: dataset is closed", d->source);
-    if (count < 0 || (count > 0 && !idx))
-        return nn_err(e, NN_EINVAL, "%s: bad read request (count %d)", d->source, count);
-    for (int i = 0; i < count; i++)
-        if (idx[i] >= (uint64_t)p->n)
-            return nn_err(e, NN_EINVAL,
-                          "%s: sample index %llu (position %d of the request) out of "
-                          "range: dataset has %zu samples", d->source,
-                          (unsigned long long)idx[i], i, p->n);
+    int rc = nn_data_check_read(d, p ? p->n : 0, idx, count, e);
+    if (rc)
+        return rc;
     for (int i = 0; i < count; i++) {
         size_t s = (size_t)idx[i];
         if (x) {

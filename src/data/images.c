@@ -21,6 +21,11 @@
 #include <stb_image_resize.h>
 
 #define MAX_LISTED 10      /* cross-class groups named in the report */
+/* Larger images are refused before stb_image allocates for them: a header
+ * of a few bytes can claim 16384 x 16384 and more (found by fuzzing: a
+ * corrupt GIF made stb_image allocate and clear > 2 GB). 64 megapixels is
+ * 8192 x 8192, far above what a network here trains on. */
+#define MAX_PIXELS ((size_t)1 << 26)
 
 typedef struct entry {
     char *path;            /* "DIR/name" */
@@ -419,6 +424,10 @@ static int decode(nn_images *im, const nn_images_opts *o, entry *ents, size_t i,
     const char *path = ents[i].path;
     if (!stbi_info_from_memory(buf, (int)len, &w, &h, &comp))
         return decode_error(path, buf, len, stbi_failure_reason(), e);
+    if (w < 1 || h < 1 || (size_t)w * (size_t)h > MAX_PIXELS)
+        return nn_err(e, NN_EFORMAT, "%s: the header says %dx%d (HxW) pixels: expected at most "
+                      "%zu megapixels (corrupt, or resize it first)", path, h, w,
+                      MAX_PIXELS >> 20);
     if (i == 0) {
         *w0 = w, *h0 = h;
         im->c = o->channels ? o->channels : comp;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layers/layer_util.h"
 #include "nntrain/layer.h"
 
 static const char *const activation_args[] = {"activation", NULL};
@@ -38,20 +39,6 @@ static int activation_configure(nn_layer *l, nn_error *e)
     l->out = l->in;
     l->param_len = 0;
     return NN_OK;
-}
-
-static int activation_param_specs(const nn_layer *l, nn_param_spec *specs)
-{
-    (void)l;
-    (void)specs;
-    return 0;
-}
-
-static void activation_init_params(nn_layer *l, float *p, nn_rng *rng)
-{
-    (void)l;
-    (void)p;
-    (void)rng;
 }
 
 static void activation_forward(nn_layer *l, const float *p, const float *x /* (B, ..., C) */,
@@ -91,8 +78,8 @@ const nn_layer_ops nn_activation_ops = {
     .arg_aliases = NULL,
     .create = activation_create,
     .configure = activation_configure,
-    .param_specs = activation_param_specs,
-    .init_params = activation_init_params,
+    .param_specs = nn_layer_no_param_specs,
+    .init_params = nn_layer_no_init_params,
     .plan = NULL,
     .forward = activation_forward,
     .backward = activation_backward,

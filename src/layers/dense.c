@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nntrain/gemm.h"
+#include "layers/layer_util.h"
 #include "nntrain/layer.h"
 
 typedef struct dense {
@@ -21,24 +22,6 @@ static const char *const dense_args[] = {"units", "activation", "use_bias",
                                          "kernel_initializer", "bias_initializer",
                                          NULL};
 
-/* "Dense 'dense_1'" when the layer has a name already, else "Dense". */
-static const char *who(const nn_layer *l, char *buf, size_t len)
-{
-    if (l->name[0])
-        snprintf(buf, len, "Dense '%s'", l->name);
-    else
-        snprintf(buf, len, "Dense");
-    return buf;
-}
-
-static void join_names(const char *const *names, char *buf, size_t len)
-{
-    size_t k = 0;
-    buf[0] = '\0';
-    for (int i = 0; names[i] && k < len; i++)
-        k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? ", " : "", names[i]);
-}
-
 /* activation=None/"linear"/"relu"/...; absent or None means linear. */
 static int bind_act(nn_layer *l, nn_args *a, nn_error *e)
 {
@@ -48,11 +31,11 @@ static int bind_act(nn_layer *l, nn_args *a, nn_error *e)
     if (rc)
         return rc;
     if (nn_act_parse(s, &l->act)) {
-        join_names(nn_act_names, known, sizeof known);
+        nn_join_names(nn_act_names, known, sizeof known);
         return nn_err(e, NN_EINVAL, "%s: %s: unknown activation '%s' (known: %s)",
                       nn_value_where(a->call, nn_args_get(a, "activation"), where,
                                      sizeof where),
-                      who(l, w, sizeof w), s, known);
+                      nn_layer_who(l, w, sizeof w), s, known);
     }
     return NN_OK;
 }
@@ -70,10 +53,10 @@ static int bind_init(nn_layer *l, nn_args *a, const char *name, const char *def,
             *out = (nn_init)i;
             return NN_OK;
         }
-    join_names(nn_init_names, known, sizeof known);
+    nn_join_names(nn_init_names, known, sizeof known);
     return nn_err(e, NN_EINVAL, "%s: %s: unknown %s '%s' (known: %s)",
                   nn_value_where(a->call, nn_args_get(a, name), where, sizeof where),
-                  who(l, w, sizeof w), name, s, known);
+                  nn_layer_who(l, w, sizeof w), name, s, known);
 }
 
 static int dense_create(nn_layer *l, nn_args *a, nn_error *e)
@@ -84,23 +67,18 @@ static int dense_create(nn_layer *l, nn_args *a, nn_error *e)
     if (!nn_args_has(a, "units"))
         return nn_err(e, NN_EINVAL, "%s: %s needs units, e.g. Dense(64)",
                       nn_value_where(a->call, NULL, where, sizeof where),
-                      who(l, w, sizeof w));
+                      nn_layer_who(l, w, sizeof w));
     if ((rc = nn_args_int(a, "units", 0, &d.units, e)))
         return rc;
     if (d.units <= 0)
         return nn_err(e, NN_EINVAL, "%s: %s: units must be a positive integer, found %d",
                       nn_value_where(a->call, nn_args_get(a, "units"), where, sizeof where),
-                      who(l, w, sizeof w), d.units);
+                      nn_layer_who(l, w, sizeof w), d.units);
     if ((rc = bind_act(l, a, e)) || (rc = nn_args_bool(a, "use_bias", 1, &d.use_bias, e)) ||
         (rc = bind_init(l, a, "kernel_initializer", "glorot_uniform", &d.kinit, e)) ||
         (rc = bind_init(l, a, "bias_initializer", "zeros", &d.binit, e)))
         return rc;
-    dense *p = malloc(sizeof *p);
-    if (!p)
-        return nn_err(e, NN_ENOMEM, "%s: out of memory", who(l, w, sizeof w));
-    *p = d;
-    l->priv = p;
-    return NN_OK;
+    return nn_layer_keep(l, &d, sizeof d, e);
 }
 
 static int dense_configure(nn_layer *l, nn_error *e)
@@ -110,11 +88,11 @@ static int dense_configure(nn_layer *l, nn_error *e)
     if (l->in.n != 1)
         return nn_err(e, NN_ESHAPE,
                       "%s needs a 1-D input but gets %s: add Flatten() before it",
-                      who(l, w, sizeof w), nn_shape_str(&l->in, s, sizeof s));
+                      nn_layer_who(l, w, sizeof w), nn_shape_str(&l->in, s, sizeof s));
     d->in = l->in.d[0];
     if (d->in <= 0 || (size_t)d->in * (size_t)d->units > (size_t)INT_MAX)
         return nn_err(e, NN_ESHAPE, "%s: kernel (%d, %d) is too large or empty",
-                      who(l, w, sizeof w), d->in, d->units);
+                      nn_layer_who(l, w, sizeof w), d->in, d->units);
     l->out = nn_shape1(d->units);
     l->param_len = (size_t)d->in * d->units + (d->use_bias ? (size_t)d->units : 0);
     return NN_OK;

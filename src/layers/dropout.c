@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/layer_util.h"
 #include "nntrain/layer.h"
 
 typedef struct dropout {
@@ -21,15 +22,6 @@ typedef struct dropout {
 
 static const char *const dropout_args[] = {"rate", "noise_shape", "seed", NULL};
 
-static const char *who(const nn_layer *l, char *buf, size_t len)
-{
-    if (l->name[0])
-        snprintf(buf, len, "Dropout '%s'", l->name);
-    else
-        snprintf(buf, len, "Dropout");
-    return buf;
-}
-
 static int dropout_create(nn_layer *l, nn_args *a, nn_error *e)
 {
     char where[128], w[96];
@@ -39,29 +31,24 @@ static int dropout_create(nn_layer *l, nn_args *a, nn_error *e)
     if (!nn_args_has(a, "rate"))
         return nn_err(e, NN_EINVAL, "%s: %s needs a rate, e.g. Dropout(0.5)",
                       nn_value_where(a->call, NULL, where, sizeof where),
-                      who(l, w, sizeof w));
+                      nn_layer_who(l, w, sizeof w));
     if ((rc = nn_args_double(a, "rate", 0.0, &d.rate, e)))
         return rc;
     if (!(d.rate >= 0.0 && d.rate < 1.0))
         return nn_err(e, NN_EINVAL, "%s: %s: rate must be in [0, 1), found %g",
                       nn_value_where(a->call, nn_args_get(a, "rate"), where, sizeof where),
-                      who(l, w, sizeof w), d.rate);
+                      nn_layer_who(l, w, sizeof w), d.rate);
     if (ns && ns->kind != NN_V_NONE)
         return nn_err(e, NN_EINVAL, "%s: %s: noise_shape is not supported, expected None",
                       nn_value_where(a->call, ns, where, sizeof where),
-                      who(l, w, sizeof w));
+                      nn_layer_who(l, w, sizeof w));
     if (nn_args_has(a, "seed")) { /* absent or None: the run seed */
         if ((rc = nn_args_int(a, "seed", 0, &seed, e)))
             return rc;
         d.has_seed = 1;
         d.seed = (uint64_t)(int64_t)seed;
     }
-    dropout *p = malloc(sizeof *p);
-    if (!p)
-        return nn_err(e, NN_ENOMEM, "%s: out of memory", who(l, w, sizeof w));
-    *p = d;
-    l->priv = p;
-    return NN_OK;
+    return nn_layer_keep(l, &d, sizeof d, e);
 }
 
 static int dropout_configure(nn_layer *l, nn_error *e)
@@ -72,20 +59,6 @@ static int dropout_configure(nn_layer *l, nn_error *e)
     return NN_OK;
 }
 
-static int dropout_param_specs(const nn_layer *l, nn_param_spec *specs)
-{
-    (void)l;
-    (void)specs;
-    return 0;
-}
-
-static void dropout_init_params(nn_layer *l, float *p, nn_rng *rng)
-{
-    (void)l;
-    (void)p;
-    (void)rng;
-}
-
 static int dropout_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e)
 {
     dropout *d = l->priv;
@@ -94,13 +67,13 @@ static int dropout_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error
     *work_bytes = 0;
     if (batch_max <= 0 || n > SIZE_MAX / sizeof(float) / (size_t)batch_max)
         return nn_err(e, NN_EINVAL, "%s: mask for %d rows of %zu is too large",
-                      who(l, w, sizeof w), batch_max, n);
+                      nn_layer_who(l, w, sizeof w), batch_max, n);
     if ((size_t)batch_max * n <= d->mask_cap)
         return NN_OK;
     float *m = realloc(d->mask, (size_t)batch_max * n * sizeof *m);
     if (!m)
         return nn_err(e, NN_ENOMEM, "%s: out of memory for a (%d, %zu) mask",
-                      who(l, w, sizeof w), batch_max, n);
+                      nn_layer_who(l, w, sizeof w), batch_max, n);
     d->mask = m;
     d->mask_cap = (size_t)batch_max * n;
     return NN_OK;
@@ -168,8 +141,8 @@ const nn_layer_ops nn_dropout_ops = {
     .arg_aliases = NULL,
     .create = dropout_create,
     .configure = dropout_configure,
-    .param_specs = dropout_param_specs,
-    .init_params = dropout_init_params,
+    .param_specs = nn_layer_no_param_specs,
+    .init_params = nn_layer_no_init_params,
     .plan = dropout_plan,
     .forward = dropout_forward,
     .backward = dropout_backward,

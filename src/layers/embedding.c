@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "layers/layer_util.h"
 #include "nntrain/layer.h"
 
 extern const nn_layer_ops nn_embedding_ops;
@@ -33,15 +34,6 @@ static const char *const embedding_args[] = {"input_dim", "output_dim",
                                              "embeddings_initializer", "mask_zero",
                                              "input_length", NULL};
 
-static const char *who(const nn_layer *l, char *buf, size_t len)
-{
-    if (l->name[0])
-        snprintf(buf, len, "Embedding '%s'", l->name);
-    else
-        snprintf(buf, len, "Embedding");
-    return buf;
-}
-
 static int slot(const nn_args *a, const char *name)
 {
     for (int i = 0; a->names[i]; i++)
@@ -60,7 +52,7 @@ static int positive(nn_layer *l, nn_args *a, const char *name, int *out, nn_erro
         return nn_err(e, NN_EINVAL, "%s: %s: %s must be a positive integer, e.g. "
                       "Embedding(10000, 32)",
                       nn_value_where(a->call, nn_args_get(a, name), where, sizeof where),
-                      who(l, w, sizeof w), name);
+                      nn_layer_who(l, w, sizeof w), name);
     return NN_OK;
 }
 
@@ -85,7 +77,7 @@ static int bind_init(nn_layer *l, nn_args *a, int *out, nn_error *e)
                   "ones)",
                   nn_value_where(a->call, nn_args_get(a, "embeddings_initializer"), where,
                                  sizeof where),
-                  who(l, w, sizeof w), s);
+                  nn_layer_who(l, w, sizeof w), s);
 }
 
 static int embedding_create(nn_layer *l, nn_args *a, nn_error *e)
@@ -97,7 +89,7 @@ static int embedding_create(nn_layer *l, nn_args *a, nn_error *e)
         return nn_err(e, NN_EINVAL, "%s: %s needs input_dim (vocabulary size) and "
                       "output_dim, e.g. Embedding(10000, 32)",
                       nn_value_where(a->call, NULL, where, sizeof where),
-                      who(l, w, sizeof w));
+                      nn_layer_who(l, w, sizeof w));
     if ((rc = positive(l, a, "input_dim", &d.input_dim, e)) ||
         (rc = positive(l, a, "output_dim", &d.output_dim, e)) ||
         (rc = bind_init(l, a, &d.init, e)) ||
@@ -108,7 +100,7 @@ static int embedding_create(nn_layer *l, nn_args *a, nn_error *e)
                       "no masking): remove it; padded positions are then read like tokens",
                       nn_value_where(a->call, nn_args_get(a, "mask_zero"), where,
                                      sizeof where),
-                      who(l, w, sizeof w));
+                      nn_layer_who(l, w, sizeof w));
     if (nn_args_has(a, "input_length") &&
         (rc = positive(l, a, "input_length", &d.input_length, e)))
         return rc;
@@ -120,12 +112,7 @@ static int embedding_create(nn_layer *l, nn_args *a, nn_error *e)
     int is = slot(a, "input_shape");
     if (d.input_length && is >= 0 && !a->v[is])
         a->v[is] = nn_args_get(a, "input_length");
-    embedding *p = malloc(sizeof *p);
-    if (!p)
-        return nn_err(e, NN_ENOMEM, "%s: out of memory", who(l, w, sizeof w));
-    *p = d;
-    l->priv = p;
-    return NN_OK;
+    return nn_layer_keep(l, &d, sizeof d, e);
 }
 
 static int embedding_configure(nn_layer *l, nn_error *e)
@@ -134,14 +121,15 @@ static int embedding_configure(nn_layer *l, nn_error *e)
     char w[96], s[96];
     if (l->in.n < 1 || l->in.n >= NN_MAX_DIMS)
         return nn_err(e, NN_ESHAPE, "%s needs token ids of shape (timesteps,) but gets %s",
-                      who(l, w, sizeof w), nn_shape_str(&l->in, s, sizeof s));
+                      nn_layer_who(l, w, sizeof w), nn_shape_str(&l->in, s, sizeof s));
     if (d->input_length && (l->in.n != 1 || l->in.d[0] != d->input_length))
         return nn_err(e, NN_ESHAPE, "%s: input_length=%d but the input shape is %s",
-                      who(l, w, sizeof w), d->input_length, nn_shape_str(&l->in, s, sizeof s));
+                      nn_layer_who(l, w, sizeof w), d->input_length,
+                      nn_shape_str(&l->in, s, sizeof s));
     if ((size_t)d->input_dim * (size_t)d->output_dim > (size_t)INT_MAX ||
         nn_shape_size(&l->in) * (size_t)d->output_dim > (size_t)INT_MAX)
         return nn_err(e, NN_ESHAPE, "%s: embeddings (%d, %d) or output is too large",
-                      who(l, w, sizeof w), d->input_dim, d->output_dim);
+                      nn_layer_who(l, w, sizeof w), d->input_dim, d->output_dim);
     l->out = l->in;
     l->out.d[l->out.n++] = d->output_dim;
     l->param_len = (size_t)d->input_dim * d->output_dim;

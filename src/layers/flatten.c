@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layers/layer_util.h"
 #include "nntrain/layer.h"
 
 static const char *const flatten_args[] = {"data_format", NULL};
@@ -40,20 +41,6 @@ static int flatten_configure(nn_layer *l, nn_error *e)
     return NN_OK;
 }
 
-static int flatten_param_specs(const nn_layer *l, nn_param_spec *specs)
-{
-    (void)l;
-    (void)specs;
-    return 0;
-}
-
-static void flatten_init_params(nn_layer *l, float *p, nn_rng *rng)
-{
-    (void)l;
-    (void)p;
-    (void)rng;
-}
-
 static void flatten_forward(nn_layer *l, const float *p, const float *x /* (B, ...) */,
                             float *y /* (B, prod) */, int B, nn_ctx *ctx)
 {
@@ -82,8 +69,8 @@ const nn_layer_ops nn_flatten_ops = {
     .arg_aliases = NULL,
     .create = flatten_create,
     .configure = flatten_configure,
-    .param_specs = flatten_param_specs,
-    .init_params = flatten_init_params,
+    .param_specs = nn_layer_no_param_specs,
+    .init_params = nn_layer_no_init_params,
     .plan = NULL,
     .forward = flatten_forward,
     .backward = flatten_backward,

@@ -1,10 +1,14 @@
 /* Creating a layer from a parsed call: look the kind up, bind its arguments
  * plus the ones every Keras layer takes (input_shape, input_dim, name,
- * trainable), and let the layer read its own options. */
+ * trainable), and let the layer read its own options. Also the helpers the
+ * layers share (layer_util.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "layers/layer_util.h"
 #include "nntrain/layer.h"
 
 /* Keyword-only in Keras, as in every layer's signature after "*". */
@@ -79,4 +83,106 @@ void nn_layer_destroy(nn_layer *l)
     else
         free(l->priv);
     l->priv = NULL;
+}
+
+/* ---- helpers shared by the layers (layer_util.h) ----------------------------- */
+
+const char *nn_layer_who(const nn_layer *l, char *buf, size_t len)
+{
+    if (l->name[0])
+        snprintf(buf, len, "%s '%s'", l->ops->kind, l->name);
+    else
+        snprintf(buf, len, "%s", l->ops->kind);
+    return buf;
+}
+
+void nn_join_names(const char *const *names, char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 0; names[i] && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%s", i ? ", " : "", names[i]);
+}
+
+int nn_layer_arg_err(const nn_layer *l, const nn_args *a, const char *name, nn_error *e,
+                     int code, const char *fmt, ...)
+{
+    char where[128], w[96], msg[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return nn_err(e, code, "%s: %s: %s",
+                  nn_value_where(a->call, nn_args_get(a, name), where, sizeof where),
+                  nn_layer_who(l, w, sizeof w), msg);
+}
+
+int nn_layer_check_pair(const nn_layer *l, const nn_args *a, const char *name,
+                        const int v[2], nn_error *e)
+{
+    if (v[0] < 1 || v[1] < 1)
+        return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "%s: expected positive integers, "
+                                "found (%d, %d)", name, v[0], v[1]);
+    return NN_OK;
+}
+
+int nn_layer_bind_padding(const nn_layer *l, nn_args *a, int *same, nn_error *e)
+{
+    const char *s;
+    int rc = nn_args_str(a, "padding", "valid", &s, e);
+    if (rc)
+        return rc;
+    if (strcasecmp(s, "valid") && strcasecmp(s, "same"))
+        return nn_layer_arg_err(l, a, "padding", e, NN_EINVAL, "padding: expected \"valid\" "
+                                "or \"same\", found \"%s\"", s);
+    *same = !strcasecmp(s, "same");
+    return NN_OK;
+}
+
+int nn_layer_bind_channels_last(const nn_layer *l, nn_args *a, nn_error *e)
+{
+    const char *s;
+    int rc = nn_args_str(a, "data_format", "channels_last", &s, e);
+    if (rc)
+        return rc;
+    if (strcmp(s, "channels_last"))
+        return nn_layer_arg_err(l, a, "data_format", e, NN_EINVAL, "data_format: expected "
+                                "\"channels_last\" (NHWC is the only layout), found \"%s\"",
+                                s);
+    return NN_OK;
+}
+
+int nn_layer_keep(nn_layer *l, const void *state, size_t size, nn_error *e)
+{
+    char w[96];
+    void *p = malloc(size);
+    if (!p)
+        return nn_err(e, NN_ENOMEM, "%s: out of memory", nn_layer_who(l, w, sizeof w));
+    memcpy(p, state, size);
+    l->priv = p;
+    return NN_OK;
+}
+
+int nn_layer_need_image(const nn_layer *l, nn_error *e)
+{
+    char buf[64], w[96];
+    if (l->in.n != 3)
+        return nn_err(e, NN_ESHAPE, "%s: expected a 3-D input (height, width, channels), "
+                      "found %s", nn_layer_who(l, w, sizeof w),
+                      nn_shape_str(&l->in, buf, sizeof buf));
+    return NN_OK;
+}
+
+int nn_layer_no_param_specs(const nn_layer *l, nn_param_spec *specs)
+{
+    (void)l;
+    (void)specs;
+    return 0;
+}
+
+void nn_layer_no_init_params(nn_layer *l, float *p, nn_rng *rng)
+{
+    (void)l;
+    (void)p;
+    (void)rng;
 }

@@ -4,11 +4,11 @@
  * sums each block's SH*SW gradients into dx (overwritten). No parameters, no
  * workspace. "bilinear" is refused rather than silently approximated. */
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "layers/layer_util.h"
 #include "nntrain/layer.h"
 
 typedef struct upsample {
@@ -18,85 +18,42 @@ typedef struct upsample {
 
 static const char *const up_args[] = {"size", "data_format", "interpolation", NULL};
 
-/* "UpSampling2D 'up_sampling2d'" once the layer has a name. */
-static const char *who(const nn_layer *l, char *buf, size_t len)
-{
-    if (l->name[0])
-        snprintf(buf, len, "UpSampling2D '%s'", l->name);
-    else
-        snprintf(buf, len, "UpSampling2D");
-    return buf;
-}
-
-/* An option error at the value's path:line:col. */
-#define OPT_ERR(code, name, fmt, ...)                                                \
-    nn_err(e, code, "%s: %s: " fmt,                                                \
-           nn_value_where(a->call, nn_args_get(a, name), where, sizeof where),      \
-           who(l, w, sizeof w), __VA_ARGS__)
-
 static int up_create(nn_layer *l, nn_args *a, nn_error *e)
 {
-    char where[128], w[96];
     static const int two[2] = {2, 2};
     int sz[2], rc;
     const char *s;
-    if ((rc = nn_args_ints(a, "size", 2, two, sz, e)))
-        return rc;
-    if (sz[0] < 1 || sz[1] < 1)
-        return OPT_ERR(NN_EINVAL, "size", "size: expected positive integers, found (%d, %d)",
-                       sz[0], sz[1]);
-    if ((rc = nn_args_str(a, "data_format", "channels_last", &s, e)))
-        return rc;
-    if (strcmp(s, "channels_last"))
-        return OPT_ERR(NN_EINVAL, "data_format", "data_format: expected \"channels_last\" "
-                       "(NHWC is the only layout), found \"%s\"", s);
-    if ((rc = nn_args_str(a, "interpolation", "nearest", &s, e)))
+    if ((rc = nn_args_ints(a, "size", 2, two, sz, e)) ||
+        (rc = nn_layer_check_pair(l, a, "size", sz, e)) ||
+        (rc = nn_layer_bind_channels_last(l, a, e)) ||
+        (rc = nn_args_str(a, "interpolation", "nearest", &s, e)))
         return rc;
     if (strcasecmp(s, "nearest"))
-        return OPT_ERR(NN_EINVAL, "interpolation", "interpolation: expected \"nearest\" "
-                       "(the only one supported), found \"%s\"", s);
-    upsample *u = malloc(sizeof *u);
-    if (!u)
-        return nn_err(e, NN_ENOMEM, "%s: out of memory", who(l, w, sizeof w));
-    memset(u, 0, sizeof *u);
-    u->SH = sz[0];
-    u->SW = sz[1];
-    l->priv = u;
-    return NN_OK;
+        return nn_layer_arg_err(l, a, "interpolation", e, NN_EINVAL, "interpolation: "
+                                "expected \"nearest\" (the only one supported), found "
+                                "\"%s\"", s);
+    upsample u = {.SH = sz[0], .SW = sz[1]};
+    return nn_layer_keep(l, &u, sizeof u, e);
 }
 
 static int up_configure(nn_layer *l, nn_error *e)
 {
     upsample *u = l->priv;
     char buf[64], w[96];
-    if (l->in.n != 3)
-        return nn_err(e, NN_ESHAPE, "%s: expected a 3-D input (height, width, channels), "
-                      "found %s", who(l, w, sizeof w), nn_shape_str(&l->in, buf, sizeof buf));
+    int rc = nn_layer_need_image(l, e);
+    if (rc)
+        return rc;
     u->H = l->in.d[0];
     u->W = l->in.d[1];
     u->C = l->in.d[2];
     size_t OH = (size_t)u->H * u->SH, OW = (size_t)u->W * u->SW;
     if (OH > INT_MAX || OW > INT_MAX || OH * OW * (size_t)u->C > INT_MAX)
         return nn_err(e, NN_ESHAPE, "%s: input %s with size (%d, %d) gives more than 2^31 "
-                      "elements per sample", who(l, w, sizeof w),
+                      "elements per sample", nn_layer_who(l, w, sizeof w),
                       nn_shape_str(&l->in, buf, sizeof buf), u->SH, u->SW);
     l->out = nn_shape3((int)OH, (int)OW, u->C);
     l->param_len = 0;
     return NN_OK;
-}
-
-static int up_param_specs(const nn_layer *l, nn_param_spec *specs)
-{
-    (void)l;
-    (void)specs;
-    return 0;
-}
-
-static void up_init_params(nn_layer *l, float *p, nn_rng *rng)
-{
-    (void)l;
-    (void)p;
-    (void)rng;
 }
 
 static void up_forward(nn_layer *l, const float *p, const float *x /* (B, H, W, C) */,
@@ -156,8 +113,8 @@ const nn_layer_ops nn_upsampling2d_ops = {
     .arg_aliases = NULL,
     .create = up_create,
     .configure = up_configure,
-    .param_specs = up_param_specs,
-    .init_params = up_init_params,
+    .param_specs = nn_layer_no_param_specs,
+    .init_params = nn_layer_no_init_params,
     .plan = NULL,
     .forward = up_forward,
     .backward = up_backward,

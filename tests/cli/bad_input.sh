@@ -2,7 +2,7 @@
 # Bad-input checks for `nntrain train`: every case must fail with the right
 # exit status (1 runtime error, 2 usage error), say on stderr what was wrong
 # and where, finish in time, and leave no (half-)written output behind.
-# The IDX datasets are generated here with printf/head/gzip.
+# The IDX datasets are generated with printf/head/gzip (tests/cli/lib.sh).
 #
 # usage: bad_input.sh NNTRAIN [MPIEXEC]   (MPIEXEC is accepted and unused)
 set -u
@@ -11,30 +11,11 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-bad.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 
-# --- IDX generation -----------------------------------------------------
-be32() {   # a big-endian uint32 as printf escapes
-    printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) \
-        $(($1 >> 8 & 255)) $(($1 & 255))
-}
-# images FILE N ROWS COLS [MAGIC] [DATA_BYTES]: header, then DATA_BYTES pixels
-# (default N*ROWS*COLS; fewer makes a truncated file).
-images() {
-    local f=$1 n=$2 r=$3 c=$4 magic=${5:-2051} bytes=${6:-$(($2 * $3 * $4))}
-    { printf "$(be32 "$magic")$(be32 "$n")$(be32 "$r")$(be32 "$c")"
-      head -c "$bytes" /dev/zero | tr '\0' '\200'; } >"$f"
-}
-# labels FILE N [CLASSES]: labels i % CLASSES (default 10)
-labels() {
-    local f=$1 n=$2 k=${3:-10} s="" i
-    for ((i = 0; i < n; i++)); do s+=$(printf '\\x%02x' $((i % k))); done
-    { printf "$(be32 2049)$(be32 "$n")"; printf "$s"; } >"$f"
-}
-# idxdir DIR: a valid Fashion-MNIST-shaped train split (20 images, 28x28)
-idxdir() {
-    mkdir -p "$1"
-    images "$1/train-images-idx3-ubyte" 20 28 28
-    labels "$1/train-labels-idx1-ubyte" 20
-}
+# --- IDX generation (tests/cli/lib.sh) ------------------------------------
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+images() { idx_images "$@"; }
+labels() { idx_labels "$@"; }
+idxdir() { idx_dir "$1"; }
 
 idxdir "$T/good"
 mkdir -p "$T/good_gz"

@@ -1,0 +1,40 @@
+/* Helpers shared by the layer implementations (src/layers/layer.c): names
+ * and option errors in messages, and the options several layers take.
+ * Internal to the library, not a public header. */
+#ifndef NNTRAIN_LAYER_UTIL_H
+#define NNTRAIN_LAYER_UTIL_H
+
+#include <stddef.h>
+
+#include "nntrain/layer.h"
+
+/* "Conv2D 'conv2d_1'" once the layer has a name, else its kind "Conv2D". */
+const char *nn_layer_who(const nn_layer *l, char *buf, size_t len);
+
+/* "a, b, c" from a NULL-terminated list, for "expected one of" messages. */
+void nn_join_names(const char *const *names, char *buf, size_t len);
+
+/* An option error at the value's path:line:col (the call's when the
+ * argument is absent): "where: Kind 'name': <fmt>". Returns code. */
+int nn_layer_arg_err(const nn_layer *l, const nn_args *a, const char *name, nn_error *e,
+                     int code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* "<name>: expected positive integers, found (a, b)" unless both are >= 1. */
+int nn_layer_check_pair(const nn_layer *l, const nn_args *a, const char *name,
+                        const int v[2], nn_error *e);
+/* padding="valid" (default) or "same": *same = 1 for "same". */
+int nn_layer_bind_padding(const nn_layer *l, nn_args *a, int *same, nn_error *e);
+/* data_format: only "channels_last" (the default) is accepted. */
+int nn_layer_bind_channels_last(const nn_layer *l, nn_args *a, nn_error *e);
+
+/* create(): l->priv = a heap copy of the size bytes at state. */
+int nn_layer_keep(nn_layer *l, const void *state, size_t size, nn_error *e);
+
+/* configure(): the input must be an image (height, width, channels). */
+int nn_layer_need_image(const nn_layer *l, nn_error *e);
+
+/* param_specs / init_params of a layer without parameters. */
+int nn_layer_no_param_specs(const nn_layer *l, nn_param_spec *specs);
+void nn_layer_no_init_params(nn_layer *l, float *p, nn_rng *rng);
+
+#endif

@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# The bad inputs tried, across every command: model specs, IDX, CIFAR-10,
+# image folders, HDF5 datasets, checkpoints and command-line options. Each
+# case must fail cleanly: a non-zero exit status below 128 (no crash), an
+# "error" message on stderr, within 60 s, leaving no output file and no
+# temporary file behind. Prints a Markdown table (input | what was wrong |
+# message | exit status), writes it to TABLE.md when given (the README's
+# table comes from here), and ends with "N passed, M failed, K skipped".
+# A case marked as a known gap (bad_case_gap: accepted today although it
+# should not be) is listed and counted as skipped until it is fixed.
+#   bad_inputs.sh NNTRAIN [MPIEXEC] [TABLE.md]
+set -u
+NN=$(realpath "${1:?usage: bad_inputs.sh NNTRAIN [MPIEXEC] [TABLE.md]}")
+TABLE=${3:-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/cli/lib.sh"
+T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-badin.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+export OPENBLAS_NUM_THREADS=1
+cd "$T" || exit 1
+PY=/usr/bin/python3
+H5PY=0
+have_h5py && H5PY=1
+
+# ---- inputs ---------------------------------------------------------------
+spec() { printf '%s\n' "$2" >"$1"; }
+TAIL='compile(loss="sparse_categorical_crossentropy", optimizer=SGD(), metrics=["accuracy"])
+fit(batch_size=8, epochs=1, seed=1)'
+spec mlp.nn "Dense(10, activation=\"softmax\", input_shape=(784,))
+$TAIL"
+spec cnn.nn "Conv2D(2, (3, 3), activation=\"relu\", input_shape=(8, 8, 1))
+Flatten()
+Dense(10, activation=\"softmax\")
+$TAIL"
+spec sq.nn 'Dense(4, activation="relu", input_shape=(1,))
+Dense(1)
+compile(loss="mse", optimizer=Adam())'
+spec unknown_layer.nn 'Dense(4, input_shape=(1,))
+Dense2(1)'
+spec unknown_arg.nn 'Dense(4, input_shape=(1,), unit=3)'
+spec unclosed.nn 'Dense(4, input_shape=(1,)
+Dense(1)'
+spec unterminated.nn 'Dense(4, activation="relu, input_shape=(1,))'
+printf 'Dense(4,\0 input_shape=(1,))\n' >nul.nn
+spec no_flatten.nn 'Conv2D(4, (3, 3), input_shape=(8, 8, 1))
+Dense(10)'
+spec negative_units.nn 'Dense(-3, input_shape=(1,))'
+spec no_input.nn 'Dense(4)
+Dense(1)'
+spec bad_loss.nn 'Dense(1, input_shape=(1,))
+compile(loss="mean_squared_errror")'
+spec bad_opt.nn 'Dense(1, input_shape=(1,))
+compile(loss="mse", optimizer=Adamax())'
+spec deep.nn "Dense(1, input_shape=$(printf '(%.0s' {1..40})1$(printf ')%.0s' {1..40}))"
+: >empty.nn
+spec two_compile.nn 'Dense(1, input_shape=(1,))
+compile(loss="mse")
+compile(loss="mae")'
+spec other.nn 'Dense(8, activation="relu", input_shape=(1,))
+Dense(1)
+compile(loss="mse", optimizer=Adam())'
+spec huge.nn 'Dense(100000, input_shape=(100000,))
+Dense(100000)
+compile(loss="mse")'
+
+# IDX (MNIST layout)
+idx_dir good 20
+idx_dir trunc 20; idx_images trunc/train-images-idx3-ubyte 20 28 28 2051 5000
+idx_dir magic 20; idx_images magic/train-images-idx3-ubyte 20 28 28 2049
+idx_dir count 20; idx_labels count/train-labels-idx1-ubyte 19
+idx_dir classes 20; idx_labels classes/train-labels-idx1-ubyte 20 15
+idx_dir huge 20; { printf "$(be32 2051)$(be32 4000000000)$(be32 28)$(be32 28)"; head -c 784 /dev/zero; } >huge/train-images-idx3-ubyte
+mkdir -p gz; { printf "$(be32 2051)$(be32 20)$(be32 28)$(be32 28)"; head -c 15680 /dev/urandom; } |
+    gzip -c | head -c 4000 >gz/train-images-idx3-ubyte.gz
+idx_labels gz/train-labels-idx1-ubyte 20
+mkdir -p noidx
+
+# CIFAR-10 binary batches (1 label byte + 3072 pixels per record)
+rec() { printf "$(printf '\\x%02x' "$1")"; head -c 3072 /dev/zero; }
+mkdir -p c_size c_label c_none c_empty
+{ rec 1; rec 2; head -c 100 /dev/zero; } >c_size/data_batch_1.bin
+{ rec 1; rec 12; } >c_label/data_batch_1.bin
+: >c_none/readme.txt
+: >c_empty/data_batch_1.bin
+
+# image folders (valid images from the fuzz seeds, then broken)
+S=$HERE/fuzz/corpus/images
+mkdir -p i_trunc i_text i_empty i_huge i_mixed i_nofiles i_ok
+tail -c +2 "$S/jpeg_baseline_7x5" | head -c 200 >i_trunc/a.jpg
+echo "not an image" >i_text/a.png
+: >i_empty/a.png
+tail -c +2 "$S/png_rgb_4x4" >i_ok/a.png
+tail -c +2 "$S/png_rgb_4x4" | head -c 16 >i_huge/a.png
+printf '\x00\x00\x40\x00\x00\x00\x40\x00' >>i_huge/a.png        # IHDR 16384 x 16384
+tail -c +2 "$S/png_rgb_4x4" | tail -c +25 >>i_huge/a.png
+tail -c +2 "$S/png_rgb_4x4" >i_mixed/a.png
+tail -c +2 "$S/png_rgb_5x3_resize" >i_mixed/b.png
+
+# HDF5 data sets
+h5_from_idx "$NN" good.h5 32 8
+echo "not hdf5" >text.h5
+head -c 3000 good.h5 >trunc.h5
+cp good.h5 changed.h5
+if [ $H5PY -eq 1 ]; then
+    h5py_file notrain.h5 "f['data/x'] = np.zeros((4, 2), np.float32)"
+    h5py_file count.h5 "f['train/x'] = np.zeros((4, 2), np.float32); f['train/y'] = np.zeros(3, np.int32)"
+    h5py_file rank3.h5 "f['train/x'] = np.zeros((4, 8, 8), np.uint8); f['train/y'] = np.zeros(4, np.int32)"
+    h5py_file neglabel.h5 "f['train/x'] = np.zeros((4, 8, 8, 1), np.uint8); f['train/y'] = np.array([0, 1, -1, 2], np.int32)"
+    h5py_file names.h5 "f.attrs['class_names'] = [b'a', b'b']; f['train/x'] = np.zeros((4, 8, 8, 1), np.uint8); f['train/y'] = np.array([0, 1, 2, 1], np.int32)"
+    h5py_file strx.h5 "f['train/x'] = np.array([b'a', b'b']); f['train/y'] = np.zeros(2, np.int32)"
+    $PY - changed.h5 <<'P'
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    x = f["train/x"]; x[0, 0, 0, 0] = (int(x[0, 0, 0, 0]) + 1) % 256
+P
+fi
+cp "$HERE/fuzz/regressions/h5data/labels_2e62_rows.h5" rows2e62.h5
+
+# checkpoints
+spec ck.nn 'Dense(4, activation="relu", input_shape=(1,))
+Dense(1)
+compile(loss="mse", optimizer=Adam())
+fit(batch_size=8, epochs=1, seed=1)'
+"$NN" train ck.nn --data synthetic:sqrt:32 --out ck --verbose 0 --no-test >/dev/null 2>&1
+head -c 2000 ck/last.h5 >ck_trunc.h5
+echo "garbage" >ck_text.h5
+if [ $H5PY -eq 1 ]; then
+    $PY - ck/last.h5 <<'P'
+import sys, shutil, h5py, numpy as np
+src = sys.argv[1]
+shutil.copy(src, "ck_shape.h5")
+with h5py.File("ck_shape.h5", "r+") as f:
+    g = f["model_weights/dense/dense"]; del g["kernel:0"]
+    g["kernel:0"] = np.zeros((2, 4), np.float32)
+shutil.copy(src, "ck_keras_layer.h5")
+with h5py.File("ck_keras_layer.h5", "r+") as f:
+    del f["nntrain"]
+    f.attrs["model_config"] = f.attrs["model_config"].replace('"Dense"', '"GRU"', 1)
+shutil.copy(src, "ck_nospec.h5")
+with h5py.File("ck_nospec.h5", "r+") as f:
+    del f["nntrain"]; del f.attrs["model_config"]
+# flip bytes inside the kernel's raw data: the Fletcher-32 checksum fails
+shutil.copy(src, "ck_bits.h5")
+with h5py.File(src, "r") as f:
+    ds = f["model_weights/dense_1/dense_1/kernel:0"]
+    off = ds.id.get_chunk_info(0).byte_offset
+b = bytearray(open("ck_bits.h5", "rb").read()); b[off] ^= 0xFF; b[off + 1] ^= 0x55
+open("ck_bits.h5", "wb").write(bytes(b))
+P
+fi
+: >afile
+
+# ---- the cases ----------------------------------------------------------
+pass=0
+fail=0
+gaps=0
+GAP=0
+ROWS=()
+n=0
+# bad INPUT WHAT OUTPUT -- ARGS...: runs nntrain ARGS; OUTPUT (file or
+# directory, "-" for none) must not hold a file afterwards
+bad_case() {
+    local input=$1 what=$2 out=$3
+    shift 4
+    n=$((n + 1))
+    timeout 60 "$NN" "$@" >"o$n.out" 2>"o$n.err"
+    local rc=$? why=""
+    local msg
+    msg=$(grep -m1 -i 'error' "o$n.err" || head -n1 "o$n.err")
+    msg=${msg//$T\//}
+    msg=${msg//$T/.}
+    if [ $rc -eq 124 ]; then why="timed out after 60 s"
+    elif [ $rc -eq 0 ]; then why="exit status 0"
+    elif [ $rc -ge 128 ]; then why="crashed (status $rc)"
+    elif ! grep -qi 'error' "o$n.err"; then why="no error message"
+    elif [ "$out" != - ] && [ -e "$out" ] && [ -n "$(find "$out" -type f 2>/dev/null)" ]; then
+        why="left output: $(find "$out" -type f | head -3 | tr '\n' ' ')"
+    elif [ -n "$(find . -name '*.tmp*' -newer "o$n.out")" ]; then
+        why="left temporary files: $(find . -name '*.tmp*' -newer "o$n.out" | tr '\n' ' ')"
+    fi
+    msg=${msg//|/\\|}
+    [ ${#msg} -gt 180 ] && msg="${msg:0:177}..."
+    if [ -z "$why" ]; then
+        pass=$((pass + 1))
+        ROWS+=("| \`$input\` | $what | $msg | $rc |")
+    elif [ "$GAP" -eq 1 ]; then
+        gaps=$((gaps + 1))
+        ROWS+=("| \`$input\` | $what | **known gap: $why** $msg | $rc |")
+    else
+        fail=$((fail + 1))
+        ROWS+=("| \`$input\` | $what | **FAIL: $why** $msg | $rc |")
+        { echo "--- $input ($what): $why"; cat "o$n.err"; } >&2
+    fi
+}
+bad_case_gap() {
+    GAP=1
+    bad_case "$@"
+    GAP=0
+}
+h5case() {   # cases that need h5py-made files
+    [ $H5PY -eq 1 ] && bad_case "$@"
+}
+D="--data synthetic:sqrt:64"
+
+# model specs
+bad_case unknown_layer.nn "unknown layer Dense2" o1 -- train unknown_layer.nn $D --out o1
+bad_case unknown_arg.nn "unknown argument unit=" o2 -- train unknown_arg.nn $D --out o2
+bad_case unclosed.nn "unclosed parenthesis" o3 -- train unclosed.nn $D --out o3
+bad_case unterminated.nn "unterminated string" - -- summary unterminated.nn
+bad_case nul.nn "a NUL byte (binary file)" - -- summary nul.nn
+bad_case no_flatten.nn "Dense after Conv2D without Flatten" - -- summary no_flatten.nn
+bad_case negative_units.nn "Dense(-3)" - -- summary negative_units.nn
+bad_case no_input.nn "no input_shape" - -- summary no_input.nn
+bad_case bad_loss.nn "misspelt loss" - -- summary bad_loss.nn
+bad_case bad_opt.nn "unknown optimizer Adamax" - -- summary bad_opt.nn
+bad_case deep.nn "40 nested tuples" - -- summary deep.nn
+bad_case empty.nn "empty file" - -- summary empty.nn
+bad_case two_compile.nn "two compile() lines" - -- summary two_compile.nn
+bad_case huge.nn "10^10 parameters (40 GB)" o4 -- train huge.nn $D --out o4
+bad_case missing.nn "no such file" - -- summary missing.nn
+# IDX
+bad_case trunc/ "images file truncated" o5 -- train mlp.nn --data trunc --out o5
+bad_case magic/ "labels magic in the images file" o6 -- train mlp.nn --data magic --out o6
+bad_case count/ "20 images, 19 labels" o7 -- train mlp.nn --data count --out o7
+bad_case classes/ "labels 0..14 for 10 outputs" o8 -- train mlp.nn --data classes --out o8
+bad_case huge/ "header claims 4e9 images" o9 -- train mlp.nn --data huge --out o9
+bad_case gz/ "gzip stream cut short" o10 -- train mlp.nn --data gz --out o10
+bad_case noidx/ "folder without IDX files" out_idx.h5 -- convert idx noidx -o out_idx.h5
+bad_case trunc/ "convert: truncated images file" out_idx2.h5 -- convert idx trunc -o out_idx2.h5
+# CIFAR-10
+bad_case c_size/data_batch_1.bin "size not a multiple of 3073" out_c1.h5 -- convert cifar10 c_size -o out_c1.h5
+bad_case c_label/data_batch_1.bin "label 12 in CIFAR-10" out_c2.h5 -- convert cifar10 c_label -o out_c2.h5
+bad_case c_none/ "no data_batch_N.bin" out_c3.h5 -- convert cifar10 c_none -o out_c3.h5
+bad_case c_empty/data_batch_1.bin "empty batch file" out_c4.h5 -- convert cifar10 c_empty -o out_c4.h5
+# image folders
+bad_case i_trunc/a.jpg "JPEG cut after 200 bytes" out_i1.h5 -- convert images i_trunc=a i_ok=b -o out_i1.h5
+bad_case i_text/a.png "text named .png" out_i2.h5 -- convert images i_text=a i_ok=b -o out_i2.h5
+bad_case i_empty/a.png "empty file" out_i3.h5 -- convert images i_empty=a i_ok=b -o out_i3.h5
+bad_case i_huge/a.png "PNG header claims 16384x16384" out_i4.h5 -- convert images i_huge=a i_ok=b -o out_i4.h5
+bad_case i_mixed/ "4x4 and 3x5 images, no --size" out_i5.h5 -- convert images i_mixed=a -o out_i5.h5
+bad_case i_nofiles/ "empty folder" out_i6.h5 -- convert images i_nofiles=a i_ok=b -o out_i6.h5
+bad_case i_ok/ "--size 0x5" out_i7.h5 -- convert images i_ok=a --size 0x5 -o out_i7.h5
+# HDF5 data sets
+bad_case text.h5 "not HDF5" o11 -- train cnn.nn --data text.h5 --out o11
+bad_case trunc.h5 "HDF5 file cut at 3000 bytes" o12 -- train cnn.nn --data trunc.h5 --out o12
+bad_case rows2e62.h5 "x claims 2^62 rows (fuzz regression)" o13 -- train sq.nn --data rows2e62.h5 --out o13
+h5case notrain.h5 "no /train group" o14 -- train cnn.nn --data notrain.h5 --out o14
+h5case count.h5 "4 x rows, 3 y rows" o15 -- train sq.nn --data count.h5 --out o15
+h5case rank3.h5 "uint8 x of rank 3 (no channel axis)" o16 -- train cnn.nn --data rank3.h5 --out o16
+h5case neglabel.h5 "label -1" o17 -- train cnn.nn --data neglabel.h5 --out o17
+h5case names.h5 "label 2 with 2 class_names" o18 -- train cnn.nn --data names.h5 --out o18
+h5case strx.h5 "x holds strings" o19 -- train cnn.nn --data strx.h5 --out o19
+h5case changed.h5 "x edited after writing (checksum)" - -- inspect changed.h5
+bad_case good.h5 "split --val-fraction 0" out_s1.h5 -- split good.h5 --val-fraction 0 -o out_s1.h5 --val-out out_s2.h5
+bad_case good.h5 "split: same output twice" out_s3.h5 -- split good.h5 --val-fraction 0.5 -o out_s3.h5 --val-out out_s3.h5
+# checkpoints
+bad_case ck_trunc.h5 "checkpoint cut at 2000 bytes" - -- summary ck_trunc.h5
+bad_case ck_text.h5 "not HDF5" - -- evaluate ck_text.h5 $D
+h5case ck_shape.h5 "kernel (2, 4) for a (1, 4) layer" - -- evaluate ck_shape.h5 $D
+h5case ck_keras_layer.h5 "Keras config with a GRU layer" - -- summary ck_keras_layer.h5
+h5case ck_nospec.h5 "no spec, no model_config" - -- summary ck_nospec.h5
+h5case ck_bits.h5 "weight bytes flipped (Fletcher-32)" - -- evaluate ck_bits.h5 $D
+h5case ck_keras_layer.h5 "--resume from a Keras file" o20 -- train ck.nn $D --out o20 --resume ck_keras_layer.h5
+bad_case ck/last.h5 "--resume with another model" o21 -- train other.nn $D --out o21 --resume ck/last.h5
+# command line
+bad_case "frobnicate" "unknown command" - -- frobnicate
+bad_case "--frobnicate 3" "unknown option" o22 -- train sq.nn $D --frobnicate 3 --out o22
+bad_case "--batch-size 0" "batch size 0" o23 -- train sq.nn $D --batch-size 0 --out o23
+bad_case "--epochs x" "not a number" o24 -- train sq.nn $D --epochs x --out o24
+bad_case "--validation-split 1.5" "fraction above 1" o25 -- train sq.nn $D --validation-split 1.5 --out o25
+bad_case_gap "--threads -1" "negative thread count" o26 -- train sq.nn $D --threads -1 --out o26
+bad_case "(no --data)" "missing --data" o27 -- train sq.nn --out o27
+bad_case "--data synthetic:sqrt:0" "zero samples" o28 -- train sq.nn --data synthetic:sqrt:0 --out o28
+bad_case "--data synthetic:cube" "unknown generator" o29 -- train sq.nn --data synthetic:cube --out o29
+bad_case "--out afile/out" "output under a regular file" - -- train sq.nn $D --out afile/out
+bad_case "convert idx good" "no -o" - -- convert idx good
+bad_case "--stall-timeout -5" "negative timeout" o30 -- train sq.nn $D --stall-timeout -5 --out o30
+
+{
+    echo "| input | what was wrong | message (first line) | exit status |"
+    echo "|---|---|---|---:|"
+    printf '%s\n' "${ROWS[@]}"
+} >table.md
+cat table.md
+[ -n "$TABLE" ] && mkdir -p "$(dirname "$TABLE")" && cp table.md "$TABLE"
+echo "$pass passed, $fail failed, $gaps skipped"
+[ "$fail" -eq 0 ]
