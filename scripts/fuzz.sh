@@ -96,19 +96,28 @@ run_one() {
   mkdir -p "$work" "$crashes"
   touch "$OUT/$t.start"
   local rc=0
-  ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=${LEAKS[$t]:-1}" \
+  # the targets' scratch files; a worker that crashed leaves its own behind
+  mkdir -p "$OUT/tmp/$t"
+  TMPDIR=$PWD/$OUT/tmp/$t ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=${LEAKS[$t]:-1}" \
   build-fuzz/tests/fuzz/fuzz_"$t" -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 \
     -max_total_time="$SECONDS_PER" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$crashes/" "$work" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
   echo "$rc" >"$OUT/$t.rc"
+  rm -rf "$OUT/tmp/$t"
 }
 
 # Where a crash input fails: "nntrain" when the first frame below the
 # sanitizer runtime is in our sources, else the library's name.
 triage() {
   local t=$1 f=$2 out=$2.txt
-  ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=${LEAKS[$t]:-1}" \
+  mkdir -p "$OUT/tmp/triage"
+  TMPDIR=$PWD/$OUT/tmp/triage ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=${LEAKS[$t]:-1}" \
     timeout 120 build-fuzz/tests/fuzz/fuzz_"$t" -rss_limit_mb=2048 -timeout=10 "$f" >"$out" 2>&1
+  if grep -q 'out-of-memory (used:' "$out"; then
+    # RSS over the limit: libFuzzer's stack is its watchdog thread's
+    echo "memory over 2 GB, no allocation stack (see $out)"
+    return
+  fi
   local frame
   frame=$(grep -E '^ +#[0-9]+ 0x[0-9a-f]+ in ' "$out" |
     grep -vE ' in (__interceptor_|__asan|__sanitizer|__ubsan|__lsan|fuzzer::|malloc|calloc|realloc|free|operator new|main|_start|__libc_start|__pthread_kill|raise|abort) ' |
@@ -162,6 +171,7 @@ crashed=0
       "${execs:-?}" "$(( ${execs:-0} / SECONDS_PER ))" "${ours:-none}" "${libsum:-none}"
   done
 } >"$OUT/fuzz.md"
+rm -rf "$OUT/tmp"
 echo
 cat "$OUT/fuzz.md"
 echo "fuzz.sh: table written to $OUT/fuzz.md"

@@ -24,7 +24,7 @@ done
 PKGS=(build-essential cmake pkg-config libopenblas-dev libopenmpi-dev openmpi-bin
       libhdf5-dev libcunit1-dev libstb-dev libcjson-dev zlib1g-dev
       dataset-fashion-mnist python3-numpy python3-h5py python3-torch python3-matplotlib
-      slurm-wlm munge iproute2 procps)
+      slurm-wlm munge iproute2 procps valgrind)
 
 missing=()
 for p in "${PKGS[@]}"; do

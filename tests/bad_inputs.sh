@@ -268,7 +268,7 @@ bad_case "--frobnicate 3" "unknown option" o22 -- train sq.nn $D --frobnicate 3 
 bad_case "--batch-size 0" "batch size 0" o23 -- train sq.nn $D --batch-size 0 --out o23
 bad_case "--epochs x" "not a number" o24 -- train sq.nn $D --epochs x --out o24
 bad_case "--validation-split 1.5" "fraction above 1" o25 -- train sq.nn $D --validation-split 1.5 --out o25
-bad_case_gap "--threads -1" "negative thread count" o26 -- train sq.nn $D --threads -1 --out o26
+bad_case "--threads -1" "negative thread count" o26 -- train sq.nn $D --threads -1 --out o26
 bad_case "(no --data)" "missing --data" o27 -- train sq.nn --out o27
 bad_case "--data synthetic:sqrt:0" "zero samples" o28 -- train sq.nn --data synthetic:sqrt:0 --out o28
 bad_case "--data synthetic:cube" "unknown generator" o29 -- train sq.nn --data synthetic:cube --out o29

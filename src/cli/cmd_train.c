@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -71,12 +72,14 @@ static void basename_noext(const char *path, char *out, size_t len)
         *dot = 0;
 }
 
-/* The history CSV is written to PATH.tmp and renamed after every epoch:
- * check now that this can work, rather than after the first epoch. */
-static int check_history_path(const char *path, nn_error *e)
+/* Outputs (history CSV, checkpoints) are written to a temporary name and
+ * renamed during training: check now that this can work, and that the disk
+ * has room for `need` bytes, rather than fail after the first epoch. */
+static int check_output_path(const char *path, const char *what, double need, nn_error *e)
 {
     char dir[2300];
     struct stat st;
+    struct statvfs vfs;
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (!slash)
@@ -84,16 +87,20 @@ static int check_history_path(const char *path, nn_error *e)
     else
         slash[slash == dir] = 0;   /* "/h.csv" -> "/" */
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return nn_err(e, NN_EIO, "history file '%s' is a directory", path);
+        return nn_err(e, NN_EIO, "%s '%s' is a directory", what, path);
     if (stat(dir, &st))
-        return nn_err(e, NN_EIO, "cannot write history '%s': directory '%s': %s", path, dir,
+        return nn_err(e, NN_EIO, "cannot write %s '%s': directory '%s': %s", what, path, dir,
                       strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return nn_err(e, NN_EIO, "cannot write history '%s': '%s' is not a directory", path,
+        return nn_err(e, NN_EIO, "cannot write %s '%s': '%s' is not a directory", what, path,
                       dir);
     if (access(dir, W_OK))
-        return nn_err(e, NN_EIO, "cannot write history '%s': directory '%s' is not writable: %s",
-                      path, dir, strerror(errno));
+        return nn_err(e, NN_EIO, "cannot write %s '%s': directory '%s' is not writable: %s",
+                      what, path, dir, strerror(errno));
+    if (statvfs(dir, &vfs) == 0 && (double)vfs.f_bavail * (double)vfs.f_frsize < need)
+        return nn_err(e, NN_EIO, "cannot write %s '%s': %.1f MiB free in '%s', %.1f MiB needed (No space left on device)",
+                      what, path, (double)vfs.f_bavail * (double)vfs.f_frsize / 1048576.0, dir,
+                      need / 1048576.0);
     return NN_OK;
 }
 
@@ -194,6 +201,8 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         if (!rc && !(rc = cli_int(opts, "--stop-after", &stop_after, &e)) && stop_after < 0)
             rc = nn_err(&e, NN_EINVAL, "--stop-after must be >= 0, got %d", stop_after);
         fo.stop_at_step = stop_after;
+        if (!rc && cli_find(opts, "--threads")->given && (threads < 1 || threads > 4096))
+            rc = nn_err(&e, NN_EINVAL, "--threads must be in 1..4096, got %d", threads);
         if (!rc && cli_find(opts, "--accumulate")->given && fo.accumulate < 1)
             rc = nn_err(&e, NN_EINVAL, "--accumulate must be >= 1, got %d", fo.accumulate);
         if (!rc && cli_find(opts, "--scale-lr")->given && fo.lr_ref_batch < 1)
@@ -288,13 +297,22 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         else
             snprintf(hist, sizeof hist, "%s/history.csv", outdir);
         int wrc = NN_OK;
+        char last_path[2400];
+        snprintf(last_path, sizeof last_path, "%s/last.h5", outdir);
         if (d->rank == 0) {   /* an unwritable output fails now, not after training */
             wrc = cli_mkdirs(outdir, &e);
             if (!wrc && access(outdir, W_OK))
                 wrc = nn_err(&e, NN_EIO, "output directory '%s' is not writable: %s", outdir,
                              strerror(errno));
+            /* a checkpoint holds the weights and up to two optimizer slots */
+            double ck = 3.0 * sizeof(float) * (double)m.nparams + (1 << 20);
+            cli_opt *cko = cli_find(opts, "--checkpoint");
             if (!wrc)
-                wrc = check_history_path(hist, &e);
+                wrc = check_output_path(hist, "history", 1 << 20, &e);
+            if (!wrc)
+                wrc = check_output_path(last_path, "checkpoint", 2 * ck, &e);
+            if (!wrc && cko->given)
+                wrc = check_output_path(cko->value, "checkpoint", 2 * ck, &e);
         }
         rc = nn_dist_agree(d, wrc, &e);
         fo.history_csv = hist;

@@ -85,6 +85,40 @@ static void trainable_span(const nn_model *m, size_t *lo, size_t *hi)
         *lo = *hi = 0;
 }
 
+/* The last layer (closest to the loss) whose trainable gradient holds a NaN
+ * or Inf, or -1. A float sum propagates both; one vectorised pass over P. */
+static int nonfinite_layer(const nn_model *m)
+{
+    for (int i = m->nlayers - 1; i >= 0; i--) {
+        const nn_layer *l = &m->layers[i];
+        if (!l->trainable || !l->param_len)
+            continue;
+        const float *g = m->grads + l->param_off;
+        float sum = 0.0f;
+        for (size_t k = 0; k < l->param_len; k++)
+            sum += g[k] * 0.0f;   /* 0 for finite values, NaN for NaN or Inf */
+        if (sum != sum)
+            return i;
+    }
+    return -1;
+}
+
+/* The first layer whose output over the last forward's rows holds a NaN or
+ * Inf, or -1. */
+static int nonfinite_output(const nn_model *m, size_t rows)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const float *y = m->acts[i];
+        size_t n = rows * nn_shape_size(&m->layers[i].out);
+        float sum = 0.0f;
+        for (size_t k = 0; k < n; k++)
+            sum += y[k] * 0.0f;
+        if (sum != sum)
+            return i;
+    }
+    return -1;
+}
+
 /* Loss sum of n rows with Keras class_weight: each sample's loss and
  * gradient scaled by its class's weight. */
 static double weighted_loss(const nn_model *m, const nn_fit_args *fa, const float *out,
@@ -233,6 +267,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
             double t1 = nn_now();
             /* stats: [failed, loss sum, metric sums..., stop requests] */
             double red[3 + NN_MAX_METRICS] = {0};
+            size_t last_rows = 0;
             memset(m->grads, 0, m->nparams * sizeof(float));
             nn_grad_sync_begin(&gs);
             gs.step = step_id;
@@ -251,6 +286,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                 for (int k = 0; k < nm; k++)
                     red[2 + k] += nn_metric_eval(m->metrics[k], out, ym, (int)mc, b.K, b.ydim);
                 nn_model_backward(m, xm, b.dout, (int)mc, &ctx);
+                last_rows = mc;
             }
             red[0] = st_local ? 1 : 0;
             red[2 + nm] = (o->stop_flag && *o->stop_flag) ||
@@ -274,8 +310,27 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                 break;
             }
             if (!isfinite(red[1])) {
-                rc = nn_err(e, NN_ENAN, "loss is %s at epoch %d, step %ld/%ld (learning rate %g): lower the learning rate or check the data for NaN/Inf",
+                /* Where it starts, as far as this rank's last micro-batch shows. */
+                int bl = nonfinite_output(m, last_rows);
+                char where[200];
+                if (bl >= 0)
+                    snprintf(where, sizeof where, "; the first non-finite output is layer '%s'",
+                             m->layers[bl].name);
+                else
+                    snprintf(where, sizeof where, "; every layer's output is finite, so look at the targets (layer '%s' feeds the loss)",
+                             m->layers[m->nlayers - 1].name);
+                rc = nn_err(e, NN_ENAN, "loss is %s at epoch %d, step %ld/%ld (learning rate %g)%s: lower the learning rate or check the data for NaN/Inf",
                             isnan(red[1]) ? "NaN" : "infinite", epoch + 1, s + 1, steps,
+                            nn_optim_lr(&m->optim), where);
+                break;
+            }
+            /* A NaN input behind a ReLU can leave the loss finite while the
+             * gradients are not: check them (identical on every rank after
+             * the allreduce, so every rank stops together). */
+            int bad_layer = nonfinite_layer(m);
+            if (bad_layer >= 0) {
+                rc = nn_err(e, NN_ENAN, "gradient of layer '%s' is NaN/Inf at epoch %d, step %ld/%ld (learning rate %g): check the data for NaN/Inf or lower the learning rate",
+                            m->layers[bad_layer].name, epoch + 1, s + 1, steps,
                             nn_optim_lr(&m->optim));
                 break;
             }
