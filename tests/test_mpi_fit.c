@@ -64,7 +64,7 @@ static int failing_read(nn_dataset *d, const uint64_t *idx, int count, float *x,
 }
 
 typedef struct run_cfg {
-    int ranks, overlap, batch, accumulate;
+    int ranks, overlap, batch, accumulate, threads;
     const char *timeline;
     double stall_timeout;
     size_t bucket_bytes;
@@ -92,6 +92,10 @@ static int run(const run_cfg *cfg, float **params, size_t *np, double *val_loss,
     if (rc)
         return rc;
     nn_spec_free(&s);
+    if (cfg->threads > 1 && (rc = nn_model_set_threads(&m, cfg->threads, e))) {
+        nn_model_free(&m);
+        return rc;
+    }
     if (cfg->lr > 0)
         m.optim.lr = cfg->lr;
     nn_memory_open(&ds, xs, ys, N_SAMPLES, nn_shape3(H, W, C), 1, 3, "memory", e);
@@ -195,6 +199,73 @@ static void test_np_equivalence_lstm(void)
     }
     free(p[1]);
     free(p[4]);
+}
+
+/* Compute threads split each rank's rows again: ranks x threads in any mix
+ * (uneven slices, overlapped buckets announced from the threaded backward,
+ * micro-batches) train the same model as one rank with one thread. */
+static void test_threads_equivalence(void)
+{
+    static const char *lstm_spec =
+        "LSTM(12, return_sequences=True, input_shape=(8, 16))\n"
+        "SimpleRNN(8)\n"
+        "Dense(3, activation=\"softmax\")\n"
+        "compile(loss=\"sparse_categorical_crossentropy\", optimizer=Adam(lr=0.01), metrics=[\"accuracy\"])\n"
+        "fit(batch_size=16, epochs=2, validation_split=0.2, seed=7)\n";
+    const run_cfg cases[] = {
+        {.ranks = 1, .threads = 1},
+        {.ranks = 1, .threads = 2},
+        {.ranks = 1, .threads = 3},
+        {.ranks = 2, .threads = 2, .overlap = 1, .bucket_bytes = 4096},
+        {.ranks = 3, .threads = 3, .overlap = 1, .bucket_bytes = 4096, .accumulate = 2},
+        {.ranks = 1, .threads = 1, .spec = lstm_spec},
+        {.ranks = 2, .threads = 3, .overlap = 1, .bucket_bytes = 4096, .spec = lstm_spec},
+    };
+    enum { NCASES = sizeof cases / sizeof cases[0] };
+    float *p[NCASES] = {0};
+    size_t np[NCASES] = {0};
+    double vl[NCASES] = {0};
+    nn_error e = {0};
+    for (int k = 0; k < NCASES; k++) {
+        int rc = run(&cases[k], &p[k], &np[k], &vl[k], &e);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc)
+            fprintf(stderr, "case %d: %s\n", k, e.msg);
+    }
+    if (world.rank == 0)
+        for (int k = 1; k < NCASES; k++) {
+            int ref = cases[k].spec ? 5 : 0;
+            if (k == ref || !p[k] || !p[ref]) {
+                CU_ASSERT(k == ref);
+                continue;
+            }
+            double ma = 0, r = rel_diff(p[k], p[ref], np[k], &ma);
+            printf("\n  %s np=%d x %d threads vs 1 x 1: max abs diff %.3g, val_loss %.6f vs %.6f",
+                   cases[k].spec ? "LSTM" : "CNN", cases[k].ranks, cases[k].threads, ma, vl[k],
+                   vl[ref]);
+            CU_ASSERT(np[k] == np[ref]);
+            CU_ASSERT(r < 1e-5);
+            CU_ASSERT(fabs(vl[k] - vl[ref]) < 1e-5);
+        }
+    for (int k = 0; k < NCASES; k++)
+        free(p[k]);
+}
+
+static void test_threads_bitwise_repeatable(void)
+{
+    float *a = NULL, *b = NULL;
+    size_t np = 0;
+    double v1 = 0, v2 = 0;
+    nn_error e = {0};
+    run_cfg c = {.ranks = 2, .threads = 3, .overlap = 1, .bucket_bytes = 4096};
+    CU_ASSERT_EQUAL(run(&c, &a, &np, &v1, &e), 0);
+    CU_ASSERT_EQUAL(run(&c, &b, &np, &v2, &e), 0);
+    if (world.rank == 0) {
+        CU_ASSERT(a && b && memcmp(a, b, np * sizeof(float)) == 0);
+        CU_ASSERT(v1 == v2);
+    }
+    free(a);
+    free(b);
 }
 
 static void test_np2_bitwise_repeatable(void)
@@ -372,6 +443,8 @@ int main(int argc, char **argv)
         {"np 1,2,3,4 give the same parameters", test_np_equivalence},
         {"LSTM model: np 1 and 4 give the same parameters", test_np_equivalence_lstm},
         {"np=2 twice is bitwise identical", test_np2_bitwise_repeatable},
+        {"ranks x compute threads give the same parameters", test_threads_equivalence},
+        {"np=2 x 3 threads twice is bitwise identical", test_threads_bitwise_repeatable},
         {"blocking and overlapped allreduce agree", test_blocking_equals_overlap},
         {"micro-batch accumulation and watchdog give the same result", test_accumulation_and_watchdog},
         {"timeline trace has every rank", test_timeline},

@@ -28,6 +28,9 @@ typedef struct nn_ctx {
     uint64_t seed;                /* run seed */
     uint64_t epoch;
     const uint64_t *sample_ids;   /* (B) dataset index of each row: RNG keys */
+    int row0;                     /* first row of this call in the planned batch:
+                                     saved per-row state starts there (a compute
+                                     thread runs rows [row0, row0 + B)) */
     float *work;                  /* shared workspace */
     size_t work_bytes;
     /* Called by nn_model_backward when grads[off .. end) are final, so the

@@ -12,6 +12,7 @@
 #include "nntrain/layer.h"
 #include "nntrain/loss.h"
 #include "nntrain/optim.h"
+#include "nntrain/pool.h"
 #include "nntrain/spec.h"
 
 #define NN_MAX_METRICS 8
@@ -50,9 +51,19 @@ typedef struct nn_model {
 
     int batch_max;               /* plan */
     float **acts;                /* per layer output (batch_max, out) */
-    float *dbuf[2];              /* ping-pong dL/dx buffers */
-    float *work;
-    size_t work_bytes;
+    float *dbuf[2];              /* ping-pong dL/dx buffers (batch_max, dstride) */
+    size_t dstride;              /* widest layer input or output */
+    float *work;                 /* thread 0's workspace */
+    size_t work_bytes;           /* per thread */
+
+    /* Compute threads (nn_model_set_threads): each runs forward and backward
+     * on its own slice of the batch's rows, with its own workspace and, for
+     * threads >= 1, its own gradient buffer that is added into grads in
+     * thread order as each layer finishes, so a run is reproducible for a
+     * given thread count. NULL pool: one thread, no extra buffers. */
+    nn_pool *pool;
+    int threads;
+    struct nn_team *team;        /* per-thread buffers and layer counters (model.c) */
 } nn_model;
 
 void nn_fit_args_defaults(nn_fit_args *f);
@@ -65,11 +76,20 @@ void nn_model_init_params(nn_model *m, uint64_t seed);
 /* Allocates activations and workspace for up to batch_max rows (idempotent
  * for smaller batches). */
 int nn_model_plan(nn_model *m, int batch_max, nn_error *e);
+/* Compute threads for forward/backward/update (>= 1; default 1). OpenBLAS is
+ * set to one thread when threads > 1: each thread runs its own sgemm calls.
+ * Drops the plan when the count changes. */
+int nn_model_set_threads(nn_model *m, int threads, nn_error *e);
 /* x (B, in) -> returns the output (B, out), owned by the model. */
 const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx);
 /* dout (B, out) = dL/d(output) (or dL/dlogits when m->fused); it is used as
- * scratch. Accumulates into m->grads (zero them first). */
+ * scratch. Accumulates into m->grads (zero them first). ctx->grad_ready is
+ * called on the calling thread, layer by layer from the last, once a
+ * layer's gradient (all threads' rows) is final. */
 void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx);
+/* One optimizer step over every trainable layer (split over the threads),
+ * then nn_optim_advance. */
+void nn_model_update(nn_model *m);
 size_t nn_model_in_size(const nn_model *m);
 size_t nn_model_out_size(const nn_model *m);
 size_t nn_model_trainable_params(const nn_model *m);

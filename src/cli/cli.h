@@ -26,9 +26,13 @@ int cli_double(cli_opt *opts, const char *name, double *out, nn_error *e);
 
 /* Prints "nntrain: error: msg" on rank 0 (or on every rank if d is NULL). */
 void cli_error(const nn_dist *d, const nn_error *e);
-/* OpenBLAS threads per rank: --threads, else SLURM_CPUS_PER_TASK, else the
+/* Compute threads per rank: --threads, else SLURM_CPUS_PER_TASK, else the
  * cores this process may use divided by the ranks on this node. */
 int cli_threads(const nn_dist *d, int requested);
+/* Gives m cli_threads(d, requested) compute threads (OpenBLAS single-threaded
+ * inside each), stores the count in *threads (may be NULL) and runs
+ * cli_check_blas. Collective: every rank learns of a rank that failed. */
+int cli_use_threads(nn_dist *d, nn_model *m, int requested, int *threads, nn_error *e);
 /* Warns when OpenBLAS runs a generic kernel on a CPU with AVX-512/AVX2. */
 void cli_check_blas(const nn_dist *d);
 int cli_mkdirs(const char *path, nn_error *e);

@@ -124,6 +124,16 @@ int cli_threads(const nn_dist *d, int requested)
     return t > 0 ? t : 1;
 }
 
+int cli_use_threads(nn_dist *d, nn_model *m, int requested, int *threads, nn_error *e)
+{
+    int t = cli_threads(d, requested);
+    if (threads)
+        *threads = t;
+    nn_blas_set_threads(1);
+    cli_check_blas(d);
+    return nn_dist_agree(d, nn_model_set_threads(m, t, e), e);
+}
+
 void cli_check_blas(const nn_dist *d)
 {
     if (d && d->rank != 0)

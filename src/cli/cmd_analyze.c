@@ -360,8 +360,7 @@ int cmd_analyze(int argc, char **argv, nn_dist *d)
         rc = nn_err(&e, NN_ENOMEM, "out of memory for %zu predictions", n);
     rc = nn_dist_agree(d, rc, &e);
     if (!rc) {
-        nn_blas_set_threads(cli_threads(d, threads));
-        cli_check_blas(d);
+        rc = cli_use_threads(d, &m, threads, NULL, &e);
         if (d->rank == 0)
             printf("Model: %s (%s, %zu parameters); data: %s\n", pos[0], m.name, m.nparams,
                    in.what);

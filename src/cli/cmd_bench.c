@@ -411,9 +411,7 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         rc = nn_dist_check_same(d, h, "the model spec and command line", &e);
     }
     if (!rc) {
-        r.threads = cli_threads(d, threads);
-        nn_blas_set_threads(r.threads);
-        cli_check_blas(d);
+        rc = cli_use_threads(d, &m, threads, &r.threads, &e);
         r.ranks = d->size;
         r.batch = B;
         r.steps = steps;

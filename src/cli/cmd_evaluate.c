@@ -270,8 +270,7 @@ int cmd_evaluate(int argc, char **argv, nn_dist *d)
         rc = nn_check_data(&m, ds, &e);
     rc = nn_dist_agree(d, rc, &e);
     if (!rc) {
-        nn_blas_set_threads(cli_threads(d, threads));
-        cli_check_blas(d);
+        rc = cli_use_threads(d, &m, threads, NULL, &e);
     }
     if (!rc && d->rank == 0) {
         printf("Model: %s (%s, %zu parameters); data: %s\n", pos[0], m.name, m.nparams,

@@ -221,9 +221,9 @@ int cmd_predict(int argc, char **argv, nn_dist *d)
         rc = nn_err(&e, NN_ENOMEM, "out of memory for %zu x %zu outputs", n, K);
     rc = nn_dist_agree(d, rc, &e);
     if (!rc) {
-        nn_blas_set_threads(cli_threads(d, threads));
-        cli_check_blas(d);
-        rc = nn_predict(&m, &in.ds, n, batch, d, out, &e);
+        rc = cli_use_threads(d, &m, threads, NULL, &e);
+        if (!rc)
+            rc = nn_predict(&m, &in.ds, n, batch, d, out, &e);
     }
     int rc0 = NN_OK;
     if (!rc && d->rank == 0) {

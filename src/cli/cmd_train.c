@@ -318,9 +318,7 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         fo.history_csv = hist;
     }
     if (!rc) {
-        threads = cli_threads(d, threads);
-        nn_blas_set_threads(threads);
-        cli_check_blas(d);
+        rc = cli_use_threads(d, &m, threads, &threads, &e);
         if (d->rank == 0 && fo.fit.verbose) {
             nn_model_summary(&m, stdout);
             size_t nv = has_val ? val.n : (size_t)((double)train.n * fo.fit.validation_split > 0 ? train.n - (size_t)((double)train.n * (1.0 - fo.fit.validation_split)) : 0);

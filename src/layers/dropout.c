@@ -95,7 +95,7 @@ static void dropout_forward(nn_layer *l, const float *p, const float *x /* (B, .
     for (int b = 0; b < B; b++) {
         uint64_t id = ctx->sample_ids ? ctx->sample_ids[b] : (uint64_t)b;
         nn_rng r = nn_rng_key(seed, ctx->epoch, id, (uint64_t)l->index);
-        float *m = d->mask + (size_t)b * n;
+        float *m = d->mask + ((size_t)ctx->row0 + b) * n;
         const float *xr = x + (size_t)b * n;
         float *yr = y + (size_t)b * n;
         for (size_t i = 0; i < n; i++) {
@@ -122,8 +122,9 @@ static void dropout_backward(nn_layer *l, const float *p, float *g, const float 
             memcpy(dx, dy, n * sizeof *dx);
         return;
     }
+    const float *mask = d->mask + (size_t)ctx->row0 * nn_shape_size(&l->in);
     for (size_t i = 0; i < n; i++)
-        dx[i] = dy[i] * d->mask[i];
+        dx[i] = dy[i] * mask[i];
 }
 
 static void dropout_destroy(nn_layer *l)

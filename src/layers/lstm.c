@@ -122,19 +122,20 @@ static void lstm_forward(nn_layer *l, const float *p, const float *x /* (B, T, D
     const nn_rnn *r = &d->r;
     const int T = r->T, D = r->D, u = r->units, u4 = 4 * u, ldh = T * u, ldg = T * u4;
     const float *U = p + (size_t)D * u4;
-    float *G = d->gates;
-    (void)ctx;
+    const size_t r0 = (size_t)ctx->row0;   /* this call's rows of the saved states */
+    float *G = d->gates + r0 * ldg, *Cs = d->c + r0 * ldh, *TC = d->tc + r0 * ldh,
+          *Hs = d->h + r0 * ldh;
     nn_rnn_input_gemm(r, p, x, G, B);   /* all x_t W + b */
     for (int s = 0; s < T; s++) {
         const size_t t = (size_t)nn_rnn_tidx(r, s);
         const size_t tp = s > 0 ? (size_t)nn_rnn_tidx(r, s - 1) : 0;
         if (s > 0)
-            nn_sgemm(0, 0, B, u4, u, 1.0f, d->h + tp * u, ldh, U, u4, 1.0f, G + t * u4, ldg);
+            nn_sgemm(0, 0, B, u4, u, 1.0f, Hs + tp * u, ldh, U, u4, 1.0f, G + t * u4, ldg);
         for (int b = 0; b < B; b++) {
             float *gi = G + (size_t)b * ldg + t * u4, *gf = gi + u, *gg = gf + u, *go = gg + u;
-            float *c = d->c + (size_t)b * ldh + t * u, *tc = d->tc + (size_t)b * ldh + t * u;
-            float *h = d->h + (size_t)b * ldh + t * u;
-            const float *cp = s > 0 ? d->c + (size_t)b * ldh + tp * u : NULL;
+            float *c = Cs + (size_t)b * ldh + t * u, *tc = TC + (size_t)b * ldh + t * u;
+            float *h = Hs + (size_t)b * ldh + t * u;
+            const float *cp = s > 0 ? Cs + (size_t)b * ldh + tp * u : NULL;
             nn_act_forward(d->ract, gi, 1, (size_t)u);
             nn_act_forward(d->ract, gf, 1, (size_t)u);
             nn_act_forward(d->act, gg, 1, (size_t)u);
@@ -146,7 +147,7 @@ static void lstm_forward(nn_layer *l, const float *p, const float *x /* (B, T, D
                 h[j] = go[j] * tc[j];
         }
     }
-    nn_rnn_output(r, d->h, y, B);
+    nn_rnn_output(r, Hs, y, B);
 }
 
 static void lstm_backward(nn_layer *l, const float *p, float *g,
@@ -162,16 +163,19 @@ static void lstm_backward(nn_layer *l, const float *p, float *g,
     float *dh = dz + (size_t)B * ldg;         /* (B, u): dL/dh_t from step s+1 */
     float *dc = dh + (size_t)B * u;           /* (B, u): dL/dc_t from step s+1 */
     float *dtc = dc + (size_t)B * u;          /* (u) */
+    const size_t r0 = (size_t)ctx->row0;
+    const float *G = d->gates + r0 * ldg, *Cs = d->c + r0 * ldh, *TC = d->tc + r0 * ldh,
+                *Hs = d->h + r0 * ldh;
     (void)y;
     memset(dh, 0, 2 * (size_t)B * u * sizeof *dh);
     for (int s = T - 1; s >= 0; s--) {
         const size_t t = (size_t)nn_rnn_tidx(r, s);
         const size_t tp = s > 0 ? (size_t)nn_rnn_tidx(r, s - 1) : 0;
         for (int b = 0; b < B; b++) {
-            const float *gi = d->gates + (size_t)b * ldg + t * u4, *gf = gi + u,
+            const float *gi = G + (size_t)b * ldg + t * u4, *gf = gi + u,
                         *gg = gf + u, *go = gg + u;
-            const float *tc = d->tc + (size_t)b * ldh + t * u;
-            const float *cp = s > 0 ? d->c + (size_t)b * ldh + tp * u : NULL;
+            const float *tc = TC + (size_t)b * ldh + t * u;
+            const float *cp = s > 0 ? Cs + (size_t)b * ldh + tp * u : NULL;
             float *zi = dz + (size_t)b * ldg + t * u4, *zf = zi + u, *zg = zf + u,
                   *zo = zg + u;
             float *dh_b = dh + (size_t)b * u, *dc_b = dc + (size_t)b * u;
@@ -199,7 +203,7 @@ static void lstm_backward(nn_layer *l, const float *p, float *g,
         if (s > 0)   /* dh_{t-1} = dz_t U^T */
             nn_sgemm(0, 1, B, u, u4, 1.0f, dz + t * u4, ldg, U, u4, 0.0f, dh, u);
     }
-    nn_rnn_grads(r, p, g, x, d->h, dz, dx, B);
+    nn_rnn_grads(r, p, g, x, Hs, dz, dx, B);
 }
 
 static void lstm_destroy(nn_layer *l)

@@ -98,11 +98,10 @@ static void pool_forward(nn_layer *l, const float *par, const float *x /* (B, H,
 {
     pool *p = l->priv;
     (void)par;
-    (void)ctx;
     const int C = p->C, W = p->W;
     const size_t img = (size_t)p->H * W * C;
     float *yo = y;
-    int32_t *ao = p->arg;
+    int32_t *ao = p->arg + (size_t)ctx->row0 * p->OH * p->OW * C;
     for (int b = 0; b < B; b++) {
         const float *xb = x + (size_t)b * img;
         for (int oh = 0; oh < p->OH; oh++) {
@@ -141,7 +140,6 @@ static void pool_backward(nn_layer *l, const float *par, float *g, const float *
     (void)g;
     (void)x;
     (void)y;
-    (void)ctx;
     if (!dx)
         return;
     const size_t img = (size_t)p->H * p->W * p->C, out = (size_t)p->OH * p->OW * p->C;
@@ -149,7 +147,7 @@ static void pool_backward(nn_layer *l, const float *par, float *g, const float *
     for (int b = 0; b < B; b++) {
         float *db = dx + (size_t)b * img;
         const float *d = dy + (size_t)b * out;
-        const int32_t *a = p->arg + (size_t)b * out;
+        const int32_t *a = p->arg + ((size_t)ctx->row0 + b) * out;
         for (size_t i = 0; i < out; i++)
             db[a[i]] += d[i];
     }

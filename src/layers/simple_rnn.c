@@ -94,8 +94,7 @@ static void srnn_forward(nn_layer *l, const float *p, const float *x /* (B, T, D
     const nn_rnn *r = &d->r;
     const int T = r->T, D = r->D, u = r->units, ld = T * u;
     const float *U = p + (size_t)D * u;
-    float *H = d->h;
-    (void)ctx;
+    float *H = d->h + (size_t)ctx->row0 * ld;   /* this call's rows */
     nn_rnn_input_gemm(r, p, x, H, B);   /* all x_t W + b */
     for (int s = 0; s < T; s++) {
         float *cur = H + (size_t)nn_rnn_tidx(r, s) * u;   /* rows b: cur + b * ld */
@@ -117,7 +116,7 @@ static void srnn_backward(nn_layer *l, const float *p, float *g,
     const nn_rnn *r = &d->r;
     const int T = r->T, D = r->D, u = r->units, ld = T * u;
     const float *U = p + (size_t)D * u;
-    const float *H = d->h;
+    const float *H = d->h + (size_t)ctx->row0 * ld;
     float *dz = ctx->work;                       /* (B, T, u), input time order */
     float *dh = dz + (size_t)B * ld;             /* (B, u): dL/dh from step s+1 */
     (void)y;

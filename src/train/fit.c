@@ -340,11 +340,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
             } else {
                 m->optim.lr_scale = lr_target;
             }
-            for (int l = 0; l < m->nlayers; l++)
-                if (m->layers[l].trainable)
-                    nn_optim_update(&m->optim, m->params, m->grads, m->layers[l].param_off,
-                                    m->layers[l].param_len);
-            nn_optim_advance(&m->optim);
+            nn_model_update(m);
             double t4 = nn_now();
             nn_timeline_add(tlp, NN_TL_DATA, t0, t1);
             nn_timeline_add(tlp, NN_TL_COMPUTE, t1, t2);

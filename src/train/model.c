@@ -1,8 +1,10 @@
 /* The model at run time: initialisation, the activation plan, forward and
  * backward over the layer list, and the Keras-style summary. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nntrain/gemm.h"
 #include "nntrain/model.h"
 
 void nn_model_init_params(nn_model *m, uint64_t seed)
@@ -15,8 +17,66 @@ void nn_model_init_params(nn_model *m, uint64_t seed)
     }
 }
 
+/* Per-thread state of the compute team: thread t's workspace and (t >= 1)
+ * gradient buffer, and per layer the number of threads done with its
+ * backward and whether its gradient has been summed (the last thread to
+ * finish a layer adds the others' gradients into m->grads, in thread order). */
+typedef struct nn_team {
+    float **work;               /* (threads) work_bytes each; [0] is m->work */
+    float **grads;              /* (threads) nparams each; [0] is m->grads */
+    atomic_int *done;           /* (nlayers) threads past this layer's backward */
+    atomic_int *summed;         /* (nlayers) gradient final */
+} nn_team;
+
+static void team_free(nn_model *m)
+{
+    nn_team *t = m->team;
+    if (!t)
+        return;
+    for (int i = 1; i < m->threads; i++) {
+        if (t->work)
+            free(t->work[i]);
+        if (t->grads)
+            free(t->grads[i]);
+    }
+    free(t->work);
+    free(t->grads);
+    free(t->done);
+    free(t->summed);
+    free(t);
+    m->team = NULL;
+}
+
+static int team_alloc(nn_model *m, nn_error *e)
+{
+    int T = m->threads;
+    nn_team *t = calloc(1, sizeof *t);
+    m->team = t;
+    if (!t)
+        return nn_err(e, NN_ENOMEM, "out of memory for %d compute threads", T);
+    t->work = calloc((size_t)T, sizeof *t->work);
+    t->grads = calloc((size_t)T, sizeof *t->grads);
+    t->done = calloc((size_t)m->nlayers, sizeof *t->done);
+    t->summed = calloc((size_t)m->nlayers, sizeof *t->summed);
+    if (!t->work || !t->grads || !t->done || !t->summed)
+        return nn_err(e, NN_ENOMEM, "out of memory for %d compute threads", T);
+    t->work[0] = m->work;
+    t->grads[0] = m->grads;
+    for (int i = 1; i < T; i++) {
+        t->work[i] = m->work_bytes ? malloc(m->work_bytes) : NULL;
+        t->grads[i] = m->nparams ? malloc(m->nparams * sizeof(float)) : NULL;
+        if ((m->work_bytes && !t->work[i]) || (m->nparams && !t->grads[i]))
+            return nn_err(e, NN_ENOMEM, "cannot allocate %.1f MiB of workspace and gradients "
+                          "for compute thread %d of %d",
+                          (double)(m->work_bytes + m->nparams * sizeof(float)) / 1048576.0,
+                          i, T);
+    }
+    return NN_OK;
+}
+
 static void unplan(nn_model *m)
 {
+    team_free(m);
     if (m->acts)
         for (int i = 0; i < m->nlayers; i++)
             free(m->acts[i]);
@@ -28,7 +88,28 @@ static void unplan(nn_model *m)
     m->dbuf[0] = m->dbuf[1] = NULL;
     m->work = NULL;
     m->work_bytes = 0;
+    m->dstride = 0;
     m->batch_max = 0;
+}
+
+int nn_model_set_threads(nn_model *m, int threads, nn_error *e)
+{
+    if (threads < 1)
+        return nn_err(e, NN_EINVAL, "threads: expected a positive count, found %d", threads);
+    if (threads == (m->threads ? m->threads : 1))
+        return NN_OK;
+    unplan(m);
+    nn_pool_free(m->pool);
+    m->pool = NULL;
+    m->threads = 1;
+    if (threads > 1) {
+        int rc = nn_pool_create(&m->pool, threads, e);
+        if (rc)
+            return rc;
+        nn_blas_set_threads(1);
+    }
+    m->threads = threads;
+    return NN_OK;
 }
 
 int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
@@ -36,6 +117,8 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
     if (batch_max <= m->batch_max)
         return NN_OK;
     unplan(m);
+    if (m->threads < 1)
+        m->threads = 1;
     size_t B = (size_t)batch_max, widest = nn_model_in_size(m), work = 0;
     m->acts = calloc((size_t)m->nlayers, sizeof *m->acts);
     if (!m->acts)
@@ -69,48 +152,209 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
         return nn_err(e, NN_ENOMEM, "cannot allocate the %.1f MiB workspace", (double)work / 1048576.0);
     }
     m->work_bytes = work;
+    m->dstride = widest;
+    if (m->threads > 1) {
+        int rc = team_alloc(m, e);
+        if (rc) {
+            unplan(m);
+            return rc;
+        }
+    }
     m->batch_max = batch_max;
     return NN_OK;
+}
+
+/* Rows [r0, r0 + n) through every layer; ctx describes the whole call. */
+static const float *forward_rows(nn_model *m, const float *x, long r0, long n, float *work,
+                                 const nn_ctx *ctx)
+{
+    nn_ctx c = *ctx;
+    c.row0 = ctx->row0 + (int)r0;
+    c.sample_ids = ctx->sample_ids ? ctx->sample_ids + r0 : NULL;
+    c.work = work;
+    c.work_bytes = m->work_bytes;
+    const float *in = x + (size_t)r0 * nn_model_in_size(m);
+    for (int i = 0; i < m->nlayers; i++) {
+        nn_layer *l = &m->layers[i];
+        float *y = m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
+        l->ops->forward(l, m->params + l->param_off, in, y, (int)n, &c);
+        in = y;
+    }
+    return in;
+}
+
+typedef struct fwd_job {
+    nn_model *m;
+    const float *x;
+    int B;
+    const nn_ctx *ctx;
+} fwd_job;
+
+static void fwd_thread(void *arg, int t, int T)
+{
+    fwd_job *j = arg;
+    long r0, n;
+    nn_pool_split(j->B, T, t, &r0, &n);
+    if (n > 0)
+        forward_rows(j->m, j->x, r0, n, j->m->team->work[t], j->ctx);
 }
 
 const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
 {
     ctx->work = m->work;
     ctx->work_bytes = m->work_bytes;
-    const float *in = x;
-    for (int i = 0; i < m->nlayers; i++) {
-        nn_layer *l = &m->layers[i];
-        l->ops->forward(l, m->params + l->param_off, in, m->acts[i], B, ctx);
-        in = m->acts[i];
+    if (m->threads > 1 && m->team && B > 1) {
+        fwd_job j = {m, x, B, ctx};
+        nn_pool_run(m->pool, fwd_thread, &j);
+    } else {
+        forward_rows(m, x, 0, B, m->work, ctx);
     }
-    return in;
+    return m->nlayers ? m->acts[m->nlayers - 1] : x;
+}
+
+/* Below the first trainable layer with parameters nothing needs a gradient:
+ * backward stops there and skips its dx (for Flatten -> Dense that is a
+ * third of the work of the first Dense; for a frozen base model, all of its
+ * backward pass). */
+static int first_backward_layer(const nn_model *m)
+{
+    int first = 0;
+    while (first < m->nlayers - 1 &&
+           (m->layers[first].param_len == 0 || !m->layers[first].trainable))
+        first++;
+    return first;
+}
+
+typedef struct bwd_job {
+    nn_model *m;
+    const float *x;
+    float *dout;
+    int B, first, active;   /* active: threads with rows */
+    const nn_ctx *ctx;
+} bwd_job;
+
+/* grads[layer] += the other threads' buffers, in thread order. */
+static void sum_layer(nn_model *m, const nn_layer *l, int active)
+{
+    float *g = m->grads + l->param_off;
+    for (int t = 1; t < active; t++) {
+        const float *restrict s = m->team->grads[t] + l->param_off;
+        for (size_t k = 0; k < l->param_len; k++)
+            g[k] += s[k];
+    }
+}
+
+/* Announces (on the calling thread) the layers from *next down whose
+ * gradients are final; wait: block until all of them are. */
+static void announce(bwd_job *j, int *next, int wait)
+{
+    nn_model *m = j->m;
+    while (*next >= j->first) {
+        if (!atomic_load_explicit(&m->team->summed[*next], memory_order_acquire)) {
+            if (!wait)
+                return;
+            continue;
+        }
+        const nn_layer *l = &m->layers[*next];
+        if (j->ctx->grad_ready && l->param_len)
+            j->ctx->grad_ready(j->ctx->grad_arg, l->param_off);
+        (*next)--;
+    }
+}
+
+static void bwd_rows(bwd_job *j, int t, int T)
+{
+    nn_model *m = j->m;
+    long r0, n;
+    nn_pool_split(j->B, T, t, &r0, &n);
+    if (n == 0)
+        return;
+    nn_ctx c = *j->ctx;
+    c.row0 = j->ctx->row0 + (int)r0;
+    c.sample_ids = c.sample_ids ? c.sample_ids + r0 : NULL;
+    c.work = m->team ? m->team->work[t] : m->work;
+    c.work_bytes = m->work_bytes;
+    float *grads = t ? m->team->grads[t] : m->grads;
+    /* Thread t's rows of the dx buffers: a fixed region per thread, as a
+     * layer's rows are narrower or wider than its neighbour's. */
+    float *dbuf[2] = {m->dbuf[0] + (size_t)r0 * m->dstride, m->dbuf[1] + (size_t)r0 * m->dstride};
+    float *dy = j->dout + (size_t)r0 * nn_model_out_size(m);
+    int flip = 0, next = m->nlayers - 1;
+    for (int i = m->nlayers - 1; i >= j->first; i--) {
+        nn_layer *l = &m->layers[i];
+        const float *in = (i ? m->acts[i - 1] : j->x) + (size_t)r0 * nn_shape_size(&l->in);
+        const float *y = m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
+        float *dx = i > j->first ? dbuf[flip] : NULL;
+        if (t && l->param_len)   /* private gradients start from zero each call */
+            memset(grads + l->param_off, 0, l->param_len * sizeof *grads);
+        l->ops->backward(l, m->params + l->param_off, grads + l->param_off, in, y, dy, dx,
+                         (int)n, &c);
+        if (j->active > 1 &&
+            atomic_fetch_add_explicit(&m->team->done[i], 1, memory_order_acq_rel) ==
+                j->active - 1) {
+            if (l->param_len && l->trainable)
+                sum_layer(m, l, j->active);
+            atomic_store_explicit(&m->team->summed[i], 1, memory_order_release);
+        }
+        if (t == 0) {
+            if (j->active > 1)
+                announce(j, &next, 0);
+            else if (c.grad_ready && l->param_len)
+                c.grad_ready(c.grad_arg, l->param_off);
+        }
+        dy = dx;
+        flip ^= 1;
+    }
+}
+
+static void bwd_thread(void *arg, int t, int T)
+{
+    bwd_rows(arg, t, T);
 }
 
 void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx)
 {
     ctx->work = m->work;
     ctx->work_bytes = m->work_bytes;
-    /* Below the first trainable layer with parameters nothing needs a
-     * gradient: stop there and skip its dx (for Flatten -> Dense that is a
-     * third of the work of the first Dense; for a frozen base model, all of
-     * its backward pass). */
-    int first = 0;
-    while (first < m->nlayers - 1 &&
-           (m->layers[first].param_len == 0 || !m->layers[first].trainable))
-        first++;
-    float *dy = dout;
-    int flip = 0;
-    for (int i = m->nlayers - 1; i >= first; i--) {
-        nn_layer *l = &m->layers[i];
-        const float *in = i ? m->acts[i - 1] : x;
-        float *dx = i > first ? m->dbuf[flip] : NULL;
-        l->ops->backward(l, m->params + l->param_off, m->grads + l->param_off, in,
-                         m->acts[i], dy, dx, B, ctx);
-        if (ctx->grad_ready && l->param_len)
-            ctx->grad_ready(ctx->grad_arg, l->param_off);
-        dy = dx;
-        flip ^= 1;
+    bwd_job j = {m, x, dout, B, first_backward_layer(m), 1, ctx};
+    if (m->threads > 1 && m->team && B > 1) {
+        j.active = B < m->threads ? B : m->threads;
+        for (int i = 0; i < m->nlayers; i++) {
+            atomic_store_explicit(&m->team->done[i], 0, memory_order_relaxed);
+            atomic_store_explicit(&m->team->summed[i], 0, memory_order_relaxed);
+        }
+        nn_pool_run(m->pool, bwd_thread, &j);
+        int next = m->nlayers - 1;
+        announce(&j, &next, 1);   /* all summed by now: the rest, in order */
+    } else {
+        bwd_rows(&j, 0, 1);
     }
+}
+
+typedef struct upd_job {
+    nn_model *m;
+} upd_job;
+
+static void upd_thread(void *arg, int t, int T)
+{
+    nn_model *m = ((upd_job *)arg)->m;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (!l->trainable || !l->param_len)
+            continue;
+        long r0, n;
+        nn_pool_split((long)l->param_len, T, t, &r0, &n);
+        if (n > 0)
+            nn_optim_update(&m->optim, m->params, m->grads, l->param_off + (size_t)r0,
+                            (size_t)n);
+    }
+}
+
+void nn_model_update(nn_model *m)
+{
+    upd_job j = {m};
+    nn_pool_run(m->threads > 1 ? m->pool : NULL, upd_thread, &j);
+    nn_optim_advance(&m->optim);
 }
 
 size_t nn_model_in_size(const nn_model *m)
@@ -172,6 +416,7 @@ void nn_model_summary(const nn_model *m, FILE *f)
 void nn_model_free(nn_model *m)
 {
     unplan(m);
+    nn_pool_free(m->pool);
     for (int i = 0; i < m->nlayers; i++)
         nn_layer_destroy(&m->layers[i]);
     free(m->layers);
