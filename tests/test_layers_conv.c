@@ -338,6 +338,12 @@ static void test_conv_reference(void)
         {5, 2, 4, 2, 3, 1, 5, 7, 2, 2},  {2, 5, 5, 1, 1, 1, 5, 5, 1, 1},
         {6, 1, 1, 1, 1, 0, 4, 5, 7, 3},  {6, 1, 1, 2, 2, 0, 5, 5, 3, 2},
         {3, 3, 2, 1, 2, 0, 8, 5, 4, 2},  {4, 4, 4, 3, 3, 1, 10, 9, 2, 2},
+        /* F >= 8: the direct kernels (whole, two and partial vectors, several
+         * pixel tiles per row, strides, same padding, C = 1 and odd) */
+        {8, 3, 3, 1, 1, 0, 9, 17, 3, 2},   {16, 3, 3, 1, 1, 1, 6, 31, 5, 2},
+        {20, 5, 5, 1, 1, 0, 9, 20, 3, 2},  {32, 3, 3, 1, 1, 1, 7, 15, 17, 2},
+        {33, 2, 3, 2, 1, 1, 6, 13, 4, 3},  {48, 3, 2, 1, 2, 0, 5, 30, 2, 2},
+        {64, 3, 3, 1, 1, 0, 5, 16, 32, 1}, {10, 4, 4, 3, 3, 1, 11, 10, 1, 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_conv_ref(&cases[i]);
@@ -427,6 +433,15 @@ static void test_gc_conv(void)
     gc_ok("Conv2D(2, 1, strides=2)", nn_shape3(5, 5, 3), 3, 13);
     gc_ok("Conv2D(4, (2, 2), use_bias=False)", nn_shape3(4, 4, 3), 3, 14);
     gc_ok("Conv2D(2, (2, 2), activation=\"tanh\")", nn_shape3(3, 4, 3), 1, 15);
+    /* F >= 8 (direct kernels): partial vectors, two vectors, several tiles
+     * per row, same padding, non-fused activation, no bias, and strided
+     * (dx through the columns) */
+    gc_ok("Conv2D(8, (3, 3), activation=\"relu\")", nn_shape3(5, 18, 2), 2, 16);
+    gc_ok("Conv2D(20, (3, 2), padding=\"same\")", nn_shape3(4, 6, 3), 2, 17);
+    gc_ok("Conv2D(33, (2, 2), activation=\"tanh\", use_bias=False)", nn_shape3(3, 4, 2), 1,
+          18);
+    gc_ok("Conv2D(16, (3, 3), strides=2, padding=\"same\")", nn_shape3(5, 6, 3), 2, 19);
+    gc_ok("Conv2D(9, (2, 3), strides=(1, 2))", nn_shape3(4, 7, 2), 1, 20);
 }
 
 static void test_gc_pool(void)

@@ -64,6 +64,10 @@ typedef struct nn_model {
     nn_pool *pool;
     int threads;
     struct nn_team *team;        /* per-thread buffers and layer counters (model.c) */
+    /* NULL, or (2 * nlayers) seconds that thread 0 spent in each layer's
+     * forward ([2i]) and backward ([2i+1]), added up over the calls;
+     * malloc'd by the caller, freed by nn_model_free. */
+    double *prof;
 } nn_model;
 
 void nn_fit_args_defaults(nn_fit_args *f);

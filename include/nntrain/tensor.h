@@ -18,5 +18,7 @@ size_t nn_shape_size(const nn_shape *s);   /* product of dims */
 int nn_shape_eq(const nn_shape *a, const nn_shape *b);
 /* Writes "(None, 26, 26, 32)" Keras-style into buf; returns buf. */
 char *nn_shape_str(const nn_shape *s, char *buf, size_t len);
+/* 1 if no element of x is NaN or Inf. Vectorised: one pass at memory speed. */
+int nn_all_finite(const float *x, size_t n);
 
 #endif

@@ -42,7 +42,7 @@ static const char *help =
     "  --limit N             only look at the first N samples\n"
     "  --class-names A,B,..  class names (default: the dataset's class_names)\n"
     "  --batch-size B        samples per forward pass (default 64)\n"
-    "  --threads T           OpenBLAS threads per rank\n";
+    "  --threads T           compute threads per rank\n";
 
 static int write_text(const char *path, const char *text, nn_error *e)
 {

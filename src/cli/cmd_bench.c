@@ -34,13 +34,15 @@ static const char *help =
     "\n"
     "  --batch-size B          global batch (default: the spec's fit(batch_size=...))\n"
     "  --per-rank-batch b      weak scaling: global batch b * ranks\n"
-    "  --threads T             OpenBLAS threads per rank (default: cores / local ranks)\n"
+    "  --threads T             compute threads per rank (default: cores / local ranks)\n"
     "  --steps S               measured steps (default 20)\n"
     "  --warmup W              warm-up steps before the measurement (default 3)\n"
     "  --allreduce MODE        'overlap' (bucketed, default) or 'blocking'\n"
     "  --bucket-mb M           gradient bucket size for overlap (default 4)\n"
     "  --seed S                seed of the synthetic data and the weights (default 42)\n"
     "  --csv FILE              append one row of results (header if the file is new)\n"
+    "  --profile               time every layer's forward and backward (thread 0 of\n"
+    "                          rank 0) and print them as a table\n"
     "\n"
     "The last line is machine-readable:\n"
     "  BENCH model= ranks= threads= batch= img_s= ms_step= gflops= compute_s= comm_s=\n"
@@ -173,17 +175,20 @@ static double layer_macs(const nn_layer *l)
 
 /* Training FLOPs per sample that any framework must spend: forward 2*MACs,
  * backward dW and dx 2*MACs each, but no dx for a layer with no parameters
- * before it (the first Dense/Conv2D: nobody needs its dx; PyTorch skips it).
- * nn_model_backward skips only layer 0's dx, so for a model that starts with
- * Flatten (rick_dense) it does a third more work than counted here. */
-static void model_flops(const nn_model *m, double *fwd, double *train)
+ * before it (the first Dense/Conv2D: nobody needs its dx; PyTorch skips it,
+ * and so does nn_model_backward). fwd and bwd per layer may be NULL. */
+static void model_flops(const nn_model *m, double *fwd, double *train, double *lf, double *lb)
 {
     int params_before = 0;
     *fwd = *train = 0;
     for (int i = 0; i < m->nlayers; i++) {
-        double f = 2 * layer_macs(&m->layers[i]);
+        double f = 2 * layer_macs(&m->layers[i]), b = params_before ? 2 * f : f;
         *fwd += f;
-        *train += params_before ? 3 * f : 2 * f;
+        *train += f + b;
+        if (lf)
+            lf[i] = f;
+        if (lb)
+            lb[i] = b;
         if (m->layers[i].param_len)
             params_before = 1;
     }
@@ -239,6 +244,40 @@ static int append_csv(const char *path, const result *r, nn_error *e)
     return NN_OK;
 }
 
+/* Per layer: ms per step in forward and backward on thread 0 of rank 0,
+ * that thread's GFLOP/s and the layer's share of the step. */
+static void print_profile(const nn_model *m, const result *r, const nn_dist *d)
+{
+    double fwd, train, *lf = calloc((size_t)m->nlayers * 2, sizeof *lf);
+    if (!lf)
+        return;
+    double *lb = lf + m->nlayers;
+    model_flops(m, &fwd, &train, lf, lb);
+    size_t off, cnt;
+    long r0, rows;
+    nn_dist_shard((size_t)r->batch, d->size, 0, &off, &cnt);
+    nn_pool_split((long)cnt, r->threads, 0, &r0, &rows);   /* thread 0's rows */
+    double S = r->steps > 0 ? r->steps : 1, total = 0;
+    for (int i = 0; i < 2 * m->nlayers; i++)
+        total += m->prof[i];
+    printf("  per layer (thread 0 of rank 0, %ld rows per step):\n", rows);
+    printf("    %-32s %-18s %9s %9s %9s %6s\n", "layer", "output", "fwd ms", "bwd ms",
+           "GFLOP/s", "share");
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        char who[96], shape[48], gf[16] = "-";
+        snprintf(who, sizeof who, "%s (%s)", l->name, l->ops->kind);
+        double tf = m->prof[2 * i], tb = m->prof[2 * i + 1];
+        if (lf[i] > 0 && tf + tb > 0)
+            snprintf(gf, sizeof gf, "%.1f", (lf[i] + lb[i]) * (double)rows * S / (tf + tb) / 1e9);
+        printf("    %-32s %-18s %9.3f %9.3f %9s %5.1f%%\n", who,
+               nn_shape_str(&l->out, shape, sizeof shape), 1e3 * tf / S, 1e3 * tb / S, gf,
+               total > 0 ? 100 * (tf + tb) / total : 0);
+    }
+    printf("    layers: %.2f ms per step of %.2f\n", 1e3 * total / S, r->ms_step);
+    free(lf);
+}
+
 /* Gathers every rank's stats (a sum over slots only the owner fills) and
  * prints the report on rank 0. */
 static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *st,
@@ -271,7 +310,7 @@ static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *
             mean[j] += v[j] / N;
     }
     double fwd, train;
-    model_flops(m, &fwd, &train);
+    model_flops(m, &fwd, &train, NULL, NULL);
     double S = r->steps > 0 ? r->steps : 1, imgs = (double)r->batch * r->steps;
     r->img_s = wall > 0 ? imgs / wall : 0;
     r->ms_step = 1e3 * wall / S;
@@ -306,7 +345,9 @@ static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *
     else
         printf("  peak RSS %.1f MB", rss_max);
     printf("%s(synthetic data %.1f MB per rank, parameters + gradients %.1f MB)\n",
-           N > 1 ? "  " : " ", pool_mb, 8.0 * (double)m->nparams / 1e6);
+           N > 1 ? "  " : " ", pool_mb, 4.0 * (1 + r->threads) * (double)m->nparams / 1e6);
+    if (m->prof)
+        print_profile(m, r, d);
     printf("BENCH model=%s ranks=%d threads=%d batch=%d img_s=%.2f ms_step=%.3f gflops=%.3f "
            "compute_s=%.6f comm_s=%.6f data_s=%.6f rss_mb=%.1f gflop_sample=%.6f rss_mb_ranks=",
            r->model, N, r->threads, r->batch, r->img_s, r->ms_step, r->gflops, r->compute_s,
@@ -325,7 +366,7 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         {"--batch-size", 1, 0, 0}, {"--per-rank-batch", 1, 0, 0}, {"--threads", 1, 0, 0},
         {"--steps", 1, 0, 0}, {"--warmup", 1, 0, 0}, {"--allreduce", 1, 0, 0},
         {"--bucket-mb", 1, 0, 0}, {"--seed", 1, 0, 0}, {"--csv", 1, 0, 0},
-        {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
+        {"--profile", 0, 0, 0}, {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
     const char *pos[1];
     int npos = 0;
     nn_error e = {0};
@@ -422,6 +463,10 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         }
     }
     nn_fit_stats st = {0};
+    if (!rc && cli_find(opts, "--profile")->given && d->rank == 0 &&
+        !(m.prof = calloc(2 * (size_t)m.nlayers, sizeof *m.prof)))
+        rc = nn_err(&e, NN_ENOMEM, "out of memory");
+    rc = nn_dist_agree(d, rc, &e);
     if (!rc) {
         fo.max_steps = steps;
         fo.stats = &st;

@@ -38,7 +38,7 @@ static const char *help =
     "  --class-names A,B,..  class names (default: the dataset's class_names)\n"
     "  --target input        score reconstructions of the input (autoencoders; the\n"
     "                        default when the model was trained so)\n"
-    "  --threads T           OpenBLAS threads per rank\n";
+    "  --threads T           compute threads per rank\n";
 
 static int count_digits(size_t v)
 {

@@ -39,7 +39,7 @@ static const char *help =
     "                        pairs, original | reconstruction, into DIR instead of CSV\n"
     "                        (default with --data: the first 64 samples)\n"
     "  --batch-size B        samples per forward pass, all ranks together (default 64)\n"
-    "  --threads T           OpenBLAS threads per rank\n";
+    "  --threads T           compute threads per rank\n";
 
 static int write_csv(FILE *f, const nn_model *m, const cli_input *in, const float *out,
                      size_t n, const float *y)

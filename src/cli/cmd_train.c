@@ -26,7 +26,7 @@ static const char *help =
     "                          override the spec's fit(...) values; B is the global batch\n"
     "  --out DIR               output directory (default runs/<model name>)\n"
     "  --history FILE          per-epoch CSV (default DIR/history.csv)\n"
-    "  --threads T             OpenBLAS threads per rank (default: cores / local ranks)\n"
+    "  --threads T             compute threads per rank (default: cores / local ranks)\n"
     "  --verbose 0|1|2         0 silent, 1 progress bar on a terminal, 2 epoch lines\n"
     "  --no-progress           never draw the progress bar\n"
     "  --allreduce MODE        'overlap' (bucketed, default) or 'blocking'\n"

@@ -1,6 +1,7 @@
 /* Per-sample shapes. */
 #include "nntrain/tensor.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,4 +43,20 @@ char *nn_shape_str(const nn_shape *s, char *buf, size_t len)
     if (k < len)
         snprintf(buf + k, len - k, ")");
     return buf;
+}
+
+int nn_all_finite(const float *x, size_t n)
+{
+    /* NaN and Inf are the floats whose exponent bits are all set: the
+     * largest magnitude bit pattern decides. An integer max is associative,
+     * so the compiler vectorises it (a float sum would run as a serial
+     * chain of adds without -ffast-math). */
+    uint32_t mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        u &= 0x7fffffffu;
+        mx = u > mx ? u : mx;
+    }
+    return mx < 0x7f800000u;
 }

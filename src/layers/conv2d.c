@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "layers/conv_common.h"
+#include "layers/conv_direct.h"
 #include "layers/layer_util.h"
 #include "nntrain/gemm.h"
 
@@ -54,6 +55,7 @@ static int conv_configure(nn_layer *l, nn_error *e)
                       nn_layer_who(l, w, sizeof w), nn_shape_str(&l->in, buf, sizeof buf),
                       c->KH, c->KW, c->F);
     c->direct = c->KH == 1 && c->KW == 1 && c->SH == 1 && c->SW == 1;
+    c->dconv = !c->direct && nn_dconv_usable(g, c->F);
     l->out = nn_shape3(g->OH, g->OW, c->F);
     l->param_len = nn_conv_geom_k(g) * c->F + (c->use_bias ? (size_t)c->F : 0);
     return NN_OK;
@@ -66,6 +68,10 @@ static int conv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e
     /* direct: no columns, chunks only keep M = n*H*W an int; else M = n*OH*OW */
     size_t pix = c->direct ? (size_t)c->g.H * c->g.W : (size_t)c->g.OH * c->g.OW;
     nn_conv_plan_chunks(c, batch_max, pix, work_bytes);
+    if (c->dconv) {   /* the columns only for a strided dx */
+        size_t w = nn_dconv_work_bytes(&c->g, c->F);
+        *work_bytes = nn_dconv_dx_usable(&c->g) || w > *work_bytes ? w : *work_bytes;
+    }
     return NN_OK;
 }
 
@@ -78,6 +84,10 @@ static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias
     const int F = c->F, K = (int)nn_conv_geom_k(g), P = g->OH * g->OW;
     const size_t xin = (size_t)g->H * g->W * g->C;
     const float *bias = p + (size_t)K * F;
+    if (c->dconv) {
+        nn_dconv_forward(g, F, p, c->use_bias ? bias : NULL, l->act, x, B, y, ctx->work);
+        return;
+    }
     int chunk = c->chunk;
     for (int b0 = 0; b0 < B; b0 += chunk) {
         int n = B - b0 < chunk ? B - b0 : chunk, M = n * P;
@@ -102,6 +112,15 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
     const int F = c->F, K = (int)nn_conv_geom_k(g), P = g->OH * g->OW;
     const size_t xin = (size_t)g->H * g->W * g->C;
     nn_conv_bias_grad(l, y, dy, gr ? gr + (size_t)K * F : NULL, (size_t)B * P);
+    if (c->dconv) {
+        if (gr)
+            nn_dconv_backward_w(g, F, x, dy, B, gr, ctx->work);
+        if (dx && nn_dconv_dx_usable(g)) {
+            nn_dconv_backward_x(g, F, p, dy, B, dx, ctx->work);
+            return;
+        }
+        gr = NULL;   /* a strided dx: the columns below */
+    }
     if (dx && !c->direct)   /* col2im adds; the direct path overwrites */
         memset(dx, 0, (size_t)B * xin * sizeof *dx);
     int chunk = c->chunk;

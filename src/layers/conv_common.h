@@ -18,6 +18,7 @@ typedef struct nn_conv {
     nn_init kinit, binit;
     nn_conv_geom g;         /* the im2col convolution */
     int direct;             /* 1x1, stride 1: no columns */
+    int dconv;              /* Conv2D through the direct kernels (conv_direct.h) */
     int chunk;              /* images per chunk (plan) */
 } nn_conv;
 

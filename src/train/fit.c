@@ -86,18 +86,14 @@ static void trainable_span(const nn_model *m, size_t *lo, size_t *hi)
 }
 
 /* The last layer (closest to the loss) whose trainable gradient holds a NaN
- * or Inf, or -1. A float sum propagates both; one vectorised pass over P. */
+ * or Inf, or -1: one vectorised pass over P. */
 static int nonfinite_layer(const nn_model *m)
 {
     for (int i = m->nlayers - 1; i >= 0; i--) {
         const nn_layer *l = &m->layers[i];
         if (!l->trainable || !l->param_len)
             continue;
-        const float *g = m->grads + l->param_off;
-        float sum = 0.0f;
-        for (size_t k = 0; k < l->param_len; k++)
-            sum += g[k] * 0.0f;   /* 0 for finite values, NaN for NaN or Inf */
-        if (sum != sum)
+        if (!nn_all_finite(m->grads + l->param_off, l->param_len))
             return i;
     }
     return -1;
@@ -108,12 +104,7 @@ static int nonfinite_layer(const nn_model *m)
 static int nonfinite_output(const nn_model *m, size_t rows)
 {
     for (int i = 0; i < m->nlayers; i++) {
-        const float *y = m->acts[i];
-        size_t n = rows * nn_shape_size(&m->layers[i].out);
-        float sum = 0.0f;
-        for (size_t k = 0; k < n; k++)
-            sum += y[k] * 0.0f;
-        if (sum != sum)
+        if (!nn_all_finite(m->acts[i], rows * nn_shape_size(&m->layers[i].out)))
             return i;
     }
     return -1;

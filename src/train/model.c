@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nntrain/clock.h"
 #include "nntrain/gemm.h"
 #include "nntrain/model.h"
 
@@ -100,6 +101,7 @@ int nn_model_set_threads(nn_model *m, int threads, nn_error *e)
         return NN_OK;
     unplan(m);
     nn_pool_free(m->pool);
+    free(m->prof);
     m->pool = NULL;
     m->threads = 1;
     if (threads > 1) {
@@ -174,10 +176,14 @@ static const float *forward_rows(nn_model *m, const float *x, long r0, long n, f
     c.work = work;
     c.work_bytes = m->work_bytes;
     const float *in = x + (size_t)r0 * nn_model_in_size(m);
+    double *prof = r0 == 0 ? m->prof : NULL;   /* thread 0 */
     for (int i = 0; i < m->nlayers; i++) {
         nn_layer *l = &m->layers[i];
         float *y = m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
+        double t0 = prof ? nn_now() : 0;
         l->ops->forward(l, m->params + l->param_off, in, y, (int)n, &c);
+        if (prof)
+            prof[2 * i] += nn_now() - t0;
         in = y;
     }
     return in;
@@ -287,8 +293,11 @@ static void bwd_rows(bwd_job *j, int t, int T)
         float *dx = i > j->first ? dbuf[flip] : NULL;
         if (t && l->param_len)   /* private gradients start from zero each call */
             memset(grads + l->param_off, 0, l->param_len * sizeof *grads);
+        double t0 = t == 0 && m->prof ? nn_now() : 0;
         l->ops->backward(l, m->params + l->param_off, grads + l->param_off, in, y, dy, dx,
                          (int)n, &c);
+        if (t == 0 && m->prof)
+            m->prof[2 * i + 1] += nn_now() - t0;
         if (j->active > 1 &&
             atomic_fetch_add_explicit(&m->team->done[i], 1, memory_order_acq_rel) ==
                 j->active - 1) {
@@ -417,6 +426,7 @@ void nn_model_free(nn_model *m)
 {
     unplan(m);
     nn_pool_free(m->pool);
+    free(m->prof);
     for (int i = 0; i < m->nlayers; i++)
         nn_layer_destroy(&m->layers[i]);
     free(m->layers);

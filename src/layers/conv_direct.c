@@ -1,0 +1,400 @@
+/* Direct NHWC convolution (see conv_direct.h). Everything is one register
+ * tile shape: P rows x FV vectors of VL floats, accumulated as a sum of
+ * broadcast scalars times vectors.
+ *  - forward: rows are P neighbouring output pixels of one output row,
+ *    vectors are 16-32 filters; the sum runs over kh and the KW*C floats of
+ *    one kernel row, which are contiguous in NHWC (so is the kernel).
+ *  - dW: rows are P consecutive (kw, c) taps of one kernel row, vectors are
+ *    filters; the sum runs over the image's output pixels.
+ *  - dx (stride 1): the forward tile over dy padded by KH-1-PT / KW-1-PL
+ *    with the kernel rotated by 180 degrees and its channels transposed.
+ * Padding is a zero-bordered copy of the image in the workspace, so the
+ * tiles never test bounds. A filter count that is not a multiple of VL is
+ * padded with zero columns (kernel, bias, dy) and stored through a small
+ * buffer. Sums run in a fixed order: results do not depend on threads. */
+#include "layers/conv_direct.h"
+
+#include <limits.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define VL 16
+#define PMAX 14   /* 28 accumulators + 2 kernel vectors + 1 broadcast of 32 */
+#elif defined(__AVX__)
+#include <immintrin.h>
+#define VL 8
+#define PMAX 6    /* 12 + 2 + 1 of 16 registers */
+#else   /* SSE2 or any other target: vectors the baseline ABI knows */
+#define VL 4
+#define PMAX 6
+#endif
+#define FVMAX 2
+#define BLK (VL * FVMAX)   /* filters per tile */
+
+typedef float vf __attribute__((vector_size(VL * sizeof(float))));
+typedef float vfu __attribute__((vector_size(VL * sizeof(float)), aligned(sizeof(float))));
+typedef int vi __attribute__((vector_size(VL * sizeof(int))));
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE vf vload(const float *p)
+{
+    return *(const vfu *)p;
+}
+
+INLINE void vstore(float *p, vf v)
+{
+    *(vfu *)p = v;
+}
+
+INLINE vf vbcast(float s)
+{
+#if defined(__AVX512F__)
+    return (vf)_mm512_set1_ps(s);
+#elif defined(__AVX__)
+    return (vf)_mm256_set1_ps(s);
+#else
+    vf v;
+    for (int i = 0; i < VL; i++)
+        v[i] = s;
+    return v;
+#endif
+}
+
+/* a * b + c in one rounding where the target has FMA (ISO C mode does not
+ * contract a * b + c on its own). */
+INLINE vf vfma(vf a, vf b, vf c)
+{
+#if defined(__AVX512F__)
+    return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif defined(__AVX__) && defined(__FMA__)
+    return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#else
+    return a * b + c;
+#endif
+}
+
+/* The first n (<= VL) lanes of v, to p (or added to p). */
+INLINE void store_part(float *p, vf v, int n, int add)
+{
+    if (n == VL) {
+        vstore(p, add ? vload(p) + v : v);
+        return;
+    }
+    float t[VL];
+    vstore(t, v);
+    for (int i = 0; i < n; i++)
+        p[i] = add ? p[i] + t[i] : t[i];
+}
+
+/* y[p*yps + v*VL + lane] = act(bias + sum over kh < KH, r < R of
+ * x[p*xps + kh*xrs + r] * w[(kh*R + r)*ldw + v*VL + lane]); the last vector
+ * stores nlast lanes. */
+INLINE void fwd_tile(const float *x, size_t xps, size_t xrs, int KH, int R, const float *w,
+                     size_t ldw, const float *bias, int relu, float *y, size_t yps, int nlast,
+                     const int P, const int FV)
+{
+    vf acc[PMAX][FVMAX];
+    for (int p = 0; p < P; p++)
+        for (int v = 0; v < FV; v++)
+            acc[p][v] = bias ? vload(bias + v * VL) : (vf){0};
+    for (int kh = 0; kh < KH; kh++) {
+        const float *xk = x + (size_t)kh * xrs, *wk = w + (size_t)kh * R * ldw;
+        for (int r = 0; r < R; r++) {
+            vf w0 = vload(wk + (size_t)r * ldw);
+            vf w1 = FV > 1 ? vload(wk + (size_t)r * ldw + VL) : w0;
+            for (int p = 0; p < P; p++) {
+                vf b = vbcast(xk[(size_t)p * xps + r]);
+                acc[p][0] = vfma(b, w0, acc[p][0]);
+                if (FV > 1)
+                    acc[p][1] = vfma(b, w1, acc[p][1]);
+            }
+        }
+    }
+    for (int p = 0; p < P; p++)
+        for (int v = 0; v < FV; v++) {
+            vf a = acc[p][v];
+            if (relu)   /* a > 0 ? a : 0, as nn_act_forward */
+                a = (vf)((vi)a & (a > (vf){0}));
+            store_part(y + (size_t)p * yps + v * VL, a, v == FV - 1 ? nlast : VL, 0);
+        }
+}
+
+/* dw[p*ldw + v*VL + lane] += sum over oh < OH, ow < OW of
+ * x[oh*xrs + ow*xps + p] * dy[(oh*OW + ow)*dys + v*VL + lane]. */
+INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, size_t dys,
+                    int OH, int OW, float *dw, size_t ldw, int nlast, const int P, const int FV)
+{
+    vf acc[PMAX][FVMAX];
+    for (int p = 0; p < P; p++)
+        for (int v = 0; v < FV; v++)
+            acc[p][v] = (vf){0};
+    for (int oh = 0; oh < OH; oh++) {
+        const float *xr = x + (size_t)oh * xrs, *dr = dy + (size_t)oh * OW * dys;
+        for (int ow = 0; ow < OW; ow++) {
+            const float *xp = xr + (size_t)ow * xps, *dp = dr + (size_t)ow * dys;
+            vf d0 = vload(dp), d1 = FV > 1 ? vload(dp + VL) : d0;
+            for (int p = 0; p < P; p++) {
+                vf b = vbcast(xp[p]);
+                acc[p][0] = vfma(b, d0, acc[p][0]);
+                if (FV > 1)
+                    acc[p][1] = vfma(b, d1, acc[p][1]);
+            }
+        }
+    }
+    for (int p = 0; p < P; p++)
+        for (int v = 0; v < FV; v++)
+            store_part(dw + (size_t)p * ldw + v * VL, acc[p][v], v == FV - 1 ? nlast : VL, 1);
+}
+
+/* One call per tile size: P and FV become constants in each copy. */
+#define FWD_CASE(P_)                                                                      \
+    case P_:                                                                              \
+        if (FV == 2)                                                                      \
+            fwd_tile(x, xps, xrs, KH, R, w, ldw, bias, relu, y, yps, nlast, P_, 2);       \
+        else                                                                              \
+            fwd_tile(x, xps, xrs, KH, R, w, ldw, bias, relu, y, yps, nlast, P_, 1);       \
+        break;
+#define DW_CASE(P_)                                                                       \
+    case P_:                                                                              \
+        if (FV == 2)                                                                      \
+            dw_tile(x, xps, xrs, dy, dys, OH, OW, dw, ldw, nlast, P_, 2);                 \
+        else                                                                              \
+            dw_tile(x, xps, xrs, dy, dys, OH, OW, dw, ldw, nlast, P_, 1);                 \
+        break;
+
+static void fwd_any(int P, int FV, const float *x, size_t xps, size_t xrs, int KH, int R,
+                    const float *w, size_t ldw, const float *bias, int relu, float *y,
+                    size_t yps, int nlast)
+{
+    switch (P) {
+        FWD_CASE(1) FWD_CASE(2) FWD_CASE(3) FWD_CASE(4) FWD_CASE(5) FWD_CASE(6)
+#if PMAX > 6
+        FWD_CASE(7) FWD_CASE(8) FWD_CASE(9) FWD_CASE(10) FWD_CASE(11) FWD_CASE(12)
+        FWD_CASE(13) FWD_CASE(14)
+#endif
+    default: break;
+    }
+}
+
+static void dw_any(int P, int FV, const float *x, size_t xps, size_t xrs, const float *dy,
+                   size_t dys, int OH, int OW, float *dw, size_t ldw, int nlast)
+{
+    switch (P) {
+        DW_CASE(1) DW_CASE(2) DW_CASE(3) DW_CASE(4) DW_CASE(5) DW_CASE(6)
+#if PMAX > 6
+        DW_CASE(7) DW_CASE(8) DW_CASE(9) DW_CASE(10) DW_CASE(11) DW_CASE(12)
+        DW_CASE(13) DW_CASE(14)
+#endif
+    default: break;
+    }
+}
+
+/* n split into near-equal tiles of at most PMAX: the size of tile i. */
+static int tile_len(int n, int i)
+{
+    int tiles = (n + PMAX - 1) / PMAX, base = n / tiles, extra = n % tiles;
+    return base + (i < extra);
+}
+
+static size_t round_vl(size_t n)
+{
+    return (n + VL - 1) / VL * VL;
+}
+
+/* Channel block [c0, c0 + BLK): vectors in use and lanes of the last. */
+static void block(int N, int c0, int *FV, int *nlast)
+{
+    int left = N - c0 > BLK ? BLK : N - c0;
+    *FV = (left + VL - 1) / VL;
+    *nlast = left - (*FV - 1) * VL;
+}
+
+/* Extent of the zero-padded input the tiles read. */
+static void padded(const nn_conv_geom *g, int *Hp, int *Wp, int *need)
+{
+    *Hp = (g->OH - 1) * g->SH + g->KH;
+    *Wp = (g->OW - 1) * g->SW + g->KW;
+    *need = g->PT > 0 || g->PL > 0 || *Hp > g->H || *Wp > g->W;
+}
+
+int nn_dconv_usable(const nn_conv_geom *g, int F)
+{
+    int Hp, Wp, need;
+    padded(g, &Hp, &Wp, &need);
+    size_t big = (size_t)(Hp > g->H ? Hp : g->H) * (size_t)(Wp > g->W ? Wp : g->W) *
+                 (size_t)(g->C > F ? g->C : F);
+    return F >= 8 && big < (size_t)INT_MAX / 2;
+}
+
+int nn_dconv_dx_usable(const nn_conv_geom *g)
+{
+    return g->SH == 1 && g->SW == 1;
+}
+
+size_t nn_dconv_work_bytes(const nn_conv_geom *g, int F)
+{
+    int Hp, Wp, need;
+    padded(g, &Hp, &Wp, &need);
+    size_t K = nn_conv_geom_k(g), Fp = round_vl((size_t)F), Cp = round_vl((size_t)g->C);
+    size_t xpad = (size_t)Hp * Wp * g->C;
+    size_t fwd = K * Fp + Fp + xpad;
+    size_t dw = xpad + (size_t)g->OH * g->OW * Fp;
+    size_t dx = (size_t)g->KH * g->KW * F * Cp + (size_t)(g->H + g->KH - 1) * (g->W + g->KW - 1) * F;
+    size_t m = fwd > dw ? fwd : dw;
+    return (m > dx ? m : dx) * sizeof(float);
+}
+
+/* The image x (H, W, C) as the tiles read it: itself, or a zero-padded
+ * copy (Hp, Wp, C) in buf. *row = floats per padded row. */
+static const float *pad_image(const nn_conv_geom *g, const float *x, float *buf, size_t *row)
+{
+    int Hp, Wp, need;
+    padded(g, &Hp, &Wp, &need);
+    const int C = g->C;
+    if (!need) {
+        *row = (size_t)g->W * C;
+        return x;
+    }
+    *row = (size_t)Wp * C;
+    memset(buf, 0, (size_t)Hp * Wp * C * sizeof *buf);
+    int w0 = g->PL, wn = g->W < Wp - w0 ? g->W : Wp - w0;
+    for (int h = 0; h < g->H; h++) {
+        int hp = h + g->PT;
+        if (hp >= Hp)
+            break;
+        memcpy(buf + ((size_t)hp * Wp + w0) * C, x + (size_t)h * g->W * C,
+               (size_t)wn * C * sizeof *buf);
+    }
+    return buf;
+}
+
+/* out (n, OH, OW, N) = tiles of the valid stride (SH, SW) correlation of the
+ * image rows xs (image b at xs(b), xrs floats per row, xc channels) with w
+ * (KH * R rows of ldw, N used). */
+static void fwd_image(const float *xs, size_t xrs, int xc, int SH, int SW, int KH, int R,
+                      int OH, int OW, const float *w, size_t ldw, const float *bias, int relu,
+                      int N, float *out)
+{
+    for (int oh = 0; oh < OH; oh++) {
+        const float *xrow = xs + (size_t)oh * SH * xrs;
+        float *yrow = out + (size_t)oh * OW * N;
+        for (int c0 = 0; c0 < N; c0 += BLK) {
+            int FV, nlast;
+            block(N, c0, &FV, &nlast);
+            for (int ow = 0, i = 0; ow < OW; i++) {
+                int P = tile_len(OW, i);
+                fwd_any(P, FV, xrow + (size_t)ow * SW * xc, (size_t)SW * xc, xrs, KH, R,
+                        w + c0, ldw, bias ? bias + c0 : NULL, relu, yrow + (size_t)ow * N + c0,
+                        (size_t)N, nlast);
+                ow += P;
+            }
+        }
+    }
+}
+
+void nn_dconv_forward(const nn_conv_geom *g, int F, const float *w, const float *bias,
+                      nn_act act, const float *x, int n, float *y, float *work)
+{
+    const size_t K = nn_conv_geom_k(g), Fp = round_vl((size_t)F);
+    const size_t xin = (size_t)g->H * g->W * g->C, yout = (size_t)g->OH * g->OW * F;
+    const float *wp = w;
+    size_t ldw = (size_t)F;
+    float *ws = work;
+    if (Fp != (size_t)F) {   /* zero columns up to a whole vector */
+        float *pk = ws;
+        for (size_t k = 0; k < K; k++) {
+            memcpy(pk + k * Fp, w + k * F, (size_t)F * sizeof *pk);
+            memset(pk + k * Fp + F, 0, (Fp - F) * sizeof *pk);
+        }
+        wp = pk;
+        ldw = Fp;
+        ws += K * Fp;
+    }
+    float *bp = ws;
+    memset(bp, 0, Fp * sizeof *bp);
+    if (bias)
+        memcpy(bp, bias, (size_t)F * sizeof *bp);
+    ws += Fp;
+    int relu = act == NN_ACT_RELU, fused = relu || act == NN_ACT_LINEAR;
+    for (int b = 0; b < n; b++) {
+        size_t xrs;
+        const float *xs = pad_image(g, x + (size_t)b * xin, ws, &xrs);
+        float *yb = y + (size_t)b * yout;
+        fwd_image(xs, xrs, g->C, g->SH, g->SW, g->KH, g->KW * g->C, g->OH, g->OW, wp, ldw, bp,
+                  relu, F, yb);
+        if (!fused)
+            nn_act_forward(act, yb, (size_t)g->OH * g->OW, (size_t)F);
+    }
+}
+
+void nn_dconv_backward_w(const nn_conv_geom *g, int F, const float *x, const float *dy,
+                         int n, float *dw, float *work)
+{
+    const size_t Fp = round_vl((size_t)F), P = (size_t)g->OH * g->OW;
+    const size_t xin = (size_t)g->H * g->W * g->C;
+    const int R = g->KW * g->C;
+    int Hp, Wp, need;
+    padded(g, &Hp, &Wp, &need);
+    float *xbuf = work, *dbuf = work + (size_t)Hp * Wp * g->C;
+    for (int b = 0; b < n; b++) {
+        size_t xrs;
+        const float *xs = pad_image(g, x + (size_t)b * xin, xbuf, &xrs);
+        const float *d = dy + (size_t)b * P * F;
+        size_t dys = (size_t)F;
+        if (Fp != (size_t)F) {   /* whole vectors per pixel, zero beyond F */
+            for (size_t p = 0; p < P; p++) {
+                memcpy(dbuf + p * Fp, d + p * F, (size_t)F * sizeof *dbuf);
+                memset(dbuf + p * Fp + F, 0, (Fp - F) * sizeof *dbuf);
+            }
+            d = dbuf;
+            dys = Fp;
+        }
+        for (int kh = 0; kh < g->KH; kh++)
+            for (int f0 = 0; f0 < F; f0 += BLK) {
+                int FV, nlast;
+                block(F, f0, &FV, &nlast);
+                for (int r0 = 0, i = 0; r0 < R; i++) {
+                    int T = tile_len(R, i);
+                    dw_any(T, FV, xs + (size_t)kh * xrs + r0, (size_t)g->SW * g->C,
+                           (size_t)g->SH * xrs, d + f0, dys, g->OH, g->OW,
+                           dw + ((size_t)kh * R + r0) * F + f0, (size_t)F, nlast);
+                    r0 += T;
+                }
+            }
+    }
+}
+
+void nn_dconv_backward_x(const nn_conv_geom *g, int F, const float *w, const float *dy,
+                         int n, float *dx, float *work)
+{
+    const int C = g->C, KH = g->KH, KW = g->KW;
+    const size_t Cp = round_vl((size_t)C), P = (size_t)g->OH * g->OW;
+    const size_t K2 = (size_t)KH * KW * F, xin = (size_t)g->H * g->W * C;
+    /* rot[(kh*KW + kw)*F + f][c] = w[((KH-1-kh)*KW + KW-1-kw)*C + c][f] */
+    float *rot = work, *dq = work + K2 * Cp;
+    for (int kh = 0; kh < KH; kh++)
+        for (int kw = 0; kw < KW; kw++) {
+            const float *src = w + ((size_t)(KH - 1 - kh) * KW + (KW - 1 - kw)) * C * F;
+            float *dst = rot + ((size_t)kh * KW + kw) * F * Cp;
+            for (int f = 0; f < F; f++) {
+                float *row = dst + (size_t)f * Cp;
+                for (int c = 0; c < C; c++)
+                    row[c] = src[(size_t)c * F + f];
+                for (size_t c = (size_t)C; c < Cp; c++)
+                    row[c] = 0.0f;
+            }
+        }
+    const int top = KH - 1 - g->PT, left = KW - 1 - g->PL;
+    const int Hq = g->H + KH - 1, Wq = g->W + KW - 1;
+    for (int b = 0; b < n; b++) {
+        memset(dq, 0, (size_t)Hq * Wq * F * sizeof *dq);
+        const float *d = dy + (size_t)b * P * F;
+        for (int oh = 0; oh < g->OH; oh++)
+            memcpy(dq + ((size_t)(oh + top) * Wq + left) * F, d + (size_t)oh * g->OW * F,
+                   (size_t)g->OW * F * sizeof *dq);
+        fwd_image(dq, (size_t)Wq * F, F, 1, 1, KH, KW * F, g->H, g->W, rot, Cp, NULL, 0, C,
+                  dx + (size_t)b * xin);
+    }
+}
