@@ -74,6 +74,9 @@ typedef struct nn_layer_ops {
     void (*backward)(nn_layer *l, const float *p, float *g, const float *x,
                      const float *y, float *dy, float *dx, int B, nn_ctx *ctx);
     void (*destroy)(nn_layer *l);     /* frees priv and saved state; may be NULL */
+    /* 1: y is x reshaped (Flatten). The model then passes y == x and
+     * dx == dy, so forward and backward have nothing to copy. */
+    int reshape;
 } nn_layer_ops;
 
 struct nn_layer {

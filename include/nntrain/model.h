@@ -50,7 +50,8 @@ typedef struct nn_model {
     nn_augment aug;              /* ImageDataGenerator(...) line; aug.enabled */
 
     int batch_max;               /* plan */
-    float **acts;                /* per layer output (batch_max, out) */
+    float **acts;                /* per layer output (batch_max, out); NULL for a
+                                    reshape layer: see nn_model_layer_out */
     float *dbuf[2];              /* ping-pong dL/dx buffers (batch_max, dstride) */
     size_t dstride;              /* widest layer input or output */
     float *work;                 /* thread 0's workspace */
@@ -84,7 +85,8 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e);
  * set to one thread when threads > 1: each thread runs its own sgemm calls.
  * Drops the plan when the count changes. */
 int nn_model_set_threads(nn_model *m, int threads, nn_error *e);
-/* x (B, in) -> returns the output (B, out), owned by the model. */
+/* x (B, in) -> returns the output (B, out), owned by the model. Forward,
+ * backward and update flush denormals to zero (nntrain/fpmode.h). */
 const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx);
 /* dout (B, out) = dL/d(output) (or dL/dlogits when m->fused); it is used as
  * scratch. Accumulates into m->grads (zero them first). ctx->grad_ready is
@@ -94,6 +96,9 @@ void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *
 /* One optimizer step over every trainable layer (split over the threads),
  * then nn_optim_advance. */
 void nn_model_update(nn_model *m);
+/* Layer i's output buffer of the last forward on input x: its own, or for a
+ * reshape layer (Flatten) the buffer of its input. */
+const float *nn_model_layer_out(const nn_model *m, const float *x, int i);
 size_t nn_model_in_size(const nn_model *m);
 size_t nn_model_out_size(const nn_model *m);
 size_t nn_model_trainable_params(const nn_model *m);

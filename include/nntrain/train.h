@@ -63,6 +63,8 @@ typedef struct nn_fit_opts {
     const double *start_sums; /* resume: that partial epoch's sums */
     const struct nn_augment *augment; /* training-sample augmentation, or NULL */
     nn_fit_stats *stats;      /* filled if non-NULL */
+    long stats_after;         /* > 0: stats count only the steps after the first
+                                 stats_after of this call (bench warm-up) */
 } nn_fit_opts;
 
 /* Checks that the data fits the model (input size, targets vs outputs and

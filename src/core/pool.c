@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "nntrain/pool.h"
 
+#include "nntrain/fpmode.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -58,6 +60,7 @@ static void *worker(void *v)
     nn_pool *p = wa.p;
     free(v);
     pin_self(p, wa.tid);
+    (void)nn_fp_enter();   /* a compute thread for good: denormals flushed */
     unsigned seen = 0;
     for (;;) {
         unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);

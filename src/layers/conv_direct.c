@@ -30,6 +30,7 @@
 #define PMAX 6
 #endif
 #define FVMAX 2
+#define BAND_BYTES ((size_t)256 << 10)   /* dy rows per dW pass: well inside L2 */
 #define BLK (VL * FVMAX)   /* filters per tile */
 
 typedef float vf __attribute__((vector_size(VL * sizeof(float))));
@@ -351,18 +352,29 @@ void nn_dconv_backward_w(const nn_conv_geom *g, int F, const float *x, const flo
             d = dbuf;
             dys = Fp;
         }
-        for (int kh = 0; kh < g->KH; kh++)
-            for (int f0 = 0; f0 < F; f0 += BLK) {
-                int FV, nlast;
-                block(F, f0, &FV, &nlast);
-                for (int r0 = 0, i = 0; r0 < R; i++) {
-                    int T = tile_len(R, i);
-                    dw_any(T, FV, xs + (size_t)kh * xrs + r0, (size_t)g->SW * g->C,
-                           (size_t)g->SH * xrs, d + f0, dys, g->OH, g->OW,
-                           dw + ((size_t)kh * R + r0) * F + f0, (size_t)F, nlast);
-                    r0 += T;
+        /* Bands of output rows whose dy stays in cache while every tile
+         * passes over it (one pass per tile over a whole large image would
+         * stream dy from memory KH * R / PMAX times). */
+        int band = (int)(BAND_BYTES / ((size_t)g->OW * dys * sizeof(float)));
+        if (band < 1)
+            band = 1;
+        for (int oh0 = 0; oh0 < g->OH; oh0 += band) {
+            int nb = g->OH - oh0 < band ? g->OH - oh0 : band;
+            const float *db = d + (size_t)oh0 * g->OW * dys;
+            const float *xb = xs + (size_t)oh0 * g->SH * xrs;
+            for (int kh = 0; kh < g->KH; kh++)
+                for (int f0 = 0; f0 < F; f0 += BLK) {
+                    int FV, nlast;
+                    block(F, f0, &FV, &nlast);
+                    for (int r0 = 0, i = 0; r0 < R; i++) {
+                        int T = tile_len(R, i);
+                        dw_any(T, FV, xb + (size_t)kh * xrs + r0, (size_t)g->SW * g->C,
+                               (size_t)g->SH * xrs, db + f0, dys, nb, g->OW,
+                               dw + ((size_t)kh * R + r0) * F + f0, (size_t)F, nlast);
+                        r0 += T;
+                    }
                 }
-            }
+        }
     }
 }
 

@@ -75,4 +75,5 @@ const nn_layer_ops nn_flatten_ops = {
     .forward = flatten_forward,
     .backward = flatten_backward,
     .destroy = NULL,
+    .reshape = 1,
 };

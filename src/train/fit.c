@@ -99,12 +99,12 @@ static int nonfinite_layer(const nn_model *m)
     return -1;
 }
 
-/* The first layer whose output over the last forward's rows holds a NaN or
- * Inf, or -1. */
-static int nonfinite_output(const nn_model *m, size_t rows)
+/* The first layer whose output over the last forward's rows (input x)
+ * holds a NaN or Inf, or -1. */
+static int nonfinite_output(const nn_model *m, const float *x, size_t rows)
 {
     for (int i = 0; i < m->nlayers; i++) {
-        if (!nn_all_finite(m->acts[i], rows * nn_shape_size(&m->layers[i].out)))
+        if (!nn_all_finite(nn_model_layer_out(m, x, i), rows * nn_shape_size(&m->layers[i].out)))
             return i;
     }
     return -1;
@@ -247,6 +247,12 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
             size_t bg = n - start < B ? n - start : B;
             nn_dist_shard(bg, d->size, d->rank, &off, &cnt);
             double t0 = nn_now();
+            if (o->stats_after > 0 && step_id - first_step == o->stats_after) {
+                memset(&st, 0, sizeof st);   /* warm-up over */
+                t_start = t0;
+                if (m->prof)
+                    memset(m->prof, 0, 2 * (size_t)m->nlayers * sizeof *m->prof);
+            }
             /* This step's rows were read (and augmented) while the previous
              * step trained; queue the next step's now. */
             int k = (int)(s & 1);
@@ -259,6 +265,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
             /* stats: [failed, loss sum, metric sums..., stop requests] */
             double red[3 + NN_MAX_METRICS] = {0};
             size_t last_rows = 0;
+            const float *last_x = bx;
             memset(m->grads, 0, m->nparams * sizeof(float));
             nn_grad_sync_begin(&gs);
             gs.step = step_id;
@@ -278,6 +285,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                     red[2 + k] += nn_metric_eval(m->metrics[k], out, ym, (int)mc, b.K, b.ydim);
                 nn_model_backward(m, xm, b.dout, (int)mc, &ctx);
                 last_rows = mc;
+                last_x = xm;
             }
             red[0] = st_local ? 1 : 0;
             red[2 + nm] = (o->stop_flag && *o->stop_flag) ||
@@ -302,7 +310,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
             }
             if (!isfinite(red[1])) {
                 /* Where it starts, as far as this rank's last micro-batch shows. */
-                int bl = nonfinite_output(m, last_rows);
+                int bl = nonfinite_output(m, last_x, last_rows);
                 char where[200];
                 if (bl >= 0)
                     snprintf(where, sizeof where, "; the first non-finite output is layer '%s'",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nntrain/clock.h"
+#include "nntrain/fpmode.h"
 #include "nntrain/gemm.h"
 #include "nntrain/model.h"
 
@@ -130,8 +131,8 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
         size_t n = nn_shape_size(&l->out), w = 0;
         if (n > widest)
             widest = n;
-        m->acts[i] = malloc(B * n * sizeof(float));
-        if (!m->acts[i]) {
+        m->acts[i] = l->ops->reshape ? NULL : malloc(B * n * sizeof(float));
+        if (!m->acts[i] && !l->ops->reshape) {
             unplan(m);
             return nn_err(e, NN_ENOMEM, "cannot allocate %.1f MiB of activations for layer '%s' at batch %d",
                           (double)(B * n * sizeof(float)) / 1048576.0, l->name, batch_max);
@@ -166,6 +167,13 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
     return NN_OK;
 }
 
+const float *nn_model_layer_out(const nn_model *m, const float *x, int i)
+{
+    while (i >= 0 && m->layers[i].ops->reshape)
+        i--;
+    return i < 0 ? x : m->acts[i];
+}
+
 /* Rows [r0, r0 + n) through every layer; ctx describes the whole call. */
 static const float *forward_rows(nn_model *m, const float *x, long r0, long n, float *work,
                                  const nn_ctx *ctx)
@@ -179,7 +187,8 @@ static const float *forward_rows(nn_model *m, const float *x, long r0, long n, f
     double *prof = r0 == 0 ? m->prof : NULL;   /* thread 0 */
     for (int i = 0; i < m->nlayers; i++) {
         nn_layer *l = &m->layers[i];
-        float *y = m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
+        float *y = l->ops->reshape ? (float *)in
+                                   : m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
         double t0 = prof ? nn_now() : 0;
         l->ops->forward(l, m->params + l->param_off, in, y, (int)n, &c);
         if (prof)
@@ -207,6 +216,7 @@ static void fwd_thread(void *arg, int t, int T)
 
 const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
 {
+    unsigned fp = nn_fp_enter();
     ctx->work = m->work;
     ctx->work_bytes = m->work_bytes;
     if (m->threads > 1 && m->team && B > 1) {
@@ -215,7 +225,8 @@ const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
     } else {
         forward_rows(m, x, 0, B, m->work, ctx);
     }
-    return m->nlayers ? m->acts[m->nlayers - 1] : x;
+    nn_fp_leave(fp);
+    return nn_model_layer_out(m, x, m->nlayers - 1);
 }
 
 /* Below the first trainable layer with parameters nothing needs a gradient:
@@ -288,9 +299,9 @@ static void bwd_rows(bwd_job *j, int t, int T)
     int flip = 0, next = m->nlayers - 1;
     for (int i = m->nlayers - 1; i >= j->first; i--) {
         nn_layer *l = &m->layers[i];
-        const float *in = (i ? m->acts[i - 1] : j->x) + (size_t)r0 * nn_shape_size(&l->in);
-        const float *y = m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
-        float *dx = i > j->first ? dbuf[flip] : NULL;
+        const float *in = nn_model_layer_out(m, j->x, i - 1) + (size_t)r0 * nn_shape_size(&l->in);
+        const float *y = nn_model_layer_out(m, j->x, i) + (size_t)r0 * nn_shape_size(&l->out);
+        float *dx = i > j->first ? (l->ops->reshape ? dy : dbuf[flip]) : NULL;
         if (t && l->param_len)   /* private gradients start from zero each call */
             memset(grads + l->param_off, 0, l->param_len * sizeof *grads);
         double t0 = t == 0 && m->prof ? nn_now() : 0;
@@ -311,8 +322,9 @@ static void bwd_rows(bwd_job *j, int t, int T)
             else if (c.grad_ready && l->param_len)
                 c.grad_ready(c.grad_arg, l->param_off);
         }
+        if (dx != dy)
+            flip ^= 1;
         dy = dx;
-        flip ^= 1;
     }
 }
 
@@ -323,6 +335,7 @@ static void bwd_thread(void *arg, int t, int T)
 
 void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx)
 {
+    unsigned fp = nn_fp_enter();
     ctx->work = m->work;
     ctx->work_bytes = m->work_bytes;
     bwd_job j = {m, x, dout, B, first_backward_layer(m), 1, ctx};
@@ -338,6 +351,7 @@ void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *
     } else {
         bwd_rows(&j, 0, 1);
     }
+    nn_fp_leave(fp);
 }
 
 typedef struct upd_job {
@@ -361,9 +375,11 @@ static void upd_thread(void *arg, int t, int T)
 
 void nn_model_update(nn_model *m)
 {
+    unsigned fp = nn_fp_enter();
     upd_job j = {m};
     nn_pool_run(m->threads > 1 ? m->pool : NULL, upd_thread, &j);
     nn_optim_advance(&m->optim);
+    nn_fp_leave(fp);
 }
 
 size_t nn_model_in_size(const nn_model *m)
