@@ -140,6 +140,8 @@ int gc_layer(const char *call, nn_shape in, int B, int training, uint64_t seed,
 
     layer_obj(&c);
     memcpy(c.dy, c.r, nout * sizeof(float));
+    for (size_t i = 0; i < nin; i++)   /* backward must overwrite every element of dx */
+        c.dx[i] = NAN;
     c.l.ops->backward(&c.l, c.p, c.g, c.x, c.y, c.dy, c.dx, B, &c.ctx);
     float *dx_a = malloc(nin * sizeof(float)), *g_a = malloc((np + 1) * sizeof(float));
     memcpy(dx_a, c.dx, nin * sizeof(float));

@@ -111,15 +111,17 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
     const nn_conv_geom *g = &c->g;
     const int F = c->F, K = (int)nn_conv_geom_k(g), P = g->OH * g->OW;
     const size_t xin = (size_t)g->H * g->W * g->C;
-    nn_conv_bias_grad(l, y, dy, gr ? gr + (size_t)K * F : NULL, (size_t)B * P);
-    if (c->dconv) {
+    float *db = gr && c->use_bias ? gr + (size_t)K * F : NULL;
+    if (c->dconv && (!dx || nn_dconv_dx_usable(g))) {
+        nn_dconv_backward(g, F, l->dy_is_preact ? NN_ACT_LINEAR : l->act, p, x, y, dy, B, gr,
+                          db, dx, ctx->work);
+        return;
+    }
+    nn_conv_bias_grad(l, y, dy, db, (size_t)B * P);
+    if (c->dconv) {   /* a strided dx: dW here, dx through the columns below */
         if (gr)
-            nn_dconv_backward_w(g, F, x, dy, B, gr, ctx->work);
-        if (dx && nn_dconv_dx_usable(g)) {
-            nn_dconv_backward_x(g, F, p, dy, B, dx, ctx->work);
-            return;
-        }
-        gr = NULL;   /* a strided dx: the columns below */
+            nn_dconv_backward(g, F, NN_ACT_LINEAR, p, x, y, dy, B, gr, NULL, NULL, ctx->work);
+        gr = NULL;
     }
     if (dx && !c->direct)   /* col2im adds; the direct path overwrites */
         memset(dx, 0, (size_t)B * xin * sizeof *dx);

@@ -21,13 +21,16 @@
 #include <immintrin.h>
 #define VL 16
 #define PMAX 14   /* 28 accumulators + 2 kernel vectors + 1 broadcast of 32 */
+#define PMAX_DW 14
 #elif defined(__AVX__)
 #include <immintrin.h>
 #define VL 8
 #define PMAX 6    /* 12 + 2 + 1 of 16 registers */
+#define PMAX_DW 6
 #else   /* SSE2 or any other target: vectors the baseline ABI knows */
 #define VL 4
 #define PMAX 6
+#define PMAX_DW 6
 #endif
 #define FVMAX 2
 #define BAND_BYTES ((size_t)256 << 10)   /* dy rows per dW pass: well inside L2 */
@@ -76,98 +79,165 @@ INLINE vf vfma(vf a, vf b, vf c)
 #endif
 }
 
-/* The first n (<= VL) lanes of v, to p (or added to p). */
-INLINE void store_part(float *p, vf v, int n, int add)
+/* The first n (1..VL) lanes of a vector: loads that read no further (so
+ * the last pixel of a buffer can be read) and stores that write no further. */
+#if defined(__AVX512F__)
+typedef __mmask16 lanes;
+INLINE lanes lanes_first(int n)
+{
+    return (lanes)((1u << n) - 1u);
+}
+INLINE vf vload_n(const float *p, lanes m)
+{
+    return (vf)_mm512_maskz_loadu_ps(m, p);
+}
+INLINE void vstore_n(float *p, vf v, lanes m)
+{
+    _mm512_mask_storeu_ps(p, m, (__m512)v);
+}
+#else
+typedef int lanes;
+INLINE lanes lanes_first(int n)
+{
+    return n;
+}
+INLINE vf vload_n(const float *p, lanes n)
+{
+    if (n == VL)
+        return vload(p);
+    vf v = {0};
+    for (int i = 0; i < n; i++)
+        v[i] = p[i];
+    return v;
+}
+INLINE void vstore_n(float *p, vf v, lanes n)
 {
     if (n == VL) {
-        vstore(p, add ? vload(p) + v : v);
+        vstore(p, v);
         return;
     }
-    float t[VL];
-    vstore(t, v);
     for (int i = 0; i < n; i++)
-        p[i] = add ? p[i] + t[i] : t[i];
+        p[i] = v[i];
+}
+#endif
+
+/* The tile's rows as separate variables a<p>0, a<p>1 (p < 14; rows >= P
+ * are dead code once P is a constant). GCC kept an array of accumulator
+ * vectors in memory and stored all of them on every step. */
+#define ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13)
+#define DECL(p) vf a##p##0 = zero, a##p##1 = zero;
+
+/* The tile's last vector stores the lanes of last only. */
+INLINE void put(float *y, vf a0, vf a1, int relu, lanes last, const int FV)
+{
+    if (relu) {   /* a > 0 ? a : 0, as nn_act_forward */
+        a0 = (vf)((vi)a0 & (a0 > (vf){0}));
+        a1 = (vf)((vi)a1 & (a1 > (vf){0}));
+    }
+    if (FV == 1) {
+        vstore_n(y, a0, last);
+    } else {
+        vstore(y, a0);
+        vstore_n(y + VL, a1, last);
+    }
+}
+
+INLINE void add(float *o, vf a0, vf a1, lanes last, const int FV)
+{
+    if (FV == 1) {
+        vstore_n(o, vload_n(o, last) + a0, last);
+    } else {
+        vstore(o, vload(o) + a0);
+        vstore_n(o + VL, vload_n(o + VL, last) + a1, last);
+    }
 }
 
 /* y[p*yps + v*VL + lane] = act(bias + sum over kh < KH, r < R of
- * x[p*xps + kh*xrs + r] * w[(kh*R + r)*ldw + v*VL + lane]); the last vector
- * stores nlast lanes. */
+ * x[p*xps + kh*xrs + r] * w[(kh*R + r)*ldw + v*VL + lane]) for p < P. */
 INLINE void fwd_tile(const float *x, size_t xps, size_t xrs, int KH, int R, const float *w,
-                     size_t ldw, const float *bias, int relu, float *y, size_t yps, int nlast,
+                     size_t ldw, const float *bias, int relu, float *y, size_t yps, lanes last,
                      const int P, const int FV)
 {
-    vf acc[PMAX][FVMAX];
-    for (int p = 0; p < P; p++)
-        for (int v = 0; v < FV; v++)
-            acc[p][v] = bias ? vload(bias + v * VL) : (vf){0};
+    const vf zero = {0};
+    ROWS(DECL)
+    if (bias) {
+        vf b0 = vload(bias), b1 = FV > 1 ? vload(bias + VL) : zero;
+#define INIT(p) if (p < P) { a##p##0 = b0; a##p##1 = b1; }
+        ROWS(INIT)
+#undef INIT
+    }
     for (int kh = 0; kh < KH; kh++) {
         const float *xk = x + (size_t)kh * xrs, *wk = w + (size_t)kh * R * ldw;
         for (int r = 0; r < R; r++) {
+            const float *xr = xk + r;
             vf w0 = vload(wk + (size_t)r * ldw);
             vf w1 = FV > 1 ? vload(wk + (size_t)r * ldw + VL) : w0;
-            for (int p = 0; p < P; p++) {
-                vf b = vbcast(xk[(size_t)p * xps + r]);
-                acc[p][0] = vfma(b, w0, acc[p][0]);
-                if (FV > 1)
-                    acc[p][1] = vfma(b, w1, acc[p][1]);
-            }
+#define STEP(p)                                                                           \
+    if (p < P) {                                                                          \
+        vf b = vbcast(xr[(size_t)p * xps]);                                               \
+        a##p##0 = vfma(b, w0, a##p##0);                                                   \
+        if (FV > 1)                                                                       \
+            a##p##1 = vfma(b, w1, a##p##1);                                               \
+    }
+            ROWS(STEP)
+#undef STEP
         }
     }
-    for (int p = 0; p < P; p++)
-        for (int v = 0; v < FV; v++) {
-            vf a = acc[p][v];
-            if (relu)   /* a > 0 ? a : 0, as nn_act_forward */
-                a = (vf)((vi)a & (a > (vf){0}));
-            store_part(y + (size_t)p * yps + v * VL, a, v == FV - 1 ? nlast : VL, 0);
-        }
+#define OUT(p) if (p < P) put(y + (size_t)p * yps, a##p##0, a##p##1, relu, last, FV);
+    ROWS(OUT)
+#undef OUT
 }
 
 /* dw[p*ldw + v*VL + lane] += sum over oh < OH, ow < OW of
- * x[oh*xrs + ow*xps + p] * dy[(oh*OW + ow)*dys + v*VL + lane]. */
+ * x[oh*xrs + ow*xps + p] * dy[oh*dyr + ow*dys + v*VL + lane] for p < P; the
+ * last vector reads and writes the lanes of last only. */
 INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, size_t dys,
-                    int OH, int OW, float *dw, size_t ldw, int nlast, const int P, const int FV)
+                    size_t dyr, int OH, int OW, float *dw, size_t ldw, lanes last, const int P,
+                    const int FV)
 {
-    vf acc[PMAX][FVMAX];
-    for (int p = 0; p < P; p++)
-        for (int v = 0; v < FV; v++)
-            acc[p][v] = (vf){0};
+    const vf zero = {0};
+    ROWS(DECL)
     for (int oh = 0; oh < OH; oh++) {
-        const float *xr = x + (size_t)oh * xrs, *dr = dy + (size_t)oh * OW * dys;
+        const float *xr = x + (size_t)oh * xrs, *dr = dy + (size_t)oh * dyr;
         for (int ow = 0; ow < OW; ow++) {
             const float *xp = xr + (size_t)ow * xps, *dp = dr + (size_t)ow * dys;
-            vf d0 = vload(dp), d1 = FV > 1 ? vload(dp + VL) : d0;
-            for (int p = 0; p < P; p++) {
-                vf b = vbcast(xp[p]);
-                acc[p][0] = vfma(b, d0, acc[p][0]);
-                if (FV > 1)
-                    acc[p][1] = vfma(b, d1, acc[p][1]);
-            }
+            vf d0 = FV > 1 ? vload(dp) : vload_n(dp, last);
+            vf d1 = FV > 1 ? vload_n(dp + VL, last) : d0;
+#define STEP(p)                                                                           \
+    if (p < P) {                                                                          \
+        vf b = vbcast(xp[p]);                                                             \
+        a##p##0 = vfma(b, d0, a##p##0);                                                   \
+        if (FV > 1)                                                                       \
+            a##p##1 = vfma(b, d1, a##p##1);                                               \
+    }
+            ROWS(STEP)
+#undef STEP
         }
     }
-    for (int p = 0; p < P; p++)
-        for (int v = 0; v < FV; v++)
-            store_part(dw + (size_t)p * ldw + v * VL, acc[p][v], v == FV - 1 ? nlast : VL, 1);
+#define OUT(p) if (p < P) add(dw + (size_t)p * ldw, a##p##0, a##p##1, last, FV);
+    ROWS(OUT)
+#undef OUT
 }
 
 /* One call per tile size: P and FV become constants in each copy. */
 #define FWD_CASE(P_)                                                                      \
     case P_:                                                                              \
         if (FV == 2)                                                                      \
-            fwd_tile(x, xps, xrs, KH, R, w, ldw, bias, relu, y, yps, nlast, P_, 2);       \
+            fwd_tile(x, xps, xrs, KH, R, w, ldw, bias, relu, y, yps, last, P_, 2);        \
         else                                                                              \
-            fwd_tile(x, xps, xrs, KH, R, w, ldw, bias, relu, y, yps, nlast, P_, 1);       \
+            fwd_tile(x, xps, xrs, KH, R, w, ldw, bias, relu, y, yps, last, P_, 1);        \
         break;
 #define DW_CASE(P_)                                                                       \
     case P_:                                                                              \
         if (FV == 2)                                                                      \
-            dw_tile(x, xps, xrs, dy, dys, OH, OW, dw, ldw, nlast, P_, 2);                 \
+            dw_tile(x, xps, xrs, dy, dys, dyr, OH, OW, dw, ldw, last, P_, 2);             \
         else                                                                              \
-            dw_tile(x, xps, xrs, dy, dys, OH, OW, dw, ldw, nlast, P_, 1);                 \
+            dw_tile(x, xps, xrs, dy, dys, dyr, OH, OW, dw, ldw, last, P_, 1);             \
         break;
 
 static void fwd_any(int P, int FV, const float *x, size_t xps, size_t xrs, int KH, int R,
                     const float *w, size_t ldw, const float *bias, int relu, float *y,
-                    size_t yps, int nlast)
+                    size_t yps, lanes last)
 {
     switch (P) {
         FWD_CASE(1) FWD_CASE(2) FWD_CASE(3) FWD_CASE(4) FWD_CASE(5) FWD_CASE(6)
@@ -180,11 +250,11 @@ static void fwd_any(int P, int FV, const float *x, size_t xps, size_t xrs, int K
 }
 
 static void dw_any(int P, int FV, const float *x, size_t xps, size_t xrs, const float *dy,
-                   size_t dys, int OH, int OW, float *dw, size_t ldw, int nlast)
+                   size_t dys, size_t dyr, int OH, int OW, float *dw, size_t ldw, lanes last)
 {
     switch (P) {
         DW_CASE(1) DW_CASE(2) DW_CASE(3) DW_CASE(4) DW_CASE(5) DW_CASE(6)
-#if PMAX > 6
+#if PMAX_DW > 6
         DW_CASE(7) DW_CASE(8) DW_CASE(9) DW_CASE(10) DW_CASE(11) DW_CASE(12)
         DW_CASE(13) DW_CASE(14)
 #endif
@@ -192,10 +262,10 @@ static void dw_any(int P, int FV, const float *x, size_t xps, size_t xrs, const 
     }
 }
 
-/* n split into near-equal tiles of at most PMAX: the size of tile i. */
-static int tile_len(int n, int i)
+/* n split into near-equal tiles of at most max: the size of tile i. */
+static int tile_len(int n, int max, int i)
 {
-    int tiles = (n + PMAX - 1) / PMAX, base = n / tiles, extra = n % tiles;
+    int tiles = (n + max - 1) / max, base = n / tiles, extra = n % tiles;
     return base + (i < extra);
 }
 
@@ -234,17 +304,26 @@ int nn_dconv_dx_usable(const nn_conv_geom *g)
     return g->SH == 1 && g->SW == 1;
 }
 
+/* dq, the backward's dy image: (Hq, Wq, F) with a zero border of top rows
+ * and left columns for dx (the full correlation), else (OH, OW, F). */
+static void dq_geom(const nn_conv_geom *g, int with_dx, int *Hq, int *Wq, int *top, int *left)
+{
+    *top = with_dx ? g->KH - 1 - g->PT : 0;
+    *left = with_dx ? g->KW - 1 - g->PL : 0;
+    *Hq = with_dx ? g->H + g->KH - 1 : g->OH;
+    *Wq = with_dx ? g->W + g->KW - 1 : g->OW;
+}
+
 size_t nn_dconv_work_bytes(const nn_conv_geom *g, int F)
 {
-    int Hp, Wp, need;
+    int Hp, Wp, need, Hq, Wq, top, left;
     padded(g, &Hp, &Wp, &need);
+    dq_geom(g, nn_dconv_dx_usable(g), &Hq, &Wq, &top, &left);
     size_t K = nn_conv_geom_k(g), Fp = round_vl((size_t)F), Cp = round_vl((size_t)g->C);
     size_t xpad = (size_t)Hp * Wp * g->C;
     size_t fwd = K * Fp + Fp + xpad;
-    size_t dw = xpad + (size_t)g->OH * g->OW * Fp;
-    size_t dx = (size_t)g->KH * g->KW * F * Cp + (size_t)(g->H + g->KH - 1) * (g->W + g->KW - 1) * F;
-    size_t m = fwd > dw ? fwd : dw;
-    return (m > dx ? m : dx) * sizeof(float);
+    size_t bwd = xpad + (size_t)Hq * Wq * F + (size_t)g->KH * g->KW * F * Cp;
+    return (fwd > bwd ? fwd : bwd) * sizeof(float);
 }
 
 /* The image x (H, W, C) as the tiles read it: itself, or a zero-padded
@@ -285,10 +364,10 @@ static void fwd_image(const float *xs, size_t xrs, int xc, int SH, int SW, int K
             int FV, nlast;
             block(N, c0, &FV, &nlast);
             for (int ow = 0, i = 0; ow < OW; i++) {
-                int P = tile_len(OW, i);
+                int P = tile_len(OW, PMAX, i);
                 fwd_any(P, FV, xrow + (size_t)ow * SW * xc, (size_t)SW * xc, xrs, KH, R,
                         w + c0, ldw, bias ? bias + c0 : NULL, relu, yrow + (size_t)ow * N + c0,
-                        (size_t)N, nlast);
+                        (size_t)N, lanes_first(nlast));
                 ow += P;
             }
         }
@@ -330,62 +409,11 @@ void nn_dconv_forward(const nn_conv_geom *g, int F, const float *w, const float 
     }
 }
 
-void nn_dconv_backward_w(const nn_conv_geom *g, int F, const float *x, const float *dy,
-                         int n, float *dw, float *work)
-{
-    const size_t Fp = round_vl((size_t)F), P = (size_t)g->OH * g->OW;
-    const size_t xin = (size_t)g->H * g->W * g->C;
-    const int R = g->KW * g->C;
-    int Hp, Wp, need;
-    padded(g, &Hp, &Wp, &need);
-    float *xbuf = work, *dbuf = work + (size_t)Hp * Wp * g->C;
-    for (int b = 0; b < n; b++) {
-        size_t xrs;
-        const float *xs = pad_image(g, x + (size_t)b * xin, xbuf, &xrs);
-        const float *d = dy + (size_t)b * P * F;
-        size_t dys = (size_t)F;
-        if (Fp != (size_t)F) {   /* whole vectors per pixel, zero beyond F */
-            for (size_t p = 0; p < P; p++) {
-                memcpy(dbuf + p * Fp, d + p * F, (size_t)F * sizeof *dbuf);
-                memset(dbuf + p * Fp + F, 0, (Fp - F) * sizeof *dbuf);
-            }
-            d = dbuf;
-            dys = Fp;
-        }
-        /* Bands of output rows whose dy stays in cache while every tile
-         * passes over it (one pass per tile over a whole large image would
-         * stream dy from memory KH * R / PMAX times). */
-        int band = (int)(BAND_BYTES / ((size_t)g->OW * dys * sizeof(float)));
-        if (band < 1)
-            band = 1;
-        for (int oh0 = 0; oh0 < g->OH; oh0 += band) {
-            int nb = g->OH - oh0 < band ? g->OH - oh0 : band;
-            const float *db = d + (size_t)oh0 * g->OW * dys;
-            const float *xb = xs + (size_t)oh0 * g->SH * xrs;
-            for (int kh = 0; kh < g->KH; kh++)
-                for (int f0 = 0; f0 < F; f0 += BLK) {
-                    int FV, nlast;
-                    block(F, f0, &FV, &nlast);
-                    for (int r0 = 0, i = 0; r0 < R; i++) {
-                        int T = tile_len(R, i);
-                        dw_any(T, FV, xb + (size_t)kh * xrs + r0, (size_t)g->SW * g->C,
-                               (size_t)g->SH * xrs, db + f0, dys, nb, g->OW,
-                               dw + ((size_t)kh * R + r0) * F + f0, (size_t)F, nlast);
-                        r0 += T;
-                    }
-                }
-        }
-    }
-}
-
-void nn_dconv_backward_x(const nn_conv_geom *g, int F, const float *w, const float *dy,
-                         int n, float *dx, float *work)
+/* The kernel for dx: rot[(kh*KW + kw)*F + f][c] = w[((KH-1-kh)*KW + KW-1-kw)*C + c][f],
+ * rows of Cp floats (zero beyond C). */
+static void rotate_kernel(const nn_conv_geom *g, int F, const float *w, size_t Cp, float *rot)
 {
     const int C = g->C, KH = g->KH, KW = g->KW;
-    const size_t Cp = round_vl((size_t)C), P = (size_t)g->OH * g->OW;
-    const size_t K2 = (size_t)KH * KW * F, xin = (size_t)g->H * g->W * C;
-    /* rot[(kh*KW + kw)*F + f][c] = w[((KH-1-kh)*KW + KW-1-kw)*C + c][f] */
-    float *rot = work, *dq = work + K2 * Cp;
     for (int kh = 0; kh < KH; kh++)
         for (int kw = 0; kw < KW; kw++) {
             const float *src = w + ((size_t)(KH - 1 - kh) * KW + (KW - 1 - kw)) * C * F;
@@ -398,15 +426,97 @@ void nn_dconv_backward_x(const nn_conv_geom *g, int F, const float *w, const flo
                     row[c] = 0.0f;
             }
         }
-    const int top = KH - 1 - g->PT, left = KW - 1 - g->PL;
-    const int Hq = g->H + KH - 1, Wq = g->W + KW - 1;
+}
+
+/* dq of one image: dy through ReLU (from y) or as is, zero border; db adds
+ * the pixels of dq in order (as nn_conv_bias_grad does). */
+static void build_dq(const nn_conv_geom *g, int F, int relu, const float *y, const float *dy,
+                     float *db, float *dq, int Hq, int Wq, int top, int left)
+{
+    const size_t row = (size_t)Wq * F;
+    memset(dq, 0, (size_t)top * row * sizeof *dq);
+    memset(dq + (size_t)(top + g->OH) * row, 0,
+           (size_t)(Hq - top - g->OH) * row * sizeof *dq);
+    for (int oh = 0; oh < g->OH; oh++) {
+        float *q = dq + (size_t)(oh + top) * row;
+        memset(q, 0, (size_t)left * F * sizeof *q);
+        memset(q + (size_t)(left + g->OW) * F, 0, (size_t)(Wq - left - g->OW) * F * sizeof *q);
+        q += (size_t)left * F;
+        const size_t off = (size_t)oh * g->OW * F, n = (size_t)g->OW * F;
+        const float *restrict d = dy + off, *restrict yy = y + off;
+        float *restrict o = q;
+        if (relu)
+            for (size_t i = 0; i < n; i++)
+                o[i] = yy[i] > 0.0f ? d[i] : 0.0f;
+        else
+            memcpy(o, d, n * sizeof *o);
+        if (db)
+            for (int ow = 0; ow < g->OW; ow++) {
+                const float *restrict r = o + (size_t)ow * F;
+                for (int f = 0; f < F; f++)
+                    db[f] += r[f];
+            }
+    }
+}
+
+/* dw += the correlation of the image xs (padded, xrs floats per row) with
+ * dq's interior (OH, OW, F; dqr floats per row), in bands of output rows
+ * whose dq stays in cache while every tile passes over them. */
+static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
+                     const float *dq, size_t dqr, float *dw)
+{
+    const int R = g->KW * g->C;
+    int band = (int)(BAND_BYTES / (dqr * sizeof(float)));
+    if (band < 1)
+        band = 1;
+    for (int oh0 = 0; oh0 < g->OH; oh0 += band) {
+        int nb = g->OH - oh0 < band ? g->OH - oh0 : band;
+        const float *db = dq + (size_t)oh0 * dqr;
+        const float *xb = xs + (size_t)oh0 * g->SH * xrs;
+        for (int kh = 0; kh < g->KH; kh++)
+            for (int f0 = 0; f0 < F; f0 += BLK) {
+                int FV, nlast;
+                block(F, f0, &FV, &nlast);
+                for (int r0 = 0, i = 0; r0 < R; i++) {
+                    int T = tile_len(R, PMAX_DW, i);
+                    dw_any(T, FV, xb + (size_t)kh * xrs + r0, (size_t)g->SW * g->C,
+                           (size_t)g->SH * xrs, db + f0, (size_t)F, dqr, nb, g->OW,
+                           dw + ((size_t)kh * R + r0) * F + f0, (size_t)F, lanes_first(nlast));
+                    r0 += T;
+                }
+            }
+    }
+}
+
+void nn_dconv_backward(const nn_conv_geom *g, int F, nn_act act, const float *w,
+                       const float *x, const float *y, float *dy, int n, float *dw, float *db,
+                       float *dx, float *work)
+{
+    const int C = g->C;
+    const size_t Cp = round_vl((size_t)C), P = (size_t)g->OH * g->OW;
+    const size_t xin = (size_t)g->H * g->W * C;
+    int Hp, Wp, need, Hq, Wq, top, left;
+    padded(g, &Hp, &Wp, &need);
+    dq_geom(g, dx != NULL, &Hq, &Wq, &top, &left);
+    float *xbuf = work, *dq = xbuf + (size_t)Hp * Wp * C, *rot = dq + (size_t)Hq * Wq * F;
+    if (dx)
+        rotate_kernel(g, F, w, Cp, rot);
+    const int relu = act == NN_ACT_RELU;
     for (int b = 0; b < n; b++) {
-        memset(dq, 0, (size_t)Hq * Wq * F * sizeof *dq);
-        const float *d = dy + (size_t)b * P * F;
-        for (int oh = 0; oh < g->OH; oh++)
-            memcpy(dq + ((size_t)(oh + top) * Wq + left) * F, d + (size_t)oh * g->OW * F,
-                   (size_t)g->OW * F * sizeof *dq);
-        fwd_image(dq, (size_t)Wq * F, F, 1, 1, KH, KW * F, g->H, g->W, rot, Cp, NULL, 0, C,
-                  dx + (size_t)b * xin);
+        float *dyb = dy + (size_t)b * P * F;
+        const float *yb = y + (size_t)b * P * F;
+        if (act != NN_ACT_LINEAR && !relu)   /* dy is scratch: in place */
+            nn_act_backward(act, yb, dyb, P, (size_t)F);
+        build_dq(g, F, relu, yb, dyb, db, dq, Hq, Wq, top, left);
+        const size_t dqr = (size_t)Wq * F;
+        const float *in = dq + ((size_t)top * Wq + left) * F;
+        if (dw) {
+            size_t xrs;
+            const float *xs = pad_image(g, x + (size_t)b * xin, xbuf, &xrs);
+            dw_image(g, F, xs, xrs, in, dqr, dw);
+        }
+        if (dx)
+            fwd_image(dq, dqr, F, 1, 1, g->KH, g->KW * F, g->H, g->W, rot, Cp, NULL, 0, C,
+                      dx + (size_t)b * xin);
     }
 }

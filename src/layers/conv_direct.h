@@ -27,14 +27,15 @@ size_t nn_dconv_work_bytes(const nn_conv_geom *g, int F);
 void nn_dconv_forward(const nn_conv_geom *g, int F, const float *w, const float *bias,
                       nn_act act, const float *x, int n, float *y, float *work);
 
-/* dw (KH, KW, C, F) += the correlation of x (n, H, W, C) with
- * dy (n, OH, OW, F). */
-void nn_dconv_backward_w(const nn_conv_geom *g, int F, const float *x, const float *dy,
-                         int n, float *dw, float *work);
-
-/* dx (n, H, W, C) = dy (n, OH, OW, F) correlated with the kernel rotated by
- * 180 degrees and transposed in its channels (overwrites dx). Stride 1. */
-void nn_dconv_backward_x(const nn_conv_geom *g, int F, const float *w, const float *dy,
-                         int n, float *dx, float *work);
+/* The backward of nn_dconv_forward, one image at a time in the workspace:
+ * dy (n, OH, OW, F; scratch) goes through act's derivative (from its output
+ * y; NN_ACT_LINEAR when dy already is dL/dz), then
+ *   db (F) += its sums, dw (KH, KW, C, F) += the correlation of x with it,
+ *   dx (n, H, W, C) = its full correlation with the kernel rotated by 180
+ *   degrees and transposed in its channels (overwritten; stride 1 only).
+ * dw, db and dx may each be NULL. */
+void nn_dconv_backward(const nn_conv_geom *g, int F, nn_act act, const float *w,
+                       const float *x, const float *y, float *dy, int n, float *dw, float *db,
+                       float *dx, float *work);
 
 #endif

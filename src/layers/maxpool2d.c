@@ -93,6 +93,28 @@ static void window(int i0, int k, int n, int *lo, int *hi)
     *hi = i0 + k < n ? i0 + k : n;
 }
 
+/* One window tap over C channels: y = max(y, x), a = the winner's offset.
+ * restrict lets the compiler vectorise the select over channels. */
+static inline void max_tap(float *restrict y, int32_t *restrict a, const float *restrict x,
+                           int32_t off, int C)
+{
+    for (int c = 0; c < C; c++) {
+        float v = x[c];
+        int gt = v > y[c];
+        y[c] = gt ? v : y[c];
+        a[c] = gt ? off + c : a[c];
+    }
+}
+
+static inline void first_tap(float *restrict y, int32_t *restrict a, const float *restrict x,
+                             int32_t off, int C)
+{
+    for (int c = 0; c < C; c++) {
+        y[c] = x[c];
+        a[c] = off + c;
+    }
+}
+
 static void pool_forward(nn_layer *l, const float *par, const float *x /* (B, H, W, C) */,
                          float *y /* (B, OH, OW, C) */, int B, nn_ctx *ctx)
 {
@@ -111,23 +133,56 @@ static void pool_forward(nn_layer *l, const float *par, const float *x /* (B, H,
                 int w_lo, w_hi;
                 window(ow * p->SW - p->PL, p->PW, W, &w_lo, &w_hi);
                 int32_t off0 = (int32_t)(((size_t)h_lo * W + w_lo) * C);
-                for (int c = 0; c < C; c++) {
-                    yo[c] = xb[off0 + c];
-                    ao[c] = off0 + c;
-                }
+                first_tap(yo, ao, xb + off0, off0, C);
                 for (int ih = h_lo; ih < h_hi; ih++)
                     for (int iw = ih == h_lo ? w_lo + 1 : w_lo; iw < w_hi; iw++) {
                         int32_t off = (int32_t)(((size_t)ih * W + iw) * C);
-                        const float *src = xb + off;
-                        for (int c = 0; c < C; c++) {
-                            float v = src[c];
-                            int gt = v > yo[c];
-                            yo[c] = gt ? v : yo[c];
-                            ao[c] = gt ? off + c : ao[c];
-                        }
+                        max_tap(yo, ao, xb + off, off, C);
                     }
             }
         }
+    }
+}
+
+/* One cell of a window: dx = dy where the cell won, else 0. */
+static inline void cell_backward(float *restrict dx, const float *restrict dy,
+                                 const int32_t *restrict a, int32_t off, int C)
+{
+    for (int c = 0; c < C; c++)
+        dx[c] = a[c] == off + c ? dy[c] : 0.0f;
+}
+
+/* Backward of one image when the windows do not overlap (strides = pool
+ * size): each cell of a window is written once; the rows and columns no
+ * window covers (valid padding leaves a remainder) are zeroed. */
+static void tile_backward(const pool *p, const int32_t *a, const float *dy, float *dx)
+{
+    const int C = p->C, W = p->W;
+    const size_t row = (size_t)W * C;
+    int r_lo = p->H, r_hi = 0, c_lo = 0, c_hi = 0;
+    for (int oh = 0; oh < p->OH; oh++) {
+        int h_lo, h_hi;
+        window(oh * p->SH - p->PT, p->PH, p->H, &h_lo, &h_hi);
+        r_lo = h_lo < r_lo ? h_lo : r_lo;
+        r_hi = h_hi > r_hi ? h_hi : r_hi;
+        for (int ow = 0; ow < p->OW; ow++, a += C, dy += C) {
+            int w_lo, w_hi;
+            window(ow * p->SW - p->PL, p->PW, W, &w_lo, &w_hi);
+            if (ow == 0)
+                c_lo = w_lo;
+            c_hi = w_hi;
+            for (int ih = h_lo; ih < h_hi; ih++)
+                for (int iw = w_lo; iw < w_hi; iw++) {
+                    int32_t off = (int32_t)(((size_t)ih * W + iw) * C);
+                    cell_backward(dx + off, dy, a, off, C);
+                }
+        }
+    }
+    memset(dx, 0, (size_t)r_lo * row * sizeof *dx);
+    memset(dx + (size_t)r_hi * row, 0, (size_t)(p->H - r_hi) * row * sizeof *dx);
+    for (int h = r_lo; h < r_hi; h++) {
+        memset(dx + (size_t)h * row, 0, (size_t)c_lo * C * sizeof *dx);
+        memset(dx + (size_t)h * row + (size_t)c_hi * C, 0, (size_t)(W - c_hi) * C * sizeof *dx);
     }
 }
 
@@ -143,11 +198,19 @@ static void pool_backward(nn_layer *l, const float *par, float *g, const float *
     if (!dx)
         return;
     const size_t img = (size_t)p->H * p->W * p->C, out = (size_t)p->OH * p->OW * p->C;
+    const int32_t *arg = p->arg + (size_t)ctx->row0 * out;
+    if (p->SH == p->PH && p->SW == p->PW) {
+        /* Windows tile the image: write every cell once (no memset pass and
+         * no scattered read-modify-write over a large dx). */
+        for (int b = 0; b < B; b++)
+            tile_backward(p, arg + (size_t)b * out, dy + (size_t)b * out, dx + (size_t)b * img);
+        return;
+    }
     memset(dx, 0, (size_t)B * img * sizeof *dx);
     for (int b = 0; b < B; b++) {
         float *db = dx + (size_t)b * img;
         const float *d = dy + (size_t)b * out;
-        const int32_t *a = p->arg + ((size_t)ctx->row0 + b) * out;
+        const int32_t *a = arg + (size_t)b * out;
         for (size_t i = 0; i < out; i++)
             db[a[i]] += d[i];
     }
