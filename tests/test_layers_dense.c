@@ -409,6 +409,39 @@ static void test_dropout_keying(void)
     drop_close(&d);
 }
 
+/* Element i of a row is kept when draw i of the stream keyed by (seed,
+ * epoch, sample id, layer index) is >= rate: the documented mask, whatever
+ * loop computes it. Rates 0.25 and 0.3 are not dyadic: the threshold has
+ * to round the right way. */
+static void test_dropout_mask_is_the_stream(void)
+{
+    const double rates[] = {0.25, 0.3, 0.5, 0.9};
+    for (int k = 0; k < 4; k++) {
+        char call[32];
+        snprintf(call, sizeof call, "Dropout(%g)", rates[k]);
+        drop_run d;
+        const int n = 999;
+        CU_ASSERT_EQUAL_FATAL(drop_open(&d, call, 2, n), 0);
+        for (int i = 0; i < 2 * n; i++)
+            d.x[i] = 1.0f;
+        uint64_t ids[2] = {17, 4};
+        drop_forward(&d, 1, 42, 3, ids);
+        float scale = (float)(1.0 / (1.0 - rates[k]));
+        int bad = 0, kept = 0;
+        for (int b = 0; b < 2; b++) {
+            nn_rng r = nn_rng_key(42, 3, ids[b], (uint64_t)d.l.index);
+            for (int i = 0; i < n; i++) {
+                float want = nn_rng_uniform_d(&r) >= rates[k] ? scale : 0.0f;
+                bad += d.y[b * n + i] != want;
+                kept += want != 0.0f;
+            }
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        CU_ASSERT(kept > 0 && kept < 2 * n);
+        drop_close(&d);
+    }
+}
+
 /* seed= fixes this layer's masks whatever the run seed is. */
 static void test_dropout_seed_option(void)
 {
@@ -471,6 +504,7 @@ int main(void)
         {"Dropout kept fraction and scale", test_dropout_statistics},
         {"Dropout identity at inference", test_dropout_inference_identity},
         {"Dropout mask keying", test_dropout_keying},
+        {"Dropout mask is the keyed stream", test_dropout_mask_is_the_stream},
         {"Dropout seed= option", test_dropout_seed_option},
         {"Flatten and Activation shapes", test_flatten_shape},
         {NULL, NULL},

@@ -5,6 +5,7 @@
  * N ranks drop the same units for a sample and a repeated forward with the
  * same ctx repeats the mask (the gradient check relies on that). The mask
  * (0 or the scale per element) is kept for backward, allocated in plan(). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,14 +93,19 @@ static void dropout_forward(nn_layer *l, const float *p, const float *x /* (B, .
     }
     const float scale = (float)(1.0 / (1.0 - d->rate));
     const uint64_t seed = d->has_seed ? d->seed : ctx->seed;
+    /* nn_rng_uniform_d(r) >= rate, element by element, as integers: u53 *
+     * 2^-53 >= rate exactly when u53 >= ceil(rate * 2^53); each draw is a
+     * function of its index, so the loop vectorises (same masks). */
+    const uint64_t thr = (uint64_t)ceil(d->rate * 9007199254740992.0);
     for (int b = 0; b < B; b++) {
         uint64_t id = ctx->sample_ids ? ctx->sample_ids[b] : (uint64_t)b;
         nn_rng r = nn_rng_key(seed, ctx->epoch, id, (uint64_t)l->index);
-        float *m = d->mask + ((size_t)ctx->row0 + b) * n;
-        const float *xr = x + (size_t)b * n;
-        float *yr = y + (size_t)b * n;
+        float *restrict m = d->mask + ((size_t)ctx->row0 + b) * n;
+        const float *restrict xr = x + (size_t)b * n;
+        float *restrict yr = y + (size_t)b * n;
         for (size_t i = 0; i < n; i++) {
-            m[i] = nn_rng_uniform_d(&r) >= d->rate ? scale : 0.0f;
+            uint64_t u = nn_rng_at(r, i) >> 11;
+            m[i] = u >= thr ? scale : 0.0f;
             yr[i] = xr[i] * m[i];
         }
     }
