@@ -10,116 +10,26 @@
  *    with the kernel rotated by 180 degrees and its channels transposed.
  * Padding is a zero-bordered copy of the image in the workspace, so the
  * tiles never test bounds. A filter count that is not a multiple of VL is
- * padded with zero columns (kernel, bias, dy) and stored through a small
- * buffer. Sums run in a fixed order: results do not depend on threads. */
+ * padded with zero columns in the kernel and bias; dy and the outputs are
+ * read and written with partial vectors. Sums run in a fixed order:
+ * results do not depend on threads. */
 #include "layers/conv_direct.h"
 
 #include <limits.h>
 #include <string.h>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#define VL 16
+#include "core/simd.h"
+
+#if NN_VL == 16
 #define PMAX 14   /* 28 accumulators + 2 kernel vectors + 1 broadcast of 32 */
-#define PMAX_DW 14
-#elif defined(__AVX__)
-#include <immintrin.h>
-#define VL 8
+#else
 #define PMAX 6    /* 12 + 2 + 1 of 16 registers */
-#define PMAX_DW 6
-#else   /* SSE2 or any other target: vectors the baseline ABI knows */
-#define VL 4
-#define PMAX 6
-#define PMAX_DW 6
 #endif
+#define PMAX_DW PMAX
+#define VL NN_VL
 #define FVMAX 2
 #define BAND_BYTES ((size_t)256 << 10)   /* dy rows per dW pass: well inside L2 */
 #define BLK (VL * FVMAX)   /* filters per tile */
-
-typedef float vf __attribute__((vector_size(VL * sizeof(float))));
-typedef float vfu __attribute__((vector_size(VL * sizeof(float)), aligned(sizeof(float))));
-typedef int vi __attribute__((vector_size(VL * sizeof(int))));
-
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE vf vload(const float *p)
-{
-    return *(const vfu *)p;
-}
-
-INLINE void vstore(float *p, vf v)
-{
-    *(vfu *)p = v;
-}
-
-INLINE vf vbcast(float s)
-{
-#if defined(__AVX512F__)
-    return (vf)_mm512_set1_ps(s);
-#elif defined(__AVX__)
-    return (vf)_mm256_set1_ps(s);
-#else
-    vf v;
-    for (int i = 0; i < VL; i++)
-        v[i] = s;
-    return v;
-#endif
-}
-
-/* a * b + c in one rounding where the target has FMA (ISO C mode does not
- * contract a * b + c on its own). */
-INLINE vf vfma(vf a, vf b, vf c)
-{
-#if defined(__AVX512F__)
-    return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
-#elif defined(__AVX__) && defined(__FMA__)
-    return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
-#else
-    return a * b + c;
-#endif
-}
-
-/* The first n (1..VL) lanes of a vector: loads that read no further (so
- * the last pixel of a buffer can be read) and stores that write no further. */
-#if defined(__AVX512F__)
-typedef __mmask16 lanes;
-INLINE lanes lanes_first(int n)
-{
-    return (lanes)((1u << n) - 1u);
-}
-INLINE vf vload_n(const float *p, lanes m)
-{
-    return (vf)_mm512_maskz_loadu_ps(m, p);
-}
-INLINE void vstore_n(float *p, vf v, lanes m)
-{
-    _mm512_mask_storeu_ps(p, m, (__m512)v);
-}
-#else
-typedef int lanes;
-INLINE lanes lanes_first(int n)
-{
-    return n;
-}
-INLINE vf vload_n(const float *p, lanes n)
-{
-    if (n == VL)
-        return vload(p);
-    vf v = {0};
-    for (int i = 0; i < n; i++)
-        v[i] = p[i];
-    return v;
-}
-INLINE void vstore_n(float *p, vf v, lanes n)
-{
-    if (n == VL) {
-        vstore(p, v);
-        return;
-    }
-    for (int i = 0; i < n; i++)
-        p[i] = v[i];
-}
-#endif
 
 /* The tile's rows as separate variables a<p>0, a<p>1 (p < 14; rows >= P
  * are dead code once P is a constant). GCC kept an array of accumulator

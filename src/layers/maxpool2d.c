@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/im2col.h"
+#include "core/simd.h"
 #include "layers/layer_util.h"
 #include "nntrain/layer.h"
 
@@ -93,25 +94,31 @@ static void window(int i0, int k, int n, int *lo, int *hi)
     *hi = i0 + k < n ? i0 + k : n;
 }
 
-/* One window tap over C channels: y = max(y, x), a = the winner's offset.
- * restrict lets the compiler vectorise the select over channels. */
-static inline void max_tap(float *restrict y, int32_t *restrict a, const float *restrict x,
-                           int32_t off, int C)
+/* One output pixel: the max over the window rows [h_lo, h_hi) and columns
+ * [w_lo, w_hi) of image xb, channel block by channel block in vector
+ * registers, and the winner's offset in the image (the first in (h, w)
+ * order on ties: only a strictly greater value replaces the best). */
+static void window_max(const float *xb, int W, int C, int h_lo, int h_hi, int w_lo, int w_hi,
+                       float *y, int32_t *arg)
 {
-    for (int c = 0; c < C; c++) {
-        float v = x[c];
-        int gt = v > y[c];
-        y[c] = gt ? v : y[c];
-        a[c] = gt ? off + c : a[c];
-    }
-}
-
-static inline void first_tap(float *restrict y, int32_t *restrict a, const float *restrict x,
-                             int32_t off, int C)
-{
-    for (int c = 0; c < C; c++) {
-        y[c] = x[c];
-        a[c] = off + c;
+    vi iota;
+    for (int i = 0; i < NN_VL; i++)
+        iota[i] = i;
+    for (int c0 = 0; c0 < C; c0 += NN_VL) {
+        lanes m = lanes_first(C - c0 < NN_VL ? C - c0 : NN_VL);
+        int32_t off0 = (int32_t)(((size_t)h_lo * W + w_lo) * C) + c0;
+        vf best = vload_n(xb + off0, m);
+        vi at = iota + off0;
+        for (int ih = h_lo; ih < h_hi; ih++)
+            for (int iw = ih == h_lo ? w_lo + 1 : w_lo; iw < w_hi; iw++) {
+                int32_t off = (int32_t)(((size_t)ih * W + iw) * C) + c0;
+                vf v = vload_n(xb + off, m);
+                vi gt = v > best;
+                best = vselect(gt, v, best);
+                at = viselect(gt, iota + off, at);
+            }
+        vstore_n(y + c0, best, m);
+        vistore_n(arg + c0, at, m);
     }
 }
 
@@ -132,24 +139,10 @@ static void pool_forward(nn_layer *l, const float *par, const float *x /* (B, H,
             for (int ow = 0; ow < p->OW; ow++, yo += C, ao += C) {
                 int w_lo, w_hi;
                 window(ow * p->SW - p->PL, p->PW, W, &w_lo, &w_hi);
-                int32_t off0 = (int32_t)(((size_t)h_lo * W + w_lo) * C);
-                first_tap(yo, ao, xb + off0, off0, C);
-                for (int ih = h_lo; ih < h_hi; ih++)
-                    for (int iw = ih == h_lo ? w_lo + 1 : w_lo; iw < w_hi; iw++) {
-                        int32_t off = (int32_t)(((size_t)ih * W + iw) * C);
-                        max_tap(yo, ao, xb + off, off, C);
-                    }
+                window_max(xb, W, C, h_lo, h_hi, w_lo, w_hi, yo, ao);
             }
         }
     }
-}
-
-/* One cell of a window: dx = dy where the cell won, else 0. */
-static inline void cell_backward(float *restrict dx, const float *restrict dy,
-                                 const int32_t *restrict a, int32_t off, int C)
-{
-    for (int c = 0; c < C; c++)
-        dx[c] = a[c] == off + c ? dy[c] : 0.0f;
 }
 
 /* Backward of one image when the windows do not overlap (strides = pool
@@ -160,6 +153,9 @@ static void tile_backward(const pool *p, const int32_t *a, const float *dy, floa
     const int C = p->C, W = p->W;
     const size_t row = (size_t)W * C;
     int r_lo = p->H, r_hi = 0, c_lo = 0, c_hi = 0;
+    vi iota;
+    for (int i = 0; i < NN_VL; i++)
+        iota[i] = i;
     for (int oh = 0; oh < p->OH; oh++) {
         int h_lo, h_hi;
         window(oh * p->SH - p->PT, p->PH, p->H, &h_lo, &h_hi);
@@ -171,11 +167,16 @@ static void tile_backward(const pool *p, const int32_t *a, const float *dy, floa
             if (ow == 0)
                 c_lo = w_lo;
             c_hi = w_hi;
-            for (int ih = h_lo; ih < h_hi; ih++)
-                for (int iw = w_lo; iw < w_hi; iw++) {
-                    int32_t off = (int32_t)(((size_t)ih * W + iw) * C);
-                    cell_backward(dx + off, dy, a, off, C);
-                }
+            for (int c0 = 0; c0 < C; c0 += NN_VL) {
+                lanes m = lanes_first(C - c0 < NN_VL ? C - c0 : NN_VL);
+                vf d = vload_n(dy + c0, m);
+                vi at = viload_n(a + c0, m);
+                for (int ih = h_lo; ih < h_hi; ih++)
+                    for (int iw = w_lo; iw < w_hi; iw++) {
+                        int32_t off = (int32_t)(((size_t)ih * W + iw) * C) + c0;
+                        vstore_n(dx + off, vselect(at == iota + off, d, (vf){0}), m);
+                    }
+            }
         }
     }
     memset(dx, 0, (size_t)r_lo * row * sizeof *dx);
