@@ -344,6 +344,7 @@ static void test_conv_reference(void)
         {20, 5, 5, 1, 1, 0, 9, 20, 3, 2},  {32, 3, 3, 1, 1, 1, 7, 15, 17, 2},
         {33, 2, 3, 2, 1, 1, 6, 13, 4, 3},  {48, 3, 2, 1, 2, 0, 5, 30, 2, 2},
         {64, 3, 3, 1, 1, 0, 5, 16, 32, 1}, {10, 4, 4, 3, 3, 1, 11, 10, 1, 2},
+        {16, 3, 3, 1, 1, 0, 7, 7, 8, 2},  /* 5 pixels a row: column forward */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_conv_ref(&cases[i]);
@@ -442,6 +443,7 @@ static void test_gc_conv(void)
           18);
     gc_ok("Conv2D(16, (3, 3), strides=2, padding=\"same\")", nn_shape3(5, 6, 3), 2, 19);
     gc_ok("Conv2D(9, (2, 3), strides=(1, 2))", nn_shape3(4, 7, 2), 1, 20);
+    gc_ok("Conv2D(12, (3, 3), activation=\"relu\")", nn_shape3(6, 6, 3), 2, 28);   /* 4 a row */
 }
 
 static void test_gc_pool(void)

@@ -70,8 +70,9 @@ static void test_split_covers_rows(void)
 }
 
 /* One forward and backward of a model with saved per-row state (pooling
- * argmax, dropout mask, LSTM states) at 1 and T threads: the outputs agree
- * and so do the gradients (summed in another order: ulps). */
+ * argmax, dropout mask, LSTM states) at 1 and T threads, the threaded one in
+ * forward passes of 2 rows: the outputs agree and so do the gradients
+ * (summed in another order: ulps). */
 static void check_threads(const char *spec, nn_shape in, int B)
 {
     nn_error e = {0};
@@ -83,6 +84,7 @@ static void check_threads(const char *spec, nn_shape in, int B)
     TU_ASSERT_OK(nn_model_set_threads(&mt, 3, &e), e);
     TU_ASSERT_OK(nn_model_plan(&m1, B, &e), e);
     TU_ASSERT_OK(nn_model_plan(&mt, B, &e), e);
+    mt.cache_rows = 2;   /* forward passes of 2 rows within each thread's slice */
     size_t nin = (size_t)B * nn_shape_size(&in), K = nn_model_out_size(&m1);
     float *x = malloc(nin * sizeof *x), *d1 = malloc((size_t)B * K * sizeof *d1),
           *dt = malloc((size_t)B * K * sizeof *dt);

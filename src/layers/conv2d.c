@@ -56,6 +56,10 @@ static int conv_configure(nn_layer *l, nn_error *e)
                       c->KH, c->KW, c->F);
     c->direct = c->KH == 1 && c->KW == 1 && c->SH == 1 && c->SW == 1;
     c->dconv = !c->direct && nn_dconv_usable(g, c->F);
+    /* Forward and dx tiles run along an output row: a row of a few pixels
+     * leaves them a few accumulators (5x5 -> 3x3 ran at half the im2col
+     * rate), so such layers keep the columns for those two products. */
+    c->dfwd = c->dconv && g->OW >= 6;
     l->out = nn_shape3(g->OH, g->OW, c->F);
     l->param_len = nn_conv_geom_k(g) * c->F + (c->use_bias ? (size_t)c->F : 0);
     return NN_OK;
@@ -68,9 +72,10 @@ static int conv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e
     /* direct: no columns, chunks only keep M = n*H*W an int; else M = n*OH*OW */
     size_t pix = c->direct ? (size_t)c->g.H * c->g.W : (size_t)c->g.OH * c->g.OW;
     nn_conv_plan_chunks(c, batch_max, pix, work_bytes);
-    if (c->dconv) {   /* the columns only for a strided dx */
+    if (c->dconv) {   /* the columns too for a column forward or a strided dx */
         size_t w = nn_dconv_work_bytes(&c->g, c->F);
-        *work_bytes = nn_dconv_dx_usable(&c->g) || w > *work_bytes ? w : *work_bytes;
+        int columns = !c->dfwd || !nn_dconv_dx_usable(&c->g);
+        *work_bytes = !columns || w > *work_bytes ? w : *work_bytes;
     }
     return NN_OK;
 }
@@ -84,7 +89,7 @@ static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias
     const int F = c->F, K = (int)nn_conv_geom_k(g), P = g->OH * g->OW;
     const size_t xin = (size_t)g->H * g->W * g->C;
     const float *bias = p + (size_t)K * F;
-    if (c->dconv) {
+    if (c->dfwd) {
         nn_dconv_forward(g, F, p, c->use_bias ? bias : NULL, l->act, x, B, y, ctx->work);
         return;
     }
@@ -112,13 +117,13 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
     const int F = c->F, K = (int)nn_conv_geom_k(g), P = g->OH * g->OW;
     const size_t xin = (size_t)g->H * g->W * g->C;
     float *db = gr && c->use_bias ? gr + (size_t)K * F : NULL;
-    if (c->dconv && (!dx || nn_dconv_dx_usable(g))) {
+    if (c->dconv && (!dx || (c->dfwd && nn_dconv_dx_usable(g)))) {
         nn_dconv_backward(g, F, l->dy_is_preact ? NN_ACT_LINEAR : l->act, p, x, y, dy, B, gr,
                           db, dx, ctx->work);
         return;
     }
     nn_conv_bias_grad(l, y, dy, db, (size_t)B * P);
-    if (c->dconv) {   /* a strided dx: dW here, dx through the columns below */
+    if (c->dconv) {   /* dW here, dx through the columns below */
         if (gr)
             nn_dconv_backward(g, F, NN_ACT_LINEAR, p, x, y, dy, B, gr, NULL, NULL, ctx->work);
         gr = NULL;

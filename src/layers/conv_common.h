@@ -18,7 +18,8 @@ typedef struct nn_conv {
     nn_init kinit, binit;
     nn_conv_geom g;         /* the im2col convolution */
     int direct;             /* 1x1, stride 1: no columns */
-    int dconv;              /* Conv2D through the direct kernels (conv_direct.h) */
+    int dconv;              /* Conv2D dW through the direct kernels (conv_direct.h) */
+    int dfwd;               /* ... and the forward and (stride 1) dx too */
     int chunk;              /* images per chunk (plan) */
 } nn_conv;
 

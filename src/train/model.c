@@ -19,6 +19,10 @@ void nn_model_init_params(nn_model *m, uint64_t seed)
     }
 }
 
+/* Bytes of the widest layer output per forward pass over a thread's rows:
+ * about a quarter of a core's L2. */
+#define CACHE_BYTES ((size_t)512 << 10)
+
 /* Per-thread state of the compute team: thread t's workspace and (t >= 1)
  * gradient buffer, and per layer the number of threads done with its
  * backward and whether its gradient has been summed (the last thread to
@@ -156,6 +160,13 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
     }
     m->work_bytes = work;
     m->dstride = widest;
+    size_t widest_out = 1;
+    for (int i = 0; i < m->nlayers; i++)
+        if (nn_shape_size(&m->layers[i].out) > widest_out)
+            widest_out = nn_shape_size(&m->layers[i].out);
+    m->cache_rows = (int)(CACHE_BYTES / (widest_out * sizeof(float)));
+    if (m->cache_rows < 1)
+        m->cache_rows = 1;
     if (m->threads > 1) {
         int rc = team_alloc(m, e);
         if (rc) {
@@ -176,7 +187,7 @@ const float *nn_model_layer_out(const nn_model *m, const float *x, int i)
 
 /* Rows [r0, r0 + n) through every layer; ctx describes the whole call. */
 static const float *forward_rows(nn_model *m, const float *x, long r0, long n, float *work,
-                                 const nn_ctx *ctx)
+                                 const nn_ctx *ctx, double *prof)
 {
     nn_ctx c = *ctx;
     c.row0 = ctx->row0 + (int)r0;
@@ -184,7 +195,6 @@ static const float *forward_rows(nn_model *m, const float *x, long r0, long n, f
     c.work = work;
     c.work_bytes = m->work_bytes;
     const float *in = x + (size_t)r0 * nn_model_in_size(m);
-    double *prof = r0 == 0 ? m->prof : NULL;   /* thread 0 */
     for (int i = 0; i < m->nlayers; i++) {
         nn_layer *l = &m->layers[i];
         float *y = l->ops->reshape ? (float *)in
@@ -196,6 +206,17 @@ static const float *forward_rows(nn_model *m, const float *x, long r0, long n, f
         in = y;
     }
     return in;
+}
+
+/* A thread's rows through the model a few at a time: each layer's output
+ * is read by the next while it is still in cache (a whole slice of large
+ * images at once would go out to memory and back between layers). */
+static void forward_slice(nn_model *m, const float *x, long r0, long n, float *work,
+                          const nn_ctx *ctx, double *prof)
+{
+    long step = m->cache_rows > 0 ? m->cache_rows : n;
+    for (long k = 0; k < n; k += step)
+        forward_rows(m, x, r0 + k, n - k < step ? n - k : step, work, ctx, prof);
 }
 
 typedef struct fwd_job {
@@ -211,7 +232,7 @@ static void fwd_thread(void *arg, int t, int T)
     long r0, n;
     nn_pool_split(j->B, T, t, &r0, &n);
     if (n > 0)
-        forward_rows(j->m, j->x, r0, n, j->m->team->work[t], j->ctx);
+        forward_slice(j->m, j->x, r0, n, j->m->team->work[t], j->ctx, t ? NULL : j->m->prof);
 }
 
 const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
@@ -223,7 +244,7 @@ const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
         fwd_job j = {m, x, B, ctx};
         nn_pool_run(m->pool, fwd_thread, &j);
     } else {
-        forward_rows(m, x, 0, B, m->work, ctx);
+        forward_slice(m, x, 0, B, m->work, ctx, m->prof);
     }
     nn_fp_leave(fp);
     return nn_model_layer_out(m, x, m->nlayers - 1);
