@@ -4,7 +4,13 @@
 # positive img/s and GFLOP/s, img_s = batch / ms_step, the time split inside
 # the step time, a peak RSS), --per-rank-batch and --csv work, and bad options
 # are usage errors (exit 2) with a message; a spec without compile() fails (1).
-# With MPIEXEC, the same run on 2 ranks reports 2 ranks and 2 RSS values.
+# --profile prints a row per layer whose times add up to the "layers:" line
+# and stay inside the step; --threads 3 runs and says so. With MPIEXEC, the
+# same run on 2 ranks reports 2 ranks and 2 RSS values, and the benchmark
+# scripts run end to end on a tiny configuration: scripts/scaling.sh (1 and 2
+# ranks, a CSV with an efficiency per row) and scripts/bench.sh (one model
+# against PyTorch, when Debian's python3-torch is there: a table row with a
+# ratio, a geometric mean and the sgemm peak).
 #
 # usage: bench_cli.sh NNTRAIN [MPIEXEC]
 set -u
@@ -63,6 +69,16 @@ timeout 120 "$NN" bench "$SPEC" --steps 1 --warmup 0 --csv "$T/r.csv" >/dev/null
 expect "--csv appends a second row, one header" test "$(wc -l <"$T/r.csv")" -eq 3 -a \
     "$(grep -c '^model,' "$T/r.csv")" -eq 1
 
+timeout 120 "$NN" bench "$HERE/../../jobs/models/mnist_cnn.nn" --steps 2 --warmup 1 --threads 3 \
+    --batch-size 16 --profile >"$T/p.out" 2>"$T/p.err"
+expect "--profile --threads 3: exit 0, threads=3" test $? -eq 0 -a "$(field threads "$T/p.out")" = 3
+expect "--profile: a row per layer (8)" test "$(grep -cE '^    [a-z_0-9]+ \((Conv2D|MaxPooling2D|Flatten|Dense)\)' "$T/p.out")" -eq 8
+expect "--profile: rows add up to the layers: line, inside the step" awk '
+    /^    [a-z_0-9]+ \(/ { f = $(NF - 3); b = $(NF - 2); if (f ~ /^[0-9.]+$/) s += f + b }
+    /^    layers:/ { l = $2; st = $(NF) }
+    END { exit !(l > 0 && s > 0.98 * l && s < 1.02 * l + 0.01 && l <= st * 1.01) }' "$T/p.out"
+expect "--profile: the BENCH line stays last" test "$(tail -n1 "$T/p.out" | cut -c1-6)" = "BENCH "
+
 # usage errors: exit 2 and a message naming the problem
 usage_case() {   # NAME PATTERN ARGS...
     local name=$1 pat=$2
@@ -94,6 +110,31 @@ if [ -n "$MPIEXEC" ]; then
     expect "2 ranks: ranks=2" test "$(field ranks "$T/m.out")" = 2
     expect "2 ranks: two RSS values" test "$(field rss_mb_ranks "$T/m.out" | tr ',' '\n' | wc -l)" -eq 2
     expect "2 ranks: a line per rank" test "$(grep -c '^  rank [01]:' "$T/m.out")" -eq 2
+
+    ROOT=$HERE/../..
+    BUILD=$(dirname "$NN")
+    timeout 300 bash "$ROOT/scripts/scaling.sh" --build "$BUILD" --model "$SPEC" --ranks "1 2" \
+        --steps 2 --warmup 1 --repeat 1 --mode both --out-dir "$T/scal" >"$T/s.out" 2>"$T/s.err"
+    rc=$?
+    expect "scaling.sh: exit 0 (or 1 for a missing plot only)" test $rc -eq 0 -o \
+        "$(grep -c 'no plot' "$T/s.err")" -eq 1
+    expect "scaling.sh: CSV with a header and 4 rows" test "$(wc -l <"$T/scal/scaling.csv")" -eq 5
+    expect "scaling.sh: efficiency 1.00 for 1 rank, positive for 2" awk -F, '
+        NR > 1 && $2 == 1 && $10 != "1.000" { bad = 1 } NR > 1 && $2 == 2 && !($10 > 0) { bad = 1 }
+        END { exit bad }' "$T/scal/scaling.csv"
+    expect "scaling.sh: table rows" test "$(grep -cE '^\| (weak|strong) \| [12] \|' "$T/s.out")" -eq 4
+fi
+
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    ROOT=$HERE/../..
+    timeout 300 bash "$ROOT/scripts/bench.sh" --build "$(dirname "$NN")" --models mnist_mlp512:32:2 \
+        --threads-list 1 --logdir "$T/bench" >"$T/t.out" 2>"$T/t.err"
+    expect "bench.sh: exit 0" test $? -eq 0
+    expect "bench.sh: a row with a ratio" grep -qE '^\| mnist_mlp512 \| 32 \| 1 \| [0-9]+ \| [0-9]+ \| [0-9.]+ \|' "$T/t.out"
+    expect "bench.sh: a geometric mean" grep -q '^Geometric mean of nntrain/PyTorch at 1 thread(s): ' "$T/t.out"
+    expect "bench.sh: the sgemm peak" grep -qE 'sgemm 2048 peak: 1T: [0-9.]+ GFLOP/s' "$T/t.out"
+else
+    echo "skip bench.sh (no python3-torch)"
 fi
 
 echo "$pass passed, $fail failed"
