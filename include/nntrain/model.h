@@ -56,7 +56,8 @@ typedef struct nn_model {
     size_t dstride;              /* widest layer input or output */
     float *work;                 /* thread 0's workspace */
     size_t work_bytes;           /* per thread */
-    int cache_rows;              /* rows per forward pass (plan: fit in cache) */
+    int cache_layers;            /* leading layers run cache_rows rows at a time */
+    int cache_rows;              /* (plan: their outputs fit in cache) */
 
     /* Compute threads (nn_model_set_threads): each runs forward and backward
      * on its own slice of the batch's rows, with its own workspace and, for

@@ -161,9 +161,13 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
     m->work_bytes = work;
     m->dstride = widest;
     size_t widest_out = 1;
-    for (int i = 0; i < m->nlayers; i++)
-        if (nn_shape_size(&m->layers[i].out) > widest_out)
-            widest_out = nn_shape_size(&m->layers[i].out);
+    m->cache_layers = 0;
+    while (m->cache_layers < m->nlayers &&
+           m->layers[m->cache_layers].param_len <=
+               nn_shape_size(&m->layers[m->cache_layers].out)) {
+        size_t o = nn_shape_size(&m->layers[m->cache_layers++].out);
+        widest_out = o > widest_out ? o : widest_out;
+    }
     m->cache_rows = (int)(CACHE_BYTES / (widest_out * sizeof(float)));
     if (m->cache_rows < 1)
         m->cache_rows = 1;
@@ -185,17 +189,18 @@ const float *nn_model_layer_out(const nn_model *m, const float *x, int i)
     return i < 0 ? x : m->acts[i];
 }
 
-/* Rows [r0, r0 + n) through every layer; ctx describes the whole call. */
-static const float *forward_rows(nn_model *m, const float *x, long r0, long n, float *work,
-                                 const nn_ctx *ctx, double *prof)
+/* Rows [r0, r0 + n) through layers [i0, i1); ctx describes the whole call. */
+static void forward_rows(nn_model *m, const float *x, long r0, long n, int i0, int i1,
+                         float *work, const nn_ctx *ctx, double *prof)
 {
     nn_ctx c = *ctx;
     c.row0 = ctx->row0 + (int)r0;
     c.sample_ids = ctx->sample_ids ? ctx->sample_ids + r0 : NULL;
     c.work = work;
     c.work_bytes = m->work_bytes;
-    const float *in = x + (size_t)r0 * nn_model_in_size(m);
-    for (int i = 0; i < m->nlayers; i++) {
+    const float *in = nn_model_layer_out(m, x, i0 - 1);
+    in += (size_t)r0 * (i0 ? nn_shape_size(&m->layers[i0 - 1].out) : nn_model_in_size(m));
+    for (int i = i0; i < i1; i++) {
         nn_layer *l = &m->layers[i];
         float *y = l->ops->reshape ? (float *)in
                                    : m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
@@ -205,18 +210,21 @@ static const float *forward_rows(nn_model *m, const float *x, long r0, long n, f
             prof[2 * i] += nn_now() - t0;
         in = y;
     }
-    return in;
 }
 
-/* A thread's rows through the model a few at a time: each layer's output
- * is read by the next while it is still in cache (a whole slice of large
- * images at once would go out to memory and back between layers). */
+/* A thread's rows through the model. The leading layers whose work per row
+ * outweighs their parameters (convolutions, pooling) take a few rows at a
+ * time, so each reads its input from cache (a whole slice of large images
+ * at once goes out to memory and back between layers); the rest (Dense,
+ * recurrent) take the whole slice, as their weights are read once per call. */
 static void forward_slice(nn_model *m, const float *x, long r0, long n, float *work,
                           const nn_ctx *ctx, double *prof)
 {
     long step = m->cache_rows > 0 ? m->cache_rows : n;
-    for (long k = 0; k < n; k += step)
-        forward_rows(m, x, r0 + k, n - k < step ? n - k : step, work, ctx, prof);
+    int k = m->cache_layers;
+    for (long j = 0; k > 0 && j < n; j += step)
+        forward_rows(m, x, r0 + j, n - j < step ? n - j : step, 0, k, work, ctx, prof);
+    forward_rows(m, x, r0, n, k, m->nlayers, work, ctx, prof);
 }
 
 typedef struct fwd_job {
