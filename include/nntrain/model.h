@@ -57,7 +57,9 @@ typedef struct nn_model {
     float *work;                 /* thread 0's workspace */
     size_t work_bytes;           /* per thread */
     int cache_layers;            /* leading layers run cache_rows rows at a time */
-    int cache_rows;              /* (plan: their outputs fit in cache) */
+    int cache_rows;              /* (plan: their outputs fit in cache; may be
+                                    lowered after planning, not raised) */
+    float *cbuf;                 /* (threads, 2, cache_rows, dstride) backward chunks */
 
     /* Compute threads (nn_model_set_threads): each runs forward and backward
      * on its own slice of the batch's rows, with its own workspace and, for

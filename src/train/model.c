@@ -90,6 +90,8 @@ static void unplan(nn_model *m)
     free(m->dbuf[0]);
     free(m->dbuf[1]);
     free(m->work);
+    free(m->cbuf);
+    m->cbuf = NULL;
     m->acts = NULL;
     m->dbuf[0] = m->dbuf[1] = NULL;
     m->work = NULL;
@@ -171,6 +173,16 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
     m->cache_rows = (int)(CACHE_BYTES / (widest_out * sizeof(float)));
     if (m->cache_rows < 1)
         m->cache_rows = 1;
+    if (m->cache_rows > batch_max)
+        m->cache_rows = batch_max;
+    if (m->cache_layers > 0) {   /* two backward chunk buffers per thread */
+        size_t cb = 2 * (size_t)m->threads * (size_t)m->cache_rows * widest;
+        if (!(m->cbuf = malloc(cb * sizeof(float)))) {
+            unplan(m);
+            return nn_err(e, NN_ENOMEM, "cannot allocate %.1f MiB of backward buffers",
+                          (double)(cb * sizeof(float)) / 1048576.0);
+        }
+    }
     if (m->threads > 1) {
         int rc = team_alloc(m, e);
         if (rc) {
@@ -308,6 +320,48 @@ static void announce(bwd_job *j, int *next, int wait)
     }
 }
 
+/* Layer i's backward over rows [r0, r0 + n): dy in, dx out (NULL: none).
+ * fresh: thread t's private gradient of the layer starts at zero; final:
+ * the thread's last rows of this layer in this call, so it counts as done
+ * (and thread 0 announces the gradients that are final). */
+static void bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, float *dx,
+                      float *grads, nn_ctx *c, int fresh, int final, int *next)
+{
+    nn_model *m = j->m;
+    nn_layer *l = &m->layers[i];
+    const float *in = nn_model_layer_out(m, j->x, i - 1) + (size_t)r0 * nn_shape_size(&l->in);
+    const float *y = nn_model_layer_out(m, j->x, i) + (size_t)r0 * nn_shape_size(&l->out);
+    c->row0 = j->ctx->row0 + (int)r0;
+    c->sample_ids = j->ctx->sample_ids ? j->ctx->sample_ids + r0 : NULL;
+    if (t && fresh && l->param_len)
+        memset(grads + l->param_off, 0, l->param_len * sizeof *grads);
+    double t0 = t == 0 && m->prof ? nn_now() : 0;
+    l->ops->backward(l, m->params + l->param_off, grads + l->param_off, in, y, dy, dx, (int)n,
+                     c);
+    if (t == 0 && m->prof)
+        m->prof[2 * i + 1] += nn_now() - t0;
+    if (!final)
+        return;
+    if (j->active > 1 &&
+        atomic_fetch_add_explicit(&m->team->done[i], 1, memory_order_acq_rel) ==
+            j->active - 1) {
+        if (l->param_len && l->trainable)
+            sum_layer(m, l, j->active);
+        atomic_store_explicit(&m->team->summed[i], 1, memory_order_release);
+    }
+    if (t == 0) {
+        if (j->active > 1)
+            announce(j, next, 0);
+        else if (c->grad_ready && l->param_len)
+            c->grad_ready(c->grad_arg, l->param_off);
+    }
+}
+
+/* Thread t's rows backwards: the layers above the cache prefix (Dense,
+ * recurrent) over the whole slice, as their weights are read once per
+ * call; then the prefix (convolutions, pooling) a few rows at a time
+ * through all of its layers, between two small per-thread buffers, so each
+ * layer's dx is read from cache by the layer below. */
 static void bwd_rows(bwd_job *j, int t, int T)
 {
     nn_model *m = j->m;
@@ -316,8 +370,6 @@ static void bwd_rows(bwd_job *j, int t, int T)
     if (n == 0)
         return;
     nn_ctx c = *j->ctx;
-    c.row0 = j->ctx->row0 + (int)r0;
-    c.sample_ids = c.sample_ids ? c.sample_ids + r0 : NULL;
     c.work = m->team ? m->team->work[t] : m->work;
     c.work_bytes = m->work_bytes;
     float *grads = t ? m->team->grads[t] : m->grads;
@@ -326,34 +378,32 @@ static void bwd_rows(bwd_job *j, int t, int T)
     float *dbuf[2] = {m->dbuf[0] + (size_t)r0 * m->dstride, m->dbuf[1] + (size_t)r0 * m->dstride};
     float *dy = j->dout + (size_t)r0 * nn_model_out_size(m);
     int flip = 0, next = m->nlayers - 1;
-    for (int i = m->nlayers - 1; i >= j->first; i--) {
-        nn_layer *l = &m->layers[i];
-        const float *in = nn_model_layer_out(m, j->x, i - 1) + (size_t)r0 * nn_shape_size(&l->in);
-        const float *y = nn_model_layer_out(m, j->x, i) + (size_t)r0 * nn_shape_size(&l->out);
+    int k = m->cache_layers > j->first ? m->cache_layers : j->first;
+    for (int i = m->nlayers - 1; i >= k; i--) {
+        const nn_layer *l = &m->layers[i];
         float *dx = i > j->first ? (l->ops->reshape ? dy : dbuf[flip]) : NULL;
-        if (t && l->param_len)   /* private gradients start from zero each call */
-            memset(grads + l->param_off, 0, l->param_len * sizeof *grads);
-        double t0 = t == 0 && m->prof ? nn_now() : 0;
-        l->ops->backward(l, m->params + l->param_off, grads + l->param_off, in, y, dy, dx,
-                         (int)n, &c);
-        if (t == 0 && m->prof)
-            m->prof[2 * i + 1] += nn_now() - t0;
-        if (j->active > 1 &&
-            atomic_fetch_add_explicit(&m->team->done[i], 1, memory_order_acq_rel) ==
-                j->active - 1) {
-            if (l->param_len && l->trainable)
-                sum_layer(m, l, j->active);
-            atomic_store_explicit(&m->team->summed[i], 1, memory_order_release);
-        }
-        if (t == 0) {
-            if (j->active > 1)
-                announce(j, &next, 0);
-            else if (c.grad_ready && l->param_len)
-                c.grad_ready(c.grad_arg, l->param_off);
-        }
+        bwd_layer(j, t, i, r0, n, dy, dx, grads, &c, 1, 1, &next);
         if (dx != dy)
             flip ^= 1;
         dy = dx;
+    }
+    if (k == j->first)
+        return;
+    const size_t chunk = (size_t)m->cache_rows * m->dstride;
+    float *cb[2] = {m->cbuf + (2 * (size_t)t) * chunk, m->cbuf + (2 * (size_t)t + 1) * chunk};
+    const size_t dyrow = nn_shape_size(&m->layers[k - 1].out);
+    for (long s = 0; s < n; s += m->cache_rows) {
+        long cn = n - s < m->cache_rows ? n - s : m->cache_rows;
+        float *cdy = dy + (size_t)s * dyrow;
+        int cf = 0;
+        for (int i = k - 1; i >= j->first; i--) {
+            const nn_layer *l = &m->layers[i];
+            float *cdx = i > j->first ? (l->ops->reshape ? cdy : cb[cf]) : NULL;
+            bwd_layer(j, t, i, r0 + s, cn, cdy, cdx, grads, &c, s == 0, s + cn >= n, &next);
+            if (cdx != cdy)
+                cf ^= 1;
+            cdy = cdx;
+        }
     }
 }
 
