@@ -29,6 +29,7 @@
 #define VL NN_VL
 #define FVMAX 2
 #define BAND_BYTES ((size_t)256 << 10)   /* dy rows per dW pass: well inside L2 */
+#define WBLOCK_BYTES ((size_t)32 << 10)  /* kernel rows a forward pass keeps in L1 */
 #define BLK (VL * FVMAX)   /* filters per tile */
 
 /* The tile's rows as separate variables a<p>0, a<p>1 (p < 14; rows >= P
@@ -62,22 +63,31 @@ INLINE void add(float *o, vf a0, vf a1, lanes last, const int FV)
     }
 }
 
-/* y[p*yps + v*VL + lane] = act(bias + sum over kh < KH, r < R of
- * x[p*xps + kh*xrs + r] * w[(kh*R + r)*ldw + v*VL + lane]) for p < P. */
+/* y[p*yps + v*VL + lane] = act(s + sum over kh < KH, r < R of
+ * x[p*xps + kh*xrs + r] * w[kh*wrs + r*ldw + v*VL + lane]) for p < P, where
+ * s is y itself (acc: a later pass over more kernel rows) or the bias. */
 INLINE void fwd_tile(const float *x, size_t xps, size_t xrs, int KH, int R, const float *w,
-                     size_t ldw, const float *bias, int relu, float *y, size_t yps, lanes last,
-                     const int P, const int FV)
+                     size_t wrs, size_t ldw, const float *bias, int acc, int relu, float *y,
+                     size_t yps, lanes last, const int P, const int FV)
 {
     const vf zero = {0};
     ROWS(DECL)
-    if (bias) {
+    if (acc) {
+#define LOADY(p)                                                                          \
+    if (p < P) {                                                                          \
+        a##p##0 = FV > 1 ? vload(y + (size_t)p * yps) : vload_n(y + (size_t)p * yps, last); \
+        a##p##1 = FV > 1 ? vload_n(y + (size_t)p * yps + VL, last) : zero;                \
+    }
+        ROWS(LOADY)
+#undef LOADY
+    } else if (bias) {
         vf b0 = vload(bias), b1 = FV > 1 ? vload(bias + VL) : zero;
 #define INIT(p) if (p < P) { a##p##0 = b0; a##p##1 = b1; }
         ROWS(INIT)
 #undef INIT
     }
     for (int kh = 0; kh < KH; kh++) {
-        const float *xk = x + (size_t)kh * xrs, *wk = w + (size_t)kh * R * ldw;
+        const float *xk = x + (size_t)kh * xrs, *wk = w + (size_t)kh * wrs;
         for (int r = 0; r < R; r++) {
             const float *xr = xk + r;
             vf w0 = vload(wk + (size_t)r * ldw);
@@ -133,9 +143,9 @@ INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, siz
 #define FWD_CASE(P_)                                                                      \
     case P_:                                                                              \
         if (FV == 2)                                                                      \
-            fwd_tile(x, xps, xrs, KH, R, w, ldw, bias, relu, y, yps, last, P_, 2);        \
+            fwd_tile(x, xps, xrs, KH, R, w, wrs, ldw, bias, acc, relu, y, yps, last, P_, 2); \
         else                                                                              \
-            fwd_tile(x, xps, xrs, KH, R, w, ldw, bias, relu, y, yps, last, P_, 1);        \
+            fwd_tile(x, xps, xrs, KH, R, w, wrs, ldw, bias, acc, relu, y, yps, last, P_, 1); \
         break;
 #define DW_CASE(P_)                                                                       \
     case P_:                                                                              \
@@ -146,8 +156,8 @@ INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, siz
         break;
 
 static void fwd_any(int P, int FV, const float *x, size_t xps, size_t xrs, int KH, int R,
-                    const float *w, size_t ldw, const float *bias, int relu, float *y,
-                    size_t yps, lanes last)
+                    const float *w, size_t wrs, size_t ldw, const float *bias, int acc, int relu,
+                    float *y, size_t yps, lanes last)
 {
     switch (P) {
         FWD_CASE(1) FWD_CASE(2) FWD_CASE(3) FWD_CASE(4) FWD_CASE(5) FWD_CASE(6)
@@ -263,22 +273,60 @@ static const float *pad_image(const nn_conv_geom *g, const float *x, float *buf,
 /* out (n, OH, OW, N) = tiles of the valid stride (SH, SW) correlation of the
  * image rows xs (image b at xs(b), xrs floats per row, xc channels) with w
  * (KH * R rows of ldw, N used). */
-static void fwd_image(const float *xs, size_t xrs, int xc, int SH, int SW, int KH, int R,
-                      int OH, int OW, const float *w, size_t ldw, const float *bias, int relu,
-                      int N, float *out)
+/* out (OH, OW, N) = the valid stride (SH, SW) correlation of the image xs
+ * (xrs floats per row, xc channels) with w (KH * KW*xc rows of ldw, N used),
+ * plus bias, then ReLU if relu. Only rows [vr0, vr1) and columns [vc0, vc1)
+ * of xs may be non-zero (a padded border): kernel rows and columns that
+ * read only zeros are skipped (the full correlation of dx on a small image
+ * is mostly border). */
+static void fwd_image(const float *xs, size_t xrs, int xc, int SH, int SW, int KH, int KW,
+                      int vr0, int vr1, int vc0, int vc1, int OH, int OW, const float *w,
+                      size_t ldw, const float *bias, int relu, int N, float *out)
 {
-    for (int oh = 0; oh < OH; oh++) {
-        const float *xrow = xs + (size_t)oh * SH * xrs;
-        float *yrow = out + (size_t)oh * OW * N;
-        for (int c0 = 0; c0 < N; c0 += BLK) {
-            int FV, nlast;
-            block(N, c0, &FV, &nlast);
-            for (int ow = 0, i = 0; ow < OW; i++) {
-                int P = tile_len(OW, PMAX, i);
-                fwd_any(P, FV, xrow + (size_t)ow * SW * xc, (size_t)SW * xc, xrs, KH, R,
-                        w + c0, ldw, bias ? bias + c0 : NULL, relu, yrow + (size_t)ow * N + c0,
-                        (size_t)N, lanes_first(nlast));
-                ow += P;
+    const size_t wrs = (size_t)KW * xc * ldw;   /* floats per kernel row */
+    /* A tile reads the kernel rows of its channel block once per tile:
+     * when they do not stay in L1 (a large C * F on a small image), one pass
+     * per kernel row keeps that row's weights in L1 for every tile, adding
+     * into the output. */
+    int passes = (size_t)KH * KW * xc * BLK * sizeof(float) > WBLOCK_BYTES ? KH : 1;
+    for (int c0 = 0; c0 < N; c0 += BLK) {
+        int FV, nlast;
+        block(N, c0, &FV, &nlast);
+        for (int pass = 0; pass < passes; pass++) {
+            int last_pass = pass == passes - 1;
+            for (int oh = 0; oh < OH; oh++) {
+                /* kernel rows of this output row that read non-zero rows */
+                int klo = vr0 - oh * SH > 0 ? vr0 - oh * SH : 0;
+                int khi = vr1 - oh * SH < KH ? vr1 - oh * SH : KH;
+                if (passes > 1) {
+                    if (pass < klo || pass >= khi) {
+                        if (pass > 0 && !(relu && last_pass))
+                            continue;   /* nothing to add */
+                        klo = khi = pass;   /* the first pass must set, the last activate */
+                    } else {
+                        klo = pass;
+                        khi = pass + 1;
+                    }
+                } else if (khi < klo) {
+                    khi = klo;
+                }
+                const float *xrow = xs + ((size_t)oh * SH + klo) * xrs;
+                float *yrow = out + (size_t)oh * OW * N;
+                for (int ow = 0, i = 0; ow < OW; i++) {
+                    int P = tile_len(OW, PMAX, i);
+                    /* kernel columns that read a non-zero column for some pixel */
+                    int c_lo = vc0 - (ow + P - 1) * SW, c_hi = vc1 - ow * SW;
+                    c_lo = c_lo > 0 ? c_lo : 0;
+                    c_hi = c_hi < KW ? c_hi : KW;
+                    if (c_hi < c_lo)
+                        c_hi = c_lo;
+                    fwd_any(P, FV, xrow + ((size_t)ow * SW + c_lo) * xc, (size_t)SW * xc, xrs,
+                            khi - klo, (c_hi - c_lo) * xc,
+                            w + (size_t)klo * wrs + (size_t)c_lo * xc * ldw + c0, wrs, ldw,
+                            bias ? bias + c0 : NULL, pass > 0, relu && last_pass,
+                            yrow + (size_t)ow * N + c0, (size_t)N, lanes_first(nlast));
+                    ow += P;
+                }
             }
         }
     }
@@ -312,7 +360,11 @@ void nn_dconv_forward(const nn_conv_geom *g, int F, const float *w, const float 
         size_t xrs;
         const float *xs = pad_image(g, x + (size_t)b * xin, ws, &xrs);
         float *yb = y + (size_t)b * yout;
-        fwd_image(xs, xrs, g->C, g->SH, g->SW, g->KH, g->KW * g->C, g->OH, g->OW, wp, ldw, bp,
+        int Hp, Wp, need;
+        padded(g, &Hp, &Wp, &need);
+        fwd_image(xs, xrs, g->C, g->SH, g->SW, g->KH, g->KW,
+                  need ? g->PT : 0, need ? g->PT + g->H : g->H, need ? g->PL : 0,
+                  need ? g->PL + g->W : g->W, g->OH, g->OW, wp, ldw, bp,
                   relu, F, yb);
         if (!fused)
             nn_act_forward(act, yb, (size_t)g->OH * g->OW, (size_t)F);
@@ -426,7 +478,8 @@ void nn_dconv_backward(const nn_conv_geom *g, int F, nn_act act, const float *w,
             dw_image(g, F, xs, xrs, in, dqr, dw);
         }
         if (dx)
-            fwd_image(dq, dqr, F, 1, 1, g->KH, g->KW * F, g->H, g->W, rot, Cp, NULL, 0, C,
+            fwd_image(dq, dqr, F, 1, 1, g->KH, g->KW, top, top + g->OH, left, left + g->OW,
+                      g->H, g->W, rot, Cp, NULL, 0, C,
                       dx + (size_t)b * xin);
     }
 }
