@@ -345,6 +345,7 @@ static void test_conv_reference(void)
         {33, 2, 3, 2, 1, 1, 6, 13, 4, 3},  {48, 3, 2, 1, 2, 0, 5, 30, 2, 2},
         {64, 3, 3, 1, 1, 0, 5, 16, 32, 1}, {10, 4, 4, 3, 3, 1, 11, 10, 1, 2},
         {16, 3, 3, 1, 1, 0, 7, 7, 8, 2},  /* 5 pixels a row: column forward */
+        {32, 3, 3, 1, 1, 1, 4, 7, 32, 1}, {40, 3, 3, 1, 1, 1, 9, 8, 40, 1},   /* pass per row */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_conv_ref(&cases[i]);
@@ -397,6 +398,31 @@ static void test_chunked(void)
     tu_check_chunked("Conv2D(2, 1, strides=2)", nn_shape3(5, 5, 3), tu_assert_close);
 }
 
+/* A fused ReLU is applied once, after the last pass over the kernel rows
+ * (3x3x40 kernel rows exceed the L1 block): relu(x) * w = max(0, x * w). */
+static void test_relu_after_passes(void)
+{
+    tu_lay a, b;
+    tu_lay_open(&a, "Conv2D(40, (3, 3), padding=\"same\", activation=\"relu\")",
+                nn_shape3(6, 9, 40), 2);
+    tu_lay_open(&b, "Conv2D(40, (3, 3), padding=\"same\")", nn_shape3(6, 9, 40), 2);
+    tu_fill_uniform(a.x, a.nin, 3, -1, 1);
+    tu_fill_uniform(a.p, a.np, 4, -0.2f, 0.2f);
+    memcpy(b.x, a.x, a.nin * sizeof *a.x);
+    memcpy(b.p, a.p, a.np * sizeof *a.p);
+    tu_lay_forward(&a);
+    tu_lay_forward(&b);
+    int bad = 0, neg = 0;
+    for (size_t i = 0; i < a.nout; i++) {
+        bad += a.y[i] != (b.y[i] > 0 ? b.y[i] : 0.0f);
+        neg += b.y[i] < 0;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(neg > 0);
+    tu_lay_close(&a);
+    tu_lay_close(&b);
+}
+
 /* The 1x1 / stride 1 shortcut needs no workspace and matches im2col. */
 static void test_shortcut(void)
 {
@@ -444,6 +470,10 @@ static void test_gc_conv(void)
     gc_ok("Conv2D(16, (3, 3), strides=2, padding=\"same\")", nn_shape3(5, 6, 3), 2, 19);
     gc_ok("Conv2D(9, (2, 3), strides=(1, 2))", nn_shape3(4, 7, 2), 1, 20);
     gc_ok("Conv2D(12, (3, 3), activation=\"relu\")", nn_shape3(6, 6, 3), 2, 28);   /* 4 a row */
+    /* 3x3x32 kernel rows exceed the L1 block: forward and dx one pass per
+     * kernel row; same padding clips rows/columns. Linear: with 288 inputs
+     * per output a ReLU kink is too often within the difference step. */
+    gc_ok("Conv2D(32, (3, 3), padding=\"same\")", nn_shape3(4, 7, 32), 1, 29);
 }
 
 static void test_gc_pool(void)
@@ -514,6 +544,7 @@ int main(void)
         {"conv vs naive loops", test_conv_reference},
         {"pool vs naive loops", test_pool_reference},
         {"chunked == unchunked", test_chunked},
+        {"fused ReLU after the kernel-row passes", test_relu_after_passes},
         {"1x1 shortcut needs no workspace", test_shortcut},
         {"gradcheck Conv2D", test_gc_conv},
         {"gradcheck MaxPooling2D", test_gc_pool},
