@@ -474,6 +474,10 @@ static void test_gc_conv(void)
      * kernel row; same padding clips rows/columns. Linear: with 288 inputs
      * per output a ReLU kink is too often within the difference step. */
     gc_ok("Conv2D(32, (3, 3), padding=\"same\")", nn_shape3(4, 7, 32), 1, 29);
+    /* dW with kernel taps in the vectors (F = 20 fills 20 of 32 lanes, a
+     * 3x5 row 15 of 16; 42 taps: two blocks, the second partial) */
+    gc_ok("Conv2D(20, (3, 3), activation=\"tanh\")", nn_shape3(5, 7, 5), 2, 30);
+    gc_ok("Conv2D(12, (2, 3), strides=(2, 1))", nn_shape3(5, 6, 14), 1, 31);
 }
 
 static void test_gc_pool(void)

@@ -242,7 +242,7 @@ size_t nn_dconv_work_bytes(const nn_conv_geom *g, int F)
     size_t K = nn_conv_geom_k(g), Fp = round_vl((size_t)F), Cp = round_vl((size_t)g->C);
     size_t xpad = (size_t)Hp * Wp * g->C;
     size_t fwd = K * Fp + Fp + xpad;
-    size_t bwd = xpad + (size_t)Hq * Wq * F + (size_t)g->KH * g->KW * F * Cp;
+    size_t bwd = xpad + (size_t)Hq * Wq * F + (size_t)g->KH * g->KW * F * Cp + K * F;
     return (fwd > bwd ? fwd : bwd) * sizeof(float);
 }
 
@@ -421,32 +421,59 @@ static void build_dq(const nn_conv_geom *g, int F, int relu, const float *y, con
     }
 }
 
+/* Whether dW tiles hold kernel taps in their vectors (and broadcast dy's
+ * filters as rows) rather than filters: when F fills vectors worse than a
+ * kernel row's KW*C taps do (20 filters use 20 of 32 lanes; 15 taps of a
+ * 5x5x3 row use 15 of 16). */
+static int dw_taps_in_vectors(const nn_conv_geom *g, int F)
+{
+    size_t R = (size_t)g->KW * g->C;
+    return (double)R / round_vl(R) > (double)F / round_vl((size_t)F) + 0.1;
+}
+
 /* dw += the correlation of the image xs (padded, xrs floats per row) with
  * dq's interior (OH, OW, F; dqr floats per row), in bands of output rows
- * whose dq stays in cache while every tile passes over them. */
+ * whose dq stays in cache while every tile passes over them. With taps in
+ * the vectors, the sums go to dwt (F, KH*KW*C) instead. */
 static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
-                     const float *dq, size_t dqr, float *dw)
+                     const float *dq, size_t dqr, float *dw, float *dwt)
 {
     const int R = g->KW * g->C;
+    const size_t K = nn_conv_geom_k(g), xps = (size_t)g->SW * g->C, xoh = (size_t)g->SH * xrs;
     int band = (int)(BAND_BYTES / (dqr * sizeof(float)));
     if (band < 1)
         band = 1;
     for (int oh0 = 0; oh0 < g->OH; oh0 += band) {
         int nb = g->OH - oh0 < band ? g->OH - oh0 : band;
         const float *db = dq + (size_t)oh0 * dqr;
-        const float *xb = xs + (size_t)oh0 * g->SH * xrs;
-        for (int kh = 0; kh < g->KH; kh++)
-            for (int f0 = 0; f0 < F; f0 += BLK) {
+        const float *xb = xs + (size_t)oh0 * xoh;
+        for (int kh = 0; kh < g->KH; kh++) {
+            const float *xk = xb + (size_t)kh * xrs;
+            if (dwt) {   /* rows: filters of dq; vectors: taps of x */
+                for (int t0 = 0; t0 < R; t0 += BLK) {
+                    int FV, nlast;
+                    block(R, t0, &FV, &nlast);
+                    for (int f0 = 0, i = 0; f0 < F; i++) {
+                        int T = tile_len(F, PMAX_DW, i);
+                        dw_any(T, FV, db + f0, (size_t)F, dqr, xk + t0, xps, xoh, nb, g->OW,
+                               dwt + (size_t)f0 * K + (size_t)kh * R + t0, K,
+                               lanes_first(nlast));
+                        f0 += T;
+                    }
+                }
+                continue;
+            }
+            for (int f0 = 0; f0 < F; f0 += BLK) {   /* rows: taps of x; vectors: filters */
                 int FV, nlast;
                 block(F, f0, &FV, &nlast);
                 for (int r0 = 0, i = 0; r0 < R; i++) {
                     int T = tile_len(R, PMAX_DW, i);
-                    dw_any(T, FV, xb + (size_t)kh * xrs + r0, (size_t)g->SW * g->C,
-                           (size_t)g->SH * xrs, db + f0, (size_t)F, dqr, nb, g->OW,
+                    dw_any(T, FV, xk + r0, xps, xoh, db + f0, (size_t)F, dqr, nb, g->OW,
                            dw + ((size_t)kh * R + r0) * F + f0, (size_t)F, lanes_first(nlast));
                     r0 += T;
                 }
             }
+        }
     }
 }
 
@@ -460,9 +487,13 @@ void nn_dconv_backward(const nn_conv_geom *g, int F, nn_act act, const float *w,
     int Hp, Wp, need, Hq, Wq, top, left;
     padded(g, &Hp, &Wp, &need);
     dq_geom(g, dx != NULL, &Hq, &Wq, &top, &left);
+    const size_t K = nn_conv_geom_k(g);
     float *xbuf = work, *dq = xbuf + (size_t)Hp * Wp * C, *rot = dq + (size_t)Hq * Wq * F;
+    float *dwt = dw && dw_taps_in_vectors(g, F) ? rot + (size_t)g->KH * g->KW * F * Cp : NULL;
     if (dx)
         rotate_kernel(g, F, w, Cp, rot);
+    if (dwt)
+        memset(dwt, 0, (size_t)F * K * sizeof *dwt);
     const int relu = act == NN_ACT_RELU;
     for (int b = 0; b < n; b++) {
         float *dyb = dy + (size_t)b * P * F;
@@ -475,11 +506,15 @@ void nn_dconv_backward(const nn_conv_geom *g, int F, nn_act act, const float *w,
         if (dw) {
             size_t xrs;
             const float *xs = pad_image(g, x + (size_t)b * xin, xbuf, &xrs);
-            dw_image(g, F, xs, xrs, in, dqr, dw);
+            dw_image(g, F, xs, xrs, in, dqr, dw, dwt);
         }
         if (dx)
             fwd_image(dq, dqr, F, 1, 1, g->KH, g->KW, top, top + g->OH, left, left + g->OW,
                       g->H, g->W, rot, Cp, NULL, 0, C,
                       dx + (size_t)b * xin);
     }
+    if (dwt)   /* dw (K, F) += dwt (F, K) transposed */
+        for (size_t k = 0; k < K; k++)
+            for (int f = 0; f < F; f++)
+                dw[k * F + f] += dwt[(size_t)f * K + k];
 }
