@@ -91,6 +91,11 @@ struct nn_layer {
     void *priv;
 };
 
+/* Instruction set of the hand-written convolution kernels ("avx512",
+ * "avx2" or "generic"), chosen from the CPU at the first use, or from
+ * NNTRAIN_ISA. */
+const char *nn_layer_isa(void);
+
 /* Registry (src/layers/registry.c). */
 const nn_layer_ops *nn_layer_find(const char *kind);  /* also R names: layer_dense */
 /* "Dense, Conv2D, ..." for "unknown layer" messages. */

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "nntrain/gemm.h"
+#include "nntrain/layer.h"
 
 /* nntrain bench (src/cli/cmd_bench.c); belongs in cli.h next to cmd_train. */
 int cmd_bench(int argc, char **argv, nn_dist *d);
@@ -46,7 +47,8 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        printf("nntrain %s (OpenBLAS %s)\n", NN_VERSION, nn_blas_corename());
+        printf("nntrain %s (OpenBLAS %s, convolution kernels %s)\n", NN_VERSION,
+               nn_blas_corename(), nn_layer_isa());
         return CLI_OK;
     }
     if (!strcmp(cmd, "summary"))

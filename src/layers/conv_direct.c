@@ -20,6 +20,12 @@
 
 #include "core/simd.h"
 
+/* This file is compiled once per instruction set (CMakeLists.txt: NN_ISA
+ * is avx512, avx2 or generic) and conv_dispatch.c picks one at run time. */
+#ifndef NN_ISA
+#define NN_ISA generic
+#endif
+
 #if NN_VL == 16
 #define PMAX 14   /* 28 accumulators + 2 kernel vectors + 1 broadcast of 32 */
 #else
@@ -210,20 +216,6 @@ static void padded(const nn_conv_geom *g, int *Hp, int *Wp, int *need)
     *need = g->PT > 0 || g->PL > 0 || *Hp > g->H || *Wp > g->W;
 }
 
-int nn_dconv_usable(const nn_conv_geom *g, int F)
-{
-    int Hp, Wp, need;
-    padded(g, &Hp, &Wp, &need);
-    size_t big = (size_t)(Hp > g->H ? Hp : g->H) * (size_t)(Wp > g->W ? Wp : g->W) *
-                 (size_t)(g->C > F ? g->C : F);
-    return F >= 8 && big < (size_t)INT_MAX / 2;
-}
-
-int nn_dconv_dx_usable(const nn_conv_geom *g)
-{
-    return g->SH == 1 && g->SW == 1;
-}
-
 /* dq, the backward's dy image: (Hq, Wq, F) with a zero border of top rows
  * and left columns for dx (the full correlation), else (OH, OW, F). */
 static void dq_geom(const nn_conv_geom *g, int with_dx, int *Hq, int *Wq, int *top, int *left)
@@ -234,11 +226,11 @@ static void dq_geom(const nn_conv_geom *g, int with_dx, int *Hq, int *Wq, int *t
     *Wq = with_dx ? g->W + g->KW - 1 : g->OW;
 }
 
-size_t nn_dconv_work_bytes(const nn_conv_geom *g, int F)
+size_t NN_ISA_FN(nn_dconv_work_bytes)(const nn_conv_geom *g, int F)
 {
     int Hp, Wp, need, Hq, Wq, top, left;
     padded(g, &Hp, &Wp, &need);
-    dq_geom(g, nn_dconv_dx_usable(g), &Hq, &Wq, &top, &left);
+    dq_geom(g, g->SH == 1 && g->SW == 1, &Hq, &Wq, &top, &left);
     size_t K = nn_conv_geom_k(g), Fp = round_vl((size_t)F), Cp = round_vl((size_t)g->C);
     size_t xpad = (size_t)Hp * Wp * g->C;
     size_t fwd = K * Fp + Fp + xpad;
@@ -332,8 +324,8 @@ static void fwd_image(const float *xs, size_t xrs, int xc, int SH, int SW, int K
     }
 }
 
-void nn_dconv_forward(const nn_conv_geom *g, int F, const float *w, const float *bias,
-                      nn_act act, const float *x, int n, float *y, float *work)
+void NN_ISA_FN(nn_dconv_forward)(const nn_conv_geom *g, int F, const float *w,
+                                 const float *bias, nn_act act, const float *x, int n, float *y, float *work)
 {
     const size_t K = nn_conv_geom_k(g), Fp = round_vl((size_t)F);
     const size_t xin = (size_t)g->H * g->W * g->C, yout = (size_t)g->OH * g->OW * F;
@@ -477,8 +469,8 @@ static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
     }
 }
 
-void nn_dconv_backward(const nn_conv_geom *g, int F, nn_act act, const float *w,
-                       const float *x, const float *y, float *dy, int n, float *dw, float *db,
+void NN_ISA_FN(nn_dconv_backward)(const nn_conv_geom *g, int F, nn_act act,
+                                  const float *w, const float *x, const float *y, float *dy, int n, float *dw, float *db,
                        float *dx, float *work)
 {
     const int C = g->C;

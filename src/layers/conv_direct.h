@@ -4,7 +4,11 @@
  * for dx, scattered back by col2im); these kernels keep a tile of output
  * pixels x 16-32 channels in vector registers and read the NHWC input where
  * it lies. One image at a time, single-threaded (the model's threads split
- * the batch). Internal to the library. */
+ * the batch). The kernels are built for AVX-512, AVX2+FMA and plain
+ * vectors, whatever the build's -march; conv_dispatch.c picks the best the
+ * CPU has at the first call (NNTRAIN_ISA=avx512|avx2|generic overrides),
+ * so a portable build is as fast and a login node's build runs on any
+ * compute node. Internal to the library. */
 #ifndef NNTRAIN_CONV_DIRECT_H
 #define NNTRAIN_CONV_DIRECT_H
 
@@ -18,6 +22,10 @@
 int nn_dconv_usable(const nn_conv_geom *g, int F);
 /* 1 if dx can be computed directly as well (stride 1). */
 int nn_dconv_dx_usable(const nn_conv_geom *g);
+
+/* The instruction set in use ("avx512", "avx2", "generic"), chosen at the
+ * first call of any of these functions. */
+const char *nn_dconv_isa(void);
 
 /* Workspace bytes for one image (padded input or dy, repacked kernel). */
 size_t nn_dconv_work_bytes(const nn_conv_geom *g, int F);
@@ -37,5 +45,21 @@ void nn_dconv_forward(const nn_conv_geom *g, int F, const float *w, const float 
 void nn_dconv_backward(const nn_conv_geom *g, int F, nn_act act, const float *w,
                        const float *x, const float *y, float *dy, int n, float *dw, float *db,
                        float *dx, float *work);
+
+/* The variants behind them: NN_ISA_FN(name) is name_<isa> (conv_direct.c). */
+#define NN_ISA_CAT2(a, b) a##_##b
+#define NN_ISA_CAT(a, b) NN_ISA_CAT2(a, b)
+#define NN_ISA_FN(name) NN_ISA_CAT(name, NN_ISA)
+#define NN_DCONV_DECLARE(isa)                                                              \
+    size_t nn_dconv_work_bytes_##isa(const nn_conv_geom *g, int F);                        \
+    void nn_dconv_forward_##isa(const nn_conv_geom *g, int F, const float *w,              \
+                                const float *bias, nn_act act, const float *x, int n,      \
+                                float *y, float *work);                                    \
+    void nn_dconv_backward_##isa(const nn_conv_geom *g, int F, nn_act act, const float *w, \
+                                 const float *x, const float *y, float *dy, int n,         \
+                                 float *dw, float *db, float *dx, float *work);
+NN_DCONV_DECLARE(generic)
+NN_DCONV_DECLARE(avx2)
+NN_DCONV_DECLARE(avx512)
 
 #endif
