@@ -174,7 +174,7 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
         tb=()
         [ -n "$batch" ] && tb=(--batch "$batch")
         for ((r = 1; r <= repeat; r++)); do
-            OPENBLAS_NUM_THREADS=$t "$nn" bench "$spec" "${bopt[@]}" --threads "$t" --steps "$s" \
+            OPENBLAS_NUM_THREADS=1 "$nn" bench "$spec" "${bopt[@]}" --threads "$t" --steps "$s" \
                 --warmup "$w" >"$logdir/$tag.nntrain.$r.log" 2>&1 || failed=1
             "$PYTHON" "$root/scripts/torch_bench.py" --model "$model" "${tb[@]}" --threads "$t" \
                 --steps "$s" --warmup "$w" >"$logdir/$tag.torch.$r.log" 2>&1 || failed=1
