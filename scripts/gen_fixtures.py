@@ -235,6 +235,16 @@ def layers(h5):
               2, (7, 6, 2), (3, 3), (2, 2), "same")
     pool_case(h5, "pool_2x2_odd_valid", "MaxPooling2D((2, 2))", 2, (5, 7, 2), (2, 2), (2, 2),
               "valid")
+    # F >= 8 goes through nntrain's direct kernels: 20 filters (a partial vector; dW with
+    # the 15 taps of a 5x5x3 row in the vectors), 32 filters on 32 channels (the kernel
+    # rows exceed nntrain's L1 block: one pass per kernel row), 48 filters with stride 2
+    conv_case(h5, "conv_direct_f20", 'Conv2D(20, (5, 5), activation="tanh")',
+              2, (9, 18, 3), 20, (5, 5), (1, 1), "valid", "tanh")
+    conv_case(h5, "conv_direct_f32_same", 'Conv2D(32, (3, 3), padding="same")',
+              2, (5, 9, 32), 32, (3, 3), (1, 1), "same", "linear")
+    conv_case(h5, "conv_direct_f48_s2",
+              'Conv2D(48, (3, 3), strides=2, padding="same", activation="tanh")',
+              2, (9, 16, 8), 48, (3, 3), (2, 2), "same", "tanh")
 
 
 # ---------------------------------------------------------------- losses --

@@ -33,7 +33,10 @@ LAYER_TEST(conv_nonsquare_stride)
 LAYER_TEST(pool_2x2_valid)
 LAYER_TEST(pool_3x3_s2_same)
 LAYER_TEST(pool_2x2_odd_valid)
-#define N_LAYER_CASES 13
+LAYER_TEST(conv_direct_f20)
+LAYER_TEST(conv_direct_f32_same)
+LAYER_TEST(conv_direct_f48_s2)
+#define N_LAYER_CASES 16
 
 /* Every top-level group of the fixture is exercised: the layer cases above
  * plus "loss" and "train" (a case added to the script must be added here). */
@@ -190,6 +193,11 @@ static void t_train_adam(void) { train_case("adam"); }
 
 int main(void)
 {
+    const char *want = getenv("NNTRAIN_ISA");   /* one run per instruction set (CTest) */
+    if (want && *want && strcmp(want, nn_layer_isa())) {
+        printf("NNTRAIN_ISA=%s: not available here (%s): skipped\n", want, nn_layer_isa());
+        return 77;
+    }
     static const tu_test tests[] = {
         {"fixture_complete", t_fixture_complete},
         {"dense_relu", t_dense_relu},
@@ -205,6 +213,9 @@ int main(void)
         {"pool_2x2_valid", t_pool_2x2_valid},
         {"pool_3x3_s2_same", t_pool_3x3_s2_same},
         {"pool_2x2_odd_valid", t_pool_2x2_odd_valid},
+        {"conv_direct_f20", t_conv_direct_f20},
+        {"conv_direct_f32_same", t_conv_direct_f32_same},
+        {"conv_direct_f48_s2", t_conv_direct_f48_s2},
         {"loss_softmax_cce", t_loss_softmax_cce},
         {"loss_softmax_scce", t_loss_softmax_scce},
         {"loss_sigmoid_bce", t_loss_sigmoid_bce},
