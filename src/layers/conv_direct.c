@@ -31,7 +31,6 @@
 #else
 #define PMAX 6    /* 12 + 2 + 1 of 16 registers */
 #endif
-#define PMAX_DW PMAX
 #define VL NN_VL
 #define FVMAX 2
 #define BAND_BYTES ((size_t)256 << 10)   /* dy rows per dW pass: well inside L2 */
@@ -146,6 +145,11 @@ INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, siz
 }
 
 /* One call per tile size: P and FV become constants in each copy. */
+#if PMAX > 6
+#define TILE_SIZES(M) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14)
+#else
+#define TILE_SIZES(M) M(1) M(2) M(3) M(4) M(5) M(6)
+#endif
 #define FWD_CASE(P_)                                                                      \
     case P_:                                                                              \
         if (FV == 2)                                                                      \
@@ -166,11 +170,7 @@ static void fwd_any(int P, int FV, const float *x, size_t xps, size_t xrs, int K
                     float *y, size_t yps, lanes last)
 {
     switch (P) {
-        FWD_CASE(1) FWD_CASE(2) FWD_CASE(3) FWD_CASE(4) FWD_CASE(5) FWD_CASE(6)
-#if PMAX > 6
-        FWD_CASE(7) FWD_CASE(8) FWD_CASE(9) FWD_CASE(10) FWD_CASE(11) FWD_CASE(12)
-        FWD_CASE(13) FWD_CASE(14)
-#endif
+        TILE_SIZES(FWD_CASE)
     default: break;
     }
 }
@@ -179,11 +179,7 @@ static void dw_any(int P, int FV, const float *x, size_t xps, size_t xrs, const 
                    size_t dys, size_t dyr, int OH, int OW, float *dw, size_t ldw, lanes last)
 {
     switch (P) {
-        DW_CASE(1) DW_CASE(2) DW_CASE(3) DW_CASE(4) DW_CASE(5) DW_CASE(6)
-#if PMAX_DW > 6
-        DW_CASE(7) DW_CASE(8) DW_CASE(9) DW_CASE(10) DW_CASE(11) DW_CASE(12)
-        DW_CASE(13) DW_CASE(14)
-#endif
+        TILE_SIZES(DW_CASE)
     default: break;
     }
 }
@@ -446,7 +442,7 @@ static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
                     int FV, nlast;
                     block(R, t0, &FV, &nlast);
                     for (int f0 = 0, i = 0; f0 < F; i++) {
-                        int T = tile_len(F, PMAX_DW, i);
+                        int T = tile_len(F, PMAX, i);
                         dw_any(T, FV, db + f0, (size_t)F, dqr, xk + t0, xps, xoh, nb, g->OW,
                                dwt + (size_t)f0 * K + (size_t)kh * R + t0, K,
                                lanes_first(nlast));
@@ -459,7 +455,7 @@ static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
                 int FV, nlast;
                 block(F, f0, &FV, &nlast);
                 for (int r0 = 0, i = 0; r0 < R; i++) {
-                    int T = tile_len(R, PMAX_DW, i);
+                    int T = tile_len(R, PMAX, i);
                     dw_any(T, FV, xk + r0, xps, xoh, db + f0, (size_t)F, dqr, nb, g->OW,
                            dw + ((size_t)kh * R + r0) * F + f0, (size_t)F, lanes_first(nlast));
                     r0 += T;
