@@ -13,10 +13,13 @@
 # (synthetic data, RMSprop, warm-up steps first; $PYTHON overrides the interpreter)
 # and prints a Markdown table:
 #   model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s |
-#   % of sgemm peak | peak RSS MB | PyTorch RSS MB
+#   sgemm peak GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB
 # ratio = nntrain / PyTorch images/s; GFLOP/s is nntrain's, from its FLOP count of the
 # Dense and Conv2D layers (forward + both backward products, no input gradient for
-# the first layer with parameters); peak RSS is nntrain's
+# the first layer with parameters); the row's sgemm peak is the best of runs of
+# sgemm_peak right after each nntrain run of the row (a shared machine's speed drifts
+# over minutes: the peak the percentage is taken against is the machine of that
+# moment; the best of three at the start is in the last line); peak RSS is nntrain's
 # (ru_maxrss, synthetic data included); then the geometric mean of the ratios per
 # thread count.
 #
@@ -128,8 +131,8 @@ table=$logdir/table.md
 start=$(date +%s)
 load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
 {
-    echo "| model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s | sgemm peak GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$table"
 geo=""
 peaks=""
@@ -173,9 +176,14 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
         echo "[$(($(date +%s) - start))s] $model batch ${batch:-spec} threads $t: nntrain, then PyTorch ($s steps, x$repeat)" >&2
         tb=()
         [ -n "$batch" ] && tb=(--batch "$batch")
+        rowpeak=
         for ((r = 1; r <= repeat; r++)); do
             OPENBLAS_NUM_THREADS=1 "$nn" bench "$spec" "${bopt[@]}" --threads "$t" --steps "$s" \
                 --warmup "$w" >"$logdir/$tag.nntrain.$r.log" 2>&1 || failed=1
+            # the peak right after the run: the machine as fast as it was then
+            OPENBLAS_NUM_THREADS=$t "$peak_bin" 2048 >"$logdir/$tag.sgemm.$r.log" 2>&1
+            v=$(field gflops "$logdir/$tag.sgemm.$r.log")
+            [ -n "$v" ] && { [ -z "$rowpeak" ] || awk -v a="$v" -v b="$rowpeak" 'BEGIN { exit !(a > b) }'; } && rowpeak=$v
             "$PYTHON" "$root/scripts/torch_bench.py" --model "$model" "${tb[@]}" --threads "$t" \
                 --steps "$s" --warmup "$w" >"$logdir/$tag.torch.$r.log" 2>&1 || failed=1
         done
@@ -188,12 +196,13 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
         trss=$(field rss_mb "$logdir/$tag.torch.log")
         bsz=$(field batch "$logdir/$tag.nntrain.log")
         row=$(awk -v m="$model" -v b="${bsz:-${batch:-?}}" -v t="$t" -v ni="$ni" -v ti="$ti" \
-            -v gf="$gf" -v pk="$peak" -v rss="$rss" -v trss="$trss" 'BEGIN {
+            -v gf="$gf" -v pk="${rowpeak:-$peak}" -v rss="$rss" -v trss="$trss" 'BEGIN {
             f = (ni == "" ? "fail" : sprintf("%.0f", ni)); g = (ti == "" ? "fail" : sprintf("%.0f", ti))
             r = (ni != "" && ti != "" && ti > 0) ? sprintf("%.2f", ni / ti) : "-"
             gg = (gf == "" ? "-" : sprintf("%.1f", gf))
             p = (gf != "" && pk != "" && pk > 0) ? sprintf("%.0f%%", 100 * gf / pk) : "-"
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", m, b, t, f, g, r, gg, p,
+            pp = (pk == "" ? "-" : sprintf("%.0f", pk))
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", m, b, t, f, g, r, gg, pp, p,
                    (rss == "" ? "-" : sprintf("%.0f", rss)), (trss == "" ? "-" : sprintf("%.0f", trss)) }')
         echo "$row" >>"$table"
         echo "$row" >&2

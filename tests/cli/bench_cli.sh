@@ -130,7 +130,7 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     timeout 300 bash "$ROOT/scripts/bench.sh" --build "$(dirname "$NN")" --models mnist_mlp512:32:2 \
         --threads-list 1 --logdir "$T/bench" >"$T/t.out" 2>"$T/t.err"
     expect "bench.sh: exit 0" test $? -eq 0
-    expect "bench.sh: a row with a ratio" grep -qE '^\| mnist_mlp512 \| 32 \| 1 \| [0-9]+ \| [0-9]+ \| [0-9.]+ \|' "$T/t.out"
+    expect "bench.sh: a row with a ratio and a peak" grep -qE '^\| mnist_mlp512 \| 32 \| 1 \| [0-9]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| [0-9]+% \|' "$T/t.out"
     expect "bench.sh: a geometric mean" grep -q '^Geometric mean of nntrain/PyTorch at 1 thread(s): ' "$T/t.out"
     expect "bench.sh: the sgemm peak" grep -qE 'sgemm 2048 peak: 1T: [0-9.]+ GFLOP/s' "$T/t.out"
 else
