@@ -34,7 +34,7 @@ LAYER_TEST(pool_2x2_valid)
 LAYER_TEST(pool_3x3_s2_same)
 LAYER_TEST(pool_2x2_odd_valid)
 LAYER_TEST(conv_direct_f20)
-LAYER_TEST(conv_direct_f32_same)
+LAYER_TEST(conv_direct_f40_same)
 LAYER_TEST(conv_direct_f48_s2)
 #define N_LAYER_CASES 16
 
@@ -214,7 +214,7 @@ int main(void)
         {"pool_3x3_s2_same", t_pool_3x3_s2_same},
         {"pool_2x2_odd_valid", t_pool_2x2_odd_valid},
         {"conv_direct_f20", t_conv_direct_f20},
-        {"conv_direct_f32_same", t_conv_direct_f32_same},
+        {"conv_direct_f40_same", t_conv_direct_f40_same},
         {"conv_direct_f48_s2", t_conv_direct_f48_s2},
         {"loss_softmax_cce", t_loss_softmax_cce},
         {"loss_softmax_scce", t_loss_softmax_scce},

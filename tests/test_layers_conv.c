@@ -345,7 +345,7 @@ static void test_conv_reference(void)
         {33, 2, 3, 2, 1, 1, 6, 13, 4, 3},  {48, 3, 2, 1, 2, 0, 5, 30, 2, 2},
         {64, 3, 3, 1, 1, 0, 5, 16, 32, 1}, {10, 4, 4, 3, 3, 1, 11, 10, 1, 2},
         {16, 3, 3, 1, 1, 0, 7, 7, 8, 2},  /* 5 pixels a row: column forward */
-        {32, 3, 3, 1, 1, 1, 4, 7, 32, 1}, {40, 3, 3, 1, 1, 1, 9, 8, 40, 1},   /* pass per row */
+        {32, 3, 3, 1, 1, 1, 4, 7, 48, 1}, {40, 3, 3, 1, 1, 1, 9, 8, 40, 1},   /* pass per row */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_conv_ref(&cases[i]);
@@ -399,13 +399,13 @@ static void test_chunked(void)
 }
 
 /* A fused ReLU is applied once, after the last pass over the kernel rows
- * (3x3x40 kernel rows exceed the L1 block): relu(x) * w = max(0, x * w). */
+ * (3x3x48 kernel rows exceed the L1 block): relu(x) * w = max(0, x * w). */
 static void test_relu_after_passes(void)
 {
     tu_lay a, b;
     tu_lay_open(&a, "Conv2D(40, (3, 3), padding=\"same\", activation=\"relu\")",
-                nn_shape3(6, 9, 40), 2);
-    tu_lay_open(&b, "Conv2D(40, (3, 3), padding=\"same\")", nn_shape3(6, 9, 40), 2);
+                nn_shape3(6, 9, 48), 2);
+    tu_lay_open(&b, "Conv2D(40, (3, 3), padding=\"same\")", nn_shape3(6, 9, 48), 2);
     tu_fill_uniform(a.x, a.nin, 3, -1, 1);
     tu_fill_uniform(a.p, a.np, 4, -0.2f, 0.2f);
     memcpy(b.x, a.x, a.nin * sizeof *a.x);
@@ -470,10 +470,10 @@ static void test_gc_conv(void)
     gc_ok("Conv2D(16, (3, 3), strides=2, padding=\"same\")", nn_shape3(5, 6, 3), 2, 19);
     gc_ok("Conv2D(9, (2, 3), strides=(1, 2))", nn_shape3(4, 7, 2), 1, 20);
     gc_ok("Conv2D(12, (3, 3), activation=\"relu\")", nn_shape3(6, 6, 3), 2, 28);   /* 4 a row */
-    /* 3x3x32 kernel rows exceed the L1 block: forward and dx one pass per
-     * kernel row; same padding clips rows/columns. Linear: with 288 inputs
+    /* 3x3x40 kernel rows exceed the L1 block: forward and dx one pass per
+     * kernel row; same padding clips rows/columns. Linear: with 360 inputs
      * per output a ReLU kink is too often within the difference step. */
-    gc_ok("Conv2D(32, (3, 3), padding=\"same\")", nn_shape3(4, 7, 32), 1, 29);
+    gc_ok("Conv2D(40, (3, 3), padding=\"same\")", nn_shape3(4, 7, 40), 1, 29);
     /* dW with kernel taps in the vectors (F = 20 fills 20 of 32 lanes, a
      * 3x5 row 15 of 16; 42 taps: two blocks, the second partial) */
     gc_ok("Conv2D(20, (3, 3), activation=\"tanh\")", nn_shape3(5, 7, 5), 2, 30);

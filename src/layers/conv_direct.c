@@ -34,7 +34,7 @@
 #define VL NN_VL
 #define FVMAX 2
 #define BAND_BYTES ((size_t)256 << 10)   /* dy rows per dW pass: well inside L2 */
-#define WBLOCK_BYTES ((size_t)32 << 10)  /* kernel rows a forward pass keeps in L1 */
+#define WBLOCK_BYTES ((size_t)40 << 10)  /* kernel rows a forward pass keeps in L1 */
 #define BLK (VL * FVMAX)   /* filters per tile */
 
 /* The tile's rows as separate variables a<p>0, a<p>1 (p < 14; rows >= P
