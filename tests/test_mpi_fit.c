@@ -34,6 +34,14 @@ static const char *spec_text =
     "compile(loss=\"sparse_categorical_crossentropy\", optimizer=Adam(lr=0.01), metrics=[\"accuracy\"])\n"
     "fit(batch_size=16, epochs=2, validation_split=0.2, seed=7)\n";
 
+/* The same samples read as sequences of 8 steps x 16 features. */
+static const char *lstm_spec =
+    "LSTM(12, return_sequences=True, input_shape=(8, 16))\n"
+    "SimpleRNN(8)\n"
+    "Dense(3, activation=\"softmax\")\n"
+    "compile(loss=\"sparse_categorical_crossentropy\", optimizer=Adam(lr=0.01), metrics=[\"accuracy\"])\n"
+    "fit(batch_size=16, epochs=2, validation_split=0.2, seed=7)\n";
+
 static void make_data(void)
 {
     /* Noise plus a bright vertical band whose position is the class. */
@@ -172,13 +180,6 @@ static void test_np_equivalence(void)
 
 static void test_np_equivalence_lstm(void)
 {
-    /* The same samples read as sequences of 8 steps x 16 features. */
-    static const char *lstm_spec =
-        "LSTM(12, return_sequences=True, input_shape=(8, 16))\n"
-        "SimpleRNN(8)\n"
-        "Dense(3, activation=\"softmax\")\n"
-        "compile(loss=\"sparse_categorical_crossentropy\", optimizer=Adam(lr=0.01), metrics=[\"accuracy\"])\n"
-        "fit(batch_size=16, epochs=2, validation_split=0.2, seed=7)\n";
     float *p[5] = {0};
     size_t np = 0;
     double vl[5] = {0};
@@ -206,12 +207,6 @@ static void test_np_equivalence_lstm(void)
  * micro-batches) train the same model as one rank with one thread. */
 static void test_threads_equivalence(void)
 {
-    static const char *lstm_spec =
-        "LSTM(12, return_sequences=True, input_shape=(8, 16))\n"
-        "SimpleRNN(8)\n"
-        "Dense(3, activation=\"softmax\")\n"
-        "compile(loss=\"sparse_categorical_crossentropy\", optimizer=Adam(lr=0.01), metrics=[\"accuracy\"])\n"
-        "fit(batch_size=16, epochs=2, validation_split=0.2, seed=7)\n";
     const run_cfg cases[] = {
         {.ranks = 1, .threads = 1},
         {.ranks = 1, .threads = 2},

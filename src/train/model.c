@@ -108,7 +108,6 @@ int nn_model_set_threads(nn_model *m, int threads, nn_error *e)
         return NN_OK;
     unplan(m);
     nn_pool_free(m->pool);
-    free(m->prof);
     m->pool = NULL;
     m->threads = 1;
     if (threads > 1) {
