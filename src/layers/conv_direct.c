@@ -5,7 +5,8 @@
  *    vectors are 16-32 filters; the sum runs over kh and the KW*C floats of
  *    one kernel row, which are contiguous in NHWC (so is the kernel).
  *  - dW: rows are P consecutive (kw, c) taps of one kernel row, vectors are
- *    filters; the sum runs over the image's output pixels.
+ *    filters, or (when the filters fill vectors worse) rows are filters and
+ *    vectors are taps; the sum runs over bands of the image's output pixels.
  *  - dx (stride 1): the forward tile over dy padded by KH-1-PT / KW-1-PL
  *    with the kernel rotated by 180 degrees and its channels transposed.
  * Padding is a zero-bordered copy of the image in the workspace, so the
