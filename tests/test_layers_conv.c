@@ -398,14 +398,13 @@ static void test_chunked(void)
     tu_check_chunked("Conv2D(2, 1, strides=2)", nn_shape3(5, 5, 3), tu_assert_close);
 }
 
-/* A fused ReLU is applied once, after the last pass over the kernel rows
- * (3x3x48 kernel rows exceed the L1 block): relu(x) * w = max(0, x * w). */
-static void test_relu_after_passes(void)
+/* A fused ReLU equals ReLU after the linear layer: "act" is call with
+ * activation="relu" inserted. */
+static void check_fused_relu(const char *lin, const char *act, nn_shape in)
 {
     tu_lay a, b;
-    tu_lay_open(&a, "Conv2D(40, (3, 3), padding=\"same\", activation=\"relu\")",
-                nn_shape3(6, 9, 48), 2);
-    tu_lay_open(&b, "Conv2D(40, (3, 3), padding=\"same\")", nn_shape3(6, 9, 48), 2);
+    tu_lay_open(&a, act, in, 2);
+    tu_lay_open(&b, lin, in, 2);
     tu_fill_uniform(a.x, a.nin, 3, -1, 1);
     tu_fill_uniform(a.p, a.np, 4, -0.2f, 0.2f);
     memcpy(b.x, a.x, a.nin * sizeof *a.x);
@@ -421,6 +420,18 @@ static void test_relu_after_passes(void)
     CU_ASSERT(neg > 0);
     tu_lay_close(&a);
     tu_lay_close(&b);
+}
+
+/* The fused ReLU is applied once, after the last pass over the kernel rows
+ * (3x3x48 kernel rows exceed the L1 block), and in the tiles with output
+ * pixels in the vectors (20 filters on rows of 36 pixels). */
+static void test_fused_relu(void)
+{
+    check_fused_relu("Conv2D(40, (3, 3), padding=\"same\")",
+                     "Conv2D(40, (3, 3), padding=\"same\", activation=\"relu\")",
+                     nn_shape3(6, 9, 48));
+    check_fused_relu("Conv2D(20, (5, 5))", "Conv2D(20, (5, 5), activation=\"relu\")",
+                     nn_shape3(7, 40, 3));
 }
 
 /* The 1x1 / stride 1 shortcut needs no workspace and matches im2col. */
@@ -478,6 +489,10 @@ static void test_gc_conv(void)
      * 3x5 row 15 of 16; 42 taps: two blocks, the second partial) */
     gc_ok("Conv2D(20, (3, 3), activation=\"tanh\")", nn_shape3(5, 7, 5), 2, 30);
     gc_ok("Conv2D(12, (2, 3), strides=(2, 1))", nn_shape3(5, 6, 14), 1, 31);
+    /* forward with output pixels in the vectors: 20 filters on rows of 16
+     * and 19 pixels (one full, one partial vector; stride 2 down rows) */
+    gc_ok("Conv2D(20, (3, 3), activation=\"tanh\")", nn_shape3(4, 18, 3), 1, 32);
+    gc_ok("Conv2D(20, (2, 4), strides=(2, 1), padding=\"same\")", nn_shape3(5, 19, 2), 2, 33);
 }
 
 static void test_gc_pool(void)
@@ -555,7 +570,7 @@ int main(void)
         {"conv vs naive loops", test_conv_reference},
         {"pool vs naive loops", test_pool_reference},
         {"chunked == unchunked", test_chunked},
-        {"fused ReLU after the kernel-row passes", test_relu_after_passes},
+        {"fused ReLU: after the kernel-row passes, pixel tiles", test_fused_relu},
         {"1x1 shortcut needs no workspace", test_shortcut},
         {"gradcheck Conv2D", test_gc_conv},
         {"gradcheck MaxPooling2D", test_gc_pool},

@@ -145,6 +145,62 @@ INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, siz
 #undef OUT
 }
 
+/* The forward with output pixels in the vectors, for filter counts that
+ * fill vectors badly (20 filters: 20 of 32 lanes): rows are P filters,
+ * vectors NV runs of VL neighbouring output pixels (stride 1), read from a
+ * channel-planar copy of the image (x[row][c][col]: xcs floats per channel,
+ * xrs per row). y[(v*VL + lane)*yps + p] = act(bias[p] + sum over kh, c, kw
+ * of w[((kh*KW + kw)*C + c)*ldw + p] * x[kh*xrs + c*xcs + v*VL + lane + kw])
+ * for the npix pixels in lanes m0, m1. */
+INLINE void pv_tile(const float *x, size_t xcs, size_t xrs, int KH, int KW, int C,
+                    const float *w, size_t ldw, const float *bias, int relu, float *y,
+                    size_t yps, lanes m0, lanes m1, int npix, const int P, const int NV)
+{
+    const vf zero = {0};
+    ROWS(DECL)
+    const size_t wkw = (size_t)C * ldw;
+    for (int kh = 0; kh < KH; kh++)
+        for (int c = 0; c < C; c++) {
+            const float *xr = x + (size_t)kh * xrs + (size_t)c * xcs;
+            const float *wr = w + ((size_t)kh * KW * C + c) * ldw;
+            for (int kw = 0; kw < KW; kw++) {
+                vf x0 = NV > 1 ? vload(xr + kw) : vload_n(xr + kw, m0);
+                vf x1 = NV > 1 ? vload_n(xr + kw + VL, m1) : x0;
+                const float *wk = wr + (size_t)kw * wkw;
+#define STEP(p)                                                                           \
+    if (p < P) {                                                                          \
+        vf b = vbcast(wk[p]);                                                             \
+        a##p##0 = vfma(b, x0, a##p##0);                                                   \
+        if (NV > 1)                                                                       \
+            a##p##1 = vfma(b, x1, a##p##1);                                               \
+    }
+                ROWS(STEP)
+#undef STEP
+            }
+        }
+    /* The sums are pixel-major in the registers and filter-major in y: a
+     * small buffer turns them (a scatter store per vector cost as much as a
+     * tile of 75 taps). */
+    float tb[PMAX][2 * VL];
+#define OUT(p)                                                                            \
+    if (p < P) {                                                                          \
+        vf b = vbcast(bias ? bias[p] : 0.0f), v0 = a##p##0 + b, v1 = a##p##1 + b;         \
+        if (relu) {                                                                       \
+            v0 = (vf)((vi)v0 & (v0 > (vf){0}));                                           \
+            v1 = (vf)((vi)v1 & (v1 > (vf){0}));                                           \
+        }                                                                                 \
+        vstore(tb[p], v0);                                                                \
+        if (NV > 1)                                                                       \
+            vstore(tb[p] + VL, v1);                                                       \
+    }
+    ROWS(OUT)
+#undef OUT
+    const int n = npix < NV * VL ? npix : NV * VL;
+    for (int px = 0; px < n; px++)
+        for (int p = 0; p < P; p++)
+            y[(size_t)px * yps + p] = tb[p][px];
+}
+
 /* One call per tile size: P and FV become constants in each copy. */
 #if PMAX > 6
 #define TILE_SIZES(M) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14)
@@ -165,6 +221,24 @@ INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, siz
         else                                                                              \
             dw_tile(x, xps, xrs, dy, dys, dyr, OH, OW, dw, ldw, last, P_, 1);             \
         break;
+
+#define PV_CASE(P_)                                                                       \
+    case P_:                                                                              \
+        if (NV == 2)                                                                      \
+            pv_tile(x, xcs, xrs, KH, KW, C, w, ldw, bias, relu, y, yps, m0, m1, npix, P_, 2); \
+        else                                                                              \
+            pv_tile(x, xcs, xrs, KH, KW, C, w, ldw, bias, relu, y, yps, m0, m1, npix, P_, 1); \
+        break;
+
+static void pv_any(int P, int NV, const float *x, size_t xcs, size_t xrs, int KH, int KW,
+                   int C, const float *w, size_t ldw, const float *bias, int relu, float *y,
+                   size_t yps, lanes m0, lanes m1, int npix)
+{
+    switch (P) {
+        TILE_SIZES(PV_CASE)
+    default: break;
+    }
+}
 
 static void fwd_any(int P, int FV, const float *x, size_t xps, size_t xrs, int KH, int R,
                     const float *w, size_t wrs, size_t ldw, const float *bias, int acc, int relu,
@@ -231,7 +305,7 @@ size_t NN_ISA_FN(nn_dconv_work_bytes)(const nn_conv_geom *g, int F)
     size_t K = nn_conv_geom_k(g), Fp = round_vl((size_t)F), Cp = round_vl((size_t)g->C);
     size_t xpad = (size_t)Hp * Wp * g->C;
     size_t fwd = K * Fp + Fp + xpad;
-    size_t bwd = xpad + (size_t)Hq * Wq * F + (size_t)g->KH * g->KW * F * Cp + K * F;
+    size_t bwd = xpad + 2 * (size_t)Hq * Wq * F + (size_t)g->KH * g->KW * F * Cp + K * F;
     return (fwd > bwd ? fwd : bwd) * sizeof(float);
 }
 
@@ -259,9 +333,6 @@ static const float *pad_image(const nn_conv_geom *g, const float *x, float *buf,
     return buf;
 }
 
-/* out (n, OH, OW, N) = tiles of the valid stride (SH, SW) correlation of the
- * image rows xs (image b at xs(b), xrs floats per row, xc channels) with w
- * (KH * R rows of ldw, N used). */
 /* out (OH, OW, N) = the valid stride (SH, SW) correlation of the image xs
  * (xrs floats per row, xc channels) with w (KH * KW*xc rows of ldw, N used),
  * plus bias, then ReLU if relu. Only rows [vr0, vr1) and columns [vc0, vc1)
@@ -321,6 +392,71 @@ static void fwd_image(const float *xs, size_t xrs, int xc, int SH, int SW, int K
     }
 }
 
+/* Whether the forward puts output pixels in the vectors (pv_tile): stride
+ * 1 along rows and rows that fill vectors better than the filters do. */
+static int fwd_pixels_in_vectors(const nn_conv_geom *g, int F)
+{
+    return g->SW == 1 && (double)g->OW / round_vl((size_t)g->OW) >
+                             (double)F / round_vl((size_t)F) + 0.1;
+}
+
+/* x (H, W, C) -> xt (Hp, C, Wp): zero-padded and channel-planar per row. */
+static void planar_pad(const nn_conv_geom *g, const float *x, float *xt, int Hp, int Wp)
+{
+    const int C = g->C;
+    memset(xt, 0, (size_t)Hp * C * Wp * sizeof *xt);
+    for (int h = 0; h < g->H && h + g->PT < Hp; h++) {
+        const float *xr = x + (size_t)h * g->W * C;
+        float *row = xt + (size_t)(h + g->PT) * C * Wp + g->PL;
+        int wn = g->W < Wp - g->PL ? g->W : Wp - g->PL;
+        for (int c = 0; c < C; c++)
+            for (int w = 0; w < wn; w++)
+                row[(size_t)c * Wp + w] = xr[(size_t)w * C + c];
+    }
+}
+
+/* One image through pv tiles: out (OH, OW, N) from the channel-planar image
+ * xt (rows of xc channels x Wp columns) and w (KH*KW*xc rows of ldw). Only
+ * rows [vr0, vr1) of xt may be non-zero: kernel rows reading only the zero
+ * border are skipped, as in fwd_image. */
+static void pv_image(const float *xt, int xc, int Wp, int SH, int KH, int KW, int vr0, int vr1,
+                     int OH, int OW, const float *w, size_t ldw, int N, const float *bias,
+                     int relu, float *out)
+{
+    const size_t xcs = (size_t)Wp, xrs = (size_t)xc * Wp, wrs = (size_t)KW * xc * ldw;
+    for (int oh = 0; oh < OH; oh++) {
+        int klo = vr0 - oh * SH > 0 ? vr0 - oh * SH : 0;
+        int khi = vr1 - oh * SH < KH ? vr1 - oh * SH : KH;
+        if (khi < klo)
+            khi = klo;
+        const float *xrow = xt + ((size_t)oh * SH + klo) * xrs;
+        float *yrow = out + (size_t)oh * OW * N;
+        for (int f0 = 0, i = 0; f0 < N; i++) {
+            int P = tile_len(N, PMAX, i);
+            for (int ow = 0; ow < OW; ow += 2 * VL) {
+                int npix = OW - ow < 2 * VL ? OW - ow : 2 * VL, NV = npix > VL ? 2 : 1;
+                lanes m0 = lanes_first(NV > 1 ? VL : npix), m1 = lanes_first(NV > 1 ? npix - VL : 1);
+                pv_any(P, NV, xrow + ow, xcs, xrs, khi - klo, KW, xc,
+                       w + (size_t)klo * wrs + f0, ldw, bias ? bias + f0 : NULL, relu,
+                       yrow + (size_t)ow * N + f0, (size_t)N, m0, m1, npix);
+            }
+            f0 += P;
+        }
+    }
+}
+
+/* The image q (H, W, C) channel-planar: qt (H, C, W). */
+static void planar(const float *q, int H, int W, int C, float *qt)
+{
+    for (int h = 0; h < H; h++)
+        for (int c = 0; c < C; c++) {
+            float *row = qt + ((size_t)h * C + c) * W;
+            const float *src = q + (size_t)h * W * C + c;
+            for (int w = 0; w < W; w++)
+                row[w] = src[(size_t)w * C];
+        }
+}
+
 void NN_ISA_FN(nn_dconv_forward)(const nn_conv_geom *g, int F, const float *w,
                                  const float *bias, nn_act act, const float *x, int n, float *y, float *work)
 {
@@ -345,6 +481,19 @@ void NN_ISA_FN(nn_dconv_forward)(const nn_conv_geom *g, int F, const float *w,
         memcpy(bp, bias, (size_t)F * sizeof *bp);
     ws += Fp;
     int relu = act == NN_ACT_RELU, fused = relu || act == NN_ACT_LINEAR;
+    if (fwd_pixels_in_vectors(g, F)) {
+        int Hp, Wp, need;
+        padded(g, &Hp, &Wp, &need);
+        for (int b = 0; b < n; b++) {
+            float *yb = y + (size_t)b * yout;
+            planar_pad(g, x + (size_t)b * xin, ws, Hp, Wp);
+            pv_image(ws, g->C, Wp, g->SH, g->KH, g->KW, g->PT, g->PT + g->H, g->OH, g->OW, w,
+                     (size_t)F, F, bias, relu, yb);
+            if (!fused)
+                nn_act_forward(act, yb, (size_t)g->OH * g->OW, (size_t)F);
+        }
+        return;
+    }
     for (int b = 0; b < n; b++) {
         size_t xrs;
         const float *xs = pad_image(g, x + (size_t)b * xin, ws, &xrs);
@@ -479,6 +628,13 @@ void NN_ISA_FN(nn_dconv_backward)(const nn_conv_geom *g, int F, nn_act act,
     const size_t K = nn_conv_geom_k(g);
     float *xbuf = work, *dq = xbuf + (size_t)Hp * Wp * C, *rot = dq + (size_t)Hq * Wq * F;
     float *dwt = dw && dw_taps_in_vectors(g, F) ? rot + (size_t)g->KH * g->KW * F * Cp : NULL;
+    /* dx with its pixels in the vectors when its rows fill them better than
+     * its C channels do, and are long enough that the zero border (which the
+     * filter tiles skip column by column) is a small part; dqt: dq planar */
+    const int dx_pixels = g->W >= 8 * (g->KW - 1) &&
+                          (double)g->W / round_vl((size_t)g->W) >
+                              (double)C / round_vl((size_t)C) + 0.1;
+    float *dqt = rot + (size_t)g->KH * g->KW * F * Cp + K * F;
     if (dx)
         rotate_kernel(g, F, w, Cp, rot);
     if (dwt)
@@ -497,10 +653,15 @@ void NN_ISA_FN(nn_dconv_backward)(const nn_conv_geom *g, int F, nn_act act,
             const float *xs = pad_image(g, x + (size_t)b * xin, xbuf, &xrs);
             dw_image(g, F, xs, xrs, in, dqr, dw, dwt);
         }
-        if (dx)
+        if (dx && dx_pixels) {
+            planar(dq, Hq, Wq, F, dqt);
+            pv_image(dqt, F, Wq, 1, g->KH, g->KW, top, top + g->OH, g->H, g->W, rot, Cp, C,
+                     NULL, 0, dx + (size_t)b * xin);
+        } else if (dx) {
             fwd_image(dq, dqr, F, 1, 1, g->KH, g->KW, top, top + g->OH, left, left + g->OW,
                       g->H, g->W, rot, Cp, NULL, 0, C,
                       dx + (size_t)b * xin);
+        }
     }
     if (dwt)   /* dw (K, F) += dwt (F, K) transposed */
         for (size_t k = 0; k < K; k++)
