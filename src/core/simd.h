@@ -79,11 +79,6 @@ INLINE vi viload_n(const int *p, lanes m)
 {
     return (vi)_mm512_maskz_loadu_epi32(m, p);
 }
-/* p[idx[i]] = v[i] for the lanes of m */
-INLINE void vscatter_n(float *p, vi idx, vf v, lanes m)
-{
-    _mm512_mask_i32scatter_ps(p, m, (__m512i)idx, (__m512)v, 4);
-}
 INLINE void vistore_n(int *p, vi v, lanes m)
 {
     _mm512_mask_storeu_epi32(p, m, (__m512i)v);
@@ -111,11 +106,6 @@ INLINE void vstore_n(float *p, vf v, lanes n)
     }
     for (int i = 0; i < n; i++)
         p[i] = v[i];
-}
-INLINE void vscatter_n(float *p, vi idx, vf v, lanes n)
-{
-    for (int i = 0; i < n; i++)
-        p[idx[i]] = v[i];
 }
 INLINE vi viload_n(const int *p, lanes n)
 {

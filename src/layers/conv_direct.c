@@ -259,10 +259,10 @@ static void dw_any(int P, int FV, const float *x, size_t xps, size_t xrs, const 
     }
 }
 
-/* n split into near-equal tiles of at most max: the size of tile i. */
-static int tile_len(int n, int max, int i)
+/* n split into near-equal tiles of at most PMAX: the size of tile i. */
+static int tile_len(int n, int i)
 {
-    int tiles = (n + max - 1) / max, base = n / tiles, extra = n % tiles;
+    int tiles = (n + PMAX - 1) / PMAX, base = n / tiles, extra = n % tiles;
     return base + (i < extra);
 }
 
@@ -373,7 +373,7 @@ static void fwd_image(const float *xs, size_t xrs, int xc, int SH, int SW, int K
                 const float *xrow = xs + ((size_t)oh * SH + klo) * xrs;
                 float *yrow = out + (size_t)oh * OW * N;
                 for (int ow = 0, i = 0; ow < OW; i++) {
-                    int P = tile_len(OW, PMAX, i);
+                    int P = tile_len(OW, i);
                     /* kernel columns that read a non-zero column for some pixel */
                     int c_lo = vc0 - (ow + P - 1) * SW, c_hi = vc1 - ow * SW;
                     c_lo = c_lo > 0 ? c_lo : 0;
@@ -432,7 +432,7 @@ static void pv_image(const float *xt, int xc, int Wp, int SH, int KH, int KW, in
         const float *xrow = xt + ((size_t)oh * SH + klo) * xrs;
         float *yrow = out + (size_t)oh * OW * N;
         for (int f0 = 0, i = 0; f0 < N; i++) {
-            int P = tile_len(N, PMAX, i);
+            int P = tile_len(N, i);
             for (int ow = 0; ow < OW; ow += 2 * VL) {
                 int npix = OW - ow < 2 * VL ? OW - ow : 2 * VL, NV = npix > VL ? 2 : 1;
                 lanes m0 = lanes_first(NV > 1 ? VL : npix), m1 = lanes_first(NV > 1 ? npix - VL : 1);
@@ -592,7 +592,7 @@ static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
                     int FV, nlast;
                     block(R, t0, &FV, &nlast);
                     for (int f0 = 0, i = 0; f0 < F; i++) {
-                        int T = tile_len(F, PMAX, i);
+                        int T = tile_len(F, i);
                         dw_any(T, FV, db + f0, (size_t)F, dqr, xk + t0, xps, xoh, nb, g->OW,
                                dwt + (size_t)f0 * K + (size_t)kh * R + t0, K,
                                lanes_first(nlast));
@@ -605,7 +605,7 @@ static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
                 int FV, nlast;
                 block(F, f0, &FV, &nlast);
                 for (int r0 = 0, i = 0; r0 < R; i++) {
-                    int T = tile_len(R, PMAX, i);
+                    int T = tile_len(R, i);
                     dw_any(T, FV, xk + r0, xps, xoh, db + f0, (size_t)F, dqr, nb, g->OW,
                            dw + ((size_t)kh * R + r0) * F + f0, (size_t)F, lanes_first(nlast));
                     r0 += T;
