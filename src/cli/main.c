@@ -77,6 +77,12 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "train") || !strcmp(cmd, "bench")) {
         nn_dist d;
         nn_error e = {0};
+        /* A preemption signal can come while MPI starts or the data opens
+         * (a job signalled right after it starts): take it from the first
+         * instruction, so training stops with a checkpoint at its first step
+         * instead of the process dying. */
+        if (!strcmp(cmd, "train"))
+            (void)cli_install_stop_signals();
         if (nn_dist_init(&argc, &argv, &d, &e)) {
             cli_error(NULL, &e);
             return CLI_FAIL;

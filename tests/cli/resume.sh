@@ -70,6 +70,20 @@ check "SIGUSR1 leaves a loadable checkpoint" '"$nntrain" summary "$C/last.h5" >/
 run "$nntrain" train "$T/big.nn" --data synthetic:sqrt:300000 --out "$C" --threads 1 --resume "$C/last.h5"
 check "resumed after SIGUSR1 finishes" '[ $? -eq 0 ] && [ "$(wc -l < "$C/history.csv")" -eq 2 ]'
 
+# A signal during start-up (a job signalled right after it started): taken
+# from the first instruction, so training stops at its first step with a
+# checkpoint instead of the process dying.
+E=$T/e
+"$nntrain" train "$T/big.nn" --data synthetic:sqrt:300000 --out "$E" --threads 1 \
+  --verbose 2 --no-test >"$T/e.out" 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q 'Total params' "$T/e.out" 2>/dev/null && break; sleep 0.1; done
+kill -USR1 $pid
+wait $pid
+rc=$?
+check "SIGUSR1 during start-up exits 75 (got $rc)" '[ "$rc" -eq 75 ]'
+check "SIGUSR1 during start-up leaves a checkpoint" '"$nntrain" summary "$E/last.h5" >/dev/null 2>&1'
+
 # ModelCheckpoint: best model by val_mae (min), Keras messages.
 D=$T/d
 timeout 120 "$nntrain" train "$T/m.nn" --data $data --out "$D" --checkpoint "$D/best.h5" \
