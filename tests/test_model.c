@@ -2,8 +2,8 @@
  * jobs/models/, output shapes, Keras automatic names and the summary text;
  * every build error with its code and message; the fused-loss flag and
  * metric resolution; R spelling; whole-model finite-difference checks (fused
- * and plain losses, a small CNN, B = 1 and 4); and deterministic Keras
- * default initialisation. */
+ * and plain losses, small CNNs, B = 1 and 4); the ReLU handed to max pooling;
+ * and deterministic Keras default initialisation. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -490,6 +490,15 @@ static void test_r_spelling(void)
 
 /* ---- whole-model gradient checks ------------------------------------------ */
 
+#define RELU_POOL_CNN                                                                     \
+    "Conv2D(8, (3, 3), activation=\"relu\", input_shape=(8, 9, 2))\n"                       \
+    "MaxPooling2D((2, 2), strides=(2, 1))\n"                                               \
+    "Conv2D(8, (2, 2), activation=\"relu\")\n"                                              \
+    "MaxPooling2D((2, 2))\n"                                                               \
+    "Flatten()\n"                                                                         \
+    "Dense(3, activation=\"softmax\")\n"                                                    \
+    "compile(loss=\"categorical_crossentropy\")\n"
+
 static const char *const gc_specs[] = {
     /* softmax + SCCE, fused */
     "Dense(6, activation=\"relu\", input_shape=(5,))\n"
@@ -515,6 +524,9 @@ static const char *const gc_specs[] = {
     "Dropout(0.3)\n"
     "Dense(4, activation=\"softmax\")\n"
     "compile(loss=\"categorical_crossentropy\")\n",
+    /* a ReLU conv under max pooling whose output only the pool's forward
+     * reads (the pool applies the ReLU derivative; direct kernels, F = 8) */
+    RELU_POOL_CNN,
 };
 
 static void test_gradcheck_models(void)
@@ -522,6 +534,63 @@ static void test_gradcheck_models(void)
     for (size_t i = 0; i < sizeof gc_specs / sizeof gc_specs[0]; i++) {
         gc_model_ok(gc_specs[i], 1, 100 + i);
         gc_model_ok(gc_specs[i], 4, 200 + i);
+    }
+}
+
+/* Gradients (nparams) and outputs (B, out) of RELU_POOL_CNN on fixed data,
+ * with the ReLU handed to the pools (as built) or not, on 1 or 2 threads,
+ * cache passes of 2 rows. */
+static void relu_pool_run(int fused, int threads, int B, float *grads, float *out)
+{
+    nn_model m;
+    nn_error e;
+    TU_ASSERT_OK(tu_build(RELU_POOL_CNN, &m, &e), e);
+    CU_ASSERT_EQUAL(m.layers[0].dy_is_preact, 1);
+    CU_ASSERT_EQUAL(m.layers[1].mask_relu, 1);
+    CU_ASSERT_EQUAL(m.layers[2].dy_is_preact, 1);
+    CU_ASSERT_EQUAL(m.layers[3].mask_relu, 1);
+    if (!fused)
+        for (int i = 0; i < 4; i++)
+            m.layers[i].dy_is_preact = m.layers[i].mask_relu = 0;
+    TU_ASSERT_OK(nn_model_set_threads(&m, threads, &e), e);
+    TU_ASSERT_OK(nn_model_plan(&m, B, &e), e);
+    /* the first conv's output is kept one chunk at a time only when fused
+     * (the second conv's params exceed its output: it is past the prefix) */
+    CU_ASSERT_EQUAL(m.cache_layers, 2);
+    CU_ASSERT_EQUAL(m.toff[0] != SIZE_MAX, fused);
+    CU_ASSERT_EQUAL(nn_model_layer_out(&m, NULL, 0) == NULL, fused);
+    CU_ASSERT(m.toff[1] == SIZE_MAX);
+    m.cache_rows = 2;
+    size_t nin = nn_model_in_size(&m) * (size_t)B, K = nn_model_out_size(&m);
+    float *x = malloc(nin * sizeof *x), *dout = malloc((size_t)B * K * sizeof *dout);
+    tu_fill_uniform(m.params, m.nparams, 7, -0.5f, 0.5f);
+    tu_fill_uniform(x, nin, 8, -1.0f, 1.0f);
+    tu_fill_uniform(dout, (size_t)B * K, 9, -1.0f, 1.0f);
+    nn_ctx ctx = {.training = 1, .seed = 1};
+    memcpy(out, nn_model_forward(&m, x, B, &ctx), (size_t)B * K * sizeof *out);
+    memset(m.grads, 0, m.nparams * sizeof *m.grads);
+    nn_model_backward(&m, x, dout, B, &ctx);
+    memcpy(grads, m.grads, m.nparams * sizeof *grads);
+    free(x);
+    free(dout);
+    nn_model_free(&m);
+}
+
+/* Handing a ReLU's derivative to the max pooling above it, and keeping the
+ * ReLU's output only per cache pass, change no bit of the gradients. */
+static void test_relu_pool_fusion(void)
+{
+    enum { B = 5, NP = 8 * 18 + 8 + 8 * 32 + 8 + 16 * 3 + 3, NOUT = B * 3 };
+    static float g[2][NP], y[2][NOUT];
+    for (int threads = 1; threads <= 2; threads++) {
+        relu_pool_run(1, threads, B, g[0], y[0]);
+        relu_pool_run(0, threads, B, g[1], y[1]);
+        CU_ASSERT(memcmp(y[0], y[1], sizeof y[0]) == 0);
+        CU_ASSERT(memcmp(g[0], g[1], sizeof g[0]) == 0);
+        double s = 0;
+        for (int i = 0; i < NP; i++)
+            s += fabs(g[0][i]);
+        CU_ASSERT(s > 0);
     }
 }
 
@@ -606,6 +675,7 @@ int main(void)
         {"metric resolution and defaults", test_metric_resolution},
         {"R and Keras spellings", test_r_spelling},
         {"gradient check: whole models, B = 1 and 4", test_gradcheck_models},
+        {"ReLU under max pooling: fused = unfused, bitwise", test_relu_pool_fusion},
         {"init: deterministic in the seed", test_init_deterministic},
         {"init: glorot_uniform limits", test_init_glorot_uniform},
         {NULL, NULL},

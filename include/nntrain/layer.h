@@ -10,7 +10,10 @@
  *    the true dL/dx into dx (overwrite, beta = 0; dx == NULL for the first
  *    layer: skip it) and ACCUMULATES into the parameter gradients g.
  *  - If l->dy_is_preact is set (the model fused softmax/sigmoid with a
- *    cross-entropy loss), dy is already dL/dz: skip the activation derivative. */
+ *    cross-entropy loss, or a ReLU with the max pooling above it), dy is
+ *    already dL/dz: skip the activation derivative.
+ *  - x or y may be NULL in backward when ops->bwd_skips says it is not read
+ *    (the model then keeps that activation only for the forward pass). */
 #ifndef NNTRAIN_LAYER_H
 #define NNTRAIN_LAYER_H
 
@@ -50,6 +53,13 @@ typedef struct nn_param_spec {
 
 typedef struct nn_layer nn_layer;
 
+/* nn_layer_ops.bwd_skips: what a layer's backward never reads. */
+enum {
+    NN_SKIPS_X = 1,       /* its input x */
+    NN_SKIPS_Y = 2,       /* its output y (unless l->mask_relu) */
+    NN_SKIPS_Y_ACT = 4    /* y, when the activation is linear or dy_is_preact */
+};
+
 typedef struct nn_layer_ops {
     const char *kind;                 /* Keras class name: "Dense" */
     const char *const *arg_names;     /* positional order, NULL-terminated;
@@ -77,6 +87,10 @@ typedef struct nn_layer_ops {
     /* 1: y is x reshaped (Flatten). The model then passes y == x and
      * dx == dy, so forward and backward have nothing to copy. */
     int reshape;
+    unsigned bwd_skips;               /* NN_SKIPS_* bits; 0: reads x and y */
+    /* 1: max(relu(x)) == relu(max(x)), and backward honours l->mask_relu, so
+     * a ReLU below can hand its derivative to this layer (max pooling). */
+    int commutes_relu;
 } nn_layer_ops;
 
 struct nn_layer {
@@ -88,6 +102,9 @@ struct nn_layer {
     int trainable;
     nn_act act;                   /* fused activation (Dense, Conv2D, Activation) */
     int dy_is_preact;             /* set by the model for fused losses */
+    int mask_relu;                /* set by the model: backward keeps dx only
+                                     where y > 0 (the ReLU derivative of the
+                                     layer below, whose dy_is_preact is set) */
     void *priv;
 };
 

@@ -60,6 +60,13 @@ typedef struct nn_model {
     int cache_rows;              /* (plan: their outputs fit in cache; may be
                                     lowered after planning, not raised) */
     float *cbuf;                 /* (threads, 2, cache_rows, dstride) backward chunks */
+    size_t *toff;                /* per layer: SIZE_MAX, or the output is only read
+                                    by the next layer's forward (no backward reads
+                                    it: a ReLU conv under max pooling), so it
+                                    lives at toff in its thread's tbuf region
+                                    instead of acts, one cache chunk at a time */
+    float *tbuf;                 /* (threads, tstride) */
+    size_t tstride;
 
     /* Compute threads (nn_model_set_threads): each runs forward and backward
      * on its own slice of the batch's rows, with its own workspace and, for
@@ -101,7 +108,8 @@ void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *
  * then nn_optim_advance. */
 void nn_model_update(nn_model *m);
 /* Layer i's output buffer of the last forward on input x: its own, or for a
- * reshape layer (Flatten) the buffer of its input. */
+ * reshape layer (Flatten) the buffer of its input; NULL for a layer whose
+ * output was only kept a cache chunk at a time (m->toff). */
 const float *nn_model_layer_out(const nn_model *m, const float *x, int i);
 size_t nn_model_in_size(const nn_model *m);
 size_t nn_model_out_size(const nn_model *m);

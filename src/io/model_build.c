@@ -252,6 +252,14 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
     m->grads = calloc(off ? off : 1, sizeof(float));
     if (!m->params || !m->grads)
         return nn_err(e, NN_ENOMEM, "cannot allocate %zu parameters", off);
+    /* A ReLU under max pooling: the pool's backward applies its derivative
+     * (exact, see maxpool2d.c), so neither backward reads the ReLU's output
+     * and the model keeps it only for the forward pass. */
+    for (int i = 0; i + 1 < m->nlayers; i++)
+        if (m->layers[i].act == NN_ACT_RELU && m->layers[i + 1].ops->commutes_relu) {
+            m->layers[i].dy_is_preact = 1;
+            m->layers[i + 1].mask_relu = 1;
+        }
     if (!m->compiled)
         return NN_OK;
     nn_layer *last = &m->layers[m->nlayers - 1];

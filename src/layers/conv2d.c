@@ -167,4 +167,5 @@ const nn_layer_ops nn_conv2d_ops = {
     .forward = conv_forward,
     .backward = conv_backward,
     .destroy = NULL,   /* frees priv */
+    .bwd_skips = NN_SKIPS_Y_ACT,
 };

@@ -59,13 +59,23 @@ INLINE void put(float *y, vf a0, vf a1, int relu, lanes last, const int FV)
     }
 }
 
-INLINE void add(float *o, vf a0, vf a1, lanes last, const int FV)
+/* Where a dW tile's second vector lies: VL further (the next filters, or
+ * taps of the same kernel row), or one kernel row further (taps of two
+ * short kernel rows: its first vector's lane beyond the row then sums
+ * taps outside the kernel and is not stored). Lanes first of the first
+ * vector and last of the last are stored. */
+typedef struct dw_vecs {
+    size_t src, dst;   /* offsets of the second vector in dy and dw */
+    lanes first, last;
+} dw_vecs;
+
+INLINE void add(float *o, vf a0, vf a1, dw_vecs v, const int FV)
 {
     if (FV == 1) {
-        vstore_n(o, vload_n(o, last) + a0, last);
+        vstore_n(o, vload_n(o, v.last) + a0, v.last);
     } else {
-        vstore(o, vload(o) + a0);
-        vstore_n(o + VL, vload_n(o + VL, last) + a1, last);
+        vstore_n(o, vload_n(o, v.first) + a0, v.first);
+        vstore_n(o + v.dst, vload_n(o + v.dst, v.last) + a1, v.last);
     }
 }
 
@@ -114,13 +124,14 @@ INLINE void fwd_tile(const float *x, size_t xps, size_t xrs, int KH, int R, cons
 #undef OUT
 }
 
-/* dw[p*ldw + v*VL + lane] += sum over oh < OH, ow < OW of
- * x[oh*xrs + ow*xps + p] * dy[oh*dyr + ow*dys + v*VL + lane] for p < P; the
- * last vector reads and writes the lanes of last only. */
+/* dw[p*ldw + v*vs.dst + lane] += sum over oh < OH, ow < OW of
+ * x[oh*xrs + ow*xps + p] * dy[oh*dyr + ow*dys + v*vs.src + lane] for p < P
+ * and the stored lanes (dw_vecs); the last vector reads its lanes only. */
 INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, size_t dys,
-                    size_t dyr, int OH, int OW, float *dw, size_t ldw, lanes last, const int P,
-                    const int FV)
+                    size_t dyr, int OH, int OW, float *dw, size_t ldw, dw_vecs vs,
+                    const int P, const int FV)
 {
+    const lanes last = vs.last;
     const vf zero = {0};
     ROWS(DECL)
     for (int oh = 0; oh < OH; oh++) {
@@ -128,7 +139,7 @@ INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, siz
         for (int ow = 0; ow < OW; ow++) {
             const float *xp = xr + (size_t)ow * xps, *dp = dr + (size_t)ow * dys;
             vf d0 = FV > 1 ? vload(dp) : vload_n(dp, last);
-            vf d1 = FV > 1 ? vload_n(dp + VL, last) : d0;
+            vf d1 = FV > 1 ? vload_n(dp + vs.src, last) : d0;
 #define STEP(p)                                                                           \
     if (p < P) {                                                                          \
         vf b = vbcast(xp[p]);                                                             \
@@ -140,7 +151,7 @@ INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, siz
 #undef STEP
         }
     }
-#define OUT(p) if (p < P) add(dw + (size_t)p * ldw, a##p##0, a##p##1, last, FV);
+#define OUT(p) if (p < P) add(dw + (size_t)p * ldw, a##p##0, a##p##1, vs, FV);
     ROWS(OUT)
 #undef OUT
 }
@@ -217,9 +228,9 @@ INLINE void pv_tile(const float *x, size_t xcs, size_t xrs, int KH, int KW, int 
 #define DW_CASE(P_)                                                                       \
     case P_:                                                                              \
         if (FV == 2)                                                                      \
-            dw_tile(x, xps, xrs, dy, dys, dyr, OH, OW, dw, ldw, last, P_, 2);             \
+            dw_tile(x, xps, xrs, dy, dys, dyr, OH, OW, dw, ldw, vs, P_, 2);               \
         else                                                                              \
-            dw_tile(x, xps, xrs, dy, dys, dyr, OH, OW, dw, ldw, last, P_, 1);             \
+            dw_tile(x, xps, xrs, dy, dys, dyr, OH, OW, dw, ldw, vs, P_, 1);               \
         break;
 
 #define PV_CASE(P_)                                                                       \
@@ -251,7 +262,7 @@ static void fwd_any(int P, int FV, const float *x, size_t xps, size_t xrs, int K
 }
 
 static void dw_any(int P, int FV, const float *x, size_t xps, size_t xrs, const float *dy,
-                   size_t dys, size_t dyr, int OH, int OW, float *dw, size_t ldw, lanes last)
+                   size_t dys, size_t dyr, int OH, int OW, float *dw, size_t ldw, dw_vecs vs)
 {
     switch (P) {
         TILE_SIZES(DW_CASE)
@@ -543,12 +554,13 @@ static void build_dq(const nn_conv_geom *g, int F, int relu, const float *y, con
         memset(q + (size_t)(left + g->OW) * F, 0, (size_t)(Wq - left - g->OW) * F * sizeof *q);
         q += (size_t)left * F;
         const size_t off = (size_t)oh * g->OW * F, n = (size_t)g->OW * F;
-        const float *restrict d = dy + off, *restrict yy = y + off;
+        const float *restrict d = dy + off;
         float *restrict o = q;
-        if (relu)
+        if (relu) {
+            const float *restrict yy = y + off;
             for (size_t i = 0; i < n; i++)
                 o[i] = yy[i] > 0.0f ? d[i] : 0.0f;
-        else
+        } else
             memcpy(o, d, n * sizeof *o);
         if (db)
             for (int ow = 0; ow < g->OW; ow++) {
@@ -587,15 +599,28 @@ static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
         const float *xb = xs + (size_t)oh0 * xoh;
         for (int kh = 0; kh < g->KH; kh++) {
             const float *xk = xb + (size_t)kh * xrs;
+            if (dwt && R <= VL && kh + 1 < g->KH) {
+                /* rows: filters of dq; vectors: a kernel row each, two at a
+                 * time, so each broadcast of dq feeds two FMAs */
+                dw_vecs vs = {xrs, (size_t)R, lanes_first(R), lanes_first(R)};
+                for (int f0 = 0, i = 0; f0 < F; i++) {
+                    int T = tile_len(F, i);
+                    dw_any(T, 2, db + f0, (size_t)F, dqr, xk, xps, xoh, nb, g->OW,
+                           dwt + (size_t)f0 * K + (size_t)kh * R, K, vs);
+                    f0 += T;
+                }
+                kh++;
+                continue;
+            }
             if (dwt) {   /* rows: filters of dq; vectors: taps of x */
                 for (int t0 = 0; t0 < R; t0 += BLK) {
                     int FV, nlast;
                     block(R, t0, &FV, &nlast);
+                    dw_vecs vs = {VL, VL, lanes_first(VL), lanes_first(nlast)};
                     for (int f0 = 0, i = 0; f0 < F; i++) {
                         int T = tile_len(F, i);
                         dw_any(T, FV, db + f0, (size_t)F, dqr, xk + t0, xps, xoh, nb, g->OW,
-                               dwt + (size_t)f0 * K + (size_t)kh * R + t0, K,
-                               lanes_first(nlast));
+                               dwt + (size_t)f0 * K + (size_t)kh * R + t0, K, vs);
                         f0 += T;
                     }
                 }
@@ -604,10 +629,11 @@ static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
             for (int f0 = 0; f0 < F; f0 += BLK) {   /* rows: taps of x; vectors: filters */
                 int FV, nlast;
                 block(F, f0, &FV, &nlast);
+                dw_vecs vs = {VL, VL, lanes_first(VL), lanes_first(nlast)};
                 for (int r0 = 0, i = 0; r0 < R; i++) {
                     int T = tile_len(R, i);
                     dw_any(T, FV, xk + r0, xps, xoh, db + f0, (size_t)F, dqr, nb, g->OW,
-                           dw + ((size_t)kh * R + r0) * F + f0, (size_t)F, lanes_first(nlast));
+                           dw + ((size_t)kh * R + r0) * F + f0, (size_t)F, vs);
                     r0 += T;
                 }
             }
@@ -642,7 +668,7 @@ void NN_ISA_FN(nn_dconv_backward)(const nn_conv_geom *g, int F, nn_act act,
     const int relu = act == NN_ACT_RELU;
     for (int b = 0; b < n; b++) {
         float *dyb = dy + (size_t)b * P * F;
-        const float *yb = y + (size_t)b * P * F;
+        const float *yb = y ? y + (size_t)b * P * F : NULL;   /* NULL: not read */
         if (act != NN_ACT_LINEAR && !relu)   /* dy is scratch: in place */
             nn_act_backward(act, yb, dyb, P, (size_t)F);
         build_dq(g, F, relu, yb, dyb, db, dq, Hq, Wq, top, left);

@@ -154,4 +154,5 @@ const nn_layer_ops nn_dropout_ops = {
     .forward = dropout_forward,
     .backward = dropout_backward,
     .destroy = dropout_destroy,
+    .bwd_skips = NN_SKIPS_X | NN_SKIPS_Y,   /* the mask is kept */
 };

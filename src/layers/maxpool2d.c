@@ -4,7 +4,10 @@
  * planned for batch_max rows); backward scatters dy to those offsets. With
  * padding="same" (TensorFlow convention, extra padding at the bottom/right)
  * the window is clipped to the image, so padded cells never win: they act
- * as -inf. Ties go to the first cell in (h, w) order. */
+ * as -inf. Ties go to the first cell in (h, w) order. With l->mask_relu
+ * (the layer below ends in a ReLU), backward also applies that ReLU's
+ * derivative: the winner of a window is > 0 exactly when the window's max
+ * is, so the conv's output need not be kept for its own backward. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +151,8 @@ static void pool_forward(nn_layer *l, const float *par, const float *x /* (B, H,
 /* Backward of one image when the windows do not overlap (strides = pool
  * size): each cell of a window is written once; the rows and columns no
  * window covers (valid padding leaves a remainder) are zeroed. */
-static void tile_backward(const pool *p, const int32_t *a, const float *dy, float *dx)
+static void tile_backward(const pool *p, const int32_t *a, const float *y, const float *dy,
+                          float *dx)
 {
     const int C = p->C, W = p->W;
     const size_t row = (size_t)W * C;
@@ -161,7 +165,7 @@ static void tile_backward(const pool *p, const int32_t *a, const float *dy, floa
         window(oh * p->SH - p->PT, p->PH, p->H, &h_lo, &h_hi);
         r_lo = h_lo < r_lo ? h_lo : r_lo;
         r_hi = h_hi > r_hi ? h_hi : r_hi;
-        for (int ow = 0; ow < p->OW; ow++, a += C, dy += C) {
+        for (int ow = 0; ow < p->OW; ow++, a += C, dy += C, y += y ? C : 0) {
             int w_lo, w_hi;
             window(ow * p->SW - p->PL, p->PW, W, &w_lo, &w_hi);
             if (ow == 0)
@@ -170,6 +174,8 @@ static void tile_backward(const pool *p, const int32_t *a, const float *dy, floa
             for (int c0 = 0; c0 < C; c0 += NN_VL) {
                 lanes m = lanes_first(C - c0 < NN_VL ? C - c0 : NN_VL);
                 vf d = vload_n(dy + c0, m);
+                if (y)
+                    d = vselect(vload_n(y + c0, m) > (vf){0}, d, (vf){0});
                 vi at = viload_n(a + c0, m);
                 for (int ih = h_lo; ih < h_hi; ih++)
                     for (int iw = w_lo; iw < w_hi; iw++) {
@@ -195,16 +201,17 @@ static void pool_backward(nn_layer *l, const float *par, float *g, const float *
     (void)par;
     (void)g;
     (void)x;
-    (void)y;
     if (!dx)
         return;
     const size_t img = (size_t)p->H * p->W * p->C, out = (size_t)p->OH * p->OW * p->C;
     const int32_t *arg = p->arg + (size_t)ctx->row0 * out;
+    const float *ym = l->mask_relu ? y : NULL;   /* only y > 0 passes */
     if (p->SH == p->PH && p->SW == p->PW) {
         /* Windows tile the image: write every cell once (no memset pass and
          * no scattered read-modify-write over a large dx). */
         for (int b = 0; b < B; b++)
-            tile_backward(p, arg + (size_t)b * out, dy + (size_t)b * out, dx + (size_t)b * img);
+            tile_backward(p, arg + (size_t)b * out, ym ? ym + (size_t)b * out : NULL,
+                          dy + (size_t)b * out, dx + (size_t)b * img);
         return;
     }
     memset(dx, 0, (size_t)B * img * sizeof *dx);
@@ -212,8 +219,10 @@ static void pool_backward(nn_layer *l, const float *par, float *g, const float *
         float *db = dx + (size_t)b * img;
         const float *d = dy + (size_t)b * out;
         const int32_t *a = arg + (size_t)b * out;
+        const float *yb = ym ? ym + (size_t)b * out : NULL;
         for (size_t i = 0; i < out; i++)
-            db[a[i]] += d[i];
+            if (!yb || yb[i] > 0.0f)
+                db[a[i]] += d[i];
     }
 }
 
@@ -238,4 +247,6 @@ const nn_layer_ops nn_maxpool2d_ops = {
     .forward = pool_forward,
     .backward = pool_backward,
     .destroy = pool_destroy,
+    .bwd_skips = NN_SKIPS_X | NN_SKIPS_Y,   /* the argmax is kept */
+    .commutes_relu = 1,
 };

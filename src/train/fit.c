@@ -104,7 +104,8 @@ static int nonfinite_layer(const nn_model *m)
 static int nonfinite_output(const nn_model *m, const float *x, size_t rows)
 {
     for (int i = 0; i < m->nlayers; i++) {
-        if (!nn_all_finite(nn_model_layer_out(m, x, i), rows * nn_shape_size(&m->layers[i].out)))
+        const float *y = nn_model_layer_out(m, x, i);   /* NULL: not kept */
+        if (y && !nn_all_finite(y, rows * nn_shape_size(&m->layers[i].out)))
             return i;
     }
     return -1;

@@ -91,7 +91,11 @@ static void unplan(nn_model *m)
     free(m->dbuf[1]);
     free(m->work);
     free(m->cbuf);
-    m->cbuf = NULL;
+    free(m->tbuf);
+    free(m->toff);
+    m->cbuf = m->tbuf = NULL;
+    m->toff = NULL;
+    m->tstride = 0;
     m->acts = NULL;
     m->dbuf[0] = m->dbuf[1] = NULL;
     m->work = NULL;
@@ -120,6 +124,54 @@ int nn_model_set_threads(nn_model *m, int threads, nn_error *e)
     return NN_OK;
 }
 
+static int reads_x(const nn_layer *l)
+{
+    return !(l->ops->bwd_skips & NN_SKIPS_X);
+}
+
+static int reads_y(const nn_layer *l)
+{
+    unsigned s = l->ops->bwd_skips;
+    if (l->mask_relu)
+        return 1;
+    if (s & NN_SKIPS_Y)
+        return 0;
+    return !((s & NN_SKIPS_Y_ACT) && (l->dy_is_preact || l->act == NN_ACT_LINEAR));
+}
+
+/* The leading layers whose work per row outweighs their parameters, and the
+ * rows of one pass over them (their widest output in CACHE_BYTES); then
+ * which of their outputs only the next layer's forward reads (toff). */
+static int plan_cache(nn_model *m, int batch_max, nn_error *e)
+{
+    size_t widest_out = 1;
+    m->cache_layers = 0;
+    while (m->cache_layers < m->nlayers &&
+           m->layers[m->cache_layers].param_len <=
+               nn_shape_size(&m->layers[m->cache_layers].out)) {
+        size_t o = nn_shape_size(&m->layers[m->cache_layers++].out);
+        widest_out = o > widest_out ? o : widest_out;
+    }
+    m->cache_rows = (int)(CACHE_BYTES / (widest_out * sizeof(float)));
+    if (m->cache_rows < 1)
+        m->cache_rows = 1;
+    if (m->cache_rows > batch_max)
+        m->cache_rows = batch_max;
+    if (!(m->toff = malloc((size_t)m->nlayers * sizeof *m->toff)))
+        return nn_err(e, NN_ENOMEM, "out of memory planning activations");
+    m->tstride = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i], *next = i + 1 < m->nlayers ? l + 1 : NULL;
+        m->toff[i] = SIZE_MAX;
+        if (i + 1 < m->cache_layers && !l->ops->reshape && !next->ops->reshape &&
+            !reads_y(l) && !reads_x(next)) {
+            m->toff[i] = m->tstride;
+            m->tstride += (size_t)m->cache_rows * nn_shape_size(&l->out);
+        }
+    }
+    return NN_OK;
+}
+
 int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
 {
     if (batch_max <= m->batch_max)
@@ -131,19 +183,25 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
     m->acts = calloc((size_t)m->nlayers, sizeof *m->acts);
     if (!m->acts)
         return nn_err(e, NN_ENOMEM, "out of memory planning activations");
+    int rc = plan_cache(m, batch_max, e);
+    if (rc) {
+        unplan(m);
+        return rc;
+    }
     for (int i = 0; i < m->nlayers; i++) {
         nn_layer *l = &m->layers[i];
         size_t n = nn_shape_size(&l->out), w = 0;
         if (n > widest)
             widest = n;
-        m->acts[i] = l->ops->reshape ? NULL : malloc(B * n * sizeof(float));
-        if (!m->acts[i] && !l->ops->reshape) {
+        int own = !l->ops->reshape && m->toff[i] == SIZE_MAX;
+        m->acts[i] = own ? malloc(B * n * sizeof(float)) : NULL;
+        if (!m->acts[i] && own) {
             unplan(m);
             return nn_err(e, NN_ENOMEM, "cannot allocate %.1f MiB of activations for layer '%s' at batch %d",
                           (double)(B * n * sizeof(float)) / 1048576.0, l->name, batch_max);
         }
         if (l->ops->plan) {
-            int rc = l->ops->plan(l, batch_max, &w, e);
+            rc = l->ops->plan(l, batch_max, &w, e);
             if (rc) {
                 unplan(m);
                 return nn_err_prefix(e, "layer '%s'", l->name);
@@ -161,19 +219,11 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
     }
     m->work_bytes = work;
     m->dstride = widest;
-    size_t widest_out = 1;
-    m->cache_layers = 0;
-    while (m->cache_layers < m->nlayers &&
-           m->layers[m->cache_layers].param_len <=
-               nn_shape_size(&m->layers[m->cache_layers].out)) {
-        size_t o = nn_shape_size(&m->layers[m->cache_layers++].out);
-        widest_out = o > widest_out ? o : widest_out;
+    if (m->tstride && !(m->tbuf = malloc((size_t)m->threads * m->tstride * sizeof(float)))) {
+        unplan(m);
+        return nn_err(e, NN_ENOMEM, "cannot allocate %.1f MiB of forward chunk buffers",
+                      (double)(m->threads * m->tstride * sizeof(float)) / 1048576.0);
     }
-    m->cache_rows = (int)(CACHE_BYTES / (widest_out * sizeof(float)));
-    if (m->cache_rows < 1)
-        m->cache_rows = 1;
-    if (m->cache_rows > batch_max)
-        m->cache_rows = batch_max;
     if (m->cache_layers > 0) {   /* two backward chunk buffers per thread */
         size_t cb = 2 * (size_t)m->threads * (size_t)m->cache_rows * widest;
         if (!(m->cbuf = malloc(cb * sizeof(float)))) {
@@ -183,7 +233,7 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
         }
     }
     if (m->threads > 1) {
-        int rc = team_alloc(m, e);
+        rc = team_alloc(m, e);
         if (rc) {
             unplan(m);
             return rc;
@@ -197,11 +247,12 @@ const float *nn_model_layer_out(const nn_model *m, const float *x, int i)
 {
     while (i >= 0 && m->layers[i].ops->reshape)
         i--;
-    return i < 0 ? x : m->acts[i];
+    return i < 0 ? x : m->acts[i];   /* NULL when not kept */
 }
 
-/* Rows [r0, r0 + n) through layers [i0, i1); ctx describes the whole call. */
-static void forward_rows(nn_model *m, const float *x, long r0, long n, int i0, int i1,
+/* Rows [r0, r0 + n) through layers [i0, i1) on thread t; ctx describes the
+ * whole call. */
+static void forward_rows(nn_model *m, const float *x, long r0, long n, int i0, int i1, int t,
                          float *work, const nn_ctx *ctx, double *prof)
 {
     nn_ctx c = *ctx;
@@ -213,8 +264,9 @@ static void forward_rows(nn_model *m, const float *x, long r0, long n, int i0, i
     in += (size_t)r0 * (i0 ? nn_shape_size(&m->layers[i0 - 1].out) : nn_model_in_size(m));
     for (int i = i0; i < i1; i++) {
         nn_layer *l = &m->layers[i];
-        float *y = l->ops->reshape ? (float *)in
-                                   : m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
+        float *y = l->ops->reshape        ? (float *)in
+                   : m->toff[i] != SIZE_MAX ? m->tbuf + (size_t)t * m->tstride + m->toff[i]
+                                            : m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
         double t0 = prof ? nn_now() : 0;
         l->ops->forward(l, m->params + l->param_off, in, y, (int)n, &c);
         if (prof)
@@ -228,14 +280,14 @@ static void forward_rows(nn_model *m, const float *x, long r0, long n, int i0, i
  * time, so each reads its input from cache (a whole slice of large images
  * at once goes out to memory and back between layers); the rest (Dense,
  * recurrent) take the whole slice, as their weights are read once per call. */
-static void forward_slice(nn_model *m, const float *x, long r0, long n, float *work,
+static void forward_slice(nn_model *m, const float *x, long r0, long n, int t, float *work,
                           const nn_ctx *ctx, double *prof)
 {
     long step = m->cache_rows > 0 ? m->cache_rows : n;
     int k = m->cache_layers;
     for (long j = 0; k > 0 && j < n; j += step)
-        forward_rows(m, x, r0 + j, n - j < step ? n - j : step, 0, k, work, ctx, prof);
-    forward_rows(m, x, r0, n, k, m->nlayers, work, ctx, prof);
+        forward_rows(m, x, r0 + j, n - j < step ? n - j : step, 0, k, t, work, ctx, prof);
+    forward_rows(m, x, r0, n, k, m->nlayers, t, work, ctx, prof);
 }
 
 typedef struct fwd_job {
@@ -251,7 +303,7 @@ static void fwd_thread(void *arg, int t, int T)
     long r0, n;
     nn_pool_split(j->B, T, t, &r0, &n);
     if (n > 0)
-        forward_slice(j->m, j->x, r0, n, j->m->team->work[t], j->ctx, t ? NULL : j->m->prof);
+        forward_slice(j->m, j->x, r0, n, t, j->m->team->work[t], j->ctx, t ? NULL : j->m->prof);
 }
 
 const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
@@ -263,7 +315,7 @@ const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
         fwd_job j = {m, x, B, ctx};
         nn_pool_run(m->pool, fwd_thread, &j);
     } else {
-        forward_slice(m, x, 0, B, m->work, ctx, m->prof);
+        forward_slice(m, x, 0, B, 0, m->work, ctx, m->prof);
     }
     nn_fp_leave(fp);
     return nn_model_layer_out(m, x, m->nlayers - 1);
@@ -319,6 +371,12 @@ static void announce(bwd_job *j, int *next, int wait)
     }
 }
 
+/* Row r0 of a (rows, width) buffer; NULL for an output not kept (toff). */
+static const float *rows_at(const float *buf, long r0, size_t width)
+{
+    return buf ? buf + (size_t)r0 * width : NULL;
+}
+
 /* Layer i's backward over rows [r0, r0 + n): dy in, dx out (NULL: none).
  * fresh: thread t's private gradient of the layer starts at zero; final:
  * the thread's last rows of this layer in this call, so it counts as done
@@ -328,8 +386,8 @@ static void bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, floa
 {
     nn_model *m = j->m;
     nn_layer *l = &m->layers[i];
-    const float *in = nn_model_layer_out(m, j->x, i - 1) + (size_t)r0 * nn_shape_size(&l->in);
-    const float *y = nn_model_layer_out(m, j->x, i) + (size_t)r0 * nn_shape_size(&l->out);
+    const float *in = rows_at(nn_model_layer_out(m, j->x, i - 1), r0, nn_shape_size(&l->in));
+    const float *y = rows_at(nn_model_layer_out(m, j->x, i), r0, nn_shape_size(&l->out));
     c->row0 = j->ctx->row0 + (int)r0;
     c->sample_ids = j->ctx->sample_ids ? j->ctx->sample_ids + r0 : NULL;
     if (t && fresh && l->param_len)
