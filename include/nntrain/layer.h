@@ -102,6 +102,10 @@ struct nn_layer {
     int trainable;
     nn_act act;                   /* fused activation (Dense, Conv2D, Activation) */
     int dy_is_preact;             /* set by the model for fused losses */
+    int rowwise;                  /* set by configure: forward and backward
+                                     read the weights once per row anyway (the
+                                     direct convolution), so a pass over a few
+                                     rows costs nothing more */
     int mask_relu;                /* set by the model: backward keeps dx only
                                      where y > 0 (the ReLU derivative of the
                                      layer below, whose dy_is_preact is set) */

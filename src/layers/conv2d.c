@@ -60,6 +60,7 @@ static int conv_configure(nn_layer *l, nn_error *e)
      * leaves them a few accumulators (5x5 -> 3x3 ran at half the im2col
      * rate), so such layers keep the columns for those two products. */
     c->dfwd = c->dconv && g->OW >= 6;
+    l->rowwise = c->dfwd && nn_dconv_dx_usable(g);
     l->out = nn_shape3(g->OH, g->OW, c->F);
     l->param_len = nn_conv_geom_k(g) * c->F + (c->use_bias ? (size_t)c->F : 0);
     return NN_OK;

@@ -139,16 +139,21 @@ static int reads_y(const nn_layer *l)
     return !((s & NN_SKIPS_Y_ACT) && (l->dy_is_preact || l->act == NN_ACT_LINEAR));
 }
 
-/* The leading layers whose work per row outweighs their parameters, and the
- * rows of one pass over them (their widest output in CACHE_BYTES); then
- * which of their outputs only the next layer's forward reads (toff). */
+/* Whether a pass over a few rows at a time costs layer l nothing: its work
+ * per row outweighs its parameters, or it reads them per row anyway. */
+static int chunkable(const nn_layer *l)
+{
+    return l->rowwise || l->param_len <= nn_shape_size(&l->out);
+}
+
+/* The leading chunkable layers, and the rows of one pass over them (their
+ * widest output in CACHE_BYTES); then which of their outputs only the next
+ * layer's forward reads (toff). */
 static int plan_cache(nn_model *m, int batch_max, nn_error *e)
 {
     size_t widest_out = 1;
     m->cache_layers = 0;
-    while (m->cache_layers < m->nlayers &&
-           m->layers[m->cache_layers].param_len <=
-               nn_shape_size(&m->layers[m->cache_layers].out)) {
+    while (m->cache_layers < m->nlayers && chunkable(&m->layers[m->cache_layers])) {
         size_t o = nn_shape_size(&m->layers[m->cache_layers++].out);
         widest_out = o > widest_out ? o : widest_out;
     }
@@ -275,9 +280,8 @@ static void forward_rows(nn_model *m, const float *x, long r0, long n, int i0, i
     }
 }
 
-/* A thread's rows through the model. The leading layers whose work per row
- * outweighs their parameters (convolutions, pooling) take a few rows at a
- * time, so each reads its input from cache (a whole slice of large images
+/* A thread's rows through the model. The leading chunkable layers
+ * (convolutions, pooling) take a few rows at a time, so each reads its input from cache (a whole slice of large images
  * at once goes out to memory and back between layers); the rest (Dense,
  * recurrent) take the whole slice, as their weights are read once per call. */
 static void forward_slice(nn_model *m, const float *x, long r0, long n, int t, float *work,
