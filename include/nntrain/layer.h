@@ -101,7 +101,8 @@ struct nn_layer {
     size_t param_off, param_len;  /* block in the flat buffers */
     int trainable;
     nn_act act;                   /* fused activation (Dense, Conv2D, Activation) */
-    int dy_is_preact;             /* set by the model for fused losses */
+    int dy_is_preact;             /* set by the model: fused losses, and a
+                                     ReLU whose max pooling applies it */
     int rowwise;                  /* set by configure: forward and backward
                                      read the weights once per row anyway (the
                                      direct convolution), so a pass over a few

@@ -69,6 +69,13 @@ typedef struct dw_vecs {
     lanes first, last;
 } dw_vecs;
 
+/* The usual layout: the second vector right after the first, nlast lanes. */
+static dw_vecs next_vector(int nlast)
+{
+    dw_vecs v = {VL, VL, lanes_first(VL), lanes_first(nlast)};
+    return v;
+}
+
 INLINE void add(float *o, vf a0, vf a1, dw_vecs v, const int FV)
 {
     if (FV == 1) {
@@ -616,7 +623,7 @@ static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
                 for (int t0 = 0; t0 < R; t0 += BLK) {
                     int FV, nlast;
                     block(R, t0, &FV, &nlast);
-                    dw_vecs vs = {VL, VL, lanes_first(VL), lanes_first(nlast)};
+                    dw_vecs vs = next_vector(nlast);
                     for (int f0 = 0, i = 0; f0 < F; i++) {
                         int T = tile_len(F, i);
                         dw_any(T, FV, db + f0, (size_t)F, dqr, xk + t0, xps, xoh, nb, g->OW,
@@ -629,7 +636,7 @@ static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
             for (int f0 = 0; f0 < F; f0 += BLK) {   /* rows: taps of x; vectors: filters */
                 int FV, nlast;
                 block(F, f0, &FV, &nlast);
-                dw_vecs vs = {VL, VL, lanes_first(VL), lanes_first(nlast)};
+                dw_vecs vs = next_vector(nlast);
                 for (int r0 = 0, i = 0; r0 < R; i++) {
                     int T = tile_len(R, i);
                     dw_any(T, FV, xk + r0, xps, xoh, db + f0, (size_t)F, dqr, nb, g->OW,
