@@ -20,9 +20,14 @@ max(batch, 64 MiB) samples (nntrain's bench copies its batches the same way).
 Warm-up steps, then timed steps (forward, loss, backward, optimizer step);
 prints one machine-readable line
     TORCH model=<m> threads=<t> batch=<b> img_s=<x> ms_step=<y> rss_mb=<z> steps=<s>
+          blas_threads=<n>
 rss_mb is the peak RSS of this process (the interpreter and torch included).
+Debian's torch does its Linear products in OpenBLAS, whose own thread pool ignores
+torch.set_num_threads: it is set to --threads too (blas_threads in the line), or a
+"1 thread" run would use every core for its GEMMs.
 """
 import argparse
+import ctypes
 import resource
 import sys
 import time
@@ -71,6 +76,19 @@ def build(name):
     raise KeyError(name)
 
 
+def openblas_threads(n):
+    """Sets the loaded OpenBLAS's thread count to n (when n > 0); returns it, or -1
+    when this process has no OpenBLAS."""
+    with open("/proc/self/maps") as f:
+        libs = {l.split()[-1] for l in f if "libopenblas" in l}
+    for path in sorted(libs):
+        lib = ctypes.CDLL(path)
+        if n > 0:
+            lib.openblas_set_num_threads(ctypes.c_int(n))
+        return lib.openblas_get_num_threads()
+    return -1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True,
@@ -90,6 +108,8 @@ def main():
     B = a.batch or batch
 
     torch.set_num_threads(a.threads)
+    torch.zeros(2, 2) @ torch.zeros(2, 2)      # loads the BLAS
+    blas_threads = openblas_threads(a.threads)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
@@ -133,8 +153,9 @@ def main():
     if not torch.isfinite(loss):
         sys.exit("torch_bench: loss is not finite")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print("TORCH model=%s threads=%d batch=%d img_s=%.2f ms_step=%.3f rss_mb=%.1f steps=%d"
-          % (name, a.threads, B, B * a.steps / wall, 1e3 * wall / a.steps, rss_mb, a.steps))
+    print("TORCH model=%s threads=%d batch=%d img_s=%.2f ms_step=%.3f rss_mb=%.1f steps=%d "
+          "blas_threads=%d" % (name, a.threads, B, B * a.steps / wall, 1e3 * wall / a.steps,
+                               rss_mb, a.steps, blas_threads))
 
 
 if __name__ == "__main__":
