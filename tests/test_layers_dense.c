@@ -148,6 +148,43 @@ static void test_dense_forward_values(void)
     nn_layer_destroy(&l);
 }
 
+/* A long input into fewer units than rows takes the transposed product
+ * through the workspace: same values as a double-precision reference, and as
+ * the plain product (no workspace), for bias, no bias and B <= units. */
+static void test_dense_long_input(void)
+{
+    static const char *calls[] = {"Dense(7, activation=\"relu\")",
+                                  "Dense(5, use_bias=False)"};
+    const int in = 4500;
+    for (int c = 0; c < 2; c++) {
+        for (int B = 3; B <= 21; B += 18) {
+            tu_lay t;
+            tu_lay_open(&t, calls[c], nn_shape1(in), B);
+            const int out = (int)nn_shape_size(&t.l.out);
+            CU_ASSERT_EQUAL(t.work, B > out ? (size_t)B * out * sizeof(float) : 0);
+            tu_fill_uniform(t.p, t.np, 11, -0.05f, 0.05f);
+            tu_fill_uniform(t.x, (size_t)B * in, 12, -1, 1);
+            tu_lay_forward(&t);
+            float *want = malloc((size_t)B * out * sizeof *want);
+            float *plain = malloc((size_t)B * out * sizeof *plain);
+            for (int r = 0; r < B; r++)
+                for (int j = 0; j < out; j++) {
+                    double z = t.np > (size_t)in * out ? t.p[(size_t)in * out + j] : 0;
+                    for (int k = 0; k < in; k++)
+                        z += (double)t.x[(size_t)r * in + k] * t.p[(size_t)k * out + j];
+                    want[r * out + j] = (float)(c == 0 && z < 0 ? 0 : z);
+                }
+            tu_assert_close("y against the reference", t.y, want, (size_t)B * out, 1e-5);
+            nn_ctx bare = {0};
+            t.l.ops->forward(&t.l, t.p, t.x, plain, B, &bare);
+            tu_assert_close("y against the plain product", t.y, plain, (size_t)B * out, 1e-5);
+            free(want);
+            free(plain);
+            tu_lay_close(&t);
+        }
+    }
+}
+
 static void test_dense_init(void)
 {
     nn_error e = {0};
@@ -496,6 +533,7 @@ int main(void)
         {"gradcheck Dropout", test_gc_dropout},
         {"Dense shapes and Keras counts", test_dense_shapes_and_counts},
         {"Dense forward/backward values", test_dense_forward_values},
+        {"Dense long input: transposed product", test_dense_long_input},
         {"Dense initialisers", test_dense_init},
         {"option errors", test_errors},
         {"None options", test_none_options},
