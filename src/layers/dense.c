@@ -126,15 +126,16 @@ static void dense_init_params(nn_layer *l, float *p /* (in*units [+ units]) */,
         nn_init_fill(d->binit, p + nw, (size_t)d->units, d->units, d->units, rng);
 }
 
-/* A long input (a flattened image: 43,200 for 90x160x3) into fewer units than
- * rows: OpenBLAS 0.3.21 ran y = x W (its column-major m = units = 100, n = B =
- * 500) at 10 GFLOP/s on a Zen core, y^T = W^T x^T (m = B) at 24. The
+/* A long input (a flattened image: 43,200 for 90x160x3) into far fewer units
+ * than rows: OpenBLAS 0.3.21 ran y = x W (its column-major m = units = 100,
+ * n = B = 500) at 10 GFLOP/s on a Zen core, y^T = W^T x^T (m = B) at 21. At
+ * B = 250 (and on two threads of 250 rows each) both ran at 9-10. The
  * transposed product goes to the workspace and is turned back with the bias. */
 #define LONG_IN 4096
 
 static int transposed_forward(const dense *d, int B)
 {
-    return d->in >= LONG_IN && B > d->units;
+    return d->in >= LONG_IN && B >= 4 * d->units;
 }
 
 static int dense_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e)
