@@ -190,6 +190,21 @@ wait_for() {
     done
     return 1
 }
+# submit_bg NAME SECONDS [ENV=VALUE...]: jobs/rick_augmented.sbatch in tiny
+# mode, in the background (sbatch --wait, for at most SECONDS); sets bg (its
+# PID), JOB, LOG and ERR once Slurm has given the job its id.
+submit_bg() {
+    local name=$1 limit=$2
+    shift 2
+    env "${RICK[@]}" "$@" timeout "$limit" sbatch --wait --parsable --job-name="$name" "${TINY[@]}" \
+        "$ROOT/jobs/rick_augmented.sbatch" >"$T/$name.id" 2>"$T/$name.sbatch.err" &
+    bg=$!
+    BG+=("$bg")
+    wait_for "$T/$name.id" '[0-9]' 30
+    JOB=$(tr -dc '0-9' <"$T/$name.id")
+    LOG=$T/logs/$name-$JOB.out
+    ERR=$T/logs/$name-$JOB.err
+}
 # wait_epoch OUTDIR LOG SECONDS PID: until one epoch is done (last.h5 or an
 # epoch line; the log may be block-buffered), or sbatch PID has returned
 wait_epoch() {
@@ -293,15 +308,8 @@ expect "scaling: BENCH lines in the logs" test "$(cat "$T"/logs/scaling-"$JOB"_*
 usr1_test() {
     local name=$1 launcher=$2 s bg e
     s=$(date +%s)
-    env "${RICK[@]}" NNTRAIN_OUT="$T/runs/$name" NNTRAIN_EPOCHS=500 NNTRAIN_NO_REQUEUE=1 NNTRAIN_LAUNCHER=$launcher \
-        timeout "$(tlimit)" sbatch --wait --parsable --job-name="$name" "${TINY[@]}" \
-        "$ROOT/jobs/rick_augmented.sbatch" >"$T/$name.id" 2>"$T/$name.sbatch.err" &
-    bg=$!
-    BG+=("$bg")
-    wait_for "$T/$name.id" '[0-9]' 30
-    JOB=$(tr -dc '0-9' <"$T/$name.id")
-    LOG=$T/logs/$name-$JOB.out
-    ERR=$T/logs/$name-$JOB.err
+    submit_bg "$name" "$(tlimit)" NNTRAIN_OUT="$T/runs/$name" NNTRAIN_EPOCHS=500 NNTRAIN_NO_REQUEUE=1 \
+        NNTRAIN_LAUNCHER="$launcher"
     wait_epoch "$T/runs/$name" "$LOG" 120 "$bg" || echo "($name: no epoch done after 120 s; sending SIGUSR1 anyway)"
     scancel --signal=USR1 --batch "$JOB"
     wait "$bg"
@@ -323,15 +331,7 @@ usr1_test rick_usr1_mpirun mpirun
 # step, so the job fails within seconds instead of rank 0 waiting in MPI
 # until the time limit, and the last checkpoint stays a complete file.
 s=$(date +%s)
-env "${RICK[@]}" NNTRAIN_OUT="$T/runs/rick_kill" NNTRAIN_EPOCHS=500 NNTRAIN_NO_REQUEUE=1 \
-    timeout 90 sbatch --wait --parsable --job-name=rick_kill "${TINY[@]}" \
-    "$ROOT/jobs/rick_augmented.sbatch" >"$T/rick_kill.id" 2>"$T/rick_kill.sbatch.err" &
-bg=$!
-BG+=("$bg")
-wait_for "$T/rick_kill.id" '[0-9]' 30
-JOB=$(tr -dc '0-9' <"$T/rick_kill.id")
-LOG=$T/logs/rick_kill-$JOB.out
-ERR=$T/logs/rick_kill-$JOB.err
+submit_bg rick_kill 90 NNTRAIN_OUT="$T/runs/rick_kill" NNTRAIN_EPOCHS=500 NNTRAIN_NO_REQUEUE=1
 wait_epoch "$T/runs/rick_kill" "$LOG" 120 "$bg"
 victim=
 for p in $(pgrep -f -- "--out $T/runs/rick_kill"); do
@@ -375,15 +375,7 @@ done
 # the same job and step ids as the first run's, still being cleaned up).
 s=$(date +%s)
 EP=25
-env "${RICK[@]}" NNTRAIN_OUT="$T/runs/rick_requeue" NNTRAIN_EPOCHS=$EP \
-    timeout "$(tlimit)" sbatch --wait --parsable --job-name=rick_requeue "${TINY[@]}" \
-    "$ROOT/jobs/rick_augmented.sbatch" >"$T/rick_requeue.id" 2>"$T/rick_requeue.sbatch.err" &
-bg=$!
-BG+=("$bg")
-wait_for "$T/rick_requeue.id" '[0-9]' 30
-JOB=$(tr -dc '0-9' <"$T/rick_requeue.id")
-LOG=$T/logs/rick_requeue-$JOB.out
-ERR=$T/logs/rick_requeue-$JOB.err
+submit_bg rick_requeue "$(tlimit)" NNTRAIN_OUT="$T/runs/rick_requeue" NNTRAIN_EPOCHS=$EP
 wait_epoch "$T/runs/rick_requeue" "$LOG" 120 "$bg"
 scancel --signal=USR1 --batch "$JOB"
 if kill -0 "$bg" 2>/dev/null && wait_for "$LOG" "requeueing job $JOB" 60; then
