@@ -55,13 +55,18 @@ if [ "$(id -u)" -eq 0 ]; then
     if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null &&
         setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$NN"; then
         chmod 555 "$T/ro"
+        # In the sanitizer build LeakSanitizer's exit-time tracer crashes in a
+        # process that setpriv started under another uid (seen on an AMD VM's
+        # kernel: "Tracer caught signal 11", abort); leaks are checked by every
+        # other test, so these two runs go without.
+        as_nobody=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+                   setpriv --reuid=65534 --regid=65534 --clear-groups)
         refused "--out in a read-only directory (as nobody)" "ro/out.*Permission denied" "" -- \
-            setpriv --reuid=65534 --regid=65534 --clear-groups \
-            "$NN" train "$T/m.nn" --data synthetic:sqrt:64 --out "$T/ro/out" --verbose 2
+            "${as_nobody[@]}" "$NN" train "$T/m.nn" --data synthetic:sqrt:64 --out "$T/ro/out" --verbose 2
         mkdir -p "$T/w" && chmod 777 "$T/w"
         refused "--history in a read-only directory (as nobody)" "ro/h\.csv" "" -- \
-            setpriv --reuid=65534 --regid=65534 --clear-groups \
-            "$NN" train "$T/m.nn" --data synthetic:sqrt:64 --out "$T/w/out" --history "$T/ro/h.csv" --verbose 2
+            "${as_nobody[@]}" "$NN" train "$T/m.nn" --data synthetic:sqrt:64 --out "$T/w/out" \
+            --history "$T/ro/h.csv" --verbose 2
     else
         echo "note: cannot run as nobody here; read-only directory cases not run"
     fi
