@@ -128,8 +128,9 @@ static void dense_init_params(nn_layer *l, float *p /* (in*units [+ units]) */,
 
 /* A long input (a flattened image: 43,200 for 90x160x3) into far fewer units
  * than rows: OpenBLAS 0.3.21 ran y = x W (its column-major m = units = 100,
- * n = B = 500) at 10 GFLOP/s on a Zen core, y^T = W^T x^T (m = B) at 21. At
- * B = 250 (and on two threads of 250 rows each) both ran at 9-10. The
+ * n = B = 500) at 10 GFLOP/s on a Zen core, y^T = W^T x^T (m = B) at 21-25:
+ * its m of at most about 320 takes a path that ran at 7-10 whatever the
+ * orientation (y^T: 7.5 at B = 250 and 300, 18-27 from 384 on). The
  * transposed product goes to the workspace and is turned back with the bias. */
 #define LONG_IN 4096
 
