@@ -133,10 +133,11 @@ INLINE void fwd_tile(const float *x, size_t xps, size_t xrs, int KH, int R, cons
 
 /* dw[p*ldw + v*vs.dst + lane] += sum over oh < OH, ow < OW of
  * x[oh*xrs + ow*xps + p] * dy[oh*dyr + ow*dys + v*vs.src + lane] for p < P
- * and the stored lanes (dw_vecs). Lanes past them are never stored, so every
- * pixel but the call's last reads whole vectors (the next pixel's values in
- * the spare lanes): a masked load per pixel was a third of the tile's time
- * with AVX2 (vmaskmovps); the last one reads its lanes only. */
+ * and the stored lanes (dw_vecs). Lanes past them are never stored, so pixels
+ * read whole vectors (the next pixel's values in the spare lanes): a masked
+ * load per pixel was a third of the tile's time with AVX2 (vmaskmovps). The
+ * call's last `tail` pixels read their lanes only, enough that no whole read
+ * reaches past the last pixel's first element (pixels are >= dys apart). */
 INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, size_t dys,
                     size_t dyr, int OH, int OW, float *dw, size_t ldw, dw_vecs vs,
                     const int P, const int FV)
@@ -151,17 +152,19 @@ INLINE void dw_tile(const float *x, size_t xps, size_t xrs, const float *dy, siz
         if (FV > 1)                                                                       \
             a##p##1 = vfma(b, d1, a##p##1);                                               \
     }
+    const long tail = 1 + (VL - 1) / (long)dys;
     for (int oh = 0; oh < OH; oh++) {
         const float *xr = x + (size_t)oh * xrs, *dr = dy + (size_t)oh * dyr;
-        const int whole = oh + 1 < OH ? OW : OW - 1;
+        const long w = (long)(OH - oh) * OW - tail;
+        const int whole = w < 0 ? 0 : w > OW ? OW : (int)w;
         for (int ow = 0; ow < whole; ow++) {
             const float *xp = xr + (size_t)ow * xps, *dp = dr + (size_t)ow * dys;
             vf d0 = vload(dp);
             vf d1 = FV > 1 ? vload(dp + vs.src) : d0;
             ROWS(STEP)
         }
-        if (whole < OW) {
-            const float *xp = xr + (size_t)whole * xps, *dp = dr + (size_t)whole * dys;
+        for (int ow = whole; ow < OW; ow++) {
+            const float *xp = xr + (size_t)ow * xps, *dp = dr + (size_t)ow * dys;
             vf d0 = FV > 1 ? vload(dp) : vload_n(dp, last);
             vf d1 = FV > 1 ? vload_n(dp + vs.src, last) : d0;
             ROWS(STEP)
