@@ -162,12 +162,9 @@ static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in)
             for (int j = 0; j < out; j++)
                 for (int r = r0; r < B && r < r0 + 16; r++)
                     y[(size_t)r * out + j] = yt[(size_t)j * B + r] + (b ? b[j] : 0.0f);
-        nn_act_forward(l->act, y, (size_t)B, (size_t)out);
-        return;
-    }
-    nn_sgemm(0, 0, B, out, in, 1.0f, x, in, p, out, 0.0f, y, out);
-    if (b) {
-        for (int r = 0; r < B; r++) {
+    } else {
+        nn_sgemm(0, 0, B, out, in, 1.0f, x, in, p, out, 0.0f, y, out);
+        for (int r = 0; b && r < B; r++) {
             float *yr = y + (size_t)r * out;
             for (int j = 0; j < out; j++)
                 yr[j] += b[j];
