@@ -10,19 +10,22 @@
 # after the other,
 #   DIR/nntrain bench jobs/models/MODEL.nn --batch-size B --threads T --steps S
 #   /usr/bin/python3 scripts/torch_bench.py --model MODEL --batch B --threads T --steps S
-# (synthetic data, RMSprop, warm-up steps first; $PYTHON overrides the interpreter;
-# at T > 1 PyTorch runs a second time with OMP_WAIT_POLICY=PASSIVE and the faster of
-# the two counts: its OpenMP workers' spinning can halve its Linear layers' speed)
+# (synthetic data, RMSprop, warm-up steps first; $PYTHON overrides the interpreter).
+# PyTorch runs in every configuration that can make it faster and the fastest run
+# counts: convolution models also with --memory-format channels_last (NHWC, as
+# nntrain), and at T > 1 also with OMP_WAIT_POLICY=PASSIVE (its spinning OpenMP
+# workers slowed its OpenBLAS Linear products up to 8x); see torch_bench.py.
 # and prints a Markdown table:
 #   model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s |
-#   sgemm peak GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB
+#   sgemm peak GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB | PyTorch run
 # ratio = nntrain / PyTorch images/s; GFLOP/s is nntrain's, from its FLOP count of the
 # Dense and Conv2D layers (forward + both backward products, no input gradient for
 # the first layer with parameters); the row's sgemm peak is the best of runs of
 # sgemm_peak right after each nntrain run of the row (a shared machine's speed drifts
 # over minutes: the peak the percentage is taken against is the machine of that
 # moment; the best of three at the start is in the last line); peak RSS is nntrain's
-# (ru_maxrss, synthetic data included); then the geometric mean of the ratios per
+# (ru_maxrss, synthetic data included); PyTorch run is the memory format and OpenMP
+# wait policy of the PyTorch run that counted; then the geometric mean of the ratios per
 # thread count.
 #
 # --models is a space-separated list of MODEL[:BATCH[:STEPS]] (MODEL a spec basename
@@ -133,8 +136,8 @@ table=$logdir/table.md
 start=$(date +%s)
 load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
 {
-    echo "| model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s | sgemm peak GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s | sgemm peak GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB | PyTorch run |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 } >"$table"
 geo=""
 peaks=""
@@ -179,6 +182,10 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
         tb=()
         [ -n "$batch" ] && tb=(--batch "$batch")
         rowpeak=
+        formats=contiguous
+        grep -q 'Conv2D' "$spec" && formats="contiguous channels_last"
+        waits=("")   # the inherited policy; above one thread PASSIVE too
+        [ "$t" = 1 ] || waits=("" PASSIVE)
         for ((r = 1; r <= repeat; r++)); do
             OPENBLAS_NUM_THREADS=1 "$nn" bench "$spec" "${bopt[@]}" --threads "$t" --steps "$s" \
                 --warmup "$w" >"$logdir/$tag.nntrain.$r.log" 2>&1 || failed=1
@@ -186,13 +193,17 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
             OPENBLAS_NUM_THREADS=$t "$peak_bin" 2048 >"$logdir/$tag.sgemm.$r.log" 2>&1
             v=$(field gflops "$logdir/$tag.sgemm.$r.log")
             [ -n "$v" ] && { [ -z "$rowpeak" ] || awk -v a="$v" -v b="$rowpeak" 'BEGIN { exit !(a > b) }'; } && rowpeak=$v
-            "$PYTHON" "$root/scripts/torch_bench.py" --model "$model" "${tb[@]}" --threads "$t" \
-                --steps "$s" --warmup "$w" >"$logdir/$tag.torch.$r.log" 2>&1 || failed=1
-            # torch's OpenMP workers spin against OpenBLAS's threads: the
-            # other wait policy too, and the faster counts
-            [ "$t" = 1 ] || OMP_WAIT_POLICY=PASSIVE "$PYTHON" "$root/scripts/torch_bench.py" \
-                --model "$model" "${tb[@]}" --threads "$t" --steps "$s" --warmup "$w" \
-                >"$logdir/$tag.torch.${r}p.log" 2>&1 || failed=1
+            # PyTorch at its best: both layouts for convolutions, and above one
+            # thread both OpenMP wait policies (its workers spin against
+            # OpenBLAS's threads); the fastest run counts
+            for fmt in $formats; do
+                for wait in "${waits[@]}"; do
+                    env ${wait:+OMP_WAIT_POLICY=$wait} "$PYTHON" "$root/scripts/torch_bench.py" \
+                        --model "$model" "${tb[@]}" --threads "$t" --steps "$s" --warmup "$w" \
+                        --memory-format "$fmt" >"$logdir/$tag.torch.$r.$fmt${wait:+.$wait}.log" 2>&1 ||
+                        failed=1
+                done
+            done
         done
         best "$logdir/$tag.nntrain" >"$logdir/$tag.nntrain.log"
         best "$logdir/$tag.torch" >"$logdir/$tag.torch.log"
@@ -202,15 +213,17 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
         rss=$(field rss_mb "$logdir/$tag.nntrain.log")
         trss=$(field rss_mb "$logdir/$tag.torch.log")
         bsz=$(field batch "$logdir/$tag.nntrain.log")
+        trun="$(field memory_format "$logdir/$tag.torch.log"), $(field omp_wait "$logdir/$tag.torch.log")"
         row=$(awk -v m="$model" -v b="${bsz:-${batch:-?}}" -v t="$t" -v ni="$ni" -v ti="$ti" \
-            -v gf="$gf" -v pk="${rowpeak:-$peak}" -v rss="$rss" -v trss="$trss" 'BEGIN {
+            -v gf="$gf" -v pk="${rowpeak:-$peak}" -v rss="$rss" -v trss="$trss" -v trun="$trun" 'BEGIN {
             f = (ni == "" ? "fail" : sprintf("%.0f", ni)); g = (ti == "" ? "fail" : sprintf("%.0f", ti))
             r = (ni != "" && ti != "" && ti > 0) ? sprintf("%.2f", ni / ti) : "-"
             gg = (gf == "" ? "-" : sprintf("%.1f", gf))
             p = (gf != "" && pk != "" && pk > 0) ? sprintf("%.0f%%", 100 * gf / pk) : "-"
             pp = (pk == "" ? "-" : sprintf("%.0f", pk))
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", m, b, t, f, g, r, gg, pp, p,
-                   (rss == "" ? "-" : sprintf("%.0f", rss)), (trss == "" ? "-" : sprintf("%.0f", trss)) }')
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", m, b, t, f, g, r, gg, pp, p,
+                   (rss == "" ? "-" : sprintf("%.0f", rss)), (trss == "" ? "-" : sprintf("%.0f", trss)),
+                   (g == "fail" ? "-" : trun) }')
         echo "$row" >>"$table"
         echo "$row" >&2
         if [ -n "$ni" ] && [ -n "$ti" ]; then
@@ -233,8 +246,9 @@ done
     echo "Machine: ${cpu:-unknown CPU}, $(nproc) cores; $("$nn" version | head -n1);" \
         "torch $("$PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null);" \
         "sgemm 2048 peak:${peaks%,}. Generated by scripts/bench.sh on $(date -u +%Y-%m-%d)" \
-        "(steps per model: ${steps:-as listed in bench.sh}, best of $repeat; PyTorch above 1 thread:" \
-        "the faster of its default OpenMP wait policy and OMP_WAIT_POLICY=PASSIVE); $coretype_note;" \
+        "(steps per model: ${steps:-as listed in bench.sh}, best of $repeat; PyTorch: the fastest of NCHW" \
+        "and channels_last for convolutions and, above 1 thread, of the default OpenMP wait policy" \
+        "and OMP_WAIT_POLICY=PASSIVE); $coretype_note;" \
         "1-minute load average ${load0:-?} at the start, $(cut -d' ' -f1 /proc/loadavg 2>/dev/null) at the end" \
         "(above the core count, other processes took CPU time from the runs); logs in $logdir."
 } >>"$table"

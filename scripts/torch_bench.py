@@ -20,7 +20,7 @@ max(batch, 64 MiB) samples (nntrain's bench copies its batches the same way).
 Warm-up steps, then timed steps (forward, loss, backward, optimizer step);
 prints one machine-readable line
     TORCH model=<m> threads=<t> batch=<b> img_s=<x> ms_step=<y> rss_mb=<z> steps=<s>
-          blas_threads=<n> omp_wait=<OMP_WAIT_POLICY or default>
+          blas_threads=<n> omp_wait=<OMP_WAIT_POLICY or default> memory_format=<f>
 rss_mb is the peak RSS of this process (the interpreter and torch included).
 Debian's torch does its Linear products in OpenBLAS, whose own thread pool ignores
 torch.set_num_threads: it is set to --threads too (blas_threads in the line), or a
@@ -30,6 +30,9 @@ product on the same cores: with the default wait policy the MNIST MLP ran 5,700 
 on 2 threads against 44,000 with OMP_WAIT_POLICY=PASSIVE (and 40,000 on 1 thread),
 while some convolutions ran faster with it. The policy must be set before torch
 loads, so bench.sh runs both and keeps the faster; omp_wait says which this was.
+--memory-format channels_last keeps images and convolution weights NHWC, nntrain's
+own layout: it ran the Rick CNN at 185 img/s on 1 thread against 103 in NCHW, the
+CIFAR-10 CNN at 2 threads slower; bench.sh runs convolution models both ways.
 """
 import argparse
 import ctypes
@@ -104,6 +107,8 @@ def main():
     ap.add_argument("--steps", type=int, default=20, help="timed steps (default 20)")
     ap.add_argument("--warmup", type=int, default=3, help="warm-up steps (default 3)")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--memory-format", choices=("contiguous", "channels_last"),
+                    default="contiguous", help="layout of images and conv weights")
     a = ap.parse_args()
     name = ALIASES.get(a.model, a.model)
     if name not in MODELS:
@@ -123,6 +128,9 @@ def main():
     torch.manual_seed(a.seed)
     model = build(name)
     model.train()
+    fmt = torch.channels_last if a.memory_format == "channels_last" else torch.contiguous_format
+    if len(shape) == 3:
+        model = model.to(memory_format=fmt)
     opt = torch.optim.RMSprop(model.parameters(), lr=lr, alpha=0.9, eps=1e-7)
     loss_fn = nn.CrossEntropyLoss() if loss_kind == "ce" else nn.BCEWithLogitsLoss()
 
@@ -133,7 +141,7 @@ def main():
     pool_n = min(pool_n, B * max(a.steps, a.warmup))
     x = torch.rand((pool_n,) + shape)                      # NHWC, as nntrain
     if len(shape) == 3:
-        x = x.permute(0, 3, 1, 2).contiguous()             # NCHW for torch
+        x = x.permute(0, 3, 1, 2).contiguous(memory_format=fmt)   # NCHW view
     if loss_kind == "ce":
         y = torch.randint(0, 10, (pool_n,))
     else:
@@ -160,9 +168,9 @@ def main():
         sys.exit("torch_bench: loss is not finite")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print("TORCH model=%s threads=%d batch=%d img_s=%.2f ms_step=%.3f rss_mb=%.1f steps=%d "
-          "blas_threads=%d omp_wait=%s" % (name, a.threads, B, B * a.steps / wall,
-                                            1e3 * wall / a.steps, rss_mb, a.steps, blas_threads,
-                                            os.environ.get("OMP_WAIT_POLICY") or "default"))
+          "blas_threads=%d omp_wait=%s memory_format=%s"
+          % (name, a.threads, B, B * a.steps / wall, 1e3 * wall / a.steps, rss_mb, a.steps,
+             blas_threads, os.environ.get("OMP_WAIT_POLICY") or "default", a.memory_format))
 
 
 if __name__ == "__main__":

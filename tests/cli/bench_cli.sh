@@ -133,6 +133,19 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     expect "bench.sh: a row with a ratio and a peak" grep -qE '^\| mnist_mlp512 \| 32 \| 1 \| [0-9]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| [0-9]+ \| [0-9]+% \|' "$T/t.out"
     expect "bench.sh: a geometric mean" grep -q '^Geometric mean of nntrain/PyTorch at 1 thread(s): ' "$T/t.out"
     expect "bench.sh: the sgemm peak" grep -qE 'sgemm 2048 peak: 1T: [0-9.]+ GFLOP/s' "$T/t.out"
+    expect "bench.sh: an MLP at 1 thread has one PyTorch configuration" \
+        test "$(ls "$T/bench" | grep -c '^mnist_mlp512_b32_t1\.torch\.1\.')" -eq 1
+    expect "bench.sh: the row names the PyTorch run" grep -qE '^\| mnist_mlp512 .*\| contiguous, default \|$' "$T/t.out"
+    # a convolution model at 2 threads: both layouts x both OpenMP wait policies
+    timeout 300 bash "$ROOT/scripts/bench.sh" --build "$(dirname "$NN")" --models mnist_cnn:8:1 \
+        --threads-list 2 --logdir "$T/bench2" >"$T/t2.out" 2>"$T/t2.err"
+    expect "bench.sh (conv, 2 threads): exit 0" test $? -eq 0
+    expect "bench.sh (conv, 2 threads): four PyTorch configurations" \
+        test "$(ls "$T/bench2" | grep -cE '^mnist_cnn_b8_t2\.torch\.1\.(contiguous|channels_last)(\.PASSIVE)?\.log$')" -eq 4
+    best=$(awk '/^TORCH / { for (i = 1; i <= NF; i++) if ($i ~ /^img_s=/) v = substr($i, 7) + 0; if (v > m) m = v }
+        END { printf "%.0f", m }' "$T"/bench2/mnist_cnn_b8_t2.torch.1.*.log)
+    expect "bench.sh (conv, 2 threads): the row shows the fastest PyTorch run ($best img/s)" \
+        grep -qE "^\| mnist_cnn \| 8 \| 2 \| [0-9]+ \| $best \|" "$T/t2.out"
 else
     echo "skip bench.sh (no python3-torch)"
 fi
