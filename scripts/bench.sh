@@ -15,7 +15,7 @@
 # counts: convolution models also with --memory-format channels_last (NHWC, as
 # nntrain), and at T > 1 also with OMP_WAIT_POLICY=PASSIVE (its spinning OpenMP
 # workers slowed its OpenBLAS Linear products up to 8x); see torch_bench.py.
-# and prints a Markdown table:
+# It prints a Markdown table:
 #   model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s |
 #   sgemm peak GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB | PyTorch run
 # ratio = nntrain / PyTorch images/s; GFLOP/s is nntrain's, from its FLOP count of the
