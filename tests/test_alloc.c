@@ -93,6 +93,17 @@ static void test_rnn_steps_allocate_nothing(void)
           (nn_shape){2, {16, 8, 0, 0}});
 }
 
+/* Two wide Dense layers that 3 threads run together (all rows, a slice of
+ * the inputs each), one of them passing dx down. */
+static void test_team_steps_allocate_nothing(void)
+{
+    check("Dense(520, activation=\"relu\", input_shape=(128,))\n"
+          "Dense(130, activation=\"relu\")\nDense(3, activation=\"softmax\")\n"
+          "compile(loss=\"sparse_categorical_crossentropy\", optimizer=\"rmsprop\")\n"
+          "fit(batch_size=8, epochs=1)\n",
+          nn_shape1(128));
+}
+
 int main(void)
 {
     tu_fill_uniform(xs, sizeof xs / sizeof xs[0], 7, 0.0f, 1.0f);
@@ -101,6 +112,7 @@ int main(void)
     const tu_test tests[] = {
         {"CNN training steps allocate nothing", test_cnn_steps_allocate_nothing},
         {"RNN training steps allocate nothing", test_rnn_steps_allocate_nothing},
+        {"team-layer training steps allocate nothing", test_team_steps_allocate_nothing},
         {NULL, NULL}};
     return tu_main("alloc", tests);
 }

@@ -1,6 +1,7 @@
-/* Compute threads: the team runs every thread once per job, row slices
- * cover a batch exactly, a threaded model gives the single-thread forward
- * output and gradients, and the compute kernels flush denormals. */
+/* Compute threads: the team runs every thread once per job, its barrier
+ * holds, row slices cover a batch exactly, a threaded model (by rows, and
+ * with team layers) gives the single-thread forward output and gradients,
+ * and the compute kernels flush denormals. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -52,6 +53,45 @@ static void test_team_runs_each_thread(void)
     CU_ASSERT(p == NULL && tu_contains(e.msg, "threads"));
 }
 
+typedef struct barrier_job {
+    nn_pool *p;
+    atomic_int seen[8];   /* the round each thread last wrote */
+    atomic_int stale;     /* reads of a round not yet reached */
+} barrier_job;
+
+/* Each round every thread writes its slot, waits, and must see every slot
+ * at that round; a barrier that let one thread through early would let it
+ * read a slot of the round before. */
+static void barrier_fn(void *arg, int tid, int n)
+{
+    barrier_job *j = arg;
+    for (int r = 1; r <= 300; r++) {
+        atomic_store(&j->seen[tid], r);
+        nn_pool_barrier(j->p);
+        for (int u = 0; u < n; u++)
+            if (atomic_load(&j->seen[u]) < r)
+                atomic_fetch_add(&j->stale, 1);
+        nn_pool_barrier(j->p);
+    }
+}
+
+static void test_barrier(void)
+{
+    nn_error e = {0};
+    for (int T = 1; T <= 4; T++) {
+        barrier_job j;
+        memset(&j, 0, sizeof j);
+        TU_ASSERT_OK(nn_pool_create(&j.p, T, &e), e);
+        for (int k = 0; k < 3; k++)
+            nn_pool_run(j.p, barrier_fn, &j);
+        CU_ASSERT_EQUAL(atomic_load(&j.stale), 0);
+        for (int t = 0; t < T; t++)
+            CU_ASSERT_EQUAL(atomic_load(&j.seen[t]), 300);
+        nn_pool_free(j.p);
+    }
+    nn_pool_barrier(NULL);   /* no team: returns */
+}
+
 static void test_split_covers_rows(void)
 {
     for (long B = 0; B <= 23; B++)
@@ -74,7 +114,7 @@ static void test_split_covers_rows(void)
  * argmax, dropout mask, LSTM states) at 1 and T threads, the threaded one in
  * forward passes of 2 rows: the outputs agree and so do the gradients
  * (summed in another order: ulps). */
-static void check_threads(const char *spec, nn_shape in, int B)
+static void check_threads(const char *spec, nn_shape in, int B, int team)
 {
     nn_error e = {0};
     nn_model m1, mt;
@@ -86,6 +126,10 @@ static void check_threads(const char *spec, nn_shape in, int B)
     TU_ASSERT_OK(nn_model_plan(&m1, B, &e), e);
     TU_ASSERT_OK(nn_model_plan(&mt, B, &e), e);
     mt.cache_rows = 2;   /* forward passes of 2 rows within each thread's slice */
+    /* wide Dense layers run on the whole team (all rows, a slice of the
+     * inputs each): the count the test expects, so it cannot pass by rows */
+    CU_ASSERT_EQUAL(nn_model_team_layers(&mt, B), team);
+    CU_ASSERT_EQUAL(nn_model_team_layers(&m1, B), 0);
     size_t nin = (size_t)B * nn_shape_size(&in), K = nn_model_out_size(&m1);
     float *x = malloc(nin * sizeof *x), *d1 = malloc((size_t)B * K * sizeof *d1),
           *dt = malloc((size_t)B * K * sizeof *dt);
@@ -125,12 +169,26 @@ static void test_threaded_model_matches(void)
     check_threads("Conv2D(16, (3, 3), padding=\"same\", activation=\"relu\", input_shape=(9, 8, 2))\n"
                   "MaxPooling2D()\nDropout(0.3)\nFlatten()\nDense(12, activation=\"tanh\")\n"
                   "Dense(4, activation=\"softmax\")\n",
-                  nn_shape3(9, 8, 2), 7);
+                  nn_shape3(9, 8, 2), 7, 0);
     check_threads("LSTM(6, return_sequences=True, input_shape=(5, 3))\nSimpleRNN(4)\nDense(2)\n",
-                  (nn_shape){2, {5, 3, 0, 0}}, 5);
+                  (nn_shape){2, {5, 3, 0, 0}}, 5, 0);
     /* fewer rows than threads: the idle thread must not count as arrived */
     check_threads("Dense(5, activation=\"relu\", input_shape=(6,))\nDense(3)\n", nn_shape1(6),
-                  2);
+                  2, 0);
+    /* team layers: the first layer (no dx), one between row layers (dx to
+     * a row layer), two in a row (one's dx is the other's dy), the
+     * transposed product of a long input, and too few rows for the team */
+    check_threads("Dense(70, activation=\"relu\", input_shape=(1000,))\n"
+                  "Dense(3, activation=\"softmax\")\n", nn_shape1(1000), 7, 1);
+    check_threads("Dense(100, activation=\"tanh\", input_shape=(30,))\n"
+                  "Dense(700, activation=\"relu\")\nDense(2)\n", nn_shape1(30), 8, 1);
+    check_threads("Dense(300, activation=\"relu\", input_shape=(250,))\n"
+                  "Dense(240, activation=\"sigmoid\")\nDense(4, activation=\"softmax\")\n",
+                  nn_shape1(250), 5, 2);
+    check_threads("Flatten(input_shape=(70, 60, 1))\nDense(16, activation=\"relu\")\n"
+                  "Dense(1, activation=\"sigmoid\")\n", nn_shape3(70, 60, 1), 64, 1);
+    check_threads("Flatten(input_shape=(70, 60, 1))\nDense(16, activation=\"relu\")\n"
+                  "Dense(1, activation=\"sigmoid\")\n", nn_shape3(70, 60, 1), 2, 0);
 }
 
 static void test_denormals_flushed(void)
@@ -153,6 +211,7 @@ int main(void)
     const tu_test tests[] = {
         {"team runs every thread once per job", test_team_runs_each_thread},
         {"row slices cover the batch", test_split_covers_rows},
+        {"barrier: every thread sees the others' writes", test_barrier},
         {"threaded model = one thread", test_threaded_model_matches},
         {"denormals flushed in the kernels", test_denormals_flushed},
         {NULL, NULL}};

@@ -91,6 +91,31 @@ typedef struct nn_layer_ops {
     /* 1: max(relu(x)) == relu(max(x)), and backward honours l->mask_relu, so
      * a ReLU below can hand its derivative to this layer (max pooling). */
     int commutes_relu;
+
+    /* Optional team mode, for a layer whose weights outweigh a thread's rows
+     * (a wide Dense): a rank's T compute threads run it together over all B
+     * rows, thread t taking a slice [k0, k1) of the input features, so the
+     * kernel's gradient falls into disjoint slices (no per-thread copies to
+     * zero and add) and each product has all the rows. team_split returns
+     * the number of input features to split, or 0 when it is not worth it at
+     * T threads. Between the model's barriers:
+     *  team_forward   part (this thread's; B x out floats) := the product
+     *                 of x's features [k0, k1) with their kernel rows;
+     *  team_finish    rows [r0, r0 + n) of y := the sum of the T parts in
+     *                 order, plus bias, activated;
+     *  team_dz        n rows: dz := dL/dz from dy (dy is scratch);
+     *  team_backward  the gradient of kernel rows [k0, k1) += over all B
+     *                 rows of dz; dx columns [k0, k1) (dx NULL: none; row
+     *                 stride: the input width); the bias gradient when bias
+     *                 is set (one thread does it). */
+    int (*team_split)(const nn_layer *l, int T);
+    void (*team_forward)(nn_layer *l, const float *p, const float *x, float *part, int B,
+                         int k0, int k1);
+    void (*team_finish)(nn_layer *l, const float *p, float *const *parts, int T, float *y,
+                        int r0, int n, int B);
+    void (*team_dz)(nn_layer *l, const float *y, float *dy, float *dz, int n);
+    void (*team_backward)(nn_layer *l, const float *p, float *g, const float *x,
+                          const float *dz, float *dx, int B, int k0, int k1, int bias);
 } nn_layer_ops;
 
 struct nn_layer {

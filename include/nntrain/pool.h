@@ -25,6 +25,10 @@ int nn_pool_size(const nn_pool *p);   /* 1 for NULL */
  * fn(arg, 0, 1). */
 void nn_pool_run(nn_pool *p, nn_pool_fn fn, void *arg);
 void nn_pool_free(nn_pool *p);
+/* Inside a job: returns when every thread of the team has called it, and
+ * then sees what each wrote before its call. All threads must call it the
+ * same number of times in a job. No-op for a NULL or 1-thread pool. */
+void nn_pool_barrier(nn_pool *p);
 
 /* Rows [*r0, *r0 + *n) of B for thread t of T: near-equal slices, the first
  * B % T threads one row more. */

@@ -27,6 +27,8 @@ struct nn_pool {
     void *arg;
     atomic_uint gen;       /* jobs published */
     atomic_int pending;    /* workers still in the current job */
+    atomic_int bar_count;  /* threads at the current barrier */
+    atomic_uint bar_gen;   /* barriers passed */
     int stop;
     int pin;               /* cpus[] valid */
     int *cpus;
@@ -118,6 +120,8 @@ int nn_pool_create(nn_pool **out, int threads, nn_error *e)
     pthread_cond_init(&p->done, NULL);
     atomic_init(&p->gen, 0);
     atomic_init(&p->pending, 0);
+    atomic_init(&p->bar_count, 0);
+    atomic_init(&p->bar_gen, 0);
     p->th = calloc((size_t)threads, sizeof *p->th);
     p->cpus = calloc((size_t)threads, sizeof *p->cpus);
     if (!p->th || !p->cpus) {
@@ -176,6 +180,26 @@ void nn_pool_run(nn_pool *p, nn_pool_fn fn, void *arg)
     while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0)
         pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
+}
+
+void nn_pool_barrier(nn_pool *p)
+{
+    if (!p || p->n == 1)
+        return;
+    unsigned g = atomic_load_explicit(&p->bar_gen, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&p->bar_count, 1, memory_order_acq_rel) == p->n - 1) {
+        atomic_store_explicit(&p->bar_count, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&p->bar_gen, 1, memory_order_release);
+        return;
+    }
+    /* The threads of a step arrive within microseconds of each other; an
+     * oversubscribed node must not be starved by spinning. */
+    for (long i = 0; atomic_load_explicit(&p->bar_gen, memory_order_acquire) == g; i++) {
+        if (i < SPIN_POLLS)
+            cpu_relax();
+        else
+            sched_yield();
+    }
 }
 
 void nn_pool_free(nn_pool *p)

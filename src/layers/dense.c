@@ -148,29 +148,126 @@ static int dense_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *
     return NN_OK;
 }
 
+/* The product over input features [k0, k1) for all B rows into part:
+ * (units, B) when tr, else (B, units). */
+static void product(const dense *d, const float *p, const float *x, float *part, int B, int k0,
+                    int k1, int tr)
+{
+    const int in = d->in, out = d->units;
+    const float *w = p + (size_t)k0 * out;
+    if (tr)
+        nn_sgemm(1, 1, out, B, k1 - k0, 1.0f, w, out, x + k0, in, 0.0f, part, B);
+    else
+        nn_sgemm(0, 0, B, out, k1 - k0, 1.0f, x + k0, in, w, out, 0.0f, part, out);
+}
+
+/* Rows [r0, r0 + n) of y (row 0 at y) := parts[0] + ... + parts[T-1] + b,
+ * the parts (units, B) when tr (read in blocks of 16 rows), else (B, units). */
+static void sum_parts(const dense *d, const float *b, const float *const *parts, int T, int tr,
+                      float *y, int r0, int n, int B)
+{
+    const int out = d->units;
+    if (tr) {
+        for (int q = 0; q < n; q += 16)
+            for (int j = 0; j < out; j++)
+                for (int r = q; r < n && r < q + 16; r++) {
+                    size_t at = (size_t)j * B + (size_t)(r0 + r);
+                    float s = parts[0][at];
+                    for (int t = 1; t < T; t++)
+                        s += parts[t][at];
+                    y[(size_t)r * out + j] = s + (b ? b[j] : 0.0f);
+                }
+        return;
+    }
+    for (int r = 0; r < n; r++) {
+        float *yr = y + (size_t)r * out;
+        for (int t = 0; t < T; t++) {
+            const float *pr = parts[t] + (size_t)(r0 + r) * out;
+            if (pr != yr)
+                for (int j = 0; j < out; j++)
+                    yr[j] = t ? yr[j] + pr[j] : pr[j];
+        }
+        for (int j = 0; b && j < out; j++)
+            yr[j] += b[j];
+    }
+}
+
 static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in) */,
                           float *y /* (B, units) */, int B, nn_ctx *ctx)
 {
     const dense *d = l->priv;
-    const int in = d->in, out = d->units;
-    const float *b = d->use_bias ? p + (size_t)in * out : NULL;
-    if (transposed_forward(d, B) && ctx && ctx->work &&
-        ctx->work_bytes >= (size_t)B * (size_t)out * sizeof(float)) {
-        float *yt = ctx->work; /* (units, B) */
-        nn_sgemm(1, 1, out, B, in, 1.0f, p, out, x, in, 0.0f, yt, B);
-        for (int r0 = 0; r0 < B; r0 += 16)
-            for (int j = 0; j < out; j++)
-                for (int r = r0; r < B && r < r0 + 16; r++)
-                    y[(size_t)r * out + j] = yt[(size_t)j * B + r] + (b ? b[j] : 0.0f);
-    } else {
-        nn_sgemm(0, 0, B, out, in, 1.0f, x, in, p, out, 0.0f, y, out);
-        for (int r = 0; b && r < B; r++) {
-            float *yr = y + (size_t)r * out;
-            for (int j = 0; j < out; j++)
-                yr[j] += b[j];
-        }
-    }
+    const int out = d->units;
+    const float *b = d->use_bias ? p + (size_t)d->in * out : NULL;
+    int tr = transposed_forward(d, B) && ctx && ctx->work &&
+             ctx->work_bytes >= (size_t)B * (size_t)out * sizeof(float);
+    float *part = tr ? ctx->work : y; /* (units, B) or y itself */
+    product(d, p, x, part, B, 0, d->in, tr);
+    sum_parts(d, b, (const float *const *)&part, 1, tr, y, 0, B, B);
     nn_act_forward(l->act, y, (size_t)B, (size_t)out);
+}
+
+/* Team mode (layer.h): a kernel of at least 64K weights, with at least 32
+ * input features per thread. Smaller layers cost less than the barriers. */
+static int dense_team_split(const nn_layer *l, int T)
+{
+    const dense *d = l->priv;
+    return (size_t)d->in * (size_t)d->units >= 65536 && d->in >= 32 * T ? d->in : 0;
+}
+
+static void dense_team_forward(nn_layer *l, const float *p, const float *x, float *part, int B,
+                               int k0, int k1)
+{
+    const dense *d = l->priv;
+    int tr = transposed_forward(d, B);
+    if (k1 > k0)
+        product(d, p, x, part, B, k0, k1, tr);
+    else
+        memset(part, 0, (size_t)B * (size_t)d->units * sizeof *part);
+}
+
+static void dense_team_finish(nn_layer *l, const float *p, float *const *parts, int T, float *y,
+                              int r0, int n, int B)
+{
+    const dense *d = l->priv;
+    const float *b = d->use_bias ? p + (size_t)d->in * d->units : NULL;
+    sum_parts(d, b, (const float *const *)parts, T, transposed_forward(d, B), y, r0, n, B);
+    nn_act_forward(l->act, y, (size_t)n, (size_t)d->units);
+}
+
+static void dense_team_dz(nn_layer *l, const float *y, float *dy, float *dz, int n)
+{
+    const dense *d = l->priv;
+    if (!l->dy_is_preact)
+        nn_act_backward(l->act, y, dy, (size_t)n, (size_t)d->units);
+    memcpy(dz, dy, (size_t)n * (size_t)d->units * sizeof *dz);
+}
+
+/* db += column sums of dz (B, units). */
+static void bias_grad(const dense *d, float *g, const float *dz, int B)
+{
+    const int out = d->units;
+    float *gb = g + (size_t)d->in * out;
+    for (int r = 0; r < B; r++) {
+        const float *dr = dz + (size_t)r * out;
+        for (int j = 0; j < out; j++)
+            gb[j] += dr[j];
+    }
+}
+
+static void dense_team_backward(nn_layer *l, const float *p, float *g, const float *x,
+                                const float *dz, float *dx, int B, int k0, int k1, int bias)
+{
+    const dense *d = l->priv;
+    const int in = d->in, out = d->units;
+    if (k1 > k0) {
+        nn_sgemm(1, 0, k1 - k0, out, B, 1.0f, x + k0, in, dz, out, 1.0f, g + (size_t)k0 * out,
+                 out);
+        if (dx)
+            nn_sgemm(0, 1, B, k1 - k0, out, 1.0f, dz, out, p + (size_t)k0 * out, out, 0.0f,
+                     dx + k0, in);
+    }
+    if (bias && d->use_bias)
+        bias_grad(d, g, dz, B);
 }
 
 static void dense_backward(nn_layer *l, const float *p, float *g,
@@ -184,14 +281,8 @@ static void dense_backward(nn_layer *l, const float *p, float *g,
     if (!l->dy_is_preact)
         nn_act_backward(l->act, y, dy, (size_t)B, (size_t)out); /* dy := dL/dz */
     nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
-    if (d->use_bias) {
-        float *gb = g + (size_t)in * out;
-        for (int r = 0; r < B; r++) {
-            const float *dr = dy + (size_t)r * out;
-            for (int j = 0; j < out; j++)
-                gb[j] += dr[j];
-        }
-    }
+    if (d->use_bias)
+        bias_grad(d, g, dy, B);
     if (dx)
         nn_sgemm(0, 1, B, in, out, 1.0f, dy, out, p, out, 0.0f, dx, in); /* dz W^T */
 }
@@ -214,4 +305,9 @@ const nn_layer_ops nn_dense_ops = {
     .forward = dense_forward,
     .backward = dense_backward,
     .destroy = dense_destroy,
+    .team_split = dense_team_split,
+    .team_forward = dense_team_forward,
+    .team_finish = dense_team_finish,
+    .team_dz = dense_team_dz,
+    .team_backward = dense_team_backward,
 };

@@ -32,6 +32,15 @@ typedef struct nn_team {
     float **grads;              /* (threads) nparams each; [0] is m->grads */
     atomic_int *done;           /* (nlayers) threads past this layer's backward */
     atomic_int *summed;         /* (nlayers) gradient final */
+    /* Layers run by the whole team (layer.h, team mode): per layer the input
+     * features split over the threads (0: by rows, as the others), each
+     * thread's part of the forward product, the batch's dz and the dx of
+     * such a layer (NULL when no team layer needs one). */
+    int *split;                 /* (nlayers) */
+    float **part;               /* (threads) batch_max x widest team output */
+    float *dz;                  /* batch_max x widest team output */
+    float *dx;                  /* batch_max x dx_width */
+    size_t dx_width;            /* widest team input needing dx at planning */
 } nn_team;
 
 static void team_free(nn_model *m)
@@ -45,6 +54,12 @@ static void team_free(nn_model *m)
         if (t->grads)
             free(t->grads[i]);
     }
+    for (int i = 0; t->part && i < m->threads; i++)
+        free(t->part[i]);
+    free(t->part);
+    free(t->split);
+    free(t->dz);
+    free(t->dx);
     free(t->work);
     free(t->grads);
     free(t->done);
@@ -53,7 +68,44 @@ static void team_free(nn_model *m)
     m->team = NULL;
 }
 
-static int team_alloc(nn_model *m, nn_error *e)
+static int first_backward_layer(const nn_model *m);
+
+/* Which layers the whole team runs, and their buffers for up to B rows; the
+ * cache prefix keeps its row passes. dx is planned for the team layers above
+ * first_backward_layer as it is now: should trainable flags change that, a
+ * team layer whose dx has no buffer runs by rows (team_runs). */
+static int team_plan(nn_model *m, nn_team *t, size_t B, nn_error *e)
+{
+    size_t wout = 0, win = 0;
+    int first = first_backward_layer(m);
+    t->split = calloc((size_t)m->nlayers, sizeof *t->split);
+    t->part = calloc((size_t)m->threads, sizeof *t->part);
+    if (!t->split || !t->part)
+        return nn_err(e, NN_ENOMEM, "out of memory for %d compute threads", m->threads);
+    for (int i = m->cache_layers; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (!l->ops->team_split || !(t->split[i] = l->ops->team_split(l, m->threads)))
+            continue;
+        size_t o = nn_shape_size(&l->out), n = nn_shape_size(&l->in);
+        wout = o > wout ? o : wout;
+        if (i > first)
+            win = n > win ? n : win;
+    }
+    if (!wout)
+        return NN_OK;
+    for (int i = 0; i < m->threads; i++)
+        if (!(t->part[i] = malloc(B * wout * sizeof(float))))
+            return nn_err(e, NN_ENOMEM, "out of memory for the team layers' products");
+    t->dz = malloc(B * wout * sizeof(float));
+    t->dx = win ? malloc(B * win * sizeof(float)) : NULL;
+    t->dx_width = win;
+    if (!t->dz || (win && !t->dx))
+        return nn_err(e, NN_ENOMEM, "cannot allocate %.1f MiB for the team layers' gradients",
+                      (double)(B * (wout + win) * sizeof(float)) / 1048576.0);
+    return NN_OK;
+}
+
+static int team_alloc(nn_model *m, size_t B, nn_error *e)
 {
     int T = m->threads;
     nn_team *t = calloc(1, sizeof *t);
@@ -66,6 +118,9 @@ static int team_alloc(nn_model *m, nn_error *e)
     t->summed = calloc((size_t)m->nlayers, sizeof *t->summed);
     if (!t->work || !t->grads || !t->done || !t->summed)
         return nn_err(e, NN_ENOMEM, "out of memory for %d compute threads", T);
+    int rc = team_plan(m, t, B, e);
+    if (rc)
+        return rc;
     t->work[0] = m->work;
     t->grads[0] = m->grads;
     for (int i = 1; i < T; i++) {
@@ -238,7 +293,7 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
         }
     }
     if (m->threads > 1) {
-        rc = team_alloc(m, e);
+        rc = team_alloc(m, B, e);
         if (rc) {
             unplan(m);
             return rc;
@@ -280,18 +335,67 @@ static void forward_rows(nn_model *m, const float *x, long r0, long n, int i0, i
     }
 }
 
+/* Whether the whole team runs layer i in this call of B rows (every thread
+ * has rows; need_dx: its dx is wanted and must fit the planned buffer). */
+static int team_runs(const nn_model *m, int i, int B, int need_dx)
+{
+    const nn_team *t = m->team;
+    if (m->threads < 2 || !t || B < m->threads || !t->split[i])
+        return 0;
+    return !need_dx || (t->dx && nn_shape_size(&m->layers[i].in) <= t->dx_width);
+}
+
+int nn_model_team_layers(const nn_model *m, int B)
+{
+    int n = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        n += team_runs(m, i, B, 0);
+    return n;
+}
+
+/* Layer i on every thread at once: thread t multiplies all B rows by its
+ * slice of the input features, then sums the parts for its own rows. */
+static void forward_team(nn_model *m, const float *x, int i, int B, long r0, long n, int t,
+                         double *prof)
+{
+    nn_layer *l = &m->layers[i];
+    nn_team *tm = m->team;
+    const float *p = m->params + l->param_off;
+    const float *in = nn_model_layer_out(m, x, i - 1);
+    long k0, kn;
+    nn_pool_split(tm->split[i], m->threads, t, &k0, &kn);
+    double t0 = prof ? nn_now() : 0;
+    nn_pool_barrier(m->pool);   /* every row of the input is written */
+    l->ops->team_forward(l, p, in, tm->part[t], B, (int)k0, (int)(k0 + kn));
+    nn_pool_barrier(m->pool);   /* and every part */
+    float *y = m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
+    l->ops->team_finish(l, p, tm->part, m->threads, y, (int)r0, (int)n, B);
+    if (prof)
+        prof[2 * i] += nn_now() - t0;
+}
+
 /* A thread's rows through the model. The leading chunkable layers
  * (convolutions, pooling) take a few rows at a time, so each reads its input from cache (a whole slice of large images
  * at once goes out to memory and back between layers); the rest (Dense,
- * recurrent) take the whole slice, as their weights are read once per call. */
-static void forward_slice(nn_model *m, const float *x, long r0, long n, int t, float *work,
-                          const nn_ctx *ctx, double *prof)
+ * recurrent) take the whole slice, as their weights are read once per call,
+ * except the team layers, which take all B rows on every thread. */
+static void forward_slice(nn_model *m, const float *x, int B, long r0, long n, int t,
+                          float *work, const nn_ctx *ctx, double *prof)
 {
     long step = m->cache_rows > 0 ? m->cache_rows : n;
     int k = m->cache_layers;
     for (long j = 0; k > 0 && j < n; j += step)
         forward_rows(m, x, r0 + j, n - j < step ? n - j : step, 0, k, t, work, ctx, prof);
-    forward_rows(m, x, r0, n, k, m->nlayers, t, work, ctx, prof);
+    for (int i0 = k, i = k; i <= m->nlayers; i++) {
+        int team = i < m->nlayers && team_runs(m, i, B, 0);
+        if (i < m->nlayers && !team)
+            continue;
+        if (i > i0)
+            forward_rows(m, x, r0, n, i0, i, t, work, ctx, prof);
+        if (team)
+            forward_team(m, x, i, B, r0, n, t, prof);
+        i0 = i + 1;
+    }
 }
 
 typedef struct fwd_job {
@@ -307,7 +411,8 @@ static void fwd_thread(void *arg, int t, int T)
     long r0, n;
     nn_pool_split(j->B, T, t, &r0, &n);
     if (n > 0)
-        forward_slice(j->m, j->x, r0, n, t, j->m->team->work[t], j->ctx, t ? NULL : j->m->prof);
+        forward_slice(j->m, j->x, j->B, r0, n, t, j->m->team->work[t], j->ctx,
+                      t ? NULL : j->m->prof);
 }
 
 const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
@@ -319,7 +424,7 @@ const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
         fwd_job j = {m, x, B, ctx};
         nn_pool_run(m->pool, fwd_thread, &j);
     } else {
-        forward_slice(m, x, 0, B, 0, m->work, ctx, m->prof);
+        forward_slice(m, x, B, 0, B, 0, m->work, ctx, m->prof);
     }
     nn_fp_leave(fp);
     return nn_model_layer_out(m, x, m->nlayers - 1);
@@ -418,6 +523,34 @@ static void bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, floa
     }
 }
 
+/* Team layer i backwards (see forward_team): each thread's dz rows into
+ * the batch's dz, then each thread's slice of the kernel gradient and of dx
+ * over all rows; the gradient is final at the second barrier, with no
+ * per-thread copy to add. */
+static void bwd_team(bwd_job *j, int t, int i, long r0, long n, float *dy, float *dx, int *next)
+{
+    nn_model *m = j->m;
+    nn_layer *l = &m->layers[i];
+    nn_team *tm = m->team;
+    const size_t out = nn_shape_size(&l->out);
+    const float *y = nn_model_layer_out(m, j->x, i) + (size_t)r0 * out;
+    long k0, kn;
+    nn_pool_split(tm->split[i], m->threads, t, &k0, &kn);
+    double t0 = t == 0 && m->prof ? nn_now() : 0;
+    l->ops->team_dz(l, y, dy, tm->dz + (size_t)r0 * out, (int)n);
+    nn_pool_barrier(m->pool);
+    l->ops->team_backward(l, m->params + l->param_off, m->grads + l->param_off,
+                          nn_model_layer_out(m, j->x, i - 1), tm->dz, dx, j->B, (int)k0,
+                          (int)(k0 + kn), t == 0);
+    nn_pool_barrier(m->pool);
+    if (t)
+        return;
+    if (m->prof)
+        m->prof[2 * i + 1] += nn_now() - t0;
+    atomic_store_explicit(&m->team->summed[i], 1, memory_order_release);
+    announce(j, next, 0);
+}
+
 /* Thread t's rows backwards: the layers above the cache prefix (Dense,
  * recurrent) over the whole slice, as their weights are read once per
  * call; then the prefix (convolutions, pooling) a few rows at a time
@@ -442,6 +575,12 @@ static void bwd_rows(bwd_job *j, int t, int T)
     int k = m->cache_layers > j->first ? m->cache_layers : j->first;
     for (int i = m->nlayers - 1; i >= k; i--) {
         const nn_layer *l = &m->layers[i];
+        if (T > 1 && team_runs(m, i, j->B, i > j->first)) {
+            float *dxt = i > j->first ? m->team->dx : NULL;
+            bwd_team(j, t, i, r0, n, dy, dxt, &next);
+            dy = dxt ? dxt + (size_t)r0 * nn_shape_size(&l->in) : NULL;
+            continue;
+        }
         float *dx = i > j->first ? (l->ops->reshape ? dy : dbuf[flip]) : NULL;
         bwd_layer(j, t, i, r0, n, dy, dx, grads, &c, 1, 1, &next);
         if (dx != dy)
