@@ -73,7 +73,7 @@ typedef struct nn_model {
      * threads >= 1, its own gradient buffer that is added into grads in
      * thread order as each layer finishes, so a run is reproducible for a
      * given thread count. Wide Dense layers instead run on all threads at
-     * once (each all rows and a slice of the inputs; nn_model_team_layers),
+     * once (each all rows and a slice of the inputs; nn_model_team_layer),
      * writing disjoint slices of grads. NULL pool: one thread, no extra
      * buffers. */
     nn_pool *pool;
@@ -107,10 +107,10 @@ const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx);
  * called on the calling thread, layer by layer from the last, once a
  * layer's gradient (all threads' rows) is final. */
 void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx);
-/* How many layers the compute threads run together (each thread all rows,
+/* Whether the compute threads run layer i together (each thread all rows,
  * a slice of the layer's inputs: a wide Dense, layer.h's team mode) in a
- * call of B rows; the others split the rows. 0 with one thread. */
-int nn_model_team_layers(const nn_model *m, int B);
+ * call of B rows; the other layers split the rows. 0 with one thread. */
+int nn_model_team_layer(const nn_model *m, int i, int B);
 /* One optimizer step over every trainable layer (split over the threads),
  * then nn_optim_advance. */
 void nn_model_update(nn_model *m);

@@ -258,6 +258,7 @@ static void print_profile(const nn_model *m, const result *r, const nn_dist *d)
     nn_dist_shard((size_t)r->batch, d->size, 0, &off, &cnt);
     nn_pool_split((long)cnt, r->threads, 0, &r0, &rows);   /* thread 0's rows */
     double S = r->steps > 0 ? r->steps : 1, total = 0;
+    int team = 0;
     for (int i = 0; i < 2 * m->nlayers; i++)
         total += m->prof[i];
     printf("  per layer (thread 0 of rank 0, %ld rows per step):\n", rows);
@@ -266,7 +267,9 @@ static void print_profile(const nn_model *m, const result *r, const nn_dist *d)
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
         char who[96], shape[48], gf[16] = "-";
-        snprintf(who, sizeof who, "%s (%s)", l->name, l->ops->kind);
+        int tl = nn_model_team_layer(m, i, (int)cnt);
+        team |= tl;
+        snprintf(who, sizeof who, "%s (%s)%s", l->name, l->ops->kind, tl ? " *" : "");
         double tf = m->prof[2 * i], tb = m->prof[2 * i + 1];
         if (lf[i] > 0 && tf + tb > 0)
             snprintf(gf, sizeof gf, "%.1f", (lf[i] + lb[i]) * (double)rows * S / (tf + tb) / 1e9);
@@ -275,6 +278,9 @@ static void print_profile(const nn_model *m, const result *r, const nn_dist *d)
                total > 0 ? 100 * (tf + tb) / total : 0);
     }
     printf("    layers: %.2f ms per step of %.2f\n", 1e3 * total / S, r->ms_step);
+    if (team)
+        printf("    * run by all threads together: each thread all rows, a slice of the "
+               "inputs\n");
     free(lf);
 }
 

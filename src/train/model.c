@@ -345,12 +345,9 @@ static int team_runs(const nn_model *m, int i, int B, int need_dx)
     return !need_dx || (t->dx && nn_shape_size(&m->layers[i].in) <= t->dx_width);
 }
 
-int nn_model_team_layers(const nn_model *m, int B)
+int nn_model_team_layer(const nn_model *m, int i, int B)
 {
-    int n = 0;
-    for (int i = 0; i < m->nlayers; i++)
-        n += team_runs(m, i, B, 0);
-    return n;
+    return i >= 0 && i < m->nlayers && team_runs(m, i, B, 0);
 }
 
 /* Layer i on every thread at once: thread t multiplies all B rows by its

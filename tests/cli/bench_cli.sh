@@ -78,6 +78,14 @@ expect "--profile: rows add up to the layers: line, inside the step" awk '
     /^    layers:/ { l = $2; st = $(NF) }
     END { exit !(l > 0 && s > 0.98 * l && s < 1.02 * l + 0.01 && l <= st * 1.01) }' "$T/p.out"
 expect "--profile: the BENCH line stays last" test "$(tail -n1 "$T/p.out" | cut -c1-6)" = "BENCH "
+expect "--profile: no team layer in the MNIST CNN" test "$(grep -c ' \* ' "$T/p.out")" -eq 0
+# the MLP's 784x512 Dense runs on both threads together; its 512x10 one by rows
+timeout 120 "$NN" bench "$HERE/../../jobs/models/mnist_mlp512.nn" --steps 2 --warmup 1 --threads 2 \
+    --batch-size 16 --profile >"$T/p2.out" 2>"$T/p2.err"
+expect "--profile: the team layer is marked, the other not" test \
+    "$(grep -cE '^    dense \(Dense\) \* ' "$T/p2.out")" -eq 1 -a \
+    "$(grep -cE '^    dense_1 \(Dense\) +\(' "$T/p2.out")" -eq 1
+expect "--profile: the mark is explained" grep -q '^    \* run by all threads together' "$T/p2.out"
 
 # usage errors: exit 2 and a message naming the problem
 usage_case() {   # NAME PATTERN ARGS...
