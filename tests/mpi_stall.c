@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "nntrain/gemm.h"
-#include "nntrain/train.h"
+#include "nntrain/fit.h"
 
 static float xs[64 * 4], ys[64];
 static int rank, calls;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nntrain/train.h"
+#include "nntrain/fit.h"
 #include "testutil.h"
 
 static atomic_long allocs;

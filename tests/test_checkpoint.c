@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "nntrain/checkpoint.h"
+#include "nntrain/keras.h"
 #include "testutil.h"
 
 /* Every layer kind; Dense without bias at the end. 193 parameters. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nntrain/train.h"
+#include "nntrain/fit.h"
 #include "testutil.h"
 
 #define N 64

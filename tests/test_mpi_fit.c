@@ -12,7 +12,7 @@
 
 #include "nntrain/clock.h"
 #include "nntrain/gemm.h"
-#include "nntrain/train.h"
+#include "nntrain/fit.h"
 #include "testutil.h"
 
 static nn_dist world;

@@ -22,8 +22,9 @@
 
 #include "nntrain/activation.h"
 #include "nntrain/error.h"
+#include "nntrain/init.h"
 #include "nntrain/rng.h"
-#include "nntrain/spec.h"
+#include "nntrain/args.h"
 #include "nntrain/tensor.h"
 
 typedef struct nn_ctx {
@@ -153,17 +154,5 @@ const char *nn_layer_known(void);
 int nn_layer_create(nn_layer *l, const nn_call *c, nn_shape *input_shape,
                     int *has_input, nn_error *e);
 void nn_layer_destroy(nn_layer *l);
-
-/* Fan-in/fan-out initialisers shared by the layers (src/core/init.c). */
-typedef enum {
-    NN_INIT_GLOROT_UNIFORM = 0, NN_INIT_GLOROT_NORMAL, NN_INIT_HE_NORMAL,
-    NN_INIT_HE_UNIFORM, NN_INIT_ZEROS, NN_INIT_ONES, NN_INIT_COUNT
-} nn_init;
-extern const char *const nn_init_names[];  /* NULL-terminated, index = nn_init */
-void nn_init_fill(nn_init kind, float *w, size_t n, double fan_in, double fan_out,
-                  nn_rng *rng);
-/* Keras Orthogonal(gain=1) for a (rows, cols) matrix: orthonormal along its
- * shorter side. Not in nn_init: only the recurrent layers accept it. */
-void nn_init_orthogonal(float *w, int rows, int cols, nn_rng *rng);
 
 #endif

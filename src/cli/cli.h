@@ -5,6 +5,7 @@
 
 #include "nntrain/dist.h"
 #include "nntrain/checkpoint.h"
+#include "nntrain/fit.h"
 #include "nntrain/error.h"
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };

@@ -21,7 +21,7 @@
 #include "infer.h"
 #include "nntrain/confusion.h"
 #include "nntrain/gemm.h"
-#include "nntrain/train.h"
+#include "nntrain/predict.h"
 
 #define MAX_UNITS 256
 #define MIN_TILE_PX 56

@@ -23,7 +23,7 @@
 
 #include "cli.h"
 #include "nntrain/gemm.h"
-#include "nntrain/train.h"
+#include "nntrain/fit.h"
 
 static const char *help =
     "usage: nntrain bench MODEL.nn [options]\n"

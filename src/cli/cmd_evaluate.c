@@ -15,7 +15,8 @@
 #include "infer.h"
 #include "nntrain/confusion.h"
 #include "nntrain/gemm.h"
-#include "nntrain/train.h"
+#include "nntrain/evaluate.h"
+#include "nntrain/predict.h"
 
 #define MAX_TABLE_CLASSES 30   /* wider matrices go to --confusion-csv only */
 

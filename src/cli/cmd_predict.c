@@ -16,7 +16,7 @@
 #include "infer.h"
 #include "nntrain/confusion.h"
 #include "nntrain/gemm.h"
-#include "nntrain/train.h"
+#include "nntrain/predict.h"
 
 static const char *help =
     "usage: nntrain predict MODEL.h5 (--data SRC | --images DIR) [options]\n"

@@ -12,7 +12,8 @@
 
 #include "cli.h"
 #include "nntrain/gemm.h"
-#include "nntrain/train.h"
+#include "nntrain/fit.h"
+#include "nntrain/evaluate.h"
 
 static const char *help =
     "usage: nntrain train MODEL.nn --data SRC [options]\n"

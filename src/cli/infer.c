@@ -1,6 +1,6 @@
 /* Model files and inputs for evaluate / predict / analyze (see infer.h).
- * Class names of an nntrain HDF5 dataset are read with the schema helpers of
- * src/data (h5priv.h): nn_dataset itself does not carry them. */
+ * Class names of an nntrain HDF5 dataset come from nn_h5_class_names:
+ * nn_dataset itself does not carry them. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
@@ -11,9 +11,9 @@
 
 #include <stb_image_write.h>
 
-#include "data/h5priv.h"
 #include "infer.h"
 #include "nntrain/checkpoint.h"
+#include "nntrain/h5data.h"
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -82,16 +82,9 @@ static int read_names(cli_input *in, const char *src, nn_error *e)
 {
     if (!ends_with(src, ".h5") && !ends_with(src, ".hdf5"))
         return NN_OK;
-    hid_t f;
-    char fmt[64];
-    int ver;
-    char **names = NULL;
-    size_t n = 0;
-    int rc = nn_h5_open_file(src, &f, e);
-    if (rc)
-        return rc;
-    rc = nn_h5_read_root(f, src, fmt, sizeof fmt, &ver, &names, &n, e);
-    H5Fclose(f);
+    char **names;
+    size_t n;
+    int rc = nn_h5_class_names(src, &names, &n, e);
     if (!rc && names) {
         in->names = names;
         in->nnames = (int)n;

@@ -4,7 +4,7 @@
  * Orthogonal (the recurrent layers' default) is a function of its own. */
 #include <math.h>
 
-#include "nntrain/layer.h"
+#include "nntrain/init.h"
 
 const char *const nn_init_names[] = {"glorot_uniform", "glorot_normal", "he_normal",
                                      "he_uniform", "zeros", "ones", NULL};

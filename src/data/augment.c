@@ -6,6 +6,7 @@
  * extras contrast, Gaussian noise and invert. All random numbers come from
  * one stream keyed by (seed, epoch, sample), never by the rank, so every
  * process count sees the same images. */
+#include "nntrain/args.h"
 #include "nntrain/augment.h"
 
 #include <math.h>

@@ -54,7 +54,6 @@ int nn_h5_read_root(hid_t f, const char *path, char *format, size_t flen, int *v
 /* One string attribute of obj into buf ("" when absent); where names obj. */
 int nn_h5_get_string(hid_t obj, const char *name, char *buf, size_t len, const char *path,
                      const char *where, nn_error *e);
-void nn_h5_free_strings(char **v, size_t n);
 int nn_h5_split_exists(hid_t f, const char *split);
 /* Opens and validates /split (x, y, their types, shapes and counts). */
 int nn_h5_open_split(hid_t f, const char *path, const char *split, nn_h5_dsplit *s,

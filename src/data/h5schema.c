@@ -190,6 +190,21 @@ int nn_h5_read_root(hid_t f, const char *path, char *format, size_t flen, int *v
     return rc;
 }
 
+int nn_h5_class_names(const char *path, char ***names, size_t *n, nn_error *e)
+{
+    *names = NULL;
+    *n = 0;
+    hid_t f;
+    char fmt[64];
+    int ver;
+    int rc = nn_h5_open_file(path, &f, e);
+    if (rc)
+        return rc;
+    rc = nn_h5_read_root(f, path, fmt, sizeof fmt, &ver, names, n, e);
+    H5Fclose(f);
+    return rc;
+}
+
 /* ---- one split ---------------------------------------------------------- */
 
 int nn_h5_split_exists(hid_t f, const char *split)

@@ -19,6 +19,7 @@
 
 #include "io/ckpt_h5.h"
 #include "nntrain/checkpoint.h"
+#include "nntrain/keras.h"
 
 #define FORMAT_NAME "nntrain-checkpoint"
 #define FORMAT_VERSION 1

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "nntrain/checkpoint.h"
+#include "nntrain/args.h"
+#include "nntrain/keras.h"
 
 /* cJSON_Add* return NULL on failure; ok collects that. */
 #define ADD(call) ok = ok && (call) != NULL

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "nntrain/checkpoint.h"
+#include "nntrain/keras.h"
 
 /* ---- growing text buffer --------------------------------------------- */
 typedef struct sbuf {

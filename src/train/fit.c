@@ -15,7 +15,8 @@
 #include "nntrain/clock.h"
 #include "nntrain/prefetch.h"
 #include "nntrain/timeline.h"
-#include "nntrain/train.h"
+#include "nntrain/fit.h"
+#include "nntrain/evaluate.h"
 #include "progress.h"
 
 /* Column names of the history: loss, metrics, then val_ versions. */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nntrain/train.h"
+#include "nntrain/history.h"
 
 void nn_history_free(nn_history *h)
 {

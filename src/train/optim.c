@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nntrain/args.h"
 #include "nntrain/optim.h"
 
 const char *const nn_optim_names[] = {"SGD", "RMSprop", "Adam", "Adadelta", NULL};

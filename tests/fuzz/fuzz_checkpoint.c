@@ -8,7 +8,7 @@
 #include "fuzz_util.h"
 #include "nntrain/checkpoint.h"
 #include "nntrain/model.h"
-#include "nntrain/train.h"
+#include "nntrain/history.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

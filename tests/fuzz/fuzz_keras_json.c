@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "nntrain/checkpoint.h"
+#include "nntrain/keras.h"
 #include "nntrain/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

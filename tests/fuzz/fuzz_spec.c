@@ -8,6 +8,7 @@
 
 #include "fuzz_util.h"
 #include "nntrain/checkpoint.h"
+#include "nntrain/keras.h"
 #include "nntrain/model.h"
 #include "nntrain/spec.h"
 

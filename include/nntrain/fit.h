@@ -1,23 +1,14 @@
-/* fit / evaluate / predict loops (Keras semantics), data parallel over the
+/* model.fit(): the training loop (Keras semantics), data parallel over the
  * ranks of an nn_dist. Only rank 0 prints and writes files. */
-#ifndef NNTRAIN_TRAIN_H
-#define NNTRAIN_TRAIN_H
+#ifndef NNTRAIN_FIT_H
+#define NNTRAIN_FIT_H
 
 #include <stdio.h>
 
 #include "nntrain/data.h"
 #include "nntrain/dist.h"
+#include "nntrain/history.h"
 #include "nntrain/model.h"
-
-#define NN_HIST_MAX_COLS 20
-
-typedef struct nn_history {
-    int ncols;
-    char cols[NN_HIST_MAX_COLS][48];   /* "loss", "accuracy", "val_loss", ... */
-    int epochs;
-    double *vals;                      /* (epochs, ncols) */
-    int cap;
-} nn_history;
 
 typedef struct nn_fit_stats {
     long steps, samples;      /* this rank's */
@@ -67,27 +58,10 @@ typedef struct nn_fit_opts {
                                  stats_after of this call (bench warm-up) */
 } nn_fit_opts;
 
-/* Checks that the data fits the model (input size, targets vs outputs and
- * loss); the message names the data source. */
-int nn_check_data(const nn_model *m, const nn_dataset *ds, nn_error *e);
-
 /* Trains m on train (validation: val if non-NULL, else the last
  * fit.validation_split of train). Parameters must be initialised and equal on
  * every rank (nn_fit broadcasts rank 0's). */
 int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o,
            nn_dist *d, nn_history *h, nn_error *e);
-
-/* Loss and metrics over idx[0..n) (all of ds if idx == NULL), sharded over
- * ranks. out receives 1 + m->nmetrics values (means). */
-int nn_evaluate(nn_model *m, nn_dataset *ds, const uint64_t *idx, size_t n,
-                int batch, nn_dist *d, double *out, nn_error *e);
-
-/* Model outputs for samples [0, n) of ds, in order, into out (n, out_size),
- * on rank 0 (others compute their shard and send it). */
-int nn_predict(nn_model *m, nn_dataset *ds, size_t n, int batch, nn_dist *d,
-               float *out, nn_error *e);
-
-void nn_history_free(nn_history *h);
-int nn_history_write_csv(const nn_history *h, const char *path, nn_error *e);
 
 #endif

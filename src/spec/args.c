@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "nntrain/spec.h"
+#include "nntrain/args.h"
 
 const char *nn_value_where(const nn_call *c, const nn_value *v, char *buf, int len)
 {
