@@ -29,8 +29,8 @@ struct nn_dataset {
 
 /* Opens the split ("train" or "test") of a data source:
  *   a directory or prefix with IDX files (train-images-idx3-ubyte[.gz], ...),
- *   "synthetic:sqrt[:N]"   x ~ U[0, 100), y = sqrt(x), N samples (default 1000).
- * Later sources (HDF5) slot in here. */
+ *   "synthetic:sqrt[:N]"   x ~ U[0, 100), y = sqrt(x), N samples (default 1000),
+ *   an nntrain HDF5 file (.h5 / .hdf5, see h5data.h). */
 int nn_data_open(const char *src, const char *split, uint64_t seed, nn_dataset *d,
                  nn_error *e);
 void nn_data_close(nn_dataset *d);
