@@ -19,34 +19,6 @@
 #include "nntrain/evaluate.h"
 #include "progress.h"
 
-/* Column names of the history: loss, metrics, then val_ versions. */
-static void history_cols(nn_history *h, const nn_model *m, int has_val)
-{
-    h->ncols = 0;
-    for (int v = 0; v <= has_val; v++) {
-        snprintf(h->cols[h->ncols++], sizeof h->cols[0], "%sloss", v ? "val_" : "");
-        for (int k = 0; k < m->nmetrics; k++)
-            snprintf(h->cols[h->ncols++], sizeof h->cols[0], "%s%s", v ? "val_" : "",
-                     m->metric_names[k]);
-    }
-}
-
-static int history_add(nn_history *h, const double *row, nn_error *e)
-{
-    if (h->epochs == h->cap) {
-        int cap = h->cap ? 2 * h->cap : 16;
-        double *v = realloc(h->vals, (size_t)cap * (size_t)h->ncols * sizeof *v);
-        if (!v)
-            return nn_err(e, NN_ENOMEM, "out of memory for the history");
-        h->vals = v;
-        h->cap = cap;
-    }
-    memcpy(h->vals + (size_t)h->epochs * (size_t)h->ncols, row,
-           (size_t)h->ncols * sizeof *row);
-    h->epochs++;
-    return NN_OK;
-}
-
 /* Queues this rank's slice of global batch s for the prefetch thread. */
 static void request_step(nn_prefetch *pf, long s, const uint64_t *perm, size_t n, size_t B,
                          const nn_dist *d, int epoch)
@@ -205,7 +177,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
     nn_history hh = {0};
     if (!h)
         h = &hh;
-    history_cols(h, m, has_val);
+    nn_history_columns(h, m, has_val);
     const char *names[NN_HIST_MAX_COLS];
     for (int c = 0; c < h->ncols; c++)
         names[c] = h->cols[c];
@@ -393,7 +365,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
             if (rc)
                 break;
         }
-        if ((rc = history_add(h, row, e)))
+        if ((rc = nn_history_add(h, row, e)))
             break;
         if (rank0 && fa->verbose)
             nn_progress_end(&p, train_s, names, row, h->ncols);
