@@ -189,10 +189,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
     int nm = m->nmetrics;
     nn_fit_stats st = {0};
     double t_start = nn_now();
-    /* Linear scaling (Goyal et al.): lr * B / ref, reached by a linear ramp
-     * over the warm-up steps; warm-up alone ramps up from lr / steps. */
-    double lr_target = o->lr_ref_batch > 0 ? (double)B / o->lr_ref_batch : 1.0;
-    double warm_steps = o->warmup_epochs > 0 ? o->warmup_epochs * (double)steps : 0;
+    nn_optim_schedule(&m->optim, B, o->lr_ref_batch, o->warmup_epochs, steps);
     long long step_id = (long long)o->start_epoch * steps + o->start_step;
     const long long first_step = step_id;
 
@@ -307,12 +304,7 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                             nn_optim_lr(&m->optim));
                 break;
             }
-            if (warm_steps > 0 && (double)step_id < warm_steps) {
-                double f = ((double)step_id + 1) / warm_steps;
-                m->optim.lr_scale = lr_target > 1 ? 1 + (lr_target - 1) * f : f;
-            } else {
-                m->optim.lr_scale = lr_target;
-            }
+            nn_optim_begin_step(&m->optim, step_id);
             nn_model_update(m);
             double t4 = nn_now();
             nn_timeline_add(tlp, NN_TL_DATA, t0, t1);
