@@ -249,6 +249,35 @@ static void test_lr_and_describe(void)
     CU_ASSERT_STRING_EQUAL(buf, "Adam(lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-07, decay=0)");
 }
 
+/* Linear scaling and warm-up (Goyal et al.): a linear ramp from lr to
+ * lr * B / ref over the warm-up steps, then B / ref; warm-up alone ramps up
+ * from lr / steps; time decay still counts iterations. */
+static void test_schedule(void)
+{
+    nn_optim o;
+    nn_optim_defaults(&o, NN_OPT_SGD);
+    CU_ASSERT_DOUBLE_EQUAL(nn_optim_lr(&o), 0.01, 1e-15);   /* no schedule: lr */
+    nn_optim_schedule(&o, 256, 64, 1.0, 4);                 /* x4, over 4 steps */
+    CU_ASSERT_DOUBLE_EQUAL(nn_optim_lr(&o), 0.01, 1e-15);   /* from the next step on */
+    const double ramp[] = {1.75, 2.5, 3.25, 4, 4, 4};
+    for (int s = 0; s < 6; s++) {
+        nn_optim_begin_step(&o, s);
+        CU_ASSERT_DOUBLE_EQUAL(o.lr_scale, ramp[s], 1e-15);
+        CU_ASSERT_DOUBLE_EQUAL(nn_optim_lr(&o), 0.01 * ramp[s], 1e-15);
+    }
+    nn_optim_schedule(&o, 32, 0, 0.5, 8);                   /* warm-up alone */
+    nn_optim_begin_step(&o, 0);
+    CU_ASSERT_DOUBLE_EQUAL(o.lr_scale, 0.25, 1e-15);
+    nn_optim_begin_step(&o, 3);
+    CU_ASSERT_DOUBLE_EQUAL(o.lr_scale, 1, 1e-15);
+    nn_optim_schedule(&o, 32, 64, 0, 8);                    /* scaled down, no ramp */
+    nn_optim_begin_step(&o, 0);
+    CU_ASSERT_DOUBLE_EQUAL(o.lr_scale, 0.5, 1e-15);
+    o.decay = 0.5;
+    nn_optim_advance(&o);
+    CU_ASSERT_DOUBLE_EQUAL(nn_optim_lr(&o), 0.5 * 0.01 / 1.5, 1e-15);
+}
+
 static void test_alloc_and_bounds(void)
 {
     nn_error e = {0};
@@ -388,6 +417,7 @@ int main(void)
         {"Adam", test_adam},
         {"Adadelta", test_adadelta},
         {"lr decay and describe", test_lr_and_describe},
+        {"lr schedule: scaling and warm-up", test_schedule},
         {"alloc and bounds", test_alloc_and_bounds},
         {"from compile() values", test_from_value},
         {"from compile() errors", test_from_value_errors},

@@ -15,7 +15,15 @@ typedef struct nn_history {
     int cap;
 } nn_history;
 
+struct nn_model;
 
+/* Sets the columns of a run of m: "loss", m's metric names, then their val_
+ * twins when has_val. Keeps the rows (call before the first nn_history_add). */
+void nn_history_columns(nn_history *h, const struct nn_model *m, int has_val);
+/* Index of the column called name, or -1. */
+int nn_history_find(const nn_history *h, const char *name);
+/* Appends one epoch's row of ncols values (copied); NN_ENOMEM leaves h as it was. */
+int nn_history_add(nn_history *h, const double *row, nn_error *e);
 void nn_history_free(nn_history *h);
 int nn_history_write_csv(const nn_history *h, const char *path, nn_error *e);
 

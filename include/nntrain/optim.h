@@ -30,8 +30,12 @@ typedef struct nn_optim {
     double lr, momentum, rho, beta_1, beta_2, epsilon, decay;
     int nesterov;
     int64_t iterations;          /* steps taken (Keras "iterations") */
-    double lr_scale;             /* set by fit: linear scaling and warm-up
-                                    (Goyal et al. 2017); 0 counts as 1 */
+    /* A training run's schedule (nn_optim_schedule): linear scaling and
+     * warm-up, Goyal et al. 2017. */
+    double lr_target;            /* lr factor after the warm-up */
+    double warmup_steps;         /* ramp length in steps; 0: none */
+    double lr_scale;             /* this step's factor (nn_optim_begin_step);
+                                    0 counts as 1 */
     size_t n;                    /* parameters */
     int nslots;
     float *slot[NN_OPTIM_MAX_SLOTS];  /* same offsets as params */
@@ -48,6 +52,16 @@ int nn_optim_from_value(nn_optim *o, const nn_call *where, const nn_value *v,
                         nn_error *e);
 /* Allocates zeroed slots for n parameters. */
 int nn_optim_alloc(nn_optim *o, size_t n, nn_error *e);
+/* The learning-rate schedule of a training run with global batch `batch`
+ * and steps_per_epoch steps an epoch: ref_batch > 0 scales lr by
+ * batch / ref_batch (the linear scaling rule); warmup_epochs > 0 ramps up to
+ * that linearly over warmup_epochs * steps_per_epoch steps (without scaling
+ * up, from lr / those steps). Takes effect at the next nn_optim_begin_step. */
+void nn_optim_schedule(nn_optim *o, size_t batch, int ref_batch, double warmup_epochs,
+                       long steps_per_epoch);
+/* Sets lr_scale for the run's step `step` (0-based over all its epochs; a
+ * resumed run continues the count). Time decay counts iterations instead. */
+void nn_optim_begin_step(nn_optim *o, long long step);
 /* The learning rate the next step will use (decay and lr_scale applied). */
 double nn_optim_lr(const nn_optim *o);
 /* One step over params[off .. off+len) of the flat buffers; call for each

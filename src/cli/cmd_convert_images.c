@@ -103,7 +103,40 @@ static int check_out_dir(const char *out, nn_error *e)
     return NN_OK;
 }
 
-int cmd_convert_images(int argc, char **argv, int first)
+/* convert images' command line. The arrays hold MAX_CLASSES entries. */
+typedef struct images_args {
+    char **args;               /* argv with -o and -h spelled out */
+    const char **pos;          /* the DIR=label arguments */
+    int npos;
+    nn_image_class *classes;   /* parsed from pos */
+    char **dirs;               /* the classes' folder names (owned) */
+    nn_images_opts io;
+    int compress;
+    const char *outp;
+} images_args;
+
+static int alloc_args(images_args *a, int argc)
+{
+    a->args = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *a->args);
+    a->pos = malloc(MAX_CLASSES * sizeof *a->pos);
+    a->classes = calloc(MAX_CLASSES, sizeof *a->classes);
+    a->dirs = calloc(MAX_CLASSES, sizeof *a->dirs);
+    return a->args && a->pos && a->classes && a->dirs ? 0 : -1;
+}
+
+static void free_args(images_args *a)
+{
+    for (int i = 0; a->dirs && i < a->npos; i++)
+        free(a->dirs[i]);
+    free(a->dirs);
+    free(a->classes);
+    free(a->pos);
+    free(a->args);
+}
+
+/* The option values and class folders into a, checked. Returns -1 to go on,
+ * else the exit status (after --help or a usage error). */
+static int read_args(int argc, char **argv, int first, images_args *a)
 {
     cli_opt opts[] = {{"--out", 1, 0, 0},      {"--output", 1, 0, 0}, {"--size", 1, 0, 0},
                       {"--grey", 0, 0, 0},     {"--gray", 0, 0, 0},   {"--rgb", 0, 0, 0},
@@ -111,119 +144,125 @@ int cmd_convert_images(int argc, char **argv, int first)
                       {NULL, 0, 0, 0}};
     nn_error e = {0};
     /* cli_parse knows long options only: map -o and -h */
-    char **args = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *args);
-    const char **pos = malloc(MAX_CLASSES * sizeof *pos);
-    nn_image_class *classes = calloc(MAX_CLASSES, sizeof *classes);
-    char **dirs = calloc(MAX_CLASSES, sizeof *dirs);
-    const char **names = NULL;
-    nn_images im = {0};
-    char *source = NULL;
-    int npos = 0, rc = CLI_FAIL;
-    if (!args || !pos || !classes || !dirs) {
-        nn_err(&e, NN_ENOMEM, "out of memory");
-        goto fail;
-    }
     for (int i = 0; i < argc; i++)
-        args[i] = !strcmp(argv[i], "-o") ? "--out" : !strcmp(argv[i], "-h") ? "--help"
-                                                                               : argv[i];
-    if (cli_parse(argc, args, first, opts, pos, MAX_CLASSES, &npos, &e)) {
+        a->args[i] = !strcmp(argv[i], "-o") ? "--out" : !strcmp(argv[i], "-h") ? "--help"
+                                                                                  : argv[i];
+    if (cli_parse(argc, a->args, first, opts, a->pos, MAX_CLASSES, &a->npos, &e)) {
         cli_error(NULL, &e);
         fprintf(stderr, "Run 'nntrain convert images --help' for the options.\n");
-        rc = CLI_USAGE;
-        goto out;
+        return CLI_USAGE;
     }
     if (cli_find(opts, "--help")->given) {
         usage(stdout);
-        rc = CLI_OK;
-        goto out;
+        return CLI_OK;
     }
-    nn_images_opts io = {0};
-    int compress = 0;
-    const char *outp = cli_find(opts, "--out")->given ? cli_find(opts, "--out")->value
-                                                       : cli_find(opts, "--output")->value;
+    a->outp = cli_find(opts, "--out")->given ? cli_find(opts, "--out")->value
+                                             : cli_find(opts, "--output")->value;
     int grey = cli_find(opts, "--grey")->given || cli_find(opts, "--gray")->given;
     int rgb = cli_find(opts, "--rgb")->given;
-    if (!npos || !outp) {
+    if (!a->npos || !a->outp) {
         fprintf(stderr, "nntrain: error: convert images needs %s\n\n",
-                !npos ? "at least one DIR=label folder" : "an output file (-o OUT.h5)");
+                !a->npos ? "at least one DIR=label folder" : "an output file (-o OUT.h5)");
         usage(stderr);
-        rc = CLI_USAGE;
-        goto out;
+        return CLI_USAGE;
     }
-    if (grey && rgb) {
-        nn_err(&e, NN_EINVAL, "--grey and --rgb exclude each other");
-        goto usage_err;
+    int rc = NN_OK;
+    if (grey && rgb)
+        rc = nn_err(&e, NN_EINVAL, "--grey and --rgb exclude each other");
+    if (!rc && cli_find(opts, "--size")->given)
+        rc = parse_size(cli_find(opts, "--size")->value, &a->io.h, &a->io.w, &e);
+    if (!rc && !(rc = cli_int(opts, "--compress", &a->compress, &e)) &&
+        (a->compress < 0 || a->compress > 9))
+        rc = nn_err(&e, NN_EINVAL, "option --compress expects a gzip level 0..9, got %d",
+                    a->compress);
+    a->io.channels = grey ? 1 : rgb ? 3 : 0;
+    a->io.dedupe = cli_find(opts, "--dedupe")->given;
+    for (int i = 0; !rc && i < a->npos; i++)
+        rc = parse_class(a->pos[i], &a->classes[i], &a->dirs[i], &e);
+    if (rc) {
+        cli_error(NULL, &e);
+        return CLI_USAGE;
     }
-    if (cli_find(opts, "--size")->given &&
-        parse_size(cli_find(opts, "--size")->value, &io.h, &io.w, &e))
-        goto usage_err;
-    if (cli_int(opts, "--compress", &compress, &e))
-        goto usage_err;
-    if (compress < 0 || compress > 9) {
-        nn_err(&e, NN_EINVAL, "option --compress expects a gzip level 0..9, got %d", compress);
-        goto usage_err;
-    }
-    io.channels = grey ? 1 : rgb ? 3 : 0;
-    io.dedupe = cli_find(opts, "--dedupe")->given;
-    for (int i = 0; i < npos; i++)
-        if (parse_class(pos[i], &classes[i], &dirs[i], &e))
-            goto usage_err;
+    return -1;
+}
 
-    if (check_out_dir(outp, &e))
-        goto fail;
-    double t0 = nn_now();
-    if (nn_images_load(classes, npos, &io, &im, &e))
-        goto fail;
-    fputs(im.report, stdout);
-
+/* "images: DIR=a, DIR=b" (*source) and the class names array (*names). */
+static int dataset_names(const images_args *a, const nn_images *im, char **source,
+                         const char ***names, nn_error *e)
+{
     size_t slen = 32;
-    for (int i = 0; i < npos; i++)
-        slen += strlen(pos[i]) + 2;
-    if (!(source = malloc(slen)) || !(names = malloc((size_t)im.nclasses * sizeof *names))) {
-        nn_err(&e, NN_ENOMEM, "out of memory");
-        goto fail;
-    }
-    strcpy(source, "images:");
-    for (int i = 0; i < npos; i++)
-        strcat(strcat(source, i ? ", " : " "), pos[i]);
-    for (int k = 0; k < im.nclasses; k++)
-        names[k] = im.class_names[k];
-    nn_h5_split split = {.name = "train", .n = im.n, .shape = nn_shape3(im.h, im.w, im.c),
-                         .x_u8 = im.x, .y_label = im.y, .ydim = 1};
-    nn_h5_meta meta = {.source = source, .nclasses = im.nclasses, .class_names = names,
-                       .compress = compress};
-    if (nn_h5_write(outp, &split, 1, &meta, &e))
-        goto fail;
-    double secs = nn_now() - t0;
+    for (int i = 0; i < a->npos; i++)
+        slen += strlen(a->pos[i]) + 2;
+    if (!(*source = malloc(slen)) || !(*names = malloc((size_t)im->nclasses * sizeof **names)))
+        return nn_err(e, NN_ENOMEM, "out of memory");
+    strcpy(*source, "images:");
+    for (int i = 0; i < a->npos; i++)
+        strcat(strcat(*source, i ? ", " : " "), a->pos[i]);
+    for (int k = 0; k < im->nclasses; k++)
+        (*names)[k] = im->class_names[k];
+    return NN_OK;
+}
+
+static void report(const char *outp, const nn_images *im, double secs)
+{
     FILE *f = fopen(outp, "rb");
     long bytes = -1;
     if (f && !fseek(f, 0, SEEK_END))
         bytes = ftell(f);
     if (f)
         fclose(f);
-    printf("wrote %s: %zu images %dx%dx%d (HxWxC) uint8 in %d class%s (", outp, im.n, im.h,
-           im.w, im.c, im.nclasses, im.nclasses == 1 ? "" : "es");
-    for (int k = 0; k < im.nclasses; k++)
-        printf("%s%s %zu", k ? ", " : "", im.class_names[k], im.class_count[k]);
+    printf("wrote %s: %zu images %dx%dx%d (HxWxC) uint8 in %d class%s (", outp, im->n, im->h,
+           im->w, im->c, im->nclasses, im->nclasses == 1 ? "" : "es");
+    for (int k = 0; k < im->nclasses; k++)
+        printf("%s%s %zu", k ? ", " : "", im->class_names[k], im->class_count[k]);
     printf("), %.1f MB, %.2f s\n", bytes >= 0 ? (double)bytes / 1e6 : 0.0, secs);
-    rc = CLI_OK;
-    goto out;
-usage_err:
-    cli_error(NULL, &e);
-    rc = CLI_USAGE;
-    goto out;
-fail:
-    cli_error(NULL, &e);
-    rc = CLI_FAIL;
-out:
-    for (int i = 0; dirs && i < npos; i++)
-        free(dirs[i]);
-    free(dirs);
-    free(classes);
-    free(pos);
-    free(args);
+}
+
+/* Decodes the folders, prints the duplicate report, writes the file. */
+static int convert(const images_args *a, nn_images *im, nn_error *e)
+{
+    char *source = NULL;
+    const char **names = NULL;
+    int rc = check_out_dir(a->outp, e);
+    double t0 = nn_now();
+    if (!rc && !(rc = nn_images_load(a->classes, a->npos, &a->io, im, e)))
+        fputs(im->report, stdout);
+    if (!rc)
+        rc = dataset_names(a, im, &source, &names, e);
+    if (!rc) {
+        nn_h5_split split = {.name = "train", .n = im->n,
+                             .shape = nn_shape3(im->h, im->w, im->c), .x_u8 = im->x,
+                             .y_label = im->y, .ydim = 1};
+        nn_h5_meta meta = {.source = source, .nclasses = im->nclasses, .class_names = names,
+                           .compress = a->compress};
+        rc = nn_h5_write(a->outp, &split, 1, &meta, e);
+    }
+    if (!rc)
+        report(a->outp, im, nn_now() - t0);
     free(names);
     free(source);
+    return rc;
+}
+
+int cmd_convert_images(int argc, char **argv, int first)
+{
+    images_args a = {0};
+    nn_images im = {0};
+    nn_error e = {0};
+    int rc;
+    if (alloc_args(&a, argc)) {
+        nn_err(&e, NN_ENOMEM, "out of memory");
+        cli_error(NULL, &e);
+        rc = CLI_FAIL;
+    } else {
+        rc = read_args(argc, argv, first, &a);
+    }
+    if (rc < 0) {
+        rc = convert(&a, &im, &e) ? CLI_FAIL : CLI_OK;
+        if (rc)
+            cli_error(NULL, &e);
+    }
+    free_args(&a);
     nn_images_free(&im);
     return rc;
 }

@@ -138,7 +138,16 @@ static int write_recon(const char *dir, const nn_model *m, cli_input *in, const 
     return rc;
 }
 
-int cmd_predict(int argc, char **argv, nn_dist *d)
+/* predict's command line. */
+typedef struct predict_args {
+    const char *model, *data, *imgs, *split, *outp, *recon;
+    const char *names;   /* --class-names, or NULL */
+    int batch, threads, limit;
+} predict_args;
+
+/* The command line into a, checked. Returns -1 to go on, else the exit
+ * status (after --help or a usage error). */
+static int read_args(int argc, char **argv, predict_args *a, nn_dist *d)
 {
     cli_opt opts[] = {{"--data", 1, 0, 0},        {"--split", 1, 0, 0},
                       {"--images", 1, 0, 0},      {"--out", 1, 0, 0},
@@ -146,131 +155,173 @@ int cmd_predict(int argc, char **argv, nn_dist *d)
                       {"--recon-dir", 1, 0, 0},   {"--batch-size", 1, 0, 0},
                       {"--threads", 1, 0, 0},     {"--help", 0, 0, 0},
                       {NULL, 0, 0, 0}};
-    const char *pos[1];
+    const char *pos[1] = {NULL};
     char **args = NULL;
-    int npos = 0, batch = 64, threads = 0, limit = -1;
+    int npos = 0;
     nn_error e = {0};
     if (cli_out_alias(argc, argv, &args)) {
         fprintf(stderr, "nntrain: error: out of memory\n");
         return CLI_FAIL;
     }
     int rc = cli_parse(argc, args, 2, opts, pos, 1, &npos, &e);
+    free(args);   /* the values point into argv */
     if (!rc && cli_find(opts, "--help")->given) {
         if (d->rank == 0)
             fputs(help, stdout);
-        free(args);
         return CLI_OK;
     }
-    const char *data = cli_find(opts, "--data")->value, *imgs = cli_find(opts, "--images")->value;
-    const char *split = cli_find(opts, "--split")->value, *outp = cli_find(opts, "--out")->value;
-    const char *recon = cli_find(opts, "--recon-dir")->value;
+    a->model = pos[0];
+    a->data = cli_find(opts, "--data")->value;
+    a->imgs = cli_find(opts, "--images")->value;
+    a->split = cli_find(opts, "--split")->value;
+    a->outp = cli_find(opts, "--out")->value;
+    a->recon = cli_find(opts, "--recon-dir")->value;
+    a->names = cli_find(opts, "--class-names")->given ? cli_find(opts, "--class-names")->value
+                                                      : NULL;
     if (!rc && npos != 1)
         rc = nn_err(&e, NN_EINVAL, "predict needs one model file (nntrain predict MODEL.h5 "
                     "--images DIR)");
-    if (!rc && !data == !imgs)
+    if (!rc && !a->data == !a->imgs)
         rc = nn_err(&e, NN_EINVAL, "predict needs either --data SRC or --images DIR");
-    if (!rc && !(rc = cli_int(opts, "--batch-size", &batch, &e)) &&
-        !(rc = cli_int(opts, "--limit", &limit, &e)))
-        rc = cli_int(opts, "--threads", &threads, &e);
-    if (!rc && (batch < 1 || (cli_find(opts, "--limit")->given && limit < 1)))
+    if (!rc && !(rc = cli_int(opts, "--batch-size", &a->batch, &e)) &&
+        !(rc = cli_int(opts, "--limit", &a->limit, &e)))
+        rc = cli_int(opts, "--threads", &a->threads, &e);
+    if (!rc && (a->batch < 1 || (cli_find(opts, "--limit")->given && a->limit < 1)))
         rc = nn_err(&e, NN_EINVAL, "--batch-size and --limit must be >= 1");
-    if (!rc && split && strcmp(split, "test") && strcmp(split, "train"))
-        rc = nn_err(&e, NN_EINVAL, "--split must be 'test' or 'train', not '%s'", split);
-    if (!rc && split && imgs)
+    if (!rc && a->split && strcmp(a->split, "test") && strcmp(a->split, "train"))
+        rc = nn_err(&e, NN_EINVAL, "--split must be 'test' or 'train', not '%s'", a->split);
+    if (!rc && a->split && a->imgs)
         rc = nn_err(&e, NN_EINVAL, "--split goes with --data, not --images");
-    if (!rc && recon && outp)
-        rc = nn_err(&e, NN_EINVAL, "--recon-dir writes PNG files, not CSV: drop -o %s", outp);
+    if (!rc && a->recon && a->outp)
+        rc = nn_err(&e, NN_EINVAL, "--recon-dir writes PNG files, not CSV: drop -o %s", a->outp);
     if (rc) {
         cli_error(d, &e);
         if (d->rank == 0)
             fputs(help, stderr);
-        free(args);
         return CLI_USAGE;
     }
+    return -1;
+}
+
+/* The samples (--data or --images) and their class names. */
+static int open_input(cli_input *in, const nn_model *m, const predict_args *a, nn_dist *d,
+                      nn_error *e)
+{
+    int rc = a->imgs ? cli_input_images(in, a->imgs, m, d->rank == 0, e)
+                     : cli_input_data(in, a->data, a->split, e);
+    if (!rc && a->names)
+        rc = cli_input_names(in, a->names, e);
+    if (!rc)
+        rc = cli_input_check_names(in, m, a->names != NULL, d->rank == 0, e);
+    return rc;
+}
+
+/* --limit, else all n (--recon-dir with --data: the first 64). */
+static size_t sample_count(const predict_args *a, size_t n)
+{
+    if (a->limit > 0 && (size_t)a->limit < n)
+        return (size_t)a->limit;
+    if (a->recon && !a->imgs && a->limit < 0 && n > 64)
+        return 64;
+    return n;
+}
+
+static int check_shapes(const predict_args *a, const nn_model *m, const cli_input *in,
+                        nn_error *e)
+{
+    size_t K = nn_model_out_size(m);
+    if (a->recon && K != nn_model_in_size(m))
+        return nn_err(e, NN_ESHAPE, "--recon-dir needs an autoencoder (output shape = input "
+                      "shape): %s has %zu outputs for %zu inputs", a->model, K,
+                      nn_model_in_size(m));
+    if (nn_shape_size(&in->ds.x_shape) != nn_model_in_size(m)) {
+        char s1[64], s2[64];
+        return nn_err(e, NN_ESHAPE, "%s: samples have shape %s but the model's input is %s",
+                      in->ds.source, nn_shape_str(&in->ds.x_shape, s1, sizeof s1),
+                      nn_shape_str(&m->in_shape, s2, sizeof s2));
+    }
+    return NN_OK;
+}
+
+/* The true classes of samples [0, n) into *y (NULL when the data has no
+ * labels a classifier's outputs can be scored against). */
+static int true_classes(cli_input *in, const nn_model *m, size_t n, float **y, nn_error *e)
+{
+    size_t K = nn_model_out_size(m);
+    *y = NULL;
+    if (!(in->labelled && cli_is_classifier(m) && in->ds.ydim >= 1 &&
+          (in->ds.nclasses > 0 || in->ds.ydim == (int)K)))
+        return NN_OK;
+    *y = malloc((n ? n : 1) * (size_t)in->ds.ydim * sizeof **y);
+    return *y ? cli_read_targets(&in->ds, n, *y, e) : nn_err(e, NN_ENOMEM, "out of memory");
+}
+
+/* The CSV to -o FILE (a temporary name, then renamed) or standard output. */
+static int write_predictions(const predict_args *a, const nn_model *m, cli_input *in,
+                             const float *out, size_t n, nn_error *e)
+{
+    float *y;
+    int rc = true_classes(in, m, n, &y, e);
+    char tmp[4200];
+    FILE *f = stdout;
+    if (!rc && a->outp) {
+        cli_tmp_name(tmp, sizeof tmp, a->outp);
+        if (!(f = fopen(tmp, "w")))
+            rc = nn_err(e, NN_EIO, "-o %s: cannot write: %s", a->outp, strerror(errno));
+    }
+    if (!rc) {
+        int bad = write_csv(f, m, in, out, n, y);
+        if (a->outp) {
+            bad |= fclose(f) != 0;
+            if (bad || rename(tmp, a->outp)) {
+                unlink(tmp);
+                rc = nn_err(e, NN_EIO, "-o %s: writing failed", a->outp);
+            }
+        } else {
+            bad |= fflush(stdout) != 0;
+            if (bad)
+                rc = nn_err(e, NN_EIO, "writing the CSV to standard output failed");
+        }
+    }
+    if (!rc && a->outp)
+        fprintf(stderr, "Wrote %zu predictions of %s to %s\n", n, in->what, a->outp);
+    free(y);
+    return rc;
+}
+
+int cmd_predict(int argc, char **argv, nn_dist *d)
+{
+    predict_args a = {.batch = 64, .limit = -1};
+    int code = read_args(argc, argv, &a, d);
+    if (code >= 0)
+        return code;
 
     nn_model m = {0};
     cli_input in = {0};
-    float *out = NULL, *y = NULL;
-    int have_model = 0;
-    rc = cli_load_model(pos[0], &m, &e);
-    have_model = !rc;
+    float *out = NULL;
+    nn_error e = {0};
+    int rc = cli_load_model(a.model, &m, &e), have_model = !rc;
     if (!rc)
-        rc = imgs ? cli_input_images(&in, imgs, &m, d->rank == 0, &e)
-                  : cli_input_data(&in, data, split, &e);
-    if (!rc && cli_find(opts, "--class-names")->given)
-        rc = cli_input_names(&in, cli_find(opts, "--class-names")->value, &e);
+        rc = open_input(&in, &m, &a, d, &e);
+    size_t K = nn_model_out_size(&m), n = sample_count(&a, in.ds.n);
     if (!rc)
-        rc = cli_input_check_names(&in, &m, cli_find(opts, "--class-names")->given,
-                                   d->rank == 0, &e);
-    size_t K = nn_model_out_size(&m), n = in.ds.n;
-    if (!rc && recon && K != nn_model_in_size(&m))
-        rc = nn_err(&e, NN_ESHAPE, "--recon-dir needs an autoencoder (output shape = input "
-                    "shape): %s has %zu outputs for %zu inputs", pos[0], K,
-                    nn_model_in_size(&m));
-    if (limit > 0 && (size_t)limit < n)
-        n = (size_t)limit;
-    else if (recon && !imgs && limit < 0 && n > 64)
-        n = 64;
-    if (!rc && nn_shape_size(&in.ds.x_shape) != nn_model_in_size(&m)) {
-        char a[64], b[64];
-        rc = nn_err(&e, NN_ESHAPE, "%s: samples have shape %s but the model's input is %s",
-                    in.ds.source, nn_shape_str(&in.ds.x_shape, a, sizeof a),
-                    nn_shape_str(&m.in_shape, b, sizeof b));
-    }
+        rc = check_shapes(&a, &m, &in, &e);
     if (!rc && !(out = malloc((n ? n : 1) * K * sizeof *out)))
         rc = nn_err(&e, NN_ENOMEM, "out of memory for %zu x %zu outputs", n, K);
     rc = nn_dist_agree(d, rc, &e);
-    if (!rc) {
-        rc = cli_use_threads(d, &m, threads, NULL, &e);
-        if (!rc)
-            rc = nn_predict(&m, &in.ds, n, batch, d, out, &e);
-    }
-    int rc0 = NN_OK;
-    if (!rc && d->rank == 0) {
-        if (recon) {
-            rc0 = write_recon(recon, &m, &in, out, n, &e);
-        } else {
-            /* the true classes, when the data has labels */
-            if (in.labelled && cli_is_classifier(&m) && in.ds.ydim >= 1 &&
-                (in.ds.nclasses > 0 || in.ds.ydim == (int)K)) {
-                y = malloc((n ? n : 1) * (size_t)in.ds.ydim * sizeof *y);
-                rc0 = y ? cli_read_targets(&in.ds, n, y, &e)
-                        : nn_err(&e, NN_ENOMEM, "out of memory");
-            }
-            char tmp[4200];
-            FILE *f = stdout;
-            if (!rc0 && outp) {
-                cli_tmp_name(tmp, sizeof tmp, outp);
-                if (!(f = fopen(tmp, "w")))
-                    rc0 = nn_err(&e, NN_EIO, "-o %s: cannot write: %s", outp, strerror(errno));
-            }
-            if (!rc0) {
-                int bad = write_csv(f, &m, &in, out, n, y);
-                if (outp) {
-                    bad |= fclose(f) != 0;
-                    if (bad || rename(tmp, outp)) {
-                        unlink(tmp);
-                        rc0 = nn_err(&e, NN_EIO, "-o %s: writing failed", outp);
-                    }
-                } else {
-                    bad |= fflush(stdout) != 0;
-                    if (bad)
-                        rc0 = nn_err(&e, NN_EIO, "writing the CSV to standard output failed");
-                }
-            }
-            if (!rc0 && outp)
-                fprintf(stderr, "Wrote %zu predictions of %s to %s\n", n, in.what, outp);
-        }
-    }
+    if (!rc && !(rc = cli_use_threads(d, &m, a.threads, NULL, &e)))
+        rc = nn_predict(&m, &in.ds, n, a.batch, d, out, &e);
+    int rc0 = NN_OK;   /* rank 0 writes */
+    if (!rc && d->rank == 0)
+        rc0 = a.recon ? write_recon(a.recon, &m, &in, out, n, &e)
+                      : write_predictions(&a, &m, &in, out, n, &e);
     if (!rc)
         rc = nn_dist_agree(d, rc0, &e);
     if (rc)
         cli_error(d, &e);
     free(out);
-    free(y);
     cli_input_free(&in);
     if (have_model)
         nn_model_free(&m);
-    free(args);
     return rc ? CLI_FAIL : CLI_OK;
 }

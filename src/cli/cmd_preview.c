@@ -74,22 +74,24 @@ static int spec_seed(const nn_spec *s, long long *seed)
     return 0;
 }
 
-int cmd_augment_preview(int argc, char **argv)
+/* augment-preview's command line. */
+typedef struct preview_args {
+    const char *spec, *data, *outp;
+    const char *seed;   /* --seed's text, or NULL */
+    int rows, versions, scale;
+} preview_args;
+
+/* The command line into a, checked. Returns -1 to go on, else the exit
+ * status (after --help or a usage error). */
+static int read_args(int argc, char **argv, preview_args *a)
 {
     cli_opt opts[] = {{"--data", 1, 0, 0},  {"--out", 1, 0, 0},   {"--output", 1, 0, 0},
                       {"--n", 1, 0, 0},     {"--versions", 1, 0, 0}, {"--scale", 1, 0, 0},
                       {"--seed", 1, 0, 0},  {"--help", 0, 0, 0},  {NULL, 0, 0, 0}};
     char **args = malloc((size_t)argc * sizeof *args);
-    const char *pos[1];
-    int npos = 0, rows = 8, versions = 7, scale = 0, rc = CLI_FAIL;
-    long long seed = 42;
+    const char *pos[1] = {NULL};
+    int npos = 0, rc = -1;
     nn_error e = {0};
-    nn_spec spec = {0};
-    nn_dataset d = {0};
-    int have_spec = 0, have_data = 0;
-    float *x = NULL, *y = NULL;
-    uint64_t *ids = NULL;
-    uint8_t *grid = NULL;
     if (!args) {
         fprintf(stderr, "nntrain: error: out of memory\n");
         return CLI_FAIL;
@@ -97,92 +99,131 @@ int cmd_augment_preview(int argc, char **argv)
     for (int i = 0; i < argc; i++)
         args[i] = !strcmp(argv[i], "-o") ? "--out" : !strcmp(argv[i], "-h") ? "--help"
                                                                                : argv[i];
-    if (cli_parse(argc, args, 2, opts, pos, 1, &npos, &e) || cli_int(opts, "--n", &rows, &e) ||
-        cli_int(opts, "--versions", &versions, &e) || cli_int(opts, "--scale", &scale, &e)) {
+    if (cli_parse(argc, args, 2, opts, pos, 1, &npos, &e) ||
+        cli_int(opts, "--n", &a->rows, &e) || cli_int(opts, "--versions", &a->versions, &e) ||
+        cli_int(opts, "--scale", &a->scale, &e)) {
         cli_error(NULL, &e);
         fprintf(stderr, "Run 'nntrain augment-preview --help' for the options.\n");
         rc = CLI_USAGE;
-        goto out;
-    }
-    if (cli_find(opts, "--help")->given) {
+    } else if (cli_find(opts, "--help")->given) {
         usage(stdout);
         rc = CLI_OK;
-        goto out;
-    }
-    const char *data = cli_find(opts, "--data")->value;
-    const char *outp = cli_find(opts, "--out")->given      ? cli_find(opts, "--out")->value
-                       : cli_find(opts, "--output")->given ? cli_find(opts, "--output")->value
-                                                           : "augment_preview.png";
-    if (npos != 1 || !data) {
+    } else if (npos != 1 || !cli_find(opts, "--data")->value) {
         fprintf(stderr, "nntrain: error: augment-preview needs %s\n\n",
                 npos != 1 ? "a model spec (MODEL.nn)" : "--data FILE.h5");
         usage(stderr);
         rc = CLI_USAGE;
-        goto out;
-    }
-    if (rows < 1 || rows > 256 || versions < 0 || versions > 64 || scale < 0 || scale > 32) {
+    } else if (a->rows < 1 || a->rows > 256 || a->versions < 0 || a->versions > 64 ||
+               a->scale < 0 || a->scale > 32) {
         fprintf(stderr, "nntrain: error: --n must be in 1..256, --versions in 0..64, --scale "
                         "in 1..32\n");
         rc = CLI_USAGE;
-        goto out;
     }
-    if (nn_spec_load(pos[0], &spec, &e))
-        goto fail;
-    have_spec = 1;
-    spec_seed(&spec, &seed);
-    if (cli_find(opts, "--seed")->given) {
+    a->spec = pos[0];
+    a->data = cli_find(opts, "--data")->value;
+    a->outp = cli_find(opts, "--out")->given      ? cli_find(opts, "--out")->value
+              : cli_find(opts, "--output")->given ? cli_find(opts, "--output")->value
+                                                  : "augment_preview.png";
+    a->seed = cli_find(opts, "--seed")->given ? cli_find(opts, "--seed")->value : NULL;
+    free(args);   /* the values point into argv */
+    return rc;
+}
+
+/* --seed S, else fit(seed=...), else 42. -1 after a usage error. */
+static int preview_seed(const nn_spec *spec, const char *arg, long long *seed)
+{
+    *seed = 42;
+    spec_seed(spec, seed);
+    if (arg) {
         char *end;
-        const char *v = cli_find(opts, "--seed")->value;
-        seed = strtoll(v, &end, 10);
-        if (end == v || *end || seed < 0) {
+        *seed = strtoll(arg, &end, 10);
+        if (end == arg || *end || *seed < 0) {
             fprintf(stderr, "nntrain: error: option --seed expects an integer >= 0, got '%s'\n",
-                    v);
-            rc = CLI_USAGE;
-            goto out;
+                    arg);
+            return -1;
         }
     }
-    const nn_call *call = find_aug(&spec, pos[0], &e);
-    nn_augment aug;
-    if (!call || nn_augment_from_call(&aug, call, &e))
-        goto fail;
-    if (nn_data_open(data, "train", (uint64_t)seed, &d, &e))
-        goto fail;
-    have_data = 1;
-    if (d.x_shape.n != 3) {
-        nn_err(&e, NN_ESHAPE, "%s: samples are not images (H, W, C): nothing to preview", data);
-        goto fail;
-    }
-    if ((size_t)rows > d.n)
-        rows = (int)d.n;
-    size_t per = nn_shape_size(&d.x_shape);
-    x = malloc((size_t)rows * per * sizeof *x);
-    y = malloc((size_t)rows * (size_t)(d.ydim > 0 ? d.ydim : 1) * sizeof *y);
-    ids = malloc((size_t)rows * sizeof *ids);
+    return 0;
+}
+
+/* The grid of a->rows samples spread over the dataset (fewer if it is
+ * smaller: a->rows is lowered), each with a->versions augmented copies. */
+static int make_grid(const nn_augment *aug, nn_dataset *d, preview_args *a, long long seed,
+                     uint8_t **grid, int *gh, int *gw, nn_error *e)
+{
+    if (d->x_shape.n != 3)
+        return nn_err(e, NN_ESHAPE, "%s: samples are not images (H, W, C): nothing to preview",
+                      a->data);
+    if ((size_t)a->rows > d->n)
+        a->rows = (int)d->n;
+    int rows = a->rows, rc;
+    size_t per = nn_shape_size(&d->x_shape);
+    float *x = malloc((size_t)rows * per * sizeof *x);
+    float *y = malloc((size_t)rows * (size_t)(d->ydim > 0 ? d->ydim : 1) * sizeof *y);
+    uint64_t *ids = malloc((size_t)rows * sizeof *ids);
     if (!x || !y || !ids) {
-        nn_err(&e, NN_ENOMEM, "out of memory");
-        goto fail;
+        rc = nn_err(e, NN_ENOMEM, "out of memory");
+    } else {
+        for (int i = 0; i < rows; i++)   /* spread over the dataset */
+            ids[i] = (uint64_t)((double)i * (double)d->n / rows);
+        rc = d->read(d, ids, rows, x, y, e);
     }
-    for (int i = 0; i < rows; i++)   /* spread over the dataset */
-        ids[i] = (uint64_t)((double)i * (double)d.n / rows);
-    if (d.read(&d, ids, rows, x, y, &e))
-        goto fail;
-    if (!scale)
-        scale = d.x_shape.d[0] >= 128 ? 1 : (int)ceil(128.0 / d.x_shape.d[0]);
-    int gh, gw, C = d.x_shape.d[2];
-    if (nn_augment_grid(&aug, x, ids, rows, &d.x_shape, versions, scale, (uint64_t)seed, &grid,
-                        &gh, &gw, &e))
-        goto fail;
-    char tmp[4096];   /* write, then rename: no half-written PNG */
+    if (!rc && !a->scale)
+        a->scale = d->x_shape.d[0] >= 128 ? 1 : (int)ceil(128.0 / d->x_shape.d[0]);
+    if (!rc)
+        rc = nn_augment_grid(aug, x, ids, rows, &d->x_shape, a->versions, a->scale,
+                             (uint64_t)seed, grid, gh, gw, e);
+    free(x);
+    free(y);
+    free(ids);
+    return rc;
+}
+
+/* Writes, then renames: no half-written PNG. */
+static int write_png(const char *outp, const uint8_t *grid, int gw, int gh, int C, nn_error *e)
+{
+    char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", outp, (long)getpid());
     if (!stbi_write_png(tmp, gw, gh, C, grid, gw * C) || rename(tmp, outp)) {
         unlink(tmp);
-        nn_err(&e, NN_EIO, "%s: cannot write the PNG file", outp);
-        goto fail;
+        return nn_err(e, NN_EIO, "%s: cannot write the PNG file", outp);
     }
+    return NN_OK;
+}
+
+int cmd_augment_preview(int argc, char **argv)
+{
+    preview_args a = {.rows = 8, .versions = 7};
+    int rc = read_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    long long seed;
+    nn_error e = {0};
+    nn_spec spec = {0};
+    nn_dataset d = {0};
+    nn_augment aug;
+    int have_spec = 0, have_data = 0, gh, gw;
+    uint8_t *grid = NULL;
+    if (nn_spec_load(a.spec, &spec, &e))
+        goto fail;
+    have_spec = 1;
+    if (preview_seed(&spec, a.seed, &seed)) {
+        rc = CLI_USAGE;
+        goto out;
+    }
+    const nn_call *call = find_aug(&spec, a.spec, &e);
+    if (!call || nn_augment_from_call(&aug, call, &e))
+        goto fail;
+    if (nn_data_open(a.data, "train", (uint64_t)seed, &d, &e))
+        goto fail;
+    have_data = 1;
+    if (make_grid(&aug, &d, &a, seed, &grid, &gh, &gw, &e) ||
+        write_png(a.outp, grid, gw, gh, d.x_shape.d[2], &e))
+        goto fail;
     char desc[512];
     nn_augment_describe(&aug, desc, sizeof desc);
-    printf("wrote %s: %dx%d pixels, %d samples of %s x %d versions (%s; seed %lld)\n", outp, gw,
-           gh, rows, d.source, versions, desc, seed);
+    printf("wrote %s: %dx%d pixels, %d samples of %s x %d versions (%s; seed %lld)\n", a.outp, gw,
+           gh, a.rows, d.source, a.versions, desc, seed);
     if (!aug.enabled)
         printf("note: the ImageDataGenerator line enables no transform: every version equals "
                "the original\n");
@@ -193,13 +234,9 @@ fail:
     rc = CLI_FAIL;
 out:
     free(grid);
-    free(x);
-    free(y);
-    free(ids);
     if (have_data)
         nn_data_close(&d);
     if (have_spec)
         nn_spec_free(&spec);
-    free(args);
     return rc;
 }

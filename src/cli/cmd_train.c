@@ -119,22 +119,24 @@ static void report_time(nn_dist *d, const nn_fit_stats *st, int verbose)
            t, n / t, d->size, d->size > 1 ? "s" : "", c, w, 100 * w / t, r);
 }
 
-int cmd_train(int argc, char **argv, nn_dist *d)
+/* Everything one `train` run opens. The p* datasets are the ones to use:
+ * for an autoencoder, views of the others with y = x. */
+typedef struct train_run {
+    const char *spec_path;
+    nn_spec s;
+    nn_model m;
+    nn_fit_opts fo;
+    int threads;
+    nn_dataset train, val, test, ae_train, ae_val, ae_test;
+    nn_dataset *ptrain, *pval, *ptest;
+    int has_val, has_test;
+    char outdir[2048], hist[2300];
+} train_run;
+
+/* One spec and --data, or --help. Returns -1 to go on, else the exit status. */
+static int parse_command_line(int argc, char **argv, cli_opt *opts, const char **pos,
+                              nn_dist *d)
 {
-    cli_opt opts[] = {
-        {"--data", 1, 0, 0}, {"--val", 1, 0, 0}, {"--test", 1, 0, 0}, {"--no-test", 0, 0, 0},
-        {"--epochs", 1, 0, 0}, {"--batch-size", 1, 0, 0}, {"--validation-split", 1, 0, 0},
-        {"--seed", 1, 0, 0}, {"--no-shuffle", 0, 0, 0}, {"--out", 1, 0, 0},
-        {"--history", 1, 0, 0}, {"--threads", 1, 0, 0}, {"--verbose", 1, 0, 0},
-        {"--no-progress", 0, 0, 0}, {"--progress", 0, 0, 0}, {"--allreduce", 1, 0, 0},
-        {"--bucket-mb", 1, 0, 0}, {"--accumulate", 1, 0, 0}, {"--scale-lr", 1, 0, 0},
-        {"--warmup-epochs", 1, 0, 0}, {"--stall-timeout", 1, 0, 0}, {"--timeline", 1, 0, 0},
-        {"--target", 1, 0, 0}, {"--checkpoint", 1, 0, 0}, {"--monitor", 1, 0, 0},
-        {"--mode", 1, 0, 0}, {"--save-best-only", 0, 0, 0}, {"--period", 1, 0, 0},
-        {"--resume", 1, 0, 0}, {"--stop-after", 1, 0, 0}, {"--init-weights", 1, 0, 0},
-        {"--class-weight", 1, 0, 0}, {"--help", 0, 0, 0},
-        {NULL, 0, 0, 0}};
-    const char *pos[1];
     int npos = 0;
     nn_error e = {0};
     int rc = cli_parse(argc, argv, 2, opts, pos, 1, &npos, &e);
@@ -153,251 +155,368 @@ int cmd_train(int argc, char **argv, nn_dist *d)
             fputs(help, stderr);
         return CLI_USAGE;
     }
+    return -1;
+}
 
-    nn_spec s = {0};
-    nn_model m = {0};
-    nn_dataset train = {0}, val = {0}, test = {0};
-    int has_val = 0, has_test = 0;
-    rc = nn_spec_load(pos[0], &s, &e);
+static int load_model(train_run *t, nn_error *e)
+{
+    int rc = nn_spec_load(t->spec_path, &t->s, e);
     if (!rc)
-        rc = nn_model_build(&m, &s, &e);
-    if (!rc && fabs(m.aug.rescale * 255.0 - 1.0) > 1e-9)
-        rc = nn_err(&e, NN_EINVAL, "%s: ImageDataGenerator(rescale=%g): train reads pixels scaled to [0, 1] (rescale=1/255); other scales are not supported yet",
-                    pos[0], m.aug.rescale);
-    nn_fit_opts fo = {.progress = -1};
-    int threads = 0, usage = 0, preempted = 0;   /* usage: a bad option value (exit 2) */
-    double bucket_mb = 4;
-    if (!rc) {
-        fo.fit = m.fit;
-        double seed = (double)fo.fit.seed;
-        if (!(rc = cli_int(opts, "--epochs", &fo.fit.epochs, &e)) &&
-            !(rc = cli_int(opts, "--batch-size", &fo.fit.batch_size, &e)) &&
-            !(rc = cli_double(opts, "--validation-split", &fo.fit.validation_split, &e)) &&
-            !(rc = cli_double(opts, "--seed", &seed, &e)) &&
-            !(rc = cli_int(opts, "--threads", &threads, &e)) &&
-            !(rc = cli_int(opts, "--verbose", &fo.fit.verbose, &e)) &&
-            !(rc = cli_int(opts, "--accumulate", &fo.accumulate, &e)) &&
-            !(rc = cli_int(opts, "--scale-lr", &fo.lr_ref_batch, &e)) &&
-            !(rc = cli_double(opts, "--warmup-epochs", &fo.warmup_epochs, &e)) &&
-            !(rc = cli_double(opts, "--stall-timeout", &fo.stall_timeout, &e)))
-            rc = cli_double(opts, "--bucket-mb", &bucket_mb, &e);
-        fo.timeline = cli_find(opts, "--timeline")->value;
-        cli_opt *cw = cli_find(opts, "--class-weight");
-        if (!rc && cw->given) {
-            const char *p = cw->value;
-            fo.fit.nclass_weight = 0;
-            while (!rc && *p) {
-                char *end;
-                double w = strtod(p, &end);
-                if (end == p || !(w >= 0) || fo.fit.nclass_weight >= NN_MAX_CLASS_WEIGHTS ||
-                    (*end && *end != ','))
-                    rc = nn_err(&e, NN_EINVAL, "--class-weight takes weights >= 0 separated by commas, got '%s'",
-                                cw->value);
-                else
-                    fo.fit.class_weight[fo.fit.nclass_weight++] = (float)w;
-                p = *end ? end + 1 : end;
-            }
-        }
-        int stop_after = 0;
-        if (!rc && !(rc = cli_int(opts, "--stop-after", &stop_after, &e)) && stop_after < 0)
-            rc = nn_err(&e, NN_EINVAL, "--stop-after must be >= 0, got %d", stop_after);
-        fo.stop_at_step = stop_after;
-        if (!rc && cli_find(opts, "--threads")->given && (threads < 1 || threads > 4096))
-            rc = nn_err(&e, NN_EINVAL, "--threads must be in 1..4096, got %d", threads);
-        if (!rc && cli_find(opts, "--accumulate")->given && fo.accumulate < 1)
-            rc = nn_err(&e, NN_EINVAL, "--accumulate must be >= 1, got %d", fo.accumulate);
-        if (!rc && cli_find(opts, "--scale-lr")->given && fo.lr_ref_batch < 1)
-            rc = nn_err(&e, NN_EINVAL, "--scale-lr takes the reference batch size (>= 1), got %d",
-                        fo.lr_ref_batch);
-        if (!rc && !(fo.warmup_epochs >= 0 && fo.stall_timeout >= 0))
-            rc = nn_err(&e, NN_EINVAL, "--warmup-epochs and --stall-timeout must be >= 0");
-        if (cli_find(opts, "--no-shuffle")->given)
-            fo.fit.shuffle = 0;
-        if (cli_find(opts, "--no-progress")->given)
-            fo.progress = 0;
-        if (cli_find(opts, "--progress")->given)
-            fo.progress = 1;
-        /* The spec's fit() values were checked by the parser, so a bad
-         * value here came from the command line. */
-        if (!rc && fo.fit.batch_size < 1)
-            rc = nn_err(&e, NN_EINVAL, "--batch-size must be >= 1, got %d", fo.fit.batch_size);
-        if (!rc && fo.fit.epochs < 0)
-            rc = nn_err(&e, NN_EINVAL, "--epochs must be >= 0, got %d", fo.fit.epochs);
-        if (!rc && !(fo.fit.validation_split >= 0 && fo.fit.validation_split < 1))
-            rc = nn_err(&e, NN_EINVAL, "--validation-split must be in [0, 1), got %g",
-                        fo.fit.validation_split);
-        if (!rc && !(bucket_mb > 0 && bucket_mb < 1048576))
-            rc = nn_err(&e, NN_EINVAL, "--bucket-mb must be > 0 and < 1048576, got %g", bucket_mb);
-        if (!rc && !(seed >= 0 && seed <= 9007199254740992.0 && seed == (double)(uint64_t)seed))
-            rc = nn_err(&e, NN_EINVAL, "--seed must be a non-negative integer, got %g", seed);
-        const char *mode = cli_find(opts, "--allreduce")->value;
-        d->overlap = 1;
-        if (!rc && mode && strcmp(mode, "overlap") && strcmp(mode, "blocking"))
-            rc = nn_err(&e, NN_EINVAL, "--allreduce must be 'overlap' or 'blocking', not '%s'", mode);
-        usage = rc != NN_OK;
-        if (!rc)
-            fo.fit.seed = (uint64_t)seed;
-        if (mode && !strcmp(mode, "blocking"))
-            d->overlap = 0;
-        d->bucket_bytes = (size_t)(bucket_mb * 1048576.0);
+        rc = nn_model_build(&t->m, &t->s, e);
+    if (!rc && fabs(t->m.aug.rescale * 255.0 - 1.0) > 1e-9)
+        rc = nn_err(e, NN_EINVAL, "%s: ImageDataGenerator(rescale=%g): train reads pixels scaled to [0, 1] (rescale=1/255); other scales are not supported yet",
+                    t->spec_path, t->m.aug.rescale);
+    return rc;
+}
+
+/* --class-weight W0,W1,..: replaces the spec's class_weight. */
+static int read_class_weights(const cli_opt *cw, nn_fit_args *fit, nn_error *e)
+{
+    const char *p = cw->value;
+    int rc = NN_OK;
+    fit->nclass_weight = 0;
+    while (!rc && *p) {
+        char *end;
+        double w = strtod(p, &end);
+        if (end == p || !(w >= 0) || fit->nclass_weight >= NN_MAX_CLASS_WEIGHTS ||
+            (*end && *end != ','))
+            rc = nn_err(e, NN_EINVAL, "--class-weight takes weights >= 0 separated by commas, got '%s'",
+                        cw->value);
+        else
+            fit->class_weight[fit->nclass_weight++] = (float)w;
+        p = *end ? end + 1 : end;
     }
-    const char *data = cli_find(opts, "--data")->value;
+    return rc;
+}
+
+/* The numbers on the command line, over the spec's fit() values. */
+static int read_numbers(cli_opt *opts, nn_fit_opts *fo, double *seed, int *threads,
+                        double *bucket_mb, nn_error *e)
+{
+    int rc;
+    if (!(rc = cli_int(opts, "--epochs", &fo->fit.epochs, e)) &&
+        !(rc = cli_int(opts, "--batch-size", &fo->fit.batch_size, e)) &&
+        !(rc = cli_double(opts, "--validation-split", &fo->fit.validation_split, e)) &&
+        !(rc = cli_double(opts, "--seed", seed, e)) &&
+        !(rc = cli_int(opts, "--threads", threads, e)) &&
+        !(rc = cli_int(opts, "--verbose", &fo->fit.verbose, e)) &&
+        !(rc = cli_int(opts, "--accumulate", &fo->accumulate, e)) &&
+        !(rc = cli_int(opts, "--scale-lr", &fo->lr_ref_batch, e)) &&
+        !(rc = cli_double(opts, "--warmup-epochs", &fo->warmup_epochs, e)) &&
+        !(rc = cli_double(opts, "--stall-timeout", &fo->stall_timeout, e)))
+        rc = cli_double(opts, "--bucket-mb", bucket_mb, e);
+    cli_opt *cw = cli_find(opts, "--class-weight");
+    if (!rc && cw->given)
+        rc = read_class_weights(cw, &fo->fit, e);
+    int stop_after = 0;
+    if (!rc && !(rc = cli_int(opts, "--stop-after", &stop_after, e)) && stop_after < 0)
+        rc = nn_err(e, NN_EINVAL, "--stop-after must be >= 0, got %d", stop_after);
+    fo->stop_at_step = stop_after;
+    return rc;
+}
+
+/* The spec's fit() values were checked by the parser, so a bad value here
+ * came from the command line. */
+static int check_numbers(cli_opt *opts, const nn_fit_opts *fo, int threads, double bucket_mb,
+                         double seed, const char *mode, nn_error *e)
+{
+    int rc = NN_OK;
+    if (cli_find(opts, "--threads")->given && (threads < 1 || threads > 4096))
+        rc = nn_err(e, NN_EINVAL, "--threads must be in 1..4096, got %d", threads);
+    if (!rc && cli_find(opts, "--accumulate")->given && fo->accumulate < 1)
+        rc = nn_err(e, NN_EINVAL, "--accumulate must be >= 1, got %d", fo->accumulate);
+    if (!rc && cli_find(opts, "--scale-lr")->given && fo->lr_ref_batch < 1)
+        rc = nn_err(e, NN_EINVAL, "--scale-lr takes the reference batch size (>= 1), got %d",
+                    fo->lr_ref_batch);
+    if (!rc && !(fo->warmup_epochs >= 0 && fo->stall_timeout >= 0))
+        rc = nn_err(e, NN_EINVAL, "--warmup-epochs and --stall-timeout must be >= 0");
+    if (!rc && fo->fit.batch_size < 1)
+        rc = nn_err(e, NN_EINVAL, "--batch-size must be >= 1, got %d", fo->fit.batch_size);
+    if (!rc && fo->fit.epochs < 0)
+        rc = nn_err(e, NN_EINVAL, "--epochs must be >= 0, got %d", fo->fit.epochs);
+    if (!rc && !(fo->fit.validation_split >= 0 && fo->fit.validation_split < 1))
+        rc = nn_err(e, NN_EINVAL, "--validation-split must be in [0, 1), got %g",
+                    fo->fit.validation_split);
+    if (!rc && !(bucket_mb > 0 && bucket_mb < 1048576))
+        rc = nn_err(e, NN_EINVAL, "--bucket-mb must be > 0 and < 1048576, got %g", bucket_mb);
+    if (!rc && !(seed >= 0 && seed <= 9007199254740992.0 && seed == (double)(uint64_t)seed))
+        rc = nn_err(e, NN_EINVAL, "--seed must be a non-negative integer, got %g", seed);
+    if (!rc && mode && strcmp(mode, "overlap") && strcmp(mode, "blocking"))
+        rc = nn_err(e, NN_EINVAL, "--allreduce must be 'overlap' or 'blocking', not '%s'", mode);
+    return rc;
+}
+
+/* The options into fo (over the spec's fit() values), *threads and d's
+ * allreduce settings. An error here is a usage error. */
+static int read_options(cli_opt *opts, const nn_model *m, nn_fit_opts *fo, int *threads,
+                        nn_dist *d, nn_error *e)
+{
+    fo->fit = m->fit;
+    double seed = (double)fo->fit.seed, bucket_mb = 4;
+    const char *mode = cli_find(opts, "--allreduce")->value;
+    int rc = read_numbers(opts, fo, &seed, threads, &bucket_mb, e);
+    fo->timeline = cli_find(opts, "--timeline")->value;
+    if (cli_find(opts, "--no-shuffle")->given)
+        fo->fit.shuffle = 0;
+    if (cli_find(opts, "--no-progress")->given)
+        fo->progress = 0;
+    if (cli_find(opts, "--progress")->given)
+        fo->progress = 1;
     if (!rc)
-        rc = nn_data_open(data, "train", fo.fit.seed, &train, &e);
+        rc = check_numbers(opts, fo, *threads, bucket_mb, seed, mode, e);
+    if (!rc)
+        fo->fit.seed = (uint64_t)seed;
+    d->overlap = !(mode && !strcmp(mode, "blocking"));
+    d->bucket_bytes = (size_t)(bucket_mb * 1048576.0);
+    return rc;
+}
+
+/* --target input (or fit(target="input")): autoencoders learn y = x. */
+static int use_targets(cli_opt *opts, train_run *t, nn_error *e)
+{
+    cli_opt *tg = cli_find(opts, "--target");
+    int rc = NN_OK;
+    if (tg->given) {
+        if (!strcmp(tg->value, "input") || !strcmp(tg->value, "labels"))
+            t->fo.fit.target_input = !strcmp(tg->value, "input");
+        else
+            rc = nn_err(e, NN_EINVAL, "--target must be 'labels' or 'input', not '%s'", tg->value);
+    }
+    if (!rc && t->fo.fit.target_input) {
+        rc = nn_data_autoencode(&t->train, &t->ae_train, e);
+        t->ptrain = &t->ae_train;
+        if (!rc && t->has_val && !(rc = nn_data_autoencode(&t->val, &t->ae_val, e)))
+            t->pval = &t->ae_val;
+        if (!rc && t->has_test && !(rc = nn_data_autoencode(&t->test, &t->ae_test, e)))
+            t->ptest = &t->ae_test;
+    }
+    return rc;
+}
+
+/* --data, --val, and --test (default: the test split of --data, if any). */
+static int open_data(cli_opt *opts, train_run *t, nn_error *e)
+{
+    const char *data = cli_find(opts, "--data")->value;
+    uint64_t seed = t->fo.fit.seed;
+    int rc = nn_data_open(data, "train", seed, &t->train, e);
     if (!rc && cli_find(opts, "--val")->given) {
-        rc = nn_data_open(cli_find(opts, "--val")->value, "train", fo.fit.seed, &val, &e);
-        has_val = !rc;
+        rc = nn_data_open(cli_find(opts, "--val")->value, "train", seed, &t->val, e);
+        t->has_val = !rc;
     }
     if (!rc && !cli_find(opts, "--no-test")->given) {
-        cli_opt *t = cli_find(opts, "--test");
-        if (t->given) {
-            rc = nn_data_open(t->value, "test", fo.fit.seed, &test, &e);
-            has_test = !rc;
+        cli_opt *o = cli_find(opts, "--test");
+        if (o->given) {
+            rc = nn_data_open(o->value, "test", seed, &t->test, e);
+            t->has_test = !rc;
         } else {
             nn_error ignore = {0};
-            has_test = nn_data_open(data, "test", fo.fit.seed, &test, &ignore) == NN_OK;
+            t->has_test = nn_data_open(data, "test", seed, &t->test, &ignore) == NN_OK;
         }
     }
-    /* Autoencoders (fit(target="input") or --target input) learn y = x. */
-    nn_dataset ae_train, ae_val, ae_test, *ptrain = &train, *pval = &val, *ptest = &test;
-    cli_opt *tg = cli_find(opts, "--target");
-    if (!rc && tg->given) {
-        if (!strcmp(tg->value, "input") || !strcmp(tg->value, "labels"))
-            fo.fit.target_input = !strcmp(tg->value, "input");
-        else
-            rc = nn_err(&e, NN_EINVAL, "--target must be 'labels' or 'input', not '%s'", tg->value);
+    return rc ? rc : use_targets(opts, t, e);
+}
+
+/* Every rank must train the same spec with the same options. */
+static int check_same_run(nn_dist *d, const char *spec_text, int argc, char **argv, nn_error *e)
+{
+    uint64_t h = fnv(0xcbf29ce484222325ULL, spec_text);
+    for (int i = 2; i < argc; i++)
+        h = fnv(h, argv[i]);
+    return nn_dist_check_same(d, h, "the model spec and command line", e);
+}
+
+/* The output directory (--out, default runs/<spec name>) and history file;
+ * rank 0 checks that they and the checkpoints can be written now, not after
+ * training. Collective. */
+static int check_outputs(cli_opt *opts, train_run *t, nn_dist *d, nn_error *e)
+{
+    char base[256], last_path[2400];
+    basename_noext(t->spec_path, base, sizeof base);
+    cli_opt *o = cli_find(opts, "--out");
+    snprintf(t->outdir, sizeof t->outdir, "%s", o->given ? o->value : "runs");
+    if (!o->given)
+        snprintf(t->outdir + strlen(t->outdir), sizeof t->outdir - strlen(t->outdir), "/%s",
+                 base);
+    cli_opt *h = cli_find(opts, "--history");
+    if (h->given)
+        snprintf(t->hist, sizeof t->hist, "%s", h->value);
+    else
+        snprintf(t->hist, sizeof t->hist, "%s/history.csv", t->outdir);
+    snprintf(last_path, sizeof last_path, "%s/last.h5", t->outdir);
+    int wrc = NN_OK;
+    if (d->rank == 0) {
+        wrc = cli_mkdirs(t->outdir, e);
+        if (!wrc && access(t->outdir, W_OK))
+            wrc = nn_err(e, NN_EIO, "output directory '%s' is not writable: %s", t->outdir,
+                         strerror(errno));
+        /* a checkpoint holds the weights and up to two optimizer slots */
+        double ck = 3.0 * sizeof(float) * (double)t->m.nparams + (1 << 20);
+        cli_opt *cko = cli_find(opts, "--checkpoint");
+        if (!wrc)
+            wrc = check_output_path(t->hist, "history", 1 << 20, e);
+        if (!wrc)
+            wrc = check_output_path(last_path, "checkpoint", 2 * ck, e);
+        if (!wrc && cko->given)
+            wrc = check_output_path(cko->value, "checkpoint", 2 * ck, e);
     }
-    if (!rc && fo.fit.target_input) {
-        rc = nn_data_autoencode(&train, &ae_train, &e);
-        ptrain = &ae_train;
-        if (!rc && has_val && !(rc = nn_data_autoencode(&val, &ae_val, &e)))
-            pval = &ae_val;
-        if (!rc && has_test && !(rc = nn_data_autoencode(&test, &ae_test, &e)))
-            ptest = &ae_test;
+    t->fo.history_csv = t->hist;
+    return nn_dist_agree(d, wrc, e);
+}
+
+/* The model summary and the run's sizes (rank 0). */
+static void print_run(const train_run *t, const nn_dist *d, int threads)
+{
+    const nn_fit_opts *fo = &t->fo;
+    nn_model_summary(&t->m, stdout);
+    size_t nv = t->has_val ? t->val.n : (size_t)((double)t->train.n * fo->fit.validation_split > 0 ? t->train.n - (size_t)((double)t->train.n * (1.0 - fo->fit.validation_split)) : 0);
+    char opt[256];
+    nn_optim_describe(&t->m.optim, opt, sizeof opt);
+    printf("Train on %zu samples, validate on %zu samples (%s)\n", t->train.n - (t->has_val ? 0 : nv), nv, t->train.source);
+    printf("Global batch %d over %d rank%s (%d threads each), %s, loss %s\n",
+           fo->fit.batch_size, d->size, d->size > 1 ? "s" : "", threads, opt,
+           nn_loss_names[t->m.loss]);
+    fflush(stdout);
+}
+
+/* The spec's ImageDataGenerator line, for image inputs only. */
+static void use_augmentation(train_run *t, const nn_dist *d)
+{
+    if (!t->m.aug.enabled)
+        return;
+    if (t->m.in_shape.n != 3 && d->rank == 0)
+        fprintf(stderr, "nntrain: warning: ImageDataGenerator on non-image input %s is ignored\n",
+                t->spec_path);
+    else
+        t->fo.augment = &t->m.aug;
+    if (d->rank == 0 && t->fo.fit.verbose && t->fo.augment) {
+        char desc[512];
+        nn_augment_describe(&t->m.aug, desc, sizeof desc);
+        printf("Augmenting training samples: %s\n", desc);
     }
+}
+
+/* Checkpointing (--checkpoint, DIR/last.h5), then --init-weights and
+ * --resume. Collective. */
+static int start_checkpoints(cli_ckpt *ck, cli_opt *opts, train_run *t, nn_history *h,
+                             nn_dist *d, nn_error *e)
+{
+    int rc = cli_ckpt_setup(ck, opts, t->outdir, &t->m,
+                            t->has_val || t->fo.fit.validation_split > 0, e);
+    ck->d = d;
+    ck->m = &t->m;
+    ck->spec_text = t->s.text;
+    ck->h = h;
+    ck->verbose = t->fo.fit.verbose;
+    ck->st.seed = t->fo.fit.seed;
+    ck->st.data_checksum = t->train.checksum;
+    cli_opt *iw = cli_find(opts, "--init-weights");
+    if (!rc && iw->given && !(rc = nn_ckpt_load_weights(iw->value, &t->m, 1, e)) &&
+        d->rank == 0 && t->fo.fit.verbose)
+        printf("Initial weights of the layers named as in %s loaded from it\n", iw->value);
+    cli_opt *res = cli_find(opts, "--resume");
+    if (!rc && res->given)
+        rc = cli_ckpt_resume(ck, res->value, &t->m, &t->fo, &t->train,
+                             cli_find(opts, "--seed")->given, h, d, e);
+    return nn_dist_agree(d, rc, e);
+}
+
+/* Threads, the run's description, initial weights, checkpoints, nn_fit and
+ * the time report. *preempted: stopped by a signal (resume later). */
+static int train_model(train_run *t, cli_opt *opts, nn_dist *d, int *preempted, nn_error *e)
+{
+    int threads = t->threads;
+    int rc = cli_use_threads(d, &t->m, threads, &threads, e);
+    if (d->rank == 0 && t->fo.fit.verbose)
+        print_run(t, d, threads);
+    use_augmentation(t, d);
+    nn_model_init_params(&t->m, t->fo.fit.seed);
+    nn_history h = {0};
+    nn_fit_stats st = {0};
+    cli_ckpt ck;
+    t->fo.stats = &st;
+    rc = start_checkpoints(&ck, opts, t, &h, d, e);
+    if (!rc) {
+        t->fo.hook = cli_ckpt_hook;
+        t->fo.hook_arg = &ck;
+        t->fo.stop_flag = cli_install_stop_signals();
+        rc = nn_fit(&t->m, t->ptrain, t->has_val ? t->pval : NULL, &t->fo, d, &h, e);
+        *preempted = rc == NN_ESTOP;
+    }
+    nn_history_free(&h);
+    if (!rc)
+        report_time(d, &st, t->fo.fit.verbose);
+    return rc;
+}
+
+static int test_model(train_run *t, nn_dist *d, nn_error *e)
+{
+    double r[1 + NN_MAX_METRICS];
+    int rc = nn_evaluate(&t->m, t->ptest, NULL, 0, t->fo.fit.batch_size, d, r, e);
+    if (!rc && d->rank == 0 && t->fo.fit.verbose) {
+        printf("Test (%zu samples) - loss: %.4f", t->test.n, r[0]);
+        for (int k = 0; k < t->m.nmetrics; k++)
+            printf(" - %s: %.4f", t->m.metric_names[k], r[1 + k]);
+        printf("\n");
+    }
+    return rc;
+}
+
+int cmd_train(int argc, char **argv, nn_dist *d)
+{
+    cli_opt opts[] = {
+        {"--data", 1, 0, 0}, {"--val", 1, 0, 0}, {"--test", 1, 0, 0}, {"--no-test", 0, 0, 0},
+        {"--epochs", 1, 0, 0}, {"--batch-size", 1, 0, 0}, {"--validation-split", 1, 0, 0},
+        {"--seed", 1, 0, 0}, {"--no-shuffle", 0, 0, 0}, {"--out", 1, 0, 0},
+        {"--history", 1, 0, 0}, {"--threads", 1, 0, 0}, {"--verbose", 1, 0, 0},
+        {"--no-progress", 0, 0, 0}, {"--progress", 0, 0, 0}, {"--allreduce", 1, 0, 0},
+        {"--bucket-mb", 1, 0, 0}, {"--accumulate", 1, 0, 0}, {"--scale-lr", 1, 0, 0},
+        {"--warmup-epochs", 1, 0, 0}, {"--stall-timeout", 1, 0, 0}, {"--timeline", 1, 0, 0},
+        {"--target", 1, 0, 0}, {"--checkpoint", 1, 0, 0}, {"--monitor", 1, 0, 0},
+        {"--mode", 1, 0, 0}, {"--save-best-only", 0, 0, 0}, {"--period", 1, 0, 0},
+        {"--resume", 1, 0, 0}, {"--stop-after", 1, 0, 0}, {"--init-weights", 1, 0, 0},
+        {"--class-weight", 1, 0, 0}, {"--help", 0, 0, 0},
+        {NULL, 0, 0, 0}};
+    const char *pos[1];
+    int code = parse_command_line(argc, argv, opts, pos, d);
+    if (code >= 0)
+        return code;
+
+    train_run t = {.spec_path = pos[0], .fo = {.progress = -1}};
+    t.ptrain = &t.train;
+    t.pval = &t.val;
+    t.ptest = &t.test;
+    nn_error e = {0};
+    int usage = 0, preempted = 0;   /* usage: a bad option value (exit 2) */
+    int rc = load_model(&t, &e);
+    if (!rc) {
+        rc = read_options(opts, &t.m, &t.fo, &t.threads, d, &e);
+        usage = rc != NN_OK;
+    }
+    if (!rc)
+        rc = open_data(opts, &t, &e);
     /* Every rank parsed and opened the same things; agree before any
      * collective so that a rank-local failure cannot hang the others. */
     rc = nn_dist_agree(d, rc, &e);
-    if (!rc) {
-        uint64_t h = fnv(0xcbf29ce484222325ULL, s.text);
-        for (int i = 2; i < argc; i++)
-            h = fnv(h, argv[i]);
-        rc = nn_dist_check_same(d, h, "the model spec and command line", &e);
-    }
-
-    char outdir[2048], hist[2300], base[256];
-    if (!rc) {
-        basename_noext(pos[0], base, sizeof base);
-        cli_opt *o = cli_find(opts, "--out");
-        snprintf(outdir, sizeof outdir, "%s", o->given ? o->value : "runs");
-        if (!o->given)
-            snprintf(outdir + strlen(outdir), sizeof outdir - strlen(outdir), "/%s", base);
-        cli_opt *h = cli_find(opts, "--history");
-        if (h->given)
-            snprintf(hist, sizeof hist, "%s", h->value);
-        else
-            snprintf(hist, sizeof hist, "%s/history.csv", outdir);
-        int wrc = NN_OK;
-        char last_path[2400];
-        snprintf(last_path, sizeof last_path, "%s/last.h5", outdir);
-        if (d->rank == 0) {   /* an unwritable output fails now, not after training */
-            wrc = cli_mkdirs(outdir, &e);
-            if (!wrc && access(outdir, W_OK))
-                wrc = nn_err(&e, NN_EIO, "output directory '%s' is not writable: %s", outdir,
-                             strerror(errno));
-            /* a checkpoint holds the weights and up to two optimizer slots */
-            double ck = 3.0 * sizeof(float) * (double)m.nparams + (1 << 20);
-            cli_opt *cko = cli_find(opts, "--checkpoint");
-            if (!wrc)
-                wrc = check_output_path(hist, "history", 1 << 20, &e);
-            if (!wrc)
-                wrc = check_output_path(last_path, "checkpoint", 2 * ck, &e);
-            if (!wrc && cko->given)
-                wrc = check_output_path(cko->value, "checkpoint", 2 * ck, &e);
-        }
-        rc = nn_dist_agree(d, wrc, &e);
-        fo.history_csv = hist;
-    }
-    if (!rc) {
-        rc = cli_use_threads(d, &m, threads, &threads, &e);
-        if (d->rank == 0 && fo.fit.verbose) {
-            nn_model_summary(&m, stdout);
-            size_t nv = has_val ? val.n : (size_t)((double)train.n * fo.fit.validation_split > 0 ? train.n - (size_t)((double)train.n * (1.0 - fo.fit.validation_split)) : 0);
-            char opt[256];
-            nn_optim_describe(&m.optim, opt, sizeof opt);
-            printf("Train on %zu samples, validate on %zu samples (%s)\n", train.n - (has_val ? 0 : nv), nv, train.source);
-            printf("Global batch %d over %d rank%s (%d threads each), %s, loss %s\n",
-                   fo.fit.batch_size, d->size, d->size > 1 ? "s" : "", threads, opt,
-                   nn_loss_names[m.loss]);
-            fflush(stdout);
-        }
-        if (m.aug.enabled) {
-            if (m.in_shape.n != 3 && d->rank == 0)
-                fprintf(stderr, "nntrain: warning: ImageDataGenerator on non-image input %s is ignored\n",
-                        pos[0]);
-            else
-                fo.augment = &m.aug;
-            if (d->rank == 0 && fo.fit.verbose && fo.augment) {
-                char desc[512];
-                nn_augment_describe(&m.aug, desc, sizeof desc);
-                printf("Augmenting training samples: %s\n", desc);
-            }
-        }
-        nn_model_init_params(&m, fo.fit.seed);
-        nn_history h = {0};
-        nn_fit_stats st = {0};
-        cli_ckpt ck;
-        fo.stats = &st;
-        rc = cli_ckpt_setup(&ck, opts, outdir, &m, has_val || fo.fit.validation_split > 0, &e);
-        ck.d = d;
-        ck.m = &m;
-        ck.spec_text = s.text;
-        ck.h = &h;
-        ck.verbose = fo.fit.verbose;
-        ck.st.seed = fo.fit.seed;
-        ck.st.data_checksum = train.checksum;
-        cli_opt *iw = cli_find(opts, "--init-weights");
-        if (!rc && iw->given && !(rc = nn_ckpt_load_weights(iw->value, &m, 1, &e)) &&
-            d->rank == 0 && fo.fit.verbose)
-            printf("Initial weights of the layers named as in %s loaded from it\n", iw->value);
-        cli_opt *res = cli_find(opts, "--resume");
-        if (!rc && res->given)
-            rc = cli_ckpt_resume(&ck, res->value, &m, &fo, &train,
-                                 cli_find(opts, "--seed")->given, &h, d, &e);
-        rc = nn_dist_agree(d, rc, &e);
-        if (!rc) {
-            fo.hook = cli_ckpt_hook;
-            fo.hook_arg = &ck;
-            fo.stop_flag = cli_install_stop_signals();
-            rc = nn_fit(&m, ptrain, has_val ? pval : NULL, &fo, d, &h, &e);
-            preempted = rc == NN_ESTOP;
-        }
-        nn_history_free(&h);
-        if (!rc)
-            report_time(d, &st, fo.fit.verbose);
-    }
-    if (!rc && has_test) {
-        double r[1 + NN_MAX_METRICS];
-        rc = nn_evaluate(&m, ptest, NULL, 0, fo.fit.batch_size, d, r, &e);
-        if (!rc && d->rank == 0 && fo.fit.verbose) {
-            printf("Test (%zu samples) - loss: %.4f", test.n, r[0]);
-            for (int k = 0; k < m.nmetrics; k++)
-                printf(" - %s: %.4f", m.metric_names[k], r[1 + k]);
-            printf("\n");
-        }
-    }
-    if (!rc && d->rank == 0 && fo.fit.verbose)
-        printf("History written to %s\n", hist);
+    if (!rc)
+        rc = check_same_run(d, t.s.text, argc, argv, &e);
+    if (!rc)
+        rc = check_outputs(opts, &t, d, &e);
+    if (!rc)
+        rc = train_model(&t, opts, d, &preempted, &e);
+    if (!rc && t.has_test)
+        rc = test_model(&t, d, &e);
+    if (!rc && d->rank == 0 && t.fo.fit.verbose)
+        printf("History written to %s\n", t.hist);
     if (preempted && d->rank == 0)
         fprintf(stderr, "nntrain: %s (exit status %d: resume with --resume)\n", e.msg,
                 NN_EXIT_PREEMPTED);
     else if (rc)
         cli_error(d, &e);
-    nn_data_close(&train);
-    nn_data_close(&val);
-    nn_data_close(&test);
-    nn_model_free(&m);
-    nn_spec_free(&s);
+    nn_data_close(&t.train);
+    nn_data_close(&t.val);
+    nn_data_close(&t.test);
+    nn_model_free(&t.m);
+    nn_spec_free(&t.s);
     if (preempted)
         return NN_EXIT_PREEMPTED;
     return rc ? (usage ? CLI_USAGE : CLI_FAIL) : CLI_OK;

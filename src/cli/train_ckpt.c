@@ -58,21 +58,9 @@ int cli_ckpt_setup(cli_ckpt *c, cli_opt *opts, const char *outdir, const nn_mode
                                                : strstr(c->monitor, "acc") != NULL;
     if (rc || !c->best)
         return rc;
-    /* The history columns nn_fit will produce. */
-    int col = 0;
-    for (int v = 0; v <= has_val && c->col < 0; v++) {
-        const char *pre = v ? "val_" : "";
-        char name[64];
-        snprintf(name, sizeof name, "%sloss", pre);
-        if (!strcmp(name, c->monitor))
-            c->col = col;
-        col++;
-        for (int k = 0; k < m->nmetrics && c->col < 0; k++, col++) {
-            snprintf(name, sizeof name, "%s%s", pre, m->metric_names[k]);
-            if (!strcmp(name, c->monitor))
-                c->col = col;
-        }
-    }
+    nn_history cols = {0};   /* the columns nn_fit will produce */
+    nn_history_columns(&cols, m, has_val);
+    c->col = nn_history_find(&cols, c->monitor);
     if (c->col < 0)
         return nn_err(e, NN_EINVAL, "--monitor %s is not one of this run's metrics (loss%s%s%s)",
                       c->monitor, m->nmetrics ? ", " : "", m->nmetrics ? m->metric_names[0] : "",

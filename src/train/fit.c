@@ -3,70 +3,70 @@
  * (seed, epoch) is split over the ranks; the loss seeds dL/dy = 1/B_global,
  * so one sum-allreduce gives the global-mean gradient and the optimizer step
  * is identical everywhere. A small allreduce per step carries the failure
- * flag, the loss and metric sums, so every rank stops at the same step. */
+ * flag, the loss and metric sums, so every rank stops at the same step.
+ * This file sets a run up, runs its epochs and tears it down; the step
+ * itself is in fit_step.c. */
 #define _POSIX_C_SOURCE 200809L
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "batch.h"
+#include "fit_run.h"
 #include "nntrain/clock.h"
-#include "nntrain/prefetch.h"
-#include "nntrain/timeline.h"
-#include "nntrain/fit.h"
 #include "nntrain/evaluate.h"
 #include "progress.h"
 
-/* Column names of the history: loss, metrics, then val_ versions. */
-static void history_cols(nn_history *h, const nn_model *m, int has_val)
+static int check_inputs(const nn_model *m, nn_dataset *train, nn_dataset *val,
+                        const nn_fit_args *fa, const nn_dist *d, nn_error *e)
 {
-    h->ncols = 0;
-    for (int v = 0; v <= has_val; v++) {
-        snprintf(h->cols[h->ncols++], sizeof h->cols[0], "%sloss", v ? "val_" : "");
-        for (int k = 0; k < m->nmetrics; k++)
-            snprintf(h->cols[h->ncols++], sizeof h->cols[0], "%s%s", v ? "val_" : "",
-                     m->metric_names[k]);
-    }
+    int rc = NN_OK;
+    if (!m->compiled)
+        rc = nn_err(e, NN_EINVAL, "the model spec has no compile(loss=..., optimizer=...) line");
+    if (!rc)
+        rc = nn_check_data(m, train, e);
+    if (!rc && fa->nclass_weight && !(train->nclasses > 0 && train->ydim == 1))
+        rc = nn_err(e, NN_EINVAL, "%s: class_weight needs integer class labels", train->source);
+    if (!rc && val)
+        rc = nn_check_data(m, val, e);
+    if (!rc && fa->batch_size < d->size)
+        rc = nn_err(e, NN_EINVAL, "batch size %d is smaller than the number of ranks (%d): every rank needs at least one sample per step",
+                    fa->batch_size, d->size);
+    return rc;
 }
 
-static int history_add(nn_history *h, const double *row, nn_error *e)
+/* The run's shape: training and validation rows, steps per epoch, rows per
+ * rank and micro-batch; and the permutation buffer. */
+static int fit_plan(fit_run *r, nn_error *e)
 {
-    if (h->epochs == h->cap) {
-        int cap = h->cap ? 2 * h->cap : 16;
-        double *v = realloc(h->vals, (size_t)cap * (size_t)h->ncols * sizeof *v);
-        if (!v)
-            return nn_err(e, NN_ENOMEM, "out of memory for the history");
-        h->vals = v;
-        h->cap = cap;
+    const nn_fit_args *fa = r->fa;
+    /* Keras: validation_split takes the last fraction, before shuffling. */
+    size_t n = r->train->n, n_val = 0;
+    if (!r->val && fa->validation_split > 0) {
+        size_t split_at = (size_t)((double)n * (1.0 - fa->validation_split));
+        n_val = n - split_at;
+        n = split_at;
     }
-    memcpy(h->vals + (size_t)h->epochs * (size_t)h->ncols, row,
-           (size_t)h->ncols * sizeof *row);
-    h->epochs++;
+    if (n == 0)
+        return nn_err(e, NN_EINVAL, "%s: no training samples left (n=%zu, validation_split=%g)",
+                      r->train->source, r->train->n, fa->validation_split);
+    r->n = n;
+    r->n_val = n_val;
+    r->has_val = r->val || n_val;
+    r->B = (size_t)fa->batch_size;
+    r->steps = (long)((n + r->B - 1) / r->B);
+    if (r->o->max_steps > 0 && r->steps > r->o->max_steps)
+        r->steps = r->o->max_steps;
+    size_t off, cnt;
+    nn_dist_shard(r->B, r->d->size, r->d->rank, &off, &cnt);
+    int acc_k = r->o->accumulate > 1 ? r->o->accumulate : 1;
+    r->cap = (int)cnt + 1;
+    r->plan_rows = (int)((cnt + (size_t)acc_k - 1) / (size_t)acc_k) + 1;
+    r->chunk = (size_t)r->plan_rows - 1;
+    r->perm = malloc(n * sizeof *r->perm);
+    if (!r->perm)
+        return nn_err(e, NN_ENOMEM, "out of memory for a permutation of %zu samples", n);
     return NN_OK;
-}
-
-/* Queues this rank's slice of global batch s for the prefetch thread. */
-static void request_step(nn_prefetch *pf, long s, const uint64_t *perm, size_t n, size_t B,
-                         const nn_dist *d, int epoch)
-{
-    size_t start = (size_t)s * B, bg = n - start < B ? n - start : B, off, cnt;
-    nn_dist_shard(bg, d->size, d->rank, &off, &cnt);
-    nn_prefetch_request(pf, (int)(s & 1), perm + start + off, (int)cnt, (uint64_t)epoch);
-}
-
-/* The gradients are synchronised over [lo, hi) of the flat buffer only: the
- * span of the trainable layers (frozen layers send nothing). */
-typedef struct sync_span {
-    nn_grad_sync *gs;
-    size_t lo;
-} sync_span;
-
-static void grad_ready(void *arg, size_t off)
-{
-    sync_span *sp = arg;
-    nn_grad_sync_ready(sp->gs, off > sp->lo ? off - sp->lo : 0);
 }
 
 static void trainable_span(const nn_model *m, size_t *lo, size_t *hi)
@@ -86,352 +86,226 @@ static void trainable_span(const nn_model *m, size_t *lo, size_t *hi)
         *lo = *hi = 0;
 }
 
-/* The last layer (closest to the loss) whose trainable gradient holds a NaN
- * or Inf, or -1: one vectorised pass over P. */
-static int nonfinite_layer(const nn_model *m)
+/* Buffers, plan, optimizer state, watchdog, gradient sync, timeline and the
+ * reader thread; then the ranks agree and take rank 0's parameters. */
+static int fit_open(fit_run *r, nn_error *e)
 {
-    for (int i = m->nlayers - 1; i >= 0; i--) {
-        const nn_layer *l = &m->layers[i];
-        if (!l->trainable || !l->param_len)
-            continue;
-        if (!nn_all_finite(m->grads + l->param_off, l->param_len))
-            return i;
+    nn_model *m = r->m;
+    const nn_fit_opts *o = r->o;
+    size_t span_hi;
+    trainable_span(m, &r->span.lo, &span_hi);
+    r->span.gs = &r->gs;
+    int rc = NN_OK;
+    if (r->n_val) {
+        r->val_idx = malloc(r->n_val * sizeof *r->val_idx);
+        if (!r->val_idx)
+            rc = nn_err(e, NN_ENOMEM, "out of memory");
+        for (size_t i = 0; !rc && i < r->n_val; i++)
+            r->val_idx[i] = r->n + i;
     }
-    return -1;
+    if (!rc && !(rc = nn_batch_alloc(&r->b, r->cap, m, r->train, e)) &&
+        !(rc = nn_model_plan(m, r->plan_rows, e)) &&
+        /* resumed optimizer state is kept */
+        !(rc = m->optim.n == m->nparams && m->optim.slot[0]
+                   ? NN_OK : nn_optim_alloc(&m->optim, m->nparams, e)) &&
+        !(rc = nn_watchdog_init(&r->wd, r->d, o->stall_timeout, e)))
+        rc = nn_grad_sync_init(&r->gs, r->d, m->grads + r->span.lo, span_hi - r->span.lo,
+                               &r->wd, e);
+    if (!rc && o->timeline && !(rc = nn_timeline_start(&r->tl, 1u << 20, e)))
+        r->tlp = &r->tl;
+    if (!rc)
+        rc = nn_prefetch_start(&r->pf, r->train, r->cap, o->augment, r->fa->seed, e);
+    rc = nn_dist_agree(r->d, rc, e);
+    if (!rc)   /* rank 0's initial parameters for everybody */
+        rc = nn_dist_bcast_floats(r->d, m->params, m->nparams, e);
+    return rc;
 }
 
-/* The first layer whose output over the last forward's rows (input x)
- * holds a NaN or Inf, or -1. */
-static int nonfinite_output(const nn_model *m, const float *x, size_t rows)
+/* The history's columns, and where and how progress is shown. */
+static void fit_output(fit_run *r)
 {
-    for (int i = 0; i < m->nlayers; i++) {
-        const float *y = nn_model_layer_out(m, x, i);   /* NULL: not kept */
-        if (y && !nn_all_finite(y, rows * nn_shape_size(&m->layers[i].out)))
-            return i;
-    }
-    return -1;
+    nn_history_columns(r->h, r->m, r->has_val);
+    for (int c = 0; c < r->h->ncols; c++)
+        r->names[c] = r->h->cols[c];
+    r->log = r->o->log ? r->o->log : stdout;
+    /* mpirun hands every rank a pseudo-terminal even when the job's output
+     * goes to a file, so under Open MPI the bar is opt-in (--progress). */
+    int tty = isatty(fileno(r->log)) && !getenv("OMPI_COMM_WORLD_SIZE");
+    r->bar = r->fa->verbose == 1 && (r->o->progress == 1 || (r->o->progress < 0 && tty));
 }
 
-/* Loss sum of n rows with Keras class_weight: each sample's loss and
- * gradient scaled by its class's weight. */
-static double weighted_loss(const nn_model *m, const nn_fit_args *fa, const float *out,
-                            const float *y, int n, int K, int ydim, float scale, float *d)
+/* One epoch's running sums. */
+typedef struct fit_epoch {
+    int epoch;
+    long first;                       /* first step: > 0 when resumed inside it */
+    double acc[3 + NN_MAX_METRICS];   /* loss and metric sums */
+    double seen, train_s;
+    nn_progress p;
+} fit_epoch;
+
+static void epoch_begin(fit_run *r, fit_epoch *ep, int epoch)
 {
-    if (!fa->nclass_weight)
-        return nn_loss_eval(m->loss, out, y, n, K, ydim, m->fused, scale, d);
-    double sum = 0;
-    for (int b = 0; b < n; b++) {
-        float c = y[(size_t)b * ydim], w = 1.0f;
-        if (c >= 0 && c < (float)fa->nclass_weight)
-            w = fa->class_weight[(int)c];
-        sum += w * nn_loss_eval(m->loss, out + (size_t)b * K, y + (size_t)b * ydim, 1, K, ydim,
-                                m->fused, scale * w, d + (size_t)b * K);
+    const nn_fit_opts *o = r->o;
+    int nm = r->m->nmetrics;
+    memset(ep, 0, sizeof *ep);
+    ep->epoch = epoch;
+    nn_rng pr = nn_rng_key(r->fa->seed, 0x5a0ff1e, (uint64_t)epoch, 0);
+    if (r->fa->shuffle)
+        nn_rng_permutation(&pr, r->perm, r->n);
+    else
+        for (size_t i = 0; i < r->n; i++)
+            r->perm[i] = i;
+    if (r->rank0 && r->fa->verbose)
+        nn_progress_begin(&ep->p, r->log, r->bar, epoch + 1, r->fa->epochs, r->steps);
+    if (epoch == o->start_epoch && o->start_step > 0 && o->start_sums) {
+        ep->first = o->start_step;
+        for (int k = 0; k < 1 + nm; k++)
+            ep->acc[k] = o->start_sums[k];
+        ep->seen = o->start_sums[1 + nm];
     }
-    return sum;
+    if (ep->first < r->steps)
+        fit_request_step(r, ep->first, epoch);
+}
+
+static void epoch_add_step(fit_run *r, fit_epoch *ep, long s, const fit_step_out *so)
+{
+    int nm = r->m->nmetrics;
+    ep->train_s += so->secs;
+    for (int k = 0; k < 1 + nm; k++)
+        ep->acc[k] += so->red[1 + k];
+    ep->seen += (double)so->rows;
+    if (r->rank0 && r->fa->verbose) {
+        double run[1 + NN_MAX_METRICS];
+        for (int k = 0; k < 1 + nm; k++)
+            run[k] = ep->acc[k] / ep->seen;
+        nn_progress_step(&ep->p, s + 1, r->names, run, 1 + nm);
+    }
+}
+
+/* Preemption after step s: every rank saw the same flag sum, so all stop
+ * here; the hook writes the checkpoint. */
+static int stop_in_epoch(fit_run *r, fit_epoch *ep, long s, nn_error *e)
+{
+    const nn_fit_opts *o = r->o;
+    int nm = r->m->nmetrics;
+    double sums[3 + NN_MAX_METRICS] = {0};
+    memcpy(sums, ep->acc, (size_t)(1 + nm) * sizeof *sums);
+    sums[1 + nm] = ep->seen;
+    nn_fit_event ev = {.epoch = ep->epoch, .step = s + 1, .iterations = r->step_id + 1,
+                       .sums = sums, .stopping = 1};
+    if (r->rank0 && r->fa->verbose && ep->p.bar)
+        fprintf(r->log, "\n");
+    int rc = o->hook ? o->hook(o->hook_arg, &ev, e) : NN_OK;
+    if (!rc)
+        rc = nn_err(e, NN_ESTOP, "stopped by a signal at epoch %d, step %ld/%ld", ep->epoch + 1,
+                    s + 1, r->steps);
+    r->step_id++;
+    return rc;
+}
+
+static int validate(fit_run *r, double *scores, nn_error *e)
+{
+    int bs = r->fa->batch_size;
+    double tv = nn_now();
+    int rc = r->val ? nn_evaluate(r->m, r->val, NULL, 0, bs, r->d, scores, e)
+                    : nn_evaluate(r->m, r->train, r->val_idx, r->n_val, bs, r->d, scores, e);
+    nn_timeline_add(r->tlp, NN_TL_VALIDATE, tv, nn_now());
+    return rc;
+}
+
+/* The epoch's history row (training means, then validation scores), the
+ * epoch line, the CSV, the hook; then a stop requested during the epoch's
+ * last step. */
+static int epoch_end(fit_run *r, fit_epoch *ep, nn_error *e)
+{
+    const nn_fit_opts *o = r->o;
+    int nm = r->m->nmetrics, rc = NN_OK;
+    double row[NN_HIST_MAX_COLS];
+    for (int k = 0; k < 1 + nm; k++)
+        row[k] = ep->acc[k] / ep->seen;
+    if (r->has_val && (rc = validate(r, row + 1 + nm, e)))
+        return rc;
+    if ((rc = nn_history_add(r->h, row, e)))
+        return rc;
+    if (r->rank0 && r->fa->verbose)
+        nn_progress_end(&ep->p, ep->train_s, r->names, row, r->h->ncols);
+    int wrc = NN_OK;
+    if (r->rank0 && o->history_csv)
+        wrc = nn_history_write_csv(r->h, o->history_csv, e);
+    rc = nn_dist_agree(r->d, wrc, e);
+    if (!rc && o->hook) {
+        double zero[3 + NN_MAX_METRICS] = {0};
+        nn_fit_event ev = {.epoch = ep->epoch + 1, .step = 0, .iterations = r->step_id,
+                           .row = row, .sums = zero};
+        rc = o->hook(o->hook_arg, &ev, e);
+    }
+    if (!rc && o->stop_flag && ep->epoch + 1 < r->fa->epochs) {
+        double stop = *o->stop_flag ? 1 : 0;
+        if ((rc = nn_dist_sum_doubles(r->d, &stop, 1, e)) == NN_OK && stop > 0)
+            rc = nn_err(e, NN_ESTOP, "stopped by a signal after epoch %d", ep->epoch + 1);
+    }
+    return rc;
+}
+
+static int run_epoch(fit_run *r, int epoch, nn_error *e)
+{
+    fit_epoch ep;
+    epoch_begin(r, &ep, epoch);
+    for (long s = ep.first; s < r->steps; s++, r->step_id++) {
+        fit_step_out so;
+        int rc = fit_step(r, epoch, s, &so, e);
+        if (rc)
+            return rc;
+        epoch_add_step(r, &ep, s, &so);
+        if (so.red[2 + r->m->nmetrics] > 0 && s + 1 < r->steps)
+            return stop_in_epoch(r, &ep, s, e);
+    }
+    return epoch_end(r, &ep, e);
+}
+
+/* Stops the reader, writes the timeline (collective) and the stats, frees. */
+static int fit_close(fit_run *r, int rc, nn_error *e)
+{
+    nn_prefetch_stop(&r->pf);
+    nn_watchdog_free(&r->wd);
+    if (r->tlp) {
+        nn_error te = {0};
+        int trc = nn_timeline_write(r->tlp, r->d, r->o->timeline, &te);
+        if (!rc && trc) {
+            rc = trc;
+            *e = te;
+        }
+        nn_timeline_free(&r->tl);
+    }
+    r->st.total_s = nn_now() - r->t_start;
+    if (r->o->stats)
+        *r->o->stats = r->st;
+    nn_grad_sync_free(&r->gs);
+    nn_batch_free(&r->b);
+    free(r->perm);
+    free(r->val_idx);
+    return rc;
 }
 
 int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o,
            nn_dist *d, nn_history *h, nn_error *e)
 {
-    const nn_fit_args *fa = &o->fit;
-    int rc = NN_OK, rank0 = d->rank == 0;
-    if (!m->compiled)
-        rc = nn_err(e, NN_EINVAL, "the model spec has no compile(loss=..., optimizer=...) line");
-    if (!rc)
-        rc = nn_check_data(m, train, e);
-    if (!rc && fa->nclass_weight && !(train->nclasses > 0 && train->ydim == 1))
-        rc = nn_err(e, NN_EINVAL, "%s: class_weight needs integer class labels", train->source);
-    if (!rc && val)
-        rc = nn_check_data(m, val, e);
-    if (!rc && fa->batch_size < d->size)
-        rc = nn_err(e, NN_EINVAL, "batch size %d is smaller than the number of ranks (%d): every rank needs at least one sample per step",
-                    fa->batch_size, d->size);
+    int rc = check_inputs(m, train, val, &o->fit, d, e);
     if (rc)
         return rc;
-
-    /* Keras: validation_split takes the last fraction, before shuffling. */
-    size_t n = train->n, n_val = 0;
-    if (!val && fa->validation_split > 0) {
-        size_t split_at = (size_t)((double)n * (1.0 - fa->validation_split));
-        n_val = n - split_at;
-        n = split_at;
-    }
-    if (n == 0)
-        return nn_err(e, NN_EINVAL, "%s: no training samples left (n=%zu, validation_split=%g)",
-                      train->source, train->n, fa->validation_split);
-    size_t B = (size_t)fa->batch_size;
-    long steps = (long)((n + B - 1) / B);
-    if (o->max_steps > 0 && steps > o->max_steps)
-        steps = o->max_steps;
-    size_t off, cnt;
-    nn_dist_shard(B, d->size, d->rank, &off, &cnt);
-    int acc_k = o->accumulate > 1 ? o->accumulate : 1;
-    int cap = (int)cnt + 1, micro = (int)((cnt + (size_t)acc_k - 1) / (size_t)acc_k) + 1;
-
-    nn_batch b = {0};
-    nn_grad_sync gs = {0};
-    sync_span span = {&gs, 0};
-    size_t span_hi;
-    trainable_span(m, &span.lo, &span_hi);
-    nn_watchdog wd = {0};
-    nn_timeline tl = {0}, *tlp = NULL;
-    uint64_t *perm = malloc(n * sizeof *perm), *val_idx = NULL;
-    if (!perm)
-        return nn_err(e, NN_ENOMEM, "out of memory for a permutation of %zu samples", n);
-    if (n_val) {
-        val_idx = malloc(n_val * sizeof *val_idx);
-        if (!val_idx)
-            rc = nn_err(e, NN_ENOMEM, "out of memory");
-        for (size_t i = 0; !rc && i < n_val; i++)
-            val_idx[i] = n + i;
-    }
-    if (!rc && !(rc = nn_batch_alloc(&b, cap, m, train, e)) &&
-        !(rc = nn_model_plan(m, micro, e)) &&
-        /* resumed optimizer state is kept */
-        !(rc = m->optim.n == m->nparams && m->optim.slot[0]
-                   ? NN_OK : nn_optim_alloc(&m->optim, m->nparams, e)) &&
-        !(rc = nn_watchdog_init(&wd, d, o->stall_timeout, e)))
-        rc = nn_grad_sync_init(&gs, d, m->grads + span.lo, span_hi - span.lo, &wd, e);
-    if (!rc && o->timeline && !(rc = nn_timeline_start(&tl, 1u << 20, e)))
-        tlp = &tl;
-    nn_prefetch pf = {0};
-    if (!rc)
-        rc = nn_prefetch_start(&pf, train, cap, o->augment, fa->seed, e);
-    rc = nn_dist_agree(d, rc, e);
-    if (!rc)   /* rank 0's initial parameters for everybody */
-        rc = nn_dist_bcast_floats(d, m->params, m->nparams, e);
-
-    int has_val = val || n_val;
-    nn_history hh = {0};
-    if (!h)
-        h = &hh;
-    history_cols(h, m, has_val);
-    const char *names[NN_HIST_MAX_COLS];
-    for (int c = 0; c < h->ncols; c++)
-        names[c] = h->cols[c];
-    FILE *log = o->log ? o->log : stdout;
-    /* mpirun hands every rank a pseudo-terminal even when the job's output
-     * goes to a file, so under Open MPI the bar is opt-in (--progress). */
-    int tty = isatty(fileno(log)) && !getenv("OMPI_COMM_WORLD_SIZE");
-    int bar = fa->verbose == 1 && (o->progress == 1 || (o->progress < 0 && tty));
-    int nm = m->nmetrics;
-    nn_fit_stats st = {0};
-    double t_start = nn_now();
-    /* Linear scaling (Goyal et al.): lr * B / ref, reached by a linear ramp
-     * over the warm-up steps; warm-up alone ramps up from lr / steps. */
-    double lr_target = o->lr_ref_batch > 0 ? (double)B / o->lr_ref_batch : 1.0;
-    double warm_steps = o->warmup_epochs > 0 ? o->warmup_epochs * (double)steps : 0;
-    long long step_id = (long long)o->start_epoch * steps + o->start_step;
-    const long long first_step = step_id;
-
-    for (int epoch = o->start_epoch; epoch < fa->epochs && !rc; epoch++) {
-        nn_rng pr = nn_rng_key(fa->seed, 0x5a0ff1e, (uint64_t)epoch, 0);
-        if (fa->shuffle)
-            nn_rng_permutation(&pr, perm, n);
-        else
-            for (size_t i = 0; i < n; i++)
-                perm[i] = i;
-        nn_progress p;
-        if (rank0 && fa->verbose)
-            nn_progress_begin(&p, log, bar, epoch + 1, fa->epochs, steps);
-        double acc[3 + NN_MAX_METRICS] = {0}, seen = 0, train_s = 0;
-        long first = 0;
-        if (epoch == o->start_epoch && o->start_step > 0 && o->start_sums) {
-            first = o->start_step;   /* resume inside this epoch */
-            for (int k = 0; k < 1 + nm; k++)
-                acc[k] = o->start_sums[k];
-            seen = o->start_sums[1 + nm];
-        }
-        if (first < steps)
-            request_step(&pf, first, perm, n, B, d, epoch);
-        for (long s = first; s < steps && !rc; s++, step_id++) {
-            size_t start = (size_t)s * B;
-            size_t bg = n - start < B ? n - start : B;
-            nn_dist_shard(bg, d->size, d->rank, &off, &cnt);
-            double t0 = nn_now();
-            if (o->stats_after > 0 && step_id - first_step == o->stats_after) {
-                memset(&st, 0, sizeof st);   /* warm-up over */
-                t_start = t0;
-                if (m->prof)
-                    memset(m->prof, 0, 2 * (size_t)m->nlayers * sizeof *m->prof);
-            }
-            /* This step's rows were read (and augmented) while the previous
-             * step trained; queue the next step's now. */
-            int k = (int)(s & 1);
-            int st_local = nn_prefetch_wait(&pf, k, e);
-            const float *bx = pf.slot[k].x, *by = pf.slot[k].y;
-            const uint64_t *bids = pf.slot[k].ids;
-            if (s + 1 < steps)
-                request_step(&pf, s + 1, perm, n, B, d, epoch);
-            double t1 = nn_now();
-            /* stats: [failed, loss sum, metric sums..., stop requests] */
-            double red[3 + NN_MAX_METRICS] = {0};
-            size_t last_rows = 0;
-            const float *last_x = bx;
-            memset(m->grads, 0, m->nparams * sizeof(float));
-            nn_grad_sync_begin(&gs);
-            gs.step = step_id;
-            /* Micro-batches accumulate into the gradients; the overlapped
-             * allreduce can start only during the last one. */
-            for (size_t mo = 0; !st_local && mo < cnt; mo += (size_t)micro - 1) {
-                size_t mc = cnt - mo < (size_t)micro - 1 ? cnt - mo : (size_t)micro - 1;
-                int last = mo + mc >= cnt;
-                nn_ctx ctx = {.training = 1, .seed = fa->seed, .epoch = (uint64_t)epoch,
-                              .sample_ids = bids + mo,
-                              .grad_ready = last ? grad_ready : NULL, .grad_arg = &span};
-                const float *xm = bx + mo * b.in, *ym = by + mo * (size_t)b.ydim;
-                const float *out = nn_model_forward(m, xm, (int)mc, &ctx);
-                red[1] += weighted_loss(m, fa, out, ym, (int)mc, b.K, b.ydim, 1.0f / (float)bg,
-                                        b.dout);
-                for (int k = 0; k < nm; k++)
-                    red[2 + k] += nn_metric_eval(m->metrics[k], out, ym, (int)mc, b.K, b.ydim);
-                nn_model_backward(m, xm, b.dout, (int)mc, &ctx);
-                last_rows = mc;
-                last_x = xm;
-            }
-            red[0] = st_local ? 1 : 0;
-            red[2 + nm] = (o->stop_flag && *o->stop_flag) ||
-                                  (o->stop_at_step > 0 && step_id + 1 - first_step >= o->stop_at_step)
-                              ? 1 : 0;
-            double t2 = nn_now();
-            /* A failed rank still joins every collective (with zero
-             * gradients) so that nobody hangs; then all stop together. */
-            int rc2 = nn_grad_sync_finish(&gs, e);
-            if (!rc2)
-                rc2 = nn_dist_sum_doubles(d, red, 3 + nm, e);
-            double t3 = nn_now();
-            if (rc2) {
-                rc = rc2;
-                break;
-            }
-            if (red[0] > 0) {
-                rc = nn_dist_agree(d, st_local ? st_local : NN_OK, e);
-                if (!rc)
-                    rc = nn_err(e, NN_EMPI, "a rank reported a failure without a message");
-                break;
-            }
-            if (!isfinite(red[1])) {
-                /* Where it starts, as far as this rank's last micro-batch shows. */
-                int bl = nonfinite_output(m, last_x, last_rows);
-                char where[200];
-                if (bl >= 0)
-                    snprintf(where, sizeof where, "; the first non-finite output is layer '%s'",
-                             m->layers[bl].name);
-                else
-                    snprintf(where, sizeof where, "; every layer's output is finite, so look at the targets (layer '%s' feeds the loss)",
-                             m->layers[m->nlayers - 1].name);
-                rc = nn_err(e, NN_ENAN, "loss is %s at epoch %d, step %ld/%ld (learning rate %g)%s: lower the learning rate or check the data for NaN/Inf",
-                            isnan(red[1]) ? "NaN" : "infinite", epoch + 1, s + 1, steps,
-                            nn_optim_lr(&m->optim), where);
-                break;
-            }
-            /* A NaN input behind a ReLU can leave the loss finite while the
-             * gradients are not: check them (identical on every rank after
-             * the allreduce, so every rank stops together). */
-            int bad_layer = nonfinite_layer(m);
-            if (bad_layer >= 0) {
-                rc = nn_err(e, NN_ENAN, "gradient of layer '%s' is NaN/Inf at epoch %d, step %ld/%ld (learning rate %g): check the data for NaN/Inf or lower the learning rate",
-                            m->layers[bad_layer].name, epoch + 1, s + 1, steps,
-                            nn_optim_lr(&m->optim));
-                break;
-            }
-            if (warm_steps > 0 && (double)step_id < warm_steps) {
-                double f = ((double)step_id + 1) / warm_steps;
-                m->optim.lr_scale = lr_target > 1 ? 1 + (lr_target - 1) * f : f;
-            } else {
-                m->optim.lr_scale = lr_target;
-            }
-            nn_model_update(m);
-            double t4 = nn_now();
-            nn_timeline_add(tlp, NN_TL_DATA, t0, t1);
-            nn_timeline_add(tlp, NN_TL_COMPUTE, t1, t2);
-            nn_timeline_add(tlp, NN_TL_ALLREDUCE, t2, t3);
-            nn_timeline_add(tlp, NN_TL_OPTIM, t3, t4);
-            st.data_s += t1 - t0;
-            st.compute_s += (t2 - t1) + (t4 - t3);
-            st.comm_s += t3 - t2;
-            st.steps++;
-            st.samples += (long)cnt;
-            train_s += t4 - t0;
-            for (int k = 0; k < 1 + nm; k++)
-                acc[k] += red[1 + k];
-            seen += (double)bg;
-            if (rank0 && fa->verbose) {
-                double run[1 + NN_MAX_METRICS];
-                for (int k = 0; k < 1 + nm; k++)
-                    run[k] = acc[k] / seen;
-                nn_progress_step(&p, s + 1, names, run, 1 + nm);
-            }
-            /* Preemption: every rank saw the same flag sum, so all stop at
-             * this step; the hook writes the checkpoint. */
-            if (red[2 + nm] > 0 && s + 1 < steps) {
-                double sums[3 + NN_MAX_METRICS];
-                memcpy(sums, acc, (size_t)(1 + nm) * sizeof *sums);
-                sums[1 + nm] = seen;
-                nn_fit_event ev = {.epoch = epoch, .step = s + 1, .iterations = step_id + 1,
-                                   .sums = sums, .stopping = 1};
-                if (rank0 && fa->verbose && p.bar)
-                    fprintf(log, "\n");
-                rc = o->hook ? o->hook(o->hook_arg, &ev, e) : NN_OK;
-                if (!rc)
-                    rc = nn_err(e, NN_ESTOP, "stopped by a signal at epoch %d, step %ld/%ld",
-                                epoch + 1, s + 1, steps);
-                step_id++;
-                break;
-            }
-        }
-        if (rc)
-            break;
-        double row[NN_HIST_MAX_COLS];
-        for (int k = 0; k < 1 + nm; k++)
-            row[k] = acc[k] / seen;
-        if (has_val) {
-            double tv = nn_now();
-            rc = val ? nn_evaluate(m, val, NULL, 0, fa->batch_size, d, row + 1 + nm, e)
-                     : nn_evaluate(m, train, val_idx, n_val, fa->batch_size, d, row + 1 + nm, e);
-            nn_timeline_add(tlp, NN_TL_VALIDATE, tv, nn_now());
-            if (rc)
-                break;
-        }
-        if ((rc = history_add(h, row, e)))
-            break;
-        if (rank0 && fa->verbose)
-            nn_progress_end(&p, train_s, names, row, h->ncols);
-        int wrc = NN_OK;
-        if (rank0 && o->history_csv)
-            wrc = nn_history_write_csv(h, o->history_csv, e);
-        rc = nn_dist_agree(d, wrc, e);
-        if (!rc && o->hook) {
-            double zero[3 + NN_MAX_METRICS] = {0};
-            nn_fit_event ev = {.epoch = epoch + 1, .step = 0, .iterations = step_id,
-                               .row = row, .sums = zero};
-            rc = o->hook(o->hook_arg, &ev, e);
-        }
-        /* A stop requested during the last step of the epoch is honoured here. */
-        if (!rc && o->stop_flag && epoch + 1 < fa->epochs) {
-            double stop = *o->stop_flag ? 1 : 0;
-            if ((rc = nn_dist_sum_doubles(d, &stop, 1, e)) == NN_OK && stop > 0)
-                rc = nn_err(e, NN_ESTOP, "stopped by a signal after epoch %d", epoch + 1);
-        }
-    }
-    nn_prefetch_stop(&pf);
-    nn_watchdog_free(&wd);
-    if (tlp) {
-        nn_error te = {0};
-        int trc = nn_timeline_write(tlp, d, o->timeline, &te);
-        if (!rc && trc) {
-            rc = trc;
-            *e = te;
-        }
-        nn_timeline_free(&tl);
-    }
-    st.total_s = nn_now() - t_start;
-    if (o->stats)
-        *o->stats = st;
-    nn_history_free(&hh);
-    nn_grad_sync_free(&gs);
-    nn_batch_free(&b);
-    free(perm);
-    free(val_idx);
+    nn_history own = {0};
+    fit_run r = {.m = m, .train = train, .val = val, .o = o, .fa = &o->fit, .d = d,
+                 .h = h ? h : &own, .rank0 = d->rank == 0};
+    if ((rc = fit_plan(&r, e)))
+        return rc;
+    rc = fit_open(&r, e);
+    fit_output(&r);
+    r.t_start = nn_now();
+    nn_optim_schedule(&m->optim, r.B, o->lr_ref_batch, o->warmup_epochs, r.steps);
+    r.step_id = r.first_step = (long long)o->start_epoch * r.steps + o->start_step;
+    for (int epoch = o->start_epoch; epoch < o->fit.epochs && !rc; epoch++)
+        rc = run_epoch(&r, epoch, e);
+    rc = fit_close(&r, rc, e);
+    nn_history_free(&own);
     return rc;
 }

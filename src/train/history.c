@@ -1,11 +1,49 @@
-/* Per-epoch history (Keras History.history) and its CSV, written to a
- * temporary name and renamed so a reader never sees half a file. */
+/* Per-epoch history (Keras History.history): its column names, bound here
+ * once for fit and for the checkpoint callback's --monitor, its rows, and its
+ * CSV, written to a temporary name and renamed so a reader never sees half a
+ * file. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nntrain/history.h"
+#include "nntrain/model.h"
+
+void nn_history_columns(nn_history *h, const nn_model *m, int has_val)
+{
+    h->ncols = 0;
+    for (int v = 0; v <= has_val; v++) {
+        snprintf(h->cols[h->ncols++], sizeof h->cols[0], "%sloss", v ? "val_" : "");
+        for (int k = 0; k < m->nmetrics; k++)
+            snprintf(h->cols[h->ncols++], sizeof h->cols[0], "%s%s", v ? "val_" : "",
+                     m->metric_names[k]);
+    }
+}
+
+int nn_history_find(const nn_history *h, const char *name)
+{
+    for (int c = 0; c < h->ncols; c++)
+        if (!strcmp(h->cols[c], name))
+            return c;
+    return -1;
+}
+
+int nn_history_add(nn_history *h, const double *row, nn_error *e)
+{
+    if (h->epochs == h->cap) {
+        int cap = h->cap ? 2 * h->cap : 16;
+        double *v = realloc(h->vals, (size_t)cap * (size_t)h->ncols * sizeof *v);
+        if (!v)
+            return nn_err(e, NN_ENOMEM, "out of memory for the history");
+        h->vals = v;
+        h->cap = cap;
+    }
+    memcpy(h->vals + (size_t)h->epochs * (size_t)h->ncols, row,
+           (size_t)h->ncols * sizeof *row);
+    h->epochs++;
+    return NN_OK;
+}
 
 void nn_history_free(nn_history *h)
 {

@@ -1,9 +1,10 @@
 /* Keras 2 optimizers (SGD, RMSprop, Adam, Adadelta) over the flat parameter
  * buffer: the state lives in flat slots with the parameters' offsets, so one
- * step is one simple loop per trainable range. Per-step scalars (decayed
- * learning rate, Adam's bias correction) are computed once in double; the
- * element loops use float math like Keras's float32 updates. Options come
- * from the spec's compile(optimizer=...) value and are validated here. */
+ * step is one simple loop per trainable range. Per-step scalars (scheduled
+ * and decayed learning rate, Adam's bias correction) are computed once in
+ * double; the element loops use float math like Keras's float32 updates.
+ * Options come from the spec's compile(optimizer=...) value and are
+ * validated here; a run's warm-up and linear scaling are set by fit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,23 @@ int nn_optim_alloc(nn_optim *o, size_t n, nn_error *e)
     }
     o->n = n;
     return NN_OK;
+}
+
+void nn_optim_schedule(nn_optim *o, size_t batch, int ref_batch, double warmup_epochs,
+                       long steps_per_epoch)
+{
+    o->lr_target = ref_batch > 0 ? (double)batch / ref_batch : 1.0;
+    o->warmup_steps = warmup_epochs > 0 ? warmup_epochs * (double)steps_per_epoch : 0;
+}
+
+void nn_optim_begin_step(nn_optim *o, long long step)
+{
+    if (o->warmup_steps > 0 && (double)step < o->warmup_steps) {
+        double f = ((double)step + 1) / o->warmup_steps;
+        o->lr_scale = o->lr_target > 1 ? 1 + (o->lr_target - 1) * f : f;
+    } else {
+        o->lr_scale = o->lr_target;
+    }
 }
 
 double nn_optim_lr(const nn_optim *o)

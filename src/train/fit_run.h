@@ -1,0 +1,69 @@
+/* Private to fit.c and fit_step.c: the state of one nn_fit call, set up once
+ * by fit.c and used by every training step. */
+#ifndef NNTRAIN_FIT_RUN_H
+#define NNTRAIN_FIT_RUN_H
+
+#include <stdio.h>
+
+#include "batch.h"
+#include "nntrain/fit.h"
+#include "nntrain/prefetch.h"
+#include "nntrain/timeline.h"
+
+/* The gradients are synchronised over [lo, hi) of the flat buffer only: the
+ * span of the trainable layers (frozen layers send nothing). */
+typedef struct sync_span {
+    nn_grad_sync *gs;
+    size_t lo;
+} sync_span;
+
+typedef struct fit_run {
+    nn_model *m;
+    nn_dataset *train, *val;
+    const nn_fit_opts *o;
+    const nn_fit_args *fa;
+    nn_dist *d;
+    nn_history *h;
+    int rank0, has_val;
+
+    size_t n, n_val;         /* training rows; rows split off for validation */
+    size_t B;                /* global batch */
+    long steps;              /* per epoch */
+    int cap;                 /* rows of this rank's largest shard + 1 */
+    int plan_rows;           /* rows the model is planned for */
+    size_t chunk;            /* rows per micro-batch (--accumulate) */
+    uint64_t *perm;          /* (n) this epoch's order */
+    uint64_t *val_idx;       /* (n_val) the split-off rows */
+
+    nn_batch b;
+    nn_grad_sync gs;
+    sync_span span;
+    nn_watchdog wd;
+    nn_timeline tl, *tlp;    /* tlp: NULL without --timeline */
+    nn_prefetch pf;
+
+    const char *names[NN_HIST_MAX_COLS];   /* h's columns */
+    FILE *log;
+    int bar;                 /* live progress bar */
+    nn_fit_stats st;
+    double t_start;
+    long long step_id;       /* steps of the run so far, resumed ones included */
+    long long first_step;    /* step_id when this call began */
+} fit_run;
+
+/* What a step hands back to its epoch. */
+typedef struct fit_step_out {
+    double red[3 + NN_MAX_METRICS];   /* over the ranks: failed, loss sum,
+                                         metric sums..., stop requests */
+    size_t rows;                      /* of the global batch */
+    double secs;
+} fit_step_out;
+
+/* Queues this rank's slice of global batch s for the reader thread. */
+void fit_request_step(fit_run *r, long s, int epoch);
+/* Runs global batch s of the epoch: one optimizer step, identical on every
+ * rank. An error (a rank's read failure, NaN/Inf, MPI) is the same on every
+ * rank. */
+int fit_step(fit_run *r, int epoch, long s, fit_step_out *out, nn_error *e);
+
+#endif

@@ -1,0 +1,255 @@
+/* One training step of nn_fit, read top to bottom as llm.c's: this rank's
+ * rows of the global batch, zeroed gradients, forward, loss and dL/dy,
+ * backward with the bucketed gradient allreduce, the checks, this step's
+ * learning rate, the optimizer update. The failure flag, the loss and metric
+ * sums and the stop requests ride on one small allreduce, so every rank
+ * takes the same branch. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fit_run.h"
+#include "nntrain/clock.h"
+
+/* Global batch s: where it starts in the permutation, its rows, and this
+ * rank's slice [off, off + cnt) of them. */
+typedef struct step_rows {
+    size_t start, rows, off, cnt;
+} step_rows;
+
+static step_rows rows_of_step(const fit_run *r, long s)
+{
+    step_rows sr = {.start = (size_t)s * r->B};
+    sr.rows = r->n - sr.start < r->B ? r->n - sr.start : r->B;
+    nn_dist_shard(sr.rows, r->d->size, r->d->rank, &sr.off, &sr.cnt);
+    return sr;
+}
+
+void fit_request_step(fit_run *r, long s, int epoch)
+{
+    step_rows sr = rows_of_step(r, s);
+    nn_prefetch_request(&r->pf, (int)(s & 1), r->perm + sr.start + sr.off, (int)sr.cnt,
+                        (uint64_t)epoch);
+}
+
+/* Where a step's time went: reading (t0..t1), forward and backward (..t2),
+ * waiting for the allreduce (..t3), the optimizer (..t4). */
+typedef struct step_clock {
+    double t0, t1, t2, t3, t4;
+} step_clock;
+
+/* bench: the first stats_after steps of this call are warm-up. */
+static void stats_warmup_over(fit_run *r, double now)
+{
+    if (r->o->stats_after > 0 && r->step_id - r->first_step == r->o->stats_after) {
+        memset(&r->st, 0, sizeof r->st);
+        r->t_start = now;
+        if (r->m->prof)
+            memset(r->m->prof, 0, 2 * (size_t)r->m->nlayers * sizeof *r->m->prof);
+    }
+}
+
+static void account_step(fit_run *r, const step_clock *t, size_t cnt)
+{
+    nn_timeline_add(r->tlp, NN_TL_DATA, t->t0, t->t1);
+    nn_timeline_add(r->tlp, NN_TL_COMPUTE, t->t1, t->t2);
+    nn_timeline_add(r->tlp, NN_TL_ALLREDUCE, t->t2, t->t3);
+    nn_timeline_add(r->tlp, NN_TL_OPTIM, t->t3, t->t4);
+    r->st.data_s += t->t1 - t->t0;
+    r->st.compute_s += (t->t2 - t->t1) + (t->t4 - t->t3);
+    r->st.comm_s += t->t3 - t->t2;
+    r->st.steps++;
+    r->st.samples += (long)cnt;
+}
+
+/* This step's rows were read (and augmented) while the previous step
+ * trained; queue the next step's now. Returns the read's status. */
+static int next_batch(fit_run *r, int epoch, long s, const nn_prefetch_slot **batch,
+                      nn_error *e)
+{
+    int k = (int)(s & 1);
+    int rc = nn_prefetch_wait(&r->pf, k, e);
+    *batch = &r->pf.slot[k];
+    if (s + 1 < r->steps)
+        fit_request_step(r, s + 1, epoch);
+    return rc;
+}
+
+static void zero_grads(fit_run *r)
+{
+    memset(r->m->grads, 0, r->m->nparams * sizeof(float));
+    nn_grad_sync_begin(&r->gs);
+    r->gs.step = r->step_id;
+}
+
+static void grad_ready(void *arg, size_t off)
+{
+    sync_span *sp = arg;
+    nn_grad_sync_ready(sp->gs, off > sp->lo ? off - sp->lo : 0);
+}
+
+/* Loss sum of n rows with Keras class_weight: each sample's loss and
+ * gradient scaled by its class's weight. */
+static double weighted_loss(const nn_model *m, const nn_fit_args *fa, const float *out,
+                            const float *y, int n, int K, int ydim, float scale, float *d)
+{
+    if (!fa->nclass_weight)
+        return nn_loss_eval(m->loss, out, y, n, K, ydim, m->fused, scale, d);
+    double sum = 0;
+    for (int b = 0; b < n; b++) {
+        float c = y[(size_t)b * ydim], w = 1.0f;
+        if (c >= 0 && c < (float)fa->nclass_weight)
+            w = fa->class_weight[(int)c];
+        sum += w * nn_loss_eval(m->loss, out + (size_t)b * K, y + (size_t)b * ydim, 1, K, ydim,
+                                m->fused, scale * w, d + (size_t)b * K);
+    }
+    return sum;
+}
+
+/* The input and rows of a forward pass. */
+typedef struct micro_batch {
+    const float *x;   /* (rows, in) */
+    size_t rows;
+} micro_batch;
+
+/* This rank's cnt rows of a global batch of bg, in micro-batches whose
+ * gradients accumulate; the overlapped allreduce can start only during the
+ * last one. Adds the loss and metric sums into red[1..]. Returns the last
+ * micro-batch: its layer outputs are still there to trace a NaN loss. */
+static micro_batch forward_backward(fit_run *r, const nn_prefetch_slot *batch, int epoch,
+                                    size_t cnt, size_t bg, double *red)
+{
+    nn_model *m = r->m;
+    const nn_batch *b = &r->b;
+    micro_batch last = {batch->x, 0};
+    for (size_t mo = 0; mo < cnt; mo += r->chunk) {
+        size_t mc = cnt - mo < r->chunk ? cnt - mo : r->chunk;
+        nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch,
+                      .sample_ids = batch->ids + mo,
+                      .grad_ready = mo + mc >= cnt ? grad_ready : NULL, .grad_arg = &r->span};
+        const float *xm = batch->x + mo * b->in, *ym = batch->y + mo * (size_t)b->ydim;
+        const float *out = nn_model_forward(m, xm, (int)mc, &ctx);
+        red[1] += weighted_loss(m, r->fa, out, ym, (int)mc, b->K, b->ydim, 1.0f / (float)bg,
+                                b->dout);
+        for (int k = 0; k < m->nmetrics; k++)
+            red[2 + k] += nn_metric_eval(m->metrics[k], out, ym, (int)mc, b->K, b->ydim);
+        nn_model_backward(m, xm, b->dout, (int)mc, &ctx);
+        last = (micro_batch){xm, mc};
+    }
+    return last;
+}
+
+static double stop_requested(const fit_run *r)
+{
+    const nn_fit_opts *o = r->o;
+    return (o->stop_flag && *o->stop_flag) ||
+                   (o->stop_at_step > 0 && r->step_id + 1 - r->first_step >= o->stop_at_step)
+               ? 1 : 0;
+}
+
+/* A failed rank still joins every collective (with zero gradients) so that
+ * nobody hangs; then all stop together. */
+static int finish_sync(fit_run *r, double *red, nn_error *e)
+{
+    int rc = nn_grad_sync_finish(&r->gs, e);
+    return rc ? rc : nn_dist_sum_doubles(r->d, red, 3 + r->m->nmetrics, e);
+}
+
+/* The first layer whose output over the last forward's rows (input x)
+ * holds a NaN or Inf, or -1. */
+static int nonfinite_output(const nn_model *m, const float *x, size_t rows)
+{
+    for (int i = 0; i < m->nlayers; i++) {
+        const float *y = nn_model_layer_out(m, x, i);   /* NULL: not kept */
+        if (y && !nn_all_finite(y, rows * nn_shape_size(&m->layers[i].out)))
+            return i;
+    }
+    return -1;
+}
+
+/* The last layer (closest to the loss) whose trainable gradient holds a NaN
+ * or Inf, or -1: one vectorised pass over P. */
+static int nonfinite_layer(const nn_model *m)
+{
+    for (int i = m->nlayers - 1; i >= 0; i--) {
+        const nn_layer *l = &m->layers[i];
+        if (!l->trainable || !l->param_len)
+            continue;
+        if (!nn_all_finite(m->grads + l->param_off, l->param_len))
+            return i;
+    }
+    return -1;
+}
+
+static int nonfinite_loss(const fit_run *r, double loss, const micro_batch *last, int epoch,
+                          long s, nn_error *e)
+{
+    const nn_model *m = r->m;
+    /* Where it starts, as far as this rank's last micro-batch shows. */
+    int bl = nonfinite_output(m, last->x, last->rows);
+    char where[200];
+    if (bl >= 0)
+        snprintf(where, sizeof where, "; the first non-finite output is layer '%s'",
+                 m->layers[bl].name);
+    else
+        snprintf(where, sizeof where, "; every layer's output is finite, so look at the targets (layer '%s' feeds the loss)",
+                 m->layers[m->nlayers - 1].name);
+    return nn_err(e, NN_ENAN, "loss is %s at epoch %d, step %ld/%ld (learning rate %g)%s: lower the learning rate or check the data for NaN/Inf",
+                  isnan(loss) ? "NaN" : "infinite", epoch + 1, s + 1, r->steps,
+                  nn_optim_lr(&m->optim), where);
+}
+
+/* The sums are the same on every rank, and so are the gradients after the
+ * allreduce: every rank takes the same branch and stops together. */
+static int check_step(const fit_run *r, int failed, const double *red, const micro_batch *last,
+                      int epoch, long s, nn_error *e)
+{
+    if (red[0] > 0) {
+        int rc = nn_dist_agree(r->d, failed, e);
+        return rc ? rc : nn_err(e, NN_EMPI, "a rank reported a failure without a message");
+    }
+    if (!isfinite(red[1]))
+        return nonfinite_loss(r, red[1], last, epoch, s, e);
+    /* A NaN input behind a ReLU can leave the loss finite while the
+     * gradients are not. */
+    int bad = nonfinite_layer(r->m);
+    if (bad >= 0)
+        return nn_err(e, NN_ENAN, "gradient of layer '%s' is NaN/Inf at epoch %d, step %ld/%ld (learning rate %g): check the data for NaN/Inf or lower the learning rate",
+                      r->m->layers[bad].name, epoch + 1, s + 1, r->steps,
+                      nn_optim_lr(&r->m->optim));
+    return NN_OK;
+}
+
+int fit_step(fit_run *r, int epoch, long s, fit_step_out *out, nn_error *e)
+{
+    nn_model *m = r->m;
+    step_clock t = {.t0 = nn_now()};
+    stats_warmup_over(r, t.t0);
+    step_rows sr = rows_of_step(r, s);
+    const nn_prefetch_slot *batch;
+    int failed = next_batch(r, epoch, s, &batch, e);
+    t.t1 = nn_now();
+
+    memset(out->red, 0, sizeof out->red);
+    zero_grads(r);
+    micro_batch last = {batch->x, 0};
+    if (!failed)
+        last = forward_backward(r, batch, epoch, sr.cnt, sr.rows, out->red);
+    out->red[0] = failed ? 1 : 0;
+    out->red[2 + m->nmetrics] = stop_requested(r);
+    t.t2 = nn_now();
+    int rc = finish_sync(r, out->red, e);
+    t.t3 = nn_now();
+    if (!rc)
+        rc = check_step(r, failed, out->red, &last, epoch, s, e);
+    if (rc)
+        return rc;
+
+    nn_optim_begin_step(&m->optim, r->step_id);
+    nn_model_update(m);
+    t.t4 = nn_now();
+    account_step(r, &t, sr.cnt);
+    out->rows = sr.rows;
+    out->secs = t.t4 - t.t0;
+    return NN_OK;
+}
