@@ -22,43 +22,6 @@ static const char *const dense_args[] = {"units", "activation", "use_bias",
                                          "kernel_initializer", "bias_initializer",
                                          NULL};
 
-/* activation=None/"linear"/"relu"/...; absent or None means linear. */
-static int bind_act(nn_layer *l, nn_args *a, nn_error *e)
-{
-    const char *s = NULL;
-    char where[128], w[96], known[160];
-    int rc = nn_args_str(a, "activation", NULL, &s, e);
-    if (rc)
-        return rc;
-    if (nn_act_parse(s, &l->act)) {
-        nn_join_names(nn_act_names, known, sizeof known);
-        return nn_err(e, NN_EINVAL, "%s: %s: unknown activation '%s' (known: %s)",
-                      nn_value_where(a->call, nn_args_get(a, "activation"), where,
-                                     sizeof where),
-                      nn_layer_who(l, w, sizeof w), s, known);
-    }
-    return NN_OK;
-}
-
-static int bind_init(nn_layer *l, nn_args *a, const char *name, const char *def,
-                     nn_init *out, nn_error *e)
-{
-    const char *s;
-    char where[128], w[96], known[160];
-    int rc = nn_args_str(a, name, def, &s, e);
-    if (rc)
-        return rc;
-    for (int i = 0; nn_init_names[i]; i++)
-        if (!strcmp(s, nn_init_names[i])) {
-            *out = (nn_init)i;
-            return NN_OK;
-        }
-    nn_join_names(nn_init_names, known, sizeof known);
-    return nn_err(e, NN_EINVAL, "%s: %s: unknown %s '%s' (known: %s)",
-                  nn_value_where(a->call, nn_args_get(a, name), where, sizeof where),
-                  nn_layer_who(l, w, sizeof w), name, s, known);
-}
-
 static int dense_create(nn_layer *l, nn_args *a, nn_error *e)
 {
     char where[128], w[96];
@@ -74,9 +37,12 @@ static int dense_create(nn_layer *l, nn_args *a, nn_error *e)
         return nn_err(e, NN_EINVAL, "%s: %s: units must be a positive integer, found %d",
                       nn_value_where(a->call, nn_args_get(a, "units"), where, sizeof where),
                       nn_layer_who(l, w, sizeof w), d.units);
-    if ((rc = bind_act(l, a, e)) || (rc = nn_args_bool(a, "use_bias", 1, &d.use_bias, e)) ||
-        (rc = bind_init(l, a, "kernel_initializer", "glorot_uniform", &d.kinit, e)) ||
-        (rc = bind_init(l, a, "bias_initializer", "zeros", &d.binit, e)))
+    if ((rc = nn_layer_bind_act(l, a, "activation", NULL, &l->act, e)) ||
+        (rc = nn_args_bool(a, "use_bias", 1, &d.use_bias, e)) ||
+        (rc = nn_layer_bind_init(l, a, "kernel_initializer", NN_INIT_GLOROT_UNIFORM,
+                                 NN_INITS_COMMON, &d.kinit, e)) ||
+        (rc = nn_layer_bind_init(l, a, "bias_initializer", NN_INIT_ZEROS, NN_INITS_COMMON,
+                                 &d.binit, e)))
         return rc;
     return nn_layer_keep(l, &d, sizeof d, e);
 }
