@@ -70,4 +70,5 @@ const nn_layer_ops nn_activation_ops = {
     .forward = activation_forward,
     .backward = activation_backward,
     .destroy = NULL,
+    .fusion = &nn_layer_fuses_act,
 };

@@ -1,11 +1,13 @@
-/* Keras Conv2D, channels_last: NHWC input, HWIO kernel, im2col + one sgemm
- * per chunk of images. The column matrix [n*OH*OW x KH*KW*C] times the
- * kernel viewed as [KH*KW*C x F] is the output [n*OH*OW x F], already NHWC;
- * a Keras kernel loads as-is. Backward recomputes the columns per chunk:
- * dW += col^T dy, db += column sums of dy, dcol = dy W^T then col2im. The
- * batch is cut into chunks so the column buffer (the layer's workspace) stays
- * under nn_im2col_cap(). 1x1 / stride 1 / valid needs no columns at all:
- * the NHWC input already is the column matrix. Cross-correlation (no flip). */
+/* Owns the Conv2D layer (Keras), channels_last: NHWC input, HWIO kernel,
+ * im2col + one sgemm per chunk of images. The column matrix
+ * [n*OH*OW x KH*KW*C] times the kernel viewed as [KH*KW*C x F] is the output
+ * [n*OH*OW x F], already NHWC; a Keras kernel loads as-is. Backward
+ * recomputes the columns per chunk: dW += col^T dy, db += column sums of dy,
+ * dcol = dy W^T then col2im. The batch is cut into chunks so the column
+ * buffer (the layer's workspace) stays under nn_im2col_cap(). 1x1 / stride 1
+ * / valid needs no columns at all: the NHWC input already is the column
+ * matrix. Cross-correlation (no flip). Shared steps: conv_common.c; the
+ * direct kernels: conv_direct.c. */
 #include <limits.h>
 #include <string.h>
 
@@ -169,4 +171,5 @@ const nn_layer_ops nn_conv2d_ops = {
     .backward = conv_backward,
     .destroy = NULL,   /* frees priv */
     .bwd_skips = NN_SKIPS_Y_ACT,
+    .fusion = &nn_layer_fuses_act,
 };

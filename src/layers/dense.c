@@ -1,6 +1,7 @@
-/* Dense (Keras): y = act(x W + b) with W the (in, units) kernel, stored as
- * Keras stores it so .h5 kernels load as-is. One sgemm forward; backward is
- * dW += x^T dz, db += column sums of dz, dx = dz W^T. Needs a 1-D input:
+/* Owns the Dense layer (Keras): y = act(x W + b) with W the (in, units)
+ * kernel, stored as Keras stores it so .h5 kernels load as-is. One sgemm
+ * forward; backward is dW += x^T dz, db += column sums of dz, dx = dz W^T.
+ * Then its team mode (layer.h). Needs a 1-D input:
  * Keras would apply Dense to the last axis of an image, which is almost never
  * what a user meant, so we ask for Flatten() instead. */
 #include <limits.h>
@@ -158,6 +159,18 @@ static void sum_parts(const dense *d, const float *b, const float *const *parts,
     }
 }
 
+/* db += column sums of dz (B, units). */
+static void bias_grad(const dense *d, float *g, const float *dz, int B)
+{
+    const int out = d->units;
+    float *gb = g + (size_t)d->in * out;
+    for (int r = 0; r < B; r++) {
+        const float *dr = dz + (size_t)r * out;
+        for (int j = 0; j < out; j++)
+            gb[j] += dr[j];
+    }
+}
+
 static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in) */,
                           float *y /* (B, units) */, int B, nn_ctx *ctx)
 {
@@ -170,6 +183,23 @@ static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in)
     product(d, p, x, part, B, 0, d->in, tr);
     sum_parts(d, b, (const float *const *)&part, 1, tr, y, 0, B, B);
     nn_act_forward(l->act, y, (size_t)B, (size_t)out);
+}
+
+static void dense_backward(nn_layer *l, const float *p, float *g,
+                           const float *x /* (B, in) */, const float *y /* (B, units) */,
+                           float *dy /* (B, units) */, float *dx /* (B, in) or NULL */,
+                           int B, nn_ctx *ctx)
+{
+    const dense *d = l->priv;
+    const int in = d->in, out = d->units;
+    (void)ctx;
+    if (!l->dy_is_preact)
+        nn_act_backward(l->act, y, dy, (size_t)B, (size_t)out); /* dy := dL/dz */
+    nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
+    if (d->use_bias)
+        bias_grad(d, g, dy, B);
+    if (dx)
+        nn_sgemm(0, 1, B, in, out, 1.0f, dy, out, p, out, 0.0f, dx, in); /* dz W^T */
 }
 
 /* Team mode (layer.h): a kernel of at least 64K weights, with at least 32
@@ -208,18 +238,6 @@ static void dense_team_dz(nn_layer *l, const float *y, float *dy, float *dz, int
     memcpy(dz, dy, (size_t)n * (size_t)d->units * sizeof *dz);
 }
 
-/* db += column sums of dz (B, units). */
-static void bias_grad(const dense *d, float *g, const float *dz, int B)
-{
-    const int out = d->units;
-    float *gb = g + (size_t)d->in * out;
-    for (int r = 0; r < B; r++) {
-        const float *dr = dz + (size_t)r * out;
-        for (int j = 0; j < out; j++)
-            gb[j] += dr[j];
-    }
-}
-
 static void dense_team_backward(nn_layer *l, const float *p, float *g, const float *x,
                                 const float *dz, float *dx, int B, int k0, int k1, int bias)
 {
@@ -236,28 +254,19 @@ static void dense_team_backward(nn_layer *l, const float *p, float *g, const flo
         bias_grad(d, g, dz, B);
 }
 
-static void dense_backward(nn_layer *l, const float *p, float *g,
-                           const float *x /* (B, in) */, const float *y /* (B, units) */,
-                           float *dy /* (B, units) */, float *dx /* (B, in) or NULL */,
-                           int B, nn_ctx *ctx)
-{
-    const dense *d = l->priv;
-    const int in = d->in, out = d->units;
-    (void)ctx;
-    if (!l->dy_is_preact)
-        nn_act_backward(l->act, y, dy, (size_t)B, (size_t)out); /* dy := dL/dz */
-    nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
-    if (d->use_bias)
-        bias_grad(d, g, dy, B);
-    if (dx)
-        nn_sgemm(0, 1, B, in, out, 1.0f, dy, out, p, out, 0.0f, dx, in); /* dz W^T */
-}
-
 static void dense_destroy(nn_layer *l)
 {
     free(l->priv);
     l->priv = NULL;
 }
+
+static const nn_layer_team_ops dense_team = {
+    .split = dense_team_split,
+    .forward = dense_team_forward,
+    .finish = dense_team_finish,
+    .dz = dense_team_dz,
+    .backward = dense_team_backward,
+};
 
 const nn_layer_ops nn_dense_ops = {
     .kind = "Dense",
@@ -271,9 +280,6 @@ const nn_layer_ops nn_dense_ops = {
     .forward = dense_forward,
     .backward = dense_backward,
     .destroy = dense_destroy,
-    .team_split = dense_team_split,
-    .team_forward = dense_team_forward,
-    .team_finish = dense_team_finish,
-    .team_dz = dense_team_dz,
-    .team_backward = dense_team_backward,
+    .fusion = &nn_layer_fuses_act,
+    .team = &dense_team,
 };

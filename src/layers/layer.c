@@ -214,6 +214,8 @@ int nn_layer_need_image(const nn_layer *l, nn_error *e)
     return NN_OK;
 }
 
+const nn_layer_fusion nn_layer_fuses_act = {.act = 1};
+
 int nn_layer_no_param_specs(const nn_layer *l, nn_param_spec *specs)
 {
     (void)l;

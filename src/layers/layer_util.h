@@ -50,6 +50,9 @@ int nn_layer_keep(nn_layer *l, const void *state, size_t size, nn_error *e);
 /* configure(): the input must be an image (height, width, channels). */
 int nn_layer_need_image(const nn_layer *l, nn_error *e);
 
+/* ops->fusion of a layer that applies its own activation l->act. */
+extern const nn_layer_fusion nn_layer_fuses_act;
+
 /* param_specs / init_params of a layer without parameters. */
 int nn_layer_no_param_specs(const nn_layer *l, nn_param_spec *specs);
 void nn_layer_no_init_params(nn_layer *l, float *p, nn_rng *rng);
