@@ -100,6 +100,25 @@ typedef struct nn_layer_team_ops {
                      float *dx, int B, int k0, int k1, int bias);
 } nn_layer_team_ops;
 
+/* A layer's kernel drawn as one image per unit (nntrain analyze): the
+ * (tile size, units) matrix at off in the layer's parameter block. */
+typedef struct nn_weight_image {
+    nn_shape tile;        /* (H, W, C) of one image */
+    int units;            /* images */
+    size_t off;           /* of the kernel in the layer's block */
+    const char *what;     /* "units" or "filters", for the caption */
+} nn_weight_image;
+
+/* Optional: what reports show of a layer (each member may be NULL). */
+typedef struct nn_layer_info_ops {
+    /* Multiply-adds per sample of the forward pass (nntrain bench counts 2
+     * FLOPs each; its backward twice that, dx and dW). */
+    double (*macs)(const nn_layer *l);
+    /* 1 and *wi filled when the kernel can be drawn as images: image is the
+     * model's input as (H, W, C), or NULL when it is not an image. 0: no. */
+    int (*weight_image)(const nn_layer *l, const nn_shape *image, nn_weight_image *wi);
+} nn_layer_info_ops;
+
 typedef struct nn_layer_ops {
     const char *kind;                 /* Keras class name: "Dense" */
     const char *const *arg_names;     /* positional order, NULL-terminated;
@@ -134,6 +153,7 @@ typedef struct nn_layer_ops {
     /* Optional capabilities; NULL: the layer has none. */
     const nn_layer_fusion *fusion;
     const nn_layer_team_ops *team;
+    const nn_layer_info_ops *info;
 } nn_layer_ops;
 
 struct nn_layer {

@@ -158,6 +158,28 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
     }
 }
 
+/* Multiply-adds per sample: the kernel at every output pixel. */
+static double conv_macs(const nn_layer *l)
+{
+    const conv *c = l->priv;
+    return (double)nn_conv_geom_k(&c->g) * c->F * ((double)c->g.OH * c->g.OW);
+}
+
+/* Each filter as a (KH, KW, C) image. */
+static int conv_weight_image(const nn_layer *l, const nn_shape *image, nn_weight_image *wi)
+{
+    const conv *c = l->priv;
+    (void)image;
+    *wi = (nn_weight_image){.tile = nn_shape3(c->KH, c->KW, c->C), .units = c->F, .off = 0,
+                            .what = "filters"};
+    return 1;
+}
+
+static const nn_layer_info_ops conv_info = {
+    .macs = conv_macs,
+    .weight_image = conv_weight_image,
+};
+
 const nn_layer_ops nn_conv2d_ops = {
     .kind = "Conv2D",
     .arg_names = conv_args,
@@ -172,4 +194,5 @@ const nn_layer_ops nn_conv2d_ops = {
     .destroy = NULL,   /* frees priv */
     .bwd_skips = NN_SKIPS_Y_ACT,
     .fusion = &nn_layer_fuses_act,
+    .info = &conv_info,
 };

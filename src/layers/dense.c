@@ -1,7 +1,8 @@
 /* Owns the Dense layer (Keras): y = act(x W + b) with W the (in, units)
  * kernel, stored as Keras stores it so .h5 kernels load as-is. One sgemm
  * forward; backward is dW += x^T dz, db += column sums of dz, dx = dz W^T.
- * Then its team mode (layer.h). Needs a 1-D input:
+ * Then its team mode (layer.h) and what reports show of it (FLOPs, the
+ * kernel as images). Needs a 1-D input:
  * Keras would apply Dense to the last axis of an image, which is almost never
  * what a user meant, so we ask for Flatten() instead. */
 #include <limits.h>
@@ -254,6 +255,24 @@ static void dense_team_backward(nn_layer *l, const float *p, float *g, const flo
         bias_grad(d, g, dz, B);
 }
 
+/* Multiply-adds per sample: one per kernel weight. */
+static double dense_macs(const nn_layer *l)
+{
+    const dense *d = l->priv;
+    return (double)d->in * d->units;
+}
+
+/* Each unit's kernel column as an image of the model's input (a Dense on a
+ * flattened image; for a single softmax layer, the per-class templates). */
+static int dense_weight_image(const nn_layer *l, const nn_shape *image, nn_weight_image *wi)
+{
+    const dense *d = l->priv;
+    if (!image || nn_shape_size(image) != (size_t)d->in)
+        return 0;
+    *wi = (nn_weight_image){.tile = *image, .units = d->units, .off = 0, .what = "units"};
+    return 1;
+}
+
 static void dense_destroy(nn_layer *l)
 {
     free(l->priv);
@@ -266,6 +285,11 @@ static const nn_layer_team_ops dense_team = {
     .finish = dense_team_finish,
     .dz = dense_team_dz,
     .backward = dense_team_backward,
+};
+
+static const nn_layer_info_ops dense_info = {
+    .macs = dense_macs,
+    .weight_image = dense_weight_image,
 };
 
 const nn_layer_ops nn_dense_ops = {
@@ -282,4 +306,5 @@ const nn_layer_ops nn_dense_ops = {
     .destroy = dense_destroy,
     .fusion = &nn_layer_fuses_act,
     .team = &dense_team,
+    .info = &dense_info,
 };
