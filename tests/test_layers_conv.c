@@ -550,6 +550,66 @@ static void test_errors(void)
     expect_err("MaxPooling2D(2, strides=-1)", nn_shape3(4, 4, 1), NN_EINVAL, "strides", NULL);
 }
 
+/* ---- what reports show (ops->info) ------------------------------------------ */
+
+/* What nntrain bench counted before the layers reported it: the kernel's
+ * size times the output positions it is applied at (out size / filters). */
+static double kernel_macs(const nn_layer *l)
+{
+    nn_param_spec ps[NN_MAX_PARAM_SPECS];
+    int n = l->ops->param_specs(l, ps);
+    double k = 1;
+    for (int j = 0; j < ps[0].ndim; j++)
+        k *= ps[0].dims[j];
+    CU_ASSERT(n >= 1 && !strcmp(ps[0].name, "kernel:0"));
+    return k * (double)nn_shape_size(&l->out) / ps[0].dims[ps[0].ndim - 1];
+}
+
+static void test_info(void)
+{
+    static const struct {
+        const char *call;
+        nn_shape in;
+        double macs;
+        int units, th, tw, tc;
+    } cases[] = {
+        {"Dense(7)", {1, {20}}, 140, 7, 2, 2, 5},
+        {"Conv2D(6, (3, 2), strides=2, padding=\"same\")", {3, {9, 8, 3}}, 3 * 2 * 3 * 6 * 5 * 4,
+         6, 3, 2, 3},
+        {"Conv2D(4, 1)", {3, {5, 5, 2}}, 2 * 4 * 25, 4, 1, 1, 2},
+    };
+    const nn_shape image = nn_shape3(2, 2, 5), other = nn_shape3(3, 3, 1);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nn_layer l;
+        nn_error e = {0};
+        nn_weight_image wi = {0};
+        TU_ASSERT_OK(tu_make_layer(cases[i].call, cases[i].in, &l, &e), e);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(l.ops->info);
+        CU_ASSERT_EQUAL(l.ops->info->macs(&l), cases[i].macs);
+        CU_ASSERT_EQUAL(l.ops->info->macs(&l), kernel_macs(&l));
+        int dense = cases[i].call[0] == 'D';
+        CU_ASSERT_EQUAL(l.ops->info->weight_image(&l, &image, &wi), 1);
+        CU_ASSERT_EQUAL(wi.units, cases[i].units);
+        CU_ASSERT_EQUAL(wi.off, 0);
+        CU_ASSERT(wi.tile.n == 3 && wi.tile.d[0] == cases[i].th && wi.tile.d[1] == cases[i].tw &&
+                  wi.tile.d[2] == cases[i].tc);
+        CU_ASSERT_STRING_EQUAL(wi.what, dense ? "units" : "filters");
+        /* Dense draws its columns only over an input image of its width */
+        CU_ASSERT_EQUAL(l.ops->info->weight_image(&l, NULL, &wi), !dense);
+        CU_ASSERT_EQUAL(l.ops->info->weight_image(&l, &other, &wi), !dense);
+        nn_layer_destroy(&l);
+    }
+    /* bench counts no FLOPs and analyze draws nothing for these */
+    static const char *const none[] = {"MaxPooling2D()", "Conv2DTranspose(2, 3)"};
+    for (size_t i = 0; i < 2; i++) {
+        nn_layer l;
+        nn_error e = {0};
+        TU_ASSERT_OK(tu_make_layer(none[i], nn_shape3(4, 4, 2), &l, &e), e);
+        CU_ASSERT_PTR_NULL(l.ops->info);
+        nn_layer_destroy(&l);
+    }
+}
+
 int main(void)
 {
     /* CTest runs this suite once per instruction set (NNTRAIN_ISA): one the
@@ -575,6 +635,7 @@ int main(void)
         {"gradcheck Conv2D", test_gc_conv},
         {"gradcheck MaxPooling2D", test_gc_pool},
         {"errors", test_errors},
+        {"MACs and weight images (Dense, Conv2D)", test_info},
         {NULL, NULL},
     };
     return tu_main("layers_conv", tests);

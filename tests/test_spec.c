@@ -2,13 +2,16 @@
  * both quotes, Python and R constants, tuples, lists, c(), nested calls),
  * comments, separators, multi-line calls, model.add() unwrapping and prefix
  * stripping; each malformed input with its exact path:line:col and what was
- * expected; and nn_args_* binding and typed getters with their errors. */
+ * expected; nn_args_* binding and typed getters with their errors; and the
+ * options several layers take (initialisers, activations) read by the same
+ * rules, with the same message, in every layer. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nntrain/init.h"
 #include "nntrain/layer.h"
 #include "nntrain/spec.h"
 #include "testutil.h"
@@ -755,6 +758,160 @@ static void test_layer_binding(void)
     }
 }
 
+/* ---- one rule per option, in every layer ----------------------------------- */
+
+/* Builds call on input in, expecting NN_EINVAL; copies the message from
+ * "<kind>: " on (after the location, which differs per call) into tail. */
+static void layer_err_tail(const char *call, nn_shape in, const char *kind, char *tail,
+                           size_t len)
+{
+    nn_layer l;
+    nn_error e = {0};
+    char who[64];
+    int rc = tu_make_layer(call, in, &l, &e);
+    CU_ASSERT_EQUAL(rc, NN_EINVAL);
+    if (rc == NN_OK)
+        nn_layer_destroy(&l);
+    snprintf(who, sizeof who, ": %s: ", kind);
+    const char *at = strstr(e.msg, who);
+    CU_ASSERT_PTR_NOT_NULL(at);
+    snprintf(tail, len, "%s", at ? at + strlen(who) : e.msg);
+    if (!at)
+        fprintf(stderr, "%s: %s\n", call, e.msg);
+}
+
+/* Parameters of call on input in, initialised from a fixed seed. */
+static void init_params_of(const char *call, nn_shape in, float *p, size_t n)
+{
+    nn_layer l;
+    nn_error e = {0};
+    TU_ASSERT_OK(tu_make_layer(call, in, &l, &e), e);
+    CU_ASSERT_EQUAL_FATAL(l.param_len, n);
+    nn_rng r = nn_rng_key(7, 1, 2, 3);
+    l.ops->init_params(&l, p, &r);
+    nn_layer_destroy(&l);
+}
+
+static void test_initializer_names(void)
+{
+    nn_init k = NN_INIT_ZEROS;
+    static const struct {
+        const char *name;
+        nn_init kind;
+    } ok[] = {{"he_normal", NN_INIT_HE_NORMAL},       {"He_Normal", NN_INIT_HE_NORMAL},
+              {"HeNormal", NN_INIT_HE_NORMAL},        {"HE_NORMAL", NN_INIT_HE_NORMAL},
+              {"GlorotUniform", NN_INIT_GLOROT_UNIFORM}, {"Zeros", NN_INIT_ZEROS},
+              {"orthogonal", NN_INIT_ORTHOGONAL},     {"Orthogonal", NN_INIT_ORTHOGONAL},
+              {"uniform", NN_INIT_UNIFORM},           {"random_uniform", NN_INIT_UNIFORM},
+              {"RandomUniform", NN_INIT_UNIFORM}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        CU_ASSERT_EQUAL(nn_init_parse(ok[i].name, &k), 0);
+        CU_ASSERT_EQUAL(k, ok[i].kind);
+    }
+    CU_ASSERT_EQUAL(nn_init_parse("magic", &k), -1);
+    CU_ASSERT_EQUAL(nn_init_parse("he normal", &k), -1);
+    CU_ASSERT_EQUAL(nn_init_parse(NULL, &k), -1);
+
+    /* Dense on 9 features and a 1x1 Conv2D on 9 channels have the same
+     * kernel layout and fans: every spelling gives the same draw in both. */
+    float ref[40], p[40];
+    init_params_of("Dense(4, kernel_initializer=\"he_normal\")", nn_shape1(9), ref, 40);
+    static const char *const same[] = {
+        "Dense(4, kernel_initializer=\"He_Normal\")",
+        "Dense(4, kernel_initializer=\"HeNormal\")",
+        "Conv2D(4, 1, kernel_initializer=\"he_normal\")",
+        "Conv2D(4, 1, kernel_initializer=\"He_Normal\")",
+        "Conv2D(4, 1, kernel_initializer=\"HeNormal\", bias_initializer=\"Zeros\")"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        nn_shape in = same[i][0] == 'D' ? nn_shape1(9) : nn_shape3(1, 1, 9);
+        init_params_of(same[i], in, p, 40);
+        CU_ASSERT_EQUAL(memcmp(p, ref, sizeof p), 0);
+    }
+
+    /* An unknown name: the same message in every layer, listing what that
+     * layer accepts. */
+    static const char *const common =
+        "unknown kernel_initializer 'magic' (known: glorot_uniform, glorot_normal, "
+        "he_normal, he_uniform, zeros, ones)";
+    static const struct {
+        const char *call, *kind, *msg;
+        nn_shape in;
+    } bad[] = {
+        {"Dense(4, kernel_initializer=\"magic\")", "Dense", NULL, {1, {9}}},
+        {"Conv2D(4, 1, kernel_initializer=\"magic\")", "Conv2D", NULL, {3, {1, 1, 9}}},
+        {"Conv2DTranspose(4, 1, kernel_initializer=\"magic\")", "Conv2DTranspose", NULL,
+         {3, {1, 1, 9}}},
+        {"Dense(4, bias_initializer=\"zero\")", "Dense",
+         "unknown bias_initializer 'zero' (known: glorot_uniform, glorot_normal, he_normal, "
+         "he_uniform, zeros, ones)", {1, {9}}},
+        {"SimpleRNN(4, recurrent_initializer=\"identity\")", "SimpleRNN",
+         "unknown recurrent_initializer 'identity' (known: glorot_uniform, glorot_normal, "
+         "he_normal, he_uniform, zeros, ones, orthogonal)", {2, {3, 2}}},
+        {"LSTM(4, kernel_initializer=\"magic\")", "LSTM",
+         "unknown kernel_initializer 'magic' (known: glorot_uniform, glorot_normal, "
+         "he_normal, he_uniform, zeros, ones, orthogonal)", {2, {3, 2}}},
+        {"Embedding(10, 8, embeddings_initializer=\"normal\")", "Embedding",
+         "unknown embeddings_initializer 'normal' (known: glorot_uniform, glorot_normal, "
+         "he_normal, he_uniform, zeros, ones, uniform)", {1, {5}}},
+    };
+    char tail[sizeof ((nn_error *)0)->msg];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        layer_err_tail(bad[i].call, bad[i].in, bad[i].kind, tail, sizeof tail);
+        CU_ASSERT_STRING_EQUAL(tail, bad[i].msg ? bad[i].msg : common);
+    }
+    /* orthogonal is for 2-D recurrent kernels only; uniform for Embedding */
+    layer_err_tail("Dense(4, kernel_initializer=\"orthogonal\")", nn_shape1(9), "Dense", tail,
+                   sizeof tail);
+    CU_ASSERT(tu_contains(tail, "unknown kernel_initializer 'orthogonal'"));
+    layer_err_tail("Conv2D(4, 1, bias_initializer=\"uniform\")", nn_shape3(1, 1, 9),
+                   "Conv2D", tail, sizeof tail);
+    CU_ASSERT(tu_contains(tail, "unknown bias_initializer 'uniform'"));
+}
+
+static void test_activation_names(void)
+{
+    static const char *const known =
+        "(known: linear, relu, sigmoid, tanh, softmax, elu, softplus)";
+    static const struct {
+        const char *call, *kind, *option;
+        nn_shape in;
+    } bad[] = {
+        {"Dense(4, activation=\"%s\")", "Dense", "activation", {1, {9}}},
+        {"Conv2D(4, 1, activation=\"%s\")", "Conv2D", "activation", {3, {1, 1, 9}}},
+        {"Conv2DTranspose(4, 1, activation=\"%s\")", "Conv2DTranspose", "activation",
+         {3, {1, 1, 9}}},
+        {"Activation(\"%s\")", "Activation", "activation", {1, {9}}},
+        {"SimpleRNN(4, activation=\"%s\")", "SimpleRNN", "activation", {2, {3, 2}}},
+        {"LSTM(4, activation=\"%s\")", "LSTM", "activation", {2, {3, 2}}},
+        {"LSTM(4, recurrent_activation=\"%s\")", "LSTM", "recurrent_activation",
+         {2, {3, 2}}},
+    };
+    /* Keras's activation names are case-sensitive: "Relu" is refused the
+     * same way as a misspelling, by every layer. */
+    static const char *const names[] = {"relux", "Relu"};
+    char call[128], tail[sizeof ((nn_error *)0)->msg], want[256];
+    for (size_t n = 0; n < 2; n++)
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            snprintf(call, sizeof call, bad[i].call, names[n]);
+            snprintf(want, sizeof want, "unknown %s '%s' %s", bad[i].option, names[n], known);
+            layer_err_tail(call, bad[i].in, bad[i].kind, tail, sizeof tail);
+            CU_ASSERT_STRING_EQUAL(tail, want);
+        }
+
+    /* None is linear in every layer that fuses its activation */
+    static const char *const none[] = {"Dense(4, activation=None)",
+                                       "Conv2D(4, 1, activation=None)",
+                                       "Activation(None)"};
+    nn_shape none_in[] = {nn_shape1(9), nn_shape3(1, 1, 9), nn_shape1(9)};
+    for (size_t i = 0; i < 3; i++) {
+        nn_layer l;
+        nn_error e = {0};
+        TU_ASSERT_OK(tu_make_layer(none[i], none_in[i], &l, &e), e);
+        CU_ASSERT_EQUAL(l.act, NN_ACT_LINEAR);
+        nn_layer_destroy(&l);
+    }
+}
+
 int main(void)
 {
     static const tu_test tests[] = {
@@ -789,6 +946,8 @@ int main(void)
         {"getters: values and defaults", test_typed_getters_ok},
         {"nn_value_where", test_value_where},
         {"layer binding errors", test_layer_binding},
+        {"initialiser names: one rule in every layer", test_initializer_names},
+        {"activation names: one rule in every layer", test_activation_names},
         {NULL, NULL},
     };
     return tu_main("spec", tests);

@@ -61,6 +61,64 @@ enum {
     NN_SKIPS_Y_ACT = 4    /* y, when the activation is linear or dy_is_preact */
 };
 
+/* Optional: activation fusion. The model moves an activation's derivative
+ * out of the layer that owns it (l->dy_is_preact): into a fused loss
+ * (softmax/sigmoid + cross-entropy) or into the max pooling above a ReLU. */
+typedef struct nn_layer_fusion {
+    /* forward ends with l->act (set by create: "activation") and backward
+     * skips its derivative when l->dy_is_preact is set (Dense, Conv2D,
+     * Conv2DTranspose, Activation) */
+    int act;
+    /* max(relu(x)) == relu(max(x)) and backward honours l->mask_relu, so a
+     * ReLU below can hand its derivative to this layer (max pooling) */
+    int commutes_relu;
+} nn_layer_fusion;
+
+/* Optional team mode, for a layer whose weights outweigh a thread's rows (a
+ * wide Dense): a rank's T compute threads run it together over all B rows,
+ * thread t taking a slice [k0, k1) of the input features, so the kernel's
+ * gradient falls into disjoint slices (no per-thread copies to zero and add)
+ * and each product has all the rows. split returns the number of input
+ * features to split, or 0 when it is not worth it at T threads. Between the
+ * model's barriers:
+ *  forward   part (this thread's; B x out floats) := the product of x's
+ *            features [k0, k1) with their kernel rows;
+ *  finish    rows [r0, r0 + n) of y := the sum of the T parts in order, plus
+ *            bias, activated;
+ *  dz        n rows: dz := dL/dz from dy (dy is scratch);
+ *  backward  the gradient of kernel rows [k0, k1) += over all B rows of dz;
+ *            dx columns [k0, k1) (dx NULL: none; row stride: the input
+ *            width); the bias gradient when bias is set (one thread does it). */
+typedef struct nn_layer_team_ops {
+    int (*split)(const nn_layer *l, int T);
+    void (*forward)(nn_layer *l, const float *p, const float *x, float *part, int B, int k0,
+                    int k1);
+    void (*finish)(nn_layer *l, const float *p, float *const *parts, int T, float *y, int r0,
+                   int n, int B);
+    void (*dz)(nn_layer *l, const float *y, float *dy, float *dz, int n);
+    void (*backward)(nn_layer *l, const float *p, float *g, const float *x, const float *dz,
+                     float *dx, int B, int k0, int k1, int bias);
+} nn_layer_team_ops;
+
+/* A layer's kernel drawn as one image per unit (nntrain analyze): the
+ * (tile size, units) matrix at off in the layer's parameter block. */
+typedef struct nn_weight_image {
+    nn_shape tile;        /* (H, W, C) of one image */
+    int units;            /* images */
+    size_t off;           /* of the kernel in the layer's block */
+    const char *what;     /* "units" or "filters", for the caption */
+} nn_weight_image;
+
+/* Optional: what reports show of a layer (each member may be NULL). */
+typedef struct nn_layer_info_ops {
+    /* Multiply-adds per sample of the forward pass (nntrain bench counts 2
+     * FLOPs each; its backward twice that, dx and dW). */
+    double (*macs)(const nn_layer *l);
+    /* 1 and *wi filled when the kernel can be drawn as images: image is the
+     * model's input as (H, W, C), or NULL when it is not an image. 0: no. */
+    int (*weight_image)(const nn_layer *l, const nn_shape *image, nn_weight_image *wi);
+} nn_layer_info_ops;
+
 typedef struct nn_layer_ops {
     const char *kind;                 /* Keras class name: "Dense" */
     const char *const *arg_names;     /* positional order, NULL-terminated;
@@ -85,38 +143,17 @@ typedef struct nn_layer_ops {
     void (*backward)(nn_layer *l, const float *p, float *g, const float *x,
                      const float *y, float *dy, float *dx, int B, nn_ctx *ctx);
     void (*destroy)(nn_layer *l);     /* frees priv and saved state; may be NULL */
+
+    /* What the model's planner may rely on (0: nothing special). */
     /* 1: y is x reshaped (Flatten). The model then passes y == x and
      * dx == dy, so forward and backward have nothing to copy. */
     int reshape;
     unsigned bwd_skips;               /* NN_SKIPS_* bits; 0: reads x and y */
-    /* 1: max(relu(x)) == relu(max(x)), and backward honours l->mask_relu, so
-     * a ReLU below can hand its derivative to this layer (max pooling). */
-    int commutes_relu;
 
-    /* Optional team mode, for a layer whose weights outweigh a thread's rows
-     * (a wide Dense): a rank's T compute threads run it together over all B
-     * rows, thread t taking a slice [k0, k1) of the input features, so the
-     * kernel's gradient falls into disjoint slices (no per-thread copies to
-     * zero and add) and each product has all the rows. team_split returns
-     * the number of input features to split, or 0 when it is not worth it at
-     * T threads. Between the model's barriers:
-     *  team_forward   part (this thread's; B x out floats) := the product
-     *                 of x's features [k0, k1) with their kernel rows;
-     *  team_finish    rows [r0, r0 + n) of y := the sum of the T parts in
-     *                 order, plus bias, activated;
-     *  team_dz        n rows: dz := dL/dz from dy (dy is scratch);
-     *  team_backward  the gradient of kernel rows [k0, k1) += over all B
-     *                 rows of dz; dx columns [k0, k1) (dx NULL: none; row
-     *                 stride: the input width); the bias gradient when bias
-     *                 is set (one thread does it). */
-    int (*team_split)(const nn_layer *l, int T);
-    void (*team_forward)(nn_layer *l, const float *p, const float *x, float *part, int B,
-                         int k0, int k1);
-    void (*team_finish)(nn_layer *l, const float *p, float *const *parts, int T, float *y,
-                        int r0, int n, int B);
-    void (*team_dz)(nn_layer *l, const float *y, float *dy, float *dz, int n);
-    void (*team_backward)(nn_layer *l, const float *p, float *g, const float *x,
-                          const float *dz, float *dx, int B, int k0, int k1, int bias);
+    /* Optional capabilities; NULL: the layer has none. */
+    const nn_layer_fusion *fusion;
+    const nn_layer_team_ops *team;
+    const nn_layer_info_ops *info;
 } nn_layer_ops;
 
 struct nn_layer {
@@ -126,7 +163,7 @@ struct nn_layer {
     nn_shape in, out;             /* per-sample shapes */
     size_t param_off, param_len;  /* block in the flat buffers */
     int trainable;
-    nn_act act;                   /* fused activation (Dense, Conv2D, Activation) */
+    nn_act act;                   /* its fused activation (ops->fusion->act) */
     int dy_is_preact;             /* set by the model: fused losses, and a
                                      ReLU whose max pooling applies it */
     int rowwise;                  /* set by configure: forward and backward

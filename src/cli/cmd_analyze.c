@@ -113,27 +113,19 @@ static int weight_images(const nn_model *m, const nn_shape *data_shape, const cl
         return NN_OK;
     }
     const nn_layer *l = &m->layers[li];
-    nn_param_spec sp[NN_MAX_PARAM_SPECS];
-    int ns = l->ops->param_specs ? l->ops->param_specs(l, sp) : 0, ki = 0;
-    while (ki < ns && strcmp(sp[ki].name, "kernel:0"))
-        ki++;
-    nn_shape tile = {0};
-    int units = 0;
-    if (!strcmp(l->ops->kind, "Dense") && ki < ns) {
-        units = sp[ki].dims[1];
-        if (!cli_image_shape(&m->in_shape, data_shape, &tile) ||
-            nn_shape_size(&tile) != (size_t)sp[ki].dims[0])
-            tile.n = 0;
-    } else if (!strcmp(l->ops->kind, "Conv2D") && ki < ns && sp[ki].ndim == 4) {
-        tile = nn_shape3(sp[ki].dims[0], sp[ki].dims[1], sp[ki].dims[2]);
-        units = sp[ki].dims[3];
-    }
-    if (!tile.n || units < 1) {
+    nn_shape image;
+    nn_weight_image wi = {0};
+    int is_image = cli_image_shape(&m->in_shape, data_shape, &image);
+    if (!l->ops->info || !l->ops->info->weight_image ||
+        !l->ops->info->weight_image(l, is_image ? &image : NULL, &wi) || !wi.tile.n ||
+        wi.units < 1) {
         printf("note: the first weighted layer '%s' (%s) does not take an image: no weight "
                "images\n", l->name, l->ops->kind);
         return NN_OK;
     }
-    const float *W = m->params + l->param_off + sp[ki].off;   /* (tile size, units) */
+    const nn_shape tile = wi.tile;
+    const int units = wi.units;
+    const float *W = m->params + l->param_off + wi.off;   /* (tile size, units) */
     int shown = units > MAX_UNITS ? MAX_UNITS : units, cols, rows;
     int TH = tile.d[0], TW = tile.d[1], C = tile.d[2];
     int s = TH >= MIN_TILE_PX ? 1 : (MIN_TILE_PX + TH - 1) / TH;
@@ -198,8 +190,8 @@ static int weight_images(const nn_model *m, const nn_shape *data_shape, const cl
     if (!rc) {
         printf("Wrote %s/first_layer_weights.png: %d of %d %s of layer '%s' (%s) as %dx%dx%d "
                "images%s (blue < 0 < red), tiles listed in first_layer_weights.csv\n",
-               dir, shown, units, strcmp(l->ops->kind, "Dense") ? "filters" : "units", l->name,
-               l->ops->kind, TH, TW, C, last ? ", one per class" : "");
+               dir, shown, units, wi.what, l->name, l->ops->kind, TH, TW, C,
+               last ? ", one per class" : "");
         *done = 1;
     }
     free(px);

@@ -11,9 +11,10 @@
  * (W + S) batches (Rick dense at batch 500 would need 1.7 GB per rank).
  *
  * Rank 0 prints img/s (total and per rank), ms/step, the time split per step
- * (mean over ranks: the means add up to the mean step time), GFLOP/s from a
- * FLOP count of Dense and Conv2D layers, the peak RSS of every rank and one
- * machine-readable BENCH line; --csv appends the same values as a row. */
+ * (mean over ranks: the means add up to the mean step time), GFLOP/s from
+ * the multiply-adds the layers report (ops->info->macs: Dense and Conv2D),
+ * the peak RSS of every rank and one machine-readable BENCH line; --csv
+ * appends the same values as a row. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,24 +154,11 @@ static int synth_open(nn_dataset *d, const nn_model *m, size_t n, int B, uint64_
     return NN_OK;
 }
 
-/* Multiply-adds per sample of one Dense or Conv2D layer: the kernel's size
- * times the output positions it is applied at (out size / filters). */
+/* Multiply-adds per sample of one layer, as the layer reports them (0: it
+ * reports none). */
 static double layer_macs(const nn_layer *l)
 {
-    if (strcmp(l->ops->kind, "Dense") && strcmp(l->ops->kind, "Conv2D"))
-        return 0;
-    nn_param_spec ps[NN_MAX_PARAM_SPECS];
-    int n = l->ops->param_specs(l, ps);
-    for (int i = 0; i < n; i++) {
-        if (strcmp(ps[i].name, "kernel:0"))
-            continue;
-        double k = 1;
-        for (int j = 0; j < ps[i].ndim; j++)
-            k *= ps[i].dims[j];
-        int F = ps[i].dims[ps[i].ndim - 1];
-        return F > 0 ? k * (double)nn_shape_size(&l->out) / F : 0;
-    }
-    return 0;
+    return l->ops->info && l->ops->info->macs ? l->ops->info->macs(l) : 0;
 }
 
 /* Training FLOPs per sample that any framework must spend: forward 2*MACs,

@@ -1,6 +1,7 @@
-/* Keras activations over rows of width C, in place. Every derivative is
- * written in terms of the output y only, so Dense/Conv2D/Activation keep no
- * copy of the pre-activation z. Sigmoid, softplus and softmax are written in
+/* Owns Keras's activations: their names (nn_act_parse, case-sensitive as in
+ * Keras) and their passes over rows of width C, in place. Every derivative
+ * is written in terms of the output y only, so Dense/Conv2D/Activation keep
+ * no copy of the pre-activation z. Sigmoid, softplus and softmax are written in
  * forms that do not overflow for large |z| (softmax subtracts the row max). */
 #include "nntrain/activation.h"
 

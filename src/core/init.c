@@ -1,13 +1,45 @@
-/* Keras initialisers. Fans as Keras computes them: Dense (in, out); Conv2D
- * fan_in = KH*KW*C, fan_out = KH*KW*F. Normal variants are truncated at two
- * standard deviations and rescaled by 0.8796 as Keras's VarianceScaling.
- * Orthogonal (the recurrent layers' default) is a function of its own. */
+/* Owns Keras's initialisers: their names (one parser, so every layer reads
+ * them the same way) and their draws. Fans as Keras computes them: Dense
+ * (in, out); Conv2D fan_in = KH*KW*C, fan_out = KH*KW*F. Normal variants are
+ * truncated at two standard deviations and rescaled by 0.8796 as Keras's
+ * VarianceScaling. Orthogonal (the recurrent layers' default) is drawn by a
+ * Gram-Schmidt of its own. */
 #include <math.h>
+#include <strings.h>
 
 #include "nntrain/init.h"
 
 const char *const nn_init_names[] = {"glorot_uniform", "glorot_normal", "he_normal",
-                                     "he_uniform", "zeros", "ones", NULL};
+                                     "he_uniform",     "zeros",         "ones",
+                                     "orthogonal",     "uniform",       NULL};
+
+/* Keras's class names, index = nn_init, then other spellings Keras takes. */
+static const char *const class_names[] = {"GlorotUniform", "GlorotNormal", "HeNormal",
+                                          "HeUniform",     "Zeros",        "Ones",
+                                          "Orthogonal",    "RandomUniform"};
+_Static_assert(sizeof class_names / sizeof class_names[0] == NN_INIT_COUNT,
+               "one class name per nn_init");
+static const struct {
+    const char *name;
+    nn_init kind;
+} aliases[] = {{"random_uniform", NN_INIT_UNIFORM}};
+
+int nn_init_parse(const char *name, nn_init *out)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < NN_INIT_COUNT; i++)
+        if (!strcasecmp(name, nn_init_names[i]) || !strcasecmp(name, class_names[i])) {
+            *out = (nn_init)i;
+            return 0;
+        }
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcasecmp(name, aliases[i].name)) {
+            *out = aliases[i].kind;
+            return 0;
+        }
+    return -1;
+}
 
 void nn_init_fill(nn_init kind, float *w, size_t n, double fan_in, double fan_out,
                   nn_rng *rng)
@@ -19,6 +51,10 @@ void nn_init_fill(nn_init kind, float *w, size_t n, double fan_in, double fan_ou
     case NN_INIT_HE_UNIFORM: lim = sqrt(6.0 / fan_in); break;
     case NN_INIT_GLOROT_NORMAL: sd = sqrt(2.0 / (fan_in + fan_out)) / trunc; break;
     case NN_INIT_HE_NORMAL: sd = sqrt(2.0 / fan_in) / trunc; break;
+    case NN_INIT_UNIFORM: lim = 0.05; break;
+    case NN_INIT_ORTHOGONAL:
+        nn_init_orthogonal(w, (int)fan_in, (int)fan_out, rng);
+        return;
     case NN_INIT_ONES:
         for (size_t i = 0; i < n; i++)
             w[i] = 1.0f;

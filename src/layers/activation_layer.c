@@ -1,7 +1,6 @@
-/* Activation (Keras): y = act(x) over the last axis, shape unchanged. Softmax
- * normalises each run of the last dimension (features, or channels of an
- * NHWC image), as Keras's default axis=-1 does. */
-#include <stdio.h>
+/* Owns the Activation layer (Keras): y = act(x) over the last axis, shape
+ * unchanged. Softmax normalises each run of the last dimension (features, or
+ * channels of an NHWC image), as Keras's default axis=-1 does. */
 #include <string.h>
 
 #include "layers/layer_util.h"
@@ -11,26 +10,13 @@ static const char *const activation_args[] = {"activation", NULL};
 
 static int activation_create(nn_layer *l, nn_args *a, nn_error *e)
 {
-    const nn_value *v = nn_args_get(a, "activation");
-    const char *s = NULL;
-    char where[128], known[160];
-    size_t k = 0;
-    if (!v) /* activation=None is allowed and means linear, as in Keras */
+    char where[128];
+    /* activation=None is allowed and means linear, as in Keras */
+    if (!nn_args_get(a, "activation"))
         return nn_err(e, NN_EINVAL, "%s: Activation needs an activation, "
                       "e.g. Activation(\"relu\")",
                       nn_value_where(a->call, NULL, where, sizeof where));
-    int rc = nn_args_str(a, "activation", NULL, &s, e);
-    if (rc)
-        return rc;
-    if (!nn_act_parse(s, &l->act))
-        return NN_OK;
-    known[0] = '\0';
-    for (int i = 0; nn_act_names[i] && k < sizeof known; i++)
-        k += (size_t)snprintf(known + k, sizeof known - k, "%s%s", i ? ", " : "",
-                              nn_act_names[i]);
-    return nn_err(e, NN_EINVAL, "%s: Activation%s%s%s: unknown activation '%s' (known: %s)",
-                  nn_value_where(a->call, v, where, sizeof where),
-                  l->name[0] ? " '" : "", l->name, l->name[0] ? "'" : "", s, known);
+    return nn_layer_bind_act(l, a, "activation", NULL, &l->act, e);
 }
 
 static int activation_configure(nn_layer *l, nn_error *e)
@@ -84,4 +70,5 @@ const nn_layer_ops nn_activation_ops = {
     .forward = activation_forward,
     .backward = activation_backward,
     .destroy = NULL,
+    .fusion = &nn_layer_fuses_act,
 };

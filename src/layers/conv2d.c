@@ -1,11 +1,13 @@
-/* Keras Conv2D, channels_last: NHWC input, HWIO kernel, im2col + one sgemm
- * per chunk of images. The column matrix [n*OH*OW x KH*KW*C] times the
- * kernel viewed as [KH*KW*C x F] is the output [n*OH*OW x F], already NHWC;
- * a Keras kernel loads as-is. Backward recomputes the columns per chunk:
- * dW += col^T dy, db += column sums of dy, dcol = dy W^T then col2im. The
- * batch is cut into chunks so the column buffer (the layer's workspace) stays
- * under nn_im2col_cap(). 1x1 / stride 1 / valid needs no columns at all:
- * the NHWC input already is the column matrix. Cross-correlation (no flip). */
+/* Owns the Conv2D layer (Keras), channels_last: NHWC input, HWIO kernel,
+ * im2col + one sgemm per chunk of images. The column matrix
+ * [n*OH*OW x KH*KW*C] times the kernel viewed as [KH*KW*C x F] is the output
+ * [n*OH*OW x F], already NHWC; a Keras kernel loads as-is. Backward
+ * recomputes the columns per chunk: dW += col^T dy, db += column sums of dy,
+ * dcol = dy W^T then col2im. The batch is cut into chunks so the column
+ * buffer (the layer's workspace) stays under nn_im2col_cap(). 1x1 / stride 1
+ * / valid needs no columns at all: the NHWC input already is the column
+ * matrix. Cross-correlation (no flip). Shared steps: conv_common.c; the
+ * direct kernels: conv_direct.c. */
 #include <limits.h>
 #include <string.h>
 
@@ -156,6 +158,28 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
     }
 }
 
+/* Multiply-adds per sample: the kernel at every output pixel. */
+static double conv_macs(const nn_layer *l)
+{
+    const conv *c = l->priv;
+    return (double)nn_conv_geom_k(&c->g) * c->F * ((double)c->g.OH * c->g.OW);
+}
+
+/* Each filter as a (KH, KW, C) image. */
+static int conv_weight_image(const nn_layer *l, const nn_shape *image, nn_weight_image *wi)
+{
+    const conv *c = l->priv;
+    (void)image;
+    *wi = (nn_weight_image){.tile = nn_shape3(c->KH, c->KW, c->C), .units = c->F, .off = 0,
+                            .what = "filters"};
+    return 1;
+}
+
+static const nn_layer_info_ops conv_info = {
+    .macs = conv_macs,
+    .weight_image = conv_weight_image,
+};
+
 const nn_layer_ops nn_conv2d_ops = {
     .kind = "Conv2D",
     .arg_names = conv_args,
@@ -169,4 +193,6 @@ const nn_layer_ops nn_conv2d_ops = {
     .backward = conv_backward,
     .destroy = NULL,   /* frees priv */
     .bwd_skips = NN_SKIPS_Y_ACT,
+    .fusion = &nn_layer_fuses_act,
+    .info = &conv_info,
 };

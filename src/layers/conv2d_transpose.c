@@ -1,4 +1,4 @@
-/* Keras Conv2DTranspose, channels_last. The layer is the gradient (adjoint)
+/* Owns the Conv2DTranspose layer (Keras), channels_last. The layer is the gradient (adjoint)
  * of a Conv2D that maps its OUTPUT (OH, OW, F) back to its input (H, W, C)
  * with the same kernel, strides and padding; TensorFlow defines it that way
  * (conv2d_backprop_input), which fixes the padding side: "same" pads that
@@ -161,4 +161,5 @@ const nn_layer_ops nn_conv2d_transpose_ops = {
     .forward = deconv_forward,
     .backward = deconv_backward,
     .destroy = NULL,   /* frees priv */
+    .fusion = &nn_layer_fuses_act,
 };

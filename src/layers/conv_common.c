@@ -1,4 +1,6 @@
-/* Conv2D / Conv2DTranspose shared steps (see conv_common.h). */
+/* Owns the steps Conv2D and Conv2DTranspose share (see conv_common.h): their
+ * options, parameter shapes and initialisation, chunking, bias and
+ * activation. */
 #include "layers/conv_common.h"
 
 #include <limits.h>
@@ -8,25 +10,6 @@
 
 #include "layers/layer_util.h"
 
-/* kernel_initializer / bias_initializer: a Keras initialiser name. */
-static int bind_init(nn_layer *l, nn_args *a, const char *name, nn_init def, nn_init *out,
-                     nn_error *e)
-{
-    char known[160];
-    const char *s;
-    int rc = nn_args_str(a, name, nn_init_names[def], &s, e);
-    if (rc)
-        return rc;
-    for (int i = 0; nn_init_names[i]; i++)
-        if (!strcasecmp(s, nn_init_names[i])) {
-            *out = (nn_init)i;
-            return NN_OK;
-        }
-    nn_join_names(nn_init_names, known, sizeof known);
-    return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "%s: expected one of %s, found \"%s\"",
-                            name, known, s);
-}
-
 int nn_conv_create(nn_layer *l, nn_args *a, int transpose, const char *example,
                    nn_error *e)
 {
@@ -34,7 +17,6 @@ int nn_conv_create(nn_layer *l, nn_args *a, int transpose, const char *example,
     memset(&c, 0, sizeof c);
     int rc, ks[2], st[2], dil[2], op[2] = {0, 0};
     static const int one[2] = {1, 1};
-    const char *s;
     if (!nn_args_has(a, "filters") || !nn_args_has(a, "kernel_size"))
         return nn_layer_arg_err(l, a, "", e, NN_EINVAL, "expected filters and kernel_size, "
                                 "e.g. %s, found %s missing", example,
@@ -65,17 +47,12 @@ int nn_conv_create(nn_layer *l, nn_args *a, int transpose, const char *example,
                                 "(%d, %d)", dil[0], dil[1]);
     if ((rc = nn_layer_bind_padding(l, a, &c.same, e)) ||
         (rc = nn_layer_bind_channels_last(l, a, e)) ||
-        (rc = nn_args_str(a, "activation", NULL, &s, e)))
-        return rc;
-    if (nn_act_parse(s, &l->act)) {
-        char known[160];
-        nn_join_names(nn_act_names, known, sizeof known);
-        return nn_layer_arg_err(l, a, "activation", e, NN_EINVAL, "activation: expected one "
-                                "of %s, found \"%s\"", known, s);
-    }
-    if ((rc = nn_args_bool(a, "use_bias", 1, &c.use_bias, e)) ||
-        (rc = bind_init(l, a, "kernel_initializer", NN_INIT_GLOROT_UNIFORM, &c.kinit, e)) ||
-        (rc = bind_init(l, a, "bias_initializer", NN_INIT_ZEROS, &c.binit, e)))
+        (rc = nn_layer_bind_act(l, a, "activation", NULL, &l->act, e)) ||
+        (rc = nn_args_bool(a, "use_bias", 1, &c.use_bias, e)) ||
+        (rc = nn_layer_bind_init(l, a, "kernel_initializer", NN_INIT_GLOROT_UNIFORM,
+                                 NN_INITS_COMMON, &c.kinit, e)) ||
+        (rc = nn_layer_bind_init(l, a, "bias_initializer", NN_INIT_ZEROS, NN_INITS_COMMON,
+                                 &c.binit, e)))
         return rc;
     c.transpose = transpose;
     c.KH = ks[0];

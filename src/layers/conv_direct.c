@@ -1,6 +1,6 @@
-/* Direct NHWC convolution (see conv_direct.h). Everything is one register
- * tile shape: P rows x FV vectors of VL floats, accumulated as a sum of
- * broadcast scalars times vectors.
+/* Owns the direct NHWC convolution kernels (see conv_direct.h). Everything
+ * is one register tile shape: P rows x FV vectors of VL floats, accumulated
+ * as a sum of broadcast scalars times vectors.
  *  - forward: rows are P neighbouring output pixels of one output row,
  *    vectors are 16-32 filters; the sum runs over kh and the KW*C floats of
  *    one kernel row, which are contiguous in NHWC (so is the kernel).
@@ -488,58 +488,6 @@ static void planar(const float *q, int H, int W, int C, float *qt)
         }
 }
 
-void NN_ISA_FN(nn_dconv_forward)(const nn_conv_geom *g, int F, const float *w,
-                                 const float *bias, nn_act act, const float *x, int n, float *y, float *work)
-{
-    const size_t K = nn_conv_geom_k(g), Fp = round_vl((size_t)F);
-    const size_t xin = (size_t)g->H * g->W * g->C, yout = (size_t)g->OH * g->OW * F;
-    const float *wp = w;
-    size_t ldw = (size_t)F;
-    float *ws = work;
-    if (Fp != (size_t)F) {   /* zero columns up to a whole vector */
-        float *pk = ws;
-        for (size_t k = 0; k < K; k++) {
-            memcpy(pk + k * Fp, w + k * F, (size_t)F * sizeof *pk);
-            memset(pk + k * Fp + F, 0, (Fp - F) * sizeof *pk);
-        }
-        wp = pk;
-        ldw = Fp;
-        ws += K * Fp;
-    }
-    float *bp = ws;
-    memset(bp, 0, Fp * sizeof *bp);
-    if (bias)
-        memcpy(bp, bias, (size_t)F * sizeof *bp);
-    ws += Fp;
-    int relu = act == NN_ACT_RELU, fused = relu || act == NN_ACT_LINEAR;
-    if (fwd_pixels_in_vectors(g, F)) {
-        int Hp, Wp, need;
-        padded(g, &Hp, &Wp, &need);
-        for (int b = 0; b < n; b++) {
-            float *yb = y + (size_t)b * yout;
-            planar_pad(g, x + (size_t)b * xin, ws, Hp, Wp);
-            pv_image(ws, g->C, Wp, g->SH, g->KH, g->KW, g->PT, g->PT + g->H, g->OH, g->OW, w,
-                     (size_t)F, F, bias, relu, yb);
-            if (!fused)
-                nn_act_forward(act, yb, (size_t)g->OH * g->OW, (size_t)F);
-        }
-        return;
-    }
-    for (int b = 0; b < n; b++) {
-        size_t xrs;
-        const float *xs = pad_image(g, x + (size_t)b * xin, ws, &xrs);
-        float *yb = y + (size_t)b * yout;
-        int Hp, Wp, need;
-        padded(g, &Hp, &Wp, &need);
-        fwd_image(xs, xrs, g->C, g->SH, g->SW, g->KH, g->KW,
-                  need ? g->PT : 0, need ? g->PT + g->H : g->H, need ? g->PL : 0,
-                  need ? g->PL + g->W : g->W, g->OH, g->OW, wp, ldw, bp,
-                  relu, F, yb);
-        if (!fused)
-            nn_act_forward(act, yb, (size_t)g->OH * g->OW, (size_t)F);
-    }
-}
-
 /* The kernel for dx: rot[(kh*KW + kw)*F + f][c] = w[((KH-1-kh)*KW + KW-1-kw)*C + c][f],
  * rows of Cp floats (zero beyond C). */
 static void rotate_kernel(const nn_conv_geom *g, int F, const float *w, size_t Cp, float *rot)
@@ -658,6 +606,58 @@ static void dw_image(const nn_conv_geom *g, int F, const float *xs, size_t xrs,
                 }
             }
         }
+    }
+}
+
+void NN_ISA_FN(nn_dconv_forward)(const nn_conv_geom *g, int F, const float *w,
+                                 const float *bias, nn_act act, const float *x, int n, float *y, float *work)
+{
+    const size_t K = nn_conv_geom_k(g), Fp = round_vl((size_t)F);
+    const size_t xin = (size_t)g->H * g->W * g->C, yout = (size_t)g->OH * g->OW * F;
+    const float *wp = w;
+    size_t ldw = (size_t)F;
+    float *ws = work;
+    if (Fp != (size_t)F) {   /* zero columns up to a whole vector */
+        float *pk = ws;
+        for (size_t k = 0; k < K; k++) {
+            memcpy(pk + k * Fp, w + k * F, (size_t)F * sizeof *pk);
+            memset(pk + k * Fp + F, 0, (Fp - F) * sizeof *pk);
+        }
+        wp = pk;
+        ldw = Fp;
+        ws += K * Fp;
+    }
+    float *bp = ws;
+    memset(bp, 0, Fp * sizeof *bp);
+    if (bias)
+        memcpy(bp, bias, (size_t)F * sizeof *bp);
+    ws += Fp;
+    int relu = act == NN_ACT_RELU, fused = relu || act == NN_ACT_LINEAR;
+    if (fwd_pixels_in_vectors(g, F)) {
+        int Hp, Wp, need;
+        padded(g, &Hp, &Wp, &need);
+        for (int b = 0; b < n; b++) {
+            float *yb = y + (size_t)b * yout;
+            planar_pad(g, x + (size_t)b * xin, ws, Hp, Wp);
+            pv_image(ws, g->C, Wp, g->SH, g->KH, g->KW, g->PT, g->PT + g->H, g->OH, g->OW, w,
+                     (size_t)F, F, bias, relu, yb);
+            if (!fused)
+                nn_act_forward(act, yb, (size_t)g->OH * g->OW, (size_t)F);
+        }
+        return;
+    }
+    for (int b = 0; b < n; b++) {
+        size_t xrs;
+        const float *xs = pad_image(g, x + (size_t)b * xin, ws, &xrs);
+        float *yb = y + (size_t)b * yout;
+        int Hp, Wp, need;
+        padded(g, &Hp, &Wp, &need);
+        fwd_image(xs, xrs, g->C, g->SH, g->SW, g->KH, g->KW,
+                  need ? g->PT : 0, need ? g->PT + g->H : g->H, need ? g->PL : 0,
+                  need ? g->PL + g->W : g->W, g->OH, g->OW, wp, ldw, bp,
+                  relu, F, yb);
+        if (!fused)
+            nn_act_forward(act, yb, (size_t)g->OH * g->OW, (size_t)F);
     }
 }
 

@@ -1,7 +1,7 @@
-/* Run-time choice of the direct convolution kernels (see conv_direct.h):
- * the best instruction set the CPU has, unless NNTRAIN_ISA names one. The
- * choice is made once, before the first plan, and kept: workspace sizes
- * depend on the vector width. */
+/* Owns the run-time choice of the direct convolution kernels (see
+ * conv_direct.h): the best instruction set the CPU has, unless NNTRAIN_ISA
+ * names one. The choice is made once, before the first plan, and kept:
+ * workspace sizes depend on the vector width. */
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -1,6 +1,8 @@
-/* Dense (Keras): y = act(x W + b) with W the (in, units) kernel, stored as
- * Keras stores it so .h5 kernels load as-is. One sgemm forward; backward is
- * dW += x^T dz, db += column sums of dz, dx = dz W^T. Needs a 1-D input:
+/* Owns the Dense layer (Keras): y = act(x W + b) with W the (in, units)
+ * kernel, stored as Keras stores it so .h5 kernels load as-is. One sgemm
+ * forward; backward is dW += x^T dz, db += column sums of dz, dx = dz W^T.
+ * Then its team mode (layer.h) and what reports show of it (FLOPs, the
+ * kernel as images). Needs a 1-D input:
  * Keras would apply Dense to the last axis of an image, which is almost never
  * what a user meant, so we ask for Flatten() instead. */
 #include <limits.h>
@@ -22,43 +24,6 @@ static const char *const dense_args[] = {"units", "activation", "use_bias",
                                          "kernel_initializer", "bias_initializer",
                                          NULL};
 
-/* activation=None/"linear"/"relu"/...; absent or None means linear. */
-static int bind_act(nn_layer *l, nn_args *a, nn_error *e)
-{
-    const char *s = NULL;
-    char where[128], w[96], known[160];
-    int rc = nn_args_str(a, "activation", NULL, &s, e);
-    if (rc)
-        return rc;
-    if (nn_act_parse(s, &l->act)) {
-        nn_join_names(nn_act_names, known, sizeof known);
-        return nn_err(e, NN_EINVAL, "%s: %s: unknown activation '%s' (known: %s)",
-                      nn_value_where(a->call, nn_args_get(a, "activation"), where,
-                                     sizeof where),
-                      nn_layer_who(l, w, sizeof w), s, known);
-    }
-    return NN_OK;
-}
-
-static int bind_init(nn_layer *l, nn_args *a, const char *name, const char *def,
-                     nn_init *out, nn_error *e)
-{
-    const char *s;
-    char where[128], w[96], known[160];
-    int rc = nn_args_str(a, name, def, &s, e);
-    if (rc)
-        return rc;
-    for (int i = 0; nn_init_names[i]; i++)
-        if (!strcmp(s, nn_init_names[i])) {
-            *out = (nn_init)i;
-            return NN_OK;
-        }
-    nn_join_names(nn_init_names, known, sizeof known);
-    return nn_err(e, NN_EINVAL, "%s: %s: unknown %s '%s' (known: %s)",
-                  nn_value_where(a->call, nn_args_get(a, name), where, sizeof where),
-                  nn_layer_who(l, w, sizeof w), name, s, known);
-}
-
 static int dense_create(nn_layer *l, nn_args *a, nn_error *e)
 {
     char where[128], w[96];
@@ -74,9 +39,12 @@ static int dense_create(nn_layer *l, nn_args *a, nn_error *e)
         return nn_err(e, NN_EINVAL, "%s: %s: units must be a positive integer, found %d",
                       nn_value_where(a->call, nn_args_get(a, "units"), where, sizeof where),
                       nn_layer_who(l, w, sizeof w), d.units);
-    if ((rc = bind_act(l, a, e)) || (rc = nn_args_bool(a, "use_bias", 1, &d.use_bias, e)) ||
-        (rc = bind_init(l, a, "kernel_initializer", "glorot_uniform", &d.kinit, e)) ||
-        (rc = bind_init(l, a, "bias_initializer", "zeros", &d.binit, e)))
+    if ((rc = nn_layer_bind_act(l, a, "activation", NULL, &l->act, e)) ||
+        (rc = nn_args_bool(a, "use_bias", 1, &d.use_bias, e)) ||
+        (rc = nn_layer_bind_init(l, a, "kernel_initializer", NN_INIT_GLOROT_UNIFORM,
+                                 NN_INITS_COMMON, &d.kinit, e)) ||
+        (rc = nn_layer_bind_init(l, a, "bias_initializer", NN_INIT_ZEROS, NN_INITS_COMMON,
+                                 &d.binit, e)))
         return rc;
     return nn_layer_keep(l, &d, sizeof d, e);
 }
@@ -192,6 +160,18 @@ static void sum_parts(const dense *d, const float *b, const float *const *parts,
     }
 }
 
+/* db += column sums of dz (B, units). */
+static void bias_grad(const dense *d, float *g, const float *dz, int B)
+{
+    const int out = d->units;
+    float *gb = g + (size_t)d->in * out;
+    for (int r = 0; r < B; r++) {
+        const float *dr = dz + (size_t)r * out;
+        for (int j = 0; j < out; j++)
+            gb[j] += dr[j];
+    }
+}
+
 static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in) */,
                           float *y /* (B, units) */, int B, nn_ctx *ctx)
 {
@@ -204,6 +184,23 @@ static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in)
     product(d, p, x, part, B, 0, d->in, tr);
     sum_parts(d, b, (const float *const *)&part, 1, tr, y, 0, B, B);
     nn_act_forward(l->act, y, (size_t)B, (size_t)out);
+}
+
+static void dense_backward(nn_layer *l, const float *p, float *g,
+                           const float *x /* (B, in) */, const float *y /* (B, units) */,
+                           float *dy /* (B, units) */, float *dx /* (B, in) or NULL */,
+                           int B, nn_ctx *ctx)
+{
+    const dense *d = l->priv;
+    const int in = d->in, out = d->units;
+    (void)ctx;
+    if (!l->dy_is_preact)
+        nn_act_backward(l->act, y, dy, (size_t)B, (size_t)out); /* dy := dL/dz */
+    nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
+    if (d->use_bias)
+        bias_grad(d, g, dy, B);
+    if (dx)
+        nn_sgemm(0, 1, B, in, out, 1.0f, dy, out, p, out, 0.0f, dx, in); /* dz W^T */
 }
 
 /* Team mode (layer.h): a kernel of at least 64K weights, with at least 32
@@ -242,18 +239,6 @@ static void dense_team_dz(nn_layer *l, const float *y, float *dy, float *dz, int
     memcpy(dz, dy, (size_t)n * (size_t)d->units * sizeof *dz);
 }
 
-/* db += column sums of dz (B, units). */
-static void bias_grad(const dense *d, float *g, const float *dz, int B)
-{
-    const int out = d->units;
-    float *gb = g + (size_t)d->in * out;
-    for (int r = 0; r < B; r++) {
-        const float *dr = dz + (size_t)r * out;
-        for (int j = 0; j < out; j++)
-            gb[j] += dr[j];
-    }
-}
-
 static void dense_team_backward(nn_layer *l, const float *p, float *g, const float *x,
                                 const float *dz, float *dx, int B, int k0, int k1, int bias)
 {
@@ -270,21 +255,22 @@ static void dense_team_backward(nn_layer *l, const float *p, float *g, const flo
         bias_grad(d, g, dz, B);
 }
 
-static void dense_backward(nn_layer *l, const float *p, float *g,
-                           const float *x /* (B, in) */, const float *y /* (B, units) */,
-                           float *dy /* (B, units) */, float *dx /* (B, in) or NULL */,
-                           int B, nn_ctx *ctx)
+/* Multiply-adds per sample: one per kernel weight. */
+static double dense_macs(const nn_layer *l)
 {
     const dense *d = l->priv;
-    const int in = d->in, out = d->units;
-    (void)ctx;
-    if (!l->dy_is_preact)
-        nn_act_backward(l->act, y, dy, (size_t)B, (size_t)out); /* dy := dL/dz */
-    nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
-    if (d->use_bias)
-        bias_grad(d, g, dy, B);
-    if (dx)
-        nn_sgemm(0, 1, B, in, out, 1.0f, dy, out, p, out, 0.0f, dx, in); /* dz W^T */
+    return (double)d->in * d->units;
+}
+
+/* Each unit's kernel column as an image of the model's input (a Dense on a
+ * flattened image; for a single softmax layer, the per-class templates). */
+static int dense_weight_image(const nn_layer *l, const nn_shape *image, nn_weight_image *wi)
+{
+    const dense *d = l->priv;
+    if (!image || nn_shape_size(image) != (size_t)d->in)
+        return 0;
+    *wi = (nn_weight_image){.tile = *image, .units = d->units, .off = 0, .what = "units"};
+    return 1;
 }
 
 static void dense_destroy(nn_layer *l)
@@ -292,6 +278,19 @@ static void dense_destroy(nn_layer *l)
     free(l->priv);
     l->priv = NULL;
 }
+
+static const nn_layer_team_ops dense_team = {
+    .split = dense_team_split,
+    .forward = dense_team_forward,
+    .finish = dense_team_finish,
+    .dz = dense_team_dz,
+    .backward = dense_team_backward,
+};
+
+static const nn_layer_info_ops dense_info = {
+    .macs = dense_macs,
+    .weight_image = dense_weight_image,
+};
 
 const nn_layer_ops nn_dense_ops = {
     .kind = "Dense",
@@ -305,9 +304,7 @@ const nn_layer_ops nn_dense_ops = {
     .forward = dense_forward,
     .backward = dense_backward,
     .destroy = dense_destroy,
-    .team_split = dense_team_split,
-    .team_forward = dense_team_forward,
-    .team_finish = dense_team_finish,
-    .team_dz = dense_team_dz,
-    .team_backward = dense_team_backward,
+    .fusion = &nn_layer_fuses_act,
+    .team = &dense_team,
+    .info = &dense_info,
 };

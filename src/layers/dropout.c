@@ -1,10 +1,10 @@
-/* Dropout (Keras, inverted): in training each element is kept with
- * probability 1 - rate and scaled by 1/(1 - rate); at inference it is the
- * identity. Row b's mask is drawn from a stream keyed by (seed, epoch,
+/* Owns the Dropout layer (Keras, inverted): in training each element is kept
+ * with probability 1 - rate and scaled by 1/(1 - rate); at inference it is
+ * the identity. Row b's mask is drawn from a stream keyed by (seed, epoch,
  * sample id of row b, layer index), never by rank or row position, so 1 and
  * N ranks drop the same units for a sample and a repeated forward with the
- * same ctx repeats the mask (the gradient check relies on that). The mask
- * (0 or the scale per element) is kept for backward, allocated in plan(). */
+ * same ctx repeats the mask (the gradient check relies on that). The mask (0
+ * or the scale per element) is kept for backward, allocated in plan(). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,16 +1,15 @@
-/* Keras Embedding: integer token ids (stored as floats, as every nntrain
- * input is) -> rows of the (input_dim, output_dim) "embeddings" matrix. An
- * input of shape (T,) gives (T, output_dim). Ids are cast as Keras casts them
- * (tf.cast to int32: truncation toward zero). An id outside [0, input_dim)
- * (or NaN) cannot be an error inside forward, so it reads nothing: its output
- * row is zero, it gets no gradient, and it is counted
- * (nn_embedding_invalid_ids). Keras on a GPU behaves the same way; on a CPU it
- * raises. Ids are not differentiable: backward writes zeros to dx. */
+/* Owns the Embedding layer (Keras): integer token ids (stored as floats, as
+ * every nntrain input is) -> rows of the (input_dim, output_dim) "embeddings"
+ * matrix. An input of shape (T,) gives (T, output_dim). Ids are cast as
+ * Keras casts them (tf.cast to int32: truncation toward zero). An id outside
+ * [0, input_dim) (or NaN) cannot be an error inside forward, so it reads
+ * nothing: its output row is zero, it gets no gradient, and it is counted
+ * (nn_embedding_invalid_ids). Keras on a GPU behaves the same way; on a CPU
+ * it raises. Ids are not differentiable: backward writes zeros to dx. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "layers/layer_util.h"
 #include "nntrain/layer.h"
@@ -21,12 +20,9 @@ unsigned long long nn_embedding_invalid_ids(const nn_layer *l);
 typedef struct embedding {
     int input_dim, output_dim;
     int input_length;          /* 0 = not given */
-    int init;                  /* NN_INIT_* or INIT_UNIFORM */
+    nn_init init;
     unsigned long long invalid;
 } embedding;
-
-/* Keras's "uniform": RandomUniform(-0.05, 0.05). */
-#define INIT_UNIFORM NN_INIT_COUNT
 
 /* "input_dim" here shadows the common input_dim of layer.c, which would make
  * the vocabulary size the input shape; embedding_create unbinds it. */
@@ -56,30 +52,6 @@ static int positive(nn_layer *l, nn_args *a, const char *name, int *out, nn_erro
     return NN_OK;
 }
 
-static int bind_init(nn_layer *l, nn_args *a, int *out, nn_error *e)
-{
-    const char *s;
-    char where[128], w[96];
-    int rc = nn_args_str(a, "embeddings_initializer", "uniform", &s, e);
-    if (rc)
-        return rc;
-    if (!strcasecmp(s, "uniform") || !strcasecmp(s, "random_uniform")) {
-        *out = INIT_UNIFORM;
-        return NN_OK;
-    }
-    for (int i = 0; nn_init_names[i]; i++)
-        if (!strcasecmp(s, nn_init_names[i])) {
-            *out = i;
-            return NN_OK;
-        }
-    return nn_err(e, NN_EINVAL, "%s: %s: unknown embeddings_initializer '%s' (known: "
-                  "uniform, glorot_uniform, glorot_normal, he_normal, he_uniform, zeros, "
-                  "ones)",
-                  nn_value_where(a->call, nn_args_get(a, "embeddings_initializer"), where,
-                                 sizeof where),
-                  nn_layer_who(l, w, sizeof w), s);
-}
-
 static int embedding_create(nn_layer *l, nn_args *a, nn_error *e)
 {
     char where[128], w[96];
@@ -92,7 +64,8 @@ static int embedding_create(nn_layer *l, nn_args *a, nn_error *e)
                       nn_layer_who(l, w, sizeof w));
     if ((rc = positive(l, a, "input_dim", &d.input_dim, e)) ||
         (rc = positive(l, a, "output_dim", &d.output_dim, e)) ||
-        (rc = bind_init(l, a, &d.init, e)) ||
+        (rc = nn_layer_bind_init(l, a, "embeddings_initializer", NN_INIT_UNIFORM,
+                                 NN_INITS_COMMON | 1u << NN_INIT_UNIFORM, &d.init, e)) ||
         (rc = nn_args_bool(a, "mask_zero", 0, &mask_zero, e)))
         return rc;
     if (mask_zero)
@@ -153,12 +126,7 @@ static void embedding_init_params(nn_layer *l, float *p /* (input_dim, output_di
 {
     const embedding *d = l->priv;
     size_t n = (size_t)d->input_dim * d->output_dim;
-    if (d->init == INIT_UNIFORM) {
-        for (size_t i = 0; i < n; i++)
-            p[i] = (float)((2.0 * nn_rng_uniform_d(rng) - 1.0) * 0.05);
-        return;
-    }
-    nn_init_fill((nn_init)d->init, p, n, d->input_dim, d->output_dim, rng);
+    nn_init_fill(d->init, p, n, d->input_dim, d->output_dim, rng);
 }
 
 /* Row index of token value v, or -1 if it is not a valid id. */

@@ -1,6 +1,7 @@
-/* Flatten (Keras): (H, W, C) -> (H*W*C,). Our tensors are NHWC, row-major,
- * so the flattened order is already Keras's (H, W, C) order and both passes
- * are plain copies; Dense kernels imported from Keras line up unchanged. */
+/* Owns the Flatten layer (Keras): (H, W, C) -> (H*W*C,). Our tensors are
+ * NHWC, row-major, so the flattened order is already Keras's (H, W, C) order
+ * and both passes are plain copies; Dense kernels imported from Keras line
+ * up unchanged. */
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,9 @@
-/* Creating a layer from a parsed call: look the kind up, bind its arguments
- * plus the ones every Keras layer takes (input_shape, input_dim, name,
- * trainable), and let the layer read its own options. Also the helpers the
- * layers share (layer_util.h). */
+/* Owns creating a layer from a parsed call: look the kind up, bind its
+ * arguments plus the ones every Keras layer takes (input_shape, input_dim,
+ * name, trainable), and let the layer read its own options. Also owns the
+ * helpers the layers share (layer_util.h): the one binding of each option
+ * several layers take (activation, initialisers, padding, data_format) and
+ * the form of their messages. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +128,45 @@ int nn_layer_check_pair(const nn_layer *l, const nn_args *a, const char *name,
     return NN_OK;
 }
 
+int nn_layer_bind_act(const nn_layer *l, nn_args *a, const char *name, const char *def,
+                      nn_act *out, nn_error *e)
+{
+    const char *s;
+    char known[160];
+    int rc = nn_args_str(a, name, def, &s, e);
+    if (rc)
+        return rc;
+    if (nn_args_get(a, name) && !nn_args_has(a, name))
+        s = NULL;   /* activation=None: linear, as in Keras */
+    if (!nn_act_parse(s, out))
+        return NN_OK;
+    nn_join_names(nn_act_names, known, sizeof known);
+    return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "unknown %s '%.60s' (known: %s)", name,
+                            s, known);
+}
+
+int nn_layer_bind_init(const nn_layer *l, nn_args *a, const char *name, nn_init def,
+                       unsigned accept, nn_init *out, nn_error *e)
+{
+    const char *s, *names[NN_INIT_COUNT + 1];
+    char known[160];
+    nn_init k;
+    int rc = nn_args_str(a, name, nn_init_names[def], &s, e), n = 0;
+    if (rc)
+        return rc;
+    if (!nn_init_parse(s, &k) && (accept >> k & 1u)) {
+        *out = k;
+        return NN_OK;
+    }
+    for (int i = 0; i < NN_INIT_COUNT; i++)
+        if (accept >> i & 1u)
+            names[n++] = nn_init_names[i];
+    names[n] = NULL;
+    nn_join_names(names, known, sizeof known);
+    return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "unknown %s '%.60s' (known: %s)", name,
+                            s, known);
+}
+
 int nn_layer_bind_padding(const nn_layer *l, nn_args *a, int *same, nn_error *e)
 {
     const char *s;
@@ -172,6 +213,8 @@ int nn_layer_need_image(const nn_layer *l, nn_error *e)
                       nn_shape_str(&l->in, buf, sizeof buf));
     return NN_OK;
 }
+
+const nn_layer_fusion nn_layer_fuses_act = {.act = 1};
 
 int nn_layer_no_param_specs(const nn_layer *l, nn_param_spec *specs)
 {

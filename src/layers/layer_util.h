@@ -1,6 +1,7 @@
 /* Helpers shared by the layer implementations (src/layers/layer.c): names
- * and option errors in messages, and the options several layers take.
- * Internal to the library, not a public header. */
+ * and option errors in messages, and the options several layers take, each
+ * bound by one helper so every layer reads it the same way (case, defaults,
+ * messages). Internal to the library, not a public header. */
 #ifndef NNTRAIN_LAYER_UTIL_H
 #define NNTRAIN_LAYER_UTIL_H
 
@@ -22,6 +23,22 @@ int nn_layer_arg_err(const nn_layer *l, const nn_args *a, const char *name, nn_e
 /* "<name>: expected positive integers, found (a, b)" unless both are >= 1. */
 int nn_layer_check_pair(const nn_layer *l, const nn_args *a, const char *name,
                         const int v[2], nn_error *e);
+/* An activation option (name: "activation", "recurrent_activation"): a
+ * Keras name, case-sensitive as in Keras; absent: def (NULL: linear); None:
+ * linear. Else "where: Kind: unknown <name> '<value>' (known: ...)". */
+int nn_layer_bind_act(const nn_layer *l, nn_args *a, const char *name, const char *def,
+                      nn_act *out, nn_error *e);
+
+/* Initialiser kinds a layer accepts, as bits (1u << NN_INIT_*): the common
+ * six, plus orthogonal (recurrent layers) or uniform (Embedding). */
+#define NN_INITS_COMMON ((1u << NN_INIT_ORTHOGONAL) - 1u)
+/* An initialiser option (name: "kernel_initializer", ...): any spelling
+ * nn_init_parse takes (case-insensitive, snake_case or class name) of a kind
+ * in accept; absent or None: def. Else "where: Kind: unknown <name>
+ * '<value>' (known: <the accepted snake_case names>)". */
+int nn_layer_bind_init(const nn_layer *l, nn_args *a, const char *name, nn_init def,
+                       unsigned accept, nn_init *out, nn_error *e);
+
 /* padding="valid" (default) or "same": *same = 1 for "same". */
 int nn_layer_bind_padding(const nn_layer *l, nn_args *a, int *same, nn_error *e);
 /* data_format: only "channels_last" (the default) is accepted. */
@@ -32,6 +49,9 @@ int nn_layer_keep(nn_layer *l, const void *state, size_t size, nn_error *e);
 
 /* configure(): the input must be an image (height, width, channels). */
 int nn_layer_need_image(const nn_layer *l, nn_error *e);
+
+/* ops->fusion of a layer that applies its own activation l->act. */
+extern const nn_layer_fusion nn_layer_fuses_act;
 
 /* param_specs / init_params of a layer without parameters. */
 int nn_layer_no_param_specs(const nn_layer *l, nn_param_spec *specs);

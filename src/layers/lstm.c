@@ -1,4 +1,5 @@
-/* Keras LSTM over an input (T, D), gates in Keras order i, f, c, o:
+/* Owns the LSTM layer (Keras), over an input (T, D), gates in Keras order
+ * i, f, c, o:
  *   z = x_t W + h_{t-1} U + b                       (4 * units)
  *   i = ra(z_i), f = ra(z_f), g = act(z_c), o = ra(z_o)
  *   c_t = f c_{t-1} + i g,   h_t = o act(c_t),      h_0 = c_0 = 0
@@ -33,23 +34,17 @@ static const char *const lstm_args[] = {
     "return_state", "go_backwards", "stateful", "unroll", "dropout", "recurrent_dropout",
     NULL};
 
-/* activation / recurrent_activation; None means linear as in Keras. */
+/* activation / recurrent_activation (nn_layer_bind_act), with a hint for
+ * the Keras < 2.3 default. */
 static int bind_act(nn_layer *l, nn_args *a, const char *name, const char *def,
                     nn_act *out, nn_error *e)
 {
-    const char *s;
-    int rc = nn_args_str(a, name, def, &s, e);
-    if (rc)
-        return rc;
-    if (nn_args_get(a, name) && !nn_args_has(a, name))
-        s = NULL;
-    if (s && !strcasecmp(s, "hard_sigmoid"))
+    const nn_value *v = nn_args_get(a, name);
+    if (v && v->kind == NN_V_STR && !strcasecmp(v->str, "hard_sigmoid"))
         return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "hard_sigmoid (the Keras < 2.3 "
                                 "default) is not supported: use \"sigmoid\" (the Keras 2.3+ "
                                 "default)");
-    if (nn_act_parse(s, out))
-        return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "unknown %s '%.60s'", name, s);
-    return NN_OK;
+    return nn_layer_bind_act(l, a, name, def, out, e);
 }
 
 static int lstm_create(nn_layer *l, nn_args *a, nn_error *e)

@@ -1,13 +1,13 @@
-/* Keras MaxPooling2D, channels_last. Forward takes the max over each window
- * for a contiguous run of C channels at a time and records, per output
- * element, the offset of the winning input inside its image (the argmax,
- * planned for batch_max rows); backward scatters dy to those offsets. With
- * padding="same" (TensorFlow convention, extra padding at the bottom/right)
- * the window is clipped to the image, so padded cells never win: they act
- * as -inf. Ties go to the first cell in (h, w) order. With l->mask_relu
- * (the layer below ends in a ReLU), backward also applies that ReLU's
- * derivative: the winner of a window is > 0 exactly when the window's max
- * is, so the conv's output need not be kept for its own backward. */
+/* Owns the MaxPooling2D layer (Keras), channels_last. Forward takes the max
+ * over each window for a contiguous run of C channels at a time and records,
+ * per output element, the offset of the winning input inside its image (the
+ * argmax, planned for batch_max rows); backward scatters dy to those
+ * offsets. With padding="same" (TensorFlow convention, extra padding at the
+ * bottom/right) the window is clipped to the image, so padded cells never
+ * win: they act as -inf. Ties go to the first cell in (h, w) order. With
+ * l->mask_relu (the layer below ends in a ReLU), backward also applies that
+ * ReLU's derivative: the winner of a window is > 0 exactly when the window's
+ * max is, so the conv's output need not be kept for its own backward. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,29 +125,6 @@ static void window_max(const float *xb, int W, int C, int h_lo, int h_hi, int w_
     }
 }
 
-static void pool_forward(nn_layer *l, const float *par, const float *x /* (B, H, W, C) */,
-                         float *y /* (B, OH, OW, C) */, int B, nn_ctx *ctx)
-{
-    pool *p = l->priv;
-    (void)par;
-    const int C = p->C, W = p->W;
-    const size_t img = (size_t)p->H * W * C;
-    float *yo = y;
-    int32_t *ao = p->arg + (size_t)ctx->row0 * p->OH * p->OW * C;
-    for (int b = 0; b < B; b++) {
-        const float *xb = x + (size_t)b * img;
-        for (int oh = 0; oh < p->OH; oh++) {
-            int h_lo, h_hi;
-            window(oh * p->SH - p->PT, p->PH, p->H, &h_lo, &h_hi);
-            for (int ow = 0; ow < p->OW; ow++, yo += C, ao += C) {
-                int w_lo, w_hi;
-                window(ow * p->SW - p->PL, p->PW, W, &w_lo, &w_hi);
-                window_max(xb, W, C, h_lo, h_hi, w_lo, w_hi, yo, ao);
-            }
-        }
-    }
-}
-
 /* Backward of one image when the windows do not overlap (strides = pool
  * size): each cell of a window is written once; the rows and columns no
  * window covers (valid padding leaves a remainder) are zeroed. */
@@ -193,6 +170,29 @@ static void tile_backward(const pool *p, const int32_t *a, const float *y, const
     }
 }
 
+static void pool_forward(nn_layer *l, const float *par, const float *x /* (B, H, W, C) */,
+                         float *y /* (B, OH, OW, C) */, int B, nn_ctx *ctx)
+{
+    pool *p = l->priv;
+    (void)par;
+    const int C = p->C, W = p->W;
+    const size_t img = (size_t)p->H * W * C;
+    float *yo = y;
+    int32_t *ao = p->arg + (size_t)ctx->row0 * p->OH * p->OW * C;
+    for (int b = 0; b < B; b++) {
+        const float *xb = x + (size_t)b * img;
+        for (int oh = 0; oh < p->OH; oh++) {
+            int h_lo, h_hi;
+            window(oh * p->SH - p->PT, p->PH, p->H, &h_lo, &h_hi);
+            for (int ow = 0; ow < p->OW; ow++, yo += C, ao += C) {
+                int w_lo, w_hi;
+                window(ow * p->SW - p->PL, p->PW, W, &w_lo, &w_hi);
+                window_max(xb, W, C, h_lo, h_hi, w_lo, w_hi, yo, ao);
+            }
+        }
+    }
+}
+
 static void pool_backward(nn_layer *l, const float *par, float *g, const float *x,
                           const float *y, float *dy /* (B, OH, OW, C) */,
                           float *dx /* (B, H, W, C) or NULL */, int B, nn_ctx *ctx)
@@ -235,6 +235,8 @@ static void pool_destroy(nn_layer *l)
     l->priv = NULL;
 }
 
+static const nn_layer_fusion pool_fusion = {.commutes_relu = 1};
+
 const nn_layer_ops nn_maxpool2d_ops = {
     .kind = "MaxPooling2D",
     .arg_names = pool_args,
@@ -248,5 +250,5 @@ const nn_layer_ops nn_maxpool2d_ops = {
     .backward = pool_backward,
     .destroy = pool_destroy,
     .bwd_skips = NN_SKIPS_X | NN_SKIPS_Y,   /* the argmax is kept */
-    .commutes_relu = 1,
+    .fusion = &pool_fusion,
 };

@@ -1,4 +1,4 @@
-/* The one table of layer kinds. Keras class names, plus the R keras function
+/* Owns the one table of layer kinds. Keras class names, plus the R keras function
  * names (layer_dense, ...) so R users can keep their spelling. */
 #include <string.h>
 

@@ -1,10 +1,11 @@
-/* SimpleRNN / LSTM shared steps (see rnn_common.h). */
+/* Owns the steps SimpleRNN and LSTM share (see rnn_common.h): their common
+ * options, shapes, parameter layout and initialisation, the input product
+ * and the W/U/b gradients. */
 #include "layers/rnn_common.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "layers/layer_util.h"
 #include "nntrain/gemm.h"
@@ -23,34 +24,16 @@ int nn_rnn_bind_units(nn_layer *l, nn_args *a, nn_rnn *r, nn_error *e)
     return NN_OK;
 }
 
-static int bind_init(nn_layer *l, nn_args *a, const char *name, const char *def, int *out,
-                     nn_error *e)
-{
-    const char *s;
-    int rc = nn_args_str(a, name, def, &s, e);
-    if (rc)
-        return rc;
-    if (!strcasecmp(s, "orthogonal")) {
-        *out = NN_RNN_ORTHOGONAL;
-        return NN_OK;
-    }
-    for (int i = 0; nn_init_names[i]; i++)
-        if (!strcasecmp(s, nn_init_names[i])) {
-            *out = i;
-            return NN_OK;
-        }
-    return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "unknown %s '%.60s' (known: "
-                            "orthogonal, glorot_uniform, glorot_normal, he_normal, "
-                            "he_uniform, zeros, ones)", name, s);
-}
-
 int nn_rnn_bind_weights(nn_layer *l, nn_args *a, nn_rnn *r, nn_error *e)
 {
+    const unsigned ok = NN_INITS_COMMON | 1u << NN_INIT_ORTHOGONAL;
     int rc;
     if ((rc = nn_args_bool(a, "use_bias", 1, &r->use_bias, e)) ||
-        (rc = bind_init(l, a, "kernel_initializer", "glorot_uniform", &r->kinit, e)) ||
-        (rc = bind_init(l, a, "recurrent_initializer", "orthogonal", &r->rinit, e)) ||
-        (rc = bind_init(l, a, "bias_initializer", "zeros", &r->binit, e)))
+        (rc = nn_layer_bind_init(l, a, "kernel_initializer", NN_INIT_GLOROT_UNIFORM, ok,
+                                 &r->kinit, e)) ||
+        (rc = nn_layer_bind_init(l, a, "recurrent_initializer", NN_INIT_ORTHOGONAL, ok,
+                                 &r->rinit, e)) ||
+        (rc = nn_layer_bind_init(l, a, "bias_initializer", NN_INIT_ZEROS, ok, &r->binit, e)))
         return rc;
     return NN_OK;
 }
@@ -128,23 +111,15 @@ int nn_rnn_param_specs(const nn_rnn *r, nn_param_spec *specs)
     return 3;
 }
 
-static void fill(int kind, float *w, int rows, int cols, nn_rng *rng)
-{
-    if (kind == NN_RNN_ORTHOGONAL)
-        nn_init_orthogonal(w, rows, cols, rng);
-    else   /* a 1-D bias has fan_in = fan_out = its length: rows == cols */
-        nn_init_fill((nn_init)kind, w, (size_t)rows * cols, rows, cols, rng);
-}
-
 void nn_rnn_init_params(const nn_rnn *r, float *p, int forget_ones, nn_rng *rng)
 {
     const int u = r->units, G = r->gates * u;
-    fill(r->kinit, p, r->D, G, rng);
-    fill(r->rinit, p + (size_t)r->D * G, u, G, rng);
+    nn_init_fill(r->kinit, p, (size_t)r->D * G, r->D, G, rng);
+    nn_init_fill(r->rinit, p + (size_t)r->D * G, (size_t)u * G, u, G, rng);
     if (!r->use_bias)
         return;
     float *b = p + (size_t)r->D * G + (size_t)u * G;
-    nn_init kb = r->binit == NN_RNN_ORTHOGONAL ? NN_INIT_ZEROS : (nn_init)r->binit;
+    nn_init kb = r->binit == NN_INIT_ORTHOGONAL ? NN_INIT_ZEROS : r->binit;
     if (forget_ones) {   /* Keras: init(u), ones(u), init(rest) */
         nn_init_fill(kb, b, (size_t)u, u, u, rng);
         nn_init_fill(NN_INIT_ONES, b + u, (size_t)u, u, u, rng);

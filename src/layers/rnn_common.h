@@ -10,13 +10,10 @@
 
 #include "nntrain/layer.h"
 
-/* Initialiser slot past nn_init: Keras's "orthogonal". */
-#define NN_RNN_ORTHOGONAL NN_INIT_COUNT
-
 typedef struct nn_rnn {
     int D, T, units, gates;    /* gates: 1 (SimpleRNN) or 4 (LSTM) */
     int use_bias, return_sequences, go_backwards;
-    int kinit, rinit, binit;   /* NN_INIT_* or NN_RNN_ORTHOGONAL */
+    nn_init kinit, rinit, binit;
     size_t rows;               /* batch_max planned for */
 } nn_rnn;
 

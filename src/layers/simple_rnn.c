@@ -1,12 +1,12 @@
-/* Keras SimpleRNN: h_t = act(x_t W + h_{t-1} U + b), h_0 = 0, over an input
- * (T, D); output h_T (units,) or every h_t (T, units) with
- * return_sequences. Keras layouts: kernel (D, units), recurrent_kernel
- * (units, units), bias (units). Forward is one sgemm for x W over all B*T rows
- * plus one (B x units x units) sgemm per step on strided row views; all h_t
- * are kept (planned for batch_max) for backpropagation through time.
- * go_backwards processes t = T-1 .. 0 and, as Keras, returns the sequence in
- * that processing order. Options, shapes and the W/U/b steps shared with
- * LSTM are in rnn_common.c. */
+/* Owns the SimpleRNN layer (Keras): h_t = act(x_t W + h_{t-1} U + b),
+ * h_0 = 0, over an input (T, D); output h_T (units,) or every h_t
+ * (T, units) with return_sequences. Keras layouts: kernel (D, units),
+ * recurrent_kernel (units, units), bias (units). Forward is one sgemm for
+ * x W over all B*T rows plus one (B x units x units) sgemm per step on
+ * strided row views; all h_t are kept (planned for batch_max) for
+ * backpropagation through time. go_backwards processes t = T-1 .. 0 and, as
+ * Keras, returns the sequence in that processing order. Options, shapes and
+ * the W/U/b steps shared with LSTM are in rnn_common.c. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,16 +30,9 @@ static int srnn_create(nn_layer *l, nn_args *a, nn_error *e)
 {
     srnn d = {.r.gates = 1};
     int rc;
-    const char *s;
     if ((rc = nn_rnn_bind_units(l, a, &d.r, e)) ||
-        (rc = nn_args_str(a, "activation", "tanh", &s, e)))
-        return rc;
-    if (nn_args_get(a, "activation") && !nn_args_has(a, "activation"))
-        s = NULL;   /* activation=None: linear, as in Keras */
-    if (nn_act_parse(s, &d.act))
-        return nn_layer_arg_err(l, a, "activation", e, NN_EINVAL,
-                                "unknown activation '%.60s'", s);
-    if ((rc = nn_rnn_bind_weights(l, a, &d.r, e)) ||
+        (rc = nn_layer_bind_act(l, a, "activation", "tanh", &d.act, e)) ||
+        (rc = nn_rnn_bind_weights(l, a, &d.r, e)) ||
         (rc = nn_rnn_bind_sequence(l, a, &d.r, e)))
         return rc;
     return nn_layer_keep(l, &d, sizeof d, e);

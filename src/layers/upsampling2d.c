@@ -1,8 +1,9 @@
-/* Keras UpSampling2D, channels_last, interpolation="nearest": every input
- * pixel becomes an SH x SW block, y[h, w] = x[h / SH, w / SW]. Forward builds
- * one output row from runs of C floats and copies it SH - 1 times; backward
- * sums each block's SH*SW gradients into dx (overwritten). No parameters, no
- * workspace. "bilinear" is refused rather than silently approximated. */
+/* Owns the UpSampling2D layer (Keras), channels_last,
+ * interpolation="nearest": every input pixel becomes an SH x SW block,
+ * y[h, w] = x[h / SH, w / SW]. Forward builds one output row from runs of C
+ * floats and copies it SH - 1 times; backward sums each block's SH*SW
+ * gradients into dx (overwritten). No parameters, no workspace. "bilinear"
+ * is refused rather than silently approximated. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

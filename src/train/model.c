@@ -84,7 +84,7 @@ static int team_plan(nn_model *m, nn_team *t, size_t B, nn_error *e)
         return nn_err(e, NN_ENOMEM, "out of memory for %d compute threads", m->threads);
     for (int i = m->cache_layers; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
-        if (!l->ops->team_split || !(t->split[i] = l->ops->team_split(l, m->threads)))
+        if (!l->ops->team || !(t->split[i] = l->ops->team->split(l, m->threads)))
             continue;
         size_t o = nn_shape_size(&l->out), n = nn_shape_size(&l->in);
         wout = o > wout ? o : wout;
@@ -363,10 +363,10 @@ static void forward_team(nn_model *m, const float *x, int i, int B, long r0, lon
     nn_pool_split(tm->split[i], m->threads, t, &k0, &kn);
     double t0 = prof ? nn_now() : 0;
     nn_pool_barrier(m->pool);   /* every row of the input is written */
-    l->ops->team_forward(l, p, in, tm->part[t], B, (int)k0, (int)(k0 + kn));
+    l->ops->team->forward(l, p, in, tm->part[t], B, (int)k0, (int)(k0 + kn));
     nn_pool_barrier(m->pool);   /* and every part */
     float *y = m->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
-    l->ops->team_finish(l, p, tm->part, m->threads, y, (int)r0, (int)n, B);
+    l->ops->team->finish(l, p, tm->part, m->threads, y, (int)r0, (int)n, B);
     if (prof)
         prof[2 * i] += nn_now() - t0;
 }
@@ -534,11 +534,11 @@ static void bwd_team(bwd_job *j, int t, int i, long r0, long n, float *dy, float
     long k0, kn;
     nn_pool_split(tm->split[i], m->threads, t, &k0, &kn);
     double t0 = t == 0 && m->prof ? nn_now() : 0;
-    l->ops->team_dz(l, y, dy, tm->dz + (size_t)r0 * out, (int)n);
+    l->ops->team->dz(l, y, dy, tm->dz + (size_t)r0 * out, (int)n);
     nn_pool_barrier(m->pool);
-    l->ops->team_backward(l, m->params + l->param_off, m->grads + l->param_off,
-                          nn_model_layer_out(m, j->x, i - 1), tm->dz, dx, j->B, (int)k0,
-                          (int)(k0 + kn), t == 0);
+    l->ops->team->backward(l, m->params + l->param_off, m->grads + l->param_off,
+                           nn_model_layer_out(m, j->x, i - 1), tm->dz, dx, j->B, (int)k0,
+                           (int)(k0 + kn), t == 0);
     nn_pool_barrier(m->pool);
     if (t)
         return;

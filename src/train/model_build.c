@@ -255,18 +255,21 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
     /* A ReLU under max pooling: the pool's backward applies its derivative
      * (exact, see maxpool2d.c), so neither backward reads the ReLU's output
      * and the model keeps it only for the forward pass. */
-    for (int i = 0; i + 1 < m->nlayers; i++)
-        if (m->layers[i].act == NN_ACT_RELU && m->layers[i + 1].ops->commutes_relu) {
+    for (int i = 0; i + 1 < m->nlayers; i++) {
+        const nn_layer_fusion *lo = m->layers[i].ops->fusion, *up = m->layers[i + 1].ops->fusion;
+        if (lo && lo->act && m->layers[i].act == NN_ACT_RELU && up && up->commutes_relu) {
             m->layers[i].dy_is_preact = 1;
             m->layers[i + 1].mask_relu = 1;
         }
+    }
     if (!m->compiled)
         return NN_OK;
     nn_layer *last = &m->layers[m->nlayers - 1];
     int K = (int)nn_shape_size(&last->out);
     int is_ce = m->loss == NN_LOSS_CCE || m->loss == NN_LOSS_SCCE;
-    if ((is_ce && last->act == NN_ACT_SOFTMAX && K > 1 && last->out.n == 1) ||
-        (m->loss == NN_LOSS_BCE && last->act == NN_ACT_SIGMOID)) {
+    int fuses = last->ops->fusion && last->ops->fusion->act;
+    if (fuses && ((is_ce && last->act == NN_ACT_SOFTMAX && K > 1 && last->out.n == 1) ||
+                  (m->loss == NN_LOSS_BCE && last->act == NN_ACT_SIGMOID))) {
         m->fused = 1;
         last->dy_is_preact = 1;
     }
