@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nntrain/evaluate.h"
 #include "nntrain/fit.h"
 #include "testutil.h"
 
@@ -130,6 +131,40 @@ static void test_autoencode_view(void)
     nn_data_close(&in);
 }
 
+/* Data in another layout with the right element count must be refused
+ * (Keras refuses it too): only a 1-D input takes any data of its size. */
+static void test_input_shape_must_match(void)
+{
+    static const char *spec = "Conv2D(2, 3, input_shape=(6, 4, 1))\nFlatten()\n"
+                              "Dense(1, activation=\"sigmoid\")\n"
+                              "compile(loss=\"binary_crossentropy\", optimizer=\"sgd\")\n";
+    static const struct { nn_shape data; int ok; } cases[] = {
+        {{3, {6, 4, 1}}, 1}, {{2, {6, 4}}, 1}, {{3, {4, 6, 1}}, 0},
+        {{3, {6, 2, 2}}, 0}, {{1, {24}}, 0}};
+    nn_error e = {0};
+    nn_spec s;
+    nn_model m;
+    TU_ASSERT_OK(nn_spec_parse(spec, "shape.nn", &s, &e), e);
+    TU_ASSERT_OK(nn_model_build(&m, &s, &e), e);
+    nn_spec_free(&s);
+    static float x[2 * 24], y[2];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nn_dataset ds;
+        TU_ASSERT_OK(nn_memory_open(&ds, x, y, 2, cases[i].data, 1, 2, "mem", &e), e);
+        memset(&e, 0, sizeof e);
+        int rc = nn_check_data(&m, &ds, &e);
+        CU_ASSERT_EQUAL(rc == NN_OK, cases[i].ok);
+        if (!cases[i].ok)
+            CU_ASSERT(tu_contains(e.msg, "the model's input is (None, 6, 4, 1)"));
+        nn_data_close(&ds);
+    }
+    /* a flat MLP input takes images of its size */
+    nn_shape flat = nn_shape1(24), img = nn_shape3(4, 6, 1);
+    CU_ASSERT(nn_shape_fits(&flat, &img));
+    CU_ASSERT(!nn_shape_fits(&img, &flat));
+    nn_model_free(&m);
+}
+
 int main(void)
 {
     make_data();
@@ -138,6 +173,7 @@ int main(void)
         {"class_weight scales the gradient", test_class_weight_scales_gradient},
         {"class_weight errors name the location", test_class_weight_errors},
         {"autoencoder view has y = x", test_autoencode_view},
+        {"input_shape must match the data's layout", test_input_shape_must_match},
         {NULL, NULL}};
     return tu_main("fit", tests);
 }

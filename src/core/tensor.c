@@ -60,3 +60,26 @@ int nn_all_finite(const float *x, size_t n)
     }
     return mx < 0x7f800000u;
 }
+
+static int dims_without_trailing_ones(const nn_shape *s)
+{
+    int n = s->n;
+    while (n > 1 && s->d[n - 1] == 1)
+        n--;
+    return n;
+}
+
+int nn_shape_fits(const nn_shape *model, const nn_shape *data)
+{
+    if (nn_shape_size(model) != nn_shape_size(data))
+        return 0;
+    if (model->n == 1)
+        return 1;
+    int n = dims_without_trailing_ones(model);
+    if (n != dims_without_trailing_ones(data))
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (model->d[i] != data->d[i])
+            return 0;
+    return 1;
+}

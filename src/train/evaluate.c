@@ -17,6 +17,13 @@ int nn_check_data(const nn_model *m, const nn_dataset *ds, nn_error *e)
         return nn_err(e, NN_ESHAPE, "%s: samples have shape %s but the model's input is %s",
                       ds->source, nn_shape_str(&ds->x_shape, ds_, sizeof ds_),
                       nn_shape_str(&m->in_shape, ms, sizeof ms));
+    if (!nn_shape_fits(&m->in_shape, &ds->x_shape))
+        return nn_err(e, NN_ESHAPE, "%s: samples have shape %s but the model's input is %s: "
+                      "the same number of values in another layout would train on "
+                      "scrambled samples; set input_shape to the data's shape (only a 1-D "
+                      "input_shape takes any data of its size)",
+                      ds->source, nn_shape_str(&ds->x_shape, ds_, sizeof ds_),
+                      nn_shape_str(&m->in_shape, ms, sizeof ms));
     if (!m->compiled)
         return NN_OK;
     const char *loss = nn_loss_names[m->loss];

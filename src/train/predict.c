@@ -9,9 +9,13 @@ int nn_predict(nn_model *m, nn_dataset *ds, size_t n, int batch, nn_dist *d, flo
                nn_error *e)
 {
     int rc = NN_OK;
-    size_t K = nn_model_out_size(m), in = nn_model_in_size(m);
-    if (nn_shape_size(&ds->x_shape) != in)
-        return nn_err(e, NN_ESHAPE, "%s: samples do not match the model's input", ds->source);
+    size_t K = nn_model_out_size(m);
+    if (!nn_shape_fits(&m->in_shape, &ds->x_shape)) {
+        char ds_[64], ms[64];
+        return nn_err(e, NN_ESHAPE, "%s: samples have shape %s but the model's input is %s",
+                      ds->source, nn_shape_str(&ds->x_shape, ds_, sizeof ds_),
+                      nn_shape_str(&m->in_shape, ms, sizeof ms));
+    }
     if (batch < 1)
         batch = 32;
     nn_batch b;
