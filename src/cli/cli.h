@@ -37,6 +37,9 @@ int cli_use_threads(nn_dist *d, nn_model *m, int requested, int *threads, nn_err
 /* Warns when OpenBLAS runs a generic kernel on a CPU with AVX-512/AVX2. */
 void cli_check_blas(const nn_dist *d);
 int cli_mkdirs(const char *path, nn_error *e);
+/* Collective: checks that every rank runs the same spec text (may be NULL)
+ * with the same arguments argv[2..] (FNV-1a of both, compared over d). */
+int cli_check_same_run(nn_dist *d, const char *spec_text, int argc, char **argv, nn_error *e);
 
 /* Checkpointing state of one `train` run (train_ckpt.c). */
 #define NN_EXIT_PREEMPTED 75   /* EX_TEMPFAIL: stopped by a signal, resume later */

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "nntrain/gemm.h"
+#include "nntrain/hash.h"
 
 cli_opt *cli_find(cli_opt *opts, const char *name)
 {
@@ -172,4 +173,12 @@ int cli_mkdirs(const char *path, nn_error *e)
     if (mkdir(buf, 0777) && errno != EEXIST)
         return nn_err(e, NN_EIO, "cannot create directory '%s': %s", buf, strerror(errno));
     return NN_OK;
+}
+
+int cli_check_same_run(nn_dist *d, const char *spec_text, int argc, char **argv, nn_error *e)
+{
+    uint64_t h = nn_fnv1a_str(NN_FNV_INIT, spec_text);
+    for (int i = 2; i < argc; i++)
+        h = nn_fnv1a_str(h, argv[i]);
+    return nn_dist_check_same(d, h, "the model spec and command line", e);
 }

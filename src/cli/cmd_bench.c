@@ -199,13 +199,6 @@ static void basename_noext(const char *path, char *out, size_t len)
         *dot = 0;
 }
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-    for (; s && *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h * 0x100000001b3ULL;
-}
-
 enum { R_SAMPLES, R_TOTAL, R_COMPUTE, R_COMM, R_DATA, R_RSS, R_K };
 
 typedef struct result {
@@ -439,12 +432,8 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
     if (!rc)
         rc = synth_open(&ds, &m, n, B, (uint64_t)seed, &e);
     rc = nn_dist_agree(d, rc, &e);
-    if (!rc) {
-        uint64_t h = fnv(0xcbf29ce484222325ULL, s.text);
-        for (int i = 2; i < argc; i++)
-            h = fnv(h, argv[i]);
-        rc = nn_dist_check_same(d, h, "the model spec and command line", &e);
-    }
+    if (!rc)
+        rc = cli_check_same_run(d, s.text, argc, argv, &e);
     if (!rc) {
         rc = cli_use_threads(d, &m, threads, &r.threads, &e);
         r.ranks = d->size;

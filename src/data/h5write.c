@@ -24,14 +24,6 @@
  * Iris row per chunk would cost more in chunk index and calls than in data. */
 #define CHUNK_MIN_BYTES 512
 
-uint64_t nn_fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
-
 void nn_h5_quiet(void)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);

@@ -20,6 +20,8 @@
 #include <stb_image.h>
 #include <stb_image_resize.h>
 
+#include "nntrain/hash.h"
+
 #define MAX_LISTED 10      /* cross-class groups named in the report */
 /* Larger images are refused before stb_image allocates for them: a header
  * of a few bytes can claim 16384 x 16384 and more (found by fuzzing: a
@@ -67,14 +69,6 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
-}
-
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -517,7 +511,7 @@ int nn_images_load(const nn_image_class *classes, int nclasses, const nn_images_
         size_t len;
         if ((rc = read_all(ents[i].path, &buf, &len, e)))
             break;
-        ents[i].hash = fnv1a(buf, len);
+        ents[i].hash = nn_fnv1a(NN_FNV_INIT, buf, len);
         ents[i].size = len;
         rc = find_group(ents, i, buf, table, tsize - 1, &ents[i].group, e);
         if (!rc)
