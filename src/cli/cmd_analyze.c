@@ -22,6 +22,7 @@
 #include "nntrain/confusion.h"
 #include "nntrain/gemm.h"
 #include "nntrain/predict.h"
+#include "nntrain/strbuf.h"
 
 #define MAX_UNITS 256
 #define MIN_TILE_PX 56
@@ -59,28 +60,26 @@ static int write_text(const char *path, const char *text, nn_error *e)
     return NN_OK;
 }
 
-/* Appends printf output to a growing string (NULL after a failed malloc). */
+/* Appends printf output to the string *s of length *len (a nn_strbuf kept
+ * as the pair; *s NULL after a failed malloc). */
 static void sappend(char **s, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void sappend(char **s, size_t *len, const char *fmt, ...)
 {
-    va_list ap;
-    char line[512];
-    va_start(ap, fmt);
-    int k = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (!*s || k < 0)
+    if (!*s)
         return;
-    k = k >= (int)sizeof line ? (int)sizeof line - 1 : k;
-    char *t = realloc(*s, *len + (size_t)k + 1);
-    if (!t) {
-        free(*s);
+    nn_strbuf b = {.s = *s, .len = *len, .cap = *len + 1};
+    va_list ap;
+    va_start(ap, fmt);
+    nn_strbuf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (b.oom) {
+        nn_strbuf_free(&b);
         *s = NULL;
         return;
     }
-    memcpy(t + *len, line, (size_t)k + 1);
-    *len += (size_t)k;
-    *s = t;
+    *s = b.s;
+    *len = b.len;
 }
 
 static void grid_dims(int n, int *cols, int *rows)
