@@ -23,6 +23,7 @@
 #include "nntrain/gemm.h"
 #include "nntrain/predict.h"
 #include "nntrain/strbuf.h"
+#include "nntrain/tmpfile.h"
 
 #define MAX_UNITS 256
 #define MIN_TILE_PX 56
@@ -47,16 +48,13 @@ static const char *help =
 
 static int write_text(const char *path, const char *text, nn_error *e)
 {
-    char tmp[4200];
-    cli_tmp_name(tmp, sizeof tmp, path);
-    FILE *f = fopen(tmp, "w");
+    char tmp[NN_TMP_NAME_MAX];
+    FILE *f = nn_tmp_fopen(path, tmp, sizeof tmp);
     if (!f)
         return nn_err(e, NN_EIO, "%s: cannot write: %s", path, strerror(errno));
     int bad = fputs(text, f) < 0;
-    if (fclose(f) || bad || rename(tmp, path)) {
-        unlink(tmp);
+    if (nn_tmp_fclose(f, tmp, bad) || nn_tmp_commit(tmp, path))
         return nn_err(e, NN_EIO, "%s: writing failed", path);
-    }
     return NN_OK;
 }
 

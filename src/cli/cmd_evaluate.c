@@ -17,6 +17,7 @@
 #include "nntrain/gemm.h"
 #include "nntrain/evaluate.h"
 #include "nntrain/predict.h"
+#include "nntrain/tmpfile.h"
 
 #define MAX_TABLE_CLASSES 30   /* wider matrices go to --confusion-csv only */
 
@@ -128,9 +129,8 @@ static int print_mistakes(const char *title, const float *probs, int K, const fl
 
 static int write_csv(const char *path, const nn_confusion *c, const cli_input *in, nn_error *e)
 {
-    char tmp[4200], buf[32];
-    cli_tmp_name(tmp, sizeof tmp, path);
-    FILE *f = fopen(tmp, "w");
+    char tmp[NN_TMP_NAME_MAX], buf[32];
+    FILE *f = nn_tmp_fopen(path, tmp, sizeof tmp);
     if (!f)
         return nn_err(e, NN_EIO, "--confusion-csv %s: cannot write: %s", path, strerror(errno));
     fputs("true\\predicted", f);
@@ -145,11 +145,8 @@ static int write_csv(const char *path, const nn_confusion *c, const cli_input *i
             fprintf(f, ",%zu", c->counts[(size_t)t * (size_t)c->nclasses + (size_t)p]);
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    if (fclose(f) || bad || rename(tmp, path)) {
-        unlink(tmp);
+    if (nn_tmp_fclose(f, tmp, 0) || nn_tmp_commit(tmp, path))
         return nn_err(e, NN_EIO, "--confusion-csv %s: writing failed", path);
-    }
     return NN_OK;
 }
 

@@ -19,6 +19,7 @@
 #include "nntrain/augment.h"
 #include "nntrain/data.h"
 #include "nntrain/spec.h"
+#include "nntrain/tmpfile.h"
 
 static void usage(FILE *f)
 {
@@ -182,10 +183,10 @@ static int make_grid(const nn_augment *aug, nn_dataset *d, preview_args *a, long
 /* Writes, then renames: no half-written PNG. */
 static int write_png(const char *outp, const uint8_t *grid, int gw, int gh, int C, nn_error *e)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", outp, (long)getpid());
-    if (!stbi_write_png(tmp, gw, gh, C, grid, gw * C) || rename(tmp, outp)) {
-        unlink(tmp);
+    char tmp[NN_TMP_NAME_MAX];
+    if (nn_tmp_path(tmp, sizeof tmp, outp) || !stbi_write_png(tmp, gw, gh, C, grid, gw * C) ||
+        nn_tmp_commit(tmp, outp)) {
+        nn_tmp_discard(tmp);
         return nn_err(e, NN_EIO, "%s: cannot write the PNG file", outp);
     }
     return NN_OK;

@@ -14,6 +14,7 @@
 #include "infer.h"
 #include "nntrain/checkpoint.h"
 #include "nntrain/h5data.h"
+#include "nntrain/tmpfile.h"
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -311,25 +312,21 @@ const char *cli_csv_quote(const char *s, char *buf, size_t len)
 
 void cli_tmp_name(char *buf, size_t len, const char *path)
 {
-    snprintf(buf, len, "%s.tmp-%ld", path, (long)getpid());
+    nn_tmp_path(buf, len, path);
 }
 
 int cli_write_png(const char *path, int w, int h, int c, const uint8_t *px, nn_error *e)
 {
-    char tmp[4200];
-    cli_tmp_name(tmp, sizeof tmp, path);
+    char tmp[NN_TMP_NAME_MAX];
     errno = 0;
-    if (!stbi_write_png(tmp, w, h, c, px, w * c)) {
+    if (nn_tmp_path(tmp, sizeof tmp, path) || !stbi_write_png(tmp, w, h, c, px, w * c)) {
         int err = errno;
-        unlink(tmp);
+        nn_tmp_discard(tmp);
         return nn_err(e, NN_EIO, "%s: cannot write the PNG file: %s", path,
                       err ? strerror(err) : "stb_image_write failed");
     }
-    if (rename(tmp, path)) {
-        int err = errno;
-        unlink(tmp);
-        return nn_err(e, NN_EIO, "%s: cannot rename %s to it: %s", path, tmp, strerror(err));
-    }
+    if (nn_tmp_commit(tmp, path))
+        return nn_err(e, NN_EIO, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
     return NN_OK;
 }
 
