@@ -17,6 +17,7 @@
 #include "nntrain/confusion.h"
 #include "nntrain/gemm.h"
 #include "nntrain/predict.h"
+#include "nntrain/tmpfile.h"
 
 static const char *help =
     "usage: nntrain predict MODEL.h5 (--data SRC | --images DIR) [options]\n"
@@ -262,21 +263,15 @@ static int write_predictions(const predict_args *a, const nn_model *m, cli_input
 {
     float *y;
     int rc = true_classes(in, m, n, &y, e);
-    char tmp[4200];
+    char tmp[NN_TMP_NAME_MAX];
     FILE *f = stdout;
-    if (!rc && a->outp) {
-        cli_tmp_name(tmp, sizeof tmp, a->outp);
-        if (!(f = fopen(tmp, "w")))
-            rc = nn_err(e, NN_EIO, "-o %s: cannot write: %s", a->outp, strerror(errno));
-    }
+    if (!rc && a->outp && !(f = nn_tmp_fopen(a->outp, tmp, sizeof tmp)))
+        rc = nn_err(e, NN_EIO, "-o %s: cannot write: %s", a->outp, strerror(errno));
     if (!rc) {
         int bad = write_csv(f, m, in, out, n, y);
         if (a->outp) {
-            bad |= fclose(f) != 0;
-            if (bad || rename(tmp, a->outp)) {
-                unlink(tmp);
+            if (nn_tmp_fclose(f, tmp, bad) || nn_tmp_commit(tmp, a->outp))
                 rc = nn_err(e, NN_EIO, "-o %s: writing failed", a->outp);
-            }
         } else {
             bad |= fflush(stdout) != 0;
             if (bad)

@@ -310,11 +310,6 @@ const char *cli_csv_quote(const char *s, char *buf, size_t len)
     return buf;
 }
 
-void cli_tmp_name(char *buf, size_t len, const char *path)
-{
-    nn_tmp_path(buf, len, path);
-}
-
 int cli_write_png(const char *path, int w, int h, int c, const uint8_t *px, nn_error *e)
 {
     char tmp[NN_TMP_NAME_MAX];

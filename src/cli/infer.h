@@ -77,7 +77,4 @@ void cli_blit(uint8_t *dst, int dw, int row, int col, const float *src, const nn
 /* s, or s quoted into buf (len >= 4) when it holds a comma, quote or newline. */
 const char *cli_csv_quote(const char *s, char *buf, size_t len);
 
-/* Writes a temporary name for path into buf ("<path>.tmp-<pid>"). */
-void cli_tmp_name(char *buf, size_t len, const char *path);
-
 #endif
