@@ -358,11 +358,8 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
     int npos = 0;
     nn_error e = {0};
     int rc = cli_parse(argc, argv, 2, opts, pos, 1, &npos, &e);
-    if (!rc && cli_find(opts, "--help")->given) {
-        if (d->rank == 0)
-            fputs(help, stdout);
-        return CLI_OK;
-    }
+    if (!rc && cli_find(opts, "--help")->given)
+        return cli_help(d, help);
     int batch = 0, per_rank = 0, threads = 0, steps = 20, warmup = 3, seed = 42;
     double bucket_mb = 4;
     const char *mode = cli_find(opts, "--allreduce")->value;
@@ -395,12 +392,8 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         rc = nn_err(&e, NN_EINVAL, "--bucket-mb must be > 0 and < 1048576, got %g", bucket_mb);
     if (!rc && mode && strcmp(mode, "overlap") && strcmp(mode, "blocking"))
         rc = nn_err(&e, NN_EINVAL, "--allreduce must be 'overlap' or 'blocking', not '%s'", mode);
-    if (rc) {
-        cli_error(d, &e);
-        if (d->rank == 0)
-            fputs(help, stderr);
-        return CLI_USAGE;
-    }
+    if (rc)
+        return cli_usage(d, &e, help);
     d->overlap = !(mode && !strcmp(mode, "blocking"));
     d->bucket_bytes = (size_t)(bucket_mb * 1048576.0);
 

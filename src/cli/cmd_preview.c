@@ -89,23 +89,13 @@ static int read_args(int argc, char **argv, preview_args *a)
     cli_opt opts[] = {{"--data", 1, 0, 0},  {"--out", 1, 0, 0},   {"--output", 1, 0, 0},
                       {"--n", 1, 0, 0},     {"--versions", 1, 0, 0}, {"--scale", 1, 0, 0},
                       {"--seed", 1, 0, 0},  {"--help", 0, 0, 0},  {NULL, 0, 0, 0}};
-    char **args = malloc((size_t)argc * sizeof *args);
     const char *pos[1] = {NULL};
     int npos = 0, rc = -1;
     nn_error e = {0};
-    if (!args) {
-        fprintf(stderr, "nntrain: error: out of memory\n");
-        return CLI_FAIL;
-    }
-    for (int i = 0; i < argc; i++)
-        args[i] = !strcmp(argv[i], "-o") ? "--out" : !strcmp(argv[i], "-h") ? "--help"
-                                                                               : argv[i];
-    if (cli_parse(argc, args, 2, opts, pos, 1, &npos, &e) ||
+    if (cli_parse_alias(argc, argv, 2, CLI_ALIAS_O | CLI_ALIAS_H, opts, pos, 1, &npos, &e) ||
         cli_int(opts, "--n", &a->rows, &e) || cli_int(opts, "--versions", &a->versions, &e) ||
         cli_int(opts, "--scale", &a->scale, &e)) {
-        cli_error(NULL, &e);
-        fprintf(stderr, "Run 'nntrain augment-preview --help' for the options.\n");
-        rc = CLI_USAGE;
+        rc = cli_usage_hint(&e, "augment-preview");
     } else if (cli_find(opts, "--help")->given) {
         usage(stdout);
         rc = CLI_OK;
@@ -126,7 +116,6 @@ static int read_args(int argc, char **argv, preview_args *a)
               : cli_find(opts, "--output")->given ? cli_find(opts, "--output")->value
                                                   : "augment_preview.png";
     a->seed = cli_find(opts, "--seed")->given ? cli_find(opts, "--seed")->value : NULL;
-    free(args);   /* the values point into argv */
     return rc;
 }
 
