@@ -92,9 +92,6 @@ int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_split(int argc, char **argv);
 
-/* A copy of argv (caller frees the array) with "-o" spelled "--out". */
-int cli_out_alias(int argc, char **argv, char ***out);
-
 struct nn_convert_stats;
 /* "Wrote OUT: train N, test M samples of ..." and per-split duplicate counts. */
 void cli_convert_report(const struct nn_convert_stats *st, const char *out, int dedupe);

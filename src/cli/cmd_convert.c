@@ -42,18 +42,6 @@ static const char *help =
     "  --label-column NAME     csv: class labels (strings or integers), classes sorted\n"
     "  --target-columns A,B    csv: float regression targets\n";
 
-int cli_out_alias(int argc, char **argv, char ***out)
-{
-    char **v = malloc((size_t)(argc + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    for (int i = 0; i < argc; i++)
-        v[i] = strcmp(argv[i], "-o") ? argv[i] : "--out";
-    v[argc] = NULL;
-    *out = v;
-    return 0;
-}
-
 void cli_convert_report(const nn_convert_stats *st, const char *out, int dedupe)
 {
     char shape[64];
