@@ -1,5 +1,6 @@
-/* Option parsing, error printing, thread choice and checks shared by the
- * subcommands. */
+/* Option parsing (with the -o / -h aliases), help and usage-error printing,
+ * thread choice, the same-run check over the ranks and other checks shared
+ * by the subcommands. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>

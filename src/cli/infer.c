@@ -1,4 +1,5 @@
-/* Model files and inputs for evaluate / predict / analyze (see infer.h).
+/* The shared command line and preamble, model files and inputs for
+ * evaluate / predict / analyze (see infer.h).
  * Class names of an nntrain HDF5 dataset come from nn_h5_class_names:
  * nn_dataset itself does not carry them. */
 #define _POSIX_C_SOURCE 200809L
