@@ -14,7 +14,7 @@ declare -A FLOOR=([core]=0 [spec]=1 [layers]=2 [data]=2 [mpi]=2 [train]=3 [io]=4
 # owning folder of each public header
 declare -A OWNER=(
   [activation]=core [clock]=core [error]=core [fpmode]=core [gemm]=core [init]=core
-  [pool]=core [rng]=core [tensor]=core
+  [pool]=core [rng]=core [tensor]=core [hash]=core [strbuf]=core [tmpfile]=core
   [spec]=spec [args]=spec
   [layer]=layers
   [augment]=data [convert]=data [data]=data [h5data]=data [images]=data

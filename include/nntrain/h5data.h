@@ -20,6 +20,7 @@
 
 #include "nntrain/data.h"
 #include "nntrain/error.h"
+#include "nntrain/hash.h"   /* the checksum attribute */
 #include "nntrain/tensor.h"
 
 typedef struct nn_h5_split {
@@ -54,9 +55,5 @@ int nn_h5_open(const char *path, const char *split, nn_dataset *d, nn_error *e);
  * and *n 0 when the file has none; free with nn_h5_free_strings. */
 int nn_h5_class_names(const char *path, char ***names, size_t *n, nn_error *e);
 void nn_h5_free_strings(char **v, size_t n);
-
-/* FNV-1a 64 over bytes, continuing from h (start with NN_FNV_INIT). */
-#define NN_FNV_INIT 0xcbf29ce484222325ULL
-uint64_t nn_fnv1a(uint64_t h, const void *p, size_t n);
 
 #endif

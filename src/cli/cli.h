@@ -21,12 +21,27 @@ typedef struct cli_opt {
  * arguments (up to max_pos); unknown options are errors. */
 int cli_parse(int argc, char **argv, int first, cli_opt *opts, const char **pos,
               int max_pos, int *npos, nn_error *e);
+/* Short spellings cli_parse_alias reads as long options, wherever they stand. */
+enum { CLI_ALIAS_O = 1,   /* "-o" as "--out" */
+       CLI_ALIAS_H = 2 }; /* "-h" as "--help" */
+/* cli_parse with every argument equal to "-o" / "-h" read as "--out" /
+ * "--help" (aliases: CLI_ALIAS_* ORed). Values point into argv. */
+int cli_parse_alias(int argc, char **argv, int first, int aliases, cli_opt *opts,
+                    const char **pos, int max_pos, int *npos, nn_error *e);
 cli_opt *cli_find(cli_opt *opts, const char *name);
 int cli_int(cli_opt *opts, const char *name, int *out, nn_error *e);
 int cli_double(cli_opt *opts, const char *name, double *out, nn_error *e);
 
 /* Prints "nntrain: error: msg" on rank 0 (or on every rank if d is NULL). */
 void cli_error(const nn_dist *d, const nn_error *e);
+/* --help: help on stdout, on rank 0 (every rank if d is NULL). Returns CLI_OK. */
+int cli_help(const nn_dist *d, const char *help);
+/* A usage error: cli_error, then help on stderr, on rank 0 (every rank if d
+ * is NULL). Returns CLI_USAGE. */
+int cli_usage(const nn_dist *d, const nn_error *e, const char *help);
+/* A usage error for a command whose help is long: cli_error, then "Run
+ * 'nntrain <cmd> --help' for the options." on stderr. Returns CLI_USAGE. */
+int cli_usage_hint(const nn_error *e, const char *cmd);
 /* Compute threads per rank: --threads, else SLURM_CPUS_PER_TASK, else the
  * cores this process may use divided by the ranks on this node. */
 int cli_threads(const nn_dist *d, int requested);
@@ -37,6 +52,9 @@ int cli_use_threads(nn_dist *d, nn_model *m, int requested, int *threads, nn_err
 /* Warns when OpenBLAS runs a generic kernel on a CPU with AVX-512/AVX2. */
 void cli_check_blas(const nn_dist *d);
 int cli_mkdirs(const char *path, nn_error *e);
+/* Collective: checks that every rank runs the same spec text (may be NULL)
+ * with the same arguments argv[2..] (FNV-1a of both, compared over d). */
+int cli_check_same_run(nn_dist *d, const char *spec_text, int argc, char **argv, nn_error *e);
 
 /* Checkpointing state of one `train` run (train_ckpt.c). */
 #define NN_EXIT_PREEMPTED 75   /* EX_TEMPFAIL: stopped by a signal, resume later */
@@ -74,8 +92,6 @@ int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_split(int argc, char **argv);
 
-/* A copy of argv (caller frees the array) with "-o" spelled "--out". */
-int cli_out_alias(int argc, char **argv, char ***out);
 struct nn_convert_stats;
 /* "Wrote OUT: train N, test M samples of ..." and per-split duplicate counts. */
 void cli_convert_report(const struct nn_convert_stats *st, const char *out, int dedupe);

@@ -1,5 +1,6 @@
-/* Option parsing, error printing, thread choice and checks shared by the
- * subcommands. */
+/* Option parsing (with the -o / -h aliases), help and usage-error printing,
+ * thread choice, the same-run check over the ranks and other checks shared
+ * by the subcommands. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -11,6 +12,7 @@
 
 #include "cli.h"
 #include "nntrain/gemm.h"
+#include "nntrain/hash.h"
 
 cli_opt *cli_find(cli_opt *opts, const char *name)
 {
@@ -20,12 +22,21 @@ cli_opt *cli_find(cli_opt *opts, const char *name)
     return NULL;
 }
 
-int cli_parse(int argc, char **argv, int first, cli_opt *opts, const char **pos,
-              int max_pos, int *npos, nn_error *e)
+static const char *alias(const char *a, int aliases)
+{
+    if ((aliases & CLI_ALIAS_O) && !strcmp(a, "-o"))
+        return "--out";
+    if ((aliases & CLI_ALIAS_H) && !strcmp(a, "-h"))
+        return "--help";
+    return a;
+}
+
+int cli_parse_alias(int argc, char **argv, int first, int aliases, cli_opt *opts,
+                    const char **pos, int max_pos, int *npos, nn_error *e)
 {
     *npos = 0;
     for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = alias(argv[i], aliases);
         if (a[0] == '-' && a[1] == '-') {
             const char *eq = strchr(a, '=');
             char name[64];
@@ -47,7 +58,7 @@ int cli_parse(int argc, char **argv, int first, cli_opt *opts, const char **pos,
                 if (eq)
                     o->value = eq + 1;
                 else if (i + 1 < argc)
-                    o->value = argv[++i];
+                    o->value = alias(argv[++i], aliases);
                 else
                     return nn_err(e, NN_EINVAL, "option %s needs a value", name);
             } else if (eq) {
@@ -62,32 +73,46 @@ int cli_parse(int argc, char **argv, int first, cli_opt *opts, const char **pos,
     return NN_OK;
 }
 
-int cli_int(cli_opt *opts, const char *name, int *out, nn_error *e)
+int cli_parse(int argc, char **argv, int first, cli_opt *opts, const char **pos,
+              int max_pos, int *npos, nn_error *e)
+{
+    return cli_parse_alias(argc, argv, first, 0, opts, pos, max_pos, npos, e);
+}
+
+/* The number given for option name into *out, *given = 0 (and *out
+ * untouched) when the option is not given: an integer in int range when
+ * integer, else what strtod reads. */
+static int opt_number(cli_opt *opts, const char *name, int integer, double *out, int *given,
+                      nn_error *e)
 {
     cli_opt *o = cli_find(opts, name);
-    if (!o || !o->given)
+    *given = o && o->given;
+    if (!*given)
         return NN_OK;
     char *end;
     errno = 0;
-    long v = strtol(o->value, &end, 10);
-    if (errno || *end || end == o->value || v < -2147483647L || v > 2147483647L)
-        return nn_err(e, NN_EINVAL, "option %s expects an integer, got '%s'", name, o->value);
-    *out = (int)v;
+    double v = integer ? (double)strtol(o->value, &end, 10) : strtod(o->value, &end);
+    if (errno || *end || end == o->value ||
+        (integer && (v < -2147483647.0 || v > 2147483647.0)))
+        return nn_err(e, NN_EINVAL, "option %s expects %s, got '%s'", name,
+                      integer ? "an integer" : "a number", o->value);
+    *out = v;
     return NN_OK;
+}
+
+int cli_int(cli_opt *opts, const char *name, int *out, nn_error *e)
+{
+    double v = 0;
+    int given, rc = opt_number(opts, name, 1, &v, &given, e);
+    if (!rc && given)
+        *out = (int)v;
+    return rc;
 }
 
 int cli_double(cli_opt *opts, const char *name, double *out, nn_error *e)
 {
-    cli_opt *o = cli_find(opts, name);
-    if (!o || !o->given)
-        return NN_OK;
-    char *end;
-    errno = 0;
-    double v = strtod(o->value, &end);
-    if (errno || *end || end == o->value)
-        return nn_err(e, NN_EINVAL, "option %s expects a number, got '%s'", name, o->value);
-    *out = v;
-    return NN_OK;
+    int given;
+    return opt_number(opts, name, 0, out, &given, e);
 }
 
 void cli_error(const nn_dist *d, const nn_error *e)
@@ -96,6 +121,28 @@ void cli_error(const nn_dist *d, const nn_error *e)
         fflush(stdout);
         fprintf(stderr, "nntrain: error: %s\n", e->msg[0] ? e->msg : nn_err_name(e->code));
     }
+}
+
+int cli_help(const nn_dist *d, const char *help)
+{
+    if (!d || d->rank == 0)
+        fputs(help, stdout);
+    return CLI_OK;
+}
+
+int cli_usage(const nn_dist *d, const nn_error *e, const char *help)
+{
+    cli_error(d, e);
+    if (!d || d->rank == 0)
+        fputs(help, stderr);
+    return CLI_USAGE;
+}
+
+int cli_usage_hint(const nn_error *e, const char *cmd)
+{
+    cli_error(NULL, e);
+    fprintf(stderr, "Run 'nntrain %s --help' for the options.\n", cmd);
+    return CLI_USAGE;
 }
 
 static int env_int(const char *name)
@@ -172,4 +219,12 @@ int cli_mkdirs(const char *path, nn_error *e)
     if (mkdir(buf, 0777) && errno != EEXIST)
         return nn_err(e, NN_EIO, "cannot create directory '%s': %s", buf, strerror(errno));
     return NN_OK;
+}
+
+int cli_check_same_run(nn_dist *d, const char *spec_text, int argc, char **argv, nn_error *e)
+{
+    uint64_t h = nn_fnv1a_str(NN_FNV_INIT, spec_text);
+    for (int i = 2; i < argc; i++)
+        h = nn_fnv1a_str(h, argv[i]);
+    return nn_dist_check_same(d, h, "the model spec and command line", e);
 }

@@ -22,6 +22,8 @@
 #include "nntrain/confusion.h"
 #include "nntrain/gemm.h"
 #include "nntrain/predict.h"
+#include "nntrain/strbuf.h"
+#include "nntrain/tmpfile.h"
 
 #define MAX_UNITS 256
 #define MIN_TILE_PX 56
@@ -46,41 +48,36 @@ static const char *help =
 
 static int write_text(const char *path, const char *text, nn_error *e)
 {
-    char tmp[4200];
-    cli_tmp_name(tmp, sizeof tmp, path);
-    FILE *f = fopen(tmp, "w");
+    char tmp[NN_TMP_NAME_MAX];
+    FILE *f = nn_tmp_fopen(path, tmp, sizeof tmp);
     if (!f)
         return nn_err(e, NN_EIO, "%s: cannot write: %s", path, strerror(errno));
     int bad = fputs(text, f) < 0;
-    if (fclose(f) || bad || rename(tmp, path)) {
-        unlink(tmp);
+    if (nn_tmp_fclose(f, tmp, bad) || nn_tmp_commit(tmp, path))
         return nn_err(e, NN_EIO, "%s: writing failed", path);
-    }
     return NN_OK;
 }
 
-/* Appends printf output to a growing string (NULL after a failed malloc). */
+/* Appends printf output to the string *s of length *len (a nn_strbuf kept
+ * as the pair; *s NULL after a failed malloc). */
 static void sappend(char **s, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void sappend(char **s, size_t *len, const char *fmt, ...)
 {
-    va_list ap;
-    char line[512];
-    va_start(ap, fmt);
-    int k = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (!*s || k < 0)
+    if (!*s)
         return;
-    k = k >= (int)sizeof line ? (int)sizeof line - 1 : k;
-    char *t = realloc(*s, *len + (size_t)k + 1);
-    if (!t) {
-        free(*s);
+    nn_strbuf b = {.s = *s, .len = *len, .cap = *len + 1};
+    va_list ap;
+    va_start(ap, fmt);
+    nn_strbuf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (b.oom) {
+        nn_strbuf_free(&b);
         *s = NULL;
         return;
     }
-    memcpy(t + *len, line, (size_t)k + 1);
-    *len += (size_t)k;
-    *s = t;
+    *s = b.s;
+    *len = b.len;
 }
 
 static void grid_dims(int n, int *cols, int *rows)
@@ -282,67 +279,26 @@ int cmd_analyze(int argc, char **argv, nn_dist *d)
                       {"--class-names", 1, 0, 0}, {"--batch-size", 1, 0, 0},
                       {"--threads", 1, 0, 0},    {"--help", 0, 0, 0},
                       {NULL, 0, 0, 0}};
-    const char *pos[1];
-    char **args = NULL;
-    int npos = 0, batch = 64, threads = 0, limit = -1;
+    cli_infer_args a;
     nn_error e = {0};
-    if (cli_out_alias(argc, argv, &args)) {
-        fprintf(stderr, "nntrain: error: out of memory\n");
-        return CLI_FAIL;
-    }
-    int rc = cli_parse(argc, args, 2, opts, pos, 1, &npos, &e);
-    if (!rc && cli_find(opts, "--help")->given) {
-        if (d->rank == 0)
-            fputs(help, stdout);
-        free(args);
-        return CLI_OK;
-    }
-    const char *split = cli_find(opts, "--split")->value;
+    int rc = cli_infer_parse(argc, argv, "analyze", opts, &a, &e);
+    if (!rc && a.help)
+        return cli_help(d, help);
     const char *dir = cli_find(opts, "--out")->given ? cli_find(opts, "--out")->value
                                                      : "analysis";
-    if (!rc && npos != 1)
-        rc = nn_err(&e, NN_EINVAL, "analyze needs one model file (nntrain analyze MODEL.h5 "
-                    "--data SRC)");
-    if (!rc && !cli_find(opts, "--data")->given)
-        rc = nn_err(&e, NN_EINVAL, "analyze needs --data SRC");
-    if (!rc && !(rc = cli_int(opts, "--batch-size", &batch, &e)) &&
-        !(rc = cli_int(opts, "--limit", &limit, &e)))
-        rc = cli_int(opts, "--threads", &threads, &e);
-    if (!rc && (batch < 1 || (cli_find(opts, "--limit")->given && limit < 1)))
-        rc = nn_err(&e, NN_EINVAL, "--batch-size and --limit must be >= 1");
-    if (!rc && split && strcmp(split, "test") && strcmp(split, "train"))
-        rc = nn_err(&e, NN_EINVAL, "--split must be 'test' or 'train', not '%s'", split);
-    if (rc) {
-        cli_error(d, &e);
-        if (d->rank == 0)
-            fputs(help, stderr);
-        free(args);
-        return CLI_USAGE;
-    }
+    if (rc)
+        return cli_usage(d, &e, help);
 
     nn_model m = {0};
     cli_input in = {0};
     float *probs = NULL;
     int have_model = 0, classify = 0;
-    rc = cli_load_model(pos[0], &m, &e);
-    have_model = !rc;
-    if (!rc)
-        rc = cli_input_data(&in, cli_find(opts, "--data")->value, split, &e);
-    if (!rc && cli_find(opts, "--class-names")->given)
-        rc = cli_input_names(&in, cli_find(opts, "--class-names")->value, &e);
-    if (!rc)
-        rc = cli_input_check_names(&in, &m, cli_find(opts, "--class-names")->given,
-                                   d->rank == 0, &e);
+    rc = cli_infer_open(&a, d->rank == 0, &m, &have_model, &in, &e);
     size_t n = in.ds.n, K = nn_model_out_size(&m);
-    if (limit > 0 && (size_t)limit < n)
-        n = (size_t)limit;
-    if (!rc) {
-        char a[64], b[64];
-        if (nn_shape_size(&in.ds.x_shape) != nn_model_in_size(&m))
-            rc = nn_err(&e, NN_ESHAPE, "%s: samples have shape %s but the model's input is %s",
-                        in.ds.source, nn_shape_str(&in.ds.x_shape, a, sizeof a),
-                        nn_shape_str(&m.in_shape, b, sizeof b));
-    }
+    if (a.limit > 0 && (size_t)a.limit < n)
+        n = (size_t)a.limit;
+    if (!rc)
+        rc = cli_input_check_shape(&in, &m, &e);
     if (!rc && d->rank == 0)
         rc = cli_mkdirs(dir, &e);
     if (!rc && d->rank == 0 && access(dir, W_OK))
@@ -352,13 +308,13 @@ int cmd_analyze(int argc, char **argv, nn_dist *d)
         rc = nn_err(&e, NN_ENOMEM, "out of memory for %zu predictions", n);
     rc = nn_dist_agree(d, rc, &e);
     if (!rc) {
-        rc = cli_use_threads(d, &m, threads, NULL, &e);
+        rc = cli_use_threads(d, &m, a.threads, NULL, &e);
         if (d->rank == 0)
-            printf("Model: %s (%s, %zu parameters); data: %s\n", pos[0], m.name, m.nparams,
+            printf("Model: %s (%s, %zu parameters); data: %s\n", a.model, m.name, m.nparams,
                    in.what);
     }
     if (!rc && classify)
-        rc = nn_predict(&m, &in.ds, n, batch, d, probs, &e);
+        rc = nn_predict(&m, &in.ds, n, a.batch, d, probs, &e);
     int rc0 = NN_OK, done = 0;
     if (!rc && d->rank == 0) {
         rc0 = weight_images(&m, &in.ds.x_shape, &in, dir, &done, &e);
@@ -366,7 +322,7 @@ int cmd_analyze(int argc, char **argv, nn_dist *d)
             rc0 = confident_examples(&m, &in, probs, n, dir, &e);
         else if (!rc0)
             printf("note: %s is not a classifier of labelled data: no most_confident.png\n",
-                   pos[0]);
+                   a.model);
     }
     if (!rc)
         rc = nn_dist_agree(d, rc0, &e);
@@ -377,6 +333,5 @@ int cmd_analyze(int argc, char **argv, nn_dist *d)
     cli_input_free(&in);
     if (have_model)
         nn_model_free(&m);
-    free(args);
     return rc ? CLI_FAIL : CLI_OK;
 }

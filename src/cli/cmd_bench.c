@@ -199,13 +199,6 @@ static void basename_noext(const char *path, char *out, size_t len)
         *dot = 0;
 }
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-    for (; s && *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h * 0x100000001b3ULL;
-}
-
 enum { R_SAMPLES, R_TOTAL, R_COMPUTE, R_COMM, R_DATA, R_RSS, R_K };
 
 typedef struct result {
@@ -365,11 +358,8 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
     int npos = 0;
     nn_error e = {0};
     int rc = cli_parse(argc, argv, 2, opts, pos, 1, &npos, &e);
-    if (!rc && cli_find(opts, "--help")->given) {
-        if (d->rank == 0)
-            fputs(help, stdout);
-        return CLI_OK;
-    }
+    if (!rc && cli_find(opts, "--help")->given)
+        return cli_help(d, help);
     int batch = 0, per_rank = 0, threads = 0, steps = 20, warmup = 3, seed = 42;
     double bucket_mb = 4;
     const char *mode = cli_find(opts, "--allreduce")->value;
@@ -402,12 +392,8 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         rc = nn_err(&e, NN_EINVAL, "--bucket-mb must be > 0 and < 1048576, got %g", bucket_mb);
     if (!rc && mode && strcmp(mode, "overlap") && strcmp(mode, "blocking"))
         rc = nn_err(&e, NN_EINVAL, "--allreduce must be 'overlap' or 'blocking', not '%s'", mode);
-    if (rc) {
-        cli_error(d, &e);
-        if (d->rank == 0)
-            fputs(help, stderr);
-        return CLI_USAGE;
-    }
+    if (rc)
+        return cli_usage(d, &e, help);
     d->overlap = !(mode && !strcmp(mode, "blocking"));
     d->bucket_bytes = (size_t)(bucket_mb * 1048576.0);
 
@@ -439,12 +425,8 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
     if (!rc)
         rc = synth_open(&ds, &m, n, B, (uint64_t)seed, &e);
     rc = nn_dist_agree(d, rc, &e);
-    if (!rc) {
-        uint64_t h = fnv(0xcbf29ce484222325ULL, s.text);
-        for (int i = 2; i < argc; i++)
-            h = fnv(h, argv[i]);
-        rc = nn_dist_check_same(d, h, "the model spec and command line", &e);
-    }
+    if (!rc)
+        rc = cli_check_same_run(d, s.text, argc, argv, &e);
     if (!rc) {
         rc = cli_use_threads(d, &m, threads, &r.threads, &e);
         r.ranks = d->size;

@@ -42,18 +42,6 @@ static const char *help =
     "  --label-column NAME     csv: class labels (strings or integers), classes sorted\n"
     "  --target-columns A,B    csv: float regression targets\n";
 
-int cli_out_alias(int argc, char **argv, char ***out)
-{
-    char **v = malloc((size_t)(argc + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    for (int i = 0; i < argc; i++)
-        v[i] = strcmp(argv[i], "-o") ? argv[i] : "--out";
-    v[argc] = NULL;
-    *out = v;
-    return 0;
-}
-
 void cli_convert_report(const nn_convert_stats *st, const char *out, int dedupe)
 {
     char shape[64];
@@ -110,21 +98,12 @@ int cmd_convert(int argc, char **argv)
         return cmd_convert_images(argc, argv, 3);
     if (!strcmp(kind, "sequences"))   /* token sequences: cmd_convert_sequences.c */
         return cmd_convert_sequences(argc, argv, 3);
-    char **av = NULL;
     const char *pos[1];
     int npos = 0;
     nn_error e = {0};
-    if (cli_out_alias(argc, argv, &av)) {
-        nn_err(&e, NN_ENOMEM, "out of memory");
-        cli_error(NULL, &e);
-        return CLI_FAIL;
-    }
-    int rc = cli_parse(argc, av, 3, opts, pos, 1, &npos, &e);
-    if (!rc && cli_find(opts, "--help")->given) {
-        free(av);
-        fputs(help, stdout);
-        return CLI_OK;
-    }
+    int rc = cli_parse_alias(argc, argv, 3, CLI_ALIAS_O, opts, pos, 1, &npos, &e);
+    if (!rc && cli_find(opts, "--help")->given)
+        return cli_help(NULL, help);
     nn_convert_opts o = {.dedupe = cli_find(opts, "--dedupe")->given,
                          .label_column = cli_find(opts, "--label-column")->value,
                          .target_columns = cli_find(opts, "--target-columns")->value};
@@ -162,11 +141,8 @@ int cmd_convert(int argc, char **argv)
         }
     }
     if (rc) {
-        free(av);
         free(names_buf);
-        cli_error(NULL, &e);
-        fputs(help, stderr);
-        return CLI_USAGE;
+        return cli_usage(NULL, &e, help);
     }
     nn_convert_stats st;
     double t0 = nn_now();
@@ -176,7 +152,6 @@ int cmd_convert(int argc, char **argv)
         rc = nn_convert_cifar10(pos[0], out, &o, &st, &e);
     else
         rc = nn_convert_csv(pos[0], out, &o, &st, &e);
-    free(av);
     free(names_buf);
     if (rc) {
         cli_error(NULL, &e);

@@ -105,7 +105,6 @@ static int check_out_dir(const char *out, nn_error *e)
 
 /* convert images' command line. The arrays hold MAX_CLASSES entries. */
 typedef struct images_args {
-    char **args;               /* argv with -o and -h spelled out */
     const char **pos;          /* the DIR=label arguments */
     int npos;
     nn_image_class *classes;   /* parsed from pos */
@@ -115,13 +114,12 @@ typedef struct images_args {
     const char *outp;
 } images_args;
 
-static int alloc_args(images_args *a, int argc)
+static int alloc_args(images_args *a)
 {
-    a->args = malloc((size_t)(argc > 0 ? argc : 1) * sizeof *a->args);
     a->pos = malloc(MAX_CLASSES * sizeof *a->pos);
     a->classes = calloc(MAX_CLASSES, sizeof *a->classes);
     a->dirs = calloc(MAX_CLASSES, sizeof *a->dirs);
-    return a->args && a->pos && a->classes && a->dirs ? 0 : -1;
+    return a->pos && a->classes && a->dirs ? 0 : -1;
 }
 
 static void free_args(images_args *a)
@@ -131,7 +129,6 @@ static void free_args(images_args *a)
     free(a->dirs);
     free(a->classes);
     free(a->pos);
-    free(a->args);
 }
 
 /* The option values and class folders into a, checked. Returns -1 to go on,
@@ -143,15 +140,9 @@ static int read_args(int argc, char **argv, int first, images_args *a)
                       {"--dedupe", 0, 0, 0},   {"--compress", 1, 0, 0}, {"--help", 0, 0, 0},
                       {NULL, 0, 0, 0}};
     nn_error e = {0};
-    /* cli_parse knows long options only: map -o and -h */
-    for (int i = 0; i < argc; i++)
-        a->args[i] = !strcmp(argv[i], "-o") ? "--out" : !strcmp(argv[i], "-h") ? "--help"
-                                                                                  : argv[i];
-    if (cli_parse(argc, a->args, first, opts, a->pos, MAX_CLASSES, &a->npos, &e)) {
-        cli_error(NULL, &e);
-        fprintf(stderr, "Run 'nntrain convert images --help' for the options.\n");
-        return CLI_USAGE;
-    }
+    if (cli_parse_alias(argc, argv, first, CLI_ALIAS_O | CLI_ALIAS_H, opts, a->pos, MAX_CLASSES,
+                        &a->npos, &e))
+        return cli_usage_hint(&e, "convert images");
     if (cli_find(opts, "--help")->given) {
         usage(stdout);
         return CLI_OK;
@@ -250,7 +241,7 @@ int cmd_convert_images(int argc, char **argv, int first)
     nn_images im = {0};
     nn_error e = {0};
     int rc;
-    if (alloc_args(&a, argc)) {
+    if (alloc_args(&a)) {
         nn_err(&e, NN_ENOMEM, "out of memory");
         cli_error(NULL, &e);
         rc = CLI_FAIL;

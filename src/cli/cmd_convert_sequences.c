@@ -26,20 +26,12 @@ int cmd_convert_sequences(int argc, char **argv, int first)
     cli_opt opts[] = {{"--maxlen", 1, 0, 0}, {"--test", 1, 0, 0}, {"--num-words", 1, 0, 0},
                       {"--padding", 1, 0, 0}, {"--truncating", 1, 0, 0}, {"--out", 1, 0, 0},
                       {"--compress", 1, 0, 0}, {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
-    char **av = NULL;
     nn_error e = {0};
-    if (cli_out_alias(argc, argv, &av)) {
-        fprintf(stderr, "nntrain: error: out of memory\n");
-        return CLI_FAIL;
-    }
     const char *pos[1];
     int npos = 0;
-    int rc = cli_parse(argc, av, first, opts, pos, 1, &npos, &e);
-    if (!rc && cli_find(opts, "--help")->given) {
-        fputs(help, stdout);
-        free(av);
-        return CLI_OK;
-    }
+    int rc = cli_parse_alias(argc, argv, first, CLI_ALIAS_O, opts, pos, 1, &npos, &e);
+    if (!rc && cli_find(opts, "--help")->given)
+        return cli_help(NULL, help);
     nn_seq_opts o;
     nn_seq_defaults(&o);
     if (!rc && npos != 1)
@@ -58,17 +50,12 @@ int cmd_convert_sequences(int argc, char **argv, int first)
     if (!rc && ((pad && strcmp(pad, "pre") && strcmp(pad, "post")) ||
                 (tr && strcmp(tr, "pre") && strcmp(tr, "post"))))
         rc = nn_err(&e, NN_EINVAL, "--padding and --truncating take 'pre' or 'post'");
-    if (rc) {
-        cli_error(NULL, &e);
-        fputs(help, stderr);
-        free(av);
-        return CLI_USAGE;
-    }
+    if (rc)
+        return cli_usage(NULL, &e, help);
     o.pre_padding = !pad || !strcmp(pad, "pre");
     o.pre_truncating = !tr || !strcmp(tr, "pre");
     const char *out = cli_find(opts, "--out")->value;
     rc = nn_convert_sequences(pos[0], cli_find(opts, "--test")->value, out, &o, &e);
-    free(av);
     if (rc) {
         cli_error(NULL, &e);
         return CLI_FAIL;

@@ -17,6 +17,7 @@
 #include "nntrain/gemm.h"
 #include "nntrain/evaluate.h"
 #include "nntrain/predict.h"
+#include "nntrain/tmpfile.h"
 
 #define MAX_TABLE_CLASSES 30   /* wider matrices go to --confusion-csv only */
 
@@ -128,9 +129,8 @@ static int print_mistakes(const char *title, const float *probs, int K, const fl
 
 static int write_csv(const char *path, const nn_confusion *c, const cli_input *in, nn_error *e)
 {
-    char tmp[4200], buf[32];
-    cli_tmp_name(tmp, sizeof tmp, path);
-    FILE *f = fopen(tmp, "w");
+    char tmp[NN_TMP_NAME_MAX], buf[32];
+    FILE *f = nn_tmp_fopen(path, tmp, sizeof tmp);
     if (!f)
         return nn_err(e, NN_EIO, "--confusion-csv %s: cannot write: %s", path, strerror(errno));
     fputs("true\\predicted", f);
@@ -145,11 +145,8 @@ static int write_csv(const char *path, const nn_confusion *c, const cli_input *i
             fprintf(f, ",%zu", c->counts[(size_t)t * (size_t)c->nclasses + (size_t)p]);
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    if (fclose(f) || bad || rename(tmp, path)) {
-        unlink(tmp);
+    if (nn_tmp_fclose(f, tmp, 0) || nn_tmp_commit(tmp, path))
         return nn_err(e, NN_EIO, "--confusion-csv %s: writing failed", path);
-    }
     return NN_OK;
 }
 
@@ -214,55 +211,27 @@ int cmd_evaluate(int argc, char **argv, nn_dist *d)
                       {"--confusion-csv", 1, 0, 0}, {"--class-names", 1, 0, 0},
                       {"--target", 1, 0, 0},        {"--threads", 1, 0, 0},
                       {"--help", 0, 0, 0},          {NULL, 0, 0, 0}};
-    const char *pos[1], *split = NULL;
-    int npos = 0, batch = 64, nerr = 10, threads = 0, target_input = -1;
+    cli_infer_args a;
+    int target_input = -1;
     nn_error e = {0};
-    int rc = cli_parse(argc, argv, 2, opts, pos, 1, &npos, &e);
-    if (!rc && cli_find(opts, "--help")->given) {
-        if (d->rank == 0)
-            fputs(help, stdout);
-        return CLI_OK;
-    }
-    if (!rc && npos != 1)
-        rc = nn_err(&e, NN_EINVAL, "evaluate needs one model file (nntrain evaluate MODEL.h5 "
-                    "--data SRC)");
-    if (!rc && !cli_find(opts, "--data")->given)
-        rc = nn_err(&e, NN_EINVAL, "evaluate needs --data SRC");
-    if (!rc && !(rc = cli_int(opts, "--batch-size", &batch, &e)) &&
-        !(rc = cli_int(opts, "--errors", &nerr, &e)))
-        rc = cli_int(opts, "--threads", &threads, &e);
-    if (!rc && (batch < 1 || nerr < 0 || nerr > 100000))
-        rc = nn_err(&e, NN_EINVAL, "--batch-size must be >= 1 and --errors in 0..100000");
-    split = cli_find(opts, "--split")->value;
-    if (!rc && split && strcmp(split, "test") && strcmp(split, "train"))
-        rc = nn_err(&e, NN_EINVAL, "--split must be 'test' or 'train', not '%s'", split);
+    int rc = cli_infer_parse(argc, argv, "evaluate", opts, &a, &e);
+    if (!rc && a.help)
+        return cli_help(d, help);
     const char *tg = cli_find(opts, "--target")->value;
     if (!rc && tg) {
         if (strcmp(tg, "input") && strcmp(tg, "labels"))
             rc = nn_err(&e, NN_EINVAL, "--target must be 'labels' or 'input', not '%s'", tg);
         target_input = !strcmp(tg, "input");
     }
-    if (rc) {
-        cli_error(d, &e);
-        if (d->rank == 0)
-            fputs(help, stderr);
-        return CLI_USAGE;
-    }
+    if (rc)
+        return cli_usage(d, &e, help);
 
     nn_model m = {0};
     cli_input in = {0};
     nn_dataset ae = {0}, *ds = &in.ds;
     float *probs = NULL;
     int have_model = 0;
-    rc = cli_load_model(pos[0], &m, &e);
-    have_model = !rc;
-    if (!rc)
-        rc = cli_input_data(&in, cli_find(opts, "--data")->value, split, &e);
-    if (!rc && cli_find(opts, "--class-names")->given)
-        rc = cli_input_names(&in, cli_find(opts, "--class-names")->value, &e);
-    if (!rc)
-        rc = cli_input_check_names(&in, &m, cli_find(opts, "--class-names")->given,
-                                   d->rank == 0, &e);
+    rc = cli_infer_open(&a, d->rank == 0, &m, &have_model, &in, &e);
     if (target_input < 0)
         target_input = m.fit.target_input;
     if (!rc && target_input && !(rc = nn_data_autoencode(&in.ds, &ae, &e)))
@@ -271,16 +240,16 @@ int cmd_evaluate(int argc, char **argv, nn_dist *d)
         rc = nn_check_data(&m, ds, &e);
     rc = nn_dist_agree(d, rc, &e);
     if (!rc) {
-        rc = cli_use_threads(d, &m, threads, NULL, &e);
+        rc = cli_use_threads(d, &m, a.threads, NULL, &e);
     }
     if (!rc && d->rank == 0) {
-        printf("Model: %s (%s, %zu parameters); data: %s\n", pos[0], m.name, m.nparams,
+        printf("Model: %s (%s, %zu parameters); data: %s\n", a.model, m.name, m.nparams,
                in.what);
         fflush(stdout);
     }
     if (!rc && m.compiled) {
         double r[1 + NN_MAX_METRICS];
-        rc = nn_evaluate(&m, ds, NULL, 0, batch, d, r, &e);
+        rc = nn_evaluate(&m, ds, NULL, 0, a.batch, d, r, &e);
         if (!rc && d->rank == 0) {
             printf("%zu samples - loss: %.4f", ds->n, r[0]);
             for (int k = 0; k < m.nmetrics; k++)
@@ -288,7 +257,7 @@ int cmd_evaluate(int argc, char **argv, nn_dist *d)
             printf("\n");
         }
     } else if (!rc && d->rank == 0) {
-        printf("note: %s has no compile() settings (no loss or metrics to report)\n", pos[0]);
+        printf("note: %s has no compile() settings (no loss or metrics to report)\n", a.model);
     }
     int classify = !rc && !target_input && cli_is_classifier(&m);
     if (classify) {
@@ -297,16 +266,16 @@ int cmd_evaluate(int argc, char **argv, nn_dist *d)
         rc = probs ? NN_OK : nn_err(&e, NN_ENOMEM, "out of memory for %zu predictions", ds->n);
         rc = nn_dist_agree(d, rc, &e);
         if (!rc)
-            rc = nn_predict(&m, ds, ds->n, batch, d, probs, &e);
+            rc = nn_predict(&m, ds, ds->n, a.batch, d, probs, &e);
         int rc0 = NN_OK;
         if (!rc && d->rank == 0)
-            rc0 = classify_report(&m, &in, ds, probs, nerr, cli_find(opts, "--confusion-csv")->value,
+            rc0 = classify_report(&m, &in, ds, probs, a.errors, cli_find(opts, "--confusion-csv")->value,
                                   &e);
         if (!rc)
             rc = nn_dist_agree(d, rc0, &e);
     } else if (!rc && d->rank == 0 && cli_find(opts, "--confusion-csv")->given) {
         fprintf(stderr, "nntrain: warning: %s is not a classifier: no confusion matrix written\n",
-                pos[0]);
+                a.model);
     }
     fflush(stdout);
     if (rc)

@@ -17,6 +17,7 @@
 #include "nntrain/confusion.h"
 #include "nntrain/gemm.h"
 #include "nntrain/predict.h"
+#include "nntrain/tmpfile.h"
 
 static const char *help =
     "usage: nntrain predict MODEL.h5 (--data SRC | --images DIR) [options]\n"
@@ -138,11 +139,10 @@ static int write_recon(const char *dir, const nn_model *m, cli_input *in, const 
     return rc;
 }
 
-/* predict's command line. */
+/* predict's command line: the part evaluate and analyze share, and its own. */
 typedef struct predict_args {
-    const char *model, *data, *imgs, *split, *outp, *recon;
-    const char *names;   /* --class-names, or NULL */
-    int batch, threads, limit;
+    cli_infer_args c;             /* MODEL.h5, --data / --images, --split, ... */
+    const char *outp, *recon;     /* -o FILE, --recon-dir DIR (NULL: not given) */
 } predict_args;
 
 /* The command line into a, checked. Returns -1 to go on, else the exit
@@ -155,73 +155,25 @@ static int read_args(int argc, char **argv, predict_args *a, nn_dist *d)
                       {"--recon-dir", 1, 0, 0},   {"--batch-size", 1, 0, 0},
                       {"--threads", 1, 0, 0},     {"--help", 0, 0, 0},
                       {NULL, 0, 0, 0}};
-    const char *pos[1] = {NULL};
-    char **args = NULL;
-    int npos = 0;
     nn_error e = {0};
-    if (cli_out_alias(argc, argv, &args)) {
-        fprintf(stderr, "nntrain: error: out of memory\n");
-        return CLI_FAIL;
-    }
-    int rc = cli_parse(argc, args, 2, opts, pos, 1, &npos, &e);
-    free(args);   /* the values point into argv */
-    if (!rc && cli_find(opts, "--help")->given) {
-        if (d->rank == 0)
-            fputs(help, stdout);
-        return CLI_OK;
-    }
-    a->model = pos[0];
-    a->data = cli_find(opts, "--data")->value;
-    a->imgs = cli_find(opts, "--images")->value;
-    a->split = cli_find(opts, "--split")->value;
+    int rc = cli_infer_parse(argc, argv, "predict", opts, &a->c, &e);
+    if (!rc && a->c.help)
+        return cli_help(d, help);
     a->outp = cli_find(opts, "--out")->value;
     a->recon = cli_find(opts, "--recon-dir")->value;
-    a->names = cli_find(opts, "--class-names")->given ? cli_find(opts, "--class-names")->value
-                                                      : NULL;
-    if (!rc && npos != 1)
-        rc = nn_err(&e, NN_EINVAL, "predict needs one model file (nntrain predict MODEL.h5 "
-                    "--images DIR)");
-    if (!rc && !a->data == !a->imgs)
-        rc = nn_err(&e, NN_EINVAL, "predict needs either --data SRC or --images DIR");
-    if (!rc && !(rc = cli_int(opts, "--batch-size", &a->batch, &e)) &&
-        !(rc = cli_int(opts, "--limit", &a->limit, &e)))
-        rc = cli_int(opts, "--threads", &a->threads, &e);
-    if (!rc && (a->batch < 1 || (cli_find(opts, "--limit")->given && a->limit < 1)))
-        rc = nn_err(&e, NN_EINVAL, "--batch-size and --limit must be >= 1");
-    if (!rc && a->split && strcmp(a->split, "test") && strcmp(a->split, "train"))
-        rc = nn_err(&e, NN_EINVAL, "--split must be 'test' or 'train', not '%s'", a->split);
-    if (!rc && a->split && a->imgs)
+    if (!rc && a->c.split && a->c.images)
         rc = nn_err(&e, NN_EINVAL, "--split goes with --data, not --images");
     if (!rc && a->recon && a->outp)
         rc = nn_err(&e, NN_EINVAL, "--recon-dir writes PNG files, not CSV: drop -o %s", a->outp);
-    if (rc) {
-        cli_error(d, &e);
-        if (d->rank == 0)
-            fputs(help, stderr);
-        return CLI_USAGE;
-    }
-    return -1;
-}
-
-/* The samples (--data or --images) and their class names. */
-static int open_input(cli_input *in, const nn_model *m, const predict_args *a, nn_dist *d,
-                      nn_error *e)
-{
-    int rc = a->imgs ? cli_input_images(in, a->imgs, m, d->rank == 0, e)
-                     : cli_input_data(in, a->data, a->split, e);
-    if (!rc && a->names)
-        rc = cli_input_names(in, a->names, e);
-    if (!rc)
-        rc = cli_input_check_names(in, m, a->names != NULL, d->rank == 0, e);
-    return rc;
+    return rc ? cli_usage(d, &e, help) : -1;
 }
 
 /* --limit, else all n (--recon-dir with --data: the first 64). */
 static size_t sample_count(const predict_args *a, size_t n)
 {
-    if (a->limit > 0 && (size_t)a->limit < n)
-        return (size_t)a->limit;
-    if (a->recon && !a->imgs && a->limit < 0 && n > 64)
+    if (a->c.limit > 0 && (size_t)a->c.limit < n)
+        return (size_t)a->c.limit;
+    if (a->recon && !a->c.images && a->c.limit < 0 && n > 64)
         return 64;
     return n;
 }
@@ -232,15 +184,9 @@ static int check_shapes(const predict_args *a, const nn_model *m, const cli_inpu
     size_t K = nn_model_out_size(m);
     if (a->recon && K != nn_model_in_size(m))
         return nn_err(e, NN_ESHAPE, "--recon-dir needs an autoencoder (output shape = input "
-                      "shape): %s has %zu outputs for %zu inputs", a->model, K,
+                      "shape): %s has %zu outputs for %zu inputs", a->c.model, K,
                       nn_model_in_size(m));
-    if (nn_shape_size(&in->ds.x_shape) != nn_model_in_size(m)) {
-        char s1[64], s2[64];
-        return nn_err(e, NN_ESHAPE, "%s: samples have shape %s but the model's input is %s",
-                      in->ds.source, nn_shape_str(&in->ds.x_shape, s1, sizeof s1),
-                      nn_shape_str(&m->in_shape, s2, sizeof s2));
-    }
-    return NN_OK;
+    return cli_input_check_shape(in, m, e);
 }
 
 /* The true classes of samples [0, n) into *y (NULL when the data has no
@@ -262,21 +208,15 @@ static int write_predictions(const predict_args *a, const nn_model *m, cli_input
 {
     float *y;
     int rc = true_classes(in, m, n, &y, e);
-    char tmp[4200];
+    char tmp[NN_TMP_NAME_MAX];
     FILE *f = stdout;
-    if (!rc && a->outp) {
-        cli_tmp_name(tmp, sizeof tmp, a->outp);
-        if (!(f = fopen(tmp, "w")))
-            rc = nn_err(e, NN_EIO, "-o %s: cannot write: %s", a->outp, strerror(errno));
-    }
+    if (!rc && a->outp && !(f = nn_tmp_fopen(a->outp, tmp, sizeof tmp)))
+        rc = nn_err(e, NN_EIO, "-o %s: cannot write: %s", a->outp, strerror(errno));
     if (!rc) {
         int bad = write_csv(f, m, in, out, n, y);
         if (a->outp) {
-            bad |= fclose(f) != 0;
-            if (bad || rename(tmp, a->outp)) {
-                unlink(tmp);
+            if (nn_tmp_fclose(f, tmp, bad) || nn_tmp_commit(tmp, a->outp))
                 rc = nn_err(e, NN_EIO, "-o %s: writing failed", a->outp);
-            }
         } else {
             bad |= fflush(stdout) != 0;
             if (bad)
@@ -291,7 +231,7 @@ static int write_predictions(const predict_args *a, const nn_model *m, cli_input
 
 int cmd_predict(int argc, char **argv, nn_dist *d)
 {
-    predict_args a = {.batch = 64, .limit = -1};
+    predict_args a = {0};
     int code = read_args(argc, argv, &a, d);
     if (code >= 0)
         return code;
@@ -300,17 +240,15 @@ int cmd_predict(int argc, char **argv, nn_dist *d)
     cli_input in = {0};
     float *out = NULL;
     nn_error e = {0};
-    int rc = cli_load_model(a.model, &m, &e), have_model = !rc;
-    if (!rc)
-        rc = open_input(&in, &m, &a, d, &e);
+    int have_model, rc = cli_infer_open(&a.c, d->rank == 0, &m, &have_model, &in, &e);
     size_t K = nn_model_out_size(&m), n = sample_count(&a, in.ds.n);
     if (!rc)
         rc = check_shapes(&a, &m, &in, &e);
     if (!rc && !(out = malloc((n ? n : 1) * K * sizeof *out)))
         rc = nn_err(&e, NN_ENOMEM, "out of memory for %zu x %zu outputs", n, K);
     rc = nn_dist_agree(d, rc, &e);
-    if (!rc && !(rc = cli_use_threads(d, &m, a.threads, NULL, &e)))
-        rc = nn_predict(&m, &in.ds, n, a.batch, d, out, &e);
+    if (!rc && !(rc = cli_use_threads(d, &m, a.c.threads, NULL, &e)))
+        rc = nn_predict(&m, &in.ds, n, a.c.batch, d, out, &e);
     int rc0 = NN_OK;   /* rank 0 writes */
     if (!rc && d->rank == 0)
         rc0 = a.recon ? write_recon(a.recon, &m, &in, out, n, &e)

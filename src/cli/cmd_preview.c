@@ -19,6 +19,7 @@
 #include "nntrain/augment.h"
 #include "nntrain/data.h"
 #include "nntrain/spec.h"
+#include "nntrain/tmpfile.h"
 
 static void usage(FILE *f)
 {
@@ -88,23 +89,13 @@ static int read_args(int argc, char **argv, preview_args *a)
     cli_opt opts[] = {{"--data", 1, 0, 0},  {"--out", 1, 0, 0},   {"--output", 1, 0, 0},
                       {"--n", 1, 0, 0},     {"--versions", 1, 0, 0}, {"--scale", 1, 0, 0},
                       {"--seed", 1, 0, 0},  {"--help", 0, 0, 0},  {NULL, 0, 0, 0}};
-    char **args = malloc((size_t)argc * sizeof *args);
     const char *pos[1] = {NULL};
     int npos = 0, rc = -1;
     nn_error e = {0};
-    if (!args) {
-        fprintf(stderr, "nntrain: error: out of memory\n");
-        return CLI_FAIL;
-    }
-    for (int i = 0; i < argc; i++)
-        args[i] = !strcmp(argv[i], "-o") ? "--out" : !strcmp(argv[i], "-h") ? "--help"
-                                                                               : argv[i];
-    if (cli_parse(argc, args, 2, opts, pos, 1, &npos, &e) ||
+    if (cli_parse_alias(argc, argv, 2, CLI_ALIAS_O | CLI_ALIAS_H, opts, pos, 1, &npos, &e) ||
         cli_int(opts, "--n", &a->rows, &e) || cli_int(opts, "--versions", &a->versions, &e) ||
         cli_int(opts, "--scale", &a->scale, &e)) {
-        cli_error(NULL, &e);
-        fprintf(stderr, "Run 'nntrain augment-preview --help' for the options.\n");
-        rc = CLI_USAGE;
+        rc = cli_usage_hint(&e, "augment-preview");
     } else if (cli_find(opts, "--help")->given) {
         usage(stdout);
         rc = CLI_OK;
@@ -125,7 +116,6 @@ static int read_args(int argc, char **argv, preview_args *a)
               : cli_find(opts, "--output")->given ? cli_find(opts, "--output")->value
                                                   : "augment_preview.png";
     a->seed = cli_find(opts, "--seed")->given ? cli_find(opts, "--seed")->value : NULL;
-    free(args);   /* the values point into argv */
     return rc;
 }
 
@@ -182,10 +172,10 @@ static int make_grid(const nn_augment *aug, nn_dataset *d, preview_args *a, long
 /* Writes, then renames: no half-written PNG. */
 static int write_png(const char *outp, const uint8_t *grid, int gw, int gh, int C, nn_error *e)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", outp, (long)getpid());
-    if (!stbi_write_png(tmp, gw, gh, C, grid, gw * C) || rename(tmp, outp)) {
-        unlink(tmp);
+    char tmp[NN_TMP_NAME_MAX];
+    if (nn_tmp_path(tmp, sizeof tmp, outp) || !stbi_write_png(tmp, gw, gh, C, grid, gw * C) ||
+        nn_tmp_commit(tmp, outp)) {
+        nn_tmp_discard(tmp);
         return nn_err(e, NN_EIO, "%s: cannot write the PNG file", outp);
     }
     return NN_OK;

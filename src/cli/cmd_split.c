@@ -29,21 +29,12 @@ int cmd_split(int argc, char **argv)
                       {"--out", 1, 0, 0},          {"--val-out", 1, 0, 0},
                       {"--dedupe", 0, 0, 0},       {"--compress", 1, 0, 0},
                       {"--help", 0, 0, 0},         {NULL, 0, 0, 0}};
-    char **av = NULL;
     const char *pos[1];
     int npos = 0;
     nn_error e = {0};
-    if (cli_out_alias(argc, argv, &av)) {
-        nn_err(&e, NN_ENOMEM, "out of memory");
-        cli_error(NULL, &e);
-        return CLI_FAIL;
-    }
-    int rc = cli_parse(argc, av, 2, opts, pos, 1, &npos, &e);
-    if (!rc && cli_find(opts, "--help")->given) {
-        free(av);
-        fputs(help, stdout);
-        return CLI_OK;
-    }
+    int rc = cli_parse_alias(argc, argv, 2, CLI_ALIAS_O, opts, pos, 1, &npos, &e);
+    if (!rc && cli_find(opts, "--help")->given)
+        return cli_help(NULL, help);
     double frac = 0, seed = 1;
     nn_convert_opts o = {.dedupe = cli_find(opts, "--dedupe")->given};
     if (!rc && npos != 1)
@@ -64,16 +55,11 @@ int cmd_split(int argc, char **argv)
         rc = nn_err(&e, NN_EINVAL, "--seed must be a non-negative integer, got %g", seed);
     if (!rc && (o.compress < 0 || o.compress > 9))
         rc = nn_err(&e, NN_EINVAL, "--compress must be 0..9, got %d", o.compress);
-    if (rc) {
-        free(av);
-        cli_error(NULL, &e);
-        fputs(help, stderr);
-        return CLI_USAGE;
-    }
+    if (rc)
+        return cli_usage(NULL, &e, help);
     const char *out = cli_find(opts, "--out")->value, *vout = cli_find(opts, "--val-out")->value;
     nn_convert_stats st;
     rc = nn_split_file(pos[0], out, vout, frac, (uint64_t)seed, &o, &st, &e);
-    free(av);
     if (rc) {
         cli_error(NULL, &e);
         return CLI_FAIL;

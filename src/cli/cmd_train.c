@@ -55,14 +55,6 @@ static const char *help =
     "  --timeline FILE         Chrome trace (chrome://tracing) of data, compute and\n"
     "                          allreduce time per rank\n";
 
-/* FNV-1a: every rank must train the same spec with the same options. */
-static uint64_t fnv(uint64_t h, const char *s)
-{
-    for (; s && *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h * 0x100000001b3ULL;
-}
-
 static void basename_noext(const char *path, char *out, size_t len)
 {
     const char *b = strrchr(path, '/');
@@ -316,15 +308,6 @@ static int open_data(cli_opt *opts, train_run *t, nn_error *e)
     return rc ? rc : use_targets(opts, t, e);
 }
 
-/* Every rank must train the same spec with the same options. */
-static int check_same_run(nn_dist *d, const char *spec_text, int argc, char **argv, nn_error *e)
-{
-    uint64_t h = fnv(0xcbf29ce484222325ULL, spec_text);
-    for (int i = 2; i < argc; i++)
-        h = fnv(h, argv[i]);
-    return nn_dist_check_same(d, h, "the model spec and command line", e);
-}
-
 /* The output directory (--out, default runs/<spec name>) and history file;
  * rank 0 checks that they and the checkpoints can be written now, not after
  * training. Collective. */
@@ -498,7 +481,7 @@ int cmd_train(int argc, char **argv, nn_dist *d)
      * collective so that a rank-local failure cannot hang the others. */
     rc = nn_dist_agree(d, rc, &e);
     if (!rc)
-        rc = check_same_run(d, t.s.text, argc, argv, &e);
+        rc = cli_check_same_run(d, t.s.text, argc, argv, &e);
     if (!rc)
         rc = check_outputs(opts, &t, d, &e);
     if (!rc)

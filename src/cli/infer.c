@@ -1,4 +1,5 @@
-/* Model files and inputs for evaluate / predict / analyze (see infer.h).
+/* The shared command line and preamble, model files and inputs for
+ * evaluate / predict / analyze (see infer.h).
  * Class names of an nntrain HDF5 dataset come from nn_h5_class_names:
  * nn_dataset itself does not carry them. */
 #define _POSIX_C_SOURCE 200809L
@@ -14,6 +15,7 @@
 #include "infer.h"
 #include "nntrain/checkpoint.h"
 #include "nntrain/h5data.h"
+#include "nntrain/tmpfile.h"
 
 static int ends_with(const char *s, const char *suf)
 {
@@ -229,6 +231,71 @@ int cli_input_check_names(cli_input *in, const nn_model *m, int given, int speak
     return NN_OK;
 }
 
+int cli_infer_parse(int argc, char **argv, const char *cmd, cli_opt *opts, cli_infer_args *a,
+                    nn_error *e)
+{
+    const char *pos[1];
+    int npos = 0, has_images = cli_find(opts, "--images") != NULL;
+    int has_errors = cli_find(opts, "--errors") != NULL;
+    cli_opt *limit = cli_find(opts, "--limit");
+    memset(a, 0, sizeof *a);
+    a->batch = 64;
+    a->limit = -1;
+    a->errors = 10;
+    int rc = cli_parse_alias(argc, argv, 2, cli_find(opts, "--out") ? CLI_ALIAS_O : 0, opts,
+                             pos, 1, &npos, e);
+    if (!rc && (a->help = cli_find(opts, "--help")->given))
+        return NN_OK;
+    a->model = npos ? pos[0] : NULL;
+    a->data = cli_find(opts, "--data")->value;
+    a->split = cli_find(opts, "--split")->value;
+    a->images = has_images ? cli_find(opts, "--images")->value : NULL;
+    a->names = cli_find(opts, "--class-names")->value;
+    if (!rc && npos != 1)
+        rc = nn_err(e, NN_EINVAL, "%s needs one model file (nntrain %s MODEL.h5 %s)", cmd, cmd,
+                    has_images ? "--images DIR" : "--data SRC");
+    if (!rc && has_images && !a->data == !a->images)
+        rc = nn_err(e, NN_EINVAL, "%s needs either --data SRC or --images DIR", cmd);
+    else if (!rc && !has_images && !a->data)
+        rc = nn_err(e, NN_EINVAL, "%s needs --data SRC", cmd);
+    if (!rc && !(rc = cli_int(opts, "--batch-size", &a->batch, e)) &&
+        !(rc = cli_int(opts, "--errors", &a->errors, e)) &&
+        !(rc = cli_int(opts, "--limit", &a->limit, e)))
+        rc = cli_int(opts, "--threads", &a->threads, e);
+    if (!rc && has_errors && (a->batch < 1 || a->errors < 0 || a->errors > 100000))
+        rc = nn_err(e, NN_EINVAL, "--batch-size must be >= 1 and --errors in 0..100000");
+    else if (!rc && !has_errors && (a->batch < 1 || (limit && limit->given && a->limit < 1)))
+        rc = nn_err(e, NN_EINVAL, "--batch-size and --limit must be >= 1");
+    if (!rc && a->split && strcmp(a->split, "test") && strcmp(a->split, "train"))
+        rc = nn_err(e, NN_EINVAL, "--split must be 'test' or 'train', not '%s'", a->split);
+    return rc;
+}
+
+int cli_infer_open(const cli_infer_args *a, int speak, nn_model *m, int *have_model,
+                   cli_input *in, nn_error *e)
+{
+    int rc = cli_load_model(a->model, m, e);
+    *have_model = !rc;
+    if (!rc)
+        rc = a->images ? cli_input_images(in, a->images, m, speak, e)
+                       : cli_input_data(in, a->data, a->split, e);
+    if (!rc && a->names)
+        rc = cli_input_names(in, a->names, e);
+    if (!rc)
+        rc = cli_input_check_names(in, m, a->names != NULL, speak, e);
+    return rc;
+}
+
+int cli_input_check_shape(const cli_input *in, const nn_model *m, nn_error *e)
+{
+    if (nn_shape_size(&in->ds.x_shape) == nn_model_in_size(m))
+        return NN_OK;
+    char a[64], b[64];
+    return nn_err(e, NN_ESHAPE, "%s: samples have shape %s but the model's input is %s",
+                  in->ds.source, nn_shape_str(&in->ds.x_shape, a, sizeof a),
+                  nn_shape_str(&m->in_shape, b, sizeof b));
+}
+
 void cli_input_free(cli_input *in)
 {
     if (in->open && !in->has_im)
@@ -309,27 +376,18 @@ const char *cli_csv_quote(const char *s, char *buf, size_t len)
     return buf;
 }
 
-void cli_tmp_name(char *buf, size_t len, const char *path)
-{
-    snprintf(buf, len, "%s.tmp-%ld", path, (long)getpid());
-}
-
 int cli_write_png(const char *path, int w, int h, int c, const uint8_t *px, nn_error *e)
 {
-    char tmp[4200];
-    cli_tmp_name(tmp, sizeof tmp, path);
+    char tmp[NN_TMP_NAME_MAX];
     errno = 0;
-    if (!stbi_write_png(tmp, w, h, c, px, w * c)) {
+    if (nn_tmp_path(tmp, sizeof tmp, path) || !stbi_write_png(tmp, w, h, c, px, w * c)) {
         int err = errno;
-        unlink(tmp);
+        nn_tmp_discard(tmp);
         return nn_err(e, NN_EIO, "%s: cannot write the PNG file: %s", path,
                       err ? strerror(err) : "stb_image_write failed");
     }
-    if (rename(tmp, path)) {
-        int err = errno;
-        unlink(tmp);
-        return nn_err(e, NN_EIO, "%s: cannot rename %s to it: %s", path, tmp, strerror(err));
-    }
+    if (nn_tmp_commit(tmp, path))
+        return nn_err(e, NN_EIO, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
     return NN_OK;
 }
 

@@ -1,4 +1,5 @@
 /* Shared by `nntrain evaluate`, `predict` and `analyze` (src/cli/infer.c):
+ * their common command line and preamble (MODEL.h5, its input and options),
  * loading a trained model file, opening what it runs on (a dataset split or
  * a folder of images) together with class names and file names, the image
  * shape a model input stands for, CSV quoting and atomic PNG writing. */
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "nntrain/data.h"
 #include "nntrain/images.h"
 #include "nntrain/model.h"
@@ -54,6 +56,39 @@ int cli_input_names(cli_input *in, const char *list, nn_error *e);
 int cli_input_check_names(cli_input *in, const nn_model *m, int given, int speak, nn_error *e);
 void cli_input_free(cli_input *in);
 
+/* The command line evaluate, predict and analyze share, read from the
+ * command's opts: these must hold --data, --split, --batch-size, --threads,
+ * --class-names and --help, and may hold --images, --limit, --errors, --out. */
+typedef struct cli_infer_args {
+    const char *model;        /* MODEL.h5, the one positional argument */
+    const char *data, *split; /* --data SRC, --split test|train (NULL: not given) */
+    const char *images;       /* --images DIR (NULL: not given) */
+    const char *names;        /* --class-names A,B,.. (NULL: not given) */
+    int batch, limit;         /* --batch-size (64), --limit (-1: every sample) */
+    int threads, errors;      /* --threads (0: automatic), --errors (10) */
+    int help;                 /* --help given: answer it (cli_help) and stop */
+} cli_infer_args;
+
+/* Parses argv[2..] of `nntrain cmd MODEL.h5 ...` into opts and a, "-o" read
+ * as "--out" when opts has --out, and checks in this order: one MODEL.h5;
+ * --data given (when opts has --images: exactly one of --data and --images);
+ * the integers; --batch-size >= 1 with --errors in 0..100000 (when opts has
+ * --errors) or --limit >= 1; --split test|train. Returns NN_OK (a->help: stop
+ * at --help) or a usage error in e, for the command's own checks to follow
+ * and cli_usage to report. */
+int cli_infer_parse(int argc, char **argv, const char *cmd, cli_opt *opts, cli_infer_args *a,
+                    nn_error *e);
+
+/* Loads a->model into m (*have_model = 1 once loaded: free it with
+ * nn_model_free) and opens its input into in: the images of a->images, else
+ * a->split of a->data; then --class-names and the check of the names against
+ * the model (notes and warnings on stderr when speak). */
+int cli_infer_open(const cli_infer_args *a, int speak, nn_model *m, int *have_model,
+                   cli_input *in, nn_error *e);
+
+/* NN_ESHAPE unless a sample of in has as many values as m's input. */
+int cli_input_check_shape(const cli_input *in, const nn_model *m, nn_error *e);
+
 /* The targets of samples [0, n) of ds into y (n, ds->ydim). */
 int cli_read_targets(nn_dataset *ds, size_t n, float *y, nn_error *e);
 
@@ -76,8 +111,5 @@ void cli_blit(uint8_t *dst, int dw, int row, int col, const float *src, const nn
 
 /* s, or s quoted into buf (len >= 4) when it holds a comma, quote or newline. */
 const char *cli_csv_quote(const char *s, char *buf, size_t len);
-
-/* Writes a temporary name for path into buf ("<path>.tmp-<pid>"). */
-void cli_tmp_name(char *buf, size_t len, const char *path);
 
 #endif

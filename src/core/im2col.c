@@ -52,6 +52,26 @@ static void tap_range(int i0, int n, int k, int *lo, int *hi)
     *hi = b;
 }
 
+/* Kernel rows [*lo, *hi) of output row oh fall inside the image; returns the
+ * input row under kernel row 0 (negative in the top padding). */
+static inline int row_taps(const nn_conv_geom *g, int oh, int *lo, int *hi)
+{
+    int ih0 = oh * g->SH - g->PT;
+    tap_range(ih0, g->H, g->KH, lo, hi);
+    return ih0;
+}
+
+/* The taps of output column ow inside the image: after *lead padded floats,
+ * a run of *run input floats from the returned input column on. */
+static inline int col_taps(const nn_conv_geom *g, int ow, size_t *lead, size_t *run)
+{
+    int iw0 = ow * g->SW - g->PL, lo, hi;
+    tap_range(iw0, g->W, g->KW, &lo, &hi);
+    *lead = (size_t)lo * g->C;
+    *run = (size_t)(hi - lo) * g->C;
+    return iw0 + lo;
+}
+
 /* memcpy for long runs; an inline loop for short ones (C = 1 or 3 input
  * images), where the call would cost more than the copy. */
 static inline void copy(float *restrict dst, const float *restrict src, size_t n)
@@ -74,18 +94,16 @@ void nn_im2col(const nn_conv_geom *g, const float *x /* (n, H, W, C) */, int n,
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * img;
         for (int oh = 0; oh < g->OH; oh++) {
-            int ih0 = oh * g->SH - g->PT, kh_lo, kh_hi;
-            tap_range(ih0, g->H, g->KH, &kh_lo, &kh_hi);
+            int kh_lo, kh_hi, ih0 = row_taps(g, oh, &kh_lo, &kh_hi);
             for (int ow = 0; ow < g->OW; ow++, row += K) {
-                int iw0 = ow * g->SW - g->PL, kw_lo, kw_hi;
-                tap_range(iw0, g->W, KW, &kw_lo, &kw_hi);
-                size_t lead = (size_t)kw_lo * C, run = (size_t)(kw_hi - kw_lo) * C;
+                size_t lead, run;
+                int iw = col_taps(g, ow, &lead, &run);
                 size_t tail = rowlen - lead - run;
                 if (kh_lo > 0)
                     memset(row, 0, (size_t)kh_lo * rowlen * sizeof *row);
                 for (int kh = kh_lo; kh < kh_hi; kh++) {
                     float *r = row + (size_t)kh * rowlen;
-                    const float *src = xb + ((size_t)(ih0 + kh) * g->W + iw0 + kw_lo) * C;
+                    const float *src = xb + ((size_t)(ih0 + kh) * g->W + iw) * C;
                     if (lead)
                         memset(r, 0, lead * sizeof *r);
                     copy(r + lead, src, run);
@@ -110,15 +128,13 @@ void nn_col2im_add(const nn_conv_geom *g, const float *col /* (n*OH*OW, KH*KW*C)
     for (int b = 0; b < n; b++) {
         float *db = dx + (size_t)b * img;
         for (int oh = 0; oh < g->OH; oh++) {
-            int ih0 = oh * g->SH - g->PT, kh_lo, kh_hi;
-            tap_range(ih0, g->H, g->KH, &kh_lo, &kh_hi);
+            int kh_lo, kh_hi, ih0 = row_taps(g, oh, &kh_lo, &kh_hi);
             for (int ow = 0; ow < g->OW; ow++, row += K) {
-                int iw0 = ow * g->SW - g->PL, kw_lo, kw_hi;
-                tap_range(iw0, g->W, KW, &kw_lo, &kw_hi);
-                size_t lead = (size_t)kw_lo * C, run = (size_t)(kw_hi - kw_lo) * C;
+                size_t lead, run;
+                int iw = col_taps(g, ow, &lead, &run);
                 for (int kh = kh_lo; kh < kh_hi; kh++) {
                     const float *restrict r = row + (size_t)kh * rowlen + lead;
-                    float *restrict dst = db + ((size_t)(ih0 + kh) * g->W + iw0 + kw_lo) * C;
+                    float *restrict dst = db + ((size_t)(ih0 + kh) * g->W + iw) * C;
                     for (size_t i = 0; i < run; i++)
                         dst[i] += r[i];
                 }

@@ -256,106 +256,93 @@ static const char *dims_str(const hsize_t *d, int rank, char *buf, size_t len)
 #define X_EXPECT "uint8 (N, H, W, C) images or float32 (N, F) features"
 #define Y_EXPECT "int32 (N,) class labels or float32 (N, K) targets"
 
-static int check_x(nn_h5_dsplit *s, const char *path, const char *split, nn_error *e)
+/* The type and shape of dataset d (/split/name): its type name into type,
+ * *is_int (an integer type; u8_only: only uint8 counts), *rank and dims.
+ * NN_EFORMAT naming expect unless it is such an integer or a float type
+ * with 1..maxrank dimensions. */
+static int read_layout(hid_t d, const char *path, const char *split, const char *name,
+                       const char *expect, int u8_only, int maxrank, char *type, size_t tlen,
+                       int *is_int, int *rank, hsize_t *dims, nn_error *e)
 {
-    hid_t t = H5Dget_type(s->x), sp = H5Dget_space(s->x);
+    hid_t t = H5Dget_type(d), sp = H5Dget_space(d);
     int rc = NN_OK;
-    char ds[160];
     if (t < 0 || sp < 0) {
-        rc = nn_err(e, NN_EFORMAT, "%s: cannot read type and shape of /%s/x", path, split);
+        rc = nn_err(e, NN_EFORMAT, "%s: cannot read type and shape of /%s/%s", path, split,
+                    name);
         goto done;
     }
-    nn_h5_type_name(t, s->x_type, sizeof s->x_type);
+    nn_h5_type_name(t, type, tlen);
     H5T_class_t c = H5Tget_class(t);
-    s->x_u8 = c == H5T_INTEGER && H5Tget_size(t) == 1 && H5Tget_sign(t) == H5T_SGN_NONE;
-    if (!s->x_u8 && c != H5T_FLOAT) {
-        rc = nn_err(e, NN_EFORMAT, "%s: /%s/x has type %s: expected " X_EXPECT, path, split,
-                    s->x_type);
+    *is_int = c == H5T_INTEGER &&
+              (!u8_only || (H5Tget_size(t) == 1 && H5Tget_sign(t) == H5T_SGN_NONE));
+    if (!*is_int && c != H5T_FLOAT) {
+        rc = nn_err(e, NN_EFORMAT, "%s: /%s/%s has type %s: expected %s", path, split, name,
+                    type, expect);
         goto done;
     }
-    s->x_rank = H5Sget_simple_extent_ndims(sp);
-    if (s->x_rank < 1 || s->x_rank > NN_MAX_DIMS + 1 ||
-        H5Sget_simple_extent_dims(sp, s->xd, NULL) < 0) {
-        rc = nn_err(e, NN_EFORMAT, "%s: /%s/x has %d dimensions: expected " X_EXPECT, path,
-                    split, s->x_rank);
-        goto done;
-    }
-    dims_str(s->xd, s->x_rank, ds, sizeof ds);
-    if (s->x_u8 && s->x_rank != 4) {
-        rc = nn_err(e, NN_EFORMAT, "%s: /%s/x is uint8 %s, %d-D: images must be 4-D "
-                    "(N, H, W, C)%s", path, split, ds, s->x_rank,
-                    s->x_rank == 3 ? "; add a channel axis, e.g. (N, H, W, 1) for grey" : "");
-        goto done;
-    }
-    if (!s->x_u8 && s->x_rank != 2 && s->x_rank != 4) {
-        rc = nn_err(e, NN_EFORMAT, "%s: /%s/x is %s %s: expected (N, F) features or "
-                    "(N, H, W, C) images", path, split, s->x_type, ds);
-        goto done;
-    }
-    s->n = (size_t)s->xd[0];
-    s->shape.n = s->x_rank - 1;
-    s->per = 1;
-    for (int i = 1; i < s->x_rank; i++) {
-        if (s->xd[i] < 1 || s->xd[i] > (hsize_t)INT_MAX / 16 ||
-            s->per > (size_t)INT_MAX / (size_t)s->xd[i]) {
-            rc = nn_err(e, NN_EFORMAT, "%s: /%s/x has shape %s: bad sample size", path, split,
-                        ds);
-            goto done;
-        }
-        s->shape.d[i - 1] = (int)s->xd[i];
-        s->per *= (size_t)s->xd[i];
-    }
-    if (s->n == 0)
-        rc = nn_err(e, NN_EFORMAT, "%s: /%s/x has shape %s: no samples", path, split, ds);
+    *rank = H5Sget_simple_extent_ndims(sp);
+    if (*rank < 1 || *rank > maxrank || H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
+        rc = nn_err(e, NN_EFORMAT, "%s: /%s/%s has %d dimensions: expected %s", path, split,
+                    name, *rank, expect);
 done:
     nn_h5_close_id(&sp, H5Sclose);
     nn_h5_close_id(&t, H5Tclose);
     return rc;
 }
 
+static int check_x(nn_h5_dsplit *s, const char *path, const char *split, nn_error *e)
+{
+    char ds[160];
+    int rc = read_layout(s->x, path, split, "x", X_EXPECT, 1, NN_MAX_DIMS + 1, s->x_type,
+                         sizeof s->x_type, &s->x_u8, &s->x_rank, s->xd, e);
+    if (rc)
+        return rc;
+    dims_str(s->xd, s->x_rank, ds, sizeof ds);
+    if (s->x_u8 && s->x_rank != 4)
+        return nn_err(e, NN_EFORMAT, "%s: /%s/x is uint8 %s, %d-D: images must be 4-D "
+                      "(N, H, W, C)%s", path, split, ds, s->x_rank,
+                      s->x_rank == 3 ? "; add a channel axis, e.g. (N, H, W, 1) for grey" : "");
+    if (!s->x_u8 && s->x_rank != 2 && s->x_rank != 4)
+        return nn_err(e, NN_EFORMAT, "%s: /%s/x is %s %s: expected (N, F) features or "
+                      "(N, H, W, C) images", path, split, s->x_type, ds);
+    s->n = (size_t)s->xd[0];
+    s->shape.n = s->x_rank - 1;
+    s->per = 1;
+    for (int i = 1; i < s->x_rank; i++) {
+        if (s->xd[i] < 1 || s->xd[i] > (hsize_t)INT_MAX / 16 ||
+            s->per > (size_t)INT_MAX / (size_t)s->xd[i])
+            return nn_err(e, NN_EFORMAT, "%s: /%s/x has shape %s: bad sample size", path,
+                          split, ds);
+        s->shape.d[i - 1] = (int)s->xd[i];
+        s->per *= (size_t)s->xd[i];
+    }
+    if (s->n == 0)
+        return nn_err(e, NN_EFORMAT, "%s: /%s/x has shape %s: no samples", path, split, ds);
+    return NN_OK;
+}
+
 static int check_y(nn_h5_dsplit *s, const char *path, const char *split, nn_error *e)
 {
-    hid_t t = H5Dget_type(s->y), sp = H5Dget_space(s->y);
-    int rc = NN_OK;
     char ds[160];
-    if (t < 0 || sp < 0) {
-        rc = nn_err(e, NN_EFORMAT, "%s: cannot read type and shape of /%s/y", path, split);
-        goto done;
-    }
-    nn_h5_type_name(t, s->y_type, sizeof s->y_type);
-    H5T_class_t c = H5Tget_class(t);
-    s->y_label = c == H5T_INTEGER;
-    if (!s->y_label && c != H5T_FLOAT) {
-        rc = nn_err(e, NN_EFORMAT, "%s: /%s/y has type %s: expected " Y_EXPECT, path, split,
-                    s->y_type);
-        goto done;
-    }
-    s->y_rank = H5Sget_simple_extent_ndims(sp);
-    if (s->y_rank < 1 || s->y_rank > 2 || H5Sget_simple_extent_dims(sp, s->yd, NULL) < 0) {
-        rc = nn_err(e, NN_EFORMAT, "%s: /%s/y has %d dimensions: expected " Y_EXPECT, path,
-                    split, s->y_rank);
-        goto done;
-    }
+    int rc = read_layout(s->y, path, split, "y", Y_EXPECT, 0, 2, s->y_type, sizeof s->y_type,
+                         &s->y_label, &s->y_rank, s->yd, e);
+    if (rc)
+        return rc;
     dims_str(s->yd, s->y_rank, ds, sizeof ds);
     s->ydim = s->y_rank == 2 ? (int)(s->yd[1] < 1 || s->yd[1] > 65536 ? 0 : s->yd[1]) : 1;
-    if (s->ydim < 1 || (s->y_label && s->ydim != 1)) {
-        rc = nn_err(e, NN_EFORMAT, "%s: /%s/y is %s %s: expected " Y_EXPECT, path, split,
-                    s->y_type, ds);
-        goto done;
-    }
+    if (s->ydim < 1 || (s->y_label && s->ydim != 1))
+        return nn_err(e, NN_EFORMAT, "%s: /%s/y is %s %s: expected " Y_EXPECT, path, split,
+                      s->y_type, ds);
     if ((size_t)s->yd[0] != s->n)
-        rc = nn_err(e, NN_EFORMAT, "%s: /%s/x has %zu samples but /%s/y has %llu: the "
-                    "counts must match", path, split, s->n, split,
-                    (unsigned long long)s->yd[0]);
+        return nn_err(e, NN_EFORMAT, "%s: /%s/x has %zu samples but /%s/y has %llu: the "
+                      "counts must match", path, split, s->n, split,
+                      (unsigned long long)s->yd[0]);
     /* Readers size whole-split buffers as n * per * 4 and n * ydim * 4
      * bytes: a dataspace can claim up to 2^64 rows without storing them. */
-    else if (s->n > SIZE_MAX / sizeof(float) / (s->per > (size_t)s->ydim ? s->per : (size_t)s->ydim))
-        rc = nn_err(e, NN_EFORMAT, "%s: /%s/x has shape %s: too many samples to address",
-                    path, split, dims_str(s->xd, s->x_rank, ds, sizeof ds));
-done:
-    nn_h5_close_id(&sp, H5Sclose);
-    nn_h5_close_id(&t, H5Tclose);
-    return rc;
+    if (s->n > SIZE_MAX / sizeof(float) / (s->per > (size_t)s->ydim ? s->per : (size_t)s->ydim))
+        return nn_err(e, NN_EFORMAT, "%s: /%s/x has shape %s: too many samples to address",
+                      path, split, dims_str(s->xd, s->x_rank, ds, sizeof ds));
+    return NN_OK;
 }
 
 int nn_h5_open_split(hid_t f, const char *path, const char *split, nn_h5_dsplit *s,

@@ -17,20 +17,13 @@
 #include <unistd.h>
 
 #include "h5priv.h"
+#include "nntrain/tmpfile.h"
 
 #define MAX_SPLITS 8
 /* Chunks hold whole samples, at least CHUNK_MIN_BYTES of them: one image per
  * chunk (a random batch then reads exactly its own samples), but a 16-byte
  * Iris row per chunk would cost more in chunk index and calls than in data. */
 #define CHUNK_MIN_BYTES 512
-
-uint64_t nn_fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 void nn_h5_quiet(void)
 {
@@ -323,17 +316,17 @@ int nn_h5_write(const char *path, const nn_h5_split *splits, int nsplits,
     if (rc)
         return rc;
     nn_h5_quiet();
-    size_t len = strlen(path) + 32;
+    size_t len = strlen(path) + NN_TMP_EXTRA;
     char *tmp = malloc(len);
     if (!tmp)
         return nn_err(e, NN_ENOMEM, "%s: cannot allocate a path", path);
-    snprintf(tmp, len, "%s.tmp-%ld", path, (long)getpid());
+    nn_tmp_path(tmp, len, path);   /* fits: len has room for the suffix */
     rc = write_file(tmp, path, splits, nsplits, meta, nclasses, e);
-    if (!rc && rename(tmp, path) != 0)
+    if (!rc && nn_tmp_commit(tmp, path))
         rc = nn_err(e, NN_EIO, "%s: cannot rename '%s' into place: %s", path, tmp,
                     strerror(errno));
     if (rc)
-        unlink(tmp);
+        nn_tmp_discard(tmp);
     free(tmp);
     return rc;
 }

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,9 @@
 
 #include <stb_image.h>
 #include <stb_image_resize.h>
+
+#include "nntrain/hash.h"
+#include "nntrain/strbuf.h"
 
 #define MAX_LISTED 10      /* cross-class groups named in the report */
 /* Larger images are refused before stb_image allocates for them: a header
@@ -35,47 +37,6 @@ typedef struct entry {
     size_t size;
     size_t group;          /* index of the first entry with the same bytes */
 } entry;
-
-typedef struct sbuf {      /* growing report text */
-    char *s;
-    size_t len, cap;
-    int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = (b->len + (size_t)n + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-static uint64_t fnv1a(const uint8_t *p, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -156,7 +117,7 @@ static int decode_error(const char *path, const uint8_t *b, size_t n, const char
 
 /* Lists the files of one class folder (sorted), appending to *ents. */
 static int list_dir(const nn_image_class *k, int cls, entry **ents, size_t *n, size_t *cap,
-                    sbuf *notes, nn_error *e)
+                    nn_strbuf *notes, nn_error *e)
 {
     DIR *d = opendir(k->dir);
     if (!d)
@@ -210,10 +171,10 @@ static int list_dir(const nn_image_class *k, int cls, entry **ents, size_t *n, s
     if (!rc) {
         qsort(names, nn, sizeof *names, cmp_str);
         if (skipped_dirs)
-            sb_printf(notes, "note: %s: skipped %zu subfolder(s) or special file(s)\n", k->dir,
+            nn_strbuf_printf(notes, "note: %s: skipped %zu subfolder(s) or special file(s)\n", k->dir,
                       skipped_dirs);
         if (skipped_hidden)
-            sb_printf(notes, "note: %s: skipped %zu hidden file(s)\n", k->dir, skipped_hidden);
+            nn_strbuf_printf(notes, "note: %s: skipped %zu hidden file(s)\n", k->dir, skipped_hidden);
     }
     for (size_t i = 0; i < nn; i++) {
         if (!rc && *n == *cap) {
@@ -287,7 +248,7 @@ static int cmp_gci(const void *pa, const void *pb)
 }
 
 /* Duplicate statistics, the keep flags and the report. */
-static int analyse(nn_images *im, entry *ents, size_t n, int dedupe, uint8_t *keep, sbuf *rep,
+static int analyse(nn_images *im, entry *ents, size_t n, int dedupe, uint8_t *keep, nn_strbuf *rep,
                    nn_error *e)
 {
     int K = im->nclasses;
@@ -338,58 +299,58 @@ static int analyse(nn_images *im, entry *ents, size_t n, int dedupe, uint8_t *ke
                 for (size_t u = s; u < t; u++)
                     keep[order[u]] = 0;
             if (listed++ < MAX_LISTED) {
-                sb_printf(rep, "    in %zu classes:", nclass);
+                nn_strbuf_printf(rep, "    in %zu classes:", nclass);
                 for (size_t u = s; u < t; u++)
-                    sb_printf(rep, "%s %s (%s)", u > s ? " =" : "", ents[order[u]].path,
+                    nn_strbuf_printf(rep, "%s %s (%s)", u > s ? " =" : "", ents[order[u]].path,
                               im->class_names[ents[order[u]].cls]);
-                sb_printf(rep, "\n");
+                nn_strbuf_printf(rep, "\n");
             }
         }
         s = t;
     }
     if (listed > MAX_LISTED)
-        sb_printf(rep, "    ... and %zu more contents in more than one class\n",
+        nn_strbuf_printf(rep, "    ... and %zu more contents in more than one class\n",
                   listed - MAX_LISTED);
     /* the cross-class lines were written first: put the summary before them */
-    sbuf head = {0};
+    nn_strbuf head = {0};
     for (int k = 0; k < K; k++)
         im->nrepeats += reps[k];
-    sb_printf(&head, "%zu files in %d class%s, %zu distinct contents", n, K,
+    nn_strbuf_printf(&head, "%zu files in %d class%s, %zu distinct contents", n, K,
               K == 1 ? "" : "es", im->ndistinct);
     if (im->ndistinct == n) {
-        sb_printf(&head, ": no byte-identical duplicates\n");
+        nn_strbuf_printf(&head, ": no byte-identical duplicates\n");
     } else {
-        sb_printf(&head, "; byte-identical duplicates:\n");
+        nn_strbuf_printf(&head, "; byte-identical duplicates:\n");
         for (int k = 0; k < K; k++) {
-            sb_printf(&head, "  %s: %zu of %zu files repeat another %s file", im->class_names[k],
+            nn_strbuf_printf(&head, "  %s: %zu of %zu files repeat another %s file", im->class_names[k],
                       reps[k], files[k], im->class_names[k]);
             if (reps[k])   /* names within the class's folder(s) */
-                sb_printf(&head, " (%zu groups; e.g. %s = %s)", groups[k],
+                nn_strbuf_printf(&head, " (%zu groups; e.g. %s = %s)", groups[k],
                           ents[ex_a[k]].path + ents[ex_a[k]].base,
                           ents[ex_b[k]].path + ents[ex_b[k]].base);
-            sb_printf(&head, "\n");
+            nn_strbuf_printf(&head, "\n");
         }
         if (K > 1)
-            sb_printf(&head, "  %zu content%s in more than one class%s\n", im->ncross,
+            nn_strbuf_printf(&head, "  %zu content%s in more than one class%s\n", im->ncross,
                       im->ncross == 1 ? "" : "s", im->ncross ? ":" : "");
     }
-    sb_printf(&head, "%s", rep->s ? rep->s : "");
+    nn_strbuf_printf(&head, "%s", nn_strbuf_str(rep));
     if (im->ndistinct != n) {
         if (dedupe) {
             size_t dropped = 0;
             for (size_t i = 0; i < n; i++)
                 dropped += !keep[i];
             im->ndropped = dropped;
-            sb_printf(&head, "dedupe: dropped %zu files: kept the first of each set of copies",
+            nn_strbuf_printf(&head, "dedupe: dropped %zu files: kept the first of each set of copies",
                       dropped);
             if (im->ncross)
-                sb_printf(&head, "; note: the %zu content%s found in more than one class "
+                nn_strbuf_printf(&head, "; note: the %zu content%s found in more than one class "
                           "(%zu files) %s dropped from every class, as %s label is ambiguous",
                           im->ncross, im->ncross == 1 ? "" : "s", cross_files,
                           im->ncross == 1 ? "is" : "are", im->ncross == 1 ? "its" : "their");
-            sb_printf(&head, "\n");
+            nn_strbuf_printf(&head, "\n");
         } else {
-            sb_printf(&head, "duplicates kept (no dedupe): a random train/validation split "
+            nn_strbuf_printf(&head, "duplicates kept (no dedupe): a random train/validation split "
                       "puts copies of training images into validation\n");
         }
     }
@@ -482,7 +443,7 @@ int nn_images_load(const nn_image_class *classes, int nclasses, const nn_images_
     size_t n = 0, cap = 0, tsize = 0, *table = NULL;
     int *cls_of = malloc((size_t)nclasses * sizeof *cls_of);
     uint8_t *keep = NULL, *buf = NULL;
-    sbuf notes = {0}, rep = {0};
+    nn_strbuf notes = {0}, rep = {0};
     int rc = NN_OK;
     im.class_names = calloc((size_t)nclasses, sizeof *im.class_names);
     if (!cls_of || !im.class_names) {
@@ -517,7 +478,7 @@ int nn_images_load(const nn_image_class *classes, int nclasses, const nn_images_
         size_t len;
         if ((rc = read_all(ents[i].path, &buf, &len, e)))
             break;
-        ents[i].hash = fnv1a(buf, len);
+        ents[i].hash = nn_fnv1a(NN_FNV_INIT, buf, len);
         ents[i].size = len;
         rc = find_group(ents, i, buf, table, tsize - 1, &ents[i].group, e);
         if (!rc)
@@ -529,12 +490,12 @@ int nn_images_load(const nn_image_class *classes, int nclasses, const nn_images_
     if (rc || (rc = analyse(&im, ents, n, o.dedupe, keep, &rep, e)))
         goto done;
     if (im.nconverted)
-        sb_printf(&rep, "note: %zu image%s converted to %d channel%s\n", im.nconverted,
+        nn_strbuf_printf(&rep, "note: %zu image%s converted to %d channel%s\n", im.nconverted,
                   im.nconverted == 1 ? "" : "s", im.c, im.c == 1 ? "" : "s");
     if (im.nresized)
-        sb_printf(&rep, "note: %zu image%s resized to %dx%d (HxW)\n", im.nresized,
+        nn_strbuf_printf(&rep, "note: %zu image%s resized to %dx%d (HxW)\n", im.nresized,
                   im.nresized == 1 ? "" : "s", im.h, im.w);
-    sb_printf(&rep, "%s", notes.s ? notes.s : "");
+    nn_strbuf_printf(&rep, "%s", nn_strbuf_str(&notes));
     im.files = malloc(n * sizeof *im.files);
     im.class_count = calloc((size_t)im.nclasses, sizeof *im.class_count);
     if (!im.files || !im.class_count || rep.oom) {

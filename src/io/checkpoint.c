@@ -20,6 +20,7 @@
 #include "io/ckpt_h5.h"
 #include "nntrain/checkpoint.h"
 #include "nntrain/keras.h"
+#include "nntrain/tmpfile.h"
 
 #define FORMAT_NAME "nntrain-checkpoint"
 #define FORMAT_VERSION 1
@@ -208,9 +209,9 @@ int nn_ckpt_save(const char *path, const nn_model *m, const char *spec_text,
         free(mc);
         return nn_err_prefix(e, "cannot save checkpoint '%s'", path);
     }
-    char tmp[PATH_MAX + 32];
+    char tmp[NN_TMP_NAME_MAX];
     int rc = NN_OK;
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= sizeof tmp)
+    if (nn_tmp_path(tmp, sizeof tmp, path))
         rc = nn_err(e, NN_EINVAL, "checkpoint path '%.200s...' is too long", path);
     hid_t fapl = rc ? -1 : H5Pcreate(H5P_FILE_ACCESS), f = -1;
     if (!rc && (fapl < 0 || H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
@@ -235,10 +236,10 @@ int nn_ckpt_save(const char *path, const nn_model *m, const char *spec_text,
         rc = nn_err(e, NN_EIO, "cannot save checkpoint '%s': HDF5 error", path);
     if (!rc && sync_file(tmp))
         rc = nn_err(e, NN_EIO, "cannot sync checkpoint '%s': %s", tmp, strerror(errno));
-    if (!rc && rename(tmp, path))
+    if (!rc && nn_tmp_commit(tmp, path))
         rc = nn_err(e, NN_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
     if (rc && created)
-        remove(tmp);
+        nn_tmp_discard(tmp);
     free(mc);
     free(tc);
     return rc;

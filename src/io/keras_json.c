@@ -23,48 +23,13 @@
 #include <strings.h>
 
 #include "nntrain/keras.h"
-
-/* ---- growing text buffer --------------------------------------------- */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (b->oom || k < 0) {
-        b->oom = 1;
-        return;
-    }
-    if (b->n + (size_t)k + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + (size_t)k + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
-}
+#include "nntrain/strbuf.h"
 
 /* ---- import ---------------------------------------------------------- */
 typedef struct jctx {
     const char *where;      /* "file.h5:model_config" */
     nn_error *e;
-    sbuf *b;
+    nn_strbuf *b;
     const char *lname, *lclass;
     int first;              /* first layer: batch_input_shape is its input */
     int have_input;
@@ -159,33 +124,33 @@ static int emit_value(jctx *c, const char *key, const cJSON *v, int depth)
     if (depth > 8)
         return lerr(c, NN_EFORMAT, "%s is nested too deeply", key);
     if (cJSON_IsNull(v)) {
-        sb_add(c->b, "None");
+        nn_strbuf_printf(c->b, "None");
     } else if (cJSON_IsBool(v)) {
-        sb_add(c->b, cJSON_IsTrue(v) ? "True" : "False");
+        nn_strbuf_printf(c->b, cJSON_IsTrue(v) ? "True" : "False");
     } else if (cJSON_IsNumber(v)) {
         if (is_int_num(v))
-            sb_add(c->b, "%.0f", v->valuedouble);
+            nn_strbuf_printf(c->b, "%.0f", v->valuedouble);
         else if (isfinite(v->valuedouble))
-            sb_add(c->b, "%.17g", v->valuedouble);
+            nn_strbuf_printf(c->b, "%.17g", v->valuedouble);
         else
             return lerr(c, NN_EFORMAT, "%s must be a finite number", key);
     } else if (cJSON_IsString(v)) {
         if (!str_ok(v->valuestring))
             return lerr(c, NN_EFORMAT, "%s \"%.60s\" contains a quote or a line break", key,
                         v->valuestring);
-        sb_add(c->b, "\"%s\"", v->valuestring);
+        nn_strbuf_printf(c->b, "\"%s\"", v->valuestring);
     } else if (cJSON_IsArray(v)) {
         int n = cJSON_GetArraySize(v), i = 0;
         const cJSON *it;
-        sb_add(c->b, "(");
+        nn_strbuf_printf(c->b, "(");
         cJSON_ArrayForEach(it, v) {
             if (i++)
-                sb_add(c->b, ", ");
+                nn_strbuf_printf(c->b, ", ");
             int rc = emit_value(c, key, it, depth + 1);
             if (rc)
                 return rc;
         }
-        sb_add(c->b, n == 1 ? ",)" : ")");
+        nn_strbuf_printf(c->b, n == 1 ? ",)" : ")");
     } else {
         return lerr(c, NN_EINVAL, "%s %s is not supported (nntrain takes a number, a string or "
                     "a list)", key, jshow(v, buf, sizeof buf));
@@ -269,7 +234,7 @@ static int emit_shape(jctx *c, const char *key, const cJSON *v)
     if (!cJSON_IsArray(v) || n < 2 || n > NN_MAX_DIMS + 1)
         return lerr(c, NN_EFORMAT, "%s %s: expected [null, d1, ...] with 1 to %d dimensions",
                     key, jshow(v, buf, sizeof buf), NN_MAX_DIMS);
-    sb_add(c->b, "(");
+    nn_strbuf_printf(c->b, "(");
     cJSON_ArrayForEach(it, v) {
         if (i++ == 0)
             continue;   /* the batch dimension */
@@ -277,9 +242,9 @@ static int emit_shape(jctx *c, const char *key, const cJSON *v)
             return lerr(c, NN_EINVAL, "%s %s: every dimension but the batch must be a positive "
                         "integer (variable-size inputs are not supported)", key,
                         jshow(v, buf, sizeof buf));
-        sb_add(c->b, "%s%.0f", i > 2 ? ", " : "", it->valuedouble);
+        nn_strbuf_printf(c->b, "%s%.0f", i > 2 ? ", " : "", it->valuedouble);
     }
-    sb_add(c->b, n == 2 ? ",)" : ")");
+    nn_strbuf_printf(c->b, n == 2 ? ",)" : ")");
     return NN_OK;
 }
 
@@ -353,7 +318,7 @@ static int emit_layer(jctx *c, const cJSON *L)
                       "nntrain supports %s", c->where, cls->valuestring, c->lname,
                       nn_layer_known());
     }
-    sb_add(c->b, "%s(", input ? "Input" : call);
+    nn_strbuf_printf(c->b, "%s(", input ? "Input" : call);
     int nargs = 0, rc = NN_OK;
     const cJSON *v;
     cJSON_ArrayForEach(v, cf) {
@@ -384,7 +349,7 @@ static int emit_layer(jctx *c, const cJSON *L)
             /* the first layer's (or InputLayer's); later ones are ignored, as
              * Keras ignores them */
             if (c->first && !c->have_input) {
-                sb_add(c->b, "%s%s=", nargs++ ? ", " : "", input ? "shape" : "input_shape");
+                nn_strbuf_printf(c->b, "%s%s=", nargs++ ? ", " : "", input ? "shape" : "input_shape");
                 rc = emit_shape(c, key, v);
                 c->have_input = !rc;
             }
@@ -394,14 +359,14 @@ static int emit_layer(jctx *c, const cJSON *L)
         case K_ARG:
             if (cJSON_IsNull(v) || (kind == K_TRAINABLE && cJSON_IsTrue(v)))
                 break;
-            sb_add(c->b, "%s%s=", nargs++ ? ", " : "", key);
+            nn_strbuf_printf(c->b, "%s%s=", nargs++ ? ", " : "", key);
             rc = emit_value(c, key, v, 0);
             break;
         case K_INIT:
             if (cJSON_IsNull(v))
                 break;
             if (!(rc = map_init(c, key, v, &s)))
-                sb_add(c->b, "%s%s=\"%s\"", nargs++ ? ", " : "", key, s);
+                nn_strbuf_printf(c->b, "%s%s=\"%s\"", nargs++ ? ", " : "", key, s);
             break;
         default:
             rc = lerr(c, NN_EINVAL, "config key '%s' (%s) is not supported: nntrain cannot tell "
@@ -412,7 +377,7 @@ static int emit_layer(jctx *c, const cJSON *L)
     }
     if (input && !c->have_input)
         return lerr(c, NN_EFORMAT, "an InputLayer needs batch_input_shape");
-    sb_add(c->b, ")\n");
+    nn_strbuf_printf(c->b, ")\n");
     c->first = 0;
     return NN_OK;
 }
@@ -445,7 +410,7 @@ static int emit_loss(jctx *c, const cJSON *v)
     if (cJSON_IsString(v)) {
         if (!str_ok(v->valuestring))
             return lerr(c, NN_EFORMAT, "training_config: bad loss name");
-        sb_add(c->b, "loss=\"%s\"", v->valuestring);
+        nn_strbuf_printf(c->b, "loss=\"%s\"", v->valuestring);
         return NN_OK;
     }
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(v, "class_name");
@@ -466,7 +431,7 @@ static int emit_loss(jctx *c, const cJSON *v)
         snprintf(nm, sizeof nm, "%s", n->valuestring);
     else
         snake(cls->valuestring, nm, sizeof nm);
-    sb_add(c->b, "loss=\"%s\"", nm);
+    nn_strbuf_printf(c->b, "loss=\"%s\"", nm);
     return NN_OK;
 }
 
@@ -496,7 +461,7 @@ static int emit_metrics(jctx *c, const cJSON *v, int *count, int depth)
         if (!name || !str_ok(name))
             return lerr(c, NN_EINVAL, "training_config: metric %s is not supported",
                         jshow(it, buf, sizeof buf));
-        sb_add(c->b, "%s\"%s\"", (*count)++ ? ", " : "", name);
+        nn_strbuf_printf(c->b, "%s\"%s\"", (*count)++ ? ", " : "", name);
     }
     return NN_OK;
 }
@@ -521,7 +486,7 @@ static int emit_optimizer(jctx *c, const cJSON *oc)
     if (kind < 0)
         return lerr(c, NN_EINVAL, "training_config: optimizer '%s' is not supported (nntrain "
                     "supports SGD, RMSprop, Adam, Adadelta)", cls->valuestring);
-    sb_add(c->b, "optimizer=%s(", nn_optim_names[kind]);
+    nn_strbuf_printf(c->b, "optimizer=%s(", nn_optim_names[kind]);
     int n = 0;
     const cJSON *kv;
     cJSON_ArrayForEach(kv, cf) {
@@ -558,12 +523,12 @@ static int emit_optimizer(jctx *c, const cJSON *oc)
         if (!cJSON_IsNumber(kv) && !cJSON_IsBool(kv))
             return lerr(c, NN_EINVAL, "training_config: %s %s=%s is not supported (a schedule?): "
                         "expected a number", cls->valuestring, k, jshow(kv, buf, sizeof buf));
-        sb_add(c->b, "%s%s=", n++ ? ", " : "", !strcmp(k, "lr") ? "learning_rate" : k);
+        nn_strbuf_printf(c->b, "%s%s=", n++ ? ", " : "", !strcmp(k, "lr") ? "learning_rate" : k);
         int rc = emit_value(c, k, kv, 0);
         if (rc)
             return rc;
     }
-    sb_add(c->b, ")");
+    nn_strbuf_printf(c->b, ")");
     return NN_OK;
 }
 
@@ -586,19 +551,19 @@ static int emit_compile(jctx *c, const cJSON *tc)
                     jshow(lw, buf, sizeof buf));
     if (wm && !cJSON_IsNull(wm) && cJSON_GetArraySize(wm) > 0)
         return lerr(c, NN_EINVAL, "training_config: weighted_metrics are not supported");
-    sb_add(c->b, "compile(");
+    nn_strbuf_printf(c->b, "compile(");
     int rc = emit_loss(c, loss);
     if (!rc && oc && !cJSON_IsNull(oc)) {
-        sb_add(c->b, ", ");
+        nn_strbuf_printf(c->b, ", ");
         rc = emit_optimizer(c, oc);
     }
     if (!rc && met && !cJSON_IsNull(met)) {
         int n = 0;
-        sb_add(c->b, ", metrics=[");
+        nn_strbuf_printf(c->b, ", metrics=[");
         rc = emit_metrics(c, met, &n, 0);
-        sb_add(c->b, "]");
+        nn_strbuf_printf(c->b, "]");
     }
-    sb_add(c->b, ")\n");
+    nn_strbuf_printf(c->b, ")\n");
     return rc;
 }
 
@@ -622,7 +587,7 @@ int nn_keras_json_to_spec(const char *json, const char *training_config, const c
     if (!json)
         return nn_err(e, NN_EINVAL, "%s: no model_config", where);
     cJSON *root = NULL, *tc = NULL;
-    sbuf b = {0};
+    nn_strbuf b = {0};
     jctx c = {.where = where, .e = e, .b = &b, .first = 1};
     int rc = parse_json(json, "model_config", where, &root, e);
     if (!rc && training_config)
@@ -647,8 +612,8 @@ int nn_keras_json_to_spec(const char *json, const char *training_config, const c
     if (!rc && b.oom)
         rc = nn_err(e, NN_ENOMEM, "%s: out of memory", where);
     if (!rc)
-        rc = nn_spec_parse(b.p, where, out, e);
-    free(b.p);
+        rc = nn_spec_parse(b.s, where, out, e);
+    nn_strbuf_free(&b);
     cJSON_Delete(root);
     cJSON_Delete(tc);
     return rc;

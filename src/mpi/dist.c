@@ -91,20 +91,41 @@ void nn_dist_shard(size_t B, int N, int r, size_t *off, size_t *cnt)
     *off = ur * base + (ur < extra ? ur : extra);
 }
 
-int nn_dist_bcast_bytes(nn_dist *d, void *buf, size_t n, nn_error *e)
+/* One in-place collective over count elements at p (count fits an int). */
+typedef int (*collective)(void *p, int count, MPI_Comm comm);
+
+static int bcast_bytes(void *p, int count, MPI_Comm comm)
+{
+    return MPI_Bcast(p, count, MPI_BYTE, 0, comm);
+}
+
+static int sum_floats(void *p, int count, MPI_Comm comm)
+{
+    return MPI_Allreduce(MPI_IN_PLACE, p, count, MPI_FLOAT, MPI_SUM, comm);
+}
+
+/* MPI counts are ints: runs op over n elements of size bytes at buf in
+ * pieces of at most INT_MAX elements. what names op in an error. */
+static int chunked(nn_dist *d, collective op, void *buf, size_t n, size_t size,
+                   const char *what, nn_error *e)
 {
     if (!d->active || d->size == 1)
         return NN_OK;
     char *p = buf;
     while (n) {
         int c = n > (size_t)INT_MAX ? INT_MAX : (int)n;
-        int rc = MPI_Bcast(p, c, MPI_BYTE, 0, d->comm);
+        int rc = op(p, c, d->comm);
         if (rc != MPI_SUCCESS)
-            return mpi_fail(e, rc, "MPI_Bcast");
-        p += c;
+            return mpi_fail(e, rc, what);
+        p += (size_t)c * size;
         n -= (size_t)c;
     }
     return NN_OK;
+}
+
+int nn_dist_bcast_bytes(nn_dist *d, void *buf, size_t n, nn_error *e)
+{
+    return chunked(d, bcast_bytes, buf, n, 1, "MPI_Bcast", e);
 }
 
 int nn_dist_bcast_floats(nn_dist *d, float *buf, size_t n, nn_error *e)
@@ -114,17 +135,7 @@ int nn_dist_bcast_floats(nn_dist *d, float *buf, size_t n, nn_error *e)
 
 int nn_dist_sum_floats(nn_dist *d, float *buf, size_t n, nn_error *e)
 {
-    if (!d->active || d->size == 1)
-        return NN_OK;
-    while (n) {
-        int c = n > (size_t)INT_MAX ? INT_MAX : (int)n;
-        int rc = MPI_Allreduce(MPI_IN_PLACE, buf, c, MPI_FLOAT, MPI_SUM, d->comm);
-        if (rc != MPI_SUCCESS)
-            return mpi_fail(e, rc, "MPI_Allreduce of the gradients");
-        buf += c;
-        n -= (size_t)c;
-    }
-    return NN_OK;
+    return chunked(d, sum_floats, buf, n, sizeof(float), "MPI_Allreduce of the gradients", e);
 }
 
 int nn_dist_sum_doubles(nn_dist *d, double *buf, int n, nn_error *e)

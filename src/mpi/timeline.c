@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nntrain/clock.h"
+#include "nntrain/tmpfile.h"
 
 const char *const nn_timeline_kinds[] = {"data", "forward+backward", "allreduce wait",
                                          "optimizer", "validation"};
@@ -42,9 +43,8 @@ void nn_timeline_add(nn_timeline *tl, int kind, double start, double end)
 static int write_json(const nn_tl_event *ev, const int *counts, int ranks, const char *path,
                       nn_error *e)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    char tmp[NN_TMP_NAME_MAX];
+    FILE *f = nn_tmp_fopen(path, tmp, sizeof tmp);
     if (!f)
         return nn_err(e, NN_EIO, "cannot write timeline '%s': %s", tmp, strerror(errno));
     fprintf(f, "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n");
@@ -58,11 +58,8 @@ static int write_json(const nn_tl_event *ev, const int *counts, int ranks, const
             fprintf(f, ",\n{\"name\": \"%s\", \"ph\": \"X\", \"pid\": 0, \"tid\": %d, \"ts\": %.1f, \"dur\": %.1f}",
                     nn_timeline_kinds[ev[k].kind], r, ev[k].t * 1e6, ev[k].dur * 1e6);
     fprintf(f, "\n]}\n");
-    int bad = ferror(f);
-    if (fclose(f) || bad || rename(tmp, path)) {
-        remove(tmp);
+    if (nn_tmp_fclose(f, tmp, 0) || nn_tmp_commit(tmp, path))
         return nn_err(e, NN_EIO, "error writing timeline '%s'", path);
-    }
     return NN_OK;
 }
 

@@ -9,6 +9,7 @@
 
 #include "nntrain/history.h"
 #include "nntrain/model.h"
+#include "nntrain/tmpfile.h"
 
 void nn_history_columns(nn_history *h, const nn_model *m, int has_val)
 {
@@ -53,9 +54,8 @@ void nn_history_free(nn_history *h)
 
 int nn_history_write_csv(const nn_history *h, const char *path, nn_error *e)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    char tmp[NN_TMP_NAME_MAX];
+    FILE *f = nn_tmp_fopen(path, tmp, sizeof tmp);
     if (!f)
         return nn_err(e, NN_EIO, "cannot write history '%s': %s", tmp, strerror(errno));
     fprintf(f, "epoch");
@@ -68,14 +68,9 @@ int nn_history_write_csv(const nn_history *h, const char *path, nn_error *e)
             fprintf(f, ",%.9g", h->vals[(size_t)r * (size_t)h->ncols + (size_t)c]);
         fprintf(f, "\n");
     }
-    int bad = ferror(f);
-    if (fclose(f) || bad) {
-        remove(tmp);
+    if (nn_tmp_fclose(f, tmp, 0))
         return nn_err(e, NN_EIO, "error writing history '%s'", tmp);
-    }
-    if (rename(tmp, path)) {
-        remove(tmp);
+    if (nn_tmp_commit(tmp, path))
         return nn_err(e, NN_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-    }
     return NN_OK;
 }

@@ -92,7 +92,7 @@ ROWS=()
 # check NAME WANT_RC OUT PATTERNS -- ARGS...
 #   Runs `nntrain ARGS` (under timeout 60) with --out OUT appended unless OUT
 #   is "-"; PATTERNS are grep -E regexes that must all match stderr. OUT must
-#   hold no file afterwards, and no *.tmp may be left anywhere under $T.
+#   hold no file afterwards, and no *.tmp* may be left anywhere under $T.
 check() {
     local name=$1 want=$2 out=$3
     shift 3
@@ -118,7 +118,7 @@ check() {
             why="left files in --out: $(find "$out" -type f | tr '\n' ' ')"
         fi
         local tmps
-        tmps=$(find "$T" -name '*.tmp')
+        tmps=$(find "$T" -name '*.tmp*')
         [ -n "$tmps" ] && why="left temporary files: $tmps"
     fi
     if [ -z "$why" ] && [ "$want" -ne 0 ] && grep -q '^Epoch' "$so"; then

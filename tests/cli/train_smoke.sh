@@ -47,7 +47,7 @@ expect "history header" test "$(head -n1 "$H" 2>/dev/null)" = "epoch,loss,mae,va
 expect "history has 3 rows" test "$(tail -n +2 "$H" 2>/dev/null | wc -l)" -eq 3
 expect "history epochs are 1,2,3" \
     test "$(tail -n +2 "$H" 2>/dev/null | cut -d, -f1 | tr '\n' ' ')" = "1 2 3 "
-expect "no temporary file left" test -z "$(find "$T/a" -name '*.tmp')"
+expect "no temporary file left" test -z "$(find "$T/a" -name '*.tmp*')"
 # loss decreased: epoch 3's loss below epoch 1's (and finite numbers)
 expect "loss decreased (epoch 3 < epoch 1)" awk -F, '
     NR == 2 { first = $2 } NR == 4 { last = $2 }
