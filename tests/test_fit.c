@@ -140,7 +140,7 @@ static void test_input_shape_must_match(void)
                               "compile(loss=\"binary_crossentropy\", optimizer=\"sgd\")\n";
     static const struct { nn_shape data; int ok; } cases[] = {
         {{3, {6, 4, 1}}, 1}, {{2, {6, 4}}, 1}, {{3, {4, 6, 1}}, 0},
-        {{3, {6, 2, 2}}, 0}, {{1, {24}}, 0}};
+        {{3, {6, 2, 2}}, 0}, {{1, {24}}, 1}, {{2, {24, 1}}, 1}, {{2, {4, 6}}, 0}};
     nn_error e = {0};
     nn_spec s;
     nn_model m;
@@ -161,7 +161,9 @@ static void test_input_shape_must_match(void)
     /* a flat MLP input takes images of its size */
     nn_shape flat = nn_shape1(24), img = nn_shape3(4, 6, 1);
     CU_ASSERT(nn_shape_fits(&flat, &img));
-    CU_ASSERT(!nn_shape_fits(&img, &flat));
+    nn_shape wide = {2, {6, 4}}, tall = {2, {4, 6}};
+    CU_ASSERT(!nn_shape_fits(&wide, &tall));
+    CU_ASSERT(!nn_shape_fits(&flat, &(nn_shape){1, {23}}));
     nn_model_free(&m);
 }
 

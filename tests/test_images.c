@@ -396,6 +396,40 @@ static void test_rick(void)
     nn_images_free(&im);
 }
 
+/* The stored order is a seeded permutation that moves each image's pixels,
+ * label and file name together, and differs from the file order. */
+static void test_shuffle(void)
+{
+    nn_images a, b;
+    nn_error e = {0};
+    TU_ASSERT_OK(load("A", "cat", "B", "dog", (nn_images_opts){0}, &a, &e), e);
+    TU_ASSERT_OK(load("A", "cat", "B", "dog", (nn_images_opts){0}, &b, &e), e);
+    TU_ASSERT_OK(nn_images_shuffle(&b, 42, &e), e);
+    size_t per = (size_t)a.h * (size_t)a.w * (size_t)a.c, moved = 0;
+    int used[7] = {0};
+    for (size_t i = 0; i < b.n && b.n == 7; i++) {
+        size_t j = 0;
+        while (j < a.n && strcmp(a.files[j], b.files[i]))
+            j++;
+        CU_ASSERT_FATAL(j < a.n);
+        used[j]++;
+        moved += j != i;
+        CU_ASSERT_EQUAL(b.y[i], a.y[j]);
+        CU_ASSERT(!memcmp(b.x + i * per, a.x + j * per, per));
+    }
+    for (int j = 0; j < 7; j++)
+        CU_ASSERT_EQUAL(used[j], 1);
+    CU_ASSERT(moved > 0);
+    nn_images c;
+    TU_ASSERT_OK(load("A", "cat", "B", "dog", (nn_images_opts){0}, &c, &e), e);
+    TU_ASSERT_OK(nn_images_shuffle(&c, 42, &e), e);
+    for (size_t i = 0; i < c.n; i++)   /* the same seed, the same order */
+        CU_ASSERT_STRING_EQUAL(c.files[i], b.files[i]);
+    nn_images_free(&a);
+    nn_images_free(&b);
+    nn_images_free(&c);
+}
+
 /* Runs a shell command; returns its exit status, output (2>&1) in out. */
 static int run(const char *cmd, char *out, size_t len)
 {
@@ -512,6 +546,7 @@ int main(void)
         {"two classes: arrays, order, labels, duplicate report", test_load_report},
         {"dedupe keeps first copies, drops cross-class contents", test_dedupe},
         {"resize, grey and RGB conversion", test_resize_and_channels},
+        {"seeded shuffle keeps pixels, labels and names together", test_shuffle},
         {"errors name the file and stb's reason", test_errors},
         {"round trip through nn_h5_write and nn_data_open", test_h5_round_trip},
         {"Rick folders: counts from the README", test_rick},

@@ -54,5 +54,10 @@ typedef struct nn_images {
 int nn_images_load(const nn_image_class *classes, int nclasses, const nn_images_opts *opts,
                    nn_images *out, nn_error *e);
 void nn_images_free(nn_images *im);
+/* Puts the images (x, y, files) in the order of a permutation drawn from
+ * seed, the same on every machine: converted folders come class after class,
+ * and Keras's validation_split takes the last fraction before shuffling, so
+ * file order would validate on the last class alone. */
+int nn_images_shuffle(nn_images *im, uint64_t seed, nn_error *e);
 
 #endif

@@ -17,9 +17,11 @@ nn_shape nn_shape3(int h, int w, int c);
 size_t nn_shape_size(const nn_shape *s);   /* product of dims */
 int nn_shape_eq(const nn_shape *a, const nn_shape *b);
 /* Whether samples of shape data may feed a model whose input is model: a 1-D
- * input (an MLP) takes any data of its size; any other input needs the same
- * dims, trailing 1s aside ((28, 28) takes IDX images of (28, 28, 1)), so
- * (160, 90, 3) images never feed a (90, 160, 3) model. */
+ * input (an MLP) takes any data of its size, and 1-D data (CSV features, no
+ * layout of its own) feeds any input of its size in the model's order; two
+ * layouts must have the same dims, trailing 1s aside ((28, 28) takes IDX
+ * images of (28, 28, 1)), so (160, 90, 3) images never feed a (90, 160, 3)
+ * model. */
 int nn_shape_fits(const nn_shape *model, const nn_shape *data);
 /* Writes "(None, 26, 26, 32)" Keras-style into buf; returns buf. */
 char *nn_shape_str(const nn_shape *s, char *buf, size_t len);

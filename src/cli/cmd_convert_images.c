@@ -1,5 +1,5 @@
 /* nntrain convert images DIR=label [DIR=label ...] -o out.h5 [--size HxW]
- *                        [--dedupe] [--grey|--rgb] [--compress N]
+ *                        [--dedupe] [--grey|--rgb] [--compress N] [--seed N | --no-shuffle]
  * Image folders (one per class, classes in the order given) become one
  * nntrain HDF5 dataset (/train, uint8 NHWC, int32 labels, class_names).
  * Prints the duplicate report (byte-identical files, also across classes),
@@ -25,7 +25,9 @@ static void usage(FILE *f)
             "\n"
             "One folder of images (JPEG, PNG, BMP, ...) per class, classes in the order\n"
             "given (DIR alone: the folder's name is the label). Files are read in sorted\n"
-            "name order. Writes /train: uint8 (N, H, W, C) images and int32 labels.\n"
+            "name order, then stored in a shuffled order (seeded), so that Keras's\n"
+            "validation_split (the last fraction) holds every class. Writes /train: uint8\n"
+            "(N, H, W, C) images and int32 labels.\n"
             "\n"
             "options:\n"
             "  -o, --out FILE     the HDF5 file to write (required; also --output)\n"
@@ -36,7 +38,9 @@ static void usage(FILE *f)
             "                     (default: the channels of the first image)\n"
             "  --dedupe           drop byte-identical copies: keep the first; a file found\n"
             "                     in two classes is dropped from both\n"
-            "  --compress N       gzip level 0..9 for the images (default 0: none)\n");
+            "  --compress N       gzip level 0..9 for the images (default 0: none)\n"
+            "  --seed N           seed of the stored order (default 42)\n"
+            "  --no-shuffle       store the images in file order, class after class\n");
 }
 
 /* "90x160" -> h = 90, w = 160. */
@@ -111,6 +115,8 @@ typedef struct images_args {
     char **dirs;               /* the classes' folder names (owned) */
     nn_images_opts io;
     int compress;
+    int shuffle;
+    int seed;
     const char *outp;
 } images_args;
 
@@ -138,7 +144,7 @@ static int read_args(int argc, char **argv, int first, images_args *a)
     cli_opt opts[] = {{"--out", 1, 0, 0},      {"--output", 1, 0, 0}, {"--size", 1, 0, 0},
                       {"--grey", 0, 0, 0},     {"--gray", 0, 0, 0},   {"--rgb", 0, 0, 0},
                       {"--dedupe", 0, 0, 0},   {"--compress", 1, 0, 0}, {"--help", 0, 0, 0},
-                      {NULL, 0, 0, 0}};
+                      {"--seed", 1, 0, 0},     {"--no-shuffle", 0, 0, 0}, {NULL, 0, 0, 0}};
     nn_error e = {0};
     if (cli_parse_alias(argc, argv, first, CLI_ALIAS_O | CLI_ALIAS_H, opts, a->pos, MAX_CLASSES,
                         &a->npos, &e))
@@ -166,6 +172,12 @@ static int read_args(int argc, char **argv, int first, images_args *a)
         (a->compress < 0 || a->compress > 9))
         rc = nn_err(&e, NN_EINVAL, "option --compress expects a gzip level 0..9, got %d",
                     a->compress);
+    a->seed = 42;
+    if (!rc && !(rc = cli_int(opts, "--seed", &a->seed, &e)) && a->seed < 0)
+        rc = nn_err(&e, NN_EINVAL, "option --seed expects a number >= 0, got %d", a->seed);
+    a->shuffle = !cli_find(opts, "--no-shuffle")->given;
+    if (!rc && a->shuffle == 0 && cli_find(opts, "--seed")->given)
+        rc = nn_err(&e, NN_EINVAL, "--seed and --no-shuffle exclude each other");
     a->io.channels = grey ? 1 : rgb ? 3 : 0;
     a->io.dedupe = cli_find(opts, "--dedupe")->given;
     for (int i = 0; !rc && i < a->npos; i++)
@@ -194,7 +206,7 @@ static int dataset_names(const images_args *a, const nn_images *im, char **sourc
     return NN_OK;
 }
 
-static void report(const char *outp, const nn_images *im, double secs)
+static void report(const char *outp, const nn_images *im, double secs, int shuffled, int seed)
 {
     FILE *f = fopen(outp, "rb");
     long bytes = -1;
@@ -207,6 +219,10 @@ static void report(const char *outp, const nn_images *im, double secs)
     for (int k = 0; k < im->nclasses; k++)
         printf("%s%s %zu", k ? ", " : "", im->class_names[k], im->class_count[k]);
     printf("), %.1f MB, %.2f s\n", bytes >= 0 ? (double)bytes / 1e6 : 0.0, secs);
+    if (shuffled)
+        printf("stored in a shuffled order (seed %d; --no-shuffle keeps file order)\n", seed);
+    else
+        printf("stored in file order, class after class: shuffle before validation_split\n");
 }
 
 /* Decodes the folders, prints the duplicate report, writes the file. */
@@ -218,6 +234,8 @@ static int convert(const images_args *a, nn_images *im, nn_error *e)
     double t0 = nn_now();
     if (!rc && !(rc = nn_images_load(a->classes, a->npos, &a->io, im, e)))
         fputs(im->report, stdout);
+    if (!rc && a->shuffle)
+        rc = nn_images_shuffle(im, (uint64_t)a->seed, e);
     if (!rc)
         rc = dataset_names(a, im, &source, &names, e);
     if (!rc) {
@@ -229,7 +247,7 @@ static int convert(const images_args *a, nn_images *im, nn_error *e)
         rc = nn_h5_write(a->outp, &split, 1, &meta, e);
     }
     if (!rc)
-        report(a->outp, im, nn_now() - t0);
+        report(a->outp, im, nn_now() - t0, a->shuffle, a->seed);
     free(names);
     free(source);
     return rc;

@@ -73,10 +73,10 @@ int nn_shape_fits(const nn_shape *model, const nn_shape *data)
 {
     if (nn_shape_size(model) != nn_shape_size(data))
         return 0;
-    if (model->n == 1)
+    int n = dims_without_trailing_ones(model), nd = dims_without_trailing_ones(data);
+    if (model->n == 1 || nd == 1)
         return 1;
-    int n = dims_without_trailing_ones(model);
-    if (n != dims_without_trailing_ones(data))
+    if (n != nd)
         return 0;
     for (int i = 0; i < n; i++)
         if (model->d[i] != data->d[i])

@@ -20,6 +20,7 @@
 #include <stb_image_resize.h>
 
 #include "nntrain/hash.h"
+#include "nntrain/rng.h"
 #include "nntrain/strbuf.h"
 
 #define MAX_LISTED 10      /* cross-class groups named in the report */
@@ -546,5 +547,28 @@ done:
         return rc;
     }
     *out = im;
+    return NN_OK;
+}
+
+int nn_images_shuffle(nn_images *im, uint64_t seed, nn_error *e)
+{
+    size_t per = (size_t)im->h * (size_t)im->w * (size_t)im->c;
+    uint64_t *perm = malloc(im->n * sizeof *perm);
+    uint8_t *x = malloc(im->n * per);
+    int32_t *y = malloc(im->n * sizeof *y);
+    char **files = malloc(im->n * sizeof *files);
+    if (im->n && (!perm || !x || !y || !files)) {
+        free(perm), free(x), free(y), free(files);
+        return nn_err(e, NN_ENOMEM, "out of memory shuffling %zu images", im->n);
+    }
+    nn_rng r = nn_rng_key(seed, 0x5348554646ULL /* "SHUFF" */, 0, 0);
+    nn_rng_permutation(&r, perm, im->n);
+    for (size_t i = 0; i < im->n; i++) {
+        memcpy(x + i * per, im->x + perm[i] * per, per);
+        y[i] = im->y[perm[i]];
+        files[i] = im->files[perm[i]];
+    }
+    free(im->x), free(im->y), free(im->files), free(perm);
+    im->x = x, im->y = y, im->files = files;
     return NN_OK;
 }

@@ -86,6 +86,39 @@ static void trainable_span(const nn_model *m, size_t *lo, size_t *hi)
         *lo = *hi = 0;
 }
 
+/* Keras's validation_split takes the last fraction of the file, so data
+ * stored class after class validates on one class (val_accuracy 0 or 1 for
+ * ever). Rank 0 reads up to 256 validation labels spread evenly over it
+ * (before the reader thread starts: one reader at a time) and warns when
+ * they are all the same class. Nothing fails here: a read error shows up
+ * again, as an error, in the first validation. */
+static void warn_one_class_val(const fit_run *r)
+{
+    nn_dataset *ds = r->val ? r->val : r->train;
+    size_t n = r->val ? r->val->n : r->n_val;
+    if (r->d->rank != 0 || ds->nclasses < 2 || ds->ydim != 1 || n < 2 || !r->fa->verbose)
+        return;
+    enum { PICK = 256 };
+    size_t k = n < PICK ? n : PICK, in = nn_shape_size(&ds->x_shape);
+    uint64_t idx[PICK];
+    float y[PICK], *x = malloc(k * in * sizeof *x);
+    nn_error ignore = {0};
+    for (size_t i = 0; i < k; i++)
+        idx[i] = (r->val ? 0 : r->n) + i * (n - 1) / (k > 1 ? k - 1 : 1);
+    if (x && !ds->read(ds, idx, (int)k, x, y, &ignore)) {
+        size_t same = 1;
+        while (same < k && y[same] == y[0])
+            same++;
+        if (same == k)
+            fprintf(stderr, "nntrain: warning: the validation set (%zu samples%s) looks like "
+                    "one class: the %zu labels read across it are all %d. Keras's "
+                    "validation_split takes the file's last fraction: store the data "
+                    "shuffled (nntrain convert images does by default) or give --val FILE\n",
+                    n, r->val ? "" : ", the last of the training file", k, (int)y[0]);
+    }
+    free(x);
+}
+
 /* Buffers, plan, optimizer state, watchdog, gradient sync, timeline and the
  * reader thread; then the ranks agree and take rank 0's parameters. */
 static int fit_open(fit_run *r, nn_error *e)
@@ -113,6 +146,8 @@ static int fit_open(fit_run *r, nn_error *e)
                                &r->wd, e);
     if (!rc && o->timeline && !(rc = nn_timeline_start(&r->tl, 1u << 20, e)))
         r->tlp = &r->tl;
+    if (!rc)
+        warn_one_class_val(r);
     if (!rc)
         rc = nn_prefetch_start(&r->pf, r->train, r->cap, o->augment, r->fa->seed, e);
     rc = nn_dist_agree(r->d, rc, e);

@@ -206,8 +206,24 @@ for c in 0 1 2; do
     mkdir -p "cls/c$c"
     for i in $(seq 1 12); do "$MK" "cls/c$c/im_$i.png" 12 12 1 $((c * 100 + i)) "$c"; done
 done
-nn conv_img convert images cls/c0=horizontal cls/c1=vertical cls/c2=stripes -o imgs.h5
-check conv_img 0 'wrote imgs\.h5: 36 images 12x12x1'
+nn conv_img convert images cls/c0=horizontal cls/c1=vertical cls/c2=stripes -o imgs.h5 --no-shuffle
+check conv_img 0 'wrote imgs\.h5: 36 images 12x12x1' 'stored in file order'
+nn conv_shuf convert images cls/c0=horizontal cls/c1=vertical cls/c2=stripes -o shuf.h5
+check conv_shuf 0 'wrote shuf\.h5: 36 images 12x12x1' 'stored in a shuffled order \(seed 42'
+nn conv_both convert images cls/c0=a -o both.h5 --no-shuffle --seed 3
+check conv_both 2 'seed and --no-shuffle exclude each other'
+cat >val.nn <<'EOF'
+Flatten(input_shape=(12, 12, 1))
+Dense(3, activation="softmax")
+compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+fit(batch_size=12, epochs=1, validation_split=0.25)
+EOF
+# Keras's validation_split takes the last quarter: one class in file order
+nn val_fileorder train val.nn --data imgs.h5 --out runv1 --verbose 2
+check val_fileorder 0 'validation set \(9 samples, the last of the training file\) looks like one class: the 9 labels read across it are all 2'
+nn val_shuffled train val.nn --data shuf.h5 --out runv2 --verbose 2
+check val_shuffled 0 'val_accuracy'
+expect "shuffled: no one-class warning" test -z "$(cat val_shuffled.out val_shuffled.err | grep 'looks like one class')"
 cat >soft.nn <<'EOF'
 Flatten(input_shape=(12, 12, 1))
 Dense(3, activation="softmax")
@@ -249,7 +265,7 @@ if "$NN" train --help 2>/dev/null | grep -q -- '--checkpoint'; then
     expect "analyze: example PNG" is_png an/most_confident.png
     expect "analyze: templates listed by class" test "$(cut -d, -f5 an/first_layer_weights.csv | tr '\n' ' ')" = \
         "label horizontal vertical stripes "
-    # classes are samples 0-11, 12-23, 24-35 (convert images keeps folder order)
+    # classes are samples 0-11, 12-23, 24-35 (imgs.h5 was converted --no-shuffle)
     expect "analyze: one example per class, of that class" awk -F, 'NR > 1 { n++
         if ($3 == "" || $3 < 12 * (NR - 2) || $3 >= 12 * (NR - 1)) bad = 1 }
         END { exit !(n == 3 && !bad) }' an/most_confident.csv
