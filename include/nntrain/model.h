@@ -79,10 +79,16 @@ int nn_model_set_threads(nn_model *m, int threads, nn_error *e);
  * backward and update flush denormals to zero (nntrain/fpmode.h). */
 const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx);
 /* dout (B, out) = dL/d(output) (or dL/dlogits when m->fused); it is used as
- * scratch. Accumulates into m->grads (zero them first). ctx->grad_ready is
- * called on the calling thread, layer by layer from the last, once a
- * layer's gradient (all threads' rows) is final. */
+ * scratch. Accumulates into m->grads (zero them first). */
 void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx);
+/* Told that grads[off .. off + the layer's param_len) are final. */
+typedef void (*nn_grad_ready_fn)(void *arg, size_t off);
+/* nn_model_backward, calling ready(arg, l->param_off) on the calling thread
+ * for each layer with parameters, from the last down, once its gradient
+ * (all threads' rows) is final: the gradient allreduce of those buckets can
+ * start during backward. ready may be NULL. */
+void nn_model_backward_hook(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx,
+                            nn_grad_ready_fn ready, void *arg);
 /* Whether the compute threads run layer i together (each thread all rows,
  * a slice of the layer's inputs: a wide Dense, layer.h's team mode) in a
  * call of B rows; the other layers split the rows. 0 with one thread. */

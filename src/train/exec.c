@@ -124,6 +124,8 @@ typedef struct bwd_job {
     float *dout;
     int B, first, active;   /* active: threads with rows */
     const nn_ctx *ctx;
+    nn_grad_ready_fn ready; /* may be NULL */
+    void *ready_arg;
 } bwd_job;
 
 /* grads[layer] += the other threads' buffers, in thread order. */
@@ -149,8 +151,8 @@ static void announce(bwd_job *j, int *next, int wait)
             continue;
         }
         const nn_layer *l = &m->layers[*next];
-        if (j->ctx->grad_ready && l->param_len)
-            j->ctx->grad_ready(j->ctx->grad_arg, l->param_off);
+        if (j->ready && l->param_len)
+            j->ready(j->ready_arg, l->param_off);
         (*next)--;
     }
 }
@@ -193,8 +195,8 @@ static void bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, floa
     if (t == 0) {
         if (j->active > 1)
             announce(j, next, 0);
-        else if (c->grad_ready && l->param_len)
-            c->grad_ready(c->grad_arg, l->param_off);
+        else if (j->ready && l->param_len)
+            j->ready(j->ready_arg, l->param_off);
     }
 }
 
@@ -299,13 +301,14 @@ static void bwd_thread(void *arg, int t, int T)
     bwd_rows(arg, t, T);
 }
 
-void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx)
+void nn_model_backward_hook(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx,
+                            nn_grad_ready_fn ready, void *arg)
 {
     nn_exec *ex = m->exec;
     unsigned fp = nn_fp_enter();
     ctx->work = ex->work;
     ctx->work_bytes = ex->work_bytes;
-    bwd_job j = {m, x, dout, B, nn_exec_first_backward(m), 1, ctx};
+    bwd_job j = {m, x, dout, B, nn_exec_first_backward(m), 1, ctx, ready, arg};
     if (ex->threads > 1 && ex->team && B > 1) {
         j.active = B < ex->threads ? B : ex->threads;
         for (int i = 0; i < m->nlayers; i++) {
@@ -319,6 +322,11 @@ void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *
         bwd_rows(&j, 0, 1);
     }
     nn_fp_leave(fp);
+}
+
+void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx)
+{
+    nn_model_backward_hook(m, x, dout, B, ctx, NULL, NULL);
 }
 
 typedef struct upd_job {

@@ -277,15 +277,15 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
                 size_t mc = cnt - mo < (size_t)micro - 1 ? cnt - mo : (size_t)micro - 1;
                 int last = mo + mc >= cnt;
                 nn_ctx ctx = {.training = 1, .seed = fa->seed, .epoch = (uint64_t)epoch,
-                              .sample_ids = bids + mo,
-                              .grad_ready = last ? grad_ready : NULL, .grad_arg = &span};
+                              .sample_ids = bids + mo};
                 const float *xm = bx + mo * b.in, *ym = by + mo * (size_t)b.ydim;
                 const float *out = nn_model_forward(m, xm, (int)mc, &ctx);
                 red[1] += weighted_loss(m, fa, out, ym, (int)mc, b.K, b.ydim, 1.0f / (float)bg,
                                         b.dout);
                 for (int k = 0; k < nm; k++)
                     red[2 + k] += nn_metric_eval(m->metrics[k], out, ym, (int)mc, b.K, b.ydim);
-                nn_model_backward(m, xm, b.dout, (int)mc, &ctx);
+                nn_model_backward_hook(m, xm, b.dout, (int)mc, &ctx, last ? grad_ready : NULL,
+                                       &span);
                 last_rows = mc;
                 last_x = xm;
             }
