@@ -126,6 +126,7 @@ typedef struct bwd_job {
     const nn_ctx *ctx;
     nn_grad_ready_fn ready; /* may be NULL */
     void *ready_arg;
+    int next;               /* the highest layer not yet announced */
 } bwd_job;
 
 /* grads[layer] += the other threads' buffers, in thread order. */
@@ -139,21 +140,22 @@ static void sum_layer(nn_model *m, const nn_layer *l, int active)
     }
 }
 
-/* Announces (on the calling thread) the layers from *next down whose
- * gradients are final; wait: block until all of them are. */
-static void announce(bwd_job *j, int *next, int wait)
+/* Announces (on the calling thread, thread 0) the layers from j->next
+ * down whose gradients are final, each once; wait: block until all of them
+ * are. */
+static void announce(bwd_job *j, int wait)
 {
     nn_model *m = j->m;
-    while (*next >= j->first) {
-        if (!atomic_load_explicit(&m->exec->team->summed[*next], memory_order_acquire)) {
+    while (j->next >= j->first) {
+        if (!atomic_load_explicit(&m->exec->team->summed[j->next], memory_order_acquire)) {
             if (!wait)
                 return;
             continue;
         }
-        const nn_layer *l = &m->layers[*next];
+        const nn_layer *l = &m->layers[j->next];
         if (j->ready && l->param_len)
             j->ready(j->ready_arg, l->param_off);
-        (*next)--;
+        j->next--;
     }
 }
 
@@ -168,7 +170,7 @@ static const float *rows_at(const float *buf, long r0, size_t width)
  * the thread's last rows of this layer in this call, so it counts as done
  * (and thread 0 announces the gradients that are final). */
 static void bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, float *dx,
-                      float *grads, nn_ctx *c, int fresh, int final, int *next)
+                      float *grads, nn_ctx *c, int fresh, int final)
 {
     nn_model *m = j->m;
     nn_layer *l = &m->layers[i];
@@ -194,7 +196,7 @@ static void bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, floa
     }
     if (t == 0) {
         if (j->active > 1)
-            announce(j, next, 0);
+            announce(j, 0);
         else if (j->ready && l->param_len)
             j->ready(j->ready_arg, l->param_off);
     }
@@ -204,7 +206,7 @@ static void bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, floa
  * the batch's dz, then each thread's slice of the kernel gradient and of dx
  * over all rows; the gradient is final at the second barrier, with no
  * per-thread copy to add. */
-static void bwd_team(bwd_job *j, int t, int i, long r0, long n, float *dy, float *dx, int *next)
+static void bwd_team(bwd_job *j, int t, int i, long r0, long n, float *dy, float *dx)
 {
     nn_model *m = j->m;
     nn_layer *l = &m->layers[i];
@@ -226,7 +228,7 @@ static void bwd_team(bwd_job *j, int t, int i, long r0, long n, float *dy, float
     if (m->prof)
         m->prof[2 * i + 1] += nn_now() - t0;
     atomic_store_explicit(&tm->summed[i], 1, memory_order_release);
-    announce(j, next, 0);
+    announce(j, 0);
 }
 
 /* The cache prefix backwards, layers [first, k), over thread t's rows
@@ -234,7 +236,7 @@ static void bwd_team(bwd_job *j, int t, int i, long r0, long n, float *dy, float
  * small per-thread buffers, so each layer's dx is read from cache by the
  * layer below. dy: the rows' dL/d(output of layer k - 1). */
 static void bwd_prefix(bwd_job *j, int t, int k, long r0, long n, float *dy, float *grads,
-                       nn_ctx *c, int *next)
+                       nn_ctx *c)
 {
     nn_model *m = j->m;
     const nn_exec *ex = m->exec;
@@ -248,7 +250,7 @@ static void bwd_prefix(bwd_job *j, int t, int k, long r0, long n, float *dy, flo
         for (int i = k - 1; i >= j->first; i--) {
             const nn_layer *l = &m->layers[i];
             float *cdx = i > j->first ? (l->ops->reshape ? cdy : cb[cf]) : NULL;
-            bwd_layer(j, t, i, r0 + s, cn, cdy, cdx, grads, c, s == 0, s + cn >= n, next);
+            bwd_layer(j, t, i, r0 + s, cn, cdy, cdx, grads, c, s == 0, s + cn >= n);
             if (cdx != cdy)
                 cf ^= 1;
             cdy = cdx;
@@ -276,24 +278,24 @@ static void bwd_rows(bwd_job *j, int t, int T)
     float *dbuf[2] = {ex->dbuf[0] + (size_t)r0 * ex->dstride,
                       ex->dbuf[1] + (size_t)r0 * ex->dstride};
     float *dy = j->dout + (size_t)r0 * nn_model_out_size(m);
-    int flip = 0, next = m->nlayers - 1;
+    int flip = 0;
     int k = ex->cache_layers > j->first ? ex->cache_layers : j->first;
     for (int i = m->nlayers - 1; i >= k; i--) {
         const nn_layer *l = &m->layers[i];
         if (T > 1 && nn_exec_team_runs(m, i, j->B, i > j->first)) {
             float *dxt = i > j->first ? ex->team->dx : NULL;
-            bwd_team(j, t, i, r0, n, dy, dxt, &next);
+            bwd_team(j, t, i, r0, n, dy, dxt);
             dy = dxt ? dxt + (size_t)r0 * nn_shape_size(&l->in) : NULL;
             continue;
         }
         float *dx = i > j->first ? (l->ops->reshape ? dy : dbuf[flip]) : NULL;
-        bwd_layer(j, t, i, r0, n, dy, dx, grads, &c, 1, 1, &next);
+        bwd_layer(j, t, i, r0, n, dy, dx, grads, &c, 1, 1);
         if (dx != dy)
             flip ^= 1;
         dy = dx;
     }
     if (k > j->first)
-        bwd_prefix(j, t, k, r0, n, dy, grads, &c, &next);
+        bwd_prefix(j, t, k, r0, n, dy, grads, &c);
 }
 
 static void bwd_thread(void *arg, int t, int T)
@@ -308,7 +310,7 @@ void nn_model_backward_hook(nn_model *m, const float *x, float *dout, int B, nn_
     unsigned fp = nn_fp_enter();
     ctx->work = ex->work;
     ctx->work_bytes = ex->work_bytes;
-    bwd_job j = {m, x, dout, B, nn_exec_first_backward(m), 1, ctx, ready, arg};
+    bwd_job j = {m, x, dout, B, nn_exec_first_backward(m), 1, ctx, ready, arg, m->nlayers - 1};
     if (ex->threads > 1 && ex->team && B > 1) {
         j.active = B < ex->threads ? B : ex->threads;
         for (int i = 0; i < m->nlayers; i++) {
@@ -316,8 +318,7 @@ void nn_model_backward_hook(nn_model *m, const float *x, float *dout, int B, nn_
             atomic_store_explicit(&ex->team->summed[i], 0, memory_order_relaxed);
         }
         nn_pool_run(ex->pool, bwd_thread, &j);
-        int next = m->nlayers - 1;
-        announce(&j, &next, 1);   /* all summed by now: the rest, in order */
+        announce(&j, 1);   /* all summed by now: the rest, in order */
     } else {
         bwd_rows(&j, 0, 1);
     }
