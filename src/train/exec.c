@@ -3,7 +3,8 @@
  * the leading cache prefix (convolutions, pooling) goes a few rows at a
  * time so each layer reads its input from cache; wide Dense layers run on
  * the whole team between barriers. Per-thread gradients are added in thread
- * order, so a run is reproducible for a given thread count. */
+ * order, so a run is reproducible for a given thread count. exec_ref.c does
+ * the same layer calls in the plainest order: read it first. */
 #include <stdatomic.h>
 #include <string.h>
 

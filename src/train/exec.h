@@ -1,7 +1,8 @@
 /* The executor's private state, behind nn_model.exec: the compute threads,
  * the plan for batch_max rows (plan.c) and the buffers the passes use
- * (exec.c). Users of nn_model need none of it; tests that check the plan
- * include it through the src/ include path. */
+ * (exec.c), plus the serial reference executor (exec_ref.c) that tests
+ * compare the passes against. Users of nn_model need none of it; tests that
+ * check the plan include it through the src/ include path. */
 #ifndef NNTRAIN_TRAIN_EXEC_H
 #define NNTRAIN_TRAIN_EXEC_H
 
@@ -62,6 +63,11 @@ typedef struct nn_exec {
     float *tbuf;                 /* (threads, tstride) */
     size_t tstride;
     nn_team *team;               /* threads > 1 */
+
+    /* nn_model_plan_ref: every layer's output kept whole, and two dx
+     * buffers, for the reference executor; NULL until then. */
+    float **ref_acts;            /* (nlayers) (batch_max, out); NULL for reshape */
+    float *ref_dbuf[2];          /* (batch_max, dstride) */
 } nn_exec;
 
 /* plan.c */
@@ -73,5 +79,19 @@ int nn_exec_first_backward(const nn_model *m);
 /* Whether the whole team runs layer i in a call of B rows (every thread
  * has rows; need_dx: its dx is wanted and must fit the planned buffer). */
 int nn_exec_team_runs(const nn_model *m, int i, int B, int need_dx);
+
+/* exec_ref.c: the serial reference executor. Every layer in order over all
+ * B rows on the calling thread, each output kept whole; then backward in
+ * reverse, ping-ponging dx. No cache passes, no threads, no team layers: the
+ * same layer calls the executor makes, in the plainest order, for tests to
+ * compare against. nn_model_plan_ref allocates its buffers (after
+ * nn_model_plan, for its batch_max); they live until the plan is dropped. */
+int nn_model_plan_ref(nn_model *m, nn_error *e);
+/* x (B, in) -> the output (B, out), owned by the model. */
+const float *nn_model_forward_ref(nn_model *m, const float *x, int B, nn_ctx *ctx);
+/* Layer i's output of the last nn_model_forward_ref (x for i < 0). */
+const float *nn_model_layer_out_ref(const nn_model *m, const float *x, int i);
+/* As nn_model_backward, on the calling thread. */
+void nn_model_backward_ref(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx);
 
 #endif

@@ -1,7 +1,7 @@
 /* The model's lifecycle outside the executor: Keras default initialisation,
  * sizes, the Keras-style summary and freeing. Construction is model_build.c;
  * the plan and the compute threads are plan.c, forward, backward and the
- * optimizer step exec.c. */
+ * optimizer step exec.c (with exec_ref.c, their serial reference). */
 #include <stdlib.h>
 #include <string.h>
 

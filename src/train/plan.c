@@ -123,10 +123,16 @@ static void unplan(nn_model *m)
     if (!ex)
         return;
     team_free(m);
-    if (ex->acts)
-        for (int i = 0; i < m->nlayers; i++)
+    for (int i = 0; i < m->nlayers; i++) {
+        if (ex->acts)
             free(ex->acts[i]);
+        if (ex->ref_acts)
+            free(ex->ref_acts[i]);
+    }
     free(ex->acts);
+    free(ex->ref_acts);
+    free(ex->ref_dbuf[0]);
+    free(ex->ref_dbuf[1]);
     free(ex->dbuf[0]);
     free(ex->dbuf[1]);
     free(ex->work);
