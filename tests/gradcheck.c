@@ -206,8 +206,6 @@ int gc_model(const char *spec_text, int B, uint64_t seed, double tol, gc_result 
     c.ctx.training = 1;
     c.ctx.seed = seed;
     c.ctx.sample_ids = ids;
-    c.ctx.work = c.m.work;
-    c.ctx.work_bytes = c.m.work_bytes;
     tu_fill_uniform(c.m.params, c.m.nparams, seed + 1, -0.5f, 0.5f);
     tu_fill_uniform(c.x, nin, seed + 2, -1.0f, 1.0f);
     nn_rng r = nn_rng_key(seed, 3, 0, 0);

@@ -9,6 +9,7 @@ function(nn_mpi_test name target nprocs)
 endfunction()
 
 nn_mpi_test(test_mpi_fit test_mpi_fit 4)
+nn_mpi_test(test_mpi_sync test_mpi_sync 2)
 
 add_executable(mpi_stall mpi_stall.c)
 target_link_libraries(mpi_stall PRIVATE nntrain_testutil)

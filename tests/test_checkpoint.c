@@ -144,8 +144,6 @@ static float *forward(nn_model *m, int B)
     nn_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     TU_ASSERT_OK(nn_model_plan(m, B, &e), e);
-    ctx.work = m->work;
-    ctx.work_bytes = m->work_bytes;
     tu_fill_uniform(x, (size_t)B * in, 99, -1.0f, 1.0f);
     memcpy(y, nn_model_forward(m, x, B, &ctx), (size_t)B * out * sizeof *y);
     free(x);
@@ -324,8 +322,6 @@ static void check_fixture(const char *which, size_t nparams, const char *const *
     nn_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     TU_ASSERT_OK(nn_model_plan(&m, B, &e), e);
-    ctx.work = m.work;
-    ctx.work_bytes = m.work_bytes;
     const float *out = nn_model_forward(&m, x, B, &ctx);
     long bad;
     double mx = tu_max_diff(out, y, ny, 1e-5, &bad);

@@ -155,8 +155,7 @@ static void train_case(const char *opt)
             "out of memory");
     for (int i = 0; i < B; i++)
         ids[i] = (uint64_t)i;
-    nn_ctx ctx = {.training = 1, .seed = 1, .epoch = 0, .sample_ids = ids,
-                  .work = m.work, .work_bytes = m.work_bytes};
+    nn_ctx ctx = {.training = 1, .seed = 1, .epoch = 0, .sample_ids = ids};
 
     float losses[TRAIN_STEPS];
     for (int step = 0; step < TRAIN_STEPS; step++) {

@@ -13,6 +13,7 @@
 #include "gradcheck.h"
 #include "nntrain/model.h"
 #include "testutil.h"
+#include "train/exec.h"
 
 /* Loads and builds jobs/models/<file>. */
 static int build_file(const char *file, nn_model *m, nn_error *e)
@@ -556,11 +557,11 @@ static void relu_pool_run(int fused, int threads, int B, float *grads, float *ou
     TU_ASSERT_OK(nn_model_plan(&m, B, &e), e);
     /* the first conv's output is kept one chunk at a time only when fused
      * (the second conv's params exceed its output: it is past the prefix) */
-    CU_ASSERT_EQUAL(m.cache_layers, 2);
-    CU_ASSERT_EQUAL(m.toff[0] != SIZE_MAX, fused);
+    CU_ASSERT_EQUAL(m.exec->cache_layers, 2);
+    CU_ASSERT_EQUAL(m.exec->toff[0] != SIZE_MAX, fused);
     CU_ASSERT_EQUAL(nn_model_layer_out(&m, NULL, 0) == NULL, fused);
-    CU_ASSERT(m.toff[1] == SIZE_MAX);
-    m.cache_rows = 2;
+    CU_ASSERT(m.exec->toff[1] == SIZE_MAX);
+    m.exec->cache_rows = 2;
     size_t nin = nn_model_in_size(&m) * (size_t)B, K = nn_model_out_size(&m);
     float *x = malloc(nin * sizeof *x), *dout = malloc((size_t)B * K * sizeof *dout);
     tu_fill_uniform(m.params, m.nparams, 7, -0.5f, 0.5f);

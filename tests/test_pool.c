@@ -10,6 +10,7 @@
 #include "nntrain/fpmode.h"
 #include "nntrain/pool.h"
 #include "testutil.h"
+#include "train/exec.h"
 
 typedef struct count_job {
     atomic_int hits[8];
@@ -125,7 +126,7 @@ static void check_threads(const char *spec, nn_shape in, int B, int team)
     TU_ASSERT_OK(nn_model_set_threads(&mt, 3, &e), e);
     TU_ASSERT_OK(nn_model_plan(&m1, B, &e), e);
     TU_ASSERT_OK(nn_model_plan(&mt, B, &e), e);
-    mt.cache_rows = 2;   /* forward passes of 2 rows within each thread's slice */
+    mt.exec->cache_rows = 2;   /* forward passes of 2 rows within each thread's slice */
     /* wide Dense layers run on the whole team (all rows, a slice of the
      * inputs each): the count the test expects, so it cannot pass by rows */
     int nt = 0, n1 = 0;

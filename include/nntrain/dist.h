@@ -89,15 +89,20 @@ typedef struct nn_grad_sync {
     double wait_s;          /* time spent waiting in finish (last step) */
     nn_watchdog *wd;        /* optional: stall detection while waiting */
     long long step;         /* step id for the watchdog */
+    nn_error err;           /* first MPI failure of the step in ready (which
+                               runs inside backward and returns nothing) */
 } nn_grad_sync;
 
 /* wd (may be NULL) adds stall detection to the wait. */
 int nn_grad_sync_init(nn_grad_sync *s, nn_dist *d, float *g, size_t n, nn_watchdog *wd,
                       nn_error *e);
 void nn_grad_sync_begin(nn_grad_sync *s);
-/* grads[off .. n) are final: start every bucket inside that range. */
+/* grads[off .. n) are final: start every bucket inside that range. A failed
+ * MPI call is kept for nn_grad_sync_finish to return. */
 void nn_grad_sync_ready(nn_grad_sync *s, size_t off);
-/* Starts what is left, waits for all; then every rank holds the sum. */
+/* Starts what is left, waits for all; then every rank holds the sum. Returns
+ * NN_OK, or NN_EMPI with the first failed MPI call of the step (in ready or
+ * here) named in e. */
 int nn_grad_sync_finish(nn_grad_sync *s, nn_error *e);
 void nn_grad_sync_free(nn_grad_sync *s);
 

@@ -37,10 +37,6 @@ typedef struct nn_ctx {
                                      thread runs rows [row0, row0 + B)) */
     float *work;                  /* shared workspace */
     size_t work_bytes;
-    /* Called by nn_model_backward when grads[off .. end) are final, so the
-     * gradient allreduce of those buckets can start during backward. */
-    void (*grad_ready)(void *arg, size_t off);
-    void *grad_arg;
 } nn_ctx;
 
 typedef struct nn_param_spec {

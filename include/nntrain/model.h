@@ -1,6 +1,8 @@
 /* A Keras Sequential model: layers, one flat parameter buffer and one flat
  * gradient buffer with the same offsets, the compile() settings and the
- * fit() defaults from the spec, and the activation plan for batch_max rows. */
+ * fit() defaults from the spec. The plan for batch_max rows and the compute
+ * threads that run forward and backward are the executor's (an opaque
+ * pointer here; src/train/exec.h). */
 #ifndef NNTRAIN_MODEL_H
 #define NNTRAIN_MODEL_H
 
@@ -49,36 +51,10 @@ typedef struct nn_model {
     nn_fit_args fit;
     nn_augment aug;              /* ImageDataGenerator(...) line; aug.enabled */
 
-    int batch_max;               /* plan */
-    float **acts;                /* per layer output (batch_max, out); NULL for a
-                                    reshape layer: see nn_model_layer_out */
-    float *dbuf[2];              /* ping-pong dL/dx buffers (batch_max, dstride) */
-    size_t dstride;              /* widest layer input or output */
-    float *work;                 /* thread 0's workspace */
-    size_t work_bytes;           /* per thread */
-    int cache_layers;            /* leading layers run cache_rows rows at a time */
-    int cache_rows;              /* (plan: their outputs fit in cache; may be
-                                    lowered after planning, not raised) */
-    float *cbuf;                 /* (threads, 2, cache_rows, dstride) backward chunks */
-    size_t *toff;                /* per layer: SIZE_MAX, or the output is only read
-                                    by the next layer's forward (no backward reads
-                                    it: a ReLU conv under max pooling), so it
-                                    lives at toff in its thread's tbuf region
-                                    instead of acts, one cache chunk at a time */
-    float *tbuf;                 /* (threads, tstride) */
-    size_t tstride;
-
-    /* Compute threads (nn_model_set_threads): each runs forward and backward
-     * on its own slice of the batch's rows, with its own workspace and, for
-     * threads >= 1, its own gradient buffer that is added into grads in
-     * thread order as each layer finishes, so a run is reproducible for a
-     * given thread count. Wide Dense layers instead run on all threads at
-     * once (each all rows and a slice of the inputs; nn_model_team_layer),
-     * writing disjoint slices of grads. NULL pool: one thread, no extra
-     * buffers. */
-    nn_pool *pool;
-    int threads;
-    struct nn_team *team;        /* per-thread buffers and layer counters (model.c) */
+    /* The plan for batch_max rows and the compute threads: private to the
+     * executor (src/train/exec.h). NULL until nn_model_set_threads or
+     * nn_model_plan; freed by nn_model_free. */
+    struct nn_exec *exec;
     /* NULL, or (2 * nlayers) seconds that thread 0 spent in each layer's
      * forward ([2i]) and backward ([2i+1]), added up over the calls;
      * malloc'd by the caller, freed by nn_model_free. */
@@ -103,10 +79,16 @@ int nn_model_set_threads(nn_model *m, int threads, nn_error *e);
  * backward and update flush denormals to zero (nntrain/fpmode.h). */
 const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx);
 /* dout (B, out) = dL/d(output) (or dL/dlogits when m->fused); it is used as
- * scratch. Accumulates into m->grads (zero them first). ctx->grad_ready is
- * called on the calling thread, layer by layer from the last, once a
- * layer's gradient (all threads' rows) is final. */
+ * scratch. Accumulates into m->grads (zero them first). */
 void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx);
+/* Told that grads[off .. off + the layer's param_len) are final. */
+typedef void (*nn_grad_ready_fn)(void *arg, size_t off);
+/* nn_model_backward, calling ready(arg, l->param_off) on the calling thread
+ * for each layer with parameters, from the last down, once its gradient
+ * (all threads' rows) is final: the gradient allreduce of those buckets can
+ * start during backward. ready may be NULL. */
+void nn_model_backward_hook(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx,
+                            nn_grad_ready_fn ready, void *arg);
 /* Whether the compute threads run layer i together (each thread all rows,
  * a slice of the layer's inputs: a wide Dense, layer.h's team mode) in a
  * call of B rows; the other layers split the rows. 0 with one thread. */
@@ -116,7 +98,8 @@ int nn_model_team_layer(const nn_model *m, int i, int B);
 void nn_model_update(nn_model *m);
 /* Layer i's output buffer of the last forward on input x: its own, or for a
  * reshape layer (Flatten) the buffer of its input; NULL for a layer whose
- * output was only kept a cache chunk at a time (m->toff). */
+ * output was only kept a cache chunk at a time (a ReLU conv under max
+ * pooling, in the plan's cache passes). */
 const float *nn_model_layer_out(const nn_model *m, const float *x, int i);
 size_t nn_model_in_size(const nn_model *m);
 size_t nn_model_out_size(const nn_model *m);

@@ -125,15 +125,15 @@ static micro_batch forward_backward(fit_run *r, const nn_prefetch_slot *batch, i
     for (size_t mo = 0; mo < cnt; mo += r->chunk) {
         size_t mc = cnt - mo < r->chunk ? cnt - mo : r->chunk;
         nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch,
-                      .sample_ids = batch->ids + mo,
-                      .grad_ready = mo + mc >= cnt ? grad_ready : NULL, .grad_arg = &r->span};
+                      .sample_ids = batch->ids + mo};
         const float *xm = batch->x + mo * b->in, *ym = batch->y + mo * (size_t)b->ydim;
         const float *out = nn_model_forward(m, xm, (int)mc, &ctx);
         red[1] += weighted_loss(m, r->fa, out, ym, (int)mc, b->K, b->ydim, 1.0f / (float)bg,
                                 b->dout);
         for (int k = 0; k < m->nmetrics; k++)
             red[2 + k] += nn_metric_eval(m->metrics[k], out, ym, (int)mc, b->K, b->ydim);
-        nn_model_backward(m, xm, b->dout, (int)mc, &ctx);
+        nn_model_backward_hook(m, xm, b->dout, (int)mc, &ctx,
+                               mo + mc >= cnt ? grad_ready : NULL, &r->span);
         last = (micro_batch){xm, mc};
     }
     return last;

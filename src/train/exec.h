@@ -1,0 +1,97 @@
+/* The executor's private state, behind nn_model.exec: the compute threads,
+ * the plan for batch_max rows (plan.c) and the buffers the passes use
+ * (exec.c), plus the serial reference executor (exec_ref.c) that tests
+ * compare the passes against. Users of nn_model need none of it; tests that
+ * check the plan include it through the src/ include path. */
+#ifndef NNTRAIN_TRAIN_EXEC_H
+#define NNTRAIN_TRAIN_EXEC_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "nntrain/error.h"
+#include "nntrain/model.h"
+#include "nntrain/pool.h"
+
+/* Per-thread state of the compute team: thread t's workspace and (t >= 1)
+ * gradient buffer, and per layer the number of threads done with its
+ * backward and whether its gradient has been summed (the last thread to
+ * finish a layer adds the others' gradients into m->grads, in thread order). */
+typedef struct nn_team {
+    float **work;               /* (threads) work_bytes each; [0] is exec->work */
+    float **grads;              /* (threads) nparams each; [0] is m->grads */
+    atomic_int *done;           /* (nlayers) threads past this layer's backward */
+    atomic_int *summed;         /* (nlayers) gradient final */
+    /* Layers run by the whole team (layer.h, team mode): per layer the input
+     * features split over the threads (0: by rows, as the others), each
+     * thread's part of the forward product, the batch's dz and the dx of
+     * such a layer (NULL when no team layer needs one). */
+    int *split;                 /* (nlayers) */
+    float **part;               /* (threads) batch_max x widest team output */
+    float *dz;                  /* batch_max x widest team output */
+    float *dx;                  /* batch_max x dx_width */
+    size_t dx_width;            /* widest team input needing dx at planning */
+} nn_team;
+
+/* Compute threads (nn_model_set_threads): each runs forward and backward on
+ * its own slice of the batch's rows, with its own workspace and, for threads
+ * >= 1, its own gradient buffer that is added into grads in thread order as
+ * each layer finishes, so a run is reproducible for a given thread count.
+ * Wide Dense layers instead run on all threads at once (each all rows and a
+ * slice of the inputs; nn_model_team_layer), writing disjoint slices of
+ * grads. NULL pool: one thread, no extra buffers. */
+typedef struct nn_exec {
+    nn_pool *pool;
+    int threads;
+
+    int batch_max;               /* 0: not planned */
+    float **acts;                /* per layer output (batch_max, out); NULL for a
+                                    reshape layer: see nn_model_layer_out */
+    float *dbuf[2];              /* ping-pong dL/dx buffers (batch_max, dstride) */
+    size_t dstride;              /* widest layer input or output */
+    float *work;                 /* thread 0's workspace */
+    size_t work_bytes;           /* per thread */
+    int cache_layers;            /* leading layers run cache_rows rows at a time */
+    int cache_rows;              /* (plan: their outputs fit in cache; may be
+                                    lowered after planning, not raised) */
+    float *cbuf;                 /* (threads, 2, cache_rows, dstride) backward chunks */
+    size_t *toff;                /* per layer: SIZE_MAX, or the output is only read
+                                    by the next layer's forward (no backward reads
+                                    it: a ReLU conv under max pooling), so it
+                                    lives at toff in its thread's tbuf region
+                                    instead of acts, one cache chunk at a time */
+    float *tbuf;                 /* (threads, tstride) */
+    size_t tstride;
+    nn_team *team;               /* threads > 1 */
+
+    /* nn_model_plan_ref: every layer's output kept whole, and two dx
+     * buffers, for the reference executor; NULL until then. */
+    float **ref_acts;            /* (nlayers) (batch_max, out); NULL for reshape */
+    float *ref_dbuf[2];          /* (batch_max, dstride) */
+} nn_exec;
+
+/* plan.c */
+/* Drops the plan and the threads (nn_model_free). */
+void nn_exec_free(nn_model *m);
+/* Below the first trainable layer with parameters nothing needs a gradient:
+ * backward stops there and skips its dx. */
+int nn_exec_first_backward(const nn_model *m);
+/* Whether the whole team runs layer i in a call of B rows (every thread
+ * has rows; need_dx: its dx is wanted and must fit the planned buffer). */
+int nn_exec_team_runs(const nn_model *m, int i, int B, int need_dx);
+
+/* exec_ref.c: the serial reference executor. Every layer in order over all
+ * B rows on the calling thread, each output kept whole; then backward in
+ * reverse, ping-ponging dx. No cache passes, no threads, no team layers: the
+ * same layer calls the executor makes, in the plainest order, for tests to
+ * compare against. nn_model_plan_ref allocates its buffers (after
+ * nn_model_plan, for its batch_max); they live until the plan is dropped. */
+int nn_model_plan_ref(nn_model *m, nn_error *e);
+/* x (B, in) -> the output (B, out), owned by the model. */
+const float *nn_model_forward_ref(nn_model *m, const float *x, int B, nn_ctx *ctx);
+/* Layer i's output of the last nn_model_forward_ref (x for i < 0). */
+const float *nn_model_layer_out_ref(const nn_model *m, const float *x, int i);
+/* As nn_model_backward, on the calling thread. */
+void nn_model_backward_ref(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx);
+
+#endif
