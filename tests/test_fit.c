@@ -164,6 +164,9 @@ static void test_input_shape_must_match(void)
     nn_shape wide = {2, {6, 4}}, tall = {2, {4, 6}};
     CU_ASSERT(!nn_shape_fits(&wide, &tall));
     CU_ASSERT(!nn_shape_fits(&flat, &(nn_shape){1, {23}}));
+    nn_shape seq = {2, {6, 4}}, rows = {3, {6, 2, 2}}, cols = {3, {2, 6, 2}};
+    CU_ASSERT(nn_shape_fits(&seq, &rows));    /* rows as time steps */
+    CU_ASSERT(!nn_shape_fits(&seq, &cols));
     nn_model_free(&m);
 }
 

@@ -18,10 +18,11 @@ size_t nn_shape_size(const nn_shape *s);   /* product of dims */
 int nn_shape_eq(const nn_shape *a, const nn_shape *b);
 /* Whether samples of shape data may feed a model whose input is model: a 1-D
  * input (an MLP) takes any data of its size, and 1-D data (CSV features, no
- * layout of its own) feeds any input of its size in the model's order; two
- * layouts must have the same dims, trailing 1s aside ((28, 28) takes IDX
- * images of (28, 28, 1)), so (160, 90, 3) images never feed a (90, 160, 3)
- * model. */
+ * layout of its own) feeds any input of its size in the model's order; a
+ * (steps, features) input takes data whose rows are the steps ((8, 16) takes
+ * (8, 8, 2) images row by row, as Keras's MNIST RNN); otherwise the dims must
+ * be equal, trailing 1s aside ((28, 28, 1) IDX images feed (28, 28)), so
+ * (160, 90, 3) images never feed a (90, 160, 3) model. */
 int nn_shape_fits(const nn_shape *model, const nn_shape *data);
 /* Writes "(None, 26, 26, 32)" Keras-style into buf; returns buf. */
 char *nn_shape_str(const nn_shape *s, char *buf, size_t len);

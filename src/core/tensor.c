@@ -76,6 +76,8 @@ int nn_shape_fits(const nn_shape *model, const nn_shape *data)
     int n = dims_without_trailing_ones(model), nd = dims_without_trailing_ones(data);
     if (model->n == 1 || nd == 1)
         return 1;
+    if (model->n == 2 && model->d[0] == data->d[0])   /* (steps, features): image rows as steps */
+        return 1;
     if (n != nd)
         return 0;
     for (int i = 0; i < n; i++)
