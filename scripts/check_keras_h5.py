@@ -25,7 +25,7 @@ try:
     import h5py
     import numpy as np
 except ImportError:
-    print("check_keras_h5.py: needs h5py and numpy (python3-h5py)", file=sys.stderr)
+    print("SKIP: check_keras_h5.py needs h5py and numpy (python3-h5py)")
     sys.exit(77)
 
 

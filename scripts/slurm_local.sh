@@ -205,12 +205,18 @@ do_start() {
             command -v "$c" >/dev/null 2>&1 || cannot "'$c' is not installed (iproute2, util-linux)"
         done
         unshare --uts true 2>/dev/null || cannot "'unshare --uts' is not permitted (needs CAP_SYS_ADMIN)"
-        local probe=nnsl-probe-$$
-        ip netns add "$probe" 2>/dev/null || cannot "'ip netns add' is not permitted (needs CAP_NET_ADMIN and CAP_SYS_ADMIN)"
-        if ! ip -n "$probe" link add br0 type bridge 2>/dev/null ||
-           ! ip -n "$probe" link add v0 type veth peer name v1 2>/dev/null; then
+        local probe=nnsl-probe-$$ err
+        err=$(ip netns add "$probe" 2>&1) ||
+            cannot "'ip netns add' is not permitted (needs CAP_NET_ADMIN and CAP_SYS_ADMIN): ${err//$'\n'/; }"
+        # ip -n enters the namespace like `ip netns exec`: it needs / to be a
+        # mount point (mount --make-rslave /), which a plain chroot's is not.
+        if ! err=$(ip -n "$probe" link add br0 type bridge 2>&1) ||
+           ! err=$(ip -n "$probe" link add v0 type veth peer name v1 2>&1); then
             ip netns del "$probe"
-            cannot "bridge or veth interfaces cannot be created (kernel modules bridge, veth)"
+            case "$err" in
+                *make-rslave*) cannot "'ip -n' cannot enter a network namespace: / is not a mount point (a chroot? bind-mount its directory onto itself first): ${err//$'\n'/; }" ;;
+                *) cannot "bridge or veth interfaces cannot be created (kernel modules bridge, veth): ${err//$'\n'/; }" ;;
+            esac
         fi
         ip netns del "$probe"
     fi

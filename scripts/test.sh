@@ -25,4 +25,28 @@ scripts/setup.sh --build-dir "$BUILD" "${ARGS[@]}"
 # per test (mpiexec --oversubscribe).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 cd "$BUILD"
-ctest --output-on-failure -j2 --timeout 600
+set +e
+ctest --output-on-failure -j2 --timeout 600 | tee ctest.out
+rc=${PIPESTATUS[0]}
+set -e
+# CTest shows the output of failed tests only. A test that skips (exit status
+# 77) prints its reason as a "SKIP: ..." line: repeat those lines, taken from
+# CTest's log of the outputs, for every test that did not run.
+sed -n '/^The following tests did not run:/,/^$/s/^[[:space:]]*[0-9]* - \(.*\)$/\1/p' ctest.out >ctest.skipped
+if [ -s ctest.skipped ]; then
+  echo "Skipped tests and their reasons:"
+  while read -r name status; do
+    why=$(awk -v t="$name" '
+      $2 == "Test:" && $3 == t && $1 ~ /^[0-9]+\/[0-9]+$/ { p = 1; next }
+      p && /^Output:$/ { o = 1; getline; next }
+      p && o && /^<end of output>$/ { exit }
+      p && o && NF { last = $0 }
+      p && o && /^SKIP/ { print; found = 1 }
+      END { if (!found && last != "") print "(no SKIP: line; its last output line:) " last }' \
+      Testing/Temporary/LastTest.log 2>/dev/null)
+    printf '  %s %s: %s\n' "$name" "$status" "${why:-(no output)}" | sed '2,$s/^/    /'
+  done <ctest.skipped
+  # CTest's verdict stays the last line of the run
+  grep -E '^[0-9]+% tests passed' ctest.out | tail -n 1
+fi
+exit "$rc"

@@ -194,7 +194,8 @@ int main(void)
 {
     const char *want = getenv("NNTRAIN_ISA");   /* one run per instruction set (CTest) */
     if (want && *want && strcmp(want, nn_layer_isa())) {
-        printf("NNTRAIN_ISA=%s: not available here (%s): skipped\n", want, nn_layer_isa());
+        printf("SKIP: NNTRAIN_ISA=%s: not available with this CPU and build (it uses %s)\n", want,
+               nn_layer_isa());
         return 77;
     }
     static const tu_test tests[] = {

@@ -616,7 +616,8 @@ int main(void)
      * CPU lacks is skipped, not tested with another. */
     const char *want = getenv("NNTRAIN_ISA");
     if (want && *want && strcmp(want, nn_layer_isa())) {
-        printf("NNTRAIN_ISA=%s: not available here (%s): skipped\n", want, nn_layer_isa());
+        printf("SKIP: NNTRAIN_ISA=%s: not available with this CPU and build (it uses %s)\n", want,
+               nn_layer_isa());
         return 77;
     }
     static const tu_test tests[] = {

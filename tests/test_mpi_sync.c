@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nntrain/dist.h"
+#include "nntrain/grad_sync.h"
 #include "testutil.h"
 
 #define N 5000   /* floats: five 1024-float buckets at bucket_bytes 4096 */

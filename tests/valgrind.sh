@@ -12,7 +12,7 @@ NN=${1:?usage: valgrind.sh NNTRAIN [MPIEXEC]}
 MPIEXEC=${2:-mpiexec}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/cli/lib.sh"
-command -v valgrind >/dev/null || { echo "valgrind not installed: skipped"; exit 77; }
+command -v valgrind >/dev/null || { echo "SKIP: valgrind is not installed (scripts/setup.sh installs it)"; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-vg.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 export OPENBLAS_NUM_THREADS=1

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "nntrain/clock.h"
-#include "nntrain/dist.h"
+#include "nntrain/grad_sync.h"
 
 int nn_grad_sync_init(nn_grad_sync *s, nn_dist *d, float *g, size_t n, nn_watchdog *wd,
                       nn_error *e)

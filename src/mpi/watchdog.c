@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "nntrain/clock.h"
-#include "nntrain/dist.h"
+#include "nntrain/watchdog.h"
 
 #define TAG_HEARTBEAT 7301
 

@@ -7,6 +7,7 @@
 
 #include "batch.h"
 #include "nntrain/fit.h"
+#include "nntrain/grad_sync.h"
 #include "nntrain/prefetch.h"
 #include "nntrain/timeline.h"
 

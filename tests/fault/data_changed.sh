@@ -14,7 +14,7 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-chg.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 export OPENBLAS_NUM_THREADS=1
 "$NN" train --help 2>&1 | grep -q -- '--resume' ||
-    { echo "nntrain train has no --resume yet: skipped"; exit 77; }
+    { echo "SKIP: nntrain train has no --resume yet"; exit 77; }
 
 cat >"$T/m.nn" <<'S'
 Conv2D(2, (3, 3), activation="relu", input_shape=(8, 8, 1))

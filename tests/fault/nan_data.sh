@@ -16,7 +16,7 @@ set -u
 NN=${1:?usage: nan_data.sh NNTRAIN [MPIEXEC]}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../cli/lib.sh"
-have_h5py || { echo "python3-h5py not installed: skipped"; exit 77; }
+have_h5py || { echo "SKIP: python3-h5py is not installed (scripts/setup.sh installs it)"; exit 77; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-nan.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 export OPENBLAS_NUM_THREADS=1
@@ -75,7 +75,7 @@ expect huge_learning_rate "$T/huge_lr.nn" "$T/clean.h5"
 finish
 rc=$?
 if [ $rc -eq 0 ] && [ ${#TODO[@]} -gt 0 ]; then
-    printf 'SKIP (not implemented yet): %s\n' "${TODO[@]}"
+    printf 'SKIP: not implemented yet: %s\n' "${TODO[@]}"
     exit 77
 fi
 exit $rc

@@ -96,7 +96,7 @@ fi
 finish
 rc=$?
 if [ $rc -eq 0 ] && [ ${#TODO[@]} -gt 0 ]; then
-    printf 'SKIP (not implemented yet): %s\n' "${TODO[@]}"
+    printf 'SKIP: not implemented yet: %s\n' "${TODO[@]}"
     exit 77
 fi
 exit $rc

@@ -55,11 +55,17 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- Slurm
+# skip_reason: the "SKIP: ..." line, from slurm_local.sh's "cannot start" line
+skip_reason() {
+    local why
+    why=$(grep -m1 'cannot start' "$T/slurm_start.err")
+    echo "SKIP: ${why:-$(tail -n1 "$T/slurm_start.err")}"
+}
 # One node first: a 2-rank srun --mpi=pmix training inside sbatch --wait.
 out=$("$ROOT/scripts/slurm_local.sh" start --nodes 1 2>"$T/slurm_start.err")
 rc=$?
 if [ $rc -eq 3 ]; then
-    echo "SKIP: $(grep 'cannot start' "$T/slurm_start.err" | head -n1)"
+    skip_reason
     exit 77
 elif [ $rc -ne 0 ]; then
     cat "$T/slurm_start.err"
@@ -83,7 +89,7 @@ t1=$(date +%s)
 out=$("$ROOT/scripts/slurm_local.sh" start --nodes 2 2>"$T/slurm_start.err")
 rc=$?
 if [ $rc -eq 3 ]; then
-    echo "SKIP: $(grep 'cannot start' "$T/slurm_start.err" | head -n1)"
+    skip_reason
     exit 77
 elif [ $rc -ne 0 ]; then
     cat "$T/slurm_start.err"

@@ -1,0 +1,36 @@
+/* The stall watchdog of collectives (src/mpi/watchdog.c): no rank waits
+ * for ever on a rank that cannot come. */
+#ifndef NNTRAIN_WATCHDOG_H
+#define NNTRAIN_WATCHDOG_H
+
+#include "nntrain/dist.h"
+#include "nntrain/error.h"
+
+/* Stall watchdog (--stall-timeout): every rank > 0 tells rank 0 with a tiny
+ * message that it reached a step's collective; collectives are waited on by
+ * polling. If the wait exceeds the timeout, rank 0 names the ranks that have
+ * not arrived and ends the job with MPI_Abort (exit status NN_EXIT_STALL):
+ * a rank that cannot reach the collective must not leave the others hanging.
+ * Ranks > 0 give up after twice the timeout (rank 0 itself may be stuck). */
+#define NN_EXIT_STALL 3
+
+typedef struct nn_watchdog {
+    nn_dist *d;
+    double timeout;            /* seconds; 0 = off */
+    long long *seen, *inbox;   /* rank 0: last step heard from each rank */
+    void *rreq;                /* rank 0: MPI_Request per rank */
+    long long out;             /* ranks > 0: the step being announced */
+    void *sreq;                /* ranks > 0: MPI_Request */
+    int sending;
+} nn_watchdog;
+
+int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e);
+/* This rank reached the collective of step (a counter increasing over the run). */
+void nn_watchdog_arrive(nn_watchdog *w, long long step);
+/* Waits for n requests (MPI_Request *) with the stall check; aborts the job
+ * on a stall. what names the collective in the message. */
+int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const char *what,
+                     nn_error *e);
+void nn_watchdog_free(nn_watchdog *w);
+
+#endif
