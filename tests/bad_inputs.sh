@@ -42,6 +42,10 @@ spec unclosed.nn 'Dense(4, input_shape=(1,)
 Dense(1)'
 spec unterminated.nn 'Dense(4, activation="relu, input_shape=(1,))'
 printf 'Dense(4,\0 input_shape=(1,))\n' >nul.nn
+spec wrong_layout.nn "Conv2D(2, (3, 3), activation=\"relu\", input_shape=(4, 16, 1))
+Flatten()
+Dense(10, activation=\"softmax\")
+$TAIL"
 spec no_flatten.nn 'Conv2D(4, (3, 3), input_shape=(8, 8, 1))
 Dense(10)'
 spec negative_units.nn 'Dense(-3, input_shape=(1,))'
@@ -240,6 +244,7 @@ bad_case i_huge/a.png "PNG header claims 16384x16384" out_i4.h5 -- convert image
 bad_case i_mixed/ "4x4 and 3x5 images, no --size" out_i5.h5 -- convert images i_mixed=a -o out_i5.h5
 bad_case i_nofiles/ "empty folder" out_i6.h5 -- convert images i_nofiles=a i_ok=b -o out_i6.h5
 bad_case i_ok/ "--size 0x5" out_i7.h5 -- convert images i_ok=a --size 0x5 -o out_i7.h5
+bad_case i_ok/ "--seed with --no-shuffle" out_i8.h5 -- convert images i_ok=a --seed 3 --no-shuffle -o out_i8.h5
 # HDF5 data sets
 bad_case text.h5 "not HDF5" o11 -- train cnn.nn --data text.h5 --out o11
 bad_case trunc.h5 "HDF5 file cut at 3000 bytes" o12 -- train cnn.nn --data trunc.h5 --out o12
@@ -251,6 +256,7 @@ h5case neglabel.h5 "label -1" o17 -- train cnn.nn --data neglabel.h5 --out o17
 h5case names.h5 "label 2 with 2 class_names" o18 -- train cnn.nn --data names.h5 --out o18
 h5case strx.h5 "x holds strings" o19 -- train cnn.nn --data strx.h5 --out o19
 h5case changed.h5 "x edited after writing (checksum)" - -- inspect changed.h5
+bad_case good.h5 "8x8x1 images, input_shape=(4, 16, 1): same count" o_lay -- train wrong_layout.nn --data good.h5 --out o_lay
 bad_case good.h5 "split --val-fraction 0" out_s1.h5 -- split good.h5 --val-fraction 0 -o out_s1.h5 --val-out out_s2.h5
 bad_case good.h5 "split: same output twice" out_s3.h5 -- split good.h5 --val-fraction 0.5 -o out_s3.h5 --val-out out_s3.h5
 # checkpoints

@@ -13,7 +13,7 @@ pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass+1)); echo "ok   $1"; else fail=$((fail+1)); echo "FAIL $1"; fi; }
 check "exit status 3 (got $rc)" '[ "$rc" -eq 3 ]'
 check "ended within 30 s (took ${took}s)" '[ "$took" -le 30 ]'
-check "rank 0 names rank 1" 'grep -q "stall: rank 1 has not reached the gradient allreduce of step 3" "$out"'
+check "rank 0 names rank 1, its host and pid" 'grep -q "stall: rank 1 (host [^,]*, pid [0-9]*) has not reached the gradient allreduce of step 3" "$out"'
 check "the program did not run on past the stall" '! grep -q "watchdog did not fire" "$out"'
 [ "$fail" -eq 0 ] || cat "$out"
 echo "$pass passed, $fail failed"

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define NN_DIST_TEXT 256
+
 #include <mpi.h>
 
 #include "nntrain/error.h"
@@ -21,6 +23,7 @@ typedef struct nn_dist {
     int overlap;             /* bucketed MPI_Iallreduce during backward */
     size_t bucket_bytes;
     double stall_timeout;    /* seconds, 0 = off */
+    char *who;               /* (size, NN_DIST_TEXT) "host H, pid P" per rank, or NULL */
 } nn_dist;
 
 void nn_dist_single(nn_dist *d);
@@ -47,5 +50,18 @@ int nn_dist_agree(nn_dist *d, int status, nn_error *e);
 /* Checks that every rank passes the same 64-bit value (e.g. a spec hash). */
 int nn_dist_check_same(nn_dist *d, uint64_t v, const char *what, nn_error *e);
 double nn_dist_max_double(nn_dist *d, double v);
+
+/* "host NAME, pid N" of this process, into buf. */
+const char *nn_dist_whoami(char *buf, size_t len);
+/* The same for rank r, as gathered by nn_dist_init ("host ?, pid ?" when
+ * unknown: a sub-communicator or a single process). */
+const char *nn_dist_who(const nn_dist *d, int rank);
+/* Every rank's text (cut to NN_DIST_TEXT - 1 chars) into all
+ * (size * NN_DIST_TEXT chars, rank order). Collective. */
+int nn_dist_gather_text(nn_dist *d, const char *mine, char *all, nn_error *e);
+/* Checks that every rank passes the same text (a description of what it
+ * opened); else NN_EINVAL naming the first rank that differs from rank 0,
+ * both hosts and pids, and both texts. Collective. */
+int nn_dist_same_text(nn_dist *d, const char *mine, const char *what, nn_error *e);
 
 #endif

@@ -13,6 +13,9 @@
  * a rank that cannot reach the collective must not leave the others hanging.
  * Ranks > 0 give up after twice the timeout (rank 0 itself may be stuck). */
 #define NN_EXIT_STALL 3
+/* train's default --stall-timeout (seconds): generous, so only a rank that
+ * will never come ends the job, not a slow checkpoint or epoch end. */
+#define NN_STALL_DEFAULT 600.0
 
 typedef struct nn_watchdog {
     nn_dist *d;

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "nntrain/gemm.h"
+#include "nntrain/watchdog.h"
 #include "nntrain/fit.h"
 #include "nntrain/evaluate.h"
 
@@ -38,6 +39,7 @@ static const char *help =
     "  --warmup-epochs E       ramp the learning rate up linearly over E epochs\n"
     "  --stall-timeout S       end the job if a rank has not reached a step's\n"
     "                          allreduce after S seconds, naming the missing ranks\n"
+    "                          (default 600 under MPI; 0: wait for ever)\n"
     "  --checkpoint FILE       save the model (Keras .h5 layout) as Keras's ModelCheckpoint:\n"
     "  --monitor M --mode auto|min|max --save-best-only --period N\n"
     "                          (monitor default val_loss; auto = max for accuracies)\n"
@@ -186,6 +188,7 @@ static int read_numbers(cli_opt *opts, nn_fit_opts *fo, double *seed, int *threa
                         double *bucket_mb, nn_error *e)
 {
     int rc;
+    fo->stall_timeout = NN_STALL_DEFAULT;
     if (!(rc = cli_int(opts, "--epochs", &fo->fit.epochs, e)) &&
         !(rc = cli_int(opts, "--batch-size", &fo->fit.batch_size, e)) &&
         !(rc = cli_double(opts, "--validation-split", &fo->fit.validation_split, e)) &&
@@ -306,6 +309,31 @@ static int open_data(cli_opt *opts, train_run *t, nn_error *e)
         }
     }
     return rc ? rc : use_targets(opts, t, e);
+}
+
+/* What a rank opened, as text all ranks can compare: sample counts, shapes,
+ * classes and the checksum the HDF5 file carries (0 for IDX and synthetic
+ * data, which the counts and shapes identify). Ranks started in different
+ * folders can open different files under one path; their step counts then
+ * differ and the job would hang in the first collective one rank skips. */
+static void describe_data(const nn_dataset *ds, const char *what, char *buf, size_t len)
+{
+    char shape[64];
+    size_t k = strlen(buf);
+    snprintf(buf + k, len - k, "%s%s: %zu samples of %s, %d classes, checksum %016llx",
+             k ? "; " : "", what, ds->n, nn_shape_str(&ds->x_shape, shape, sizeof shape),
+             ds->nclasses, (unsigned long long)ds->checksum);
+}
+
+static int check_same_data(const train_run *t, nn_dist *d, nn_error *e)
+{
+    char text[NN_DIST_TEXT] = "";
+    describe_data(&t->train, "--data", text, sizeof text);
+    if (t->has_val)
+        describe_data(&t->val, "--val", text, sizeof text);
+    if (t->has_test)
+        describe_data(&t->test, "test", text, sizeof text);
+    return nn_dist_same_text(d, text, "data", e);
 }
 
 /* The output directory (--out, default runs/<spec name>) and history file;
@@ -482,6 +510,8 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     rc = nn_dist_agree(d, rc, &e);
     if (!rc)
         rc = cli_check_same_run(d, t.s.text, argc, argv, &e);
+    if (!rc)
+        rc = check_same_data(&t, d, &e);
     if (!rc)
         rc = check_outputs(opts, &t, d, &e);
     if (!rc)

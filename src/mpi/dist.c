@@ -1,9 +1,12 @@
 /* MPI: init (a singleton without mpirun), broadcast, sums and error
  * agreement. Every call checks its return code: the communicator is set to
  * MPI_ERRORS_RETURN so a failure becomes an nn_error instead of an abort. */
+#define _POSIX_C_SOURCE 200809L
 #include "nntrain/dist.h"
 
 #include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,7 +44,18 @@ int nn_dist_init(int *argc, char ***argv, nn_dist *d, nn_error *e)
         (rc = MPI_Comm_size(d->comm, &d->size)) != MPI_SUCCESS)
         return mpi_fail(e, rc, "MPI_Comm_rank/size");
     d->active = 1;
-    return NN_OK;
+    /* Every rank's host and pid, once, while all ranks are surely here: a
+     * stall or mismatch message names the ranks by them. */
+    char me[NN_DIST_TEXT];
+    if (!(d->who = malloc((size_t)d->size * NN_DIST_TEXT)))
+        return nn_err(e, NN_ENOMEM, "out of memory for %d rank names", d->size);
+    return nn_dist_gather_text(d, nn_dist_whoami(me, sizeof me), d->who, e);
+}
+
+const char *nn_dist_who(const nn_dist *d, int rank)
+{
+    return d->who && rank >= 0 && rank < d->size ? d->who + (size_t)rank * NN_DIST_TEXT
+                                                  : "host ?, pid ?";
 }
 
 void nn_dist_finalize(nn_dist *d)
@@ -52,6 +66,8 @@ void nn_dist_finalize(nn_dist *d)
         if (!fin)
             MPI_Finalize();
     }
+    free(d->who);
+    d->who = NULL;
     d->active = 0;
 }
 
@@ -59,6 +75,7 @@ int nn_dist_sub(const nn_dist *parent, int n, nn_dist *sub, nn_error *e)
 {
     *sub = *parent;
     sub->we_initialized = 0;
+    sub->who = NULL;   /* the parent's table is indexed by the parent's ranks */
     int in = parent->rank < n;
     MPI_Comm c;
     int rc = MPI_Comm_split(parent->comm, in ? 0 : MPI_UNDEFINED, parent->rank, &c);
@@ -193,4 +210,43 @@ int nn_dist_check_same(nn_dist *d, uint64_t v, const char *what, nn_error *e)
         return nn_err(e, NN_EINVAL, "ranks disagree on %s: every rank must run the same model spec and options (rank %d has %016llx)",
                       what, d->rank, (unsigned long long)v);
     return NN_OK;
+}
+
+const char *nn_dist_whoami(char *buf, size_t len)
+{
+    char host[64] = "?";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    snprintf(buf, len, "host %s, pid %ld", host, (long)getpid());
+    return buf;
+}
+
+int nn_dist_gather_text(nn_dist *d, const char *mine, char *all, nn_error *e)
+{
+    char buf[NN_DIST_TEXT];
+    snprintf(buf, sizeof buf, "%s", mine);
+    if (!d->active || d->size == 1) {
+        memcpy(all, buf, sizeof buf);
+        return NN_OK;
+    }
+    int rc = MPI_Allgather(buf, NN_DIST_TEXT, MPI_CHAR, all, NN_DIST_TEXT, MPI_CHAR, d->comm);
+    return rc == MPI_SUCCESS ? NN_OK : mpi_fail(e, rc, "MPI_Allgather (rank descriptions)");
+}
+
+int nn_dist_same_text(nn_dist *d, const char *mine, const char *what, nn_error *e)
+{
+    if (!d->active || d->size == 1)
+        return NN_OK;
+    char *all = malloc((size_t)d->size * NN_DIST_TEXT);
+    if (!all)
+        return nn_err(e, NN_ENOMEM, "out of memory comparing %s over %d ranks", what, d->size);
+    int rc = nn_dist_gather_text(d, mine, all, e);
+    for (int r = 1; !rc && r < d->size; r++)
+        if (strcmp(all, all + (size_t)r * NN_DIST_TEXT))
+            rc = nn_err(e, NN_EINVAL, "ranks opened different %s: rank 0 (%s) has %s; rank %d "
+                        "(%s) has %s. Every rank must see the same files (a shared file "
+                        "system, the same --wdir)", what, nn_dist_who(d, 0), all, r,
+                        nn_dist_who(d, r), all + (size_t)r * NN_DIST_TEXT);
+    free(all);
+    return rc;
 }

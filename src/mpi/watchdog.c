@@ -111,15 +111,18 @@ int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const ch
         if (spins > 1000)
             sleep_us(waited > 1 ? 1000 : 50);   /* long waits need not spin */
     }
-    char missing[512] = "";
+    char missing[1024] = "";
     if (w->d->rank == 0) {
         size_t k = 0;
         int count = 0;
         for (int i = 1; i < w->d->size && k < sizeof missing - 16; i++)
             if (w->seen[i] < step) {
-                k += (size_t)snprintf(missing + k, sizeof missing - k, "%s%d", count ? ", " : "", i);
+                k += (size_t)snprintf(missing + k, sizeof missing - k, "%s%d (%s)",
+                                      count ? ", " : "", i, nn_dist_who(w->d, i));
                 count++;
             }
+        if (k >= sizeof missing)
+            strcpy(missing + sizeof missing - 5, "...");
         fprintf(stderr, "nntrain: error: stall: rank%s %s %s not reached the %s of step %lld after %.0f s (--stall-timeout); ending the job\n",
                 count == 1 ? "" : "s", count ? missing : "(unknown)", count == 1 ? "has" : "have",
                 what, step + 1, w->timeout);

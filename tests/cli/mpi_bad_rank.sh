@@ -2,7 +2,8 @@
 # `nntrain train` under mpiexec: a failure on one rank only (rank 1's IDX
 # images file is truncated, rank 0's is fine) must stop every rank quickly
 # with rank 0 naming the rank and the file; a good 2-rank run prints each
-# epoch line once; a global batch smaller than the rank count is refused.
+# epoch line once; a global batch smaller than the rank count is refused;
+# ranks that opened different data under one path stop at the start.
 #
 # usage: mpi_bad_rank.sh NNTRAIN MPIEXEC
 # As root, Open MPI needs OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1.
@@ -92,6 +93,30 @@ expect "np=3, batch 2: 'smaller than the number of ranks'" \
 expect "np=3, batch 2: said once (rank 0 speaks)" \
     test "$(grep -c 'smaller than the number of ranks' "$T/3.err")" -eq 1
 echo "     np=3 said: $(grep -m1 error "$T/3.err")"
+
+# 4. MPMD: the same path names different data on each rank (ranks started
+# in different folders: 20 vs 40 samples under one name). They must stop at
+# the start, naming both ranks, their hosts and what each opened, not hang.
+mkdir -p "$T/w0" "$T/w1"
+idxdir "$T/w0/d"
+idxdir "$T/w1/d40"
+(cd "$T/w1/d40" && mv train-images-idx3-ubyte i && mv train-labels-idx1-ubyte l &&
+    { printf "$(be32 2051)$(be32 40)$(be32 28)$(be32 28)"; tail -c +17 i; tail -c +17 i; } \
+        >train-images-idx3-ubyte &&
+    { printf "$(be32 2049)$(be32 40)"; tail -c +9 l; tail -c +9 l; } >train-labels-idx1-ubyte &&
+    rm i l && mv "$T/w1/d40" "$T/w1/d")
+start=$(date +%s)
+timeout 60 "${MPI[@]}" -n 1 --wdir "$T/w0" "$NN" train "$T/m.nn" --data d --out "$T/o4" \
+    : -n 1 --wdir "$T/w1" "$NN" train "$T/m.nn" --data d --out "$T/o4" >"$T/4.out" 2>"$T/4.err"
+rc=$?
+secs=$(($(date +%s) - start))
+expect "different data: non-zero exit, no hang (exit $rc, $secs s < 60 s)" \
+    test $rc -ne 0 -a $rc -ne 124 -a $rc -ne 137
+all4=$(cat "$T/4.out" "$T/4.err")
+expect "different data: names both ranks and what each opened" grep -q \
+    "ranks opened different data: rank 0 (host [^,]*, pid [0-9]*) has --data: 20 samples.*rank 1 (host [^,]*, pid [0-9]*) has --data: 40 samples" <<<"$all4"
+expect "different data: no epoch line" test "$(grep -c 'Epoch' "$T/4.out")" -eq 0
+echo "     said: $(grep -m1 -o 'ranks opened different data.*' <<<"$all4" | cut -c1-200)"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
