@@ -19,7 +19,8 @@
 static const char *help =
     "usage: nntrain train MODEL.nn --data SRC [options]\n"
     "\n"
-    "  --data SRC              training data: an IDX directory (MNIST/Fashion-MNIST)\n"
+    "  --data SRC              training data: an nntrain HDF5 file (.h5, made by\n"
+    "                          nntrain convert), an IDX directory (MNIST/Fashion-MNIST)\n"
     "                          or synthetic:sqrt[:N]\n"
     "  --val SRC               validation data (default: fit(validation_split=...))\n"
     "  --test SRC              evaluate on SRC after training (default: the test split\n"
@@ -99,18 +100,26 @@ static int check_output_path(const char *path, const char *what, double need, nn
     return NN_OK;
 }
 
-/* Where the training time went, slowest rank (rank 0 prints). */
+/* Where the training time went on the slowest rank (the lowest-numbered
+ * one if several tie), so that its compute, allreduce wait and data wait add
+ * up to the total printed; rank 0 prints. Collective. */
 static void report_time(nn_dist *d, const nn_fit_stats *st, int verbose)
 {
-    double c = nn_dist_max_double(d, st->compute_s), w = nn_dist_max_double(d, st->comm_s);
-    double r = nn_dist_max_double(d, st->data_s);
-    double t = nn_dist_max_double(d, st->compute_s + st->comm_s + st->data_s);
-    double n = (double)st->samples;
-    nn_dist_sum_doubles(d, &n, 1, NULL);
+    double mine = st->compute_s + st->comm_s + st->data_s;
+    double t = nn_dist_max_double(d, mine);
+    int slowest = d->size - (int)nn_dist_max_double(d, mine == t ? d->size - d->rank : 0);
+    double split[4] = {0, 0, 0, (double)st->samples};
+    if (d->rank == slowest) {
+        split[0] = st->compute_s;
+        split[1] = st->comm_s;
+        split[2] = st->data_s;
+    }
+    nn_dist_sum_doubles(d, split, 4, NULL);
     if (d->rank || !verbose || t <= 0)
         return;
-    printf("Training steps took %.1fs (%.0f samples/s over %d rank%s): compute %.1fs, allreduce wait %.1fs (%.1f%%), data wait %.1fs\n",
-           t, n / t, d->size, d->size > 1 ? "s" : "", c, w, 100 * w / t, r);
+    printf("Training steps took %.1fs (%.0f samples/s over %d rank%s): compute %.1fs, allreduce wait %.1fs (%.1f%%), data wait %.1fs%s\n",
+           t, split[3] / t, d->size, d->size > 1 ? "s" : "", split[0], split[1],
+           100 * split[1] / t, split[2], d->size > 1 ? " (the slowest rank)" : "");
 }
 
 /* Everything one `train` run opens. The p* datasets are the ones to use:
@@ -383,9 +392,9 @@ static void print_run(const train_run *t, const nn_dist *d, int threads)
     char opt[256];
     nn_optim_describe(&t->m.optim, opt, sizeof opt);
     printf("Train on %zu samples, validate on %zu samples (%s)\n", t->train.n - (t->has_val ? 0 : nv), nv, t->train.source);
-    printf("Global batch %d over %d rank%s (%d threads each), %s, loss %s\n",
-           fo->fit.batch_size, d->size, d->size > 1 ? "s" : "", threads, opt,
-           nn_loss_names[t->m.loss]);
+    printf("Global batch %d over %d rank%s (%d thread%s each), %s, loss %s\n",
+           fo->fit.batch_size, d->size, d->size > 1 ? "s" : "", threads, threads > 1 ? "s" : "",
+           opt, nn_loss_names[t->m.loss]);
     fflush(stdout);
 }
 

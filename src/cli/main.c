@@ -24,7 +24,7 @@ static void usage(FILE *f)
             "  analyze MODEL.h5 --data SRC [-o DIR]\n"
             "                                    first-layer weight images, most confident\n"
             "                                    example per class (PNG + CSV)\n"
-            "  convert idx|cifar10|csv|images SRC -o OUT.h5\n"
+            "  convert idx|cifar10|csv|images|sequences SRC -o OUT.h5\n"
             "                                    convert a dataset to an nntrain HDF5 file\n"
             "  inspect FILE.h5                   shapes, classes, duplicates, checksums\n"
             "  split IN.h5 --val-fraction F -o TRAIN.h5 --val-out VAL.h5 [--dedupe]\n"
@@ -35,11 +35,19 @@ static void usage(FILE *f)
             "                                    PNG grid of the spec's ImageDataGenerator\n"
             "  version                           print version and library information\n"
             "\n"
-            "Run 'nntrain <command> --help' for the options of a command.\n");
+            "Run 'nntrain <command> --help' (or 'nntrain help <command>') for the options\n"
+            "of a command.\n");
 }
 
 int main(int argc, char **argv)
 {
+    /* "nntrain help train" is "nntrain train --help" */
+    char *help_argv[4];
+    if (argc == 3 && !strcmp(argv[1], "help")) {
+        help_argv[0] = argv[0], help_argv[1] = argv[2], help_argv[2] = "--help";
+        help_argv[3] = NULL;
+        argv = help_argv;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);

@@ -232,8 +232,10 @@ static int stop_in_epoch(fit_run *r, fit_epoch *ep, long s, nn_error *e)
         fprintf(r->log, "\n");
     int rc = o->hook ? o->hook(o->hook_arg, &ev, e) : NN_OK;
     if (!rc)
-        rc = nn_err(e, NN_ESTOP, "stopped by a signal at epoch %d, step %ld/%ld", ep->epoch + 1,
-                    s + 1, r->steps);
+        rc = nn_err(e, NN_ESTOP, "stopped by %s at epoch %d, step %ld/%ld",
+                    o->stop_at_step > 0 && r->step_id + 1 - r->first_step >= o->stop_at_step
+                        ? "--stop-after" : "a signal",
+                    ep->epoch + 1, s + 1, r->steps);
     r->step_id++;
     return rc;
 }

@@ -193,6 +193,20 @@ check "summary: unknown layer" 1 - 'unknown_layer\.nn:2:1' 'unknown layer' \
 check "summary: missing spec file" 1 - 'nope\.nn' \
     -- summary "$T/nope.nn"
 
+# --- help texts: what a newcomer reads first --------------------------------
+help_has() {   # NAME PATTERN -- ARGS...: exit 0 and stdout matches PATTERN
+    local name=$1 pat=$2 out
+    shift 3
+    out=$(timeout 20 "$NN" "$@" 2>&1)
+    if [ $? -eq 0 ] && grep -Eq -- "$pat" <<<"$out"; then ok "$name"
+    else bad "$name" "'nntrain $*' lacks /$pat/ or failed"; fi
+}
+help_has "help: train --help names the .h5 format" '--data SRC .*nntrain HDF5 file' -- train --help
+help_has "help: 'nntrain help train' is train --help" '^usage: nntrain train MODEL' -- help train
+help_has "help: 'nntrain help convert' is convert --help" '^usage: nntrain convert' -- help convert
+help_has "help: the command list has convert sequences" 'convert idx\|cifar10\|csv\|images\|sequences' -- --help
+check "help: unknown command after help" 2 - "unknown command 'trian'" -- help trian
+
 echo
 printf '%-34s | %3s | %s\n' "case" "rc" "first line of the message"
 printf '%s\n' "------------------------------------------------------------------------------"

@@ -94,6 +94,17 @@ expect "np=3, batch 2: said once (rank 0 speaks)" \
     test "$(grep -c 'smaller than the number of ranks' "$T/3.err")" -eq 1
 echo "     np=3 said: $(grep -m1 error "$T/3.err")"
 
+# 3b. The end-of-run time split is one rank's (the slowest): its parts add up
+# to the total printed, and the percentage is the wait over that total, also
+# when 3 ranks share 2 cores (oversubscribed, as the issue saw it).
+timeout 120 "$MPIEXEC" --oversubscribe -n 3 "$NN" train "$T/sqrt.nn" --data synthetic:sqrt:200000 \
+    --epochs 1 --no-test --verbose 2 --out "$T/o3b" >"$T/3b.out" 2>"$T/3b.err"
+line=$(grep -m1 '^Training steps took' "$T/3b.out")
+expect "time split: the parts add up to the total ($line)" awk -v l="$line" 'BEGIN {
+    n = split(l, w, /[^0-9.]+/); t = w[2]; c = w[5]; a = w[6]; p = w[7]; r = w[8]
+    d = c + a + r - t; q = t > 0 ? 100 * a / t - p : 99; tol = t > 0 ? 10 / t + 1 : 0
+    exit !(t > 0 && d < 0.151 && d > -0.151 && q < tol && q > -tol) }'
+
 # 4. MPMD: the same path names different data on each rank (ranks started
 # in different folders: 20 vs 40 samples under one name). They must stop at
 # the start, naming both ranks, their hosts and what each opened, not hang.

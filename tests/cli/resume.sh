@@ -40,6 +40,7 @@ for np in 1 2; do
   rc=$?
   check "np=$np --stop-after exits 75 (got $rc)" '[ "$rc" -eq 75 ]'
   check "np=$np stop message names the checkpoint" 'grep -q "checkpoint written to $B/last.h5" "$T/err"'
+  check "np=$np stop message says --stop-after, not a signal" 'grep -q "stopped by --stop-after at epoch" "$T/err"'
   check "np=$np stopped checkpoint loads" '"$nntrain" summary "$B/last.h5" >/dev/null 2>&1'
   run $L "$nntrain" train "$T/m.nn" --data $data --out "$B" --threads 1 --resume auto
   check "np=$np resumed run finishes" '[ $? -eq 0 ]'
