@@ -108,6 +108,9 @@ int cli_ckpt_resume(cli_ckpt *c, const char *resume, nn_model *m, nn_fit_opts *f
     else if (d->rank == 0 && fo->fit.verbose)
         printf("Resuming from %s: %d epoch%s done, %lld optimizer steps\n", path, st.epoch,
                st.epoch == 1 ? "" : "s", (long long)m->optim.iterations);
+    if (d->rank == 0 && !st.step && st.epoch >= fo->fit.epochs)
+        printf("Nothing left to train: %s has all %d epoch%s of this run (raise --epochs to "
+               "train on)\n", path, fo->fit.epochs, fo->fit.epochs == 1 ? "" : "s");
     return NN_OK;
 }
 

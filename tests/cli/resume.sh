@@ -46,6 +46,9 @@ for np in 1 2; do
   check "np=$np resumed run finishes" '[ $? -eq 0 ]'
   check "np=$np resumed weights bitwise equal" '[ -s "$A/last.h5" ] && [ -s "$B/last.h5" ] && [ "$(weights "$A/last.h5")" = "$(weights "$B/last.h5")" ]'
   check "np=$np resumed history equal" 'cmp -s "$A/history.csv" "$B/history.csv"'
+  timeout 60 $L "$nntrain" train "$T/m.nn" --data $data --out "$B" --threads 1 --resume auto \
+      --no-test >"$T/again.out" 2>&1
+  check "np=$np resume with nothing left says so" '[ $? -eq 0 ] && grep -q "Nothing left to train: $B/last.h5 has all" "$T/again.out"'
 done
 
 # A real signal mid-epoch (SIGUSR1 to the process), then resume. The model
