@@ -100,6 +100,23 @@ static int check_output_path(const char *path, const char *what, double need, nn
     return NN_OK;
 }
 
+/* A cross-entropy over outputs that are not probabilities trains quietly
+ * to nonsense (Keras clips them: binary_crossentropy after a linear layer
+ * sits near loss 8): say so before the first epoch. */
+static void warn_loss_activation(const nn_model *m)
+{
+    if (!m->compiled || m->nlayers < 1)
+        return;
+    nn_act a = m->layers[m->nlayers - 1].act;
+    const char *want = m->loss == NN_LOSS_BCE && a != NN_ACT_SIGMOID ? "sigmoid"
+                       : (m->loss == NN_LOSS_CCE || m->loss == NN_LOSS_SCCE) && a != NN_ACT_SOFTMAX
+                           ? "softmax" : NULL;
+    if (want)
+        fprintf(stderr, "nntrain: warning: loss %s expects probabilities but the last layer "
+                "('%s') has activation '%s': give it activation=\"%s\"\n",
+                nn_loss_names[m->loss], m->layers[m->nlayers - 1].name, nn_act_names[a], want);
+}
+
 /* Where the training time went on the slowest rank (the lowest-numbered
  * one if several tie), so that its compute, allreduce wait and data wait add
  * up to the total printed; rank 0 prints. Collective. */
@@ -448,6 +465,8 @@ static int train_model(train_run *t, cli_opt *opts, nn_dist *d, int *preempted, 
     int rc = cli_use_threads(d, &t->m, threads, &threads, e);
     if (d->rank == 0 && t->fo.fit.verbose)
         print_run(t, d, threads);
+    if (d->rank == 0)
+        warn_loss_activation(&t->m);
     use_augmentation(t, d);
     nn_model_init_params(&t->m, t->fo.fit.seed);
     nn_history h = {0};

@@ -193,13 +193,27 @@ check "summary: unknown layer" 1 - 'unknown_layer\.nn:2:1' 'unknown layer' \
 check "summary: missing spec file" 1 - 'nope\.nn' \
     -- summary "$T/nope.nn"
 
+# --- a cross-entropy over a linear output trains, with a warning -------------
+spec linear_out.nn "Dense(10, input_shape=(784,))
+$TAIL"
+check "warning: sparse CCE after a linear layer" 0 "$T/o_lin" \
+    "warning: loss sparse_categorical_crossentropy expects probabilities but the last layer \('dense'\) has activation 'linear': give it activation=\"softmax\"" \
+    -- train "$T/linear_out.nn" --data "$T/good" --verbose 0
+check "no warning with softmax" 0 "$T/o_soft" -- train "$T/mlp.nn" --data "$T/good" --verbose 0
+if grep -q 'expects probabilities' "$T/case$ncase.err"; then
+    fail=$((fail + 1)); ROWS+=("softmax: no probability warning | - | FAIL: it warned")
+else pass=$((pass + 1)); fi
+
 # --- help texts: what a newcomer reads first --------------------------------
 help_has() {   # NAME PATTERN -- ARGS...: exit 0 and stdout matches PATTERN
     local name=$1 pat=$2 out
     shift 3
     out=$(timeout 20 "$NN" "$@" 2>&1)
-    if [ $? -eq 0 ] && grep -Eq -- "$pat" <<<"$out"; then ok "$name"
-    else bad "$name" "'nntrain $*' lacks /$pat/ or failed"; fi
+    if [ $? -eq 0 ] && grep -Eq -- "$pat" <<<"$out"; then
+        pass=$((pass + 1)); ROWS+=("$(printf '%-34s | %3d | %s' "$name" 0 "(help text)")")
+    else
+        fail=$((fail + 1)); ROWS+=("$name | - | FAIL: 'nntrain $*' lacks /$pat/ or failed")
+    fi
 }
 help_has "help: train --help names the .h5 format" '--data SRC .*nntrain HDF5 file' -- train --help
 help_has "help: 'nntrain help train' is train --help" '^usage: nntrain train MODEL' -- help train
