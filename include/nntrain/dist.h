@@ -51,14 +51,9 @@ int nn_dist_agree(nn_dist *d, int status, nn_error *e);
 int nn_dist_check_same(nn_dist *d, uint64_t v, const char *what, nn_error *e);
 double nn_dist_max_double(nn_dist *d, double v);
 
-/* "host NAME, pid N" of this process, into buf. */
-const char *nn_dist_whoami(char *buf, size_t len);
-/* The same for rank r, as gathered by nn_dist_init ("host ?, pid ?" when
+/* "host H, pid P" of rank r, gathered by nn_dist_init ("host ?, pid ?" when
  * unknown: a sub-communicator or a single process). */
 const char *nn_dist_who(const nn_dist *d, int rank);
-/* Every rank's text (cut to NN_DIST_TEXT - 1 chars) into all
- * (size * NN_DIST_TEXT chars, rank order). Collective. */
-int nn_dist_gather_text(nn_dist *d, const char *mine, char *all, nn_error *e);
 /* Checks that every rank passes the same text (a description of what it
  * opened); else NN_EINVAL naming the first rank that differs from rank 0,
  * both hosts and pids, and both texts. Collective. */

@@ -27,6 +27,28 @@ static int mpi_fail(nn_error *e, int rc, const char *what)
     return nn_err(e, NN_EMPI, "%s failed: %s", what, s);
 }
 
+static const char *whoami(char *buf, size_t len)
+{
+    char host[64] = "?";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    snprintf(buf, len, "host %s, pid %ld", host, (long)getpid());
+    return buf;
+}
+
+/* Every rank's text, cut to NN_DIST_TEXT - 1 chars, into all (rank order). */
+static int gather_text(nn_dist *d, const char *mine, char *all, nn_error *e)
+{
+    char buf[NN_DIST_TEXT];
+    snprintf(buf, sizeof buf, "%s", mine);
+    if (!d->active || d->size == 1) {
+        memcpy(all, buf, sizeof buf);
+        return NN_OK;
+    }
+    int rc = MPI_Allgather(buf, NN_DIST_TEXT, MPI_CHAR, all, NN_DIST_TEXT, MPI_CHAR, d->comm);
+    return rc == MPI_SUCCESS ? NN_OK : mpi_fail(e, rc, "MPI_Allgather (rank descriptions)");
+}
+
 int nn_dist_init(int *argc, char ***argv, nn_dist *d, nn_error *e)
 {
     nn_dist_single(d);
@@ -49,7 +71,7 @@ int nn_dist_init(int *argc, char ***argv, nn_dist *d, nn_error *e)
     char me[NN_DIST_TEXT];
     if (!(d->who = malloc((size_t)d->size * NN_DIST_TEXT)))
         return nn_err(e, NN_ENOMEM, "out of memory for %d rank names", d->size);
-    return nn_dist_gather_text(d, nn_dist_whoami(me, sizeof me), d->who, e);
+    return gather_text(d, whoami(me, sizeof me), d->who, e);
 }
 
 const char *nn_dist_who(const nn_dist *d, int rank)
@@ -212,27 +234,6 @@ int nn_dist_check_same(nn_dist *d, uint64_t v, const char *what, nn_error *e)
     return NN_OK;
 }
 
-const char *nn_dist_whoami(char *buf, size_t len)
-{
-    char host[64] = "?";
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = 0;
-    snprintf(buf, len, "host %s, pid %ld", host, (long)getpid());
-    return buf;
-}
-
-int nn_dist_gather_text(nn_dist *d, const char *mine, char *all, nn_error *e)
-{
-    char buf[NN_DIST_TEXT];
-    snprintf(buf, sizeof buf, "%s", mine);
-    if (!d->active || d->size == 1) {
-        memcpy(all, buf, sizeof buf);
-        return NN_OK;
-    }
-    int rc = MPI_Allgather(buf, NN_DIST_TEXT, MPI_CHAR, all, NN_DIST_TEXT, MPI_CHAR, d->comm);
-    return rc == MPI_SUCCESS ? NN_OK : mpi_fail(e, rc, "MPI_Allgather (rank descriptions)");
-}
-
 int nn_dist_same_text(nn_dist *d, const char *mine, const char *what, nn_error *e)
 {
     if (!d->active || d->size == 1)
@@ -240,7 +241,7 @@ int nn_dist_same_text(nn_dist *d, const char *mine, const char *what, nn_error *
     char *all = malloc((size_t)d->size * NN_DIST_TEXT);
     if (!all)
         return nn_err(e, NN_ENOMEM, "out of memory comparing %s over %d ranks", what, d->size);
-    int rc = nn_dist_gather_text(d, mine, all, e);
+    int rc = gather_text(d, mine, all, e);
     for (int r = 1; !rc && r < d->size; r++)
         if (strcmp(all, all + (size_t)r * NN_DIST_TEXT))
             rc = nn_err(e, NN_EINVAL, "ranks opened different %s: rank 0 (%s) has %s; rank %d "
