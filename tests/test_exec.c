@@ -52,6 +52,12 @@ static const exec_case cases[] = {
      "Conv2D(4, (3, 3), activation=\"relu\", input_shape=(6, 6, 1), trainable=False)\n"
      "Flatten()\nDense(8, activation=\"relu\")\nDense(8, trainable=False)\nDense(2)\n",
      {3, {6, 6, 1, 0}}, 6, 0, 0},
+    {"gelu/swish keep z per row (cache passes, threads), selu",
+     "Conv2D(4, (3, 3), padding=\"same\", activation=\"gelu\", input_shape=(8, 8, 1))\n"
+     "Conv2DTranspose(2, (3, 3), strides=2, activation=\"swish\")\nFlatten()\n"
+     "Dense(300, activation=\"swish\")\nDense(6, activation=\"selu\")\n"
+     "Dense(3, activation=\"gelu\")\n",
+     {3, {8, 8, 1, 0}}, 7, 0, 0},
 };
 
 /* What the hook saw in one backward. */

@@ -468,6 +468,20 @@ static void test_gc_conv(void)
     gc_ok("Conv2D(4, 1)", nn_shape3(4, 3, 3), 3, 11);
     gc_ok("Conv2D(2, (1, 1), activation=\"relu\", use_bias=False)", nn_shape3(3, 4, 1), 1,
           12);
+    /* selu from y; gelu and swish from the kept z: on the direct kernels
+     * (rows of >= 6 pixels), the columns, the 1x1 shortcut and a stride */
+    static const char *const acts[] = {"selu", "gelu", "swish"};
+    char call[128];
+    for (int a = 0; a < 3; a++) {
+        snprintf(call, sizeof call, "Conv2D(3, (3, 3), activation=\"%s\")", acts[a]);
+        gc_ok(call, nn_shape3(5, 8, 2), 3, 20 + (uint64_t)a);
+        gc_ok(call, nn_shape3(5, 4, 2), 2, 23 + (uint64_t)a);
+        snprintf(call, sizeof call, "Conv2D(2, 1, activation=\"%s\")", acts[a]);
+        gc_ok(call, nn_shape3(3, 4, 3), 2, 26 + (uint64_t)a);
+        snprintf(call, sizeof call, "Conv2D(2, (2, 2), strides=2, padding=\"same\", "
+                 "activation=\"%s\")", acts[a]);
+        gc_ok(call, nn_shape3(5, 7, 2), 3, 29 + (uint64_t)a);
+    }
     gc_ok("Conv2D(2, 1, strides=2)", nn_shape3(5, 5, 3), 3, 13);
     gc_ok("Conv2D(4, (2, 2), use_bias=False)", nn_shape3(4, 4, 3), 3, 14);
     gc_ok("Conv2D(2, (2, 2), activation=\"tanh\")", nn_shape3(3, 4, 3), 1, 15);

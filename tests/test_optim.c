@@ -60,6 +60,21 @@ static void reference(const nn_optim *cfg, double *p, int steps)
                 s2[i] = cfg->rho * s2[i] + (1 - cfg->rho) * u * u;
                 break;
             }
+            case NN_OPT_NADAM: {
+                /* torch.optim.NAdam's arrangement: mu from the step count,
+                 * the product of the mus, bias-corrected v */
+                double tt = t + 1, prod = 1;
+                for (int k = 1; k <= t + 1; k++)
+                    prod *= cfg->beta_1 * (1 - 0.5 * pow(0.96, k * cfg->schedule_decay));
+                double mu = cfg->beta_1 * (1 - 0.5 * pow(0.96, tt * cfg->schedule_decay));
+                double mu1 = cfg->beta_1 * (1 - 0.5 * pow(0.96, (tt + 1) * cfg->schedule_decay));
+                s1[i] = cfg->beta_1 * s1[i] + (1 - cfg->beta_1) * g;
+                s2[i] = cfg->beta_2 * s2[i] + (1 - cfg->beta_2) * g * g;
+                double den = sqrt(s2[i] / (1 - pow(cfg->beta_2, tt))) + cfg->epsilon;
+                p[i] -= cfg->lr * (1 - mu) / (1 - prod) * g / den;
+                p[i] -= cfg->lr * mu1 / (1 - prod * mu1) * s1[i] / den;
+                break;
+            }
             default:
                 break;
             }
@@ -214,6 +229,51 @@ static void test_adam(void)
     nn_optim_free(&d);
 }
 
+static void test_nadam(void)
+{
+    nn_optim o;
+    nn_optim_defaults(&o, NN_OPT_NADAM);
+    CU_ASSERT_DOUBLE_EQUAL(o.lr, 0.001, 0);
+    CU_ASSERT_DOUBLE_EQUAL(o.beta_1, 0.9, 0);
+    CU_ASSERT_DOUBLE_EQUAL(o.beta_2, 0.999, 0);
+    CU_ASSERT_DOUBLE_EQUAL(o.epsilon, 1e-7, 0);
+    CU_ASSERT_DOUBLE_EQUAL(o.schedule_decay, 0.004, 0);
+    CU_ASSERT_EQUAL(o.nslots, 2);
+    compare("nadam defaults", &o, STEPS + 3);
+    o.lr = 0.01;
+    o.beta_1 = 0.8;
+    o.schedule_decay = 0.5;   /* a schedule that moves within a few steps */
+    compare("nadam schedule", &o, STEPS);
+    o.epsilon = 0.1;
+    compare("nadam epsilon", &o, STEPS);
+    /* Resume: a fresh optimizer given the iterations and slots after 3
+     * steps continues bitwise as the uninterrupted one (the product of the
+     * mus is multiplied again in the same order). */
+    nn_optim a, b;
+    nn_error e = {0};
+    float pa[N], pb[N], g[N];
+    nn_optim_defaults(&a, NN_OPT_NADAM);
+    run(&a, pa, 3);
+    nn_optim_defaults(&b, NN_OPT_NADAM);
+    TU_ASSERT_OK(nn_optim_alloc(&b, N, &e), e);
+    memcpy(b.slot[0], a.slot[0], sizeof pa);
+    memcpy(b.slot[1], a.slot[1], sizeof pa);
+    b.iterations = a.iterations;
+    memcpy(pb, pa, sizeof pa);
+    for (int t = 3; t < 6; t++) {
+        for (int i = 0; i < N; i++)
+            g[i] = grad(t, i);
+        nn_optim_update(&a, pa, g, 0, N);
+        nn_optim_advance(&a);
+        nn_optim_update(&b, pb, g, 0, N);
+        nn_optim_advance(&b);
+    }
+    CU_ASSERT(memcmp(pa, pb, sizeof pa) == 0);
+    CU_ASSERT(memcmp(pa, p0, sizeof pa) != 0);
+    nn_optim_free(&a);
+    nn_optim_free(&b);
+}
+
 static void test_adadelta(void)
 {
     nn_optim o;
@@ -247,6 +307,10 @@ static void test_lr_and_describe(void)
     nn_optim_defaults(&o, NN_OPT_ADAM);
     nn_optim_describe(&o, buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "Adam(lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-07, decay=0)");
+    nn_optim_defaults(&o, NN_OPT_NADAM);
+    nn_optim_describe(&o, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "Nadam(lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-07, "
+                                "schedule_decay=0.004)");
 }
 
 /* Linear scaling and warm-up (Goyal et al.): a linear ramp from lr to
@@ -374,6 +438,15 @@ static void test_from_value(void)
     TU_ASSERT_OK(from_text("keras.optimizers.Adam(3e-4)", &o, &e), e);
     CU_ASSERT_EQUAL(o.kind, NN_OPT_ADAM);
     CU_ASSERT_DOUBLE_EQUAL(o.lr, 3e-4, 0);
+    TU_ASSERT_OK(from_text("\"nadam\"", &o, &e), e);
+    CU_ASSERT_EQUAL(o.kind, NN_OPT_NADAM);
+    TU_ASSERT_OK(from_text("optimizer_nadam(lr = 0.002, beta_2 = 0.99)", &o, &e), e);
+    CU_ASSERT_EQUAL(o.kind, NN_OPT_NADAM);
+    CU_ASSERT_DOUBLE_EQUAL(o.lr, 0.002, 0);
+    CU_ASSERT_DOUBLE_EQUAL(o.beta_2, 0.99, 0);
+    CU_ASSERT_DOUBLE_EQUAL(o.schedule_decay, 0.004, 0);
+    TU_ASSERT_OK(from_text("Nadam(learning_rate=0.01, schedule_decay=0.01)", &o, &e), e);
+    CU_ASSERT_DOUBLE_EQUAL(o.schedule_decay, 0.01, 0);
 }
 
 /* The error has code NN_EINVAL and a message holding every needle. */
@@ -402,6 +475,10 @@ static void test_from_value_errors(void)
     expect_error("SGD(momentum=1.5)", (const char *const[]){"momentum", "[0, 1]", "1.5", NULL});
     expect_error("Adam(lr=-1)", (const char *const[]){"learning_rate", ">= 0", NULL});
     expect_error("Adam(amsgrad=True)", (const char *const[]){"amsgrad", NULL});
+    expect_error("Nadam(decay=0.1)", (const char *const[]){"decay", "schedule_decay", NULL});
+    expect_error("Nadam(beta_1=1)", (const char *const[]){"beta_1", "[0, 1)", NULL});
+    expect_error("Nadam(schedule_decay=-1)", (const char *const[]){"schedule_decay", ">= 0",
+                                                                 NULL});
     expect_error("SGD(0.1, lr=0.2)", (const char *const[]){"twice", NULL});
     expect_error("SGD(0.1, 0.9, 0, False, 7)", (const char *const[]){"positional", NULL});
     expect_error("3", (const char *const[]){"t.nn:1:19", "optimizer", "rmsprop", NULL});
@@ -416,6 +493,7 @@ int main(void)
         {"RMSprop", test_rmsprop},
         {"Adam", test_adam},
         {"Adadelta", test_adadelta},
+        {"Nadam", test_nadam},
         {"lr decay and describe", test_lr_and_describe},
         {"lr schedule: scaling and warm-up", test_schedule},
         {"alloc and bounds", test_alloc_and_bounds},

@@ -169,6 +169,9 @@ struct nn_layer {
     int mask_relu;                /* set by the model: backward keeps dx only
                                      where y > 0 (the ReLU derivative of the
                                      layer below, whose dy_is_preact is set) */
+    float *z;                     /* (batch_max, out) pre-activation kept by
+                                     plan() only for an activation whose
+                                     derivative needs it (gelu, swish) */
     void *priv;
 };
 

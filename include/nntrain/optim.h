@@ -9,7 +9,14 @@
  *            m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr_t m / (sqrt(v) + eps)
  *   Adadelta lr=1.0 rho=0.95 epsilon=1e-7
  *            a = rho a + (1-rho) g^2; u = g sqrt(d + eps) / sqrt(a + eps)
- *            p -= lr u; d = rho d + (1-rho) u^2 */
+ *            p -= lr u; d = rho d + (1-rho) u^2
+ *   Nadam    lr=0.001 beta_1=0.9 beta_2=0.999 epsilon=1e-7 schedule_decay=0.004
+ *            (tf.keras 2.x, Dozat 2016; torch.optim.NAdam(momentum_decay=0.004)):
+ *            t = it + 1; mu_t = b1 (1 - 0.5 * 0.96^(sd t)); M_t = mu_1 ... mu_t
+ *            m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2
+ *            p -= lr ((1-mu_t) g / (1-M_t) + mu_{t+1} m / (1-M_t mu_{t+1}))
+ *                 / (sqrt(v / (1-b2^t)) + eps)
+ *            no time decay: tf.keras reuses "decay" for schedule_decay */
 #ifndef NNTRAIN_OPTIM_H
 #define NNTRAIN_OPTIM_H
 
@@ -20,7 +27,7 @@
 #include "nntrain/spec.h"
 
 typedef enum {
-    NN_OPT_SGD = 0, NN_OPT_RMSPROP, NN_OPT_ADAM, NN_OPT_ADADELTA, NN_OPT_COUNT
+    NN_OPT_SGD = 0, NN_OPT_RMSPROP, NN_OPT_ADAM, NN_OPT_ADADELTA, NN_OPT_NADAM, NN_OPT_COUNT
 } nn_optim_kind;
 
 #define NN_OPTIM_MAX_SLOTS 2
@@ -29,6 +36,9 @@ typedef struct nn_optim {
     nn_optim_kind kind;
     double lr, momentum, rho, beta_1, beta_2, epsilon, decay;
     int nesterov;
+    double schedule_decay;       /* Nadam's momentum schedule (0.004) */
+    double m_product;            /* Nadam: mu_1 ... mu_t, valid for t = */
+    int64_t m_product_t;         /* this (0: recompute from iterations) */
     int64_t iterations;          /* steps taken (Keras "iterations") */
     /* A training run's schedule (nn_optim_schedule): linear scaling and
      * warm-up, Goyal et al. 2017. */
@@ -41,7 +51,8 @@ typedef struct nn_optim {
     float *slot[NN_OPTIM_MAX_SLOTS];  /* same offsets as params */
 } nn_optim;
 
-extern const char *const nn_optim_names[];   /* "SGD", "RMSprop", "Adam", "Adadelta" */
+extern const char *const nn_optim_names[];   /* "SGD", "RMSprop", "Adam", "Adadelta",
+                                                "Nadam" */
 
 /* Sets kind and Keras defaults. */
 void nn_optim_defaults(nn_optim *o, nn_optim_kind kind);

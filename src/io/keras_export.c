@@ -423,7 +423,9 @@ char *nn_model_training_config_json(const nn_model *m, nn_error *e)
     /* the legacy (OptimizerV2) keys, which take decay */
     ADD(cJSON_AddStringToObject(cf, "name", name));
     ADD(cJSON_AddNumberToObject(cf, "learning_rate", op->lr));
-    ADD(cJSON_AddNumberToObject(cf, "decay", op->decay));
+    /* tf.keras's Nadam keeps its schedule_decay in "decay" */
+    ADD(cJSON_AddNumberToObject(cf, "decay",
+                                op->kind == NN_OPT_NADAM ? op->schedule_decay : op->decay));
     switch (op->kind) {
     case NN_OPT_SGD:
         ADD(cJSON_AddNumberToObject(cf, "momentum", op->momentum));
@@ -434,6 +436,11 @@ char *nn_model_training_config_json(const nn_model *m, nn_error *e)
         ADD(cJSON_AddNumberToObject(cf, "momentum", 0.0));
         ADD(cJSON_AddNumberToObject(cf, "epsilon", op->epsilon));
         ADD(cJSON_AddBoolToObject(cf, "centered", 0));
+        break;
+    case NN_OPT_NADAM:
+        ADD(cJSON_AddNumberToObject(cf, "beta_1", op->beta_1));
+        ADD(cJSON_AddNumberToObject(cf, "beta_2", op->beta_2));
+        ADD(cJSON_AddNumberToObject(cf, "epsilon", op->epsilon));
         break;
     case NN_OPT_ADAM:
         ADD(cJSON_AddNumberToObject(cf, "beta_1", op->beta_1));

@@ -485,7 +485,7 @@ static int emit_optimizer(jctx *c, const cJSON *oc)
             kind = i;
     if (kind < 0)
         return lerr(c, NN_EINVAL, "training_config: optimizer '%s' is not supported (nntrain "
-                    "supports SGD, RMSprop, Adam, Adadelta)", cls->valuestring);
+                    "supports SGD, RMSprop, Adam, Adadelta, Nadam)", cls->valuestring);
     nn_strbuf_printf(c->b, "optimizer=%s(", nn_optim_names[kind]);
     int n = 0;
     const cJSON *kv;
@@ -501,7 +501,9 @@ static int emit_optimizer(jctx *c, const cJSON *oc)
                   (kind == NN_OPT_SGD && (!strcmp(k, "momentum") || !strcmp(k, "nesterov"))) ||
                   ((kind == NN_OPT_RMSPROP || kind == NN_OPT_ADADELTA) && !strcmp(k, "rho")) ||
                   (kind == NN_OPT_ADAM && (!strcmp(k, "beta_1") || !strcmp(k, "beta_2") ||
-                                           !strcmp(k, "amsgrad")));
+                                           !strcmp(k, "amsgrad"))) ||
+                  (kind == NN_OPT_NADAM && (!strcmp(k, "beta_1") || !strcmp(k, "beta_2") ||
+                                            !strcmp(k, "schedule_decay")));
         int skip = !strcmp(k, "name") || !strcmp(k, "jit_compile") ||
                    !strcmp(k, "is_legacy_optimizer") || !strcmp(k, "ema_momentum") ||
                    !strcmp(k, "ema_overwrite_frequency");
@@ -523,7 +525,10 @@ static int emit_optimizer(jctx *c, const cJSON *oc)
         if (!cJSON_IsNumber(kv) && !cJSON_IsBool(kv))
             return lerr(c, NN_EINVAL, "training_config: %s %s=%s is not supported (a schedule?): "
                         "expected a number", cls->valuestring, k, jshow(kv, buf, sizeof buf));
-        nn_strbuf_printf(c->b, "%s%s=", n++ ? ", " : "", !strcmp(k, "lr") ? "learning_rate" : k);
+        /* tf.keras's Nadam stores schedule_decay as "decay" */
+        const char *as = !strcmp(k, "lr") ? "learning_rate"
+                         : kind == NN_OPT_NADAM && !strcmp(k, "decay") ? "schedule_decay" : k;
+        nn_strbuf_printf(c->b, "%s%s=", n++ ? ", " : "", as);
         int rc = emit_value(c, k, kv, 0);
         if (rc)
             return rc;

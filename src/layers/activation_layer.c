@@ -1,6 +1,8 @@
 /* Owns the Activation layer (Keras): y = act(x) over the last axis, shape
  * unchanged. Softmax normalises each run of the last dimension (features, or
- * channels of an NHWC image), as Keras's default axis=-1 does. */
+ * channels of an NHWC image), as Keras's default axis=-1 does. Its input x
+ * is the pre-activation, so gelu and swish differentiate from x and keep
+ * nothing more. */
 #include <string.h>
 
 #include "layers/layer_util.h"
@@ -48,12 +50,11 @@ static void activation_backward(nn_layer *l, const float *p, float *g, const flo
     size_t n = (size_t)B * nn_shape_size(&l->in);
     (void)p;
     (void)g;
-    (void)x;
     (void)ctx;
     if (!dx)
         return;
     if (!l->dy_is_preact)
-        nn_act_backward(l->act, y, dy, n / C, C);
+        nn_act_backward_z(l->act, nn_act_needs_z(l->act) ? x : y, dy, n / C, C);
     if (dx != dy)
         memcpy(dx, dy, n * sizeof *dx);
 }

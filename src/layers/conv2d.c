@@ -71,7 +71,6 @@ static int conv_configure(nn_layer *l, nn_error *e)
 static int conv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e)
 {
     conv *c = l->priv;
-    (void)e;
     /* direct: no columns, chunks only keep M = n*H*W an int; else M = n*OH*OW */
     size_t pix = c->direct ? (size_t)c->g.H * c->g.W : (size_t)c->g.OH * c->g.OW;
     nn_conv_plan_chunks(c, batch_max, pix, work_bytes);
@@ -80,7 +79,7 @@ static int conv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e
         int columns = !c->dfwd || !nn_dconv_dx_usable(&c->g);
         *work_bytes = !columns || w > *work_bytes ? w : *work_bytes;
     }
-    return NN_OK;
+    return nn_layer_plan_z(l, batch_max, e);
 }
 
 static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias (F) */,
@@ -93,7 +92,9 @@ static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias
     const size_t xin = (size_t)g->H * g->W * g->C;
     const float *bias = p + (size_t)K * F;
     if (c->dfwd) {
-        nn_dconv_forward(g, F, p, c->use_bias ? bias : NULL, l->act, x, B, y, ctx->work);
+        nn_dconv_forward(g, F, p, c->use_bias ? bias : NULL, nn_act_inner(l->act), x, B, y,
+                         ctx->work);
+        nn_layer_act_keep(l, y, ctx->row0, B);
         return;
     }
     int chunk = c->chunk;
@@ -108,6 +109,7 @@ static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias
         nn_sgemm(0, 0, M, F, K, 1.0f, col, K, p, F, 0.0f, yc, F);
         nn_conv_bias_act(l, bias, yc, (size_t)M);
     }
+    nn_layer_act_keep(l, y, ctx->row0, B);
 }
 
 static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias (F) */,
@@ -120,8 +122,10 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
     const int F = c->F, K = (int)nn_conv_geom_k(g), P = g->OH * g->OW;
     const size_t xin = (size_t)g->H * g->W * g->C;
     float *db = gr && c->use_bias ? gr + (size_t)K * F : NULL;
+    nn_layer_act_grad_z(l, dy, ctx->row0, B);
     if (c->dconv && (!dx || (c->dfwd && nn_dconv_dx_usable(g)))) {
-        nn_dconv_backward(g, F, l->dy_is_preact ? NN_ACT_LINEAR : l->act, p, x, y, dy, B, gr,
+        nn_dconv_backward(g, F, l->dy_is_preact ? NN_ACT_LINEAR : nn_act_inner(l->act), p, x, y,
+                          dy, B, gr,
                           db, dx, ctx->work);
         return;
     }

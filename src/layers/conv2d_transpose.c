@@ -90,10 +90,9 @@ static int deconv_configure(nn_layer *l, nn_error *e)
 static int deconv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e)
 {
     deconv *c = l->priv;
-    (void)e;
     size_t P = (size_t)c->g.OH * c->g.OW, Q = (size_t)c->g.H * c->g.W;
     nn_conv_plan_chunks(c, batch_max, P > Q ? P : Q, work_bytes);  /* M: n*P and n*Q */
-    return NN_OK;
+    return nn_layer_plan_z(l, batch_max, e);
 }
 
 static void deconv_forward(nn_layer *l, const float *p /* kernel (KH,KW,F,C), bias (F) */,
@@ -119,6 +118,7 @@ static void deconv_forward(nn_layer *l, const float *p /* kernel (KH,KW,F,C), bi
         }
         nn_conv_bias_act(l, bias, yc, (size_t)n * Q);
     }
+    nn_layer_act_keep(l, y, ctx->row0, B);
 }
 
 static void deconv_backward(nn_layer *l, const float *p /* kernel (KH,KW,F,C), bias (F) */,
@@ -131,6 +131,7 @@ static void deconv_backward(nn_layer *l, const float *p /* kernel (KH,KW,F,C), b
     const nn_conv_geom *g = &c->g;
     const int F = c->F, C = c->C, K = (int)nn_conv_geom_k(g), P = g->OH * g->OW;
     const size_t Q = (size_t)g->H * g->W;
+    nn_layer_act_grad_z(l, dy, ctx->row0, B);
     nn_conv_bias_grad(l, y, dy, gr ? gr + (size_t)K * C : NULL, (size_t)B * Q);
     if (!gr && !dx)
         return;

@@ -134,7 +134,7 @@ void nn_conv_bias_act(const nn_layer *l, const float *bias, float *y, size_t row
             for (int f = 0; f < F; f++)
                 yr[f] += bias[f];
         }
-    nn_act_forward(l->act, y, rows, (size_t)F);
+    nn_act_forward(nn_act_inner(l->act), y, rows, (size_t)F);
 }
 
 void nn_conv_bias_grad(const nn_layer *l, const float *y, float *dy, float *db, size_t rows)
@@ -142,7 +142,7 @@ void nn_conv_bias_grad(const nn_layer *l, const float *y, float *dy, float *db, 
     const nn_conv *c = l->priv;
     const int F = c->F;
     if (!l->dy_is_preact)
-        nn_act_backward(l->act, y, dy, rows, (size_t)F);
+        nn_act_backward(nn_act_inner(l->act), y, dy, rows, (size_t)F);
     if (db && c->use_bias)
         for (size_t r = 0; r < rows; r++) {
             const float *d = dy + r * F;

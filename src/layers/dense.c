@@ -110,10 +110,9 @@ static int transposed_forward(const dense *d, int B)
 static int dense_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e)
 {
     const dense *d = l->priv;
-    (void)e;
     *work_bytes = transposed_forward(d, batch_max)
                       ? (size_t)batch_max * (size_t)d->units * sizeof(float) : 0;
-    return NN_OK;
+    return nn_layer_plan_z(l, batch_max, e);
 }
 
 /* The product over input features [k0, k1) for all B rows into part:
@@ -183,7 +182,8 @@ static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in)
     float *part = tr ? ctx->work : y; /* (units, B) or y itself */
     product(d, p, x, part, B, 0, d->in, tr);
     sum_parts(d, b, (const float *const *)&part, 1, tr, y, 0, B, B);
-    nn_act_forward(l->act, y, (size_t)B, (size_t)out);
+    nn_act_forward(nn_act_inner(l->act), y, (size_t)B, (size_t)out);
+    nn_layer_act_keep(l, y, ctx ? ctx->row0 : 0, B);
 }
 
 static void dense_backward(nn_layer *l, const float *p, float *g,
@@ -193,9 +193,9 @@ static void dense_backward(nn_layer *l, const float *p, float *g,
 {
     const dense *d = l->priv;
     const int in = d->in, out = d->units;
-    (void)ctx;
-    if (!l->dy_is_preact)
-        nn_act_backward(l->act, y, dy, (size_t)B, (size_t)out); /* dy := dL/dz */
+    if (!l->dy_is_preact) /* dy := dL/dz */
+        nn_act_backward(nn_act_inner(l->act), y, dy, (size_t)B, (size_t)out);
+    nn_layer_act_grad_z(l, dy, ctx ? ctx->row0 : 0, B);
     nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
     if (d->use_bias)
         bias_grad(d, g, dy, B);
@@ -204,10 +204,13 @@ static void dense_backward(nn_layer *l, const float *p, float *g,
 }
 
 /* Team mode (layer.h): a kernel of at least 64K weights, with at least 32
- * input features per thread. Smaller layers cost less than the barriers. */
+ * input features per thread. Smaller layers cost less than the barriers.
+ * Not with gelu/swish: dz would need the kept z of rows it is not told. */
 static int dense_team_split(const nn_layer *l, int T)
 {
     const dense *d = l->priv;
+    if (nn_act_needs_z(l->act))
+        return 0;
     return (size_t)d->in * (size_t)d->units >= 65536 && d->in >= 32 * T ? d->in : 0;
 }
 

@@ -80,6 +80,8 @@ int nn_layer_create(nn_layer *l, const nn_call *c, nn_shape *input_shape,
 
 void nn_layer_destroy(nn_layer *l)
 {
+    free(l->z);
+    l->z = NULL;
     if (l->ops && l->ops->destroy)
         l->ops->destroy(l);
     else
@@ -88,6 +90,39 @@ void nn_layer_destroy(nn_layer *l)
 }
 
 /* ---- helpers shared by the layers (layer_util.h) ----------------------------- */
+
+int nn_layer_plan_z(nn_layer *l, int batch_max, nn_error *e)
+{
+    free(l->z);
+    l->z = NULL;
+    if (!nn_act_needs_z(l->act))
+        return NN_OK;
+    size_t n = nn_shape_size(&l->out);
+    if (batch_max < 1 || n > SIZE_MAX / sizeof(float) / (size_t)batch_max ||
+        !(l->z = malloc((size_t)batch_max * n * sizeof(float)))) {
+        char w[96];
+        return nn_err(e, NN_ENOMEM, "%s: out of memory for the %s pre-activations",
+                      nn_layer_who(l, w, sizeof w), nn_act_names[l->act]);
+    }
+    return NN_OK;
+}
+
+void nn_layer_act_keep(nn_layer *l, float *y, int row0, int B)
+{
+    if (!nn_act_needs_z(l->act))
+        return;
+    size_t n = nn_shape_size(&l->out), C = (size_t)l->out.d[l->out.n - 1];
+    float *z = l->z ? l->z + (size_t)row0 * n : NULL;
+    nn_act_forward_keep(l->act, y, z, (size_t)B * n / C, C);
+}
+
+void nn_layer_act_grad_z(const nn_layer *l, float *dy, int row0, int B)
+{
+    if (!nn_act_needs_z(l->act) || l->dy_is_preact || !l->z)
+        return;
+    size_t n = nn_shape_size(&l->out), C = (size_t)l->out.d[l->out.n - 1];
+    nn_act_backward_z(l->act, l->z + (size_t)row0 * n, dy, (size_t)B * n / C, C);
+}
 
 const char *nn_layer_who(const nn_layer *l, char *buf, size_t len)
 {

@@ -44,6 +44,20 @@ int nn_layer_bind_padding(const nn_layer *l, nn_args *a, int *same, nn_error *e)
 /* data_format: only "channels_last" (the default) is accepted. */
 int nn_layer_bind_channels_last(const nn_layer *l, nn_args *a, nn_error *e);
 
+/* Activations that need the pre-activation (nn_act_needs_z: gelu, swish) in
+ * a layer that applies l->act itself: its kernels apply nn_act_inner(l->act)
+ * (linear), then the layer calls these on its output rows.
+ * plan(): allocates l->z for batch_max samples when l->act needs z (else
+ * frees it). */
+int nn_layer_plan_z(nn_layer *l, int batch_max, nn_error *e);
+/* forward: y holds B samples (starting at sample row0 of the planned batch)
+ * of pre-activations; keeps them in l->z and applies l->act. No-op unless
+ * l->act needs z. */
+void nn_layer_act_keep(nn_layer *l, float *y, int row0, int B);
+/* backward: dy := dL/dz for those samples from the kept z. No-op unless
+ * l->act needs z, or when l->dy_is_preact. */
+void nn_layer_act_grad_z(const nn_layer *l, float *dy, int row0, int B);
+
 /* create(): l->priv = a heap copy of the size bytes at state. */
 int nn_layer_keep(nn_layer *l, const void *state, size_t size, nn_error *e);
 

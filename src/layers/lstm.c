@@ -44,7 +44,11 @@ static int bind_act(nn_layer *l, nn_args *a, const char *name, const char *def,
         return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "hard_sigmoid (the Keras < 2.3 "
                                 "default) is not supported: use \"sigmoid\" (the Keras 2.3+ "
                                 "default)");
-    return nn_layer_bind_act(l, a, name, def, out, e);
+    int rc = nn_layer_bind_act(l, a, name, def, out, e);
+    if (!rc && nn_act_needs_z(*out))   /* its backward differentiates from outputs */
+        return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "%s is not supported in a recurrent "
+                                "layer", nn_act_names[*out]);
+    return rc;
 }
 
 static int lstm_create(nn_layer *l, nn_args *a, nn_error *e)

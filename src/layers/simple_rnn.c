@@ -32,6 +32,9 @@ static int srnn_create(nn_layer *l, nn_args *a, nn_error *e)
     int rc;
     if ((rc = nn_rnn_bind_units(l, a, &d.r, e)) ||
         (rc = nn_layer_bind_act(l, a, "activation", "tanh", &d.act, e)) ||
+        (nn_act_needs_z(d.act) &&   /* its backward differentiates from outputs */
+         (rc = nn_layer_arg_err(l, a, "activation", e, NN_EINVAL, "%s is not supported in a "
+                                "recurrent layer", nn_act_names[d.act]))) ||
         (rc = nn_rnn_bind_weights(l, a, &d.r, e)) ||
         (rc = nn_rnn_bind_sequence(l, a, &d.r, e)))
         return rc;

@@ -1,4 +1,4 @@
-/* Keras 2 optimizers (SGD, RMSprop, Adam, Adadelta) over the flat parameter
+/* Keras 2 optimizers (SGD, RMSprop, Adam, Adadelta, Nadam) over the flat parameter
  * buffer: the state lives in flat slots with the parameters' offsets, so one
  * step is one simple loop per trainable range. Per-step scalars (scheduled
  * and decayed learning rate, Adam's bias correction) are computed once in
@@ -14,7 +14,7 @@
 #include "nntrain/args.h"
 #include "nntrain/optim.h"
 
-const char *const nn_optim_names[] = {"SGD", "RMSprop", "Adam", "Adadelta", NULL};
+const char *const nn_optim_names[] = {"SGD", "RMSprop", "Adam", "Adadelta", "Nadam", NULL};
 
 /* Positional order of each optimizer's arguments (Keras 2 signatures). */
 static const char *const sgd_args[] = {"learning_rate", "momentum", "decay", "nesterov", NULL};
@@ -22,8 +22,10 @@ static const char *const rmsprop_args[] = {"learning_rate", "rho", "epsilon", "d
 static const char *const adam_args[] = {"learning_rate", "beta_1", "beta_2", "epsilon",
                                         "decay", "amsgrad", NULL};
 static const char *const adadelta_args[] = {"learning_rate", "rho", "epsilon", "decay", NULL};
+static const char *const nadam_args[] = {"learning_rate", "beta_1", "beta_2", "epsilon",
+                                         "schedule_decay", NULL};
 static const char *const *const kind_args[NN_OPT_COUNT] = {sgd_args, rmsprop_args, adam_args,
-                                                           adadelta_args};
+                                                           adadelta_args, nadam_args};
 static const char *const lr_alias[] = {"lr", "learning_rate", NULL};
 
 void nn_optim_defaults(nn_optim *o, nn_optim_kind kind)
@@ -42,9 +44,11 @@ void nn_optim_defaults(nn_optim *o, nn_optim_kind kind)
         o->nslots = 1;
         break;
     case NN_OPT_ADAM:
+    case NN_OPT_NADAM:
         o->lr = 0.001;
         o->beta_1 = 0.9;
         o->beta_2 = 0.999;
+        o->schedule_decay = kind == NN_OPT_NADAM ? 0.004 : 0;
         o->nslots = 2;
         break;
     default:
@@ -72,7 +76,7 @@ static int unknown(const nn_call *where, const nn_value *v, const char *name, nn
 {
     char w[300];
     return nn_err(e, NN_EINVAL,
-                  "%s: unknown optimizer '%s' (known: SGD, RMSprop, Adam, Adadelta)",
+                  "%s: unknown optimizer '%s' (known: SGD, RMSprop, Adam, Adadelta, Nadam)",
                   nn_value_where(where, v, w, sizeof w), name);
 }
 
@@ -124,6 +128,19 @@ static int from_call(nn_optim *o, const nn_call *c, nn_error *e)
         if (!(o->rho >= 0 && o->rho < 1))
             return range_err(&a, "rho", o->rho, "in [0, 1)", e);
         break;
+    case NN_OPT_NADAM:
+        if ((rc = nn_args_double(&a, "beta_1", o->beta_1, &o->beta_1, e)) ||
+            (rc = nn_args_double(&a, "beta_2", o->beta_2, &o->beta_2, e)) ||
+            (rc = nn_args_double(&a, "schedule_decay", o->schedule_decay, &o->schedule_decay,
+                                 e)))
+            return rc;
+        if (!(o->beta_1 >= 0 && o->beta_1 < 1))
+            return range_err(&a, "beta_1", o->beta_1, "in [0, 1)", e);
+        if (!(o->beta_2 >= 0 && o->beta_2 < 1))
+            return range_err(&a, "beta_2", o->beta_2, "in [0, 1)", e);
+        if (!(isfinite(o->schedule_decay) && o->schedule_decay >= 0))
+            return range_err(&a, "schedule_decay", o->schedule_decay, "a finite number >= 0", e);
+        break;
     case NN_OPT_ADAM: {
         int ams;
         if ((rc = nn_args_double(&a, "beta_1", o->beta_1, &o->beta_1, e)) ||
@@ -170,7 +187,7 @@ int nn_optim_from_value(nn_optim *o, const nn_call *where, const nn_value *v,
     }
     return nn_err(e, NN_EINVAL,
                   "%s: optimizer must be a name such as \"rmsprop\" or a call such as "
-                  "RMSprop(lr=1e-3) (known: SGD, RMSprop, Adam, Adadelta)",
+                  "RMSprop(lr=1e-3) (known: SGD, RMSprop, Adam, Adadelta, Nadam)",
                   nn_value_where(where, v, w, sizeof w));
 }
 
@@ -275,6 +292,46 @@ static void adadelta(const nn_optim *o, float *restrict p, const float *restrict
     }
 }
 
+/* Nadam's momentum coefficient mu_t for step t (1-based). */
+static double nadam_mu(const nn_optim *o, double t)
+{
+    return o->beta_1 * (1.0 - 0.5 * pow(0.96, o->schedule_decay * t));
+}
+
+/* M_t = mu_1 ... mu_t: one product a step (nn_optim_advance keeps it); a
+ * resumed run multiplies them again in the same order, so it continues
+ * with the very same value. Read-only: the threads' updates call it. */
+static double nadam_product(const nn_optim *o, int64_t t)
+{
+    if (o->m_product_t == t)
+        return o->m_product;
+    if (o->m_product_t == t - 1 && t > 1)
+        return o->m_product * nadam_mu(o, (double)t);
+    double M = 1.0;
+    for (int64_t i = 1; i <= t; i++)
+        M *= nadam_mu(o, (double)i);
+    return M;
+}
+
+static void nadam(const nn_optim *o, float *restrict p, const float *restrict g, float *restrict m,
+                  float *restrict v, size_t len)
+{
+    const double t = (double)(o->iterations + 1), lr = nn_optim_lr(o);
+    const double mu = nadam_mu(o, t), mu_next = nadam_mu(o, t + 1);
+    const double M = nadam_product(o, o->iterations + 1);
+    const float cg = (float)(lr * (1.0 - mu) / (1.0 - M)),
+                cm = (float)(lr * mu_next / (1.0 - M * mu_next)),
+                inv_bc2 = (float)(1.0 / (1.0 - pow(o->beta_2, t)));
+    const float b1 = (float)o->beta_1, one_b1 = (float)(1.0 - o->beta_1),
+                b2 = (float)o->beta_2, one_b2 = (float)(1.0 - o->beta_2),
+                eps = (float)o->epsilon;
+    for (size_t i = 0; i < len; i++) {
+        m[i] = b1 * m[i] + one_b1 * g[i];
+        v[i] = b2 * v[i] + one_b2 * g[i] * g[i];
+        p[i] -= (cg * g[i] + cm * m[i]) / (sqrtf(v[i] * inv_bc2) + eps);
+    }
+}
+
 void nn_optim_update(nn_optim *o, float *params, const float *grads, size_t off,
                      size_t len)
 {
@@ -295,12 +352,17 @@ void nn_optim_update(nn_optim *o, float *params, const float *grads, size_t off,
     case NN_OPT_RMSPROP: rmsprop(o, p, g, s[0], len); break;
     case NN_OPT_ADAM: adam(o, p, g, s[0], s[1], len); break;
     case NN_OPT_ADADELTA: adadelta(o, p, g, s[0], s[1], len); break;
+    case NN_OPT_NADAM: nadam(o, p, g, s[0], s[1], len); break;
     default: break;
     }
 }
 
 void nn_optim_advance(nn_optim *o)
 {
+    if (o->kind == NN_OPT_NADAM) {
+        o->m_product = nadam_product(o, o->iterations + 1);
+        o->m_product_t = o->iterations + 1;
+    }
     o->iterations++;
 }
 
@@ -320,6 +382,10 @@ void nn_optim_describe(const nn_optim *o, char *buf, size_t len)
     case NN_OPT_ADAM:
         snprintf(buf, len, "Adam(lr=%g, beta_1=%g, beta_2=%g, epsilon=%g, decay=%g)", o->lr,
                  o->beta_1, o->beta_2, o->epsilon, o->decay);
+        break;
+    case NN_OPT_NADAM:
+        snprintf(buf, len, "Nadam(lr=%g, beta_1=%g, beta_2=%g, epsilon=%g, schedule_decay=%g)",
+                 o->lr, o->beta_1, o->beta_2, o->epsilon, o->schedule_decay);
         break;
     case NN_OPT_ADADELTA:
         snprintf(buf, len, "Adadelta(lr=%g, rho=%g, epsilon=%g, decay=%g)", o->lr, o->rho,
