@@ -8,6 +8,7 @@ extern const nn_layer_ops nn_dense_ops, nn_conv2d_ops, nn_maxpool2d_ops,
     nn_dropout_ops, nn_flatten_ops, nn_activation_ops;
 extern const nn_layer_ops nn_conv2d_transpose_ops, nn_upsampling2d_ops;
 extern const nn_layer_ops nn_embedding_ops, nn_simple_rnn_ops, nn_lstm_ops;
+extern const nn_layer_ops nn_rescaling_ops;
 
 static const struct {
     const char *name, *r_name;
@@ -24,6 +25,7 @@ static const struct {
     {"Embedding", "layer_embedding", &nn_embedding_ops},
     {"SimpleRNN", "layer_simple_rnn", &nn_simple_rnn_ops},
     {"LSTM", "layer_lstm", &nn_lstm_ops},
+    {"Rescaling", "layer_rescaling", &nn_rescaling_ops},
 };
 
 const nn_layer_ops *nn_layer_find(const char *kind)
@@ -41,5 +43,5 @@ const nn_layer_ops *nn_layer_find(const char *kind)
 const char *nn_layer_known(void)
 {
     return "Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation, Conv2DTranspose, "
-           "UpSampling2D, Embedding, SimpleRNN, LSTM";
+           "UpSampling2D, Embedding, SimpleRNN, LSTM, Rescaling";
 }
