@@ -11,6 +11,14 @@
 
 #define MAXN 64
 
+/* A one-sum metric over B samples (nn_metric_add on probabilities). */
+static double metric_sum(nn_metric m, const float *out, const float *y, int B, int K, int ydim)
+{
+    double acc = 0;
+    nn_metric_add(m, out, y, B, K, ydim, 0, &acc);
+    return acc;
+}
+
 static void softmax_rows(const float *z, float *p, int B, int K)
 {
     for (int b = 0; b < B; b++) {
@@ -31,11 +39,11 @@ static void sigmoid_all(const float *z, float *p, int n)
         p[i] = (float)(1.0 / (1.0 + exp(-(double)z[i])));
 }
 
-/* The network output for input x: identity (unfused), or the activation the
- * loss is fused with (sigmoid for BCE, softmax for CCE/SCCE). */
+/* The network output for input x: identity (unfused, or logits), or the
+ * activation the loss is fused with (sigmoid for BCE, softmax for CCE/SCCE). */
 static void forward(nn_loss k, int fused, const float *x, float *out, int B, int K)
 {
-    if (!fused)
+    if (fused != NN_OUT_FUSED)
         memcpy(out, x, (size_t)(B * K) * sizeof *x);
     else if (k == NN_LOSS_BCE)
         sigmoid_all(x, out, B * K);
@@ -150,6 +158,63 @@ static void test_grad_categorical(void)
     gradcheck("cce unfused soft", NN_LOSS_CCE, 0, p, soft, B, K, K, 1.0f);
 }
 
+/* from_logits=True: the gradient w.r.t. the logits by central differences,
+ * and the loss equal to the fused one on the probabilities (where the clip
+ * is not active); then logits far beyond float's exp range stay finite and
+ * exact (softplus / log-sum-exp). */
+static void test_logits(void)
+{
+    enum { B = 3, K = 4 };
+    const int L = NN_OUT_LOGITS;
+    float z[B * K], p[B * K], s[B * K], y[B * K], onehot[B * K] = {0}, soft[B * K];
+    float labels[B] = {1, 3, 0};
+    tu_fill_uniform(z, B * K, 21, -3.0f, 3.0f);
+    tu_fill_uniform(soft, B * K, 22, 0.0f, 1.0f);
+    for (int i = 0; i < B * K; i++)
+        y[i] = (float)((i * 5) % 3 == 0);
+    for (int b = 0; b < B; b++)
+        onehot[b * K + (int)labels[b]] = 1;
+    gradcheck("bce logits", NN_LOSS_BCE, L, z, y, B, K, K, 1.0f);
+    gradcheck("bce logits soft", NN_LOSS_BCE, L, z, soft, B, K, K, 0.5f);
+    gradcheck("bce logits K=1", NN_LOSS_BCE, L, z, y, 4, 1, 1, 0.25f);
+    gradcheck("cce logits one-hot", NN_LOSS_CCE, L, z, onehot, B, K, K, 1.0f);
+    gradcheck("cce logits labels", NN_LOSS_CCE, L, z, labels, B, K, 1, 1.0f / 3);
+    gradcheck("cce logits soft (sum != 1)", NN_LOSS_CCE, L, z, soft, B, K, K, 1.0f);
+    gradcheck("scce logits", NN_LOSS_SCCE, L, z, labels, B, K, 1, 0.5f);
+    softmax_rows(z, p, B, K);
+    sigmoid_all(z, s, B * K);
+    CU_ASSERT_DOUBLE_EQUAL(nn_loss_eval(NN_LOSS_CCE, z, onehot, B, K, K, L, 1, NULL),
+                           nn_loss_eval(NN_LOSS_CCE, p, onehot, B, K, K, 1, 1, NULL), 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(nn_loss_eval(NN_LOSS_SCCE, z, labels, B, K, 1, L, 1, NULL),
+                           nn_loss_eval(NN_LOSS_SCCE, p, labels, B, K, 1, 1, 1, NULL), 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(nn_loss_eval(NN_LOSS_BCE, z, y, B, K, K, L, 1, NULL),
+                           nn_loss_eval(NN_LOSS_BCE, s, y, B, K, K, 1, 1, NULL), 1e-5);
+    /* z = +-500: the probabilities clip, the logits do not: BCE of a wrong
+     * confident answer is 500 (not -log(1e-7) = 16.1), gradient (p - t) */
+    float big[2] = {500.0f, -500.0f}, t[2] = {0.0f, 0.0f}, d[2];
+    double v = nn_loss_eval(NN_LOSS_BCE, big, t, 2, 1, 1, L, 1.0f, d);
+    CU_ASSERT_DOUBLE_EQUAL(v, 500.0, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(d[0], 1.0, 1e-7);
+    CU_ASSERT_DOUBLE_EQUAL(d[1], 0.0, 1e-7);
+    float zc[3] = {1000.0f, -1000.0f, 0.0f}, lab = 1, dc[3];
+    v = nn_loss_eval(NN_LOSS_SCCE, zc, &lab, 1, 3, 1, L, 1.0f, dc);
+    CU_ASSERT_DOUBLE_EQUAL(v, 2000.0, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(dc[0], 1.0, 1e-7);
+    CU_ASSERT_DOUBLE_EQUAL(dc[1], -1.0, 1e-7);
+    CU_ASSERT(isfinite(dc[2]) && dc[2] >= 0 && dc[2] < 1e-30);
+    /* names of the classes */
+    nn_loss k;
+    CU_ASSERT(nn_loss_parse_class("BinaryCrossentropy", &k) == 0 && k == NN_LOSS_BCE);
+    CU_ASSERT(nn_loss_parse_class("SparseCategoricalCrossentropy", &k) == 0 &&
+              k == NN_LOSS_SCCE);
+    CU_ASSERT(nn_loss_parse_class("loss_categorical_crossentropy", &k) == 0 &&
+              k == NN_LOSS_CCE);
+    CU_ASSERT(nn_loss_parse_class("MeanSquaredError", &k) == 0 && k == NN_LOSS_MSE);
+    CU_ASSERT(nn_loss_parse_class("binary_crossentropy", &k) == -1);
+    CU_ASSERT(nn_loss_parse_class("Hinge", &k) == -1);
+    CU_ASSERT(nn_loss_takes_logits(NN_LOSS_BCE) && !nn_loss_takes_logits(NN_LOSS_MAE));
+}
+
 /* ---- values ----------------------------------------------------------- */
 
 #define CLOSE(a, b, tol) CU_ASSERT_DOUBLE_EQUAL((a), (b), (tol))
@@ -176,8 +241,8 @@ static void test_values_regression(void)
     nn_loss k = NN_LOSS_CCE;
     CU_ASSERT_EQUAL(nn_loss_parse("mse", &k), 0);
     CU_ASSERT_EQUAL(k, NN_LOSS_MSE);
-    CLOSE(nn_metric_eval(NN_MET_MSE, out, y, 2, 2, 2), 2.125, 1e-12);
-    CLOSE(nn_metric_eval(NN_MET_MAE, out, y, 2, 2, 2), 1.25, 1e-12);
+    CLOSE(metric_sum(NN_MET_MSE, out, y, 2, 2, 2), 2.125, 1e-12);
+    CLOSE(metric_sum(NN_MET_MAE, out, y, 2, 2, 2), 1.25, 1e-12);
 }
 
 static void test_values_bce(void)
@@ -366,10 +431,10 @@ static void test_metric_binary(void)
      * 0.5->0 vs 0 ok; 0.500001->1 vs 1 ok; 0.2->0 vs 0 ok; 0.9->1 vs 0 no;
      * 0.49->0 vs 1 no: 3 correct. */
     float out[5] = {0.5f, 0.500001f, 0.2f, 0.9f, 0.49f}, y[5] = {0, 1, 0, 0, 1};
-    CLOSE(nn_metric_eval(NN_MET_BINARY_ACC, out, y, 5, 1, 1), 3.0, 1e-12);
+    CLOSE(metric_sum(NN_MET_BINARY_ACC, out, y, 5, 1, 1), 3.0, 1e-12);
     /* K=2: per-sample mean: {0.6, 0.4} vs {1, 1} -> 1/2; {0.6, 0.6} -> 1; sum 1.5 */
     float o2[4] = {0.6f, 0.4f, 0.6f, 0.6f}, y2[4] = {1, 1, 1, 1};
-    CLOSE(nn_metric_eval(NN_MET_BINARY_ACC, o2, y2, 2, 2, 2), 1.5, 1e-12);
+    CLOSE(metric_sum(NN_MET_BINARY_ACC, o2, y2, 2, 2, 2), 1.5, 1e-12);
 }
 
 static void test_metric_categorical(void)
@@ -378,16 +443,16 @@ static void test_metric_categorical(void)
     float out[9] = {0.4f, 0.4f, 0.2f, 0.4f, 0.4f, 0.2f, 0.1f, 0.2f, 0.7f};
     /* one-hot: class 1 (tie lost) no; class 0 yes; class 2 yes: 2 */
     float onehot[9] = {0, 1, 0, 1, 0, 0, 0, 0, 1};
-    CLOSE(nn_metric_eval(NN_MET_CAT_ACC, out, onehot, 3, 3, 3), 2.0, 1e-12);
+    CLOSE(metric_sum(NN_MET_CAT_ACC, out, onehot, 3, 3, 3), 2.0, 1e-12);
     /* labels {1, 0, 2}: same 2 */
     float labels[3] = {1, 0, 2};
-    CLOSE(nn_metric_eval(NN_MET_CAT_ACC, out, labels, 3, 3, 1), 2.0, 1e-12);
+    CLOSE(metric_sum(NN_MET_CAT_ACC, out, labels, 3, 3, 1), 2.0, 1e-12);
     /* labels out of range or not integer never match and never crash */
     float odd[3] = {7, -1, 2.5f};
-    CLOSE(nn_metric_eval(NN_MET_CAT_ACC, out, odd, 3, 3, 1), 0.0, 1e-12);
+    CLOSE(metric_sum(NN_MET_CAT_ACC, out, odd, 3, 3, 1), 0.0, 1e-12);
     /* labels {0, 0, 2}: 3 */
     float all[3] = {0, 0, 2};
-    CLOSE(nn_metric_eval(NN_MET_CAT_ACC, out, all, 3, 3, 1), 3.0, 1e-12);
+    CLOSE(metric_sum(NN_MET_CAT_ACC, out, all, 3, 3, 1), 3.0, 1e-12);
 }
 
 int main(void)
@@ -396,6 +461,7 @@ int main(void)
         {"gradient: mse/mae", test_grad_regression},
         {"gradient: bce fused/unfused", test_grad_bce},
         {"gradient: cce/scce fused/unfused", test_grad_categorical},
+        {"from_logits: gradient, values, extremes", test_logits},
         {"values: mse/mae", test_values_regression},
         {"values: bce", test_values_bce},
         {"values: cce/scce", test_values_categorical},

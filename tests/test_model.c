@@ -320,7 +320,7 @@ static void test_err_compile(void)
     build_fails(L1 "compile(loss=\"mse\")\ncompile(loss=\"mae\")\n", NN_EINVAL,
                 "t.nn:3:1: a second compile() line", NULL);
     build_fails(L1 "compile(loss=\"mse\", metrics=[3])\n", NN_EINVAL,
-                "t.nn:2:30: compile(): metrics must be a list of strings", NULL);
+                "t.nn:2:30: compile(): metrics must be a list of names such as", NULL);
 }
 
 static void test_err_names_fit_empty(void)

@@ -871,7 +871,7 @@ static void test_initializer_names(void)
 static void test_activation_names(void)
 {
     static const char *const known =
-        "(known: linear, relu, sigmoid, tanh, softmax, elu, softplus)";
+        "(known: linear, relu, sigmoid, tanh, softmax, elu, softplus, selu, gelu, swish)";
     static const struct {
         const char *call, *kind, *option;
         nn_shape in;

@@ -37,7 +37,8 @@ typedef struct nn_train_state {
     long step;                 /* steps completed inside epoch `epoch` (0 = boundary) */
     uint64_t seed;
     uint64_t data_checksum;    /* of the training data, 0 = unknown */
-    double epoch_sums[2 + NN_MAX_METRICS]; /* loss, metrics, samples seen (partial epoch) */
+    double epoch_sums[2 + NN_METRIC_MAX_SUMS]; /* loss, metric sums (m.metric_sums),
+                                                 samples seen (partial epoch) */
     char monitor[48];          /* ModelCheckpoint monitor, "" = none */
     double best;               /* best monitored value so far */
     int has_best;

@@ -43,11 +43,19 @@ typedef struct nn_model {
 
     int compiled;
     nn_loss loss;
-    int fused;                   /* final softmax/sigmoid fused with the CE loss */
+    int from_logits;             /* compile(loss=...(from_logits=True)) */
+    int fused;                   /* what the output is to the loss (NN_OUT_*):
+                                    NN_OUT_FUSED when the final softmax/sigmoid
+                                    is fused with the CE loss, NN_OUT_LOGITS
+                                    with from_logits */
     nn_optim optim;
     int nmetrics;
     nn_metric metrics[NN_MAX_METRICS];
-    char metric_names[NN_MAX_METRICS][40];  /* as the user wrote them */
+    char metric_names[NN_MAX_METRICS][40];  /* as the user wrote them; Keras's
+                                               log name for AUC/Precision/Recall */
+    char metric_keys[NN_MAX_METRICS][40];   /* as compile() resolves them */
+    int metric_sums;             /* doubles the metrics accumulate together
+                                    (nn_metrics_width) */
     nn_fit_args fit;
     nn_augment aug;              /* ImageDataGenerator(...) line; aug.enabled */
 

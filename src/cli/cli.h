@@ -69,7 +69,7 @@ typedef struct cli_ckpt {
     char monitor[48];
     int col, maximize, best_only, period;
     nn_train_state st;
-    double sums[2 + NN_MAX_METRICS];
+    double sums[2 + NN_METRIC_MAX_SUMS];
 } cli_ckpt;
 
 volatile int *cli_install_stop_signals(void);

@@ -48,7 +48,8 @@ int cmd_summary(int argc, char **argv)
         char opt[256];
         nn_optim_describe(&m.optim, opt, sizeof opt);
         printf("Loss: %s%s\nOptimizer: %s\n", nn_loss_names[m.loss],
-               m.fused ? " (fused with the final activation)" : "", opt);
+               m.fused == NN_OUT_FUSED   ? " (fused with the final activation)"
+               : m.fused == NN_OUT_LOGITS ? " (from_logits=True)" : "", opt);
     }
     nn_model_free(&m);
     return CLI_OK;

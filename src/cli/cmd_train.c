@@ -102,7 +102,9 @@ static int check_output_path(const char *path, const char *what, double need, nn
 
 /* A cross-entropy over outputs that are not probabilities trains quietly
  * to nonsense (Keras clips them: binary_crossentropy after a linear layer
- * sits near loss 8): say so before the first epoch. */
+ * sits near loss 8): say so before the first epoch. With from_logits=True
+ * it is the other way round: a final sigmoid/softmax would be applied twice
+ * (Keras warns about that too). */
 static void warn_loss_activation(const nn_model *m)
 {
     if (!m->compiled || m->nlayers < 1)
@@ -111,10 +113,20 @@ static void warn_loss_activation(const nn_model *m)
     const char *want = m->loss == NN_LOSS_BCE && a != NN_ACT_SIGMOID ? "sigmoid"
                        : (m->loss == NN_LOSS_CCE || m->loss == NN_LOSS_SCCE) && a != NN_ACT_SOFTMAX
                            ? "softmax" : NULL;
-    if (want)
+    const char *cls = nn_loss_classes[m->loss];
+    if (m->from_logits) {
+        if (a == NN_ACT_SIGMOID || a == NN_ACT_SOFTMAX)
+            fprintf(stderr, "nntrain: warning: loss %s(from_logits=True) expects logits but the "
+                    "last layer ('%s') has activation '%s', which the loss applies again: "
+                    "remove it, or drop from_logits=True\n", cls,
+                    m->layers[m->nlayers - 1].name, nn_act_names[a]);
+    } else if (want) {
         fprintf(stderr, "nntrain: warning: loss %s expects probabilities but the last layer "
-                "('%s') has activation '%s': give it activation=\"%s\"\n",
-                nn_loss_names[m->loss], m->layers[m->nlayers - 1].name, nn_act_names[a], want);
+                "('%s') has activation '%s': give it activation=\"%s\", or use "
+                "loss=%s(from_logits=True)\n",
+                nn_loss_names[m->loss], m->layers[m->nlayers - 1].name, nn_act_names[a], want,
+                cls);
+    }
 }
 
 /* Where the training time went on the slowest rank (the lowest-numbered
@@ -409,9 +421,9 @@ static void print_run(const train_run *t, const nn_dist *d, int threads)
     char opt[256];
     nn_optim_describe(&t->m.optim, opt, sizeof opt);
     printf("Train on %zu samples, validate on %zu samples (%s)\n", t->train.n - (t->has_val ? 0 : nv), nv, t->train.source);
-    printf("Global batch %d over %d rank%s (%d thread%s each), %s, loss %s\n",
+    printf("Global batch %d over %d rank%s (%d thread%s each), %s, loss %s%s\n",
            fo->fit.batch_size, d->size, d->size > 1 ? "s" : "", threads, threads > 1 ? "s" : "",
-           opt, nn_loss_names[t->m.loss]);
+           opt, nn_loss_names[t->m.loss], t->m.from_logits ? " (from_logits=True)" : "");
     fflush(stdout);
 }
 

@@ -53,9 +53,13 @@ int cli_ckpt_setup(cli_ckpt *c, cli_opt *opts, const char *outdir, const nn_mode
     const char *mode = cli_find(opts, "--mode")->value;
     if (!rc && mode && strcmp(mode, "auto") && strcmp(mode, "min") && strcmp(mode, "max"))
         rc = nn_err(e, NN_EINVAL, "--mode must be auto, min or max, not '%s'", mode);
-    /* Keras: auto means max for accuracies, min for everything else. */
+    /* Keras: auto means max for accuracies, min for everything else; here
+     * also for auc, precision and recall, which Keras 2 would minimise. */
     c->maximize = mode && strcmp(mode, "auto") ? !strcmp(mode, "max")
-                                               : strstr(c->monitor, "acc") != NULL;
+                                               : strstr(c->monitor, "acc") != NULL ||
+                                                     strstr(c->monitor, "auc") != NULL ||
+                                                     strstr(c->monitor, "precision") != NULL ||
+                                                     strstr(c->monitor, "recall") != NULL;
     if (rc || !c->best)
         return rc;
     nn_history cols = {0};   /* the columns nn_fit will produce */

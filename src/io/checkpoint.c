@@ -26,7 +26,7 @@
 #define FORMAT_VERSION 1
 #define KERAS_VERSION "2.11.0"
 #define KERAS_BACKEND "tensorflow"
-#define NSUMS (2 + NN_MAX_METRICS)
+#define NSUMS (2 + NN_METRIC_MAX_SUMS)
 
 /* Closes id; a failure becomes the error when there is none yet. */
 static int closed(hid_t id, int rc, const char *path, nn_error *e)

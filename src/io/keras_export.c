@@ -405,10 +405,25 @@ char *nn_model_training_config_json(const nn_model *m, nn_error *e)
     const char *name = nn_optim_names[op->kind];
     cJSON *root = cJSON_CreateObject(), *met = NULL, *oc = NULL, *cf = NULL;
     int ok = root != NULL;
-    ADD(cJSON_AddStringToObject(root, "loss", nn_loss_names[m->loss]));
+    if (m->from_logits) {   /* a loss object, as Keras writes BinaryCrossentropy(...) */
+        cJSON *lo = NULL, *lc = NULL;
+        ADDI(root, "loss", lo = cJSON_CreateObject());
+        ADD(cJSON_AddStringToObject(lo, "class_name", nn_loss_classes[m->loss]));
+        ADDI(lo, "config", lc = cJSON_CreateObject());
+        ADD(cJSON_AddStringToObject(lc, "reduction", "auto"));
+        ADD(cJSON_AddStringToObject(lc, "name", nn_loss_names[m->loss]));
+        ADD(cJSON_AddBoolToObject(lc, "from_logits", 1));
+        if (m->loss != NN_LOSS_SCCE) {
+            ADD(cJSON_AddNumberToObject(lc, "label_smoothing", 0));
+            ADD(cJSON_AddNumberToObject(lc, "axis", -1));
+        }
+    } else {
+        ADD(cJSON_AddStringToObject(root, "loss", nn_loss_names[m->loss]));
+    }
     ADDI(root, "metrics", met = cJSON_CreateArray());
     for (int i = 0; i < m->nmetrics && ok; i++) {
-        cJSON *s = cJSON_CreateString(m->metric_names[i]);
+        /* the name that resolves again (a name= given to AUC() is not kept) */
+        cJSON *s = cJSON_CreateString(m->metric_keys[i]);
         if (!(s && cJSON_AddItemToArray(met, s))) {
             cJSON_Delete(s);
             ok = 0;

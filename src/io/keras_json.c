@@ -420,12 +420,17 @@ static int emit_loss(jctx *c, const cJSON *v)
                     "name or {\"class_name\": ...})", jshow(v, buf, sizeof buf));
     const cJSON *fl = cJSON_GetObjectItemCaseSensitive(cf, "from_logits");
     const cJSON *ls = cJSON_GetObjectItemCaseSensitive(cf, "label_smoothing");
-    if (cJSON_IsTrue(fl))
-        return lerr(c, NN_EINVAL, "training_config: loss %s with from_logits=true is not "
-                    "supported (put the softmax/sigmoid in the last layer)", cls->valuestring);
     if (ls && !(cJSON_IsNumber(ls) && ls->valuedouble == 0))
         return lerr(c, NN_EINVAL, "training_config: loss %s with label_smoothing %s is not "
                     "supported", cls->valuestring, jshow(ls, buf, sizeof buf));
+    nn_loss k;
+    if (cJSON_IsTrue(fl)) {   /* the class call keeps from_logits; it checks the class */
+        if (nn_loss_parse_class(cls->valuestring, &k) || !nn_loss_takes_logits(k))
+            return lerr(c, NN_EINVAL, "training_config: loss %s with from_logits=true is not "
+                        "supported", cls->valuestring);
+        nn_strbuf_printf(c->b, "loss=%s(from_logits=True)", nn_loss_classes[k]);
+        return NN_OK;
+    }
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(cf, "name");
     if (cJSON_IsString(n) && str_ok(n->valuestring))
         snprintf(nm, sizeof nm, "%s", n->valuestring);

@@ -38,6 +38,6 @@ void nn_batch_score(const nn_model *m, const nn_batch *b, const float *out, int 
                     double *acc)
 {
     acc[0] += nn_loss_eval(m->loss, out, b->y, n, b->K, b->ydim, m->fused, 0, NULL);
-    for (int k = 0; k < m->nmetrics; k++)
-        acc[1 + k] += nn_metric_eval(m->metrics[k], out, b->y, n, b->K, b->ydim);
+    nn_metrics_add(m->metrics, m->nmetrics, out, b->y, n, b->K, b->ydim, m->from_logits,
+                   acc + 1);
 }

@@ -19,7 +19,7 @@ int nn_batch_alloc(nn_batch *b, int cap, const nn_model *m, const nn_dataset *ds
                    nn_error *e);
 void nn_batch_free(nn_batch *b);
 
-/* Loss sum and metric sums of one forward output into acc[0..1+nmetrics). */
+/* Loss sum and metric sums of one forward output into acc[0 .. 1 + m->metric_sums). */
 void nn_batch_score(const nn_model *m, const nn_batch *b, const float *out, int n,
                     double *acc);
 

@@ -65,7 +65,7 @@ int nn_evaluate(nn_model *m, nn_dataset *ds, const uint64_t *idx, size_t n, int 
     nn_batch b;
     if ((rc = nn_batch_alloc(&b, cap, m, ds, e)) || (rc = nn_model_plan(m, cap, e)))
         return nn_dist_agree(d, rc, e);
-    double acc[2 + NN_MAX_METRICS] = {0};
+    double acc[2 + NN_METRIC_MAX_SUMS] = {0};
     nn_ctx ctx = {0};
     for (size_t start = 0; start < n && !rc; start += (size_t)batch) {
         size_t bg = n - start < (size_t)batch ? n - start : (size_t)batch;
@@ -83,9 +83,9 @@ int nn_evaluate(nn_model *m, nn_dataset *ds, const uint64_t *idx, size_t n, int 
     nn_batch_free(&b);
     if ((rc = nn_dist_agree(d, rc, e)))
         return rc;
-    if ((rc = nn_dist_sum_doubles(d, acc, 1 + m->nmetrics, e)))
+    if ((rc = nn_dist_sum_doubles(d, acc, 1 + (size_t)m->metric_sums, e)))
         return rc;
-    for (int k = 0; k <= m->nmetrics; k++)
-        out[k] = n ? acc[k] / (double)n : NAN;
+    out[0] = n ? acc[0] / (double)n : NAN;
+    nn_metrics_values(m->metrics, m->nmetrics, acc + 1, (double)n, out + 1);
     return NN_OK;
 }

@@ -173,7 +173,7 @@ static void fit_output(fit_run *r)
 typedef struct fit_epoch {
     int epoch;
     long first;                       /* first step: > 0 when resumed inside it */
-    double acc[3 + NN_MAX_METRICS];   /* loss and metric sums */
+    double acc[2 + NN_METRIC_MAX_SUMS];   /* loss and metric sums */
     double seen, train_s;
     nn_progress p;
 } fit_epoch;
@@ -181,7 +181,7 @@ typedef struct fit_epoch {
 static void epoch_begin(fit_run *r, fit_epoch *ep, int epoch)
 {
     const nn_fit_opts *o = r->o;
-    int nm = r->m->nmetrics;
+    int W = r->m->metric_sums;
     memset(ep, 0, sizeof *ep);
     ep->epoch = epoch;
     nn_rng pr = nn_rng_key(r->fa->seed, 0x5a0ff1e, (uint64_t)epoch, 0);
@@ -194,9 +194,9 @@ static void epoch_begin(fit_run *r, fit_epoch *ep, int epoch)
         nn_progress_begin(&ep->p, r->log, r->bar, epoch + 1, r->fa->epochs, r->steps);
     if (epoch == o->start_epoch && o->start_step > 0 && o->start_sums) {
         ep->first = o->start_step;
-        for (int k = 0; k < 1 + nm; k++)
+        for (int k = 0; k < 1 + W; k++)
             ep->acc[k] = o->start_sums[k];
-        ep->seen = o->start_sums[1 + nm];
+        ep->seen = o->start_sums[1 + W];
     }
     if (ep->first < r->steps)
         fit_request_step(r, ep->first, epoch);
@@ -204,16 +204,16 @@ static void epoch_begin(fit_run *r, fit_epoch *ep, int epoch)
 
 static void epoch_add_step(fit_run *r, fit_epoch *ep, long s, const fit_step_out *so)
 {
-    int nm = r->m->nmetrics;
+    const nn_model *m = r->m;
     ep->train_s += so->secs;
-    for (int k = 0; k < 1 + nm; k++)
+    for (int k = 0; k < 1 + m->metric_sums; k++)
         ep->acc[k] += so->red[1 + k];
     ep->seen += (double)so->rows;
     if (r->rank0 && r->fa->verbose) {
         double run[1 + NN_MAX_METRICS];
-        for (int k = 0; k < 1 + nm; k++)
-            run[k] = ep->acc[k] / ep->seen;
-        nn_progress_step(&ep->p, s + 1, r->names, run, 1 + nm);
+        run[0] = ep->acc[0] / ep->seen;
+        nn_metrics_values(m->metrics, m->nmetrics, ep->acc + 1, ep->seen, run + 1);
+        nn_progress_step(&ep->p, s + 1, r->names, run, 1 + m->nmetrics);
     }
 }
 
@@ -222,10 +222,10 @@ static void epoch_add_step(fit_run *r, fit_epoch *ep, long s, const fit_step_out
 static int stop_in_epoch(fit_run *r, fit_epoch *ep, long s, nn_error *e)
 {
     const nn_fit_opts *o = r->o;
-    int nm = r->m->nmetrics;
-    double sums[3 + NN_MAX_METRICS] = {0};
-    memcpy(sums, ep->acc, (size_t)(1 + nm) * sizeof *sums);
-    sums[1 + nm] = ep->seen;
+    int W = r->m->metric_sums;
+    double sums[2 + NN_METRIC_MAX_SUMS] = {0};
+    memcpy(sums, ep->acc, (size_t)(1 + W) * sizeof *sums);
+    sums[1 + W] = ep->seen;
     nn_fit_event ev = {.epoch = ep->epoch, .step = s + 1, .iterations = r->step_id + 1,
                        .sums = sums, .stopping = 1};
     if (r->rank0 && r->fa->verbose && ep->p.bar)
@@ -258,8 +258,8 @@ static int epoch_end(fit_run *r, fit_epoch *ep, nn_error *e)
     const nn_fit_opts *o = r->o;
     int nm = r->m->nmetrics, rc = NN_OK;
     double row[NN_HIST_MAX_COLS];
-    for (int k = 0; k < 1 + nm; k++)
-        row[k] = ep->acc[k] / ep->seen;
+    row[0] = ep->acc[0] / ep->seen;
+    nn_metrics_values(r->m->metrics, nm, ep->acc + 1, ep->seen, row + 1);
     if (r->has_val && (rc = validate(r, row + 1 + nm, e)))
         return rc;
     if ((rc = nn_history_add(r->h, row, e)))
@@ -271,7 +271,7 @@ static int epoch_end(fit_run *r, fit_epoch *ep, nn_error *e)
         wrc = nn_history_write_csv(r->h, o->history_csv, e);
     rc = nn_dist_agree(r->d, wrc, e);
     if (!rc && o->hook) {
-        double zero[3 + NN_MAX_METRICS] = {0};
+        double zero[2 + NN_METRIC_MAX_SUMS] = {0};
         nn_fit_event ev = {.epoch = ep->epoch + 1, .step = 0, .iterations = r->step_id,
                            .row = row, .sums = zero};
         rc = o->hook(o->hook_arg, &ev, e);
@@ -294,7 +294,7 @@ static int run_epoch(fit_run *r, int epoch, nn_error *e)
         if (rc)
             return rc;
         epoch_add_step(r, &ep, s, &so);
-        if (so.red[2 + r->m->nmetrics] > 0 && s + 1 < r->steps)
+        if (so.red[2 + r->m->metric_sums] > 0 && s + 1 < r->steps)
             return stop_in_epoch(r, &ep, s, e);
     }
     return epoch_end(r, &ep, e);

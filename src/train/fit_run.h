@@ -54,8 +54,9 @@ typedef struct fit_run {
 
 /* What a step hands back to its epoch. */
 typedef struct fit_step_out {
-    double red[3 + NN_MAX_METRICS];   /* over the ranks: failed, loss sum,
-                                         metric sums..., stop requests */
+    double red[3 + NN_METRIC_MAX_SUMS];   /* over the ranks: failed, loss sum,
+                                             metric sums (m->metric_sums), stop
+                                             requests */
     size_t rows;                      /* of the global batch */
     double secs;
 } fit_step_out;

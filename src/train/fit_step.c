@@ -130,8 +130,8 @@ static micro_batch forward_backward(fit_run *r, const nn_prefetch_slot *batch, i
         const float *out = nn_model_forward(m, xm, (int)mc, &ctx);
         red[1] += weighted_loss(m, r->fa, out, ym, (int)mc, b->K, b->ydim, 1.0f / (float)bg,
                                 b->dout);
-        for (int k = 0; k < m->nmetrics; k++)
-            red[2 + k] += nn_metric_eval(m->metrics[k], out, ym, (int)mc, b->K, b->ydim);
+        nn_metrics_add(m->metrics, m->nmetrics, out, ym, (int)mc, b->K, b->ydim,
+                       m->from_logits, red + 2);
         nn_model_backward_hook(m, xm, b->dout, (int)mc, &ctx,
                                mo + mc >= cnt ? grad_ready : NULL, &r->span);
         last = (micro_batch){xm, mc};
@@ -152,7 +152,7 @@ static double stop_requested(const fit_run *r)
 static int finish_sync(fit_run *r, double *red, nn_error *e)
 {
     int rc = nn_grad_sync_finish(&r->gs, e);
-    return rc ? rc : nn_dist_sum_doubles(r->d, red, 3 + r->m->nmetrics, e);
+    return rc ? rc : nn_dist_sum_doubles(r->d, red, 3 + (size_t)r->m->metric_sums, e);
 }
 
 /* The first layer whose output over the last forward's rows (input x)
@@ -236,7 +236,7 @@ int fit_step(fit_run *r, int epoch, long s, fit_step_out *out, nn_error *e)
     if (!failed)
         last = forward_backward(r, batch, epoch, sr.cnt, sr.rows, out->red);
     out->red[0] = failed ? 1 : 0;
-    out->red[2 + m->nmetrics] = stop_requested(r);
+    out->red[2 + m->metric_sums] = stop_requested(r);
     t.t2 = nn_now();
     int rc = finish_sync(r, out->red, e);
     t.t3 = nn_now();

@@ -11,6 +11,9 @@
  *  - CCE first divides each output row by its sum (a no-op after softmax).
  *  - y of width 1 with K > 1 holds class indices for CCE/SCCE (implicit
  *    to_categorical); for MSE/MAE/BCE it is broadcast over the K outputs.
+ *  - from_logits=True (NN_OUT_LOGITS): no clipping, as TensorFlow's
+ *    softmax/sigmoid cross-entropy with logits: log-sum-exp and
+ *    max(z, 0) - z t + log1p(e^-|z|), exact for any finite logits.
  * Targets are validated by the data layer (labels in [0, K), ydim 1 or K).
  * Nothing here reads out of bounds if they are not: a label outside [0, K)
  * counts as the largest clipped loss, -log(1e-7), with a zero gradient, and a
@@ -24,6 +27,28 @@
 const char *const nn_loss_names[] = {
     "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
     "categorical_crossentropy", "sparse_categorical_crossentropy", NULL};
+
+const char *const nn_loss_classes[] = {
+    "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
+    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", NULL};
+
+int nn_loss_parse_class(const char *name, nn_loss *out)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < NN_LOSS_COUNT; i++)
+        if (!strcmp(name, nn_loss_classes[i]) ||
+            (!strncmp(name, "loss_", 5) && !strcmp(name + 5, nn_loss_names[i]))) {
+            *out = (nn_loss)i;
+            return 0;
+        }
+    return -1;
+}
+
+int nn_loss_takes_logits(nn_loss k)
+{
+    return k == NN_LOSS_BCE || k == NN_LOSS_CCE || k == NN_LOSS_SCCE;
+}
 
 int nn_loss_parse(const char *name, nn_loss *out)
 {
@@ -89,7 +114,8 @@ static double regression(int mae, const float *out, const float *y, int B, int K
     return sum;
 }
 
-/* BCE: mean over K of -(t log p + (1 - t) log(1 - p)), p clipped. */
+/* BCE: mean over K of -(t log p + (1 - t) log(1 - p)), p clipped; on logits
+ * z: softplus(z) - t z = max(z, 0) - t z + log1p(e^-|z|). */
 static double binary_ce(const float *out, const float *y, int B, int K, int ydim,
                         int fused, float scale, float *d)
 {
@@ -99,6 +125,15 @@ static double binary_ce(const float *out, const float *y, int B, int K, int ydim
         double s = 0;
         for (int j = 0; j < K; j++) {
             double t = target(y, b, j, K, ydim);
+            if (fused == NN_OUT_LOGITS) {
+                double z = o[j];
+                s += fmax(z, 0.0) - t * z + log1p(exp(-fabs(z)));
+                if (d) {
+                    double p = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+                    d[(size_t)b * (size_t)K + (size_t)j] = (float)(scale * (p - t) / K);
+                }
+                continue;
+            }
             double p = clipf(o[j]);
             s -= t * log(p) + (1.0 - t) * log(1.0 - p);
             if (!d)
@@ -115,6 +150,30 @@ static double binary_ce(const float *out, const float *y, int B, int K, int ydim
     return sum;
 }
 
+/* CCE/SCCE on logits z for one sample: sum_j t_j (lse(z) - z_j); gradient
+ * softmax(z) sum(t) - t. */
+static double cat_ce_logits(const float *z, const float *t, int label, int K, float scale,
+                            float *d)
+{
+    double mx = z[0], S = 0, tsum = 0, loss = 0;
+    for (int j = 1; j < K; j++)
+        if (z[j] > mx)
+            mx = z[j];
+    for (int j = 0; j < K; j++)
+        S += exp((double)z[j] - mx);
+    double lse = mx + log(S);
+    for (int j = 0; j < K; j++) {
+        double tj = t ? t[j] : j == label;
+        tsum += tj;
+        if (tj != 0)
+            loss += tj * (lse - z[j]);
+    }
+    if (d)
+        for (int j = 0; j < K; j++)
+            d[j] = (float)(scale * (exp((double)z[j] - lse) * tsum - (t ? t[j] : j == label)));
+    return loss;
+}
+
 /* CCE/SCCE for one sample. t: one-hot/soft row (K) or NULL with label lab. */
 static double cat_ce_row(const float *o, const float *t, double lab, int K, int fused,
                          float scale, float *d)
@@ -128,6 +187,8 @@ static double cat_ce_row(const float *o, const float *t, double lab, int K, int 
         }
         label = (int)lab;
     }
+    if (fused == NN_OUT_LOGITS)
+        return cat_ce_logits(o, t, label, K, scale, d);
     double S = 0;
     for (int j = 0; j < K; j++)
         S += o[j];

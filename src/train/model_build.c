@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nntrain/model.h"
+#include "train/compile_names.h"
 
 static const char *const compile_args[] = {"optimizer", "loss", "metrics", NULL};
 static const char *const fit_args[] = {"batch_size", "epochs", "validation_split",
@@ -51,23 +52,8 @@ static int do_compile(nn_model *m, const nn_call *c, nn_error *e)
     nn_args a;
     char w[300];
     int rc = nn_args_bind(&a, c, compile_args, NULL, e);
-    if (rc)
+    if (rc || (rc = nn_compile_loss(m, c, nn_args_get(&a, "loss"), e)))
         return rc;
-    const char *loss;
-    if ((rc = nn_args_str(&a, "loss", NULL, &loss, e)))
-        return rc;
-    if (!loss)
-        return nn_err(e, NN_EINVAL, "%s: compile() needs loss=\"...\" (e.g. loss=\"sparse_categorical_crossentropy\")",
-                      nn_value_where(c, NULL, w, sizeof w));
-    nn_loss lk;
-    if (nn_loss_parse(loss, &lk)) {
-        char known[300] = "";
-        for (int i = 0; nn_loss_names[i]; i++)
-            strcat(strcat(known, i ? ", " : ""), nn_loss_names[i]);
-        return nn_err(e, NN_EINVAL, "%s: compile(): unknown loss '%s' (known: %s)",
-                      nn_value_where(c, nn_args_get(&a, "loss"), w, sizeof w), loss, known);
-    }
-    m->loss = lk;
     const nn_value *opt = nn_args_get(&a, "optimizer");
     if (opt && opt->kind != NN_V_NONE) {
         if ((rc = nn_optim_from_value(&m->optim, c, opt, e)))
@@ -81,13 +67,13 @@ static int do_compile(nn_model *m, const nn_call *c, nn_error *e)
         int n = met->kind == NN_V_LIST ? met->n : 1;
         for (int i = 0; i < n; i++) {
             const nn_value *v = met->kind == NN_V_LIST ? &met->items[i] : met;
-            if (v->kind != NN_V_STR)
-                return nn_err(e, NN_EINVAL, "%s: compile(): metrics must be a list of strings such as [\"accuracy\"]",
-                              nn_value_where(c, v, w, sizeof w));
             if (m->nmetrics >= NN_MAX_METRICS)
                 return nn_err(e, NN_EINVAL, "%s: compile(): at most %d metrics",
                               nn_value_where(c, v, w, sizeof w), NN_MAX_METRICS);
-            snprintf(m->metric_names[m->nmetrics], sizeof m->metric_names[0], "%s", v->str);
+            if ((rc = nn_compile_metric(c, v, m->metric_keys[m->nmetrics],
+                                        sizeof m->metric_keys[0], m->metric_names[m->nmetrics],
+                                        sizeof m->metric_names[0], e)))
+                return rc;
             m->nmetrics++;
         }
     }
@@ -268,13 +254,15 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
     int K = (int)nn_shape_size(&last->out);
     int is_ce = m->loss == NN_LOSS_CCE || m->loss == NN_LOSS_SCCE;
     int fuses = last->ops->fusion && last->ops->fusion->act;
-    if (fuses && ((is_ce && last->act == NN_ACT_SOFTMAX && K > 1 && last->out.n == 1) ||
-                  (m->loss == NN_LOSS_BCE && last->act == NN_ACT_SIGMOID))) {
-        m->fused = 1;
+    if (m->from_logits) {
+        m->fused = NN_OUT_LOGITS;   /* the loss applies softmax/sigmoid itself */
+    } else if (fuses && ((is_ce && last->act == NN_ACT_SOFTMAX && K > 1 && last->out.n == 1) ||
+                         (m->loss == NN_LOSS_BCE && last->act == NN_ACT_SIGMOID))) {
+        m->fused = NN_OUT_FUSED;
         last->dy_is_preact = 1;
     }
-    for (int i = 0; i < m->nmetrics; i++)
-        if (nn_metric_parse(m->metric_names[i], m->loss, K, &m->metrics[i])) {
+    for (int i = 0; i < m->nmetrics; i++) {
+        if (nn_metric_parse(m->metric_keys[i], m->loss, K, &m->metrics[i])) {
             /* point at the metric: compile() was bound once already */
             nn_args a;
             const nn_value *v = NULL;
@@ -283,10 +271,22 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
                 if (v && v->kind == NN_V_LIST && i < v->n)
                     v = &v->items[i];
             }
-            return nn_err(e, NN_EINVAL, "%s: compile(): unknown metric '%s' (known: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae)",
+            return nn_err(e, NN_EINVAL, "%s: compile(): unknown metric '%s' (known: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae, auc, precision, recall)",
                           compile_call ? nn_value_where(compile_call, v, w, sizeof w) : s->path,
-                          m->metric_names[i]);
+                          m->metric_keys[i]);
         }
+        /* Keras logs AUC() and "AUC" as auc (name= overrides it) */
+        const char *log = nn_metric_log_name(m->metrics[i]);
+        if (!m->metric_names[i][0])
+            snprintf(m->metric_names[i], sizeof m->metric_names[0], "%s",
+                     log ? log : m->metric_keys[i]);
+    }
+    m->metric_sums = nn_metrics_width(m->metrics, m->nmetrics);
+    if (m->metric_sums > NN_METRIC_MAX_SUMS)
+        return nn_err(e, NN_EINVAL, "%s: compile(): these metrics keep %d counts, at most %d "
+                      "fit (each AUC keeps %d)",
+                      compile_call ? nn_value_where(compile_call, NULL, w, sizeof w) : s->path,
+                      m->metric_sums, NN_METRIC_MAX_SUMS, nn_metric_width(NN_MET_AUC));
     return NN_OK;
 }
 
