@@ -1,5 +1,6 @@
 /* Golden tests for issue 16's Keras names: selu/gelu/swish (alone and in
- * Dense, Conv2D, Activation), Rescaling, and Nadam training a swish MLP,
+ * Dense, Conv2D, Activation), Rescaling, the cross-entropies with
+ * from_logits=True, AUC/Precision/Recall, and Nadam training a swish MLP,
  * against tests/fixtures/golden_names.h5, which
  * scripts/gen_fixtures_names.py computed independently with PyTorch (layout
  * documented there). */
@@ -72,6 +73,108 @@ LAYER_TEST(activation_gelu)
 LAYER_TEST(activation_swish)
 LAYER_TEST(rescaling)
 #define N_LAYER_CASES 8
+
+/* ---- from_logits losses ------------------------------------------------------- */
+
+/* logits/<cs>: nn_loss_eval on logits vs the loss sum and scale * dL/dlogits. */
+static void logits_case(const char *cs)
+{
+    char path[64];
+    hid_t f = -1, g = -1;
+    char *name = NULL;
+    float *out = NULL, *y = NULL, *want = NULL, *grad = NULL, *d = NULL;
+    int nd;
+    double scale = 0;
+    hsize_t dims[4];
+    size_t n, ny;
+    nn_loss k;
+    snprintf(path, sizeof path, "logits/%s", cs);
+    REQUIRE((f = gu_open(&FX)) >= 0, "no fixture");
+    REQUIRE((g = H5Gopen2(f, path, H5P_DEFAULT)) >= 0, "no group '%s'", path);
+    REQUIRE((name = gu_attr_str(g, "loss")) != NULL && nn_loss_parse(name, &k) == 0,
+            "%s: attribute 'loss'", path);
+    REQUIRE(gu_attr_num(g, "scale", H5T_NATIVE_DOUBLE, &scale, 1) == 1, "%s: scale", path);
+    REQUIRE((out = gu_read_f32(g, "out", &nd, dims, &n)) != NULL && nd == 2, "%s/out", path);
+    int B = (int)dims[0], K = (int)dims[1];
+    REQUIRE((y = gu_read_f32(g, "y", &nd, dims, &ny)) != NULL && nd == 2, "%s/y", path);
+    int ydim = (int)dims[1];
+    REQUIRE((want = gu_read_f32(g, "loss", &nd, dims, &n)) != NULL && n == 1, "%s/loss", path);
+    REQUIRE((grad = gu_read_f32(g, "grad", &nd, dims, &n)) != NULL &&
+            n == (size_t)B * (size_t)K, "%s/grad", path);
+    REQUIRE((d = malloc(n * sizeof *d)) != NULL, "out of memory");
+    gu_nan_fill(d, n);
+    float L = (float)nn_loss_eval(k, out, y, B, K, ydim, NN_OUT_LOGITS, (float)scale, d);
+    gu_compare(path, "sum", &L, want, 1, GU_TOL);
+    gu_compare(path, "dlogits", d, grad, n, GU_TOL);
+done:
+    printf("\n  -> ");
+    free(out), free(y), free(want), free(grad), free(d), free(name);
+    gu_close_group(g);
+    gu_close_file(f);
+}
+
+static void t_logits_cce(void) { logits_case("cce"); }
+static void t_logits_scce(void) { logits_case("scce"); }
+static void t_logits_bce(void) { logits_case("bce"); }
+static void t_logits_bce_k3(void) { logits_case("bce_k3"); }
+static void t_logits_cce_extreme(void) { logits_case("cce_extreme"); }
+static void t_logits_bce_extreme(void) { logits_case("bce_extreme"); }
+
+/* ---- count-based metrics ------------------------------------------------------- */
+
+/* metric/<cs>: the metric's counts over the whole set at once and over
+ * uneven pieces added up (as batches and ranks add them) give the value the
+ * script computed from Keras's formulas. */
+static void metric_case(const char *cs)
+{
+    char path[64];
+    hid_t f = -1, g = -1;
+    char *name = NULL;
+    float *out = NULL, *y = NULL, *want = NULL;
+    double acc[NN_METRIC_MAX_SUMS], acc2[NN_METRIC_MAX_SUMS];
+    int nd, logits = 0;
+    hsize_t dims[4];
+    size_t n, ny;
+    nn_metric mt;
+    snprintf(path, sizeof path, "metric/%s", cs);
+    REQUIRE((f = gu_open(&FX)) >= 0, "no fixture");
+    REQUIRE((g = H5Gopen2(f, path, H5P_DEFAULT)) >= 0, "no group '%s'", path);
+    REQUIRE((name = gu_attr_str(g, "metric")) != NULL &&
+            nn_metric_parse(name, NN_LOSS_BCE, 1, &mt) == 0, "%s: attribute 'metric'", path);
+    REQUIRE(gu_attr_num(g, "logits", H5T_NATIVE_INT, &logits, 1) == 1, "%s: logits", path);
+    REQUIRE((out = gu_read_f32(g, "out", &nd, dims, &n)) != NULL && nd == 2, "%s/out", path);
+    int N = (int)dims[0], K = (int)dims[1];
+    REQUIRE((y = gu_read_f32(g, "y", &nd, dims, &ny)) != NULL && nd == 2, "%s/y", path);
+    int ydim = (int)dims[1];
+    REQUIRE((want = gu_read_f32(g, "value", &nd, dims, &n)) != NULL && n == 1, "%s/value",
+            path);
+    int W = nn_metric_width(mt);
+    memset(acc, 0, sizeof acc);
+    memset(acc2, 0, sizeof acc2);
+    nn_metric_add(mt, out, y, N, K, ydim, logits, acc);
+    for (int b0 = 0, step = 1; b0 < N; b0 += step, step += 2) {
+        int bn = N - b0 < step ? N - b0 : step;
+        nn_metric_add(mt, out + (size_t)b0 * K, y + (size_t)b0 * ydim, bn, K, ydim, logits,
+                      acc2);
+    }
+    CU_ASSERT(memcmp(acc, acc2, (size_t)W * sizeof *acc) == 0);
+    float v = (float)nn_metric_value(mt, acc, N), v2 = (float)nn_metric_value(mt, acc2, N);
+    gu_compare(path, "value", &v, want, 1, 1e-6);
+    CU_ASSERT(v == v2);
+done:
+    printf("\n  -> ");
+    free(out), free(y), free(want), free(name);
+    gu_close_group(g);
+    gu_close_file(f);
+}
+
+static void t_metric_auc(void) { metric_case("auc"); }
+static void t_metric_auc_k2(void) { metric_case("auc_k2"); }
+static void t_metric_auc_logits(void) { metric_case("auc_logits"); }
+static void t_metric_precision(void) { metric_case("precision"); }
+static void t_metric_recall(void) { metric_case("recall"); }
+static void t_metric_precision_logits(void) { metric_case("precision_logits"); }
+static void t_metric_recall_none(void) { metric_case("recall_none"); }
 
 /* ---- training ---------------------------------------------------------------- */
 
@@ -160,6 +263,19 @@ int main(void)
         {"activation_gelu", t_activation_gelu},
         {"activation_swish", t_activation_swish},
         {"rescaling", t_rescaling},
+        {"logits cce", t_logits_cce},
+        {"logits scce", t_logits_scce},
+        {"logits bce", t_logits_bce},
+        {"logits bce k3", t_logits_bce_k3},
+        {"logits cce extreme", t_logits_cce_extreme},
+        {"logits bce extreme", t_logits_bce_extreme},
+        {"metric auc", t_metric_auc},
+        {"metric auc k2", t_metric_auc_k2},
+        {"metric auc logits", t_metric_auc_logits},
+        {"metric precision", t_metric_precision},
+        {"metric recall", t_metric_recall},
+        {"metric precision logits", t_metric_precision_logits},
+        {"metric recall none", t_metric_recall_none},
         {"train_nadam", t_train_nadam},
         {"fixture complete", t_fixture_complete},
         {NULL, NULL},
