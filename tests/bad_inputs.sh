@@ -281,6 +281,51 @@ bad_case "--data synthetic:cube" "unknown generator" o29 -- train sq.nn --data s
 bad_case "--out afile/out" "output under a regular file" - -- train sq.nn $D --out afile/out
 bad_case "convert idx good" "no -o" - -- convert idx good
 bad_case "--stall-timeout -5" "negative timeout" o30 -- train sq.nn $D --stall-timeout -5 --out o30
+# issue 16 names: loss and metric objects, Rescaling, Nadam, gelu/swish in RNNs
+SQ1='Dense(4, activation="relu", input_shape=(1,))
+Dense(1)'
+spec n_logit_arg.nn "$SQ1
+compile(loss=BinaryCrossentropy(from_logit=True))"
+spec n_smooth.nn "$SQ1
+compile(loss=BinaryCrossentropy(from_logits=True, label_smoothing=0.1))"
+spec n_loss_cls.nn "$SQ1
+compile(loss=Hinge())"
+spec n_mse_logits.nn "$SQ1
+compile(loss=MeanSquaredError(from_logits=True))"
+spec n_auc_n.nn "$SQ1
+compile(loss=\"mse\", metrics=[AUC(num_thresholds=100)])"
+spec n_auc_pr.nn "$SQ1
+compile(loss=\"mse\", metrics=[AUC(curve=\"PR\")])"
+spec n_prec_t.nn "$SQ1
+compile(loss=\"mse\", metrics=[Precision(thresholds=0.7)])"
+spec n_met_cls.nn "$SQ1
+compile(loss=\"mse\", metrics=[F1Score()])"
+spec n_three_auc.nn "$SQ1
+compile(loss=\"mse\", metrics=[\"auc\", \"auc\", \"auc\"])"
+spec n_nadam.nn "$SQ1
+compile(loss=\"mse\", optimizer=Nadam(decay=0.01))"
+spec n_nadam_sd.nn "$SQ1
+compile(loss=\"mse\", optimizer=Nadam(schedule_decay=-1))"
+spec n_resc.nn 'Rescaling(input_shape=(1,))
+Dense(1)'
+spec n_resc_off.nn 'Rescaling(1, offset=1e39, input_shape=(1,))
+Dense(1)'
+spec n_rnn_gelu.nn 'SimpleRNN(4, activation="gelu", input_shape=(1, 1))
+Dense(1)'
+bad_case n_logit_arg.nn "BinaryCrossentropy(from_logit=True)" o_n1 -- train n_logit_arg.nn $D --out o_n1
+bad_case n_smooth.nn "label_smoothing=0.1" o_n2 -- train n_smooth.nn $D --out o_n2
+bad_case n_loss_cls.nn "loss=Hinge()" o_n3 -- train n_loss_cls.nn $D --out o_n3
+bad_case n_mse_logits.nn "MeanSquaredError(from_logits=True)" o_n4 -- train n_mse_logits.nn $D --out o_n4
+bad_case n_auc_n.nn "AUC(num_thresholds=100)" o_n5 -- train n_auc_n.nn $D --out o_n5
+bad_case n_auc_pr.nn "AUC(curve=\"PR\")" o_n6 -- train n_auc_pr.nn $D --out o_n6
+bad_case n_prec_t.nn "Precision(thresholds=0.7)" o_n7 -- train n_prec_t.nn $D --out o_n7
+bad_case n_met_cls.nn "metrics=[F1Score()]" o_n8 -- train n_met_cls.nn $D --out o_n8
+bad_case n_three_auc.nn "three AUC metrics: too many counts" o_n9 -- train n_three_auc.nn $D --out o_n9
+bad_case n_nadam.nn "Nadam(decay=0.01)" o_n10 -- train n_nadam.nn $D --out o_n10
+bad_case n_nadam_sd.nn "Nadam(schedule_decay=-1)" o_n11 -- train n_nadam_sd.nn $D --out o_n11
+bad_case n_resc.nn "Rescaling() without scale" o_n12 -- train n_resc.nn $D --out o_n12
+bad_case n_resc_off.nn "Rescaling offset 1e39" o_n13 -- train n_resc_off.nn $D --out o_n13
+bad_case n_rnn_gelu.nn "SimpleRNN(activation=\"gelu\")" o_n14 -- train n_rnn_gelu.nn $D --out o_n14
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

@@ -221,6 +221,21 @@ help_has "help: 'nntrain help convert' is convert --help" '^usage: nntrain conve
 help_has "help: the command list has convert sequences" 'convert idx\|cifar10\|csv\|images\|sequences' -- --help
 check "help: unknown command after help" 2 - "unknown command 'trian'" -- help trian
 
+# --- issue 16 names: from_logits warnings -------------------------------------
+spec logits_soft.nn "Dense(10, activation=\"softmax\", input_shape=(784,))
+compile(loss=SparseCategoricalCrossentropy(from_logits=True), metrics=[\"accuracy\"])
+fit(batch_size=8, epochs=1, seed=1)"
+spec logits_lin.nn "Dense(10, input_shape=(784,))
+compile(loss=SparseCategoricalCrossentropy(from_logits=True), metrics=[\"accuracy\"])
+fit(batch_size=8, epochs=1, seed=1)"
+check "warning: from_logits after softmax" 0 "$T/o_lsoft" \
+    "warning: loss SparseCategoricalCrossentropy\(from_logits=True\) expects logits but the last layer \('dense'\) has activation 'softmax', which the loss applies again" \
+    -- train "$T/logits_soft.nn" --data "$T/good" --verbose 0
+check "no warning: from_logits, linear" 0 "$T/o_llin" -- train "$T/logits_lin.nn" --data "$T/good" --verbose 0
+if grep -q 'warning: loss' "$T/case$ncase.err"; then
+    fail=$((fail + 1)); ROWS+=("from_logits, linear: no loss warning | - | FAIL: it warned")
+else pass=$((pass + 1)); fi
+
 echo
 printf '%-34s | %3s | %s\n' "case" "rc" "first line of the message"
 printf '%s\n' "------------------------------------------------------------------------------"
