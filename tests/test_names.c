@@ -14,6 +14,7 @@
 #include "nntrain/checkpoint.h"
 #include "nntrain/keras.h"
 #include "nntrain/model.h"
+#include "nntrain/predict.h"
 #include "testutil.h"
 
 extern const nn_layer_ops nn_rescaling_ops;
@@ -301,6 +302,46 @@ static void test_roundtrip(void)
     nn_model_free(&m);
 }
 
+/* predict on a from_logits model gives probabilities: the softmax (CCE) or
+ * sigmoid (BCE) of the forward pass's logits. */
+static void test_predict_logits(void)
+{
+    static const char *const specs[] = {
+        "Dense(4, activation=\"relu\", input_shape=(3,))\nDense(3)\n"
+        "compile(loss=SparseCategoricalCrossentropy(from_logits=True))\n",
+        "Dense(4, activation=\"relu\", input_shape=(3,))\nDense(1)\n"
+        "compile(loss=BinaryCrossentropy(from_logits=True))\n"};
+    enum { N = 5 };
+    float x[N * 3], y[N] = {0, 1, 2, 1, 0}, out[N * 3];
+    tu_fill_uniform(x, N * 3, 9, -2.0f, 2.0f);
+    for (int k = 0; k < 2; k++) {
+        nn_model m;
+        nn_dataset ds;
+        nn_dist d;
+        nn_error e = {0};
+        build_ok(specs[k], &m);
+        nn_model_init_params(&m, 3 + (uint64_t)k);
+        int K = (int)nn_model_out_size(&m);
+        nn_dist_single(&d);
+        TU_ASSERT_OK(nn_memory_open(&ds, x, y, N, nn_shape1(3), 1, 3, "memory", &e), e);
+        TU_ASSERT_OK(nn_predict(&m, &ds, N, 2, &d, out, &e), e);
+        TU_ASSERT_OK(nn_model_plan(&m, N, &e), e);
+        nn_ctx ctx = {0};
+        const float *z = nn_model_forward(&m, x, N, &ctx);
+        for (int b = 0; b < N; b++) {
+            double S = 0;
+            for (int j = 0; j < K; j++)
+                S += exp(z[b * K + j]);
+            for (int j = 0; j < K; j++) {
+                double want = K == 1 ? 1 / (1 + exp(-z[b])) : exp(z[b * K + j]) / S;
+                CU_ASSERT_DOUBLE_EQUAL(out[b * K + j], want, 1e-6);
+            }
+        }
+        nn_data_close(&ds);
+        nn_model_free(&m);
+    }
+}
+
 int main(void)
 {
     static const tu_test tests[] = {
@@ -311,6 +352,7 @@ int main(void)
         {"Rescaling", test_rescaling},
         {"recurrent layers refuse gelu/swish", test_recurrent_refuses},
         {"Keras JSON and checkpoint round trip (Nadam resumes bitwise)", test_roundtrip},
+        {"predict on from_logits models gives probabilities", test_predict_logits},
         {NULL, NULL},
     };
     return tu_main("names", tests);

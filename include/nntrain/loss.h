@@ -46,6 +46,9 @@ enum {
  * Training passes scale = 1 / B_global so the summed gradient is the mean. */
 double nn_loss_eval(nn_loss k, const float *out, const float *y, int B, int K,
                     int ydim, int fused, float scale, float *d);
+/* out (B, K) in place: the logits of a from_logits loss k become the
+ * probabilities its loss implies (softmax for CCE/SCCE, sigmoid for BCE). */
+void nn_loss_logits_to_probs(nn_loss k, float *out, int B, int K);
 
 typedef enum {
     NN_MET_BINARY_ACC = 0,   /* binary_accuracy: round(p) == y, threshold .5 */

@@ -22,6 +22,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nntrain/activation.h"
 #include "nntrain/loss.h"
 
 const char *const nn_loss_names[] = {
@@ -220,6 +221,14 @@ static double cat_ce_row(const float *o, const float *t, double lab, int K, int 
     for (int j = 0; j < K; j++)
         d[j] = (float)(scale * ((double)d[j] - sum_gq) / S);
     return loss;
+}
+
+void nn_loss_logits_to_probs(nn_loss k, float *out, int B, int K)
+{
+    if (B <= 0 || K <= 0 || !nn_loss_takes_logits(k))
+        return;
+    nn_act_forward(k == NN_LOSS_BCE ? NN_ACT_SIGMOID : NN_ACT_SOFTMAX, out, (size_t)B,
+                   (size_t)K);
 }
 
 double nn_loss_eval(nn_loss k, const float *out, const float *y, int B, int K,

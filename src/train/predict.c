@@ -33,9 +33,12 @@ int nn_predict(nn_model *m, nn_dataset *ds, size_t n, int batch, nn_dist *d, flo
         for (size_t i = 0; i < bg; i++)
             b.ids[i] = start + i;
         rc = ds->read(ds, b.ids, (int)bg, b.x, b.y, e);
-        if (!rc)
+        if (!rc) {
             memcpy(out + start * K, nn_model_forward(m, b.x, (int)bg, &ctx),
                    bg * K * sizeof(float));
+            if (m->from_logits)   /* probabilities, as the other models give */
+                nn_loss_logits_to_probs(m->loss, out + start * K, (int)bg, (int)K);
+        }
     }
     nn_batch_free(&b);
     if ((rc = nn_dist_agree(d, rc, e)))
