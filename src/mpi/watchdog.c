@@ -1,7 +1,8 @@
-/* Stall watchdog (see dist.h). Rank 0 keeps one receive posted per rank; each
- * other rank sends its step id when it reaches the step's collective, and -1
- * when it leaves training, so rank 0 can drain every message before the
- * receives are cancelled. */
+/* Stall watchdog (see watchdog.h). Rank 0 keeps one receive posted per rank;
+ * each other rank sends a mark when it reaches one of the step's two
+ * collectives (2 * step for the gradient allreduce, 2 * step + 1 for the sums
+ * of loss and metrics), and -1 when it leaves training, so rank 0 can drain
+ * every message before the receives are cancelled. */
 #define _POSIX_C_SOURCE 200809L
 #include <mpi.h>
 #include <stdio.h>
@@ -70,14 +71,53 @@ static void send_step(nn_watchdog *w, long long step)
     w->sending = 1;
 }
 
-void nn_watchdog_arrive(nn_watchdog *w, long long step)
+static void arrive(nn_watchdog *w, long long mark)
 {
-    if (!w || !w->timeout)
-        return;
     if (w->d->rank == 0)
         poll_inbox(w);
     else
-        send_step(w, step);
+        send_step(w, mark);
+}
+
+void nn_watchdog_arrive(nn_watchdog *w, long long step)
+{
+    if (w && w->timeout)
+        arrive(w, 2 * step);
+}
+
+void nn_watchdog_keep(nn_watchdog *w, nn_timeline *tl, const char *tl_path,
+                      volatile int *stop)
+{
+    w->tl = tl_path ? tl : NULL;
+    w->tl_path = tl_path;
+    w->stop = stop;
+}
+
+/* This rank's row of the timeline, once, while it can still write it. */
+static void keep_timeline(nn_watchdog *w, const char *why)
+{
+    if (!w->tl || w->tl->own_written)
+        return;
+    nn_error e = {0};
+    if (nn_timeline_write_own(w->tl, w->d->rank, w->tl_path, why, &e))
+        fprintf(stderr, "nntrain: warning: rank %d: %s\n", w->d->rank, e.msg);
+}
+
+/* A stop request that finds this rank waiting for the others: when they
+ * do not come, mpirun is ending the job (a rank died) and SIGKILL follows. */
+static void check_stop(nn_watchdog *w, long long step, const char *what)
+{
+    if (!w->stop || !*w->stop)
+        return;
+    double now = nn_now();
+    if (!w->stop_seen)
+        w->stop_seen = now;
+    else if (now - w->stop_seen > NN_WATCHDOG_STOP_WAIT && w->tl && !w->tl->own_written) {
+        char why[160];
+        snprintf(why, sizeof why, "stop requested while rank %d waited for the others in the %s of step %lld",
+                 w->d->rank, what, step + 1);
+        keep_timeline(w, why);
+    }
 }
 
 static void sleep_us(long us)
@@ -86,24 +126,24 @@ static void sleep_us(long us)
     nanosleep(&ts, NULL);
 }
 
-int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const char *what,
+/* Waits for the collective of mark (2 * step + phase) with the stall check. */
+static int wait_mark(nn_watchdog *w, int n, MPI_Request *r, long long mark, const char *what,
                      nn_error *e)
 {
-    MPI_Request *r = reqs;
+    long long step = mark / 2;
     int rc;
-    if (!w || !w->timeout) {
-        rc = MPI_Waitall(n, r, MPI_STATUSES_IGNORE);
-        return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
-    }
     double t0 = nn_now(), limit = w->d->rank == 0 ? w->timeout : 2 * w->timeout;
     for (;;) {
         int done = 0;
         rc = MPI_Testall(n, r, &done, MPI_STATUSES_IGNORE);
-        if (rc != MPI_SUCCESS)
+        if (rc != MPI_SUCCESS) {
+            keep_timeline(w, "MPI error in a collective");
             return nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+        }
         if (done)
             return NN_OK;
         double waited = nn_now() - t0;
+        check_stop(w, step, what);
         if (w->d->rank == 0 && waited > 0.05)   /* who has arrived matters only in a stall */
             poll_inbox(w);
         if (waited > limit)
@@ -116,7 +156,7 @@ int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const ch
         size_t k = 0;
         int count = 0;
         for (int i = 1; i < w->d->size && k < sizeof missing - 16; i++)
-            if (w->seen[i] < step) {
+            if (w->seen[i] < mark) {
                 k += (size_t)snprintf(missing + k, sizeof missing - k, "%s%d (%s)",
                                       count ? ", " : "", i, nn_dist_who(w->d, i));
                 count++;
@@ -131,8 +171,36 @@ int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const ch
                 w->d->rank, limit, what, step + 1);
     }
     fflush(stderr);
+    char why[160];
+    snprintf(why, sizeof why, "stall: rank %d ends the job in the %s of step %lld (--stall-timeout)",
+             w->d->rank, what, step + 1);
+    keep_timeline(w, why);
     MPI_Abort(w->d->comm, NN_EXIT_STALL);
     return nn_err(e, NN_ESTOP, "stall");
+}
+
+int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const char *what,
+                     nn_error *e)
+{
+    MPI_Request *r = reqs;
+    if (!w || !w->timeout) {
+        int rc = MPI_Waitall(n, r, MPI_STATUSES_IGNORE);
+        return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+    }
+    return wait_mark(w, n, r, 2 * step, what, e);
+}
+
+int nn_watchdog_sum_doubles(nn_watchdog *w, double *buf, int n, long long step, nn_error *e)
+{
+    const char *what = "loss and metric allreduce";
+    if (!w || !w->timeout || !w->d->active || w->d->size == 1)
+        return w ? nn_dist_sum_doubles(w->d, buf, n, e) : NN_OK;
+    arrive(w, 2 * step + 1);
+    MPI_Request r;
+    int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, w->d->comm, &r);
+    if (rc != MPI_SUCCESS)
+        return nn_err(e, NN_EMPI, "MPI_Iallreduce of the %s failed (code %d)", what, rc);
+    return wait_mark(w, 1, &r, 2 * step + 1, what, e);
 }
 
 void nn_watchdog_free(nn_watchdog *w)
