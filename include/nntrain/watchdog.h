@@ -8,8 +8,9 @@
 #include "nntrain/timeline.h"
 
 /* Stall watchdog (--stall-timeout): every rank > 0 tells rank 0 with a tiny
- * message that it reached one of a step's two collectives (the gradient
- * allreduce, then the sums of loss and metrics); collectives are waited on by
+ * message that it reached a collective (the gradient allreduce, the sums of
+ * loss and metrics, and every nn_dist sum, max and error agreement while
+ * the watchdog is on: nn_watchdog_init hooks it into d->wd); collectives are waited on by
  * polling. If the wait exceeds the timeout, rank 0 names the ranks that have
  * not arrived and ends the job with MPI_Abort (exit status NN_EXIT_STALL):
  * a rank that cannot reach the collective must not leave the others hanging.
@@ -31,6 +32,8 @@ typedef struct nn_watchdog {
     const char *tl_path;
     volatile int *stop;        /* the stop request (signals), or NULL */
     double stop_seen;          /* when a wait first saw *stop set, or 0 */
+    long long seq;             /* guarded collectives reached so far */
+    long long step;            /* the step they belong to (messages) */
 } nn_watchdog;
 
 int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e);
@@ -53,6 +56,10 @@ void nn_watchdog_keep(nn_watchdog *w, nn_timeline *tl, const char *tl_path,
  * with the stall check as the gradient allreduce; without a watchdog (w off)
  * a plain nn_dist_sum_doubles on w->d. */
 int nn_watchdog_sum_doubles(nn_watchdog *w, double *buf, int n, long long step, nn_error *e);
+/* MPI_Allreduce in place over w->d, waited on with the stall check (plain
+ * MPI_Allreduce when w is off). what names it in a message. */
+int nn_watchdog_allreduce(nn_watchdog *w, void *buf, int n, MPI_Datatype type, MPI_Op op,
+                          const char *what, nn_error *e);
 void nn_watchdog_free(nn_watchdog *w);
 
 #endif

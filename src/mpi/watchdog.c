@@ -1,8 +1,8 @@
 /* Stall watchdog (see watchdog.h). Rank 0 keeps one receive posted per rank;
- * each other rank sends a mark when it reaches one of the step's two
- * collectives (2 * step for the gradient allreduce, 2 * step + 1 for the sums
- * of loss and metrics), and -1 when it leaves training, so rank 0 can drain
- * every message before the receives are cancelled. */
+ * each other rank sends the number of guarded collectives it has reached
+ * (every rank runs the same sequence, so the counts agree), and -1 when it
+ * leaves training, so rank 0 can drain every message before the receives are
+ * cancelled. */
 #define _POSIX_C_SOURCE 200809L
 #include <mpi.h>
 #include <stdio.h>
@@ -40,6 +40,7 @@ int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e)
         if (!w->sreq)
             return nn_err(e, NN_ENOMEM, "out of memory for the watchdog");
     }
+    d->wd = w;   /* the nn_dist collectives of the run wait through it */
     return NN_OK;
 }
 
@@ -81,8 +82,10 @@ static void arrive(nn_watchdog *w, long long mark)
 
 void nn_watchdog_arrive(nn_watchdog *w, long long step)
 {
-    if (w && w->timeout)
-        arrive(w, 2 * step);
+    if (w && w->timeout) {
+        w->step = step;
+        arrive(w, ++w->seq);
+    }
 }
 
 void nn_watchdog_keep(nn_watchdog *w, nn_timeline *tl, const char *tl_path,
@@ -126,11 +129,11 @@ static void sleep_us(long us)
     nanosleep(&ts, NULL);
 }
 
-/* Waits for the collective of mark (2 * step + phase) with the stall check. */
+/* Waits for guarded collective number mark with the stall check. */
 static int wait_mark(nn_watchdog *w, int n, MPI_Request *r, long long mark, const char *what,
                      nn_error *e)
 {
-    long long step = mark / 2;
+    long long step = w->step;
     int rc;
     double t0 = nn_now(), limit = w->d->rank == 0 ? w->timeout : 2 * w->timeout;
     for (;;) {
@@ -187,24 +190,38 @@ int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const ch
         int rc = MPI_Waitall(n, r, MPI_STATUSES_IGNORE);
         return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
     }
-    return wait_mark(w, n, r, 2 * step, what, e);
+    w->step = step;
+    return wait_mark(w, n, r, w->seq, what, e);
+}
+
+int nn_watchdog_allreduce(nn_watchdog *w, void *buf, int n, MPI_Datatype type, MPI_Op op,
+                          const char *what, nn_error *e)
+{
+    int rc;
+    if (!w || !w->timeout) {
+        rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, type, op, w ? w->d->comm : MPI_COMM_WORLD);
+        return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+    }
+    arrive(w, ++w->seq);
+    MPI_Request r;
+    rc = MPI_Iallreduce(MPI_IN_PLACE, buf, n, type, op, w->d->comm, &r);
+    if (rc != MPI_SUCCESS)
+        return nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, rc);
+    return wait_mark(w, 1, &r, w->seq, what, e);
 }
 
 int nn_watchdog_sum_doubles(nn_watchdog *w, double *buf, int n, long long step, nn_error *e)
 {
-    const char *what = "loss and metric allreduce";
-    if (!w || !w->timeout || !w->d->active || w->d->size == 1)
+    if (!w || !w->timeout)
         return w ? nn_dist_sum_doubles(w->d, buf, n, e) : NN_OK;
-    arrive(w, 2 * step + 1);
-    MPI_Request r;
-    int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, w->d->comm, &r);
-    if (rc != MPI_SUCCESS)
-        return nn_err(e, NN_EMPI, "MPI_Iallreduce of the %s failed (code %d)", what, rc);
-    return wait_mark(w, 1, &r, 2 * step + 1, what, e);
+    w->step = step;
+    return nn_watchdog_allreduce(w, buf, n, MPI_DOUBLE, MPI_SUM, "loss and metric allreduce", e);
 }
 
 void nn_watchdog_free(nn_watchdog *w)
 {
+    if (w->d && w->d->wd == w)
+        w->d->wd = NULL;   /* from here on the collectives wait unguarded */
     if (w->timeout && w->d->active) {
         if (w->d->rank == 0) {
             /* Drain until every rank said goodbye, then nothing is in flight. */
