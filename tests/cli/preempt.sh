@@ -8,7 +8,9 @@
 #     (README "Running on many ranks"), but the ranks still checkpoint and
 #     mpirun prints no banner;
 #  4. a stall (rank 1 stopped with SIGSTOP, --stall-timeout 2) -> status 3,
-#     and rank 0 still writes a valid timeline with the stall marked.
+#     and rank 0 still writes a valid timeline with the stall marked;
+#  5. a NaN loss (an absurd learning rate) -> status 1, and the ranks, which
+#     agree on the failure, gather and write the whole timeline.
 # Waits are bounded polls, not fixed sleeps (a loaded 2-core machine).
 #   preempt.sh NNTRAIN MPIEXEC
 set -u
@@ -183,4 +185,15 @@ if wait_for "$T/4.out" '^Epoch 1/' 90 "$JOB" && victim=$(rank_pid 1 "$O"); then
 else
     bad "stall run trains" "no epoch line in 90 s or no rank 1: $(tail -3 "$T/4.err")"
 fi
+
+# ---- 5. a NaN loss: every rank stops at the same step, the trace is gathered
+sed 's/SGD(lr=0.01)/SGD(lr=1e12)/' "$T/m.nn" >"$T/nan.nn"
+timeout 120 "$MPIEXEC" -q -n 2 --oversubscribe "$NN" train "$T/nan.nn" --data "$T/d.h5" \
+    --out "$T/nan" --no-test --threads 1 --timeline "$T/nan.json" >"$T/5.out" 2>"$T/5.err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "NaN/Inf" "$T/5.err" && ok "NaN loss: status 1 with the NaN message" ||
+    bad "NaN loss: status 1" "got $rc: $(tail -1 "$T/5.err")"
+$PY -c 'import json, sys; ev = json.load(open(sys.argv[1]))["traceEvents"]
+assert {e["tid"] for e in ev if e["ph"] == "X"} == {0, 1}, "not both ranks"' "$T/nan.json" 2>"$T/5.py" &&
+    ok "NaN loss: the timeline holds both ranks' rows" || bad "NaN loss: timeline" "$(tail -1 "$T/5.py")"
 finish
