@@ -281,6 +281,9 @@ bad_case "--data synthetic:cube" "unknown generator" o29 -- train sq.nn --data s
 bad_case "--out afile/out" "output under a regular file" - -- train sq.nn $D --out afile/out
 bad_case "convert idx good" "no -o" - -- convert idx good
 bad_case "--stall-timeout -5" "negative timeout" o30 -- train sq.nn $D --stall-timeout -5 --out o30
+# signals and aborts (issue 16): the timeline, written even when a run is
+# aborted, is checked before training like the other outputs
+bad_case "--timeline nodir/t.json" "timeline in a missing directory" o31 -- train sq.nn $D --timeline nodir/t.json --out o31
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"
