@@ -14,7 +14,10 @@
  * polling. If the wait exceeds the timeout, rank 0 names the ranks that have
  * not arrived and ends the job with MPI_Abort (exit status NN_EXIT_STALL):
  * a rank that cannot reach the collective must not leave the others hanging.
- * Ranks > 0 give up after twice the timeout (rank 0 itself may be stuck). */
+ * Ranks > 0 give up after twice the timeout (rank 0 itself may be stuck).
+ * A rank > 0 that waits repeats its mark every timeout / 4, so that a rank
+ * which reached the collective and then stopped (stuck inside it) is named
+ * too, as the one rank 0 no longer hears from. */
 #define NN_EXIT_STALL 3
 /* train's default --stall-timeout (seconds): generous, so only a rank that
  * will never come ends the job, not a slow checkpoint or epoch end. */
@@ -23,7 +26,8 @@
 typedef struct nn_watchdog {
     nn_dist *d;
     double timeout;            /* seconds; 0 = off */
-    long long *seen, *inbox;   /* rank 0: last step heard from each rank */
+    long long *seen, *inbox;   /* rank 0: last mark heard from each rank */
+    double *heard;             /* rank 0: when each rank was last heard */
     void *rreq;                /* rank 0: MPI_Request per rank */
     long long out;             /* ranks > 0: the step being announced */
     void *sreq;                /* ranks > 0: MPI_Request */
@@ -34,6 +38,7 @@ typedef struct nn_watchdog {
     double stop_seen;          /* when a wait first saw *stop set, or 0 */
     long long seq;             /* guarded collectives reached so far */
     long long step;            /* the step they belong to (messages) */
+    double keepalive;          /* ranks > 0: when in this wait the mark was last repeated */
 } nn_watchdog;
 
 int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e);

@@ -25,14 +25,16 @@ int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e)
     if (d->rank == 0) {
         int n = d->size;
         w->seen = calloc((size_t)n, sizeof *w->seen);
+        w->heard = calloc((size_t)n, sizeof *w->heard);
         w->inbox = calloc((size_t)n, sizeof *w->inbox);
         MPI_Request *r = calloc((size_t)n, sizeof *r);
         w->rreq = r;
-        if (!w->seen || !w->inbox || !r)
+        if (!w->seen || !w->inbox || !r || !w->heard)
             return nn_err(e, NN_ENOMEM, "out of memory for the watchdog");
         r[0] = MPI_REQUEST_NULL;
         for (int i = 1; i < n; i++) {
             w->seen[i] = -2;
+            w->heard[i] = nn_now();
             MPI_Irecv(&w->inbox[i], 1, MPI_LONG_LONG, i, TAG_HEARTBEAT, d->comm, &r[i]);
         }
     } else {
@@ -55,6 +57,7 @@ static void poll_inbox(nn_watchdog *w)
             if (!flag)
                 break;
             w->seen[i] = w->inbox[i];
+            w->heard[i] = nn_now();
             if (w->inbox[i] == -1)
                 break;   /* that rank has left: no more messages */
             MPI_Irecv(&w->inbox[i], 1, MPI_LONG_LONG, i, TAG_HEARTBEAT, w->d->comm, &r[i]);
@@ -135,6 +138,7 @@ static int wait_mark(nn_watchdog *w, int n, MPI_Request *r, long long mark, cons
 {
     long long step = w->step;
     int rc;
+    w->keepalive = 0;
     double t0 = nn_now(), limit = w->d->rank == 0 ? w->timeout : 2 * w->timeout;
     for (;;) {
         int done = 0;
@@ -151,23 +155,32 @@ static int wait_mark(nn_watchdog *w, int n, MPI_Request *r, long long mark, cons
             poll_inbox(w);
         if (waited > limit)
             break;
+        if (w->d->rank > 0 && waited > w->keepalive + w->timeout / 4) {
+            send_step(w, mark);   /* still here, waiting */
+            w->keepalive = waited;
+        }
         if (waited > 0.05)   /* spin through a step's usual waits, as MPI_Waitall */
             sleep_us(waited > 1 ? 1000 : 50);   /* long waits need not spin */
     }
     char missing[1024] = "";
     if (w->d->rank == 0) {
+        /* Ranks behind this collective; failing those, ranks that reached it
+         * and then went silent (their keep-alive stopped). */
         size_t k = 0;
-        int count = 0;
-        for (int i = 1; i < w->d->size && k < sizeof missing - 16; i++)
-            if (w->seen[i] < mark) {
-                k += (size_t)snprintf(missing + k, sizeof missing - k, "%s%d (%s)",
-                                      count ? ", " : "", i, nn_dist_who(w->d, i));
-                count++;
-            }
+        int count = 0, silent = 0;
+        for (int pass = 0; pass < 2 && !count; pass++)
+            for (int i = 1; i < w->d->size && k < sizeof missing - 16; i++)
+                if (pass ? nn_now() - w->heard[i] > w->timeout / 2 : w->seen[i] < mark) {
+                    k += (size_t)snprintf(missing + k, sizeof missing - k, "%s%d (%s)",
+                                          count ? ", " : "", i, nn_dist_who(w->d, i));
+                    count++;
+                    silent = pass;
+                }
         if (k >= sizeof missing)
             strcpy(missing + sizeof missing - 5, "...");
-        fprintf(stderr, "nntrain: error: stall: rank%s %s %s not reached the %s of step %lld after %.0f s (--stall-timeout); ending the job\n",
-                count == 1 ? "" : "s", count ? missing : "(unknown)", count == 1 ? "has" : "have",
+        fprintf(stderr, "nntrain: error: stall: rank%s %s %s %s the %s of step %lld after %.0f s (--stall-timeout); ending the job\n",
+                count == 1 ? "" : "s", count ? missing : "(unknown)",
+                count == 1 ? "has" : "have", silent ? "stopped responding in" : "not reached",
                 what, step + 1, w->timeout);
     } else {
         fprintf(stderr, "nntrain: error: stall: rank %d waited %.0f s in the %s of step %lld: rank 0 or another rank is not responding; ending the job\n",
@@ -247,6 +260,7 @@ void nn_watchdog_free(nn_watchdog *w)
         }
     }
     free(w->seen);
+    free(w->heard);
     free(w->inbox);
     free(w->rreq);
     free(w->sreq);

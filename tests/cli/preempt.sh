@@ -7,8 +7,10 @@
 #  3. SIGTERM to mpiexec itself: Open MPI 4 exits 1 whatever the ranks return
 #     (README "Running on many ranks"), but the ranks still checkpoint and
 #     mpirun prints no banner;
-#  4. a stall (rank 1 stopped with SIGSTOP, --stall-timeout 2) -> status 3,
-#     and rank 0 still writes a valid timeline with the stall marked;
+#  4. a stall (3 ranks, rank 1 stopped with SIGSTOP, --stall-timeout 4) ->
+#     status 3, rank 0 names rank 1 only (also when rank 1 stopped inside a
+#     collective: it went silent) and still writes a valid timeline with the
+#     stall marked;
 #  5. a NaN loss (an absurd learning rate) -> status 1, and the ranks, which
 #     agree on the failure, gather and write the whole timeline.
 # Waits are bounded polls, not fixed sleeps (a loaded 2-core machine).
@@ -170,14 +172,17 @@ JOB=""
 
 # ---- 4. a stall: rank 1 stopped; rank 0 writes its timeline before MPI_Abort
 O=$T/stall
-"$MPIEXEC" -q -n 2 --oversubscribe "$NN" train "$T/m.nn" --data "$T/d.h5" --out "$O" --verbose 2 \
-    --no-test --threads 1 --stall-timeout 2 --timeline "$T/stall.json" >"$T/4.out" 2>"$T/4.err" &
+"$MPIEXEC" -q -n 3 --oversubscribe "$NN" train "$T/m.nn" --data "$T/d.h5" --out "$O" --verbose 2 \
+    --no-test --threads 1 --stall-timeout 4 --timeline "$T/stall.json" >"$T/4.out" 2>"$T/4.err" &
 JOB=$!
 if wait_for "$T/4.out" '^Epoch 1/' 90 "$JOB" && victim=$(rank_pid 1 "$O"); then
     kill -STOP "$victim"
     ended "$JOB" 30
     [ $RC -eq 3 ] && ok "stall: exit status 3 within 30 s" ||
         bad "stall: exit status 3 within 30 s" "got $RC: $(tail -2 "$T/4.err")"
+    msg=$(grep -m1 'stall:' "$T/4.err")
+    grep -Eq "stall: rank 1 \(host [^,]+, pid $victim\) has (not reached|stopped responding in) the " <<<"$msg" &&
+        ok "stall: names rank 1, its host and pid, and no other rank" || bad "stall: names rank 1 only" "$msg"
     json_ok "$T/stall.json" "stall: rank 0 ends the job" 2>"$T/4.py" &&
         ok "stall: rank 0's timeline is valid JSON and marks the stall" ||
         bad "stall: timeline" "$(tail -1 "$T/4.py")"
