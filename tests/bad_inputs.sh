@@ -326,6 +326,9 @@ bad_case n_nadam_sd.nn "Nadam(schedule_decay=-1)" o_n11 -- train n_nadam_sd.nn $
 bad_case n_resc.nn "Rescaling() without scale" o_n12 -- train n_resc.nn $D --out o_n12
 bad_case n_resc_off.nn "Rescaling offset 1e39" o_n13 -- train n_resc_off.nn $D --out o_n13
 bad_case n_rnn_gelu.nn "SimpleRNN(activation=\"gelu\")" o_n14 -- train n_rnn_gelu.nn $D --out o_n14
+# signals and aborts (issue 16): the timeline, written even when a run is
+# aborted, is checked before training like the other outputs
+bad_case "--timeline nodir/t.json" "timeline in a missing directory" o31 -- train sq.nn $D --timeline nodir/t.json --out o31
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

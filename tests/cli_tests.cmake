@@ -1,11 +1,12 @@
 # End-to-end tests of the nntrain command line (tests/cli/*.sh): bad inputs
 # fail with a clear message and the right exit status, a short training run
-# is correct and reproducible, and a failure on one MPI rank stops them all.
+# is correct and reproducible, a failure on one MPI rank stops them all, and
+# a preempted run (SIGTERM/SIGUSR1) leaves status 75 and no Open MPI banner.
 # Each script takes the nntrain binary and mpiexec and ends with
 # "N passed, M failed"; it exits non-zero when a check failed.
 set(NN_CLI_ENV
   "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_btl_vader_single_copy_mechanism=none;OPENBLAS_NUM_THREADS=1")
-foreach(name bad_input train_smoke mpi_bad_rank bench_cli h5_cli resume)
+foreach(name bad_input train_smoke mpi_bad_rank bench_cli h5_cli resume preempt)
   add_test(NAME cli_${name}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${name}.sh $<TARGET_FILE:nntrain> ${MPIEXEC_EXECUTABLE})
   set_tests_properties(cli_${name} PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300)

@@ -24,6 +24,8 @@ typedef struct nn_dist {
     size_t bucket_bytes;
     double stall_timeout;    /* seconds, 0 = off */
     char *who;               /* (size, NN_DIST_TEXT) "host H, pid P" per rank, or NULL */
+    struct nn_watchdog *wd;  /* set while a stall watchdog runs: the sums, maxima and
+                                error agreements below wait through it */
 } nn_dist;
 
 void nn_dist_single(nn_dist *d);

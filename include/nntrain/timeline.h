@@ -23,6 +23,7 @@ typedef struct nn_timeline {
     double t0;
     size_t n, cap, dropped;
     nn_tl_event *ev;
+    int own_written;     /* nn_timeline_write_own was called */
 } nn_timeline;
 
 /* cap events; returns NN_ENOMEM on failure. */
@@ -31,6 +32,15 @@ int nn_timeline_start(nn_timeline *tl, size_t cap, nn_error *e);
 void nn_timeline_add(nn_timeline *tl, int kind, double start, double end);
 /* Collective over d: rank 0 writes path (temporary name, then rename). */
 int nn_timeline_write(nn_timeline *tl, nn_dist *d, const char *path, nn_error *e);
+/* Not collective: this rank's events only, for a run that ends abnormally
+ * (a stall, a rank gone) where the ranks cannot gather. Rank 0 writes path,
+ * rank R > 0 path.rankR (see nn_timeline_own_path), through a temporary
+ * name; why (if not NULL) ends the row as an instant event. A later
+ * nn_timeline_write of the whole run removes the path.rankR files. */
+int nn_timeline_write_own(nn_timeline *tl, int rank, const char *path, const char *why,
+                          nn_error *e);
+/* The file nn_timeline_write_own writes for rank (len bytes into out). */
+void nn_timeline_own_path(const char *path, int rank, char *out, size_t len);
 void nn_timeline_free(nn_timeline *tl);
 
 #endif

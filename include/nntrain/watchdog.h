@@ -5,13 +5,19 @@
 
 #include "nntrain/dist.h"
 #include "nntrain/error.h"
+#include "nntrain/timeline.h"
 
 /* Stall watchdog (--stall-timeout): every rank > 0 tells rank 0 with a tiny
- * message that it reached a step's collective; collectives are waited on by
+ * message that it reached a collective (the gradient allreduce, the sums of
+ * loss and metrics, and every nn_dist sum, max and error agreement while
+ * the watchdog is on: nn_watchdog_init hooks it into d->wd); collectives are waited on by
  * polling. If the wait exceeds the timeout, rank 0 names the ranks that have
  * not arrived and ends the job with MPI_Abort (exit status NN_EXIT_STALL):
  * a rank that cannot reach the collective must not leave the others hanging.
- * Ranks > 0 give up after twice the timeout (rank 0 itself may be stuck). */
+ * Ranks > 0 give up after twice the timeout (rank 0 itself may be stuck).
+ * A rank > 0 that waits repeats its mark every timeout / 4, so that a rank
+ * which reached the collective and then stopped (stuck inside it) is named
+ * too, as the one rank 0 no longer hears from. */
 #define NN_EXIT_STALL 3
 /* train's default --stall-timeout (seconds): generous, so only a rank that
  * will never come ends the job, not a slow checkpoint or epoch end. */
@@ -20,11 +26,19 @@
 typedef struct nn_watchdog {
     nn_dist *d;
     double timeout;            /* seconds; 0 = off */
-    long long *seen, *inbox;   /* rank 0: last step heard from each rank */
+    long long *seen, *inbox;   /* rank 0: last mark heard from each rank */
+    double *heard;             /* rank 0: when each rank was last heard */
     void *rreq;                /* rank 0: MPI_Request per rank */
     long long out;             /* ranks > 0: the step being announced */
     void *sreq;                /* ranks > 0: MPI_Request */
     int sending;
+    nn_timeline *tl;           /* written before the job ends here, or NULL */
+    const char *tl_path;
+    volatile int *stop;        /* the stop request (signals), or NULL */
+    double stop_seen;          /* when a wait first saw *stop set, or 0 */
+    long long seq;             /* guarded collectives reached so far */
+    long long step;            /* the step they belong to (messages) */
+    double keepalive;          /* ranks > 0: when in this wait the mark was last repeated */
 } nn_watchdog;
 
 int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e);
@@ -34,6 +48,23 @@ void nn_watchdog_arrive(nn_watchdog *w, long long step);
  * on a stall. what names the collective in the message. */
 int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const char *what,
                      nn_error *e);
+/* A run that ends in a stall, or with ranks gone, cannot gather its
+ * timeline: before MPI_Abort, and when a stop request (*stop: mpirun sends
+ * SIGTERM to the ranks that are left when one dies) finds this rank still
+ * waiting for the others after NN_WATCHDOG_STOP_WAIT seconds, the rank
+ * writes its own row of tl (nn_timeline_write_own). tl and stop may be NULL. */
+void nn_watchdog_keep(nn_watchdog *w, nn_timeline *tl, const char *tl_path,
+                      volatile int *stop);
+/* mpirun sends SIGKILL 1 s (odls_base_sigkill_timeout) after its SIGTERM. */
+#define NN_WATCHDOG_STOP_WAIT 0.2
+/* The step's sum of loss and metric values over ranks (in place), waited on
+ * with the stall check as the gradient allreduce; without a watchdog (w off)
+ * a plain nn_dist_sum_doubles on w->d. */
+int nn_watchdog_sum_doubles(nn_watchdog *w, double *buf, int n, long long step, nn_error *e);
+/* MPI_Allreduce in place over w->d, waited on with the stall check (plain
+ * MPI_Allreduce when w is off). what names it in a message. */
+int nn_watchdog_allreduce(nn_watchdog *w, void *buf, int n, MPI_Datatype type, MPI_Op op,
+                          const char *what, nn_error *e);
 void nn_watchdog_free(nn_watchdog *w);
 
 #endif

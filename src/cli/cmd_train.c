@@ -407,6 +407,8 @@ static int check_outputs(cli_opt *opts, train_run *t, nn_dist *d, nn_error *e)
             wrc = check_output_path(last_path, "checkpoint", 2 * ck, e);
         if (!wrc && cko->given)
             wrc = check_output_path(cko->value, "checkpoint", 2 * ck, e);
+        if (!wrc && t->fo.timeline)   /* also written when a run is aborted */
+            wrc = check_output_path(t->fo.timeline, "timeline", 1 << 20, e);
     }
     t->fo.history_csv = t->hist;
     return nn_dist_agree(d, wrc, e);

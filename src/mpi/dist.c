@@ -3,6 +3,7 @@
  * MPI_ERRORS_RETURN so a failure becomes an nn_error instead of an abort. */
 #define _POSIX_C_SOURCE 200809L
 #include "nntrain/dist.h"
+#include "nntrain/watchdog.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -98,6 +99,7 @@ int nn_dist_sub(const nn_dist *parent, int n, nn_dist *sub, nn_error *e)
     *sub = *parent;
     sub->we_initialized = 0;
     sub->who = NULL;   /* the parent's table is indexed by the parent's ranks */
+    sub->wd = NULL;
     int in = parent->rank < n;
     MPI_Comm c;
     int rc = MPI_Comm_split(parent->comm, in ? 0 : MPI_UNDEFINED, parent->rank, &c);
@@ -181,13 +183,17 @@ int nn_dist_sum_doubles(nn_dist *d, double *buf, int n, nn_error *e)
 {
     if (!d->active || d->size == 1)
         return NN_OK;
+    if (d->wd)
+        return nn_watchdog_allreduce(d->wd, buf, n, MPI_DOUBLE, MPI_SUM, "sum of metrics", e);
     int rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, MPI_SUM, d->comm);
     return rc == MPI_SUCCESS ? NN_OK : mpi_fail(e, rc, "MPI_Allreduce of the metrics");
 }
 
 double nn_dist_max_double(nn_dist *d, double v)
 {
-    if (d->active && d->size > 1)
+    if (d->active && d->size > 1 && d->wd)
+        nn_watchdog_allreduce(d->wd, &v, 1, MPI_DOUBLE, MPI_MAX, "maximum over ranks", NULL);
+    else if (d->active && d->size > 1)
         MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_DOUBLE, MPI_MAX, d->comm);
     return v;
 }
@@ -197,10 +203,15 @@ int nn_dist_agree(nn_dist *d, int status, nn_error *e)
     if (!d->active || d->size == 1)
         return status;
     /* The lowest failing rank speaks for all. */
-    int mine = status ? d->rank : INT_MAX, first = INT_MAX;
-    int rc = MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, d->comm);
-    if (rc != MPI_SUCCESS)
+    int first = status ? d->rank : INT_MAX, rc;
+    if (d->wd) {
+        nn_error we = {0};
+        if ((rc = nn_watchdog_allreduce(d->wd, &first, 1, MPI_INT, MPI_MIN, "error agreement", &we)))
+            return nn_err(e, rc, "%s", we.msg);
+    } else if ((rc = MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, d->comm)) !=
+               MPI_SUCCESS) {
         return mpi_fail(e, rc, "MPI_Allreduce (error agreement)");
+    }
     if (first == INT_MAX)
         return NN_OK;
     struct {

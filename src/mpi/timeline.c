@@ -1,13 +1,17 @@
 /* Chrome-trace timeline: each rank's events gathered to rank 0, written as
  * {"traceEvents": [{"name", "ph": "X", "pid": 0, "tid": rank, "ts", "dur"}]}
  * with microsecond times. Clocks are aligned per rank at start (t0), which is
- * close enough to read overlap between compute and communication. */
+ * close enough to read overlap between compute and communication. A run that
+ * ends abnormally cannot gather: each rank still alive writes its own row
+ * (nn_timeline_write_own), with an instant event saying why. */
+#define _POSIX_C_SOURCE 200809L
 #include "nntrain/timeline.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nntrain/clock.h"
 #include "nntrain/tmpfile.h"
@@ -40,8 +44,10 @@ void nn_timeline_add(nn_timeline *tl, int kind, double start, double end)
     v->dur = end - start;
 }
 
-static int write_json(const nn_tl_event *ev, const int *counts, int ranks, const char *path,
-                      nn_error *e)
+/* The rows of ranks r0 .. r0 + nranks - 1 (counts[i] events each, in ev),
+ * then an instant event at time at on the last row saying why (if not NULL). */
+static int write_json(const nn_tl_event *ev, const int *counts, int r0, int nranks,
+                      const char *why, double at, const char *path, nn_error *e)
 {
     char tmp[NN_TMP_NAME_MAX];
     FILE *f = nn_tmp_fopen(path, tmp, sizeof tmp);
@@ -49,18 +55,46 @@ static int write_json(const nn_tl_event *ev, const int *counts, int ranks, const
         return nn_err(e, NN_EIO, "cannot write timeline '%s': %s", tmp, strerror(errno));
     fprintf(f, "{\"displayTimeUnit\": \"ms\", \"traceEvents\": [\n");
     int first = 1;
-    for (int r = 0; r < ranks; r++)
+    for (int r = r0; r < r0 + nranks; r++)
         fprintf(f, "%s{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 0, \"tid\": %d, \"args\": {\"name\": \"rank %d\"}}",
                 first ? (first = 0, "") : ",\n", r, r);
     size_t k = 0;
-    for (int r = 0; r < ranks; r++)
-        for (int i = 0; i < counts[r]; i++, k++)
+    for (int r = r0; r < r0 + nranks; r++)
+        for (int i = 0; i < counts[r - r0]; i++, k++)
             fprintf(f, ",\n{\"name\": \"%s\", \"ph\": \"X\", \"pid\": 0, \"tid\": %d, \"ts\": %.1f, \"dur\": %.1f}",
                     nn_timeline_kinds[ev[k].kind], r, ev[k].t * 1e6, ev[k].dur * 1e6);
+    if (why) {   /* our own text, but keep the JSON valid whatever it holds */
+        fprintf(f, ",\n{\"name\": \"");
+        for (const char *c = why; *c; c++)
+            if (*c == '"' || *c == '\\')
+                fprintf(f, "\\%c", *c);
+            else if ((unsigned char)*c >= 0x20)
+                fputc(*c, f);
+        fprintf(f, "\", \"ph\": \"i\", \"s\": \"t\", \"pid\": 0, \"tid\": %d, \"ts\": %.1f}",
+                r0 + nranks - 1, at * 1e6);
+    }
     fprintf(f, "\n]}\n");
     if (nn_tmp_fclose(f, tmp, 0) || nn_tmp_commit(tmp, path))
         return nn_err(e, NN_EIO, "error writing timeline '%s'", path);
     return NN_OK;
+}
+
+void nn_timeline_own_path(const char *path, int rank, char *out, size_t len)
+{
+    if (rank == 0)
+        snprintf(out, len, "%s", path);
+    else
+        snprintf(out, len, "%s.rank%d", path, rank);
+}
+
+int nn_timeline_write_own(nn_timeline *tl, int rank, const char *path, const char *why,
+                          nn_error *e)
+{
+    char own[4096];
+    nn_timeline_own_path(path, rank, own, sizeof own);
+    int count = (int)tl->n;
+    tl->own_written = 1;
+    return write_json(tl->ev, &count, rank, 1, why, nn_now() - tl->t0, own, e);
 }
 
 int nn_timeline_write(nn_timeline *tl, nn_dist *d, const char *path, nn_error *e)
@@ -97,12 +131,18 @@ int nn_timeline_write(nn_timeline *tl, nn_dist *d, const char *path, nn_error *e
     }
     int st = rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "gathering the timeline failed");
     if (!st && d->rank == 0)
-        st = all ? write_json(all, counts, ranks, path, e)
+        st = all ? write_json(all, counts, 0, ranks, NULL, 0, path, e)
                  : nn_err(e, NN_ENOMEM, "out of memory for %zu timeline events", total);
     free(all);
     free(counts);
     free(displs);
-    return nn_dist_agree(d, st, e);
+    st = nn_dist_agree(d, st, e);
+    if (!st && tl->own_written && d->rank > 0) {   /* the whole trace replaces it */
+        char own[4096];
+        nn_timeline_own_path(path, d->rank, own, sizeof own);
+        unlink(own);
+    }
+    return st;
 }
 
 void nn_timeline_free(nn_timeline *tl)

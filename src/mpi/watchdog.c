@@ -1,7 +1,8 @@
-/* Stall watchdog (see dist.h). Rank 0 keeps one receive posted per rank; each
- * other rank sends its step id when it reaches the step's collective, and -1
- * when it leaves training, so rank 0 can drain every message before the
- * receives are cancelled. */
+/* Stall watchdog (see watchdog.h). Rank 0 keeps one receive posted per rank;
+ * each other rank sends the number of guarded collectives it has reached
+ * (every rank runs the same sequence, so the counts agree), and -1 when it
+ * leaves training, so rank 0 can drain every message before the receives are
+ * cancelled. */
 #define _POSIX_C_SOURCE 200809L
 #include <mpi.h>
 #include <stdio.h>
@@ -24,14 +25,16 @@ int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e)
     if (d->rank == 0) {
         int n = d->size;
         w->seen = calloc((size_t)n, sizeof *w->seen);
+        w->heard = calloc((size_t)n, sizeof *w->heard);
         w->inbox = calloc((size_t)n, sizeof *w->inbox);
         MPI_Request *r = calloc((size_t)n, sizeof *r);
         w->rreq = r;
-        if (!w->seen || !w->inbox || !r)
+        if (!w->seen || !w->inbox || !r || !w->heard)
             return nn_err(e, NN_ENOMEM, "out of memory for the watchdog");
         r[0] = MPI_REQUEST_NULL;
         for (int i = 1; i < n; i++) {
             w->seen[i] = -2;
+            w->heard[i] = nn_now();
             MPI_Irecv(&w->inbox[i], 1, MPI_LONG_LONG, i, TAG_HEARTBEAT, d->comm, &r[i]);
         }
     } else {
@@ -39,6 +42,7 @@ int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e)
         if (!w->sreq)
             return nn_err(e, NN_ENOMEM, "out of memory for the watchdog");
     }
+    d->wd = w;   /* the nn_dist collectives of the run wait through it */
     return NN_OK;
 }
 
@@ -53,6 +57,7 @@ static void poll_inbox(nn_watchdog *w)
             if (!flag)
                 break;
             w->seen[i] = w->inbox[i];
+            w->heard[i] = nn_now();
             if (w->inbox[i] == -1)
                 break;   /* that rank has left: no more messages */
             MPI_Irecv(&w->inbox[i], 1, MPI_LONG_LONG, i, TAG_HEARTBEAT, w->d->comm, &r[i]);
@@ -70,14 +75,55 @@ static void send_step(nn_watchdog *w, long long step)
     w->sending = 1;
 }
 
-void nn_watchdog_arrive(nn_watchdog *w, long long step)
+static void arrive(nn_watchdog *w, long long mark)
 {
-    if (!w || !w->timeout)
-        return;
     if (w->d->rank == 0)
         poll_inbox(w);
     else
-        send_step(w, step);
+        send_step(w, mark);
+}
+
+void nn_watchdog_arrive(nn_watchdog *w, long long step)
+{
+    if (w && w->timeout) {
+        w->step = step;
+        arrive(w, ++w->seq);
+    }
+}
+
+void nn_watchdog_keep(nn_watchdog *w, nn_timeline *tl, const char *tl_path,
+                      volatile int *stop)
+{
+    w->tl = tl_path ? tl : NULL;
+    w->tl_path = tl_path;
+    w->stop = stop;
+}
+
+/* This rank's row of the timeline, once, while it can still write it. */
+static void keep_timeline(nn_watchdog *w, const char *why)
+{
+    if (!w->tl || w->tl->own_written)
+        return;
+    nn_error e = {0};
+    if (nn_timeline_write_own(w->tl, w->d->rank, w->tl_path, why, &e))
+        fprintf(stderr, "nntrain: warning: rank %d: %s\n", w->d->rank, e.msg);
+}
+
+/* A stop request that finds this rank waiting for the others: when they
+ * do not come, mpirun is ending the job (a rank died) and SIGKILL follows. */
+static void check_stop(nn_watchdog *w, long long step, const char *what)
+{
+    if (!w->stop || !*w->stop)
+        return;
+    double now = nn_now();
+    if (!w->stop_seen)
+        w->stop_seen = now;
+    else if (now - w->stop_seen > NN_WATCHDOG_STOP_WAIT && w->tl && !w->tl->own_written) {
+        char why[160];
+        snprintf(why, sizeof why, "stop requested while rank %d waited for the others in the %s of step %lld",
+                 w->d->rank, what, step + 1);
+        keep_timeline(w, why);
+    }
 }
 
 static void sleep_us(long us)
@@ -86,57 +132,109 @@ static void sleep_us(long us)
     nanosleep(&ts, NULL);
 }
 
-int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const char *what,
+/* Waits for guarded collective number mark with the stall check. */
+static int wait_mark(nn_watchdog *w, int n, MPI_Request *r, long long mark, const char *what,
                      nn_error *e)
 {
-    MPI_Request *r = reqs;
+    long long step = w->step;
     int rc;
-    if (!w || !w->timeout) {
-        rc = MPI_Waitall(n, r, MPI_STATUSES_IGNORE);
-        return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
-    }
+    w->keepalive = 0;
     double t0 = nn_now(), limit = w->d->rank == 0 ? w->timeout : 2 * w->timeout;
     for (;;) {
         int done = 0;
         rc = MPI_Testall(n, r, &done, MPI_STATUSES_IGNORE);
-        if (rc != MPI_SUCCESS)
+        if (rc != MPI_SUCCESS) {
+            keep_timeline(w, "MPI error in a collective");
             return nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+        }
         if (done)
             return NN_OK;
         double waited = nn_now() - t0;
+        check_stop(w, step, what);
         if (w->d->rank == 0 && waited > 0.05)   /* who has arrived matters only in a stall */
             poll_inbox(w);
         if (waited > limit)
             break;
+        if (w->d->rank > 0 && waited > w->keepalive + w->timeout / 4) {
+            send_step(w, mark);   /* still here, waiting */
+            w->keepalive = waited;
+        }
         if (waited > 0.05)   /* spin through a step's usual waits, as MPI_Waitall */
             sleep_us(waited > 1 ? 1000 : 50);   /* long waits need not spin */
     }
     char missing[1024] = "";
     if (w->d->rank == 0) {
+        /* Ranks behind this collective; failing those, ranks that reached it
+         * and then went silent (their keep-alive stopped). */
         size_t k = 0;
-        int count = 0;
-        for (int i = 1; i < w->d->size && k < sizeof missing - 16; i++)
-            if (w->seen[i] < step) {
-                k += (size_t)snprintf(missing + k, sizeof missing - k, "%s%d (%s)",
-                                      count ? ", " : "", i, nn_dist_who(w->d, i));
-                count++;
-            }
+        int count = 0, silent = 0;
+        for (int pass = 0; pass < 2 && !count; pass++)
+            for (int i = 1; i < w->d->size && k < sizeof missing - 16; i++)
+                if (pass ? nn_now() - w->heard[i] > w->timeout / 2 : w->seen[i] < mark) {
+                    k += (size_t)snprintf(missing + k, sizeof missing - k, "%s%d (%s)",
+                                          count ? ", " : "", i, nn_dist_who(w->d, i));
+                    count++;
+                    silent = pass;
+                }
         if (k >= sizeof missing)
             strcpy(missing + sizeof missing - 5, "...");
-        fprintf(stderr, "nntrain: error: stall: rank%s %s %s not reached the %s of step %lld after %.0f s (--stall-timeout); ending the job\n",
-                count == 1 ? "" : "s", count ? missing : "(unknown)", count == 1 ? "has" : "have",
+        fprintf(stderr, "nntrain: error: stall: rank%s %s %s %s the %s of step %lld after %.0f s (--stall-timeout); ending the job\n",
+                count == 1 ? "" : "s", count ? missing : "(unknown)",
+                count == 1 ? "has" : "have", silent ? "stopped responding in" : "not reached",
                 what, step + 1, w->timeout);
     } else {
         fprintf(stderr, "nntrain: error: stall: rank %d waited %.0f s in the %s of step %lld: rank 0 or another rank is not responding; ending the job\n",
                 w->d->rank, limit, what, step + 1);
     }
     fflush(stderr);
+    char why[160];
+    snprintf(why, sizeof why, "stall: rank %d ends the job in the %s of step %lld (--stall-timeout)",
+             w->d->rank, what, step + 1);
+    keep_timeline(w, why);
     MPI_Abort(w->d->comm, NN_EXIT_STALL);
     return nn_err(e, NN_ESTOP, "stall");
 }
 
+int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const char *what,
+                     nn_error *e)
+{
+    MPI_Request *r = reqs;
+    if (!w || !w->timeout) {
+        int rc = MPI_Waitall(n, r, MPI_STATUSES_IGNORE);
+        return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+    }
+    w->step = step;
+    return wait_mark(w, n, r, w->seq, what, e);
+}
+
+int nn_watchdog_allreduce(nn_watchdog *w, void *buf, int n, MPI_Datatype type, MPI_Op op,
+                          const char *what, nn_error *e)
+{
+    int rc;
+    if (!w || !w->timeout) {
+        rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, type, op, w ? w->d->comm : MPI_COMM_WORLD);
+        return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+    }
+    arrive(w, ++w->seq);
+    MPI_Request r;
+    rc = MPI_Iallreduce(MPI_IN_PLACE, buf, n, type, op, w->d->comm, &r);
+    if (rc != MPI_SUCCESS)
+        return nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, rc);
+    return wait_mark(w, 1, &r, w->seq, what, e);
+}
+
+int nn_watchdog_sum_doubles(nn_watchdog *w, double *buf, int n, long long step, nn_error *e)
+{
+    if (!w || !w->timeout)
+        return w ? nn_dist_sum_doubles(w->d, buf, n, e) : NN_OK;
+    w->step = step;
+    return nn_watchdog_allreduce(w, buf, n, MPI_DOUBLE, MPI_SUM, "loss and metric allreduce", e);
+}
+
 void nn_watchdog_free(nn_watchdog *w)
 {
+    if (w->d && w->d->wd == w)
+        w->d->wd = NULL;   /* from here on the collectives wait unguarded */
     if (w->timeout && w->d->active) {
         if (w->d->rank == 0) {
             /* Drain until every rank said goodbye, then nothing is in flight. */
@@ -162,6 +260,7 @@ void nn_watchdog_free(nn_watchdog *w)
         }
     }
     free(w->seen);
+    free(w->heard);
     free(w->inbox);
     free(w->rreq);
     free(w->sreq);

@@ -146,6 +146,8 @@ static int fit_open(fit_run *r, nn_error *e)
                                &r->wd, e);
     if (!rc && o->timeline && !(rc = nn_timeline_start(&r->tl, 1u << 20, e)))
         r->tlp = &r->tl;
+    if (!rc)   /* a stall or a lost rank ends the job where no gather can run */
+        nn_watchdog_keep(&r->wd, r->tlp, o->timeline, o->stop_flag);
     if (!rc)
         warn_one_class_val(r);
     if (!rc)

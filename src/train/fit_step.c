@@ -152,7 +152,7 @@ static double stop_requested(const fit_run *r)
 static int finish_sync(fit_run *r, double *red, nn_error *e)
 {
     int rc = nn_grad_sync_finish(&r->gs, e);
-    return rc ? rc : nn_dist_sum_doubles(r->d, red, 3 + (size_t)r->m->metric_sums, e);
+    return rc ? rc : nn_watchdog_sum_doubles(&r->wd, red, 3 + r->m->metric_sums, r->step_id, e);
 }
 
 /* The first layer whose output over the last forward's rows (input x)

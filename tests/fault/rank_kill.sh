@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A rank killed with SIGKILL in the middle of training under mpiexec -n 3:
 # the whole job ends (no rank left hanging in a collective) within 30 s
-# with a non-zero exit status, and the last checkpoint (DIR/last.h5, written
-# every epoch) is still a complete file that loads.
+# with a non-zero exit status, the last checkpoint (DIR/last.h5, written
+# every epoch) is still a complete file that loads, and the ranks left write
+# their rows of the --timeline (no gather can run: rank 0 FILE, rank 2
+# FILE.rank2) when mpirun's SIGTERM finds them waiting for rank 1.
 #   rank_kill.sh NNTRAIN MPIEXEC
 set -u
 NN=${1:?usage: rank_kill.sh NNTRAIN MPIEXEC}
@@ -30,7 +32,7 @@ compile(loss="mse", optimizer=Adam(lr=0.001))
 fit(batch_size=32, epochs=500, seed=1)
 S
 "$MPIEXEC" -n 3 --oversubscribe "$NN" train "$T/m.nn" --data synthetic:sqrt:20000 \
-    --out "$OUT" --verbose 2 --no-test --threads 1 >"$T/out" 2>"$T/err" &
+    --out "$OUT" --verbose 2 --no-test --threads 1 --timeline "$T/tl.json" >"$T/out" 2>"$T/err" &
 JOB=$!
 
 # rank PIDS: the nntrain processes of this job, by their --out argument;
@@ -89,6 +91,14 @@ if "$NN" summary "$OUT/last.h5" >"$T/sum" 2>&1 && grep -q 'Total params: 4,353' 
 else
     bad "last.h5 loads" "$(tail -2 "$T/sum")"
 fi
+for f in "$T/tl.json" "$T/tl.json.rank2"; do
+    if /usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); ev = d["traceEvents"]
+assert any(e["ph"] == "X" for e in ev) and any("stop requested" in e["name"] for e in ev)' "$f" 2>"$T/py"; then
+        ok "timeline row of a rank left: $(basename "$f") is valid JSON, marked 'stop requested'"
+    else
+        bad "timeline row of a rank left ($(basename "$f"))" "$(tail -1 "$T/py")"
+    fi
+done
 tmps=$(find "$OUT" -name '*.tmp*' | tr '\n' ' ')
 [ -z "$tmps" ] && ok "no temporary checkpoint left in --out" ||
     echo "note: temporary files left by the killed job (not loaded): $tmps"
