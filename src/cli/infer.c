@@ -37,7 +37,7 @@ int cli_load_model(const char *path, nn_model *m, nn_error *e)
     if (ends_with(path, ".keras"))
         return nn_err(e, NN_EFORMAT, "%s: the Keras 3 .keras (zip) format is not supported: "
                       "save with model.save(\"model.h5\") (Keras 2 HDF5)", path);
-    return nn_ckpt_load_model(path, m, e);
+    return cli_hint_path(nn_ckpt_load_model(path, m, e), e, path, CLI_WANT_MODEL);
 }
 
 int cli_is_classifier(const nn_model *m)
@@ -78,6 +78,75 @@ int cli_image_shape(const nn_shape *model_in, const nn_shape *data, nn_shape *im
     return 0;
 }
 
+/* ---- hints for a path given in the wrong place ---------------------------- */
+
+/* 1: a folder holding image files, 2: a folder of class subfolders holding
+ * image files (the first few are looked at), 0: neither. */
+static int image_folder(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    char **names;
+    int n, kind = 0;
+    size_t nimg;
+    nn_error ignore = {0};
+    if (nn_images_class_folders(path, &names, &n, &nimg, &ignore))
+        return 0;
+    kind = nimg > 0;
+    for (int i = 0; i < n && i < 8 && !kind; i++) {
+        char sub[4096], **sn;
+        int sc;
+        size_t si = 0;
+        snprintf(sub, sizeof sub, "%s/%s", path, names[i]);
+        if (!nn_images_class_folders(sub, &sn, &sc, &si, &ignore))
+            nn_images_free_names(sn, sc);
+        kind = si > 0 ? 2 : 0;
+    }
+    nn_images_free_names(names, n);
+    return kind;
+}
+
+int cli_path_kind(const char *path)
+{
+    int img = image_folder(path);
+    if (img)
+        return img == 2 ? CLI_KIND_CLASS_FOLDERS : CLI_KIND_IMAGES;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return CLI_KIND_OTHER;
+    if (nn_images_is_image_name(path))
+        return CLI_KIND_IMAGES;
+    int h5 = nn_h5_kind(path);
+    return h5 == NN_H5_MODEL ? CLI_KIND_MODEL : h5 == NN_H5_DATASET ? CLI_KIND_DATASET
+                                                                  : CLI_KIND_OTHER;
+}
+
+int cli_hint_path(int rc, nn_error *e, const char *path, int want)
+{
+    int kind = cli_path_kind(path);
+    int images = kind == CLI_KIND_IMAGES || kind == CLI_KIND_CLASS_FOLDERS;
+    if (!rc || kind == CLI_KIND_OTHER || (want == CLI_WANT_DATA && kind == CLI_KIND_DATASET) ||
+        (want == CLI_WANT_MODEL && kind == CLI_KIND_MODEL) || (want == CLI_WANT_IMAGES && images))
+        return rc;
+    if (kind == CLI_KIND_IMAGES)
+        return nn_err(e, rc, "%s is a folder of images: use predict --images %s or convert "
+                      "images %s -o out.h5", path, path, path);
+    if (images)
+        return nn_err(e, rc, "%s is a folder of class folders of images: convert it (nntrain "
+                      "convert images %s -o out.h5) and give --data out.h5, or use predict "
+                      "--images %s/CLASS%s", path, path, path,
+                      want == CLI_WANT_SPEC ? " (train takes it as --data)" : "");
+    if (kind == CLI_KIND_MODEL)
+        return nn_err(e, rc, "%s is a checkpoint (a trained model), not a %s: use "
+                      "train --resume/--init-weights %s, or evaluate/predict %s", path,
+                      want == CLI_WANT_SPEC ? "model spec" : "dataset", path, path);
+    return nn_err(e, rc, "%s is a dataset, not a %s: give it as --data %s (e.g. nntrain %s "
+                  "--data %s)", path, want == CLI_WANT_SPEC ? "model spec" : want ==
+                  CLI_WANT_IMAGES ? "folder of images" : "trained model", path,
+                  want == CLI_WANT_SPEC ? "train MODEL.nn" : "evaluate MODEL.h5", path);
+}
+
 /* ---- inputs -------------------------------------------------------------- */
 
 static int read_names(cli_input *in, const char *src, nn_error *e)
@@ -110,7 +179,7 @@ int cli_input_data(cli_input *in, const char *src, const char *split, nn_error *
         }
     }
     if (rc)
-        return rc;
+        return cli_hint_path(rc, e, src, CLI_WANT_DATA);
     in->open = 1;
     in->labelled = 1;
     snprintf(in->split, sizeof in->split, "%s", split);
@@ -138,17 +207,40 @@ static int img_read(nn_dataset *d, const uint64_t *idx, int count, float *x, flo
     return NN_OK;
 }
 
+/* Notes on stderr: files skipped, images resized or converted. */
+static void image_notes(const nn_images *im, const nn_shape *img)
+{
+    if (im->nskipped)
+        fprintf(stderr, "nntrain: note: skipped %zu file%s that %s not images (e.g. %s)\n",
+                im->nskipped, im->nskipped == 1 ? "" : "s", im->nskipped == 1 ? "is" : "are",
+                im->skipped_example);
+    if (im->nresized)
+        fprintf(stderr, "nntrain: note: resized %zu of %zu images from their sizes (e.g. %dx%d) "
+                "to the model's input %dx%dx%d (HxWxC)\n", im->nresized, im->n,
+                im->resized_from_h, im->resized_from_w, img->d[0], img->d[1], img->d[2]);
+    if (im->nconverted)
+        fprintf(stderr, "nntrain: note: %zu of %zu images converted to %d channel%s (%s), as "
+                "the model's input\n", im->nconverted, im->n, img->d[2],
+                img->d[2] == 1 ? "" : "s",
+                img->d[2] == 1 ? "grey" : img->d[2] == 2 ? "grey + alpha"
+                : img->d[2] == 3 ? "RGB" : "RGBA");
+}
+
 int cli_input_images(cli_input *in, const char *dir, const nn_model *m, int notes,
                      nn_error *e)
 {
     memset(in, 0, sizeof *in);
     struct stat st;
     if (stat(dir, &st) != 0)
-        return nn_err(e, NN_EIO, "--images %s: %s (expected a folder of JPEG/PNG/BMP images)",
-                      dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
-        return nn_err(e, NN_EIO, "--images %s: not a folder (give the folder holding the "
-                      "images)", dir);
+        return nn_err(e, NN_EIO, "--images %s: %s (expected a folder of JPEG/PNG/BMP images "
+                      "or one image file)", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return nn_err(e, NN_EIO, "--images %s: not a folder nor a file (give the folder holding "
+                      "the images, or one image)", dir);
+    if (S_ISREG(st.st_mode) && !nn_images_is_image_name(dir))
+        return cli_hint_path(nn_err(e, NN_EINVAL, "--images %s: not an image file name "
+                                    "(expected .jpg, .png, .bmp, ...; or a folder of images)",
+                                    dir), e, dir, CLI_WANT_IMAGES);
     nn_shape img;
     char ms[64];
     if (!cli_image_shape(&m->in_shape, NULL, &img))
@@ -164,15 +256,8 @@ int cli_input_images(cli_input *in, const char *dir, const nn_model *m, int note
     if (rc)
         return rc;
     in->has_im = 1;
-    if (notes && in->im.nresized)
-        fprintf(stderr, "nntrain: note: %zu of %zu images resized to %dx%d (HxW), the model's "
-                "input\n", in->im.nresized, in->im.n, img.d[0], img.d[1]);
-    if (notes && in->im.nconverted)
-        fprintf(stderr, "nntrain: note: %zu of %zu images converted to %d channel%s (%s), as "
-                "the model's input\n", in->im.nconverted, in->im.n, img.d[2],
-                img.d[2] == 1 ? "" : "s",
-                img.d[2] == 1 ? "grey" : img.d[2] == 2 ? "grey + alpha"
-                : img.d[2] == 3 ? "RGB" : "RGBA");
+    if (notes)
+        image_notes(&in->im, &img);
     nn_dataset *d = &in->ds;
     d->n = in->im.n;
     d->x_shape = m->in_shape.n == 3 ? img : m->in_shape;

@@ -154,7 +154,7 @@ mkdir pics
 for i in 1 2 3; do "$MK" "pics/photo_$i.jpg" 10 8 3 "$i"; done
 "$MK" pics/exact.png 6 6 1 9
 nn img predict "$FIX/keras_cnn.h5" --images pics --class-names red,green,blue -o pi.csv
-check img 0 'note: 3 of 4 images resized to 6x6 \(HxW\), the model.s input' \
+check img 0 'note: resized 3 of 4 images from their sizes \(e\.g\. 8x10\) to the model.s input 6x6x2 \(HxWxC\)' \
     'note: 4 of 4 images converted to 2 channels'
 expect "image CSV header: file, class names, predicted" test "$(head -n1 pi.csv)" = 'file,red,green,blue,predicted'
 expect "image CSV rows: the files in name order" test "$(tail -n +2 pi.csv | cut -d, -f1 | tr '\n' ' ')" = \
@@ -180,11 +180,18 @@ nn spec_model predict "$ROOT/jobs/models/mnist_mlp.nn" --data d.h5
 check spec_model 1 'is a model spec without weights'
 nn no_dir predict "$FIX/keras_cnn.h5" --images no_such_folder
 check no_dir 1 'nntrain: error: --images no_such_folder: No such file or directory'
-mkdir mixed && cp pics/photo_1.jpg mixed/ && echo hello >mixed/notes.txt
+mkdir mixed && cp pics/photo_1.jpg mixed/ && echo hello >mixed/notes.txt && echo x >mixed/Thumbs.db
+nn skip_other predict "$FIX/keras_cnn.h5" --images mixed
+check skip_other 0 'note: skipped 2 files that are not images \(e\.g\. mixed/Thumbs\.db\)' '^photo_1\.jpg,'
+expect "one note for the skipped files" test "$(grep -c skipped skip_other.err)" -eq 1
+echo hello >mixed/notes.png
 nn not_image predict "$FIX/keras_cnn.h5" --images mixed
-check not_image 1 'notes\.txt: not an image'
+check not_image 1 'mixed/notes\.png: not an image'
+nn one_file predict "$FIX/keras_cnn.h5" --images pics/photo_2.jpg
+check one_file 0 '^file,class_0,class_1,class_2,predicted$' '^photo_2\.jpg,'
+expect "one image file: one row" test "$(wc -l <one_file.out)" -eq 2
 nn not_dir predict "$FIX/keras_cnn.h5" --images d.csv
-check not_dir 1 'not a folder'
+check not_dir 1 'not an image file name'
 nn wrong_input predict "$FIX/keras_cnn.h5" --data d.h5
 check wrong_input 1 'samples have shape \(None, 8\) but the model.s input is \(None, 6, 6, 2\)'
 nn flat_images predict "$FIX/keras_mlp.h5" --images pics
