@@ -211,8 +211,9 @@ static int img_read(nn_dataset *d, const uint64_t *idx, int count, float *x, flo
 static void image_notes(const nn_images *im, const nn_shape *img)
 {
     if (im->nskipped)
-        fprintf(stderr, "nntrain: note: skipped %zu file%s that %s not images (e.g. %s)\n",
-                im->nskipped, im->nskipped == 1 ? "" : "s", im->nskipped == 1 ? "is" : "are",
+        fprintf(stderr, "nntrain: note: skipped %zu file%s that %s (e.g. %s)\n",
+                im->nskipped, im->nskipped == 1 ? "" : "s",
+                im->nskipped == 1 ? "is not an image" : "are not images",
                 im->skipped_example);
     if (im->nresized)
         fprintf(stderr, "nntrain: note: resized %zu of %zu images from their sizes (e.g. %dx%d) "
@@ -356,6 +357,24 @@ int cli_infer_parse(int argc, char **argv, const char *cmd, cli_opt *opts, cli_i
     return rc;
 }
 
+/* The class names the checkpoint keeps from its training data: they replace
+ * the input's for images (which have none), and fill in for data without
+ * names. Keras files and older checkpoints have none: class_N is used. */
+static int model_names(cli_input *in, const char *model, int images, nn_error *e)
+{
+    char **names;
+    int n;
+    if (in->names && !images)
+        return NN_OK;
+    int rc = nn_ckpt_class_names(model, &names, &n, e);
+    if (rc || !names)
+        return rc;
+    nn_h5_free_strings(in->names, (size_t)in->nnames);
+    in->names = names;
+    in->nnames = n;
+    return NN_OK;
+}
+
 int cli_infer_open(const cli_infer_args *a, int speak, nn_model *m, int *have_model,
                    cli_input *in, nn_error *e)
 {
@@ -364,6 +383,8 @@ int cli_infer_open(const cli_infer_args *a, int speak, nn_model *m, int *have_mo
     if (!rc)
         rc = a->images ? cli_input_images(in, a->images, m, speak, e)
                        : cli_input_data(in, a->data, a->split, e);
+    if (!rc && !a->names)
+        rc = model_names(in, a->model, a->images != NULL, e);
     if (!rc && a->names)
         rc = cli_input_names(in, a->names, e);
     if (!rc)

@@ -146,8 +146,9 @@ static int list_dir(const nn_image_class *k, int cls, entry **ents, size_t *n, s
 static void skip_notes(const img_skips *sk, nn_strbuf *notes)
 {
     if (sk->nother)
-        nn_strbuf_printf(notes, "note: skipped %zu file%s that %s not images (e.g. %s)\n",
-                         sk->nother, sk->nother == 1 ? "" : "s", sk->nother == 1 ? "is" : "are",
+        nn_strbuf_printf(notes, "note: skipped %zu file%s that %s (e.g. %s)\n",
+                         sk->nother, sk->nother == 1 ? "" : "s",
+                         sk->nother == 1 ? "is not an image" : "are not images",
                          sk->example);
     if (sk->ndirs)
         nn_strbuf_printf(notes, "note: skipped %zu subfolder(s) or special file(s)\n", sk->ndirs);

@@ -279,6 +279,57 @@ if "$NN" train --help 2>/dev/null | grep -q -- '--checkpoint'; then
 else
     echo "skip models trained here: nntrain train has no --checkpoint yet"
 fi
+# --- class folders (flow_from_directory): train --data DIR, class names kept --------------
+mkdir -p fold/rick fold/notrick fold/Zed
+for i in $(seq 1 12); do
+    "$MK" "fold/notrick/n_$i.png" 12 12 1 $((500 + i)) 0
+    "$MK" "fold/rick/r_$i.png" 12 12 1 $((600 + i)) 1
+done
+echo thumbs >fold/rick/Thumbs.db
+cp fold/rick/r_1.png fold/Zed/z.png
+nn conv_fold convert images fold -o fold.h5 --no-shuffle
+check conv_fold 0 'in 3 classes \(Zed 1, notrick 12, rick 12\)' \
+    'note: skipped 1 file that is not an image \(e\.g\. fold/rick/Thumbs\.db\)'
+rm -r fold/Zed
+cat >bin.nn <<'EOF'
+Flatten(input_shape=(12, 12, 1))
+Dense(1, activation="sigmoid")
+compile(loss="binary_crossentropy", optimizer=Adam(lr=0.05), metrics=["accuracy"])
+fit(batch_size=8, epochs=15)
+EOF
+nn train_fold train bin.nn --data fold --out runf --checkpoint runf/best.h5 --monitor loss --verbose 2
+check train_fold 0 'Converted fold \(24 images in 2 classes: 0 = notrick 12, 1 = rick 12;' \
+    'into runf/data-[0-9a-f]{16}\.h5' 'Epoch 15/15'
+cache=$(ls runf/data-*.h5 2>/dev/null)
+nn train_fold2 train bin.nn --data fold --out runf --epochs 1 --verbose 2
+check train_fold2 0 "Reusing $cache: converted from fold before"
+touch fold/rick/r_3.png
+nn train_fold3 train bin.nn --data fold --out runf --epochs 1 --verbose 2
+check train_fold3 0 'Converted fold \(24 images' "Removed $cache"
+expect "one cache file after a rebuild" test "$(ls runf/data-*.h5 | wc -l)" -eq 1
+nn conv_pair convert images fold -o pair.h5
+nn conv_swap convert images fold/rick=notrick fold/notrick=rick -o swap.h5
+nn eval_fold evaluate runf/best.h5 --data pair.h5 --errors 0
+check eval_fold 0 'true \\ predicted +notrick +rick$' '^  rick +12 '
+expect "no order hint when the classes match" test -z "$(grep hint eval_fold.err)"
+nn eval_swap evaluate runf/best.h5 --data swap.h5 --errors 0
+check eval_swap 0 "nntrain: hint: accuracy 0\.[0-2][0-9] is far below chance: the classes may be in the other order than when the model was trained \(class 0 = 'notrick', 1 = 'rick' here\)"
+nn pred_fold predict runf/best.h5 --images fold/rick
+check pred_fold 0 '^file,notrick,rick,predicted$' '^r_1\.png,[0-9.e-]+,[0-9.e-]+,rick$'
+nn pred_keras predict "$FIX/keras_cnn.h5" --images pics/photo_1.jpg
+check pred_keras 0 '^file,class_0,class_1,class_2,predicted$'
+nn analyze_fold analyze runf/best.h5 --data pair.h5 -o anf
+expect "analyze: class names from the data" grep -q '^1,rick,' anf/most_confident.csv
+# a path in the wrong place: the hint names the right command
+nn hint_eval_dir evaluate runf/best.h5 --data fold/rick
+check hint_eval_dir 1 'fold/rick is a folder of images: use predict --images fold/rick or convert images fold/rick -o out\.h5'
+nn hint_model_data evaluate pair.h5 --data pair.h5
+check hint_model_data 1 'pair\.h5 is a dataset, not a trained model'
+nn hint_train_ckpt train runf/best.h5 --data pair.h5 --out runh
+check hint_train_ckpt 1 'runf/best\.h5 is a checkpoint \(a trained model\), not a model spec: use train --resume/--init-weights'
+nn hint_data_ckpt train bin.nn --data runf/best.h5 --out runh
+check hint_data_ckpt 1 'runf/best\.h5 is a checkpoint \(a trained model\), not a dataset'
+
 nn analyze_cnn analyze "$FIX/keras_cnn.h5" --data d.h5 -o an2
 check analyze_cnn 1 'samples have shape \(None, 8\)'
 nn analyze_mlp analyze "$FIX/keras_mlp.h5" --data d.h5 -o an3
