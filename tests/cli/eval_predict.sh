@@ -354,6 +354,21 @@ if [ -n "$MPIEXEC" ] && command -v "$MPIEXEC" >/dev/null 2>&1; then
         >mpi_bad.out 2>&1
     expect "2 ranks: a corrupt model exits 1" test $? -ne 0
     expect "2 ranks: one error message" test "$(grep -c 'nntrain: error' mpi_bad.out)" -eq 1
+    # train --data DIR of class folders: rank 0 converts, rank 1 waits; an error reaches both
+    timeout 120 "$MPIEXEC" -n 2 --oversubscribe "$NN" train bin.nn --data fold --out runm \
+        --epochs 2 --verbose 2 >mpi_fold.out 2>&1
+    expect "2 ranks: train --data DIR exits 0" test $? -eq 0
+    expect "2 ranks: converted once" test "$(grep -c '^Converted fold' mpi_fold.out)" -eq 1
+    expect "2 ranks: the cache has the 1-rank run's name (same files, shape, seed)" \
+        test "$(cd runm && ls data-*.h5)" = "$(cd runf && ls data-*.h5)"
+    mkdir -p foldbad/a foldbad/b && cp fold/rick/r_1.png foldbad/a/ && cp fold/notrick/n_1.png foldbad/b/
+    echo "not a png" >foldbad/b/broken.png
+    timeout 120 "$MPIEXEC" -n 2 --oversubscribe "$NN" train bin.nn --data foldbad --out runm2 \
+        --epochs 1 >mpi_foldbad.out 2>&1
+    rc=$?
+    expect "2 ranks: a broken image fails both ranks, no hang" test "$rc" -ne 0 -a "$rc" -ne 124
+    expect "2 ranks: one error naming the file" test "$(grep -c 'nntrain: error: .*foldbad/b/broken\.png' mpi_foldbad.out)" -eq 1
+    expect "2 ranks: no cache left" test -z "$(ls runm2 2>/dev/null | grep data-)"
 else
     echo "skip MPI checks (no mpiexec)"
 fi
