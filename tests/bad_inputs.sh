@@ -281,6 +281,22 @@ bad_case "--data synthetic:cube" "unknown generator" o29 -- train sq.nn --data s
 bad_case "--out afile/out" "output under a regular file" - -- train sq.nn $D --out afile/out
 bad_case "convert idx good" "no -o" - -- convert idx good
 bad_case "--stall-timeout -5" "negative timeout" o30 -- train sq.nn $D --stall-timeout -5 --out o30
+# image folders as Keras users have them, paths in the wrong place (issue 16, folders)
+mkdir -p f_cls/a f_cls/b f_bad/a f_bad/b f_thumbs
+cp i_ok/a.png f_cls/a/ && cp i_ok/a.png f_cls/b/ && cp i_ok/a.png f_bad/a/
+echo "not a png" >f_bad/b/broken.png
+echo thumbs >f_thumbs/Thumbs.db
+bad_case f_cls/ "a folder of class folders as evaluate --data" - -- evaluate ck/last.h5 --data f_cls
+bad_case i_ok/ "a folder of images as evaluate --data" - -- evaluate ck/last.h5 --data i_ok
+bad_case good.h5 "a dataset as the model of evaluate" - -- evaluate good.h5 --data good.h5
+bad_case ck/last.h5 "a checkpoint as train's model spec" o_f1 -- train ck/last.h5 $D --out o_f1
+bad_case good.h5 "a dataset as train's model spec" o_f2 -- train good.h5 $D --out o_f2
+bad_case ck/last.h5 "a checkpoint as train --data" o_f3 -- train sq.nn --data ck/last.h5 --out o_f3
+bad_case ck/last.h5 "a checkpoint as predict --data" - -- predict ck/last.h5 --data ck/last.h5
+bad_case good.h5 "a dataset as predict --images" - -- predict ck/last.h5 --images good.h5
+bad_case f_thumbs/ "predict --images: only a Thumbs.db" - -- predict "$HERE/fixtures/keras_cnn.h5" --images f_thumbs
+bad_case f_bad/b/broken.png "train --data class folders, text named .png" o_f4 -- train cnn.nn --data f_bad --out o_f4
+bad_case f_cls/ "train --data class folders, model input (1,)" o_f5 -- train sq.nn --data f_cls --out o_f5
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"
