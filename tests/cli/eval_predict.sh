@@ -266,12 +266,19 @@ if "$NN" train --help 2>/dev/null | grep -q -- '--checkpoint'; then
     check recon_img 0 'Wrote 2 PNG pairs'
     expect "PNG pairs named after the images" is_png rec2/00001_im_10.png
     nn analyze analyze soft.h5 --data imgs.h5 -o an
-    check analyze 0 'first_layer_weights\.png: 3 of 3 units of layer .dense. \(Dense\) as 12x12x1 images, one per class' \
+    check analyze 0 'first_layer_weights\.png: 3 of 3 units of layer .dense. \(Dense\) as 12x12x1 images, one per class, 11x larger' \
         'most_confident\.png: the most confident example of 3 of 3 classes'
     expect "analyze: weight and example PNGs" is_png an/first_layer_weights.png
     expect "analyze: example PNG" is_png an/most_confident.png
     expect "analyze: templates listed by class" test "$(cut -d, -f5 an/first_layer_weights.csv | tr '\n' ' ')" = \
         "label horizontal vertical stripes "
+    if /usr/bin/python3 -c 'import h5py, PIL' 2>/dev/null; then
+        /usr/bin/python3 "$HERE/check_analyze_png.py" an soft.h5 dense 3 >an_check.out 2>&1
+        expect "analyze: tiles and legend use the same colour map (PIL, h5py)" test $? -eq 0
+        sed 's/^/    | /' an_check.out | head -n 5
+    else
+        echo "skip the analyze PNG check (no python3-h5py or python3-pil)"
+    fi
     # classes are samples 0-11, 12-23, 24-35 (imgs.h5 was converted --no-shuffle)
     expect "analyze: one example per class, of that class" awk -F, 'NR > 1 { n++
         if ($3 == "" || $3 < 12 * (NR - 2) || $3 >= 12 * (NR - 1)) bad = 1 }
