@@ -44,7 +44,8 @@ static const char *help =
     "  --split test|train    which split of SRC (default: test when SRC has one)\n"
     "  -o, --out DIR         output folder (created if needed)\n"
     "  --limit N             only look at the first N samples\n"
-    "  --class-names A,B,..  class names (default: the dataset's class_names)\n"
+    "  --class-names A,B,..  class names (default: the dataset's class_names, else\n"
+    "                        those the checkpoint keeps from its training data)\n"
     "  --batch-size B        samples per forward pass (default 64)\n"
     "  --threads T           compute threads per rank\n";
 

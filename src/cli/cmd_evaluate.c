@@ -37,7 +37,8 @@ static const char *help =
     "                        false negatives\n"
     "  --confusion-csv FILE  write the confusion matrix as CSV (rows: true class);\n"
     "                        scripts/plot_confusion.py FILE draws it as a PNG\n"
-    "  --class-names A,B,..  class names (default: the dataset's class_names)\n"
+    "  --class-names A,B,..  class names (default: the dataset's class_names, else\n"
+    "                        those the checkpoint keeps from its training data)\n"
     "  --target input        score reconstructions of the input (autoencoders; the\n"
     "                        default when the model was trained so)\n"
     "  --threads T           compute threads per rank\n";
