@@ -81,6 +81,11 @@ static int convert(const char *dir, const class_dirs *c, const nn_shape *img, ui
                    im.nskipped == 1 ? "" : "s",
                    im.nskipped == 1 ? "is not an image" : "are not images",
                    im.skipped_example);
+        if (im.ndistinct < im.nfiles)
+            printf("note: %zu of %zu files repeat another file's bytes, kept (a validation "
+                   "split may hold copies of training images; nntrain convert images %s -o "
+                   "F.h5 --dedupe lists and drops them)\n", im.nfiles - im.ndistinct, im.nfiles,
+                   dir);
         printf("Converted %s (%zu images in %d classes: ", dir, im.n, im.nclasses);
         for (int k = 0; k < im.nclasses; k++)
             printf("%s%d = %s %zu", k ? ", " : "", k, im.class_names[k], im.class_count[k]);

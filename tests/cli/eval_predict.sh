@@ -314,6 +314,10 @@ touch fold/rick/r_3.png
 nn train_fold3 train bin.nn --data fold --out runf --epochs 1 --verbose 2
 check train_fold3 0 'Converted fold \(24 images' "Removed $cache"
 expect "one cache file after a rebuild" test "$(ls runf/data-*.h5 | wc -l)" -eq 1
+nn train_fold4 train bin.nn --data fold --out runf --epochs 2 --resume auto --verbose 2
+check train_fold4 0 'Reusing runf/data-' 'Resuming from runf/last\.h5: 1 epoch done' 'Epoch 2/2'
+nn pred_resumed predict runf/last.h5 --images fold/notrick/n_2.png
+check pred_resumed 0 '^file,notrick,rick,predicted$'
 nn conv_pair convert images fold -o pair.h5
 nn conv_swap convert images fold/rick=notrick fold/notrick=rick -o swap.h5
 nn eval_fold evaluate runf/best.h5 --data pair.h5 --errors 0
