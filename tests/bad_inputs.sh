@@ -299,6 +299,7 @@ bad_case f_bad/b/broken.png "train --data class folders, text named .png" o_f4 -
 bad_case f_cls/ "train --data class folders, model input (1,)" o_f5 -- train sq.nn --data f_cls --out o_f5
 bad_case f_cls/ "a folder of class folders as convert idx" out_f6.h5 -- convert idx f_cls -o out_f6.h5
 bad_case ck/last.h5 "a checkpoint as inspect's dataset" - -- inspect ck/last.h5
+bad_case f_cls/ "predict --images: a folder of class folders" - -- predict "$HERE/fixtures/keras_cnn.h5" --images f_cls
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

@@ -129,9 +129,11 @@ int cli_hint_path(int rc, nn_error *e, const char *path, int want)
     if (!rc || kind == CLI_KIND_OTHER || (want == CLI_WANT_DATA && kind == CLI_KIND_DATASET) ||
         (want == CLI_WANT_MODEL && kind == CLI_KIND_MODEL) || (want == CLI_WANT_IMAGES && images))
         return rc;
+    struct stat st;
+    int file = stat(path, &st) == 0 && S_ISREG(st.st_mode);
     if (kind == CLI_KIND_IMAGES)
-        return nn_err(e, rc, "%s is a folder of images: use predict --images %s or convert "
-                      "images %s -o out.h5", path, path, path);
+        return nn_err(e, rc, "%s is %s: use predict --images %s or convert images %s -o "
+                      "out.h5", path, file ? "an image file" : "a folder of images", path, path);
     if (images)
         return nn_err(e, rc, "%s is a folder of class folders of images: convert it (nntrain "
                       "convert images %s -o out.h5) and give --data out.h5, or use predict "
@@ -248,6 +250,10 @@ int cli_input_images(cli_input *in, const char *dir, const nn_model *m, int note
         return nn_err(e, NN_ESHAPE, "the model's input %s is not an image (H, W, C), nor a "
                       "flat square image: --images cannot feed it",
                       nn_shape_str(&m->in_shape, ms, sizeof ms));
+    if (cli_path_kind(dir) == CLI_KIND_CLASS_FOLDERS)
+        return nn_err(e, NN_EINVAL, "--images %s holds class folders, not images: give one of "
+                      "them (--images %s/CLASS), or evaluate the lot: nntrain convert images %s "
+                      "-o data.h5, then --data data.h5", dir, dir, dir);
     nn_image_class k = {dir, "images"};
     nn_images_opts o = {.h = img.d[0], .w = img.d[1], .channels = img.d[2]};
     if (img.d[2] > 4)
