@@ -366,15 +366,49 @@ int cli_infer_parse(int argc, char **argv, const char *cmd, cli_opt *opts, cli_i
 /* The class names the checkpoint keeps from its training data: they replace
  * the input's for images (which have none), and fill in for data without
  * names. Keras files and older checkpoints have none: class_N is used. */
-static int model_names(cli_input *in, const char *model, int images, nn_error *e)
+/* 1 when the two lists hold the same names in another order. */
+static int reordered(char **a, int na, char **b, int nb)
+{
+    if (na != nb || na < 2)
+        return 0;
+    int same_order = 1;
+    for (int i = 0; i < na; i++) {
+        int found = 0;
+        for (int j = 0; j < nb && !found; j++)
+            found = !strcmp(a[i], b[j]);
+        if (!found)
+            return 0;
+        same_order = same_order && !strcmp(a[i], b[i]);
+    }
+    return !same_order;
+}
+
+static void join_names(char **v, int n, char *buf, size_t len)
+{
+    buf[0] = 0;
+    for (int i = 0; i < n && strlen(buf) + 8 < len; i++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? ", " : "", v[i]);
+}
+
+static int model_names(cli_input *in, const char *model, int images, int speak, nn_error *e)
 {
     char **names;
     int n;
-    if (in->names && !images)
-        return NN_OK;
     int rc = nn_ckpt_class_names(model, &names, &n, e);
     if (rc || !names)
         return rc;
+    if (in->names && !images) {
+        char a[300], b[300];
+        join_names(in->names, in->nnames, a, sizeof a);
+        join_names(names, n, b, sizeof b);
+        if (speak && reordered(in->names, in->nnames, names, n))
+            fprintf(stderr, "nntrain: warning: %s has its classes in the order 0, 1, ... = "
+                    "(%s) but %s was trained with (%s): labels and predictions do not match; "
+                    "convert the data again with the classes in the model's order\n",
+                    in->ds.source, a, model, b);
+        nn_ckpt_free_names(names, n);
+        return NN_OK;
+    }
     nn_h5_free_strings(in->names, (size_t)in->nnames);
     in->names = names;
     in->nnames = n;
@@ -390,7 +424,7 @@ int cli_infer_open(const cli_infer_args *a, int speak, nn_model *m, int *have_mo
         rc = a->images ? cli_input_images(in, a->images, m, speak, e)
                        : cli_input_data(in, a->data, a->split, e);
     if (!rc && !a->names)
-        rc = model_names(in, a->model, a->images != NULL, e);
+        rc = model_names(in, a->model, a->images != NULL, speak, e);
     if (!rc && a->names)
         rc = cli_input_names(in, a->names, e);
     if (!rc)

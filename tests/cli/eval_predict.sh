@@ -325,6 +325,11 @@ check eval_fold 0 'true \\ predicted +notrick +rick$' '^  rick +12 '
 expect "no order hint when the classes match" test -z "$(grep hint eval_fold.err)"
 nn eval_swap evaluate runf/best.h5 --data swap.h5 --errors 0
 check eval_swap 0 "nntrain: hint: accuracy 0\.[0-2][0-9] is far below chance: the classes may be in the other order than when the model was trained \(class 0 = 'notrick', 1 = 'rick' here\)"
+nn conv_rfirst convert images fold/rick=rick fold/notrick=notrick -o rfirst.h5
+nn eval_rfirst evaluate runf/best.h5 --data rfirst.h5 --errors 0
+check eval_rfirst 0 "warning: rfirst\.h5:/train has its classes in the order 0, 1, \.\.\. = \(rick, notrick\) but runf/best\.h5 was trained with \(notrick, rick\)" \
+    "hint: accuracy 0\.[0-2]"
+expect "no order warning when the names agree" test -z "$(grep 'in the order' eval_fold.err eval_swap.err)"
 nn pred_fold predict runf/best.h5 --images fold/rick
 check pred_fold 0 '^file,notrick,rick,predicted$' '^r_1\.png,[0-9.e-]+,[0-9.e-]+,rick$'
 nn pred_keras predict "$FIX/keras_cnn.h5" --images pics/photo_1.jpg
