@@ -19,7 +19,7 @@
 
 typedef struct nn_image_class {
     const char *dir;      /* folder holding the class's images */
-    const char *label;    /* class name */
+    const char *label;    /* class name ("": messages name the folder alone) */
 } nn_image_class;
 
 typedef struct nn_images_opts {

@@ -254,7 +254,7 @@ int cli_input_images(cli_input *in, const char *dir, const nn_model *m, int note
         return nn_err(e, NN_EINVAL, "--images %s holds class folders, not images: give one of "
                       "them (--images %s/CLASS), or evaluate the lot: nntrain convert images %s "
                       "-o data.h5, then --data data.h5", dir, dir, dir);
-    nn_image_class k = {dir, "images"};
+    nn_image_class k = {dir, ""};   /* no class: messages name the folder alone */
     nn_images_opts o = {.h = img.d[0], .w = img.d[1], .channels = img.d[2]};
     if (img.d[2] > 4)
         return nn_err(e, NN_ESHAPE, "the model's input has %d channels: images have 1 to 4",

@@ -109,15 +109,19 @@ static int list_dir(const nn_image_class *k, int cls, entry **ents, size_t *n, s
     char **paths;
     size_t np, other0 = sk->nother;
     int rc = img_list_files(k->dir, &paths, &np, sk, e);
-    if (rc)
+    if (rc && k->label[0])
         return nn_err_prefix(e, "class '%s'", k->label);
+    if (rc)
+        return rc;
+    char cls_txt[300] = "";
+    if (k->label[0])
+        snprintf(cls_txt, sizeof cls_txt, " for class '%s'", k->label);
     if (np == 0 && sk->nother > other0)
-        rc = nn_err(e, NN_EINVAL, "%s: no image files for class '%s' (%zu other file%s, e.g. "
-                    "%s; expected JPEG, PNG, BMP, GIF, ...)", k->dir, k->label,
-                    sk->nother - other0, sk->nother - other0 == 1 ? "" : "s", sk->example);
+        rc = nn_err(e, NN_EINVAL, "%s: no image files%s (%zu other file%s, e.g. %s; expected "
+                    "JPEG, PNG, BMP, GIF, ...)", k->dir, cls_txt, sk->nother - other0,
+                    sk->nother - other0 == 1 ? "" : "s", sk->example);
     else if (np == 0)
-        rc = nn_err(e, NN_EINVAL, "%s: empty folder: no image files for class '%s'", k->dir,
-                    k->label);
+        rc = nn_err(e, NN_EINVAL, "%s: empty folder: no image files%s", k->dir, cls_txt);
     for (size_t i = 0; i < np; i++) {
         if (!rc && *n == *cap) {
             size_t c2 = *cap ? 2 * *cap : 256;
