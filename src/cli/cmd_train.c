@@ -372,13 +372,15 @@ static int open_data(cli_opt *opts, train_run *t, nn_error *e)
     if (!rc)
         rc = read_class_names(data, t, e);
     if (!rc && cli_find(opts, "--val")->given) {
-        rc = nn_data_open(cli_find(opts, "--val")->value, "train", seed, &t->val, e);
+        const char *val = cli_find(opts, "--val")->value;
+        rc = cli_hint_path(nn_data_open(val, "train", seed, &t->val, e), e, val, CLI_WANT_DATA);
         t->has_val = !rc;
     }
     if (!rc && !cli_find(opts, "--no-test")->given) {
         cli_opt *o = cli_find(opts, "--test");
         if (o->given) {
             rc = nn_data_open(o->value, "test", seed, &t->test, e);
+            rc = cli_hint_path(rc, e, o->value, CLI_WANT_DATA);
             t->has_test = !rc;
         } else {
             nn_error ignore = {0};

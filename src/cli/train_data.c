@@ -37,7 +37,9 @@ static void free_dirs(class_dirs *c)
 
 static int list_classes(const char *dir, class_dirs *c, nn_error *e)
 {
-    size_t nimg;
+    size_t nimg, dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')   /* "DIR/" and "DIR" name the same files */
+        dl--;
     memset(c, 0, sizeof *c);
     int rc = nn_images_class_folders(dir, &c->names, &c->n, &nimg, e);
     if (!rc && c->n < 1)
@@ -46,11 +48,11 @@ static int list_classes(const char *dir, class_dirs *c, nn_error *e)
                 !(c->paths = calloc((size_t)c->n, sizeof *c->paths))))
         rc = nn_err(e, NN_ENOMEM, "out of memory");
     for (int i = 0; !rc && i < c->n; i++) {
-        size_t l = strlen(dir) + strlen(c->names[i]) + 2;
+        size_t l = dl + strlen(c->names[i]) + 2;
         if (!(c->paths[i] = malloc(l)))
             rc = nn_err(e, NN_ENOMEM, "out of memory");
         else
-            snprintf(c->paths[i], l, "%s/%s", dir, c->names[i]);
+            snprintf(c->paths[i], l, "%.*s/%s", (int)dl, dir, c->names[i]);
         c->k[i] = (nn_image_class){c->paths[i], c->names[i]};
     }
     return rc;

@@ -7,11 +7,17 @@
 #            predicted class is the argmax, equal to Keras's outputs in
 #            keras_expect.h5 when python3-h5py is there), from a folder of
 #            JPEGs of another size (the resize note), --recon-dir PNG pairs;
-#   analyze  first-layer weight images and the most confident examples;
+#   analyze  first-layer weight images and the most confident examples, the
+#            tiles and legend against the checkpoint's kernel (check_analyze_png.py);
 #   models trained here with `train --checkpoint` on generated images;
+#   class folders: convert images DIR in byte order, train --data DIR (cached
+#            conversion reused / rebuilt), class names kept in checkpoints and
+#            printed, the swapped-class hint and warning, skipped non-image
+#            files, --images FILE, hints for paths in the wrong place;
 #   errors   corrupt/missing model, a spec instead of a model, a missing or
 #            bad image folder, usage (exit 1 / 2 and the message);
-#   MPI      evaluate and predict on 2 ranks print once and match 1 rank.
+#   MPI      evaluate and predict on 2 ranks print once and match 1 rank;
+#            train --data DIR converts once, a broken image fails both ranks.
 # Images are written by tests/cli/mkimage.c (stb_image_write).
 #
 # usage: eval_predict.sh NNTRAIN [MPIEXEC] MKIMAGE
