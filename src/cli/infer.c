@@ -139,13 +139,15 @@ int cli_hint_path(int rc, nn_error *e, const char *path, int want)
                       "convert images %s -o out.h5) and give --data out.h5, or use predict "
                       "--images %s/CLASS%s", path, path, path,
                       want == CLI_WANT_SPEC ? " (train takes it as --data)" : "");
+    const char *wanted = want == CLI_WANT_SPEC ? "model spec" : want == CLI_WANT_DATA ?
+                         "dataset" : want == CLI_WANT_MODEL ? "trained model" :
+                         "folder of images";
     if (kind == CLI_KIND_MODEL)
         return nn_err(e, rc, "%s is a checkpoint (a trained model), not a %s: use "
-                      "train --resume/--init-weights %s, or evaluate/predict %s", path,
-                      want == CLI_WANT_SPEC ? "model spec" : "dataset", path, path);
+                      "train --resume/--init-weights %s, or evaluate/predict %s", path, wanted,
+                      path, path);
     return nn_err(e, rc, "%s is a dataset, not a %s: give it as --data %s (e.g. nntrain %s "
-                  "--data %s)", path, want == CLI_WANT_SPEC ? "model spec" : want ==
-                  CLI_WANT_IMAGES ? "folder of images" : "trained model", path,
+                  "--data %s)", path, wanted, path,
                   want == CLI_WANT_SPEC ? "train MODEL.nn" : "evaluate MODEL.h5", path);
 }
 
