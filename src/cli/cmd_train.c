@@ -334,6 +334,20 @@ static void set_output_dir(cli_opt *opts, train_run *t)
                  base);
 }
 
+/* DIR holds MNIST-layout IDX files: it is read as IDX, subfolders or not. */
+static int has_idx(const char *dir)
+{
+    static const char *const names[] = {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz",
+                                        "train-images.idx3-ubyte", "train-images.idx3-ubyte.gz"};
+    char p[4200];
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        if (access(p, F_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* --data DIR of class subfolders (flow_from_directory): its cached HDF5
  * conversion in the output folder becomes the data (t->data_h5). Every rank
  * calls this, with the status so far, so that the collectives match. */
@@ -341,7 +355,7 @@ static int use_class_folders(cli_opt *opts, train_run *t, nn_dist *d, int rc, nn
 {
     const char *data = cli_find(opts, "--data")->value;
     rc = nn_dist_agree(d, rc, e);
-    int folders = !rc && cli_path_kind(data) == CLI_KIND_CLASS_FOLDERS;
+    int folders = !rc && cli_path_kind(data) == CLI_KIND_CLASS_FOLDERS && !has_idx(data);
     if (!rc && d->size > 1)
         rc = nn_dist_check_same(d, (uint64_t)folders, "whether --data is a folder of class "
                                 "folders", e);
