@@ -391,6 +391,18 @@ if [ -n "$MPIEXEC" ] && command -v "$MPIEXEC" >/dev/null 2>&1; then
     expect "2 ranks: a broken image fails both ranks, no hang" test "$rc" -ne 0 -a "$rc" -ne 124
     expect "2 ranks: one error naming the file" test "$(grep -c 'nntrain: error: .*foldbad/b/broken\.png' mpi_foldbad.out)" -eq 1
     expect "2 ranks: no cache left" test -z "$(ls runm2 2>/dev/null | grep data-)"
+    # node-local output folders: ranks started in different folders (Open MPI's --wdir), the
+    # same relative --out: rank 1 cannot see rank 0's cache and converts its own copy
+    if "$MPIEXEC" --version 2>&1 | grep -Eq 'Open MPI|OpenRTE|open-mpi'; then
+        mkdir -p wA wB
+        timeout 120 "$MPIEXEC" --oversubscribe -n 1 --wdir "$T/wA" "$NN" train "$T/bin.nn" \
+            --data "$T/fold" --out runl --epochs 1 --verbose 2 : -n 1 --wdir "$T/wB" "$NN" \
+            train "$T/bin.nn" --data "$T/fold" --out runl --epochs 1 --verbose 2 >mpi_local.out 2>&1
+        expect "node-local --out: train exits 0" test $? -eq 0
+        expect "node-local --out: each rank's folder holds the same cache" \
+            test -n "$(cd wA/runl && ls data-*.h5)" -a "$(cd wA/runl && ls data-*.h5)" = "$(cd wB/runl 2>/dev/null && ls data-*.h5)"
+        expect "node-local --out: rank 0 speaks once" test "$(grep -c '^Converted' mpi_local.out)" -eq 1
+    fi
 else
     echo "skip MPI checks (no mpiexec)"
 fi
