@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include <stb_image.h>
@@ -107,21 +106,31 @@ static int list_dir(const nn_image_class *k, int cls, entry **ents, size_t *n, s
                     img_skips *sk, nn_error *e)
 {
     char **paths;
-    size_t np, other0 = sk->nother;
-    int rc = img_list_files(k->dir, &paths, &np, sk, e);
-    if (rc && k->label[0])
-        return nn_err_prefix(e, "class '%s'", k->label);
-    if (rc)
-        return rc;
+    size_t np;
+    img_skips here = {0};   /* this folder's, then added to *sk */
+    int rc = img_list_files(k->dir, &paths, &np, &here, e);
+    if (rc) {
+        free(here.example);
+        return k->label[0] ? nn_err_prefix(e, "class '%s'", k->label) : rc;
+    }
     char cls_txt[300] = "";
     if (k->label[0])
         snprintf(cls_txt, sizeof cls_txt, " for class '%s'", k->label);
-    if (np == 0 && sk->nother > other0)
+    if (np == 0 && here.nother)
         rc = nn_err(e, NN_EINVAL, "%s: no image files%s (%zu other file%s, e.g. %s; expected "
-                    "JPEG, PNG, BMP, GIF, ...)", k->dir, cls_txt, sk->nother - other0,
-                    sk->nother - other0 == 1 ? "" : "s", sk->example);
+                    "JPEG, PNG, BMP, GIF, ...)", k->dir, cls_txt, here.nother,
+                    here.nother == 1 ? "" : "s", here.example);
     else if (np == 0)
         rc = nn_err(e, NN_EINVAL, "%s: empty folder: no image files%s", k->dir, cls_txt);
+    sk->nother += here.nother;
+    sk->nhidden += here.nhidden;
+    sk->ndirs += here.ndirs;
+    if (here.example && (!sk->example || strcmp(here.example, sk->example) < 0)) {
+        free(sk->example);
+        sk->example = here.example;
+    } else {
+        free(here.example);
+    }
     for (size_t i = 0; i < np; i++) {
         if (!rc && *n == *cap) {
             size_t c2 = *cap ? 2 * *cap : 256;
