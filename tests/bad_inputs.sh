@@ -329,6 +329,25 @@ bad_case n_rnn_gelu.nn "SimpleRNN(activation=\"gelu\")" o_n14 -- train n_rnn_gel
 # signals and aborts (issue 16): the timeline, written even when a run is
 # aborted, is checked before training like the other outputs
 bad_case "--timeline nodir/t.json" "timeline in a missing directory" o31 -- train sq.nn $D --timeline nodir/t.json --out o31
+# image folders as Keras users have them, paths in the wrong place (issue 16, folders)
+mkdir -p f_cls/a f_cls/b f_bad/a f_bad/b f_thumbs
+cp i_ok/a.png f_cls/a/ && cp i_ok/a.png f_cls/b/ && cp i_ok/a.png f_bad/a/
+echo "not a png" >f_bad/b/broken.png
+echo thumbs >f_thumbs/Thumbs.db
+bad_case f_cls/ "a folder of class folders as evaluate --data" - -- evaluate ck/last.h5 --data f_cls
+bad_case i_ok/ "a folder of images as evaluate --data" - -- evaluate ck/last.h5 --data i_ok
+bad_case good.h5 "a dataset as the model of evaluate" - -- evaluate good.h5 --data good.h5
+bad_case ck/last.h5 "a checkpoint as train's model spec" o_f1 -- train ck/last.h5 $D --out o_f1
+bad_case good.h5 "a dataset as train's model spec" o_f2 -- train good.h5 $D --out o_f2
+bad_case ck/last.h5 "a checkpoint as train --data" o_f3 -- train sq.nn --data ck/last.h5 --out o_f3
+bad_case ck/last.h5 "a checkpoint as predict --data" - -- predict ck/last.h5 --data ck/last.h5
+bad_case good.h5 "a dataset as predict --images" - -- predict ck/last.h5 --images good.h5
+bad_case f_thumbs/ "predict --images: only a Thumbs.db" - -- predict "$HERE/fixtures/keras_cnn.h5" --images f_thumbs
+bad_case f_bad/b/broken.png "train --data class folders, text named .png" o_f4 -- train cnn.nn --data f_bad --out o_f4
+bad_case f_cls/ "train --data class folders, model input (1,)" o_f5 -- train sq.nn --data f_cls --out o_f5
+bad_case f_cls/ "a folder of class folders as convert idx" out_f6.h5 -- convert idx f_cls -o out_f6.h5
+bad_case ck/last.h5 "a checkpoint as inspect's dataset" - -- inspect ck/last.h5
+bad_case f_cls/ "predict --images: a folder of class folders" - -- predict "$HERE/fixtures/keras_cnn.h5" --images f_cls
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

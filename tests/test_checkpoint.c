@@ -352,6 +352,44 @@ static void check_fixture(const char *which, size_t nparams, const char *const *
     rm_dir(dir);
 }
 
+/* The training data's class names are kept (root attribute class_names, as
+ * h5py reads it too); a file saved without them, and a Keras file, has none;
+ * nn_ckpt_load_state leaves them NULL (they belong to the run). */
+static void test_class_names(void)
+{
+    const char *dir = tu_tmpdir();
+    nn_model m;
+    nn_error e = {0};
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    make_all(&m);
+    static const char *const names[] = {"notrick", "rick", "a, \"quoted\" name"};
+    nn_train_state st;
+    memset(&st, 0, sizeof st);
+    st.class_names = names;
+    st.nclass_names = 3;
+    const char *with = join(dir, "names.h5"), *without = join(dir, "plain.h5");
+    TU_ASSERT_OK(nn_ckpt_save(with, &m, ALL_SPEC, &st, NULL, &e), e);
+    TU_ASSERT_OK(nn_ckpt_save(without, &m, ALL_SPEC, NULL, NULL, &e), e);
+    char **v;
+    int n;
+    TU_ASSERT_OK(nn_ckpt_class_names(with, &v, &n, &e), e);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_STRING_EQUAL(v[i], names[i]);
+    nn_ckpt_free_names(v, n);
+    TU_ASSERT_OK(nn_ckpt_class_names(without, &v, &n, &e), e);
+    CU_ASSERT(v == NULL && n == 0);
+    TU_ASSERT_OK(nn_ckpt_class_names(NN_FIXTURES_DIR "/keras_mlp.h5", &v, &n, &e), e);
+    CU_ASSERT(v == NULL && n == 0);
+    CU_ASSERT_EQUAL(nn_ckpt_class_names(join(dir, "missing.h5"), &v, &n, &e), NN_EIO);
+    nn_train_state st2;
+    TU_ASSERT_OK(nn_optim_alloc(&m.optim, m.nparams, &e), e);
+    TU_ASSERT_OK(nn_ckpt_load_state(with, &m, &st2, NULL, &e), e);
+    CU_ASSERT(st2.class_names == NULL && st2.nclass_names == 0);
+    nn_model_free(&m);
+    rm_dir(dir);
+}
+
 static void test_keras_fixtures(void)
 {
     static const char *const mlp[] = {"dense", "dense_1", NULL};
@@ -714,6 +752,7 @@ int main(void)
     static const tu_test tests[] = {
         {"save/load round trip, every layer kind, state and history", test_roundtrip},
         {"load_weights by name, missing layers", test_load_weights_missing},
+        {"class names of the training data kept", test_class_names},
         {"Keras 2 fixtures load and match PyTorch", test_keras_fixtures},
         {"Keras model_config JSON round trip", test_json_roundtrip},
         {"Keras JSON: unsupported layers and options", test_json_errors},

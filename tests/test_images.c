@@ -127,7 +127,7 @@ static int setup(void)
     rc |= write_png("mixed/p1.png", IH, IW, 3, 1) | write_png("mixed/p2.png", 10, IW, 3, 2);
     mkdir_rel("notimg");
     char p[512];
-    path_of(p, sizeof p, "notimg/readme.txt");
+    path_of(p, sizeof p, "notimg/readme.png");   /* an image name, text inside */
     rc |= write_png("notimg/a.png", IH, IW, 3, 1) |
           tu_write_file(p, "these are not the pixels you are looking for\n");
     mkdir_rel("trunc");
@@ -302,7 +302,7 @@ static void test_errors(void)
         const char *want[3];
     } cases[] = {
         {"mixed", {0}, NN_EFORMAT, {"mixed image sizes", "p1.png is 8x12", "p2.png is 10x12"}},
-        {"notimg", {0}, NN_EFORMAT, {"notimg/readme.txt", "not an image",
+        {"notimg", {0}, NN_EFORMAT, {"notimg/readme.png", "not an image",
                                      "stb_image: unknown image type"}},
         {"trunc", {0}, NN_EFORMAT, {"trunc/b.jpg", "JPEG", "truncated or corrupt"}},
         {"empty", {0}, NN_EINVAL, {"empty", "empty folder", "class 'e'"}},
@@ -326,6 +326,81 @@ static void test_errors(void)
     nn_error e = {0};
     load("trunc", "e", NULL, NULL, (nn_images_opts){0}, &im, &e);
     CU_ASSERT(tu_contains(e.msg, "(stb_image: "));
+}
+
+/* Files that are not images by name are skipped with a count and an example;
+ * an image name is decided without case; a class may be one image file. */
+static void test_skip_and_single_file(void)
+{
+    mkdir_rel("skip");
+    char p[512];
+    path_of(p, sizeof p, "skip/Thumbs.db");
+    CU_ASSERT_FATAL(tu_write_file(p, "thumbnail cache") == 0);
+    path_of(p, sizeof p, "skip/labels.csv");
+    CU_ASSERT_FATAL(tu_write_file(p, "file,label\n") == 0);
+    CU_ASSERT_FATAL(write_png("skip/one.PNG", IH, IW, 3, 1) == 0);
+    CU_ASSERT_FATAL(write_jpg("skip/two.JpEg", IH, IW, 2) == 0);
+    nn_images im;
+    nn_error e = {0};
+    TU_ASSERT_OK(load("skip", "s", NULL, NULL, (nn_images_opts){0}, &im, &e), e);
+    CU_ASSERT_EQUAL(im.n, 2);
+    CU_ASSERT_EQUAL(im.nskipped, 2);
+    CU_ASSERT(ends_with(im.skipped_example, "skip/Thumbs.db"));   /* least name */
+    CU_ASSERT(tu_contains(im.report, "note: skipped 2 files that are not images (e.g. "));
+    CU_ASSERT(ends_with(im.files[0], "one.PNG") && ends_with(im.files[1], "two.JpEg"));
+    nn_images_free(&im);
+    CU_ASSERT(nn_images_is_image_name("a/b.Tga") && nn_images_is_image_name("x.ppm"));
+    CU_ASSERT(!nn_images_is_image_name("a.png/Thumbs") && !nn_images_is_image_name(".png") &&
+              !nn_images_is_image_name("png") && !nn_images_is_image_name("d/.jpg"));
+    /* one file as a class; only other files: an error naming one of them */
+    TU_ASSERT_OK(load("skip/two.JpEg", "t", NULL, NULL, (nn_images_opts){0}, &im, &e), e);
+    CU_ASSERT_EQUAL(im.n, 1);
+    CU_ASSERT_EQUAL(im.h, IH);
+    nn_images_free(&im);
+    mkdir_rel("noimages");
+    path_of(p, sizeof p, "noimages/Thumbs.db");
+    CU_ASSERT_FATAL(tu_write_file(p, "x") == 0);
+    CU_ASSERT_EQUAL(load("noimages", "n", NULL, NULL, (nn_images_opts){0}, &im, &e), NN_EINVAL);
+    CU_ASSERT(tu_contains(e.msg, "no image files for class 'n'") &&
+              tu_contains(e.msg, "noimages/Thumbs.db"));
+}
+
+/* Class subfolders in byte order (as flow_from_directory: upper case before
+ * lower case, '_' between them), image files counted, hidden ones left out;
+ * the fingerprint follows names, sizes and modification times. */
+static void test_class_folders(void)
+{
+    mkdir_rel("cf");
+    const char *sub[] = {"cf/rick", "cf/Morty", "cf/not_rick", "cf/notrick", "cf/.cache",
+                         "cf/Zeta", "cf/_under"};
+    for (int i = 0; i < 7; i++)
+        mkdir_rel(sub[i]);
+    CU_ASSERT_FATAL(write_png("cf/rick/a.png", IH, IW, 3, 1) == 0);
+    char root_cf[512], **names;
+    int n;
+    size_t nimg;
+    nn_error e = {0};
+    path_of(root_cf, sizeof root_cf, "cf");
+    TU_ASSERT_OK(nn_images_class_folders(root_cf, &names, &n, &nimg, &e), e);
+    const char *want[] = {"Morty", "Zeta", "_under", "not_rick", "notrick", "rick"};
+    CU_ASSERT_EQUAL_FATAL(n, 6);
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_STRING_EQUAL(names[i], want[i]);
+    CU_ASSERT_EQUAL(nimg, 0);
+    nn_images_free_names(names, n);
+    char rick[512];
+    path_of(rick, sizeof rick, "cf/rick");
+    nn_image_class k = {rick, "rick"};
+    uint64_t h1, h2, h3;
+    TU_ASSERT_OK(nn_images_fingerprint(&k, 1, &h1, &e), e);
+    TU_ASSERT_OK(nn_images_fingerprint(&k, 1, &h2, &e), e);
+    CU_ASSERT_EQUAL(h1, h2);
+    CU_ASSERT_FATAL(write_png("cf/rick/b.png", IH, IW, 3, 2) == 0);
+    TU_ASSERT_OK(nn_images_fingerprint(&k, 1, &h3, &e), e);
+    CU_ASSERT_NOT_EQUAL(h1, h3);
+    k.label = "other";
+    TU_ASSERT_OK(nn_images_fingerprint(&k, 1, &h2, &e), e);
+    CU_ASSERT_NOT_EQUAL(h2, h3);
 }
 
 /* load -> nn_h5_write -> nn_data_open reads the same pixels / 255 */
@@ -489,7 +564,7 @@ static void test_cli(void)
     nn_data_close(&d);
 
     /* errors: the file is named, nothing is left behind */
-    static const char *const bad[][2] = {{"notimg=x", "notimg/readme.txt"},
+    static const char *const bad[][2] = {{"notimg=x", "notimg/readme.png"},
                                          {"trunc=x", "trunc/b.jpg"},
                                          {"empty=x", "empty folder"},
                                          {"mixed=x", "mixed image sizes"}};
@@ -548,6 +623,8 @@ int main(void)
         {"resize, grey and RGB conversion", test_resize_and_channels},
         {"seeded shuffle keeps pixels, labels and names together", test_shuffle},
         {"errors name the file and stb's reason", test_errors},
+        {"files that are not images are skipped; one file as a class", test_skip_and_single_file},
+        {"class subfolders in byte order; fingerprint", test_class_folders},
         {"round trip through nn_h5_write and nn_data_open", test_h5_round_trip},
         {"Rick folders: counts from the README", test_rick},
         {"CLI: convert images, augment-preview", test_cli},

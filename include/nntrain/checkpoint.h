@@ -11,6 +11,8 @@
  *   (layers without weights: an empty weight_names and no subgroup; also
  *   /model_weights/top_level_model_weights with an empty weight_names, as
  *   Keras >= 2.9 writes; LSTM's recurrent kernel is "recurrent_kernel:0")
+ *   /  attr class_names (strings, optional): the training data's classes, in
+ *             label order (as the dataset schema's root attribute)
  *   /nntrain   attrs format "nntrain-checkpoint", version 1, spec (the spec text),
  *              epoch, step (within the epoch; 0 = epoch boundary), iterations,
  *              seed, data_checksum, monitor, best, has_best
@@ -42,6 +44,10 @@ typedef struct nn_train_state {
     char monitor[48];          /* ModelCheckpoint monitor, "" = none */
     double best;               /* best monitored value so far */
     int has_best;
+    /* the training data's class names (borrowed; NULL: none), saved as the
+     * root attribute class_names; nn_ckpt_load_state leaves them NULL */
+    const char *const *class_names;
+    int nclass_names;
 } nn_train_state;
 
 /* Saves weights (Keras layout), spec, optimizer state, counters and history
@@ -70,6 +76,12 @@ int nn_ckpt_load_weights(const char *path, nn_model *m, int allow_missing, nn_er
  * changed when an error is returned. */
 int nn_ckpt_load_state(const char *path, nn_model *m, nn_train_state *st, nn_history *h,
                        nn_error *e);
+
+/* The class_names root attribute of a checkpoint: *names NULL and *n 0 when
+ * the file has none (Keras files, older checkpoints). Free with
+ * nn_ckpt_free_names. */
+int nn_ckpt_class_names(const char *path, char ***names, int *n, nn_error *e);
+void nn_ckpt_free_names(char **names, int n);
 
 /* The spec text stored in a checkpoint (/nntrain spec), or for a file saved
  * by Keras the spec made from its model_config and training_config

@@ -56,4 +56,11 @@ int nn_h5_open(const char *path, const char *split, nn_dataset *d, nn_error *e);
 int nn_h5_class_names(const char *path, char ***names, size_t *n, nn_error *e);
 void nn_h5_free_strings(char **v, size_t n);
 
+/* What an HDF5 file holds, for hints when a file is given in the wrong
+ * place: a dataset (a format attribute or a /train or /test group), a model
+ * (Keras's model_config attribute or model_weights group: a checkpoint or a
+ * file saved by Keras), something else, or not a readable HDF5 file. */
+enum { NN_H5_UNREADABLE = 0, NN_H5_DATASET, NN_H5_MODEL, NN_H5_OTHER };
+int nn_h5_kind(const char *path);
+
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "infer.h"
 #include "nntrain/clock.h"
 #include "nntrain/convert.h"
 
@@ -153,6 +154,7 @@ int cmd_convert(int argc, char **argv)
     else
         rc = nn_convert_csv(pos[0], out, &o, &st, &e);
     free(names_buf);
+    rc = cli_hint_path(rc, &e, pos[0], CLI_WANT_DATA);
     if (rc) {
         cli_error(NULL, &e);
         return CLI_FAIL;

@@ -24,10 +24,14 @@ static void usage(FILE *f)
             "usage: nntrain convert images DIR=label [DIR=label ...] -o OUT.h5 [options]\n"
             "\n"
             "One folder of images (JPEG, PNG, BMP, ...) per class, classes in the order\n"
-            "given (DIR alone: the folder's name is the label). Files are read in sorted\n"
-            "name order, then stored in a shuffled order (seeded), so that Keras's\n"
-            "validation_split (the last fraction) holds every class. Writes /train: uint8\n"
-            "(N, H, W, C) images and int32 labels.\n"
+            "given (DIR alone: the folder's name is the label). One DIR holding only\n"
+            "class subfolders (Keras's flow_from_directory layout): one class per\n"
+            "subfolder, numbered in byte order of their names (A-Z before a-z). Files\n"
+            "that are not images by their extension (Thumbs.db, notes) are skipped.\n"
+            "Files are read in sorted name order, then stored in a shuffled order\n"
+            "(seeded), so that Keras's validation_split (the last fraction) holds every\n"
+            "class. Writes /train: uint8 (N, H, W, C) images, int32 labels and the class\n"
+            "names.\n"
             "\n"
             "options:\n"
             "  -o, --out FILE     the HDF5 file to write (required; also --output)\n"
@@ -137,6 +141,43 @@ static void free_args(images_args *a)
     free(a->pos);
 }
 
+/* One DIR holding class subfolders and no image files: one class per
+ * subfolder, in byte order as Keras's flow_from_directory numbers them. */
+static int class_folders(images_args *a, nn_error *e)
+{
+    char **names;
+    int n;
+    size_t nimages;
+    int rc = nn_images_class_folders(a->dirs[0], &names, &n, &nimages, e);
+    if (rc || n == 0 || nimages > 0) {
+        if (!rc)
+            nn_images_free_names(names, n);
+        return rc;
+    }
+    if (n > MAX_CLASSES) {
+        nn_images_free_names(names, n);
+        return nn_err(e, NN_EINVAL, "%s: %d class folders, at most %d", a->dirs[0], n,
+                      MAX_CLASSES);
+    }
+    char *parent = a->dirs[0];
+    a->npos = 0;
+    for (int k = 0; k < n && !rc; k++) {
+        size_t len = strlen(parent) + strlen(names[k]) + 2;
+        if (!(a->dirs[k] = malloc(len))) {
+            rc = nn_err(e, NN_ENOMEM, "out of memory");
+            break;
+        }
+        snprintf(a->dirs[k], len, "%s/%s", parent, names[k]);
+        a->classes[k].dir = a->dirs[k];
+        a->classes[k].label = strrchr(a->dirs[k], '/') + 1;
+        a->pos[k] = a->dirs[k];
+        a->npos++;
+    }
+    free(parent);
+    nn_images_free_names(names, n);
+    return rc;
+}
+
 /* The option values and class folders into a, checked. Returns -1 to go on,
  * else the exit status (after --help or a usage error). */
 static int read_args(int argc, char **argv, int first, images_args *a)
@@ -182,6 +223,8 @@ static int read_args(int argc, char **argv, int first, images_args *a)
     a->io.dedupe = cli_find(opts, "--dedupe")->given;
     for (int i = 0; !rc && i < a->npos; i++)
         rc = parse_class(a->pos[i], &a->classes[i], &a->dirs[i], &e);
+    if (!rc && a->npos == 1 && !strchr(a->pos[0], '='))
+        rc = class_folders(a, &e);
     if (rc) {
         cli_error(NULL, &e);
         return CLI_USAGE;

@@ -37,7 +37,8 @@ static const char *help =
     "                        false negatives\n"
     "  --confusion-csv FILE  write the confusion matrix as CSV (rows: true class);\n"
     "                        scripts/plot_confusion.py FILE draws it as a PNG\n"
-    "  --class-names A,B,..  class names (default: the dataset's class_names)\n"
+    "  --class-names A,B,..  class names (default: the dataset's class_names, else\n"
+    "                        those the checkpoint keeps from its training data)\n"
     "  --target input        score reconstructions of the input (autoencoders; the\n"
     "                        default when the model was trained so)\n"
     "  --threads T           compute threads per rank\n";
@@ -150,6 +151,24 @@ static int write_csv(const char *path, const nn_confusion *c, const cli_input *i
     return NN_OK;
 }
 
+/* A binary model far below chance on enough samples has most likely been
+ * given its classes the other way round (another folder order or naming
+ * than at training): say so, with the order of this data. */
+static void order_hint(const nn_confusion *c, int K, const cli_input *in)
+{
+    double acc = nn_confusion_accuracy(c);
+    size_t n = 0;
+    for (int k = 0; k < c->nclasses; k++)
+        n += nn_confusion_true_count(c, k);
+    if (K != 1 || n < 20 || isnan(acc) || acc >= 0.3)
+        return;
+    char b0[32], b1[32];
+    fflush(stdout);
+    fprintf(stderr, "nntrain: hint: accuracy %.2f is far below chance: the classes may be in the "
+            "other order than when the model was trained (class 0 = '%s', 1 = '%s' here)\n",
+            acc, cli_class_name(in, 0, b0, sizeof b0), cli_class_name(in, 1, b1, sizeof b1));
+}
+
 /* Confusion matrix, per-class table and mistakes; probs (n, K) on every
  * rank, the rest on rank 0 only. */
 static int classify_report(nn_model *m, cli_input *in, nn_dataset *ds, const float *probs,
@@ -171,6 +190,7 @@ static int classify_report(nn_model *m, cli_input *in, nn_dataset *ds, const flo
     }
     if (!isnan(nn_confusion_accuracy(&c)) && !m->compiled)
         printf("accuracy (predicted class = true class): %.4f\n", nn_confusion_accuracy(&c));
+    order_hint(&c, K, in);
     if (c.nclasses <= MAX_TABLE_CLASSES)
         print_matrix(&c, in);
     else

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "infer.h"
 #include "nntrain/convert.h"
 
 #define MAX_LISTED_CLASSES 30
@@ -147,6 +148,7 @@ int cmd_inspect(int argc, char **argv)
     }
     nn_h5_file f;
     if (nn_h5_load(pos[0], &f, &e)) {
+        cli_hint_path(e.code, &e, pos[0], CLI_WANT_DATA);
         nn_h5_file_free(&f);
         cli_error(NULL, &e);
         return CLI_FAIL;

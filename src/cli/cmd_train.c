@@ -15,12 +15,17 @@
 #include "nntrain/watchdog.h"
 #include "nntrain/fit.h"
 #include "nntrain/evaluate.h"
+#include "nntrain/h5data.h"
+#include "infer.h"
+#include "train_data.h"
 
 static const char *help =
     "usage: nntrain train MODEL.nn --data SRC [options]\n"
     "\n"
     "  --data SRC              training data: an nntrain HDF5 file (.h5, made by\n"
-    "                          nntrain convert), an IDX directory (MNIST/Fashion-MNIST)\n"
+    "                          nntrain convert), an IDX directory (MNIST/Fashion-MNIST),\n"
+    "                          a folder of class subfolders of images (converted once\n"
+    "                          into DIR/data-<hash>.h5, resized to the model's input)\n"
     "                          or synthetic:sqrt[:N]\n"
     "  --val SRC               validation data (default: fit(validation_split=...))\n"
     "  --test SRC              evaluate on SRC after training (default: the test split\n"
@@ -163,6 +168,9 @@ typedef struct train_run {
     nn_dataset *ptrain, *pval, *ptest;
     int has_val, has_test;
     char outdir[2048], hist[2300];
+    char **class_names;        /* of the training data (HDF5 class_names), or NULL */
+    size_t nclass_names;
+    char data_h5[2400];        /* --data DIR of class folders: its cached conversion */
 } train_run;
 
 /* One spec and --data, or --help. Returns -1 to go on, else the exit status. */
@@ -326,20 +334,79 @@ static int use_targets(cli_opt *opts, train_run *t, nn_error *e)
     return rc;
 }
 
+/* The output directory (--out, default runs/<spec name>) into t->outdir. */
+static void set_output_dir(cli_opt *opts, train_run *t)
+{
+    char base[256];
+    basename_noext(t->spec_path, base, sizeof base);
+    cli_opt *o = cli_find(opts, "--out");
+    snprintf(t->outdir, sizeof t->outdir, "%s", o->given ? o->value : "runs");
+    if (!o->given)
+        snprintf(t->outdir + strlen(t->outdir), sizeof t->outdir - strlen(t->outdir), "/%s",
+                 base);
+}
+
+/* DIR holds MNIST-layout IDX files: it is read as IDX, subfolders or not. */
+static int has_idx(const char *dir)
+{
+    static const char *const names[] = {"train-images-idx3-ubyte", "train-images-idx3-ubyte.gz",
+                                        "train-images.idx3-ubyte", "train-images.idx3-ubyte.gz"};
+    char p[4200];
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        if (access(p, F_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* --data DIR of class subfolders (flow_from_directory): its cached HDF5
+ * conversion in the output folder becomes the data (t->data_h5). Every rank
+ * calls this, with the status so far, so that the collectives match. */
+static int use_class_folders(cli_opt *opts, train_run *t, nn_dist *d, int rc, nn_error *e)
+{
+    const char *data = cli_find(opts, "--data")->value;
+    rc = nn_dist_agree(d, rc, e);
+    int folders = !rc && cli_path_kind(data) == CLI_KIND_CLASS_FOLDERS && !has_idx(data);
+    if (!rc && d->size > 1)
+        rc = nn_dist_check_same(d, (uint64_t)folders, "whether --data is a folder of class "
+                                "folders", e);
+    if (rc || !folders)
+        return rc;
+    set_output_dir(opts, t);
+    return cli_class_folder_data(data, &t->m.in_shape, t->fo.fit.seed, t->outdir,
+                                 t->fo.fit.verbose, d, t->data_h5, sizeof t->data_h5, e);
+}
+
+/* The training data's class names (HDF5 class_names), kept in checkpoints. */
+static int read_class_names(const char *data, train_run *t, nn_error *e)
+{
+    size_t n = strlen(data);
+    if (n < 3 || (strcmp(data + n - 3, ".h5") && (n < 5 || strcmp(data + n - 5, ".hdf5"))))
+        return NN_OK;
+    return nn_h5_class_names(data, &t->class_names, &t->nclass_names, e);
+}
+
 /* --data, --val, and --test (default: the test split of --data, if any). */
 static int open_data(cli_opt *opts, train_run *t, nn_error *e)
 {
-    const char *data = cli_find(opts, "--data")->value;
+    const char *data = t->data_h5[0] ? t->data_h5 : cli_find(opts, "--data")->value;
     uint64_t seed = t->fo.fit.seed;
     int rc = nn_data_open(data, "train", seed, &t->train, e);
+    if (rc)
+        rc = cli_hint_path(rc, e, data, CLI_WANT_DATA);
+    if (!rc)
+        rc = read_class_names(data, t, e);
     if (!rc && cli_find(opts, "--val")->given) {
-        rc = nn_data_open(cli_find(opts, "--val")->value, "train", seed, &t->val, e);
+        const char *val = cli_find(opts, "--val")->value;
+        rc = cli_hint_path(nn_data_open(val, "train", seed, &t->val, e), e, val, CLI_WANT_DATA);
         t->has_val = !rc;
     }
     if (!rc && !cli_find(opts, "--no-test")->given) {
         cli_opt *o = cli_find(opts, "--test");
         if (o->given) {
             rc = nn_data_open(o->value, "test", seed, &t->test, e);
+            rc = cli_hint_path(rc, e, o->value, CLI_WANT_DATA);
             t->has_test = !rc;
         } else {
             nn_error ignore = {0};
@@ -379,13 +446,8 @@ static int check_same_data(const train_run *t, nn_dist *d, nn_error *e)
  * training. Collective. */
 static int check_outputs(cli_opt *opts, train_run *t, nn_dist *d, nn_error *e)
 {
-    char base[256], last_path[2400];
-    basename_noext(t->spec_path, base, sizeof base);
-    cli_opt *o = cli_find(opts, "--out");
-    snprintf(t->outdir, sizeof t->outdir, "%s", o->given ? o->value : "runs");
-    if (!o->given)
-        snprintf(t->outdir + strlen(t->outdir), sizeof t->outdir - strlen(t->outdir), "/%s",
-                 base);
+    char last_path[2400];
+    set_output_dir(opts, t);
     cli_opt *h = cli_find(opts, "--history");
     if (h->given)
         snprintf(t->hist, sizeof t->hist, "%s", h->value);
@@ -460,6 +522,8 @@ static int start_checkpoints(cli_ckpt *ck, cli_opt *opts, train_run *t, nn_histo
     ck->verbose = t->fo.fit.verbose;
     ck->st.seed = t->fo.fit.seed;
     ck->st.data_checksum = t->train.checksum;
+    ck->st.class_names = (const char *const *)t->class_names;
+    ck->st.nclass_names = (int)t->nclass_names;
     cli_opt *iw = cli_find(opts, "--init-weights");
     if (!rc && iw->given && !(rc = nn_ckpt_load_weights(iw->value, &t->m, 1, e)) &&
         d->rank == 0 && t->fo.fit.verbose)
@@ -541,10 +605,13 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     nn_error e = {0};
     int usage = 0, preempted = 0;   /* usage: a bad option value (exit 2) */
     int rc = load_model(&t, &e);
+    if (rc)
+        rc = cli_hint_path(rc, &e, t.spec_path, CLI_WANT_SPEC);
     if (!rc) {
         rc = read_options(opts, &t.m, &t.fo, &t.threads, d, &e);
         usage = rc != NN_OK;
     }
+    rc = use_class_folders(opts, &t, d, rc, &e);
     if (!rc)
         rc = open_data(opts, &t, &e);
     /* Every rank parsed and opened the same things; agree before any
@@ -570,6 +637,7 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     nn_data_close(&t.train);
     nn_data_close(&t.val);
     nn_data_close(&t.test);
+    nn_h5_free_strings(t.class_names, t.nclass_names);
     nn_model_free(&t.m);
     nn_spec_free(&t.s);
     if (preempted)

@@ -37,7 +37,7 @@ int cli_load_model(const char *path, nn_model *m, nn_error *e)
     if (ends_with(path, ".keras"))
         return nn_err(e, NN_EFORMAT, "%s: the Keras 3 .keras (zip) format is not supported: "
                       "save with model.save(\"model.h5\") (Keras 2 HDF5)", path);
-    return nn_ckpt_load_model(path, m, e);
+    return cli_hint_path(nn_ckpt_load_model(path, m, e), e, path, CLI_WANT_MODEL);
 }
 
 int cli_is_classifier(const nn_model *m)
@@ -78,6 +78,79 @@ int cli_image_shape(const nn_shape *model_in, const nn_shape *data, nn_shape *im
     return 0;
 }
 
+/* ---- hints for a path given in the wrong place ---------------------------- */
+
+/* 1: a folder holding image files, 2: a folder of class subfolders holding
+ * image files (the first few are looked at), 0: neither. */
+static int image_folder(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0;
+    char **names;
+    int n, kind = 0;
+    size_t nimg;
+    nn_error ignore = {0};
+    if (nn_images_class_folders(path, &names, &n, &nimg, &ignore))
+        return 0;
+    kind = nimg > 0;
+    for (int i = 0; i < n && i < 8 && !kind; i++) {
+        char sub[4096], **sn;
+        int sc;
+        size_t si = 0;
+        snprintf(sub, sizeof sub, "%s/%s", path, names[i]);
+        if (!nn_images_class_folders(sub, &sn, &sc, &si, &ignore))
+            nn_images_free_names(sn, sc);
+        kind = si > 0 ? 2 : 0;
+    }
+    nn_images_free_names(names, n);
+    return kind;
+}
+
+int cli_path_kind(const char *path)
+{
+    int img = image_folder(path);
+    if (img)
+        return img == 2 ? CLI_KIND_CLASS_FOLDERS : CLI_KIND_IMAGES;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return CLI_KIND_OTHER;
+    if (nn_images_is_image_name(path))
+        return CLI_KIND_IMAGES;
+    int h5 = nn_h5_kind(path);
+    return h5 == NN_H5_MODEL ? CLI_KIND_MODEL : h5 == NN_H5_DATASET ? CLI_KIND_DATASET
+                                                                  : CLI_KIND_OTHER;
+}
+
+int cli_hint_path(int rc, nn_error *e, const char *path, int want)
+{
+    int kind = cli_path_kind(path);
+    int images = kind == CLI_KIND_IMAGES || kind == CLI_KIND_CLASS_FOLDERS;
+    if (!rc || kind == CLI_KIND_OTHER || (want == CLI_WANT_DATA && kind == CLI_KIND_DATASET) ||
+        (want == CLI_WANT_MODEL && kind == CLI_KIND_MODEL) || (want == CLI_WANT_IMAGES && images))
+        return rc;
+    struct stat st;
+    int file = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    if (kind == CLI_KIND_IMAGES)
+        return nn_err(e, rc, "%s is %s: use predict --images %s or convert images %s -o "
+                      "out.h5", path, file ? "an image file" : "a folder of images", path, path);
+    if (images)
+        return nn_err(e, rc, "%s is a folder of class folders of images: convert it (nntrain "
+                      "convert images %s -o out.h5) and give --data out.h5, or use predict "
+                      "--images %s/CLASS%s", path, path, path,
+                      want == CLI_WANT_SPEC ? " (train takes it as --data)" : "");
+    const char *wanted = want == CLI_WANT_SPEC ? "model spec" : want == CLI_WANT_DATA ?
+                         "dataset" : want == CLI_WANT_MODEL ? "trained model" :
+                         "folder of images";
+    if (kind == CLI_KIND_MODEL)
+        return nn_err(e, rc, "%s is a checkpoint (a trained model), not a %s: use "
+                      "train --resume/--init-weights %s, or evaluate/predict %s", path, wanted,
+                      path, path);
+    return nn_err(e, rc, "%s is a dataset, not a %s: give it as --data %s (e.g. nntrain %s "
+                  "--data %s)", path, wanted, path,
+                  want == CLI_WANT_SPEC ? "train MODEL.nn" : "evaluate MODEL.h5", path);
+}
+
 /* ---- inputs -------------------------------------------------------------- */
 
 static int read_names(cli_input *in, const char *src, nn_error *e)
@@ -110,7 +183,7 @@ int cli_input_data(cli_input *in, const char *src, const char *split, nn_error *
         }
     }
     if (rc)
-        return rc;
+        return cli_hint_path(rc, e, src, CLI_WANT_DATA);
     in->open = 1;
     in->labelled = 1;
     snprintf(in->split, sizeof in->split, "%s", split);
@@ -138,24 +211,52 @@ static int img_read(nn_dataset *d, const uint64_t *idx, int count, float *x, flo
     return NN_OK;
 }
 
+/* Notes on stderr: files skipped, images resized or converted. */
+static void image_notes(const nn_images *im, const nn_shape *img)
+{
+    if (im->nskipped)
+        fprintf(stderr, "nntrain: note: skipped %zu file%s that %s (e.g. %s)\n",
+                im->nskipped, im->nskipped == 1 ? "" : "s",
+                im->nskipped == 1 ? "is not an image" : "are not images",
+                im->skipped_example);
+    if (im->nresized)
+        fprintf(stderr, "nntrain: note: resized %zu of %zu images from their sizes (e.g. %dx%d) "
+                "to the model's input %dx%dx%d (HxWxC)\n", im->nresized, im->n,
+                im->resized_from_h, im->resized_from_w, img->d[0], img->d[1], img->d[2]);
+    if (im->nconverted)
+        fprintf(stderr, "nntrain: note: %zu of %zu images converted to %d channel%s (%s), as "
+                "the model's input\n", im->nconverted, im->n, img->d[2],
+                img->d[2] == 1 ? "" : "s",
+                img->d[2] == 1 ? "grey" : img->d[2] == 2 ? "grey + alpha"
+                : img->d[2] == 3 ? "RGB" : "RGBA");
+}
+
 int cli_input_images(cli_input *in, const char *dir, const nn_model *m, int notes,
                      nn_error *e)
 {
     memset(in, 0, sizeof *in);
     struct stat st;
     if (stat(dir, &st) != 0)
-        return nn_err(e, NN_EIO, "--images %s: %s (expected a folder of JPEG/PNG/BMP images)",
-                      dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
-        return nn_err(e, NN_EIO, "--images %s: not a folder (give the folder holding the "
-                      "images)", dir);
+        return nn_err(e, NN_EIO, "--images %s: %s (expected a folder of JPEG/PNG/BMP images "
+                      "or one image file)", dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return nn_err(e, NN_EIO, "--images %s: not a folder nor a file (give the folder holding "
+                      "the images, or one image)", dir);
+    if (S_ISREG(st.st_mode) && !nn_images_is_image_name(dir))
+        return cli_hint_path(nn_err(e, NN_EINVAL, "--images %s: not an image file name "
+                                    "(expected .jpg, .png, .bmp, ...; or a folder of images)",
+                                    dir), e, dir, CLI_WANT_IMAGES);
     nn_shape img;
     char ms[64];
     if (!cli_image_shape(&m->in_shape, NULL, &img))
         return nn_err(e, NN_ESHAPE, "the model's input %s is not an image (H, W, C), nor a "
                       "flat square image: --images cannot feed it",
                       nn_shape_str(&m->in_shape, ms, sizeof ms));
-    nn_image_class k = {dir, "images"};
+    if (cli_path_kind(dir) == CLI_KIND_CLASS_FOLDERS)
+        return nn_err(e, NN_EINVAL, "--images %s holds class folders, not images: give one of "
+                      "them (--images %s/CLASS), or evaluate the lot: nntrain convert images %s "
+                      "-o data.h5, then --data data.h5", dir, dir, dir);
+    nn_image_class k = {dir, ""};   /* no class: messages name the folder alone */
     nn_images_opts o = {.h = img.d[0], .w = img.d[1], .channels = img.d[2]};
     if (img.d[2] > 4)
         return nn_err(e, NN_ESHAPE, "the model's input has %d channels: images have 1 to 4",
@@ -164,15 +265,8 @@ int cli_input_images(cli_input *in, const char *dir, const nn_model *m, int note
     if (rc)
         return rc;
     in->has_im = 1;
-    if (notes && in->im.nresized)
-        fprintf(stderr, "nntrain: note: %zu of %zu images resized to %dx%d (HxW), the model's "
-                "input\n", in->im.nresized, in->im.n, img.d[0], img.d[1]);
-    if (notes && in->im.nconverted)
-        fprintf(stderr, "nntrain: note: %zu of %zu images converted to %d channel%s (%s), as "
-                "the model's input\n", in->im.nconverted, in->im.n, img.d[2],
-                img.d[2] == 1 ? "" : "s",
-                img.d[2] == 1 ? "grey" : img.d[2] == 2 ? "grey + alpha"
-                : img.d[2] == 3 ? "RGB" : "RGBA");
+    if (notes)
+        image_notes(&in->im, &img);
     nn_dataset *d = &in->ds;
     d->n = in->im.n;
     d->x_shape = m->in_shape.n == 3 ? img : m->in_shape;
@@ -271,6 +365,58 @@ int cli_infer_parse(int argc, char **argv, const char *cmd, cli_opt *opts, cli_i
     return rc;
 }
 
+/* The class names the checkpoint keeps from its training data: they replace
+ * the input's for images (which have none), and fill in for data without
+ * names. Keras files and older checkpoints have none: class_N is used. */
+/* 1 when the two lists hold the same names in another order. */
+static int reordered(char **a, int na, char **b, int nb)
+{
+    if (na != nb || na < 2)
+        return 0;
+    int same_order = 1;
+    for (int i = 0; i < na; i++) {
+        int found = 0;
+        for (int j = 0; j < nb && !found; j++)
+            found = !strcmp(a[i], b[j]);
+        if (!found)
+            return 0;
+        same_order = same_order && !strcmp(a[i], b[i]);
+    }
+    return !same_order;
+}
+
+static void join_names(char **v, int n, char *buf, size_t len)
+{
+    buf[0] = 0;
+    for (int i = 0; i < n && strlen(buf) + 8 < len; i++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? ", " : "", v[i]);
+}
+
+static int model_names(cli_input *in, const char *model, int images, int speak, nn_error *e)
+{
+    char **names;
+    int n;
+    int rc = nn_ckpt_class_names(model, &names, &n, e);
+    if (rc || !names)
+        return rc;
+    if (in->names && !images) {
+        char a[300], b[300];
+        join_names(in->names, in->nnames, a, sizeof a);
+        join_names(names, n, b, sizeof b);
+        if (speak && reordered(in->names, in->nnames, names, n))
+            fprintf(stderr, "nntrain: warning: %s has its classes in the order 0, 1, ... = "
+                    "(%s) but %s was trained with (%s): labels and predictions do not match; "
+                    "convert the data again with the classes in the model's order\n",
+                    in->ds.source, a, model, b);
+        nn_ckpt_free_names(names, n);
+        return NN_OK;
+    }
+    nn_h5_free_strings(in->names, (size_t)in->nnames);
+    in->names = names;
+    in->nnames = n;
+    return NN_OK;
+}
+
 int cli_infer_open(const cli_infer_args *a, int speak, nn_model *m, int *have_model,
                    cli_input *in, nn_error *e)
 {
@@ -279,6 +425,8 @@ int cli_infer_open(const cli_infer_args *a, int speak, nn_model *m, int *have_mo
     if (!rc)
         rc = a->images ? cli_input_images(in, a->images, m, speak, e)
                        : cli_input_data(in, a->data, a->split, e);
+    if (!rc && !a->names)
+        rc = model_names(in, a->model, a->images != NULL, speak, e);
     if (!rc && a->names)
         rc = cli_input_names(in, a->names, e);
     if (!rc)

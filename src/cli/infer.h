@@ -14,6 +14,21 @@
 #include "nntrain/images.h"
 #include "nntrain/model.h"
 
+/* What a path on the command line is, for hints (cli_path_kind). */
+enum { CLI_KIND_OTHER, CLI_KIND_IMAGES, CLI_KIND_CLASS_FOLDERS, CLI_KIND_MODEL,
+       CLI_KIND_DATASET };
+/* A folder of image files or one image file (CLI_KIND_IMAGES), a folder of
+ * class subfolders of images, an HDF5 checkpoint / Keras model, an HDF5
+ * dataset, or something else. */
+int cli_path_kind(const char *path);
+/* What a command expected where path was given. */
+enum { CLI_WANT_DATA, CLI_WANT_MODEL, CLI_WANT_SPEC, CLI_WANT_IMAGES };
+/* After a failure rc (!= 0) to use path as want: when path is recognisably
+ * something else (a folder of images, a checkpoint, a dataset), replaces e's
+ * message by one naming what path is and the command or option that takes
+ * it. Returns rc. */
+int cli_hint_path(int rc, nn_error *e, const char *path, int want);
+
 /* A path ending in .h5, .hdf5 or .keras: a model file (checkpoint or Keras). */
 int cli_is_model_file(const char *path);
 

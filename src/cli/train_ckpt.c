@@ -101,6 +101,8 @@ int cli_ckpt_resume(cli_ckpt *c, const char *resume, nn_model *m, nn_fit_opts *f
     if (rc)
         return rc;
     fo->fit.seed = st.seed;
+    st.class_names = c->st.class_names;   /* of this run's data */
+    st.nclass_names = c->st.nclass_names;
     c->st = st;
     fo->start_epoch = st.epoch;
     fo->start_step = st.step;

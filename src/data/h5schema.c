@@ -205,6 +205,22 @@ int nn_h5_class_names(const char *path, char ***names, size_t *n, nn_error *e)
     return rc;
 }
 
+int nn_h5_kind(const char *path)
+{
+    hid_t f;
+    nn_error ignore = {0};
+    if (nn_h5_open_file(path, &f, &ignore))
+        return NN_H5_UNREADABLE;
+    int kind = NN_H5_OTHER;
+    if (H5Aexists(f, "model_config") > 0 || H5Lexists(f, "model_weights", H5P_DEFAULT) > 0)
+        kind = NN_H5_MODEL;
+    else if (H5Aexists(f, "format") > 0 || H5Lexists(f, "train", H5P_DEFAULT) > 0 ||
+             H5Lexists(f, "test", H5P_DEFAULT) > 0)
+        kind = NN_H5_DATASET;
+    H5Fclose(f);
+    return kind;
+}
+
 /* ---- one split ---------------------------------------------------------- */
 
 int nn_h5_split_exists(hid_t f, const char *split)

@@ -8,7 +8,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "nntrain/images.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "nntrain/hash.h"
 #include "nntrain/rng.h"
 #include "nntrain/strbuf.h"
+#include "image_list.h"
 
 #define MAX_LISTED 10      /* cross-class groups named in the report */
 /* Larger images are refused before stb_image allocates for them: a header
@@ -38,21 +38,6 @@ typedef struct entry {
     size_t size;
     size_t group;          /* index of the first entry with the same bytes */
 } entry;
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir);
-    int slash = n > 0 && dir[n - 1] == '/';
-    char *p = malloc(n + strlen(name) + 2);
-    if (p)
-        sprintf(p, "%s%s%s", dir, slash ? "" : "/", name);
-    return p;
-}
 
 /* Reads a whole file; *buf is malloc'd. */
 static int read_all(const char *path, uint8_t **buf, size_t *len, nn_error *e)
@@ -116,68 +101,37 @@ static int decode_error(const char *path, const uint8_t *b, size_t n, const char
                   path, reason ? reason : "unknown error");
 }
 
-/* Lists the files of one class folder (sorted), appending to *ents. */
+/* Lists the image files of one class folder (sorted), appending to *ents. */
 static int list_dir(const nn_image_class *k, int cls, entry **ents, size_t *n, size_t *cap,
-                    nn_strbuf *notes, nn_error *e)
+                    img_skips *sk, nn_error *e)
 {
-    DIR *d = opendir(k->dir);
-    if (!d)
-        return nn_err(e, NN_EIO, "%s: cannot open folder for class '%s': %s", k->dir, k->label,
-                      strerror(errno));
-    char **names = NULL;
-    size_t nn = 0, ncap = 0, skipped_dirs = 0, skipped_hidden = 0;
-    int rc = NN_OK;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (de->d_name[0] == '.') {
-            skipped_hidden += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-            continue;
-        }
-        char *path = join(k->dir, de->d_name);
-        struct stat st;
-        if (!path) {
-            rc = nn_err(e, NN_ENOMEM, "out of memory listing %s", k->dir);
-            break;
-        }
-        if (stat(path, &st) != 0) {
-            rc = nn_err(e, NN_EIO, "%s: cannot stat: %s", path, strerror(errno));
-            free(path);
-            break;
-        }
-        free(path);
-        if (!S_ISREG(st.st_mode)) {
-            skipped_dirs++;
-            continue;
-        }
-        if (nn == ncap) {
-            size_t c2 = ncap ? 2 * ncap : 64;
-            char **t = realloc(names, c2 * sizeof *t);
-            if (!t) {
-                rc = nn_err(e, NN_ENOMEM, "out of memory listing %s", k->dir);
-                break;
-            }
-            names = t;
-            ncap = c2;
-        }
-        if (!(names[nn] = strdup(de->d_name))) {
-            rc = nn_err(e, NN_ENOMEM, "out of memory listing %s", k->dir);
-            break;
-        }
-        nn++;
+    char **paths;
+    size_t np;
+    img_skips here = {0};   /* this folder's, then added to *sk */
+    int rc = img_list_files(k->dir, &paths, &np, &here, e);
+    if (rc) {
+        free(here.example);
+        return k->label[0] ? nn_err_prefix(e, "class '%s'", k->label) : rc;
     }
-    closedir(d);
-    if (!rc && nn == 0)
-        rc = nn_err(e, NN_EINVAL, "%s: empty folder: no image files for class '%s'", k->dir,
-                    k->label);
-    if (!rc) {
-        qsort(names, nn, sizeof *names, cmp_str);
-        if (skipped_dirs)
-            nn_strbuf_printf(notes, "note: %s: skipped %zu subfolder(s) or special file(s)\n", k->dir,
-                      skipped_dirs);
-        if (skipped_hidden)
-            nn_strbuf_printf(notes, "note: %s: skipped %zu hidden file(s)\n", k->dir, skipped_hidden);
+    char cls_txt[300] = "";
+    if (k->label[0])
+        snprintf(cls_txt, sizeof cls_txt, " for class '%s'", k->label);
+    if (np == 0 && here.nother)
+        rc = nn_err(e, NN_EINVAL, "%s: no image files%s (%zu other file%s, e.g. %s; expected "
+                    "JPEG, PNG, BMP, GIF, ...)", k->dir, cls_txt, here.nother,
+                    here.nother == 1 ? "" : "s", here.example);
+    else if (np == 0)
+        rc = nn_err(e, NN_EINVAL, "%s: empty folder: no image files%s", k->dir, cls_txt);
+    sk->nother += here.nother;
+    sk->nhidden += here.nhidden;
+    sk->ndirs += here.ndirs;
+    if (here.example && (!sk->example || strcmp(here.example, sk->example) < 0)) {
+        free(sk->example);
+        sk->example = here.example;
+    } else {
+        free(here.example);
     }
-    for (size_t i = 0; i < nn; i++) {
+    for (size_t i = 0; i < np; i++) {
         if (!rc && *n == *cap) {
             size_t c2 = *cap ? 2 * *cap : 256;
             entry *t = realloc(*ents, c2 * sizeof *t);
@@ -186,21 +140,33 @@ static int list_dir(const nn_image_class *k, int cls, entry **ents, size_t *n, s
             else
                 *ents = t, *cap = c2;
         }
-        if (!rc) {
-            entry *en = &(*ents)[*n];
-            memset(en, 0, sizeof *en);
-            en->cls = cls;
-            if (!(en->path = join(k->dir, names[i]))) {
-                rc = nn_err(e, NN_ENOMEM, "out of memory listing %s", k->dir);
-            } else {
-                en->base = strlen(en->path) - strlen(names[i]);
-                (*n)++;
-            }
+        if (rc) {
+            free(paths[i]);
+            continue;
         }
-        free(names[i]);
+        entry *en = &(*ents)[(*n)++];
+        memset(en, 0, sizeof *en);
+        en->cls = cls;
+        en->path = paths[i];
+        const char *slash = strrchr(en->path, '/');
+        en->base = slash ? (size_t)(slash + 1 - en->path) : 0;
     }
-    free(names);
+    free(paths);
     return rc;
+}
+
+/* One note per kind of file skipped, over every folder. */
+static void skip_notes(const img_skips *sk, nn_strbuf *notes)
+{
+    if (sk->nother)
+        nn_strbuf_printf(notes, "note: skipped %zu file%s that %s (e.g. %s)\n",
+                         sk->nother, sk->nother == 1 ? "" : "s",
+                         sk->nother == 1 ? "is not an image" : "are not images",
+                         sk->example);
+    if (sk->ndirs)
+        nn_strbuf_printf(notes, "note: skipped %zu subfolder(s) or special file(s)\n", sk->ndirs);
+    if (sk->nhidden)
+        nn_strbuf_printf(notes, "note: skipped %zu hidden file(s)\n", sk->nhidden);
 }
 
 /* Finds an earlier entry with the same bytes (hash table with linear probing
@@ -375,6 +341,7 @@ void nn_images_free(nn_images *im)
     free(im->x);
     free(im->y);
     free(im->report);
+    free(im->skipped_example);
     memset(im, 0, sizeof *im);
 }
 
@@ -418,7 +385,8 @@ static int decode(nn_images *im, const nn_images_opts *o, entry *ents, size_t i,
         if (!stbir_resize_uint8(pix, dw, dh, 0, dst, im->w, im->h, 0, im->c))
             rc = nn_err(e, NN_ENOMEM, "%s: resizing %dx%d to %dx%d failed", path, dh, dw, im->h,
                         im->w);
-        im->nresized++;
+        if (!im->nresized++)
+            im->resized_from_h = dh, im->resized_from_w = dw;
     } else {
         memcpy(dst, pix, per);
     }
@@ -445,6 +413,7 @@ int nn_images_load(const nn_image_class *classes, int nclasses, const nn_images_
     int *cls_of = malloc((size_t)nclasses * sizeof *cls_of);
     uint8_t *keep = NULL, *buf = NULL;
     nn_strbuf notes = {0}, rep = {0};
+    img_skips sk = {0};
     int rc = NN_OK;
     im.class_names = calloc((size_t)nclasses, sizeof *im.class_names);
     if (!cls_of || !im.class_names) {
@@ -462,9 +431,13 @@ int nn_images_load(const nn_image_class *classes, int nclasses, const nn_images_
         cls_of[i] = k;
     }
     for (int i = 0; i < nclasses && !rc; i++)
-        rc = list_dir(&classes[i], cls_of[i], &ents, &n, &cap, &notes, e);
+        rc = list_dir(&classes[i], cls_of[i], &ents, &n, &cap, &sk, e);
     if (rc)
         goto done;
+    skip_notes(&sk, &notes);
+    im.nskipped = sk.nother;
+    im.skipped_example = sk.example;
+    sk.example = NULL;
     for (tsize = 16; tsize < 2 * n; tsize *= 2)
         ;
     table = calloc(tsize, sizeof *table);
@@ -540,6 +513,7 @@ done:
     free(cls_of);
     free(notes.s);
     free(rep.s);
+    free(sk.example);
     if (rc) {
         if (!im.files)   /* names not yet moved: nothing per image to free */
             im.n = 0;

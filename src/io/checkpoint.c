@@ -227,6 +227,9 @@ int nn_ckpt_save(const char *path, const nn_model *m, const char *spec_text,
     int created = f >= 0;
     if (!rc)
         rc = write_keras(f, m, mc, tc, &w);
+    if (!rc && st && st->class_names && st->nclass_names > 0 &&
+        ck_put_strs(f, "class_names", st->class_names, st->nclass_names))
+        rc = werr(&w, "writing root attribute", "class_names");
     if (!rc && (spec_text || st || h))
         rc = write_nntrain(f, m, spec_text, st, h, &w);
     if (ck_close_id(f) < 0 && !rc)
@@ -480,6 +483,22 @@ int nn_ckpt_load_weights(const char *path, nn_model *m, int allow_missing, nn_er
     if (ck_close_id(f) < 0 && !rc)
         rc = nn_err(e, NN_EIO, "'%s': closing the file failed", path);
     return rc;
+}
+
+int nn_ckpt_class_names(const char *path, char ***names, int *n, nn_error *e)
+{
+    hid_t f;
+    *names = NULL;
+    *n = 0;
+    int rc = open_ro(path, &f, e), ex = rc ? 0 : ck_exists_attr(f, "class_names");
+    if (!rc && (ex < 0 || (ex > 0 && ck_get_strs(f, "class_names", names, n))))
+        rc = nn_err(e, NN_EFORMAT, "'%s': cannot read root attribute class_names", path);
+    return closed(f, rc, path, e);
+}
+
+void nn_ckpt_free_names(char **names, int n)
+{
+    ck_free_strs(names, n);
 }
 
 char *nn_ckpt_read_spec(const char *path, nn_error *e)

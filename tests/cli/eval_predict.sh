@@ -7,11 +7,17 @@
 #            predicted class is the argmax, equal to Keras's outputs in
 #            keras_expect.h5 when python3-h5py is there), from a folder of
 #            JPEGs of another size (the resize note), --recon-dir PNG pairs;
-#   analyze  first-layer weight images and the most confident examples;
+#   analyze  first-layer weight images and the most confident examples, the
+#            tiles and legend against the checkpoint's kernel (check_analyze_png.py);
 #   models trained here with `train --checkpoint` on generated images;
+#   class folders: convert images DIR in byte order, train --data DIR (cached
+#            conversion reused / rebuilt), class names kept in checkpoints and
+#            printed, the swapped-class hint and warning, skipped non-image
+#            files, --images FILE, hints for paths in the wrong place;
 #   errors   corrupt/missing model, a spec instead of a model, a missing or
 #            bad image folder, usage (exit 1 / 2 and the message);
-#   MPI      evaluate and predict on 2 ranks print once and match 1 rank.
+#   MPI      evaluate and predict on 2 ranks print once and match 1 rank;
+#            train --data DIR converts once, a broken image fails both ranks.
 # Images are written by tests/cli/mkimage.c (stb_image_write).
 #
 # usage: eval_predict.sh NNTRAIN [MPIEXEC] MKIMAGE
@@ -154,7 +160,7 @@ mkdir pics
 for i in 1 2 3; do "$MK" "pics/photo_$i.jpg" 10 8 3 "$i"; done
 "$MK" pics/exact.png 6 6 1 9
 nn img predict "$FIX/keras_cnn.h5" --images pics --class-names red,green,blue -o pi.csv
-check img 0 'note: 3 of 4 images resized to 6x6 \(HxW\), the model.s input' \
+check img 0 'note: resized 3 of 4 images from their sizes \(e\.g\. 8x10\) to the model.s input 6x6x2 \(HxWxC\)' \
     'note: 4 of 4 images converted to 2 channels'
 expect "image CSV header: file, class names, predicted" test "$(head -n1 pi.csv)" = 'file,red,green,blue,predicted'
 expect "image CSV rows: the files in name order" test "$(tail -n +2 pi.csv | cut -d, -f1 | tr '\n' ' ')" = \
@@ -180,11 +186,18 @@ nn spec_model predict "$ROOT/jobs/models/mnist_mlp.nn" --data d.h5
 check spec_model 1 'is a model spec without weights'
 nn no_dir predict "$FIX/keras_cnn.h5" --images no_such_folder
 check no_dir 1 'nntrain: error: --images no_such_folder: No such file or directory'
-mkdir mixed && cp pics/photo_1.jpg mixed/ && echo hello >mixed/notes.txt
+mkdir mixed && cp pics/photo_1.jpg mixed/ && echo hello >mixed/notes.txt && echo x >mixed/Thumbs.db
+nn skip_other predict "$FIX/keras_cnn.h5" --images mixed
+check skip_other 0 'note: skipped 2 files that are not images \(e\.g\. mixed/Thumbs\.db\)' '^photo_1\.jpg,'
+expect "one note for the skipped files" test "$(grep -c skipped skip_other.err)" -eq 1
+echo hello >mixed/notes.png
 nn not_image predict "$FIX/keras_cnn.h5" --images mixed
-check not_image 1 'notes\.txt: not an image'
+check not_image 1 'mixed/notes\.png: not an image'
+nn one_file predict "$FIX/keras_cnn.h5" --images pics/photo_2.jpg
+check one_file 0 '^file,class_0,class_1,class_2,predicted$' '^photo_2\.jpg,'
+expect "one image file: one row" test "$(wc -l <one_file.out)" -eq 2
 nn not_dir predict "$FIX/keras_cnn.h5" --images d.csv
-check not_dir 1 'not a folder'
+check not_dir 1 'not an image file name'
 nn wrong_input predict "$FIX/keras_cnn.h5" --data d.h5
 check wrong_input 1 'samples have shape \(None, 8\) but the model.s input is \(None, 6, 6, 2\)'
 nn flat_images predict "$FIX/keras_mlp.h5" --images pics
@@ -259,12 +272,19 @@ if "$NN" train --help 2>/dev/null | grep -q -- '--checkpoint'; then
     check recon_img 0 'Wrote 2 PNG pairs'
     expect "PNG pairs named after the images" is_png rec2/00001_im_10.png
     nn analyze analyze soft.h5 --data imgs.h5 -o an
-    check analyze 0 'first_layer_weights\.png: 3 of 3 units of layer .dense. \(Dense\) as 12x12x1 images, one per class' \
+    check analyze 0 'first_layer_weights\.png: 3 of 3 units of layer .dense. \(Dense\) as 12x12x1 images, one per class, 11x larger' \
         'most_confident\.png: the most confident example of 3 of 3 classes'
     expect "analyze: weight and example PNGs" is_png an/first_layer_weights.png
     expect "analyze: example PNG" is_png an/most_confident.png
     expect "analyze: templates listed by class" test "$(cut -d, -f5 an/first_layer_weights.csv | tr '\n' ' ')" = \
         "label horizontal vertical stripes "
+    if /usr/bin/python3 -c 'import h5py, PIL' 2>/dev/null; then
+        /usr/bin/python3 "$HERE/check_analyze_png.py" an soft.h5 dense 3 >an_check.out 2>&1
+        expect "analyze: tiles and legend use the same colour map (PIL, h5py)" test $? -eq 0
+        sed 's/^/    | /' an_check.out | head -n 5
+    else
+        echo "skip the analyze PNG check (no python3-h5py or python3-pil)"
+    fi
     # classes are samples 0-11, 12-23, 24-35 (imgs.h5 was converted --no-shuffle)
     expect "analyze: one example per class, of that class" awk -F, 'NR > 1 { n++
         if ($3 == "" || $3 < 12 * (NR - 2) || $3 >= 12 * (NR - 1)) bad = 1 }
@@ -272,6 +292,66 @@ if "$NN" train --help 2>/dev/null | grep -q -- '--checkpoint'; then
 else
     echo "skip models trained here: nntrain train has no --checkpoint yet"
 fi
+# --- class folders (flow_from_directory): train --data DIR, class names kept --------------
+mkdir -p fold/rick fold/notrick fold/Zed
+for i in $(seq 1 12); do
+    "$MK" "fold/notrick/n_$i.png" 12 12 1 $((500 + i)) 0
+    "$MK" "fold/rick/r_$i.png" 12 12 1 $((600 + i)) 1
+done
+echo thumbs >fold/rick/Thumbs.db
+cp fold/rick/r_1.png fold/Zed/z.png
+nn conv_fold convert images fold -o fold.h5 --no-shuffle
+check conv_fold 0 'in 3 classes \(Zed 1, notrick 12, rick 12\)' \
+    'note: skipped 1 file that is not an image \(e\.g\. fold/rick/Thumbs\.db\)'
+rm -r fold/Zed
+cat >bin.nn <<'EOF'
+Flatten(input_shape=(12, 12, 1))
+Dense(1, activation="sigmoid")
+compile(loss="binary_crossentropy", optimizer=Adam(lr=0.05), metrics=["accuracy"])
+fit(batch_size=8, epochs=15)
+EOF
+nn train_fold train bin.nn --data fold --out runf --checkpoint runf/best.h5 --monitor loss --verbose 2
+check train_fold 0 'Converted fold \(24 images in 2 classes: 0 = notrick 12, 1 = rick 12;' \
+    'into runf/data-[0-9a-f]{16}\.h5' 'Epoch 15/15'
+cache=$(ls runf/data-*.h5 2>/dev/null)
+nn train_fold2 train bin.nn --data fold --out runf --epochs 1 --verbose 2
+check train_fold2 0 "Reusing $cache: converted from fold before"
+touch fold/rick/r_3.png
+nn train_fold3 train bin.nn --data fold --out runf --epochs 1 --verbose 2
+check train_fold3 0 'Converted fold \(24 images' "Removed $cache"
+expect "one cache file after a rebuild" test "$(ls runf/data-*.h5 | wc -l)" -eq 1
+nn train_fold4 train bin.nn --data fold --out runf --epochs 2 --resume auto --verbose 2
+check train_fold4 0 'Reusing runf/data-' 'Resuming from runf/last\.h5: 1 epoch done' 'Epoch 2/2'
+nn pred_resumed predict runf/last.h5 --images fold/notrick/n_2.png
+check pred_resumed 0 '^file,notrick,rick,predicted$'
+nn conv_pair convert images fold -o pair.h5
+nn conv_swap convert images fold/rick=notrick fold/notrick=rick -o swap.h5
+nn eval_fold evaluate runf/best.h5 --data pair.h5 --errors 0
+check eval_fold 0 'true \\ predicted +notrick +rick$' '^  rick +12 '
+expect "no order hint when the classes match" test -z "$(grep hint eval_fold.err)"
+nn eval_swap evaluate runf/best.h5 --data swap.h5 --errors 0
+check eval_swap 0 "nntrain: hint: accuracy 0\.[0-2][0-9] is far below chance: the classes may be in the other order than when the model was trained \(class 0 = 'notrick', 1 = 'rick' here\)"
+nn conv_rfirst convert images fold/rick=rick fold/notrick=notrick -o rfirst.h5
+nn eval_rfirst evaluate runf/best.h5 --data rfirst.h5 --errors 0
+check eval_rfirst 0 "warning: rfirst\.h5:/train has its classes in the order 0, 1, \.\.\. = \(rick, notrick\) but runf/best\.h5 was trained with \(notrick, rick\)" \
+    "hint: accuracy 0\.[0-2]"
+expect "no order warning when the names agree" test -z "$(grep 'in the order' eval_fold.err eval_swap.err)"
+nn pred_fold predict runf/best.h5 --images fold/rick
+check pred_fold 0 '^file,notrick,rick,predicted$' '^r_1\.png,[0-9.e-]+,[0-9.e-]+,rick$'
+nn pred_keras predict "$FIX/keras_cnn.h5" --images pics/photo_1.jpg
+check pred_keras 0 '^file,class_0,class_1,class_2,predicted$'
+nn analyze_fold analyze runf/best.h5 --data pair.h5 -o anf
+expect "analyze: class names from the data" grep -q '^1,rick,' anf/most_confident.csv
+# a path in the wrong place: the hint names the right command
+nn hint_eval_dir evaluate runf/best.h5 --data fold/rick
+check hint_eval_dir 1 'fold/rick is a folder of images: use predict --images fold/rick or convert images fold/rick -o out\.h5'
+nn hint_model_data evaluate pair.h5 --data pair.h5
+check hint_model_data 1 'pair\.h5 is a dataset, not a trained model'
+nn hint_train_ckpt train runf/best.h5 --data pair.h5 --out runh
+check hint_train_ckpt 1 'runf/best\.h5 is a checkpoint \(a trained model\), not a model spec: use train --resume/--init-weights'
+nn hint_data_ckpt train bin.nn --data runf/best.h5 --out runh
+check hint_data_ckpt 1 'runf/best\.h5 is a checkpoint \(a trained model\), not a dataset'
+
 nn analyze_cnn analyze "$FIX/keras_cnn.h5" --data d.h5 -o an2
 check analyze_cnn 1 'samples have shape \(None, 8\)'
 nn analyze_mlp analyze "$FIX/keras_mlp.h5" --data d.h5 -o an3
@@ -296,6 +376,33 @@ if [ -n "$MPIEXEC" ] && command -v "$MPIEXEC" >/dev/null 2>&1; then
         >mpi_bad.out 2>&1
     expect "2 ranks: a corrupt model exits 1" test $? -ne 0
     expect "2 ranks: one error message" test "$(grep -c 'nntrain: error' mpi_bad.out)" -eq 1
+    # train --data DIR of class folders: rank 0 converts, rank 1 waits; an error reaches both
+    timeout 120 "$MPIEXEC" -n 2 --oversubscribe "$NN" train bin.nn --data fold --out runm \
+        --epochs 2 --verbose 2 >mpi_fold.out 2>&1
+    expect "2 ranks: train --data DIR exits 0" test $? -eq 0
+    expect "2 ranks: converted once" test "$(grep -c '^Converted fold' mpi_fold.out)" -eq 1
+    expect "2 ranks: the cache has the 1-rank run's name (same files, shape, seed)" \
+        test "$(cd runm && ls data-*.h5)" = "$(cd runf && ls data-*.h5)"
+    mkdir -p foldbad/a foldbad/b && cp fold/rick/r_1.png foldbad/a/ && cp fold/notrick/n_1.png foldbad/b/
+    echo "not a png" >foldbad/b/broken.png
+    timeout 120 "$MPIEXEC" -n 2 --oversubscribe "$NN" train bin.nn --data foldbad --out runm2 \
+        --epochs 1 >mpi_foldbad.out 2>&1
+    rc=$?
+    expect "2 ranks: a broken image fails both ranks, no hang" test "$rc" -ne 0 -a "$rc" -ne 124
+    expect "2 ranks: one error naming the file" test "$(grep -c 'nntrain: error: .*foldbad/b/broken\.png' mpi_foldbad.out)" -eq 1
+    expect "2 ranks: no cache left" test -z "$(ls runm2 2>/dev/null | grep data-)"
+    # node-local output folders: ranks started in different folders (Open MPI's --wdir), the
+    # same relative --out: rank 1 cannot see rank 0's cache and converts its own copy
+    if "$MPIEXEC" --version 2>&1 | grep -Eq 'Open MPI|OpenRTE|open-mpi'; then
+        mkdir -p wA wB
+        timeout 120 "$MPIEXEC" --oversubscribe -n 1 --wdir "$T/wA" "$NN" train "$T/bin.nn" \
+            --data "$T/fold" --out runl --epochs 1 --verbose 2 : -n 1 --wdir "$T/wB" "$NN" \
+            train "$T/bin.nn" --data "$T/fold" --out runl --epochs 1 --verbose 2 >mpi_local.out 2>&1
+        expect "node-local --out: train exits 0" test $? -eq 0
+        expect "node-local --out: each rank's folder holds the same cache" \
+            test -n "$(cd wA/runl && ls data-*.h5)" -a "$(cd wA/runl && ls data-*.h5)" = "$(cd wB/runl 2>/dev/null && ls data-*.h5)"
+        expect "node-local --out: rank 0 speaks once" test "$(grep -c '^Converted' mpi_local.out)" -eq 1
+    fi
 else
     echo "skip MPI checks (no mpiexec)"
 fi

@@ -33,9 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         .channels = chans[(opt >> 1) & 3], .dedupe = (opt >> 3) & 1};
     nn_fuzz_rmdir("img");
     mkdir(nn_fuzz_path(0, "img"), 0700);
-    /* sorted by name: a.png before b.img, or the other way round */
+    /* sorted by name: a.png before b.png, or the other way round (an image
+     * name: other files are skipped without being decoded) */
     nn_fuzz_write(nn_fuzz_path(1, opt & 16 ? "img/a.png" : "img/c.png"), png4, sizeof png4);
-    nn_fuzz_write(nn_fuzz_path(2, "img/b.img"), data, size);
+    nn_fuzz_write(nn_fuzz_path(2, "img/b.png"), data, size);
     nn_image_class cls = {nn_fuzz_path(0, "img"), "fuzz"};
     nn_images im;
     nn_error e = {0};
