@@ -189,6 +189,25 @@ static int load_model(train_run *t, nn_error *e)
     return rc;
 }
 
+/* A pasted script's ModelCheckpoint(...) does what --checkpoint and its
+ * options do; each option given on the command line wins. */
+static void use_spec_checkpoint(cli_opt *opts, const nn_spec_ckpt *k)
+{
+    static char period[16];
+    const char *const set[][2] = {{"--checkpoint", k->path}, {"--monitor", k->monitor},
+                                  {"--mode", k->mode}, {"--period", period}};
+    if (!k->path[0])
+        return;
+    snprintf(period, sizeof period, "%d", k->period);
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
+        cli_opt *o = cli_find(opts, set[i][0]);
+        if (!o->given)
+            o->value = set[i][1], o->given = 1;
+    }
+    if (k->save_best_only)
+        cli_find(opts, "--save-best-only")->given = 1;
+}
+
 /* --class-weight W0,W1,..: replaces the spec's class_weight. */
 static int read_class_weights(const cli_opt *cw, nn_fit_args *fit, nn_error *e)
 {
@@ -527,6 +546,10 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     nn_error e = {0};
     int usage = 0, preempted = 0;   /* usage: a bad option value (exit 2) */
     int rc = load_model(&t, &e);
+    for (int i = 0; !rc && d->rank == 0 && i < t.s.nnotes; i++)
+        fprintf(stderr, "note: %s\n", t.s.notes[i]);
+    if (!rc)
+        use_spec_checkpoint(opts, &t.m.fit.ckpt);
     if (!rc) {
         rc = read_options(opts, &t.m, &t.fo, &t.threads, d, &e);
         usage = rc != NN_OK;
