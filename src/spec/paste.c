@@ -383,7 +383,12 @@ static int push(parser *p, nn_call *c)
  * (a string without quotes) or a variable that was never set. */
 static int stray_name(parser *p, const nn_value *v)
 {
-    if (v->name && !strchr(v->name, '.') && !strchr(v->name, '$')) {
+    /* R keras's function objects: loss = loss_binary_crossentropy */
+    static const char *const r_objects[] = {"loss_", "metric_", "optimizer_", NULL};
+    int r_object = 0;
+    for (int i = 0; v->name && r_objects[i]; i++)
+        r_object |= !strncmp(v->name, r_objects[i], strlen(r_objects[i]));
+    if (v->name && !r_object && !strchr(v->name, '.') && !strchr(v->name, '$')) {
         size_t n = strlen(v->name) < 40 ? strlen(v->name) : 40;
         p->keep_msg = 1;
         return nn_err(p->e, NN_EFORMAT,
