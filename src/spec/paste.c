@@ -101,7 +101,7 @@ int spec_note(parser *p, int line, const char *fmt, ...)
 static const char *line_text(const parser *p, size_t i, char *buf, size_t len)
 {
     size_t k = 0;
-    while (p->s[i] && p->s[i] != '\n' && p->s[i] != '\r' && k + 4 < len && k < 60)
+    while (p->s[i] && p->s[i] != '\n' && p->s[i] != '\r' && k + 4 < len && k < 72)
         buf[k++] = p->s[i++];
     while (k && isspace((unsigned char)buf[k - 1]))
         k--;
@@ -150,7 +150,7 @@ static void skip_statement(parser *p)
  * skipped, so that one message names every line to delete. */
 static int refuse(parser *p, int line, size_t at, const char *why)
 {
-    char t[80];
+    char t[96];
     if (!p->nrefused)
         snprintf(p->refused_msg, sizeof p->refused_msg,
                  "%s:%d: this line is not part of a model: delete it (%s): %s", p->path, line,
@@ -444,7 +444,7 @@ static int emit(parser *p, nn_call *c, int on_model, int line, size_t at)
     }
     if (!strcmp(fn, "summary") || !strcmp(fn, "plot") ||
         (c->qual && !strncmp(c->qual, "plt.", 4))) {
-        char t[80];
+        char t[96];
         rc = spec_note(p, line, "skipped %s: %s", line_text(p, at, t, sizeof t),
                        skip_reason(fn, strlen(fn)));
         nn_call_free(c);
@@ -570,7 +570,7 @@ static int statement(parser *p, nn_value *chain, int *nchain)
         (n && fn > w && in_list(skipped, fn, (size_t)(w + n - fn)) &&
          !in_list(model_methods, fn, (size_t)(w + n - fn))) ||
         (n > 4 && !strncmp(w, "plt.", 4))) {
-        char t[80];
+        char t[96];
         int rc = spec_note(p, line, "skipped %s: %s", line_text(p, at, t, sizeof t),
                            skip_reason(w, n));
         skip_statement(p);
