@@ -179,7 +179,8 @@ int spec_refused(parser *p)
         snprintf(more + strlen(more), sizeof more - strlen(more), " and %d more",
                  p->nrefused - shown);
     return nn_err(p->e, NN_EFORMAT, "%s%s%s%s", p->refused_msg,
-                  shown > 1 ? " (so are lines " : "", more, shown > 1 ? ")" : "");
+                  shown > 2 ? " (so are lines " : shown > 1 ? " (so is line " : "", more,
+                  shown > 1 ? ")" : "");
 }
 
 /* A Python tuple assignment "(x, y), (a, b) = load()" or "a, b = f()": an '='
@@ -230,9 +231,15 @@ static int is_pipe(const parser *p)
     return !strncmp(p->s + p->i, "%>%", 3) || !strncmp(p->s + p->i, "|>", 2);
 }
 
+static int is_ctor_n(const char *fn, size_t n)
+{
+    return (n == 10 && !strncmp(fn, "Sequential", n)) ||
+           (n == 22 && !strncmp(fn, "keras_model_sequential", n));
+}
+
 static int is_ctor(const char *fn)
 {
-    return !strcmp(fn, "Sequential") || !strcmp(fn, "keras_model_sequential");
+    return is_ctor_n(fn, strlen(fn));
 }
 
 /* A Keras object a variable may hold: a class (RMSprop(..), ModelCheckpoint(..))
@@ -536,7 +543,7 @@ static int looks_like_model(parser *p, int assign)
     int on_model = p->model && !strncmp(w, p->model, strlen(p->model)) &&
                    (n == strlen(p->model) || w[strlen(p->model)] == '.' ||
                     w[strlen(p->model)] == '$');
-    if (on_model || (call && is_ctor(last)))
+    if (on_model || (call && is_ctor_n(last, (size_t)(w + n - last))))
         return 1;
     if (!assign)
         return call || !strncmp(w + k, "%>%", 3) || !strncmp(w + k, "|>", 2);
