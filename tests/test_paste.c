@@ -286,11 +286,21 @@ static void test_arithmetic_and_variables(void)
     CU_ASSERT(tu_contains(e.msg, "a.py:1:7: expected a number after '*'"));
     CU_ASSERT_EQUAL(nn_spec_parse("f(1e300 * 1e300)", "a.py", &s, &e), NN_EFORMAT);
     CU_ASSERT(tu_contains(e.msg, "the product is out of range"));
-    /* a variable that was never set is a word without quotes */
-    CU_ASSERT_EQUAL(nn_spec_parse("fit(batch_size = bs)\nDense(units=bs)", "a.py", &s, &e),
+    /* a variable that was never set is a word without quotes, in fit() too */
+    CU_ASSERT_EQUAL(nn_spec_parse("Dense(units=bs)", "a.py", &s, &e), NN_EFORMAT);
+    CU_ASSERT(tu_contains(e.msg, "a.py:1:13: expected a value"));
+    CU_ASSERT(tu_contains(e.msg, "found 'bs' (a string needs quotes: \"bs\"; a variable must "
+                                 "be set on an earlier line)"));
+    CU_ASSERT_EQUAL(nn_spec_parse("fit(x, y, batch_size = bs)", "a.py", &s, &e), NN_EFORMAT);
+    CU_ASSERT(tu_contains(e.msg, "a.py:1:24: expected a value"));
+    /* the model variable is not data: x %>% f() needs a model made earlier */
+    CU_ASSERT_EQUAL(nn_spec_parse("model %>% layer_dense(units = 1)", "a.R", &s, &e),
                     NN_EFORMAT);
-    CU_ASSERT(tu_contains(e.msg, "a.py:2:13: expected a value"));
-    CU_ASSERT(tu_contains(e.msg, "found 'bs'"));
+    CU_ASSERT(tu_contains(e.msg, "a.R:1: model %>% ... before any model: start with model <- "
+                                 "keras_model_sequential()"));
+    CU_ASSERT_EQUAL(nn_spec_parse("model <- keras_model_sequential()\nx %>% layer_dense(1)",
+                                  "a.R", &s, &e), NN_EFORMAT);
+    CU_ASSERT(tu_contains(e.msg, "a.R:2: this line is not part of a model"));
     /* later assignments replace earlier ones */
     parse_ok("n = 4\nn = n * 2\nDense(n)\n", "a.py", &s);
     CU_ASSERT(num(&s.calls[0].vals[0], 8, 1));

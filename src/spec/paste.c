@@ -135,6 +135,8 @@ static void skip_statement(parser *p)
             depth++;
         } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
             depth--;
+        } else if (c == ';' && depth == 0) {
+            return;
         } else if (c == '\n' && depth == 0) {
             if (!(last >= 2 && !strncmp(p->s + last - 2, "%>%", 3)) &&
                 !(last >= 1 && !strncmp(p->s + last - 1, "|>", 2)))
@@ -272,7 +274,7 @@ static int storable(const nn_value *v)
 
 static int is_model_name(const parser *p, const nn_value *v)
 {
-    return v->kind == NN_V_STR && v->name && (!p->model || !strcmp(v->name, p->model));
+    return v->kind == NN_V_STR && v->name && p->model && !strcmp(v->name, p->model);
 }
 
 /* A value as the script wrote it, for notes: x_train, (x_val, y_val). */
@@ -400,7 +402,8 @@ static int stray_name(parser *p, const nn_value *v)
         p->keep_msg = 1;
         return nn_err(p->e, NN_EFORMAT,
                       "%s:%d:%d: expected a value (number, \"string\", tuple, True/False/None "
-                      "or a call), found '%.*s' (a string needs quotes: \"%.*s\")",
+                      "or a call), found '%.*s' (a string needs quotes: \"%.*s\"; a variable "
+                      "must be set on an earlier line)",
                       p->path, v->line, v->col, (int)n, v->name, (int)n, v->name);
     }
     for (int i = 0; i < v->n; i++)
@@ -419,7 +422,7 @@ static int emit(parser *p, nn_call *c, int on_model, int line, size_t at)
 {
     int rc = NN_OK;
     /* R keras and kerasR functions take the model first: keras_fit(mod, X, Y) */
-    if (c->nargs && !c->keys[0] && is_model_name(p, &c->vals[0]) && p->model &&
+    if (c->nargs && !c->keys[0] && is_model_name(p, &c->vals[0]) &&
         in_list(model_methods, c->fn, strlen(c->fn))) {
         drop_arg(c, 0);
         on_model = 1;
@@ -481,9 +484,8 @@ static int emit(parser *p, nn_call *c, int on_model, int line, size_t at)
                 drop_arg(c, i);
                 break;
             }
-    if (!rc && strcmp(fn, "fit"))
-        for (int i = 0; i < c->nargs && !rc; i++)
-            rc = stray_name(p, &c->vals[i]);
+    for (int i = 0; i < c->nargs && !rc; i++)
+        rc = stray_name(p, &c->vals[i]);
     if (!rc)
         rc = push(p, c);
     else
@@ -551,11 +553,10 @@ static int looks_like_model(parser *p, int assign)
 }
 
 /* True, None ... alone on a line. */
-static int bare_constant(parser *p, const char *w, size_t n, nn_value *v)
+static int bare_constant(parser *p, const char *w, size_t n)
 {
     static const char *const consts[] = {"True", "TRUE", "true", "False", "FALSE", "false",
                                          "None", "NULL", "null", NULL};
-    (void)v;
     if (!in_list(consts, w, n))
         return NN_OK;
     return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: expected a call such as Dense(10), found a bare "
@@ -602,8 +603,7 @@ static int statement(parser *p, nn_value *chain, int *nchain)
         spec_skip_space(p, 1);
     } else if (w[k] != '(' && w[k] != '%' && w[k] != '|') {
         if (!w[k] || w[k] == '\n' || w[k] == '\r' || w[k] == '#' || w[k] == ';') {
-            nn_value v = {0};
-            int rc = bare_constant(p, w, n, &v);
+            int rc = bare_constant(p, w, n);
             return rc ? rc : spec_fail(p, "a call such as Dense(10) or compile(...)");
         }
         if (!has_assignment(p))
@@ -657,6 +657,13 @@ static int statement(parser *p, nn_value *chain, int *nchain)
     nn_value *head = &chain[0];
     int first = 0, on_model = 0;
     if (head->kind == NN_V_STR && head->name) {   /* model %>% ..., score <- model ... */
+        if (*nchain > 1 && !p->model) {
+            free(lhs);
+            p->keep_msg = 1;
+            return nn_err(p->e, NN_EFORMAT, "%s:%d: %s %%>%% ... before any model: start "
+                          "with %s <- keras_model_sequential()", p->path, line, head->name,
+                          head->name);
+        }
         if (*nchain == 1 || !is_model_name(p, head)) {
             free(lhs);
             return refuse(p, line, at, "the data comes from --data");
