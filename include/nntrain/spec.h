@@ -4,7 +4,11 @@
  *   fit(batch_size=64, epochs=5, validation_split=0.1, seed=42)
  * The parser builds a generic call tree; layers, compile and fit bind their
  * arguments by name with nn_args_*, so unknown options are errors that name
- * file:line:col. The same tree can be built from a Keras JSON config. */
+ * file:line:col. The same tree can be built from a Keras JSON config.
+ * The model part of a pasted Keras script (R kerasR, R keras pipes, Python
+ * Keras, tf.keras) gives the same calls: assignments, pipes and model methods
+ * are resolved, and what is skipped or ignored becomes a note
+ * (src/spec/paste.c). */
 #ifndef NNTRAIN_SPEC_H
 #define NNTRAIN_SPEC_H
 

@@ -88,6 +88,14 @@ contains "kerasR: batch_size from keras_fit" train.out "Global batch 100 over 1 
 contains "kerasR: notes once on stderr" train.err "note: $f:19: X, Y ignored: the data comes from --data"
 [ "$(grep -c 'X, Y ignored' train.err)" -eq 1 ] && ok "kerasR: each note once" || bad "kerasR: each note once" "$(cat train.err)"
 contains "kerasR: ModelCheckpoint saves" train.out "saving model to sqrt_best.h5"
+# under MPI, rank 0 alone prints the notes
+MPIEXEC=${2:-}
+if [ -n "$MPIEXEC" ]; then
+    "$MPIEXEC" -n 2 --oversubscribe "$NN" train $f --data synthetic:sqrt:300 --val synthetic:sqrt:100 \
+        --epochs 1 --out o1m >train.out 2>train.err || bad "kerasR: train on 2 ranks" "$(tail -3 train.err)"
+    [ "$(grep -c '^note: ' train.err)" -eq 6 ] && ok "kerasR: 2 ranks print the 6 notes once" ||
+        bad "kerasR: notes on 2 ranks" "$(cat train.err)"
+fi
 "$NN" summary sqrt_best.h5 >ck.out 2>&1 && grep -qxF "Total params: 12,441" ck.out &&
     ok "kerasR: sqrt_best.h5 written, summary reads it" || bad "kerasR: sqrt_best.h5" "$(cat ck.out)"
 
