@@ -465,7 +465,7 @@ static int result(parser *p, nn_value *v, const nn_value *d, double x, int is_in
     if (x - x != 0)   /* overflowed to inf, or nan */
         return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: the %s is out of range", p->path, d->line,
                       d->col, what);
-    v->is_int = is_int && x == (double)(long long)x && x > -9.0e15 && x < 9.0e15;
+    v->is_int = is_int && x > -9.0e15 && x < 9.0e15 && x == (double)(long long)x;
     v->num = x;
     return NN_OK;
 }
