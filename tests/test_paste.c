@@ -436,6 +436,64 @@ static void test_callback_errors(void)
                 "set.seed(): the seed must be a non-negative integer", NULL);
 }
 
+/* Keras's own mnist_cnn.py and the R course's generator script, with the
+ * lines the refusal names deleted. */
+static void test_keras_examples(void)
+{
+    nn_spec s;
+    nn_error e = {0};
+    char b[512];
+    const char *py = "'''Trains a simple convnet\non the MNIST dataset.'''\n"
+                     "from __future__ import print_function\n"
+                     "batch_size = 128\n"
+                     "img_rows, img_cols = 28, 28\n"
+                     "(x_train, y_train), (x_test, y_test) = mnist.load_data()\n"
+                     "if K.image_data_format() == 'channels_first':\n"
+                     "    input_shape = (1, img_rows, img_cols)\n"
+                     "else:\n"
+                     "    input_shape = (img_rows, img_cols, 1)\n"
+                     "model = Sequential()\n"
+                     "model.add(Conv2D(32, kernel_size=(3, 3), input_shape=input_shape))\n";
+    CU_ASSERT_EQUAL(nn_spec_parse(py, "c.py", &s, &e), NN_EFORMAT);
+    CU_ASSERT(tu_contains(e.msg, "c.py:6: this line is not part of a model"));
+    CU_ASSERT(tu_contains(e.msg, "(so are lines 7 and 9)"));
+    /* without those lines: the later input_shape (channels_last) wins */
+    char text[1024];
+    snprintf(text, sizeof text, "%s", py);
+    char *cut = strstr(text, "(x_train"), *end = strstr(text, "    input_shape = (1");
+    memmove(cut, end, strlen(end) + 1);
+    cut = strstr(text, "else:\n");
+    memmove(cut, cut + 6, strlen(cut + 6) + 1);
+    parse_ok(text, "c.py", &s);
+    CU_ASSERT_STRING_EQUAL(fns(&s, b, sizeof b), "Sequential Conv2D");
+    CU_ASSERT(s.calls[1].vals[2].kind == NN_V_LIST && s.calls[1].vals[2].n == 3 &&
+              s.calls[1].vals[2].items[0].num == 28 && s.calls[1].vals[2].items[2].num == 1);
+    CU_ASSERT_EQUAL(s.nnotes, 1);   /* the import; the docstring is a comment */
+    nn_spec_free(&s);
+    /* a tuple of anything but constants is data */
+    CU_ASSERT_EQUAL(nn_spec_parse("a, b = load()\nDense(1)", "c.py", &s, &e), NN_EFORMAT);
+    CU_ASSERT(tu_contains(e.msg, "c.py:1: this line is not part of a model"));
+
+    parse_ok("train_dir <- 'data/train'\n"
+             "train_datagen <- image_data_generator(rescale = 1/255, horizontal_flip = TRUE)\n"
+             "model <- keras_model_sequential() %>% layer_flatten(input_shape = c(8, 8, 3))\n"
+             "history <- model %>% fit_generator(train_generator, steps_per_epoch = 100,\n"
+             "  epochs = 30, validation_data = validation_generator, validation_steps = 50)\n",
+             "g.R", &s);
+    CU_ASSERT_STRING_EQUAL(fns(&s, b, sizeof b),
+                           "image_data_generator keras_model_sequential layer_flatten fit");
+    CU_ASSERT(has_note(&s, "g.R:4: steps_per_epoch=100 ignored: an epoch is one pass over --data"));
+    CU_ASSERT(has_note(&s, "g.R:5: validation_steps=50 ignored: validation reads all of --val "
+                           "or the validation split"));
+    CU_ASSERT(has_note(&s, "g.R:4: train_generator ignored: the data comes from --data"));
+    nn_model m;
+    TU_ASSERT_OK(nn_model_build(&m, &s, &e), e);
+    CU_ASSERT(m.aug.enabled);
+    CU_ASSERT_EQUAL(m.fit.epochs, 30);
+    nn_model_free(&m);
+    nn_spec_free(&s);
+}
+
 static void test_language(void)
 {
     nn_spec s;
@@ -468,6 +526,7 @@ int main(void)
         {"lines skipped with a note", test_skipped_lines},
         {"did you mean, in the script's spelling", test_did_you_mean},
         {"ModelCheckpoint and loss errors", test_callback_errors},
+        {"Keras's mnist_cnn.py, R generators", test_keras_examples},
         {"R or Python", test_language},
         {NULL, NULL},
     };

@@ -67,8 +67,9 @@ static const char *skip_reason(const char *w, size_t n)
 }
 
 /* Lines refused whatever they hold: Python blocks. */
-static const char *const blocks[] = {"def", "class", "for", "while", "if", "with", "try",
-                                     "return", "assert", "del", NULL};
+static const char *const blocks[] = {"def", "class", "for", "while", "if", "elif", "else",
+                                     "with", "try", "except", "finally", "return", "assert",
+                                     "del", "raise", NULL};
 
 static int in_list(const char *const list[], const char *s, size_t n)
 {
@@ -332,9 +333,11 @@ static int clean_fit(parser *p, nn_call *c)
                          !strcmp(k, "workers") || !strcmp(k, "use_multiprocessing") ||
                          !strcmp(k, "max_queue_size"))) {
             print_value(p, v, t, sizeof t);
-            const char *why = !strcmp(k, "validation_data") ? "use --val FILE"
-                              : strstr(k, "steps") ? "an epoch is one pass over --data"
-                                                   : "nntrain does not use it";
+            const char *why = !strcmp(k, "validation_data")  ? "use --val FILE"
+                              : !strcmp(k, "steps_per_epoch") ? "an epoch is one pass over --data"
+                              : !strcmp(k, "validation_steps")
+                                  ? "validation reads all of --val or the validation split"
+                                  : "nntrain does not use it";
             rc = spec_note(p, v->line, "%s=%s ignored: %s", k, t, why);
         } else if (k && !strcmp(k, "callbacks") && (v->kind == NN_V_LIST || v->kind == NN_V_CALL)) {
             if (v->kind == NN_V_CALL) {   /* one callback: a list of one */
@@ -545,7 +548,8 @@ static int looks_like_model(parser *p, int assign)
     int on_model = p->model && !strncmp(w, p->model, strlen(p->model)) &&
                    (n == strlen(p->model) || w[strlen(p->model)] == '.' ||
                     w[strlen(p->model)] == '$');
-    if (on_model || (call && is_ctor_n(last, (size_t)(w + n - last))))
+    if (on_model || (call && is_ctor_n(last, (size_t)(w + n - last))) ||
+        (call && (size_t)(w + n - last) == 20 && !strncmp(last, "image_data_generator", 20)))
         return 1;
     if (!assign)
         return call || !strncmp(w + k, "%>%", 3) || !strncmp(w + k, "|>", 2);
@@ -561,6 +565,61 @@ static int bare_constant(parser *p, const char *w, size_t n)
         return NN_OK;
     return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: expected a call such as Dense(10), found a bare "
                   "value", p->path, p->line, p->col);
+}
+
+/* Python's "img_rows, img_cols = 28, 28": constants into variables. Anything
+ * else of that form (x, y = load()) is refused. */
+static int tuple_assignment(parser *p, int line, size_t at)
+{
+    char *names[16];
+    nn_value vals[16];
+    int n = 0, nv = 0, rc = NN_OK;
+    memset(vals, 0, sizeof vals);
+    for (;;) {
+        size_t len = ident_len(p->s + p->i);
+        if (!len || n == 16 || memchr(p->s + p->i, '.', len) || memchr(p->s + p->i, '$', len))
+            break;
+        if (!(names[n] = spec_dupn(p->s + p->i, len))) {
+            rc = nn_err(p->e, NN_ENOMEM, "out of memory");
+            break;
+        }
+        n++;
+        for (size_t j = 0; j < len; j++)
+            spec_adv(p);
+        spec_skip_space(p, 0);
+        if (peek(p) != ',')
+            break;
+        spec_adv(p);
+        spec_skip_space(p, 0);
+    }
+    int ok = !rc && n > 1 && peek(p) == '=' && p->s[p->i + 1] != '=';
+    if (ok) {
+        spec_adv(p);
+        p->names_ok = 0;
+        for (; nv < n && ok; nv++) {
+            nn_error quiet = {0}, *keep = p->e;
+            p->e = &quiet;
+            ok = !spec_parse_value(p, &vals[nv], 1) && storable(&vals[nv]);
+            p->e = keep;
+            spec_skip_space(p, 0);
+            if (ok && nv + 1 < n)
+                ok = peek(p) == ',' ? (spec_adv(p), 1) : 0;
+        }
+        ok = ok && (!peek(p) || peek(p) == '\n' || peek(p) == ';' || peek(p) == '#' ||
+                    peek(p) == '\r');
+    }
+    for (int i = 0; i < n; i++) {
+        if (ok && !rc) {
+            rc = set_var(p, names[i], &vals[i]);
+            memset(&vals[i], 0, sizeof vals[i]);
+        } else {
+            free(names[i]);
+        }
+        spec_value_free(&vals[i]);
+    }
+    if (rc)
+        return rc;
+    return ok ? NN_OK : refuse(p, line, at, "the data comes from --data");
 }
 
 static int statement(parser *p, nn_value *chain, int *nchain)
@@ -584,6 +643,14 @@ static int statement(parser *p, nn_value *chain, int *nchain)
         skip_statement(p);
         return rc;
     }
+    if (!strncmp(w, "\"\"\"", 3) || !strncmp(w, "'''", 3)) {   /* a docstring */
+        const char *end = strstr(w + 3, w[0] == '"' ? "\"\"\"" : "'''");
+        size_t stop = end ? (size_t)(end - p->s) + 3 : strlen(p->s);
+        while (p->i < stop)
+            spec_adv(p);
+        skip_statement(p);
+        return NN_OK;
+    }
     if (n && in_list(blocks, w, n) && !spec_is_ident(w[n]))
         return refuse(p, line, at, "the data comes from --data");
     if (!n) {
@@ -595,6 +662,8 @@ static int statement(parser *p, nn_value *chain, int *nchain)
     size_t k = n;
     while (w[k] == ' ' || w[k] == '\t')
         k++;
+    if (w[k] == ',' && has_assignment(p))
+        return tuple_assignment(p, line, at);
     if ((w[k] == '<' && w[k + 1] == '-') || (w[k] == '=' && w[k + 1] != '=')) {
         if (!(lhs = spec_dupn(w, n)))
             return nn_err(p->e, NN_ENOMEM, "out of memory");
@@ -674,10 +743,12 @@ static int statement(parser *p, nn_value *chain, int *nchain)
         free(p->model);
         p->model = lhs;   /* model <- keras_model_sequential() */
         lhs = NULL;
-    } else if (lhs && *nchain == 1 && !(head->kind == NN_V_CALL &&
-                                        in_list(model_methods, head->call->fn,
-                                                strlen(head->call->fn)) &&
-                                        (head->call->qual || head->call->nargs))) {
+    } else if (lhs && *nchain == 1 &&
+               !(head->kind == NN_V_CALL && (!strcmp(head->call->fn, "ImageDataGenerator") ||
+                                             !strcmp(head->call->fn, "image_data_generator"))) &&
+               !(head->kind == NN_V_CALL &&
+                 in_list(model_methods, head->call->fn, strlen(head->call->fn)) &&
+                 (head->call->qual || head->call->nargs))) {
         if (!storable(head)) {
             free(lhs);
             return refuse(p, line, at, "the data comes from --data");
