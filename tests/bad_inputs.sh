@@ -342,6 +342,8 @@ model.add(Dense(1e300 * 1e300, input_shape=(2,)))"
 spec paste_seqlist.py "model = Sequential([Dense(1, input_shape=(2,)), 3])"
 spec paste_pipe.R 'model <- keras_model_sequential() %>% 3'
 spec paste_nomodel.R 'model %>% layer_dense(units = 1, input_shape = c(2))'
+spec paste_functional.py 'inputs = keras.Input(shape=(784,))
+x = layers.Dense(64, activation="relu")(inputs)'
 bad_case paste_data.R "R data loading lines" - -- summary paste_data.R
 bad_case paste_data.py "Python tuple assignment from load_data()" - -- summary paste_data.py
 bad_case paste_eval.py "model.evaluate(...)" - -- summary paste_eval.py
@@ -368,6 +370,7 @@ bad_case paste_big.py "1e300 * 1e300" - -- summary paste_big.py
 bad_case paste_seqlist.py "Sequential([Dense(..), 3])" - -- summary paste_seqlist.py
 bad_case paste_pipe.R "%>% 3" - -- summary paste_pipe.R
 bad_case paste_nomodel.R "model %>% ... with no model made" - -- summary paste_nomodel.R
+bad_case paste_functional.py "functional API: Dense(64)(inputs)" - -- summary paste_functional.py
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

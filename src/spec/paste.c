@@ -710,8 +710,15 @@ static int statement(parser *p, nn_value *chain, int *nchain)
     }
     if (!rc) {
         spec_skip_space(p, 0);
-        if (peek(p) && peek(p) != '\n' && peek(p) != ';')
+        if (peek(p) == '(' && chain[*nchain - 1].kind == NN_V_CALL && model_ish) {
+            p->keep_msg = 1;
+            rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(...)(...) calls a layer on a tensor: "
+                        "the functional API is not supported yet, write the layers in "
+                        "sequence (Sequential)", p->path, p->line, p->col,
+                        chain[*nchain - 1].call->fn);
+        } else if (peek(p) && peek(p) != '\n' && peek(p) != ';') {
             rc = model_ish ? spec_fail(p, "end of line after the call") : NN_EFORMAT;
+        }
     }
     if (rc && !model_ish) {
         free(lhs);
