@@ -335,6 +335,7 @@ static void test_refused_lines(void)
         {"x_train = x_train.reshape((60000, 28 * 28))", "t.py:1: this line is not part"},
         {"x_train /= 255", "t.py:1: this line is not part"},
         {"y = to_categorical(y, 10)", "t.py:1: this line is not part"},
+        {"dim(x_train) <- c(60000, 784)", "t.py:1: this line is not part"},
         {"for i in range(3):\n  Dense(1)", "t.py:1: this line is not part"},
         {"model.save('m.h5')", "(train writes OUT/last.h5, and --checkpoint FILE or "
                                "ModelCheckpoint): model.save('m.h5')"},

@@ -716,6 +716,10 @@ static int statement(parser *p, nn_value *chain, int *nchain)
                         "the functional API is not supported yet, write the layers in "
                         "sequence (Sequential)", p->path, p->line, p->col,
                         chain[*nchain - 1].call->fn);
+        } else if ((peek(p) == '<' && p->s[p->i + 1] == '-') ||
+                   (peek(p) == '=' && p->s[p->i + 1] != '=')) {
+            model_ish = 0;   /* dim(x_train) <- c(...): R assigning into data */
+            rc = NN_EFORMAT;
         } else if (peek(p) && peek(p) != '\n' && peek(p) != ';') {
             rc = model_ish ? spec_fail(p, "end of line after the call") : NN_EFORMAT;
         }
