@@ -9,7 +9,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,7 +347,7 @@ static int call_to_list(parser *p, nn_value *v)
     return NN_OK;
 }
 
-static int parse_primary(parser *p, nn_value *v, int depth)
+int spec_parse_primary(parser *p, nn_value *v, int depth)
 {
     if (depth > 32)
         return fail(p, "less deeply nested values");
@@ -415,110 +414,6 @@ static int parse_primary(parser *p, nn_value *v, int depth)
         return rc;
     }
     return fail(p, "a value");
-}
-
-/* Arithmetic on numbers, as R and Python read it: ^ and ** bind tightest
- * (right to left), then * and /, then + and -. Operands that are not
- * numbers end the expression (the caller reports what follows). */
-static int binop(parser *p, const char **ops, int *which)
-{
-    size_t i = p->i;
-    int line = p->line, col = p->col;
-    skip_space(p, 0);
-    for (int k = 0; ops[k]; k++) {
-        size_t n = strlen(ops[k]);
-        /* "**" is not "*", "*" is not "**"; "<-" after a name is not "-" */
-        if (!strncmp(p->s + p->i, ops[k], n) &&
-            !(n == 1 && ops[k][0] == '*' && p->s[p->i + 1] == '*') &&
-            !(ops[k][0] == '-' && p->i > 0 && p->s[p->i - 1] == '<') && p->s[p->i + n] != '=') {
-            for (size_t j = 0; j < n; j++)
-                adv(p);
-            *which = k;
-            return 1;
-        }
-    }
-    p->i = i, p->line = line, p->col = col;
-    return 0;
-}
-
-static int operand(parser *p, nn_value *d, const char *op, int depth,
-                   int (*next)(parser *, nn_value *, int))
-{
-    skip_space(p, 0);
-    char c = peek(p);
-    char want[48];
-    snprintf(want, sizeof want, "a number after '%s'", op);
-    if (!isdigit((unsigned char)c) && c != '-' && c != '+' && c != '.' && c != '(' &&
-        !is_ident0(c))
-        return fail(p, want);
-    d->line = p->line;
-    d->col = p->col;
-    int rc = next(p, d, depth);
-    if (!rc && d->kind != NN_V_NUM)
-        return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: expected %s", p->path, d->line, d->col, want);
-    return rc;
-}
-
-static int result(parser *p, nn_value *v, const nn_value *d, double x, int is_int,
-                  const char *what)
-{
-    if (x - x != 0)   /* overflowed to inf, or nan */
-        return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: the %s is out of range", p->path, d->line,
-                      d->col, what);
-    v->is_int = is_int && x > -9.0e15 && x < 9.0e15 && x == (double)(long long)x;
-    v->num = x;
-    return NN_OK;
-}
-
-static int parse_power(parser *p, nn_value *v, int depth)
-{
-    static const char *ops[] = {"^", "**", NULL};
-    int rc = parse_primary(p, v, depth), k;
-    if (rc || v->kind != NN_V_NUM || !binop(p, ops, &k))
-        return rc;
-    nn_value d = {0};
-    if ((rc = operand(p, &d, ops[k], depth, parse_power))) {
-        value_free(&d);
-        return rc;
-    }
-    v->is_int = v->is_int && d.is_int && d.num >= 0;
-    rc = result(p, v, &d, pow(v->num, d.num), v->is_int, "power");
-    value_free(&d);
-    return rc;
-}
-
-static int parse_product(parser *p, nn_value *v, int depth)
-{
-    static const char *ops[] = {"*", "/", NULL};
-    int rc = parse_power(p, v, depth), k;
-    while (!rc && v->kind == NN_V_NUM && binop(p, ops, &k)) {
-        nn_value d = {0};
-        if (!(rc = operand(p, &d, ops[k], depth, parse_power))) {
-            if (k == 1 && d.num == 0)
-                rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: division by zero", p->path, d.line,
-                            d.col);
-            else if (k == 1)   /* 1/255 is a float even in R */
-                rc = result(p, v, &d, v->num / d.num, 0, "quotient");
-            else
-                rc = result(p, v, &d, v->num * d.num, v->is_int && d.is_int, "product");
-        }
-        value_free(&d);
-    }
-    return rc;
-}
-
-int spec_parse_value(parser *p, nn_value *v, int depth)
-{
-    static const char *ops[] = {"+", "-", NULL};
-    int rc = parse_product(p, v, depth), k;
-    while (!rc && v->kind == NN_V_NUM && binop(p, ops, &k)) {
-        nn_value d = {0};
-        if (!(rc = operand(p, &d, ops[k], depth, parse_product)))
-            rc = result(p, v, &d, k ? v->num - d.num : v->num + d.num, v->is_int && d.is_int,
-                        k ? "difference" : "sum");
-        value_free(&d);
-    }
-    return rc;
 }
 
 /* At '(' of a call: parses "(arg, key=value, ...)". */

@@ -35,13 +35,27 @@ int spec_fail(parser *p, const char *expected);
 int spec_is_ident0(char c);
 int spec_is_ident(char c);      /* also '.' and R's '$' */
 char *spec_dupn(const char *s, size_t n);
-int spec_parse_value(parser *p, nn_value *v, int depth);
+int spec_parse_value(parser *p, nn_value *v, int depth);   /* with arithmetic (arith.c) */
+int spec_parse_primary(parser *p, nn_value *v, int depth); /* one value, no operator */
 void spec_value_free(nn_value *v);
 int spec_value_copy(nn_value *dst, const nn_value *src);
 const spec_var *spec_var_find(const parser *p, const char *name, size_t n);
 /* Appends "path:line: text" to the spec's notes (NN_ENOMEM on failure). */
 int spec_note(parser *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Shared by the statement level (paste.c) and the call level (paste_emit.c). */
+extern const char *const spec_model_methods[];   /* add, compile, fit, evaluate, ... */
+int spec_in_list(const char *const list[], const char *s, size_t n);
+const char *spec_skip_reason(const char *w, size_t n);   /* why a skipped line is not needed */
+const char *spec_line_text(const parser *p, size_t i, char *buf, size_t len);
+int spec_is_ctor(const char *fn);                  /* Sequential, keras_model_sequential */
+int spec_is_model_name(const parser *p, const nn_value *v);
+/* Remembers a line that is not part of a model and skips its statement
+ * (from its start at, on line); NN_OK. */
+int spec_refuse(parser *p, int line, size_t at, const char *why);
+/* Turns one call of a statement into the spec's calls (p->out); takes c's
+ * contents. on_model: applied to the model (method, pipe stage). */
+int spec_emit(parser *p, nn_call *c, int on_model, int line, size_t at);
 /* The error for the refused lines, if any (NN_OK when none). */
 int spec_refused(parser *p);
 /* One statement at the cursor: a call, an assignment, a pipeline, a line to
