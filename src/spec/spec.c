@@ -1,5 +1,5 @@
-/* Model-spec parser, the value level: numbers and arithmetic on them (1/255,
- * 28^2, 28 * 28, batch_size <- 128 used later), "strings" or 'strings',
+/* Model-spec parser, the value level: numbers and arithmetic on them (arith.c:
+ * 1/255, 28^2, 28 * 28, batch_size <- 128 used later), "strings" or 'strings',
  * True/False/None (R: TRUE/FALSE/NULL), tuples (..), lists [..], R vectors
  * c(..) and list(..), nested calls RMSprop(lr=1e-3) whose "a.b." or "a$b"
  * prefix is kept aside, and bare names (tf.nn.relu means "relu"). The
