@@ -349,6 +349,93 @@ bad_case f_cls/ "a folder of class folders as convert idx" out_f6.h5 -- convert 
 bad_case ck/last.h5 "a checkpoint as inspect's dataset" - -- inspect ck/last.h5
 bad_case f_cls/ "predict --images: a folder of class folders" - -- predict "$HERE/fixtures/keras_cnn.h5" --images f_cls
 
+# ---- Keras scripts pasted as they are (src/spec/paste.c) --------------------
+PM='model = Sequential()
+model.add(Dense(1, input_shape=(2,)))'
+spec paste_data.R 'library(keras)
+mnist <- dataset_mnist()
+x_train <- mnist$train$x
+model <- keras_model_sequential() %>% layer_dense(units = 1, input_shape = c(2))'
+spec paste_data.py "(x_train, y_train), (x_test, y_test) = mnist.load_data()
+$PM"
+spec paste_eval.py "$PM
+model.evaluate(x_test, y_test)"
+spec paste_save.py "$PM
+model.save('m.h5')"
+spec paste_r_layer.R 'model <- keras_model_sequential() %>% layer_dens(units = 1, input_shape = c(2))'
+spec paste_py_layer.py 'model = Sequential()
+model.add(layers.Dens(1, input_shape=(2,)))'
+spec paste_r_opt.R 'model <- keras_model_sequential() %>% layer_dense(units = 1, input_shape = c(2))
+model %>% compile(loss = "mse", optimizer = optimizer_adma())'
+spec paste_loss.py "$PM
+model.compile(loss=losses.binary_crosentropy)"
+spec paste_metric.py "$PM
+model.compile(loss='mse', metrics=['acuracy'])"
+spec paste_act.py 'model = Sequential()
+model.add(Dense(1, activation="rleu", input_shape=(2,)))'
+spec paste_arg.py 'model = Sequential()
+model.add(Dense(1, activaton="relu", input_shape=(2,)))'
+spec paste_lossval.py "$PM
+model.compile(loss=[1, 2])"
+spec paste_ck_epoch.py "$PM
+model.compile(loss='mse')
+model.fit(x, y, callbacks=[ModelCheckpoint('w{epoch:02d}.h5')])"
+spec paste_ck_freq.py "$PM
+model.compile(loss='mse')
+model.fit(x, y, callbacks=[ModelCheckpoint('w.h5', save_freq=100)])"
+spec paste_ck_two.py "$PM
+model.compile(loss='mse')
+model.fit(x, y, callbacks=[ModelCheckpoint('a.h5'), ModelCheckpoint('b.h5')])"
+spec paste_ck_nofile.py "$PM
+model.compile(loss='mse')
+model.fit(x, y, callbacks=[ModelCheckpoint(monitor='loss')])"
+spec paste_ck_notcb.py "$PM
+model.compile(loss='mse')
+model.fit(x, y, callbacks=['best.h5'])"
+spec paste_ck_period.py "$PM
+model.compile(loss='mse')
+model.fit(x, y, callbacks=[ModelCheckpoint('w.h5', period=0)])"
+spec paste_ck_val.py "$PM
+model.compile(loss='mse')
+model.fit(x, y, callbacks=[ModelCheckpoint('w.h5')])"
+spec paste_seed.R 'set.seed(-1)
+model <- keras_model_sequential() %>% layer_dense(units = 1, input_shape = c(2))'
+spec paste_mul.py "model = Sequential()
+model.add(Dense(2 * 'a', input_shape=(2,)))"
+spec paste_big.py "model = Sequential()
+model.add(Dense(1e300 * 1e300, input_shape=(2,)))"
+spec paste_seqlist.py "model = Sequential([Dense(1, input_shape=(2,)), 3])"
+spec paste_pipe.R 'model <- keras_model_sequential() %>% 3'
+spec paste_nomodel.R 'model %>% layer_dense(units = 1, input_shape = c(2))'
+spec paste_functional.py 'inputs = keras.Input(shape=(784,))
+x = layers.Dense(64, activation="relu")(inputs)'
+bad_case paste_data.R "R data loading lines" - -- summary paste_data.R
+bad_case paste_data.py "Python tuple assignment from load_data()" - -- summary paste_data.py
+bad_case paste_eval.py "model.evaluate(...)" - -- summary paste_eval.py
+bad_case paste_save.py "model.save(...)" - -- summary paste_save.py
+bad_case paste_r_layer.R "R layer_dens: did you mean" - -- summary paste_r_layer.R
+bad_case paste_py_layer.py "Python layers.Dens: did you mean" - -- summary paste_py_layer.py
+bad_case paste_r_opt.R "optimizer_adma: did you mean" - -- summary paste_r_opt.R
+bad_case paste_loss.py "losses.binary_crosentropy: did you mean" - -- summary paste_loss.py
+bad_case paste_metric.py "metric acuracy: did you mean" - -- summary paste_metric.py
+bad_case paste_act.py "activation rleu: did you mean" - -- summary paste_act.py
+bad_case paste_arg.py "argument activaton: did you mean" - -- summary paste_arg.py
+bad_case paste_lossval.py "loss=[1, 2]" - -- summary paste_lossval.py
+bad_case paste_ck_epoch.py "ModelCheckpoint('w{epoch:02d}.h5')" - -- summary paste_ck_epoch.py
+bad_case paste_ck_freq.py "ModelCheckpoint(save_freq=100)" - -- summary paste_ck_freq.py
+bad_case paste_ck_two.py "two ModelCheckpoints" - -- summary paste_ck_two.py
+bad_case paste_ck_nofile.py "ModelCheckpoint without a file" - -- summary paste_ck_nofile.py
+bad_case paste_ck_notcb.py "callbacks=['best.h5']" - -- summary paste_ck_notcb.py
+bad_case paste_ck_period.py "ModelCheckpoint(period=0)" - -- summary paste_ck_period.py
+bad_case paste_ck_val.py "ModelCheckpoint on val_loss, no validation data" o_pv -- train paste_ck_val.py --data synthetic:sqrt:64 --out o_pv
+bad_case paste_seed.R "set.seed(-1)" - -- summary paste_seed.R
+bad_case paste_mul.py "2 * 'a'" - -- summary paste_mul.py
+bad_case paste_big.py "1e300 * 1e300" - -- summary paste_big.py
+bad_case paste_seqlist.py "Sequential([Dense(..), 3])" - -- summary paste_seqlist.py
+bad_case paste_pipe.R "%>% 3" - -- summary paste_pipe.R
+bad_case paste_nomodel.R "model %>% ... with no model made" - -- summary paste_nomodel.R
+bad_case paste_functional.py "functional API: Dense(64)(inputs)" - -- summary paste_functional.py
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"

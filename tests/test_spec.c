@@ -367,7 +367,9 @@ static void test_err_garbage_after_call(void)
                 "found 'x'");
     parse_fails("Dense(10)\n\n   Dense(5) junk # c\n", "t.nn:3:13: ", "expected end of line",
                 "found 'junk");
-    parse_fails("Dense(10)(x)", "t.nn:1:10: ", "expected end of line", NULL);
+    /* Keras's functional API: a layer called on a tensor */
+    parse_fails("Dense(10)(x)", "t.nn:1:10: ", "Dense(...)(...) calls a layer on a tensor",
+                "the functional API is not supported yet");
 }
 
 static void test_err_empty_argument(void)
@@ -887,13 +889,14 @@ static void test_activation_names(void)
          {2, {3, 2}}},
     };
     /* Keras's activation names are case-sensitive: "Relu" is refused the
-     * same way as a misspelling, by every layer. */
+     * same way as a misspelling, by every layer, with the same suggestion. */
     static const char *const names[] = {"relux", "Relu"};
     char call[128], tail[sizeof ((nn_error *)0)->msg], want[256];
     for (size_t n = 0; n < 2; n++)
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
             snprintf(call, sizeof call, bad[i].call, names[n]);
-            snprintf(want, sizeof want, "unknown %s '%s' %s", bad[i].option, names[n], known);
+            snprintf(want, sizeof want, "unknown %s '%s': did you mean 'relu'? %s",
+                     bad[i].option, names[n], known);
             layer_err_tail(call, bad[i].in, bad[i].kind, tail, sizeof tail);
             CU_ASSERT_STRING_EQUAL(tail, want);
         }

@@ -184,6 +184,9 @@ const char *nn_layer_isa(void);
 const nn_layer_ops *nn_layer_find(const char *kind);  /* also R names: layer_dense */
 /* "Dense, Conv2D, ..." for "unknown layer" messages. */
 const char *nn_layer_known(void);
+/* The i-th layer kind's Keras class name (r_name 0) or R keras function
+ * (r_name 1); NULL past the last. For "did you mean" suggestions. */
+const char *nn_layer_name_at(int i, int r_name);
 
 /* Creates a layer from a parsed call: binds arguments, runs ops->create.
  * input_shape (if given) is stored in input_shape, and has_input is set. */

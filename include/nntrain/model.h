@@ -20,6 +20,17 @@
 #define NN_MAX_METRICS 8
 #define NN_MAX_CLASS_WEIGHTS 256
 
+/* A ModelCheckpoint(...) in the spec's fit(callbacks=...): what train's
+ * --checkpoint FILE --monitor --mode --save-best-only --period do (those
+ * options override it). */
+typedef struct nn_spec_ckpt {
+    char path[1024];         /* "" when the spec has none */
+    char monitor[64];        /* "val_loss" */
+    char mode[8];            /* "auto", "min" or "max" */
+    int save_best_only;
+    int period;              /* epochs between saves (period=, save_freq="epoch") */
+} nn_spec_ckpt;
+
 typedef struct nn_fit_args {
     int batch_size;          /* Keras default 32 */
     int epochs;              /* 1 */
@@ -30,6 +41,7 @@ typedef struct nn_fit_args {
     int target_input;        /* fit(target="input"): y = x, for autoencoders */
     int nclass_weight;       /* fit(class_weight={0: 1, 1: 3}): loss weight per class */
     float class_weight[NN_MAX_CLASS_WEIGHTS];
+    nn_spec_ckpt ckpt;       /* fit(callbacks=list(ModelCheckpoint(...))) */
 } nn_fit_args;
 
 typedef struct nn_model {

@@ -4,7 +4,11 @@
  *   fit(batch_size=64, epochs=5, validation_split=0.1, seed=42)
  * The parser builds a generic call tree; layers, compile and fit bind their
  * arguments by name with nn_args_*, so unknown options are errors that name
- * file:line:col. The same tree can be built from a Keras JSON config. */
+ * file:line:col. The same tree can be built from a Keras JSON config.
+ * The model part of a pasted Keras script (R kerasR, R keras pipes, Python
+ * Keras, tf.keras) gives the same calls: assignments, pipes and model methods
+ * are resolved, and what is skipped or ignored becomes a note
+ * (src/spec/paste.c). */
 #ifndef NNTRAIN_SPEC_H
 #define NNTRAIN_SPEC_H
 
@@ -27,7 +31,8 @@ typedef struct nn_value {
     int is_int;              /* NUM written without '.', 'e' */
     int is_dict;             /* LIST from {k: v, ...}: items are (k, v) pairs */
     int boolean;
-    char *str;
+    char *str;               /* STR; for a bare name, its last component */
+    char *name;              /* a bare name as written (tf.nn.relu, x_train), else NULL */
     int n;
     struct nn_value *items;  /* LIST */
     struct nn_call *call;    /* CALL */
@@ -35,7 +40,8 @@ typedef struct nn_value {
 } nn_value;
 
 typedef struct nn_call {
-    char *fn;                /* name as written, e.g. "Conv2D" */
+    char *fn;                /* name without prefix, e.g. "Conv2D" */
+    char *qual;              /* the whole name if it had a prefix ("layers.Dense"), else NULL */
     const char *path;        /* file the call came from (borrowed) */
     int line, col;
     int nargs;
@@ -48,6 +54,9 @@ typedef struct nn_spec {
     int ncalls;
     nn_call *calls;
     char *text;              /* the whole source, kept for checkpoints */
+    int r_lang;              /* written in R (<-, %>%, $, library(), layer_*) */
+    int nnotes;              /* "path:line: ..." about pasted Keras code: lines */
+    char **notes;            /* skipped, arguments ignored (src/spec/paste.c) */
 } nn_spec;
 
 /* Parses text; path is used in messages only. Errors: NN_EFORMAT with
@@ -57,5 +66,8 @@ int nn_spec_parse(const char *text, const char *path, nn_spec *out, nn_error *e)
 int nn_spec_load(const char *path, nn_spec *out, nn_error *e);
 void nn_spec_free(nn_spec *s);
 void nn_call_free(nn_call *c);  /* frees the contents, not c itself */
+/* "did you mean 'x'?": the candidate nearest to name by edit distance
+ * (case-insensitive), or NULL when none is close. */
+const char *nn_suggest(const char *name, const char *const cands[]);
 
 #endif

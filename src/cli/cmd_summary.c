@@ -37,6 +37,8 @@ int cmd_summary(int argc, char **argv)
             return CLI_FAIL;
         }
         rc = nn_model_build(&m, &s, &e);
+        for (int i = 0; !rc && i < s.nnotes; i++)
+            fprintf(stderr, "note: %s\n", s.notes[i]);
         nn_spec_free(&s);
     }
     if (rc) {

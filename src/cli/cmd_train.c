@@ -209,6 +209,33 @@ static int load_model(train_run *t, nn_error *e)
     return rc;
 }
 
+/* A pasted script's ModelCheckpoint(...) does what --checkpoint and its
+ * options do; each option given on the command line wins. Its val_ monitor
+ * needs --val or a validation split (the script's validation_data is not
+ * read), said here in the script's terms. */
+static int use_spec_checkpoint(cli_opt *opts, const train_run *t, nn_error *e)
+{
+    static char period[16];
+    const nn_spec_ckpt *k = &t->m.fit.ckpt;
+    const char *const set[][2] = {{"--checkpoint", k->path}, {"--monitor", k->monitor},
+                                  {"--mode", k->mode}, {"--period", period}};
+    if (!k->path[0])
+        return NN_OK;
+    if (!cli_find(opts, "--monitor")->given && !strncmp(k->monitor, "val_", 4) &&
+        !cli_find(opts, "--val")->given && !(t->fo.fit.validation_split > 0))
+        return nn_err(e, NN_EINVAL, "%s: ModelCheckpoint(monitor=\"%s\") needs validation data: give --val FILE or validation_split, or monitor=\"%s\"",
+                      t->spec_path, k->monitor, k->monitor + 4);
+    snprintf(period, sizeof period, "%d", k->period);
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++) {
+        cli_opt *o = cli_find(opts, set[i][0]);
+        if (!o->given)
+            o->value = set[i][1], o->given = 1;
+    }
+    if (k->save_best_only)
+        cli_find(opts, "--save-best-only")->given = 1;
+    return NN_OK;
+}
+
 /* --class-weight W0,W1,..: replaces the spec's class_weight. */
 static int read_class_weights(const cli_opt *cw, nn_fit_args *fit, nn_error *e)
 {
@@ -607,11 +634,15 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     int rc = load_model(&t, &e);
     if (rc)
         rc = cli_hint_path(rc, &e, t.spec_path, CLI_WANT_SPEC);
+    for (int i = 0; !rc && d->rank == 0 && i < t.s.nnotes; i++)
+        fprintf(stderr, "note: %s\n", t.s.notes[i]);
     if (!rc) {
         rc = read_options(opts, &t.m, &t.fo, &t.threads, d, &e);
         usage = rc != NN_OK;
     }
     rc = use_class_folders(opts, &t, d, rc, &e);
+    if (!rc)
+        rc = use_spec_checkpoint(opts, &t, &e);
     if (!rc)
         rc = open_data(opts, &t, &e);
     /* Every rank parsed and opened the same things; agree before any

@@ -176,8 +176,10 @@ int nn_layer_bind_act(const nn_layer *l, nn_args *a, const char *name, const cha
     if (!nn_act_parse(s, out))
         return NN_OK;
     nn_join_names(nn_act_names, known, sizeof known);
-    return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "unknown %s '%.60s' (known: %s)", name,
-                            s, known);
+    const char *g = nn_suggest(s, nn_act_names);
+    return nn_layer_arg_err(l, a, name, e, NN_EINVAL, "unknown %s '%.60s'%s%s%s (known: %s)",
+                            name, s, g ? ": did you mean '" : "", g ? g : "", g ? "'?" : "",
+                            known);
 }
 
 int nn_layer_bind_init(const nn_layer *l, nn_args *a, const char *name, nn_init def,

@@ -45,3 +45,10 @@ const char *nn_layer_known(void)
     return "Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation, Conv2DTranspose, "
            "UpSampling2D, Embedding, SimpleRNN, LSTM, Rescaling";
 }
+
+const char *nn_layer_name_at(int i, int r_name)
+{
+    if (i < 0 || (size_t)i >= sizeof table / sizeof table[0])
+        return NULL;
+    return r_name ? table[i].r_name : table[i].name;
+}

@@ -71,9 +71,14 @@ int nn_args_bind(nn_args *a, const nn_call *c, const char *const names[],
                 if (!strcmp(aliases[k], key))
                     key = aliases[k + 1];
             slot = find(names, key);
-            if (slot < 0)
-                return nn_err(e, NN_EINVAL, "%s: %s() got an unknown argument '%s' (known: %s)",
-                              nn_value_where(c, v, w, sizeof w), c->fn, c->keys[i], known);
+            if (slot < 0) {
+                const char *g = nn_suggest(key, names);
+                char mean[96] = "";
+                if (g)
+                    snprintf(mean, sizeof mean, ": did you mean '%s'?", g);
+                return nn_err(e, NN_EINVAL, "%s: %s() got an unknown argument '%s'%s (known: %s)",
+                              nn_value_where(c, v, w, sizeof w), c->fn, c->keys[i], mean, known);
+            }
         }
         if (a->v[slot])
             return nn_err(e, NN_EINVAL, "%s: %s() got argument '%s' twice",

@@ -1,9 +1,11 @@
-/* Model-spec parser: a file of Keras-like calls, one statement per line (or
- * separated by ';'), '#' comments, calls may span lines inside parentheses.
- * Values: numbers (also quotients such as 1/255), "strings" or 'strings',
+/* Model-spec parser, the value level: numbers and arithmetic on them (arith.c:
+ * 1/255, 28^2, 28 * 28, batch_size <- 128 used later), "strings" or 'strings',
  * True/False/None (R: TRUE/FALSE/NULL), tuples (..), lists [..], R vectors
- * c(..) and nested calls RMSprop(lr=1e-3). A "model.add(Dense(..))" wrapper
- * and any "a.b." prefix are accepted so Keras code can be pasted. */
+ * c(..) and list(..), nested calls RMSprop(lr=1e-3) whose "a.b." or "a$b"
+ * prefix is kept aside, and bare names (tf.nn.relu means "relu"). The
+ * statements (one per line or ';'-separated, '#' comments, calls spanning
+ * lines inside parentheses, assignments and pipes of pasted Keras scripts)
+ * are paste.c's. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
@@ -11,17 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nntrain/spec.h"
+#include "spec_priv.h"
 
-typedef struct parser {
-    const char *s, *path;
-    size_t i;
-    int line, col;
-    nn_error *e;
-    int keep_msg;    /* the message is final: unclosed() leaves it alone */
-} parser;
+#define skip_space spec_skip_space
+#define adv spec_adv
+#define fail spec_fail
+#define dupn spec_dupn
+#define is_ident0 spec_is_ident0
+#define is_ident spec_is_ident
+#define value_free spec_value_free
+#define parse_value spec_parse_value
 
-static void skip_space(parser *p, int newlines)
+void spec_skip_space(parser *p, int newlines)
 {
     for (;;) {
         char c = p->s[p->i];
@@ -45,7 +48,7 @@ static char peek(parser *p)
     return p->s[p->i];
 }
 
-static void adv(parser *p)
+void spec_adv(parser *p)
 {
     if (p->s[p->i] == '\n')
         p->line++, p->col = 1;
@@ -71,14 +74,14 @@ static const char *found(parser *p, char *buf, size_t len)
     return buf;
 }
 
-static int fail(parser *p, const char *expected)
+int spec_fail(parser *p, const char *expected)
 {
     char b[32];
     return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: expected %s, found %s", p->path,
                   p->line, p->col, expected, found(p, b, sizeof b));
 }
 
-static char *dupn(const char *s, size_t n)
+char *spec_dupn(const char *s, size_t n)
 {
     char *d = malloc(n + 1);
     if (d) {
@@ -88,19 +91,20 @@ static char *dupn(const char *s, size_t n)
     return d;
 }
 
-static int is_ident0(char c)
+int spec_is_ident0(char c)
 {
     return isalpha((unsigned char)c) || c == '_';
 }
 
-static int is_ident(char c)
+int spec_is_ident(char c)
 {
-    return isalnum((unsigned char)c) || c == '_' || c == '.';
+    return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$';
 }
 
-static void value_free(nn_value *v)
+void spec_value_free(nn_value *v)
 {
     free(v->str);
+    free(v->name);
     for (int i = 0; i < v->n; i++)
         value_free(&v->items[i]);
     free(v->items);
@@ -120,11 +124,65 @@ void nn_call_free(nn_call *c)
     free(c->keys);
     free(c->vals);
     free(c->fn);
+    free(c->qual);
     memset(c, 0, sizeof *c);
 }
 
+static int call_copy(nn_call *d, const nn_call *c)
+{
+    memset(d, 0, sizeof *d);
+    d->path = c->path;
+    d->line = c->line;
+    d->col = c->col;
+    d->fn = strdup(c->fn);
+    d->qual = c->qual ? strdup(c->qual) : NULL;
+    d->keys = calloc((size_t)c->nargs + 1, sizeof *d->keys);
+    d->vals = calloc((size_t)c->nargs + 1, sizeof *d->vals);
+    if (!d->fn || (c->qual && !d->qual) || !d->keys || !d->vals)
+        return NN_ENOMEM;
+    for (int i = 0; i < c->nargs; i++) {
+        d->nargs++;
+        if ((c->keys[i] && !(d->keys[i] = strdup(c->keys[i]))) ||
+            spec_value_copy(&d->vals[i], &c->vals[i]))
+            return NN_ENOMEM;
+    }
+    return NN_OK;
+}
+
+/* A deep copy (dst is freed with spec_value_free even after a failure). */
+int spec_value_copy(nn_value *d, const nn_value *v)
+{
+    *d = *v;
+    d->str = NULL;
+    d->name = NULL;
+    d->items = NULL;
+    d->call = NULL;
+    d->n = 0;
+    if ((v->str && !(d->str = strdup(v->str))) || (v->name && !(d->name = strdup(v->name))))
+        return NN_ENOMEM;
+    if (v->n) {
+        if (!(d->items = calloc((size_t)v->n, sizeof *d->items)))
+            return NN_ENOMEM;
+        for (int i = 0; i < v->n; i++) {
+            d->n++;
+            if (spec_value_copy(&d->items[i], &v->items[i]))
+                return NN_ENOMEM;
+        }
+    }
+    if (v->call && (!(d->call = calloc(1, sizeof *d->call)) || call_copy(d->call, v->call)))
+        return NN_ENOMEM;
+    return NN_OK;
+}
+
+const spec_var *spec_var_find(const parser *p, const char *name, size_t n)
+{
+    for (int i = p->nvars - 1; i >= 0; i--)
+        if (strlen(p->vars[i].name) == n && !strncmp(p->vars[i].name, name, n))
+            return &p->vars[i];
+    return NULL;
+}
+
 static int parse_call_args(parser *p, nn_call *c, int depth);
-static int parse_value(parser *p, nn_value *v, int depth);
 
 /* A bracket still open at the end of the file: the end-of-file position says
  * nothing useful, so the message points at the opener (innermost one). */
@@ -220,7 +278,76 @@ static int parse_number(parser *p, nn_value *v)
     return NN_OK;
 }
 
-static int parse_value(parser *p, nn_value *v, int depth)
+/* A bare name (not a call): a variable's value, True/False/None, or the
+ * name itself as a string value: its last component (tf.nn.relu is "relu",
+ * losses.binary_crossentropy is "binary_crossentropy"), with v->name as
+ * written. An undotted unknown name is an error unless names are data here
+ * (x_train in fit()) or it is the model variable. */
+static int bare_name(parser *p, nn_value *v, const char *w, size_t n, int depth)
+{
+#define IS(lit) (n == sizeof(lit) - 1 && !strncmp(w, lit, n))
+    if (IS("True") || IS("TRUE") || IS("true") || IS("False") || IS("FALSE") || IS("false")) {
+        v->kind = NN_V_BOOL;
+        v->boolean = w[0] == 'T' || w[0] == 't';
+        return NN_OK;
+    }
+    if (IS("None") || IS("NULL") || IS("null")) {
+        v->kind = NN_V_NONE;
+        return NN_OK;
+    }
+#undef IS
+    const spec_var *var = spec_var_find(p, w, n);
+    if (var) {
+        int line = v->line, col = v->col;
+        if (spec_value_copy(v, &var->v))
+            return nn_err(p->e, NN_ENOMEM, "out of memory");
+        v->line = line;
+        v->col = col;
+        return NN_OK;
+    }
+    int dotted = memchr(w, '.', n) || memchr(w, '$', n);
+    int is_model = p->model && strlen(p->model) == n && !strncmp(p->model, w, n);
+    if (dotted || p->names_ok || is_model) {
+        const char *last = w + n;
+        while (last > w && last[-1] != '.' && last[-1] != '$')
+            last--;
+        v->kind = NN_V_STR;
+        v->str = dupn(last, (size_t)(w + n - last));
+        v->name = dupn(w, n);
+        return v->str && v->name ? NN_OK : nn_err(p->e, NN_ENOMEM, "out of memory");
+    }
+    if (depth == 0)
+        return fail(p, "a call such as Dense(10) or compile(...)");
+    return nn_err(p->e, NN_EFORMAT,
+                  "%s:%d:%d: expected a value (number, \"string\", tuple, True/False/None "
+                  "or a call), found '%.*s' (a string needs quotes: \"%.*s\")",
+                  p->path, v->line, v->col, (int)(n < 40 ? n : 40), w,
+                  (int)(n < 40 ? n : 40), w);
+}
+
+/* c(..) and R's list(..) without names: a list value. */
+static int call_to_list(parser *p, nn_value *v)
+{
+    nn_call *call = v->call;
+    for (int i = 0; i < call->nargs; i++)
+        if (call->keys[i]) {
+            if (strcmp(call->fn, "c"))
+                return NN_OK;   /* a named list() stays a call */
+            return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: c() takes no named elements", p->path,
+                          v->line, v->col);
+        }
+    nn_value list = {.kind = NN_V_LIST, .line = v->line, .col = v->col};
+    list.n = call->nargs;
+    list.items = call->vals;
+    call->vals = NULL;
+    call->nargs = 0;
+    nn_call_free(call);
+    free(call);
+    *v = list;
+    return NN_OK;
+}
+
+int spec_parse_primary(parser *p, nn_value *v, int depth)
 {
     if (depth > 32)
         return fail(p, "less deeply nested values");
@@ -248,102 +375,43 @@ static int parse_value(parser *p, nn_value *v, int depth)
         v->is_dict = c == '{';
         return parse_list(p, v, c == '(' ? ')' : c == '[' ? ']' : '}', depth);
     }
-    if (isdigit((unsigned char)c) || c == '-' || c == '+' || c == '.') {
-        int rc = parse_number(p, v);
-        /* "1/255" (R) or "1./255" (Python, e.g. rescale=): a quotient of
-         * numbers, evaluated left to right */
-        for (;;) {
-            size_t i = p->i;
-            int line = p->line, col = p->col;
-            if (rc)
-                return rc;
-            skip_space(p, 0);
-            if (peek(p) != '/') {
-                p->i = i, p->line = line, p->col = col;
-                return NN_OK;
-            }
-            adv(p);
-            skip_space(p, 0);
-            char d0 = peek(p);
-            if (!isdigit((unsigned char)d0) && d0 != '-' && d0 != '+' && d0 != '.')
-                return fail(p, "a number after '/'");
-            nn_value d = {0};
-            d.line = p->line, d.col = p->col;
-            if ((rc = parse_number(p, &d)))
-                return rc;
-            if (d.num == 0)
-                return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: division by zero", p->path, d.line,
-                              d.col);
-            v->num /= d.num;
-            v->is_int = 0;
-            if (v->num - v->num != 0)   /* overflowed to inf */
-                return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: the quotient is out of range",
-                              p->path, d.line, d.col);
-        }
-    }
+    if (isdigit((unsigned char)c) || c == '-' || c == '+' || c == '.')
+        return parse_number(p, v);
     if (is_ident0(c)) {
         size_t start = p->i;
         while (is_ident(peek(p)))
             adv(p);
         size_t n = p->i - start;
         const char *w = p->s + start;
-#define IS(lit) (n == sizeof(lit) - 1 && !strncmp(w, lit, n))
+        size_t after = p->i;
+        int al = p->line, ac = p->col;
         skip_space(p, 0);
-        if (peek(p) == '(') {
-            nn_call *call = calloc(1, sizeof *call);
-            if (!call)
-                return nn_err(p->e, NN_ENOMEM, "out of memory");
-            const char *dot = memchr(w, '.', n) ? w + n : NULL;
-            while (dot && dot > w && dot[-1] != '.')
-                dot--;
-            call->fn = dot ? dupn(dot, (size_t)(w + n - dot)) : dupn(w, n);
-            call->path = p->path;
-            call->line = v->line;
-            call->col = v->col;
-            v->kind = NN_V_CALL;
-            v->call = call;
-            if (!call->fn)
-                return nn_err(p->e, NN_ENOMEM, "out of memory");
-            int rc = parse_call_args(p, call, depth);
-            if (rc)
-                return rc;
-            if (!strcmp(call->fn, "c")) {   /* R vector: a list */
-                nn_value list = {.kind = NN_V_LIST, .line = v->line, .col = v->col};
-                list.n = call->nargs;
-                list.items = call->vals;
-                for (int i = 0; i < call->nargs; i++)
-                    if (call->keys[i])
-                        return nn_err(p->e, NN_EFORMAT,
-                                      "%s:%d:%d: c() takes no named elements", p->path,
-                                      v->line, v->col);
-                call->vals = NULL;
-                call->nargs = 0;
-                nn_call_free(call);
-                free(call);
-                *v = list;
-            }
-            return NN_OK;
+        if (peek(p) != '(') {
+            p->i = after, p->line = al, p->col = ac;
+            int rc = bare_name(p, v, w, n, depth);
+            if (rc == NN_EFORMAT)   /* point at the name */
+                p->i = start, p->line = v->line, p->col = v->col;
+            return rc;
         }
-        if (IS("True") || IS("TRUE") || IS("true") || IS("False") || IS("FALSE") ||
-            IS("false")) {
-            v->kind = NN_V_BOOL;
-            v->boolean = w[0] == 'T' || w[0] == 't';
-            return NN_OK;
-        }
-        if (IS("None") || IS("NULL") || IS("null")) {
-            v->kind = NN_V_NONE;
-            return NN_OK;
-        }
-        p->i = start;
-        p->col = v->col;
-        if (depth == 0)
-            return fail(p, "a call such as Dense(10) or compile(...)");
-        return nn_err(p->e, NN_EFORMAT,
-                      "%s:%d:%d: expected a value (number, \"string\", tuple, True/False/None "
-                      "or a call), found '%.*s' (a string needs quotes: \"%.*s\")",
-                      p->path, v->line, v->col, (int)(n < 40 ? n : 40), w,
-                      (int)(n < 40 ? n : 40), w);
-#undef IS
+        nn_call *call = calloc(1, sizeof *call);
+        if (!call)
+            return nn_err(p->e, NN_ENOMEM, "out of memory");
+        const char *last = w + n;
+        while (last > w && last[-1] != '.' && last[-1] != '$')
+            last--;
+        call->fn = dupn(last, (size_t)(w + n - last));
+        call->qual = last > w ? dupn(w, n) : NULL;
+        call->path = p->path;
+        call->line = v->line;
+        call->col = v->col;
+        v->kind = NN_V_CALL;
+        v->call = call;
+        if (!call->fn || (last > w && !call->qual))
+            return nn_err(p->e, NN_ENOMEM, "out of memory");
+        int rc = parse_call_args(p, call, depth);
+        if (!rc && (!strcmp(call->fn, "c") || !strcmp(call->fn, "list")) && !call->qual)
+            rc = call_to_list(p, v);
+        return rc;
     }
     return fail(p, "a value");
 }
@@ -410,7 +478,8 @@ int nn_spec_parse(const char *text, const char *path, nn_spec *out, nn_error *e)
         nn_spec_free(out);
         return nn_err(e, NN_ENOMEM, "out of memory");
     }
-    parser p = {.s = text, .path = out->path, .line = 1, .col = 1, .e = e};
+    parser p = {.s = text, .path = out->path, .line = 1, .col = 1, .e = e, .out = out};
+    out->r_lang = spec_is_r(text);
     int rc = NN_OK;
     for (;;) {
         skip_space(&p, 1);
@@ -420,47 +489,28 @@ int nn_spec_parse(const char *text, const char *path, nn_spec *out, nn_error *e)
         }
         if (!peek(&p))
             break;
-        if (!is_ident0(peek(&p))) {
-            rc = fail(&p, "a call such as Dense(10) or compile(...)");
+        p.keep_msg = 0;
+        p.names_ok = 0;
+        if ((rc = spec_statement(&p)))
             break;
-        }
-        nn_value v = {0};
-        rc = parse_value(&p, &v, 0);
-        if (!rc && v.kind != NN_V_CALL) {
-            nn_err(e, NN_EFORMAT, "%s:%d:%d: expected a call such as Dense(10), found a bare value",
-                   p.path, v.line, v.col);
-            rc = NN_EFORMAT;
-        }
-        if (rc) {
-            value_free(&v);
-            break;
-        }
-        /* model.add(Dense(..)) -> Dense(..) */
-        if (!strcmp(v.call->fn, "add") && v.call->nargs == 1 && !v.call->keys[0] &&
-            v.call->vals[0].kind == NN_V_CALL) {
-            nn_call *inner = v.call->vals[0].call;
-            v.call->vals[0].call = NULL;
-            v.call->vals[0].kind = NN_V_NONE;
-            value_free(&v);
-            v.kind = NN_V_CALL;
-            v.call = inner;
-        }
-        skip_space(&p, 0);
-        if (peek(&p) && peek(&p) != '\n' && peek(&p) != ';') {
-            value_free(&v);
-            rc = fail(&p, "end of line after the call");
-            break;
-        }
-        nn_call *calls = realloc(out->calls, (size_t)(out->ncalls + 1) * sizeof *calls);
-        if (!calls) {
-            value_free(&v);
-            rc = nn_err(e, NN_ENOMEM, "out of memory");
-            break;
-        }
-        out->calls = calls;
-        out->calls[out->ncalls++] = *v.call;
-        free(v.call);
     }
+    if (!rc)
+        rc = spec_refused(&p);
+    /* in line order: a callback's note comes from its earlier definition */
+    size_t plen = strlen(out->path);
+    for (int i = 1; !rc && i < out->nnotes; i++)
+        for (int j = i; j > 0 && atoi(out->notes[j] + plen + 1) <
+                                     atoi(out->notes[j - 1] + plen + 1); j--) {
+            char *t = out->notes[j];
+            out->notes[j] = out->notes[j - 1];
+            out->notes[j - 1] = t;
+        }
+    for (int i = 0; i < p.nvars; i++) {
+        free(p.vars[i].name);
+        value_free(&p.vars[i].v);
+    }
+    free(p.vars);
+    free(p.model);
     if (rc)
         nn_spec_free(out);
     return rc;
@@ -518,6 +568,9 @@ int nn_spec_load(const char *path, nn_spec *out, nn_error *e)
 
 void nn_spec_free(nn_spec *s)
 {
+    for (int i = 0; i < s->nnotes; i++)
+        free(s->notes[i]);
+    free(s->notes);
     for (int i = 0; i < s->ncalls; i++)
         nn_call_free(&s->calls[i]);
     free(s->calls);

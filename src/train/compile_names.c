@@ -2,11 +2,40 @@
  * arguments (Keras 2 signatures), with only the values nntrain computes
  * accepted (Keras's defaults, and from_logits); anything else is an error
  * at the argument's spec location rather than a silently different model. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "nntrain/spec.h"
 #include "train/compile_names.h"
+
+void nn_snake_case(const char *kind, char *out, size_t len)
+{
+    size_t k = 0;
+    for (size_t i = 0; kind[i] && k + 2 < len; i++) {
+        char ch = kind[i];
+        int up = isupper((unsigned char)ch);
+        int after_lower = i > 0 && islower((unsigned char)kind[i - 1]);
+        int word_start = i > 0 && islower((unsigned char)kind[i + 1]);
+        if (up && (after_lower || word_start))
+            out[k++] = '_';
+        out[k++] = (char)tolower((unsigned char)ch);
+    }
+    out[k] = 0;
+}
+
+/* A metric as a pasted script names it: R's metric_binary_accuracy, Keras's
+ * class BinaryAccuracy (bare or called without options) -> binary_accuracy. */
+static void metric_key(const char *s, char *out, size_t len)
+{
+    if (!strncmp(s, "metric_", 7))
+        s += 7;
+    if (isupper((unsigned char)s[0]) && islower((unsigned char)s[1]))
+        nn_snake_case(s, out, len);
+    else
+        snprintf(out, len, "%s", s);
+}
 
 static const char *const ce_args[] = {"from_logits", "label_smoothing", "axis", "reduction",
                                       "name", NULL};
@@ -28,11 +57,14 @@ static int loss_call(nn_model *m, const nn_call *lc, nn_error *e)
     char w[300];
     nn_loss k;
     if (nn_loss_parse_class(lc->fn, &k)) {
-        char known[300] = "";
+        char known[300] = "", g[96] = "";
         for (int i = 0; nn_loss_classes[i]; i++)
             strcat(strcat(known, i ? ", " : ""), nn_loss_classes[i]);
-        return nn_err(e, NN_EINVAL, "%s: compile(): unknown loss %s() (known: %s)",
-                      nn_value_where(lc, NULL, w, sizeof w), lc->fn, known);
+        const char *s = nn_suggest(lc->fn, nn_loss_classes);
+        if (s)
+            snprintf(g, sizeof g, ": did you mean %s()?", s);
+        return nn_err(e, NN_EINVAL, "%s: compile(): unknown loss %s()%s (known: %s)",
+                      nn_value_where(lc, NULL, w, sizeof w), lc->fn, g, known);
     }
     nn_args a;
     int rc = nn_args_bind(&a, lc, k == NN_LOSS_SCCE ? scce_args
@@ -77,12 +109,17 @@ int nn_compile_loss(nn_model *m, const nn_call *c, const nn_value *v, nn_error *
         return nn_err(e, NN_EINVAL, "%s: compile(): loss must be a name such as "
                       "\"binary_crossentropy\" or a call such as "
                       "BinaryCrossentropy(from_logits=True)", nn_value_where(c, v, w, sizeof w));
-    if (nn_loss_parse(v->str, &m->loss)) {
-        char known[300] = "";
+    /* "binary_crossentropy", or pasted: loss_binary_crossentropy (R),
+     * losses.BinaryCrossentropy without a call */
+    if (nn_loss_parse(v->str, &m->loss) && nn_loss_parse_class(v->str, &m->loss)) {
+        char known[300] = "", g[96] = "";
         for (int i = 0; nn_loss_names[i]; i++)
             strcat(strcat(known, i ? ", " : ""), nn_loss_names[i]);
-        return nn_err(e, NN_EINVAL, "%s: compile(): unknown loss '%s' (known: %s)",
-                      nn_value_where(c, v, w, sizeof w), v->str, known);
+        const char *s = nn_suggest(v->str, nn_loss_names);
+        if (s)
+            snprintf(g, sizeof g, ": did you mean '%s'?", s);
+        return nn_err(e, NN_EINVAL, "%s: compile(): unknown loss '%s'%s (known: %s)",
+                      nn_value_where(c, v, w, sizeof w), v->str, g, known);
     }
     return NN_OK;
 }
@@ -99,7 +136,7 @@ int nn_compile_metric(const nn_call *c, const nn_value *v, char *name, size_t le
     char w[300];
     log_name[0] = 0;
     if (v->kind == NN_V_STR) {
-        snprintf(name, len, "%s", v->str);
+        metric_key(v->str, name, len);
         return NN_OK;
     }
     if (v->kind != NN_V_CALL)
@@ -110,6 +147,15 @@ int nn_compile_metric(const nn_call *c, const nn_value *v, char *name, size_t le
     int auc = !strcmp(mc->fn, "AUC") || !strcmp(mc->fn, "metric_auc");
     int prec = !strcmp(mc->fn, "Precision") || !strcmp(mc->fn, "metric_precision");
     int rec = !strcmp(mc->fn, "Recall") || !strcmp(mc->fn, "metric_recall");
+    nn_metric plain;
+    metric_key(mc->fn, name, len);
+    if (!auc && !prec && !rec && nn_metric_parse(name, NN_LOSS_MSE, 1, &plain) == 0 &&
+        (mc->nargs == 0 || (mc->nargs == 1 && mc->keys[0] && !strcmp(mc->keys[0], "name")))) {
+        /* metrics.SparseCategoricalAccuracy(): a plain metric as an object */
+        if (mc->nargs && mc->vals[0].kind == NN_V_STR)
+            snprintf(log_name, log_len, "%s", mc->vals[0].str);
+        return NN_OK;
+    }
     if (!auc && !prec && !rec)
         return nn_err(e, NN_EINVAL, "%s: compile(): unknown metric %s() (known calls: AUC, "
                       "Precision, Recall; or names such as \"accuracy\")",

@@ -21,4 +21,9 @@ int nn_compile_loss(nn_model *m, const nn_call *c, const nn_value *v, nn_error *
 int nn_compile_metric(const nn_call *c, const nn_value *v, char *name, size_t len,
                       char *log_name, size_t log_len, nn_error *e);
 
+/* Keras's to_snake_case: MaxPooling2D -> max_pooling2d, Conv2D -> conv2d,
+ * Conv2DTranspose -> conv2d_transpose, SimpleRNN -> simple_rnn,
+ * SparseCategoricalCrossentropy -> sparse_categorical_crossentropy. */
+void nn_snake_case(const char *kind, char *out, size_t len);
+
 #endif

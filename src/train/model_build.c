@@ -1,18 +1,31 @@
 /* Building a Sequential model from a parsed spec: layers with shape inference
- * and Keras-style names, the flat parameter buffers, compile() and fit().
- * Every error is prefixed with the spec location of the call at fault. */
+ * and Keras-style names, the flat parameter buffers, compile() and fit()
+ * (with a ModelCheckpoint callback), set.seed(). Every error is prefixed with
+ * the spec location of the call at fault; an unknown name gets "did you mean"
+ * in the spelling of the script (R keras names for R). */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "nntrain/model.h"
 #include "train/compile_names.h"
+#include "nntrain/spec.h"
 
 static const char *const compile_args[] = {"optimizer", "loss", "metrics", NULL};
 static const char *const fit_args[] = {"batch_size", "epochs", "validation_split",
                                        "shuffle", "seed", "verbose", "target", "class_weight",
-                                       NULL};
+                                       "callbacks", NULL};
+static const char *const ckpt_args[] = {"filepath", "monitor", "verbose", "save_best_only",
+                                        "save_weights_only", "mode", "period", "save_freq",
+                                        NULL};
+static const char *const ckpt_modes[] = {"auto", "min", "max", NULL};
+static const char *const metric_names[] = {"accuracy", "binary_accuracy", "categorical_accuracy",
+                                           "sparse_categorical_accuracy", "mse", "mae",
+                                           "mean_squared_error", "mean_absolute_error", "acc",
+                                           "auc", "precision", "recall", NULL};
 static const char *const targets[] = {"labels", "input", NULL};
 static const char *const input_args[] = {"shape", "input_shape", "name", NULL};
 
@@ -23,20 +36,7 @@ static const char *const input_args[] = {"shape", "input_shape", "name", NULL};
 static void auto_name(nn_layer *l, nn_model *m, int idx, const unsigned char *is_auto)
 {
     char base[48];
-    size_t k = 0;
-    const char *kind = l->ops->kind;
-    for (size_t i = 0; kind[i] && k + 2 < sizeof base; i++) {
-        char ch = kind[i];
-        /* Keras's to_snake_case: MaxPooling2D -> max_pooling2d, Conv2D ->
-         * conv2d, Conv2DTranspose -> conv2d_transpose, SimpleRNN -> simple_rnn */
-        int up = isupper((unsigned char)ch);
-        int after_lower = i > 0 && islower((unsigned char)kind[i - 1]);
-        int word_start = i > 0 && islower((unsigned char)kind[i + 1]);
-        if (up && (after_lower || word_start))
-            base[k++] = '_';
-        base[k++] = (char)tolower((unsigned char)ch);
-    }
-    base[k] = 0;
+    nn_snake_case(l->ops->kind, base, sizeof base);
     int count = 0;
     for (int i = 0; i < idx; i++)
         if (m->layers[i].ops == l->ops && is_auto[i])
@@ -47,7 +47,53 @@ static void auto_name(nn_layer *l, nn_model *m, int idx, const unsigned char *is
         snprintf(l->name, sizeof l->name, "%s", base);
 }
 
-static int do_compile(nn_model *m, const nn_call *c, nn_error *e)
+/* " (did you mean 'x'?)" or "". */
+static const char *did_you_mean(const char *name, const char *const cands[], char *buf,
+                                 size_t len)
+{
+    const char *g = nn_suggest(name, cands);
+    buf[0] = 0;
+    if (g)
+        snprintf(buf, len, ": did you mean '%s'?", g);
+    return buf;
+}
+
+/* An optimizer name nntrain knows: SGD, "rmsprop", optimizer_adam (R). */
+static int optim_known(const char *name)
+{
+    if (!strncmp(name, "optimizer_", 10))
+        name += 10;
+    for (int i = 0; nn_optim_names[i]; i++)
+        if (!strcasecmp(name, nn_optim_names[i]))
+            return 1;
+    return 0;
+}
+
+static int unknown_optim(const nn_call *c, const nn_value *v, const char *name, int r,
+                         nn_error *e)
+{
+    char w[300], g[96], cand[16][40], known[300] = "";
+    const char *cands[17];
+    int n = 0;
+    for (int i = 0; nn_optim_names[i] && n < 16; i++, n++) {
+        if (r) {
+            snprintf(cand[n], sizeof cand[n], "optimizer_%s", nn_optim_names[i]);
+            for (char *q = cand[n]; *q; q++)
+                *q = (char)tolower((unsigned char)*q);
+        } else {
+            snprintf(cand[n], sizeof cand[n], "%s", nn_optim_names[i]);
+        }
+        cands[n] = cand[n];
+        if (strlen(known) + strlen(cand[n]) + 3 < sizeof known)
+            strcat(strcat(known, n ? ", " : ""), cand[n]);
+    }
+    cands[n] = NULL;
+    return nn_err(e, NN_EINVAL, "%s: unknown optimizer '%s'%s (known: %s)",
+                  nn_value_where(c, v, w, sizeof w), name, did_you_mean(name, cands, g, sizeof g),
+                  known);
+}
+
+static int do_compile(nn_model *m, const nn_call *c, int r, nn_error *e)
 {
     nn_args a;
     char w[300];
@@ -55,6 +101,10 @@ static int do_compile(nn_model *m, const nn_call *c, nn_error *e)
     if (rc || (rc = nn_compile_loss(m, c, nn_args_get(&a, "loss"), e)))
         return rc;
     const nn_value *opt = nn_args_get(&a, "optimizer");
+    const char *oname = !opt ? NULL : opt->kind == NN_V_STR ? opt->str
+                                    : opt->kind == NN_V_CALL ? opt->call->fn : NULL;
+    if (oname && !optim_known(oname))
+        return unknown_optim(c, opt, oname, r, e);
     if (opt && opt->kind != NN_V_NONE) {
         if ((rc = nn_optim_from_value(&m->optim, c, opt, e)))
             return rc;
@@ -112,6 +162,122 @@ static int class_weights(nn_fit_args *f, const nn_call *c, const nn_value *v, nn
     return NN_OK;
 }
 
+/* ModelCheckpoint(filepath, monitor, verbose, save_best_only, save_weights_only,
+ * mode, period / save_freq) (Keras, kerasR) or callback_model_checkpoint (R keras). */
+static int do_checkpoint(nn_spec_ckpt *k, const nn_call *c, nn_error *e)
+{
+    nn_args a;
+    char w[300];
+    const char *path, *monitor;
+    int mode = 0, rc = nn_args_bind(&a, c, ckpt_args, NULL, e), ignore;
+    if (k->path[0])
+        return nn_err(e, NN_EINVAL, "%s: a second ModelCheckpoint: nntrain keeps one checkpoint file",
+                      nn_value_where(c, NULL, w, sizeof w));
+    if (!rc)
+        rc = nn_args_str(&a, "filepath", NULL, &path, e);
+    if (!rc && (!path || !path[0] || strlen(path) >= sizeof k->path))
+        rc = nn_err(e, NN_EINVAL, "%s: %s() needs a file name (filepath=\"best.h5\")",
+                    nn_value_where(c, NULL, w, sizeof w), c->fn);
+    if (!rc && strchr(path, '{'))
+        rc = nn_err(e, NN_EINVAL, "%s: %s(): a file name with {epoch}-style fields is not supported: give one file (it is replaced at each save)",
+                    nn_value_where(c, nn_args_get(&a, "filepath"), w, sizeof w), c->fn);
+    if (!rc)
+        rc = nn_args_str(&a, "monitor", "val_loss", &monitor, e);
+    if (!rc && strlen(monitor) >= sizeof k->monitor)
+        rc = nn_err(e, NN_EINVAL, "%s: %s(): monitor name too long",
+                    nn_value_where(c, nn_args_get(&a, "monitor"), w, sizeof w), c->fn);
+    if (!rc)
+        rc = nn_args_choice(&a, "mode", "auto", ckpt_modes, &mode, e);
+    if (!rc)
+        rc = nn_args_bool(&a, "save_best_only", 0, &k->save_best_only, e);
+    if (!rc)   /* nntrain always writes the whole model, which Keras can load too */
+        rc = nn_args_bool(&a, "save_weights_only", 0, &ignore, e);
+    if (!rc)
+        rc = nn_args_int(&a, "verbose", 0, &ignore, e);
+    if (!rc)
+        rc = nn_args_int(&a, "period", 1, &k->period, e);
+    if (!rc && k->period < 1)
+        rc = nn_err(e, NN_EINVAL, "%s: %s(): period must be >= 1, found %d",
+                    nn_value_where(c, nn_args_get(&a, "period"), w, sizeof w), c->fn, k->period);
+    const nn_value *sf = nn_args_get(&a, "save_freq");
+    if (!rc && sf && sf->kind != NN_V_NONE && !(sf->kind == NN_V_STR && !strcmp(sf->str, "epoch")))
+        rc = nn_err(e, NN_EINVAL, "%s: %s(): save_freq counts batches; nntrain saves once per epoch: use save_freq=\"epoch\" or period=N (epochs)",
+                    nn_value_where(c, sf, w, sizeof w), c->fn);
+    if (rc)
+        return rc;
+    snprintf(k->path, sizeof k->path, "%s", path);
+    snprintf(k->monitor, sizeof k->monitor, "%s", monitor);
+    snprintf(k->mode, sizeof k->mode, "%s", ckpt_modes[mode]);
+    return NN_OK;
+}
+
+static int do_callbacks(nn_fit_args *f, const nn_call *c, const nn_value *v, nn_error *e)
+{
+    char w[300];
+    int n = v->kind == NN_V_LIST ? v->n : 1;
+    for (int i = 0; i < n; i++) {
+        const nn_value *cb = v->kind == NN_V_LIST ? &v->items[i] : v;
+        if (cb->kind != NN_V_CALL || (strcmp(cb->call->fn, "ModelCheckpoint") &&
+                                      strcmp(cb->call->fn, "callback_model_checkpoint")))
+            return nn_err(e, NN_EINVAL, "%s: fit(): callbacks must be a list of callbacks such as ModelCheckpoint(\"best.h5\")",
+                          nn_value_where(c, cb, w, sizeof w));
+        int rc = do_checkpoint(&f->ckpt, cb->call, e);
+        if (rc)
+            return rc;
+    }
+    return NN_OK;
+}
+
+/* set.seed(N), np.random.seed(N), tf.random.set_seed(N): the run's seed, as
+ * fit(seed=N). */
+static int do_seed(nn_fit_args *f, const nn_call *c, nn_error *e)
+{
+    static const char *const names[] = {"seed", NULL};
+    static const char *const alias[] = {"x", "seed", NULL};
+    nn_args a;
+    char w[300];
+    double seed = 0;
+    int rc = nn_args_bind(&a, c, names, alias, e);
+    if (!rc)
+        rc = nn_args_double(&a, "seed", -1, &seed, e);
+    if (!rc && (seed < 0 || seed > 9007199254740992.0 || seed != floor(seed)))
+        rc = nn_err(e, NN_EINVAL, "%s: %s(): the seed must be a non-negative integer",
+                    nn_value_where(c, nn_args_get(&a, "seed"), w, sizeof w),
+                    c->qual ? c->qual : c->fn);
+    if (!rc)
+        f->seed = (uint64_t)seed;
+    return rc;
+}
+
+/* An unknown layer (or statement): the nearest name in the script's
+ * spelling, then in the other one. */
+static int unknown_layer(const nn_call *c, int r, nn_error *e)
+{
+    static const char *const stmts[2][8] = {
+        {"compile", "fit", "Input", "Sequential", "ImageDataGenerator", NULL},
+        {"compile", "fit", "layer_input", "keras_model_sequential", "image_data_generator",
+         "set.seed", NULL}};
+    const char *cands[2][64];
+    char known[600] = "", w[300], g[96];
+    for (int fam = 0; fam < 2; fam++) {
+        int n = 0;
+        for (int i = 0; nn_layer_name_at(i, fam) && n < 50; i++)
+            cands[fam][n++] = nn_layer_name_at(i, fam);
+        if (fam == r)
+            for (int i = 0; i < n; i++)
+                snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                         i ? ", " : "", cands[fam][i]);
+        for (int i = 0; stmts[fam][i]; i++)
+            cands[fam][n++] = stmts[fam][i];
+        cands[fam][n] = NULL;
+    }
+    did_you_mean(c->fn, cands[r], g, sizeof g);
+    if (!g[0])
+        did_you_mean(c->fn, cands[!r], g, sizeof g);
+    return nn_err(e, NN_EINVAL, "%s: unknown layer '%s'%s (known: %s)",
+                  nn_value_where(c, NULL, w, sizeof w), c->fn, g, known);
+}
+
 static int do_fit(nn_model *m, const nn_call *c, nn_error *e)
 {
     nn_args a;
@@ -137,6 +303,9 @@ static int do_fit(nn_model *m, const nn_call *c, nn_error *e)
     const nn_value *cw = nn_args_get(&a, "class_weight");
     if (!rc && cw && cw->kind != NN_V_NONE)
         rc = class_weights(f, c, cw, e);
+    const nn_value *cb = nn_args_get(&a, "callbacks");
+    if (!rc && cb && cb->kind != NN_V_NONE)
+        rc = do_callbacks(f, c, cb, e);
     if (rc)
         return rc;
     if (seed < 0 || seed > 9007199254740992.0 || seed != (double)(uint64_t)seed)
@@ -271,9 +440,11 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
                 if (v && v->kind == NN_V_LIST && i < v->n)
                     v = &v->items[i];
             }
-            return nn_err(e, NN_EINVAL, "%s: compile(): unknown metric '%s' (known: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae, auc, precision, recall)",
+            char g[96];
+            return nn_err(e, NN_EINVAL, "%s: compile(): unknown metric '%s'%s (known: accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae, auc, precision, recall)",
                           compile_call ? nn_value_where(compile_call, v, w, sizeof w) : s->path,
-                          m->metric_keys[i]);
+                          m->metric_keys[i],
+                          did_you_mean(m->metric_keys[i], metric_names, g, sizeof g));
         }
         /* Keras logs AUC() and "AUC" as auc (name= overrides it) */
         const char *log = nn_metric_log_name(m->metrics[i]);
@@ -311,7 +482,7 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
             if (seen_compile++)
                 rc = nn_err(e, NN_EINVAL, "%s: a second compile() line", nn_value_where(c, NULL, w, sizeof w));
             else
-                rc = do_compile(m, compile_call = c, e);
+                rc = do_compile(m, compile_call = c, s->r_lang, e);
         } else if (!strcmp(c->fn, "fit")) {
             if (seen_fit++)
                 rc = nn_err(e, NN_EINVAL, "%s: a second fit() line", nn_value_where(c, NULL, w, sizeof w));
@@ -347,9 +518,17 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
             else
                 rc = nn_augment_from_call(&m->aug, c, e);
         } else if (!strcmp(c->fn, "Sequential") || !strcmp(c->fn, "keras_model_sequential")) {
-            if (c->nargs)
-                rc = nn_err(e, NN_EINVAL, "%s: write one layer per line instead of Sequential([...])",
-                            nn_value_where(c, NULL, w, sizeof w));
+            /* the parser gave each layer of Sequential([...]) a line */
+            static const char *const seq_args[] = {"name", NULL};
+            nn_args a;
+            const char *name = NULL;
+            if (!(rc = nn_args_bind(&a, c, seq_args, NULL, e)) &&
+                !(rc = nn_args_str(&a, "name", NULL, &name, e)) && name)
+                snprintf(m->name, sizeof m->name, "%s", name);
+        } else if (!strcmp(c->fn, "set.seed")) {
+            rc = do_seed(&m->fit, c, e);
+        } else if (!nn_layer_find(c->fn)) {
+            rc = unknown_layer(c, s->r_lang, e);
         } else {
             if (seen_compile || seen_fit)
                 rc = nn_err(e, NN_EINVAL, "%s: layer %s() after compile()/fit(): layers come first",

@@ -35,6 +35,28 @@ model.add(keras.layers.Dense(3, activation="elu", trainable=False))  # comment
 Activation("softmax")
 compile(loss="sparse_categorical_crossentropy", optimizer=Adam(learning_rate=1e-3, beta_1=0.9, decay=1e-6), metrics=["accuracy", "mae"])
 S
+cat >$C/spec/paste_r.nn <<'S'
+library(keras)
+set.seed(1); n <- 4
+model <- keras_model_sequential() %>%
+  layer_dense(units = n * 2, activation = 'relu', input_shape = c(2^2)) %>%
+  layer_dropout(rate = 0.5)
+mod$add(Dense(3, activation = "softmax"))
+model %>% compile(loss = loss_categorical_crossentropy, optimizer = optimizer_rmsprop(lr = 0.001), metrics = c('accuracy'))
+cb <- list(callback_model_checkpoint("b.h5", monitor = "val_loss", save_best_only = TRUE), callback_early_stopping())
+history <- model %>% fit(x_train, y_train, batch_size = n, epochs = 2, validation_data = list(a, b), callbacks = cb)
+summary(model)
+S
+cat >$C/spec/paste_py.nn <<'S'
+import tensorflow as tf
+from keras import layers, models, optimizers, losses, metrics
+batch_size = 32
+model = tf.keras.Sequential([tf.keras.Input((4,)), layers.Dense(10, activation=tf.nn.relu)], name="m")
+model.add(layers.Dense(1, activation='sigmoid'))
+model.compile(optimizer=optimizers.RMSprop(lr=1/1000), loss=tf.keras.losses.BinaryCrossentropy(), metrics=[metrics.binary_accuracy])
+model.fit(x, y, epochs=2, batch_size=batch_size, validation_data=(xv, yv), callbacks=[tf.keras.callbacks.ModelCheckpoint('b.h5', save_freq='epoch')])
+print(model.summary())
+S
 
 # --- keras_json: model_config NUL training_config from Keras files ---------
 mkdir -p $C/keras_json
