@@ -1,4 +1,4 @@
-/* nntrain predict MODEL.h5 (--data SRC | --images DIR) [-o FILE.csv]:
+/* nntrain predict MODEL.h5 (--data SRC | --images DIR|FILE) [-o FILE.csv]:
  * model outputs as CSV, one row per sample: its file name (or index), one
  * probability column per class (named by the class names, else class_0..)
  * and the predicted class; the true class too when the data has labels. A

@@ -19,7 +19,7 @@ static void usage(FILE *f)
             "  train MODEL.nn --data SRC [opts]  train (under mpirun/srun: data parallel)\n"
             "  evaluate MODEL.h5 --data SRC      loss, metrics, confusion matrix, per-class\n"
             "                                    accuracy, most confident mistakes\n"
-            "  predict MODEL.h5 --data SRC|--images DIR [-o FILE.csv]\n"
+            "  predict MODEL.h5 --data SRC|--images DIR|FILE [-o FILE.csv]\n"
             "                                    class probabilities and predictions as CSV\n"
             "  analyze MODEL.h5 --data SRC [-o DIR]\n"
             "                                    first-layer weight images, most confident\n"
