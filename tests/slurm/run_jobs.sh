@@ -12,7 +12,8 @@
 #   - jobs/scaling.sbatch as a 2-task array (N = 1 and 2 nodes): one CSV row each
 #   - a rank SIGKILLed under srun: the job fails within seconds, no rank hangs
 #   - SIGUSR1 to a running job (scancel --signal=USR1 --batch), launched with
-#     srun and with mpirun: it checkpoints and exits with status 75; with
+#     srun and with mpirun, and SIGTERM with mpirun (the script passes it on
+#     as SIGUSR1): it checkpoints and exits with status 75, no Open MPI banner; with
 #     requeueing on, the job requeues itself and its second run resumes and
 #     finishes
 # Slurm is stopped (by PID) on exit, whatever happens.
@@ -310,27 +311,31 @@ expect "scaling: BENCH lines in the logs" test "$(cat "$T"/logs/scaling-"$JOB"_*
 # ---------------------------------------------------------------- SIGUSR1
 # A long run; once it trains, the batch shell gets SIGUSR1 (as from
 # --signal=B:USR1@120) and must forward it: checkpoint, exit status 75.
-# usr1_test NAME LAUNCHER
+# usr1_test NAME LAUNCHER [SIGNAL]: SIGNAL (default USR1) to the batch shell;
+# TERM is what scancel and a time limit send it.
 usr1_test() {
-    local name=$1 launcher=$2 s bg e
+    local name=$1 launcher=$2 sg=${3:-USR1} s bg e
     s=$(date +%s)
     submit_bg "$name" "$(tlimit)" NNTRAIN_OUT="$T/runs/$name" NNTRAIN_EPOCHS=500 NNTRAIN_NO_REQUEUE=1 \
         NNTRAIN_LAUNCHER="$launcher"
     wait_epoch "$T/runs/$name" "$LOG" 120 "$bg" || echo "($name: no epoch done after 120 s; sending SIGUSR1 anyway)"
-    scancel --signal=USR1 --batch "$JOB"
+    scancel --signal="$sg" --batch "$JOB"
     wait "$bg"
     RC=$?
     check_rc "$name" 75
     echo "     ($name job: $(($(date +%s) - s)) s)"
-    expect "SIGUSR1 ($launcher): the batch script forwarded it" grep -q "SIGUSR1 at .*checkpoint" "$LOG"
-    expect "SIGUSR1 ($launcher): nntrain stopped with status 75" grep -q "stopped by a signal .*exit status 75" "$ERR"
-    expect "SIGUSR1 ($launcher): checkpoint last.h5 written" test -s "$T/runs/$name/last.h5"
+    expect "SIG$sg ($launcher): the batch script forwarded it" grep -q "SIG$sg at .*checkpoint" "$LOG"
+    expect "SIG$sg ($launcher): nntrain stopped with status 75" grep -q "stopped by a signal .*exit status 75" "$ERR"
+    expect "SIG$sg ($launcher): no Open MPI abort banner" \
+        sh -c '! grep -Eq "Primary job|detected that one or more|MPI_ABORT" "$1" "$2"' - "$LOG" "$ERR"
+    expect "SIG$sg ($launcher): checkpoint last.h5 written" test -s "$T/runs/$name/last.h5"
     e=$(rows "$T/runs/$name/history.csv")
-    expect "SIGUSR1 ($launcher): stopped early (after $e of 500 epochs)" test "$e" -ge 1 -a "$e" -lt 500
-    expect "SIGUSR1 ($launcher): not requeued with NNTRAIN_NO_REQUEUE" grep -q "not requeueing" "$LOG"
+    expect "SIG$sg ($launcher): stopped early (after $e of 500 epochs)" test "$e" -ge 1 -a "$e" -lt 500
+    expect "SIG$sg ($launcher): not requeued with NNTRAIN_NO_REQUEUE" grep -q "not requeueing" "$LOG"
 }
 usr1_test rick_usr1 srun
 usr1_test rick_usr1_mpirun mpirun
+usr1_test rick_term_mpirun mpirun TERM
 
 # ---------------------------------------------------------------- rank killed
 # Rank 1 of a long srun run is SIGKILLed: srun --kill-on-bad-exit ends the
