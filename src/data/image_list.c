@@ -139,7 +139,8 @@ int img_list_files(const char *dir, char ***paths, size_t *n, img_skips *sk, nn_
         *n = 0;
         return rc;
     }
-    qsort(*paths, *n, sizeof **paths, cmp_str);
+    if (*n)
+        qsort(*paths, *n, sizeof **paths, cmp_str);
     return NN_OK;
 }
 
@@ -179,7 +180,8 @@ int nn_images_class_folders(const char *dir, char ***names, int *n, size_t *nima
         img_free_list(v, cnt);
         return rc;
     }
-    qsort(v, cnt, sizeof *v, cmp_str);   /* byte order, as flow_from_directory */
+    if (cnt)
+        qsort(v, cnt, sizeof *v, cmp_str);   /* byte order, as flow_from_directory */
     *names = v;
     *n = (int)cnt;
     return NN_OK;
