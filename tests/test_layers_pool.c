@@ -409,10 +409,13 @@ static void test_errors(void)
                "found ((1, 0), (2, -3))");
     expect_err("ZeroPadding2D((1, 2, 3))", img, NN_EINVAL, "((top, bottom), (left, right))",
                "ZeroPadding2D: padding");
+    expect_err("ZeroPadding2D((1, 2, 3))", img, NN_EINVAL, "found (1, 2, 3)", NULL);
     expect_err("ZeroPadding2D(((1, 2), 3))", img, NN_EINVAL, "((top, bottom), (left, right))",
-               NULL);
-    expect_err("ZeroPadding2D(1.5)", img, NN_EINVAL, "padding", "<test>:1:");
-    expect_err("ZeroPadding2D(\"same\")", img, NN_EINVAL, "padding", NULL);
+               "found ((1, 2), 3)");
+    expect_err("ZeroPadding2D(((1, 2), (3,)))", img, NN_EINVAL, "found ((1, 2), (3,))", NULL);
+    expect_err("ZeroPadding2D(1.5)", img, NN_EINVAL, "padding", "found 1.5");
+    expect_err("ZeroPadding2D(1.5)", img, NN_EINVAL, "<test>:1:", NULL);
+    expect_err("ZeroPadding2D(\"same\")", img, NN_EINVAL, "padding", "found a string");
     expect_err("ZeroPadding2D(data_format=\"channels_first\")", img, NN_EINVAL,
                "channels_first", NULL);
     expect_err("ZeroPadding2D(1000000000)", img, NN_ESHAPE, "2^31", NULL);

@@ -5,6 +5,7 @@
  * zero margins and one memcpy of the image row); backward copies the inner
  * block of dy back. No parameters, no saved state. */
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "layers/layer_util.h"
@@ -34,6 +35,29 @@ static int pad_pair(const nn_value *v, int *out)
            pad_int(&v->items[1], &out[1]);
 }
 
+/* A number or a nested tuple of numbers as written, else what it is. */
+static void show(const nn_value *v, char *buf, size_t len, int depth)
+{
+    size_t k;
+    if (v->kind == NN_V_NUM) {
+        snprintf(buf, len, "%.10g", v->num);
+        return;
+    }
+    if (v->kind != NN_V_LIST || depth > 3) {
+        snprintf(buf, len, "%s", v->kind == NN_V_STR ? "a string" : "a value of another kind");
+        return;
+    }
+    snprintf(buf, len, "(");
+    for (int i = 0; i < v->n && (k = strlen(buf)) + 1 < len; i++) {
+        if (i)
+            snprintf(buf + k, len - k, ", ");
+        k = strlen(buf);
+        show(&v->items[i], buf + k, len - k, depth + 1);
+    }
+    k = strlen(buf);
+    snprintf(buf + k, len - k, v->n == 1 ? ",)" : ")");
+}
+
 /* padding: n, (h, w) or ((top, bottom), (left, right)) -> t[4]. */
 static int bind_pad(nn_layer *l, nn_args *a, int t[4], nn_error *e)
 {
@@ -54,9 +78,13 @@ static int bind_pad(nn_layer *l, nn_args *a, int t[4], nn_error *e)
         ok = v->kind == NN_V_LIST && v->n == 2 && pad_pair(&v->items[0], &t[0]) &&
              pad_pair(&v->items[1], &t[2]);
     }
-    if (!ok)
+    if (!ok) {
+        char got[96];
+        show(v, got, sizeof got, 0);
         return nn_layer_arg_err(l, a, "padding", e, NN_EINVAL, "padding: expected an integer, "
-                                "(height, width) or ((top, bottom), (left, right))");
+                                "(height, width) or ((top, bottom), (left, right)), found %s",
+                                got);
+    }
     if (t[0] < 0 || t[1] < 0 || t[2] < 0 || t[3] < 0)
         return nn_layer_arg_err(l, a, "padding", e, NN_EINVAL, "padding: expected "
                                 "non-negative integers, found ((%d, %d), (%d, %d))", t[0],
