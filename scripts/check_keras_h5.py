@@ -11,8 +11,9 @@ layer_names, backend, keras_version; layer_names are the model's layers in
 order (InputLayer excluded); each is a group with a weight_names attribute,
 and every weight name is a floating-point dataset there whose shape is the
 one the config implies (Dense kernel (in, units), Conv2D kernel HWIO, bias
-(units,)), with shapes inferred through Conv2D, MaxPooling2D, Flatten,
-Dropout, Activation and Dense of a Sequential model. optimizer_weights, when
+(units,)), with shapes inferred through Conv2D, MaxPooling2D,
+AveragePooling2D, the global poolings, ZeroPadding2D, Flatten, Dropout,
+Activation and Dense of a Sequential model. optimizer_weights, when
 present, must hold every name it lists.
 Prints "FILE: ok ..." or one line per problem; exits 1 if any file has a
 problem, 77 if h5py is not installed (CTest counts that as skipped).
@@ -76,7 +77,7 @@ def expected_weights(layers, problems, notes):
             out[name] = [(kh, kw, shape[2], f)] + ([(f,)] if cfg.get("use_bias", True) else [])
             pad = cfg.get("padding", "valid")
             shape = [out_size(shape[0], kh, sh, pad), out_size(shape[1], kw, sw, pad), f]
-        elif cls in ("MaxPooling2D", "MaxPool2D"):
+        elif cls in ("MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D"):
             ph, pw = pair(cfg.get("pool_size", 2))
             st = cfg.get("strides") or [ph, pw]
             sh, sw = pair(st)
@@ -85,6 +86,20 @@ def expected_weights(layers, problems, notes):
             out[name] = []
         elif cls == "Flatten":
             shape = [math.prod(shape)]
+            out[name] = []
+        elif cls in ("GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAvgPool2D",
+                     "GlobalMaxPool2D"):
+            shape = [1, 1, shape[2]] if cfg.get("keepdims") else [shape[2]]
+            out[name] = []
+        elif cls == "ZeroPadding2D":
+            p = cfg.get("padding", 1)
+            if isinstance(p, int):
+                (t, b), (lf, r) = (p, p), (p, p)
+            elif isinstance(p[0], int):
+                (t, b), (lf, r) = (p[0], p[0]), (p[1], p[1])
+            else:
+                (t, b), (lf, r) = p
+            shape = [shape[0] + t + b, shape[1] + lf + r, shape[2]]
             out[name] = []
         elif cls in ("Dropout", "Activation"):
             out[name] = []

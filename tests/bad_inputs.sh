@@ -436,6 +436,31 @@ bad_case paste_pipe.R "%>% 3" - -- summary paste_pipe.R
 bad_case paste_nomodel.R "model %>% ... with no model made" - -- summary paste_nomodel.R
 bad_case paste_functional.py "functional API: Dense(64)(inputs)" - -- summary paste_functional.py
 
+# ---- pooling and padding layers (issue 17): AveragePooling2D, global pools, ZeroPadding2D
+spec avg_big.nn 'AveragePooling2D((2, 7), input_shape=(4, 6, 1))'
+spec zpad_neg.nn 'ZeroPadding2D(((1, 0), (2, -3)), input_shape=(4, 4, 1))'
+spec zpad_form.nn 'ZeroPadding2D((1, 2, 3), input_shape=(4, 4, 1))'
+spec zpad_huge.nn 'ZeroPadding2D(1000000000, input_shape=(4, 4, 1))'
+spec gmp_huge.nn 'GlobalMaxPooling2D(input_shape=(50000, 50000, 1))'
+bad_case avg_big.nn "AveragePooling2D pool wider than the input" - -- summary avg_big.nn
+bad_case zpad_neg.nn "ZeroPadding2D with a negative side" - -- summary zpad_neg.nn
+bad_case zpad_form.nn "ZeroPadding2D((1, 2, 3))" - -- summary zpad_form.nn
+bad_case zpad_huge.nn "ZeroPadding2D(1e9): over 2^31 elements" - -- summary zpad_huge.nn
+bad_case gmp_huge.nn "GlobalMaxPooling2D of over 2^31 elements" - -- summary gmp_huge.nn
+if [ $H5PY -eq 1 ]; then
+    $PY - ck/last.h5 <<'P'
+import sys, shutil, json, h5py
+shutil.copy(sys.argv[1], "ck_nchw.h5")
+with h5py.File("ck_nchw.h5", "r+") as f:
+    del f["nntrain"]
+    f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 2, 6, 6]}},
+        {"class_name": "AveragePooling2D", "config": {"name": "avg", "pool_size": [2, 2],
+                                                      "data_format": "channels_first"}}]}})
+P
+fi
+h5case ck_nchw.h5 "Keras AveragePooling2D channels_first" - -- summary ck_nchw.h5
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"

@@ -84,6 +84,18 @@ static void test_cnn_steps_allocate_nothing(void)
           nn_shape3(8, 8, 2));
 }
 
+/* The pooling and padding layers (the global max keeps a per-row argmax). */
+static void test_pool_steps_allocate_nothing(void)
+{
+    check("ZeroPadding2D(((1, 0), (0, 1)), input_shape=(8, 8, 2))\n"
+          "Conv2D(8, (3, 3), activation=\"relu\")\nAveragePooling2D(2, padding=\"same\")\n"
+          "Conv2D(6, (2, 2), activation=\"relu\")\nGlobalMaxPooling2D(keepdims=True)\n"
+          "Conv2D(3, 1)\nGlobalAveragePooling2D()\nActivation(\"softmax\")\n"
+          "compile(loss=\"sparse_categorical_crossentropy\", optimizer=\"adam\")\n"
+          "fit(batch_size=8, epochs=1)\n",
+          nn_shape3(8, 8, 2));
+}
+
 static void test_rnn_steps_allocate_nothing(void)
 {
     check("LSTM(8, return_sequences=True, input_shape=(16, 8))\nSimpleRNN(4)\n"
@@ -111,6 +123,7 @@ int main(void)
         ys[i] = (float)(i % 3);
     const tu_test tests[] = {
         {"CNN training steps allocate nothing", test_cnn_steps_allocate_nothing},
+        {"pooling/padding training steps allocate nothing", test_pool_steps_allocate_nothing},
         {"RNN training steps allocate nothing", test_rnn_steps_allocate_nothing},
         {"team-layer training steps allocate nothing", test_team_steps_allocate_nothing},
         {NULL, NULL}};

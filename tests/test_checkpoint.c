@@ -598,6 +598,113 @@ static void test_other_layers(void)
     rm_dir(dir);
 }
 
+/* The pooling and padding layers: checkpoint round trip; Keras JSON export
+ * with the keys Keras writes (pools as MaxPooling2D, keepdims only when
+ * set, ZeroPadding2D's nested padding) and back; a config as TF 2.x and
+ * Keras 2.2 write it; channels_first refused, named. */
+static void test_pool_layers(void)
+{
+    static const char *spec =
+        "ZeroPadding2D(((1, 0), (2, 1)), input_shape=(7, 6, 2))\n"
+        "Conv2D(4, 3, activation=\"relu\")\n"
+        "AveragePooling2D(3, strides=2, padding=\"same\")\n"
+        "GlobalMaxPooling2D(keepdims=True)\n"
+        "Conv2D(3, 1)\n"
+        "GlobalAveragePooling2D()\n"
+        "Dense(2, activation=\"softmax\")\n"
+        "compile(loss=\"categorical_crossentropy\", optimizer=\"adam\")\n";
+    const char *dir = tu_tmpdir();
+    nn_model m, m2;
+    nn_error e;
+    TU_ASSERT_OK(tu_build(spec, &m, &e), e);
+    nn_model_init_params(&m, 4);
+    const char *path = join(dir, "pool.h5");
+    TU_ASSERT_OK(nn_ckpt_save(path, &m, spec, NULL, NULL, &e), e);
+    TU_ASSERT_OK(nn_ckpt_load_model(path, &m2, &e), e);
+    same_layers(&m, &m2);
+    CU_ASSERT(memcmp(m.params, m2.params, m.nparams * sizeof(float)) == 0);
+    float *y1 = forward(&m, 3), *y2 = forward(&m2, 3);
+    CU_ASSERT(memcmp(y1, y2, 3 * nn_model_out_size(&m) * sizeof *y1) == 0);
+    free(y2);
+    nn_model_free(&m2);
+
+    char *json = nn_model_to_keras_json(&m, spec, &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    cJSON *j = cJSON_Parse(json);
+    const cJSON *layers = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "config"), "layers");
+    CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(layers), m.nlayers + 1);
+    static const char *const want[] = {
+        "{\"padding\":[[1,0],[2,1]]}",
+        "{\"pool_size\":[3,3],\"padding\":\"same\",\"strides\":[2,2],"
+        "\"data_format\":\"channels_last\"}",
+        "{\"data_format\":\"channels_last\",\"keepdims\":true}",
+        "{\"data_format\":\"channels_last\"}"};
+    static const int at[] = {1, 3, 4, 6};
+    for (int i = 0; i < 4; i++) {
+        /* the layer's own keys: drop the common ones */
+        cJSON *cf = cJSON_Duplicate(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(layers, at[i]), "config"), 1);
+        cJSON_DeleteItemFromObject(cf, "name");
+        cJSON_DeleteItemFromObject(cf, "trainable");
+        cJSON_DeleteItemFromObject(cf, "dtype");
+        cJSON_DeleteItemFromObject(cf, "batch_input_shape");
+        char *got = cJSON_PrintUnformatted(cf);
+        if (strcmp(got, want[i]))
+            fprintf(stderr, "  layer %d: %s, expected %s\n", at[i], got, want[i]);
+        CU_ASSERT_STRING_EQUAL(got, want[i]);
+        free(got);
+        cJSON_Delete(cf);
+    }
+    cJSON_Delete(j);
+    TU_ASSERT_OK(json_build(json, NULL, &m2, &e), e);
+    same_layers(&m, &m2);
+    memcpy(m2.params, m.params, m.nparams * sizeof(float));
+    y2 = forward(&m2, 3);
+    CU_ASSERT(memcmp(y1, y2, 3 * nn_model_out_size(&m) * sizeof *y1) == 0);
+    free(y1);
+    free(y2);
+    free(json);
+    nn_model_free(&m2);
+    /* ZeroPadding2D's sides are not in the shapes: the spec is needed */
+    CU_ASSERT_PTR_NULL(nn_model_to_keras_json(&m, NULL, &e));
+    CU_ASSERT(tu_contains(e.msg, "'zero_padding2d'"));
+    nn_model_free(&m);
+    rm_dir(dir);
+
+    /* as TF 2.x writes it (keepdims false), then Keras 2.2 (no keepdims) */
+#define POOLS(keep)                                                                          \
+    SEQ(INPUT("[null, 6, 6, 2]")                                                             \
+        ", {\"class_name\": \"ZeroPadding2D\", \"config\": {\"name\": \"zero_padding2d\", "      \
+        "\"trainable\": true, \"dtype\": \"float32\", \"padding\": [[1, 1], [1, 1]], "          \
+        "\"data_format\": \"channels_last\"}}, "                                              \
+        "{\"class_name\": \"AveragePooling2D\", \"config\": {\"name\": \"avg\", "                \
+        "\"trainable\": true, \"dtype\": \"float32\", \"pool_size\": [2, 2], "                  \
+        "\"padding\": \"valid\", \"strides\": [2, 2], \"data_format\": \"channels_last\"}}, "     \
+        "{\"class_name\": \"GlobalMaxPooling2D\", \"config\": {\"name\": \"gmp\", "              \
+        "\"trainable\": true, \"dtype\": \"float32\", \"data_format\": \"channels_last\"" keep   \
+        "}}, " DENSE_OK)
+    static const char *const keras[] = {POOLS(", \"keepdims\": false"), POOLS("")};
+    for (int i = 0; i < 2; i++) {
+        TU_ASSERT_OK(json_build(keras[i], NULL, &m, &e), e);
+        CU_ASSERT_EQUAL_FATAL(m.nlayers, 4);
+        CU_ASSERT_STRING_EQUAL(m.layers[1].name, "avg");
+        nn_shape s0 = nn_shape3(8, 8, 2), s1 = nn_shape3(4, 4, 2), s2 = nn_shape1(2);
+        CU_ASSERT(nn_shape_eq(&m.layers[0].out, &s0));
+        CU_ASSERT(nn_shape_eq(&m.layers[1].out, &s1));
+        CU_ASSERT(nn_shape_eq(&m.layers[2].out, &s2));
+        CU_ASSERT_EQUAL(m.nparams, 6);
+        nn_model_free(&m);
+    }
+    json_fails(SEQ(INPUT("[null, 2, 6, 6]") ", {\"class_name\": \"AveragePooling2D\", "
+                   "\"config\": {\"name\": \"avg\", \"pool_size\": [2, 2], "
+                   "\"data_format\": \"channels_first\"}}"),
+               NULL, NN_EINVAL, "Keras layer 'avg' (AveragePooling2D): data_format "
+               "\"channels_first\" is not supported", "m.json");
+    json_fails(SEQ(INPUT("[null, 2, 6, 6]") ", {\"class_name\": \"GlobalAveragePooling2D\", "
+                   "\"config\": {\"name\": \"gap\", \"data_format\": \"channels_first\"}}"),
+               NULL, NN_EINVAL, "channels_first", "'gap' (GlobalAveragePooling2D)");
+}
+
 static void expect_refused(const char *path, const char *n1, const char *n2)
 {
     nn_model m;
@@ -757,6 +864,7 @@ int main(void)
         {"Keras model_config JSON round trip", test_json_roundtrip},
         {"Keras JSON: unsupported layers and options", test_json_errors},
         {"Embedding, SimpleRNN, LSTM: checkpoint and JSON", test_other_layers},
+        {"pooling and padding layers: checkpoint and JSON", test_pool_layers},
         {"truncated, corrupt and missing files", test_truncated_corrupt},
         {"misshaped or missing weights, optimizer mismatch", test_wrong_shapes},
         {"failed saves leave no temp file", test_save_failures},

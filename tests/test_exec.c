@@ -58,6 +58,13 @@ static const exec_case cases[] = {
      "Dense(300, activation=\"swish\")\nDense(6, activation=\"selu\")\n"
      "Dense(3, activation=\"gelu\")\n",
      {3, {8, 8, 1, 0}}, 7, 0, 0},
+    {"pooling and padding: argmax per row, a ReLU under the global max",
+     "ZeroPadding2D(((1, 0), (2, 1)), input_shape=(7, 6, 2))\n"
+     "Conv2D(6, (3, 3), activation=\"relu\")\nAveragePooling2D(2, padding=\"same\")\n"
+     "Conv2D(5, (2, 2), padding=\"same\", activation=\"relu\")\n"
+     "GlobalMaxPooling2D(keepdims=True)\nConv2D(4, 1)\nGlobalAveragePooling2D()\n"
+     "Dense(3, activation=\"softmax\")\ncompile(loss=\"categorical_crossentropy\")\n",
+     {3, {7, 6, 2, 0}}, 7, 0, 0},
 };
 
 /* What the hook saw in one backward. */

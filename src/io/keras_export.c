@@ -6,8 +6,8 @@
  * optimizer configs. Names and shapes come from the built model; the options
  * it does not keep (strides, padding, pool size, rate, initialisers) from
  * the spec call that built each layer. Layers beyond the six Keras 2 core
- * ones (Embedding, LSTM, ...) export the options their spec call gave,
- * under the same (Keras) names. */
+ * ones and the pooling layers (Embedding, LSTM, ZeroPadding2D, ...) export
+ * the options their spec call gave, under the same (Keras) names. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -31,7 +31,19 @@
     } while (0)
 
 static const char *const core_kinds[] = {"Dense", "Conv2D", "MaxPooling2D", "Dropout",
-                                         "Flatten", "Activation", NULL};
+                                         "Flatten", "Activation", "AveragePooling2D",
+                                         "GlobalAveragePooling2D", "GlobalMaxPooling2D", NULL};
+
+/* MaxPooling2D and AveragePooling2D: the same keys. */
+static int is_pool(const char *kind)
+{
+    return !strcmp(kind, "MaxPooling2D") || !strcmp(kind, "AveragePooling2D");
+}
+
+static int is_global_pool(const char *kind)
+{
+    return !strcmp(kind, "GlobalAveragePooling2D") || !strcmp(kind, "GlobalMaxPooling2D");
+}
 
 static int is_core(const char *kind)
 {
@@ -83,7 +95,7 @@ static int layer_opts(const nn_layer *l, const nn_call *c, lopts *o, nn_error *e
         rc = nn_args_ints(&a, "strides", 2, one, o->st, e);
         if (!rc)
             rc = nn_args_str(&a, "padding", "valid", &pad, e);
-    } else if (!strcmp(kind, "MaxPooling2D")) {
+    } else if (is_pool(kind)) {
         rc = nn_args_ints(&a, "pool_size", 2, two, o->pool, e);
         if (!rc)
             rc = nn_args_ints(&a, "strides", 2, o->pool, o->pst, e);
@@ -109,7 +121,8 @@ static int layer_opts(const nn_layer *l, const nn_call *c, lopts *o, nn_error *e
 static int infer_opts(const nn_layer *l, lopts *o, nn_error *e)
 {
     const char *kind = l->ops->kind;
-    if (!strcmp(kind, "Dense") || !strcmp(kind, "Flatten") || !strcmp(kind, "Activation"))
+    if (!strcmp(kind, "Dense") || !strcmp(kind, "Flatten") || !strcmp(kind, "Activation") ||
+        is_global_pool(kind))
         return NN_OK;
     if (!strcmp(kind, "Conv2D")) {
         nn_param_spec ps[NN_MAX_PARAM_SPECS];
@@ -279,13 +292,19 @@ static cJSON *layer_json(const nn_model *m, int i, const lopts *o)
         ADD(cJSON_AddStringToObject(cf, "data_format", "channels_last"));
         ADDI(cf, "dilation_rate", pair(1, 1));
         ADD(cJSON_AddNumberToObject(cf, "groups", 1));
-    } else if (!strcmp(kind, "MaxPooling2D")) {
+    } else if (is_pool(kind)) {
         ADDI(cf, "pool_size", pair(o->pool[0], o->pool[1]));
         ADD(cJSON_AddStringToObject(cf, "padding", o->same ? "same" : "valid"));
         ADDI(cf, "strides", pair(o->pst[0], o->pst[1]));
         ADD(cJSON_AddStringToObject(cf, "data_format", "channels_last"));
     } else if (!strcmp(kind, "Flatten")) {
         ADD(cJSON_AddStringToObject(cf, "data_format", "channels_last"));
+    } else if (is_global_pool(kind)) {
+        ADD(cJSON_AddStringToObject(cf, "data_format", "channels_last"));
+        /* keepdims (TF 2.6+) only when set: older Keras (R's 2.2.4) refuses
+         * the key, and false is its default */
+        if (l->out.n == 3)
+            ADD(cJSON_AddBoolToObject(cf, "keepdims", 1));
     } else if (!strcmp(kind, "Dropout")) {
         ADD(cJSON_AddNumberToObject(cf, "rate", o->rate));
         ADD(cJSON_AddNullToObject(cf, "noise_shape"));

@@ -35,7 +35,7 @@ typedef struct jctx {
     int have_input;
 } jctx;
 
-enum { K_ARG, K_INIT, K_NULL, K_ONE, K_FALSE, K_SKIP, K_SHAPE, K_NAME, K_TRAINABLE };
+enum { K_ARG, K_INIT, K_NULL, K_ONE, K_FALSE, K_SKIP, K_SHAPE, K_NAME, K_TRAINABLE, K_NHWC };
 
 typedef struct keyrule {
     const char *key;
@@ -54,13 +54,13 @@ typedef struct keyrule {
 static const keyrule dense_rules[] = {COMMON_RULES, WEIGHT_RULES, {"units", K_ARG}, {NULL, 0}};
 static const keyrule conv_rules[] = {
     COMMON_RULES, WEIGHT_RULES, {"filters", K_ARG}, {"kernel_size", K_ARG},
-    {"strides", K_ARG}, {"padding", K_ARG}, {"data_format", K_ARG},
+    {"strides", K_ARG}, {"padding", K_ARG}, {"data_format", K_NHWC},
     {"dilation_rate", K_ONE}, {"groups", K_ONE}, {NULL, 0}};
 static const keyrule pool_rules[] = {COMMON_RULES, {"pool_size", K_ARG}, {"strides", K_ARG},
-                                     {"padding", K_ARG}, {"data_format", K_ARG}, {NULL, 0}};
+                                     {"padding", K_ARG}, {"data_format", K_NHWC}, {NULL, 0}};
 static const keyrule dropout_rules[] = {COMMON_RULES, {"rate", K_ARG}, {"noise_shape", K_NULL},
                                         {"seed", K_ARG}, {NULL, 0}};
-static const keyrule flatten_rules[] = {COMMON_RULES, {"data_format", K_ARG}, {NULL, 0}};
+static const keyrule flatten_rules[] = {COMMON_RULES, {"data_format", K_NHWC}, {NULL, 0}};
 static const keyrule act_rules[] = {COMMON_RULES, {"activation", K_ARG}, {NULL, 0}};
 static const keyrule input_rules[] = {{"batch_input_shape", K_SHAPE}, {"batch_shape", K_SHAPE},
                                       {"dtype", K_SKIP}, {"sparse", K_FALSE},
@@ -271,7 +271,7 @@ static int generic_rule(const char *key)
 {
     static const keyrule fixed[] = {COMMON_RULES, {"dilation_rate", K_ONE}, {"groups", K_ONE},
                                     {"implementation", K_SKIP}, {"time_major", K_FALSE},
-                                    {NULL, 0}};
+                                    {"data_format", K_NHWC}, {NULL, 0}};
     for (int i = 0; fixed[i].key; i++)
         if (!strcmp(key, fixed[i].key))
             return fixed[i].kind;
@@ -344,6 +344,18 @@ static int emit_layer(jctx *c, const cJSON *L)
             if (!is_one(v))
                 rc = lerr(c, NN_EINVAL, "%s %s is not supported (nntrain needs 1)", key,
                           jshow(v, buf, sizeof buf));
+            break;
+        case K_NHWC:   /* the layer would refuse it too, without the Keras name */
+            if (!cJSON_IsNull(v) && !(cJSON_IsString(v) && !strcmp(v->valuestring,
+                                                                    "channels_last"))) {
+                rc = lerr(c, NN_EINVAL, "data_format %s is not supported: nntrain tensors are "
+                          "channels_last (NHWC)", jshow(v, buf, sizeof buf));
+                break;
+            }
+            if (!cJSON_IsNull(v)) {
+                nn_strbuf_printf(c->b, "%sdata_format=", nargs++ ? ", " : "");
+                rc = emit_value(c, key, v, 0);
+            }
             break;
         case K_SHAPE:
             /* the first layer's (or InputLayer's); later ones are ignored, as

@@ -9,6 +9,8 @@ extern const nn_layer_ops nn_dense_ops, nn_conv2d_ops, nn_maxpool2d_ops,
 extern const nn_layer_ops nn_conv2d_transpose_ops, nn_upsampling2d_ops;
 extern const nn_layer_ops nn_embedding_ops, nn_simple_rnn_ops, nn_lstm_ops;
 extern const nn_layer_ops nn_rescaling_ops;
+extern const nn_layer_ops nn_avgpool2d_ops, nn_global_avgpool2d_ops, nn_global_maxpool2d_ops,
+    nn_zero_padding2d_ops;
 
 static const struct {
     const char *name, *r_name;
@@ -26,6 +28,10 @@ static const struct {
     {"SimpleRNN", "layer_simple_rnn", &nn_simple_rnn_ops},
     {"LSTM", "layer_lstm", &nn_lstm_ops},
     {"Rescaling", "layer_rescaling", &nn_rescaling_ops},
+    {"AveragePooling2D", "layer_average_pooling_2d", &nn_avgpool2d_ops},
+    {"GlobalAveragePooling2D", "layer_global_average_pooling_2d", &nn_global_avgpool2d_ops},
+    {"GlobalMaxPooling2D", "layer_global_max_pooling_2d", &nn_global_maxpool2d_ops},
+    {"ZeroPadding2D", "layer_zero_padding_2d", &nn_zero_padding2d_ops},
 };
 
 const nn_layer_ops *nn_layer_find(const char *kind)
@@ -37,13 +43,20 @@ const nn_layer_ops *nn_layer_find(const char *kind)
         return &nn_maxpool2d_ops;
     if (!strcmp(kind, "Convolution2D"))
         return &nn_conv2d_ops;
+    if (!strcmp(kind, "AvgPool2D"))   /* Keras aliases of the pooling layers */
+        return &nn_avgpool2d_ops;
+    if (!strcmp(kind, "GlobalAvgPool2D"))
+        return &nn_global_avgpool2d_ops;
+    if (!strcmp(kind, "GlobalMaxPool2D"))
+        return &nn_global_maxpool2d_ops;
     return NULL;
 }
 
 const char *nn_layer_known(void)
 {
     return "Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation, Conv2DTranspose, "
-           "UpSampling2D, Embedding, SimpleRNN, LSTM, Rescaling";
+           "UpSampling2D, Embedding, SimpleRNN, LSTM, Rescaling, AveragePooling2D, "
+           "GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D";
 }
 
 const char *nn_layer_name_at(int i, int r_name)

@@ -55,15 +55,22 @@ void nn_model_summary(const nn_model *m, FILE *f)
 {
     /* Keras's layout, with a first column wide enough for the longest
      * "name (Type)" instead of Keras's wrapping. */
-    const char *rule = "__________________________________________________________________________";
-    const char *dbl = "==========================================================================";
-    char shape[64], who[128], n1[32];
+    char rule[256], dbl[256], shape[64], who[128], n1[32];
+    int wide = 37;
+    for (int i = 0; i < m->nlayers; i++) {
+        int n = snprintf(who, sizeof who, "%s (%s)", m->layers[i].name, m->layers[i].ops->kind);
+        wide = n > wide && n < (int)sizeof who ? n : wide;
+    }
+    int len = 74 + wide - 37;   /* the rules span the three columns */
+    memset(rule, '_', (size_t)len);
+    memset(dbl, '=', (size_t)len);
+    rule[len] = dbl[len] = 0;
     fprintf(f, "Model: \"%s\"\n%s\n", m->name, rule);
-    fprintf(f, " %-37s %-25s %-10s\n%s\n", "Layer (type)", "Output Shape", "Param #", dbl);
+    fprintf(f, " %-*s %-25s %-10s\n%s\n", wide, "Layer (type)", "Output Shape", "Param #", dbl);
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
         snprintf(who, sizeof who, "%s (%s)", l->name, l->ops->kind);
-        fprintf(f, " %-37s %-25s %-10zu\n", who, nn_shape_str(&l->out, shape, sizeof shape),
+        fprintf(f, " %-*s %-25s %-10zu\n", wide, who, nn_shape_str(&l->out, shape, sizeof shape),
                 l->param_len);
         if (i + 1 < m->nlayers)
             fprintf(f, "\n");
