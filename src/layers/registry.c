@@ -9,6 +9,7 @@ extern const nn_layer_ops nn_dense_ops, nn_conv2d_ops, nn_maxpool2d_ops,
 extern const nn_layer_ops nn_conv2d_transpose_ops, nn_upsampling2d_ops;
 extern const nn_layer_ops nn_embedding_ops, nn_simple_rnn_ops, nn_lstm_ops;
 extern const nn_layer_ops nn_rescaling_ops;
+extern const nn_layer_ops nn_leaky_relu_ops, nn_relu_ops, nn_softmax_ops, nn_reshape_ops;
 
 static const struct {
     const char *name, *r_name;
@@ -26,6 +27,10 @@ static const struct {
     {"SimpleRNN", "layer_simple_rnn", &nn_simple_rnn_ops},
     {"LSTM", "layer_lstm", &nn_lstm_ops},
     {"Rescaling", "layer_rescaling", &nn_rescaling_ops},
+    {"LeakyReLU", "layer_activation_leaky_relu", &nn_leaky_relu_ops},
+    {"ReLU", "layer_activation_relu", &nn_relu_ops},
+    {"Softmax", "layer_activation_softmax", &nn_softmax_ops},
+    {"Reshape", "layer_reshape", &nn_reshape_ops},
 };
 
 const nn_layer_ops *nn_layer_find(const char *kind)
@@ -43,7 +48,7 @@ const nn_layer_ops *nn_layer_find(const char *kind)
 const char *nn_layer_known(void)
 {
     return "Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation, Conv2DTranspose, "
-           "UpSampling2D, Embedding, SimpleRNN, LSTM, Rescaling";
+           "UpSampling2D, Embedding, SimpleRNN, LSTM, Rescaling, LeakyReLU, ReLU, Softmax, Reshape";
 }
 
 const char *nn_layer_name_at(int i, int r_name)
