@@ -55,6 +55,10 @@ static int reshape_configure(nn_layer *l, nn_error *e)
     size_t in = nn_shape_size(&l->in), known = 1;
     int at = -1;
     char s1[96], s2[96], w[96];
+    size_t k = 0;
+    for (int i = 0; i < r->target.n; i++)   /* Keras's spelling: (-1, 4), (5,) */
+        k += (size_t)snprintf(s2 + k, sizeof s2 - k, "%s%d", i ? ", " : "(", r->target.d[i]);
+    snprintf(s2 + k, sizeof s2 - k, "%s", r->target.n == 1 ? ",)" : ")");
     for (int i = 0; i < r->target.n; i++) {
         if (r->target.d[i] == -1)
             at = i;
@@ -68,8 +72,7 @@ static int reshape_configure(nn_layer *l, nn_error *e)
         known > (size_t)INT_MAX)
         return nn_err(e, NN_ESHAPE, "%s: cannot reshape its input %s (%zu values) to "
                       "target_shape %s: the number of values must stay the same",
-                      nn_layer_who(l, w, sizeof w), nn_shape_str(&l->in, s1, sizeof s1), in,
-                      nn_shape_str(&r->target, s2, sizeof s2));
+                      nn_layer_who(l, w, sizeof w), nn_shape_str(&l->in, s1, sizeof s1), in, s2);
     l->param_len = 0;
     return NN_OK;
 }
