@@ -70,9 +70,10 @@ static int reshape_configure(nn_layer *l, nn_error *e)
         l->out.d[at] = (int)(in / known);
     if ((at < 0 && known != in) || (at >= 0 && (in % known || in / known < 1)) ||
         known > (size_t)INT_MAX)
-        return nn_err(e, NN_ESHAPE, "%s: cannot reshape its input %s (%zu values) to "
+        return nn_err(e, NN_ESHAPE, "%s: cannot reshape its input %s (%zu value%s) to "
                       "target_shape %s: the number of values must stay the same",
-                      nn_layer_who(l, w, sizeof w), nn_shape_str(&l->in, s1, sizeof s1), in, s2);
+                      nn_layer_who(l, w, sizeof w), nn_shape_str(&l->in, s1, sizeof s1), in,
+                      in == 1 ? "" : "s", s2);
     l->param_len = 0;
     return NN_OK;
 }
