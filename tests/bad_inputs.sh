@@ -460,6 +460,60 @@ with h5py.File("ck_nchw.h5", "r+") as f:
 P
 fi
 h5case ck_nchw.h5 "Keras AveragePooling2D channels_first" - -- summary ck_nchw.h5
+# ---- small layers (issue 17): LeakyReLU, ReLU, Softmax, Reshape, Input lines,
+# Keras 3 optimizer options that are not no-ops
+spec sl_leaky_none.nn 'LeakyReLU(alpha=None, input_shape=(1,))
+Dense(1)'
+spec sl_leaky_big.nn 'LeakyReLU(alpha=1e39, input_shape=(1,))
+Dense(1)'
+spec sl_relu_max.nn 'ReLU(max_value=-1, input_shape=(1,))
+Dense(1)'
+spec sl_relu_slope.nn 'ReLU(negative_slope=-0.1, input_shape=(1,))
+Dense(1)'
+spec sl_relu_thr.nn 'ReLU(threshold=-1, input_shape=(1,))
+Dense(1)'
+spec sl_softmax_axis.nn 'Softmax(axis=1, input_shape=(2, 2, 1))
+Flatten()
+Dense(1)'
+spec sl_reshape_none.nn 'Reshape(input_shape=(1,))
+Dense(1)'
+spec sl_reshape_two.nn 'Reshape((-1, -1), input_shape=(1,))
+Dense(1)'
+spec sl_reshape_5d.nn 'Reshape((1, 1, 1, 1, 1), input_shape=(1,))
+Dense(1)'
+spec sl_reshape_size.nn 'Reshape((2,), input_shape=(1,))
+Dense(1)'
+spec sl_in_dtype.nn 'Input(shape=(1,), dtype="float64")
+Dense(1)'
+spec sl_in_batch.nn 'Input(batch_shape=(None, -3))
+Dense(1)'
+spec sl_in_sparse.nn 'InputLayer(input_shape=(1,), sparse=True)
+Dense(1)'
+if [ $H5PY -eq 1 ]; then
+    $PY - ck/last.h5 <<'P'
+import sys, shutil, json, h5py
+shutil.copy(sys.argv[1], "sl_k3_opt.h5")
+with h5py.File("sl_k3_opt.h5", "r+") as f:
+    del f["nntrain"]
+    tc = json.loads(f.attrs["training_config"])
+    tc["optimizer_config"]["config"]["loss_scale_factor"] = 128.0
+    f.attrs["training_config"] = json.dumps(tc)
+P
+fi
+bad_case sl_leaky_none.nn "LeakyReLU(alpha=None)" o_sl1 -- train sl_leaky_none.nn $D --out o_sl1
+bad_case sl_leaky_big.nn "LeakyReLU(alpha=1e39)" - -- summary sl_leaky_big.nn
+bad_case sl_relu_max.nn "ReLU(max_value=-1)" - -- summary sl_relu_max.nn
+bad_case sl_relu_slope.nn "ReLU(negative_slope=-0.1)" - -- summary sl_relu_slope.nn
+bad_case sl_relu_thr.nn "ReLU(threshold=-1)" - -- summary sl_relu_thr.nn
+bad_case sl_softmax_axis.nn "Softmax(axis=1) on an image" - -- summary sl_softmax_axis.nn
+bad_case sl_reshape_none.nn "Reshape() without target_shape" - -- summary sl_reshape_none.nn
+bad_case sl_reshape_two.nn "Reshape((-1, -1))" - -- summary sl_reshape_two.nn
+bad_case sl_reshape_5d.nn "Reshape to 5 dimensions" - -- summary sl_reshape_5d.nn
+bad_case sl_reshape_size.nn "Reshape((2,)) of 1 value" o_sl2 -- train sl_reshape_size.nn $D --out o_sl2
+bad_case sl_in_dtype.nn "Input(dtype=\"float64\")" - -- summary sl_in_dtype.nn
+bad_case sl_in_batch.nn "Input(batch_shape=(None, -3))" - -- summary sl_in_batch.nn
+bad_case sl_in_sparse.nn "InputLayer(sparse=True)" - -- summary sl_in_sparse.nn
+h5case sl_k3_opt.h5 "Keras 3 optimizer loss_scale_factor=128" - -- summary sl_k3_opt.h5
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

@@ -36,3 +36,10 @@ if(NN_PYTHON3 AND TEST test_checkpoint)
   set_tests_properties(ckpt_keras_check PROPERTIES FIXTURES_REQUIRED ckpt_file
     SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
+
+# Real Keras files from ../shared/data/keras-real (skipped when absent):
+# summary totals, and predict against scripts/keras_real_check.py (PyTorch).
+add_test(NAME cli_keras_real
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/keras_real.sh $<TARGET_FILE:nntrain>)
+set_tests_properties(cli_keras_real PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300
+  SKIP_RETURN_CODE 77)

@@ -65,6 +65,12 @@ static const exec_case cases[] = {
      "GlobalMaxPooling2D(keepdims=True)\nConv2D(4, 1)\nGlobalAveragePooling2D()\n"
      "Dense(3, activation=\"softmax\")\ncompile(loss=\"categorical_crossentropy\")\n",
      {3, {7, 6, 2, 0}}, 7, 0, 0},
+    {"small layers: LeakyReLU, plain ReLU under pooling, Reshape, ReLU options, Softmax",
+     "Conv2D(6, (3, 3), padding=\"same\", input_shape=(8, 8, 2))\nLeakyReLU()\n"
+     "Conv2D(4, (2, 2))\nReLU()\nMaxPooling2D()\nReshape((-1, 4))\n"
+     "ReLU(max_value=0.5, negative_slope=0.1)\nFlatten()\nDense(5)\nSoftmax()\n"
+     "compile(loss=\"categorical_crossentropy\")\n",
+     {3, {8, 8, 2, 0}}, 7, 0, 0},
 };
 
 /* What the hook saw in one backward. */

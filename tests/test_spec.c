@@ -873,7 +873,7 @@ static void test_initializer_names(void)
 static void test_activation_names(void)
 {
     static const char *const known =
-        "(known: linear, relu, sigmoid, tanh, softmax, elu, softplus, selu, gelu, swish)";
+        "(known: linear, relu, sigmoid, tanh, softmax, elu, softplus, selu, gelu, swish, leaky_relu)";
     static const struct {
         const char *call, *kind, *option;
         nn_shape in;

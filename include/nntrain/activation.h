@@ -21,6 +21,8 @@ typedef enum {
     NN_ACT_SELU,
     NN_ACT_GELU,       /* exact erf form (Keras approximate=False) */
     NN_ACT_SWISH,      /* z sigmoid(z), also "silu" */
+    NN_ACT_LEAKY_RELU, /* Keras 3's activation string: slope 0.2 (the
+                          LeakyReLU layer has its own alpha, 0.3) */
     NN_ACT_COUNT
 } nn_act;
 

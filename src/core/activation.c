@@ -12,13 +12,15 @@
 
 const char *const nn_act_names[] = {"linear", "relu",     "sigmoid", "tanh",
                                     "softmax", "elu",      "softplus", "selu",
-                                    "gelu",    "swish",    NULL};
+                                    "gelu",    "swish",    "leaky_relu", NULL};
 
 /* Keras's SELU constants (Klambauer et al. 2017). */
 #define SELU_ALPHA 1.6732632423543772848170429916717
 #define SELU_SCALE 1.0507009873554804934193349852946
 #define INV_SQRT2 0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
+/* keras.activations.leaky_relu's default negative_slope (tf.nn.leaky_relu's) */
+#define LEAKY_SLOPE 0.2f
 
 int nn_act_parse(const char *name, nn_act *out)
 {
@@ -140,6 +142,10 @@ void nn_act_forward(nn_act a, float *y /* (rows, C) */, size_t rows, size_t C)
         for (size_t i = 0; i < n; i++)
             y[i] *= sigmoid(y[i]);
         break;
+    case NN_ACT_LEAKY_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : LEAKY_SLOPE * y[i];
+        break;
     default: /* linear */
         break;
     }
@@ -188,6 +194,10 @@ void nn_act_backward(nn_act a, const float *y /* (rows, C) */,
     case NN_ACT_SELU: /* z <= 0: y = s a (e^z - 1), dy/dz = s a e^z = y + s a */
         for (size_t i = 0; i < n; i++)
             dy[i] *= y[i] > 0.0f ? (float)SELU_SCALE : y[i] + (float)(SELU_SCALE * SELU_ALPHA);
+        break;
+    case NN_ACT_LEAKY_RELU: /* the slope is positive: y has z's sign */
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0.0f ? dy[i] : LEAKY_SLOPE * dy[i];
         break;
     default: /* linear; gelu and swish go through nn_act_backward_z */
         break;

@@ -513,6 +513,9 @@ static int emit_optimizer(jctx *c, const cJSON *oc)
         int must_zero = !strcmp(k, "weight_decay") ||
                         (!strcmp(k, "momentum") && kind != NN_OPT_SGD);
         int must_false = !strcmp(k, "centered") || !strcmp(k, "use_ema");
+        /* Keras 3: null (or 1) leaves the loss and the update cadence as they are */
+        int must_one = !strcmp(k, "loss_scale_factor") ||
+                       !strcmp(k, "gradient_accumulation_steps");
         int arg = !strcmp(k, "learning_rate") || !strcmp(k, "lr") || !strcmp(k, "decay") ||
                   !strcmp(k, "epsilon") ||
                   (kind == NN_OPT_SGD && (!strcmp(k, "momentum") || !strcmp(k, "nesterov"))) ||
@@ -526,9 +529,10 @@ static int emit_optimizer(jctx *c, const cJSON *oc)
                    !strcmp(k, "ema_overwrite_frequency");
         if (skip)
             continue;
-        if (must_null || must_zero || must_false) {
+        if (must_null || must_zero || must_false || must_one) {
             int ok = cJSON_IsNull(kv) || (must_false && cJSON_IsFalse(kv)) ||
-                     (must_zero && cJSON_IsNumber(kv) && kv->valuedouble == 0);
+                     (must_zero && cJSON_IsNumber(kv) && kv->valuedouble == 0) ||
+                     (must_one && cJSON_IsNumber(kv) && kv->valuedouble == 1);
             if (!ok)
                 return lerr(c, NN_EINVAL, "training_config: %s %s=%s is not supported",
                             cls->valuestring, k, jshow(kv, buf, sizeof buf));

@@ -11,6 +11,7 @@ extern const nn_layer_ops nn_embedding_ops, nn_simple_rnn_ops, nn_lstm_ops;
 extern const nn_layer_ops nn_rescaling_ops;
 extern const nn_layer_ops nn_avgpool2d_ops, nn_global_avgpool2d_ops, nn_global_maxpool2d_ops,
     nn_zero_padding2d_ops;
+extern const nn_layer_ops nn_leaky_relu_ops, nn_relu_ops, nn_softmax_ops, nn_reshape_ops;
 
 static const struct {
     const char *name, *r_name;
@@ -32,6 +33,10 @@ static const struct {
     {"GlobalAveragePooling2D", "layer_global_average_pooling_2d", &nn_global_avgpool2d_ops},
     {"GlobalMaxPooling2D", "layer_global_max_pooling_2d", &nn_global_maxpool2d_ops},
     {"ZeroPadding2D", "layer_zero_padding_2d", &nn_zero_padding2d_ops},
+    {"LeakyReLU", "layer_activation_leaky_relu", &nn_leaky_relu_ops},
+    {"ReLU", "layer_activation_relu", &nn_relu_ops},
+    {"Softmax", "layer_activation_softmax", &nn_softmax_ops},
+    {"Reshape", "layer_reshape", &nn_reshape_ops},
 };
 
 const nn_layer_ops *nn_layer_find(const char *kind)
@@ -56,7 +61,8 @@ const char *nn_layer_known(void)
 {
     return "Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation, Conv2DTranspose, "
            "UpSampling2D, Embedding, SimpleRNN, LSTM, Rescaling, AveragePooling2D, "
-           "GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D";
+           "GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D, LeakyReLU, ReLU, "
+           "Softmax, Reshape";
 }
 
 const char *nn_layer_name_at(int i, int r_name)

@@ -27,7 +27,9 @@ static const char *const metric_names[] = {"accuracy", "binary_accuracy", "categ
                                            "mean_squared_error", "mean_absolute_error", "acc",
                                            "auc", "precision", "recall", NULL};
 static const char *const targets[] = {"labels", "input", NULL};
-static const char *const input_args[] = {"shape", "input_shape", "name", NULL};
+static const char *const input_args[] = {"shape", "input_shape", "name", "*", "batch_shape",
+                                         "batch_input_shape", "batch_size", "dtype",
+                                         "sparse", "ragged", NULL};
 
 /* Keras's automatic layer names: snake_case of the class, then _1, _2 ...
  * Like Keras, only automatically named layers consume a number: after
@@ -326,21 +328,63 @@ static int do_fit(nn_model *m, const nn_call *c, nn_error *e)
     return NN_OK;
 }
 
+/* batch_shape=(None, 28, 28, 1) (Keras 3, and batch_input_shape in Keras 2
+ * files): the batch entry is dropped, as nntrain picks the batch size. */
+static int batch_shape(nn_args *a, const char *key, int *dims, int *nd, nn_error *e)
+{
+    const nn_value *v = nn_args_get(a, key);
+    char w[300];
+    int ok = v->kind == NN_V_LIST && v->n >= 2 && v->n <= NN_MAX_DIMS + 1 &&
+             (v->items[0].kind == NN_V_NONE || v->items[0].kind == NN_V_NUM);
+    for (int i = 1; ok && i < v->n; i++) {
+        const nn_value *d = &v->items[i];
+        ok = d->kind == NN_V_NUM && d->num >= 1 && d->num <= 2147483647.0 &&
+             d->num == (double)(int)d->num;
+        dims[i - 1] = ok ? (int)d->num : 0;
+    }
+    if (!ok)
+        return nn_err(e, NN_EINVAL, "%s: %s(): %s must be (None, d1, ...) with 1 to %d positive "
+                      "integers after the batch entry", nn_value_where(a->call, v, w, sizeof w),
+                      a->call->fn, key, NN_MAX_DIMS);
+    *nd = v->n - 1;
+    return NN_OK;
+}
+
 static int do_input(nn_model *m, const nn_call *c, int *has_input, nn_error *e)
 {
     nn_args a;
     int rc = nn_args_bind(&a, c, input_args, NULL, e);
-    int dims[NN_MAX_DIMS], nd = 0;
+    int dims[NN_MAX_DIMS + 1], nd = 0, bs = 0, flag = 0;
+    const char *dtype = NULL;
+    char w[300];
     const char *key = nn_args_has(&a, "shape") ? "shape" : "input_shape";
-    if (!rc)
-        rc = nn_args_shape(&a, key, NN_MAX_DIMS, dims, &nd, e);
+    const char *bkey = nn_args_has(&a, "batch_shape") ? "batch_shape" : "batch_input_shape";
     if (rc)
         return rc;
-    if (!nd) {
-        char w[300];
+    if (nn_args_has(&a, bkey) && !nn_args_has(&a, key))
+        rc = batch_shape(&a, bkey, dims, &nd, e);
+    else
+        rc = nn_args_shape(&a, key, NN_MAX_DIMS, dims, &nd, e);
+    /* no effect on the computation: the batch size comes from fit() */
+    if (!rc)
+        rc = nn_args_int(&a, "batch_size", 0, &bs, e);
+    if (!rc)
+        rc = nn_args_str(&a, "dtype", "float32", &dtype, e);
+    if (!rc && strcmp(dtype, "float32"))
+        rc = nn_err(e, NN_EINVAL, "%s: %s(): dtype \"%s\" is not supported (nntrain computes "
+                    "in float32)", nn_value_where(c, nn_args_get(&a, "dtype"), w, sizeof w),
+                    c->fn, dtype);
+    for (int i = 0; i < 2 && !rc; i++) {
+        const char *k = i ? "ragged" : "sparse";
+        if (!(rc = nn_args_bool(&a, k, 0, &flag, e)) && flag)
+            rc = nn_err(e, NN_EINVAL, "%s: %s(): %s=True is not supported (dense tensors only)",
+                        nn_value_where(c, nn_args_get(&a, k), w, sizeof w), c->fn, k);
+    }
+    if (rc)
+        return rc;
+    if (!nd)
         return nn_err(e, NN_EINVAL, "%s: %s() needs shape=(...)", nn_value_where(c, NULL, w, sizeof w),
                       c->fn);
-    }
     m->in_shape.n = nd;
     for (int i = 0; i < nd; i++)
         m->in_shape.d[i] = dims[i];

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""Independent forward pass of a Sequential Keras .h5 (the real files in
+../shared/data/keras-real), for tests/cli/keras_real.sh: reads model_config
+and the weights with h5py, runs the layers in PyTorch (float64), never
+nntrain, on random inputs of the model's shape.
+
+    /usr/bin/python3 scripts/keras_real_check.py MODEL.h5 OUTDIR [N]
+
+writes OUTDIR/data.h5 (an nntrain dataset: test/x (N, ...) in [0, 1),
+test/y zeros) and OUTDIR/expect.csv (N rows of the model's outputs). Exit 77
+when h5py or torch is missing. Layers: InputLayer, Conv2D (stride 1, valid or
+same with odd kernels), Activation, LeakyReLU, ReLU, Softmax, Reshape,
+MaxPooling2D (valid), Dropout, Flatten, Dense.
+"""
+import json
+import os
+import sys
+
+try:
+    import h5py
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    sys.exit(77)
+
+ACT = {"linear": lambda t: t, "relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+       "softmax": lambda t: torch.softmax(t, -1), "leaky_relu": lambda t: F.leaky_relu(t, 0.2)}
+
+
+def text(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def weights(h5, name):
+    """kernel and bias of layer name, whatever the nesting (Keras 2 or 3)."""
+    found = {}
+    h5["model_weights"][name].visititems(
+        lambda k, o: found.__setitem__(k.split("/")[-1].split(":")[0], o[()])
+        if isinstance(o, h5py.Dataset) else None)
+    return (torch.tensor(found["kernel"].astype(np.float64)),
+            torch.tensor(found["bias"].astype(np.float64)) if "bias" in found else None)
+
+
+def keras_relu(t, slope, max_value, threshold):
+    pos = t if max_value is None else torch.clamp(t, max=max_value)
+    return torch.where(t > threshold, pos, slope * (t - threshold))
+
+
+def run(h5, layers, x):
+    t = torch.tensor(x.astype(np.float64))
+    for L in layers:
+        cls, cf = L["class_name"], L["config"]
+        if cls in ("InputLayer", "Dropout"):
+            continue
+        if cls == "Conv2D":
+            k, b = weights(h5, cf["name"])
+            kh, kw = k.shape[0], k.shape[1]
+            assert tuple(cf.get("strides", [1, 1])) == (1, 1)
+            pad = (kh // 2, kw // 2) if cf["padding"] == "same" else (0, 0)
+            assert cf["padding"] == "valid" or (kh % 2 and kw % 2)
+            t = F.conv2d(t.permute(0, 3, 1, 2), k.permute(3, 2, 0, 1), b,
+                         padding=pad).permute(0, 2, 3, 1)
+            t = ACT[cf.get("activation", "linear")](t)
+        elif cls == "Dense":
+            k, b = weights(h5, cf["name"])
+            t = t @ k + (b if b is not None else 0)
+            t = ACT[cf.get("activation", "linear")](t)
+        elif cls == "Activation":
+            t = ACT[cf["activation"]](t)
+        elif cls == "LeakyReLU":
+            t = F.leaky_relu(t, cf.get("alpha", cf.get("negative_slope", 0.3)))
+        elif cls == "ReLU":
+            t = keras_relu(t, cf.get("negative_slope", 0.0), cf.get("max_value"),
+                           cf.get("threshold", 0.0))
+        elif cls == "Softmax":
+            t = torch.softmax(t, -1)
+        elif cls == "Reshape":
+            t = t.reshape((t.shape[0],) + tuple(cf["target_shape"]))
+        elif cls == "MaxPooling2D":
+            assert cf["padding"] == "valid"
+            t = F.max_pool2d(t.permute(0, 3, 1, 2), tuple(cf["pool_size"]),
+                             tuple(cf["strides"])).permute(0, 2, 3, 1)
+        elif cls == "Flatten":
+            t = t.reshape(t.shape[0], -1)
+        else:
+            raise SystemExit("keras_real_check.py: layer %s is not handled" % cls)
+    return t.numpy()
+
+
+def main():
+    path, out = sys.argv[1], sys.argv[2]
+    n = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    with h5py.File(path, "r") as h5:
+        mc = json.loads(text(h5.attrs["model_config"]))
+        cf = mc["config"]
+        layers = cf if isinstance(cf, list) else cf["layers"]
+        first = layers[0]["config"]
+        shape = first.get("batch_input_shape") or first.get("batch_shape")
+        x = np.random.default_rng(17).uniform(0, 1, (n,) + tuple(shape[1:])).astype(np.float32)
+        y = run(h5, layers, x)
+    with h5py.File(os.path.join(out, "data.h5"), "w") as d:
+        d.create_dataset("test/x", data=x)
+        d.create_dataset("test/y", data=np.zeros(n, dtype=np.int32))
+    np.savetxt(os.path.join(out, "expect.csv"), y.reshape(n, -1), delimiter=",", fmt="%.9g")
+
+
+if __name__ == "__main__":
+    main()
