@@ -16,7 +16,7 @@ declare -A OWNER=(
   [activation]=core [clock]=core [error]=core [fpmode]=core [gemm]=core [init]=core
   [pool]=core [rng]=core [tensor]=core [hash]=core [strbuf]=core [tmpfile]=core
   [spec]=spec [args]=spec
-  [layer]=layers
+  [layer]=layers [regularizer]=layers
   [augment]=data [convert]=data [data]=data [h5data]=data [images]=data
   [prefetch]=data [sequences]=data
   [dist]=mpi [timeline]=mpi [watchdog]=mpi [grad_sync]=mpi

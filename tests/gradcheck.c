@@ -174,7 +174,8 @@ static double model_obj(void *vc)
     model_case *c = vc;
     const float *out = nn_model_forward(&c->m, c->x, c->B, &c->ctx);
     return nn_loss_eval(c->m.loss, out, c->y, c->B, c->K, c->ydim, c->m.fused, 0, NULL) /
-           c->B;
+               c->B +
+           nn_model_reg_penalty(&c->m);
 }
 
 int gc_model(const char *spec_text, int B, uint64_t seed, double tol, gc_result *res)
@@ -225,6 +226,7 @@ int gc_model(const char *spec_text, int B, uint64_t seed, double tol, gc_result 
     nn_loss_eval(c.m.loss, out, c.y, B, c.K, c.ydim, c.m.fused, 1.0f / (float)B, dout);
     memset(c.m.grads, 0, c.m.nparams * sizeof(float));
     nn_model_backward(&c.m, c.x, dout, B, &c.ctx);
+    nn_model_reg_grad(&c.m);
     float *g_a = malloc(c.m.nparams * sizeof(float));
     memcpy(g_a, c.m.grads, c.m.nparams * sizeof(float));
     check_vec("dparams", model_obj, &c, c.m.params, g_a, c.m.nparams, tol, res);

@@ -27,7 +27,7 @@ int gc_layer(const char *call, nn_shape in, int B, int training, uint64_t seed,
              double tol, gc_result *res);
 
 /* A whole model from spec text (layers and compile line) with its loss:
- * f = loss sum / B with targets from seed. Checks every parameter (and the
+ * f = loss sum / B + the weight regularizers' penalty, with targets from seed. Checks every parameter (and the
  * fused softmax/sigmoid path when the spec ends that way). */
 int gc_model(const char *spec_text, int B, uint64_t seed, double tol, gc_result *res);
 

@@ -614,8 +614,8 @@ static void test_errors(void)
     expect_err("Embedding(10, 8, embeddings_initializer=\"normal\")", nn_shape1(5),
                NN_EINVAL, "'normal'");
     expect_err("Embedding(10, 8, input_length=6)", nn_shape1(5), NN_ESHAPE, "input_length=6");
-    expect_err("Embedding(10, 8, embeddings_regularizer=\"l2\")", nn_shape1(5), NN_EINVAL,
-               "embeddings_regularizer");
+    expect_err("Embedding(10, 8, embeddings_constraint=\"non_neg\")", nn_shape1(5), NN_EINVAL,
+               "embeddings_constraint");
     expect_err("Embedding(10, 8)", (nn_shape){4, {2, 2, 2, 2}}, NN_ESHAPE, "token ids");
 
     expect_err("SimpleRNN()", seq(3, 2), NN_EINVAL, "units");
@@ -639,8 +639,8 @@ static void test_errors(void)
     expect_err("LSTM(4, return_state=True)", seq(3, 2), NN_EINVAL, "Sequential");
     expect_err("LSTM(4, recurrent_dropout=0.1)", seq(3, 2), NN_EINVAL, "recurrent_dropout");
     expect_err("LSTM(4)", nn_shape1(6), NN_ESHAPE, "Embedding");
-    expect_err("LSTM(4, kernel_regularizer=\"l2\")", seq(3, 2), NN_EINVAL,
-               "kernel_regularizer");
+    expect_err("LSTM(4, activity_regularizer=\"l2\")", seq(3, 2), NN_EINVAL,
+               "activity_regularizer");
 
     /* the vocabulary size must not become the input shape */
     expect_model_err("Embedding(10000, 32)\nSimpleRNN(4)\n", NN_EINVAL, "input_shape");

@@ -268,8 +268,8 @@ static void test_err_layers(void)
 {
     build_fails(L1 "Dense2(3)\n", NN_EINVAL, "t.nn:2:1: unknown layer 'Dense2'",
                 "known: Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation");
-    build_fails(L1 "Dense(3, kernel_regularizer=\"l2\")\n", NN_EINVAL,
-                "t.nn:2:29: Dense() got an unknown argument 'kernel_regularizer'",
+    build_fails(L1 "Dense(3, kernel_constraint=\"max_norm\")\n", NN_EINVAL,
+                "t.nn:2:28: Dense() got an unknown argument 'kernel_constraint'",
                 "known: units, activation");
     build_fails("Conv2D(4, (3, 3), activation=\"relu\", input_shape=(8, 8, 1))\n"
                 "Dense(10)\n",

@@ -7,7 +7,7 @@
 #include "nntrain/error.h"
 #include "nntrain/spec.h"
 
-#define NN_MAX_ARGS 24
+#define NN_MAX_ARGS 32
 
 typedef struct nn_args {
     const nn_call *call;

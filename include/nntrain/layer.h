@@ -25,6 +25,7 @@
 #include "nntrain/init.h"
 #include "nntrain/rng.h"
 #include "nntrain/args.h"
+#include "nntrain/regularizer.h"
 #include "nntrain/tensor.h"
 
 typedef struct nn_ctx {
@@ -169,6 +170,10 @@ struct nn_layer {
     int mask_relu;                /* set by the model: backward keeps dx only
                                      where y > 0 (the ReLU derivative of the
                                      layer below, whose dy_is_preact is set) */
+    nn_reg reg[NN_REG_ROLES];     /* *_regularizer options, by role (set by
+                                     nn_layer_create; weights of a role the
+                                     layer lacks are refused by
+                                     nn_layer_check_regs) */
     float *z;                     /* (batch_max, out) pre-activation kept by
                                      plan() only for an activation whose
                                      derivative needs it (gelu, swish) */
@@ -193,5 +198,9 @@ const char *nn_layer_name_at(int i, int r_name);
 int nn_layer_create(nn_layer *l, const nn_call *c, nn_shape *input_shape,
                     int *has_input, nn_error *e);
 void nn_layer_destroy(nn_layer *l);
+
+/* After configure: every regularizer set names a weight the layer has (a
+ * bias_regularizer with use_bias=False is ignored, as Keras does). */
+int nn_layer_check_regs(const nn_layer *l, nn_error *e);
 
 #endif

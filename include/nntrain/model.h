@@ -121,6 +121,15 @@ void nn_model_update(nn_model *m);
  * output was only kept a cache chunk at a time (a ReLU conv under max
  * pooling, in the plan's cache passes). */
 const float *nn_model_layer_out(const nn_model *m, const float *x, int i);
+/* The weight regularizers' penalty (l1*sum|w| + l2*sum w^2 over every
+ * layer, frozen ones included, as Keras counts them in the loss) at the
+ * model's parameters; 0 without regularizers. Serial and in a fixed order:
+ * the same on every rank and at any thread count. */
+double nn_model_reg_penalty(const nn_model *m);
+/* Adds the penalty's gradient to m->grads of the trainable layers. Called
+ * once per step on the averaged gradient (after the allreduce), so it counts
+ * once whatever the number of ranks. */
+void nn_model_reg_grad(nn_model *m);
 size_t nn_model_in_size(const nn_model *m);
 size_t nn_model_out_size(const nn_model *m);
 size_t nn_model_trainable_params(const nn_model *m);

@@ -17,6 +17,53 @@
 static const char *const common[] = {"*", "input_shape", "input_dim", "name", "trainable",
                                      NULL};
 
+/* The *_regularizer options (nn_reg_options), read for every layer. */
+static int bind_regs(nn_layer *l, nn_args *a, const nn_call *c, nn_error *e)
+{
+    int any = 0;
+    for (int r = 0; r < NN_REG_ROLES; r++) {
+        int rc = nn_reg_parse(c, nn_args_get(a, nn_reg_options[r]), nn_reg_options[r],
+                              &l->reg[r], e);
+        if (rc)
+            return rc;
+        for (int i = 0; a->names[i]; i++)
+            if (!strcmp(a->names[i], nn_reg_options[r]))
+                a->used[i] = 1;
+        any |= nn_reg_active(l->reg[r]);
+    }
+    if (any && l->ops->param_specs == nn_layer_no_param_specs) {
+        char w[300];
+        for (int r = 0; r < NN_REG_ROLES; r++)
+            if (nn_reg_active(l->reg[r]))
+                return nn_err(e, NN_EINVAL, "%s: %s(): %s on a layer without weights",
+                              nn_value_where(c, nn_args_get(a, nn_reg_options[r]), w, sizeof w),
+                              c->fn, nn_reg_options[r]);
+    }
+    return NN_OK;
+}
+
+int nn_layer_check_regs(const nn_layer *l, nn_error *e)
+{
+    nn_param_spec specs[NN_MAX_PARAM_SPECS];
+    int ns = l->ops->param_specs(l, specs), has[NN_REG_ROLES] = {0};
+    for (int i = 0; i < ns; i++) {
+        int r = nn_reg_role(specs[i].name);
+        if (r >= 0)
+            has[r] = 1;
+    }
+    for (int r = 0; r < NN_REG_ROLES; r++)
+        if (nn_reg_active(l->reg[r]) && !has[r] && r != NN_REG_BIAS) {
+            char w[96];
+            return nn_err(e, NN_EINVAL, "%s: %s: the layer has no %s weights (it has %s%s%s)",
+                          nn_layer_who(l, w, sizeof w), nn_reg_options[r],
+                          r == NN_REG_KERNEL ? "kernel" : r == NN_REG_RECURRENT ? "recurrent_kernel"
+                                                                                 : "embeddings",
+                          ns > 0 ? specs[0].name : "none", ns > 1 ? ", " : "",
+                          ns > 1 ? specs[1].name : "");
+        }
+    return NN_OK;
+}
+
 int nn_layer_create(nn_layer *l, const nn_call *c, nn_shape *input_shape,
                     int *has_input, nn_error *e)
 {
@@ -29,10 +76,12 @@ int nn_layer_create(nn_layer *l, const nn_call *c, nn_shape *input_shape,
                       nn_value_where(c, NULL, w, sizeof w), c->fn, nn_layer_known());
     const char *names[NN_MAX_ARGS + 1];
     int n = 0;
-    for (int i = 0; ops->arg_names && ops->arg_names[i] && n < NN_MAX_ARGS - 5; i++)
+    for (int i = 0; ops->arg_names && ops->arg_names[i] && n < NN_MAX_ARGS - 10; i++)
         names[n++] = ops->arg_names[i];
     for (int i = 0; common[i]; i++)
         names[n++] = common[i];
+    for (int i = 0; nn_reg_options[i]; i++)
+        names[n++] = nn_reg_options[i];
     names[n] = NULL;
 
     nn_args a;
@@ -43,6 +92,8 @@ int nn_layer_create(nn_layer *l, const nn_call *c, nn_shape *input_shape,
     l->trainable = 1;
     l->act = NN_ACT_LINEAR;
     rc = ops->create(l, &a, e);
+    if (!rc)
+        rc = bind_regs(l, &a, c, e);
     if (!rc)
         rc = nn_args_bool(&a, "trainable", 1, &l->trainable, e);
     const char *name = NULL;

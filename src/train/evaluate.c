@@ -85,7 +85,8 @@ int nn_evaluate(nn_model *m, nn_dataset *ds, const uint64_t *idx, size_t n, int 
         return rc;
     if ((rc = nn_dist_sum_doubles(d, acc, 1 + (size_t)m->metric_sums, e)))
         return rc;
-    out[0] = n ? acc[0] / (double)n : NAN;
+    /* Keras's evaluate (and val_loss) include the regularization losses */
+    out[0] = n ? acc[0] / (double)n + nn_model_reg_penalty(m) : NAN;
     nn_metrics_values(m->metrics, m->nmetrics, acc + 1, (double)n, out + 1);
     return NN_OK;
 }

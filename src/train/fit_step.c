@@ -240,6 +240,13 @@ int fit_step(fit_run *r, int epoch, long s, fit_step_out *out, nn_error *e)
     t.t2 = nn_now();
     int rc = finish_sync(r, out->red, e);
     t.t3 = nn_now();
+    /* The regularizers' gradient, once on the averaged gradient; their
+     * penalty once per batch, weighted by its rows as Keras's mean of the
+     * batches' losses is. */
+    if (!rc && out->red[0] == 0) {
+        nn_model_reg_grad(m);
+        out->red[1] += nn_model_reg_penalty(m) * (double)sr.rows;
+    }
     if (!rc)
         rc = check_step(r, failed, out->red, &last, epoch, s, e);
     if (rc)

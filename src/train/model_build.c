@@ -431,7 +431,7 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
             if (!strcmp(m->layers[j].name, l->name))
                 rc = nn_err(e, NN_EINVAL, "%s: layer name '%s' is used twice",
                             nn_value_where(c, NULL, w, sizeof w), l->name);
-        if (!rc && (rc = l->ops->configure(l, e))) {
+        if (!rc && ((rc = l->ops->configure(l, e)) || (rc = nn_layer_check_regs(l, e)))) {
             /* the layers' messages mostly start with "Kind 'name'" already */
             if (!strncmp(e->msg, l->ops->kind, strlen(l->ops->kind)))
                 nn_err_prefix(e, "%s", nn_value_where(c, NULL, w, sizeof w));
