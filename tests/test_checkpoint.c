@@ -526,9 +526,9 @@ static void test_json_errors(void)
                "unsupported Keras layer 'BatchNormalization' (layer 'batch_normalization'): "
                "nntrain supports Dense, Conv2D", "m.json");
     json_fails(SEQ(INPUT("[null, 4]") ", {\"class_name\": \"Dense\", \"config\": {\"name\": "
-                   "\"dense\", \"units\": 2, \"kernel_regularizer\": {\"class_name\": \"L2\", "
-                   "\"config\": {\"l2\": 0.01}}}}"), NULL, NN_EINVAL, "'dense'",
-               "kernel_regularizer");
+                   "\"dense\", \"units\": 2, \"kernel_regularizer\": {\"class_name\": "
+                   "\"OrthogonalRegularizer\", \"config\": {\"factor\": 0.01}}}}"), NULL, NN_EINVAL,
+               "'dense'", "kernel_regularizer");
     json_fails(SEQ(INPUT("[null, 6, 6, 1]") ", {\"class_name\": \"Conv2D\", \"config\": {\"name\": "
                    "\"conv2d\", \"filters\": 2, \"kernel_size\": [3, 3], "
                    "\"dilation_rate\": [2, 2]}}"),

@@ -60,10 +60,12 @@ static int bind_call(const nn_layer *l, const nn_call *c, const char **names, nn
 {
     static const char *const common[] = {"input_shape", "input_dim", "name", "trainable", NULL};
     int n = 0;
-    for (int i = 0; l->ops->arg_names && l->ops->arg_names[i] && n < NN_MAX_ARGS - 4; i++)
+    for (int i = 0; l->ops->arg_names && l->ops->arg_names[i] && n < NN_MAX_ARGS - 9; i++)
         names[n++] = l->ops->arg_names[i];
     for (int i = 0; common[i]; i++)
         names[n++] = common[i];
+    for (int i = 0; nn_reg_options[i]; i++)
+        names[n++] = nn_reg_options[i];
     names[n] = NULL;
     return nn_args_bind(a, c, names, l->ops->arg_aliases, e);
 }
@@ -266,6 +268,22 @@ static int generic_config(cJSON *cf, const nn_layer *l, const nn_call *c, nn_err
     return ok ? NN_OK : nn_err(e, NN_ENOMEM, "out of memory");
 }
 
+/* A regularizer as Keras 2 writes it: {"class_name": "L1L2", "config":
+ * {"l1": .., "l2": ..}} (tf.keras reads it too); null when there is none. */
+static cJSON *reg_json(nn_reg r)
+{
+    if (!nn_reg_active(r))
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject(), *cf = NULL;
+    if (!o || !cJSON_AddStringToObject(o, "class_name", "L1L2") ||
+        !(cf = cJSON_AddObjectToObject(o, "config")) ||
+        !cJSON_AddNumberToObject(cf, "l1", r.l1) || !cJSON_AddNumberToObject(cf, "l2", r.l2)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 static cJSON *layer_json(const nn_model *m, int i, const lopts *o)
 {
     const nn_layer *l = &m->layers[i];
@@ -325,6 +343,11 @@ static cJSON *layer_json(const nn_model *m, int i, const lopts *o)
         for (int k = 0; nulls[k]; k++)
             ADD(cJSON_AddNullToObject(cf, nulls[k]));
     }
+    for (int r = 0; r < NN_REG_ROLES && ok; r++)
+        if (nn_reg_active(l->reg[r])) {
+            cJSON_DeleteItemFromObjectCaseSensitive(cf, nn_reg_options[r]);
+            ADDI(cf, nn_reg_options[r], reg_json(l->reg[r]));
+        }
     if (!ok) {
         cJSON_Delete(L);
         return NULL;

@@ -35,7 +35,7 @@ typedef struct jctx {
     int have_input;
 } jctx;
 
-enum { K_ARG, K_INIT, K_NULL, K_ONE, K_FALSE, K_SKIP, K_SHAPE, K_NAME, K_TRAINABLE, K_NHWC };
+enum { K_ARG, K_INIT, K_REG, K_NULL, K_ONE, K_FALSE, K_SKIP, K_SHAPE, K_NAME, K_TRAINABLE, K_NHWC };
 
 typedef struct keyrule {
     const char *key;
@@ -47,7 +47,7 @@ typedef struct keyrule {
     {"batch_input_shape", K_SHAPE}, {"batch_shape", K_SHAPE}
 #define WEIGHT_RULES                                                             \
     {"kernel_initializer", K_INIT}, {"bias_initializer", K_INIT},                \
-    {"kernel_regularizer", K_NULL}, {"bias_regularizer", K_NULL},                \
+    {"kernel_regularizer", K_REG}, {"bias_regularizer", K_REG},                  \
     {"activity_regularizer", K_NULL}, {"kernel_constraint", K_NULL},             \
     {"bias_constraint", K_NULL}, {"activation", K_ARG}, {"use_bias", K_ARG}
 
@@ -275,11 +275,41 @@ static int generic_rule(const char *key)
     for (int i = 0; fixed[i].key; i++)
         if (!strcmp(key, fixed[i].key))
             return fixed[i].kind;
+    if (!strcmp(key, "kernel_regularizer") || !strcmp(key, "bias_regularizer") ||
+        !strcmp(key, "recurrent_regularizer") || !strcmp(key, "embeddings_regularizer"))
+        return K_REG;
     if (ends_with(key, "_regularizer") || ends_with(key, "_constraint"))
         return K_NULL;
     if (ends_with(key, "_initializer"))
         return K_INIT;
     return K_ARG;
+}
+
+/* A weight regularizer {"class_name": "L2" | "L1" | "L1L2" (Keras 2.2 writes
+ * L1L2 with both keys), "config": {"l2": 0.01}} -> key=L1L2(l1=.., l2=..). */
+static int emit_reg(jctx *c, const char *key, const cJSON *v, int nargs)
+{
+    char buf[160];
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(v, "class_name");
+    const cJSON *cf = cJSON_GetObjectItemCaseSensitive(v, "config");
+    if (!cJSON_IsString(cls) || (strcmp(cls->valuestring, "L1") &&
+                                 strcmp(cls->valuestring, "L2") &&
+                                 strcmp(cls->valuestring, "L1L2")))
+        return lerr(c, NN_EINVAL, "%s %s is not supported (nntrain reads L1, L2 and L1L2)", key,
+                    jshow(v, buf, sizeof buf));
+    double f[2] = {0, 0};
+    static const char *const keys[2] = {"l1", "l2"};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *x = cJSON_IsObject(cf) ? cJSON_GetObjectItemCaseSensitive(cf, keys[k]) : NULL;
+        if (x && !cJSON_IsNumber(x))
+            return lerr(c, NN_EINVAL, "%s %s: %s must be a number", key,
+                        jshow(v, buf, sizeof buf), keys[k]);
+        if (x)
+            f[k] = x->valuedouble;
+    }
+    /* the layer checks the factors (>= 0) with the spec's message */
+    nn_strbuf_printf(c->b, "%s%s=L1L2(l1=%.17g, l2=%.17g)", nargs ? ", " : "", key, f[0], f[1]);
+    return NN_OK;
 }
 
 /* One layer of the model_config -> one spec line (an InputLayer becomes
@@ -334,6 +364,10 @@ static int emit_layer(jctx *c, const cJSON *L)
             if (!cJSON_IsNull(v))
                 rc = lerr(c, NN_EINVAL, "%s %s is not supported (nntrain needs null)", key,
                           jshow(v, buf, sizeof buf));
+            break;
+        case K_REG:
+            if (!cJSON_IsNull(v))
+                rc = emit_reg(c, key, v, nargs++);
             break;
         case K_FALSE:
             if (!cJSON_IsNull(v) && !cJSON_IsFalse(v))
