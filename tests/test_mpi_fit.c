@@ -34,6 +34,20 @@ static const char *spec_text =
     "compile(loss=\"sparse_categorical_crossentropy\", optimizer=Adam(lr=0.01), metrics=[\"accuracy\"])\n"
     "fit(batch_size=16, epochs=2, validation_split=0.2, seed=7)\n";
 
+/* spec_text with weight regularizers on every kernel and one bias: their
+ * gradient must count once in the averaged gradient whatever the ranks. */
+static const char *reg_spec =
+    "Conv2D(8, (3, 3), padding=\"same\", activation=\"relu\", input_shape=(8, 8, 2), "
+    "kernel_regularizer=l2(0.01))\n"
+    "MaxPooling2D((2, 2))\n"
+    "Flatten()\n"
+    "Dense(32, activation=\"relu\", kernel_regularizer=l1_l2(l1=0.001, l2=0.01), "
+    "bias_regularizer=l1(0.01))\n"
+    "Dropout(0.25)\n"
+    "Dense(3, activation=\"softmax\", kernel_regularizer=regularizers.l1(0.002))\n"
+    "compile(loss=\"sparse_categorical_crossentropy\", optimizer=Adam(lr=0.01), metrics=[\"accuracy\"])\n"
+    "fit(batch_size=16, epochs=2, validation_split=0.2, seed=7)\n";
+
 /* The same samples read as sequences of 8 steps x 16 features. */
 static const char *lstm_spec =
     "LSTM(12, return_sequences=True, input_shape=(8, 16))\n"
@@ -200,6 +214,44 @@ static void test_np_equivalence_lstm(void)
     }
     free(p[1]);
     free(p[4]);
+}
+
+/* Regularizers: np 1, 2 and 2 x 2 threads give the same parameters and
+ * val_loss (which includes the penalty), and the penalty changed them. */
+static void test_np_equivalence_regularizers(void)
+{
+    float *p[4] = {0}, *plain = NULL;
+    size_t np = 0, np0 = 0;
+    double vl[4] = {0}, vl0 = 0;
+    nn_error e = {0};
+    const run_cfg cfgs[4] = {{.ranks = 1, .overlap = 1, .bucket_bytes = 4096, .spec = reg_spec},
+                             {.ranks = 2, .overlap = 1, .bucket_bytes = 4096, .spec = reg_spec},
+                             {.ranks = 2, .overlap = 1, .bucket_bytes = 4096, .spec = reg_spec,
+                              .threads = 2},
+                             {.ranks = 1, .overlap = 1, .bucket_bytes = 4096}};
+    for (int k = 0; k < 4; k++) {
+        int rc = k < 3 ? run(&cfgs[k], &p[k], &np, &vl[k], &e) : run(&cfgs[k], &plain, &np0, &vl0, &e);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc)
+            fprintf(stderr, "regularizers run %d: %s\n", k, e.msg);
+    }
+    if (world.rank == 0 && p[0] && p[1] && p[2] && plain) {
+        CU_ASSERT_EQUAL(np, np0);
+        for (int k = 1; k < 3; k++) {
+            double ma = 0, r = rel_diff(p[k], p[0], np, &ma);
+            printf("\n  regularized run %d vs np=1: max abs diff %.3g, val_loss %.6f vs %.6f", k,
+                   ma, vl[k], vl[0]);
+            CU_ASSERT(r < 1e-5);
+            CU_ASSERT(fabs(vl[k] - vl[0]) < 1e-5);
+        }
+        double ma = 0;
+        rel_diff(p[0], plain, np, &ma);
+        printf("\n  regularized vs plain: max abs diff %.3g, val_loss %.6f vs %.6f", ma, vl[0], vl0);
+        CU_ASSERT(ma > 1e-2);
+    }
+    for (int k = 0; k < 3; k++)
+        free(p[k]);
+    free(plain);
 }
 
 /* Compute threads split each rank's rows again: ranks x threads in any mix
@@ -430,6 +482,8 @@ int main(int argc, char **argv)
         {"shard slices", test_shard_math},
         {"np 1,2,3,4 give the same parameters", test_np_equivalence},
         {"LSTM model: np 1 and 4 give the same parameters", test_np_equivalence_lstm},
+        {"regularizers: np 1, 2 and 2x2 threads give the same parameters",
+         test_np_equivalence_regularizers},
         {"np=2 twice is bitwise identical", test_np2_bitwise_repeatable},
         {"ranks x compute threads give the same parameters", test_threads_equivalence},
         {"np=2 x 3 threads twice is bitwise identical", test_threads_bitwise_repeatable},
