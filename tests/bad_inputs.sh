@@ -514,6 +514,45 @@ bad_case sl_in_dtype.nn "Input(dtype=\"float64\")" - -- summary sl_in_dtype.nn
 bad_case sl_in_batch.nn "Input(batch_shape=(None, -3))" - -- summary sl_in_batch.nn
 bad_case sl_in_sparse.nn "InputLayer(sparse=True)" - -- summary sl_in_sparse.nn
 h5case sl_k3_opt.h5 "Keras 3 optimizer loss_scale_factor=128" - -- summary sl_k3_opt.h5
+# ---- weight regularizers (issue 17): negative factors, unknown regularizers,
+# a regularizer on a layer without (those) weights, a Keras file's unknown one
+spec rg_neg.nn 'Dense(4, input_shape=(1,), kernel_regularizer=l2(-0.01))
+Dense(1)'
+spec rg_neg_r.nn 'layer_dense(units = 4, input_shape = c(1), bias_regularizer = regularizer_l1_l2(l1 = -1))
+layer_dense(units = 1)'
+spec rg_unknown.nn 'Dense(4, input_shape=(1,), kernel_regularizer=l3(0.01))
+Dense(1)'
+spec rg_unknown_str.nn 'Dense(4, input_shape=(1,), kernel_regularizer="l2_l1")
+Dense(1)'
+spec rg_noweights.nn 'Dense(4, input_shape=(1,))
+Dropout(0.5, kernel_regularizer=l2(0.01))
+Dense(1)'
+spec rg_norecurrent.nn 'Dense(4, input_shape=(1,), recurrent_regularizer=l2(0.01))
+Dense(1)'
+spec rg_activity.nn 'Dense(4, input_shape=(1,), activity_regularizer=l2(0.01))
+Dense(1)'
+if [ $H5PY -eq 1 ]; then
+    $PY - ck/last.h5 <<'P'
+import sys, shutil, json, h5py
+shutil.copy(sys.argv[1], "rg_keras.h5")
+with h5py.File("rg_keras.h5", "r+") as f:
+    del f["nntrain"]
+    mc = json.loads(f.attrs["model_config"])
+    for L in mc["config"]["layers"]:
+        if L["class_name"] == "Dense":
+            L["config"]["kernel_regularizer"] = {"class_name": "OrthogonalRegularizer",
+                                                 "config": {"factor": 0.01}}
+    f.attrs["model_config"] = json.dumps(mc)
+P
+fi
+bad_case rg_neg.nn "kernel_regularizer=l2(-0.01)" o_rg1 -- train rg_neg.nn $D --out o_rg1
+bad_case rg_neg_r.nn "R regularizer_l1_l2(l1 = -1)" - -- summary rg_neg_r.nn
+bad_case rg_unknown.nn "unknown regularizer l3(0.01)" - -- summary rg_unknown.nn
+bad_case rg_unknown_str.nn "unknown regularizer \"l2_l1\"" - -- summary rg_unknown_str.nn
+bad_case rg_noweights.nn "kernel_regularizer on Dropout (no weights)" - -- summary rg_noweights.nn
+bad_case rg_norecurrent.nn "recurrent_regularizer on Dense" - -- summary rg_norecurrent.nn
+bad_case rg_activity.nn "activity_regularizer (not supported)" - -- summary rg_activity.nn
+h5case rg_keras.h5 "Keras OrthogonalRegularizer" - -- summary rg_keras.h5
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"
