@@ -69,6 +69,11 @@ static void test_spellings(void)
                "regularizer_l1(0.2))", NN_REG_BIAS, 0.2, 0);
     expect_reg("layer_dense(units = 3, input_shape = c(4), kernel_regularizer = "
                "regularizer_l1_l2(l1 = 0.3, l2 = 0.4))", NN_REG_KERNEL, 0.3, 0.4);
+    /* pasted Python with its imports */
+    expect_reg("from keras.regularizers import l2\nfrom tensorflow.keras import regularizers\n"
+               "model = Sequential()\nmodel.add(Dense(3, input_shape=(4,), "
+               "kernel_regularizer=regularizers.l1_l2(l1=0.02, l2=0.03)))",
+               NN_REG_KERNEL, 0.02, 0.03);
     expect_reg("Embedding(10, 4, input_shape=(4,), embeddings_regularizer=l2(0.1))",
                NN_REG_EMBEDDINGS, 0, 0.1);
     expect_reg("LSTM(3, input_shape=(4, 1), recurrent_regularizer=l1(0.1))", NN_REG_RECURRENT,
