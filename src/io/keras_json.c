@@ -5,8 +5,10 @@
  * turns into the call tree; the text is kept in the spec, so a Keras model
  * gets a spec that checkpoints can store like a user's. Keys that do not
  * change the computation (dtype, null constraints, dilation 1, ...) are
- * skipped; ones that would (a regularizer, dilation 2, a clip norm, an
- * unknown key) are refused with the layer and the key named. The other
+ * skipped; weight regularizers (L1, L2, L1L2) become the spec's
+ * L1L2(l1=, l2=); keys that would change it otherwise (an activity or other
+ * regularizer, dilation 2, a clip norm, an unknown key) are refused with the
+ * layer and the key named. The other
  * registered layers (Embedding, LSTM, ...) pass their options through under
  * their Keras names, and the layer refuses what it does not support.
  * The text has one line per entry of config.layers (an InputLayer becomes
