@@ -135,6 +135,8 @@ int gc_layer(const char *call, nn_shape in, int B, int training, uint64_t seed,
     c.ctx.seed = seed;
     c.ctx.sample_ids = ids;
     tu_fill_uniform(c.p, np, seed + 1, -0.5f, 0.5f);
+    /* frozen state (moving statistics): a variance must be positive */
+    tu_fill_uniform(c.p + np - c.l.frozen_len, c.l.frozen_len, seed + 4, 0.5f, 1.5f);
     tu_fill_uniform(c.x, nin, seed + 2, -1.0f, 1.0f);
     tu_fill_uniform(c.r, nout, seed + 3, -1.0f, 1.0f);
 
@@ -147,7 +149,8 @@ int gc_layer(const char *call, nn_shape in, int B, int training, uint64_t seed,
     memcpy(dx_a, c.dx, nin * sizeof(float));
     memcpy(g_a, c.g, np * sizeof(float));
     check_vec("dx", layer_obj, &c, c.x, dx_a, nin, tol, res);
-    check_vec("dparams", layer_obj, &c, c.p, g_a, np, tol, res);
+    /* frozen state is no weight: it has no gradient */
+    check_vec("dparams", layer_obj, &c, c.p, g_a, np - c.l.frozen_len, tol, res);
     char what[200];
     snprintf(what, sizeof what, "%s B=%d", call, B);
     int bad = verdict(what, res);
@@ -208,6 +211,11 @@ int gc_model(const char *spec_text, int B, uint64_t seed, double tol, gc_result 
     c.ctx.seed = seed;
     c.ctx.sample_ids = ids;
     tu_fill_uniform(c.m.params, c.m.nparams, seed + 1, -0.5f, 0.5f);
+    for (int i = 0; i < c.m.nlayers; i++) {   /* positive moving variances */
+        const nn_layer *l = &c.m.layers[i];
+        tu_fill_uniform(c.m.params + l->param_off + l->param_len - l->frozen_len,
+                        l->frozen_len, seed + 4 + (uint64_t)i, 0.5f, 1.5f);
+    }
     tu_fill_uniform(c.x, nin, seed + 2, -1.0f, 1.0f);
     nn_rng r = nn_rng_key(seed, 3, 0, 0);
     for (int b = 0; b < B; b++) {
@@ -229,7 +237,11 @@ int gc_model(const char *spec_text, int B, uint64_t seed, double tol, gc_result 
     nn_model_reg_grad(&c.m);
     float *g_a = malloc(c.m.nparams * sizeof(float));
     memcpy(g_a, c.m.grads, c.m.nparams * sizeof(float));
-    check_vec("dparams", model_obj, &c, c.m.params, g_a, c.m.nparams, tol, res);
+    for (int i = 0; i < c.m.nlayers; i++) {   /* each block but its frozen state */
+        const nn_layer *l = &c.m.layers[i];
+        check_vec("dparams", model_obj, &c, c.m.params + l->param_off, g_a + l->param_off,
+                  l->param_len - l->frozen_len, tol, res);
+    }
     char what[120];
     snprintf(what, sizeof what, "model (%d layers, %zu params, loss %s%s) B=%d",
              c.m.nlayers, c.m.nparams, nn_loss_names[c.m.loss], c.m.fused ? ", fused" : "",

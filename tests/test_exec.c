@@ -71,6 +71,21 @@ static const exec_case cases[] = {
      "ReLU(max_value=0.5, negative_slope=0.1)\nFlatten()\nDense(5)\nSoftmax()\n"
      "compile(loss=\"categorical_crossentropy\")\n",
      {3, {8, 8, 2, 0}}, 7, 0, 0},
+    {"BatchNormalization: first layer, after Conv2D and Dense, frozen",
+     "BatchNormalization(input_shape=(6, 6, 2))\n"
+     "Conv2D(4, (3, 3), padding=\"same\")\nBatchNormalization()\nReLU()\nMaxPooling2D()\n"
+     "Flatten()\nDense(260, activation=\"relu\")\nBatchNormalization(momentum=0.5)\n"
+     "Dense(5)\nBatchNormalization(trainable=False)\nDense(3, activation=\"softmax\")\n"
+     "compile(loss=\"categorical_crossentropy\")\n",
+     {3, {6, 6, 2, 0}}, 7, 0, 0},
+    {"BatchNormalization between team Dense layers",
+     "Dense(300, input_shape=(250,))\nBatchNormalization()\n"
+     "Dense(240, activation=\"relu\")\nBatchNormalization(center=False)\n"
+     "Dense(4, activation=\"softmax\")\n",
+     {1, {250, 0, 0, 0}}, 5, 2, 0},
+    {"BatchNormalization, fewer rows than threads (one thread runs all)",
+     "Dense(6, input_shape=(4,))\nBatchNormalization()\nDense(2)\n",
+     {1, {4, 0, 0, 0}}, 2, 0, 0},
 };
 
 /* What the hook saw in one backward. */

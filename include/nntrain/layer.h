@@ -38,6 +38,10 @@ typedef struct nn_ctx {
                                      thread runs rows [row0, row0 + B)) */
     float *work;                  /* shared workspace */
     size_t work_bytes;
+    /* NULL, or v (n doubles) := its sum over the ranks of a distributed
+     * run (whole_batch layers' statistics) */
+    int (*allsum)(void *arg, double *v, int n);
+    void *allsum_arg;
 } nn_ctx;
 
 typedef struct nn_param_spec {
@@ -146,6 +150,10 @@ typedef struct nn_layer_ops {
      * dx == dy, so forward and backward have nothing to copy. */
     int reshape;
     unsigned bwd_skips;               /* NN_SKIPS_* bits; 0: reads x and y */
+    /* 1: forward and backward need statistics of the whole batch
+     * (BatchNormalization): the executor calls them once over all B rows,
+     * never per thread slice or cache chunk. */
+    int whole_batch;
 
     /* Optional capabilities; NULL: the layer has none. */
     const nn_layer_fusion *fusion;
@@ -160,6 +168,9 @@ struct nn_layer {
     nn_shape in, out;             /* per-sample shapes */
     size_t param_off, param_len;  /* block in the flat buffers */
     int trainable;
+    size_t frozen_len;            /* the block's last frozen_len floats are
+                                     never trained (moving statistics): not
+                                     stepped, counted as non-trainable */
     nn_act act;                   /* its fused activation (ops->fusion->act) */
     int dy_is_preact;             /* set by the model: fused losses, and a
                                      ReLU whose max pooling applies it */

@@ -8,7 +8,7 @@ extern const nn_layer_ops nn_dense_ops, nn_conv2d_ops, nn_maxpool2d_ops,
     nn_dropout_ops, nn_flatten_ops, nn_activation_ops;
 extern const nn_layer_ops nn_conv2d_transpose_ops, nn_upsampling2d_ops;
 extern const nn_layer_ops nn_embedding_ops, nn_simple_rnn_ops, nn_lstm_ops;
-extern const nn_layer_ops nn_rescaling_ops;
+extern const nn_layer_ops nn_rescaling_ops, nn_batchnorm_ops;
 extern const nn_layer_ops nn_avgpool2d_ops, nn_global_avgpool2d_ops, nn_global_maxpool2d_ops,
     nn_zero_padding2d_ops;
 extern const nn_layer_ops nn_leaky_relu_ops, nn_relu_ops, nn_softmax_ops, nn_reshape_ops;
@@ -37,6 +37,7 @@ static const struct {
     {"ReLU", "layer_activation_relu", &nn_relu_ops},
     {"Softmax", "layer_activation_softmax", &nn_softmax_ops},
     {"Reshape", "layer_reshape", &nn_reshape_ops},
+    {"BatchNormalization", "layer_batch_normalization", &nn_batchnorm_ops},
 };
 
 const nn_layer_ops *nn_layer_find(const char *kind)
@@ -62,7 +63,7 @@ const char *nn_layer_known(void)
     return "Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation, Conv2DTranspose, "
            "UpSampling2D, Embedding, SimpleRNN, LSTM, Rescaling, AveragePooling2D, "
            "GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D, LeakyReLU, ReLU, "
-           "Softmax, Reshape";
+           "Softmax, Reshape, BatchNormalization";
 }
 
 const char *nn_layer_name_at(int i, int r_name)

@@ -60,14 +60,27 @@ static void forward_team(nn_model *m, const float *x, int i, int B, long r0, lon
         prof[2 * i] += nn_now() - t0;
 }
 
+/* Whole-batch layer i (BatchNormalization) with T > 1 threads: once every
+ * thread's rows of its input are written, thread 0 runs it over all B rows,
+ * so its statistics and its result do not depend on the thread count. */
+static void forward_whole(nn_model *m, const float *x, int i, int B, int t, float *work,
+                          const nn_ctx *ctx, double *prof)
+{
+    nn_pool_barrier(m->exec->pool);
+    if (t == 0)
+        forward_rows(m, x, 0, B, i, i + 1, 0, work, ctx, prof);
+    nn_pool_barrier(m->exec->pool);
+}
+
 /* A thread's rows through the model. The leading chunkable layers
  * (convolutions, pooling) take a few rows at a time, so each reads its
  * input from cache (a whole slice of large images at once goes out to
  * memory and back between layers); the rest (Dense, recurrent) take the
  * whole slice, as their weights are read once per call, except the team
- * layers, which take all B rows on every thread. */
+ * layers, which take all B rows on every thread, and the whole-batch
+ * layers (forward_whole). threaded: T > 1 threads run this together. */
 static void forward_slice(nn_model *m, const float *x, int B, long r0, long n, int t,
-                          float *work, const nn_ctx *ctx, double *prof)
+                          float *work, const nn_ctx *ctx, double *prof, int threaded)
 {
     const nn_exec *ex = m->exec;
     long step = ex->cache_rows > 0 ? ex->cache_rows : n;
@@ -76,14 +89,26 @@ static void forward_slice(nn_model *m, const float *x, int B, long r0, long n, i
         forward_rows(m, x, r0 + j, n - j < step ? n - j : step, 0, k, t, work, ctx, prof);
     for (int i0 = k, i = k; i <= m->nlayers; i++) {
         int team = i < m->nlayers && nn_exec_team_runs(m, i, B, 0);
-        if (i < m->nlayers && !team)
+        int whole = threaded && i < m->nlayers && m->layers[i].ops->whole_batch;
+        if (i < m->nlayers && !team && !whole)
             continue;
         if (i > i0)
             forward_rows(m, x, r0, n, i0, i, t, work, ctx, prof);
         if (team)
             forward_team(m, x, i, B, r0, n, t, prof);
+        else if (whole)
+            forward_whole(m, x, i, B, t, work, ctx, prof);
         i0 = i + 1;
     }
+}
+
+/* Whether a call of B rows runs on the thread pool: every thread must have
+ * rows when a whole-batch layer's barriers wait for them all. */
+static int threaded(const nn_model *m, int B)
+{
+    const nn_exec *ex = m->exec;
+    return ex->threads > 1 && ex->team && B > 1 &&
+           (B >= ex->threads || !ex->wbuf[0]);
 }
 
 typedef struct fwd_job {
@@ -100,7 +125,7 @@ static void fwd_thread(void *arg, int t, int T)
     nn_pool_split(j->B, T, t, &r0, &n);
     if (n > 0)
         forward_slice(j->m, j->x, j->B, r0, n, t, j->m->exec->team->work[t], j->ctx,
-                      t ? NULL : j->m->prof);
+                      t ? NULL : j->m->prof, 1);
 }
 
 const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
@@ -109,11 +134,11 @@ const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
     unsigned fp = nn_fp_enter();
     ctx->work = ex->work;
     ctx->work_bytes = ex->work_bytes;
-    if (ex->threads > 1 && ex->team && B > 1) {
+    if (threaded(m, B)) {
         fwd_job j = {m, x, B, ctx};
         nn_pool_run(ex->pool, fwd_thread, &j);
     } else {
-        forward_slice(m, x, B, 0, B, 0, ex->work, ctx, m->prof);
+        forward_slice(m, x, B, 0, B, 0, ex->work, ctx, m->prof, 0);
     }
     nn_fp_leave(fp);
     return nn_model_layer_out(m, x, m->nlayers - 1);
@@ -232,6 +257,39 @@ static void bwd_team(bwd_job *j, int t, int i, long r0, long n, float *dy, float
     announce(j, 0);
 }
 
+/* Whole-batch layer i backwards with T > 1 threads (see forward_whole):
+ * each thread's dy rows into one batch buffer, thread 0 runs the layer over
+ * all B rows into thread 0's gradient (final at once, no per-thread copies
+ * to add); returns thread t's rows of dx (NULL: none). */
+static float *bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float *dy, int want_dx,
+                        nn_ctx *c)
+{
+    nn_model *m = j->m;
+    nn_layer *l = &m->layers[i];
+    const nn_exec *ex = m->exec;
+    const size_t out = nn_shape_size(&l->out), in = nn_shape_size(&l->in);
+    memcpy(ex->wbuf[0] + (size_t)r0 * out, dy, (size_t)n * out * sizeof *dy);
+    nn_pool_barrier(ex->pool);
+    if (t == 0) {
+        /* every layer above is final: announce them all before the layer's
+         * own collectives, so each rank starts the same gradient buckets
+         * before them (MPI matches collectives by order) */
+        announce(j, 0);
+        double t0 = m->prof ? nn_now() : 0;
+        c->row0 = j->ctx->row0;
+        c->sample_ids = j->ctx->sample_ids;
+        l->ops->backward(l, m->params + l->param_off, m->grads + l->param_off,
+                         nn_model_layer_out(m, j->x, i - 1), nn_model_layer_out(m, j->x, i),
+                         ex->wbuf[0], want_dx ? ex->wbuf[1] : NULL, j->B, c);
+        if (m->prof)
+            m->prof[2 * i + 1] += nn_now() - t0;
+        atomic_store_explicit(&ex->team->summed[i], 1, memory_order_release);
+        announce(j, 0);
+    }
+    nn_pool_barrier(ex->pool);
+    return want_dx ? ex->wbuf[1] + (size_t)r0 * in : NULL;
+}
+
 /* The cache prefix backwards, layers [first, k), over thread t's rows
  * [r0, r0 + n) a few rows at a time through all of its layers, between two
  * small per-thread buffers, so each layer's dx is read from cache by the
@@ -289,6 +347,10 @@ static void bwd_rows(bwd_job *j, int t, int T)
             dy = dxt ? dxt + (size_t)r0 * nn_shape_size(&l->in) : NULL;
             continue;
         }
+        if (T > 1 && l->ops->whole_batch) {
+            dy = bwd_whole(j, t, i, r0, n, dy, i > j->first, &c);
+            continue;
+        }
         float *dx = i > j->first ? (l->ops->reshape ? dy : dbuf[flip]) : NULL;
         bwd_layer(j, t, i, r0, n, dy, dx, grads, &c, 1, 1);
         if (dx != dy)
@@ -312,7 +374,7 @@ void nn_model_backward_hook(nn_model *m, const float *x, float *dout, int B, nn_
     ctx->work = ex->work;
     ctx->work_bytes = ex->work_bytes;
     bwd_job j = {m, x, dout, B, nn_exec_first_backward(m), 1, ctx, ready, arg, m->nlayers - 1};
-    if (ex->threads > 1 && ex->team && B > 1) {
+    if (threaded(m, B)) {
         j.active = B < ex->threads ? B : ex->threads;
         for (int i = 0; i < m->nlayers; i++) {
             atomic_store_explicit(&ex->team->done[i], 0, memory_order_relaxed);
@@ -343,7 +405,7 @@ static void upd_thread(void *arg, int t, int T)
         if (!l->trainable || !l->param_len)
             continue;
         long r0, n;
-        nn_pool_split((long)l->param_len, T, t, &r0, &n);
+        nn_pool_split((long)(l->param_len - l->frozen_len), T, t, &r0, &n);
         if (n > 0)
             nn_optim_update(&m->optim, m->params, m->grads, l->param_off + (size_t)r0,
                             (size_t)n);

@@ -63,6 +63,9 @@ typedef struct nn_exec {
     float *tbuf;                 /* (threads, tstride) */
     size_t tstride;
     nn_team *team;               /* threads > 1 */
+    /* threads > 1 and a whole_batch layer (BatchNormalization): its dy and
+     * dx over the whole batch, contiguous (batch_max, dstride); else NULL */
+    float *wbuf[2];
 
     /* nn_model_plan_ref: every layer's output kept whole, and two dx
      * buffers, for the reference executor; NULL until then. */
@@ -79,6 +82,8 @@ int nn_exec_first_backward(const nn_model *m);
 /* Whether the whole team runs layer i in a call of B rows (every thread
  * has rows; need_dx: its dx is wanted and must fit the planned buffer). */
 int nn_exec_team_runs(const nn_model *m, int i, int B, int need_dx);
+/* Whether the model has a layer needing the whole batch (ops->whole_batch). */
+int nn_exec_whole_batch(const nn_model *m);
 
 /* exec_ref.c: the serial reference executor. Every layer in order over all
  * B rows on the calling thread, each output kept whole; then backward in

@@ -107,6 +107,13 @@ static double weighted_loss(const nn_model *m, const nn_fit_args *fa, const floa
 }
 
 /* The input and rows of a forward pass. */
+/* ctx->allsum: BatchNormalization's batch statistics over the ranks. A
+ * failure is the watchdog's or the communicator's to report. */
+static int allsum(void *arg, double *v, int n)
+{
+    return nn_dist_sum_doubles(arg, v, n, NULL);
+}
+
 typedef struct micro_batch {
     const float *x;   /* (rows, in) */
     size_t rows;
@@ -125,7 +132,7 @@ static micro_batch forward_backward(fit_run *r, const nn_prefetch_slot *batch, i
     for (size_t mo = 0; mo < cnt; mo += r->chunk) {
         size_t mc = cnt - mo < r->chunk ? cnt - mo : r->chunk;
         nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch,
-                      .sample_ids = batch->ids + mo};
+                      .sample_ids = batch->ids + mo, .allsum = allsum, .allsum_arg = r->d};
         const float *xm = batch->x + mo * b->in, *ym = batch->y + mo * (size_t)b->ydim;
         const float *out = nn_model_forward(m, xm, (int)mc, &ctx);
         red[1] += weighted_loss(m, r->fa, out, ym, (int)mc, b->K, b->ydim, 1.0f / (float)bg,

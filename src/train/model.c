@@ -33,7 +33,7 @@ size_t nn_model_trainable_params(const nn_model *m)
     size_t n = 0;
     for (int i = 0; i < m->nlayers; i++)
         if (m->layers[i].trainable)
-            n += m->layers[i].param_len;
+            n += m->layers[i].param_len - m->layers[i].frozen_len;
     return n;
 }
 

@@ -135,6 +135,9 @@ static void unplan(nn_model *m)
     free(ex->ref_dbuf[1]);
     free(ex->dbuf[0]);
     free(ex->dbuf[1]);
+    free(ex->wbuf[0]);
+    free(ex->wbuf[1]);
+    ex->wbuf[0] = ex->wbuf[1] = NULL;
     free(ex->work);
     free(ex->cbuf);
     free(ex->tbuf);
@@ -198,7 +201,8 @@ static int reads_y(const nn_layer *l)
  * per row outweighs its parameters, or it reads them per row anyway. */
 static int chunkable(const nn_layer *l)
 {
-    return l->rowwise || l->param_len <= nn_shape_size(&l->out);
+    /* a whole-batch layer (BatchNormalization) needs every row at once */
+    return !l->ops->whole_batch && (l->rowwise || l->param_len <= nn_shape_size(&l->out));
 }
 
 /* The leading chunkable layers, and the rows of one pass over them (their
@@ -269,6 +273,13 @@ static int plan_buffers(nn_model *m, size_t B, size_t widest, size_t work, nn_er
         return nn_err(e, NN_ENOMEM, "cannot allocate the %.1f MiB workspace", (double)work / 1048576.0);
     ex->work_bytes = work;
     ex->dstride = widest;
+    if (ex->threads > 1 && nn_exec_whole_batch(m)) {
+        ex->wbuf[0] = malloc(B * widest * sizeof(float));
+        ex->wbuf[1] = malloc(B * widest * sizeof(float));
+        if (!ex->wbuf[0] || !ex->wbuf[1])
+            return nn_err(e, NN_ENOMEM, "cannot allocate %.1f MiB of batch buffers",
+                          (double)(2 * B * widest * sizeof(float)) / 1048576.0);
+    }
     if (ex->tstride && !(ex->tbuf = malloc((size_t)ex->threads * ex->tstride * sizeof(float))))
         return nn_err(e, NN_ENOMEM, "cannot allocate %.1f MiB of forward chunk buffers",
                       (double)(ex->threads * ex->tstride * sizeof(float)) / 1048576.0);
@@ -332,6 +343,14 @@ int nn_exec_team_runs(const nn_model *m, int i, int B, int need_dx)
     if (!t || ex->threads < 2 || B < ex->threads || !t->split[i])
         return 0;
     return !need_dx || (t->dx && nn_shape_size(&m->layers[i].in) <= t->dx_width);
+}
+
+int nn_exec_whole_batch(const nn_model *m)
+{
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].ops->whole_batch)
+            return 1;
+    return 0;
 }
 
 int nn_model_team_layer(const nn_model *m, int i, int B)

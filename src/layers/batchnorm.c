@@ -1,0 +1,265 @@
+/* Owns the BatchNormalization layer (Keras 2 semantics, last axis only).
+ * Block: gamma, beta (each only when scale / center), moving_mean,
+ * moving_variance; the moving statistics are the block's frozen tail
+ * (l->frozen_len): counted as non-trainable, never stepped by the optimizer.
+ * Training: batch statistics over every row of the call, which the executor
+ * makes the whole batch (ops->whole_batch), summed across ranks through
+ * ctx->allsum when the model is distributed and synchronized. Statistics are
+ * accumulated in double, two passes (mean, then centred squares), so large
+ * means do not cancel. Inference, and trainable=False even in training
+ * (Keras 2): the moving statistics, nothing updated. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/layer_util.h"
+#include "nntrain/layer.h"
+
+typedef struct batchnorm {
+    double momentum, epsilon;
+    int center, scale, synchronized;
+    nn_init init[4];        /* gamma, beta, moving_mean, moving_variance */
+    int C;
+    double *acc;            /* (2C) sums for the reductions */
+    float *mean, *istd;     /* (C) of the last training forward */
+} batchnorm;
+
+static const char *const bn_args[] = {"axis", "momentum", "epsilon", "center", "scale",
+                                      "beta_initializer", "gamma_initializer",
+                                      "moving_mean_initializer",
+                                      "moving_variance_initializer", "synchronized", NULL};
+
+static int bn_create(nn_layer *l, nn_args *a, nn_error *e)
+{
+    batchnorm b = {0};
+    int axis = -1, rc;
+    static const int def_axis[1] = {-1};
+    if ((rc = nn_args_ints(a, "axis", 1, def_axis, &axis, e)) ||
+        (rc = nn_args_double(a, "momentum", 0.99, &b.momentum, e)) ||
+        (rc = nn_args_double(a, "epsilon", 1e-3, &b.epsilon, e)) ||
+        (rc = nn_args_bool(a, "center", 1, &b.center, e)) ||
+        (rc = nn_args_bool(a, "scale", 1, &b.scale, e)) ||
+        (rc = nn_args_bool(a, "synchronized", 1, &b.synchronized, e)) ||
+        (rc = nn_layer_bind_init(l, a, "gamma_initializer", NN_INIT_ONES, NN_INITS_COMMON,
+                                 &b.init[0], e)) ||
+        (rc = nn_layer_bind_init(l, a, "beta_initializer", NN_INIT_ZEROS, NN_INITS_COMMON,
+                                 &b.init[1], e)) ||
+        (rc = nn_layer_bind_init(l, a, "moving_mean_initializer", NN_INIT_ZEROS,
+                                 NN_INITS_COMMON, &b.init[2], e)) ||
+        (rc = nn_layer_bind_init(l, a, "moving_variance_initializer", NN_INIT_ONES,
+                                 NN_INITS_COMMON, &b.init[3], e)))
+        return rc;
+    /* the last axis is checked in configure, once the rank is known */
+    b.C = axis;
+    if (!(b.momentum >= 0 && b.momentum < 1))
+        return nn_layer_arg_err(l, a, "momentum", e, NN_EINVAL,
+                                "momentum must be in [0, 1), found %g", b.momentum);
+    if (!(b.epsilon > 0 && isfinite(b.epsilon)))
+        return nn_layer_arg_err(l, a, "epsilon", e, NN_EINVAL,
+                                "epsilon must be a positive number, found %g", b.epsilon);
+    return nn_layer_keep(l, &b, sizeof b, e);
+}
+
+static int bn_configure(nn_layer *l, nn_error *e)
+{
+    batchnorm *b = l->priv;
+    char w[96];
+    int rank = l->in.n, axis = b->C;   /* create left the axis there */
+    if (axis != -1 && axis != rank)
+        return nn_err(e, NN_EINVAL,
+                      "%s: axis=%d: only the last axis (-1 or %d, the channels) is supported",
+                      nn_layer_who(l, w, sizeof w), axis, rank);
+    b->C = l->in.d[rank - 1];
+    l->out = l->in;
+    l->param_len = (size_t)(b->scale + b->center + 2) * (size_t)b->C;
+    l->frozen_len = 2 * (size_t)b->C;
+    return NN_OK;
+}
+
+/* Offsets in the block: gamma (or -1), beta (or -1), moving mean, variance. */
+static void bn_offs(const batchnorm *b, long o[4])
+{
+    long k = 0;
+    o[0] = b->scale ? k++ * b->C : -1;
+    o[1] = b->center ? k++ * b->C : -1;
+    o[2] = k++ * b->C;
+    o[3] = k * b->C;
+}
+
+static int bn_param_specs(const nn_layer *l, nn_param_spec *s)
+{
+    const batchnorm *b = l->priv;
+    static const char *const names[4] = {"gamma:0", "beta:0", "moving_mean:0",
+                                         "moving_variance:0"};
+    long o[4];
+    int n = 0;
+    bn_offs(b, o);
+    for (int k = 0; k < 4; k++) {
+        if (o[k] < 0)
+            continue;
+        memset(&s[n], 0, sizeof s[n]);
+        snprintf(s[n].name, sizeof s[n].name, "%s", names[k]);
+        s[n].ndim = 1;
+        s[n].dims[0] = b->C;
+        s[n].off = (size_t)o[k];
+        n++;
+    }
+    return n;
+}
+
+static void bn_init_params(nn_layer *l, float *p, nn_rng *rng)
+{
+    const batchnorm *b = l->priv;
+    long o[4];
+    bn_offs(b, o);
+    for (int k = 0; k < 4; k++)
+        if (o[k] >= 0)
+            nn_init_fill(b->init[k], p + o[k], (size_t)b->C, b->C, b->C, rng);
+}
+
+static int bn_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e)
+{
+    batchnorm *b = l->priv;
+    (void)batch_max;
+    *work_bytes = 0;
+    free(b->acc);
+    free(b->mean);
+    b->acc = calloc(2 * (size_t)b->C, sizeof *b->acc);
+    b->mean = calloc(2 * (size_t)b->C, sizeof *b->mean);
+    b->istd = b->mean + b->C;
+    if (!b->acc || !b->mean)
+        return nn_err(e, NN_ENOMEM, "out of memory for BatchNormalization");
+    return NN_OK;
+}
+
+static int batch_mode(const nn_layer *l, const nn_ctx *ctx)
+{
+    return ctx->training && l->trainable;
+}
+
+/* v (n doubles) := its sum over the ranks when synchronized; *count too. */
+static void bn_allsum(const batchnorm *b, const nn_ctx *ctx, double *v, int n)
+{
+    if (b->synchronized && ctx->allsum)
+        ctx->allsum(ctx->allsum_arg, v, n);
+}
+
+static void bn_forward(nn_layer *l, const float *p, const float *x, float *y, int B,
+                       nn_ctx *ctx)
+{
+    batchnorm *b = l->priv;
+    const int C = b->C;
+    const size_t R = (size_t)B * (nn_shape_size(&l->in) / (size_t)C);   /* rows of C */
+    long o[4];
+    bn_offs(b, o);
+    float *mm = (float *)p + o[2], *mv = (float *)p + o[3];   /* updated in place */
+    if (!batch_mode(l, ctx)) {
+        for (int c = 0; c < C; c++) {
+            b->mean[c] = mm[c];
+            b->istd[c] = (float)(1.0 / sqrt((double)mv[c] + b->epsilon));
+        }
+    } else {
+        double *s = b->acc, cnt[1] = {(double)R};
+        memset(s, 0, 2 * (size_t)C * sizeof *s);
+        bn_allsum(b, ctx, cnt, 1);
+        for (size_t r = 0; r < R; r++)
+            for (int c = 0; c < C; c++)
+                s[c] += x[r * C + c];
+        bn_allsum(b, ctx, s, C);
+        for (int c = 0; c < C; c++)
+            s[c] /= cnt[0];
+        for (size_t r = 0; r < R; r++)
+            for (int c = 0; c < C; c++) {
+                double d = x[r * C + c] - s[c];
+                s[C + c] += d * d;
+            }
+        bn_allsum(b, ctx, s + C, C);
+        for (int c = 0; c < C; c++) {
+            double var = s[C + c] / cnt[0];
+            double unb = cnt[0] > 1 ? s[C + c] / (cnt[0] - 1) : var;
+            b->mean[c] = (float)s[c];
+            b->istd[c] = (float)(1.0 / sqrt(var + b->epsilon));
+            mm[c] = (float)(b->momentum * mm[c] + (1 - b->momentum) * s[c]);
+            mv[c] = (float)(b->momentum * mv[c] + (1 - b->momentum) * unb);
+        }
+    }
+    for (size_t r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            float g = o[0] >= 0 ? p[o[0] + c] : 1.0f, be = o[1] >= 0 ? p[o[1] + c] : 0.0f;
+            y[r * C + c] = g * (x[r * C + c] - b->mean[c]) * b->istd[c] + be;
+        }
+}
+
+/* dx = gamma istd (dy - mean(dy) - xhat mean(dy xhat)) over the (global)
+ * batch; inference mode: dx = gamma istd dy. */
+static void bn_backward(nn_layer *l, const float *p, float *g, const float *x, const float *y,
+                        float *dy, float *dx, int B, nn_ctx *ctx)
+{
+    batchnorm *b = l->priv;
+    const int C = b->C;
+    const size_t R = (size_t)B * (nn_shape_size(&l->in) / (size_t)C);
+    long o[4];
+    (void)y;
+    bn_offs(b, o);
+    double *s = b->acc;
+    memset(s, 0, 2 * (size_t)C * sizeof *s);
+    for (size_t r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            double xh = (x[r * C + c] - b->mean[c]) * (double)b->istd[c];
+            s[c] += dy[r * C + c];
+            s[C + c] += dy[r * C + c] * xh;
+        }
+    /* the local sums: the model's gradient sync adds the ranks */
+    if (o[0] >= 0)
+        for (int c = 0; c < C; c++)
+            g[o[0] + c] += (float)s[C + c];
+    if (o[1] >= 0)
+        for (int c = 0; c < C; c++)
+            g[o[1] + c] += (float)s[c];
+    if (!dx)
+        return;
+    int batch = batch_mode(l, ctx);
+    double cnt[1] = {(double)R};
+    if (batch) {
+        bn_allsum(b, ctx, cnt, 1);
+        bn_allsum(b, ctx, s, 2 * C);
+    }
+    for (size_t r = 0; r < R; r++)
+        for (int c = 0; c < C; c++) {
+            double gm = o[0] >= 0 ? p[o[0] + c] : 1.0, k = gm * b->istd[c];
+            double d = dy[r * C + c];
+            if (batch) {
+                double xh = (x[r * C + c] - b->mean[c]) * (double)b->istd[c];
+                d -= (s[c] + xh * s[C + c]) / cnt[0];
+            }
+            dx[r * C + c] = (float)(k * d);
+        }
+}
+
+static void bn_destroy(nn_layer *l)
+{
+    batchnorm *b = l->priv;
+    if (b) {
+        free(b->acc);
+        free(b->mean);
+    }
+    free(b);
+    l->priv = NULL;
+}
+
+const nn_layer_ops nn_batchnorm_ops = {
+    .kind = "BatchNormalization",
+    .arg_names = bn_args,
+    .arg_aliases = NULL,
+    .create = bn_create,
+    .configure = bn_configure,
+    .param_specs = bn_param_specs,
+    .init_params = bn_init_params,
+    .plan = bn_plan,
+    .forward = bn_forward,
+    .backward = bn_backward,
+    .destroy = bn_destroy,
+    .whole_batch = 1,
+    .bwd_skips = NN_SKIPS_Y,
+};
