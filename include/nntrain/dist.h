@@ -36,6 +36,11 @@ void nn_dist_finalize(nn_dist *d);
  * size 0: they sit this one out). Free with nn_dist_free_sub. */
 int nn_dist_sub(const nn_dist *parent, int n, nn_dist *sub, nn_error *e);
 void nn_dist_free_sub(nn_dist *sub);
+/* d on a duplicated communicator (no watchdog, no rank table), for
+ * collectives that run while others are in flight on d in an order that
+ * may differ between ranks (BatchNormalization's statistics beside the
+ * bucketed gradient allreduce). Free with nn_dist_free_sub. */
+int nn_dist_dup(const nn_dist *d, nn_dist *dup, nn_error *e);
 
 /* Pure: the slice [*off, *off + *cnt) of a global batch of B rows for rank r
  * of N ranks; slices differ by at most one row, the first B % N get one more. */

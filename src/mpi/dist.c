@@ -118,6 +118,26 @@ int nn_dist_sub(const nn_dist *parent, int n, nn_dist *sub, nn_error *e)
     return NN_OK;
 }
 
+int nn_dist_dup(const nn_dist *d, nn_dist *dup, nn_error *e)
+{
+    *dup = *d;
+    dup->we_initialized = 0;
+    dup->who = NULL;
+    dup->wd = NULL;
+    if (!d->active || d->size == 1) {
+        dup->comm = MPI_COMM_NULL;
+        return NN_OK;
+    }
+    int rc = MPI_Comm_dup(d->comm, &dup->comm);
+    if (rc != MPI_SUCCESS) {
+        dup->comm = MPI_COMM_NULL;
+        dup->active = 0;
+        return mpi_fail(e, rc, "MPI_Comm_dup");
+    }
+    MPI_Comm_set_errhandler(dup->comm, MPI_ERRORS_RETURN);
+    return NN_OK;
+}
+
 void nn_dist_free_sub(nn_dist *sub)
 {
     if (sub->comm != MPI_COMM_NULL && sub->comm != MPI_COMM_WORLD)

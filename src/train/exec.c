@@ -393,6 +393,25 @@ void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *
     nn_model_backward_hook(m, x, dout, B, ctx, NULL, NULL);
 }
 
+void nn_model_whole_batch_idle(nn_model *m, nn_ctx *ctx)
+{
+    float dummy[1] = {0};
+    int first = nn_exec_first_backward(m);
+    ctx->work = m->exec->work;
+    ctx->work_bytes = m->exec->work_bytes;
+    for (int i = 0; i < m->nlayers; i++) {
+        nn_layer *l = &m->layers[i];
+        if (l->ops->whole_batch)
+            l->ops->forward(l, m->params + l->param_off, dummy, dummy, 0, ctx);
+    }
+    for (int i = m->nlayers - 1; i >= first; i--) {
+        nn_layer *l = &m->layers[i];
+        if (l->ops->whole_batch)
+            l->ops->backward(l, m->params + l->param_off, m->grads + l->param_off, dummy, dummy,
+                             dummy, i > first ? dummy : NULL, 0, ctx);
+    }
+}
+
 typedef struct upd_job {
     nn_model *m;
 } upd_job;

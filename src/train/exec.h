@@ -84,6 +84,10 @@ int nn_exec_first_backward(const nn_model *m);
 int nn_exec_team_runs(const nn_model *m, int i, int B, int need_dx);
 /* Whether the model has a layer needing the whole batch (ops->whole_batch). */
 int nn_exec_whole_batch(const nn_model *m);
+/* A rank with no rows in a training step (a short last batch, a failed
+ * read): the whole-batch layers' forward and backward over 0 rows, so it
+ * joins their collectives (ctx->allsum) as the other ranks do. */
+void nn_model_whole_batch_idle(nn_model *m, nn_ctx *ctx);
 
 /* exec_ref.c: the serial reference executor. Every layer in order over all
  * B rows on the calling thread, each output kept whole; then backward in

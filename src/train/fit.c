@@ -15,6 +15,7 @@
 #include "fit_run.h"
 #include "nntrain/clock.h"
 #include "nntrain/evaluate.h"
+#include "train/exec.h"
 #include "progress.h"
 
 static int check_inputs(const nn_model *m, nn_dataset *train, nn_dataset *val,
@@ -60,6 +61,10 @@ static int fit_plan(fit_run *r, nn_error *e)
     size_t off, cnt;
     nn_dist_shard(r->B, r->d->size, r->d->rank, &off, &cnt);
     int acc_k = r->o->accumulate > 1 ? r->o->accumulate : 1;
+    if (acc_k > 1 && nn_exec_whole_batch(r->m))   /* micro-batches would each have their own */
+        return nn_err(e, NN_EINVAL,
+                      "--accumulate %d: BatchNormalization needs the whole batch at once "
+                      "(its statistics); train without --accumulate", acc_k);
     r->cap = (int)cnt + 1;
     r->plan_rows = (int)((cnt + (size_t)acc_k - 1) / (size_t)acc_k) + 1;
     r->chunk = (size_t)r->plan_rows - 1;
@@ -141,7 +146,8 @@ static int fit_open(fit_run *r, nn_error *e)
         /* resumed optimizer state is kept */
         !(rc = m->optim.n == m->nparams && m->optim.slot[0]
                    ? NN_OK : nn_optim_alloc(&m->optim, m->nparams, e)) &&
-        !(rc = nn_watchdog_init(&r->wd, r->d, o->stall_timeout, e)))
+        !(rc = nn_watchdog_init(&r->wd, r->d, o->stall_timeout, e)) &&
+        !(rc = nn_dist_dup(r->d, &r->stats_d, e)))
         rc = nn_grad_sync_init(&r->gs, r->d, m->grads + r->span.lo, span_hi - r->span.lo,
                                &r->wd, e);
     if (!rc && o->timeline && !(rc = nn_timeline_start(&r->tl, 1u << 20, e)))
@@ -320,6 +326,7 @@ static int fit_close(fit_run *r, int rc, nn_error *e)
     if (r->o->stats)
         *r->o->stats = r->st;
     nn_grad_sync_free(&r->gs);
+    nn_dist_free_sub(&r->stats_d);
     nn_batch_free(&r->b);
     free(r->perm);
     free(r->val_idx);

@@ -38,6 +38,8 @@ typedef struct fit_run {
 
     nn_batch b;
     nn_grad_sync gs;
+    nn_dist stats_d;         /* BatchNormalization's statistics: d on its own
+                                communicator (active only across ranks) */
     sync_span span;
     nn_watchdog wd;
     nn_timeline tl, *tlp;    /* tlp: NULL without --timeline */

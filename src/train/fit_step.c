@@ -10,6 +10,7 @@
 
 #include "fit_run.h"
 #include "nntrain/clock.h"
+#include "train/exec.h"
 
 /* Global batch s: where it starts in the permutation, its rows, and this
  * rank's slice [off, off + cnt) of them. */
@@ -114,6 +115,15 @@ static int allsum(void *arg, double *v, int n)
     return nn_dist_sum_doubles(arg, v, n, NULL);
 }
 
+/* Global batch statistics when the model has them and there are ranks. */
+static void stats_ctx(fit_run *r, nn_ctx *ctx)
+{
+    if (r->stats_d.active && r->stats_d.size > 1 && nn_exec_whole_batch(r->m)) {
+        ctx->allsum = allsum;
+        ctx->allsum_arg = &r->stats_d;
+    }
+}
+
 typedef struct micro_batch {
     const float *x;   /* (rows, in) */
     size_t rows;
@@ -132,7 +142,8 @@ static micro_batch forward_backward(fit_run *r, const nn_prefetch_slot *batch, i
     for (size_t mo = 0; mo < cnt; mo += r->chunk) {
         size_t mc = cnt - mo < r->chunk ? cnt - mo : r->chunk;
         nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch,
-                      .sample_ids = batch->ids + mo, .allsum = allsum, .allsum_arg = r->d};
+                      .sample_ids = batch->ids + mo};
+        stats_ctx(r, &ctx);
         const float *xm = batch->x + mo * b->in, *ym = batch->y + mo * (size_t)b->ydim;
         const float *out = nn_model_forward(m, xm, (int)mc, &ctx);
         red[1] += weighted_loss(m, r->fa, out, ym, (int)mc, b->K, b->ydim, 1.0f / (float)bg,
@@ -240,8 +251,14 @@ int fit_step(fit_run *r, int epoch, long s, fit_step_out *out, nn_error *e)
     memset(out->red, 0, sizeof out->red);
     zero_grads(r);
     micro_batch last = {batch->x, 0};
-    if (!failed)
+    if (!failed && sr.cnt)
         last = forward_backward(r, batch, epoch, sr.cnt, sr.rows, out->red);
+    else {   /* no rows here: join the ranks' batch statistics all the same */
+        nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch};
+        stats_ctx(r, &ctx);
+        if (ctx.allsum)
+            nn_model_whole_batch_idle(m, &ctx);
+    }
     out->red[0] = failed ? 1 : 0;
     out->red[2 + m->metric_sums] = stop_requested(r);
     t.t2 = nn_now();
