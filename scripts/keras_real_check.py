@@ -10,7 +10,8 @@ writes OUTDIR/data.h5 (an nntrain dataset: test/x (N, ...) in [0, 1),
 test/y zeros) and OUTDIR/expect.csv (N rows of the model's outputs). Exit 77
 when h5py or torch is missing. Layers: InputLayer, Conv2D (stride 1, valid or
 same with odd kernels), Activation, LeakyReLU, ReLU, Softmax, Reshape,
-MaxPooling2D (valid), Dropout, Flatten, Dense.
+MaxPooling2D (valid), Dropout, Flatten, Dense, BatchNormalization (last axis,
+inference: the moving statistics, torch's F.batch_norm).
 """
 import json
 import os
@@ -32,12 +33,19 @@ def text(v):
     return v.decode() if isinstance(v, bytes) else v
 
 
-def weights(h5, name):
-    """kernel and bias of layer name, whatever the nesting (Keras 2 or 3)."""
+def all_weights(h5, name):
+    """layer name's weights by Keras name (kernel, gamma, ...), whatever the
+    nesting (Keras 2 or 3)."""
     found = {}
     h5["model_weights"][name].visititems(
         lambda k, o: found.__setitem__(k.split("/")[-1].split(":")[0], o[()])
         if isinstance(o, h5py.Dataset) else None)
+    return found
+
+
+def weights(h5, name):
+    """kernel and bias of layer name."""
+    found = all_weights(h5, name)
     return (torch.tensor(found["kernel"].astype(np.float64)),
             torch.tensor(found["bias"].astype(np.float64)) if "bias" in found else None)
 
@@ -83,6 +91,15 @@ def run(h5, layers, x):
                              tuple(cf["strides"])).permute(0, 2, 3, 1)
         elif cls == "Flatten":
             t = t.reshape(t.shape[0], -1)
+        elif cls == "BatchNormalization":
+            axis = cf.get("axis", -1)
+            axis = axis[0] if isinstance(axis, list) else axis
+            assert axis in (-1, t.dim() - 1)
+            w = {k: torch.tensor(v.astype(np.float64)) for k, v in all_weights(h5, cf["name"]).items()}
+            ch_first = t.movedim(-1, 1)   # torch normalizes dimension 1
+            t = F.batch_norm(ch_first, w["moving_mean"], w["moving_variance"], w.get("gamma"),
+                             w.get("beta"), training=False,
+                             eps=cf.get("epsilon", 1e-3)).movedim(1, -1)
         else:
             raise SystemExit("keras_real_check.py: layer %s is not handled" % cls)
     return t.numpy()

@@ -6,8 +6,10 @@
 #   predict  runs on random inputs of the model's shape and matches an
 #            independent PyTorch forward pass of the file's weights
 #            (scripts/keras_real_check.py; skipped without /usr/bin/python3,
-#            h5py and torch): the R keras CNN with a LeakyReLU layer, and the
-#            Keras 3.6 MLP (InputLayer batch_shape, null optimizer options).
+#            h5py and torch): the R keras CNN with a LeakyReLU layer, the
+#            Keras 3.6 MLP (InputLayer batch_shape, null optimizer options),
+#            and the tf.keras 2.1.6 MLP with BatchNormalization (its first
+#            layer; inference with the moving statistics).
 # usage: keras_real.sh NNTRAIN
 set -u
 NN=${1:?usage: keras_real.sh NNTRAIN}
@@ -49,9 +51,18 @@ rkeras224_seq_cnn_fruit.h5 133,726
 tfkeras212_seq_conv2dtranspose_autoencoder.h5 28,353
 tfkeras215_seq_embedding_lstm_imdb.h5 213,301
 tfkeras215_seq_embedding_simplernn_imdb.h5 124,889
+tfkeras216_seq_mlp_batchnorm.h5 36,945
 TABLE
 
-for f in rkeras224_seq_cnn_fruit.h5 keras360_seq_dense_mnist.h5; do
+# BatchNormalization's moving statistics are Keras's non-trainable weights
+out=$(timeout 120 "$NN" summary "$DIR/tfkeras216_seq_mlp_batchnorm.h5" 2>&1)
+if grep -q "^Non-trainable params: 552\$" <<<"$out"; then
+    ok "summary tfkeras216_seq_mlp_batchnorm.h5: non-trainable 552"
+else
+    bad "summary tfkeras216_seq_mlp_batchnorm.h5" "expected 'Non-trainable params: 552'"
+fi
+
+for f in rkeras224_seq_cnn_fruit.h5 keras360_seq_dense_mnist.h5 tfkeras216_seq_mlp_batchnorm.h5; do
     mkdir -p "$T/$f"
     "$PY" "$ROOT/scripts/keras_real_check.py" "$DIR/$f" "$T/$f" 6
     rc=$?
