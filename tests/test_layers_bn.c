@@ -5,9 +5,12 @@
  * update worked by hand; option errors. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gradcheck.h"
+#include "nntrain/checkpoint.h"
+#include "nntrain/keras.h"
 #include "nntrain/layer.h"
 #include "nntrain/model.h"
 #include "testutil.h"
@@ -119,6 +122,83 @@ static void test_errors(void)
                         "axis", NULL);
 }
 
+static const char *BN_SPEC =
+    "Conv2D(3, (2, 2), input_shape=(4, 4, 2))\n"
+    "BatchNormalization(momentum=0.9, epsilon=0.01, center=False)\n"
+    "Flatten()\nDense(4)\nBatchNormalization(axis=1, scale=False, trainable=False)\n"
+    "Dense(2, activation=\"softmax\")\n"
+    "compile(loss=\"categorical_crossentropy\", optimizer=\"adam\")\n";
+
+/* Inference outputs of 3 rows (the moving statistics). */
+static void infer(nn_model *m, float *out)
+{
+    float x[3 * 32];
+    nn_ctx ctx = {0};
+    nn_error e = {0};
+    tu_fill_uniform(x, 3 * 32, 5, -1.0f, 1.0f);
+    TU_ASSERT_OK(nn_model_plan(m, 3, &e), e);
+    memcpy(out, nn_model_forward(m, x, 3, &ctx), 6 * sizeof *out);
+}
+
+/* Keras JSON out and in (axis as Keras writes it: [1] or an int), and a
+ * checkpoint: same layers, same inference with moved statistics. */
+static void test_roundtrip(void)
+{
+    nn_model m, m2, m3;
+    nn_spec s;
+    nn_error e = {0};
+    float o1[6], o2[6], o3[6];
+    TU_ASSERT_OK(tu_build(BN_SPEC, &m, &e), e);
+    nn_model_init_params(&m, 7);
+    for (size_t k = 0; k < m.nparams; k++)   /* moved statistics: no identity */
+        m.params[k] += 0.25f * (float)(k % 5);
+    infer(&m, o1);
+    char *json = nn_model_to_keras_json(&m, BN_SPEC, &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    CU_ASSERT(tu_contains(json, "\"class_name\":\"BatchNormalization\""));
+    CU_ASSERT(tu_contains(json, "\"momentum\":0.9"));
+    TU_ASSERT_OK(nn_keras_json_to_spec(json, NULL, "m.json", &s, &e), e);
+    TU_ASSERT_OK(nn_model_build(&m2, &s, &e), e);
+    nn_spec_free(&s);
+    CU_ASSERT_EQUAL_FATAL(m2.nparams, m.nparams);
+    CU_ASSERT_EQUAL(nn_model_trainable_params(&m2), nn_model_trainable_params(&m));
+    CU_ASSERT_EQUAL(m2.layers[4].trainable, 0);
+    memcpy(m2.params, m.params, m.nparams * sizeof *m.params);
+    infer(&m2, o2);
+    tu_assert_close("keras json", o2, o1, 6, 0);
+    nn_model_free(&m2);
+    free(json);
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/bn.h5", tu_tmpdir());
+    nn_train_state st = {0};
+    TU_ASSERT_OK(nn_ckpt_save(path, &m, BN_SPEC, &st, NULL, &e), e);
+    TU_ASSERT_OK(nn_ckpt_load_model(path, &m3, &e), e);
+    infer(&m3, o3);
+    tu_assert_close("checkpoint", o3, o1, 6, 0);
+    nn_model_free(&m3);
+    nn_model_free(&m);
+
+    /* a Keras file's layer: axis as a list, Keras 2 keys */
+    static const char *mc =
+        "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"s\", \"layers\": ["
+        "{\"class_name\": \"BatchNormalization\", \"config\": {\"name\": \"bn\", "
+        "\"trainable\": true, \"batch_input_shape\": [null, 5], \"dtype\": \"float32\", "
+        "\"axis\": [1], \"momentum\": 0.99, \"epsilon\": 0.001, \"center\": true, "
+        "\"scale\": true, \"beta_initializer\": {\"class_name\": \"Zeros\", \"config\": {}}, "
+        "\"gamma_initializer\": {\"class_name\": \"Ones\", \"config\": {}}, "
+        "\"moving_mean_initializer\": {\"class_name\": \"Zeros\", \"config\": {}}, "
+        "\"moving_variance_initializer\": {\"class_name\": \"Ones\", \"config\": {}}, "
+        "\"beta_regularizer\": null, \"gamma_regularizer\": null, \"beta_constraint\": null, "
+        "\"gamma_constraint\": null}}]}}";
+    TU_ASSERT_OK(nn_keras_json_to_spec(mc, NULL, "k.h5", &s, &e), e);
+    TU_ASSERT_OK(nn_model_build(&m, &s, &e), e);
+    nn_spec_free(&s);
+    CU_ASSERT_EQUAL(m.nparams, 20);
+    CU_ASSERT_EQUAL(nn_model_trainable_params(&m), 10);
+    nn_model_free(&m);
+}
+
 int main(void)
 {
     static const tu_test tests[] = {
@@ -128,6 +208,7 @@ int main(void)
         {"parameter counts", test_shapes},
         {"values and moving statistics by hand", test_values},
         {"errors", test_errors},
+        {"Keras JSON and checkpoint round trip", test_roundtrip},
         {NULL, NULL},
     };
     return tu_main("layers_bn", tests);
