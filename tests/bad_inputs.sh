@@ -554,6 +554,26 @@ bad_case rg_norecurrent.nn "recurrent_regularizer on Dense" - -- summary rg_nore
 bad_case rg_activity.nn "activity_regularizer (not supported)" - -- summary rg_activity.nn
 h5case rg_keras.h5 "Keras OrthogonalRegularizer" - -- summary rg_keras.h5
 
+# ---- BatchNormalization ----
+spec bn_axis.nn 'Conv2D(2, (3, 3), input_shape=(6, 6, 1))
+BatchNormalization(axis=1)
+Flatten()
+Dense(1)'
+spec bn_momentum.nn 'Dense(4, input_shape=(1,))
+BatchNormalization(momentum=1)
+Dense(1)'
+spec bn_epsilon.nn 'Dense(4, input_shape=(1,))
+BatchNormalization(epsilon=0)
+Dense(1)'
+spec bn_ok.nn 'Dense(4, input_shape=(1,))
+BatchNormalization()
+Dense(1)
+compile(loss="mse")'
+bad_case bn_axis.nn "BatchNormalization(axis=1) on an image (not the channels)" - -- summary bn_axis.nn
+bad_case bn_momentum.nn "BatchNormalization momentum=1" - -- summary bn_momentum.nn
+bad_case bn_epsilon.nn "BatchNormalization epsilon=0" - -- summary bn_epsilon.nn
+bad_case bn_ok.nn "--accumulate with BatchNormalization" o_bn1 -- train bn_ok.nn $D --accumulate 2 --out o_bn1
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"
