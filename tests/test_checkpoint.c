@@ -521,9 +521,9 @@ static void json_fails(const char *json, const char *tc, int code, const char *n
 
 static void test_json_errors(void)
 {
-    json_fails(SEQ(INPUT("[null, 4]") ", {\"class_name\": \"BatchNormalization\", \"config\": "
-                   "{\"name\": \"batch_normalization\", \"axis\": -1}}"), NULL, NN_EINVAL,
-               "unsupported Keras layer 'BatchNormalization' (layer 'batch_normalization'): "
+    json_fails(SEQ(INPUT("[null, 4]") ", {\"class_name\": \"LayerNormalization\", \"config\": "
+                   "{\"name\": \"layer_normalization\", \"axis\": -1}}"), NULL, NN_EINVAL,
+               "unsupported Keras layer 'LayerNormalization' (layer 'layer_normalization'): "
                "nntrain supports Dense, Conv2D", "m.json");
     json_fails(SEQ(INPUT("[null, 4]") ", {\"class_name\": \"Dense\", \"config\": {\"name\": "
                    "\"dense\", \"units\": 2, \"kernel_regularizer\": {\"class_name\": "
