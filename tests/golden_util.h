@@ -87,4 +87,10 @@ void gu_layer_close(gu_layer *c);
  * specs ("kernel", "bias") with gradients "dkernel", "dbias". */
 void gu_layer_case(const gu_fixture *fx, const char *cs);
 
+/* nn_fit for steps full-batch epochs from the fixture's params0, then
+ * nn_evaluate: epoch losses, parameters and evaluate's loss compared with the
+ * fixture's losses, params and eval_loss within tol (name: the spec's path
+ * in messages). */
+void gu_fit_steps(const gu_fixture *fx, const char *name, int steps, double tol);
+
 #endif
