@@ -73,6 +73,7 @@ typedef struct cli_ckpt {
 } cli_ckpt;
 
 volatile int *cli_install_stop_signals(void);
+void cli_signal_ready(nn_dist *d);
 int cli_ckpt_setup(cli_ckpt *c, cli_opt *opts, const char *outdir, const nn_model *m,
                    int has_val, nn_error *e);
 int cli_ckpt_resume(cli_ckpt *c, const char *resume, nn_model *m,

@@ -95,6 +95,8 @@ int main(int argc, char **argv)
             cli_error(NULL, &e);
             return CLI_FAIL;
         }
+        if (!strcmp(cmd, "train"))
+            cli_signal_ready(&d);
         int rc = !strcmp(cmd, "train") ? cmd_train(argc, argv, &d) : cmd_bench(argc, argv, &d);
         nn_dist_finalize(&d);
         return rc;

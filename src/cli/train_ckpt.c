@@ -4,6 +4,7 @@
  * flag that nn_fit agrees on across ranks at the next step; last.h5 is then
  * written and train exits with NN_EXIT_PREEMPTED so a requeued job resumes. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,26 @@ volatile int *cli_install_stop_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     return &stop_flag;
+}
+
+/* A signal that reaches a rank before its handler is in place kills it
+ * (SIGUSR1's default action), so the job scripts hold a signal until rank 0
+ * creates NNTRAIN_READY_FILE: that happens once every rank has passed MPI
+ * start-up, which each enters with its handler installed. */
+void cli_signal_ready(nn_dist *d)
+{
+    nn_error e = {0};
+    if (nn_dist_agree(d, NN_OK, &e))
+        return;
+    const char *path = getenv("NNTRAIN_READY_FILE");
+    if (d->rank != 0 || !path || !*path)
+        return;
+    FILE *f = fopen(path, "w");
+    if (f)
+        fclose(f);
+    else
+        fprintf(stderr, "nntrain: warning: cannot create NNTRAIN_READY_FILE %s: %s\n", path,
+                strerror(errno));
 }
 
 int cli_ckpt_setup(cli_ckpt *c, cli_opt *opts, const char *outdir, const nn_model *m,

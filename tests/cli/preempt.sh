@@ -3,6 +3,7 @@
 #  1. the job script's own launch path (jobs/rick_augmented.sbatch run by bash
 #     outside Slurm, NNTRAIN_LAUNCHER=mpirun): SIGTERM to the script ->
 #     status 75, last.h5 loads, the timeline is complete, no Open MPI banner;
+#     and SIGUSR1 as the script starts, before the ranks are up -> still 75;
 #  2. SIGUSR1 to `mpiexec -q` -> status 75, no banner, the run resumes;
 #  3. SIGTERM to mpiexec itself: Open MPI 4 exits 1 whatever the ranks return
 #     (README "Running on many ranks"), but the ranks still checkpoint and
@@ -115,6 +116,30 @@ if wait_for "$T/1.out" '^Epoch 1/' 90 "$JOB"; then
         bad "job script: timeline complete" "$(tail -1 "$T/1.py")"
 else
     bad "job script trains" "no epoch line in 90 s: $(tail -3 "$T/1.err")"
+fi
+[ -n "$JOB" ] && kill -KILL "$JOB" 2>/dev/null
+JOB=""
+
+# ---- 1b. SIGUSR1 to the script as it starts (a job whose time limit is
+# shorter than the --signal lead): the script holds it until every rank takes
+# it; passed on at once, it killed a rank still starting up (seen in CI)
+O=$T/early
+env SLURM_NTASKS=2 SLURM_NTASKS_PER_NODE=2 SLURM_CPUS_PER_TASK=1 NNTRAIN="$NN" NNTRAIN_HOME="$ROOT" \
+    NNTRAIN_LAUNCHER=mpirun NNTRAIN_MODEL="$T/m.nn" NNTRAIN_DATA="$T/d.h5" NNTRAIN_VAL="$T/d.h5" \
+    NNTRAIN_OUT="$O" NNTRAIN_NO_REQUEUE=1 \
+    bash "$ROOT/jobs/rick_augmented.sbatch" >"$T/1b.out" 2>"$T/1b.err" &
+JOB=$!
+if wait_for "$T/1b.out" '^rick_augmented: job' 60 "$JOB"; then
+    kill -USR1 "$JOB"
+    ended "$JOB" 90
+    [ $RC -eq 75 ] && ok "job script, SIGUSR1 at its start: exit status 75" ||
+        bad "job script, SIGUSR1 at its start: exit status 75" "got $RC; $(tail -3 "$T/1b.err")"
+    "$NN" summary "$O/last.h5" >/dev/null 2>&1 && ok "job script, SIGUSR1 at its start: last.h5 loads" ||
+        bad "job script, SIGUSR1 at its start: last.h5 loads" "$(ls -A "$O")"
+    [ -z "$(ls -A "$O" | grep '^\.ready')" ] && ok "job script: no ready file left" ||
+        bad "job script: no ready file left" "$(ls -A "$O")"
+else
+    bad "job script starts" "no start line in 60 s: $(tail -3 "$T/1b.err")"
 fi
 [ -n "$JOB" ] && kill -KILL "$JOB" 2>/dev/null
 JOB=""
