@@ -120,6 +120,20 @@ typedef struct nn_layer_info_ops {
     int (*weight_image)(const nn_layer *l, const nn_shape *image, nn_weight_image *wi);
 } nn_layer_info_ops;
 
+/* Optional: a merge layer (Add, Concatenate): several inputs, l->nin of
+ * them with shapes l->ins[] (configure checks them; l->in is ins[0]). These
+ * replace forward and backward, which such a layer leaves NULL. */
+typedef struct nn_layer_merge_ops {
+    int min_inputs;                   /* Keras: 2 for Add, 1 for Concatenate */
+    /* xs[k] (B, ins[k]) -> y (B, out) */
+    void (*forward)(nn_layer *l, const float *const *xs, float *y, int B, nn_ctx *ctx);
+    /* dx (B, ins[k]) := dL/d(input k) given dy (B, out), which it only
+     * reads; xs and y are the forward's inputs and output (Maximum reads
+     * them, Add does not). Called once per input that wants a gradient. */
+    void (*backward)(nn_layer *l, int k, const float *const *xs, const float *y,
+                     const float *dy, float *dx, int B, nn_ctx *ctx);
+} nn_layer_merge_ops;
+
 typedef struct nn_layer_ops {
     const char *kind;                 /* Keras class name: "Dense" */
     const char *const *arg_names;     /* positional order, NULL-terminated;
@@ -159,13 +173,23 @@ typedef struct nn_layer_ops {
     const nn_layer_fusion *fusion;
     const nn_layer_team_ops *team;
     const nn_layer_info_ops *info;
+    const nn_layer_merge_ops *merge;
 } nn_layer_ops;
+
+/* Inputs of one layer (merge layers take several). */
+#define NN_MAX_INPUTS 16
 
 struct nn_layer {
     const nn_layer_ops *ops;
     char name[64];                /* Keras-style: "dense", "dense_1", "conv2d" */
     int index;                    /* position in the model: RNG key */
-    nn_shape in, out;             /* per-sample shapes */
+    nn_shape in, out;             /* per-sample shapes (in: of input 0) */
+    /* The graph: the layers whose outputs are this layer's inputs (-1: the
+     * model's input), in topological order (inp[k] < index). A Sequential
+     * layer has nin 1 and inp[0] == index - 1. */
+    int nin;
+    int inp[NN_MAX_INPUTS];
+    nn_shape ins[NN_MAX_INPUTS];  /* their shapes (ins[0] == in) */
     size_t param_off, param_len;  /* block in the flat buffers */
     int trainable;
     size_t frozen_len;            /* the block's last frozen_len floats are

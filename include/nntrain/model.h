@@ -48,7 +48,11 @@ typedef struct nn_model {
     char name[64];
     nn_shape in_shape;
     int nlayers;
-    nn_layer *layers;
+    nn_layer *layers;            /* topological order; the last is the output */
+    int graph;                   /* 1: a functional model whose layers are not
+                                    a plain chain (a skip, a merge, a tensor
+                                    read twice); the executor then runs the
+                                    graph path (exec_graph.c) */
     size_t nparams;
     float *params;               /* (nparams) */
     float *grads;                /* (nparams), same offsets */

@@ -47,6 +47,14 @@ typedef struct nn_call {
     int nargs;
     char **keys;             /* keys[i] == NULL for a positional argument */
     nn_value *vals;
+    /* Functional models: the calls (indices into nn_spec.calls: an
+     * Input(...) call or a layer call) whose outputs this layer call takes,
+     * in order; ninputs 0: the previous layer (Sequential). A Model(...)
+     * call takes one: the output layer's call. Set by the parser for
+     * `x = Conv2D(...)(y)`, `add([a, b])`, `%>%` pipes and by Keras JSON
+     * inbound_nodes; malloc'd, freed with the call. */
+    int ninputs;
+    int *inputs;
 } nn_call;
 
 typedef struct nn_spec {

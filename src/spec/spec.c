@@ -125,6 +125,7 @@ void nn_call_free(nn_call *c)
     free(c->vals);
     free(c->fn);
     free(c->qual);
+    free(c->inputs);
     memset(c, 0, sizeof *c);
 }
 
@@ -140,6 +141,12 @@ static int call_copy(nn_call *d, const nn_call *c)
     d->vals = calloc((size_t)c->nargs + 1, sizeof *d->vals);
     if (!d->fn || (c->qual && !d->qual) || !d->keys || !d->vals)
         return NN_ENOMEM;
+    if (c->ninputs) {
+        if (!(d->inputs = malloc((size_t)c->ninputs * sizeof *d->inputs)))
+            return NN_ENOMEM;
+        memcpy(d->inputs, c->inputs, (size_t)c->ninputs * sizeof *d->inputs);
+        d->ninputs = c->ninputs;
+    }
     for (int i = 0; i < c->nargs; i++) {
         d->nargs++;
         if ((c->keys[i] && !(d->keys[i] = strdup(c->keys[i]))) ||

@@ -423,6 +423,9 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
         const nn_call *c = &s->calls[layer_call[i]];
         l->index = i;
         l->in = cur;
+        l->nin = 1;
+        l->inp[0] = i - 1;
+        l->ins[0] = cur;
         if (!l->name[0]) {
             auto_name(l, m, i, is_auto);
             is_auto[i] = 1;
