@@ -76,6 +76,7 @@ typedef struct nn_exec {
     float **gslot;               /* (ngslot) */
     int ngslot;
     size_t gdy_bytes;            /* their total, for reports */
+    size_t gdy_unshared;         /* what one buffer per output would take */
     unsigned char *gneed;        /* (nlayers) */
     unsigned char *ginit;        /* (threads, nlayers) */
 

@@ -42,7 +42,7 @@ void nn_exec_unplan_graph(nn_exec *ex)
     ex->gslot = ex->gdy = NULL;
     ex->gneed = ex->ginit = NULL;
     ex->ngslot = 0;
-    ex->gdy_bytes = 0;
+    ex->gdy_bytes = ex->gdy_unshared = 0;
 }
 
 /* The highest layer reading layer i's output; -1 if none. */
@@ -91,6 +91,7 @@ int nn_exec_plan_graph(nn_model *m, size_t B, nn_error *e)
         lo[s] = i;
         slot[i] = s;
         size_t need = B * nn_shape_size(&m->layers[i].out);
+        ex->gdy_unshared += need * sizeof(float);
         if (need > size[s])
             size[s] = need;
         end[i] = -1;   /* placed */

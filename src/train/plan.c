@@ -364,3 +364,25 @@ int nn_model_team_layer(const nn_model *m, int i, int B)
 {
     return i >= 0 && i < m->nlayers && nn_exec_team_runs(m, i, B, 0);
 }
+
+void nn_model_plan_bytes(const nn_model *m, size_t *acts, size_t *grads, size_t *unshared,
+                         size_t *work)
+{
+    const nn_exec *ex = m->exec;
+    *acts = *grads = *unshared = *work = 0;
+    if (!ex || !ex->batch_max)
+        return;
+    size_t B = (size_t)ex->batch_max, T = (size_t)ex->threads;
+    for (int i = 0; i < m->nlayers; i++)
+        if (ex->acts[i])
+            *acts += B * nn_shape_size(&m->layers[i].out) * sizeof(float);
+    *acts += T * ex->tstride * sizeof(float);
+    /* the two dx buffers, the cache passes' chunks, the batch buffers */
+    *grads = 2 * B * ex->dstride * sizeof(float) +
+             (ex->cache_layers > 0 ? 2 * T * (size_t)ex->cache_rows * ex->dstride * sizeof(float)
+                                   : 0) +
+             (ex->wbuf[0] ? 2 * B * ex->dstride * sizeof(float) : 0);
+    *unshared = *grads + ex->gdy_unshared;
+    *grads += ex->gdy_bytes;
+    *work = T * ex->work_bytes;
+}
