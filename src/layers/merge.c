@@ -29,8 +29,9 @@ static int merge_configure(nn_layer *l, nn_error *e)
     char w[96], s0[64], sk[64];
     int lo = l->ops->merge->min_inputs;
     if (l->nin < lo || l->nin > NN_MAX_INPUTS)
-        return nn_err(e, NN_EINVAL, "%s: merges a list of %d to %d inputs, found %d",
-                      nn_layer_who(l, w, sizeof w), lo, NN_MAX_INPUTS, l->nin);
+        return nn_err(e, NN_EINVAL, "%s: merges a list of %d to %d inputs, found %d (call "
+                      "it on a list: %s()([a, b]))", nn_layer_who(l, w, sizeof w), lo,
+                      NN_MAX_INPUTS, l->nin, l->ops->kind);
     for (int k = 1; k < l->nin; k++)
         if (!nn_shape_eq(&l->ins[k], &l->ins[0]))
             return nn_err(e, NN_ESHAPE, "%s: input %d has shape %s but input 0 has %s: "
