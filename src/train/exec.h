@@ -73,6 +73,11 @@ typedef struct nn_exec {
      * the layer's backward runs (something below it trains); per thread
      * and layer, whether its gradient buffer has been written this call. */
     float **gdy;                 /* (nlayers) */
+    /* (nlayers) floats per row in gdy[i]: the widest output sharing its
+     * slot, so that each thread's rows of a slot are the same bytes
+     * whichever output the slot holds (threads reach a layer at different
+     * times) */
+    size_t *gstride;
     float **gslot;               /* (ngslot) */
     int ngslot;
     size_t gdy_bytes;            /* their total, for reports */

@@ -27,8 +27,9 @@ static const float *out_rows(const nn_model *m, const float *x, int p, long r0)
 static float *grad_rows(const bwd_job *j, int p, long r0)
 {
     const nn_model *m = j->m;
-    float *g = p == m->nlayers - 1 ? j->dout : m->exec->gdy[p];
-    return g + (size_t)r0 * nn_shape_size(&m->layers[p].out);
+    if (p == m->nlayers - 1)
+        return j->dout + (size_t)r0 * nn_shape_size(&m->layers[p].out);
+    return m->exec->gdy[p] + (size_t)r0 * m->exec->gstride[p];
 }
 
 void nn_exec_unplan_graph(nn_exec *ex)
@@ -37,9 +38,11 @@ void nn_exec_unplan_graph(nn_exec *ex)
         free(ex->gslot[s]);
     free(ex->gslot);
     free(ex->gdy);
+    free(ex->gstride);
     free(ex->gneed);
     free(ex->ginit);
     ex->gslot = ex->gdy = NULL;
+    ex->gstride = NULL;
     ex->gneed = ex->ginit = NULL;
     ex->ngslot = 0;
     ex->gdy_bytes = ex->gdy_unshared = 0;
@@ -63,11 +66,13 @@ int nn_exec_plan_graph(nn_model *m, size_t B, nn_error *e)
     int *end = malloc((size_t)L * sizeof *end);
     size_t *size = calloc((size_t)L, sizeof *size);
     ex->gdy = calloc((size_t)L, sizeof *ex->gdy);
+    ex->gstride = calloc((size_t)L, sizeof *ex->gstride);
     ex->gslot = calloc((size_t)L, sizeof *ex->gslot);
     ex->gneed = calloc((size_t)L, 1);
     ex->ginit = calloc((size_t)ex->threads * (size_t)L, 1);
     int rc = NN_OK;
-    if (!lo || !slot || !end || !size || !ex->gdy || !ex->gslot || !ex->gneed || !ex->ginit) {
+    if (!lo || !slot || !end || !size || !ex->gdy || !ex->gstride || !ex->gslot || !ex->gneed ||
+        !ex->ginit) {
         rc = nn_err(e, NN_ENOMEM, "out of memory planning the graph's gradients");
         goto out;
     }
@@ -90,23 +95,25 @@ int nn_exec_plan_graph(nn_model *m, size_t B, nn_error *e)
             size[ex->ngslot++] = 0;
         lo[s] = i;
         slot[i] = s;
-        size_t need = B * nn_shape_size(&m->layers[i].out);
-        ex->gdy_unshared += need * sizeof(float);
-        if (need > size[s])
-            size[s] = need;
+        size_t w = nn_shape_size(&m->layers[i].out);   /* size[]: floats per row */
+        ex->gdy_unshared += B * w * sizeof(float);
+        if (w > size[s])
+            size[s] = w;
         end[i] = -1;   /* placed */
     }
     for (int s = 0; s < ex->ngslot; s++) {
-        if (!(ex->gslot[s] = malloc(size[s] * sizeof(float)))) {
+        if (!(ex->gslot[s] = malloc(B * size[s] * sizeof(float)))) {
             rc = nn_err(e, NN_ENOMEM, "cannot allocate %.1f MiB of activation gradients",
-                        (double)(size[s] * sizeof(float)) / 1048576.0);
+                        (double)(B * size[s] * sizeof(float)) / 1048576.0);
             goto out;
         }
-        ex->gdy_bytes += size[s] * sizeof(float);
+        ex->gdy_bytes += B * size[s] * sizeof(float);
     }
     for (int i = 0; i < L - 1; i++)
-        if (last_reader(m, i) >= 0)
+        if (last_reader(m, i) >= 0) {
             ex->gdy[i] = ex->gslot[slot[i]];
+            ex->gstride[i] = size[slot[i]];
+        }
 out:
     free(lo);
     free(slot);
