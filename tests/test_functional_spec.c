@@ -337,6 +337,10 @@ static void test_errors(void)
                 "makes the model: add model = Model(inputs=inputs, outputs=outputs)");
     parse_fails("inputs <- layer_input(shape = c(4))\nx <- inputs %>% layer_dense(4)\n", "e.R",
                 "add model <- keras_model(inputs, outputs)");
+    parse_fails("inputs <- layer_input(shape = c(4))\nx <- inputs %>% layer_dense(4)\n"
+                "model %>% compile(loss = 'mse')\n", "e.R",
+                "e.R:3: model %>% ... before any model: start with model <- "
+                "keras_model(inputs, outputs)");
 }
 
 int main(void)

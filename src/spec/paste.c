@@ -508,8 +508,9 @@ static int statement(parser *p, nn_value *chain, int *nchain)
             free(lhs);
             p->keep_msg = 1;
             return nn_err(p->e, NN_EFORMAT, "%s:%d: %s %%>%% ... before any model: start "
-                          "with %s <- keras_model_sequential()", p->path, line, head->name,
-                          head->name);
+                          "with %s <- %s", p->path, line, head->name, head->name,
+                          spec_graph_tensors(p) ? "keras_model(inputs, outputs)"
+                                                : "keras_model_sequential()");
         }
         if (*nchain == 1 || !spec_is_model_name(p, head)) {
             free(lhs);

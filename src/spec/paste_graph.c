@@ -206,6 +206,14 @@ static int tensorish(const parser *p, size_t i, int depth)
     return 0;
 }
 
+int spec_graph_tensors(const parser *p)
+{
+    for (int i = 0; i < p->nvars; i++)
+        if (p->vars[i].tensor)
+            return 1;
+    return 0;
+}
+
 int spec_graph_starts(const parser *p, int has_lhs)
 {
     const char *w = p->s + p->i;
@@ -225,17 +233,18 @@ int spec_graph_starts(const parser *p, int has_lhs)
             k++;
         return w[k] == '(' || is_pipe_at(w + k);
     }
-    /* h %>% layer_dense(..) in a functional script: h is not defined */
+    /* h %>% layer_dense(..) in a functional script: h is not defined (but
+     * model %>% compile(..) before the model has its own message) */
     if (n) {
         size_t k = n;
         while (w[k] == ' ' || w[k] == '\t')
             k++;
-        int tensors = 0;
-        for (int i = 0; i < p->nvars; i++)
-            tensors |= p->vars[i].tensor != 0;
-        if (tensors && is_pipe_at(w + k) && !spec_var_find(p, w, n) &&
-            !(p->model && strlen(p->model) == n && !strncmp(w, p->model, n)))
-            return 1;
+        if (is_pipe_at(w + k) && spec_graph_tensors(p) && !spec_var_find(p, w, n) &&
+            !(p->model && strlen(p->model) == n && !strncmp(w, p->model, n))) {
+            k = skip_ws(w, k + (w[k] == '|' ? 2 : 3));
+            size_t sn = ident_len(w + k);
+            return !spec_in_list(spec_model_methods, w + k, sn);
+        }
     }
     return tensorish(p, p->i, 0);
 }

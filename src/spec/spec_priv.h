@@ -80,6 +80,8 @@ int spec_graph_starts(const parser *p, int has_lhs);
 /* Parses that statement, emitting one call per layer applied (inputs set);
  * takes lhs (the variable assigned, or NULL). */
 int spec_graph_statement(parser *p, char *lhs, size_t at);
+/* Whether a variable holds a tensor (the script is a functional one). */
+int spec_graph_tensors(const parser *p);
 /* At the end: layers applied to tensors need a Model(...) line. */
 int spec_graph_finish(parser *p);
 /* Whether a script is R (<-, %>%, x$y, library(), layer_*): names in
