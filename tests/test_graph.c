@@ -100,6 +100,16 @@ static void test_build_graph(void)
         CU_ASSERT(!m.layers[i].mask_relu);
     nn_model_free(&m);
 
+    /* a merge in a Sequential chain (a one-input Concatenate) runs as a graph */
+    TU_ASSERT_OK(tu_build("Dense(4, input_shape=(1,))\nConcatenate()\nDense(1)\n", &m, &e), e);
+    CU_ASSERT(m.graph);
+    TU_ASSERT_OK(nn_model_plan(&m, 2, &e), e);
+    float x[2] = {0.5f, -1}, dy[2] = {1, 1};
+    nn_ctx ctx = {.training = 1};
+    CU_ASSERT(isfinite(nn_model_forward(&m, x, 2, &ctx)[1]));
+    nn_model_backward(&m, x, dy, 2, &ctx);
+    nn_model_free(&m);
+
     /* a chain written with inputs is still a chain: the Sequential path */
     TU_ASSERT_OK(wired("Input(shape=(4,))\nDense(3)\nDense(2)\nFunctional()\n", "-|0|1|2", &m, &e), e);
     CU_ASSERT(!m.graph);
