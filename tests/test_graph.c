@@ -1,6 +1,8 @@
 /* Graph models at the builder and executor level: spec calls wired by
  * nn_call.inputs (as the parser and the Keras importer set them, here set
- * by hand from a wiring string, so these tests do not depend on either),
+ * by hand from a wiring string, so these tests do not depend on either;
+ * the model line is Functional(), the class name of Keras files: the parser
+ * reads a bare Model() as a Python Model(inputs, outputs) and refuses it),
  * the builder's checks and pruning, and the graph executor (exec_graph.c)
  * against the serial reference on 1 and 3 threads: outputs, every kept
  * layer output and every gradient; bitwise on one thread (the same layer
@@ -63,7 +65,7 @@ static const char *const RES_SPEC =
     "Dense(7)\n"                                                         /* 12 <- 8: dead */
     "Flatten()\n"                                                        /* 13 <- 11 */
     "Dense(3, activation=\"softmax\")\n"                                 /* 14 <- 13 */
-    "Model()\n"                                                          /* 15 <- 14 */
+    "Functional()\n"                                                     /* 15 <- 14 */
     "compile(loss=\"categorical_crossentropy\")\n";
 static const char *const RES_WIRING = "-|0|1|2|3|4|3|6 5|7|3|9|8 10|8|11|13|14";
 
@@ -100,7 +102,8 @@ static void test_build_graph(void)
     nn_model_free(&m);
 
     /* a chain written with inputs is still a chain: the Sequential path */
-    TU_ASSERT_OK(wired("Input(shape=(4,))\nDense(3)\nDense(2)\nModel()\n", "-|0|1|2", &m, &e), e);
+    TU_ASSERT_OK(wired("Input(shape=(4,))\nDense(3)\nDense(2)\nFunctional()\n", "-|0|1|2", &m, &e),
+                 e);
     CU_ASSERT(!m.graph);
     CU_ASSERT_EQUAL(m.nlayers, 2);
     nn_model_free(&m);
@@ -122,23 +125,23 @@ static void expect_error(const char *text, const char *wiring, const char *needl
 static void test_build_errors(void)
 {
     /* shapes that do not add up: both inputs named with their shapes */
-    expect_error("Input(shape=(4,))\nDense(3)\nDense(5)\nAdd()\nModel()\n", "-|0|0|1 2|3",
+    expect_error("Input(shape=(4,))\nDense(3)\nDense(5)\nAdd()\nFunctional()\n", "-|0|0|1 2|3",
                  "(inputs: 'dense' (None, 3), 'dense_1' (None, 5))");
-    expect_error("Input(shape=(4,))\nDense(3)\nDense(5)\nAdd()\nModel()\n", "-|0|0|1 2|3",
+    expect_error("Input(shape=(4,))\nDense(3)\nDense(5)\nAdd()\nFunctional()\n", "-|0|0|1 2|3",
                  "t.nn:4:1");
     /* one input only for an ordinary layer */
-    expect_error("Input(shape=(4,))\nDense(3)\nDense(3)\nDense(2)\nModel()\n", "-|0|0|1 2|3",
+    expect_error("Input(shape=(4,))\nDense(3)\nDense(3)\nDense(2)\nFunctional()\n", "-|0|0|1 2|3",
                  "Dense() takes one input, it is given 2");
     /* a merge of one */
-    expect_error("Input(shape=(4,))\nDense(3)\nAdd()\nModel()\n", "-|0|1|2",
+    expect_error("Input(shape=(4,))\nDense(3)\nAdd()\nFunctional()\n", "-|0|1|2",
                  "Add() needs at least 2 inputs, it is given 1");
     /* an input that is not a layer or the Input (compile), or comes later */
-    expect_error("Input(shape=(4,))\nset.seed(1)\nDense(3)\nModel()\n", "-|-|1|2",
+    expect_error("Input(shape=(4,))\nset.seed(1)\nDense(3)\nFunctional()\n", "-|-|1|2",
                  "input 1 is not a layer or the Input defined before it");
-    expect_error("Input(shape=(4,))\nDense(3)\nDense(2)\nModel()\n", "-|2|1|2",
+    expect_error("Input(shape=(4,))\nDense(3)\nDense(2)\nFunctional()\n", "-|2|1|2",
                  "input 1 is not a layer or the Input defined before it");
     /* Model's output must be a layer */
-    expect_error("Input(shape=(4,))\nDense(3)\nModel()\n", "-|0|0",
+    expect_error("Input(shape=(4,))\nDense(3)\nFunctional()\n", "-|0|0",
                  "outputs must be a layer's output defined before it");
     expect_error("Input(shape=(4,))\nInput(shape=(4,))\nDense(3)\n", "-|-|0",
                  "a second Input(): a model has one input here");
