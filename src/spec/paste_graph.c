@@ -400,14 +400,62 @@ int spec_graph_statement(parser *p, char *lhs, size_t at)
     return rc;
 }
 
+/* Keras's Model(...) holds the layers its output is computed from: the
+ * others (a branch left unused, an Input not taken) are left out with a
+ * note, and the indices renumbered. */
+static int prune(parser *p, int model)
+{
+    nn_spec *s = p->out;
+    int *keep = calloc((size_t)s->ncalls, sizeof *keep);
+    if (!keep)
+        return nn_err(p->e, NN_ENOMEM, "out of memory");
+    keep[s->calls[model].inputs[0]] = 1;
+    for (int i = s->ncalls - 1; i >= 0; i--)   /* inputs come earlier: one pass */
+        for (int k = 0; keep[i] && k < s->calls[i].ninputs; k++)
+            keep[s->calls[i].inputs[k]] = 1;
+    int rc = NN_OK, n = 0;
+    for (int i = 0; i < s->ncalls; i++) {
+        nn_call *c = &s->calls[i];
+        int graph = c->ninputs || spec_is_input_fn(c->fn, strlen(c->fn));
+        if (i != model && graph && !keep[i]) {
+            if (!rc)
+                rc = spec_note(p, c->line, "%s(...) is not used by the model's output: left out, "
+                               "as Keras does", spec_call_name(c));
+            nn_call_free(c);
+            keep[i] = -1;
+            continue;
+        }
+        keep[i] = n;   /* its new index */
+        s->calls[n++] = *c;
+    }
+    s->ncalls = n;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < s->calls[i].ninputs; k++)
+            s->calls[i].inputs[k] = keep[s->calls[i].inputs[k]];
+    free(keep);
+    return rc;
+}
+
 int spec_graph_finish(parser *p)
 {
     const nn_spec *s = p->out;
-    int first = -1;
-    for (int i = 0; i < s->ncalls && first < 0; i++)
-        if (s->calls[i].ninputs && !spec_is_model_fn(s->calls[i].fn, strlen(s->calls[i].fn)))
+    int first = -1, model = -1, seq = -1;
+    for (int i = 0; i < s->ncalls; i++) {
+        const char *fn = s->calls[i].fn;
+        if (spec_is_model_fn(fn, strlen(fn)))
+            model = i;
+        else if (s->calls[i].ninputs && first < 0)
             first = i;
-    if (first < 0 || model_line(p))
+        else if (spec_is_ctor(fn))
+            seq = i;
+    }
+    if (model >= 0 && seq >= 0)
+        return nn_err(p->e, NN_EFORMAT, "%s:%d: %s() and the model of line %d: one model per "
+                      "spec", p->path, s->calls[seq].line, s->calls[seq].fn,
+                      s->calls[model].line);
+    if (model >= 0)
+        return prune(p, model);
+    if (first < 0)
         return NN_OK;
     return nn_err(p->e, NN_EFORMAT, "%s:%d: %s(...) is applied to a tensor (a functional model) "
                   "but no line makes the model: add %s", p->path, s->calls[first].line,
