@@ -29,7 +29,7 @@ typedef struct gval {
 
 /* A call's tensor argument: add([x, y]), layer_dense(x, 4), Model(inputs=a, ..). */
 typedef struct targ {
-    char key[16];          /* "" when positional */
+    char key[32];          /* "" when positional */
     int pos;               /* its place among the call's arguments */
     gval g;
 } targ;

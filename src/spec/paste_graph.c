@@ -146,6 +146,8 @@ int spec_tensorish(const parser *p, size_t i, int depth)
         while (a < end && s[a] != ',') {   /* to the next argument */
             if (strchr("([{", s[a]))
                 a = spec_after_close(s, a);
+            else if (s[a] == '#')
+                a = spec_skip_ws(s, a);
             else if (s[a] == '"' || s[a] == '\'') {
                 char q = s[a++];
                 while (s[a] && s[a] != q && s[a] != '\n')
@@ -158,7 +160,6 @@ int spec_tensorish(const parser *p, size_t i, int depth)
     }
     return 0;
 }
-
 
 int spec_graph_tensors(const parser *p)
 {

@@ -343,8 +343,8 @@ static int gapply(parser *p, nn_call *layer, spec_var *var, gval *g, int depth)
     }
     if (!rc && peek(p) == ')') {
         p->keep_msg = 1;
-        rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s() needs a tensor to apply the layer to",
-                    p->path, line, col, what);
+        rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(...)() needs a tensor to apply the layer "
+                    "to", p->path, line, col, var ? var->name : spec_call_name(layer));
     }
     if (!rc && !(rc = spec_gpiped(p, &in, depth + 1)) && in.kind != G_TENSOR && in.kind != G_LIST)
         rc = spec_not_tensor(p, &in, what);
