@@ -365,6 +365,29 @@ static void test_errors(void)
                 "keras_model(inputs, outputs)");
 }
 
+/* 60 residual blocks: every path through the merges is 2^60 long, so the
+ * Model() checks must not walk paths (a refusal has to look at all of them). */
+static void test_deep_residual(void)
+{
+    size_t len = 64 * 1024;
+    char *text = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    size_t at = (size_t)snprintf(text, len, "inputs = Input(shape=(4,))\nx = Dense(4)(inputs)\n");
+    for (int i = 0; i < 60; i++)
+        at += (size_t)snprintf(text + at, len - at, "y = Dense(4)(x)\nx = add([x, y])\n");
+    size_t body = at;
+    snprintf(text + at, len - at, "other = Input(shape=(4,))\nmodel = Model(other, x)\n");
+    parse_fails(text, "d.py", "d.py:124:22: Model(): the output 'x' does not depend on the input "
+                "'other' (the Input of line 123)");
+    snprintf(text + body, len - body, "model = Model(inputs, x)\n");
+    nn_spec s;
+    parse_ok(text, "d.py", &s);
+    CU_ASSERT_EQUAL(s.ncalls, 2 + 120 + 1);
+    CU_ASSERT_EQUAL(s.calls[s.ncalls - 1].inputs[0], s.ncalls - 2);
+    nn_spec_free(&s);
+    free(text);
+}
+
 int main(void)
 {
     static const tu_test tests[] = {
@@ -372,6 +395,7 @@ int main(void)
         {"U-Net-ish concatenation", test_unet_concat},
         {"nested calls, layer objects, merges", test_nested_and_objects},
         {"refusals", test_errors},
+        {"Model() checks on a deep residual graph", test_deep_residual},
         {NULL, NULL},
     };
     return tu_main("functional_spec", tests);

@@ -232,17 +232,19 @@ static int model_line(const parser *p)
     return 0;
 }
 
-/* Whether the tensor t depends on the call a (t == a included). */
-static int depends(const nn_spec *s, int t, int a, int depth)
+/* The calls the tensor out is computed from (out included): one pass back,
+ * as inputs come earlier (a walk of the paths would take exponential time
+ * through a ResNet's merges). malloc'd, NULL when out of memory. */
+static char *ancestors(const nn_spec *s, int out)
 {
-    if (t == a)
-        return 1;
-    if (depth > s->ncalls)
-        return 0;
-    for (int i = 0; i < s->calls[t].ninputs; i++)
-        if (depends(s, s->calls[t].inputs[i], a, depth + 1))
-            return 1;
-    return 0;
+    char *a = calloc((size_t)s->ncalls, 1);
+    if (!a)
+        return NULL;
+    a[out] = 1;
+    for (int i = out; i >= 0; i--)
+        for (int k = 0; a[i] && k < s->calls[i].ninputs; k++)
+            a[s->calls[i].inputs[k]] = 1;
+    return a;
 }
 
 /* Model(inputs, outputs) / keras_model(inputs = .., outputs = ..): one
@@ -293,22 +295,25 @@ static int gmodel(parser *p, char *lhs, size_t at)
         const char *iname = io[0]->g.name[0] ? io[0]->g.name : "inputs";
         const char *oname = io[1]->g.name[0] ? io[1]->g.name : "outputs";
         const char *fn = s->calls[in].fn;
+        char *from = ancestors(s, out);
         p->keep_msg = 1;
-        if (!spec_is_input_fn(fn, strlen(fn)))
+        if (!from)
+            rc = nn_err(p->e, NN_ENOMEM, "out of memory");
+        else if (!spec_is_input_fn(fn, strlen(fn)))
             rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(): the input '%s' is not an Input(...): "
                         "it is %s", p->path, io[0]->g.line, io[0]->g.col, spec_call_name(c), iname,
                         spec_describe_tensor(p, in, d, sizeof d));
-        else if (!depends(s, out, in, 0))
+        else if (!from[in])
             rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(): the output '%s' does not depend on "
                         "the input '%s' (%s)", p->path, io[1]->g.line, io[1]->g.col,
                         spec_call_name(c), oname, iname, spec_describe_tensor(p, in, d, sizeof d));
         for (int i = 0; !rc && i < s->ncalls; i++)
-            if (i != in && spec_is_input_fn(s->calls[i].fn, strlen(s->calls[i].fn)) &&
-                depends(s, out, i, 0))
+            if (i != in && spec_is_input_fn(s->calls[i].fn, strlen(s->calls[i].fn)) && from[i])
                 rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(): the output '%s' also depends "
                             "on %s, which is not the model's input: one input is supported",
                             p->path, io[1]->g.line, io[1]->g.col, spec_call_name(c), oname,
                             spec_describe_tensor(p, i, d, sizeof d));
+        free(from);
         if (!rc && !(c->inputs = malloc(sizeof *c->inputs)))
             rc = nn_err(p->e, NN_ENOMEM, "out of memory");
         if (!rc) {
