@@ -134,6 +134,27 @@ typedef struct nn_layer_merge_ops {
                      const float *dy, float *dx, int B, nn_ctx *ctx);
 } nn_layer_merge_ops;
 
+/* Optional for a whole_batch layer: its passes split over the compute
+ * threads. Each thread gathers partial sums over its own rows; between
+ * barriers thread 0 adds them in thread order and finishes the statistics
+ * (the ranks' allsum included); then each thread applies them to its rows.
+ * rows: a thread's row count; B: the call's (all threads'). forward and
+ * backward above must give the same result run over all rows at once. */
+typedef struct nn_layer_batch_ops {
+    int (*nsums)(const nn_layer *l);  /* doubles in a partial */
+    /* reduction phases of a forward (0: no statistics, e.g. inference) */
+    int (*fwd_phases)(const nn_layer *l, const nn_ctx *ctx);
+    void (*fwd_partial)(nn_layer *l, int phase, const float *x, int rows, double *part);
+    /* phase -1 when fwd_phases is 0: only sets up the apply step */
+    void (*fwd_reduce)(nn_layer *l, float *p, int phase, double *sum, int B, nn_ctx *ctx);
+    void (*fwd_apply)(nn_layer *l, const float *p, const float *x, float *y, int rows);
+    void (*bwd_partial)(nn_layer *l, const float *x, const float *dy, int rows, double *part);
+    /* adds the parameter gradients to g; want_dx: the apply step follows */
+    void (*bwd_reduce)(nn_layer *l, const float *p, float *g, double *sum, int B, int want_dx,
+                       nn_ctx *ctx);
+    void (*bwd_apply)(nn_layer *l, const float *x, const float *dy, float *dx, int rows);
+} nn_layer_batch_ops;
+
 typedef struct nn_layer_ops {
     const char *kind;                 /* Keras class name: "Dense" */
     const char *const *arg_names;     /* positional order, NULL-terminated;
@@ -174,6 +195,7 @@ typedef struct nn_layer_ops {
     const nn_layer_team_ops *team;
     const nn_layer_info_ops *info;
     const nn_layer_merge_ops *merge;
+    const nn_layer_batch_ops *batch;
 } nn_layer_ops;
 
 /* Inputs of one layer (merge layers take several). */

@@ -21,7 +21,8 @@ typedef struct batchnorm {
     int center, scale, synchronized;
     nn_init init[4];        /* gamma, beta, moving_mean, moving_variance */
     int C;
-    double *acc;            /* (2C) sums for the reductions */
+    double *acc;            /* (3C) a serial call's sums (2C), the mean in double */
+    double cnt;             /* values per channel in the batch (all ranks) */
     float *mean, *istd;     /* (C) of the last training forward */
     float *ka, *ku, *kb;    /* (C) per-channel coefficients of a pass */
 } batchnorm;
@@ -126,7 +127,7 @@ static int bn_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e)
     *work_bytes = 0;
     free(b->acc);
     free(b->mean);
-    b->acc = calloc(2 * (size_t)b->C, sizeof *b->acc);
+    b->acc = calloc(3 * (size_t)b->C, sizeof *b->acc);
     b->mean = calloc(5 * (size_t)b->C, sizeof *b->mean);
     b->istd = b->mean + b->C;
     b->ka = b->istd + b->C;
@@ -184,37 +185,64 @@ static void affine_rows(const float *restrict x, size_t R, int C, const float *r
             y[r * C + c] = (x[r * C + c] - m[c]) * a[c] + k[c];
 }
 
-static void bn_forward(nn_layer *l, const float *p, const float *x, float *y, int B,
-                       nn_ctx *ctx)
+/* Values per channel in rows rows. */
+static size_t per_channel(const nn_layer *l, int rows)
+{
+    const batchnorm *b = l->priv;
+    return (size_t)rows * (nn_shape_size(&l->in) / (size_t)b->C);
+}
+
+static int bn_nsums(const nn_layer *l)
+{
+    return 2 * ((const batchnorm *)l->priv)->C;
+}
+
+/* Training: the mean (phase 0), then the centred squares (phase 1). */
+static int bn_fwd_phases(const nn_layer *l, const nn_ctx *ctx)
+{
+    return batch_mode(l, ctx) ? 2 : 0;
+}
+
+static void bn_fwd_partial(nn_layer *l, int phase, const float *x, int rows, double *part)
+{
+    batchnorm *b = l->priv;
+    memset(part, 0, (size_t)b->C * sizeof *part);
+    if (phase == 0)
+        sum_rows(x, per_channel(l, rows), b->C, part);
+    else
+        sum_sq_rows(x, per_channel(l, rows), b->C, b->acc + 2 * b->C, part);
+}
+
+static void bn_fwd_reduce(nn_layer *l, float *p, int phase, double *sum, int B, nn_ctx *ctx)
 {
     batchnorm *b = l->priv;
     const int C = b->C;
-    const size_t R = (size_t)B * (nn_shape_size(&l->in) / (size_t)C);   /* rows of C */
     long o[4];
     bn_offs(b, o);
-    float *mm = (float *)p + o[2], *mv = (float *)p + o[3];   /* updated in place */
-    if (!batch_mode(l, ctx)) {
+    float *mm = p + o[2], *mv = p + o[3];   /* updated in place */
+    double *mean = b->acc + 2 * C;
+    if (phase == 0) {
+        b->cnt = (double)per_channel(l, B);
+        bn_allsum(b, ctx, &b->cnt, 1);
+        bn_allsum(b, ctx, sum, C);
+        for (int c = 0; c < C; c++)
+            mean[c] = sum[c] / b->cnt;
+        return;
+    }
+    if (phase == 1) {
+        bn_allsum(b, ctx, sum, C);
+        for (int c = 0; c < C; c++) {
+            double var = sum[c] / b->cnt;
+            double unb = b->cnt > 1 ? sum[c] / (b->cnt - 1) : var;
+            b->mean[c] = (float)mean[c];
+            b->istd[c] = (float)(1.0 / sqrt(var + b->epsilon));
+            mm[c] = (float)(b->momentum * mm[c] + (1 - b->momentum) * mean[c]);
+            mv[c] = (float)(b->momentum * mv[c] + (1 - b->momentum) * unb);
+        }
+    } else {   /* inference statistics */
         for (int c = 0; c < C; c++) {
             b->mean[c] = mm[c];
             b->istd[c] = (float)(1.0 / sqrt((double)mv[c] + b->epsilon));
-        }
-    } else {
-        double *s = b->acc, cnt[1] = {(double)R};
-        memset(s, 0, 2 * (size_t)C * sizeof *s);
-        bn_allsum(b, ctx, cnt, 1);
-        sum_rows(x, R, C, s);
-        bn_allsum(b, ctx, s, C);
-        for (int c = 0; c < C; c++)
-            s[c] /= cnt[0];
-        sum_sq_rows(x, R, C, s, s + C);
-        bn_allsum(b, ctx, s + C, C);
-        for (int c = 0; c < C; c++) {
-            double var = s[C + c] / cnt[0];
-            double unb = cnt[0] > 1 ? s[C + c] / (cnt[0] - 1) : var;
-            b->mean[c] = (float)s[c];
-            b->istd[c] = (float)(1.0 / sqrt(var + b->epsilon));
-            mm[c] = (float)(b->momentum * mm[c] + (1 - b->momentum) * s[c]);
-            mv[c] = (float)(b->momentum * mv[c] + (1 - b->momentum) * unb);
         }
     }
     /* y = (x - mean) gamma istd + beta */
@@ -222,7 +250,28 @@ static void bn_forward(nn_layer *l, const float *p, const float *x, float *y, in
         b->ka[c] = (o[0] >= 0 ? p[o[0] + c] : 1.0f) * b->istd[c];
         b->kb[c] = o[1] >= 0 ? p[o[1] + c] : 0.0f;
     }
-    affine_rows(x, R, C, b->mean, b->ka, b->kb, y);
+}
+
+static void bn_fwd_apply(nn_layer *l, const float *p, const float *x, float *y, int rows)
+{
+    const batchnorm *b = l->priv;
+    (void)p;
+    affine_rows(x, per_channel(l, rows), b->C, b->mean, b->ka, b->kb, y);
+}
+
+/* The phases on the calling thread over all B rows. */
+static void bn_forward(nn_layer *l, const float *p, const float *x, float *y, int B,
+                       nn_ctx *ctx)
+{
+    batchnorm *b = l->priv;
+    int np = bn_fwd_phases(l, ctx);
+    for (int ph = 0; ph < np; ph++) {
+        bn_fwd_partial(l, ph, x, B, b->acc);
+        bn_fwd_reduce(l, (float *)p, ph, b->acc, B, ctx);
+    }
+    if (!np)
+        bn_fwd_reduce(l, (float *)p, -1, NULL, B, ctx);
+    bn_fwd_apply(l, p, x, y, B);
 }
 
 /* s[c] += sum dy, s[C + c] += sum dy x (products of floats are exact in
@@ -249,21 +298,24 @@ static void dx_rows(const float *restrict x, const float *restrict dy, size_t R,
             dx[r * C + c] = dy[r * C + c] * a[c] + (x[r * C + c] - m[c]) * u[c] + k[c];
 }
 
+static void bn_bwd_partial(nn_layer *l, const float *x, const float *dy, int rows,
+                           double *part)
+{
+    const batchnorm *b = l->priv;
+    memset(part, 0, 2 * (size_t)b->C * sizeof *part);
+    sum_dy_rows(x, dy, per_channel(l, rows), b->C, part);
+}
+
 /* dx = gamma istd (dy - mean(dy) - xhat mean(dy xhat)) over the (global)
  * batch, which is affine in dy and x per channel; inference mode:
  * dx = gamma istd dy. sum(dy xhat) = istd (sum(dy x) - mean sum(dy)). */
-static void bn_backward(nn_layer *l, const float *p, float *g, const float *x, const float *y,
-                        float *dy, float *dx, int B, nn_ctx *ctx)
+static void bn_bwd_reduce(nn_layer *l, const float *p, float *g, double *s, int B, int want_dx,
+                          nn_ctx *ctx)
 {
     batchnorm *b = l->priv;
     const int C = b->C;
-    const size_t R = (size_t)B * (nn_shape_size(&l->in) / (size_t)C);
     long o[4];
-    (void)y;
     bn_offs(b, o);
-    double *s = b->acc;
-    memset(s, 0, 2 * (size_t)C * sizeof *s);
-    sum_dy_rows(x, dy, R, C, s);
     for (int c = 0; c < C; c++)   /* s[C + c] := sum dy xhat */
         s[C + c] = b->istd[c] * (s[C + c] - (double)b->mean[c] * s[c]);
     /* the local sums: the model's gradient sync adds the ranks */
@@ -273,12 +325,12 @@ static void bn_backward(nn_layer *l, const float *p, float *g, const float *x, c
     if (o[1] >= 0)
         for (int c = 0; c < C; c++)
             g[o[1] + c] += (float)s[c];
-    if (!dx)
+    if (!want_dx)
         return;
     int batch = batch_mode(l, ctx);
-    double cnt[1] = {(double)R};
+    double cnt = (double)per_channel(l, B);
     if (batch) {
-        bn_allsum(b, ctx, cnt, 1);
+        bn_allsum(b, ctx, &cnt, 1);
         bn_allsum(b, ctx, s, 2 * C);
     }
     /* dx = ks (dy - sum dy / cnt - xhat sum(dy xhat) / cnt), ks = gamma istd,
@@ -286,11 +338,38 @@ static void bn_backward(nn_layer *l, const float *p, float *g, const float *x, c
     for (int c = 0; c < C; c++) {
         double ks = (o[0] >= 0 ? p[o[0] + c] : 1.0) * b->istd[c];
         b->ka[c] = (float)ks;
-        b->ku[c] = batch ? (float)(-ks * b->istd[c] * s[C + c] / cnt[0]) : 0.0f;
-        b->kb[c] = batch ? (float)(-ks * s[c] / cnt[0]) : 0.0f;
+        b->ku[c] = batch ? (float)(-ks * b->istd[c] * s[C + c] / cnt) : 0.0f;
+        b->kb[c] = batch ? (float)(-ks * s[c] / cnt) : 0.0f;
     }
-    dx_rows(x, dy, R, C, b->mean, b->ka, b->ku, b->kb, dx);
 }
+
+static void bn_bwd_apply(nn_layer *l, const float *x, const float *dy, float *dx, int rows)
+{
+    const batchnorm *b = l->priv;
+    dx_rows(x, dy, per_channel(l, rows), b->C, b->mean, b->ka, b->ku, b->kb, dx);
+}
+
+static void bn_backward(nn_layer *l, const float *p, float *g, const float *x, const float *y,
+                        float *dy, float *dx, int B, nn_ctx *ctx)
+{
+    batchnorm *b = l->priv;
+    (void)y;
+    bn_bwd_partial(l, x, dy, B, b->acc);
+    bn_bwd_reduce(l, p, g, b->acc, B, dx != NULL, ctx);
+    if (dx)
+        bn_bwd_apply(l, x, dy, dx, B);
+}
+
+static const nn_layer_batch_ops bn_batch = {
+    .nsums = bn_nsums,
+    .fwd_phases = bn_fwd_phases,
+    .fwd_partial = bn_fwd_partial,
+    .fwd_reduce = bn_fwd_reduce,
+    .fwd_apply = bn_fwd_apply,
+    .bwd_partial = bn_bwd_partial,
+    .bwd_reduce = bn_bwd_reduce,
+    .bwd_apply = bn_bwd_apply,
+};
 
 static void bn_destroy(nn_layer *l)
 {
@@ -316,5 +395,6 @@ const nn_layer_ops nn_batchnorm_ops = {
     .backward = bn_backward,
     .destroy = bn_destroy,
     .whole_batch = 1,
+    .batch = &bn_batch,
     .bwd_skips = NN_SKIPS_Y,
 };

@@ -62,16 +62,59 @@ static void forward_team(nn_model *m, const float *x, int i, int B, long r0, lon
         prof[2 * i] += nn_now() - t0;
 }
 
-/* Whole-batch layer i (BatchNormalization) with T > 1 threads: once every
- * thread's rows of its input are written, thread 0 runs it over all B rows,
- * so its statistics and its result do not depend on the thread count. */
-static void forward_whole(nn_model *m, const float *x, int i, int B, int t, float *work,
-                          const nn_ctx *ctx, double *prof)
+/* Thread 0's partial := the sum of every thread's, in thread order. */
+static void add_parts(const nn_exec *ex, size_t n)
 {
-    nn_pool_barrier(m->exec->pool);
-    if (t == 0)
-        forward_rows(m, x, 0, B, i, i + 1, 0, work, ctx, prof);
-    nn_pool_barrier(m->exec->pool);
+    double *s = ex->bpart;
+    for (int t = 1; t < ex->threads; t++) {
+        const double *p = ex->bpart + (size_t)t * ex->bpart_n;
+        for (size_t k = 0; k < n; k++)
+            s[k] += p[k];
+    }
+}
+
+/* Whole-batch layer i (BatchNormalization) with T > 1 threads. With batch
+ * ops each thread sums over its rows, thread 0 adds the parts and finishes
+ * the statistics between barriers (the ranks' allsum inside), and each
+ * thread normalises its rows; else thread 0 runs the layer over all B rows
+ * once every thread's rows of its input are written. */
+void nn_exec_forward_whole(nn_model *m, const float *x, int i, int B, int t, float *work,
+                           const nn_ctx *ctx, double *prof)
+{
+    nn_exec *ex = m->exec;
+    nn_layer *l = &m->layers[i];
+    const nn_layer_batch_ops *bo = l->ops->batch;
+    if (!bo || !ex->bpart) {
+        nn_pool_barrier(ex->pool);
+        if (t == 0)
+            forward_rows(m, x, 0, B, i, i + 1, 0, work, ctx, prof);
+        nn_pool_barrier(ex->pool);
+        return;
+    }
+    long r0, n;
+    nn_pool_split(B, ex->threads, t, &r0, &n);
+    const float *in = nn_model_layer_out(m, x, l->inp[0]) + (size_t)r0 * nn_shape_size(&l->in);
+    float *y = ex->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
+    float *p = m->params + l->param_off;
+    double *part = ex->bpart + (size_t)t * ex->bpart_n;
+    double t0 = prof ? nn_now() : 0;
+    nn_ctx c = *ctx;
+    c.work = work;
+    int np = bo->fwd_phases(l, ctx);
+    for (int ph = 0; ph < (np ? np : 1); ph++) {
+        if (np)
+            bo->fwd_partial(l, ph, in, (int)n, part);
+        nn_pool_barrier(ex->pool);
+        if (t == 0) {
+            if (np)
+                add_parts(ex, (size_t)bo->nsums(l));
+            bo->fwd_reduce(l, p, np ? ph : -1, ex->bpart, B, &c);
+        }
+        nn_pool_barrier(ex->pool);
+    }
+    bo->fwd_apply(l, p, in, y, (int)n);
+    if (prof)
+        prof[2 * i] += nn_now() - t0;
 }
 
 /* A thread's rows through the model. The leading chunkable layers
@@ -103,7 +146,7 @@ static void forward_slice(nn_model *m, const float *x, int B, long r0, long n, i
         if (team)
             forward_team(m, x, i, B, r0, n, t, prof);
         else if (whole)
-            forward_whole(m, x, i, B, t, work, ctx, prof);
+            nn_exec_forward_whole(m, x, i, B, t, work, ctx, prof);
         i0 = i + 1;
     }
 }
@@ -258,37 +301,53 @@ static void bwd_team(bwd_job *j, int t, int i, long r0, long n, float *dy, float
     announce(j, 0);
 }
 
-/* Whole-batch layer i backwards with T > 1 threads (see forward_whole):
- * each thread's dy rows into one batch buffer, thread 0 runs the layer over
- * all B rows into thread 0's gradient (final at once, no per-thread copies
- * to add); returns thread t's rows of dx (NULL: none). */
+/* Whole-batch layer i backwards with T > 1 threads (see
+ * nn_exec_forward_whole): with batch ops each thread's partial sums over its
+ * rows, thread 0 finishes (the gradient of the layer's weights goes straight
+ * into m->grads, final at once), each thread its rows of dx; else each
+ * thread's dy rows into one batch buffer and thread 0 runs the layer over
+ * all B rows. Returns thread t's rows of dx (NULL: none). */
 float *nn_exec_bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float *dy,
                          int want_dx, nn_ctx *c)
 {
     nn_model *m = j->m;
     nn_layer *l = &m->layers[i];
     const nn_exec *ex = m->exec;
+    const nn_layer_batch_ops *bo = l->ops->batch;
     const size_t out = nn_shape_size(&l->out), in = nn_shape_size(&l->in);
-    memcpy(ex->wbuf[0] + (size_t)r0 * out, dy, (size_t)n * out * sizeof *dy);
+    const float *x = nn_model_layer_out(m, j->x, l->inp[0]);
+    double t0 = t == 0 && m->prof ? nn_now() : 0;
+    if (bo && ex->bpart)
+        bo->bwd_partial(l, x + (size_t)r0 * in, dy, (int)n, ex->bpart + (size_t)t * ex->bpart_n);
+    else
+        memcpy(ex->wbuf[0] + (size_t)r0 * out, dy, (size_t)n * out * sizeof *dy);
     nn_pool_barrier(ex->pool);
     if (t == 0) {
         /* every layer above is final: announce them all before the layer's
          * own collectives, so each rank starts the same gradient buckets
          * before them (MPI matches collectives by order) */
         announce(j, 0);
-        double t0 = m->prof ? nn_now() : 0;
         c->row0 = j->ctx->row0;
         c->sample_ids = j->ctx->sample_ids;
-        l->ops->backward(l, m->params + l->param_off, m->grads + l->param_off,
-                         nn_model_layer_out(m, j->x, l->inp[0]), nn_model_layer_out(m, j->x, i),
-                         ex->wbuf[0], want_dx ? ex->wbuf[1] : NULL, j->B, c);
-        if (m->prof)
-            m->prof[2 * i + 1] += nn_now() - t0;
+        if (bo && ex->bpart) {
+            add_parts(ex, (size_t)bo->nsums(l));
+            bo->bwd_reduce(l, m->params + l->param_off, m->grads + l->param_off, ex->bpart,
+                           j->B, want_dx, c);
+        } else {
+            l->ops->backward(l, m->params + l->param_off, m->grads + l->param_off, x,
+                             nn_model_layer_out(m, j->x, i), ex->wbuf[0],
+                             want_dx ? ex->wbuf[1] : NULL, j->B, c);
+        }
         atomic_store_explicit(&ex->team->summed[i], 1, memory_order_release);
         announce(j, 0);
     }
     nn_pool_barrier(ex->pool);
-    return want_dx ? ex->wbuf[1] + (size_t)r0 * in : NULL;
+    float *dx = want_dx ? ex->wbuf[1] + (size_t)r0 * in : NULL;
+    if (dx && bo && ex->bpart)
+        bo->bwd_apply(l, x + (size_t)r0 * in, dy, dx, (int)n);
+    if (t == 0 && m->prof)
+        m->prof[2 * i + 1] += nn_now() - t0;
+    return dx;
 }
 
 /* The cache prefix backwards, layers [first, k), over thread t's rows

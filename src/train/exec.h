@@ -66,6 +66,10 @@ typedef struct nn_exec {
     /* threads > 1 and a whole_batch layer (BatchNormalization): its dy and
      * dx over the whole batch, contiguous (batch_max, dstride); else NULL */
     float *wbuf[2];
+    /* threads > 1 and a whole-batch layer with batch ops: each thread's
+     * partial sums, bpart_n doubles each (thread 0's receives the total) */
+    double *bpart;
+    size_t bpart_n;
 
     /* Graph models (m->graph, exec_graph.c): per layer the buffer of
      * dL/d(its output) (NULL for the last layer: the caller's dout), slots
@@ -126,6 +130,9 @@ void nn_exec_bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, flo
                        float *grads, nn_ctx *c, int fresh, int final);
 /* A layer without parameters done on thread t: counts it as final. */
 void nn_exec_layer_final(bwd_job *j, int t, int i);
+/* Whole-batch layer i forward on T > 1 threads (thread t's part). */
+void nn_exec_forward_whole(nn_model *m, const float *x, int i, int B, int t, float *work,
+                           const nn_ctx *ctx, double *prof);
 /* Whole-batch layer i backwards on T > 1 threads; thread t's dx rows. */
 float *nn_exec_bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float *dy,
                          int want_dx, nn_ctx *c);

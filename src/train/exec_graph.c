@@ -167,10 +167,7 @@ void nn_exec_graph_forward(nn_model *m, const float *x, int B, long r0, long n, 
 {
     for (int i = 0; i < m->nlayers; i++) {
         if (threaded && m->layers[i].ops->whole_batch) {
-            nn_pool_barrier(m->exec->pool);   /* every thread's rows of its input */
-            if (t == 0)
-                fwd_layer(m, x, i, 0, B, work, ctx, prof);
-            nn_pool_barrier(m->exec->pool);
+            nn_exec_forward_whole(m, x, i, B, t, work, ctx, prof);
         } else {
             fwd_layer(m, x, i, r0, n, work, ctx, prof);
         }

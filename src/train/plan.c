@@ -141,6 +141,9 @@ static void unplan(nn_model *m)
     free(ex->dbuf[1]);
     free(ex->wbuf[0]);
     free(ex->wbuf[1]);
+    free(ex->bpart);
+    ex->bpart = NULL;
+    ex->bpart_n = 0;
     ex->wbuf[0] = ex->wbuf[1] = NULL;
     free(ex->work);
     free(ex->cbuf);
@@ -278,6 +281,14 @@ static int plan_buffers(nn_model *m, size_t B, size_t widest, size_t work, nn_er
         return nn_err(e, NN_ENOMEM, "cannot allocate the %.1f MiB workspace", (double)work / 1048576.0);
     ex->work_bytes = work;
     ex->dstride = widest;
+    for (int i = 0; ex->threads > 1 && i < m->nlayers; i++) {
+        const nn_layer_batch_ops *bo = m->layers[i].ops->batch;
+        size_t k = bo ? (size_t)bo->nsums(&m->layers[i]) : 0;
+        ex->bpart_n = k > ex->bpart_n ? k : ex->bpart_n;
+    }
+    if (ex->bpart_n &&
+        !(ex->bpart = malloc((size_t)ex->threads * ex->bpart_n * sizeof *ex->bpart)))
+        return nn_err(e, NN_ENOMEM, "out of memory for the batch statistics' partial sums");
     if (ex->threads > 1 && nn_exec_whole_batch(m)) {
         ex->wbuf[0] = malloc(B * widest * sizeof(float));
         ex->wbuf[1] = malloc(B * widest * sizeof(float));
