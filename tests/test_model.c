@@ -112,6 +112,32 @@ static void test_param_totals(void)
     }
 }
 
+/* Specs with BatchNormalization: its moving statistics are non-trainable. */
+static void test_param_totals_bn(void)
+{
+    static const struct {
+        const char *file;
+        size_t total, trainable;
+        int nlayers;
+    } refs[] = {
+        {"rick_bn.nn", 95265, 94833, 18},   /* by hand in the file's header */
+    };
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+        nn_model m;
+        nn_error e;
+        int rc = build_file(refs[i].file, &m, &e);
+        if (rc)
+            fprintf(stderr, "  %s: %s\n", refs[i].file, e.msg);
+        CU_ASSERT_EQUAL(rc, NN_OK);
+        if (rc)
+            continue;
+        CU_ASSERT_EQUAL(m.nparams, refs[i].total);
+        CU_ASSERT_EQUAL(nn_model_trainable_params(&m), refs[i].trainable);
+        CU_ASSERT_EQUAL(m.nlayers, refs[i].nlayers);
+        nn_model_free(&m);
+    }
+}
+
 static void test_mnist_cnn_shapes_and_names(void)
 {
     nn_model m;
@@ -666,6 +692,7 @@ int main(void)
 {
     static const tu_test tests[] = {
         {"Keras parameter totals (jobs/models)", test_param_totals},
+        {"Keras parameter totals with BatchNormalization (jobs/models)", test_param_totals_bn},
         {"MNIST CNN shapes, names, compile, fit", test_mnist_cnn_shapes_and_names},
         {"Rick, CIFAR-10, sqrt shapes and settings", test_other_shapes},
         {"summary text", test_summary},
