@@ -297,7 +297,7 @@ static cJSON *layer_json(const nn_model *m, int i, const lopts *o)
     ADD(cJSON_AddStringToObject(cf, "name", l->name));
     ADD(cJSON_AddBoolToObject(cf, "trainable", l->trainable));
     ADD(cJSON_AddStringToObject(cf, "dtype", "float32"));
-    if (i == 0)
+    if (i == 0 && !m->graph)
         ADDI(cf, "batch_input_shape", batch_shape(&m->in_shape));
     int weights = !strcmp(kind, "Dense") || !strcmp(kind, "Conv2D");
     if (!strcmp(kind, "Dense")) {
@@ -355,6 +355,68 @@ static cJSON *layer_json(const nn_model *m, int i, const lopts *o)
     return L;
 }
 
+/* [[name, 0, 0]] (input_layers, output_layers) or, with kwargs, one
+ * inbound tensor [name, 0, 0, {}] of tf.keras 2.x. */
+static cJSON *tensor_ref(const char *name, int kwargs)
+{
+    cJSON *a = cJSON_CreateArray(), *it;
+    int ok = a != NULL;
+    for (int k = 0; ok && k < 3 + kwargs; k++) {
+        it = k == 0 ? cJSON_CreateString(name) : k < 3 ? cJSON_CreateNumber(0)
+                                                       : cJSON_CreateObject();
+        if (!(it && cJSON_AddItemToArray(a, it))) {
+            cJSON_Delete(it);
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        cJSON_Delete(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* A functional model's layer entry gets its name and its one inbound node
+ * [[["conv2d", 0, 0, {}], ...]] (each layer is called once). */
+static int add_inbound(cJSON *L, const nn_model *m, const nn_layer *l)
+{
+    cJSON *nodes = NULL, *node = NULL;
+    int ok = 1;
+    ADD(cJSON_AddStringToObject(L, "name", l->name));
+    ADDI(L, "inbound_nodes", nodes = cJSON_CreateArray());
+    node = ok ? cJSON_CreateArray() : NULL;
+    if (!(node && cJSON_AddItemToArray(nodes, node))) {
+        cJSON_Delete(node);
+        return 0;
+    }
+    for (int k = 0; k < l->nin && ok; k++) {
+        int p = l->inp[k];
+        cJSON *t = tensor_ref(p < 0 ? nn_model_input_name(m) : m->layers[p].name, 1);
+        if (!(t && cJSON_AddItemToArray(node, t))) {
+            cJSON_Delete(t);
+            ok = 0;
+        }
+    }
+    return ok;
+}
+
+/* input_layers / output_layers: [[name, 0, 0]]. */
+static int add_ends(cJSON *cf, const nn_model *m)
+{
+    int ok = 1;
+    for (int k = 0; k < 2 && ok; k++) {
+        cJSON *list = cJSON_CreateArray();
+        cJSON *t = tensor_ref(k ? m->layers[m->nlayers - 1].name : nn_model_input_name(m), 0);
+        if (!(list && t && cJSON_AddItemToArray(list, t))) {
+            cJSON_Delete(t);
+            cJSON_Delete(list);
+            return 0;
+        }
+        ADDI(cf, k ? "output_layers" : "input_layers", list);
+    }
+    return ok;
+}
+
 char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error *e)
 {
     nn_spec s;
@@ -386,12 +448,16 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
     cJSON *root = cJSON_CreateObject(), *cf = NULL, *layers = NULL, *in = NULL, *incf = NULL;
     char inname[80];
     ok = root != NULL;
-    ADD(cJSON_AddStringToObject(root, "class_name", "Sequential"));
+    /* a graph is written as tf.keras 2.4+ writes a functional model */
+    ADD(cJSON_AddStringToObject(root, "class_name", m->graph ? "Functional" : "Sequential"));
     ADDI(root, "config", cf = cJSON_CreateObject());
-    ADD(cJSON_AddStringToObject(cf, "name", m->name[0] ? m->name : "sequential"));
+    ADD(cJSON_AddStringToObject(cf, "name", m->name[0] ? m->name
+                                            : m->graph ? "model" : "sequential"));
     ADDI(cf, "layers", layers = cJSON_CreateArray());
     /* TF 2.x: the InputLayer of a Sequential model is "<first>_input" */
     snprintf(inname, sizeof inname, "%.60s_input", m->nlayers ? m->layers[0].name : "input");
+    if (m->graph)
+        snprintf(inname, sizeof inname, "%s", nn_model_input_name(m));
     in = ok ? cJSON_CreateObject() : NULL;
     if (!(in && cJSON_AddItemToArray(layers, in))) {
         cJSON_Delete(in);
@@ -404,6 +470,10 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
     ADD(cJSON_AddBoolToObject(incf, "sparse", 0));
     ADD(cJSON_AddBoolToObject(incf, "ragged", 0));
     ADD(cJSON_AddStringToObject(incf, "name", inname));
+    if (m->graph) {
+        ADD(cJSON_AddStringToObject(in, "name", inname));
+        ADD(cJSON_AddArrayToObject(in, "inbound_nodes"));
+    }
     for (int i = 0; i < m->nlayers && !rc && ok; i++) {
         const nn_layer *l = &m->layers[i];
         lopts o;
@@ -421,11 +491,15 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
                 rc = generic_config(cJSON_GetObjectItemCaseSensitive(L, "config"), l, calls[i],
                                     e);
         }
-        if (!rc && !(L && cJSON_AddItemToArray(layers, L)))
+        if (!rc && L && m->graph && !add_inbound(L, m, l))
+            ok = 0;
+        if (!rc && ok && !(L && cJSON_AddItemToArray(layers, L)))
             ok = 0;
         if (rc || !ok)
             cJSON_Delete(L);
     }
+    if (!rc && ok && m->graph && m->nlayers)
+        ok = add_ends(cf, m);
     char *text = NULL;
     if (!rc && ok)
         text = cJSON_PrintUnformatted(root);
