@@ -574,6 +574,41 @@ bad_case bn_momentum.nn "BatchNormalization momentum=1" - -- summary bn_momentum
 bad_case bn_epsilon.nn "BatchNormalization epsilon=0" - -- summary bn_epsilon.nn
 bad_case bn_ok.nn "--accumulate with BatchNormalization" o_bn1 -- train bn_ok.nn $D --accumulate 2 --out o_bn1
 
+# ---- functional Keras files (Model / Functional model_config) ----
+if [ $H5PY -eq 1 ]; then
+    $PY - <<'P'
+import copy, json, h5py
+def dense(name, units, ins, cls="Dense"):
+    return {"class_name": cls, "config": {"name": name, "units": units}, "name": name,
+            "inbound_nodes": [[[n, 0, 0, {}] for n in ins]]}
+base = {"class_name": "Functional", "config": {"name": "model", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4], "name": "input_1"},
+     "name": "input_1", "inbound_nodes": []},
+    dense("dense", 5, ["input_1"]), dense("dense_1", 2, ["dense"])],
+    "input_layers": [["input_1", 0, 0]], "output_layers": [["dense_1", 0, 0]]}}
+def save(fname, edit):
+    mc = copy.deepcopy(base)
+    L = {l["name"]: l for l in mc["config"]["layers"]}
+    edit(mc["config"], L)
+    with h5py.File(fname, "w") as f:
+        f.attrs["model_config"] = json.dumps(mc)
+        f.attrs["keras_version"] = "2.4.0"
+        f.create_group("model_weights").attrs["layer_names"] = []
+save("kf_undefined.h5", lambda c, L: L["dense_1"]["inbound_nodes"][0][0].__setitem__(0, "densee"))
+save("kf_cycle.h5", lambda c, L: L["dense"]["inbound_nodes"][0][0].__setitem__(0, "dense_1"))
+save("kf_shared.h5", lambda c, L: L["dense_1"]["inbound_nodes"].append([["input_1", 0, 0, {}]]))
+save("kf_two_outputs.h5", lambda c, L: c["output_layers"].append(["dense", 0, 0]))
+save("kf_unknown.h5", lambda c, L: L["dense_1"].__setitem__("class_name", "GRU"))
+save("kf_training.h5", lambda c, L: L["dense_1"]["inbound_nodes"][0][0].__setitem__(3, {"training": False}))
+P
+fi
+h5case kf_undefined.h5 "functional Keras file: a layer's input is not a layer of the model" - -- summary kf_undefined.h5
+h5case kf_cycle.h5 "functional Keras file: inbound_nodes form a cycle" - -- summary kf_cycle.h5
+h5case kf_shared.h5 "functional Keras file: a layer called twice (shared weights)" - -- summary kf_shared.h5
+h5case kf_two_outputs.h5 "functional Keras file: two output_layers" - -- summary kf_two_outputs.h5
+h5case kf_unknown.h5 "functional Keras file: unknown layer class GRU" - -- summary kf_unknown.h5
+h5case kf_training.h5 "functional Keras file: a layer called with training=False" - -- summary kf_training.h5
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"
