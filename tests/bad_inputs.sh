@@ -434,7 +434,7 @@ bad_case paste_big.py "1e300 * 1e300" - -- summary paste_big.py
 bad_case paste_seqlist.py "Sequential([Dense(..), 3])" - -- summary paste_seqlist.py
 bad_case paste_pipe.R "%>% 3" - -- summary paste_pipe.R
 bad_case paste_nomodel.R "model %>% ... with no model made" - -- summary paste_nomodel.R
-bad_case paste_functional.py "functional API: Dense(64)(inputs)" - -- summary paste_functional.py
+bad_case paste_functional.py "functional layers but no Model(...) line" - -- summary paste_functional.py
 
 # ---- pooling and padding layers (issue 17): AveragePooling2D, global pools, ZeroPadding2D
 spec avg_big.nn 'AveragePooling2D((2, 7), input_shape=(4, 6, 1))'
@@ -574,6 +574,53 @@ bad_case bn_momentum.nn "BatchNormalization momentum=1" - -- summary bn_momentum
 bad_case bn_epsilon.nn "BatchNormalization epsilon=0" - -- summary bn_epsilon.nn
 bad_case bn_ok.nn "--accumulate with BatchNormalization" o_bn1 -- train bn_ok.nn $D --accumulate 2 --out o_bn1
 
+# ---- functional models in the spec (issue 17, parser side: src/spec/paste_graph.c) ----
+spec fn_undefined.py 'inputs = Input(shape=(4,))
+x = Dense(4)(inptus)
+model = Model(inputs, x)'
+spec fn_shared.py 'inputs = Input(shape=(4,))
+d = Dense(4)
+x = d(inputs)
+x = d(x)
+model = Model(inputs, x)'
+spec fn_two_outputs.py 'inputs = Input(shape=(4,))
+a = Dense(4)(inputs)
+b = Dense(2)(inputs)
+model = Model(inputs=inputs, outputs=[a, b])'
+spec fn_two_inputs.R 'a <- layer_input(shape = c(4))
+b <- layer_input(shape = c(4))
+x <- layer_add(list(a, b))
+model <- keras_model(inputs = list(a, b), outputs = x)'
+spec fn_other_input.py 'a = Input(shape=(4,))
+b = Input(shape=(4,))
+x = add([a, b])
+model = Model(inputs=a, outputs=x)'
+spec fn_not_tensor.py 'inputs = Input(shape=(4,))
+x = Dense(4)(3)
+model = Model(inputs, x)'
+spec fn_not_layer.py 'inputs = Input(shape=(4,))
+x = tf.nn.relu(inputs)
+model = Model(inputs, x)'
+spec fn_unrelated_input.py 'inputs = Input(shape=(4,))
+other = Input(shape=(4,))
+x = Dense(4)(inputs)
+model = Model(inputs=other, outputs=x)'
+spec fn_input_not_input.R 'inputs <- layer_input(shape = c(4))
+x <- inputs %>% layer_dense(units = 4)
+model <- keras_model(x, x)'
+spec fn_no_model.R 'inputs <- layer_input(shape = c(4))
+x <- inputs %>% layer_dense(units = 4)
+model %>% compile(loss = "mse")'
+bad_case fn_undefined.py "functional: a variable used before it is defined" - -- summary fn_undefined.py
+bad_case fn_shared.py "functional: a layer object applied twice (shared)" - -- summary fn_shared.py
+bad_case fn_two_outputs.py "functional: Model(outputs=[a, b])" - -- summary fn_two_outputs.py
+bad_case fn_two_inputs.R "functional: keras_model(inputs = list(a, b))" - -- summary fn_two_inputs.R
+bad_case fn_other_input.py "functional: the output depends on a second Input" - -- summary fn_other_input.py
+bad_case fn_not_tensor.py "functional: Dense(4)(3), a layer applied to a number" - -- summary fn_not_tensor.py
+bad_case fn_not_layer.py "functional: tf.nn.relu(x), not a Keras layer" - -- summary fn_not_layer.py
+bad_case fn_unrelated_input.py "functional: Model(inputs=) an Input the output does not use" - -- summary fn_unrelated_input.py
+bad_case fn_input_not_input.R "functional: keras_model(x, x), x not an Input" - -- summary fn_input_not_input.R
+bad_case fn_no_model.R "functional: layers applied but no keras_model()" - -- summary fn_no_model.R
 # ---- functional Keras files (Model / Functional model_config) ----
 if [ $H5PY -eq 1 ]; then
     $PY - <<'P'

@@ -269,3 +269,132 @@ void gc_model_ok(const char *spec_text, int B, uint64_t seed)
     CU_ASSERT(r.checked > 0);
     CU_ASSERT(r.sum_abs_numeric > 0);
 }
+
+/* ---- a merge layer with several inputs ---------------------------------- */
+
+typedef struct merge_case {
+    nn_layer l;
+    int B;
+    float *xs[NN_MAX_INPUTS], *y, *r;
+    nn_ctx ctx;
+} merge_case;
+
+static double merge_obj(void *vc)
+{
+    merge_case *c = vc;
+    size_t out = nn_shape_size(&c->l.out) * (size_t)c->B;
+    c->l.ops->merge->forward(&c->l, (const float *const *)c->xs, c->y, c->B, &c->ctx);
+    double f = 0;
+    for (size_t i = 0; i < out; i++)
+        f += (double)c->r[i] * c->y[i];
+    return f;
+}
+
+/* Moves x_k[i] away from every x_j[i], j < k, by at least 0.05 (the extreme
+ * of Maximum/Minimum then has no tie within the step h). */
+static void spread(float *const *xs, int nin, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int k = 1; k < nin; k++)
+            for (int j = 0; j < k; j++)
+                if (fabsf(xs[k][i] - xs[j][i]) < 0.05f) {
+                    xs[k][i] += 0.13f;
+                    j = -1;   /* recheck against every earlier input */
+                }
+}
+
+int gc_merge(const char *call, int nin, const nn_shape *ins, int B, int distinct,
+             uint64_t seed, double tol, gc_result *res)
+{
+    memset(res, 0, sizeof *res);
+    nn_error e = {0};
+    nn_spec s;
+    if (nin < 1 || nin > NN_MAX_INPUTS || nn_spec_parse(call, "<gradcheck>", &s, &e) ||
+        s.ncalls != 1) {
+        printf("gradcheck: cannot parse %s (%d inputs): %s\n", call, nin, e.msg);
+        return 1;
+    }
+    merge_case c = {.B = B};
+    nn_shape ish;
+    int has;
+    int rc = nn_layer_create(&c.l, &s.calls[0], &ish, &has, &e);
+    nn_spec_free(&s);
+    if (rc || !c.l.ops->merge) {
+        printf("gradcheck: %s: %s\n", call, rc ? e.msg : "not a merge layer");
+        if (!rc)
+            nn_layer_destroy(&c.l);
+        return 1;
+    }
+    c.l.nin = nin;
+    for (int k = 0; k < nin; k++) {
+        c.l.ins[k] = ins[k];
+        c.l.inp[k] = k - 1;
+    }
+    c.l.in = ins[0];
+    size_t work = 0;
+    if (c.l.ops->configure(&c.l, &e) ||
+        (c.l.ops->plan && c.l.ops->plan(&c.l, B, &work, &e))) {
+        printf("gradcheck: %s: %s\n", call, e.msg);
+        nn_layer_destroy(&c.l);
+        return 1;
+    }
+    size_t nx[NN_MAX_INPUTS], nout = nn_shape_size(&c.l.out) * (size_t)B;
+    float *dx[NN_MAX_INPUTS];
+    for (int k = 0; k < nin; k++) {
+        nx[k] = nn_shape_size(&ins[k]) * (size_t)B;
+        c.xs[k] = malloc(nx[k] * sizeof(float));
+        dx[k] = malloc(nx[k] * sizeof(float));
+        tu_fill_uniform(c.xs[k], nx[k], seed + 10 + (uint64_t)k, -1.0f, 1.0f);
+    }
+    if (distinct)
+        spread(c.xs, nin, nx[0]);
+    c.y = calloc(nout, sizeof(float));
+    c.r = calloc(nout, sizeof(float));
+    float *dy = malloc(nout * sizeof(float));
+    uint64_t *ids = calloc((size_t)B, sizeof *ids);
+    c.ctx.work = work ? malloc(work) : NULL;
+    c.ctx.work_bytes = work;
+    c.ctx.seed = seed;
+    c.ctx.sample_ids = ids;
+    tu_fill_uniform(c.r, nout, seed + 3, -1.0f, 1.0f);
+
+    merge_obj(&c);
+    memcpy(dy, c.r, nout * sizeof(float));
+    for (int k = 0; k < nin; k++) {   /* every element overwritten, dy only read */
+        for (size_t i = 0; i < nx[k]; i++)
+            dx[k][i] = NAN;
+        c.l.ops->merge->backward(&c.l, k, (const float *const *)c.xs, c.y, dy, dx[k], B,
+                                 &c.ctx);
+    }
+    for (size_t i = 0; i < nout; i++)
+        if (dy[i] != c.r[i]) {
+            res->failed++;
+            snprintf(res->first_bad, sizeof res->first_bad, "dy[%zu] was written", i);
+            break;
+        }
+    for (int k = 0; k < nin; k++) {
+        char what[16];
+        snprintf(what, sizeof what, "dx%d", k);
+        check_vec(what, merge_obj, &c, c.xs[k], dx[k], nx[k], tol, res);
+    }
+    char what[200];
+    snprintf(what, sizeof what, "%s x%d B=%d", call, nin, B);
+    int bad = verdict(what, res);
+    for (int k = 0; k < nin; k++)
+        free(c.xs[k]), free(dx[k]);
+    free(c.y), free(c.r), free(dy), free(ids), free(c.ctx.work);
+    nn_layer_destroy(&c.l);
+    return bad;
+}
+
+void gc_merge_ok(const char *call, int nin, const nn_shape *ins, int B, int distinct,
+                 uint64_t seed)
+{
+    gc_result r;
+    int bad = gc_merge(call, nin, ins, B, distinct, seed, GC_TOL, &r);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(r.checked > 0);
+    CU_ASSERT(r.sum_abs_numeric > 0);
+    if (distinct)   /* spread inputs leave no kink to skip */
+        CU_ASSERT_EQUAL(r.skipped, 0);
+}

@@ -31,6 +31,13 @@ int gc_layer(const char *call, nn_shape in, int B, int training, uint64_t seed,
  * fused softmax/sigmoid path when the spec ends that way). */
 int gc_model(const char *spec_text, int B, uint64_t seed, double tol, gc_result *res);
 
+/* A merge layer (Add, Concatenate, ...) on nin inputs of shapes ins: f as
+ * above on its output; every element of every input's dx checked, and dy
+ * must come back unchanged. distinct: inputs spread so that no two agree
+ * within 0.05 at any element (Maximum/Minimum away from ties). */
+int gc_merge(const char *call, int nin, const nn_shape *ins, int B, int distinct,
+             uint64_t seed, double tol, gc_result *res);
+
 /* The suites' usual tolerance. */
 #define GC_TOL 1e-2
 
@@ -38,5 +45,8 @@ int gc_model(const char *spec_text, int B, uint64_t seed, double tol, gc_result 
  * failed, something was checked, the numeric gradient is not all zero. */
 void gc_layer_ok(const char *call, nn_shape in, int B, int training, uint64_t seed);
 void gc_model_ok(const char *spec_text, int B, uint64_t seed);
+/* gc_merge with GC_TOL (3 asserts; a 4th with distinct: nothing skipped). */
+void gc_merge_ok(const char *call, int nin, const nn_shape *ins, int B, int distinct,
+                 uint64_t seed);
 
 #endif

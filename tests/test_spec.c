@@ -367,9 +367,9 @@ static void test_err_garbage_after_call(void)
                 "found 'x'");
     parse_fails("Dense(10)\n\n   Dense(5) junk # c\n", "t.nn:3:13: ", "expected end of line",
                 "found 'junk");
-    /* Keras's functional API: a layer called on a tensor */
-    parse_fails("Dense(10)(x)", "t.nn:1:10: ", "Dense(...)(...) calls a layer on a tensor",
-                "the functional API is not supported yet");
+    /* Keras's functional API: a layer applied to a tensor that was never made */
+    parse_fails("Dense(10)(x)", "t.nn:1:11: ", "name 'x' is not defined",
+                "a variable must be set on an earlier line");
 }
 
 static void test_err_empty_argument(void)

@@ -122,6 +122,12 @@ int nn_model_team_layer(const nn_model *m, int i, int B);
 /* One optimizer step over every trainable layer (split over the threads),
  * then nn_optim_advance. */
 void nn_model_update(nn_model *m);
+/* What the plan holds, in bytes: the layer outputs kept for backward,
+ * the buffers of their gradients (*grads; for a graph model also what one
+ * buffer per output would take, *unshared, else *grads) and the
+ * workspace of all threads. Zeros before nn_model_plan. */
+void nn_model_plan_bytes(const nn_model *m, size_t *acts, size_t *grads, size_t *unshared,
+                         size_t *work);
 /* Layer i's output buffer of the last forward on input x: its own, or for a
  * reshape layer (Flatten) the buffer of its input; NULL for a layer whose
  * output was only kept a cache chunk at a time (a ReLU conv under max

@@ -333,6 +333,13 @@ static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *
         printf("  peak RSS %.1f MB", rss_max);
     printf("%s(synthetic data %.1f MB per rank, parameters + gradients %.1f MB)\n",
            N > 1 ? "  " : " ", pool_mb, 4.0 * (1 + r->threads) * (double)m->nparams / 1e6);
+    size_t pa, pg, pu, pw;
+    nn_model_plan_bytes(m, &pa, &pg, &pu, &pw);
+    printf("  plan of a rank: activations %.1f MB, their gradients %.1f MB", (double)pa / 1e6,
+           (double)pg / 1e6);
+    if (pu != pg)
+        printf(" (%.1f MB without sharing buffers by liveness)", (double)pu / 1e6);
+    printf(", workspace %.1f MB\n", (double)pw / 1e6);
     if (m->prof)
         print_profile(m, r, d);
     printf("BENCH model=%s ranks=%d threads=%d batch=%d img_s=%.2f ms_step=%.3f gflops=%.3f "

@@ -12,6 +12,8 @@ extern const nn_layer_ops nn_rescaling_ops, nn_batchnorm_ops;
 extern const nn_layer_ops nn_avgpool2d_ops, nn_global_avgpool2d_ops, nn_global_maxpool2d_ops,
     nn_zero_padding2d_ops;
 extern const nn_layer_ops nn_leaky_relu_ops, nn_relu_ops, nn_softmax_ops, nn_reshape_ops;
+extern const nn_layer_ops nn_add_ops, nn_subtract_ops, nn_multiply_ops, nn_average_ops,
+    nn_maximum_ops, nn_minimum_ops, nn_concatenate_ops;
 
 static const struct {
     const char *name, *r_name;
@@ -38,6 +40,25 @@ static const struct {
     {"Softmax", "layer_activation_softmax", &nn_softmax_ops},
     {"Reshape", "layer_reshape", &nn_reshape_ops},
     {"BatchNormalization", "layer_batch_normalization", &nn_batchnorm_ops},
+    {"Add", "layer_add", &nn_add_ops},
+    {"Subtract", "layer_subtract", &nn_subtract_ops},
+    {"Multiply", "layer_multiply", &nn_multiply_ops},
+    {"Average", "layer_average", &nn_average_ops},
+    {"Maximum", "layer_maximum", &nn_maximum_ops},
+    {"Minimum", "layer_minimum", &nn_minimum_ops},
+    {"Concatenate", "layer_concatenate", &nn_concatenate_ops},
+};
+
+/* Keras's functional spellings of the merge layers: add([a, b]) is
+ * Add()([a, b]). */
+static const struct {
+    const char *fn;
+    const nn_layer_ops *ops;
+} merge_fns[] = {
+    {"add", &nn_add_ops},         {"subtract", &nn_subtract_ops},
+    {"multiply", &nn_multiply_ops}, {"average", &nn_average_ops},
+    {"maximum", &nn_maximum_ops}, {"minimum", &nn_minimum_ops},
+    {"concatenate", &nn_concatenate_ops},
 };
 
 const nn_layer_ops *nn_layer_find(const char *kind)
@@ -55,6 +76,9 @@ const nn_layer_ops *nn_layer_find(const char *kind)
         return &nn_global_avgpool2d_ops;
     if (!strcmp(kind, "GlobalMaxPool2D"))
         return &nn_global_maxpool2d_ops;
+    for (size_t i = 0; i < sizeof merge_fns / sizeof merge_fns[0]; i++)
+        if (!strcmp(kind, merge_fns[i].fn))
+            return merge_fns[i].ops;
     return NULL;
 }
 
@@ -63,7 +87,8 @@ const char *nn_layer_known(void)
     return "Dense, Conv2D, MaxPooling2D, Dropout, Flatten, Activation, Conv2DTranspose, "
            "UpSampling2D, Embedding, SimpleRNN, LSTM, Rescaling, AveragePooling2D, "
            "GlobalAveragePooling2D, GlobalMaxPooling2D, ZeroPadding2D, LeakyReLU, ReLU, "
-           "Softmax, Reshape, BatchNormalization";
+           "Softmax, Reshape, BatchNormalization, Add, Subtract, Multiply, Average, Maximum, "
+           "Minimum, Concatenate";
 }
 
 const char *nn_layer_name_at(int i, int r_name)

@@ -279,13 +279,14 @@ int spec_is_model_name(const parser *p, const nn_value *v)
     return v->kind == NN_V_STR && v->name && p->model && !strcmp(v->name, p->model);
 }
 
-static int set_var(parser *p, char *name, nn_value *v)
+int spec_set_var(parser *p, char *name, nn_value *v)
 {
     for (int i = 0; i < p->nvars; i++)
         if (!strcmp(p->vars[i].name, name)) {
             free(name);
             spec_value_free(&p->vars[i].v);
             p->vars[i].v = *v;
+            p->vars[i].tensor = p->vars[i].applied = 0;
             return NN_OK;
         }
     spec_var *vars = realloc(p->vars, (size_t)(p->nvars + 1) * sizeof *vars);
@@ -295,6 +296,7 @@ static int set_var(parser *p, char *name, nn_value *v)
         return nn_err(p->e, NN_ENOMEM, "out of memory");
     }
     p->vars = vars;
+    memset(&p->vars[p->nvars], 0, sizeof p->vars[p->nvars]);
     p->vars[p->nvars].name = name;
     p->vars[p->nvars++].v = *v;
     return NN_OK;
@@ -379,7 +381,7 @@ static int tuple_assignment(parser *p, int line, size_t at)
     }
     for (int i = 0; i < n; i++) {
         if (ok && !rc) {
-            rc = set_var(p, names[i], &vals[i]);
+            rc = spec_set_var(p, names[i], &vals[i]);
             memset(&vals[i], 0, sizeof vals[i]);
         } else {
             free(names[i]);
@@ -448,6 +450,8 @@ static int statement(parser *p, nn_value *chain, int *nchain)
             return spec_fail(p, "a call such as Dense(10) or compile(...)");
         return spec_refuse(p, line, at, "the data comes from --data");
     }
+    if (spec_graph_starts(p, lhs != NULL))   /* x = Dense(4)(inputs), keras_model(..) */
+        return spec_graph_statement(p, lhs, at);
     int model_ish = looks_like_model(p, lhs != NULL);
     p->names_ok = 1;
     int rc = spec_parse_value(p, &chain[0], 1);
@@ -479,13 +483,7 @@ static int statement(parser *p, nn_value *chain, int *nchain)
     }
     if (!rc) {
         spec_skip_space(p, 0);
-        if (peek(p) == '(' && chain[*nchain - 1].kind == NN_V_CALL && model_ish) {
-            p->keep_msg = 1;
-            rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(...)(...) calls a layer on a tensor: "
-                        "the functional API is not supported yet, write the layers in "
-                        "sequence (Sequential)", p->path, p->line, p->col,
-                        chain[*nchain - 1].call->fn);
-        } else if ((peek(p) == '<' && p->s[p->i + 1] == '-') ||
+        if ((peek(p) == '<' && p->s[p->i + 1] == '-') ||
                    (peek(p) == '=' && p->s[p->i + 1] != '=')) {
             model_ish = 0;   /* dim(x_train) <- c(...): R assigning into data */
             rc = NN_EFORMAT;
@@ -510,8 +508,9 @@ static int statement(parser *p, nn_value *chain, int *nchain)
             free(lhs);
             p->keep_msg = 1;
             return nn_err(p->e, NN_EFORMAT, "%s:%d: %s %%>%% ... before any model: start "
-                          "with %s <- keras_model_sequential()", p->path, line, head->name,
-                          head->name);
+                          "with %s <- %s", p->path, line, head->name, head->name,
+                          spec_graph_tensors(p) ? "keras_model(inputs, outputs)"
+                                                : "keras_model_sequential()");
         }
         if (*nchain == 1 || !spec_is_model_name(p, head)) {
             free(lhs);
@@ -533,7 +532,7 @@ static int statement(parser *p, nn_value *chain, int *nchain)
             free(lhs);
             return spec_refuse(p, line, at, "the data comes from --data");
         }
-        rc = set_var(p, lhs, head);   /* batch_size <- 128 */
+        rc = spec_set_var(p, lhs, head);   /* batch_size <- 128 */
         memset(head, 0, sizeof *head);
         *nchain = 0;
         return rc;

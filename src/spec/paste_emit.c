@@ -113,7 +113,7 @@ static int clean_fit(parser *p, nn_call *c)
     return rc;
 }
 
-static int push(parser *p, nn_call *c)
+int spec_push(parser *p, nn_call *c)
 {
     nn_spec *s = p->out;
     nn_call *calls = realloc(s->calls, (size_t)(s->ncalls + 1) * sizeof *calls);
@@ -127,7 +127,7 @@ static int push(parser *p, nn_call *c)
 
 /* An undotted bare name left where a value belongs: Dense(10, activation=relu)
  * (a string without quotes) or a variable that was never set. */
-static int stray_name(parser *p, const nn_value *v)
+int spec_stray_name(parser *p, const nn_value *v)
 {
     /* R keras's function objects: loss = loss_binary_crossentropy */
     static const char *const r_objects[] = {"loss_", "metric_", "optimizer_", NULL};
@@ -144,11 +144,11 @@ static int stray_name(parser *p, const nn_value *v)
                       p->path, v->line, v->col, (int)n, v->name, (int)n, v->name);
     }
     for (int i = 0; i < v->n; i++)
-        if (stray_name(p, &v->items[i]))
+        if (spec_stray_name(p, &v->items[i]))
             return NN_EFORMAT;
     if (v->call)
         for (int i = 0; i < v->call->nargs; i++)
-            if (stray_name(p, &v->call->vals[i]))
+            if (spec_stray_name(p, &v->call->vals[i]))
                 return NN_EFORMAT;
     return NN_OK;
 }
@@ -224,9 +224,9 @@ int spec_emit(parser *p, nn_call *c, int on_model, int line, size_t at)
                 break;
             }
     for (int i = 0; i < c->nargs && !rc; i++)
-        rc = stray_name(p, &c->vals[i]);
+        rc = spec_stray_name(p, &c->vals[i]);
     if (!rc)
-        rc = push(p, c);
+        rc = spec_push(p, c);
     else
         nn_call_free(c);
     for (int i = 0; i < layers.n && !rc; i++) {

@@ -181,7 +181,7 @@ int spec_value_copy(nn_value *d, const nn_value *v)
     return NN_OK;
 }
 
-const spec_var *spec_var_find(const parser *p, const char *name, size_t n)
+spec_var *spec_var_find(const parser *p, const char *name, size_t n)
 {
     for (int i = p->nvars - 1; i >= 0; i--)
         if (strlen(p->vars[i].name) == n && !strncmp(p->vars[i].name, name, n))
@@ -304,7 +304,7 @@ static int bare_name(parser *p, nn_value *v, const char *w, size_t n, int depth)
     }
 #undef IS
     const spec_var *var = spec_var_find(p, w, n);
-    if (var) {
+    if (var && !var->tensor) {   /* a tensor's name is data here: fit(x, y) */
         int line = v->line, col = v->col;
         if (spec_value_copy(v, &var->v))
             return nn_err(p->e, NN_ENOMEM, "out of memory");
@@ -503,6 +503,8 @@ int nn_spec_parse(const char *text, const char *path, nn_spec *out, nn_error *e)
     }
     if (!rc)
         rc = spec_refused(&p);
+    if (!rc)
+        rc = spec_graph_finish(&p);
     /* in line order: a callback's note comes from its earlier definition */
     size_t plen = strlen(out->path);
     for (int i = 1; !rc && i < out->nnotes; i++)

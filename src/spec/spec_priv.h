@@ -11,6 +11,8 @@
 typedef struct spec_var {
     char *name;
     nn_value v;
+    int tensor;      /* holds a tensor: 1 + the index of the call making it (paste_graph.c) */
+    int applied;     /* a layer object (d = Dense(4)): the line it was applied on, 0 if not yet */
 } spec_var;
 
 typedef struct parser {
@@ -39,7 +41,11 @@ int spec_parse_value(parser *p, nn_value *v, int depth);   /* with arithmetic (a
 int spec_parse_primary(parser *p, nn_value *v, int depth); /* one value, no operator */
 void spec_value_free(nn_value *v);
 int spec_value_copy(nn_value *dst, const nn_value *src);
-const spec_var *spec_var_find(const parser *p, const char *name, size_t n);
+/* A variable by name; one holding a tensor is found too (check ->tensor). */
+spec_var *spec_var_find(const parser *p, const char *name, size_t n);
+/* Sets (or replaces) a variable: takes name and v's contents; tensor and
+ * applied start at 0. */
+int spec_set_var(parser *p, char *name, nn_value *v);
 /* Appends "path:line: text" to the spec's notes (NN_ENOMEM on failure). */
 int spec_note(parser *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -56,11 +62,28 @@ int spec_refuse(parser *p, int line, size_t at, const char *why);
 /* Turns one call of a statement into the spec's calls (p->out); takes c's
  * contents. on_model: applied to the model (method, pipe stage). */
 int spec_emit(parser *p, nn_call *c, int on_model, int line, size_t at);
+/* Appends c to the spec's calls, taking its contents. */
+int spec_push(parser *p, nn_call *c);
+/* The error for a bare undotted name left in a call's value (a string
+ * without quotes or a variable never set), NN_OK when there is none. */
+int spec_stray_name(parser *p, const nn_value *v);
 /* The error for the refused lines, if any (NN_OK when none). */
 int spec_refused(parser *p);
 /* One statement at the cursor: a call, an assignment, a pipeline, a line to
  * skip or to refuse (paste.c). Appends its calls to p->out. */
 int spec_statement(parser *p);
+/* Functional models (paste_graph.c). Whether the statement at the cursor
+ * works on tensors: an Input(...), a layer applied to a tensor, a merge of
+ * tensors, Model(...)/keras_model(...), a pipe from a tensor. has_lhs: it is
+ * assigned (an Input alone on a line stays a Sequential spec's line). */
+int spec_graph_starts(const parser *p, int has_lhs);
+/* Parses that statement, emitting one call per layer applied (inputs set);
+ * takes lhs (the variable assigned, or NULL). */
+int spec_graph_statement(parser *p, char *lhs, size_t at);
+/* Whether a variable holds a tensor (the script is a functional one). */
+int spec_graph_tensors(const parser *p);
+/* At the end: layers applied to tensors need a Model(...) line. */
+int spec_graph_finish(parser *p);
 /* Whether a script is R (<-, %>%, x$y, library(), layer_*): names in
  * "did you mean" follow its spelling. */
 int spec_is_r(const char *text);

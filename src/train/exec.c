@@ -23,8 +23,10 @@ static void forward_rows(nn_model *m, const float *x, long r0, long n, int i0, i
     c.sample_ids = ctx->sample_ids ? ctx->sample_ids + r0 : NULL;
     c.work = work;
     c.work_bytes = ex->work_bytes;
-    const float *in = nn_model_layer_out(m, x, i0 - 1);
-    in += (size_t)r0 * (i0 ? nn_shape_size(&m->layers[i0 - 1].out) : nn_model_in_size(m));
+    if (i0 >= i1)
+        return;
+    const float *in = nn_model_layer_out(m, x, m->layers[i0].inp[0]);
+    in += (size_t)r0 * nn_shape_size(&m->layers[i0].in);
     for (int i = i0; i < i1; i++) {
         nn_layer *l = &m->layers[i];
         float *y = l->ops->reshape          ? (float *)in
@@ -83,6 +85,10 @@ static void forward_slice(nn_model *m, const float *x, int B, long r0, long n, i
                           float *work, const nn_ctx *ctx, double *prof, int threaded)
 {
     const nn_exec *ex = m->exec;
+    if (m->graph) {
+        nn_exec_graph_forward(m, x, B, r0, n, t, work, ctx, prof, threaded);
+        return;
+    }
     long step = ex->cache_rows > 0 ? ex->cache_rows : n;
     int k = ex->cache_layers;
     for (long j = 0; k > 0 && j < n; j += step)
@@ -144,17 +150,6 @@ const float *nn_model_forward(nn_model *m, const float *x, int B, nn_ctx *ctx)
     return nn_model_layer_out(m, x, m->nlayers - 1);
 }
 
-typedef struct bwd_job {
-    nn_model *m;
-    const float *x;
-    float *dout;
-    int B, first, active;   /* active: threads with rows */
-    const nn_ctx *ctx;
-    nn_grad_ready_fn ready; /* may be NULL */
-    void *ready_arg;
-    int next;               /* the highest layer not yet announced */
-} bwd_job;
-
 /* grads[layer] += the other threads' buffers, in thread order. */
 static void sum_layer(nn_model *m, const nn_layer *l, int active)
 {
@@ -195,12 +190,12 @@ static const float *rows_at(const float *buf, long r0, size_t width)
  * fresh: thread t's private gradient of the layer starts at zero; final:
  * the thread's last rows of this layer in this call, so it counts as done
  * (and thread 0 announces the gradients that are final). */
-static void bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, float *dx,
-                      float *grads, nn_ctx *c, int fresh, int final)
+void nn_exec_bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, float *dx,
+                       float *grads, nn_ctx *c, int fresh, int final)
 {
     nn_model *m = j->m;
     nn_layer *l = &m->layers[i];
-    const float *in = rows_at(nn_model_layer_out(m, j->x, i - 1), r0, nn_shape_size(&l->in));
+    const float *in = rows_at(nn_model_layer_out(m, j->x, l->inp[0]), r0, nn_shape_size(&l->in));
     const float *y = rows_at(nn_model_layer_out(m, j->x, i), r0, nn_shape_size(&l->out));
     c->row0 = j->ctx->row0 + (int)r0;
     c->sample_ids = j->ctx->sample_ids ? j->ctx->sample_ids + r0 : NULL;
@@ -211,8 +206,14 @@ static void bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, floa
                      c);
     if (t == 0 && m->prof)
         m->prof[2 * i + 1] += nn_now() - t0;
-    if (!final)
-        return;
+    if (final)
+        nn_exec_layer_final(j, t, i);
+}
+
+void nn_exec_layer_final(bwd_job *j, int t, int i)
+{
+    nn_model *m = j->m;
+    const nn_layer *l = &m->layers[i];
     nn_team *tm = m->exec->team;
     if (j->active > 1 &&
         atomic_fetch_add_explicit(&tm->done[i], 1, memory_order_acq_rel) == j->active - 1) {
@@ -261,8 +262,8 @@ static void bwd_team(bwd_job *j, int t, int i, long r0, long n, float *dy, float
  * each thread's dy rows into one batch buffer, thread 0 runs the layer over
  * all B rows into thread 0's gradient (final at once, no per-thread copies
  * to add); returns thread t's rows of dx (NULL: none). */
-static float *bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float *dy, int want_dx,
-                        nn_ctx *c)
+float *nn_exec_bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float *dy,
+                         int want_dx, nn_ctx *c)
 {
     nn_model *m = j->m;
     nn_layer *l = &m->layers[i];
@@ -279,7 +280,7 @@ static float *bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float *
         c->row0 = j->ctx->row0;
         c->sample_ids = j->ctx->sample_ids;
         l->ops->backward(l, m->params + l->param_off, m->grads + l->param_off,
-                         nn_model_layer_out(m, j->x, i - 1), nn_model_layer_out(m, j->x, i),
+                         nn_model_layer_out(m, j->x, l->inp[0]), nn_model_layer_out(m, j->x, i),
                          ex->wbuf[0], want_dx ? ex->wbuf[1] : NULL, j->B, c);
         if (m->prof)
             m->prof[2 * i + 1] += nn_now() - t0;
@@ -309,7 +310,7 @@ static void bwd_prefix(bwd_job *j, int t, int k, long r0, long n, float *dy, flo
         for (int i = k - 1; i >= j->first; i--) {
             const nn_layer *l = &m->layers[i];
             float *cdx = i > j->first ? (l->ops->reshape ? cdy : cb[cf]) : NULL;
-            bwd_layer(j, t, i, r0 + s, cn, cdy, cdx, grads, c, s == 0, s + cn >= n);
+            nn_exec_bwd_layer(j, t, i, r0 + s, cn, cdy, cdx, grads, c, s == 0, s + cn >= n);
             if (cdx != cdy)
                 cf ^= 1;
             cdy = cdx;
@@ -348,11 +349,11 @@ static void bwd_rows(bwd_job *j, int t, int T)
             continue;
         }
         if (T > 1 && l->ops->whole_batch) {
-            dy = bwd_whole(j, t, i, r0, n, dy, i > j->first, &c);
+            dy = nn_exec_bwd_whole(j, t, i, r0, n, dy, i > j->first, &c);
             continue;
         }
         float *dx = i > j->first ? (l->ops->reshape ? dy : dbuf[flip]) : NULL;
-        bwd_layer(j, t, i, r0, n, dy, dx, grads, &c, 1, 1);
+        nn_exec_bwd_layer(j, t, i, r0, n, dy, dx, grads, &c, 1, 1);
         if (dx != dy)
             flip ^= 1;
         dy = dx;
@@ -363,7 +364,11 @@ static void bwd_rows(bwd_job *j, int t, int T)
 
 static void bwd_thread(void *arg, int t, int T)
 {
-    bwd_rows(arg, t, T);
+    bwd_job *j = arg;
+    if (j->m->graph)
+        nn_exec_graph_backward(j, t, T);
+    else
+        bwd_rows(j, t, T);
 }
 
 void nn_model_backward_hook(nn_model *m, const float *x, float *dout, int B, nn_ctx *ctx,
@@ -373,17 +378,20 @@ void nn_model_backward_hook(nn_model *m, const float *x, float *dout, int B, nn_
     unsigned fp = nn_fp_enter();
     ctx->work = ex->work;
     ctx->work_bytes = ex->work_bytes;
-    bwd_job j = {m, x, dout, B, nn_exec_first_backward(m), 1, ctx, ready, arg, m->nlayers - 1};
+    int first = m->graph ? nn_exec_graph_need(m) : nn_exec_first_backward(m);
+    bwd_job j = {m, x, dout, B, first, 1, ctx, ready, arg, m->nlayers - 1};
     if (threaded(m, B)) {
         j.active = B < ex->threads ? B : ex->threads;
         for (int i = 0; i < m->nlayers; i++) {
+            /* a graph layer whose backward does not run is final at once */
+            int skip = m->graph && !ex->gneed[i];
             atomic_store_explicit(&ex->team->done[i], 0, memory_order_relaxed);
-            atomic_store_explicit(&ex->team->summed[i], 0, memory_order_relaxed);
+            atomic_store_explicit(&ex->team->summed[i], skip, memory_order_relaxed);
         }
         nn_pool_run(ex->pool, bwd_thread, &j);
         announce(&j, 1);   /* all summed by now: the rest, in order */
     } else {
-        bwd_rows(&j, 0, 1);
+        bwd_thread(&j, 0, 1);
     }
     nn_fp_leave(fp);
 }
@@ -396,7 +404,7 @@ void nn_model_backward(nn_model *m, const float *x, float *dout, int B, nn_ctx *
 void nn_model_whole_batch_idle(nn_model *m, nn_ctx *ctx)
 {
     float dummy[1] = {0};
-    int first = nn_exec_first_backward(m);
+    int first = m->graph ? nn_exec_graph_need(m) : nn_exec_first_backward(m);
     ctx->work = m->exec->work;
     ctx->work_bytes = m->exec->work_bytes;
     for (int i = 0; i < m->nlayers; i++) {
@@ -406,9 +414,12 @@ void nn_model_whole_batch_idle(nn_model *m, nn_ctx *ctx)
     }
     for (int i = m->nlayers - 1; i >= first; i--) {
         nn_layer *l = &m->layers[i];
-        if (l->ops->whole_batch)
+        int p = l->inp[0];
+        int runs = !m->graph || m->exec->gneed[i];
+        int dx = m->graph ? p >= 0 && m->exec->gneed[p] : i > first;
+        if (l->ops->whole_batch && runs)
             l->ops->backward(l, m->params + l->param_off, m->grads + l->param_off, dummy, dummy,
-                             dummy, i > first ? dummy : NULL, 0, ctx);
+                             dummy, dx ? dummy : NULL, 0, ctx);
     }
 }
 

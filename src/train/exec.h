@@ -67,11 +67,42 @@ typedef struct nn_exec {
      * dx over the whole batch, contiguous (batch_max, dstride); else NULL */
     float *wbuf[2];
 
+    /* Graph models (m->graph, exec_graph.c): per layer the buffer of
+     * dL/d(its output) (NULL for the last layer: the caller's dout), slots
+     * shared by outputs whose gradients are never live at once; whether
+     * the layer's backward runs (something below it trains); per thread
+     * and layer, whether its gradient buffer has been written this call. */
+    float **gdy;                 /* (nlayers) */
+    /* (nlayers) floats per row in gdy[i]: the widest output sharing its
+     * slot, so that each thread's rows of a slot are the same bytes
+     * whichever output the slot holds (threads reach a layer at different
+     * times) */
+    size_t *gstride;
+    float **gslot;               /* (ngslot) */
+    int ngslot;
+    size_t gdy_bytes;            /* their total, for reports */
+    size_t gdy_unshared;         /* what one buffer per output would take */
+    unsigned char *gneed;        /* (nlayers) */
+    unsigned char *ginit;        /* (threads, nlayers) */
+
     /* nn_model_plan_ref: every layer's output kept whole, and two dx
      * buffers, for the reference executor; NULL until then. */
     float **ref_acts;            /* (nlayers) (batch_max, out); NULL for reshape */
     float *ref_dbuf[2];          /* (batch_max, dstride) */
+    float **ref_dy;              /* graph models: (nlayers) (batch_max, out) */
 } nn_exec;
+
+/* A backward call's state, shared by its threads (exec.c). */
+typedef struct bwd_job {
+    nn_model *m;
+    const float *x;
+    float *dout;
+    int B, first, active;   /* active: threads with rows */
+    const nn_ctx *ctx;
+    nn_grad_ready_fn ready; /* may be NULL */
+    void *ready_arg;
+    int next;               /* the highest layer not yet announced */
+} bwd_job;
 
 /* plan.c */
 /* Drops the plan and the threads (nn_model_free). */
@@ -88,6 +119,28 @@ int nn_exec_whole_batch(const nn_model *m);
  * read): the whole-batch layers' forward and backward over 0 rows, so it
  * joins their collectives (ctx->allsum) as the other ranks do. */
 void nn_model_whole_batch_idle(nn_model *m, nn_ctx *ctx);
+
+/* exec.c, for exec_graph.c */
+/* Layer i's backward over rows [r0, r0 + n) on thread t (see exec.c). */
+void nn_exec_bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, float *dx,
+                       float *grads, nn_ctx *c, int fresh, int final);
+/* A layer without parameters done on thread t: counts it as final. */
+void nn_exec_layer_final(bwd_job *j, int t, int i);
+/* Whole-batch layer i backwards on T > 1 threads; thread t's dx rows. */
+float *nn_exec_bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float *dy,
+                         int want_dx, nn_ctx *c);
+
+/* exec_graph.c: graph models. Their passes go layer by layer in the
+ * topological order over each thread's rows (no cache prefix and no team
+ * layers); backward adds the gradients of a tensor read by several layers. */
+int nn_exec_plan_graph(nn_model *m, size_t B, nn_error *e);
+void nn_exec_unplan_graph(nn_exec *ex);
+/* Fills ex->gneed for the current trainable flags; returns the lowest
+ * layer whose backward runs (nlayers: none). */
+int nn_exec_graph_need(nn_model *m);
+void nn_exec_graph_forward(nn_model *m, const float *x, int B, long r0, long n, int t,
+                           float *work, const nn_ctx *ctx, double *prof, int threaded);
+void nn_exec_graph_backward(bwd_job *j, int t, int T);
 
 /* exec_ref.c: the serial reference executor. Every layer in order over all
  * B rows on the calling thread, each output kept whole; then backward in

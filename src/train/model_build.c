@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "nntrain/model.h"
+#include "train/graph.h"
 #include "train/compile_names.h"
 #include "nntrain/spec.h"
 
@@ -417,7 +418,6 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
     if (!has_input)
         return nn_err(e, NN_EINVAL, "%s: the first layer needs input_shape=(...) (or add an Input(shape=(...)) line)",
                       nn_value_where(&s->calls[layer_call[0]], NULL, w, sizeof w));
-    nn_shape cur = m->in_shape;
     size_t off = 0;
     unsigned char *is_auto = calloc((size_t)m->nlayers, 1);
     if (!is_auto)
@@ -427,10 +427,9 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
         nn_layer *l = &m->layers[i];
         const nn_call *c = &s->calls[layer_call[i]];
         l->index = i;
-        l->in = cur;
-        l->nin = 1;
-        l->inp[0] = i - 1;
-        l->ins[0] = cur;
+        for (int k = 0; k < l->nin; k++)
+            l->ins[k] = l->inp[k] < 0 ? m->in_shape : m->layers[l->inp[k]].out;
+        l->in = l->ins[0];
         if (!l->name[0]) {
             auto_name(l, m, i, is_auto);
             is_auto[i] = 1;
@@ -446,10 +445,14 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
             else
                 nn_err_prefix(e, "%s: %s '%s'", nn_value_where(c, NULL, w, sizeof w),
                               l->ops->kind, l->name);
+            if (l->nin > 1) {   /* a merge: say where its inputs come from */
+                char in[400];
+                nn_graph_describe_inputs(m, l, in, sizeof in);
+                snprintf(e->msg + strlen(e->msg), sizeof e->msg - strlen(e->msg), "%s", in);
+            }
         }
         l->param_off = off;
         off += l->param_len;
-        cur = l->out;
     }
     free(is_auto);
     if (rc)
@@ -464,6 +467,8 @@ static int finish(nn_model *m, const nn_spec *s, const int *layer_call, int has_
      * and the model keeps it only for the forward pass. */
     for (int i = 0; i + 1 < m->nlayers; i++) {
         const nn_layer_fusion *lo = m->layers[i].ops->fusion, *up = m->layers[i + 1].ops->fusion;
+        if (m->layers[i + 1].inp[0] != i || nn_graph_consumers(m, i) != 1)
+            continue;   /* the ReLU's output is read elsewhere too */
         if (lo && lo->act && m->layers[i].act == NN_ACT_RELU && up && up->commutes_relu) {
             m->layers[i].dy_is_preact = 1;
             m->layers[i + 1].mask_relu = 1;
@@ -520,16 +525,20 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
     nn_fit_args_defaults(&m->fit);
     nn_augment_defaults(&m->aug);
     int *layer_call = calloc((size_t)s->ncalls + 1, sizeof *layer_call);
+    int *call_layer = malloc(((size_t)s->ncalls + 1) * sizeof *call_layer);
     m->layers = calloc((size_t)s->ncalls + 1, sizeof *m->layers);
-    if (!layer_call || !m->layers) {
+    if (!layer_call || !call_layer || !m->layers) {
         free(layer_call);
+        free(call_layer);
         return nn_err(e, NN_ENOMEM, "out of memory");
     }
     int rc = NN_OK, has_input = 0, seen_compile = 0, seen_fit = 0, seen_aug = 0;
+    int output_call = -1;   /* the Model(...) call of a functional model */
     const nn_call *compile_call = NULL;
     char w[300];
     for (int i = 0; i < s->ncalls && !rc; i++) {
         const nn_call *c = &s->calls[i];
+        call_layer[i] = -2;
         if (!strcmp(c->fn, "compile")) {
             if (seen_compile++)
                 rc = nn_err(e, NN_EINVAL, "%s: a second compile() line", nn_value_where(c, NULL, w, sizeof w));
@@ -542,8 +551,12 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
                 rc = do_fit(m, c, e);
         } else if (!strcmp(c->fn, "Input") || !strcmp(c->fn, "InputLayer") ||
                    !strcmp(c->fn, "input_shape") || !strcmp(c->fn, "layer_input")) {
+            call_layer[i] = -1;
             if (m->nlayers)
                 rc = nn_err(e, NN_EINVAL, "%s: %s() must come before the first layer",
+                            nn_value_where(c, NULL, w, sizeof w), c->fn);
+            else if (has_input)
+                rc = nn_err(e, NN_EINVAL, "%s: a second %s(): a model has one input here",
                             nn_value_where(c, NULL, w, sizeof w), c->fn);
             else if (!strcmp(c->fn, "input_shape")) {
                 /* input_shape(28, 28, 1) */
@@ -577,6 +590,20 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
             if (!(rc = nn_args_bind(&a, c, seq_args, NULL, e)) &&
                 !(rc = nn_args_str(&a, "name", NULL, &name, e)) && name)
                 snprintf(m->name, sizeof m->name, "%s", name);
+        } else if (!strcmp(c->fn, "Model") || !strcmp(c->fn, "keras_model") ||
+                   !strcmp(c->fn, "Functional")) {
+            static const char *const model_args[] = {"inputs", "outputs", "name", NULL};
+            nn_args a;
+            const char *name = NULL;
+            if (output_call >= 0)
+                rc = nn_err(e, NN_EINVAL, "%s: a second %s(): a spec holds one model",
+                            nn_value_where(c, NULL, w, sizeof w), c->fn);
+            else if (!(rc = nn_args_bind(&a, c, model_args, NULL, e)) &&
+                     !(rc = nn_args_str(&a, "name", NULL, &name, e)) && name)
+                snprintf(m->name, sizeof m->name, "%s", name);
+            output_call = i;
+            if (!rc && !strcmp(m->name, "sequential"))
+                snprintf(m->name, sizeof m->name, "model");
         } else if (!strcmp(c->fn, "set.seed")) {
             rc = do_seed(&m->fit, c, e);
         } else if (!nn_layer_find(c->fn)) {
@@ -591,6 +618,7 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
                 rc = nn_layer_create(&m->layers[m->nlayers], c, &ish, &has, e);
             if (!rc) {
                 layer_call[m->nlayers] = i;
+                call_layer[i] = m->nlayers;
                 m->nlayers++;
                 if (has && (m->nlayers > 1 || has_input) &&
                     !(m->nlayers == 1 && nn_shape_eq(&ish, &m->in_shape)))
@@ -603,9 +631,12 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
             }
         }
     }
+    if (!rc && m->nlayers)
+        rc = nn_graph_connect(m, s, layer_call, call_layer, output_call, e);
     if (!rc)
         rc = finish(m, s, layer_call, has_input, compile_call, e);
     free(layer_call);
+    free(call_layer);
     if (rc)
         nn_model_free(m);
     return rc;

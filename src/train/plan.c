@@ -64,7 +64,7 @@ static int team_plan(nn_model *m, nn_team *t, size_t B, nn_error *e)
         return nn_err(e, NN_ENOMEM, "out of memory for %d compute threads", ex->threads);
     for (int i = ex->cache_layers; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
-        if (!l->ops->team || !(t->split[i] = l->ops->team->split(l, ex->threads)))
+        if (m->graph || !l->ops->team || !(t->split[i] = l->ops->team->split(l, ex->threads)))
             continue;
         size_t o = nn_shape_size(&l->out), n = nn_shape_size(&l->in);
         wout = o > wout ? o : wout;
@@ -123,14 +123,18 @@ static void unplan(nn_model *m)
     if (!ex)
         return;
     team_free(m);
+    nn_exec_unplan_graph(ex);
     for (int i = 0; i < m->nlayers; i++) {
         if (ex->acts)
             free(ex->acts[i]);
         if (ex->ref_acts)
             free(ex->ref_acts[i]);
+        if (ex->ref_dy)
+            free(ex->ref_dy[i]);
     }
     free(ex->acts);
     free(ex->ref_acts);
+    free(ex->ref_dy);
     free(ex->ref_dbuf[0]);
     free(ex->ref_dbuf[1]);
     free(ex->dbuf[0]);
@@ -213,7 +217,8 @@ static int plan_cache(nn_model *m, int batch_max, nn_error *e)
     nn_exec *ex = m->exec;
     size_t widest_out = 1;
     ex->cache_layers = 0;
-    while (ex->cache_layers < m->nlayers && chunkable(&m->layers[ex->cache_layers])) {
+    while (!m->graph && ex->cache_layers < m->nlayers &&
+           chunkable(&m->layers[ex->cache_layers])) {
         size_t o = nn_shape_size(&m->layers[ex->cache_layers++].out);
         widest_out = o > widest_out ? o : widest_out;
     }
@@ -310,6 +315,8 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
         rc = plan_layers(m, batch_max, &widest, &work, e);
     if (!rc)
         rc = plan_buffers(m, (size_t)batch_max, widest, work, e);
+    if (!rc && m->graph)
+        rc = nn_exec_plan_graph(m, (size_t)batch_max, e);
     if (rc) {
         unplan(m);
         return rc;
@@ -321,7 +328,7 @@ int nn_model_plan(nn_model *m, int batch_max, nn_error *e)
 const float *nn_model_layer_out(const nn_model *m, const float *x, int i)
 {
     while (i >= 0 && m->layers[i].ops->reshape)
-        i--;
+        i = m->layers[i].inp[0];
     return i < 0 ? x : m->exec->acts[i];   /* NULL when not kept */
 }
 
@@ -356,4 +363,26 @@ int nn_exec_whole_batch(const nn_model *m)
 int nn_model_team_layer(const nn_model *m, int i, int B)
 {
     return i >= 0 && i < m->nlayers && nn_exec_team_runs(m, i, B, 0);
+}
+
+void nn_model_plan_bytes(const nn_model *m, size_t *acts, size_t *grads, size_t *unshared,
+                         size_t *work)
+{
+    const nn_exec *ex = m->exec;
+    *acts = *grads = *unshared = *work = 0;
+    if (!ex || !ex->batch_max)
+        return;
+    size_t B = (size_t)ex->batch_max, T = (size_t)ex->threads;
+    for (int i = 0; i < m->nlayers; i++)
+        if (ex->acts[i])
+            *acts += B * nn_shape_size(&m->layers[i].out) * sizeof(float);
+    *acts += T * ex->tstride * sizeof(float);
+    /* the two dx buffers, the cache passes' chunks, the batch buffers */
+    *grads = 2 * B * ex->dstride * sizeof(float) +
+             (ex->cache_layers > 0 ? 2 * T * (size_t)ex->cache_rows * ex->dstride * sizeof(float)
+                                   : 0) +
+             (ex->wbuf[0] ? 2 * B * ex->dstride * sizeof(float) : 0);
+    *unshared = *grads + ex->gdy_unshared;
+    *grads += ex->gdy_bytes;
+    *work = T * ex->work_bytes;
 }

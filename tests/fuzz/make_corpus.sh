@@ -57,6 +57,24 @@ model.compile(optimizer=optimizers.RMSprop(lr=1/1000), loss=tf.keras.losses.Bina
 model.fit(x, y, epochs=2, batch_size=batch_size, validation_data=(xv, yv), callbacks=[tf.keras.callbacks.ModelCheckpoint('b.h5', save_freq='epoch')])
 print(model.summary())
 S
+cat >$C/spec/functional_py.nn <<'S'
+inputs = keras.Input(shape=(8, 8, 1))
+x = layers.Conv2D(4, 3, padding="same")(inputs)
+d = layers.Dense(4)
+y = layers.Activation("relu")(layers.BatchNormalization()(x))
+x = layers.add([x, y]); x = Concatenate(axis=-1)([x, y])
+outputs = Dense(10, activation="softmax")(Flatten()(x))
+model = keras.Model(inputs=inputs, outputs=outputs, name="f")
+model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+S
+cat >$C/spec/functional_r.nn <<'S'
+inputs <- layer_input(shape = c(8, 8, 1))
+x <- inputs %>% layer_conv_2d(filters = 4, kernel_size = 3) %>% layer_batch_normalization()
+y <- layer_add(list(x, x %>% layer_activation("relu")))
+z <- list(y, x) %>% layer_concatenate(axis = -1)
+model <- keras_model(inputs, layer_dense(layer_flatten(z), 10))
+model %>% compile(loss = "mse", optimizer = "adam")
+S
 
 # --- keras_json: model_config NUL training_config from Keras files ---------
 mkdir -p $C/keras_json
