@@ -270,7 +270,7 @@ static void test_graph_errors(void)
 
 /* The spec of a functional file: calls (Input, layers, Model, compile) and
  * their inputs; the text is the Python functional spelling. */
-static void import_chain(const char *file, const char *input_name)
+static void import_chain(const char *file, const char *input_name, const char *model_name)
 {
     char path[512], want[256];
     nn_error e = {0};
@@ -300,39 +300,28 @@ static void import_chain(const char *file, const char *input_name)
     CU_ASSERT(tu_contains(s.text, want));
     snprintf(want, sizeof want, ")(%s)\ndense_1 = Dense(", input_name);
     CU_ASSERT(tu_contains(s.text, want));
-    snprintf(want, sizeof want, ")(dense)\nmodel = Model(inputs=%s, outputs=dense_1)\n"
-             "compile(loss=\"mse\")\n", input_name);
+    snprintf(want, sizeof want, ")(dense)\nmodel = Model(inputs=%s, outputs=dense_1, "
+             "name=\"%s\")\ncompile(loss=\"mse\")\n", input_name, model_name);
     CU_ASSERT(tu_contains(s.text, want));
     if (!tu_contains(s.text, want))
         fprintf(stderr, "  text:\n%s\n", s.text);
 
-    /* the text parses back to the same calls once the parser reads the
-     * functional spelling (src/spec, issue 17) */
-    nn_spec s2;
-    nn_error e2 = {0};
-    int rc = nn_spec_parse(s.text, "again", &s2, &e2);
-    if (rc && tu_contains(e2.msg, "functional API is not supported yet")) {
-        fprintf(stderr, "  note: the spec parser does not read functional text yet: %s\n",
-                e2.msg);
-    } else {
-        TU_ASSERT_OK(rc, e2);
-        CU_ASSERT_EQUAL(s2.ncalls, s.ncalls);
-        for (int i = 0; i < s.ncalls && i < s2.ncalls; i++) {
-            CU_ASSERT_STRING_EQUAL(s2.calls[i].fn, s.calls[i].fn);
-            CU_ASSERT_EQUAL(s2.calls[i].ninputs, s.calls[i].ninputs);
-            for (int k = 0; k < s.calls[i].ninputs && k < s2.calls[i].ninputs; k++)
-                CU_ASSERT_EQUAL(s2.calls[i].inputs[k], s.calls[i].inputs[k]);
-        }
-        nn_spec_free(&s2);
-    }
+    /* it builds: a chain, so not a graph model; the Input's name kept */
+    nn_model m;
+    TU_ASSERT_OK(nn_model_build(&m, &s, &e), e);
+    CU_ASSERT_EQUAL(m.nparams, 37);
+    CU_ASSERT_EQUAL(m.graph, 0);
+    CU_ASSERT_STRING_EQUAL(m.in_name, input_name);
+    CU_ASSERT_STRING_EQUAL(m.name, model_name);
+    nn_model_free(&m);
     nn_spec_free(&s);
     free(json);
 }
 
 static void test_import_chain(void)
 {
-    import_chain("chain_tf24.json", "input_1");
-    import_chain("chain_k3.json", "input_layer");
+    import_chain("chain_tf24.json", "input_1", "model");
+    import_chain("chain_k3.json", "input_layer", "functional");
 }
 
 /* Messages of the importer proper on a functional file. */
@@ -368,73 +357,42 @@ static void test_import_errors(void)
 
 /* ---- the writer and the summary of a graph --------------------------- */
 
-/* The resnet of the fixtures as an nntrain graph, put together by hand
- * (layer by layer, with nin/inp/ins set as the model builder sets them).
- * Without a merge layer registered, the Add is an Activation("linear")
- * wearing Add's name. Free with free_hand. */
-static nn_layer_ops fake_add;
+/* The resnet of the fixtures built from a functional spec (short: names
+ * that Keras's columns hold without cutting). */
 typedef struct hand {
     nn_model m;
     char spec[2048];
 } hand;
 
+#define RESNET_SPEC(c1, bn, a1, c2, c3, add, a2, gap, d)                                     \
+    "input_1 = Input(shape=(6, 6, 2), name=\"input_1\")\n"                                 \
+    c1 " = Conv2D(4, (3, 3), padding=\"same\", name=\"" c1 "\")(input_1)\n"                  \
+    bn " = BatchNormalization(name=\"" bn "\")(" c1 ")\n"                                    \
+    a1 " = Activation(\"relu\", name=\"" a1 "\")(" bn ")\n"                                 \
+    c2 " = Conv2D(4, (3, 3), padding=\"same\", name=\"" c2 "\")(" a1 ")\n"                   \
+    c3 " = Conv2D(4, (1, 1), name=\"" c3 "\")(input_1)\n"                                     \
+    add " = Add(name=\"" add "\")([" c2 ", " c3 "])\n"                                        \
+    a2 " = Activation(\"relu\", name=\"" a2 "\")(" add ")\n"                                \
+    gap " = GlobalAveragePooling2D(name=\"" gap "\")(" a2 ")\n"                               \
+    d " = Dense(3, activation=\"softmax\", name=\"" d "\")(" gap ")\n"                       \
+    "model = Model(inputs=input_1, outputs=" d ")\n"
+
 static void make_hand(hand *h, int short_names)
 {
-    static const char *const calls[] = {
-        "Conv2D(4, (3, 3), padding=\"same\")", "BatchNormalization()", "Activation(\"relu\")",
-        "Conv2D(4, (3, 3), padding=\"same\")", "Conv2D(4, (1, 1))", "Add()",
-        "Activation(\"relu\")", "GlobalAveragePooling2D()", "Dense(3, activation=\"softmax\")"};
-    static const char *const shortn[] = {"c1", "bn", "a1", "c2", "c3", "add", "a2", "gap", "d"};
-    static const int inp[][2] = {{-1, -1}, {0, -1}, {1, -1}, {2, -1}, {-1, -1}, {3, 4},
-                                 {5, -1}, {6, -1}, {7, -1}};
-    nn_model *m = &h->m;
     nn_error e = {0};
     memset(h, 0, sizeof *h);
-    snprintf(m->name, sizeof m->name, "model");
-    snprintf(m->in_name, sizeof m->in_name, "input_1");
-    m->in_shape = (nn_shape){3, {6, 6, 2}};
-    m->graph = 1;
-    m->nlayers = 9;
-    m->layers = calloc(9, sizeof *m->layers);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m->layers);
-    int k = snprintf(h->spec, sizeof h->spec, "Input(shape=(6, 6, 2), name=\"input_1\")\n");
-    for (int i = 0; i < 9; i++) {
-        nn_layer *l = &m->layers[i];
-        const char *call = calls[i];
-        int add = !strcmp(call, "Add()");
-        if (add && !nn_layer_find("Add"))
-            call = "Activation(\"linear\")";
-        nn_shape in = inp[i][0] < 0 ? m->in_shape : m->layers[inp[i][0]].out;
-        TU_ASSERT_OK(tu_make_layer(call, in, l, &e), e);
-        l->index = i;
-        l->nin = add ? 2 : 1;
-        for (int j = 0; j < l->nin; j++) {
-            l->inp[j] = inp[i][j];
-            l->ins[j] = inp[i][j] < 0 ? m->in_shape : m->layers[inp[i][j]].out;
-        }
-        if (add && strcmp(l->ops->kind, "Add")) {
-            fake_add = *l->ops;
-            fake_add.kind = "Add";
-            l->ops = &fake_add;
-        }
-        if (short_names)
-            snprintf(l->name, sizeof l->name, "%s", shortn[i]);
-        else
-            snprintf(l->name, sizeof l->name, "%s", RESNET[i + 1]);
-        l->param_off = m->nparams;
-        m->nparams += l->param_len;
-        k += snprintf(h->spec + k, sizeof h->spec - (size_t)k, "%s\n", call);
-    }
+    snprintf(h->spec, sizeof h->spec, "%s",
+             short_names ? RESNET_SPEC("c1", "bn", "a1", "c2", "c3", "add", "a2", "gap", "d")
+                         : RESNET_SPEC("conv2d", "batch_normalization", "activation", "conv2d_1",
+                                       "conv2d_2", "add", "activation_1",
+                                       "global_average_pooling2d", "dense"));
+    TU_ASSERT_OK(tu_build(h->spec, &h->m, &e), e);
+    CU_ASSERT_EQUAL(h->m.graph, 1);
 }
 
 static void free_hand(hand *h)
 {
-    for (int i = 0; i < h->m.nlayers; i++) {
-        if (h->m.layers[i].ops == &fake_add)
-            h->m.layers[i].ops = nn_layer_find("Activation");
-        nn_layer_destroy(&h->m.layers[i]);
-    }
-    free(h->m.layers);
+    nn_model_free(&h->m);
 }
 
 static void expect_summary(const hand *h, const char *fixture)
@@ -475,9 +433,6 @@ static void test_writer(void)
     hand h;
     nn_error e = {0};
     make_hand(&h, 0);
-    for (int i = 0; i < h.m.nlayers; i++)   /* the spec's kind, for the writer's check */
-        if (h.m.layers[i].ops == &fake_add)
-            h.m.layers[i].ops = nn_layer_find("Activation");
     char *json = nn_model_to_keras_json(&h.m, h.spec, &e);
     if (!json)
         fprintf(stderr, "  %s\n", e.msg);

@@ -10,12 +10,12 @@
  * named inputs. nntrain runs each layer once on one input, so a second call
  * of a layer (shared weights) and everything with several inputs or
  * outputs are refused here, naming the layer.
- * The spec: one line per layer (line N is the N-th layer in topological
- * order, which is config.layers[N - 1] in a file Keras wrote), then a Model
- * line and compile. The call tree is parsed from the plain calls and given
- * its inputs here; the spec's text, kept in checkpoints, is the same model in
- * the Python functional spelling (x = Conv2D(...)(y), Add()([a, b]),
- * Model(inputs=..., outputs=...)), which the spec parser reads back. */
+ * The spec is written in the Python functional spelling the spec parser
+ * reads (x = Conv2D(...)(y), Add()([a, b]), Model(inputs=, outputs=)), one
+ * line per layer (line N is the N-th layer in topological order, which is
+ * config.layers[N - 1] in a file Keras wrote), then the Model line and
+ * compile; checkpoints keep that text. The parse is checked against the
+ * graph read here. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <stdarg.h>
@@ -25,6 +25,7 @@
 
 #include "io/keras_graph.h"
 #include "io/keras_json.h"
+#include "nntrain/strbuf.h"
 
 typedef struct kctx {
     const char *where;
@@ -355,11 +356,29 @@ static void var_name(const kg_graph *g, int k, char *out, size_t len)
         }
 }
 
+/* Whether the parsed spec is the graph: call k is layer k with its inputs,
+ * call n the Model taking the last layer (the parser's work, checked). */
+static int same_graph(const kg_graph *g, const nn_spec *s)
+{
+    if (s->ncalls <= g->n || strcmp(s->calls[g->n].fn, "Model") ||
+        s->calls[g->n].ninputs != 1 || s->calls[g->n].inputs[0] != g->n - 1)
+        return 0;
+    for (int k = 0; k < g->n; k++) {
+        const nn_call *c = &s->calls[k];
+        if ((k == 0) != !strcmp(c->fn, "Input") || c->ninputs != g->nodes[k].nin)
+            return 0;
+        for (int j = 0; j < c->ninputs; j++)
+            if (c->inputs[j] != g->nodes[k].in[j])
+                return 0;
+    }
+    return 1;
+}
+
 int kj_functional_spec(jctx *c, const cJSON *cf, const cJSON *tc, nn_spec *out)
 {
     kg_graph g;
-    nn_strbuf func = {0};
     char (*var)[72] = NULL, model[72] = "model";
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(cf, "name");
     int rc = kg_read(cf, c->where, &g, c->e);
     if (!rc && !(var = calloc((size_t)g.n, sizeof *var)))
         rc = nn_err(c->e, NN_ENOMEM, "out of memory");
@@ -370,58 +389,30 @@ int kj_functional_spec(jctx *c, const cJSON *cf, const cJSON *tc, nn_spec *out)
     }
     for (int k = 0; k < g.n && !rc; k++) {
         const kg_node *nd = &g.nodes[k];
-        size_t at = c->b->len;
+        nn_strbuf_printf(c->b, "%s = ", var[k]);
         if ((rc = kj_emit_layer(c, nd->layer)))
             break;
-        nn_strbuf_printf(&func, "%s = %s", var[k], nn_strbuf_str(c->b) + at);
         for (int j = 0; j < nd->nin; j++)
-            nn_strbuf_printf(&func, "%s%s", j ? ", " : nd->nin > 1 ? "([" : "(", var[nd->in[j]]);
-        nn_strbuf_printf(&func, nd->nin > 1 ? "])\n" : nd->nin ? ")\n" : "\n");
-        nn_strbuf_printf(c->b, "\n");
+            nn_strbuf_printf(c->b, "%s%s", j ? ", " : nd->nin > 1 ? "([" : "(", var[nd->in[j]]);
+        nn_strbuf_printf(c->b, nd->nin > 1 ? "])\n" : nd->nin ? ")\n" : "\n");
     }
     if (!rc) {
-        nn_strbuf_printf(c->b, "Model()\n");
-        nn_strbuf_printf(&func, "%s = Model(inputs=%s, outputs=%s)\n", model, var[0],
-                         var[g.n - 1]);
-        size_t at = c->b->len;
-        if (tc && !(rc = kj_emit_compile(c, tc)))
-            nn_strbuf_printf(&func, "%s", nn_strbuf_str(c->b) + at);
+        nn_strbuf_printf(c->b, "%s = Model(inputs=%s, outputs=%s", model, var[0], var[g.n - 1]);
+        if (cJSON_IsString(name) && !strpbrk(name->valuestring, "\"\n\r"))
+            nn_strbuf_printf(c->b, ", name=\"%s\"", name->valuestring);
+        nn_strbuf_printf(c->b, ")\n");
+        if (tc)
+            rc = kj_emit_compile(c, tc);
     }
-    if (!rc && (c->b->oom || func.oom))
+    if (!rc && c->b->oom)
         rc = nn_err(c->e, NN_ENOMEM, "%s: out of memory", c->where);
     if (!rc)
         rc = nn_spec_parse(c->b->s, c->where, out, c->e);
-    /* calls 0 .. n-1 are the layers in order, call n the Model */
-    for (int k = 0; k < g.n && !rc; k++)
-        if (k + 1 >= out->ncalls || (k == 0) != !strcmp(out->calls[k].fn, "Input"))
-            rc = nn_err(c->e, NN_EINVAL, "%s: internal error: the spec of layer '%s' did not "
-                        "parse to one call", c->where, g.nodes[k].name);
-    if (!rc && strcmp(out->calls[g.n].fn, "Model"))
-        rc = nn_err(c->e, NN_EINVAL, "%s: internal error: no Model call after the layers",
-                    c->where);
-    for (int k = 0; k <= g.n && !rc; k++) {
-        nn_call *call = &out->calls[k];
-        int nin = k == g.n ? 1 : g.nodes[k].nin;
-        if (!nin)
-            continue;
-        if (!(call->inputs = malloc((size_t)nin * sizeof *call->inputs))) {
-            rc = nn_err(c->e, NN_ENOMEM, "out of memory");
-            break;
-        }
-        call->ninputs = nin;
-        for (int j = 0; j < nin; j++)
-            call->inputs[j] = k == g.n ? g.n - 1 : g.nodes[k].in[j];
-    }
-    if (!rc) {
-        char *t = strdup(func.s);
-        if (!t)
-            rc = nn_err(c->e, NN_ENOMEM, "out of memory");
-        free(out->text);
-        out->text = t;
-    }
-    if (rc && out->calls)
+    if (!rc && !same_graph(&g, out)) {
         nn_spec_free(out);
-    nn_strbuf_free(&func);
+        rc = nn_err(c->e, NN_EINVAL, "%s: internal error: the spec written for the functional "
+                    "model does not parse back to its graph", c->where);
+    }
     free(var);
     kg_free(&g);
     return rc;

@@ -509,6 +509,16 @@ static int emit_metrics(jctx *c, const cJSON *v, int *count, int depth)
         if (!name || !str_ok(name))
             return lerr(c, NN_EINVAL, "training_config: metric %s is not supported",
                         jshow(it, buf, sizeof buf));
+        nn_metric m;
+        if (nn_metric_parse(name, NN_LOSS_MSE, 2, &m)) {
+            /* a custom metric function (PSNR, dice, ...): Keras itself needs
+             * custom_objects to compile such a file; its model still runs */
+            if (c->nnotes < KJ_MAX_NOTES)
+                snprintf(c->notes[c->nnotes++], sizeof c->notes[0], "%s: training_config: "
+                         "metric '%.60s' is not one nntrain computes (a custom function?): "
+                         "left out", c->where, name);
+            continue;
+        }
         nn_strbuf_printf(c->b, "%s\"%s\"", (*count)++ ? ", " : "", name);
     }
     return NN_OK;
@@ -636,6 +646,24 @@ static int parse_json(const char *text, const char *what, const char *where, cJS
                   what, off, at && off >= 0 ? at : "");
 }
 
+/* The importer's notes join the spec's (printed where a spec's notes are). */
+static int add_notes(jctx *c, nn_spec *out)
+{
+    for (int i = 0; i < c->nnotes; i++) {
+        char **v = realloc(out->notes, (size_t)(out->nnotes + 1) * sizeof *v);
+        char *t = strdup(c->notes[i]);
+        if (v)
+            out->notes = v;
+        if (!v || !t) {
+            free(t);
+            nn_spec_free(out);
+            return nn_err(c->e, NN_ENOMEM, "out of memory");
+        }
+        out->notes[out->nnotes++] = t;
+    }
+    return NN_OK;
+}
+
 int nn_keras_json_to_spec(const char *json, const char *training_config, const char *where,
                           nn_spec *out, nn_error *e)
 {
@@ -680,6 +708,8 @@ int nn_keras_json_to_spec(const char *json, const char *training_config, const c
         if (!rc)
             rc = nn_spec_parse(b.s, where, out, e);
     }
+    if (!rc)
+        rc = add_notes(&c, out);
     nn_strbuf_free(&b);
     cJSON_Delete(root);
     cJSON_Delete(tc);

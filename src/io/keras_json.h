@@ -8,6 +8,8 @@
 #include "nntrain/keras.h"
 #include "nntrain/strbuf.h"
 
+#define KJ_MAX_NOTES 4
+
 typedef struct jctx {
     const char *where;      /* "file.h5:model_config" */
     nn_error *e;
@@ -16,6 +18,8 @@ typedef struct jctx {
     int first;              /* first layer: batch_input_shape is its input */
     int have_input;
     int functional;         /* a Model/Functional config: the InputLayer keeps its name */
+    int nnotes;             /* what was left out (custom metrics), for the spec's notes */
+    char notes[KJ_MAX_NOTES][200];
 } jctx;
 
 /* One entry of config.layers -> one spec call appended to c->b, without
@@ -23,9 +27,9 @@ typedef struct jctx {
 int kj_emit_layer(jctx *c, const cJSON *L);
 /* training_config -> a compile(...) line (nothing when not compiled). */
 int kj_emit_compile(jctx *c, const cJSON *tc);
-/* A functional model_config's config -> out (keras_graph.c): the calls
- * with their inputs set from inbound_nodes, the Input call first, then a
- * Model call taking the output layer, then compile. */
+/* A functional model_config's config -> out (keras_graph.c): spec text in
+ * the Python functional spelling, parsed: the Input call first, the layer
+ * calls with their inputs, a Model call taking the output layer, compile. */
 int kj_functional_spec(jctx *c, const cJSON *cf, const cJSON *tc, nn_spec *out);
 
 #endif
