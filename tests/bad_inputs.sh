@@ -621,6 +621,7 @@ bad_case fn_not_layer.py "functional: tf.nn.relu(x), not a Keras layer" - -- sum
 bad_case fn_unrelated_input.py "functional: Model(inputs=) an Input the output does not use" - -- summary fn_unrelated_input.py
 bad_case fn_input_not_input.R "functional: keras_model(x, x), x not an Input" - -- summary fn_input_not_input.R
 bad_case fn_no_model.R "functional: layers applied but no keras_model()" - -- summary fn_no_model.R
+
 # ---- functional Keras files (Model / Functional model_config) ----
 if [ $H5PY -eq 1 ]; then
     $PY - <<'P'

@@ -13,7 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hdf5.h>
+#include <unistd.h>
+
 #include "io/keras_graph.h"
+#include "nntrain/checkpoint.h"
 #include "nntrain/keras.h"
 #include "testutil.h"
 
@@ -499,6 +503,136 @@ static void test_writer(void)
     free_hand(&h);
 }
 
+/* Each writer's resnet and unet build: a graph with the file's names, its
+ * parameter count and layer inputs; the tf.keras summary of the resnet. */
+static void build_file(const char *file, size_t nparams, const char *const *names,
+                       const char *const *ins, const char *summary)
+{
+    char path[512];
+    nn_error e = {0};
+    nn_spec s;
+    nn_model m;
+    snprintf(path, sizeof path, FIX "%s", file);
+    char *json = slurp(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    TU_ASSERT_OK(nn_keras_json_to_spec(json, NULL, file, &s, &e), e);
+    TU_ASSERT_OK(nn_model_build(&m, &s, &e), e);
+    CU_ASSERT_EQUAL(m.graph, 1);
+    CU_ASSERT_EQUAL(m.nparams, nparams);
+    CU_ASSERT_EQUAL_FATAL(m.nlayers + 1, (int)(sizeof RESNET / sizeof RESNET[0]) - 1 -
+                                             (names == UNET ? 3 : 0));
+    for (int i = 0; i < m.nlayers; i++) {
+        char got[32] = "";
+        for (int j = 0, k = 0; j < m.layers[i].nin; j++)
+            k += snprintf(got + k, sizeof got - (size_t)k, "%s%d", j ? "," : "",
+                          m.layers[i].inp[j] + 1);   /* -1: the input, as node 0 */
+        CU_ASSERT_STRING_EQUAL(m.layers[i].name, names[i + 1]);
+        CU_ASSERT_STRING_EQUAL(got, ins[i]);
+    }
+    if (summary) {
+        hand h = {.m = m};
+        expect_summary(&h, summary);
+    }
+    nn_model_free(&m);
+    nn_spec_free(&s);
+    free(json);
+}
+
+static void test_build_files(void)
+{
+    static const char *const w[] = {"k222", "tf23", "tf24", "k3"};
+    char f[64];
+    for (int i = 0; i < 4; i++) {
+        snprintf(f, sizeof f, "resnet_%s.json", w[i]);
+        /* tf.keras 2.3/2.4 name the model "model" */
+        build_file(f, 267, RESNET, RESNET_IN,
+                   i == 1 || i == 2 ? "resnet_summary.txt" : NULL);
+    }
+    build_file("unet_k222.json", 206, UNET, UNET_IN, NULL);
+    build_file("unet_k3.json", 206, UNET, UNET_IN, NULL);
+}
+
+static float *read_f32(const char *file, const char *name, size_t *n)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = f >= 0 ? H5Dopen2(f, name, H5P_DEFAULT) : -1;
+    hid_t sp = d >= 0 ? H5Dget_space(d) : -1;
+    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    float *buf = np > 0 ? malloc((size_t)np * sizeof *buf) : NULL;
+    if (buf && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        free(buf);
+        buf = NULL;
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    if (f >= 0)
+        H5Fclose(f);
+    *n = buf ? (size_t)np : 0;
+    return buf;
+}
+
+/* forward of m on the fixture's x, against its PyTorch y */
+static void expect_outputs(nn_model *m, const char *what)
+{
+    nn_error e = {0};
+    nn_ctx ctx;
+    size_t nx, ny;
+    float *x = read_f32(FIX "resnet_expect.h5", "x", &nx);
+    float *y = read_f32(FIX "resnet_expect.h5", "y", &ny);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    int B = (int)(nx / nn_model_in_size(m));
+    CU_ASSERT_EQUAL_FATAL((size_t)B * nn_model_out_size(m), ny);
+    memset(&ctx, 0, sizeof ctx);
+    TU_ASSERT_OK(nn_model_plan(m, B, &e), e);
+    tu_assert_close(what, nn_model_forward(m, x, B, &ctx), y, ny, 1e-5);
+    free(x);
+    free(y);
+}
+
+/* tf.keras 2.4's .h5 of the resnet loads (weights by layer name, BN's four)
+ * and predicts as PyTorch; saved by nntrain, it loads back through its
+ * spec and through the Functional model_config alone, with the same
+ * outputs. */
+static void test_h5_roundtrip(void)
+{
+    nn_error e = {0};
+    nn_model m, m2;
+    char path[600];
+    TU_ASSERT_OK(nn_ckpt_load_model(FIX "resnet_tf24.h5", &m, &e), e);
+    CU_ASSERT_EQUAL(m.graph, 1);
+    CU_ASSERT_STRING_EQUAL(m.name, "model");
+    CU_ASSERT_EQUAL(nn_model_trainable_params(&m), 259);
+    expect_outputs(&m, "resnet_tf24.h5");
+    char *spec = nn_ckpt_read_spec(FIX "resnet_tf24.h5", &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    /* "add" is also the name of Keras's add([...]): the variable is t6 */
+    CU_ASSERT(tu_contains(spec, "t6 = Add(name=\"add\")([conv2d_1, conv2d_2])\n"));
+
+    const char *dir = tu_tmpdir();
+    for (int keras_only = 0; keras_only < 2; keras_only++) {
+        snprintf(path, sizeof path, "%s/rt%d.h5", dir, keras_only);
+        TU_ASSERT_OK(nn_ckpt_save(path, &m, spec, NULL, NULL, &e), e);
+        if (keras_only) {   /* no /nntrain: it loads from its model_config */
+            hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+            CU_ASSERT(f >= 0 && H5Ldelete(f, "nntrain", H5P_DEFAULT) >= 0);
+            CU_ASSERT(f >= 0 && H5Fclose(f) >= 0);
+        }
+        TU_ASSERT_OK(nn_ckpt_load_model(path, &m2, &e), e);
+        CU_ASSERT_EQUAL(m2.graph, 1);
+        CU_ASSERT_EQUAL(m2.nparams, m.nparams);
+        CU_ASSERT(memcmp(m2.params, m.params, m.nparams * sizeof(float)) == 0);
+        expect_outputs(&m2, keras_only ? "reloaded from model_config" : "reloaded");
+        nn_model_free(&m2);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(spec);
+    nn_model_free(&m);
+}
+
 int main(void)
 {
     static const tu_test tests[] = {
@@ -509,6 +643,8 @@ int main(void)
         {"importer messages on functional files", test_import_errors},
         {"functional summary table (tf.keras 2.x rules)", test_summary},
         {"Functional model_config of a graph", test_writer},
+        {"each writer's resnet and unet build as graphs", test_build_files},
+        {"tf.keras 2.4 .h5: load, predict as PyTorch, save, load back", test_h5_roundtrip},
         {NULL, NULL},
     };
     return tu_main("keras_func", tests);
