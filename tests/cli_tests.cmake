@@ -39,6 +39,25 @@ if(NN_PYTHON3 AND TEST test_checkpoint)
     SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
 
+# The Functional model_config nntrain writes for a real tf.keras 2.4 U-Net
+# (test_keras_func leaves it in the build dir as kfunc_real.h5 when
+# ../shared/data/keras-real is there) against the one Keras wrote: keys,
+# nesting, inbound nodes, weights (scripts/check_keras_func.py; 77 = skipped).
+if(NN_PYTHON3 AND TEST test_keras_func)
+  set_tests_properties(test_keras_func PROPERTIES FIXTURES_SETUP kfunc_file)
+  foreach(d ${CMAKE_SOURCE_DIR}/../shared/data/keras-real ${CMAKE_SOURCE_DIR}/../../shared/data/keras-real)
+    if(NOT NN_KERAS_REAL_DIR AND EXISTS ${d})
+      get_filename_component(NN_KERAS_REAL_DIR ${d} ABSOLUTE)
+    endif()
+  endforeach()
+  add_test(NAME kfunc_keras_check
+    COMMAND ${NN_PYTHON3} ${CMAKE_SOURCE_DIR}/scripts/check_keras_func.py
+      ${NN_KERAS_REAL_DIR}/tfkeras240_functional_unet_concat_upsample.h5
+      ${CMAKE_BINARY_DIR}/kfunc_real.h5)
+  set_tests_properties(kfunc_keras_check PROPERTIES FIXTURES_REQUIRED kfunc_file
+    SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()
+
 # Real Keras files from ../shared/data/keras-real (skipped when absent):
 # summary totals, and predict against scripts/keras_real_check.py (PyTorch).
 add_test(NAME cli_keras_real

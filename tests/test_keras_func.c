@@ -6,7 +6,8 @@
  * the importer makes (calls with their inputs, the Python functional text);
  * the Functional model_config the writer makes for a graph; the summary
  * table of a graph against tf.keras 2.x's print_summary rules replayed by
- * the same script. */
+ * the same script; fixture and real .h5 files load, predict and round trip.
+ * Leaves NN_BINARY_DIR/kfunc_real.h5 for scripts/check_keras_func.py. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -633,6 +634,57 @@ static void test_h5_roundtrip(void)
     nn_model_free(&m);
 }
 
+/* A real tf.keras 2.4 functional file (../shared/data/keras-real, skipped
+ * when absent): loaded, saved by nntrain to NN_BINARY_DIR/kfunc_real.h5
+ * (scripts/check_keras_func.py then compares its model_config with the
+ * real one's: keys and nesting) and loaded back with the same outputs. */
+static void test_real_file(void)
+{
+    static const char *const dirs[] = {NN_SOURCE_DIR "/../shared/data/keras-real",
+                                       NN_SOURCE_DIR "/../../shared/data/keras-real"};
+    const char *name = "tfkeras240_functional_unet_concat_upsample.h5";
+    const char *out = NN_BINARY_DIR "/kfunc_real.h5";
+    char path[1024];
+    unlink(out);   /* never a stale one for the structure check */
+    path[0] = 0;
+    for (int i = -1; i < 2 && !path[0]; i++) {
+        const char *d = i < 0 ? getenv("NN_KERAS_REAL") : dirs[i];
+        if (d && d[0]) {
+            snprintf(path, sizeof path, "%s/%s", d, name);
+            if (access(path, R_OK))
+                path[0] = 0;
+        }
+    }
+    if (!path[0]) {
+        fprintf(stderr, "  note: %s not found: skipped\n", name);
+        return;
+    }
+    nn_error e = {0};
+    nn_model m, m2;
+    TU_ASSERT_OK(nn_ckpt_load_model(path, &m, &e), e);
+    char *spec = nn_ckpt_read_spec(path, &e);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    TU_ASSERT_OK(nn_ckpt_save(out, &m, spec, NULL, NULL, &e), e);
+    TU_ASSERT_OK(nn_ckpt_load_model(out, &m2, &e), e);
+    CU_ASSERT_EQUAL(m2.nparams, 93889);
+    CU_ASSERT(memcmp(m2.params, m.params, m.nparams * sizeof(float)) == 0);
+    int B = 2;
+    size_t nx = (size_t)B * nn_model_in_size(&m), ny = (size_t)B * nn_model_out_size(&m);
+    float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y);
+    nn_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    tu_fill_uniform(x, nx, 5, 0.0f, 1.0f);
+    TU_ASSERT_OK(nn_model_plan(&m, B, &e), e);
+    TU_ASSERT_OK(nn_model_plan(&m2, B, &e), e);
+    memcpy(y, nn_model_forward(&m, x, B, &ctx), ny * sizeof *y);
+    CU_ASSERT(memcmp(nn_model_forward(&m2, x, B, &ctx), y, ny * sizeof *y) == 0);
+    free(x);
+    free(y);
+    free(spec);
+    nn_model_free(&m2);
+    nn_model_free(&m);
+}
+
 int main(void)
 {
     static const tu_test tests[] = {
@@ -645,6 +697,7 @@ int main(void)
         {"Functional model_config of a graph", test_writer},
         {"each writer's resnet and unet build as graphs", test_build_files},
         {"tf.keras 2.4 .h5: load, predict as PyTorch, save, load back", test_h5_roundtrip},
+        {"a real tf.keras 2.4 functional file: save, load back", test_real_file},
         {NULL, NULL},
     };
     return tu_main("keras_func", tests);
