@@ -492,6 +492,33 @@ static void test_writer(void)
     cJSON_Delete(j);
     free(json);
 
+    /* a layer that does not feed the output is dropped by the builder and
+     * left out of the config; the spec's other calls still match */
+    nn_model d;
+    static const char *const dropped =
+        "inp = Input(shape=(4,))\n"
+        "a = Dense(3, name=\"a\")(inp)\n"
+        "b = Dense(3, name=\"b\")(a)\n"
+        "dead = Dense(5, name=\"dead\")(b)\n"
+        "s = Add(name=\"s\")([a, b])\n"
+        "out = Dense(2, name=\"out\")(s)\n"
+        "model = Model(inp, out)\n";
+    TU_ASSERT_OK(tu_build(dropped, &d, &e), e);
+    CU_ASSERT_EQUAL(d.nlayers, 4);
+    json = nn_model_to_keras_json(&d, dropped, &e);
+    if (!json)
+        fprintf(stderr, "  %s\n", e.msg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(json);
+    CU_ASSERT(!strstr(json, "dead"));
+    CU_ASSERT(tu_contains(json, "\"inbound_nodes\":[[[\"a\",0,0,{}],[\"b\",0,0,{}]]]"));
+    j = cJSON_Parse(json);
+    TU_ASSERT_OK(kg_read(config(j), "w", &g, &e), e);
+    CU_ASSERT_EQUAL(g.n, 5);
+    kg_free(&g);
+    cJSON_Delete(j);
+    free(json);
+    nn_model_free(&d);
+
     /* a Sequential model is written as before */
     nn_model s;
     TU_ASSERT_OK(tu_build("Dense(2, input_shape=(3,))\n", &s, &e), e);

@@ -417,6 +417,30 @@ static int add_ends(cJSON *cf, const nn_model *m)
     return ok;
 }
 
+/* Which calls the model keeps: all, or in a functional spec those that feed
+ * the Model(...) call's output (the model builder drops the others, as
+ * Keras builds a model from its output back). malloc'd, NULL without memory. */
+static char *feeds_output(const nn_spec *s)
+{
+    char *used = calloc((size_t)s->ncalls + 1, 1);
+    int model = -1;
+    for (int i = 0; used && i < s->ncalls; i++)
+        if (s->calls[i].ninputs == 1 && (!strcmp(s->calls[i].fn, "Model") ||
+                                         !strcmp(s->calls[i].fn, "keras_model") ||
+                                         !strcmp(s->calls[i].fn, "Functional")))
+            model = i;
+    for (int i = 0; used && i < s->ncalls; i++)
+        used[i] = model < 0;
+    if (used && model >= 0) {
+        used[model] = 1;
+        for (int i = model; i >= 0; i--)
+            for (int k = 0; used[i] && k < s->calls[i].ninputs; k++)
+                if (s->calls[i].inputs[k] >= 0 && s->calls[i].inputs[k] < s->ncalls)
+                    used[s->calls[i].inputs[k]] = 1;
+    }
+    return used;
+}
+
 char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error *e)
 {
     nn_spec s;
@@ -431,10 +455,13 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
         nn_err(e, NN_ENOMEM, "out of memory");
         return NULL;
     }
+    char *used = feeds_output(&s);
+    if (spec_text && !used)
+        rc = nn_err(e, NN_ENOMEM, "out of memory");
     for (int i = 0; i < s.ncalls && !rc; i++) {
         const nn_layer_ops *ops = nn_layer_find(s.calls[i].fn);
-        if (!ops)
-            continue;   /* Input, compile, fit, ... */
+        if (!ops || !used[i])
+            continue;   /* Input, compile, fit, ...; a layer the model dropped */
         if (k >= m->nlayers || ops != m->layers[k].ops)
             rc = nn_err(e, NN_EINVAL, "the spec text does not match the model: spec layer %d "
                         "is %s, the model's is %s", k + 1, s.calls[i].fn,
@@ -507,6 +534,7 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
         nn_err(e, NN_ENOMEM, "out of memory writing the Keras model_config");
     cJSON_Delete(root);
     free(calls);
+    free(used);
     nn_spec_free(&s);
     return text;
 }
