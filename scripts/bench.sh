@@ -32,7 +32,7 @@
 # under jobs/models); the default is the seed set with steps chosen to keep the whole
 # run to a few minutes on a small machine:
 #   mnist_mlp512:128:50 mnist_cnn:64:20 cifar10_cnn:32:20 cifar10_cnn:128:10
-#   rick_cnn:100:10 rick_dense:500:10
+#   rick_cnn:100:10 rick_dense:500:10 resnet20:32:10 resnet20:128:4
 # --steps S overrides every model's step count. --repeat R (default 1) runs each pair R
 # times, alternating, and keeps each side's best images/s: on a shared machine the
 # best run is the one least disturbed by other processes. --out FILE also writes the table
@@ -44,7 +44,7 @@ set -u -o pipefail
 
 build=build
 steps=
-models="mnist_mlp512:128:50 mnist_cnn:64:20 cifar10_cnn:32:20 cifar10_cnn:128:10 rick_cnn:100:10 rick_dense:500:10"
+models="mnist_mlp512:128:50 mnist_cnn:64:20 cifar10_cnn:32:20 cifar10_cnn:128:10 rick_cnn:100:10 rick_dense:500:10 resnet20:32:10 resnet20:128:4"
 threads_list="1 2"
 repeat=1
 coretype=auto

@@ -2,10 +2,13 @@
 # Side-by-side check of nntrain against its PyTorch twin on Fashion-MNIST.
 #
 #   scripts/compare_fashion.sh [--threads T] [--build DIR] [--epochs N] [--logdir DIR]
+#                              [--models "mlp cnn resnet"]
 #
 # Trains, one after the other and with the same number of threads,
 #   mlp  jobs/models/mnist_mlp512.nn   (784-512-10, RMSprop, batch 128)
 #   cnn  jobs/models/fashion_cnn.nn    (the MNIST CNN of DESIGN.md, RMSprop, batch 64)
+#   resnet jobs/models/resnet20_fashion.nn (Keras's ResNet20 v1 on 28x28x1, BatchNormalization,
+#        Adam, batch 128; only when --models names it: an epoch takes minutes per thread)
 # with DIR/nntrain and with scripts/torch_reference.py (Debian's /usr/bin/python3,
 # override with $PYTHON), then prints a Markdown table on stdout:
 #   model | nntrain test acc | PyTorch test acc | difference (points) | nntrain wall s | PyTorch wall s
@@ -20,6 +23,7 @@
 set -u -o pipefail
 
 threads=2
+models="mlp cnn"
 build=build
 epochs=5
 logdir=
@@ -32,6 +36,8 @@ while [ $# -gt 0 ]; do
         --build=*) build=${1#*=}; shift ;;
         --epochs) epochs=${2-}; shift 2 || { usage; exit 2; } ;;
         --epochs=*) epochs=${1#*=}; shift ;;
+        --models) models=${2-}; shift 2 || { usage; exit 2; } ;;
+        --models=*) models=${1#*=}; shift ;;
         --logdir) logdir=${2-}; shift 2 || { usage; exit 2; } ;;
         --logdir=*) logdir=${1#*=}; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -88,10 +94,12 @@ echo "compare_fashion.sh: $epochs epochs, $threads thread(s), logs in $logdir" >
 rows=()
 fail=0
 problems=()
-for model in mlp cnn; do
+for model in $models; do
     case $model in
         mlp) spec=jobs/models/mnist_mlp512.nn ;;
         cnn) spec=jobs/models/fashion_cnn.nn ;;
+        resnet) spec=jobs/models/resnet20_fashion.nn ;;
+        *) echo "compare_fashion.sh: unknown model '$model' in --models (mlp, cnn, resnet)" >&2; exit 2 ;;
     esac
 
     nlog="$logdir/nntrain_$model.log"

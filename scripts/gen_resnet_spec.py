@@ -65,7 +65,7 @@ def main():
          ["fit(batch_size=32, epochs=200)",
           "ImageDataGenerator(width_shift_range=0.1, height_shift_range=0.1, horizontal_flip=True)"]),
         ("resnet20_fashion.nn", 3, (28, 28, 1), 7, "274,154 (trainable 272,778, non-trainable 1,376)",
-         ["fit(batch_size=128, epochs=10)"]),
+         ["fit(batch_size=128, epochs=10, validation_split=0.1)"]),
     ]
     for name, n, shape, pool, count, tail in specs:
         depth = 6 * n + 2

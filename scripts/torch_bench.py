@@ -12,6 +12,8 @@ with Keras's rho=0.9 and epsilon=1e-7, the spec's learning rate and batch size):
   rick_cnn     rick_cnn.nn      Conv 20/20/64 5x5 + max-pool 3, Dense 100, Dropout,
                                 Dense 1 sigmoid (BCE), input 90x160x3, b100
   rick_dense   rick_dense.nn    Flatten 90x160x3, Dense 100 relu, Dense 1 sigmoid, b500
+  resnet20     resnet20.nn      Keras's ResNet20 v1 (scripts/torch_resnet.py): BN, add,
+                                L2 1e-4 on the conv kernels, Adam, b32
 Softmax/sigmoid are fused into the loss (CrossEntropyLoss, BCEWithLogitsLoss), as
 nntrain fuses them. Inputs are generated NHWC, as nntrain sees them, and converted
 to NCHW once, before timing; each step then gathers a random batch from a pool of
@@ -44,6 +46,9 @@ import time
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_resnet  # noqa: E402
+
 # name: (input HWC, batch, lr, loss, spec file)
 MODELS = {
     "mlp512": ((784,), 128, 1e-3, "ce", "jobs/models/mnist_mlp512.nn"),
@@ -51,6 +56,7 @@ MODELS = {
     "cifar10_cnn": ((32, 32, 3), 32, 1e-4, "ce", "jobs/models/cifar10_cnn.nn"),
     "rick_cnn": ((90, 160, 3), 100, 1e-3, "bce", "jobs/models/rick_cnn.nn"),
     "rick_dense": ((90, 160, 3), 500, 1e-3, "bce", "jobs/models/rick_dense.nn"),
+    "resnet20": ((32, 32, 3), 32, 1e-3, "ce", "jobs/models/resnet20.nn"),
 }
 # nntrain spec basenames accepted as aliases
 ALIASES = {"mnist_mlp512": "mlp512"}
@@ -82,6 +88,8 @@ def build(name):
             nn.Linear(64 * 1 * 4, 100), R(), nn.Dropout(0.5), nn.Linear(100, 1))
     if name == "rick_dense":
         return nn.Sequential(nn.Flatten(), nn.Linear(90 * 160 * 3, 100), R(), nn.Linear(100, 1))
+    if name.startswith("resnet"):
+        return torch_resnet.build(name)
     raise KeyError(name)
 
 
@@ -131,7 +139,9 @@ def main():
     fmt = torch.channels_last if a.memory_format == "channels_last" else torch.contiguous_format
     if len(shape) == 3:
         model = model.to(memory_format=fmt)
-    opt = torch.optim.RMSprop(model.parameters(), lr=lr, alpha=0.9, eps=1e-7)
+    resnet = name.startswith("resnet")   # Adam and the L2 penalty, as the spec
+    opt = (torch_resnet.adam(model) if resnet
+           else torch.optim.RMSprop(model.parameters(), lr=lr, alpha=0.9, eps=1e-7))
     loss_fn = nn.CrossEntropyLoss() if loss_kind == "ce" else nn.BCEWithLogitsLoss()
 
     per_sample = 1
@@ -154,6 +164,8 @@ def main():
         yb = y.index_select(0, idx)
         opt.zero_grad(set_to_none=False)
         loss = loss_fn(model(xb), yb)
+        if resnet:
+            loss = loss + model.reg_penalty()
         loss.backward()
         opt.step()
         return loss

@@ -10,7 +10,10 @@ Trains, with Keras semantics, the two models of jobs/models/:
   cnn  fashion_cnn.nn    the MNIST CNN of DESIGN.md: Conv2D(32,3x3) relu, MaxPool 2,
                          Conv2D(64,3x3) relu, MaxPool 2, Conv2D(64,3x3) relu, Flatten,
                          Dense(64) relu, Dense(10) softmax; RMSprop(lr=0.001), batch 64
-Both: loss sparse_categorical_crossentropy, metric accuracy, 5 epochs,
+  resnet resnet20_fashion.nn  Keras's ResNet20 v1 on 28x28x1 (scripts/torch_resnet.py: BN,
+                         add, L2 1e-4 on the conv kernels, he_normal); Adam(lr=0.001,
+                         epsilon=1e-7), batch 128 (not in --model both: slow)
+All: loss sparse_categorical_crossentropy, metric accuracy, 5 epochs,
 validation_split=0.1 (the LAST 10% of the training set, taken before shuffling),
 shuffle every epoch, then evaluate on the t10k test set.
 
@@ -43,11 +46,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_resnet  # noqa: E402
+
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
 
 CONFIGS = {
     "mlp": {"batch_size": 128, "lr": 1e-3, "spec": "jobs/models/mnist_mlp512.nn"},
     "cnn": {"batch_size": 64, "lr": 1e-3, "spec": "jobs/models/fashion_cnn.nn"},
+    "resnet": {"batch_size": 128, "lr": 1e-3, "spec": "jobs/models/resnet20_fashion.nn"},
 }
 
 
@@ -123,26 +130,34 @@ def keras_init(model):
 def evaluate(model, x, y, batch=1000):
     """Mean loss and accuracy over (x, y), Keras model.evaluate."""
     model.eval()
+    resnet = isinstance(model, torch_resnet.ResNetV1)   # images with a channel axis
     loss_sum, correct = 0.0, 0
     with torch.no_grad():
         for i in range(0, x.shape[0], batch):
-            logits = model(x[i:i + batch])
+            xb = x[i:i + batch]
+            logits = model(xb.unsqueeze(1) if resnet else xb)
             t = y[i:i + batch]
             loss_sum += F.cross_entropy(logits, t, reduction="sum").item()
             correct += (logits.argmax(1) == t).sum().item()
-    n = x.shape[0]
-    return loss_sum / n, correct / n
+        n = x.shape[0]
+        penalty = model.reg_penalty().item() if resnet else 0.0   # in Keras's loss
+    return loss_sum / n + penalty, correct / n
 
 
 def run(name, x_all, y_all, x_test, y_test, epochs, seed, threads, val_split=0.1):
     cfg = CONFIGS[name]
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = MLP() if name == "mlp" else CNN()
-    keras_init(model)
+    resnet = name == "resnet"
+    if resnet:   # its own Keras initialisation; Adam and the L2 penalty as the spec
+        model = torch_resnet.build("resnet20_fashion")
+        opt = torch_resnet.adam(model)
+    else:
+        model = MLP() if name == "mlp" else CNN()
+        keras_init(model)
+        opt = torch.optim.RMSprop(model.parameters(), lr=cfg["lr"], alpha=0.9, eps=1e-7,
+                                  momentum=0.0, centered=False)
     nparams = sum(p.numel() for p in model.parameters())
-    opt = torch.optim.RMSprop(model.parameters(), lr=cfg["lr"], alpha=0.9, eps=1e-7,
-                              momentum=0.0, centered=False)
 
     # Keras: validation_split takes the LAST fraction, before any shuffling.
     n_all = x_all.shape[0]
@@ -151,8 +166,9 @@ def run(name, x_all, y_all, x_test, y_test, epochs, seed, threads, val_split=0.1
     x_va, y_va = x_all[split_at:], y_all[split_at:]
     n, B = x_tr.shape[0], cfg["batch_size"]
     print("[%s] %s: %d params; train on %d samples, validate on %d, test on %d; "
-          "batch %d, RMSprop(lr=%g, rho=0.9, eps=1e-7), %d thread%s, seed %d"
-          % (name, cfg["spec"], nparams, n, x_va.shape[0], x_test.shape[0], B, cfg["lr"],
+          "batch %d, %s(lr=%g, eps=1e-7), %d thread%s, seed %d"
+          % (name, cfg["spec"], nparams, n, x_va.shape[0], x_test.shape[0], B,
+             "Adam" if resnet else "RMSprop", cfg["lr"],
              threads, "" if threads == 1 else "s", seed), flush=True)
 
     t_start = time.perf_counter()
@@ -164,8 +180,10 @@ def run(name, x_all, y_all, x_test, y_test, epochs, seed, threads, val_split=0.1
         for i in range(0, n, B):
             idx = perm[i:i + B]
             xb, yb = x_tr[idx], y_tr[idx]
-            logits = model(xb)
+            logits = model(xb.unsqueeze(1) if resnet else xb)
             loss = F.cross_entropy(logits, yb)        # mean over the batch
+            if resnet:   # Keras prints the loss with the penalty in it
+                loss = loss + model.reg_penalty()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -186,7 +204,7 @@ def run(name, x_all, y_all, x_test, y_test, epochs, seed, threads, val_split=0.1
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", choices=["mlp", "cnn", "both"], default="both")
+    ap.add_argument("--model", choices=["mlp", "cnn", "resnet", "both"], default="both")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     ap.add_argument("--seed", type=int, default=1)

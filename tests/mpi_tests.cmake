@@ -11,7 +11,7 @@ endfunction()
 nn_mpi_test(test_mpi_fit test_mpi_fit 4)
 nn_mpi_test(test_mpi_sync test_mpi_sync 2)
 nn_mpi_test(test_mpi_metrics test_mpi_metrics 2)
-nn_mpi_test(test_mpi_bn test_mpi_bn 3)
+nn_mpi_test(test_mpi_bn test_mpi_bn 4)
 
 add_executable(mpi_stall mpi_stall.c)
 target_link_libraries(mpi_stall PRIVATE nntrain_testutil)

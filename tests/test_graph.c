@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nntrain/model.h"
+#include "gradcheck.h"
 #include "testutil.h"
 #include "train/exec.h"
 
@@ -63,7 +64,7 @@ static const char *const RES_SPEC =
     "Dense(7)\n"                                                         /* 12 <- 8: dead */
     "Flatten()\n"                                                        /* 13 <- 11 */
     "Dense(3, activation=\"softmax\")\n"                                 /* 14 <- 13 */
-    "Model()\n"                                                          /* 15 <- 14 */
+    "Functional()\n"                                                          /* 15 <- 14 */
     "compile(loss=\"categorical_crossentropy\")\n";
 static const char *const RES_WIRING = "-|0|1|2|3|4|3|6 5|7|3|9|8 10|8|11|13|14";
 
@@ -99,8 +100,18 @@ static void test_build_graph(void)
         CU_ASSERT(!m.layers[i].mask_relu);
     nn_model_free(&m);
 
+    /* a merge in a Sequential chain (a one-input Concatenate) runs as a graph */
+    TU_ASSERT_OK(tu_build("Dense(4, input_shape=(1,))\nConcatenate()\nDense(1)\n", &m, &e), e);
+    CU_ASSERT(m.graph);
+    TU_ASSERT_OK(nn_model_plan(&m, 2, &e), e);
+    float x[2] = {0.5f, -1}, dy[2] = {1, 1};
+    nn_ctx ctx = {.training = 1};
+    CU_ASSERT(isfinite(nn_model_forward(&m, x, 2, &ctx)[1]));
+    nn_model_backward(&m, x, dy, 2, &ctx);
+    nn_model_free(&m);
+
     /* a chain written with inputs is still a chain: the Sequential path */
-    TU_ASSERT_OK(wired("Input(shape=(4,))\nDense(3)\nDense(2)\nModel()\n", "-|0|1|2", &m, &e), e);
+    TU_ASSERT_OK(wired("Input(shape=(4,))\nDense(3)\nDense(2)\nFunctional()\n", "-|0|1|2", &m, &e), e);
     CU_ASSERT(!m.graph);
     CU_ASSERT_EQUAL(m.nlayers, 2);
     nn_model_free(&m);
@@ -122,23 +133,23 @@ static void expect_error(const char *text, const char *wiring, const char *needl
 static void test_build_errors(void)
 {
     /* shapes that do not add up: both inputs named with their shapes */
-    expect_error("Input(shape=(4,))\nDense(3)\nDense(5)\nAdd()\nModel()\n", "-|0|0|1 2|3",
+    expect_error("Input(shape=(4,))\nDense(3)\nDense(5)\nAdd()\nFunctional()\n", "-|0|0|1 2|3",
                  "(inputs: 'dense' (None, 3), 'dense_1' (None, 5))");
-    expect_error("Input(shape=(4,))\nDense(3)\nDense(5)\nAdd()\nModel()\n", "-|0|0|1 2|3",
+    expect_error("Input(shape=(4,))\nDense(3)\nDense(5)\nAdd()\nFunctional()\n", "-|0|0|1 2|3",
                  "t.nn:4:1");
     /* one input only for an ordinary layer */
-    expect_error("Input(shape=(4,))\nDense(3)\nDense(3)\nDense(2)\nModel()\n", "-|0|0|1 2|3",
+    expect_error("Input(shape=(4,))\nDense(3)\nDense(3)\nDense(2)\nFunctional()\n", "-|0|0|1 2|3",
                  "Dense() takes one input, it is given 2");
     /* a merge of one */
-    expect_error("Input(shape=(4,))\nDense(3)\nAdd()\nModel()\n", "-|0|1|2",
+    expect_error("Input(shape=(4,))\nDense(3)\nAdd()\nFunctional()\n", "-|0|1|2",
                  "Add() needs at least 2 inputs, it is given 1");
     /* an input that is not a layer or the Input (compile), or comes later */
-    expect_error("Input(shape=(4,))\nset.seed(1)\nDense(3)\nModel()\n", "-|-|1|2",
+    expect_error("Input(shape=(4,))\nset.seed(1)\nDense(3)\nFunctional()\n", "-|-|1|2",
                  "input 1 is not a layer or the Input defined before it");
-    expect_error("Input(shape=(4,))\nDense(3)\nDense(2)\nModel()\n", "-|2|1|2",
+    expect_error("Input(shape=(4,))\nDense(3)\nDense(2)\nFunctional()\n", "-|2|1|2",
                  "input 1 is not a layer or the Input defined before it");
     /* Model's output must be a layer */
-    expect_error("Input(shape=(4,))\nDense(3)\nModel()\n", "-|0|0",
+    expect_error("Input(shape=(4,))\nDense(3)\nFunctional()\n", "-|0|0",
                  "outputs must be a layer's output defined before it");
     expect_error("Input(shape=(4,))\nInput(shape=(4,))\nDense(3)\n", "-|-|0",
                  "a second Input(): a model has one input here");
@@ -212,11 +223,56 @@ static void test_exec_graph(void)
     run(3, 2);   /* fewer rows than threads: one thread runs all */
 }
 
+/* Finite differences through whole graph models (gradcheck.c's gc_model:
+ * every parameter, loss included), written as pasted Python functional
+ * Keras. */
+static void test_gradcheck_graphs(void)
+{
+    /* a tensor used twice by one merge, and by two layers */
+    gc_model_ok("inputs = Input(shape=(5,))\n"
+                "x = Dense(4, activation=\"tanh\")(inputs)\n"
+                "y = add([x, x])\n"
+                "z = Dense(4, activation=\"sigmoid\")(x)\n"
+                "w = Multiply()([y, z])\n"
+                "outputs = Dense(3, activation=\"softmax\")(w)\n"
+                "model = Model(inputs, outputs)\n"
+                "model.compile(loss=\"categorical_crossentropy\")\n",
+                4, 11);
+    /* a residual block with BatchNormalization in training mode (batch 6),
+     * a strided shortcut, Concatenate on channels */
+    gc_model_ok("inputs = Input(shape=(4, 4, 2))\n"
+                "x = Conv2D(3, 3, padding=\"same\")(inputs)\n"
+                "x = BatchNormalization()(x)\n"
+                "x = Activation(\"tanh\")(x)\n"
+                "y = Conv2D(3, 3, strides=2, padding=\"same\")(x)\n"
+                "y = BatchNormalization(momentum=0.5)(y)\n"
+                "s = Conv2D(3, 1, strides=2)(x)\n"
+                "x = add([s, y])\n"
+                "c = Conv2D(2, 1, activation=\"tanh\")(x)\n"
+                "x = Concatenate()([x, c])\n"
+                "x = GlobalAveragePooling2D()(x)\n"
+                "outputs = Dense(3, activation=\"softmax\")(x)\n"
+                "model = Model(inputs=inputs, outputs=outputs)\n"
+                "model.compile(loss=\"categorical_crossentropy\")\n",
+                6, 12);
+    /* a frozen BN (inference statistics) inside the block, Subtract */
+    gc_model_ok("inputs = Input(shape=(6,))\n"
+                "x = Dense(5)(inputs)\n"
+                "y = BatchNormalization(trainable=False)(x)\n"
+                "y = Dense(5, activation=\"tanh\")(y)\n"
+                "x = subtract([x, y])\n"
+                "outputs = Dense(2)(x)\n"
+                "model = Model(inputs, outputs)\n"
+                "model.compile(loss=\"mse\")\n",
+                5, 13);
+}
+
 int main(void)
 {
     const tu_test tests[] = {{"builder: wiring, pruning, merges", test_build_graph},
                              {"builder: bad graphs", test_build_errors},
                              {"executor = reference on a graph", test_exec_graph},
+                             {"gradient checks through graphs", test_gradcheck_graphs},
                              {NULL, NULL}};
     return tu_main("graph", tests);
 }

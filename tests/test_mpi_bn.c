@@ -1,10 +1,13 @@
 /* BatchNormalization over the global batch under a real mpiexec (run with
- * 3 ranks): training on 1, 2 and 3 ranks, and 2 ranks x 2 threads, gives the
+ * 4 ranks): training on 1, 2, 3 and 4 ranks, and 2 ranks x 2 threads, gives the
  * same parameters and moving statistics (no bias before a BN: its gradient
  * is 0 but for rounding, which Adam would blow up to steps; batches of 16 on 3 ranks, and a
  * last batch of 2 rows, so a rank sits a step out and must still join the
  * statistics); synchronized=False (per-rank statistics) gives different ones;
- * --accumulate is refused. Only non-fatal assertions: a rank leaving a test
+ * --accumulate is refused. The same for a functional model (a residual block
+ * with BN, a strided shortcut and Add, run by the graph executor): np 1-4
+ * and 1 vs 3 threads agree, synchronized=False on 2 ranks gives other moving
+ * statistics than on 1. Only non-fatal assertions: a rank leaving a test
  * early would desynchronise the collectives. */
 #include <math.h>
 #include <mpi.h>
@@ -33,6 +36,25 @@ static float xs[N_SAMPLES * H * W * C], ys[N_SAMPLES];
     "compile(loss=\"sparse_categorical_crossentropy\", optimizer=Adam(lr=0.01))\n"          \
     "fit(batch_size=16, epochs=2, validation_split=0.2, seed=7)\n"
 
+/* The graph: every BN's synchronized option is the %s after its momentum. */
+#define GRAPH_FMT                                                                           \
+    "inputs = Input(shape=(6, 6, 2))\n"                                                     \
+    "x = Conv2D(4, 3, padding=\"same\", use_bias=False)(inputs)\n"                          \
+    "x = BatchNormalization(momentum=0.8%s)(x)\n"                                           \
+    "x = Activation(\"relu\")(x)\n"                                                         \
+    "y = Conv2D(4, 3, strides=2, padding=\"same\", use_bias=False)(x)\n"                    \
+    "y = BatchNormalization(momentum=0.9%s)(y)\n"                                           \
+    "y = Activation(\"relu\")(y)\n"                                                         \
+    "y = Conv2D(4, 3, padding=\"same\", use_bias=False)(y)\n"                               \
+    "y = BatchNormalization(momentum=0.9%s)(y)\n"                                           \
+    "s = Conv2D(4, 1, strides=2, use_bias=False)(x)\n"                                      \
+    "x = add([s, y])\n"                                                                     \
+    "x = Activation(\"relu\")(x)\n"                                                         \
+    "outputs = Dense(3, activation=\"softmax\")(Flatten()(x))\n"                            \
+    "model = Model(inputs=inputs, outputs=outputs)\n"                                       \
+    "model.compile(loss=\"sparse_categorical_crossentropy\", optimizer=Adam(lr=0.01))\n"    \
+    "model.fit(batch_size=16, epochs=2, validation_split=0.2, seed=7)\n"
+
 static void make_data(void)
 {
     tu_fill_uniform(xs, sizeof xs / sizeof xs[0], 11, 0.0f, 0.5f);
@@ -46,11 +68,13 @@ static void make_data(void)
 }
 
 typedef struct run_cfg {
-    int ranks, threads, overlap, unsync, accumulate;
+    int ranks, threads, overlap, unsync, accumulate, graph;
 } run_cfg;
 
-/* Trains on the first cfg->ranks ranks; world rank 0 gets the parameters. */
-static int run(const run_cfg *cfg, float **params, size_t *np, nn_error *e)
+/* Trains on the first cfg->ranks ranks; world rank 0 gets the parameters
+ * and, if stats is not NULL, 1 where they are moving statistics. */
+static int run(const run_cfg *cfg, float **params, size_t *np, unsigned char **stats,
+               nn_error *e)
 {
     nn_dist d;
     int rc = nn_dist_sub(&world, cfg->ranks, &d, e);
@@ -60,7 +84,10 @@ static int run(const run_cfg *cfg, float **params, size_t *np, nn_error *e)
     d.bucket_bytes = 4096;
     char text[1024];
     const char *u = cfg->unsync ? ", synchronized=False" : "";
-    snprintf(text, sizeof text, SPEC_FMT, cfg->unsync ? "synchronized=False" : "", u);
+    if (cfg->graph)
+        snprintf(text, sizeof text, GRAPH_FMT, u, u, u);
+    else
+        snprintf(text, sizeof text, SPEC_FMT, cfg->unsync ? "synchronized=False" : "", u);
     nn_spec s;
     nn_model m;
     nn_dataset ds;
@@ -81,6 +108,11 @@ static int run(const run_cfg *cfg, float **params, size_t *np, nn_error *e)
         *np = m.nparams;
         *params = malloc(m.nparams * sizeof(float));
         memcpy(*params, m.params, m.nparams * sizeof(float));
+        if (stats && (*stats = calloc(m.nparams, 1)) != NULL)
+            for (int i = 0; i < m.nlayers; i++) {
+                const nn_layer *l = &m.layers[i];
+                memset(*stats + l->param_off + l->param_len - l->frozen_len, 1, l->frozen_len);
+            }
     }
     nn_history_free(&h);
     nn_data_close(&ds);
@@ -101,15 +133,15 @@ static double max_rel(const float *a, const float *b, size_t n)
 
 static void test_np_equivalence(void)
 {
-    const run_cfg cfgs[] = {{1, 1, 1, 0, 0}, {2, 1, 1, 0, 0}, {3, 1, 1, 0, 0},
-                            {3, 1, 0, 0, 0}, {2, 2, 1, 0, 0}, {1, 3, 1, 0, 0},
-                            {2, 1, 1, 1, 0}};
+    const run_cfg cfgs[] = {{1, 1, 1, 0, 0, 0}, {2, 1, 1, 0, 0, 0}, {3, 1, 1, 0, 0, 0},
+                            {4, 1, 1, 0, 0, 0}, {3, 1, 0, 0, 0, 0}, {2, 2, 1, 0, 0, 0},
+                            {1, 3, 1, 0, 0, 0}, {2, 1, 1, 1, 0, 0}};
     const int n = sizeof cfgs / sizeof cfgs[0];
     float *p[8] = {0};
     size_t np = 0;
     nn_error e = {0};
     for (int k = 0; k < n; k++) {
-        int rc = run(&cfgs[k], &p[k], &np, &e);
+        int rc = run(&cfgs[k], &p[k], &np, NULL, &e);
         CU_ASSERT_EQUAL(rc, 0);
         if (rc)
             fprintf(stderr, "run %d: %s\n", k, e.msg);
@@ -136,13 +168,78 @@ static void test_np_equivalence(void)
         free(p[k]);
 }
 
+/* Max relative difference over the moving statistics only (mask). */
+static double max_rel_stats(const float *a, const float *b, const unsigned char *mask, size_t n)
+{
+    double mr = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mask[i]) {
+            double r = fabs((double)a[i] - b[i]) / fmax(1.0, fabs((double)b[i]));
+            mr = r > mr ? r : mr;
+        }
+    return mr;
+}
+
+static void test_graph_np_equivalence(void)
+{
+    /* the last two: synchronized=False on 1 rank (the reference of the
+     * last) and on 2 ranks */
+    const run_cfg cfgs[] = {{1, 1, 1, 0, 0, 1}, {2, 1, 1, 0, 0, 1}, {3, 1, 1, 0, 0, 1},
+                            {4, 1, 1, 0, 0, 1}, {4, 1, 0, 0, 0, 1}, {1, 3, 1, 0, 0, 1},
+                            {2, 2, 1, 0, 0, 1}, {1, 1, 1, 1, 0, 1}, {2, 1, 1, 1, 0, 1}};
+    const int n = sizeof cfgs / sizeof cfgs[0];
+    float *p[9] = {0};
+    unsigned char *mask = NULL;
+    size_t np = 0;
+    nn_error e = {0};
+    for (int k = 0; k < n; k++) {
+        int rc = run(&cfgs[k], &p[k], &np, k ? NULL : &mask, &e);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc)
+            fprintf(stderr, "graph run %d: %s\n", k, e.msg);
+    }
+    if (world.rank == 0 && p[0] && mask) {
+        size_t nstats = 0;
+        double moved = 0;
+        for (size_t i = 0; i < np; i++)
+            if (mask[i]) {
+                /* per BN 4 moving means (from 0), then 4 variances (from 1) */
+                moved += fabs(p[0][i] - (nstats / 4 % 2 ? 1.0 : 0.0));
+                nstats++;
+            }
+        CU_ASSERT_EQUAL(nstats, 3 * 2 * 4);   /* 3 BN x (mean, variance) x 4 channels */
+        CU_ASSERT(moved > 1e-1);
+        for (int k = 1; k < n; k++) {
+            const int ref = cfgs[k].unsync && cfgs[k].ranks > 1 ? k - 1 : 0;
+            if (!p[k] || !p[ref])
+                continue;
+            double r = max_rel(p[k], p[ref], np), rs = max_rel_stats(p[k], p[ref], mask, np);
+            printf("\n  graph run %d (np=%d, %d thread%s%s%s) vs run %d: max rel diff %.3g, "
+                   "moving statistics %.3g",
+                   k, cfgs[k].ranks, cfgs[k].threads, cfgs[k].threads > 1 ? "s" : "",
+                   cfgs[k].overlap ? "" : ", blocking",
+                   cfgs[k].unsync ? ", synchronized=False" : "", ref, r, rs);
+            /* as in test_np_equivalence; per-rank statistics on 2 ranks
+             * move the moving statistics elsewhere than on 1 */
+            if (ref) {
+                CU_ASSERT(rs > 1e-2);
+            } else {
+                CU_ASSERT(r < 1e-4);
+            }
+        }
+    }
+    for (int k = 0; k < n; k++)
+        free(p[k]);
+    free(mask);
+}
+
 static void test_moving_stats_moved(void)
 {
-    run_cfg c = {1, 1, 1, 0, 0};
+    run_cfg c = {1, 1, 1, 0, 0, 0};
     float *p = NULL;
     size_t np = 0;
     nn_error e = {0};
-    CU_ASSERT_EQUAL(run(&c, &p, &np, &e), 0);
+    CU_ASSERT_EQUAL(run(&c, &p, &np, NULL, &e), 0);
     if (world.rank == 0 && p) {
         /* layout: conv 72, bn 16, dense 576, bn 64 (gamma, beta, mean, var), dense 51 */
         const float *mm = p + 72 + 16 + 576 + 32, *mv = mm + 16;
@@ -159,11 +256,11 @@ static void test_moving_stats_moved(void)
 
 static void test_accumulate_refused(void)
 {
-    run_cfg c = {2, 1, 1, 0, 2};
+    run_cfg c = {2, 1, 1, 0, 2, 0};
     float *p = NULL;
     size_t np = 0;
     nn_error e = {0};
-    int rc = run(&c, &p, &np, &e);
+    int rc = run(&c, &p, &np, NULL, &e);
     if (world.rank < 2) {   /* the ranks in the run */
         CU_ASSERT_EQUAL(rc, NN_EINVAL);
         CU_ASSERT(tu_contains(e.msg, "BatchNormalization needs the whole batch"));
@@ -181,12 +278,14 @@ int main(int argc, char **argv)
     nn_blas_set_threads(1);
     make_data();
     const tu_test tests[] = {
-        {"np 1,2,3 and 2x2 threads: same parameters and moving statistics",
+        {"np 1,2,3,4 and 2x2 threads: same parameters and moving statistics",
          test_np_equivalence},
+        {"graph with BN and Add: np 1,2,3,4, 1 vs 3 threads; synchronized=False differs",
+         test_graph_np_equivalence},
         {"the moving statistics moved", test_moving_stats_moved},
         {"--accumulate is refused", test_accumulate_refused},
         {NULL, NULL}};
-    int rc = world.size == 3 ? tu_main("mpi_bn", tests) : 2;
+    int rc = world.size == 4 ? tu_main("mpi_bn", tests) : 2;
     int all = rc;
     MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     nn_dist_finalize(&world);

@@ -65,6 +65,10 @@ int nn_watchdog_sum_doubles(nn_watchdog *w, double *buf, int n, long long step, 
  * MPI_Allreduce when w is off). what names it in a message. */
 int nn_watchdog_allreduce(nn_watchdog *w, void *buf, int n, MPI_Datatype type, MPI_Op op,
                           const char *what, nn_error *e);
+/* The same on another communicator of the same ranks (BatchNormalization's
+ * statistics go over a duplicate, apart from the gradient buckets). */
+int nn_watchdog_allreduce_on(nn_watchdog *w, MPI_Comm comm, void *buf, int n, MPI_Datatype type,
+                             MPI_Op op, const char *what, nn_error *e);
 void nn_watchdog_free(nn_watchdog *w);
 
 #endif

@@ -210,14 +210,21 @@ int nn_watchdog_wait(nn_watchdog *w, int n, void *reqs, long long step, const ch
 int nn_watchdog_allreduce(nn_watchdog *w, void *buf, int n, MPI_Datatype type, MPI_Op op,
                           const char *what, nn_error *e)
 {
+    return nn_watchdog_allreduce_on(w, w ? w->d->comm : MPI_COMM_WORLD, buf, n, type, op, what,
+                                    e);
+}
+
+int nn_watchdog_allreduce_on(nn_watchdog *w, MPI_Comm comm, void *buf, int n, MPI_Datatype type,
+                             MPI_Op op, const char *what, nn_error *e)
+{
     int rc;
     if (!w || !w->timeout) {
-        rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, type, op, w ? w->d->comm : MPI_COMM_WORLD);
+        rc = MPI_Allreduce(MPI_IN_PLACE, buf, n, type, op, comm);
         return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
     }
     arrive(w, ++w->seq);
     MPI_Request r;
-    rc = MPI_Iallreduce(MPI_IN_PLACE, buf, n, type, op, w->d->comm, &r);
+    rc = MPI_Iallreduce(MPI_IN_PLACE, buf, n, type, op, comm, &r);
     if (rc != MPI_SUCCESS)
         return nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, rc);
     return wait_mark(w, 1, &r, w->seq, what, e);

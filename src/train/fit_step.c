@@ -108,11 +108,16 @@ static double weighted_loss(const nn_model *m, const nn_fit_args *fa, const floa
 }
 
 /* The input and rows of a forward pass. */
-/* ctx->allsum: BatchNormalization's batch statistics over the ranks. A
- * failure is the watchdog's or the communicator's to report. */
+/* ctx->allsum: BatchNormalization's batch statistics over the ranks, on
+ * their own communicator, waited on with the stall check as every other
+ * collective of the step (a rank stopped there used to leave the others
+ * in MPI_Allreduce for ever). A failure is the watchdog's or the
+ * communicator's to report. */
 static int allsum(void *arg, double *v, int n)
 {
-    return nn_dist_sum_doubles(arg, v, n, NULL);
+    fit_run *r = arg;
+    return nn_watchdog_allreduce_on(r->d->wd, r->stats_d.comm, v, n, MPI_DOUBLE, MPI_SUM,
+                                    "BatchNormalization statistics", NULL);
 }
 
 /* Global batch statistics when the model has them and there are ranks. */
@@ -120,7 +125,7 @@ static void stats_ctx(fit_run *r, nn_ctx *ctx)
 {
     if (r->stats_d.active && r->stats_d.size > 1 && nn_exec_whole_batch(r->m)) {
         ctx->allsum = allsum;
-        ctx->allsum_arg = &r->stats_d;
+        ctx->allsum_arg = r;
     }
 }
 

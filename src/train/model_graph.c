@@ -103,7 +103,9 @@ static int is_graph(const nn_model *m)
 {
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
-        if (l->nin != 1 || l->inp[0] != i - 1 || nn_graph_consumers(m, i - 1) > 1)
+        /* a merge runs only on the graph path (a one-input Concatenate too) */
+        if (l->ops->merge || l->nin != 1 || l->inp[0] != i - 1 ||
+            nn_graph_consumers(m, i - 1) > 1)
             return 1;
     }
     return 0;

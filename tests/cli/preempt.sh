@@ -11,7 +11,7 @@
 #  4. a stall (3 ranks, rank 1 stopped with SIGSTOP, --stall-timeout 4) ->
 #     status 3, rank 0 names rank 1 only (also when rank 1 stopped inside a
 #     collective: it went silent) and still writes a valid timeline with the
-#     stall marked;
+#     stall marked; also with BatchNormalization (its statistics allreduce);
 #  5. a NaN loss (an absurd learning rate) -> status 1, and the ranks, which
 #     agree on the failure, gather and write the whole timeline.
 # Waits are bounded polls, not fixed sleeps (a loaded 2-core machine).
@@ -214,6 +214,30 @@ if wait_for "$T/4.out" '^Epoch 1/' 90 "$JOB" && victim=$(rank_pid 1 "$O"); then
     kill -CONT "$victim" 2>/dev/null
 else
     bad "stall run trains" "no epoch line in 90 s or no rank 1: $(tail -3 "$T/4.err")"
+fi
+
+# ---- 4b. the same with BatchNormalization: the stopped rank leaves the others
+# in the layer's statistics allreduce (the first collective of a step), which
+# waited unguarded before (rank 0 hung there for ever)
+sed 's/^Dense(32, activation="relu")$/Dense(32)\nBatchNormalization()\nActivation("relu")/' "$T/m.nn" >"$T/bn.nn"
+O=$T/stallbn
+"$MPIEXEC" -q -n 2 --oversubscribe "$NN" train "$T/bn.nn" --data "$T/d.h5" --out "$O" --verbose 2 \
+    --no-test --threads 1 --stall-timeout 4 >"$T/4b.out" 2>"$T/4b.err" &
+JOB=$!
+if grep -q BatchNormalization "$T/bn.nn" && wait_for "$T/4b.out" '^Epoch 1/' 90 "$JOB" &&
+    victim=$(rank_pid 1 "$O"); then
+    kill -STOP "$victim"
+    ended "$JOB" 30
+    [ $RC -eq 3 ] && ok "stall with BatchNormalization: exit status 3 within 30 s" ||
+        bad "stall with BatchNormalization: exit status 3 within 30 s" "got $RC: $(tail -2 "$T/4b.err")"
+    grep -Eq "stall: rank 1 \(host [^,]+, pid $victim\)" "$T/4b.err" &&
+        ok "stall with BatchNormalization: names rank 1" ||
+        bad "stall with BatchNormalization: names rank 1" "$(grep -m1 'stall' "$T/4b.err")"
+    kill -CONT "$victim" 2>/dev/null
+    [ -n "$JOB" ] && kill -KILL "$JOB" 2>/dev/null
+    JOB=""
+else
+    bad "stall run with BatchNormalization trains" "no epoch line in 90 s or no rank 1: $(tail -3 "$T/4b.err")"
 fi
 
 # ---- 5. a NaN loss: every rank stops at the same step, the trace is gathered
