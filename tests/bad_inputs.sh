@@ -648,6 +648,11 @@ save("kf_shared.h5", lambda c, L: L["dense_1"]["inbound_nodes"].append([["input_
 save("kf_two_outputs.h5", lambda c, L: c["output_layers"].append(["dense", 0, 0]))
 save("kf_unknown.h5", lambda c, L: L["dense_1"].__setitem__("class_name", "GRU"))
 save("kf_training.h5", lambda c, L: L["dense_1"]["inbound_nodes"][0][0].__setitem__(3, {"training": False}))
+def merge(c, L):   # dense_2 = Add()([dense, dense_1]): (None, 5) + (None, 2)
+    c["layers"].append({"class_name": "Add", "config": {"name": "add"}, "name": "add",
+                        "inbound_nodes": [[["dense", 0, 0, {}], ["dense_1", 0, 0, {}]]]})
+    c["output_layers"] = [["add", 0, 0]]
+save("kf_merge_shapes.h5", merge)
 P
 fi
 h5case kf_undefined.h5 "functional Keras file: a layer's input is not a layer of the model" - -- summary kf_undefined.h5
@@ -656,6 +661,7 @@ h5case kf_shared.h5 "functional Keras file: a layer called twice (shared weights
 h5case kf_two_outputs.h5 "functional Keras file: two output_layers" - -- summary kf_two_outputs.h5
 h5case kf_unknown.h5 "functional Keras file: unknown layer class GRU" - -- summary kf_unknown.h5
 h5case kf_training.h5 "functional Keras file: a layer called with training=False" - -- summary kf_training.h5
+h5case kf_merge_shapes.h5 "functional Keras file: Add of (None, 5) and (None, 2)" - -- summary kf_merge_shapes.h5
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

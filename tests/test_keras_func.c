@@ -354,6 +354,21 @@ static void test_import_errors(void)
     CU_ASSERT(tu_contains(e.msg, "Keras layer 'dense' (Dense): config key 'foo'"));
     free(text);
     cJSON_Delete(j);
+    /* the builder's messages name config.layers[N - 1] as line N */
+    nn_model m;
+    j = load_json("resnet_tf24.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItemCaseSensitive(entry(j, "conv2d_2"), "config"),
+                              "filters", cJSON_CreateNumber(5));
+    text = cJSON_PrintUnformatted(j);
+    TU_ASSERT_OK(nn_keras_json_to_spec(text, NULL, "m.h5:model_config", &s, &e), e);
+    CU_ASSERT_NOT_EQUAL(nn_model_build(&m, &s, &e), NN_OK);
+    CU_ASSERT(tu_contains(e.msg, "m.h5:model_config:7:"));
+    CU_ASSERT(tu_contains(e.msg, "Add 'add'"));
+    CU_ASSERT(tu_contains(e.msg, "'conv2d_2' (None, 6, 6, 5)"));
+    nn_spec_free(&s);
+    free(text);
+    cJSON_Delete(j);
     /* neither Sequential nor functional */
     CU_ASSERT_EQUAL(nn_keras_json_to_spec("{\"class_name\": \"Graph\", \"config\": {}}", NULL,
                                           "m.json", &s, &e), NN_EINVAL);
