@@ -329,6 +329,40 @@ static void test_import_chain(void)
     import_chain("chain_k3.json", "input_layer", "functional");
 }
 
+/* Layer names that cannot be spec variables (a keyword, a name taken by a
+ * fallback) still import with their names. */
+static void test_import_names(void)
+{
+    nn_error e = {0};
+    nn_spec s;
+    nn_model m;
+    cJSON *j = load_json("chain_tf24.json");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    cJSON *d = entry(j, "dense"), *d1 = entry(j, "dense_1");
+    cJSON_ReplaceItemInObject(d, "name", cJSON_CreateString("from"));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItemCaseSensitive(d, "config"), "name",
+                              cJSON_CreateString("from"));
+    cJSON_ReplaceItemInObject(d1, "name", cJSON_CreateString("t1"));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItemCaseSensitive(d1, "config"), "name",
+                              cJSON_CreateString("t1"));
+    set_str(ref0(j, "t1"), 0, "from");
+    cJSON_ReplaceItemInArray(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(config(j),
+                                                                                 "output_layers"),
+                                                0), 0, cJSON_CreateString("t1"));
+    char *text = cJSON_PrintUnformatted(j);
+    TU_ASSERT_OK(nn_keras_json_to_spec(text, NULL, "m.json", &s, &e), e);
+    CU_ASSERT(tu_contains(s.text, "\nt1_ = Dense(name=\"from\""));
+    CU_ASSERT(tu_contains(s.text, "\nt1 = Dense(name=\"t1\""));
+    CU_ASSERT(tu_contains(s.text, ")(t1_)\nmodel = Model(inputs=input_1, outputs=t1, "));
+    TU_ASSERT_OK(nn_model_build(&m, &s, &e), e);
+    CU_ASSERT_STRING_EQUAL(m.layers[0].name, "from");
+    CU_ASSERT_STRING_EQUAL(m.layers[1].name, "t1");
+    nn_model_free(&m);
+    nn_spec_free(&s);
+    free(text);
+    cJSON_Delete(j);
+}
+
 /* Messages of the importer proper on a functional file. */
 static void test_import_errors(void)
 {
@@ -734,6 +768,7 @@ int main(void)
         {"layers out of order are sorted", test_graph_order},
         {"graphs nntrain cannot run are refused, naming the layer", test_graph_errors},
         {"functional JSON -> spec calls with inputs", test_import_chain},
+        {"layer names that are not spec variables", test_import_names},
         {"importer messages on functional files", test_import_errors},
         {"functional summary table (tf.keras 2.x rules)", test_summary},
         {"Functional model_config of a graph", test_writer},

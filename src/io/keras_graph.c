@@ -332,10 +332,12 @@ void kg_free(kg_graph *g)
  * call or R marker could take for something else, else t<k> (unique). */
 static void var_name(const kg_graph *g, int k, char *out, size_t len)
 {
-    static const char *const reserved[] = {"True", "False", "None", "TRUE", "FALSE", "NULL",
-                                           "model", "Model", "Input", "compile", "fit",
-                                           "and", "or", "not", "in", "is", "if", "else", "for",
-                                           "lambda", "function", NULL};
+    static const char *const reserved[] = {
+        "True", "False", "None", "TRUE", "FALSE", "NULL", "NA", "Inf", "NaN", "model", "Model",
+        "Input", "compile", "fit", "and", "or", "not", "in", "is", "if", "else", "elif", "for",
+        "while", "lambda", "function", "import", "from", "as", "with", "def", "class", "return",
+        "pass", "del", "global", "try", "except", "raise", "library", "require", "print",
+        "cat", "plot", "summary", "set", "tf", "keras", "layers", "np", NULL};
     const char *nm = g->nodes[k].name;
     int ok = (nm[0] == '_' || isalpha((unsigned char)nm[0])) && strlen(nm) < len &&
              strlen(nm) < 64 && strncmp(nm, "layer_", 6) && !nn_layer_find(nm);
