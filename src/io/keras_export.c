@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "io/keras_graph.h"
 #include "nntrain/args.h"
 #include "nntrain/keras.h"
 
@@ -355,92 +356,6 @@ static cJSON *layer_json(const nn_model *m, int i, const lopts *o)
     return L;
 }
 
-/* [[name, 0, 0]] (input_layers, output_layers) or, with kwargs, one
- * inbound tensor [name, 0, 0, {}] of tf.keras 2.x. */
-static cJSON *tensor_ref(const char *name, int kwargs)
-{
-    cJSON *a = cJSON_CreateArray(), *it;
-    int ok = a != NULL;
-    for (int k = 0; ok && k < 3 + kwargs; k++) {
-        it = k == 0 ? cJSON_CreateString(name) : k < 3 ? cJSON_CreateNumber(0)
-                                                       : cJSON_CreateObject();
-        if (!(it && cJSON_AddItemToArray(a, it))) {
-            cJSON_Delete(it);
-            ok = 0;
-        }
-    }
-    if (!ok) {
-        cJSON_Delete(a);
-        return NULL;
-    }
-    return a;
-}
-
-/* A functional model's layer entry gets its name and its one inbound node
- * [[["conv2d", 0, 0, {}], ...]] (each layer is called once). */
-static int add_inbound(cJSON *L, const nn_model *m, const nn_layer *l)
-{
-    cJSON *nodes = NULL, *node = NULL;
-    int ok = 1;
-    ADD(cJSON_AddStringToObject(L, "name", l->name));
-    ADDI(L, "inbound_nodes", nodes = cJSON_CreateArray());
-    node = ok ? cJSON_CreateArray() : NULL;
-    if (!(node && cJSON_AddItemToArray(nodes, node))) {
-        cJSON_Delete(node);
-        return 0;
-    }
-    for (int k = 0; k < l->nin && ok; k++) {
-        int p = l->inp[k];
-        cJSON *t = tensor_ref(p < 0 ? nn_model_input_name(m) : m->layers[p].name, 1);
-        if (!(t && cJSON_AddItemToArray(node, t))) {
-            cJSON_Delete(t);
-            ok = 0;
-        }
-    }
-    return ok;
-}
-
-/* input_layers / output_layers: [[name, 0, 0]]. */
-static int add_ends(cJSON *cf, const nn_model *m)
-{
-    int ok = 1;
-    for (int k = 0; k < 2 && ok; k++) {
-        cJSON *list = cJSON_CreateArray();
-        cJSON *t = tensor_ref(k ? m->layers[m->nlayers - 1].name : nn_model_input_name(m), 0);
-        if (!(list && t && cJSON_AddItemToArray(list, t))) {
-            cJSON_Delete(t);
-            cJSON_Delete(list);
-            return 0;
-        }
-        ADDI(cf, k ? "output_layers" : "input_layers", list);
-    }
-    return ok;
-}
-
-/* Which calls the model keeps: all, or in a functional spec those that feed
- * the Model(...) call's output (the model builder drops the others, as
- * Keras builds a model from its output back). malloc'd, NULL without memory. */
-static char *feeds_output(const nn_spec *s)
-{
-    char *used = calloc((size_t)s->ncalls + 1, 1);
-    int model = -1;
-    for (int i = 0; used && i < s->ncalls; i++)
-        if (s->calls[i].ninputs == 1 && (!strcmp(s->calls[i].fn, "Model") ||
-                                         !strcmp(s->calls[i].fn, "keras_model") ||
-                                         !strcmp(s->calls[i].fn, "Functional")))
-            model = i;
-    for (int i = 0; used && i < s->ncalls; i++)
-        used[i] = model < 0;
-    if (used && model >= 0) {
-        used[model] = 1;
-        for (int i = model; i >= 0; i--)
-            for (int k = 0; used[i] && k < s->calls[i].ninputs; k++)
-                if (s->calls[i].inputs[k] >= 0 && s->calls[i].inputs[k] < s->ncalls)
-                    used[s->calls[i].inputs[k]] = 1;
-    }
-    return used;
-}
-
 char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error *e)
 {
     nn_spec s;
@@ -455,7 +370,7 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
         nn_err(e, NN_ENOMEM, "out of memory");
         return NULL;
     }
-    char *used = feeds_output(&s);
+    char *used = kg_feeds_output(&s);
     if (spec_text && !used)
         rc = nn_err(e, NN_ENOMEM, "out of memory");
     for (int i = 0; i < s.ncalls && !rc; i++) {
@@ -518,7 +433,7 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
                 rc = generic_config(cJSON_GetObjectItemCaseSensitive(L, "config"), l, calls[i],
                                     e);
         }
-        if (!rc && L && m->graph && !add_inbound(L, m, l))
+        if (!rc && L && m->graph && !kg_add_inbound(L, m, l))
             ok = 0;
         if (!rc && ok && !(L && cJSON_AddItemToArray(layers, L)))
             ok = 0;
@@ -526,7 +441,7 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
             cJSON_Delete(L);
     }
     if (!rc && ok && m->graph && m->nlayers)
-        ok = add_ends(cf, m);
+        ok = kg_add_ends(cf, m);
     char *text = NULL;
     if (!rc && ok)
         text = cJSON_PrintUnformatted(root);

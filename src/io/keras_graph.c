@@ -15,7 +15,8 @@
  * line per layer (line N is the N-th layer in topological order, which is
  * config.layers[N - 1] in a file Keras wrote), then the Model line and
  * compile; checkpoints keep that text. The parse is checked against the
- * graph read here. */
+ * graph read here. At the end: the pieces keras_export.c writes for a graph
+ * model (inbound_nodes, input_layers, output_layers). */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <stdarg.h>
@@ -418,4 +419,84 @@ int kj_functional_spec(jctx *c, const cJSON *cf, const cJSON *tc, nn_spec *out)
     free(var);
     kg_free(&g);
     return rc;
+}
+
+/* ---- writing: the Functional model_config of a graph model ----------- */
+
+/* [name, 0, 0] (an entry of input_layers, output_layers) or, with kwargs,
+ * one inbound tensor [name, 0, 0, {}] as tf.keras 2.x writes it. */
+static cJSON *tensor_ref(const char *name, int kwargs)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int k = 0; a && k < 3 + kwargs; k++) {
+        cJSON *it = k == 0 ? cJSON_CreateString(name) : k < 3 ? cJSON_CreateNumber(0)
+                                                              : cJSON_CreateObject();
+        if (!(it && cJSON_AddItemToArray(a, it))) {
+            cJSON_Delete(it);
+            cJSON_Delete(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+int kg_add_inbound(cJSON *L, const nn_model *m, const nn_layer *l)
+{
+    cJSON *nodes = NULL, *node = NULL;
+    if (!cJSON_AddStringToObject(L, "name", l->name) ||
+        !(nodes = cJSON_AddArrayToObject(L, "inbound_nodes")))
+        return 0;
+    node = cJSON_CreateArray();
+    if (!(node && cJSON_AddItemToArray(nodes, node))) {
+        cJSON_Delete(node);
+        return 0;
+    }
+    for (int k = 0; k < l->nin; k++) {
+        int p = l->inp[k];
+        cJSON *t = tensor_ref(p < 0 ? nn_model_input_name(m) : m->layers[p].name, 1);
+        if (!(t && cJSON_AddItemToArray(node, t))) {
+            cJSON_Delete(t);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int kg_add_ends(cJSON *cf, const nn_model *m)
+{
+    for (int k = 0; k < 2; k++) {
+        cJSON *list = cJSON_CreateArray();
+        cJSON *t = tensor_ref(k ? m->layers[m->nlayers - 1].name : nn_model_input_name(m), 0);
+        if (!(list && t && cJSON_AddItemToArray(list, t))) {
+            cJSON_Delete(t);
+            cJSON_Delete(list);
+            return 0;
+        }
+        if (!cJSON_AddItemToObject(cf, k ? "output_layers" : "input_layers", list)) {
+            cJSON_Delete(list);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+char *kg_feeds_output(const nn_spec *s)
+{
+    char *used = calloc((size_t)s->ncalls + 1, 1);
+    int model = -1;
+    for (int i = 0; used && i < s->ncalls; i++)
+        if (s->calls[i].ninputs == 1 && (!strcmp(s->calls[i].fn, "Model") ||
+                                         !strcmp(s->calls[i].fn, "keras_model") ||
+                                         !strcmp(s->calls[i].fn, "Functional")))
+            model = i;
+    for (int i = 0; used && i < s->ncalls; i++)
+        used[i] = model < 0;
+    if (used && model >= 0) {
+        used[model] = 1;
+        for (int i = model; i >= 0; i--)
+            for (int k = 0; used[i] && k < s->calls[i].ninputs; k++)
+                if (s->calls[i].inputs[k] >= 0 && s->calls[i].inputs[k] < s->ncalls)
+                    used[s->calls[i].inputs[k]] = 1;
+    }
+    return used;
 }
