@@ -653,8 +653,10 @@ def merge(c, L):   # dense_2 = Add()([dense, dense_1]): (None, 5) + (None, 2)
                         "inbound_nodes": [[["dense", 0, 0, {}], ["dense_1", 0, 0, {}]]]})
     c["output_layers"] = [["add", 0, 0]]
 save("kf_merge_shapes.h5", merge)
+json.dump(base, open("kf_model.json", "w"))   # model.to_json(): no compile()
 P
 fi
+printf '{"class_name": "Functional", "config": {"layers": [' >kf_cut.json
 h5case kf_undefined.h5 "functional Keras file: a layer's input is not a layer of the model" - -- summary kf_undefined.h5
 h5case kf_cycle.h5 "functional Keras file: inbound_nodes form a cycle" - -- summary kf_cycle.h5
 h5case kf_shared.h5 "functional Keras file: a layer called twice (shared weights)" - -- summary kf_shared.h5
@@ -662,6 +664,8 @@ h5case kf_two_outputs.h5 "functional Keras file: two output_layers" - -- summary
 h5case kf_unknown.h5 "functional Keras file: unknown layer class GRU" - -- summary kf_unknown.h5
 h5case kf_training.h5 "functional Keras file: a layer called with training=False" - -- summary kf_training.h5
 h5case kf_merge_shapes.h5 "functional Keras file: Add of (None, 5) and (None, 2)" - -- summary kf_merge_shapes.h5
+h5case kf_model.json "train a Keras model.to_json() file (no compile)" o_kf1 -- train kf_model.json $D --out o_kf1
+bad_case kf_cut.json "Keras model JSON cut short" - -- summary kf_cut.json
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"
