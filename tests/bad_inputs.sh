@@ -611,6 +611,44 @@ model <- keras_model(x, x)'
 spec fn_no_model.R 'inputs <- layer_input(shape = c(4))
 x <- inputs %>% layer_dense(units = 4)
 model %>% compile(loss = "mse")'
+spec fn_list_var.py 'inputs = Input(shape=(4,))
+xs = [inputs, inputs]'
+spec fn_tensor_arg.py 'inputs = Input(shape=(4,))
+x = Dense(4, activation=inputs)(inputs)'
+spec fn_call_tensor.py 'inputs = Input(shape=(4,))
+x = Dense(4)(inputs)(inputs)'
+spec fn_training.py 'inputs = Input(shape=(4,))
+x = Dropout(0.5)(inputs, training=True)'
+spec fn_apply_kw.py 'inputs = Input(shape=(4,))
+x = Dropout(0.5)(mask=inputs)'
+spec fn_apply_empty.py 'inputs = Input(shape=(4,))
+x = Dense(4)()'
+spec fn_no_outputs.py 'inputs = Input(shape=(4,))
+x = Dense(4)(inputs)
+model = Model(inputs)'
+spec fn_model_extra.py 'inputs = Input(shape=(4,))
+x = Dense(4)(inputs)
+model = Model(inputs, x, x)'
+spec fn_two_models.py 'inputs = Input(shape=(4,))
+x = Dense(4)(inputs)
+model = Model(inputs, x)
+model2 = Model(inputs, x)'
+spec fn_seq_and_model.py 'model = Sequential()
+inputs = Input(shape=(4,))
+x = Dense(4)(inputs)
+model = Model(inputs, x)'
+spec fn_input_tensor.py 'inputs = Input(shape=(4,))
+x = Input(inputs)'
+spec fn_apply_input.py 'inputs = Input(shape=(4,))
+x = Input(shape=(4,))(inputs)'
+spec fn_model_nested.py 'inputs = Input(shape=(4,))
+x = Dense(4)(Model(inputs, inputs))'
+spec fn_pipe_tensor.R 'inputs <- layer_input(shape = c(4))
+x <- inputs %>% layer_add(list(inputs, inputs))'
+spec fn_nested_list.py 'inputs = Input(shape=(4,))
+x = add([[inputs, inputs], inputs])'
+spec fn_merge_extra.R 'inputs <- layer_input(shape = c(4))
+x <- layer_dense(inputs, units = 4, kernel_initializer = inputs)'
 bad_case fn_undefined.py "functional: a variable used before it is defined" - -- summary fn_undefined.py
 bad_case fn_shared.py "functional: a layer object applied twice (shared)" - -- summary fn_shared.py
 bad_case fn_two_outputs.py "functional: Model(outputs=[a, b])" - -- summary fn_two_outputs.py
@@ -621,6 +659,22 @@ bad_case fn_not_layer.py "functional: tf.nn.relu(x), not a Keras layer" - -- sum
 bad_case fn_unrelated_input.py "functional: Model(inputs=) an Input the output does not use" - -- summary fn_unrelated_input.py
 bad_case fn_input_not_input.R "functional: keras_model(x, x), x not an Input" - -- summary fn_input_not_input.R
 bad_case fn_no_model.R "functional: layers applied but no keras_model()" - -- summary fn_no_model.R
+bad_case fn_list_var.py "functional: a variable holding a list of tensors" - -- summary fn_list_var.py
+bad_case fn_tensor_arg.py "functional: a tensor as an option (activation=inputs)" - -- summary fn_tensor_arg.py
+bad_case fn_call_tensor.py "functional: a tensor applied as a layer" - -- summary fn_call_tensor.py
+bad_case fn_training.py "functional: Dropout(..)(x, training=True)" - -- summary fn_training.py
+bad_case fn_apply_kw.py "functional: Dropout(..)(mask=x)" - -- summary fn_apply_kw.py
+bad_case fn_apply_empty.py "functional: Dense(4)() with no tensor" - -- summary fn_apply_empty.py
+bad_case fn_no_outputs.py "functional: Model(inputs) without outputs" - -- summary fn_no_outputs.py
+bad_case fn_model_extra.py "functional: Model(inputs, x, x)" - -- summary fn_model_extra.py
+bad_case fn_two_models.py "functional: two Model() lines" - -- summary fn_two_models.py
+bad_case fn_seq_and_model.py "functional: Sequential() and Model() in one script" - -- summary fn_seq_and_model.py
+bad_case fn_input_tensor.py "functional: Input(x), a tensor as a shape" - -- summary fn_input_tensor.py
+bad_case fn_apply_input.py "functional: Input(..)(x)" - -- summary fn_apply_input.py
+bad_case fn_model_nested.py "functional: Model(..) inside an expression" - -- summary fn_model_nested.py
+bad_case fn_pipe_tensor.R "functional: a pipe stage given another tensor" - -- summary fn_pipe_tensor.R
+bad_case fn_nested_list.py "functional: add([[a, b], c])" - -- summary fn_nested_list.py
+bad_case fn_merge_extra.R "functional: layer_dense(x, kernel_initializer = x)" - -- summary fn_merge_extra.R
 
 # ---- functional Keras files (Model / Functional model_config) ----
 if [ $H5PY -eq 1 ]; then

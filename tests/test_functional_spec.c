@@ -265,6 +265,25 @@ static void test_nested_and_objects(void)
     CU_ASSERT_EQUAL(s.calls[4].nargs, 1);
     CU_ASSERT_EQUAL(s.nnotes, 1);
     nn_spec_free(&s);
+    /* what the output is not computed from is left out, as Keras's Model does */
+    parse_ok("inputs = Input(shape=(4,))\n"
+             "other = layers.Input(shape=(2,))\n"
+             "a = Dense(4)(inputs)\n"
+             "unused = Dense(3)(a)\n"
+             "b = Dense(2)(a)\n"
+             "model = Model(inputs, b)\n"
+             "c = Dense(1)(b)\n"
+             "model.compile(loss='mse')\n",
+             "u.py", &s);
+    CU_ASSERT_STRING_EQUAL(graph(&s, b, sizeof b), "Input Dense<0> Dense<1> Model<2> compile");
+    CU_ASSERT_EQUAL(s.calls[2].line, 5);
+    CU_ASSERT_EQUAL(s.nnotes, 3);
+    CU_ASSERT(s.nnotes == 3 && !strcmp(s.notes[0], "u.py:2: layers.Input(...) is not used by "
+                                       "the model's output: left out, as Keras does"));
+    CU_ASSERT(s.nnotes == 3 && !strcmp(s.notes[1], "u.py:4: Dense(...) is not used by the "
+                                       "model's output: left out, as Keras does"));
+    CU_ASSERT(s.nnotes == 3 && tu_contains(s.notes[2], "u.py:7: Dense(...) is not used"));
+    nn_spec_free(&s);
     /* Sequential specs: an Input line alone stays a Sequential line */
     expect_graph("Input(shape=(4,))\nDense(3)\n", "s.nn", "Input Dense");
     expect_graph("model = tf.keras.Sequential([tf.keras.Input((4,)), Dense(3)])\n", "s.py",
@@ -310,6 +329,9 @@ static void test_errors(void)
                 "e.py", "e.py:3:9: Model() needs outputs=, a tensor");
     parse_fails("x = Input(shape=(4,))\ny = Dense(4)(x)\nm = Model(x, y)\nm2 = Model(x, y)\n",
                 "e.py", "e.py:4:6: a second model (the first is on line 3): one model per spec");
+    parse_fails("model = Sequential()\nmodel.add(Dense(4, input_shape=(4,)))\n"
+                "x = Input(shape=(4,))\ny = Dense(4)(x)\nm = Model(x, y)\n",
+                "e.py", "e.py:1: Sequential() and the model of line 5: one model per spec");
     /* a layer applied to what is not a tensor */
     parse_fails("inputs = Input(shape=(4,))\nx = Dense(4)(3)\n", "e.py",
                 "e.py:2:14: Dense(...) is applied to the number 3, which is not a tensor");
@@ -343,6 +365,29 @@ static void test_errors(void)
                 "keras_model(inputs, outputs)");
 }
 
+/* 60 residual blocks: every path through the merges is 2^60 long, so the
+ * Model() checks must not walk paths (a refusal has to look at all of them). */
+static void test_deep_residual(void)
+{
+    size_t len = 64 * 1024;
+    char *text = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    size_t at = (size_t)snprintf(text, len, "inputs = Input(shape=(4,))\nx = Dense(4)(inputs)\n");
+    for (int i = 0; i < 60; i++)
+        at += (size_t)snprintf(text + at, len - at, "y = Dense(4)(x)\nx = add([x, y])\n");
+    size_t body = at;
+    snprintf(text + at, len - at, "other = Input(shape=(4,))\nmodel = Model(other, x)\n");
+    parse_fails(text, "d.py", "d.py:124:22: Model(): the output 'x' does not depend on the input "
+                "'other' (the Input of line 123)");
+    snprintf(text + body, len - body, "model = Model(inputs, x)\n");
+    nn_spec s;
+    parse_ok(text, "d.py", &s);
+    CU_ASSERT_EQUAL(s.ncalls, 2 + 120 + 1);
+    CU_ASSERT_EQUAL(s.calls[s.ncalls - 1].inputs[0], s.ncalls - 2);
+    nn_spec_free(&s);
+    free(text);
+}
+
 int main(void)
 {
     static const tu_test tests[] = {
@@ -350,6 +395,7 @@ int main(void)
         {"U-Net-ish concatenation", test_unet_concat},
         {"nested calls, layer objects, merges", test_nested_and_objects},
         {"refusals", test_errors},
+        {"Model() checks on a deep residual graph", test_deep_residual},
         {NULL, NULL},
     };
     return tu_main("functional_spec", tests);

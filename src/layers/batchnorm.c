@@ -23,6 +23,7 @@ typedef struct batchnorm {
     int C;
     double *acc;            /* (2C) sums for the reductions */
     float *mean, *istd;     /* (C) of the last training forward */
+    float *ka, *ku, *kb;    /* (C) per-channel coefficients of a pass */
 } batchnorm;
 
 static const char *const bn_args[] = {"axis", "momentum", "epsilon", "center", "scale",
@@ -126,8 +127,11 @@ static int bn_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e)
     free(b->acc);
     free(b->mean);
     b->acc = calloc(2 * (size_t)b->C, sizeof *b->acc);
-    b->mean = calloc(2 * (size_t)b->C, sizeof *b->mean);
+    b->mean = calloc(5 * (size_t)b->C, sizeof *b->mean);
     b->istd = b->mean + b->C;
+    b->ka = b->istd + b->C;
+    b->ku = b->ka + b->C;
+    b->kb = b->ku + b->C;
     if (!b->acc || !b->mean)
         return nn_err(e, NN_ENOMEM, "out of memory for BatchNormalization");
     return NN_OK;
@@ -143,6 +147,41 @@ static void bn_allsum(const batchnorm *b, const nn_ctx *ctx, double *v, int n)
 {
     if (b->synchronized && ctx->allsum)
         ctx->allsum(ctx->allsum_arg, v, n);
+}
+
+/* s[c] += sum over the R rows of x (C wide), in double: the inner loop runs
+ * along the channels, which vectorises. */
+static void sum_rows(const float *restrict x, size_t R, int C, double *restrict s)
+{
+    for (size_t r = 0; r < R; r++) {
+        const float *xr = x + r * (size_t)C;
+        for (int c = 0; c < C; c++)
+            s[c] += xr[c];
+    }
+}
+
+/* s[c] += sum of (x - m[c])^2: the centred second pass, so a large mean
+ * does not cancel the variance away. */
+static void sum_sq_rows(const float *restrict x, size_t R, int C, const double *restrict m,
+                        double *restrict s)
+{
+    for (size_t r = 0; r < R; r++) {
+        const float *xr = x + r * (size_t)C;
+        for (int c = 0; c < C; c++) {
+            double d = xr[c] - m[c];
+            s[c] += d * d;
+        }
+    }
+}
+
+/* y = (x - m[c]) a[c] + k[c] over R rows (centred first: x a + k would
+ * cancel for a large mean). */
+static void affine_rows(const float *restrict x, size_t R, int C, const float *restrict m,
+                        const float *restrict a, const float *restrict k, float *restrict y)
+{
+    for (size_t r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            y[r * C + c] = (x[r * C + c] - m[c]) * a[c] + k[c];
 }
 
 static void bn_forward(nn_layer *l, const float *p, const float *x, float *y, int B,
@@ -163,17 +202,11 @@ static void bn_forward(nn_layer *l, const float *p, const float *x, float *y, in
         double *s = b->acc, cnt[1] = {(double)R};
         memset(s, 0, 2 * (size_t)C * sizeof *s);
         bn_allsum(b, ctx, cnt, 1);
-        for (size_t r = 0; r < R; r++)
-            for (int c = 0; c < C; c++)
-                s[c] += x[r * C + c];
+        sum_rows(x, R, C, s);
         bn_allsum(b, ctx, s, C);
         for (int c = 0; c < C; c++)
             s[c] /= cnt[0];
-        for (size_t r = 0; r < R; r++)
-            for (int c = 0; c < C; c++) {
-                double d = x[r * C + c] - s[c];
-                s[C + c] += d * d;
-            }
+        sum_sq_rows(x, R, C, s, s + C);
         bn_allsum(b, ctx, s + C, C);
         for (int c = 0; c < C; c++) {
             double var = s[C + c] / cnt[0];
@@ -184,15 +217,41 @@ static void bn_forward(nn_layer *l, const float *p, const float *x, float *y, in
             mv[c] = (float)(b->momentum * mv[c] + (1 - b->momentum) * unb);
         }
     }
-    for (size_t r = 0; r < R; r++)
+    /* y = (x - mean) gamma istd + beta */
+    for (int c = 0; c < C; c++) {
+        b->ka[c] = (o[0] >= 0 ? p[o[0] + c] : 1.0f) * b->istd[c];
+        b->kb[c] = o[1] >= 0 ? p[o[1] + c] : 0.0f;
+    }
+    affine_rows(x, R, C, b->mean, b->ka, b->kb, y);
+}
+
+/* s[c] += sum dy, s[C + c] += sum dy x (products of floats are exact in
+ * double). */
+static void sum_dy_rows(const float *restrict x, const float *restrict dy, size_t R, int C,
+                        double *restrict s)
+{
+    for (size_t r = 0; r < R; r++) {
+        const float *xr = x + r * (size_t)C, *dr = dy + r * (size_t)C;
         for (int c = 0; c < C; c++) {
-            float g = o[0] >= 0 ? p[o[0] + c] : 1.0f, be = o[1] >= 0 ? p[o[1] + c] : 0.0f;
-            y[r * C + c] = g * (x[r * C + c] - b->mean[c]) * b->istd[c] + be;
+            s[c] += dr[c];
+            s[C + c] += (double)dr[c] * xr[c];
         }
+    }
+}
+
+/* dx = dy a[c] + (x - m[c]) u[c] + k[c] over R rows. */
+static void dx_rows(const float *restrict x, const float *restrict dy, size_t R, int C,
+                    const float *restrict m, const float *restrict a, const float *restrict u,
+                    const float *restrict k, float *restrict dx)
+{
+    for (size_t r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            dx[r * C + c] = dy[r * C + c] * a[c] + (x[r * C + c] - m[c]) * u[c] + k[c];
 }
 
 /* dx = gamma istd (dy - mean(dy) - xhat mean(dy xhat)) over the (global)
- * batch; inference mode: dx = gamma istd dy. */
+ * batch, which is affine in dy and x per channel; inference mode:
+ * dx = gamma istd dy. sum(dy xhat) = istd (sum(dy x) - mean sum(dy)). */
 static void bn_backward(nn_layer *l, const float *p, float *g, const float *x, const float *y,
                         float *dy, float *dx, int B, nn_ctx *ctx)
 {
@@ -204,12 +263,9 @@ static void bn_backward(nn_layer *l, const float *p, float *g, const float *x, c
     bn_offs(b, o);
     double *s = b->acc;
     memset(s, 0, 2 * (size_t)C * sizeof *s);
-    for (size_t r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) {
-            double xh = (x[r * C + c] - b->mean[c]) * (double)b->istd[c];
-            s[c] += dy[r * C + c];
-            s[C + c] += dy[r * C + c] * xh;
-        }
+    sum_dy_rows(x, dy, R, C, s);
+    for (int c = 0; c < C; c++)   /* s[C + c] := sum dy xhat */
+        s[C + c] = b->istd[c] * (s[C + c] - (double)b->mean[c] * s[c]);
     /* the local sums: the model's gradient sync adds the ranks */
     if (o[0] >= 0)
         for (int c = 0; c < C; c++)
@@ -225,16 +281,15 @@ static void bn_backward(nn_layer *l, const float *p, float *g, const float *x, c
         bn_allsum(b, ctx, cnt, 1);
         bn_allsum(b, ctx, s, 2 * C);
     }
-    for (size_t r = 0; r < R; r++)
-        for (int c = 0; c < C; c++) {
-            double gm = o[0] >= 0 ? p[o[0] + c] : 1.0, k = gm * b->istd[c];
-            double d = dy[r * C + c];
-            if (batch) {
-                double xh = (x[r * C + c] - b->mean[c]) * (double)b->istd[c];
-                d -= (s[c] + xh * s[C + c]) / cnt[0];
-            }
-            dx[r * C + c] = (float)(k * d);
-        }
+    /* dx = ks (dy - sum dy / cnt - xhat sum(dy xhat) / cnt), ks = gamma istd,
+     * xhat = (x - mean) istd */
+    for (int c = 0; c < C; c++) {
+        double ks = (o[0] >= 0 ? p[o[0] + c] : 1.0) * b->istd[c];
+        b->ka[c] = (float)ks;
+        b->ku[c] = batch ? (float)(-ks * b->istd[c] * s[C + c] / cnt[0]) : 0.0f;
+        b->kb[c] = batch ? (float)(-ks * s[c] / cnt[0]) : 0.0f;
+    }
+    dx_rows(x, dy, R, C, b->mean, b->ka, b->ku, b->kb, dx);
 }
 
 static void bn_destroy(nn_layer *l)

@@ -212,7 +212,7 @@ static int has_assignment(parser *p)
     return found;
 }
 
-static size_t ident_len(const char *s)
+size_t spec_ident_len(const char *s)
 {
     size_t n = 0;
     if (!spec_is_ident0(s[0]))
@@ -222,7 +222,7 @@ static size_t ident_len(const char *s)
     return n;
 }
 
-static const char *last_part(const char *w, size_t n)
+const char *spec_last_part(const char *w, size_t n)
 {
     const char *last = w + n;
     while (last > w && last[-1] != '.' && last[-1] != '$')
@@ -308,10 +308,10 @@ int spec_set_var(parser *p, char *name, nn_value *v)
 static int looks_like_model(parser *p, int assign)
 {
     const char *w = p->s + p->i;
-    size_t n = ident_len(w);
+    size_t n = spec_ident_len(w);
     if (!n)
         return !assign;
-    const char *last = last_part(w, n);
+    const char *last = spec_last_part(w, n);
     size_t k = n;
     while (w[k] == ' ' || w[k] == '\t')
         k++;
@@ -347,7 +347,7 @@ static int tuple_assignment(parser *p, int line, size_t at)
     int n = 0, nv = 0, rc = NN_OK;
     memset(vals, 0, sizeof vals);
     for (;;) {
-        size_t len = ident_len(p->s + p->i);
+        size_t len = spec_ident_len(p->s + p->i);
         if (!len || n == 16 || memchr(p->s + p->i, '.', len) || memchr(p->s + p->i, '$', len))
             break;
         if (!(names[n] = spec_dupn(p->s + p->i, len))) {
@@ -399,8 +399,8 @@ static int statement(parser *p, nn_value *chain, int *nchain)
     int line = p->line;
     char *lhs = NULL;
     const char *w = p->s + p->i;
-    size_t n = ident_len(w);
-    const char *fn = last_part(w, n);
+    size_t n = spec_ident_len(w);
+    const char *fn = spec_last_part(w, n);
     /* imports, library(), print() ...: skipped with a note */
     if ((n == 6 && !strncmp(w, "import", 6) && isspace((unsigned char)w[6])) ||
         (n == 4 && !strncmp(w, "from", 4) && isspace((unsigned char)w[4])) ||

@@ -11,87 +11,40 @@
  * inputs come earlier. A variable can only name a value computed on an
  * earlier line, so a cycle cannot be written. Python's lowercase merges
  * (add, concatenate, ...) become their Keras classes (Add, Concatenate).
- * Limits, each refused with a message: one input, one output, no layer
- * object applied twice (shared weights). */
+ * This file: what starts such a statement (looking ahead), assignments,
+ * Model(...) and its checks; the expressions are paste_tensor.c's. Limits,
+ * each refused with a message: one input, one output, no layer object
+ * applied twice (shared weights). */
 #define _POSIX_C_SOURCE 200809L
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nntrain/args.h"
-#include "spec_priv.h"
-
-#define MAX_IN 64     /* tensors in one list: add([...]), concatenate([...]) */
-#define MAX_TARGS 3   /* tensor arguments of one call: Model(inputs, outputs) */
-
-enum { G_VALUE, G_TENSOR, G_LIST, G_LAYER };
-
-/* What an expression gave: a plain value, a tensor, a list of tensors, or a
- * layer not applied yet (Dense(4), or the variable d of d = Dense(4)). */
-typedef struct gval {
-    int kind;
-    int n;                 /* G_TENSOR: 1; G_LIST: the count */
-    int t[MAX_IN];         /* call indices */
-    nn_call *layer;        /* G_LAYER (owned) */
-    spec_var *var;         /* G_LAYER from a variable: marked when applied */
-    nn_value v;            /* G_VALUE */
-    char name[48];         /* the variable as written, "" if none */
-    int line, col;
-} gval;
-
-/* A call's tensor argument: add([x, y]), layer_dense(x, 4), Model(inputs=a, ..). */
-typedef struct targ {
-    char key[16];          /* "" when positional */
-    int pos;               /* its place among the call's arguments */
-    gval g;
-} targ;
-
-static const char *const py_merges[] = {"add", "subtract", "multiply", "average", "maximum",
-                                        "minimum", "concatenate", "dot", NULL};
-static const char *const py_merge_classes[] = {"Add", "Subtract", "Multiply", "Average",
-                                               "Maximum", "Minimum", "Concatenate", "Dot"};
+#include "graph_priv.h"
 
 static char peek(const parser *p)
 {
     return p->s[p->i];
 }
 
-static size_t ident_len(const char *s)
-{
-    size_t n = 0;
-    if (!spec_is_ident0(s[0]))
-        return 0;
-    while (spec_is_ident(s[n]))
-        n++;
-    return n;
-}
-
-static const char *last_part(const char *w, size_t n)
-{
-    const char *last = w + n;
-    while (last > w && last[-1] != '.' && last[-1] != '$')
-        last--;
-    return last;
-}
-
-static int is_input_fn(const char *fn, size_t n)
+int spec_is_input_fn(const char *fn, size_t n)
 {
     return (n == 5 && !strncmp(fn, "Input", 5)) || (n == 11 && !strncmp(fn, "layer_input", 11));
 }
 
-static int is_model_fn(const char *fn, size_t n)
+int spec_is_model_fn(const char *fn, size_t n)
 {
     return (n == 5 && !strncmp(fn, "Model", 5)) || (n == 11 && !strncmp(fn, "keras_model", 11));
 }
 
-static int is_pipe_at(const char *s)
+int spec_is_pipe_at(const char *s)
 {
     return !strncmp(s, "%>%", 3) || !strncmp(s, "|>", 2);
 }
 
 /* Spaces, newlines and comments (inside brackets a statement spans lines). */
-static size_t skip_ws(const char *s, size_t i)
+size_t spec_skip_ws(const char *s, size_t i)
 {
     for (;;) {
         if (s[i] == '#')
@@ -105,7 +58,7 @@ static size_t skip_ws(const char *s, size_t i)
 }
 
 /* At an opening bracket: the index after the bracket that closes it. */
-static size_t after_close(const char *s, size_t i)
+size_t spec_after_close(const char *s, size_t i)
 {
     int depth = 0;
     char q = 0;
@@ -133,9 +86,9 @@ static size_t after_close(const char *s, size_t i)
 
 /* A call that works on the model or is the model (model.fit(x, y),
  * Sequential([...])): its arguments are not the graph's business. */
-static int model_business(const parser *p, const char *w, size_t n)
+int spec_model_business(const parser *p, const char *w, size_t n)
 {
-    const char *fn = last_part(w, n);
+    const char *fn = spec_last_part(w, n);
     size_t fl = (size_t)(w + n - fn);
     if (p->model && fn > w && (size_t)(fn - 1 - w) == strlen(p->model) &&
         !strncmp(w, p->model, strlen(p->model)))
@@ -151,18 +104,18 @@ static int model_business(const parser *p, const char *w, size_t n)
  * applied to something (Dense(4)(x), d(x)), or a call with a tensor among
  * its arguments (add([x, y]), layer_dense(x, 4), tf.nn.relu(x): the last
  * one is refused with its own message). */
-static int tensorish(const parser *p, size_t i, int depth)
+int spec_tensorish(const parser *p, size_t i, int depth)
 {
     const char *s = p->s;
     if (depth > 32)
         return 0;
-    i = skip_ws(s, i);
+    i = spec_skip_ws(s, i);
     if (s[i] == '[' || s[i] == '(')
-        return tensorish(p, i + 1, depth + 1);
-    size_t n = ident_len(s + i);
+        return spec_tensorish(p, i + 1, depth + 1);
+    size_t n = spec_ident_len(s + i);
     if (!n)
         return 0;
-    const char *w = s + i, *fn = last_part(w, n);
+    const char *w = s + i, *fn = spec_last_part(w, n);
     size_t fl = (size_t)(w + n - fn), j = i + n;
     while (s[j] == ' ' || s[j] == '\t')
         j++;
@@ -170,29 +123,31 @@ static int tensorish(const parser *p, size_t i, int depth)
     if (s[j] != '(')
         return var && var->tensor;
     if ((n == 4 && !strncmp(w, "list", 4)) || (n == 1 && w[0] == 'c'))
-        return tensorish(p, j + 1, depth + 1);
+        return spec_tensorish(p, j + 1, depth + 1);
     if (var && var->v.kind == NN_V_CALL)
         return 1;   /* d(x) */
-    if (model_business(p, w, n))
+    if (spec_model_business(p, w, n))
         return 0;
-    if (is_input_fn(fn, fl) || is_model_fn(fn, fl))
+    if (spec_is_input_fn(fn, fl) || spec_is_model_fn(fn, fl))
         return 1;
-    size_t end = after_close(s, j), k = end;
+    size_t end = spec_after_close(s, j), k = end;
     while (s[k] == ' ' || s[k] == '\t')
         k++;
     if (s[k] == '(')
         return 1;
     /* the top-level arguments, after their "key =" */
     for (size_t a = j + 1; a < end;) {
-        a = skip_ws(s, a);
-        size_t kn = ident_len(s + a), b = skip_ws(s, a + kn);
+        a = spec_skip_ws(s, a);
+        size_t kn = spec_ident_len(s + a), b = spec_skip_ws(s, a + kn);
         if (kn && s[b] == '=' && s[b + 1] != '=')
             a = b + 1;
-        if (tensorish(p, a, depth + 1))
+        if (spec_tensorish(p, a, depth + 1))
             return 1;
         while (a < end && s[a] != ',') {   /* to the next argument */
             if (strchr("([{", s[a]))
-                a = after_close(s, a);
+                a = spec_after_close(s, a);
+            else if (s[a] == '#')
+                a = spec_skip_ws(s, a);
             else if (s[a] == '"' || s[a] == '\'') {
                 char q = s[a++];
                 while (s[a] && s[a] != q && s[a] != '\n')
@@ -217,10 +172,10 @@ int spec_graph_tensors(const parser *p)
 int spec_graph_starts(const parser *p, int has_lhs)
 {
     const char *w = p->s + p->i;
-    size_t n = ident_len(w);
-    const char *fn = last_part(w, n);
+    size_t n = spec_ident_len(w);
+    const char *fn = spec_last_part(w, n);
     size_t fl = (size_t)(w + n - fn);
-    if (n && is_input_fn(fn, fl) && !has_lhs) {
+    if (n && spec_is_input_fn(fn, fl) && !has_lhs) {
         /* Input(shape=(4,)) alone: a Sequential spec's input line, unless
          * something is applied to it or piped from it */
         size_t k = n;
@@ -228,10 +183,10 @@ int spec_graph_starts(const parser *p, int has_lhs)
             k++;
         if (w[k] != '(')
             return 0;
-        k = after_close(p->s, p->i + k) - p->i;
+        k = spec_after_close(p->s, p->i + k) - p->i;
         while (w[k] == ' ' || w[k] == '\t')
             k++;
-        return w[k] == '(' || is_pipe_at(w + k);
+        return w[k] == '(' || spec_is_pipe_at(w + k);
     }
     /* h %>% layer_dense(..) in a functional script: h is not defined (but
      * model %>% compile(..) before the model has its own message) */
@@ -239,565 +194,14 @@ int spec_graph_starts(const parser *p, int has_lhs)
         size_t k = n;
         while (w[k] == ' ' || w[k] == '\t')
             k++;
-        if (is_pipe_at(w + k) && spec_graph_tensors(p) && !spec_var_find(p, w, n) &&
+        if (spec_is_pipe_at(w + k) && spec_graph_tensors(p) && !spec_var_find(p, w, n) &&
             !(p->model && strlen(p->model) == n && !strncmp(w, p->model, n))) {
-            k = skip_ws(w, k + (w[k] == '|' ? 2 : 3));
-            size_t sn = ident_len(w + k);
+            k = spec_skip_ws(w, k + (w[k] == '|' ? 2 : 3));
+            size_t sn = spec_ident_len(w + k);
             return !spec_in_list(spec_model_methods, w + k, sn);
         }
     }
-    return tensorish(p, p->i, 0);
-}
-
-static void gval_free(gval *g)
-{
-    if (g->layer) {
-        nn_call_free(g->layer);
-        free(g->layer);
-    }
-    spec_value_free(&g->v);
-    g->layer = NULL;
-    g->kind = G_VALUE;
-}
-
-static const char *call_name(const nn_call *c)
-{
-    return c->qual ? c->qual : c->fn;
-}
-
-/* "the Input of line 1", "the output of Dense on line 3": a tensor for messages. */
-static const char *describe(const parser *p, int t, char *buf, size_t len)
-{
-    const nn_call *c = &p->out->calls[t];
-    if (is_input_fn(c->fn, strlen(c->fn)))
-        snprintf(buf, len, "the %s of line %d", c->fn, c->line);
-    else
-        snprintf(buf, len, "the output of %s on line %d", c->fn, c->line);
-    return buf;
-}
-
-/* "name 'h' is not defined", with the nearest variable as a guess. */
-static int undefined(parser *p, const char *w, size_t n, int line, int col)
-{
-    const char **cands = calloc((size_t)p->nvars + 1, sizeof *cands);
-    if (!cands)
-        return nn_err(p->e, NN_ENOMEM, "out of memory");
-    for (int i = 0; i < p->nvars; i++)
-        cands[i] = p->vars[i].name;
-    char name[48];
-    snprintf(name, sizeof name, "%.*s", (int)(n < 40 ? n : 40), w);
-    const char *g = nn_suggest(name, cands);
-    char hint[96] = "";
-    if (g)
-        snprintf(hint, sizeof hint, " (did you mean '%s'?)", g);
-    free(cands);
-    p->keep_msg = 1;
-    return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: name '%s' is not defined%s: a variable must be "
-                  "set on an earlier line", p->path, line, col, name, hint);
-}
-
-/* What a non-tensor is, for "... is not a tensor". */
-static const char *what_value(const gval *g, char *buf, size_t len)
-{
-    if (g->kind == G_LAYER)
-        snprintf(buf, len, "the layer %s(...)",
-                 call_name(g->layer));
-    else if (g->v.kind == NN_V_NUM)
-        snprintf(buf, len, "the number %g", g->v.num);
-    else if (g->v.kind == NN_V_STR && !g->v.name)
-        snprintf(buf, len, "the string \"%.40s\"", g->v.str);
-    else if (g->v.kind == NN_V_STR)
-        snprintf(buf, len, "'%.40s'", g->v.name);
-    else if (g->v.kind == NN_V_CALL)
-        snprintf(buf, len, "%s(...)", call_name(g->v.call));
-    else
-        snprintf(buf, len, "a value");
-    if (g->name[0] && g->kind == G_VALUE)
-        snprintf(buf + strlen(buf), len - strlen(buf), " (variable '%s')", g->name);
-    return buf;
-}
-
-static int not_tensor(parser *p, const gval *g, const char *what)
-{
-    char b[160];
-    p->keep_msg = 1;
-    return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s %s, which is not a tensor: a layer is applied "
-                  "to an Input(...) or to another layer's output", p->path, g->line, g->col,
-                  what, what_value(g, b, sizeof b));
-}
-
-/* Appends the layer call c applied to the tensors of in; *t gets its index.
- * Takes c (freed on error too). */
-static int emit_layer(parser *p, nn_call *c, const gval *in, int *t)
-{
-    int rc = NN_OK;
-    size_t fl = strlen(c->fn);
-    char w[300];
-    if (is_input_fn(c->fn, fl) || is_model_fn(c->fn, fl) || model_business(p, c->fn, fl) ||
-        (c->qual && model_business(p, c->qual, strlen(c->qual))) || !strcmp(c->fn, "InputLayer")) {
-        p->keep_msg = 1;
-        rc = nn_err(p->e, NN_EFORMAT, "%s: %s(...) is applied to a tensor, but it is not a "
-                    "layer", nn_value_where(c, NULL, w, sizeof w), call_name(c));
-    }
-    for (int i = 0; !rc && py_merges[i]; i++)   /* layers.add -> Add */
-        if (!strcmp(c->fn, py_merges[i])) {
-            char *cls = strdup(py_merge_classes[i]);
-            if (!cls) {
-                rc = nn_err(p->e, NN_ENOMEM, "out of memory");
-                break;
-            }
-            free(c->fn);
-            free(c->qual);
-            c->fn = cls;
-            c->qual = NULL;
-        }
-    for (int i = 0; i < c->nargs && !rc; i++)
-        rc = spec_stray_name(p, &c->vals[i]);
-    if (!rc && !(c->inputs = malloc((size_t)in->n * sizeof *c->inputs)))
-        rc = nn_err(p->e, NN_ENOMEM, "out of memory");
-    if (!rc) {
-        memcpy(c->inputs, in->t, (size_t)in->n * sizeof *c->inputs);
-        c->ninputs = in->n;
-        rc = spec_push(p, c);
-    }
-    if (rc) {
-        nn_call_free(c);
-        free(c);
-        return rc;
-    }
-    free(c);
-    *t = p->out->ncalls - 1;
-    return NN_OK;
-}
-
-static int gexpr(parser *p, gval *g, int depth);
-static int gpiped(parser *p, gval *g, int depth);
-
-/* [a, b], (a, b), list(a, b), c(a, b) at the cursor: a list of tensors. */
-static int glist(parser *p, gval *g, int depth)
-{
-    int line = p->line, col = p->col;
-    size_t n = ident_len(p->s + p->i);
-    for (size_t j = 0; j < n; j++)
-        spec_adv(p);
-    spec_skip_space(p, 0);
-    char close = peek(p) == '[' ? ']' : ')';
-    spec_adv(p);
-    g->kind = G_LIST;
-    g->n = 0;
-    for (;;) {
-        spec_skip_space(p, 1);
-        if (peek(p) == close) {
-            spec_adv(p);
-            break;
-        }
-        gval it;
-        int rc = gpiped(p, &it, depth + 1);
-        if (!rc && it.kind != G_TENSOR)
-            rc = it.kind == G_LIST ? (p->keep_msg = 1,
-                                      nn_err(p->e, NN_EFORMAT, "%s:%d:%d: a list inside a list "
-                                             "of tensors", p->path, it.line, it.col))
-                                   : not_tensor(p, &it, "a list of tensors holds");
-        gval_free(&it);
-        if (rc)
-            return rc;
-        if (g->n == MAX_IN)
-            return spec_fail(p, "at most 64 tensors in one list");
-        g->t[g->n++] = it.t[0];
-        spec_skip_space(p, 1);
-        if (peek(p) == ',')
-            spec_adv(p);
-        else if (peek(p) != close) {
-            char want[32];
-            snprintf(want, sizeof want, "',' or '%c'", close);
-            return spec_fail(p, want);
-        }
-    }
-    g->line = line, g->col = col;
-    return NN_OK;
-}
-
-/* name(args) at the cursor: the call with its plain arguments; the tensor
- * arguments (those gexpr finds tensors in) go to targs. */
-static int gcall(parser *p, nn_call **out, targ *targs, int *nt, int depth)
-{
-    *nt = 0;
-    nn_call *c = calloc(1, sizeof *c);
-    if (!c)
-        return nn_err(p->e, NN_ENOMEM, "out of memory");
-    *out = c;
-    const char *w = p->s + p->i;
-    size_t n = ident_len(w);
-    const char *last = last_part(w, n);
-    c->fn = spec_dupn(last, (size_t)(w + n - last));
-    c->qual = last > w ? spec_dupn(w, n) : NULL;
-    c->path = p->path;
-    c->line = p->line;
-    c->col = p->col;
-    if (!c->fn || (last > w && !c->qual))
-        return nn_err(p->e, NN_ENOMEM, "out of memory");
-    for (size_t j = 0; j < n; j++)
-        spec_adv(p);
-    spec_skip_space(p, 0);
-    spec_adv(p);   /* '(' */
-    for (int pos = 0;; pos++) {
-        spec_skip_space(p, 1);
-        if (peek(p) == ')') {
-            spec_adv(p);
-            return NN_OK;
-        }
-        char *key = NULL;
-        size_t save = p->i;
-        int sl = p->line, sc = p->col;
-        size_t kn = ident_len(p->s + p->i);
-        if (kn) {
-            for (size_t j = 0; j < kn; j++)
-                spec_adv(p);
-            spec_skip_space(p, 1);
-            if (peek(p) == '=' && p->s[p->i + 1] != '=') {
-                if (!(key = spec_dupn(p->s + save, kn)))
-                    return nn_err(p->e, NN_ENOMEM, "out of memory");
-                spec_adv(p);
-                spec_skip_space(p, 1);
-            } else {
-                p->i = save, p->line = sl, p->col = sc;
-            }
-        }
-        int rc;
-        if (tensorish(p, p->i, depth + 1)) {
-            if (*nt == MAX_TARGS) {
-                free(key);
-                return spec_fail(p, "fewer tensor arguments");
-            }
-            targ *ta = &targs[(*nt)++];
-            snprintf(ta->key, sizeof ta->key, "%s", key ? key : "");
-            ta->pos = pos;
-            free(key);
-            if ((rc = gpiped(p, &ta->g, depth + 1)))
-                return rc;
-            if (ta->g.kind != G_TENSOR && ta->g.kind != G_LIST) {
-                char what[160];
-                snprintf(what, sizeof what, "%s(...) is given", call_name(c));
-                rc = not_tensor(p, &ta->g, what);
-                gval_free(&ta->g);
-                return rc;
-            }
-        } else {
-            char **keys = realloc(c->keys, (size_t)(c->nargs + 1) * sizeof *keys);
-            nn_value *vals = keys ? realloc(c->vals, (size_t)(c->nargs + 1) * sizeof *vals)
-                                  : NULL;
-            if (keys)
-                c->keys = keys;
-            if (!keys || !vals) {
-                free(key);
-                return nn_err(p->e, NN_ENOMEM, "out of memory");
-            }
-            c->vals = vals;
-            c->keys[c->nargs] = key;
-            memset(&c->vals[c->nargs], 0, sizeof *vals);
-            c->nargs++;
-            if ((rc = spec_parse_value(p, &c->vals[c->nargs - 1], depth + 1)))
-                return rc;
-        }
-        spec_skip_space(p, 1);
-        if (peek(p) == ',')
-            spec_adv(p);
-        else if (peek(p) != ')')
-            return spec_fail(p, "',' or ')' after an argument");
-    }
-}
-
-/* A layer's input among a call's tensor arguments: the first positional
- * one or inputs=/object= (add([x, y]), layer_dense(x, 4)); *in gets it
- * (G_VALUE when there is none). */
-static int layer_input(parser *p, const nn_call *c, targ *targs, int nt, gval *in)
-{
-    in->kind = G_VALUE;
-    for (int i = 0; i < nt; i++) {
-        const targ *ta = &targs[i];
-        int ok = (!ta->key[0] && ta->pos == 0) || !strcmp(ta->key, "inputs") ||
-                 !strcmp(ta->key, "object");
-        if (!ok || in->kind != G_VALUE) {
-            p->keep_msg = 1;
-            return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(%s%s...): a tensor here; a layer "
-                          "takes its input tensor when applied, %s(...)(x)", p->path,
-                          ta->g.line, ta->g.col, call_name(c), ta->key, ta->key[0] ? "=" : "",
-                          c->fn);
-        }
-        *in = ta->g;
-    }
-    if (in->kind == G_VALUE)
-        return NN_OK;
-    /* Python's tensor functions are the lowercase merges; R's are layer_* */
-    int merge = spec_in_list(py_merges, c->fn, strlen(c->fn));
-    if (!merge && strncmp(c->fn, "layer_", 6)) {
-        p->keep_msg = 1;
-        return nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(...) is given a tensor, but it is not a "
-                      "Keras layer: only layers work on tensors here (Activation(\"relu\")(x), "
-                      "Add()([x, y]))", p->path, c->line, c->col, call_name(c));
-    }
-    return NN_OK;
-}
-
-/* At the '(' after a layer: applies it to its argument, a tensor or a list
- * of them (Dense(4)(x), Add()([x, y]), d(x)). Takes layer. */
-static int gapply(parser *p, nn_call *layer, spec_var *var, gval *g, int depth)
-{
-    int line = p->line, col = p->col, rc = NN_OK;
-    gval in = {.kind = G_VALUE};
-    char what[160];
-    if (var)
-        snprintf(what, sizeof what, "layer '%s' is applied to", var->name);
-    else
-        snprintf(what, sizeof what, "%s(...) is applied to", call_name(layer));
-    spec_adv(p);
-    spec_skip_space(p, 1);
-    size_t kn = ident_len(p->s + p->i), k = p->i + kn;
-    while (p->s[k] == ' ' || p->s[k] == '\t')
-        k++;
-    if (kn && p->s[k] == '=' && p->s[k + 1] != '=') {
-        if (!(kn == 6 && !strncmp(p->s + p->i, "inputs", 6))) {
-            p->keep_msg = 1;
-            rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(...)(%.*s=...): only the input tensor "
-                        "is supported when a layer is applied", p->path, p->line, p->col,
-                        call_name(layer), (int)(kn < 30 ? kn : 30), p->s + p->i);
-        }
-        while (!rc && p->i <= k)
-            spec_adv(p);
-    }
-    if (!rc && peek(p) == ')') {
-        p->keep_msg = 1;
-        rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s() needs a tensor to apply the layer to",
-                    p->path, line, col, what);
-    }
-    if (!rc && !(rc = gpiped(p, &in, depth + 1)) && in.kind != G_TENSOR && in.kind != G_LIST)
-        rc = not_tensor(p, &in, what);
-    if (!rc) {
-        spec_skip_space(p, 1);
-        if (peek(p) == ',') {
-            p->keep_msg = 1;
-            rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(...)(x, ...): only the input tensor is "
-                        "supported when a layer is applied (a list [a, b] for several)",
-                        p->path, p->line, p->col, call_name(layer));
-        } else if (peek(p) != ')') {
-            rc = spec_fail(p, "')'");
-        } else {
-            spec_adv(p);
-        }
-    }
-    if (!rc && var) {   /* d = Dense(4) applied: once */
-        if (var->applied) {
-            p->keep_msg = 1;
-            rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: layer '%s' is applied twice (shared "
-                        "layers are not supported): line %d and line %d", p->path, layer->line,
-                        layer->col, var->name, var->applied, layer->line);
-        } else {
-            var->applied = layer->line;
-        }
-    }
-    int t = 0;
-    if (!rc) {
-        rc = emit_layer(p, layer, &in, &t);
-        layer = NULL;
-    }
-    gval_free(&in);
-    if (layer) {
-        nn_call_free(layer);
-        free(layer);
-    }
-    if (rc)
-        return rc;
-    g->kind = G_TENSOR;
-    g->n = 1;
-    g->t[0] = t;
-    return NN_OK;
-}
-
-/* One expression of a functional statement; *g is set even on error (free
- * it with gval_free). */
-static int gexpr(parser *p, gval *g, int depth)
-{
-    memset(g, 0, sizeof *g);
-    if (depth > 32)
-        return spec_fail(p, "less deeply nested values");
-    spec_skip_space(p, 1);
-    g->line = p->line;
-    g->col = p->col;
-    const char *w = p->s + p->i;
-    size_t n = ident_len(w), j = n;
-    while (w[j] == ' ' || w[j] == '\t')
-        j++;
-    int list = (n == 4 && !strncmp(w, "list", 4) && w[j] == '(') ||
-               (n == 1 && w[0] == 'c' && w[j] == '(');
-    if (peek(p) == '[' || peek(p) == '(' || list) {
-        if (tensorish(p, p->i, 0))
-            return glist(p, g, depth);
-        return spec_parse_value(p, &g->v, depth + 1);   /* (3, 4): not a tensor */
-    }
-    spec_var *var = n ? spec_var_find(p, w, n) : NULL;
-    if (n && var && w[j] != '(' && (var->tensor || var->v.kind == NN_V_CALL)) {
-        snprintf(g->name, sizeof g->name, "%.*s", (int)(n < 40 ? n : 40), w);
-        for (size_t k = 0; k < n; k++)
-            spec_adv(p);
-        if (var->tensor) {
-            g->kind = G_TENSOR;
-            g->n = 1;
-            g->t[0] = var->tensor - 1;
-            return NN_OK;
-        }
-        g->kind = G_LAYER;
-        g->var = var;
-        if (!(g->layer = calloc(1, sizeof *g->layer)))
-            return nn_err(p->e, NN_ENOMEM, "out of memory");
-        nn_value v;
-        int rc = spec_value_copy(&v, &var->v);
-        if (!rc)
-            *g->layer = *v.call, free(v.call), v.call = NULL;
-        spec_value_free(&v);
-        return rc ? nn_err(p->e, NN_ENOMEM, "out of memory") : NN_OK;
-    }
-    if (!n || w[j] != '(') {   /* a number, a string, a variable holding one */
-        static const char *const consts[] = {"True", "TRUE", "False", "FALSE", "None", "NULL",
-                                             NULL};
-        if (n && !var && !spec_in_list(consts, w, n))
-            return undefined(p, w, n, g->line, g->col);
-        if (n)
-            snprintf(g->name, sizeof g->name, "%.*s", (int)(n < 40 ? n : 40), w);
-        g->kind = G_VALUE;
-        return spec_parse_value(p, &g->v, depth + 1);
-    }
-    nn_call *c = NULL;
-    int rc = NN_OK, nt = 0;
-    targ targs[MAX_TARGS];
-    if (var && var->v.kind == NN_V_CALL) {   /* d(x): the layer object applied */
-        nn_value v;
-        for (size_t k = 0; k < n; k++)
-            spec_adv(p);
-        spec_skip_space(p, 0);
-        if ((rc = spec_value_copy(&v, &var->v))) {
-            spec_value_free(&v);
-            return nn_err(p->e, NN_ENOMEM, "out of memory");
-        }
-        c = v.call;
-        v.call = NULL;
-        spec_value_free(&v);
-        c->line = g->line, c->col = g->col;
-        return gapply(p, c, var, g, depth);
-    }
-    if ((rc = gcall(p, &c, targs, &nt, depth))) {
-        for (int i = 0; i < nt; i++)
-            gval_free(&targs[i].g);
-        nn_call_free(c);
-        free(c);
-        return rc;
-    }
-    size_t fl = strlen(c->fn);
-    spec_skip_space(p, 0);
-    gval in;
-    if (is_model_fn(c->fn, fl)) {
-        p->keep_msg = 1;
-        rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(...) inside an expression: write model = "
-                    "%s(inputs, outputs) on a line of its own", p->path, c->line, c->col,
-                    call_name(c), c->fn);
-    } else if (peek(p) == '(') {   /* Dense(4)(x) */
-        if (nt) {
-            const targ *ta = &targs[0];
-            p->keep_msg = 1;
-            rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(%s%s...): '%s' is a tensor, not a value: "
-                        "a layer takes its input tensor when applied, %s(...)(x)", p->path,
-                        ta->g.line, ta->g.col, call_name(c), ta->key, ta->key[0] ? "=" : "",
-                        ta->g.name[0] ? ta->g.name : "[...]", c->fn);
-        } else {
-            rc = gapply(p, c, NULL, g, depth);
-            c = NULL;
-            spec_skip_space(p, 0);
-            if (!rc && peek(p) == '(') {
-                p->keep_msg = 1;
-                rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: a tensor is applied as if it were a "
-                            "layer", p->path, p->line, p->col);
-            }
-        }
-    } else if (is_input_fn(c->fn, fl)) {   /* Input(shape=..): a tensor of its own */
-        if (nt) {
-            p->keep_msg = 1;
-            rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(...) takes a shape, not a tensor",
-                        p->path, c->line, c->col, call_name(c));
-        } else if (!(rc = spec_push(p, c))) {
-            free(c);
-            c = NULL;
-            g->kind = G_TENSOR;
-            g->n = 1;
-            g->t[0] = p->out->ncalls - 1;
-        }
-    } else if (!(rc = layer_input(p, c, targs, nt, &in)) && in.kind != G_VALUE) {
-        rc = emit_layer(p, c, &in, &g->t[0]);   /* add([x, y]), layer_dense(x, 4) */
-        c = NULL;
-        if (!rc)
-            g->kind = G_TENSOR, g->n = 1;
-    } else if (!rc) {   /* Dense(4): a layer, applied by the caller or refused */
-        g->kind = G_LAYER;
-        g->layer = c;
-        c = NULL;
-    }
-    for (int i = 0; i < nt; i++)
-        gval_free(&targs[i].g);
-    if (c) {
-        nn_call_free(c);
-        free(c);
-    }
-    return rc;
-}
-
-/* An expression and the %>% (or |>) stages after it, each a layer call
- * taking the tensor before it: x <- inputs %>% layer_dense(4) %>% ... */
-static int gpiped(parser *p, gval *g, int depth)
-{
-    int rc = gexpr(p, g, depth);
-    for (;;) {
-        if (rc)
-            return rc;
-        size_t i = p->i;
-        int l = p->line, col = p->col;
-        spec_skip_space(p, depth > 0);   /* inside brackets a pipe may start a line */
-        if (!is_pipe_at(p->s + p->i)) {
-            p->i = i, p->line = l, p->col = col;
-            return NN_OK;
-        }
-        for (int k = p->s[p->i] == '|' ? 2 : 3; k > 0; k--)
-            spec_adv(p);
-        spec_skip_space(p, 1);
-        if (g->kind != G_TENSOR && g->kind != G_LIST)
-            return not_tensor(p, g, "%>% pipes");
-        const char *sw = p->s + p->i;
-        size_t sn = ident_len(sw), k = sn;
-        while (sw[k] == ' ' || sw[k] == '\t')
-            k++;
-        if (!sn || sw[k] != '(')
-            return spec_fail(p, "a layer call such as layer_dense(units = 4) after %>%");
-        nn_call *c = NULL;
-        targ targs[MAX_TARGS];
-        int nt = 0;
-        if (!(rc = gcall(p, &c, targs, &nt, depth)) && nt) {
-            p->keep_msg = 1;
-            rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(...) takes its input from the pipe and "
-                        "is given another tensor", p->path, targs[0].g.line, targs[0].g.col,
-                        call_name(c));
-        }
-        for (int t = 0; t < nt; t++)
-            gval_free(&targs[t].g);
-        if (!rc) {
-            gval in = *g;
-            rc = emit_layer(p, c, &in, &g->t[0]);
-            c = NULL;
-            g->kind = G_TENSOR;
-            g->n = 1;
-            g->name[0] = 0;
-        }
-        if (c) {
-            nn_call_free(c);
-            free(c);
-        }
-    }
+    return spec_tensorish(p, p->i, 0);
 }
 
 /* name = tensor t (takes name). */
@@ -822,23 +226,25 @@ static int model_line(const parser *p)
 {
     for (int i = 0; i < p->out->ncalls; i++) {
         const char *fn = p->out->calls[i].fn;
-        if (is_model_fn(fn, strlen(fn)))
+        if (spec_is_model_fn(fn, strlen(fn)))
             return p->out->calls[i].line;
     }
     return 0;
 }
 
-/* Whether the tensor t depends on the call a (t == a included). */
-static int depends(const nn_spec *s, int t, int a, int depth)
+/* The calls the tensor out is computed from (out included): one pass back,
+ * as inputs come earlier (a walk of the paths would take exponential time
+ * through a ResNet's merges). malloc'd, NULL when out of memory. */
+static char *ancestors(const nn_spec *s, int out)
 {
-    if (t == a)
-        return 1;
-    if (depth > s->ncalls)
-        return 0;
-    for (int i = 0; i < s->calls[t].ninputs; i++)
-        if (depends(s, s->calls[t].inputs[i], a, depth + 1))
-            return 1;
-    return 0;
+    char *a = calloc((size_t)s->ncalls, 1);
+    if (!a)
+        return NULL;
+    a[out] = 1;
+    for (int i = out; i >= 0; i--)
+        for (int k = 0; a[i] && k < s->calls[i].ninputs; k++)
+            a[s->calls[i].inputs[k]] = 1;
+    return a;
 }
 
 /* Model(inputs, outputs) / keras_model(inputs = .., outputs = ..): one
@@ -849,7 +255,7 @@ static int gmodel(parser *p, char *lhs, size_t at)
     nn_call *c = NULL;
     targ targs[MAX_TARGS];
     int nt = 0;
-    int rc = gcall(p, &c, targs, &nt, 0);
+    int rc = spec_gcall(p, &c, targs, &nt, 0);
     const targ *io[2] = {NULL, NULL};   /* inputs, outputs */
     char w[300], d[120];
     for (int i = 0; i < nt && !rc; i++) {
@@ -860,7 +266,7 @@ static int gmodel(parser *p, char *lhs, size_t at)
         if (which > 1 || io[which]) {
             p->keep_msg = 1;
             rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(): a tensor here; a model takes "
-                        "inputs= and outputs=", p->path, ta->g.line, ta->g.col, call_name(c));
+                        "inputs= and outputs=", p->path, ta->g.line, ta->g.col, spec_call_name(c));
         } else {
             io[which] = ta;
         }
@@ -870,11 +276,11 @@ static int gmodel(parser *p, char *lhs, size_t at)
         if (!io[k]) {
             p->keep_msg = 1;
             rc = nn_err(p->e, NN_EFORMAT, "%s: %s() needs %ss=, a tensor",
-                        nn_value_where(c, NULL, w, sizeof w), call_name(c), word[k]);
+                        nn_value_where(c, NULL, w, sizeof w), spec_call_name(c), word[k]);
         } else if (io[k]->g.n != 1) {
             p->keep_msg = 1;
             rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(): %d %ss; one %s is supported",
-                        p->path, io[k]->g.line, io[k]->g.col, call_name(c), io[k]->g.n,
+                        p->path, io[k]->g.line, io[k]->g.col, spec_call_name(c), io[k]->g.n,
                         word[k], word[k]);
         }
     }
@@ -889,22 +295,25 @@ static int gmodel(parser *p, char *lhs, size_t at)
         const char *iname = io[0]->g.name[0] ? io[0]->g.name : "inputs";
         const char *oname = io[1]->g.name[0] ? io[1]->g.name : "outputs";
         const char *fn = s->calls[in].fn;
+        char *from = ancestors(s, out);
         p->keep_msg = 1;
-        if (!is_input_fn(fn, strlen(fn)))
+        if (!from)
+            rc = nn_err(p->e, NN_ENOMEM, "out of memory");
+        else if (!spec_is_input_fn(fn, strlen(fn)))
             rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(): the input '%s' is not an Input(...): "
-                        "it is %s", p->path, io[0]->g.line, io[0]->g.col, call_name(c), iname,
-                        describe(p, in, d, sizeof d));
-        else if (!depends(s, out, in, 0))
+                        "it is %s", p->path, io[0]->g.line, io[0]->g.col, spec_call_name(c), iname,
+                        spec_describe_tensor(p, in, d, sizeof d));
+        else if (!from[in])
             rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(): the output '%s' does not depend on "
                         "the input '%s' (%s)", p->path, io[1]->g.line, io[1]->g.col,
-                        call_name(c), oname, iname, describe(p, in, d, sizeof d));
+                        spec_call_name(c), oname, iname, spec_describe_tensor(p, in, d, sizeof d));
         for (int i = 0; !rc && i < s->ncalls; i++)
-            if (i != in && is_input_fn(s->calls[i].fn, strlen(s->calls[i].fn)) &&
-                depends(s, out, i, 0))
+            if (i != in && spec_is_input_fn(s->calls[i].fn, strlen(s->calls[i].fn)) && from[i])
                 rc = nn_err(p->e, NN_EFORMAT, "%s:%d:%d: %s(): the output '%s' also depends "
                             "on %s, which is not the model's input: one input is supported",
-                            p->path, io[1]->g.line, io[1]->g.col, call_name(c), oname,
-                            describe(p, i, d, sizeof d));
+                            p->path, io[1]->g.line, io[1]->g.col, spec_call_name(c), oname,
+                            spec_describe_tensor(p, i, d, sizeof d));
+        free(from);
         if (!rc && !(c->inputs = malloc(sizeof *c->inputs)))
             rc = nn_err(p->e, NN_ENOMEM, "out of memory");
         if (!rc) {
@@ -919,7 +328,7 @@ static int gmodel(parser *p, char *lhs, size_t at)
         }
     }
     for (int i = 0; i < nt; i++)
-        gval_free(&targs[i].g);
+        spec_gval_free(&targs[i].g);
     if (c) {
         nn_call_free(c);
         free(c);
@@ -937,7 +346,7 @@ static int gmodel(parser *p, char *lhs, size_t at)
         size_t i = p->i;
         int l = p->line, col = p->col;
         spec_skip_space(p, 0);
-        if (!is_pipe_at(p->s + p->i)) {
+        if (!spec_is_pipe_at(p->s + p->i)) {
             p->i = i, p->line = l, p->col = col;
             return NN_OK;
         }
@@ -963,14 +372,14 @@ int spec_graph_statement(parser *p, char *lhs, size_t at)
 {
     p->names_ok = 1;   /* bare names in arguments: spec_stray_name's message */
     const char *w = p->s + p->i;
-    size_t n = ident_len(w);
-    const char *fn = last_part(w, n);
+    size_t n = spec_ident_len(w);
+    const char *fn = spec_last_part(w, n);
     int rc = NN_OK;
-    if (is_model_fn(fn, (size_t)(w + n - fn)))
+    if (spec_is_model_fn(fn, (size_t)(w + n - fn)))
         rc = gmodel(p, lhs, at);
     else {
         gval g;
-        rc = gpiped(p, &g, 0);
+        rc = spec_gpiped(p, &g, 0);
         if (!rc) {
             spec_skip_space(p, 0);
             if (peek(p) && peek(p) != '\n' && peek(p) != ';')
@@ -986,25 +395,73 @@ int spec_graph_statement(parser *p, char *lhs, size_t at)
             rc = spec_set_var(p, lhs, &v);   /* d = Dense(4) */
             lhs = NULL;
         } else if (!rc && g.kind != G_TENSOR && g.kind != G_LIST) {
-            rc = not_tensor(p, &g, "the line gives");
+            rc = spec_not_tensor(p, &g, "the line gives");
         } else if (!rc && lhs) {
             rc = set_tensor(p, lhs, g.t[0]);
             lhs = NULL;
         }
-        gval_free(&g);
+        spec_gval_free(&g);
         free(lhs);
     }
+    return rc;
+}
+
+/* Keras's Model(...) holds the layers its output is computed from: the
+ * others (a branch left unused, an Input not taken) are left out with a
+ * note, and the indices renumbered. */
+static int prune(parser *p, int model)
+{
+    nn_spec *s = p->out;
+    int *keep = calloc((size_t)s->ncalls, sizeof *keep);
+    if (!keep)
+        return nn_err(p->e, NN_ENOMEM, "out of memory");
+    keep[s->calls[model].inputs[0]] = 1;
+    for (int i = s->ncalls - 1; i >= 0; i--)   /* inputs come earlier: one pass */
+        for (int k = 0; keep[i] && k < s->calls[i].ninputs; k++)
+            keep[s->calls[i].inputs[k]] = 1;
+    int rc = NN_OK, n = 0;
+    for (int i = 0; i < s->ncalls; i++) {
+        nn_call *c = &s->calls[i];
+        int graph = c->ninputs || spec_is_input_fn(c->fn, strlen(c->fn));
+        if (i != model && graph && !keep[i]) {
+            if (!rc)
+                rc = spec_note(p, c->line, "%s(...) is not used by the model's output: left out, "
+                               "as Keras does", spec_call_name(c));
+            nn_call_free(c);
+            keep[i] = -1;
+            continue;
+        }
+        keep[i] = n;   /* its new index */
+        s->calls[n++] = *c;
+    }
+    s->ncalls = n;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < s->calls[i].ninputs; k++)
+            s->calls[i].inputs[k] = keep[s->calls[i].inputs[k]];
+    free(keep);
     return rc;
 }
 
 int spec_graph_finish(parser *p)
 {
     const nn_spec *s = p->out;
-    int first = -1;
-    for (int i = 0; i < s->ncalls && first < 0; i++)
-        if (s->calls[i].ninputs && !is_model_fn(s->calls[i].fn, strlen(s->calls[i].fn)))
+    int first = -1, model = -1, seq = -1;
+    for (int i = 0; i < s->ncalls; i++) {
+        const char *fn = s->calls[i].fn;
+        if (spec_is_model_fn(fn, strlen(fn)))
+            model = i;
+        else if (s->calls[i].ninputs && first < 0)
             first = i;
-    if (first < 0 || model_line(p))
+        else if (spec_is_ctor(fn))
+            seq = i;
+    }
+    if (model >= 0 && seq >= 0)
+        return nn_err(p->e, NN_EFORMAT, "%s:%d: %s() and the model of line %d: one model per "
+                      "spec", p->path, s->calls[seq].line, s->calls[seq].fn,
+                      s->calls[model].line);
+    if (model >= 0)
+        return prune(p, model);
+    if (first < 0)
         return NN_OK;
     return nn_err(p->e, NN_EFORMAT, "%s:%d: %s(...) is applied to a tensor (a functional model) "
                   "but no line makes the model: add %s", p->path, s->calls[first].line,

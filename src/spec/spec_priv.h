@@ -37,6 +37,8 @@ int spec_fail(parser *p, const char *expected);
 int spec_is_ident0(char c);
 int spec_is_ident(char c);      /* also '.' and R's '$' */
 char *spec_dupn(const char *s, size_t n);
+size_t spec_ident_len(const char *s);                 /* a name at s, 0 if none */
+const char *spec_last_part(const char *w, size_t n);  /* after the last '.' or '$' */
 int spec_parse_value(parser *p, nn_value *v, int depth);   /* with arithmetic (arith.c) */
 int spec_parse_primary(parser *p, nn_value *v, int depth); /* one value, no operator */
 void spec_value_free(nn_value *v);
