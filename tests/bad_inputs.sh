@@ -676,6 +676,51 @@ bad_case fn_pipe_tensor.R "functional: a pipe stage given another tensor" - -- s
 bad_case fn_nested_list.py "functional: add([[a, b], c])" - -- summary fn_nested_list.py
 bad_case fn_merge_extra.R "functional: layer_dense(x, kernel_initializer = x)" - -- summary fn_merge_extra.R
 
+# ---- functional Keras files (Model / Functional model_config) ----
+if [ $H5PY -eq 1 ]; then
+    $PY - <<'P'
+import copy, json, h5py
+def dense(name, units, ins, cls="Dense"):
+    return {"class_name": cls, "config": {"name": name, "units": units}, "name": name,
+            "inbound_nodes": [[[n, 0, 0, {}] for n in ins]]}
+base = {"class_name": "Functional", "config": {"name": "model", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4], "name": "input_1"},
+     "name": "input_1", "inbound_nodes": []},
+    dense("dense", 5, ["input_1"]), dense("dense_1", 2, ["dense"])],
+    "input_layers": [["input_1", 0, 0]], "output_layers": [["dense_1", 0, 0]]}}
+def save(fname, edit):
+    mc = copy.deepcopy(base)
+    L = {l["name"]: l for l in mc["config"]["layers"]}
+    edit(mc["config"], L)
+    with h5py.File(fname, "w") as f:
+        f.attrs["model_config"] = json.dumps(mc)
+        f.attrs["keras_version"] = "2.4.0"
+        f.create_group("model_weights").attrs["layer_names"] = []
+save("kf_undefined.h5", lambda c, L: L["dense_1"]["inbound_nodes"][0][0].__setitem__(0, "densee"))
+save("kf_cycle.h5", lambda c, L: L["dense"]["inbound_nodes"][0][0].__setitem__(0, "dense_1"))
+save("kf_shared.h5", lambda c, L: L["dense_1"]["inbound_nodes"].append([["input_1", 0, 0, {}]]))
+save("kf_two_outputs.h5", lambda c, L: c["output_layers"].append(["dense", 0, 0]))
+save("kf_unknown.h5", lambda c, L: L["dense_1"].__setitem__("class_name", "GRU"))
+save("kf_training.h5", lambda c, L: L["dense_1"]["inbound_nodes"][0][0].__setitem__(3, {"training": False}))
+def merge(c, L):   # dense_2 = Add()([dense, dense_1]): (None, 5) + (None, 2)
+    c["layers"].append({"class_name": "Add", "config": {"name": "add"}, "name": "add",
+                        "inbound_nodes": [[["dense", 0, 0, {}], ["dense_1", 0, 0, {}]]]})
+    c["output_layers"] = [["add", 0, 0]]
+save("kf_merge_shapes.h5", merge)
+json.dump(base, open("kf_model.json", "w"))   # model.to_json(): no compile()
+P
+fi
+printf '{"class_name": "Functional", "config": {"layers": [' >kf_cut.json
+h5case kf_undefined.h5 "functional Keras file: a layer's input is not a layer of the model" - -- summary kf_undefined.h5
+h5case kf_cycle.h5 "functional Keras file: inbound_nodes form a cycle" - -- summary kf_cycle.h5
+h5case kf_shared.h5 "functional Keras file: a layer called twice (shared weights)" - -- summary kf_shared.h5
+h5case kf_two_outputs.h5 "functional Keras file: two output_layers" - -- summary kf_two_outputs.h5
+h5case kf_unknown.h5 "functional Keras file: unknown layer class GRU" - -- summary kf_unknown.h5
+h5case kf_training.h5 "functional Keras file: a layer called with training=False" - -- summary kf_training.h5
+h5case kf_merge_shapes.h5 "functional Keras file: Add of (None, 5) and (None, 2)" - -- summary kf_merge_shapes.h5
+h5case kf_model.json "train a Keras model.to_json() file (no compile)" o_kf1 -- train kf_model.json $D --out o_kf1
+bad_case kf_cut.json "Keras model JSON cut short" - -- summary kf_cut.json
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"

@@ -6,7 +6,7 @@
 # "N passed, M failed"; it exits non-zero when a check failed.
 set(NN_CLI_ENV
   "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_btl_vader_single_copy_mechanism=none;OPENBLAS_NUM_THREADS=1")
-foreach(name bad_input train_smoke mpi_bad_rank bench_cli h5_cli resume preempt paste)
+foreach(name bad_input train_smoke mpi_bad_rank bench_cli h5_cli resume preempt paste keras_json)
   add_test(NAME cli_${name}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${name}.sh $<TARGET_FILE:nntrain> ${MPIEXEC_EXECUTABLE})
   set_tests_properties(cli_${name} PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300)
@@ -36,6 +36,25 @@ if(NN_PYTHON3 AND TEST test_checkpoint)
       ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/keras_mlp.h5
       ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/keras_cnn.h5)
   set_tests_properties(ckpt_keras_check PROPERTIES FIXTURES_REQUIRED ckpt_file
+    SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()
+
+# The Functional model_config nntrain writes for a real tf.keras 2.4 U-Net
+# (test_keras_func leaves it in the build dir as kfunc_real.h5 when
+# ../shared/data/keras-real is there) against the one Keras wrote: keys,
+# nesting, inbound nodes, weights (scripts/check_keras_func.py; 77 = skipped).
+if(NN_PYTHON3 AND TEST test_keras_func)
+  set_tests_properties(test_keras_func PROPERTIES FIXTURES_SETUP kfunc_file)
+  foreach(d ${CMAKE_SOURCE_DIR}/../shared/data/keras-real ${CMAKE_SOURCE_DIR}/../../shared/data/keras-real)
+    if(NOT NN_KERAS_REAL_DIR AND EXISTS ${d})
+      get_filename_component(NN_KERAS_REAL_DIR ${d} ABSOLUTE)
+    endif()
+  endforeach()
+  add_test(NAME kfunc_keras_check
+    COMMAND ${NN_PYTHON3} ${CMAKE_SOURCE_DIR}/scripts/check_keras_func.py
+      ${NN_KERAS_REAL_DIR}/tfkeras240_functional_unet_concat_upsample.h5
+      ${CMAKE_BINARY_DIR}/kfunc_real.h5)
+  set_tests_properties(kfunc_keras_check PROPERTIES FIXTURES_REQUIRED kfunc_file
     SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
 

@@ -538,8 +538,10 @@ static void test_json_errors(void)
     json_fails(SEQ(INPUT("[null, null, 3]") "," DENSE_OK), NULL, NN_EINVAL, "variable-size", NULL);
     json_fails("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [}", NULL, NN_EFORMAT,
                "not valid JSON", "m.json");
-    json_fails("{\"class_name\": \"Functional\", \"config\": {\"layers\": []}}", NULL, NN_EINVAL,
-               "'Functional'", "Sequential");
+    json_fails("{\"class_name\": \"Graph\", \"config\": {\"layers\": []}}", NULL, NN_EINVAL,
+               "'Graph'", "Sequential and functional");
+    json_fails("{\"class_name\": \"Functional\", \"config\": {\"layers\": []}}", NULL,
+               NN_EFORMAT, "no layers", NULL);
     json_fails(SEQ(INPUT("[null, 4]") "," DENSE_OK),
                "{\"loss\": \"mse\", \"optimizer_config\": {\"class_name\": \"Adamax\", "
                "\"config\": {}}}",

@@ -47,6 +47,8 @@ typedef struct nn_fit_args {
 typedef struct nn_model {
     char name[64];
     nn_shape in_shape;
+    char in_name[64];            /* the Input's name= ("" when not given:
+                                    Keras's "input_1" in functional tables) */
     int nlayers;
     nn_layer *layers;            /* topological order; the last is the output */
     int graph;                   /* 1: a functional model whose layers are not
@@ -143,8 +145,12 @@ void nn_model_reg_grad(nn_model *m);
 size_t nn_model_in_size(const nn_model *m);
 size_t nn_model_out_size(const nn_model *m);
 size_t nn_model_trainable_params(const nn_model *m);
-/* Keras-format summary table. */
+/* Keras-format summary table: Keras 2.9+'s Sequential one, or for a graph
+ * (m->graph) tf.keras 2.x's functional one with the InputLayer and
+ * "Connected to" ("conv2d[0][0]", a line per input of a merge). */
 void nn_model_summary(const nn_model *m, FILE *f);
+/* The Input's name in Keras tables and configs: in_name, else "input_1". */
+const char *nn_model_input_name(const nn_model *m);
 void nn_model_free(nn_model *m);
 
 #endif

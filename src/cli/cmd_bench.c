@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "infer.h"
 #include "nntrain/gemm.h"
 #include "nntrain/fit.h"
 
@@ -409,7 +410,7 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
     nn_dataset ds = {0};
     result r = {0};
     basename_noext(pos[0], r.model, sizeof r.model);
-    rc = nn_spec_load(pos[0], &s, &e);
+    rc = cli_spec_load(pos[0], &s, &e);
     if (!rc)
         rc = nn_model_build(&m, &s, &e);
     if (!rc && !m.compiled)

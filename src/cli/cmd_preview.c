@@ -16,6 +16,7 @@
 #include <stb_image_write.h>
 
 #include "cli.h"
+#include "infer.h"
 #include "nntrain/augment.h"
 #include "nntrain/data.h"
 #include "nntrain/spec.h"
@@ -194,7 +195,7 @@ int cmd_augment_preview(int argc, char **argv)
     nn_augment aug;
     int have_spec = 0, have_data = 0, gh, gw;
     uint8_t *grid = NULL;
-    if (nn_spec_load(a.spec, &spec, &e))
+    if (cli_spec_load(a.spec, &spec, &e))
         goto fail;
     have_spec = 1;
     if (preview_seed(&spec, a.seed, &seed)) {

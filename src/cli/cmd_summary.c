@@ -1,6 +1,7 @@
-/* nntrain summary MODEL.nn | MODEL.h5: the Keras model.summary() table of a
- * spec, or of a trained model file (an nntrain checkpoint or a Keras 2 .h5
- * saved by model.save, loaded with nn_ckpt_load_model). */
+/* nntrain summary MODEL.nn | MODEL.json | MODEL.h5: the Keras model.summary()
+ * table of a spec, a Keras model.to_json() file, or a trained model file (an
+ * nntrain checkpoint or a Keras 2 .h5 saved by model.save, loaded with
+ * nn_ckpt_load_model). */
 #include <stdio.h>
 
 #include "cli.h"
@@ -17,13 +18,14 @@ int cmd_summary(int argc, char **argv)
         if (!e.msg[0])
             nn_err(&e, NN_EINVAL, "summary needs one model spec or model file");
         cli_error(NULL, &e);
-        fprintf(stderr, "usage: nntrain summary MODEL.nn|MODEL.h5\n");
+        fprintf(stderr, "usage: nntrain summary MODEL.nn|MODEL.json|MODEL.h5\n");
         return CLI_USAGE;
     }
     if (opts[0].given) {
-        printf("usage: nntrain summary MODEL.nn|MODEL.h5\nPrints the layers, output shapes and "
-               "parameter counts of a model spec, or of a trained model file (an nntrain\n"
-               "checkpoint or a Keras 2 .h5 saved by model.save; also .hdf5).\n");
+        printf("usage: nntrain summary MODEL.nn|MODEL.json|MODEL.h5\nPrints the layers, output "
+               "shapes and parameter counts of a model spec, of a Keras model.to_json()\n"
+               "file, or of a trained model file (an nntrain checkpoint or a Keras 2 .h5 saved "
+               "by\nmodel.save; also .hdf5).\n");
         return CLI_OK;
     }
     nn_spec s;
@@ -32,7 +34,7 @@ int cmd_summary(int argc, char **argv)
     if (cli_is_model_file(pos[0])) {
         rc = cli_load_model(pos[0], &m, &e);
     } else {
-        if (nn_spec_load(pos[0], &s, &e)) {
+        if (cli_spec_load(pos[0], &s, &e)) {
             cli_error(NULL, &e);
             return CLI_FAIL;
         }

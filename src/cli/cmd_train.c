@@ -202,9 +202,14 @@ static int parse_command_line(int argc, char **argv, cli_opt *opts, const char *
 
 static int load_model(train_run *t, nn_error *e)
 {
-    int rc = nn_spec_load(t->spec_path, &t->s, e);
+    int rc = cli_spec_load(t->spec_path, &t->s, e);
     if (!rc)
         rc = nn_model_build(&t->m, &t->s, e);
+    size_t n = strlen(t->spec_path);
+    if (!rc && !t->m.compiled && n > 5 && !strcmp(t->spec_path + n - 5, ".json"))
+        rc = nn_err(e, NN_EINVAL, "%s: a Keras model.to_json() file keeps no compile() settings: "
+                    "train a spec with a compile(loss=..., optimizer=...) line (a .nn file or the "
+                    "pasted Keras script); summary reads the .json as it is", t->spec_path);
     if (!rc && fabs(t->m.aug.rescale * 255.0 - 1.0) > 1e-9)
         rc = nn_err(e, NN_EINVAL, "%s: ImageDataGenerator(rescale=%g): train reads pixels scaled to [0, 1] (rescale=1/255); other scales are not supported yet",
                     t->spec_path, t->m.aug.rescale);

@@ -15,6 +15,7 @@
 #include "infer.h"
 #include "nntrain/checkpoint.h"
 #include "nntrain/h5data.h"
+#include "nntrain/keras.h"
 #include "nntrain/tmpfile.h"
 
 static int ends_with(const char *s, const char *suf)
@@ -26,6 +27,42 @@ static int ends_with(const char *s, const char *suf)
 int cli_is_model_file(const char *path)
 {
     return ends_with(path, ".h5") || ends_with(path, ".hdf5") || ends_with(path, ".keras");
+}
+
+int cli_spec_load(const char *path, nn_spec *s, nn_error *e)
+{
+    if (!ends_with(path, ".json"))
+        return nn_spec_load(path, s, e);
+    /* Keras's model.to_json(): the architecture, no compile() */
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nn_err(e, NN_EIO, "cannot open Keras model JSON '%s': %s", path, strerror(errno));
+    char *text = NULL;
+    size_t n = 0, cap = 0;
+    int rc = NN_OK;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            char *t = cap > (64u << 20) ? NULL : realloc(text, cap = 2 * cap + 8192);
+            if (!t) {
+                rc = nn_err(e, NN_ENOMEM, "'%s': larger than 64 MiB or out of memory", path);
+                break;
+            }
+            text = t;
+        }
+        size_t got = fread(text + n, 1, 4096, f);
+        n += got;
+        if (got < 4096)
+            break;
+    }
+    if (!rc && ferror(f))
+        rc = nn_err(e, NN_EIO, "error reading Keras model JSON '%s'", path);
+    fclose(f);
+    if (!rc) {
+        text[n] = 0;
+        rc = nn_keras_json_to_spec(text, NULL, path, s, e);
+    }
+    free(text);
+    return rc;
 }
 
 int cli_load_model(const char *path, nn_model *m, nn_error *e)

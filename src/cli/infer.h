@@ -32,6 +32,11 @@ int cli_hint_path(int rc, nn_error *e, const char *path, int want);
 /* A path ending in .h5, .hdf5 or .keras: a model file (checkpoint or Keras). */
 int cli_is_model_file(const char *path);
 
+/* A model spec (nn_spec_load: .nn, a pasted script), or for a path ending in
+ * .json a Keras model.to_json() / model_config file (Sequential or
+ * functional; the architecture only, no compile()). */
+int cli_spec_load(const char *path, nn_spec *s, nn_error *e);
+
 /* nn_ckpt_load_model, with a hint when path is a spec (no weights). */
 int cli_load_model(const char *path, nn_model *m, nn_error *e);
 

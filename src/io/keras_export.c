@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "io/keras_graph.h"
 #include "nntrain/args.h"
 #include "nntrain/keras.h"
 
@@ -297,7 +298,7 @@ static cJSON *layer_json(const nn_model *m, int i, const lopts *o)
     ADD(cJSON_AddStringToObject(cf, "name", l->name));
     ADD(cJSON_AddBoolToObject(cf, "trainable", l->trainable));
     ADD(cJSON_AddStringToObject(cf, "dtype", "float32"));
-    if (i == 0)
+    if (i == 0 && !m->graph)
         ADDI(cf, "batch_input_shape", batch_shape(&m->in_shape));
     int weights = !strcmp(kind, "Dense") || !strcmp(kind, "Conv2D");
     if (!strcmp(kind, "Dense")) {
@@ -369,10 +370,13 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
         nn_err(e, NN_ENOMEM, "out of memory");
         return NULL;
     }
+    char *used = kg_feeds_output(&s);
+    if (spec_text && !used)
+        rc = nn_err(e, NN_ENOMEM, "out of memory");
     for (int i = 0; i < s.ncalls && !rc; i++) {
         const nn_layer_ops *ops = nn_layer_find(s.calls[i].fn);
-        if (!ops)
-            continue;   /* Input, compile, fit, ... */
+        if (!ops || !used[i])
+            continue;   /* Input, compile, fit, ...; a layer the model dropped */
         if (k >= m->nlayers || ops != m->layers[k].ops)
             rc = nn_err(e, NN_EINVAL, "the spec text does not match the model: spec layer %d "
                         "is %s, the model's is %s", k + 1, s.calls[i].fn,
@@ -386,12 +390,16 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
     cJSON *root = cJSON_CreateObject(), *cf = NULL, *layers = NULL, *in = NULL, *incf = NULL;
     char inname[80];
     ok = root != NULL;
-    ADD(cJSON_AddStringToObject(root, "class_name", "Sequential"));
+    /* a graph is written as tf.keras 2.4+ writes a functional model */
+    ADD(cJSON_AddStringToObject(root, "class_name", m->graph ? "Functional" : "Sequential"));
     ADDI(root, "config", cf = cJSON_CreateObject());
-    ADD(cJSON_AddStringToObject(cf, "name", m->name[0] ? m->name : "sequential"));
+    ADD(cJSON_AddStringToObject(cf, "name", m->name[0] ? m->name
+                                            : m->graph ? "model" : "sequential"));
     ADDI(cf, "layers", layers = cJSON_CreateArray());
     /* TF 2.x: the InputLayer of a Sequential model is "<first>_input" */
     snprintf(inname, sizeof inname, "%.60s_input", m->nlayers ? m->layers[0].name : "input");
+    if (m->graph)
+        snprintf(inname, sizeof inname, "%s", nn_model_input_name(m));
     in = ok ? cJSON_CreateObject() : NULL;
     if (!(in && cJSON_AddItemToArray(layers, in))) {
         cJSON_Delete(in);
@@ -404,6 +412,10 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
     ADD(cJSON_AddBoolToObject(incf, "sparse", 0));
     ADD(cJSON_AddBoolToObject(incf, "ragged", 0));
     ADD(cJSON_AddStringToObject(incf, "name", inname));
+    if (m->graph) {
+        ADD(cJSON_AddStringToObject(in, "name", inname));
+        ADD(cJSON_AddArrayToObject(in, "inbound_nodes"));
+    }
     for (int i = 0; i < m->nlayers && !rc && ok; i++) {
         const nn_layer *l = &m->layers[i];
         lopts o;
@@ -421,11 +433,15 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
                 rc = generic_config(cJSON_GetObjectItemCaseSensitive(L, "config"), l, calls[i],
                                     e);
         }
-        if (!rc && !(L && cJSON_AddItemToArray(layers, L)))
+        if (!rc && L && m->graph && !kg_add_inbound(L, m, l))
+            ok = 0;
+        if (!rc && ok && !(L && cJSON_AddItemToArray(layers, L)))
             ok = 0;
         if (rc || !ok)
             cJSON_Delete(L);
     }
+    if (!rc && ok && m->graph && m->nlayers)
+        ok = kg_add_ends(cf, m);
     char *text = NULL;
     if (!rc && ok)
         text = cJSON_PrintUnformatted(root);
@@ -433,6 +449,7 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
         nn_err(e, NN_ENOMEM, "out of memory writing the Keras model_config");
     cJSON_Delete(root);
     free(calls);
+    free(used);
     nn_spec_free(&s);
     return text;
 }

@@ -24,18 +24,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "nntrain/keras.h"
-#include "nntrain/strbuf.h"
+#include "io/keras_json.h"
 
 /* ---- import ---------------------------------------------------------- */
-typedef struct jctx {
-    const char *where;      /* "file.h5:model_config" */
-    nn_error *e;
-    nn_strbuf *b;
-    const char *lname, *lclass;
-    int first;              /* first layer: batch_input_shape is its input */
-    int have_input;
-} jctx;
 
 enum { K_ARG, K_INIT, K_REG, K_NULL, K_ONE, K_FALSE, K_SKIP, K_SHAPE, K_NAME, K_TRAINABLE, K_NHWC };
 
@@ -67,6 +58,10 @@ static const keyrule act_rules[] = {COMMON_RULES, {"activation", K_ARG}, {NULL, 
 static const keyrule input_rules[] = {{"batch_input_shape", K_SHAPE}, {"batch_shape", K_SHAPE},
                                       {"dtype", K_SKIP}, {"sparse", K_FALSE},
                                       {"ragged", K_FALSE}, {"name", K_SKIP}, {NULL, 0}};
+/* a functional model's InputLayer keeps its name (the summary's input_1) */
+static const keyrule input_named_rules[] = {{"batch_input_shape", K_SHAPE}, {"batch_shape", K_SHAPE},
+                                            {"dtype", K_SKIP}, {"sparse", K_FALSE},
+                                            {"ragged", K_FALSE}, {"name", K_NAME}, {NULL, 0}};
 
 static const struct {
     const char *cls, *call;
@@ -314,9 +309,9 @@ static int emit_reg(jctx *c, const char *key, const cJSON *v, int nargs)
     return NN_OK;
 }
 
-/* One layer of the model_config -> one spec line (an InputLayer becomes
- * Input(shape=...)). */
-static int emit_layer(jctx *c, const cJSON *L)
+/* One layer of the model_config -> one spec call, without the line break
+ * (an InputLayer becomes Input(shape=...)). */
+int kj_emit_layer(jctx *c, const cJSON *L)
 {
     char buf[160];
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(L, "class_name");
@@ -335,7 +330,7 @@ static int emit_layer(jctx *c, const cJSON *L)
     if (input) {
         if (!c->first || c->have_input)
             return lerr(c, NN_EINVAL, "an InputLayer must come first");
-        rules = input_rules;
+        rules = c->functional ? input_named_rules : input_rules;
     }
     for (size_t i = 0; !rules && i < sizeof classes / sizeof classes[0]; i++)
         if (!strcmp(cls->valuestring, classes[i].cls)) {
@@ -425,7 +420,7 @@ static int emit_layer(jctx *c, const cJSON *L)
     }
     if (input && !c->have_input)
         return lerr(c, NN_EFORMAT, "an InputLayer needs batch_input_shape");
-    nn_strbuf_printf(c->b, ")\n");
+    nn_strbuf_printf(c->b, ")");
     c->first = 0;
     return NN_OK;
 }
@@ -514,6 +509,16 @@ static int emit_metrics(jctx *c, const cJSON *v, int *count, int depth)
         if (!name || !str_ok(name))
             return lerr(c, NN_EINVAL, "training_config: metric %s is not supported",
                         jshow(it, buf, sizeof buf));
+        nn_metric m;
+        if (nn_metric_parse(name, NN_LOSS_MSE, 2, &m)) {
+            /* a custom metric function (PSNR, dice, ...): Keras itself needs
+             * custom_objects to compile such a file; its model still runs */
+            if (c->nnotes < KJ_MAX_NOTES)
+                snprintf(c->notes[c->nnotes++], sizeof c->notes[0], "%s: training_config: "
+                         "metric '%.60s' is not one nntrain computes (a custom function?): "
+                         "left out", c->where, name);
+            continue;
+        }
         nn_strbuf_printf(c->b, "%s\"%s\"", (*count)++ ? ", " : "", name);
     }
     return NN_OK;
@@ -594,7 +599,7 @@ static int emit_optimizer(jctx *c, const cJSON *oc)
     return NN_OK;
 }
 
-static int emit_compile(jctx *c, const cJSON *tc)
+int kj_emit_compile(jctx *c, const cJSON *tc)
 {
     char buf[160];
     const cJSON *loss = cJSON_GetObjectItemCaseSensitive(tc, "loss");
@@ -641,6 +646,24 @@ static int parse_json(const char *text, const char *what, const char *where, cJS
                   what, off, at && off >= 0 ? at : "");
 }
 
+/* The importer's notes join the spec's (printed where a spec's notes are). */
+static int add_notes(jctx *c, nn_spec *out)
+{
+    for (int i = 0; i < c->nnotes; i++) {
+        char **v = realloc(out->notes, (size_t)(out->nnotes + 1) * sizeof *v);
+        char *t = strdup(c->notes[i]);
+        if (v)
+            out->notes = v;
+        if (!v || !t) {
+            free(t);
+            nn_spec_free(out);
+            return nn_err(c->e, NN_ENOMEM, "out of memory");
+        }
+        out->notes[out->nnotes++] = t;
+    }
+    return NN_OK;
+}
+
 int nn_keras_json_to_spec(const char *json, const char *training_config, const char *where,
                           nn_spec *out, nn_error *e)
 {
@@ -657,24 +680,36 @@ int nn_keras_json_to_spec(const char *json, const char *training_config, const c
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(root, "class_name");
     const cJSON *cf = cJSON_GetObjectItemCaseSensitive(root, "config");
     const cJSON *layers = cJSON_IsArray(cf) ? cf : cJSON_GetObjectItemCaseSensitive(cf, "layers");
+    int functional = !rc && cJSON_IsString(cls) && (!strcmp(cls->valuestring, "Model") ||
+                                                    !strcmp(cls->valuestring, "Functional"));
     if (!rc && !cJSON_IsString(cls))
         rc = nn_err(e, NN_EFORMAT, "%s: model_config has no class_name (expected "
                     "{\"class_name\": \"Sequential\", \"config\": {...}})", where);
-    else if (!rc && strcmp(cls->valuestring, "Sequential"))
+    else if (!rc && !functional && strcmp(cls->valuestring, "Sequential"))
         rc = nn_err(e, NN_EINVAL, "%s: a Keras '%s' model is not supported: nntrain imports "
-                    "Sequential models", where, cls->valuestring);
+                    "Sequential and functional (Model, Functional) models", where,
+                    cls->valuestring);
     else if (!rc && (!cJSON_IsArray(layers) || !cJSON_GetArraySize(layers)))
         rc = nn_err(e, NN_EFORMAT, "%s: model_config has no layers (expected config.layers "
                     "[...])", where);
-    const cJSON *L;
+    if (!rc && functional) {
+        c.functional = 1;
+        rc = kj_functional_spec(&c, cf, tc, out);
+    } else if (!rc) {
+        const cJSON *L;
+        cJSON_ArrayForEach(L, layers) {
+            if (!rc && !(rc = kj_emit_layer(&c, L)))
+                nn_strbuf_printf(&b, "\n");
+        }
+        if (!rc && tc)
+            rc = kj_emit_compile(&c, tc);
+        if (!rc && b.oom)
+            rc = nn_err(e, NN_ENOMEM, "%s: out of memory", where);
+        if (!rc)
+            rc = nn_spec_parse(b.s, where, out, e);
+    }
     if (!rc)
-        cJSON_ArrayForEach(L, layers) if (!rc) rc = emit_layer(&c, L);
-    if (!rc && tc)
-        rc = emit_compile(&c, tc);
-    if (!rc && b.oom)
-        rc = nn_err(e, NN_ENOMEM, "%s: out of memory", where);
-    if (!rc)
-        rc = nn_spec_parse(b.s, where, out, e);
+        rc = add_notes(&c, out);
     nn_strbuf_free(&b);
     cJSON_Delete(root);
     cJSON_Delete(tc);

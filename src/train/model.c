@@ -51,8 +51,88 @@ static const char *commas(size_t v, char *buf)
     return buf;
 }
 
+static void put_rule(FILE *f, char c, int len)
+{
+    for (int i = 0; i < len; i++)
+        fputc(c, f);
+    fputc('\n', f);
+}
+
+/* The Input's name as Keras's functional table and config show it. */
+const char *nn_model_input_name(const nn_model *m)
+{
+    return m->in_name[0] ? m->in_name : "input_1";
+}
+
+/* "name[0][0]" of input k of layer l (each layer is called once). */
+static void conn_str(const nn_model *m, const nn_layer *l, int k, char *buf, size_t len)
+{
+    int p = l->inp[k];
+    snprintf(buf, len, "%s[0][0]", p < 0 ? nn_model_input_name(m) : m->layers[p].name);
+}
+
+/* tf.keras 2.x's table of a functional model: columns at 32, 53, 65 and 98
+ * characters, a line per extra input of a merge, the InputLayer first.
+ * A column that would cut its text (Keras truncates) is widened instead. */
+static int summary_graph(const nn_model *m, FILE *f)
+{
+    char shape[80], who[160], conn[96];
+    int w[4] = {32, 21, 12, 33};
+    snprintf(who, sizeof who, "%s (InputLayer)", nn_model_input_name(m));
+    w[0] = (int)strlen(who) + 1 > w[0] ? (int)strlen(who) + 1 : w[0];
+    w[1] = (int)strlen(nn_shape_str(&m->in_shape, shape, sizeof shape)) + 3 > w[1]
+               ? (int)strlen(shape) + 3 : w[1];
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        int n = snprintf(who, sizeof who, "%s (%s)", l->name, l->ops->kind);
+        w[0] = n + 1 > w[0] ? n + 1 : w[0];
+        n = (int)strlen(nn_shape_str(&l->out, shape, sizeof shape));
+        w[1] = n + 1 > w[1] ? n + 1 : w[1];
+        for (int k = 0; k < l->nin; k++) {
+            conn_str(m, l, k, conn, sizeof conn);
+            n = (int)strlen(conn);
+            w[3] = n + 1 > w[3] ? n + 1 : w[3];
+        }
+    }
+    int len = w[0] + w[1] + w[2] + w[3];
+    fprintf(f, "Model: \"%s\"\n", m->name);
+    put_rule(f, '_', len);
+    fprintf(f, "%-*s%-*s%-*s%-*s\n", w[0], "Layer (type)", w[1], "Output Shape", w[2], "Param #",
+            w[3], "Connected to");
+    put_rule(f, '=', len);
+    snprintf(who, sizeof who, "%s (InputLayer)", nn_model_input_name(m));
+    snprintf(conn, sizeof conn, "[%s]", nn_shape_str(&m->in_shape, shape, sizeof shape));
+    fprintf(f, "%-*s%-*s%-*d%-*s\n", w[0], who, w[1], conn, w[2], 0, w[3], "");
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        put_rule(f, '_', len);
+        snprintf(who, sizeof who, "%s (%s)", l->name, l->ops->kind);
+        conn_str(m, l, 0, conn, sizeof conn);
+        fprintf(f, "%-*s%-*s%-*zu%-*s\n", w[0], who, w[1],
+                nn_shape_str(&l->out, shape, sizeof shape), w[2], l->param_len, w[3],
+                l->nin > 0 ? conn : "");
+        for (int k = 1; k < l->nin; k++) {
+            conn_str(m, l, k, conn, sizeof conn);
+            fprintf(f, "%-*s%-*s\n", w[0] + w[1] + w[2], "", w[3], conn);
+        }
+    }
+    put_rule(f, '=', len);
+    return len;
+}
+
 void nn_model_summary(const nn_model *m, FILE *f)
 {
+    if (m->graph) {
+        char n1[32];
+        size_t tr = nn_model_trainable_params(m);
+        int len = summary_graph(m, f);
+        fprintf(f, "Total params: %s\n", commas(m->nparams, n1));
+        fprintf(f, "Trainable params: %s\n", commas(tr, n1));
+        fprintf(f, "Non-trainable params: %s\n", commas(m->nparams - tr, n1));
+        put_rule(f, '_', len);
+        return;
+    }
+
     /* Keras's layout, with a first column wide enough for the longest
      * "name (Type)" instead of Keras's wrapping. */
     char rule[256], dbl[256], shape[64], who[128], n1[32];

@@ -389,6 +389,11 @@ static int do_input(nn_model *m, const nn_call *c, int *has_input, nn_error *e)
     m->in_shape.n = nd;
     for (int i = 0; i < nd; i++)
         m->in_shape.d[i] = dims[i];
+    const char *name = NULL;
+    if ((rc = nn_args_str(&a, "name", NULL, &name, e)))
+        return rc;
+    if (name)   /* a functional model's summary and Keras export name it */
+        snprintf(m->in_name, sizeof m->in_name, "%s", name);
     *has_input = 1;
     return NN_OK;
 }
