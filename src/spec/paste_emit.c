@@ -47,8 +47,24 @@ static void drop_arg(nn_call *c, int i)
     c->nargs--;
 }
 
-/* fit(): the data arguments and the callbacks nntrain has no use for yet
- * become notes; ModelCheckpoint stays for the model builder. */
+/* The callbacks the model builder takes (src/train/callbacks_spec.c),
+ * Python and R keras spellings. */
+static int kept_callback(const char *fn)
+{
+    static const char *const kept[] = {
+        "ModelCheckpoint", "callback_model_checkpoint", "EarlyStopping",
+        "callback_early_stopping", "ReduceLROnPlateau", "callback_reduce_lr_on_plateau",
+        "CSVLogger", "callback_csv_logger", "TerminateOnNaN", "callback_terminate_on_naan",
+        "callback_terminate_on_nan", NULL};
+    for (int i = 0; kept[i]; i++)
+        if (!strcmp(fn, kept[i]))
+            return 1;
+    return 0;
+}
+
+/* fit(): the data arguments and the callbacks nntrain has no use for
+ * become notes; ModelCheckpoint, EarlyStopping, ReduceLROnPlateau,
+ * CSVLogger and TerminateOnNaN stay for the model builder. */
 static int clean_fit(parser *p, nn_call *c)
 {
     char data[200] = "";
@@ -86,11 +102,10 @@ static int clean_fit(parser *p, nn_call *c)
             }
             for (int j = 0; j < v->n && !rc;) {
                 nn_value *cb = &v->items[j];
-                if (cb->kind == NN_V_CALL && strcmp(cb->call->fn, "ModelCheckpoint") &&
-                    strcmp(cb->call->fn, "callback_model_checkpoint")) {
-                    rc = spec_note(p, cb->line, "%s(...) not used yet: callbacks other than "
-                                   "ModelCheckpoint arrive with the training-control issue",
-                                   cb->call->fn);
+                if (cb->kind == NN_V_CALL && !kept_callback(cb->call->fn)) {
+                    rc = spec_note(p, cb->line, "%s(...) ignored: nntrain runs ModelCheckpoint, "
+                                   "EarlyStopping, ReduceLROnPlateau, CSVLogger and "
+                                   "TerminateOnNaN", cb->call->fn);
                     spec_value_free(cb);
                     memmove(cb, cb + 1, (size_t)(v->n - j - 1) * sizeof *cb);
                     v->n--;
