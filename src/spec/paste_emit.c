@@ -47,17 +47,20 @@ static void drop_arg(nn_call *c, int i)
     c->nargs--;
 }
 
-/* The callbacks the model builder takes (src/train/callbacks_spec.c),
- * Python and R keras spellings. */
-static int kept_callback(const char *fn)
+/* Keras callbacks nntrain does not run (Python and R keras names): a
+ * pasted script's become notes. Any other name goes on to the model
+ * builder, which runs the ones it knows and refuses a misspelled one with
+ * "did you mean". */
+static int ignored_callback(const char *fn)
 {
-    static const char *const kept[] = {
-        "ModelCheckpoint", "callback_model_checkpoint", "EarlyStopping",
-        "callback_early_stopping", "ReduceLROnPlateau", "callback_reduce_lr_on_plateau",
-        "CSVLogger", "callback_csv_logger", "TerminateOnNaN", "callback_terminate_on_naan",
-        "callback_terminate_on_nan", NULL};
-    for (int i = 0; kept[i]; i++)
-        if (!strcmp(fn, kept[i]))
+    static const char *const ignored[] = {
+        "TensorBoard", "callback_tensorboard", "LearningRateScheduler",
+        "callback_learning_rate_scheduler", "LambdaCallback", "callback_lambda",
+        "ProgbarLogger", "callback_progbar_logger", "RemoteMonitor", "callback_remote_monitor",
+        "BackupAndRestore", "callback_backup_and_restore", "History", "BaseLogger",
+        "SwapEMAWeights", "callback_swap_ema_weights", NULL};
+    for (int i = 0; ignored[i]; i++)
+        if (!strcmp(fn, ignored[i]))
             return 1;
     return 0;
 }
@@ -102,7 +105,7 @@ static int clean_fit(parser *p, nn_call *c)
             }
             for (int j = 0; j < v->n && !rc;) {
                 nn_value *cb = &v->items[j];
-                if (cb->kind == NN_V_CALL && !kept_callback(cb->call->fn)) {
+                if (cb->kind == NN_V_CALL && ignored_callback(cb->call->fn)) {
                     rc = spec_note(p, cb->line, "%s(...) ignored: nntrain runs ModelCheckpoint, "
                                    "EarlyStopping, ReduceLROnPlateau, CSVLogger and "
                                    "TerminateOnNaN", cb->call->fn);
