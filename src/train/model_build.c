@@ -222,7 +222,7 @@ static int do_callbacks(nn_fit_args *f, const nn_call *c, const nn_value *v, nn_
     for (int i = 0; i < n; i++) {
         const nn_value *cb = v->kind == NN_V_LIST ? &v->items[i] : v;
         if (cb->kind != NN_V_CALL)
-            return nn_err(e, NN_EINVAL, "%s: fit(): callbacks must be a list of callbacks such as EarlyStopping(patience=3)",
+            return nn_err(e, NN_EINVAL, "%s: fit(): callbacks must be a list of callbacks such as ModelCheckpoint(\"best.h5\")",
                           nn_value_where(c, cb, w, sizeof w));
         int rc = nn_cb_is_checkpoint(cb->call->fn) ? do_checkpoint(&f->ckpt, cb->call, e)
                                                     : nn_cb_from_call(&f->cb, cb->call, e);

@@ -77,7 +77,7 @@ f=sqrt_kerasr.R.model
 has "kerasR: 12,441 parameters" sum.out "Total params: 12,441"
 has "kerasR: optimizer" sum.out "Optimizer: RMSprop(lr=0.001, rho=0.9, epsilon=1e-07, decay=0)"
 has "kerasR: library() skipped" sum.err "note: $f:2: skipped library(kerasR): nntrain needs no imports"
-! grep -q "EarlyStopping" sum.err && ok "kerasR: EarlyStopping kept (no note)" || bad "kerasR: EarlyStopping kept" "$(cat sum.err)"
+! grep -qF "EarlyStopping(...)" sum.err && ok "kerasR: EarlyStopping kept (no note)" || bad "kerasR: EarlyStopping kept" "$(cat sum.err)"
 has "kerasR: validation_data noted" sum.err "note: $f:19: validation_data=list(valX, valY) ignored: use --val FILE"
 has "kerasR: X, Y noted" sum.err "note: $f:19: X, Y ignored: the data comes from --data"
 has "kerasR: plot() skipped" sum.err "note: $f:22: skipped plot(valX, pred): train writes the history to OUT/history.csv"
@@ -152,7 +152,7 @@ f=mnist_cnn.R.model
 has "R pipes: 93,322 parameters" sum.out "Total params: 93,322"
 has "R pipes: summary() skipped" sum.err "note: $f:21: skipped summary(model): nntrain summary and train print the model"
 has "R pipes: data noted" sum.err "note: $f:29: x_train, y_train ignored: the data comes from --data"
-! grep -q "callback_early_stopping" sum.err && ok "R pipes: callback_early_stopping kept" || bad "R pipes: callback_early_stopping kept" "$(cat sum.err)"
+! grep -qF "callback_early_stopping(...)" sum.err && ok "R pipes: callback_early_stopping kept" || bad "R pipes: callback_early_stopping kept" "$(cat sum.err)"
 has "R pipes: cat() skipped" sum.err "note: $f:37: skipped cat('Test loss:', scores[[1]], '\n'): nntrain prints its own output"
 idx_dir_random mn 64 28
 "$NN" train $f --data mn --epochs 1 --batch-size 16 --out o2 >train.out 2>train.err &&
@@ -199,7 +199,7 @@ f=mnist_mlp.py.model
 has "Python Keras: 407,050 parameters" sum.out "Total params: 407,050"
 has "Python Keras: import skipped" sum.err "note: $f:3: skipped from keras import layers, models, optimizers, losses, metrics: nntrain needs no imports"
 has "Python Keras: model.summary() skipped" sum.err "note: $f:16: skipped model.summary(): nntrain summary and train print the model"
-! grep -q "EarlyStopping" sum.err && ok "Python Keras: EarlyStopping kept" || bad "Python Keras: EarlyStopping kept" "$(cat sum.err)"
+! grep -qF "EarlyStopping(...)" sum.err && ok "Python Keras: EarlyStopping kept" || bad "Python Keras: EarlyStopping kept" "$(cat sum.err)"
 has "Python Keras: data noted" sum.err "note: $f:20: partial_x_train, partial_y_train ignored: the data comes from --data"
 has "Python Keras: validation_data noted" sum.err "note: $f:21: validation_data=(x_val, y_val) ignored: use --val FILE"
 has "Python Keras: print() skipped" sum.err "note: $f:22: skipped print(history_dict.keys()): nntrain prints its own output"
