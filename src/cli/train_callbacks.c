@@ -6,8 +6,9 @@
 
 #include "train_options.h"
 
-static int monitor_opt(cli_opt *opts, const char *name, char *out, size_t len, int *on,
-                       nn_error *e)
+/* A monitor from the command line: messages about it name the option. */
+static int monitor_opt(cli_opt *opts, const char *name, char *out, size_t len, char *where,
+                       size_t wlen, int *on, nn_error *e)
 {
     cli_opt *o = cli_find(opts, name);
     if (!o->given)
@@ -15,6 +16,7 @@ static int monitor_opt(cli_opt *opts, const char *name, char *out, size_t len, i
     if (!o->value[0] || strlen(o->value) >= len)
         return nn_err(e, NN_EINVAL, "%s needs a metric name such as val_loss", name);
     snprintf(out, len, "%s", o->value);
+    snprintf(where, wlen, "%s", name);
     *on = 1;
     return NN_OK;
 }
@@ -34,13 +36,13 @@ static int read_es(cli_opt *opts, nn_early_stopping *es, nn_error *e)
 {
     int on = es->enabled;
     int rc = count_opt(opts, "--early-stopping-patience", &es->patience, &on, e);
+    if (!rc && !es->enabled)
+        snprintf(es->where, sizeof es->where, "--early-stopping-*");
     if (!rc)
-        rc = monitor_opt(opts, "--early-stopping-monitor", es->monitor, sizeof es->monitor, &on,
-                         e);
+        rc = monitor_opt(opts, "--early-stopping-monitor", es->monitor, sizeof es->monitor,
+                         es->where, sizeof es->where, &on, e);
     if (!rc && cli_find(opts, "--restore-best-weights")->given)
         es->restore_best_weights = on = 1;
-    if (!rc && on && !es->enabled)
-        snprintf(es->where, sizeof es->where, "--early-stopping-*");
     es->enabled = on;
     return rc;
 }
@@ -51,8 +53,11 @@ static int read_rlr(cli_opt *opts, nn_reduce_lr *r, nn_error *e)
     int rc = count_opt(opts, "--reduce-lr-patience", &r->patience, &on, e);
     if (!rc)
         rc = count_opt(opts, "--reduce-lr-cooldown", &r->cooldown, &on, e);
+    if (!rc && !r->enabled)
+        snprintf(r->where, sizeof r->where, "--reduce-lr-*");
     if (!rc)
-        rc = monitor_opt(opts, "--reduce-lr-monitor", r->monitor, sizeof r->monitor, &on, e);
+        rc = monitor_opt(opts, "--reduce-lr-monitor", r->monitor, sizeof r->monitor, r->where,
+                         sizeof r->where, &on, e);
     if (!rc && !(rc = cli_double(opts, "--reduce-lr-factor", &r->factor, e)) &&
         cli_find(opts, "--reduce-lr-factor")->given) {
         on = 1;
@@ -65,8 +70,6 @@ static int read_rlr(cli_opt *opts, nn_reduce_lr *r, nn_error *e)
         if (!(r->min_lr >= 0))
             rc = nn_err(e, NN_EINVAL, "--min-lr must be >= 0, got %g", r->min_lr);
     }
-    if (!rc && on && !r->enabled)
-        snprintf(r->where, sizeof r->where, "--reduce-lr-*");
     r->enabled = on;
     return rc;
 }

@@ -40,6 +40,14 @@ int nn_cb_maximize(const char *monitor, int mode, int es)
     return strstr(monitor, "acc") != NULL;
 }
 
+static int has_col(const char (*cols)[48], int ncols, const char *name)
+{
+    for (int i = 0; i < ncols; i++)
+        if (!strcmp(cols[i], name))
+            return 1;
+    return 0;
+}
+
 static int check_one(const char *where, const char *monitor,
                      const char (*cols)[48], int ncols, nn_error *e)
 {
@@ -56,11 +64,13 @@ static int check_one(const char *where, const char *monitor,
     }
     cands[ncols < 63 ? ncols : 63] = NULL;
     const char *g = nn_suggest(monitor, cands);
-    if (g)
-        snprintf(hint, sizeof hint, ": did you mean '%s'?", g);
-    else if (!strncmp(monitor, "val_", 4) && !has_val)
+    int alt = has_col(cols, ncols, monitor + (strncmp(monitor, "val_", 4) ? 0 : 4));
+    if (!strncmp(monitor, "val_", 4) && !has_val)   /* before "did you mean" */
         snprintf(hint, sizeof hint, ": there is no validation data (give --val FILE or "
-                 "validation_split, or monitor \"%s\")", monitor + 4);
+                 "validation_split%s%s%s)", alt ? ", or monitor \"" : "",
+                 alt ? monitor + 4 : "", alt ? "\"" : "");
+    else if (g)
+        snprintf(hint, sizeof hint, ": did you mean '%s'?", g);
     return nn_err(e, NN_EINVAL, "%s: monitor '%s' is not one of this run's metrics%s "
                   "(monitors: %s)", where, monitor, hint, known);
 }
