@@ -1,14 +1,16 @@
 /* Keras callbacks: EarlyStopping's and ReduceLROnPlateau's decisions on
  * scripted metric sequences (the expected epochs worked out by hand from
  * tf.keras 2.11's rules, in the comments), their spec arguments and errors,
- * CSVLogger's file, and a real fit that EarlyStopping stops at the epoch an
- * independent replay of its history predicts, with the best epoch's weights. */
+ * CSVLogger's file, a real fit that EarlyStopping stops at the epoch an
+ * independent replay of its history predicts, with the best epoch's weights,
+ * and the state's round trip through a checkpoint. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nntrain/callbacks.h"
+#include "nntrain/checkpoint.h"
 #include "nntrain/fit.h"
 #include "testutil.h"
 
@@ -452,6 +454,61 @@ static void test_fit_reduces_lr(void)
     nn_history_free(&h);
 }
 
+/* The state round-trips bitwise through a checkpoint (infinities, kept
+ * weights); a checkpoint without it gives a fresh state; kept weights of
+ * another size are refused and leave the state alone. */
+static void test_state_in_checkpoint(void)
+{
+    nn_error e = {0};
+    nn_model m;
+    const char *spec = "Dense(3, input_shape=(2,))\ncompile(loss=\"mse\", optimizer=\"adam\")\n";
+    TU_ASSERT_OK(tu_build(spec, &m, &e), e);
+    nn_model_init_params(&m, 1);
+    nn_cb_state s = {0}, t = {0}, u = {0};
+    nn_callbacks c;
+    nn_callbacks_defaults(&c);
+    nn_cb_reset(&c, &s);
+    s.stopped_epoch = 7;
+    s.es_wait = 3;
+    s.es_best_epoch = 2;
+    s.es_best = 0.1234567890123;
+    s.rlr_best = INFINITY;   /* nothing seen yet */
+    s.rlr_wait = 1;
+    s.rlr_cooldown = 2;
+    s.lr_factor = (double)(float)(0.001 * 0.1) / 0.001;
+    s.nbest = m.nparams;
+    s.best_weights = malloc(m.nparams * sizeof(float));
+    memcpy(s.best_weights, m.params, m.nparams * sizeof(float));
+    s.best_weights[0] = -0.0f;
+    char path[1024], bare[1024];
+    snprintf(path, sizeof path, "%s/cb.h5", tu_tmpdir());
+    snprintf(bare, sizeof bare, "%s/nocb.h5", tu_tmpdir());
+    nn_train_state st;
+    memset(&st, 0, sizeof st);
+    st.cb = &s;
+    TU_ASSERT_OK(nn_ckpt_save(path, &m, spec, &st, NULL, &e), e);
+    st.cb = NULL;
+    TU_ASSERT_OK(nn_ckpt_save(bare, &m, spec, &st, NULL, &e), e);
+    TU_ASSERT_OK(nn_ckpt_load_callbacks(path, &t, m.nparams, &e), e);
+    CU_ASSERT(t.started && t.stopped_epoch == 7 && t.es_wait == 3 && t.es_best_epoch == 2);
+    CU_ASSERT(t.es_best == s.es_best && isinf(t.rlr_best) && t.rlr_best > 0);
+    CU_ASSERT(t.rlr_wait == 1 && t.rlr_cooldown == 2 && t.lr_factor == s.lr_factor);
+    CU_ASSERT_STRING_EQUAL(t.es_monitor, "val_loss");
+    CU_ASSERT_FATAL(t.best_weights && t.nbest == m.nparams);
+    CU_ASSERT_EQUAL(memcmp(t.best_weights, s.best_weights, m.nparams * sizeof(float)), 0);
+    /* no /nntrain/callbacks: a fresh state replaces the old one */
+    TU_ASSERT_OK(nn_ckpt_load_callbacks(bare, &t, m.nparams, &e), e);
+    CU_ASSERT(!t.started && !t.best_weights);
+    /* kept weights for another model: refused, u untouched */
+    u.es_wait = 5;
+    CU_ASSERT_EQUAL(nn_ckpt_load_callbacks(path, &u, m.nparams + 1, &e), NN_EFORMAT);
+    CU_ASSERT(tu_contains(e.msg, "/nntrain/callbacks"));
+    CU_ASSERT_EQUAL(u.es_wait, 5);
+    nn_cb_state_free(&s);
+    nn_cb_state_free(&t);
+    nn_model_free(&m);
+}
+
 int main(void)
 {
     tu_fill_uniform(xs, N * 4, 11, -1.0f, 1.0f);
@@ -465,6 +522,7 @@ int main(void)
         {"CSVLogger writes Keras's file", test_csv_logger},
         {"EarlyStopping stops a run and restores the best weights", test_fit_stops_and_restores},
         {"ReduceLROnPlateau reaches the optimizer", test_fit_reduces_lr},
+        {"the callbacks' state in a checkpoint", test_state_in_checkpoint},
         {NULL, NULL}};
     return tu_main("callbacks", tests);
 }
