@@ -721,6 +721,29 @@ h5case kf_merge_shapes.h5 "functional Keras file: Add of (None, 5) and (None, 2)
 h5case kf_model.json "train a Keras model.to_json() file (no compile)" o_kf1 -- train kf_model.json $D --out o_kf1
 bad_case kf_cut.json "Keras model JSON cut short" - -- summary kf_cut.json
 
+# ---- callbacks (issue 18): EarlyStopping, ReduceLROnPlateau in fit(callbacks=...) and on train's command line
+CBHEAD='Dense(4, activation="relu", input_shape=(1,))
+Dense(1)
+compile(loss="mse", optimizer=Adam(), metrics=["mae"])'
+spec cb_monitor.nn "$CBHEAD
+fit(batch_size=8, epochs=1, validation_split=0.25, callbacks=list(EarlyStopping(monitor=\"val_mea\")))"
+spec cb_patience.nn "$CBHEAD
+fit(callbacks=list(EarlyStopping(patience=-1)))"
+spec cb_factor.nn "$CBHEAD
+fit(callbacks=list(ReduceLROnPlateau(factor=1.5)))"
+spec cb_unknown.nn "$CBHEAD
+fit(callbacks=list(EarlyStoping(patience=3)))"
+spec cb_unknown_r.nn "$CBHEAD
+fit(callbacks = list(callback_reduce_lr_on_platau(patience = 2)))"
+bad_case cb_monitor.nn "EarlyStopping(monitor=\"val_mea\"): unknown monitor" o_cb1 -- train cb_monitor.nn $D --out o_cb1
+bad_case cb_patience.nn "EarlyStopping(patience=-1)" - -- summary cb_patience.nn
+bad_case cb_factor.nn "ReduceLROnPlateau(factor=1.5)" - -- summary cb_factor.nn
+bad_case cb_unknown.nn "unknown callback EarlyStoping" - -- summary cb_unknown.nn
+bad_case cb_unknown_r.nn "unknown callback callback_reduce_lr_on_platau (R)" - -- summary cb_unknown_r.nn
+bad_case sq.nn "--early-stopping-patience -2" o_cb2 -- train sq.nn $D --out o_cb2 --early-stopping-patience -2
+bad_case sq.nn "--reduce-lr-factor 1" o_cb3 -- train sq.nn $D --out o_cb3 --reduce-lr-factor 1
+bad_case sq.nn "--reduce-lr-patience 3: val_loss without validation data" o_cb4 -- train sq.nn $D --out o_cb4 --reduce-lr-patience 3
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"

@@ -21,7 +21,7 @@ declare -A OWNER=(
   [prefetch]=data [sequences]=data
   [dist]=mpi [timeline]=mpi [watchdog]=mpi [grad_sync]=mpi
   [model]=train [loss]=train [optim]=train [confusion]=train [fit]=train
-  [evaluate]=train [predict]=train [history]=train
+  [evaluate]=train [predict]=train [history]=train [callbacks]=train
   [checkpoint]=io [keras]=io
 )
 

@@ -91,11 +91,10 @@ static void test_kerasr(void)
     CU_ASSERT_EQUAL(s.calls[7].nargs, 2);
     CU_ASSERT_STRING_EQUAL(s.calls[7].keys[0], "loss");
     CU_ASSERT(has_note(&s, "k.R:1: skipped library(kerasR): nntrain needs no imports"));
-    CU_ASSERT(has_note(&s, "k.R:11: EarlyStopping(...) not used yet: callbacks other than "
-                           "ModelCheckpoint arrive with the training-control issue"));
+    CU_ASSERT(!has_note(&s, "k.R:11: EarlyStopping(...) ignored"));   /* it is run */
     CU_ASSERT(has_note(&s, "k.R:12: validation_data=list(valX, valY) ignored: use --val FILE"));
     CU_ASSERT(has_note(&s, "k.R:12: X, Y ignored: the data comes from --data"));
-    CU_ASSERT_EQUAL(s.nnotes, 4);
+    CU_ASSERT_EQUAL(s.nnotes, 3);
     /* notes in line order */
     for (int i = 1; i < s.nnotes; i++)
         CU_ASSERT(atoi(s.notes[i] + 4) >= atoi(s.notes[i - 1] + 4));
@@ -112,6 +111,9 @@ static void test_kerasr(void)
     CU_ASSERT_STRING_EQUAL(m.fit.ckpt.mode, "auto");
     CU_ASSERT_EQUAL(m.fit.ckpt.save_best_only, 1);
     CU_ASSERT_EQUAL(m.fit.ckpt.period, 1);
+    CU_ASSERT(m.fit.cb.es.enabled);
+    CU_ASSERT_EQUAL(m.fit.cb.es.patience, 5);
+    CU_ASSERT_STRING_EQUAL(m.fit.cb.es.monitor, "val_loss");
     CU_ASSERT_EQUAL(m.loss, NN_LOSS_MSE);
     CU_ASSERT_EQUAL(m.optim.kind, NN_OPT_RMSPROP);
     nn_model_free(&m);
@@ -145,8 +147,9 @@ static void test_r_pipes(void)
     CU_ASSERT(has_note(&s, "p.R:9: skipped summary(model): nntrain summary and train print "
                            "the model"));
     CU_ASSERT(has_note(&s, "p.R:12: x_train, y_train ignored: the data comes from --data"));
-    CU_ASSERT(has_note(&s, "p.R:15: callback_tensorboard(...) not used yet: callbacks other "
-                           "than ModelCheckpoint arrive with the training-control issue"));
+    CU_ASSERT(has_note(&s, "p.R:15: callback_tensorboard(...) ignored: nntrain runs "
+                           "ModelCheckpoint, EarlyStopping, ReduceLROnPlateau, CSVLogger and "
+                           "TerminateOnNaN"));
     CU_ASSERT(has_note(&s, "p.R:16: skipped plot(history): train writes the history to "
                            "OUT/history.csv"));
     nn_model m;

@@ -20,6 +20,7 @@
  *              attr optimizer (its Keras class name)
  *   /nntrain/epoch_sums                 float64: partial-epoch loss/metric sums + count
  *   /nntrain/history  float64 (epochs, cols), attr columns (strings)
+ *   /nntrain/callbacks  the callbacks' state (src/io/ckpt_callbacks.c)
  *
  * Files are written to "<path>.tmp-<pid>" and renamed: never half-written.
  * Every dataset carries a Fletcher-32 checksum and the metadata is in the
@@ -44,6 +45,7 @@ typedef struct nn_train_state {
     char monitor[48];          /* ModelCheckpoint monitor, "" = none */
     double best;               /* best monitored value so far */
     int has_best;
+    const nn_cb_state *cb;     /* the callbacks' state to save (borrowed), or NULL */
     /* the training data's class names (borrowed; NULL: none), saved as the
      * root attribute class_names; nn_ckpt_load_state leaves them NULL */
     const char *const *class_names;
@@ -76,6 +78,11 @@ int nn_ckpt_load_weights(const char *path, nn_model *m, int allow_missing, nn_er
  * changed when an error is returned. */
 int nn_ckpt_load_state(const char *path, nn_model *m, nn_train_state *st, nn_history *h,
                        nn_error *e);
+
+/* The callbacks' state of a checkpoint (/nntrain/callbacks) into s (its
+ * old best weights are freed); a checkpoint without it gives a fresh state.
+ * s is unchanged on error. */
+int nn_ckpt_load_callbacks(const char *path, nn_cb_state *s, size_t nparams, nn_error *e);
 
 /* The class_names root attribute of a checkpoint: *names NULL and *n 0 when
  * the file has none (Keras files, older checkpoints). Free with

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "nntrain/callbacks.h"
 #include "nntrain/data.h"
 #include "nntrain/dist.h"
 #include "nntrain/history.h"
@@ -53,6 +54,8 @@ typedef struct nn_fit_opts {
     long start_step;          /* resume: steps already done inside start_epoch */
     const double *start_sums; /* resume: that partial epoch's sums */
     const struct nn_augment *augment; /* training-sample augmentation, or NULL */
+    nn_cb_state *cb_state;    /* the callbacks' state (fit.cb), kept by the caller
+                                 for checkpoints and --resume; NULL: nn_fit's own */
     nn_fit_stats *stats;      /* filled if non-NULL */
     long stats_after;         /* > 0: stats count only the steps after the first
                                  stats_after of this call (bench warm-up) */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "nntrain/augment.h"
+#include "nntrain/callbacks.h"
 #include "nntrain/error.h"
 #include "nntrain/layer.h"
 #include "nntrain/loss.h"
@@ -42,6 +43,7 @@ typedef struct nn_fit_args {
     int nclass_weight;       /* fit(class_weight={0: 1, 1: 3}): loss weight per class */
     float class_weight[NN_MAX_CLASS_WEIGHTS];
     nn_spec_ckpt ckpt;       /* fit(callbacks=list(ModelCheckpoint(...))) */
+    nn_callbacks cb;         /* the other callbacks (EarlyStopping, ...) */
 } nn_fit_args;
 
 typedef struct nn_model {

@@ -46,6 +46,8 @@ typedef struct nn_optim {
     double warmup_steps;         /* ramp length in steps; 0: none */
     double lr_scale;             /* this step's factor (nn_optim_begin_step);
                                     0 counts as 1 */
+    double lr_factor;            /* ReduceLROnPlateau's (nn_optim_set_lr_factor);
+                                    0 counts as 1 */
     size_t n;                    /* parameters */
     int nslots;
     float *slot[NN_OPTIM_MAX_SLOTS];  /* same offsets as params */
@@ -73,7 +75,10 @@ void nn_optim_schedule(nn_optim *o, size_t batch, int ref_batch, double warmup_e
 /* Sets lr_scale for the run's step `step` (0-based over all its epochs; a
  * resumed run continues the count). Time decay counts iterations instead. */
 void nn_optim_begin_step(nn_optim *o, long long step);
-/* The learning rate the next step will use (decay and lr_scale applied). */
+/* ReduceLROnPlateau: lr becomes lr * factor before decay and lr_scale. */
+void nn_optim_set_lr_factor(nn_optim *o, double factor);
+/* The learning rate the next step will use (decay, lr_scale and lr_factor
+ * applied). */
 double nn_optim_lr(const nn_optim *o);
 /* One step over params[off .. off+len) of the flat buffers; call for each
  * trainable range, then nn_optim_advance once. */

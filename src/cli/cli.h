@@ -69,6 +69,7 @@ typedef struct cli_ckpt {
     char monitor[48];
     int col, maximize, best_only, period;
     nn_train_state st;
+    nn_cb_state cbs;          /* the callbacks' (st.cb points here) */
     double sums[2 + NN_METRIC_MAX_SUMS];
 } cli_ckpt;
 

@@ -424,6 +424,7 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         fo.fit.validation_split = 0;
         fo.fit.verbose = 0;
         fo.fit.seed = (uint64_t)seed;
+        nn_callbacks_defaults(&fo.fit.cb);   /* no stopping, lr changes or logs in a benchmark */
         if (fo.fit.batch_size < d->size)
             rc = nn_err(&e, NN_EINVAL, "global batch %d is smaller than the number of ranks "
                         "(%d)", fo.fit.batch_size, d->size);

@@ -51,6 +51,15 @@ static const char *help =
     "  --checkpoint FILE       save the model (Keras .h5 layout) as Keras's ModelCheckpoint:\n"
     "  --monitor M --mode auto|min|max --save-best-only --period N\n"
     "                          (monitor default val_loss; auto = max for accuracies)\n"
+    "  --early-stopping-patience N  --early-stopping-monitor M  --restore-best-weights\n"
+    "                          Keras's EarlyStopping (monitor default val_loss): stop\n"
+    "                          after N epochs without improvement; restore the best\n"
+    "                          epoch's weights when it stops\n"
+    "  --reduce-lr-patience N  --reduce-lr-factor F  --reduce-lr-cooldown N\n"
+    "  --reduce-lr-monitor M  --min-lr LR\n"
+    "                          Keras's ReduceLROnPlateau (defaults: val_loss, factor 0.1,\n"
+    "                          patience 10, cooldown 0, min_lr 0). Any of these options\n"
+    "                          turns the callback on, over the spec's fit(callbacks=...)\n"
     "  --resume FILE|auto      continue exactly where a checkpoint stopped; 'auto' uses\n"
     "                          DIR/last.h5 when it exists (DIR/last.h5 is written every\n"
     "                          epoch). On SIGTERM/SIGUSR1 training stops at the next\n"
@@ -487,10 +496,12 @@ static int train_model(train_run *t, cli_opt *opts, nn_dist *d, int *preempted, 
         t->fo.hook = cli_ckpt_hook;
         t->fo.hook_arg = &ck;
         t->fo.stop_flag = cli_install_stop_signals();
+        t->fo.cb_state = &ck.cbs;
         rc = nn_fit(&t->m, t->ptrain, t->has_val ? t->pval : NULL, &t->fo, d, &h, e);
         *preempted = rc == NN_ESTOP;
     }
     nn_history_free(&h);
+    nn_cb_state_free(&ck.cbs);
     if (!rc)
         report_time(d, &st, t->fo.fit.verbose);
     return rc;
@@ -522,7 +533,11 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         {"--target", 1, 0, 0}, {"--checkpoint", 1, 0, 0}, {"--monitor", 1, 0, 0},
         {"--mode", 1, 0, 0}, {"--save-best-only", 0, 0, 0}, {"--period", 1, 0, 0},
         {"--resume", 1, 0, 0}, {"--stop-after", 1, 0, 0}, {"--init-weights", 1, 0, 0},
-        {"--class-weight", 1, 0, 0}, {"--help", 0, 0, 0},
+        {"--class-weight", 1, 0, 0}, {"--early-stopping-patience", 1, 0, 0},
+        {"--early-stopping-monitor", 1, 0, 0}, {"--restore-best-weights", 0, 0, 0},
+        {"--reduce-lr-patience", 1, 0, 0}, {"--reduce-lr-monitor", 1, 0, 0},
+        {"--reduce-lr-factor", 1, 0, 0}, {"--reduce-lr-cooldown", 1, 0, 0},
+        {"--min-lr", 1, 0, 0}, {"--help", 0, 0, 0},
         {NULL, 0, 0, 0}};
     const char *pos[1];
     int code = parse_command_line(argc, argv, opts, pos, d);
@@ -542,6 +557,8 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         fprintf(stderr, "note: %s\n", t.s.notes[i]);
     if (!rc) {
         rc = cli_train_read_options(opts, &t.m, &t.fo, &t.threads, d, &e);
+        if (!rc)
+            rc = cli_train_callbacks(opts, &t.fo, &e);
         usage = rc != NN_OK;
     }
     rc = use_class_folders(opts, &t, d, rc, &e);

@@ -60,6 +60,7 @@ int cli_ckpt_setup(cli_ckpt *c, cli_opt *opts, const char *outdir, const nn_mode
                    int has_val, nn_error *e)
 {
     memset(c, 0, sizeof *c);
+    c->st.cb = &c->cbs;
     c->col = -1;
     snprintf(c->last, sizeof c->last, "%s/last.h5", outdir);
     cli_opt *ck = cli_find(opts, "--checkpoint");
@@ -112,6 +113,8 @@ int cli_ckpt_resume(cli_ckpt *c, const char *resume, nn_model *m, nn_fit_opts *f
         rc = nn_ckpt_load_weights(path, m, 0, e);
     if (!rc)
         rc = nn_ckpt_load_state(path, m, &st, h, e);
+    if (!rc)
+        rc = nn_ckpt_load_callbacks(path, &c->cbs, m->nparams, e);
     if (!rc && st.data_checksum && train->checksum && st.data_checksum != train->checksum)
         rc = nn_err(e, NN_EINVAL, "%s: the training data changed since checkpoint %s was written (checksum %016llx, now %016llx): resume with the same data or start a new run",
                     train->source, path, (unsigned long long)st.data_checksum,
@@ -124,6 +127,7 @@ int cli_ckpt_resume(cli_ckpt *c, const char *resume, nn_model *m, nn_fit_opts *f
     fo->fit.seed = st.seed;
     st.class_names = c->st.class_names;   /* of this run's data */
     st.nclass_names = c->st.nclass_names;
+    st.cb = &c->cbs;
     c->st = st;
     fo->start_epoch = st.epoch;
     fo->start_step = st.step;

@@ -12,4 +12,8 @@
 int cli_train_read_options(cli_opt *opts, const nn_model *m, nn_fit_opts *fo, int *threads,
                            nn_dist *d, nn_error *e);
 
+/* --early-stopping-* and --reduce-lr-* over the spec's callbacks
+ * (src/cli/train_callbacks.c); a bad value is a usage error. */
+int cli_train_callbacks(cli_opt *opts, nn_fit_opts *fo, nn_error *e);
+
 #endif

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/ckpt_callbacks.h"
 #include "io/ckpt_h5.h"
 #include "nntrain/checkpoint.h"
 #include "nntrain/keras.h"
@@ -176,6 +177,8 @@ static int write_nntrain(hid_t f, const nn_model *m, const char *spec, const nn_
                  ck_put_strs(d, "columns", cols, h->ncols))
             rc = werr(w, "writing dataset", "nntrain/history");
     }
+    if (!rc && st->cb && st->cb->started && ck_put_callbacks(g, st->cb))
+        rc = werr(w, "writing group", "nntrain/callbacks");
     rc = closed(d, rc, w->path, w->e);
     rc = closed(og, rc, w->path, w->e);
     return closed(g, rc, w->path, w->e);

@@ -47,8 +47,27 @@ static void drop_arg(nn_call *c, int i)
     c->nargs--;
 }
 
-/* fit(): the data arguments and the callbacks nntrain has no use for yet
- * become notes; ModelCheckpoint stays for the model builder. */
+/* Keras callbacks nntrain does not run (Python and R keras names): a
+ * pasted script's become notes. Any other name goes on to the model
+ * builder, which runs the ones it knows and refuses a misspelled one with
+ * "did you mean". */
+static int ignored_callback(const char *fn)
+{
+    static const char *const ignored[] = {
+        "TensorBoard", "callback_tensorboard", "LearningRateScheduler",
+        "callback_learning_rate_scheduler", "LambdaCallback", "callback_lambda",
+        "ProgbarLogger", "callback_progbar_logger", "RemoteMonitor", "callback_remote_monitor",
+        "BackupAndRestore", "callback_backup_and_restore", "History", "BaseLogger",
+        "SwapEMAWeights", "callback_swap_ema_weights", NULL};
+    for (int i = 0; ignored[i]; i++)
+        if (!strcmp(fn, ignored[i]))
+            return 1;
+    return 0;
+}
+
+/* fit(): the data arguments and the callbacks nntrain has no use for
+ * become notes; ModelCheckpoint, EarlyStopping, ReduceLROnPlateau,
+ * CSVLogger and TerminateOnNaN stay for the model builder. */
 static int clean_fit(parser *p, nn_call *c)
 {
     char data[200] = "";
@@ -86,11 +105,10 @@ static int clean_fit(parser *p, nn_call *c)
             }
             for (int j = 0; j < v->n && !rc;) {
                 nn_value *cb = &v->items[j];
-                if (cb->kind == NN_V_CALL && strcmp(cb->call->fn, "ModelCheckpoint") &&
-                    strcmp(cb->call->fn, "callback_model_checkpoint")) {
-                    rc = spec_note(p, cb->line, "%s(...) not used yet: callbacks other than "
-                                   "ModelCheckpoint arrive with the training-control issue",
-                                   cb->call->fn);
+                if (cb->kind == NN_V_CALL && ignored_callback(cb->call->fn)) {
+                    rc = spec_note(p, cb->line, "%s(...) ignored: nntrain runs ModelCheckpoint, "
+                                   "EarlyStopping, ReduceLROnPlateau, CSVLogger and "
+                                   "TerminateOnNaN", cb->call->fn);
                     spec_value_free(cb);
                     memmove(cb, cb + 1, (size_t)(v->n - j - 1) * sizeof *cb);
                     v->n--;

@@ -124,6 +124,26 @@ static void warn_one_class_val(const fit_run *r)
     free(x);
 }
 
+/* The callbacks' monitors are this run's columns; a fresh state is reset
+ * (Keras's on_train_begin), a resumed one kept; its lr factor goes to the
+ * optimizer. Every rank takes the same path. */
+static int callbacks_begin(fit_run *r, nn_error *e)
+{
+    const nn_callbacks *c = &r->fa->cb;
+    nn_history cols = {0};
+    nn_history_columns(&cols, r->m, r->has_val);
+    int rc = nn_cb_check(c, (const char(*)[48])cols.cols, cols.ncols, e);
+    nn_history_free(&cols);
+    r->cbs = r->o->cb_state ? r->o->cb_state : &r->own_cbs;
+    if (rc)
+        return rc;
+    nn_cb_reset(c, r->cbs);
+    nn_optim_set_lr_factor(&r->m->optim, r->cbs->lr_factor);
+    if (r->rank0 && r->o->start_epoch == 0 && r->o->start_step == 0)
+        rc = nn_cb_csv_start(c, e);
+    return rc;
+}
+
 /* Buffers, plan, optimizer state, watchdog, gradient sync, timeline and the
  * reader thread; then the ranks agree and take rank 0's parameters. */
 static int fit_open(fit_run *r, nn_error *e)
@@ -133,8 +153,8 @@ static int fit_open(fit_run *r, nn_error *e)
     size_t span_hi;
     trainable_span(m, &r->span.lo, &span_hi);
     r->span.gs = &r->gs;
-    int rc = NN_OK;
-    if (r->n_val) {
+    int rc = callbacks_begin(r, e);
+    if (!rc && r->n_val) {
         r->val_idx = malloc(r->n_val * sizeof *r->val_idx);
         if (!r->val_idx)
             rc = nn_err(e, NN_ENOMEM, "out of memory");
@@ -258,9 +278,54 @@ static int validate(fit_run *r, double *scores, nn_error *e)
     return rc;
 }
 
+/* ReduceLROnPlateau, then EarlyStopping (keeping or restoring the best
+ * weights) on the epoch's row, the same on every rank; then CSVLogger's row
+ * (rank 0). Keras's messages on rank 0. */
+static int callbacks_end(fit_run *r, int epoch, const double *row, nn_error *e)
+{
+    const nn_callbacks *c = &r->fa->cb;
+    nn_cb_state *s = r->cbs;
+    nn_model *m = r->m;
+    FILE *say = r->rank0 && r->fa->verbose ? r->log : NULL;
+    double lr;
+    if (c->rlr.enabled &&
+        nn_cb_rlr_step(&c->rlr, s, m->optim.lr, row[nn_history_find(r->h, c->rlr.monitor)], &lr)) {
+        nn_optim_set_lr_factor(&m->optim, s->lr_factor);
+        if (say)
+            fprintf(say, "Epoch %05d: ReduceLROnPlateau reducing learning rate to %g.\n",
+                    epoch + 1, lr);
+    }
+    int act = c->es.enabled
+                  ? nn_cb_es_step(&c->es, s, row[nn_history_find(r->h, c->es.monitor)], epoch)
+                  : 0;
+    if ((act & NN_CB_SNAPSHOT) && !s->best_weights) {
+        if (!(s->best_weights = malloc((m->nparams ? m->nparams : 1) * sizeof(float))))
+            return nn_err(e, NN_ENOMEM, "EarlyStopping(restore_best_weights=True): out of "
+                          "memory for a copy of %zu parameters", m->nparams);
+        s->nbest = m->nparams;
+    }
+    if (act & NN_CB_SNAPSHOT)
+        memcpy(s->best_weights, m->params, m->nparams * sizeof(float));
+    if (act & NN_CB_RESTORE) {
+        memcpy(m->params, s->best_weights, m->nparams * sizeof(float));
+        if (say)
+            fprintf(say, "Restoring model weights from the end of the best epoch: %d.\n",
+                    s->es_best_epoch + 1);
+    }
+    if (act & NN_CB_STOP) {
+        r->stop_training = 1;
+        if (say)
+            fprintf(say, "Epoch %05d: early stopping\n", epoch + 1);
+    }
+    if (say)
+        fflush(say);
+    return r->rank0 ? nn_cb_csv_row(c, (const char(*)[48])r->h->cols, r->h->ncols, row, epoch, e)
+                    : NN_OK;
+}
+
 /* The epoch's history row (training means, then validation scores), the
- * epoch line, the CSV, the hook; then a stop requested during the epoch's
- * last step. */
+ * epoch line, the callbacks, the CSV, the hook; then a stop requested during
+ * the epoch's last step. */
 static int epoch_end(fit_run *r, fit_epoch *ep, nn_error *e)
 {
     const nn_fit_opts *o = r->o;
@@ -274,8 +339,8 @@ static int epoch_end(fit_run *r, fit_epoch *ep, nn_error *e)
         return rc;
     if (r->rank0 && r->fa->verbose)
         nn_progress_end(&ep->p, ep->train_s, r->names, row, r->h->ncols);
-    int wrc = NN_OK;
-    if (r->rank0 && o->history_csv)
+    int wrc = callbacks_end(r, ep->epoch, row, e);
+    if (!wrc && r->rank0 && o->history_csv)
         wrc = nn_history_write_csv(r->h, o->history_csv, e);
     rc = nn_dist_agree(r->d, wrc, e);
     if (!rc && o->hook) {
@@ -284,7 +349,7 @@ static int epoch_end(fit_run *r, fit_epoch *ep, nn_error *e)
                            .row = row, .sums = zero};
         rc = o->hook(o->hook_arg, &ev, e);
     }
-    if (!rc && o->stop_flag && ep->epoch + 1 < r->fa->epochs) {
+    if (!rc && o->stop_flag && ep->epoch + 1 < r->fa->epochs && !r->stop_training) {
         double stop = *o->stop_flag ? 1 : 0;
         if ((rc = nn_dist_sum_doubles(r->d, &stop, 1, e)) == NN_OK && stop > 0)
             rc = nn_err(e, NN_ESTOP, "stopped by a signal after epoch %d", ep->epoch + 1);
@@ -349,9 +414,14 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
     r.t_start = nn_now();
     nn_optim_schedule(&m->optim, r.B, o->lr_ref_batch, o->warmup_epochs, r.steps);
     r.step_id = r.first_step = (long long)o->start_epoch * r.steps + o->start_step;
-    for (int epoch = o->start_epoch; epoch < o->fit.epochs && !rc; epoch++)
+    if (!rc && r.cbs->stopped_epoch > 0 && r.rank0 && o->fit.verbose)
+        fprintf(r.log, "EarlyStopping stopped this run after epoch %d: nothing left to train\n",
+                r.cbs->stopped_epoch);
+    for (int epoch = o->start_epoch;
+         epoch < o->fit.epochs && !rc && !r.stop_training && !r.cbs->stopped_epoch; epoch++)
         rc = run_epoch(&r, epoch, e);
     rc = fit_close(&r, rc, e);
+    nn_cb_state_free(&r.own_cbs);
     nn_history_free(&own);
     return rc;
 }

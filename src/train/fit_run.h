@@ -52,6 +52,9 @@ typedef struct fit_run {
     double t_start;
     long long step_id;       /* steps of the run so far, resumed ones included */
     long long first_step;    /* step_id when this call began */
+    nn_cb_state *cbs;        /* o->cb_state or own_cbs */
+    nn_cb_state own_cbs;
+    int stop_training;       /* EarlyStopping stopped the run */
 } fit_run;
 
 /* What a step hands back to its epoch. */

@@ -1,6 +1,6 @@
 /* Building a Sequential model from a parsed spec: layers with shape inference
  * and Keras-style names, the flat parameter buffers, compile() and fit()
- * (with a ModelCheckpoint callback), set.seed(). Every error is prefixed with
+ * (callbacks: ModelCheckpoint here, the others in callbacks_spec.c), set.seed(). Every error is prefixed with
  * the spec location of the call at fault; an unknown name gets "did you mean"
  * in the spelling of the script (R keras names for R). */
 #include <ctype.h>
@@ -12,6 +12,7 @@
 
 #include "nntrain/model.h"
 #include "train/graph.h"
+#include "train/callbacks_spec.h"
 #include "train/compile_names.h"
 #include "nntrain/spec.h"
 
@@ -220,11 +221,11 @@ static int do_callbacks(nn_fit_args *f, const nn_call *c, const nn_value *v, nn_
     int n = v->kind == NN_V_LIST ? v->n : 1;
     for (int i = 0; i < n; i++) {
         const nn_value *cb = v->kind == NN_V_LIST ? &v->items[i] : v;
-        if (cb->kind != NN_V_CALL || (strcmp(cb->call->fn, "ModelCheckpoint") &&
-                                      strcmp(cb->call->fn, "callback_model_checkpoint")))
+        if (cb->kind != NN_V_CALL)
             return nn_err(e, NN_EINVAL, "%s: fit(): callbacks must be a list of callbacks such as ModelCheckpoint(\"best.h5\")",
                           nn_value_where(c, cb, w, sizeof w));
-        int rc = do_checkpoint(&f->ckpt, cb->call, e);
+        int rc = nn_cb_is_checkpoint(cb->call->fn) ? do_checkpoint(&f->ckpt, cb->call, e)
+                                                    : nn_cb_from_call(&f->cb, cb->call, e);
         if (rc)
             return rc;
     }
@@ -406,6 +407,7 @@ void nn_fit_args_defaults(nn_fit_args *f)
     f->shuffle = 1;
     f->seed = 42;
     f->verbose = 1;
+    nn_callbacks_defaults(&f->cb);
 }
 
 /* Connects the layers: shapes, offsets, names, fusion and metrics. */

@@ -229,10 +229,16 @@ void nn_optim_begin_step(nn_optim *o, long long step)
     }
 }
 
+void nn_optim_set_lr_factor(nn_optim *o, double factor)
+{
+    o->lr_factor = factor;
+}
+
 double nn_optim_lr(const nn_optim *o)
 {
     double scale = o->lr_scale > 0 ? o->lr_scale : 1.0;
-    return scale * o->lr / (1.0 + o->decay * (double)o->iterations);
+    double lr = o->lr_factor > 0 ? o->lr * o->lr_factor : o->lr;
+    return scale * lr / (1.0 + o->decay * (double)o->iterations);
 }
 
 static void sgd(const nn_optim *o, float *restrict p, const float *restrict g,
