@@ -165,9 +165,9 @@ static int fit_open(fit_run *r, nn_error *e)
 }
 
 /* The history's columns, and where and how progress is shown. */
-static void fit_output(fit_run *r)
+static int fit_output(fit_run *r, nn_error *e)
 {
-    nn_history_columns(r->h, r->m, r->has_val);
+    int rc = nn_history_columns(r->h, r->m, r->has_val, e);
     for (int c = 0; c < r->h->ncols; c++)
         r->names[c] = r->h->cols[c];
     r->log = r->o->log ? r->o->log : stdout;
@@ -175,6 +175,7 @@ static void fit_output(fit_run *r)
      * goes to a file, so under Open MPI the bar is opt-in (--progress). */
     int tty = isatty(fileno(r->log)) && !getenv("OMPI_COMM_WORLD_SIZE");
     r->bar = r->fa->verbose == 1 && (r->o->progress == 1 || (r->o->progress < 0 && tty));
+    return rc;
 }
 
 /* One epoch's running sums. */
@@ -270,10 +271,11 @@ static int epoch_end(fit_run *r, fit_epoch *ep, nn_error *e)
     nn_metrics_values(r->m->metrics, nm, ep->acc + 1, ep->seen, row + 1);
     if (r->has_val && (rc = validate(r, row + 1 + nm, e)))
         return rc;
+    row[r->h->ncols - 1] = r->m->optim.last_lr;   /* "lr", the last column */
     if ((rc = nn_history_add(r->h, row, e)))
         return rc;
-    if (r->rank0 && r->fa->verbose)
-        nn_progress_end(&ep->p, ep->train_s, r->names, row, r->h->ncols);
+    if (r->rank0 && r->fa->verbose)   /* the epoch line as before, without lr */
+        nn_progress_end(&ep->p, ep->train_s, r->names, row, r->h->ncols - 1);
     int wrc = NN_OK;
     if (r->rank0 && o->history_csv)
         wrc = nn_history_write_csv(r->h, o->history_csv, e);
@@ -345,7 +347,8 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
     if ((rc = fit_plan(&r, e)))
         return rc;
     rc = fit_open(&r, e);
-    fit_output(&r);
+    if (!rc)
+        rc = fit_output(&r, e);
     r.t_start = nn_now();
     nn_optim_schedule(&m->optim, r.B, o->lr_ref_batch, o->warmup_epochs, r.steps);
     r.step_id = r.first_step = (long long)o->start_epoch * r.steps + o->start_step;
