@@ -238,6 +238,21 @@ static void test_pasted(void)
     CU_ASSERT_DOUBLE_EQUAL(m.optim.sched.decay_steps, 10000, 0);
     CU_ASSERT_DOUBLE_EQUAL(m.optim.clipnorm, 1.0, 0);
     nn_model_free(&m);
+    /* R keras: learning_rate_schedule_*() in a variable, clipnorm = -1 */
+    static const char *const r_text =
+        "library(keras)\n"
+        "sched <- learning_rate_schedule_polynomial_decay(initial_learning_rate = 0.1,\n"
+        "  decay_steps = 100, end_learning_rate = 0.001)\n"
+        "model <- keras_model_sequential() %>%\n"
+        "  layer_dense(units = 4, input_shape = c(3))\n"
+        "model %>% compile(loss = \"mse\",\n"
+        "  optimizer = optimizer_rmsprop(learning_rate = sched, clipnorm = -1))\n";
+    TU_ASSERT_OK(tu_build(r_text, &m, &e), e);
+    CU_ASSERT_EQUAL(m.optim.kind, NN_OPT_RMSPROP);
+    CU_ASSERT_EQUAL(m.optim.sched.kind, NN_SCHED_POLYNOMIAL);
+    CU_ASSERT_DOUBLE_EQUAL(m.optim.sched.end_lr, 0.001, 0);
+    CU_ASSERT(!nn_optim_clips(&m.optim));
+    nn_model_free(&m);
 }
 
 static void expect_error(const char *val, const char *const needles[])
