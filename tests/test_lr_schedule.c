@@ -293,7 +293,7 @@ static void test_errors(void)
                  (const char *const[]){"unknown argument 'foo'", "staircase", NULL});
     expect_error("SGD(learning_rate=ExponentalDecay(0.1, 100, 0.5))",
                  (const char *const[]){"unknown learning-rate schedule 'ExponentalDecay'",
-                                       "ExponentialDecay", NULL});
+                                       "did you mean 'ExponentialDecay'?", NULL});
     expect_error("Adam(clipnorm=0)", (const char *const[]){"t.nn:1:", "'clipnorm'", "> 0",
                                                          "-1 or None: not set", "got 0", NULL});
     expect_error("Adam(clipvalue=-2)", (const char *const[]){"'clipvalue'", "got -2", NULL});

@@ -163,11 +163,14 @@ int nn_lr_schedule_from_call(nn_lr_schedule *s, const nn_call *c, nn_error *e)
     memset(s, 0, sizeof *s);
     s->kind = (nn_sched_kind)kind_of(c->fn);
     if (!s->kind) {
-        char w[300];
-        return nn_err(e, NN_EINVAL, "%s: unknown learning-rate schedule '%s' (known: "
+        char w[300], mean[96] = "";
+        const char *g = nn_suggest(c->fn, nn_sched_names + 1);
+        if (g)
+            snprintf(mean, sizeof mean, ": did you mean '%s'?", g);
+        return nn_err(e, NN_EINVAL, "%s: unknown learning-rate schedule '%s'%s (known: "
                       "ExponentialDecay, PiecewiseConstantDecay, CosineDecay, "
                       "InverseTimeDecay, PolynomialDecay)",
-                      nn_value_where(c, NULL, w, sizeof w), c->fn);
+                      nn_value_where(c, NULL, w, sizeof w), c->fn, mean);
     }
     nn_args a;
     int rc = nn_args_bind(&a, c, args[s->kind], NULL, e);

@@ -74,6 +74,14 @@ check "ExponentialDecay resumed at an epoch end: history equal" 'cmp -s "$C/hist
 out=$("$nntrain" summary "$T/ex.nn" 2>&1)
 check "summary shows the schedule and clipnorm" 'echo "$out" | grep -qF "Optimizer: Adam(lr=ExponentialDecay(initial_learning_rate=0.01, decay_steps=50, decay_rate=0.5, staircase=False), beta_1=0.9, beta_2=0.999, epsilon=1e-07, decay=0, clipnorm=0.5)"'
 
+tc=$(/usr/bin/python3 -c '
+import sys, json, h5py
+c = json.loads(h5py.File(sys.argv[1], "r").attrs["training_config"])["optimizer_config"]["config"]
+lr = c["learning_rate"]
+print(lr["class_name"], lr["config"]["initial_learning_rate"], lr["config"]["decay_steps"],
+      lr["config"]["decay_rate"], lr["config"]["staircase"], c.get("clipnorm"), c.get("clipvalue"))' "$C/last.h5" 2>&1)
+check "Keras training_config: the schedule as tf.keras writes it, clipnorm (got $tc)" '[ "$tc" = "ExponentialDecay 0.01 50 0.5 False 0.5 None" ]'
+
 # Clipping changes training (a run without it differs), and a tight clip
 # still trains.
 sed 's/, clipnorm=0.5//' "$T/ex.nn" > "$T/noclip.nn"
