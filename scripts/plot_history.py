@@ -5,10 +5,11 @@ Run with Debian's interpreter (python3-matplotlib):
     /usr/bin/python3 scripts/plot_history.py runs/fashion_cnn/history.csv [more.csv ...]
     /usr/bin/python3 scripts/plot_history.py runs/mnist_mlp512/history.csv -o mlp.png
 
-Input: the CSV nntrain writes, header "epoch,loss,<metric>...,val_loss,val_<metric>..."
+Input: the CSV nntrain writes, header "epoch,loss,<metric>...,val_loss,val_<metric>...,lr"
 and one row per epoch. Output: one PNG per input file, next to it with the extension
 replaced by .png (or FILE with -o, for a single input). One panel for loss and
-val_loss, one per metric with its val_ twin; epochs on x; the title is the file name
+val_loss, one per metric with its val_ twin, one for the learning rate (lr, on a log
+scale when every value is positive); epochs on x; the title is the file name
 (with its folder when the file is called history.csv, as nntrain names them).
 A CSV without val_ columns (no validation) plots the training curves alone.
 Exits 1 with a message naming the file for a missing or malformed CSV.
@@ -108,6 +109,8 @@ def plot(path, out):
             ax.plot(ep, data[tr], "o-", label=tr)
         if va:
             ax.plot(ep, data[va], "s--", label=va)
+        if name == "lr" and tr and all(math.isfinite(v) and v > 0 for v in data[tr]):
+            ax.set_yscale("log")   # schedules decay geometrically
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.set_title(name)

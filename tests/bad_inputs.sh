@@ -744,6 +744,35 @@ bad_case sq.nn "--early-stopping-patience -2" o_cb2 -- train sq.nn $D --out o_cb
 bad_case sq.nn "--reduce-lr-factor 1" o_cb3 -- train sq.nn $D --out o_cb3 --reduce-lr-factor 1
 bad_case sq.nn "--reduce-lr-patience 3: val_loss without validation data" o_cb4 -- train sq.nn $D --out o_cb4 --reduce-lr-patience 3
 
+# ---- learning-rate schedules and gradient clipping (issue 18: lr_schedule.c, optim.c) ----
+spec sc_decreasing.nn 'Dense(4, input_shape=(1,))
+Dense(1)
+compile(loss="mse", optimizer=SGD(learning_rate=PiecewiseConstantDecay(boundaries=[2000, 1000], values=[0.1, 0.01, 0.001])))'
+spec sc_values.nn 'Dense(4, input_shape=(1,))
+Dense(1)
+compile(loss="mse", optimizer=SGD(learning_rate=PiecewiseConstantDecay(boundaries=[1000, 2000], values=[0.1, 0.01])))'
+spec sc_neg_steps.nn 'Dense(4, input_shape=(1,))
+Dense(1)
+compile(loss="mse", optimizer=Adam(learning_rate=ExponentialDecay(0.1, decay_steps=-1000, decay_rate=0.96)))'
+spec sc_zero_steps.R 'model <- keras_model_sequential() %>% layer_dense(units = 1, input_shape = c(1))
+model %>% compile(loss = "mse", optimizer = optimizer_sgd(learning_rate = learning_rate_schedule_inverse_time_decay(0.1, decay_steps = 0, decay_rate = 0.5)))'
+spec sc_unknown.nn 'Dense(1, input_shape=(1,))
+compile(loss="mse", optimizer=Adam(learning_rate=ExponentalDecay(0.1, 1000, 0.96)))'
+spec cl_zero.nn 'Dense(1, input_shape=(1,))
+compile(loss="mse", optimizer=Adam(clipnorm=0))'
+spec cl_neg.nn 'Dense(1, input_shape=(1,))
+compile(loss="mse", optimizer=RMSprop(clipvalue=-0.5))'
+spec cl_both.nn 'Dense(1, input_shape=(1,))
+compile(loss="mse", optimizer=SGD(clipnorm=1.0, global_clipnorm=1.0))'
+bad_case sc_decreasing.nn "PiecewiseConstantDecay with decreasing boundaries" o_sc1 -- train sc_decreasing.nn $D --out o_sc1
+bad_case sc_values.nn "PiecewiseConstantDecay: len(values) != len(boundaries) + 1" o_sc2 -- train sc_values.nn $D --out o_sc2
+bad_case sc_neg_steps.nn "ExponentialDecay decay_steps=-1000" o_sc3 -- train sc_neg_steps.nn $D --out o_sc3
+bad_case sc_zero_steps.R "R learning_rate_schedule_inverse_time_decay(decay_steps = 0)" - -- summary sc_zero_steps.R
+bad_case sc_unknown.nn "misspelt schedule ExponentalDecay" - -- summary sc_unknown.nn
+bad_case cl_zero.nn "clipnorm=0 (not set is -1 or None)" o_cl1 -- train cl_zero.nn $D --out o_cl1
+bad_case cl_neg.nn "clipvalue=-0.5" - -- summary cl_neg.nn
+bad_case cl_both.nn "clipnorm and global_clipnorm together" - -- summary cl_both.nn
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"

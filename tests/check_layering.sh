@@ -20,7 +20,7 @@ declare -A OWNER=(
   [augment]=data [convert]=data [data]=data [h5data]=data [images]=data
   [prefetch]=data [sequences]=data
   [dist]=mpi [timeline]=mpi [watchdog]=mpi [grad_sync]=mpi
-  [model]=train [loss]=train [optim]=train [confusion]=train [fit]=train
+  [model]=train [loss]=train [optim]=train [lr_schedule]=train [confusion]=train [fit]=train
   [evaluate]=train [predict]=train [history]=train [callbacks]=train
   [checkpoint]=io [keras]=io
 )

@@ -6,7 +6,7 @@
 # "N passed, M failed"; it exits non-zero when a check failed.
 set(NN_CLI_ENV
   "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_btl_vader_single_copy_mechanism=none;OPENBLAS_NUM_THREADS=1")
-foreach(name bad_input train_smoke mpi_bad_rank bench_cli h5_cli resume preempt paste keras_json callbacks)
+foreach(name bad_input train_smoke mpi_bad_rank bench_cli h5_cli resume preempt paste keras_json callbacks sched)
   add_test(NAME cli_${name}
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/${name}.sh $<TARGET_FILE:nntrain> ${MPIEXEC_EXECUTABLE})
   set_tests_properties(cli_${name} PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300)

@@ -158,7 +158,8 @@ static void test_fit_columns(void)
         rc = nn_fit(&m, &ds, NULL, &o, &d, &h, &e);
         CU_ASSERT_EQUAL(rc, NN_OK);
         if (!rc && world.rank == 0) {
-            CU_ASSERT_EQUAL(h.ncols, 10);
+            CU_ASSERT_EQUAL(h.ncols, 11);   /* and the learning rate, last */
+            CU_ASSERT_STRING_EQUAL(h.cols[10], "lr");
             const char *want[] = {"loss", "auc", "precision", "recall", "accuracy",
                                   "val_loss", "val_auc", "val_precision", "val_recall",
                                   "val_accuracy"};

@@ -18,8 +18,10 @@ typedef struct nn_history {
 struct nn_model;
 
 /* Sets the columns of a run of m: "loss", m's metric names, then their val_
- * twins when has_val. Keeps the rows (call before the first nn_history_add). */
-void nn_history_columns(nn_history *h, const struct nn_model *m, int has_val);
+ * twins when has_val, then "lr" (the learning rate of the epoch's last step).
+ * Keeps the rows (a resumed run's), moved to the columns of the same names
+ * (NaN where a column is new). NN_ENOMEM leaves h as it was. */
+int nn_history_columns(nn_history *h, const struct nn_model *m, int has_val, nn_error *e);
 /* Index of the column called name, or -1. */
 int nn_history_find(const nn_history *h, const char *name);
 /* Appends one epoch's row of ncols values (copied); NN_ENOMEM leaves h as it was. */

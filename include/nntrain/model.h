@@ -122,8 +122,14 @@ void nn_model_backward_hook(nn_model *m, const float *x, float *dout, int B, nn_
  * call of B rows; the other layers split the rows. 0 with one thread. */
 int nn_model_team_layer(const nn_model *m, int i, int B);
 /* One optimizer step over every trainable layer (split over the threads),
- * then nn_optim_advance. */
+ * then nn_optim_advance; the optimizer's gradient clipping first
+ * (nn_model_clip_grads). */
 void nn_model_update(nn_model *m);
+/* The optimizer's clipvalue, clipnorm (each trainable weight tensor, by its
+ * param specs) and global_clipnorm (all of them together) applied to
+ * m->grads in place; nothing without them. Serial, in layer order: the same
+ * on every rank. */
+void nn_model_clip_grads(nn_model *m);
 /* What the plan holds, in bytes: the layer outputs kept for backward,
  * the buffers of their gradients (*grads; for a graph model also what one
  * buffer per output would take, *unshared, else *grads) and the

@@ -49,7 +49,7 @@ int cmd_summary(int argc, char **argv)
     }
     nn_model_summary(&m, stdout);
     if (m.compiled) {
-        char opt[256];
+        char opt[512];
         nn_optim_describe(&m.optim, opt, sizeof opt);
         printf("Loss: %s%s\nOptimizer: %s\n", nn_loss_names[m.loss],
                m.fused == NN_OUT_FUSED   ? " (fused with the final activation)"

@@ -422,7 +422,7 @@ static void print_run(const train_run *t, const nn_dist *d, int threads)
     const nn_fit_opts *fo = &t->fo;
     nn_model_summary(&t->m, stdout);
     size_t nv = t->has_val ? t->val.n : (size_t)((double)t->train.n * fo->fit.validation_split > 0 ? t->train.n - (size_t)((double)t->train.n * (1.0 - fo->fit.validation_split)) : 0);
-    char opt[256];
+    char opt[512];
     nn_optim_describe(&t->m.optim, opt, sizeof opt);
     printf("Train on %zu samples, validate on %zu samples (%s)\n", t->train.n - (t->has_val ? 0 : nv), nv, t->train.source);
     printf("Global batch %d over %d rank%s (%d thread%s each), %s, loss %s%s\n",

@@ -85,7 +85,8 @@ int cli_ckpt_setup(cli_ckpt *c, cli_opt *opts, const char *outdir, const nn_mode
     if (rc || !c->best)
         return rc;
     nn_history cols = {0};   /* the columns nn_fit will produce */
-    nn_history_columns(&cols, m, has_val);
+    if ((rc = nn_history_columns(&cols, m, has_val, e)))
+        return rc;
     c->col = nn_history_find(&cols, c->monitor);
     if (c->col < 0)
         return nn_err(e, NN_EINVAL, "--monitor %s is not one of this run's metrics (loss%s%s%s)",

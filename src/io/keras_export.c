@@ -454,6 +454,52 @@ char *nn_model_to_keras_json(const nn_model *m, const char *spec_text, nn_error 
     return text;
 }
 
+/* {"class_name": "ExponentialDecay", "config": {...}} as tf.keras writes a
+ * learning-rate schedule; NULL when out of memory. */
+static cJSON *schedule_json(const nn_lr_schedule *s)
+{
+    cJSON *o = cJSON_CreateObject(), *cf = NULL;
+    int ok = o != NULL;
+    ADD(cJSON_AddStringToObject(o, "class_name", nn_sched_names[s->kind]));
+    ADDI(o, "config", cf = cJSON_CreateObject());
+    switch (s->kind) {
+    case NN_SCHED_PIECEWISE:
+        ADDI(cf, "boundaries", cJSON_CreateDoubleArray(s->bounds, s->nbounds));
+        ADDI(cf, "values", cJSON_CreateDoubleArray(s->values, s->nbounds + 1));
+        break;
+    case NN_SCHED_EXPONENTIAL:
+    case NN_SCHED_INVERSE_TIME:
+        ADD(cJSON_AddNumberToObject(cf, "initial_learning_rate", s->initial));
+        ADD(cJSON_AddNumberToObject(cf, "decay_steps", s->decay_steps));
+        ADD(cJSON_AddNumberToObject(cf, "decay_rate", s->decay_rate));
+        ADD(cJSON_AddBoolToObject(cf, "staircase", s->staircase));
+        break;
+    case NN_SCHED_COSINE:
+        ADD(cJSON_AddNumberToObject(cf, "initial_learning_rate", s->initial));
+        ADD(cJSON_AddNumberToObject(cf, "decay_steps", s->decay_steps));
+        ADD(cJSON_AddNumberToObject(cf, "alpha", s->alpha));
+        if (s->has_warmup_target)
+            ADD(cJSON_AddNumberToObject(cf, "warmup_target", s->warmup_target));
+        else
+            ADD(cJSON_AddNullToObject(cf, "warmup_target"));
+        ADD(cJSON_AddNumberToObject(cf, "warmup_steps", s->warmup_steps));
+        break;
+    default:
+        ADD(cJSON_AddNumberToObject(cf, "initial_learning_rate", s->initial));
+        ADD(cJSON_AddNumberToObject(cf, "decay_steps", s->decay_steps));
+        ADD(cJSON_AddNumberToObject(cf, "end_learning_rate", s->end_lr));
+        ADD(cJSON_AddNumberToObject(cf, "power", s->power));
+        ADD(cJSON_AddBoolToObject(cf, "cycle", s->cycle));
+        break;
+    }
+    ADD(cJSON_AddNullToObject(cf, "name"));
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
 char *nn_model_training_config_json(const nn_model *m, nn_error *e)
 {
     if (!m->compiled) {
@@ -496,7 +542,17 @@ char *nn_model_training_config_json(const nn_model *m, nn_error *e)
     ADDI(oc, "config", cf = cJSON_CreateObject());
     /* the legacy (OptimizerV2) keys, which take decay */
     ADD(cJSON_AddStringToObject(cf, "name", name));
-    ADD(cJSON_AddNumberToObject(cf, "learning_rate", op->lr));
+    if (op->sched.kind)   /* tf.keras: the schedule's class and config */
+        ADDI(cf, "learning_rate", schedule_json(&op->sched));
+    else
+        ADD(cJSON_AddNumberToObject(cf, "learning_rate", op->lr));
+    /* written only when set, as tf.keras's get_config */
+    if (op->clipnorm > 0)
+        ADD(cJSON_AddNumberToObject(cf, "clipnorm", op->clipnorm));
+    if (op->clipvalue > 0)
+        ADD(cJSON_AddNumberToObject(cf, "clipvalue", op->clipvalue));
+    if (op->global_clipnorm > 0)
+        ADD(cJSON_AddNumberToObject(cf, "global_clipnorm", op->global_clipnorm));
     /* tf.keras's Nadam keeps its schedule_decay in "decay" */
     ADD(cJSON_AddNumberToObject(cf, "decay",
                                 op->kind == NN_OPT_NADAM ? op->schedule_decay : op->decay));

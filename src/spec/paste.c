@@ -247,11 +247,12 @@ int spec_is_ctor(const char *fn)
 }
 
 /* A Keras object a variable may hold: a class (RMSprop(..), ModelCheckpoint(..))
- * or R keras's optimizer_*, callback_*, ... */
+ * or R keras's optimizer_*, callback_*, learning_rate_schedule_*, ... */
 static int is_keras_object(const char *fn)
 {
     static const char *const pre[] = {"optimizer_", "callback_", "loss_", "metric_", "layer_",
-                                      "initializer_", "regularizer_", NULL};
+                                      "initializer_", "regularizer_", "learning_rate_schedule_",
+                                      NULL};
     if (isupper((unsigned char)fn[0]))
         return 1;
     for (int i = 0; pre[i]; i++)

@@ -506,6 +506,7 @@ void nn_model_update(nn_model *m)
     const nn_exec *ex = m->exec;
     unsigned fp = nn_fp_enter();
     upd_job j = {m};
+    nn_model_clip_grads(m);
     nn_pool_run(ex && ex->threads > 1 ? ex->pool : NULL, upd_thread, &j);
     nn_optim_advance(&m->optim);
     nn_fp_leave(fp);

@@ -131,9 +131,15 @@ static int callbacks_begin(fit_run *r, nn_error *e)
 {
     const nn_callbacks *c = &r->fa->cb;
     nn_history cols = {0};
-    nn_history_columns(&cols, r->m, r->has_val);
-    int rc = nn_cb_check(c, (const char(*)[48])cols.cols, cols.ncols, e);
+    int rc = nn_history_columns(&cols, r->m, r->has_val, e);
+    if (!rc)
+        rc = nn_cb_check(c, (const char(*)[48])cols.cols, cols.ncols, e);
     nn_history_free(&cols);
+    /* as tf.keras: a schedule's rate is not the plateau's to change */
+    if (!rc && c->rlr.enabled && r->m->optim.sched.kind)
+        rc = nn_err(e, NN_EINVAL, "ReduceLROnPlateau cannot lower a learning-rate schedule's "
+                    "rate (tf.keras refuses it too): give the optimizer a fixed learning_rate, "
+                    "or drop the callback");
     r->cbs = r->o->cb_state ? r->o->cb_state : &r->own_cbs;
     if (rc)
         return rc;
@@ -185,9 +191,9 @@ static int fit_open(fit_run *r, nn_error *e)
 }
 
 /* The history's columns, and where and how progress is shown. */
-static void fit_output(fit_run *r)
+static int fit_output(fit_run *r, nn_error *e)
 {
-    nn_history_columns(r->h, r->m, r->has_val);
+    int rc = nn_history_columns(r->h, r->m, r->has_val, e);
     for (int c = 0; c < r->h->ncols; c++)
         r->names[c] = r->h->cols[c];
     r->log = r->o->log ? r->o->log : stdout;
@@ -195,6 +201,7 @@ static void fit_output(fit_run *r)
      * goes to a file, so under Open MPI the bar is opt-in (--progress). */
     int tty = isatty(fileno(r->log)) && !getenv("OMPI_COMM_WORLD_SIZE");
     r->bar = r->fa->verbose == 1 && (r->o->progress == 1 || (r->o->progress < 0 && tty));
+    return rc;
 }
 
 /* One epoch's running sums. */
@@ -335,10 +342,11 @@ static int epoch_end(fit_run *r, fit_epoch *ep, nn_error *e)
     nn_metrics_values(r->m->metrics, nm, ep->acc + 1, ep->seen, row + 1);
     if (r->has_val && (rc = validate(r, row + 1 + nm, e)))
         return rc;
+    row[r->h->ncols - 1] = r->m->optim.last_lr;   /* "lr", the last column */
     if ((rc = nn_history_add(r->h, row, e)))
         return rc;
-    if (r->rank0 && r->fa->verbose)
-        nn_progress_end(&ep->p, ep->train_s, r->names, row, r->h->ncols);
+    if (r->rank0 && r->fa->verbose)   /* the epoch line as before, without lr */
+        nn_progress_end(&ep->p, ep->train_s, r->names, row, r->h->ncols - 1);
     int wrc = callbacks_end(r, ep->epoch, row, e);
     if (!wrc && r->rank0 && o->history_csv)
         wrc = nn_history_write_csv(r->h, o->history_csv, e);
@@ -410,7 +418,8 @@ int nn_fit(nn_model *m, nn_dataset *train, nn_dataset *val, const nn_fit_opts *o
     if ((rc = fit_plan(&r, e)))
         return rc;
     rc = fit_open(&r, e);
-    fit_output(&r);
+    if (!rc)
+        rc = fit_output(&r, e);
     r.t_start = nn_now();
     nn_optim_schedule(&m->optim, r.B, o->lr_ref_batch, o->warmup_epochs, r.steps);
     r.step_id = r.first_step = (long long)o->start_epoch * r.steps + o->start_step;

@@ -1,8 +1,10 @@
 /* Per-epoch history (Keras History.history): its column names, bound here
  * once for fit and for the checkpoint callback's --monitor, its rows, and its
  * CSV, written to a temporary name and renamed so a reader never sees half a
- * file. */
+ * file. The last column is the learning rate of the epoch's last step (the
+ * "lr" Keras's History gets from its learning-rate callbacks). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +13,38 @@
 #include "nntrain/model.h"
 #include "nntrain/tmpfile.h"
 
-void nn_history_columns(nn_history *h, const nn_model *m, int has_val)
+int nn_history_columns(nn_history *h, const nn_model *m, int has_val, nn_error *e)
 {
-    h->ncols = 0;
+    nn_history nw = {0};
     for (int v = 0; v <= has_val; v++) {
-        snprintf(h->cols[h->ncols++], sizeof h->cols[0], "%sloss", v ? "val_" : "");
+        snprintf(nw.cols[nw.ncols++], sizeof nw.cols[0], "%sloss", v ? "val_" : "");
         for (int k = 0; k < m->nmetrics; k++)
-            snprintf(h->cols[h->ncols++], sizeof h->cols[0], "%s%s", v ? "val_" : "",
+            snprintf(nw.cols[nw.ncols++], sizeof nw.cols[0], "%s%s", v ? "val_" : "",
                      m->metric_names[k]);
     }
+    snprintf(nw.cols[nw.ncols++], sizeof nw.cols[0], "lr");
+    /* Rows kept from a checkpoint move to the columns of the same names; one
+     * written before a column existed (lr) gets NaN there. */
+    int same = h->ncols == nw.ncols;
+    for (int c = 0; same && c < nw.ncols; c++)
+        same = !strcmp(h->cols[c], nw.cols[c]);
+    if (h->epochs > 0 && !same) {
+        nw.vals = malloc((size_t)h->epochs * (size_t)nw.ncols * sizeof *nw.vals);
+        if (!nw.vals)
+            return nn_err(e, NN_ENOMEM, "out of memory for the history");
+        for (int c = 0; c < nw.ncols; c++) {
+            int from = nn_history_find(h, nw.cols[c]);
+            for (int r = 0; r < h->epochs; r++)
+                nw.vals[(size_t)r * (size_t)nw.ncols + (size_t)c] =
+                    from < 0 ? NAN : h->vals[(size_t)r * (size_t)h->ncols + (size_t)from];
+        }
+        free(h->vals);
+        h->vals = nw.vals;
+        h->cap = h->epochs;
+    }
+    h->ncols = nw.ncols;
+    memcpy(h->cols, nw.cols, sizeof h->cols);
+    return NN_OK;
 }
 
 int nn_history_find(const nn_history *h, const char *name)

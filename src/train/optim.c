@@ -4,7 +4,9 @@
  * and decayed learning rate, Adam's bias correction) are computed once in
  * double; the element loops use float math like Keras's float32 updates.
  * Options come from the spec's compile(optimizer=...) value and are
- * validated here; a run's warm-up and linear scaling are set by fit. */
+ * validated here (a learning-rate schedule in lr_schedule.c); a run's
+ * warm-up and linear scaling are set by fit. Gradient clipping is here too:
+ * the model calls nn_optim_clip with its weight tensors before the step. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,14 +18,19 @@
 
 const char *const nn_optim_names[] = {"SGD", "RMSprop", "Adam", "Adadelta", "Nadam", NULL};
 
-/* Positional order of each optimizer's arguments (Keras 2 signatures). */
-static const char *const sgd_args[] = {"learning_rate", "momentum", "decay", "nesterov", NULL};
-static const char *const rmsprop_args[] = {"learning_rate", "rho", "epsilon", "decay", NULL};
+/* Positional order of each optimizer's arguments (Keras 2 signatures); the
+ * clipping options are keyword-only (**kwargs in Keras). */
+#define CLIP_ARGS "*", "clipnorm", "clipvalue", "global_clipnorm"
+static const char *const sgd_args[] = {"learning_rate", "momentum", "decay", "nesterov",
+                                       CLIP_ARGS, NULL};
+static const char *const rmsprop_args[] = {"learning_rate", "rho", "epsilon", "decay",
+                                           CLIP_ARGS, NULL};
 static const char *const adam_args[] = {"learning_rate", "beta_1", "beta_2", "epsilon",
-                                        "decay", "amsgrad", NULL};
-static const char *const adadelta_args[] = {"learning_rate", "rho", "epsilon", "decay", NULL};
+                                        "decay", "amsgrad", CLIP_ARGS, NULL};
+static const char *const adadelta_args[] = {"learning_rate", "rho", "epsilon", "decay",
+                                            CLIP_ARGS, NULL};
 static const char *const nadam_args[] = {"learning_rate", "beta_1", "beta_2", "epsilon",
-                                         "schedule_decay", NULL};
+                                         "schedule_decay", CLIP_ARGS, NULL};
 static const char *const *const kind_args[NN_OPT_COUNT] = {sgd_args, rmsprop_args, adam_args,
                                                            adadelta_args, nadam_args};
 static const char *const lr_alias[] = {"lr", "learning_rate", NULL};
@@ -91,14 +98,58 @@ static int range_err(nn_args *a, const char *name, double x, const char *want,
                   name, want, x);
 }
 
+/* clipnorm=, clipvalue=, global_clipnorm=: > 0, or -1/None/absent for not
+ * set (stored as 0). */
+static int clip_arg(nn_args *a, const char *name, double *out, nn_error *e)
+{
+    int rc = nn_args_double(a, name, -1.0, out, e);
+    if (rc)
+        return rc;
+    if (*out == -1.0)
+        *out = 0;
+    else if (!(isfinite(*out) && *out > 0))
+        return range_err(a, name, *out, "a finite number > 0 (-1 or None: not set)", e);
+    return NN_OK;
+}
+
+static int clip_args(nn_optim *o, nn_args *a, nn_error *e)
+{
+    int rc;
+    if ((rc = clip_arg(a, "clipnorm", &o->clipnorm, e)) ||
+        (rc = clip_arg(a, "clipvalue", &o->clipvalue, e)) ||
+        (rc = clip_arg(a, "global_clipnorm", &o->global_clipnorm, e)))
+        return rc;
+    if (o->clipnorm > 0 && o->global_clipnorm > 0) {
+        char w[300];
+        return nn_err(e, NN_EINVAL, "%s: %s(): clipnorm and global_clipnorm cannot both be set "
+                      "(clipnorm clips each weight's gradient, global_clipnorm all of them "
+                      "together: pick one)",
+                      nn_value_where(a->call, nn_args_get(a, "global_clipnorm"), w, sizeof w),
+                      a->call->fn);
+    }
+    return NN_OK;
+}
+
+/* learning_rate=0.01 or a schedule, ExponentialDecay(...). */
+static int lr_arg(nn_optim *o, nn_args *a, nn_error *e)
+{
+    const nn_value *v = nn_args_get(a, "learning_rate");
+    if (v && v->kind == NN_V_CALL) {
+        int rc = nn_lr_schedule_from_call(&o->sched, v->call, e);
+        o->lr = o->sched.initial;
+        return rc;
+    }
+    return nn_args_double(a, "learning_rate", o->lr, &o->lr, e);
+}
+
 static int from_call(nn_optim *o, const nn_call *c, nn_error *e)
 {
     nn_args a;
     int rc = nn_args_bind(&a, c, kind_args[o->kind], lr_alias, e);
     if (rc)
         return rc;
-    if ((rc = nn_args_double(&a, "learning_rate", o->lr, &o->lr, e)) ||
-        (rc = nn_args_double(&a, "decay", 0.0, &o->decay, e)))
+    if ((rc = lr_arg(o, &a, e)) || (rc = nn_args_double(&a, "decay", 0.0, &o->decay, e)) ||
+        (rc = clip_args(o, &a, e)))
         return rc;
     if (!(isfinite(o->lr) && o->lr >= 0))
         return range_err(&a, "learning_rate", o->lr, "a finite number >= 0", e);
@@ -237,7 +288,9 @@ void nn_optim_set_lr_factor(nn_optim *o, double factor)
 double nn_optim_lr(const nn_optim *o)
 {
     double scale = o->lr_scale > 0 ? o->lr_scale : 1.0;
-    double lr = o->lr_factor > 0 ? o->lr * o->lr_factor : o->lr;
+    double lr = o->sched.kind ? nn_lr_schedule_at(&o->sched, o->iterations) : o->lr;
+    if (o->lr_factor > 0)
+        lr *= o->lr_factor;
     return scale * lr / (1.0 + o->decay * (double)o->iterations);
 }
 
@@ -369,38 +422,93 @@ void nn_optim_advance(nn_optim *o)
         o->m_product = nadam_product(o, o->iterations + 1);
         o->m_product_t = o->iterations + 1;
     }
+    o->last_lr = nn_optim_lr(o);
     o->iterations++;
+}
+
+int nn_optim_clips(const nn_optim *o)
+{
+    return o->clipnorm > 0 || o->clipvalue > 0 || o->global_clipnorm > 0;
+}
+
+double nn_optim_sumsq(const float *g, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)g[i] * g[i];
+    return s;
+}
+
+/* g *= c / norm when norm > c (tf.clip_by_norm, clip_by_global_norm). */
+static void scale_to(float *g, size_t n, double norm, double c)
+{
+    if (!(norm > c))
+        return;
+    const float f = (float)(c / norm);
+    for (size_t i = 0; i < n; i++)
+        g[i] *= f;
+}
+
+void nn_optim_clip_tensor(const nn_optim *o, float *g, size_t n)
+{
+    if (o->clipvalue > 0) {
+        const float c = (float)o->clipvalue;
+        for (size_t i = 0; i < n; i++)
+            g[i] = g[i] > c ? c : g[i] < -c ? -c : g[i];
+    }
+    if (o->clipnorm > 0)
+        scale_to(g, n, sqrt(nn_optim_sumsq(g, n)), o->clipnorm);
+}
+
+void nn_optim_clip_global(const nn_optim *o, float *g, size_t n, double norm)
+{
+    if (o->global_clipnorm > 0)
+        scale_to(g, n, norm, o->global_clipnorm);
 }
 
 void nn_optim_describe(const nn_optim *o, char *buf, size_t len)
 {
     if (!buf || len == 0)
         return;
+    char lr[400];
+    if (o->sched.kind)
+        nn_lr_schedule_describe(&o->sched, lr, sizeof lr);
+    else
+        snprintf(lr, sizeof lr, "%g", o->lr);
+    int k = 0;
     switch (o->kind) {
     case NN_OPT_SGD:
-        snprintf(buf, len, "SGD(lr=%g, momentum=%g, decay=%g, nesterov=%s)", o->lr,
-                 o->momentum, o->decay, o->nesterov ? "True" : "False");
+        k = snprintf(buf, len, "SGD(lr=%s, momentum=%g, decay=%g, nesterov=%s", lr,
+                     o->momentum, o->decay, o->nesterov ? "True" : "False");
         break;
     case NN_OPT_RMSPROP:
-        snprintf(buf, len, "RMSprop(lr=%g, rho=%g, epsilon=%g, decay=%g)", o->lr, o->rho,
-                 o->epsilon, o->decay);
+        k = snprintf(buf, len, "RMSprop(lr=%s, rho=%g, epsilon=%g, decay=%g", lr, o->rho,
+                     o->epsilon, o->decay);
         break;
     case NN_OPT_ADAM:
-        snprintf(buf, len, "Adam(lr=%g, beta_1=%g, beta_2=%g, epsilon=%g, decay=%g)", o->lr,
-                 o->beta_1, o->beta_2, o->epsilon, o->decay);
+        k = snprintf(buf, len, "Adam(lr=%s, beta_1=%g, beta_2=%g, epsilon=%g, decay=%g", lr,
+                     o->beta_1, o->beta_2, o->epsilon, o->decay);
         break;
     case NN_OPT_NADAM:
-        snprintf(buf, len, "Nadam(lr=%g, beta_1=%g, beta_2=%g, epsilon=%g, schedule_decay=%g)",
-                 o->lr, o->beta_1, o->beta_2, o->epsilon, o->schedule_decay);
+        k = snprintf(buf, len, "Nadam(lr=%s, beta_1=%g, beta_2=%g, epsilon=%g, "
+                     "schedule_decay=%g", lr, o->beta_1, o->beta_2, o->epsilon,
+                     o->schedule_decay);
         break;
     case NN_OPT_ADADELTA:
-        snprintf(buf, len, "Adadelta(lr=%g, rho=%g, epsilon=%g, decay=%g)", o->lr, o->rho,
-                 o->epsilon, o->decay);
+        k = snprintf(buf, len, "Adadelta(lr=%s, rho=%g, epsilon=%g, decay=%g", lr, o->rho,
+                     o->epsilon, o->decay);
         break;
     default:
         snprintf(buf, len, "unknown optimizer");
-        break;
+        return;
     }
+    static const char *const clip_names[] = {"clipnorm", "clipvalue", "global_clipnorm"};
+    const double clip[] = {o->clipnorm, o->clipvalue, o->global_clipnorm};
+    for (int i = 0; i < 3; i++)
+        if (clip[i] > 0 && k >= 0 && (size_t)k < len)
+            k += snprintf(buf + k, len - (size_t)k, ", %s=%g", clip_names[i], clip[i]);
+    if (k >= 0 && (size_t)k < len)
+        snprintf(buf + k, len - (size_t)k, ")");
 }
 
 void nn_optim_free(nn_optim *o)

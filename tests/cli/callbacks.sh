@@ -51,7 +51,7 @@ for np in 1 2; do
   check "np=$np restores epoch 1" 'grep -qx "Restoring model weights from the end of the best epoch: 1." "$T/out"'
   check "np=$np early stopping after epoch 5" 'grep -qx "Epoch 00005: early stopping" "$T/out"'
   check "np=$np history has 5 epochs" '[ "$(wc -l < "$A/history.csv")" -eq 6 ]'
-  check "np=$np CSVLogger file" '[ "$(head -1 "$A/log.csv")" = "epoch,loss,mae,val_loss,val_mae" ] && [ "$(wc -l < "$A/log.csv")" -eq 6 ] && [ "$(tail -1 "$A/log.csv" | cut -d, -f1)" = 4 ]'
+  check "np=$np CSVLogger file" '[ "$(head -1 "$A/log.csv")" = "epoch,loss,lr,mae,val_loss,val_mae" ] && [ "$(wc -l < "$A/log.csv")" -eq 6 ] && [ "$(tail -1 "$A/log.csv" | cut -d, -f1)" = 4 ]'
   # stopped at step 255, in epoch 4: after the first reduction, in its
   # cooldown, and EarlyStopping 2 epochs into its patience
   (cd "$B" && run $L "$nntrain" train "$T/m.nn" --data $data --out "$B" --threads 1 --verbose 2 --stop-after 255)
@@ -82,7 +82,7 @@ check "CLI: ReduceLROnPlateau by the options" 'grep -qx "Epoch 00002: ReduceLROn
 check "CLI: --min-lr floors the learning rate" 'grep -qx "Epoch 00003: ReduceLROnPlateau reducing learning rate to 0.004." "$T/out" && [ "$(grep -c ReduceLROnPlateau "$T/out")" -eq 2 ]'
 check "CLI: EarlyStopping by the options" 'grep -qx "Epoch 00003: early stopping" "$T/out" && [ "$(wc -l < "$C/history.csv")" -eq 4 ]'
 run "$nntrain" train "$T/p.nn" --data synthetic:sqrt:600 --out "$C" --threads 1 --verbose 0 --early-stopping-monitor val_los --validation-split 0.2
-check "CLI: unknown monitor names the metrics" 'grep -q "monitor .val_los. is not one of this run.s metrics: did you mean .val_loss.? (monitors: loss, val_loss)" "$T/err"'
+check "CLI: unknown monitor names the metrics" 'grep -q "monitor .val_los. is not one of this run.s metrics: did you mean .val_loss.? (monitors: loss, val_loss, lr)" "$T/err"'
 run "$nntrain" train "$T/p.nn" --data synthetic:sqrt:600 --out "$C" --threads 1 --verbose 0 --early-stopping-patience 2
 check "CLI: val_loss without validation data" 'grep -q "there is no validation data" "$T/err"'
 run "$nntrain" train "$T/p.nn" --data synthetic:sqrt:600 --out "$C" --threads 1 --verbose 0 --reduce-lr-factor 1

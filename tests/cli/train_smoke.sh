@@ -43,7 +43,7 @@ done
 
 H=$T/a/history.csv
 if [ -f "$H" ]; then ok "history.csv written"; else bad "history.csv written" "no $H"; fi
-expect "history header" test "$(head -n1 "$H" 2>/dev/null)" = "epoch,loss,mae,val_loss,val_mae"
+expect "history header" test "$(head -n1 "$H" 2>/dev/null)" = "epoch,loss,mae,val_loss,val_mae,lr"
 expect "history has 3 rows" test "$(tail -n +2 "$H" 2>/dev/null | wc -l)" -eq 3
 expect "history epochs are 1,2,3" \
     test "$(tail -n +2 "$H" 2>/dev/null | cut -d, -f1 | tr '\n' ' ')" = "1 2 3 "
