@@ -772,6 +772,11 @@ bad_case sc_unknown.nn "misspelt schedule ExponentalDecay" - -- summary sc_unkno
 bad_case cl_zero.nn "clipnorm=0 (not set is -1 or None)" o_cl1 -- train cl_zero.nn $D --out o_cl1
 bad_case cl_neg.nn "clipvalue=-0.5" - -- summary cl_neg.nn
 bad_case cl_both.nn "clipnorm and global_clipnorm together" - -- summary cl_both.nn
+spec sc_rlr.nn 'Dense(4, input_shape=(1,))
+Dense(1)
+compile(loss="mse", optimizer=Adam(learning_rate=ExponentialDecay(0.01, 100, 0.9)))
+fit(callbacks=list(ReduceLROnPlateau(monitor="loss")))'
+bad_case sc_rlr.nn "ReduceLROnPlateau on a learning-rate schedule" o_sc4 -- train sc_rlr.nn $D --out o_sc4
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"
