@@ -337,7 +337,6 @@ echo thumbs >f_thumbs/Thumbs.db
 bad_case f_cls/ "a folder of class folders as evaluate --data" - -- evaluate ck/last.h5 --data f_cls
 bad_case i_ok/ "a folder of images as evaluate --data" - -- evaluate ck/last.h5 --data i_ok
 bad_case good.h5 "a dataset as the model of evaluate" - -- evaluate good.h5 --data good.h5
-bad_case ck/last.h5 "a checkpoint as train's model spec" o_f1 -- train ck/last.h5 $D --out o_f1
 bad_case good.h5 "a dataset as train's model spec" o_f2 -- train good.h5 $D --out o_f2
 bad_case ck/last.h5 "a checkpoint as train --data" o_f3 -- train sq.nn --data ck/last.h5 --out o_f3
 bad_case ck/last.h5 "a checkpoint as predict --data" - -- predict ck/last.h5 --data ck/last.h5
@@ -707,6 +706,7 @@ def merge(c, L):   # dense_2 = Add()([dense, dense_1]): (None, 5) + (None, 2)
                         "inbound_nodes": [[["dense", 0, 0, {}], ["dense_1", 0, 0, {}]]]})
     c["output_layers"] = [["add", 0, 0]]
 save("kf_merge_shapes.h5", merge)
+save("kf_nocompile.h5", lambda c, L: None)   # saved without compile(): no training_config
 json.dump(base, open("kf_model.json", "w"))   # model.to_json(): no compile()
 P
 fi
@@ -719,6 +719,7 @@ h5case kf_unknown.h5 "functional Keras file: unknown layer class GRU" - -- summa
 h5case kf_training.h5 "functional Keras file: a layer called with training=False" - -- summary kf_training.h5
 h5case kf_merge_shapes.h5 "functional Keras file: Add of (None, 5) and (None, 2)" - -- summary kf_merge_shapes.h5
 h5case kf_model.json "train a Keras model.to_json() file (no compile)" o_kf1 -- train kf_model.json $D --out o_kf1
+h5case kf_nocompile.h5 "train a Keras .h5 saved without compile()" o_kf2 -- train kf_nocompile.h5 $D --out o_kf2
 bad_case kf_cut.json "Keras model JSON cut short" - -- summary kf_cut.json
 
 # ---- callbacks (issue 18): EarlyStopping, ReduceLROnPlateau in fit(callbacks=...) and on train's command line

@@ -66,6 +66,9 @@ int nn_ckpt_save(const char *path, const nn_model *m, const char *spec_text,
  * weights by layer name, checking every shape. Unsupported Keras layers are
  * errors naming the layer class. */
 int nn_ckpt_load_model(const char *path, nn_model *m, nn_error *e);
+/* The spec of the model stored in path, as nn_ckpt_load_model reads it
+ * (train MODEL.h5: the architecture and compile() of a Keras file). */
+int nn_ckpt_load_spec(const char *path, nn_spec *s, nn_error *e);
 
 /* Loads weights by layer name into an already built model (transfer
  * learning / continued training); layers missing in the file are an error

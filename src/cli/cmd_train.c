@@ -22,6 +22,8 @@
 
 static const char *help =
     "usage: nntrain train MODEL.nn --data SRC [options]\n"
+    "       nntrain train MODEL.h5 --data SRC [options]   (a Keras .h5 or a checkpoint,\n"
+    "                          trained further from its weights)\n"
     "\n"
     "  --data SRC              training data: an nntrain HDF5 file (.h5, made by\n"
     "                          nntrain convert), an IDX directory (MNIST/Fashion-MNIST),\n"
@@ -211,9 +213,16 @@ static int parse_command_line(int argc, char **argv, cli_opt *opts, const char *
 
 static int load_model(train_run *t, nn_error *e)
 {
-    int rc = cli_spec_load(t->spec_path, &t->s, e);
+    /* a model file (a Keras .h5, a checkpoint): its architecture and
+     * compile(), trained further from its weights (start_checkpoints) */
+    int rc = cli_is_model_file(t->spec_path) ? nn_ckpt_load_spec(t->spec_path, &t->s, e)
+                                             : cli_spec_load(t->spec_path, &t->s, e);
     if (!rc)
         rc = nn_model_build(&t->m, &t->s, e);
+    if (!rc && !t->m.compiled && cli_is_model_file(t->spec_path))
+        rc = nn_err(e, NN_EINVAL, "%s: the file has no training_config (Keras saved it without "
+                    "compile()): train a spec with a compile(loss=..., optimizer=...) line and "
+                    "--init-weights %s", t->spec_path, t->spec_path);
     size_t n = strlen(t->spec_path);
     if (!rc && !t->m.compiled && n > 5 && !strcmp(t->spec_path + n - 5, ".json"))
         rc = nn_err(e, NN_EINVAL, "%s: a Keras model.to_json() file keeps no compile() settings: "
@@ -468,6 +477,11 @@ static int start_checkpoints(cli_ckpt *ck, cli_opt *opts, train_run *t, nn_histo
     if (!rc && iw->given && !(rc = nn_ckpt_load_weights(iw->value, &t->m, 1, e)) &&
         d->rank == 0 && t->fo.fit.verbose)
         printf("Initial weights of the layers named as in %s loaded from it\n", iw->value);
+    else if (!rc && !iw->given && !cli_find(opts, "--resume")->given &&
+             cli_is_model_file(t->spec_path) &&
+             !(rc = nn_ckpt_load_weights(t->spec_path, &t->m, 0, e)) && d->rank == 0 &&
+             t->fo.fit.verbose)
+        printf("Weights loaded from %s: training it further\n", t->spec_path);
     cli_opt *res = cli_find(opts, "--resume");
     if (!rc && res->given)
         rc = cli_ckpt_resume(ck, res->value, &t->m, &t->fo, &t->train,

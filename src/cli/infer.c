@@ -164,7 +164,8 @@ int cli_hint_path(int rc, nn_error *e, const char *path, int want)
     int kind = cli_path_kind(path);
     int images = kind == CLI_KIND_IMAGES || kind == CLI_KIND_CLASS_FOLDERS;
     if (!rc || kind == CLI_KIND_OTHER || (want == CLI_WANT_DATA && kind == CLI_KIND_DATASET) ||
-        (want == CLI_WANT_MODEL && kind == CLI_KIND_MODEL) || (want == CLI_WANT_IMAGES && images))
+        (want == CLI_WANT_MODEL && kind == CLI_KIND_MODEL) || (want == CLI_WANT_IMAGES && images) ||
+        (want == CLI_WANT_SPEC && kind == CLI_KIND_MODEL))   /* train MODEL.h5 trains it on */
         return rc;
     struct stat st;
     int file = stat(path, &st) == 0 && S_ISREG(st.st_mode);

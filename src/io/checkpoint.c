@@ -476,6 +476,22 @@ int nn_ckpt_load_model(const char *path, nn_model *m, nn_error *e)
     return rc;
 }
 
+int nn_ckpt_load_spec(const char *path, nn_spec *s, nn_error *e)
+{
+    hid_t f;
+    char *name = NULL;
+    int rc = open_ro(path, &f, e);
+    if (rc)
+        return rc;
+    rc = file_spec(f, path, s, &name, e);
+    free(name);
+    if (ck_close_id(f) < 0 && !rc) {
+        nn_spec_free(s);
+        rc = nn_err(e, NN_EIO, "'%s': closing the file failed", path);
+    }
+    return rc;
+}
+
 int nn_ckpt_load_weights(const char *path, nn_model *m, int allow_missing, nn_error *e)
 {
     hid_t f;

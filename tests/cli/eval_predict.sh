@@ -347,8 +347,9 @@ nn hint_eval_dir evaluate runf/best.h5 --data fold/rick
 check hint_eval_dir 1 'fold/rick is a folder of images: use predict --images fold/rick or convert images fold/rick -o out\.h5'
 nn hint_model_data evaluate pair.h5 --data pair.h5
 check hint_model_data 1 'pair\.h5 is a dataset, not a trained model'
-nn hint_train_ckpt train runf/best.h5 --data pair.h5 --out runh
-check hint_train_ckpt 1 'runf/best\.h5 is a checkpoint \(a trained model\), not a model spec: use train --resume/--init-weights'
+# a checkpoint as train's model is trained further from its weights (no hint)
+nn train_ckpt train runf/best.h5 --data pair.h5 --out runh --epochs 1
+check train_ckpt 0 'Weights loaded from runf/best\.h5: training it further'
 nn hint_data_ckpt train bin.nn --data runf/best.h5 --out runh
 check hint_data_ckpt 1 'runf/best\.h5 is a checkpoint \(a trained model\), not a dataset'
 

@@ -72,6 +72,19 @@ run c "$T/c" --verbose 0 --seed 7
 expect "another seed => different history" test -f "$T/c/history.csv" -a \
     -n "$(cmp "$H" "$T/c/history.csv" 2>&1)"
 
+# train MODEL.h5: the file's architecture, compile() and weights, trained further:
+# its first epoch starts where the first run ended, not from a fresh model
+timeout 60 "$NN" train "$T/a/last.h5" --data synthetic:sqrt --epochs 1 --out "$T/h5" --verbose 2 \
+    >"$T/h5.out" 2>"$T/h5.err"
+rc=$?
+expect "train last.h5 exits 0" test $rc -eq 0
+expect "train last.h5 says it starts from the file's weights" grep -q "Weights loaded from $T/a/last.h5" "$T/h5.out"
+l3=$(sed -n 4p "$H" | cut -d, -f2)
+l1=$(sed -n 2p "$T/h5/history.csv" | cut -d, -f2)
+f1=$(sed -n 2p "$H" | cut -d, -f2)
+expect "train last.h5: first epoch's loss ($l1) nearer the first run's last ($l3) than its first ($f1)" \
+    awk -v a="$l1" -v b="$l3" -v c="$f1" 'BEGIN { d1 = a - b; d2 = a - c; exit !(d1 * d1 < d2 * d2) }'
+
 echo
 echo "history.csv of the first run:"
 cat "$H" 2>/dev/null
