@@ -55,6 +55,9 @@ static int emit_loss(jctx *c, const cJSON *v)
         nn_strbuf_printf(c->b, "loss=\"%s\"", v->valuestring);
         return NN_OK;
     }
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+        return kj_err(c, NN_EFORMAT, "training_config: loss %s: expected a name or "
+                      "{\"class_name\": ..., \"config\": {...}}", kj_show(v, buf, sizeof buf));
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(v, "class_name");
     const cJSON *cf = cJSON_GetObjectItemCaseSensitive(v, "config");
     if (!cJSON_IsString(cls))

@@ -18,7 +18,7 @@ typedef struct jctx {
     int first;              /* first layer: batch_input_shape is its input */
     int have_input;
     int functional;         /* a Model/Functional config: the InputLayer keeps its name */
-    int nnotes;             /* what was left out (custom metrics), for the spec's notes */
+    int nnotes;             /* what was left out (training_config), for the spec's notes */
     char notes[KJ_MAX_NOTES][512];
 } jctx;
 
