@@ -638,6 +638,14 @@ static void test_json_errors(void)
               "{\"loss\": \"mse\", \"optimizer_config\": {\"class_name\": \"RMSprop\", "
               "\"config\": {\"centered\": true}}, \"metrics\": [\"mae\"]}", 1, "centered=true",
               NULL);
+    /* a renamed loss object is its class */
+    nn_model m;
+    nn_error e;
+    TU_ASSERT_OK(json_build(SEQ(INPUT("[null, 4]") "," DENSE_OK),
+                            "{\"loss\": {\"class_name\": \"MeanAbsoluteError\", \"config\": "
+                            "{\"name\": \"my_mae\", \"reduction\": \"auto\"}}}", &m, &e), e);
+    CU_ASSERT(m.compiled && m.loss == NN_LOSS_MAE);
+    nn_model_free(&m);
     /* malformed is still an error */
     json_fails(SEQ(INPUT("[null, 4]") "," DENSE_OK),
                "{\"loss\": \"mse\", \"optimizer_config\": [1]}", NN_EFORMAT,

@@ -75,10 +75,11 @@ static int emit_loss(jctx *c, const cJSON *v)
         nn_strbuf_printf(c->b, "loss=%s(from_logits=True)", nn_loss_classes[k]);
         return NN_OK;
     }
+    /* the config's name, unless the user renamed it (MeanSquaredError(name="m")) */
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(cf, "name");
     if (cJSON_IsString(n) && kj_str_ok(n->valuestring))
         snprintf(nm, sizeof nm, "%s", n->valuestring);
-    else
+    if (!cJSON_IsString(n) || !kj_str_ok(n->valuestring) || nn_loss_parse(nm, &k))
         snake(cls->valuestring, nm, sizeof nm);
     if (nn_loss_parse(nm, &k))
         return kj_err(c, NN_EINVAL, "training_config: loss %s is not one nntrain has",
