@@ -17,6 +17,22 @@ Writes into tests/fixtures/ by default (deterministic, fixed numpy seed):
                  -> Flatten -> Dense(3, softmax)
   keras_expect.h5  mlp/x, mlp/y, cnn/x, cnn/y (float32): an input batch and the
                  model outputs computed independently with PyTorch in float64.
+  keras_mlp_<writer>.h5  keras_mlp.h5 with the training_config another writer
+                 puts there (same weights, so mlp/x, mlp/y hold for them):
+    rkeras       R keras 2.2 / Keras 2.2.4: RMSprop(lr) with clipnorm and
+                 clipvalue -1.0 ("not set"), sample_weight_mode
+    tf211        tf.keras 2.11's new Adam: name, weight_decay null, clipnorm 1,
+                 use_ema, ema_*, jit_compile, is_legacy_optimizer false,
+                 amsgrad false, learning_rate an ExponentialDecay dict; the
+                 loss a SparseCategoricalCrossentropy dict (reduction "auto")
+    k3           Keras 3 (legacy .h5): module/registered_name everywhere, SGD
+                 momentum 0.9 nesterov, global_clipnorm 1, loss_scale_factor
+                 and gradient_accumulation_steps null, a CosineDecay dict
+                 with name and warmup_target null; metrics as objects
+    amsgrad      Keras 2.3 Adam(amsgrad=True): nntrain's Adam has no AMSGrad,
+                 so the optimizer is left out with a warning (the loss stays)
+    adagrad      tf.keras 2.x Adagrad with a Huber loss: neither exists in
+                 nntrain; the whole compile is left out with a warning
 
 The layout follows Keras's own save code (save_attributes_to_hdf5_group,
 save_weights_to_hdf5_group, save_optimizer_weights_to_hdf5_group): root attrs
@@ -30,6 +46,7 @@ takes the channels_last (H, W, C) order (permute back to NHWC, then reshape).
 """
 import json
 import os
+import shutil
 import sys
 
 import h5py
@@ -209,6 +226,67 @@ def make_cnn():
     return x, f32(y.numpy())
 
 
+# ---- (c) training_configs as other writers write them ---------------------
+
+def writer_configs():
+    scce = "sparse_categorical_crossentropy"
+    k3 = lambda mod, cls, cfg: {"module": mod, "class_name": cls, "config": cfg,
+                                "registered_name": None}
+    new_opt = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None,
+               "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
+               "ema_overwrite_frequency": None, "jit_compile": True,
+               "is_legacy_optimizer": False}
+    tf211 = dict(new_opt, name="Adam", clipnorm=1.0, learning_rate={
+        "class_name": "ExponentialDecay", "config": {
+            "initial_learning_rate": 0.01, "decay_steps": 100, "decay_rate": 0.9,
+            "staircase": False, "name": None}},
+        beta_1=0.9, beta_2=0.999, epsilon=1e-07, amsgrad=False)
+    sgd3 = dict(new_opt, name="SGD", jit_compile=True, global_clipnorm=1.0,
+                loss_scale_factor=None, gradient_accumulation_steps=None, momentum=0.9,
+                nesterov=True, learning_rate=k3("keras.optimizers.schedules", "CosineDecay", {
+                    "initial_learning_rate": 0.1, "decay_steps": 1000, "alpha": 0.0,
+                    "name": "CosineDecay", "warmup_target": None, "warmup_steps": 0}))
+    del sgd3["is_legacy_optimizer"]
+    return {
+        "rkeras": {
+            "optimizer_config": {"class_name": "RMSprop", "config": {
+                "lr": 0.0010000000474974513, "rho": 0.8999999761581421, "decay": 0.0,
+                "epsilon": 1e-07, "clipnorm": -1.0, "clipvalue": -1.0}},
+            "loss": scce, "metrics": ["accuracy"], "sample_weight_mode": None,
+            "loss_weights": None},
+        "tf211": {
+            "loss": {"class_name": "SparseCategoricalCrossentropy", "config": {
+                "reduction": "auto", "name": scce, "from_logits": False}},
+            "metrics": [[{"class_name": "MeanMetricWrapper", "config": {
+                "name": "accuracy", "dtype": "float32", "fn": "sparse_categorical_accuracy"}}]],
+            "weighted_metrics": None, "loss_weights": None,
+            "optimizer_config": {"class_name": "Custom>Adam", "config": tf211}},
+        "k3": {
+            "loss": k3("keras.losses", "SparseCategoricalCrossentropy", {
+                "name": scce, "reduction": "sum_over_batch_size", "from_logits": False,
+                "ignore_class": None}),
+            "metrics": [k3("keras.metrics", "SparseCategoricalAccuracy", {
+                "name": "sparse_categorical_accuracy", "dtype": "float32"})],
+            "weighted_metrics": None, "loss_weights": None, "run_eagerly": False,
+            "steps_per_execution": 1, "jit_compile": False,
+            "optimizer_config": k3("keras.optimizers", "SGD", sgd3)},
+        "amsgrad": {
+            "optimizer_config": {"class_name": "Adam", "config": {
+                "learning_rate": 0.0010000000474974513, "beta_1": 0.8999999761581421,
+                "beta_2": 0.9990000128746033, "decay": 0.0, "epsilon": 1e-07,
+                "amsgrad": True, "name": "Adam"}},
+            "loss": scce, "metrics": ["accuracy"], "weighted_metrics": None,
+            "sample_weight_mode": None, "loss_weights": None},
+        "adagrad": {
+            "optimizer_config": {"class_name": "Adagrad", "config": {
+                "name": "Adagrad", "learning_rate": 0.001, "decay": 0.0,
+                "initial_accumulator_value": 0.1, "epsilon": 1e-07}},
+            "loss": {"class_name": "Huber", "config": {
+                "reduction": "auto", "name": "huber_loss", "delta": 1.0}},
+            "metrics": [], "weighted_metrics": None, "loss_weights": None},
+    }
+
+
 def main():
     os.makedirs(OUTDIR, exist_ok=True)
     mx, my = make_mlp()
@@ -219,7 +297,15 @@ def main():
             g.attrs["source"] = "keras_%s.h5" % name
             g["x"] = x
             g["y"] = y
-    for n in ("keras_mlp.h5", "keras_cnn.h5", "keras_expect.h5"):
+    names = ["keras_mlp.h5", "keras_cnn.h5", "keras_expect.h5"]
+    for writer, tc in writer_configs().items():
+        n = "keras_mlp_%s.h5" % writer
+        shutil.copy(os.path.join(OUTDIR, "keras_mlp.h5"), os.path.join(OUTDIR, n))
+        with h5py.File(os.path.join(OUTDIR, n), "r+") as f:
+            fixed = writer in ("rkeras", "amsgrad")   # h5py 2 era writers
+            put_bytes(f, "training_config", json.dumps(tc), fixed)
+        names.append(n)
+    for n in names:
         p = os.path.join(OUTDIR, n)
         print("%s: %d bytes" % (p, os.path.getsize(p)))
 

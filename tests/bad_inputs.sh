@@ -488,17 +488,6 @@ spec sl_in_batch.nn 'Input(batch_shape=(None, -3))
 Dense(1)'
 spec sl_in_sparse.nn 'InputLayer(input_shape=(1,), sparse=True)
 Dense(1)'
-if [ $H5PY -eq 1 ]; then
-    $PY - ck/last.h5 <<'P'
-import sys, shutil, json, h5py
-shutil.copy(sys.argv[1], "sl_k3_opt.h5")
-with h5py.File("sl_k3_opt.h5", "r+") as f:
-    del f["nntrain"]
-    tc = json.loads(f.attrs["training_config"])
-    tc["optimizer_config"]["config"]["loss_scale_factor"] = 128.0
-    f.attrs["training_config"] = json.dumps(tc)
-P
-fi
 bad_case sl_leaky_none.nn "LeakyReLU(alpha=None)" o_sl1 -- train sl_leaky_none.nn $D --out o_sl1
 bad_case sl_leaky_big.nn "LeakyReLU(alpha=1e39)" - -- summary sl_leaky_big.nn
 bad_case sl_relu_max.nn "ReLU(max_value=-1)" - -- summary sl_relu_max.nn
@@ -512,7 +501,7 @@ bad_case sl_reshape_size.nn "Reshape((2,)) of 1 value" o_sl2 -- train sl_reshape
 bad_case sl_in_dtype.nn "Input(dtype=\"float64\")" - -- summary sl_in_dtype.nn
 bad_case sl_in_batch.nn "Input(batch_shape=(None, -3))" - -- summary sl_in_batch.nn
 bad_case sl_in_sparse.nn "InputLayer(sparse=True)" - -- summary sl_in_sparse.nn
-h5case sl_k3_opt.h5 "Keras 3 optimizer loss_scale_factor=128" - -- summary sl_k3_opt.h5
+# (a Keras 3 loss_scale_factor=128 is a warning now: see the Keras training_config block)
 # ---- weight regularizers (issue 17): negative factors, unknown regularizers,
 # a regularizer on a layer without (those) weights, a Keras file's unknown one
 spec rg_neg.nn 'Dense(4, input_shape=(1,), kernel_regularizer=l2(-0.01))
@@ -778,6 +767,42 @@ Dense(1)
 compile(loss="mse", optimizer=Adam(learning_rate=ExponentialDecay(0.01, 100, 0.9)))
 fit(callbacks=list(ReduceLROnPlateau(monitor="loss")))'
 bad_case sc_rlr.nn "ReduceLROnPlateau on a learning-rate schedule" o_sc4 -- train sc_rlr.nn $D --out o_sc4
+
+# ---- Keras training_configs (issue 18, part 3: src/io/keras_compile.c). What nntrain cannot
+# train with (an optimizer, option or loss it lacks) is only a warning for summary, predict and
+# evaluate (tests/cli/eval_predict.sh, test_checkpoint); a malformed training_config or a
+# schedule with bad values is still an error
+if [ $H5PY -eq 1 ]; then
+    $PY - ck/last.h5 <<'P'
+import sys, shutil, json, h5py
+def variant(name, edit):
+    shutil.copy(sys.argv[1], name)
+    with h5py.File(name, "r+") as f:
+        del f["nntrain"]
+        tc = json.loads(f.attrs["training_config"])
+        f.attrs["training_config"] = edit(tc)
+def opt_list(tc):
+    tc["optimizer_config"] = [1]
+    return json.dumps(tc)
+def sched(tc):
+    tc["optimizer_config"]["config"]["learning_rate"] = {
+        "module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
+        "config": {"initial_learning_rate": 0.01, "decay_steps": 0, "decay_rate": 0.9,
+                   "staircase": False, "name": "ExponentialDecay"}, "registered_name": None}
+    return json.dumps(tc)
+def loss_num(tc):
+    tc["loss"] = 3
+    return json.dumps(tc)
+variant("kq_opt_list.h5", opt_list)
+variant("kq_tc_text.h5", lambda tc: '{"loss": "mse", ')
+variant("kq_sched.h5", sched)
+variant("kq_loss_num.h5", loss_num)
+P
+fi
+h5case kq_opt_list.h5 "Keras training_config: optimizer_config is a list" - -- summary kq_opt_list.h5
+h5case kq_tc_text.h5 "Keras training_config: not JSON" - -- summary kq_tc_text.h5
+h5case kq_sched.h5 "Keras training_config: ExponentialDecay with decay_steps 0" - -- summary kq_sched.h5
+h5case kq_loss_num.h5 "Keras training_config: loss is a number" - -- summary kq_loss_num.h5
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

@@ -66,6 +66,11 @@ int nn_ckpt_save(const char *path, const nn_model *m, const char *spec_text,
  * weights by layer name, checking every shape. Unsupported Keras layers are
  * errors naming the layer class. */
 int nn_ckpt_load_model(const char *path, nn_model *m, nn_error *e);
+/* The same, also handing over the notes of the Keras import (what of the
+ * training_config was left out, custom metrics): *notes (malloc'd, free
+ * with nn_ckpt_free_names) and *nnotes, NULL and 0 when there are none. */
+int nn_ckpt_load_model_notes(const char *path, nn_model *m, char ***notes, int *nnotes,
+                             nn_error *e);
 /* The spec of the model stored in path, as nn_ckpt_load_model reads it
  * (train MODEL.h5: the architecture and compile() of a Keras file). */
 int nn_ckpt_load_spec(const char *path, nn_spec *s, nn_error *e);

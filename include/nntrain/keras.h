@@ -13,7 +13,9 @@
  * spec text it was parsed from, one line per entry of config.layers (so
  * line N in a later message is config.layers[N - 1]); where
  * ("file:model_config") prefixes messages. Unsupported layers and options
- * are NN_EINVAL naming the layer and the key; bad JSON is NN_EFORMAT. */
+ * are NN_EINVAL naming the layer and the key; bad JSON is NN_EFORMAT. What
+ * of training_config nntrain cannot train with is left out with a note in
+ * out->notes (the model then loads for inference). */
 int nn_keras_json_to_spec(const char *json, const char *training_config, const char *where,
                           nn_spec *out, nn_error *e);
 

@@ -32,7 +32,7 @@ int cmd_summary(int argc, char **argv)
     nn_model m;
     int rc;
     if (cli_is_model_file(pos[0])) {
-        rc = cli_load_model(pos[0], &m, &e);
+        rc = cli_load_model(pos[0], &m, 1, &e);
     } else {
         if (cli_spec_load(pos[0], &s, &e)) {
             cli_error(NULL, &e);

@@ -65,7 +65,7 @@ int cli_spec_load(const char *path, nn_spec *s, nn_error *e)
     return rc;
 }
 
-int cli_load_model(const char *path, nn_model *m, nn_error *e)
+int cli_load_model(const char *path, nn_model *m, int speak, nn_error *e)
 {
     memset(m, 0, sizeof *m);
     if (ends_with(path, ".nn"))
@@ -74,7 +74,12 @@ int cli_load_model(const char *path, nn_model *m, nn_error *e)
     if (ends_with(path, ".keras"))
         return nn_err(e, NN_EFORMAT, "%s: the Keras 3 .keras (zip) format is not supported: "
                       "save with model.save(\"model.h5\") (Keras 2 HDF5)", path);
-    return cli_hint_path(nn_ckpt_load_model(path, m, e), e, path, CLI_WANT_MODEL);
+    char **notes;
+    int n, rc = nn_ckpt_load_model_notes(path, m, &notes, &n, e);
+    for (int i = 0; !rc && speak && i < n; i++)
+        fprintf(stderr, "warning: %s\n", notes[i]);
+    nn_ckpt_free_names(notes, n);
+    return cli_hint_path(rc, e, path, CLI_WANT_MODEL);
 }
 
 int cli_is_classifier(const nn_model *m)
@@ -458,7 +463,7 @@ static int model_names(cli_input *in, const char *model, int images, int speak, 
 int cli_infer_open(const cli_infer_args *a, int speak, nn_model *m, int *have_model,
                    cli_input *in, nn_error *e)
 {
-    int rc = cli_load_model(a->model, m, e);
+    int rc = cli_load_model(a->model, m, speak, e);
     *have_model = !rc;
     if (!rc)
         rc = a->images ? cli_input_images(in, a->images, m, speak, e)

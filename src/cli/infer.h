@@ -37,8 +37,9 @@ int cli_is_model_file(const char *path);
  * functional; the architecture only, no compile()). */
 int cli_spec_load(const char *path, nn_spec *s, nn_error *e);
 
-/* nn_ckpt_load_model, with a hint when path is a spec (no weights). */
-int cli_load_model(const char *path, nn_model *m, nn_error *e);
+/* nn_ckpt_load_model, with a hint when path is a spec (no weights); when
+ * speak, what the Keras import left out is printed as warnings. */
+int cli_load_model(const char *path, nn_model *m, int speak, nn_error *e);
 
 /* 1 when the model's outputs are class probabilities: compiled with a
  * categorical cross-entropy (or binary with one output), or else ending in

@@ -452,14 +452,26 @@ static int file_spec(hid_t f, const char *path, nn_spec *s, char **model_name, n
 
 int nn_ckpt_load_model(const char *path, nn_model *m, nn_error *e)
 {
+    return nn_ckpt_load_model_notes(path, m, NULL, NULL, e);
+}
+
+int nn_ckpt_load_model_notes(const char *path, nn_model *m, char ***notes, int *nnotes,
+                             nn_error *e)
+{
     hid_t f;
     nn_spec s;
     char *name = NULL;
     memset(m, 0, sizeof *m);
+    if (notes)
+        *notes = NULL, *nnotes = 0;
     int rc = open_ro(path, &f, e);
     if (rc)
         return rc;
     rc = file_spec(f, path, &s, &name, e);
+    if (!rc && notes) {   /* handed over: nn_spec_free then skips them */
+        *notes = s.notes, *nnotes = s.nnotes;
+        s.notes = NULL, s.nnotes = 0;
+    }
     if (!rc) {
         rc = nn_model_build(m, &s, e);
         nn_spec_free(&s);

@@ -77,8 +77,7 @@ static const struct {
     {"Activation", "Activation", act_rules},
 };
 
-static int lerr(jctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int lerr(jctx *c, int code, const char *fmt, ...)
+int kj_err(jctx *c, int code, const char *fmt, ...)
 {
     char msg[700];
     va_list ap;
@@ -92,7 +91,7 @@ static int lerr(jctx *c, int code, const char *fmt, ...)
 }
 
 /* A short text of a JSON value for messages. */
-static const char *jshow(const cJSON *v, char *buf, size_t len)
+const char *kj_show(const cJSON *v, char *buf, size_t len)
 {
     char *s = cJSON_PrintUnformatted(v);
     snprintf(buf, len, "%s", s ? s : "?");
@@ -109,17 +108,17 @@ static int is_int_num(const cJSON *v)
 }
 
 /* A string the spec parser can hold: no quote and no line break. */
-static int str_ok(const char *s)
+int kj_str_ok(const char *s)
 {
     return !strpbrk(s, "\"\n\r");
 }
 
 /* key=value in spec syntax: lists become tuples. */
-static int emit_value(jctx *c, const char *key, const cJSON *v, int depth)
+int kj_emit_value(jctx *c, const char *key, const cJSON *v, int depth)
 {
     char buf[120];
     if (depth > 8)
-        return lerr(c, NN_EFORMAT, "%s is nested too deeply", key);
+        return kj_err(c, NN_EFORMAT, "%s is nested too deeply", key);
     if (cJSON_IsNull(v)) {
         nn_strbuf_printf(c->b, "None");
     } else if (cJSON_IsBool(v)) {
@@ -130,10 +129,10 @@ static int emit_value(jctx *c, const char *key, const cJSON *v, int depth)
         else if (isfinite(v->valuedouble))
             nn_strbuf_printf(c->b, "%.17g", v->valuedouble);
         else
-            return lerr(c, NN_EFORMAT, "%s must be a finite number", key);
+            return kj_err(c, NN_EFORMAT, "%s must be a finite number", key);
     } else if (cJSON_IsString(v)) {
-        if (!str_ok(v->valuestring))
-            return lerr(c, NN_EFORMAT, "%s \"%.60s\" contains a quote or a line break", key,
+        if (!kj_str_ok(v->valuestring))
+            return kj_err(c, NN_EFORMAT, "%s \"%.60s\" contains a quote or a line break", key,
                         v->valuestring);
         nn_strbuf_printf(c->b, "\"%s\"", v->valuestring);
     } else if (cJSON_IsArray(v)) {
@@ -143,14 +142,14 @@ static int emit_value(jctx *c, const char *key, const cJSON *v, int depth)
         cJSON_ArrayForEach(it, v) {
             if (i++)
                 nn_strbuf_printf(c->b, ", ");
-            int rc = emit_value(c, key, it, depth + 1);
+            int rc = kj_emit_value(c, key, it, depth + 1);
             if (rc)
                 return rc;
         }
         nn_strbuf_printf(c->b, n == 1 ? ",)" : ")");
     } else {
-        return lerr(c, NN_EINVAL, "%s %s is not supported (nntrain takes a number, a string or "
-                    "a list)", key, jshow(v, buf, sizeof buf));
+        return kj_err(c, NN_EINVAL, "%s %s is not supported (nntrain takes a number, a string or "
+                    "a list)", key, kj_show(v, buf, sizeof buf));
     }
     return NN_OK;
 }
@@ -171,8 +170,8 @@ static int map_init(jctx *c, const char *key, const cJSON *v, const char **out)
     else if (cJSON_IsObject(v) && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(v, "class_name")))
         cls = cJSON_GetObjectItemCaseSensitive(v, "class_name")->valuestring;
     if (!cls)
-        return lerr(c, NN_EFORMAT, "%s %s: expected an initializer name or {\"class_name\": ...}",
-                    key, jshow(v, buf, sizeof buf));
+        return kj_err(c, NN_EFORMAT, "%s %s: expected an initializer name or {\"class_name\": ...}",
+                    key, kj_show(v, buf, sizeof buf));
     const cJSON *cf = cJSON_GetObjectItemCaseSensitive(v, "config");
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (!strcmp(cls, map[i].cls) || !strcasecmp(cls, map[i].name)) {
@@ -217,9 +216,9 @@ static int map_init(jctx *c, const char *key, const cJSON *v, const char **out)
             }
         }
     }
-    return lerr(c, NN_EINVAL, "%s %s is not supported (known: GlorotUniform, GlorotNormal, "
+    return kj_err(c, NN_EINVAL, "%s %s is not supported (known: GlorotUniform, GlorotNormal, "
                 "HeNormal, HeUniform, Zeros, Ones, RandomUniform(-0.05, 0.05), Orthogonal(gain=1))",
-                key, jshow(v, buf, sizeof buf));
+                key, kj_show(v, buf, sizeof buf));
 }
 
 /* batch_input_shape [null, d1, ...] -> "(d1, ...)" appended to the text. */
@@ -229,16 +228,16 @@ static int emit_shape(jctx *c, const char *key, const cJSON *v)
     int n = cJSON_GetArraySize(v), i = 0;
     const cJSON *it;
     if (!cJSON_IsArray(v) || n < 2 || n > NN_MAX_DIMS + 1)
-        return lerr(c, NN_EFORMAT, "%s %s: expected [null, d1, ...] with 1 to %d dimensions",
-                    key, jshow(v, buf, sizeof buf), NN_MAX_DIMS);
+        return kj_err(c, NN_EFORMAT, "%s %s: expected [null, d1, ...] with 1 to %d dimensions",
+                    key, kj_show(v, buf, sizeof buf), NN_MAX_DIMS);
     nn_strbuf_printf(c->b, "(");
     cJSON_ArrayForEach(it, v) {
         if (i++ == 0)
             continue;   /* the batch dimension */
         if (!is_int_num(it) || it->valuedouble < 1)
-            return lerr(c, NN_EINVAL, "%s %s: every dimension but the batch must be a positive "
+            return kj_err(c, NN_EINVAL, "%s %s: every dimension but the batch must be a positive "
                         "integer (variable-size inputs are not supported)", key,
-                        jshow(v, buf, sizeof buf));
+                        kj_show(v, buf, sizeof buf));
         nn_strbuf_printf(c->b, "%s%.0f", i > 2 ? ", " : "", it->valuedouble);
     }
     nn_strbuf_printf(c->b, n == 2 ? ",)" : ")");
@@ -292,15 +291,15 @@ static int emit_reg(jctx *c, const char *key, const cJSON *v, int nargs)
     if (!cJSON_IsString(cls) || (strcmp(cls->valuestring, "L1") &&
                                  strcmp(cls->valuestring, "L2") &&
                                  strcmp(cls->valuestring, "L1L2")))
-        return lerr(c, NN_EINVAL, "%s %s is not supported (nntrain reads L1, L2 and L1L2)", key,
-                    jshow(v, buf, sizeof buf));
+        return kj_err(c, NN_EINVAL, "%s %s is not supported (nntrain reads L1, L2 and L1L2)", key,
+                    kj_show(v, buf, sizeof buf));
     double f[2] = {0, 0};
     static const char *const keys[2] = {"l1", "l2"};
     for (int k = 0; k < 2; k++) {
         const cJSON *x = cJSON_IsObject(cf) ? cJSON_GetObjectItemCaseSensitive(cf, keys[k]) : NULL;
         if (x && !cJSON_IsNumber(x))
-            return lerr(c, NN_EINVAL, "%s %s: %s must be a number", key,
-                        jshow(v, buf, sizeof buf), keys[k]);
+            return kj_err(c, NN_EINVAL, "%s %s: %s must be a number", key,
+                        kj_show(v, buf, sizeof buf), keys[k]);
         if (x)
             f[k] = x->valuedouble;
     }
@@ -319,8 +318,8 @@ int kj_emit_layer(jctx *c, const cJSON *L)
     c->lclass = NULL;
     c->lname = NULL;
     if (!cJSON_IsObject(L) || !cJSON_IsString(cls) || !cJSON_IsObject(cf))
-        return lerr(c, NN_EFORMAT, "layer %s: expected {\"class_name\": ..., \"config\": {...}}",
-                    jshow(L, buf, sizeof buf));
+        return kj_err(c, NN_EFORMAT, "layer %s: expected {\"class_name\": ..., \"config\": {...}}",
+                    kj_show(L, buf, sizeof buf));
     const cJSON *nm = cJSON_GetObjectItemCaseSensitive(cf, "name");
     c->lname = cJSON_IsString(nm) ? nm->valuestring : "?";
     c->lclass = cls->valuestring;
@@ -329,7 +328,7 @@ int kj_emit_layer(jctx *c, const cJSON *L)
     int input = !strcmp(cls->valuestring, "InputLayer");
     if (input) {
         if (!c->first || c->have_input)
-            return lerr(c, NN_EINVAL, "an InputLayer must come first");
+            return kj_err(c, NN_EINVAL, "an InputLayer must come first");
         rules = c->functional ? input_named_rules : input_rules;
     }
     for (size_t i = 0; !rules && i < sizeof classes / sizeof classes[0]; i++)
@@ -359,8 +358,8 @@ int kj_emit_layer(jctx *c, const cJSON *L)
             break;
         case K_NULL:
             if (!cJSON_IsNull(v))
-                rc = lerr(c, NN_EINVAL, "%s %s is not supported (nntrain needs null)", key,
-                          jshow(v, buf, sizeof buf));
+                rc = kj_err(c, NN_EINVAL, "%s %s is not supported (nntrain needs null)", key,
+                          kj_show(v, buf, sizeof buf));
             break;
         case K_REG:
             if (!cJSON_IsNull(v))
@@ -368,24 +367,24 @@ int kj_emit_layer(jctx *c, const cJSON *L)
             break;
         case K_FALSE:
             if (!cJSON_IsNull(v) && !cJSON_IsFalse(v))
-                rc = lerr(c, NN_EINVAL, "%s %s is not supported (nntrain needs false)", key,
-                          jshow(v, buf, sizeof buf));
+                rc = kj_err(c, NN_EINVAL, "%s %s is not supported (nntrain needs false)", key,
+                          kj_show(v, buf, sizeof buf));
             break;
         case K_ONE:
             if (!is_one(v))
-                rc = lerr(c, NN_EINVAL, "%s %s is not supported (nntrain needs 1)", key,
-                          jshow(v, buf, sizeof buf));
+                rc = kj_err(c, NN_EINVAL, "%s %s is not supported (nntrain needs 1)", key,
+                          kj_show(v, buf, sizeof buf));
             break;
         case K_NHWC:   /* the layer would refuse it too, without the Keras name */
             if (!cJSON_IsNull(v) && !(cJSON_IsString(v) && !strcmp(v->valuestring,
                                                                     "channels_last"))) {
-                rc = lerr(c, NN_EINVAL, "data_format %s is not supported: nntrain tensors are "
-                          "channels_last (NHWC)", jshow(v, buf, sizeof buf));
+                rc = kj_err(c, NN_EINVAL, "data_format %s is not supported: nntrain tensors are "
+                          "channels_last (NHWC)", kj_show(v, buf, sizeof buf));
                 break;
             }
             if (!cJSON_IsNull(v)) {
                 nn_strbuf_printf(c->b, "%sdata_format=", nargs++ ? ", " : "");
-                rc = emit_value(c, key, v, 0);
+                rc = kj_emit_value(c, key, v, 0);
             }
             break;
         case K_SHAPE:
@@ -403,7 +402,7 @@ int kj_emit_layer(jctx *c, const cJSON *L)
             if (cJSON_IsNull(v) || (kind == K_TRAINABLE && cJSON_IsTrue(v)))
                 break;
             nn_strbuf_printf(c->b, "%s%s=", nargs++ ? ", " : "", key);
-            rc = emit_value(c, key, v, 0);
+            rc = kj_emit_value(c, key, v, 0);
             break;
         case K_INIT:
             if (cJSON_IsNull(v))
@@ -412,226 +411,17 @@ int kj_emit_layer(jctx *c, const cJSON *L)
                 nn_strbuf_printf(c->b, "%s%s=\"%s\"", nargs++ ? ", " : "", key, s);
             break;
         default:
-            rc = lerr(c, NN_EINVAL, "config key '%s' (%s) is not supported: nntrain cannot tell "
-                      "whether it changes the computation", key, jshow(v, buf, sizeof buf));
+            rc = kj_err(c, NN_EINVAL, "config key '%s' (%s) is not supported: nntrain cannot tell "
+                      "whether it changes the computation", key, kj_show(v, buf, sizeof buf));
         }
         if (rc)
             return rc;
     }
     if (input && !c->have_input)
-        return lerr(c, NN_EFORMAT, "an InputLayer needs batch_input_shape");
+        return kj_err(c, NN_EFORMAT, "an InputLayer needs batch_input_shape");
     nn_strbuf_printf(c->b, ")");
     c->first = 0;
     return NN_OK;
-}
-
-static int has_class(const cJSON *v)
-{
-    return cJSON_GetObjectItemCaseSensitive(v, "class_name") != NULL;
-}
-
-/* snake_case of a Keras class name: SparseCategoricalCrossentropy ->
- * sparse_categorical_crossentropy. */
-static void snake(const char *s, char *out, size_t len)
-{
-    size_t k = 0;
-    for (size_t i = 0; s[i] && k + 2 < len; i++) {
-        if (isupper((unsigned char)s[i]) && i > 0)
-            out[k++] = '_';
-        out[k++] = (char)tolower((unsigned char)s[i]);
-    }
-    out[k] = 0;
-}
-
-/* loss: "name", {"class_name": ..., "config": {...}}, or one of those in a
- * one-element list / one-output dict. */
-static int emit_loss(jctx *c, const cJSON *v)
-{
-    char buf[160], nm[64];
-    if ((cJSON_IsArray(v) || (cJSON_IsObject(v) && !has_class(v))) && cJSON_GetArraySize(v) == 1)
-        v = v->child;
-    if (cJSON_IsString(v)) {
-        if (!str_ok(v->valuestring))
-            return lerr(c, NN_EFORMAT, "training_config: bad loss name");
-        nn_strbuf_printf(c->b, "loss=\"%s\"", v->valuestring);
-        return NN_OK;
-    }
-    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(v, "class_name");
-    const cJSON *cf = cJSON_GetObjectItemCaseSensitive(v, "config");
-    if (!cJSON_IsString(cls))
-        return lerr(c, NN_EINVAL, "training_config: loss %s is not supported (one output, a loss "
-                    "name or {\"class_name\": ...})", jshow(v, buf, sizeof buf));
-    const cJSON *fl = cJSON_GetObjectItemCaseSensitive(cf, "from_logits");
-    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(cf, "label_smoothing");
-    if (ls && !(cJSON_IsNumber(ls) && ls->valuedouble == 0))
-        return lerr(c, NN_EINVAL, "training_config: loss %s with label_smoothing %s is not "
-                    "supported", cls->valuestring, jshow(ls, buf, sizeof buf));
-    nn_loss k;
-    if (cJSON_IsTrue(fl)) {   /* the class call keeps from_logits; it checks the class */
-        if (nn_loss_parse_class(cls->valuestring, &k) || !nn_loss_takes_logits(k))
-            return lerr(c, NN_EINVAL, "training_config: loss %s with from_logits=true is not "
-                        "supported", cls->valuestring);
-        nn_strbuf_printf(c->b, "loss=%s(from_logits=True)", nn_loss_classes[k]);
-        return NN_OK;
-    }
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cf, "name");
-    if (cJSON_IsString(n) && str_ok(n->valuestring))
-        snprintf(nm, sizeof nm, "%s", n->valuestring);
-    else
-        snake(cls->valuestring, nm, sizeof nm);
-    nn_strbuf_printf(c->b, "loss=\"%s\"", nm);
-    return NN_OK;
-}
-
-/* metrics: strings, {"class_name": "MeanMetricWrapper", "config": {"name": ..}},
- * and the per-output nesting TF 2.x writes ([["accuracy"]]). */
-static int emit_metrics(jctx *c, const cJSON *v, int *count, int depth)
-{
-    char buf[160];
-    const cJSON *it;
-    if (depth > 3)
-        return lerr(c, NN_EFORMAT, "training_config: metrics are nested too deeply");
-    cJSON_ArrayForEach(it, v) {
-        const char *name = NULL;
-        if (cJSON_IsArray(it) || (cJSON_IsObject(it) && !has_class(it))) {
-            int rc = emit_metrics(c, it, count, depth + 1);
-            if (rc)
-                return rc;
-            continue;
-        }
-        if (cJSON_IsString(it))
-            name = it->valuestring;
-        else if (cJSON_IsObject(it)) {
-            const cJSON *n = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(it, "config"), "name");
-            name = cJSON_IsString(n) ? n->valuestring : NULL;
-        }
-        if (!name || !str_ok(name))
-            return lerr(c, NN_EINVAL, "training_config: metric %s is not supported",
-                        jshow(it, buf, sizeof buf));
-        nn_metric m;
-        if (nn_metric_parse(name, NN_LOSS_MSE, 2, &m)) {
-            /* a custom metric function (PSNR, dice, ...): Keras itself needs
-             * custom_objects to compile such a file; its model still runs */
-            if (c->nnotes < KJ_MAX_NOTES)
-                snprintf(c->notes[c->nnotes++], sizeof c->notes[0], "%s: training_config: "
-                         "metric '%.60s' is not one nntrain computes (a custom function?): "
-                         "left out", c->where, name);
-            continue;
-        }
-        nn_strbuf_printf(c->b, "%s\"%s\"", (*count)++ ? ", " : "", name);
-    }
-    return NN_OK;
-}
-
-/* optimizer_config {"class_name": "RMSprop", "config": {...}} -> a call. */
-static int emit_optimizer(jctx *c, const cJSON *oc)
-{
-    char buf[160];
-    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(oc, "class_name");
-    const cJSON *cf = cJSON_GetObjectItemCaseSensitive(oc, "config");
-    /* config's members are read by key: an array has none (kv->string NULL) */
-    if (!cJSON_IsString(cls) || (cf && !cJSON_IsNull(cf) && !cJSON_IsObject(cf)))
-        return lerr(c, NN_EFORMAT, "training_config: optimizer_config %s: expected "
-                    "{\"class_name\": ..., \"config\": {...}}", jshow(oc, buf, sizeof buf));
-    const char *name = cls->valuestring;
-    if (!strncmp(name, "Custom>", 7))   /* TF 2.11 new optimizers */
-        name = name + 7;
-    int kind = -1;
-    for (int i = 0; i < NN_OPT_COUNT; i++)
-        if (!strcasecmp(name, nn_optim_names[i]))
-            kind = i;
-    if (kind < 0)
-        return lerr(c, NN_EINVAL, "training_config: optimizer '%s' is not supported (nntrain "
-                    "supports SGD, RMSprop, Adam, Adadelta, Nadam)", cls->valuestring);
-    nn_strbuf_printf(c->b, "optimizer=%s(", nn_optim_names[kind]);
-    int n = 0;
-    const cJSON *kv;
-    cJSON_ArrayForEach(kv, cf) {
-        const char *k = kv->string;
-        int must_null = !strcmp(k, "clipnorm") || !strcmp(k, "clipvalue") ||
-                        !strcmp(k, "global_clipnorm");
-        int must_zero = !strcmp(k, "weight_decay") ||
-                        (!strcmp(k, "momentum") && kind != NN_OPT_SGD);
-        int must_false = !strcmp(k, "centered") || !strcmp(k, "use_ema");
-        /* Keras 3: null (or 1) leaves the loss and the update cadence as they are */
-        int must_one = !strcmp(k, "loss_scale_factor") ||
-                       !strcmp(k, "gradient_accumulation_steps");
-        int arg = !strcmp(k, "learning_rate") || !strcmp(k, "lr") || !strcmp(k, "decay") ||
-                  !strcmp(k, "epsilon") ||
-                  (kind == NN_OPT_SGD && (!strcmp(k, "momentum") || !strcmp(k, "nesterov"))) ||
-                  ((kind == NN_OPT_RMSPROP || kind == NN_OPT_ADADELTA) && !strcmp(k, "rho")) ||
-                  (kind == NN_OPT_ADAM && (!strcmp(k, "beta_1") || !strcmp(k, "beta_2") ||
-                                           !strcmp(k, "amsgrad"))) ||
-                  (kind == NN_OPT_NADAM && (!strcmp(k, "beta_1") || !strcmp(k, "beta_2") ||
-                                            !strcmp(k, "schedule_decay")));
-        int skip = !strcmp(k, "name") || !strcmp(k, "jit_compile") ||
-                   !strcmp(k, "is_legacy_optimizer") || !strcmp(k, "ema_momentum") ||
-                   !strcmp(k, "ema_overwrite_frequency");
-        if (skip)
-            continue;
-        if (must_null || must_zero || must_false || must_one) {
-            int ok = cJSON_IsNull(kv) || (must_false && cJSON_IsFalse(kv)) ||
-                     (must_zero && cJSON_IsNumber(kv) && kv->valuedouble == 0) ||
-                     (must_one && cJSON_IsNumber(kv) && kv->valuedouble == 1);
-            if (!ok)
-                return lerr(c, NN_EINVAL, "training_config: %s %s=%s is not supported",
-                            cls->valuestring, k, jshow(kv, buf, sizeof buf));
-            continue;
-        }
-        if (!arg)
-            return lerr(c, NN_EINVAL, "training_config: %s option '%s' (%s) is not supported",
-                        cls->valuestring, k, jshow(kv, buf, sizeof buf));
-        if (cJSON_IsNull(kv))
-            continue;
-        if (!cJSON_IsNumber(kv) && !cJSON_IsBool(kv))
-            return lerr(c, NN_EINVAL, "training_config: %s %s=%s is not supported (a schedule?): "
-                        "expected a number", cls->valuestring, k, jshow(kv, buf, sizeof buf));
-        /* tf.keras's Nadam stores schedule_decay as "decay" */
-        const char *as = !strcmp(k, "lr") ? "learning_rate"
-                         : kind == NN_OPT_NADAM && !strcmp(k, "decay") ? "schedule_decay" : k;
-        nn_strbuf_printf(c->b, "%s%s=", n++ ? ", " : "", as);
-        int rc = emit_value(c, k, kv, 0);
-        if (rc)
-            return rc;
-    }
-    nn_strbuf_printf(c->b, ")");
-    return NN_OK;
-}
-
-int kj_emit_compile(jctx *c, const cJSON *tc)
-{
-    char buf[160];
-    const cJSON *loss = cJSON_GetObjectItemCaseSensitive(tc, "loss");
-    const cJSON *met = cJSON_GetObjectItemCaseSensitive(tc, "metrics");
-    const cJSON *oc = cJSON_GetObjectItemCaseSensitive(tc, "optimizer_config");
-    const cJSON *lw = cJSON_GetObjectItemCaseSensitive(tc, "loss_weights");
-    const cJSON *wm = cJSON_GetObjectItemCaseSensitive(tc, "weighted_metrics");
-    c->lclass = NULL;
-    if (!cJSON_IsObject(tc))
-        return lerr(c, NN_EFORMAT, "training_config: expected a JSON object");
-    if (!loss || cJSON_IsNull(loss))
-        return NN_OK;   /* not compiled */
-    if (lw && !cJSON_IsNull(lw) && !(cJSON_IsArray(lw) && cJSON_GetArraySize(lw) == 1 &&
-                                     cJSON_IsNumber(lw->child) && lw->child->valuedouble == 1))
-        return lerr(c, NN_EINVAL, "training_config: loss_weights %s are not supported",
-                    jshow(lw, buf, sizeof buf));
-    if (wm && !cJSON_IsNull(wm) && cJSON_GetArraySize(wm) > 0)
-        return lerr(c, NN_EINVAL, "training_config: weighted_metrics are not supported");
-    nn_strbuf_printf(c->b, "compile(");
-    int rc = emit_loss(c, loss);
-    if (!rc && oc && !cJSON_IsNull(oc)) {
-        nn_strbuf_printf(c->b, ", ");
-        rc = emit_optimizer(c, oc);
-    }
-    if (!rc && met && !cJSON_IsNull(met)) {
-        int n = 0;
-        nn_strbuf_printf(c->b, ", metrics=[");
-        rc = emit_metrics(c, met, &n, 0);
-        nn_strbuf_printf(c->b, "]");
-    }
-    nn_strbuf_printf(c->b, ")\n");
-    return rc;
 }
 
 static int parse_json(const char *text, const char *what, const char *where, cJSON **out,

@@ -8,7 +8,7 @@
 #include "nntrain/keras.h"
 #include "nntrain/strbuf.h"
 
-#define KJ_MAX_NOTES 4
+#define KJ_MAX_NOTES 8
 
 typedef struct jctx {
     const char *where;      /* "file.h5:model_config" */
@@ -18,14 +18,25 @@ typedef struct jctx {
     int first;              /* first layer: batch_input_shape is its input */
     int have_input;
     int functional;         /* a Model/Functional config: the InputLayer keeps its name */
-    int nnotes;             /* what was left out (custom metrics), for the spec's notes */
-    char notes[KJ_MAX_NOTES][200];
+    int nnotes;             /* what was left out (training_config), for the spec's notes */
+    char notes[KJ_MAX_NOTES][512];
 } jctx;
+
+/* Shared by the emitters: an error "where: [Keras layer 'n' (Class): ]msg";
+ * a short JSON text for messages; a string the spec parser can hold (no
+ * quote, no line break); key's value in spec syntax (lists as tuples). */
+int kj_err(jctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *kj_show(const cJSON *v, char *buf, size_t len);
+int kj_str_ok(const char *s);
+int kj_emit_value(jctx *c, const char *key, const cJSON *v, int depth);
 
 /* One entry of config.layers -> one spec call appended to c->b, without
  * the line break. Unsupported layers and options: NN_EINVAL naming both. */
 int kj_emit_layer(jctx *c, const cJSON *L);
-/* training_config -> a compile(...) line (nothing when not compiled). */
+/* training_config -> a compile(...) line (nothing when not compiled;
+ * keras_compile.c). What nntrain cannot train with (an optimizer, option or
+ * loss it does not have) is left out with a note, so the model still loads
+ * for summary, predict and evaluate; malformed JSON is still an error. */
 int kj_emit_compile(jctx *c, const cJSON *tc);
 /* A functional model_config's config -> out (keras_graph.c): spec text in
  * the Python functional spelling, parsed: the Input call first, the layer

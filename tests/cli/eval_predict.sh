@@ -128,6 +128,25 @@ expect "probabilities sum to 1, predicted = argmax, true = the label" awk -F, '
 nn pred_stdout predict "$FIX/keras_mlp.h5" --data d.h5 --limit 5
 check pred_stdout 0 '^index,bird,cat,dog,predicted,true$' '^4,'
 expect "--limit 5: 5 rows on stdout" test "$(wc -l <pred_stdout.out)" -eq 6
+
+# --- keras_mlp.h5 with the training_config other writers write (issue 18) -------
+# (scripts/gen_keras_fixtures.py): the same weights, so the same predictions;
+# what nntrain cannot train with is a warning naming it, never an error
+for w in rkeras tf211 k3 amsgrad adagrad; do
+    nn "pw_$w" predict "$FIX/keras_mlp_$w.h5" --data d.h5 -o "pw_$w.csv"
+    check "pw_$w" 0 'Wrote 60 predictions of d\.h5'
+    expect "predict keras_mlp_$w.h5 = predict keras_mlp.h5" cmp -s p.csv "pw_$w.csv"
+done
+expect "R keras clipnorm -1 / tf.keras 2.11 / Keras 3 configs: nothing left out" \
+    test -z "$(grep training_config pw_rkeras.err pw_tf211.err pw_k3.err)"
+check pw_amsgrad 0 '^warning: .*keras_mlp_amsgrad\.h5:model_config: training_config: Adam amsgrad=true is not supported: left out'
+check pw_adagrad 0 '^warning: .*training_config: loss Huber is not one nntrain has: left out'
+nn ew_amsgrad evaluate "$FIX/keras_mlp_amsgrad.h5" --data d.h5 --errors 0
+check ew_amsgrad 0 '^60 samples - loss: [0-9.]+ - accuracy: [0-9.]+$' 'warning: .*amsgrad'
+nn ew_adagrad evaluate "$FIX/keras_mlp_adagrad.h5" --data d.h5 --errors 0
+check ew_adagrad 0 'warning: .*Huber'
+nn sw_amsgrad summary "$FIX/keras_mlp_amsgrad.h5"
+check sw_amsgrad 0 'Total params: 195' 'warning: .*amsgrad'
 expect "stdout rows = file rows" test "$(tail -n +2 pred_stdout.out)" = "$(sed -n 2,6p p.csv)"
 
 # predictions equal Keras's (keras_expect.h5, written by scripts/gen_keras_fixtures.py)
