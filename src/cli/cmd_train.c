@@ -217,6 +217,13 @@ static int load_model(train_run *t, nn_error *e)
      * compile(), trained further from its weights (start_checkpoints) */
     int rc = cli_is_model_file(t->spec_path) ? nn_ckpt_load_spec(t->spec_path, &t->s, e)
                                              : cli_spec_load(t->spec_path, &t->s, e);
+    /* what of a Keras training_config was left out is only a warning for
+     * inference; training it as saved would train something else */
+    for (int k = 0; !rc && cli_is_model_file(t->spec_path) && k < t->s.nnotes; k++)
+        if (strstr(t->s.notes[k], "training_config"))
+            rc = nn_err(e, NN_EINVAL, "%s: train cannot use this file's training_config as "
+                        "saved (%s): train a spec with the compile() you want and "
+                        "--init-weights %s", t->spec_path, t->s.notes[k], t->spec_path);
     if (!rc)
         rc = nn_model_build(&t->m, &t->s, e);
     if (!rc && !t->m.compiled && cli_is_model_file(t->spec_path))

@@ -145,6 +145,8 @@ nn ew_amsgrad evaluate "$FIX/keras_mlp_amsgrad.h5" --data d.h5 --errors 0
 check ew_amsgrad 0 '^60 samples - loss: [0-9.]+ - accuracy: [0-9.]+$' 'warning: .*amsgrad'
 nn ew_adagrad evaluate "$FIX/keras_mlp_adagrad.h5" --data d.h5 --errors 0
 check ew_adagrad 0 'warning: .*Huber'
+nn tw_amsgrad train "$FIX/keras_mlp_amsgrad.h5" --data d.h5 --out runq --epochs 1
+check tw_amsgrad 1 'keras_mlp_amsgrad\.h5: train cannot use this file.s training_config as saved \(.*amsgrad=true'
 nn sw_amsgrad summary "$FIX/keras_mlp_amsgrad.h5"
 check sw_amsgrad 0 'Total params: 195' 'warning: .*amsgrad'
 expect "stdout rows = file rows" test "$(tail -n +2 pred_stdout.out)" = "$(sed -n 2,6p p.csv)"
