@@ -35,6 +35,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_h5 import f32, fixture, put  # noqa: E402
+
 torch.set_default_dtype(torch.float64)
 RNG = np.random.default_rng(20261208)
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
@@ -75,14 +78,6 @@ LAYERS = [
     ("conv", "c4", (1, 1, 6, 2)),
     ("dense", "d", (8, 3)),
 ]
-
-
-def f32(a):
-    return np.ascontiguousarray(np.asarray(a, dtype=np.float32))
-
-
-def put(g, name, data):
-    g.create_dataset(name, data=data, track_times=False)
 
 
 def shapes():
@@ -187,16 +182,7 @@ def main():
     _, ev = loss_of(unpack(torch.tensor(p)), x, lab, False)
 
     out_path = os.path.normpath(OUT)
-    tmp = out_path + ".tmp"
-    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
-    fcpl.set_obj_track_times(False)
-    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
-    fapl.set_libver_bounds(h5py.h5f.LIBVER_V18, h5py.h5f.LIBVER_V18)
-    fid = h5py.h5f.create(tmp.encode(), h5py.h5f.ACC_TRUNC, fapl=fapl, fcpl=fcpl)
-    with h5py.File(fid) as h5:
-        h5.attrs["generator"] = np.bytes_(b"scripts/gen_fixtures_graph.py")
-        h5.attrs["torch_version"] = np.bytes_(torch.__version__.encode())
-        h5.attrs["spec"] = np.bytes_(SPEC.encode("ascii"))
+    with fixture(out_path, "scripts/gen_fixtures_graph.py", torch.__version__, SPEC) as h5:
         put(h5, "x", x)
         put(h5, "y", f32(lab.reshape(B, 1)))
         put(h5, "params0", params0)
@@ -206,7 +192,6 @@ def main():
         put(h5, "losses", f32(losses))
         put(h5, "params", f32(p))
         put(h5, "eval_loss", f32([ev.item()]))
-    os.replace(tmp, out_path)
     print("%s: %d bytes, P %d, losses %s, eval_loss %.6f" % (
         out_path, os.path.getsize(out_path), params0.size, losses, ev.item()))
 

@@ -23,6 +23,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_h5 import f32, fixture, put  # noqa: E402
+
 torch.set_default_dtype(torch.float64)
 RNG = np.random.default_rng(20261217)
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
@@ -42,16 +45,8 @@ SHAPES = [(2, 2, 2, 3), (3,), (48, 3), (3,)]
 B, K, LR, STEPS = 6, 3, 0.1, 3
 
 
-def f32(a):
-    return np.ascontiguousarray(np.asarray(a, dtype=np.float32))
-
-
 def unif(shape, lo, hi):
     return f32(RNG.uniform(lo, hi, size=shape))
-
-
-def put(g, name, data):
-    g.create_dataset(name, data=data, track_times=False)
 
 
 def unpack(t):
@@ -95,23 +90,13 @@ def main():
     eval_loss = loss_of(torch.tensor(p), x, lab).item()
 
     out = os.path.normpath(OUT)
-    tmp = out + ".tmp"
-    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
-    fcpl.set_obj_track_times(False)
-    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
-    fapl.set_libver_bounds(h5py.h5f.LIBVER_V18, h5py.h5f.LIBVER_V18)
-    fid = h5py.h5f.create(tmp.encode(), h5py.h5f.ACC_TRUNC, fapl=fapl, fcpl=fcpl)
-    with h5py.File(fid) as h5:
-        h5.attrs["generator"] = np.bytes_(b"scripts/gen_fixtures_reg.py")
-        h5.attrs["torch_version"] = np.bytes_(torch.__version__.encode())
-        h5.attrs["spec"] = np.bytes_(SPEC.encode("ascii"))
+    with fixture(out, "scripts/gen_fixtures_reg.py", torch.__version__, SPEC) as h5:
         put(h5, "x", x)
         put(h5, "y", f32(lab.reshape(B, 1)))
         put(h5, "params0", f32(params0))
         put(h5, "losses", f32(losses))
         put(h5, "params", f32(p))
         put(h5, "eval_loss", f32([eval_loss]))
-    os.replace(tmp, out)
     print("%s: %d bytes, losses %s, eval_loss %.6f" % (out, os.path.getsize(out), losses,
                                                        eval_loss))
 
