@@ -259,20 +259,10 @@ int spec_gcall(parser *p, nn_call **out, targ *targs, int *nt, int depth)
                 return rc;
             }
         } else {
-            char **keys = realloc(c->keys, (size_t)(c->nargs + 1) * sizeof *keys);
-            nn_value *vals = keys ? realloc(c->vals, (size_t)(c->nargs + 1) * sizeof *vals)
-                                  : NULL;
-            if (keys)
-                c->keys = keys;
-            if (!keys || !vals) {
-                free(key);
-                return nn_err(p->e, NN_ENOMEM, "out of memory");
-            }
-            c->vals = vals;
-            c->keys[c->nargs] = key;
-            memset(&c->vals[c->nargs], 0, sizeof *vals);
-            c->nargs++;
-            if ((rc = spec_parse_value(p, &c->vals[c->nargs - 1], depth + 1)))
+            nn_value *v = spec_call_add_arg(p, c, key);
+            if (!v)
+                return NN_ENOMEM;
+            if ((rc = spec_parse_value(p, v, depth + 1)))
                 return rc;
         }
         spec_skip_space(p, 1);

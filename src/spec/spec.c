@@ -157,6 +157,23 @@ static int call_copy(nn_call *d, const nn_call *c)
 }
 
 /* A deep copy (dst is freed with spec_value_free even after a failure). */
+nn_value *spec_call_add_arg(parser *p, nn_call *c, char *key)
+{
+    char **keys = realloc(c->keys, (size_t)(c->nargs + 1) * sizeof *keys);
+    nn_value *vals = keys ? realloc(c->vals, (size_t)(c->nargs + 1) * sizeof *vals) : NULL;
+    if (keys)
+        c->keys = keys;
+    if (!keys || !vals) {
+        free(key);
+        nn_err(p->e, NN_ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->vals = vals;
+    c->keys[c->nargs] = key;
+    memset(&c->vals[c->nargs], 0, sizeof *vals);
+    return &c->vals[c->nargs++];
+}
+
 int spec_value_copy(nn_value *d, const nn_value *v)
 {
     *d = *v;
@@ -453,19 +470,10 @@ static int parse_call_args(parser *p, nn_call *c, int depth)
                 p->i = save, p->line = sl, p->col = sc;
             }
         }
-        char **keys = realloc(c->keys, (size_t)(c->nargs + 1) * sizeof *keys);
-        nn_value *vals = keys ? realloc(c->vals, (size_t)(c->nargs + 1) * sizeof *vals) : NULL;
-        if (keys)
-            c->keys = keys;
-        if (!keys || !vals) {
-            free(key);
-            return nn_err(p->e, NN_ENOMEM, "out of memory");
-        }
-        c->vals = vals;
-        c->keys[c->nargs] = key;
-        memset(&c->vals[c->nargs], 0, sizeof *vals);
-        c->nargs++;
-        int rc = parse_value(p, &c->vals[c->nargs - 1], depth + 1);
+        nn_value *v = spec_call_add_arg(p, c, key);
+        if (!v)
+            return NN_ENOMEM;
+        int rc = parse_value(p, v, depth + 1);
         if (rc)
             return unclosed(p, rc, '(', ol, oc);
         skip_space(p, 1);

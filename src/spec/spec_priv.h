@@ -31,6 +31,10 @@ typedef struct parser {
     nn_spec *out;
 } parser;
 
+/* Appends an argument named key (NULL: positional; key is taken, freed on
+ * failure) to c; returns its zeroed value, NULL when out of memory (the
+ * error is in p->e). */
+nn_value *spec_call_add_arg(parser *p, nn_call *c, char *key);
 void spec_skip_space(parser *p, int newlines);
 void spec_adv(parser *p);
 int spec_fail(parser *p, const char *expected);
