@@ -65,6 +65,13 @@ static void first_line(FILE *f, char *buf, size_t len)
     buf[strcspn(buf, "\n")] = 0;
 }
 
+static int no_dot(nn_error *e)
+{
+    return nn_err(e, NN_EIO, "Graphviz's 'dot' program is not on PATH: install Graphviz "
+                  "(Debian/Ubuntu: apt-get install graphviz), or write the DOT text "
+                  "(-o model.dot) and draw it where Graphviz is");
+}
+
 /* Runs `dot -T<fmt> -o out` on the DOT text in src (a file positioned at
  * its start) and waits for it; its messages go to a scratch file quoted in
  * the error. */
@@ -91,9 +98,7 @@ static int run_dot(const char *fmt, FILE *src, const char *out, nn_error *e)
     posix_spawn_file_actions_destroy(&fa);
     if (rc == ENOENT) {
         fclose(err);
-        return nn_err(e, NN_EIO, "Graphviz's 'dot' program is not on PATH: install Graphviz "
-                      "(Debian/Ubuntu: apt-get install graphviz), or write the DOT text "
-                      "(-o model.dot) and draw it where Graphviz is");
+        return no_dot(e);
     }
     if (rc) {
         fclose(err);
@@ -110,7 +115,11 @@ static int run_dot(const char *fmt, FILE *src, const char *out, nn_error *e)
     if (!WIFEXITED(status) || WEXITSTATUS(status)) {
         char msg[300];
         first_line(err, msg, sizeof msg);
-        if (WIFSIGNALED(status))
+        /* 127 without a word: the exec failed in the child (older C
+         * libraries, valgrind) as a shell's "command not found" */
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !msg[0])
+            rc = no_dot(e);
+        else if (WIFSIGNALED(status))
             rc = nn_err(e, NN_EIO, "Graphviz's 'dot -T%s' was killed by signal %d%s%s", fmt,
                         WTERMSIG(status), msg[0] ? ": " : "", msg);
         else

@@ -4,8 +4,8 @@
 # model builder from the spec text (a small parser of `v = Layer(...)(x)` /
 # `v = add([x, y])` lines) and from the summary table (its rows and its
 # "Connected to" column), for Sequential specs, ResNet20, a small functional
-# spec with a merge of one tensor twice, a Keras .h5 and a Keras
-# model.to_json(); PNG output has the PNG signature and decodes (PIL), SVG is
+# spec with a merge of one tensor twice, a Keras .h5, a Keras
+# model.to_json() and a checkpoint trained here; PNG output has the PNG signature and decodes (PIL), SVG is
 # XML with one node group per layer; the options reach the DOT text; without
 # Graphviz's dot on PATH a picture is refused with a hint and .dot still
 # works; a dot that fails leaves no file behind.
@@ -128,6 +128,22 @@ done
 check_dot "$FIX/keras_cnn.h5" "$(summary_counts "$FIX/keras_cnn.h5")" "keras_cnn.h5 (a Keras 2 file)"
 check_dot "$FIX/keras_func/unet_k222.json" "$(summary_counts "$FIX/keras_func/unet_k222.json")" \
     "unet_k222.json (Keras model.to_json(), Concatenate)"
+# an nntrain checkpoint of a functional model trained here
+cat >ck.nn <<'EOF'
+inputs = Input(shape=(1,))
+a = Dense(8, activation="relu")(inputs)
+b = Dense(8, activation="relu")(a)
+out = Dense(1)(add([a, b]))
+model = Model(inputs=inputs, outputs=out)
+compile(loss="mse", optimizer=Adam())
+fit(batch_size=16, epochs=1)
+EOF
+if "$NN" train ck.nn --data synthetic:sqrt:64 --out run --verbose 0 >t.out 2>&1; then
+    check_dot run/last.h5 "$(summary_counts run/last.h5)" "an nntrain checkpoint (functional)"
+    [ "$(dot_counts g.dot)" = "5 5" ] || bad "checkpoint by hand" "$(dot_counts g.dot), by hand 5 5"
+else
+    bad "train ck.nn" "$(tail -n 3 t.out)"
+fi
 
 # ---- labels and options -----------------------------------------------------
 "$NN" plot-model fn.nn -o fn.dot --show-shapes >/dev/null 2>&1
