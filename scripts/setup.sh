@@ -24,12 +24,13 @@ done
 # call beyond a minimal Debian 12 (debootstrap --variant=minbase, which has
 # coreutils, util-linux, hostname, gzip, tar, diffutils, findutils, mawk):
 # curl and CA certificates (scripts/get_cifar10.sh, jobs/cifar10.sbatch),
-# ip and ss (scripts/slurm_local.sh), pgrep/pkill/ps (tests), valgrind.
+# Graphviz's dot (nntrain plot-model), ip and ss (scripts/slurm_local.sh),
+# pgrep/pkill/ps (tests), valgrind.
 # scripts/fresh_check.sh runs this on such a root.
 PKGS=(build-essential cmake pkg-config libopenblas-dev libopenmpi-dev openmpi-bin
       libhdf5-dev libcunit1-dev libstb-dev libcjson-dev zlib1g-dev
       dataset-fashion-mnist python3 python3-numpy python3-h5py python3-torch
-      python3-matplotlib python3-pil
+      python3-matplotlib python3-pil graphviz
       slurm-wlm munge iproute2 procps valgrind curl ca-certificates)
 
 missing=()

@@ -804,6 +804,26 @@ h5case kq_tc_text.h5 "Keras training_config: not JSON" - -- summary kq_tc_text.h
 h5case kq_sched.h5 "Keras training_config: ExponentialDecay with decay_steps 0" - -- summary kq_sched.h5
 h5case kq_loss_num.h5 "Keras training_config: loss is a number" - -- summary kq_loss_num.h5
 
+# ---- plot-model (issue 19: src/cli/cmd_plot_model.c): the format from -o's extension, the
+# options, and Graphviz's dot missing from PATH or failing (a fake dot that writes half a PNG)
+mkdir -p pm_nodot pm_fake
+for c in timeout grep head find tr; do ln -sf "$(command -v $c)" pm_nodot/$c; done
+printf '#!/bin/sh\nwhile [ $# -gt 1 ]; do [ "$1" = -o ] && printf half >"$2"; shift; done\necho "Error: syntax error in line 1" >&2\nexit 1\n' >pm_fake/dot
+chmod +x pm_fake/dot
+bad_case mlp.nn "plot-model -o model.jpg: unknown extension" model.jpg -- plot-model mlp.nn -o model.jpg
+bad_case mlp.nn "plot-model --rankdir XY" pm1.png -- plot-model mlp.nn -o pm1.png --rankdir XY
+bad_case mlp.nn "plot-model --dpi 0" pm2.png -- plot-model mlp.nn -o pm2.png --dpi 0
+bad_case mlp.nn "plot-model --show-layer-names --hide-layer-names" pm3.png -- plot-model mlp.nn -o pm3.png --show-layer-names --hide-layer-names
+bad_case - "plot-model without a model" pm4.png -- plot-model -o pm4.png
+bad_case missing.nn "plot-model: no such model" pm5.png -- plot-model missing.nn -o pm5.png
+bad_case pm_none/m.png "plot-model -o into a missing folder" pm_none -- plot-model mlp.nn -o pm_none/m.png
+PM_PATH=$PATH
+PATH=$T/pm_nodot
+bad_case mlp.nn "plot-model -o .png without Graphviz's dot on PATH" pm6.png -- plot-model mlp.nn -o pm6.png
+PATH=$T/pm_fake:$PM_PATH
+bad_case mlp.nn "plot-model: Graphviz's dot fails (half a PNG written)" pm7.png -- plot-model mlp.nn -o pm7.png
+PATH=$PM_PATH
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"

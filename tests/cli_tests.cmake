@@ -64,3 +64,10 @@ add_test(NAME cli_keras_real
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/keras_real.sh $<TARGET_FILE:nntrain>)
 set_tests_properties(cli_keras_real PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300
   SKIP_RETURN_CODE 77)
+
+# plot-model (Keras's plot_model through Graphviz): node and edge counts of
+# the .dot text against the spec and the summary, PNG/SVG/PDF output, no
+# Graphviz on PATH, and a failing dot that must leave nothing behind.
+add_test(NAME cli_plot_model
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/plot_model.sh $<TARGET_FILE:nntrain>)
+set_tests_properties(cli_plot_model PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 120)

@@ -83,6 +83,13 @@ int cli_ckpt_resume(cli_ckpt *c, const char *resume, nn_model *m,
 int cli_ckpt_hook(void *arg, const nn_fit_event *ev, nn_error *e);
 
 int cmd_summary(int argc, char **argv);
+/* A model as summary reads it (src/cli/cmd_summary.c): a spec (.nn, a
+ * script), a Keras model.to_json() .json, or a model file (an nntrain
+ * checkpoint, a Keras .h5); the spec's notes and the Keras import's
+ * warnings go to stderr. m is freed by the caller after success. */
+int cli_summary_model(const char *path, nn_model *m, nn_error *e);
+/* nntrain plot-model MODEL -o FILE.png|.svg|.pdf|.dot (src/cli/cmd_plot_model.c). */
+int cmd_plot_model(int argc, char **argv);
 int cmd_train(int argc, char **argv, nn_dist *d);
 /* Trained models (src/cli/cmd_evaluate.c, cmd_predict.c, cmd_analyze.c; shared
  * helpers in infer.h): every rank runs them, rank 0 prints and writes. */

@@ -1,12 +1,28 @@
 /* nntrain summary MODEL.nn | MODEL.json | MODEL.h5: the Keras model.summary()
  * table of a spec, a Keras model.to_json() file, or a trained model file (an
  * nntrain checkpoint or a Keras 2 .h5 saved by model.save, loaded with
- * nn_ckpt_load_model). */
+ * nn_ckpt_load_model). plot-model loads its model the same way
+ * (cli_summary_model). */
 #include <stdio.h>
 
 #include "cli.h"
 #include "infer.h"
 #include "nntrain/model.h"
+
+int cli_summary_model(const char *path, nn_model *m, nn_error *e)
+{
+    if (cli_is_model_file(path))
+        return cli_load_model(path, m, 1, e);
+    nn_spec s;
+    int rc = cli_spec_load(path, &s, e);
+    if (rc)
+        return rc;
+    rc = nn_model_build(m, &s, e);
+    for (int i = 0; !rc && i < s.nnotes; i++)
+        fprintf(stderr, "note: %s\n", s.notes[i]);
+    nn_spec_free(&s);
+    return rc;
+}
 
 int cmd_summary(int argc, char **argv)
 {
@@ -28,22 +44,8 @@ int cmd_summary(int argc, char **argv)
                "by\nmodel.save; also .hdf5).\n");
         return CLI_OK;
     }
-    nn_spec s;
     nn_model m;
-    int rc;
-    if (cli_is_model_file(pos[0])) {
-        rc = cli_load_model(pos[0], &m, 1, &e);
-    } else {
-        if (cli_spec_load(pos[0], &s, &e)) {
-            cli_error(NULL, &e);
-            return CLI_FAIL;
-        }
-        rc = nn_model_build(&m, &s, &e);
-        for (int i = 0; !rc && i < s.nnotes; i++)
-            fprintf(stderr, "note: %s\n", s.notes[i]);
-        nn_spec_free(&s);
-    }
-    if (rc) {
+    if (cli_summary_model(pos[0], &m, &e)) {
         cli_error(NULL, &e);
         return CLI_FAIL;
     }

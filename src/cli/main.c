@@ -16,6 +16,8 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  summary MODEL.nn|MODEL.h5         print the Keras-style model summary\n"
+            "  plot-model MODEL -o FILE.png      draw the model as Keras's plot_model\n"
+            "                                    (Graphviz; also .svg, .pdf, .dot)\n"
             "  train MODEL.nn --data SRC [opts]  train (under mpirun/srun: data parallel)\n"
             "  evaluate MODEL.h5 --data SRC      loss, metrics, confusion matrix, per-class\n"
             "                                    accuracy, most confident mistakes\n"
@@ -61,6 +63,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "summary"))
         return cmd_summary(argc, argv);
+    if (!strcmp(cmd, "plot-model"))
+        return cmd_plot_model(argc, argv);
     if (!strcmp(cmd, "convert"))
         return cmd_convert(argc, argv);
     if (!strcmp(cmd, "inspect"))
