@@ -304,7 +304,7 @@ static int chunk(attr_run *R, const float *x, int *cls, const uint64_t *ids, uin
                  float *out, float *probs, nn_error *e)
 {
     attr_exec *ax = &R->ax;
-    int classes = nn_attr_classes(ax->m), K = ax->K;
+    int K = ax->K, classes = ax->prob_out ? nn_class_count(K) : K;   /* acts run linear now */
     attr_forward(ax, x, n, 0);
     for (int r = 0; r < n; r++) {
         float p[4096];   /* K <= 4096: checked */
