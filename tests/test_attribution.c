@@ -211,35 +211,28 @@ static void t_ig_completeness(void)
     nn_model_free(&m);
 }
 
-/* gradient x input / x against central differences of the output. */
-static void t_gradient_fd(void)
+/* gradient x input / x against central differences of the output (3
+ * outputs, 2 rows). */
+static void gradient_fd(const char *spec, int threads)
 {
     nn_model m;
-    CU_ASSERT_FATAL(build("inputs = Input(shape=(5,))\n"
-                          "a = Dense(6, activation=\"tanh\")(inputs)\n"
-                          "b = Dense(6)(a)\n"
-                          "b = Activation(\"sigmoid\")(b)\n"
-                          "c = Dense(6, activation=\"elu\")(inputs)\n"
-                          "x = add([a, b, c])\n"
-                          "x = Dense(4, activation=\"softplus\")(x)\n"
-                          "outputs = Dense(3)(x)\n"
-                          "model = Model(inputs=inputs, outputs=outputs)\n",
-                          &m, 2) == NN_OK);
-    int N = 2, cls[2] = {1, 2};
-    float x[10], a[10], xp[10], fp[6], fm[6];
-    tu_fill_uniform(x, 10, 5, 0.2f, 1.0f);
+    CU_ASSERT_FATAL(build(spec, &m, threads) == NN_OK);
+    int N = 2, cls[2] = {1, 2}, in = (int)nn_model_in_size(&m);
+    float x[2 * 64], a[2 * 64], xp[2 * 64], fp[6], fm[6];
+    CU_ASSERT_FATAL(in <= 64);
+    tu_fill_uniform(x, (size_t)(N * in), 5, 0.2f, 1.0f);
     nn_attr_opts o;
     opts(&o);
     run_method(&m, NN_ATTR_GRAD_INPUT, &o, x, cls, N, a);
     double nsum = 0;
-    for (int q = 0; q < 10; q++) {
+    for (int q = 0; q < N * in; q++) {
         const float h = 1e-2f;
         memcpy(xp, x, sizeof xp);
         xp[q] = x[q] + h;
         outputs(&m, xp, N, fp);
         xp[q] = x[q] - h;
         outputs(&m, xp, N, fm);
-        int r = q / 5;
+        int r = q / in;
         double num = ((double)fp[r * 3 + cls[r]] - fm[r * 3 + cls[r]]) / (2.0 * h);
         double an = (double)a[q] / x[q];
         nsum += fabs(num);
@@ -247,6 +240,30 @@ static void t_gradient_fd(void)
     }
     CU_ASSERT(nsum > 0);
     nn_model_free(&m);
+}
+
+static void t_gradient_fd(void)
+{
+    gradient_fd("inputs = Input(shape=(5,))\n"
+                "a = Dense(6, activation=\"tanh\")(inputs)\n"
+                "b = Dense(6)(a)\n"
+                "b = Activation(\"sigmoid\")(b)\n"
+                "c = Dense(6, activation=\"elu\")(inputs)\n"
+                "x = add([a, b, c])\n"
+                "x = Dense(4, activation=\"softplus\")(x)\n"
+                "outputs = Dense(3)(x)\n"
+                "model = Model(inputs=inputs, outputs=outputs)\n", 2);
+}
+
+/* BatchNormalization in inference (moving statistics; one thread) and a
+ * global pooling. */
+static void t_gradient_fd_bn(void)
+{
+    gradient_fd("Conv2D(3, (2, 2), activation=\"tanh\", input_shape=(4, 4, 2))\n"
+                "BatchNormalization(beta_initializer=\"ones\", moving_variance_initializer=\"ones\")\n"
+                "Activation(\"sigmoid\")\n"
+                "GlobalAveragePooling2D()\n"
+                "Dense(3)\n", 2);
 }
 
 static void t_occlusion(void)
@@ -371,6 +388,7 @@ int main(void)
         {"identities_graph", t_identities_graph},
         {"ig_completeness", t_ig_completeness},
         {"gradient_fd_graph", t_gradient_fd},
+        {"gradient_fd_batchnorm", t_gradient_fd_bn},
         {"occlusion_loop", t_occlusion},
         {"shapley_efficiency", t_shapley_efficiency},
         {"sigmoid_sign", t_sigmoid_sign},

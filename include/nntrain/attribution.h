@@ -45,7 +45,9 @@ typedef struct nn_attr_opts {
                                each image's per-channel mean, or value */
     float baseline_value;
     float epsilon;          /* eLRP (1e-4, DeepExplain's) */
-    int window, step;       /* occlusion: square window over every channel */
+    int window, step;       /* occlusion: square window over every channel,
+                               moved by step pixels (0: a twelfth of the
+                               shorter side, at least 1; half a window) */
     int samples;            /* Shapley sampling: permutations (5) */
     int layer;              /* Grad-CAM: layer index, -1: the last Conv2D */
     uint64_t seed;          /* Shapley permutations: keyed by (seed, sample id) */

@@ -31,8 +31,8 @@ void nn_attr_opts_defaults(nn_attr_opts *o)
     o->batch = 16;
     o->steps = 100;
     o->epsilon = 1e-4f;
-    o->window = 8;
-    o->step = 4;
+    o->window = 0;
+    o->step = 0;
     o->samples = 5;
     o->layer = -1;
     o->seed = 42;
@@ -195,9 +195,18 @@ static void zero_pixel(attr_run *R, float *row, size_t p)
     memset(row + p * (size_t)R->C, 0, (size_t)R->C * sizeof *row);
 }
 
+/* 0: a window of about a twelfth of the shorter side, half a window apart */
+static void occlusion_window(const attr_run *R, int *win, int *st)
+{
+    int side = R->H < R->W ? R->H : R->W;
+    *win = R->o->window ? R->o->window : side / 12 > 1 ? side / 12 : 1;
+    *st = R->o->step ? R->o->step : *win / 2 > 1 ? *win / 2 : 1;
+}
+
 static void occlusion(attr_run *R, const float *x, int c, float s0, float *out)
 {
-    int win = R->o->window, st = R->o->step, B = R->ax.B;
+    int win, st, B = R->ax.B;
+    occlusion_window(R, &win, &st);
     int ny = (R->H - win) / st + 1, nx = (R->W - win) / st + 1, np = ny * nx;
     float s[4096];
     memset(R->heat, 0, R->in * sizeof *R->heat);
@@ -274,7 +283,7 @@ static int check_opts(const nn_model *m, nn_attr_method method, const nn_attr_op
     if (method == NN_ATTR_SHAPLEY && o->samples < 1)
         return nn_err(e, NN_EINVAL, "shapley_sampling: samples must be >= 1, found %d", o->samples);
     if (method == NN_ATTR_OCCLUSION &&
-        (o->window < 1 || o->step < 1 || o->window > H || o->window > W))
+        (o->window < 0 || o->step < 0 || o->window > H || o->window > W))
         return nn_err(e, NN_EINVAL, "occlusion: window %d and step %d must be >= 1, the window "
                       "no larger than the %dx%d input", o->window, o->step, H, W);
     if (method == NN_ATTR_GRADCAM && m->in_shape.n != 3)
