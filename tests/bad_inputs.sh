@@ -804,6 +804,24 @@ h5case kq_tc_text.h5 "Keras training_config: not JSON" - -- summary kq_tc_text.h
 h5case kq_sched.h5 "Keras training_config: ExponentialDecay with decay_steps 0" - -- summary kq_sched.h5
 h5case kq_loss_num.h5 "Keras training_config: loss is a number" - -- summary kq_loss_num.h5
 
+# ---- explain (issue 19: src/cli/cmd_explain.c, src/train/attribution.c): refused before any
+# PNG or --raw file is written
+"$NN" train cnn.nn --data good.h5 --out ex_ck --verbose 0 --no-test >/dev/null 2>&1
+spec ex_emb.nn 'Embedding(100, 2, input_length=1)
+Flatten()
+Dense(1)
+compile(loss="mse", optimizer=Adam())'
+"$NN" train ex_emb.nn --data synthetic:sqrt:32 --out ex_emb --verbose 0 --no-test >/dev/null 2>&1
+[ $H5PY -eq 1 ] && h5py_file ex_rgb.h5 "f['train/x'] = np.zeros((4, 8, 8, 3), np.uint8); f['train/y'] = np.zeros(4, np.int32)"
+bad_case ex_ck/last.h5 "explain --method lime (unknown method)" o_ex1 -- explain ex_ck/last.h5 --data good.h5 --method lime -o o_ex1 --raw o_ex1/raw.h5
+bad_case ex_ck/last.h5 "explain --class 10 of a 10-class model" o_ex2 -- explain ex_ck/last.h5 --data good.h5 --method saliency --class 10 -o o_ex2 --raw o_ex2/raw.h5
+h5case ex_rgb.h5 "explain: RGB samples for a grey (8, 8, 1) model" o_ex3 -- explain ex_ck/last.h5 --data ex_rgb.h5 --method grad_input -o o_ex3 --raw o_ex3/raw.h5
+bad_case ex_emb/last.h5 "explain: a model whose first layer is an Embedding (ids have no gradient)" o_ex4 -- explain ex_emb/last.h5 --data synthetic:sqrt:8 --method saliency -o o_ex4 --raw o_ex4/raw.h5
+bad_case ex_ck/last.h5 "explain --method gradcam --layer of a Dense layer" o_ex5 -- explain ex_ck/last.h5 --data good.h5 --method all --layer dense -o o_ex5 --raw o_ex5/raw.h5
+bad_case ex_ck/last.h5 "explain --indices past the end" o_ex6 -- explain ex_ck/last.h5 --data good.h5 --method saliency --indices 1,99999 -o o_ex6 --raw o_ex6/raw.h5
+bad_case ex_ck/last.h5 "explain --window larger than the image" o_ex7 -- explain ex_ck/last.h5 --data good.h5 --method occlusion --window 9 -o o_ex7 --raw o_ex7/raw.h5
+bad_case ex_ck/last.h5 "explain --baseline of a word" o_ex8 -- explain ex_ck/last.h5 --data good.h5 --method deeplift --baseline black -o o_ex8
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"
