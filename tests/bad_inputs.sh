@@ -817,7 +817,7 @@ bad_case ex_ck/last.h5 "explain --method lime (unknown method)" o_ex1 -- explain
 bad_case ex_ck/last.h5 "explain --class 10 of a 10-class model" o_ex2 -- explain ex_ck/last.h5 --data good.h5 --method saliency --class 10 -o o_ex2 --raw o_ex2/raw.h5
 h5case ex_rgb.h5 "explain: RGB samples for a grey (8, 8, 1) model" o_ex3 -- explain ex_ck/last.h5 --data ex_rgb.h5 --method grad_input -o o_ex3 --raw o_ex3/raw.h5
 bad_case ex_emb/last.h5 "explain: a model whose first layer is an Embedding (ids have no gradient)" o_ex4 -- explain ex_emb/last.h5 --data synthetic:sqrt:8 --method saliency -o o_ex4 --raw o_ex4/raw.h5
-bad_case ex_ck/last.h5 "explain --method gradcam --layer of a Dense layer" o_ex5 -- explain ex_ck/last.h5 --data good.h5 --method all --layer dense -o o_ex5 --raw o_ex5/raw.h5
+bad_case ex_ck/last.h5 "explain --method all --layer naming a Dense layer (Grad-CAM)" o_ex5 -- explain ex_ck/last.h5 --data good.h5 --method all --layer dense -o o_ex5 --raw o_ex5/raw.h5
 bad_case ex_ck/last.h5 "explain --indices past the end" o_ex6 -- explain ex_ck/last.h5 --data good.h5 --method saliency --indices 1,99999 -o o_ex6 --raw o_ex6/raw.h5
 bad_case ex_ck/last.h5 "explain --window larger than the image" o_ex7 -- explain ex_ck/last.h5 --data good.h5 --method occlusion --window 9 -o o_ex7 --raw o_ex7/raw.h5
 bad_case ex_ck/last.h5 "explain --baseline of a word" o_ex8 -- explain ex_ck/last.h5 --data good.h5 --method deeplift --baseline black -o o_ex8

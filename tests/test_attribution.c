@@ -77,7 +77,6 @@ static void t_golden(void)
     float *wc = gu_read_f32(f, "cls", &nd, dims, &n);
     CU_ASSERT_FATAL(spec && x && p && wc);
     int N = (int)n;
-    size_t in = nx / (size_t)N;
     float *got = malloc(nx * sizeof *got), *cam = malloc((size_t)N * 64 * sizeof *cam);
     for (int ti = 0; ti < 2; ti++) {
         nn_model m;
@@ -108,7 +107,6 @@ static void t_golden(void)
             CU_ASSERT(abs_sum(want, n) > 0);
             free(want);
         }
-        (void)in;
         nn_model_free(&m);
     }
     free(got);
@@ -351,8 +349,13 @@ static void t_sigmoid_sign(void)
     int c0 = 0, c1 = 1, bad = 2;
     nn_attr_opts o;
     opts(&o);
+    float before[1], after[1];
+    outputs(&m, x, 1, before);
+    CU_ASSERT(before[0] > 0 && before[0] < 1);
     run_method(&m, NN_ATTR_GRAD_INPUT, &o, x, &c0, 1, a0);
     run_method(&m, NN_ATTR_GRAD_INPUT, &o, x, &c1, 1, a1);
+    outputs(&m, x, 1, after);   /* the activations are the model's again */
+    CU_ASSERT(before[0] == after[0]);
     for (int q = 0; q < 6; q++)
         CU_ASSERT(a0[q] == -a1[q]);
     CU_ASSERT(abs_sum(a1, 6) > 0);

@@ -195,8 +195,8 @@ static int select_samples(explain_args *a, nn_model *m, cli_input *in, nn_dist *
             errno = 0;
             long long v = strtoll(p, &end, 10);
             if (end == p || (*end && *end != ',') || v < 0 || errno || (size_t)v >= N)
-                return nn_err(e, NN_EINVAL, "--indices: '%s' is not a sample index of %s "
-                              "(0..%zu)", p, in->what, N ? N - 1 : 0);
+                return nn_err(e, NN_EINVAL, "--indices: '%s' is not a sample index of %s: "
+                              "expected 0..%zu", p, in->what, N ? N - 1 : 0);
             (*ids)[(*n)++] = (uint64_t)v;
             p = *end ? end + 1 : end;
         }

@@ -119,7 +119,8 @@ int attr_open(attr_exec *ax, nn_model *m, int B, nn_error *e)
     ax->K = (int)out_size(ax, L - 1);
     ax->logit = ax->kind[L - 1] != ATTR_PLAIN && (la == NN_ACT_SOFTMAX || la == NN_ACT_SIGMOID);
     ax->prob_out = ax->logit || m->from_logits;
-    /* from here on the model runs as attribution needs it */
+    /* from here on the model runs as attribution needs it (attr_close restores it) */
+    ax->applied = 1;
     for (int i = 0; i < L; i++) {
         nn_layer *l = &m->layers[i];
         l->mask_relu = 0;
@@ -153,7 +154,7 @@ void attr_close(attr_exec *ax)
 {
     if (!ax->m)
         return;
-    for (int i = 0; ax->saved && i < ax->L; i++) {
+    for (int i = 0; ax->applied && i < ax->L; i++) {
         nn_layer *l = &ax->m->layers[i];
         l->act = (nn_act)ax->saved[3 * i];
         l->dy_is_preact = ax->saved[3 * i + 1];

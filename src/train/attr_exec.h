@@ -20,6 +20,7 @@ typedef struct attr_exec {
     unsigned char *kind;    /* (L) ATTR_* */
     nn_act *act;            /* (L) the layer's activation (l->act before) */
     int *saved;             /* (3 L) act, dy_is_preact, mask_relu to restore */
+    int applied;            /* the layers run as attribution needs: restore them */
     float **y, **z;         /* (L) (B, out): outputs; pre-activations of
                                fused layers (pure ones read their input) */
     float **ry, **rz;       /* the same for DeepLIFT's reference pass */

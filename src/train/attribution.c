@@ -127,7 +127,6 @@ typedef struct attr_run {
     double *cnt;                /* (H W) */
     uint64_t *perm;             /* (H W) */
     float *s0;                  /* (B) scores of the unmasked rows */
-    int *bcls;                  /* (B) */
 } attr_run;
 
 static void gradient(attr_run *R, const float *x, int n, const int *cls, attr_rule rule)
@@ -305,7 +304,6 @@ static void run_free(attr_run *R)
     free(R->cnt);
     free(R->perm);
     free(R->s0);
-    free(R->bcls);
 }
 
 /* One chunk of n <= B rows: classes, outputs, then the method. */
@@ -410,8 +408,7 @@ int nn_attribute(nn_model *m, nn_attr_method method, const nn_attr_opts *o, cons
     R.cnt = malloc(P * sizeof(double));
     R.perm = malloc(P * sizeof(uint64_t));
     R.s0 = malloc((size_t)B * sizeof(float));
-    R.bcls = malloc((size_t)B * sizeof(int));
-    if (!R.x0 || !R.xb || !R.acc || !R.heat || !R.cnt || !R.perm || !R.s0 || !R.bcls)
+    if (!R.x0 || !R.xb || !R.acc || !R.heat || !R.cnt || !R.perm || !R.s0)
         rc = nn_err(e, NN_ENOMEM, "out of memory for attribution");
     if (!rc && method == NN_ATTR_DEEPLIFT)
         rc = attr_want_ref(&R.ax, e);
