@@ -821,6 +821,13 @@ bad_case ex_ck/last.h5 "explain --method all --layer naming a Dense layer (Grad-
 bad_case ex_ck/last.h5 "explain --indices past the end" o_ex6 -- explain ex_ck/last.h5 --data good.h5 --method saliency --indices 1,99999 -o o_ex6 --raw o_ex6/raw.h5
 bad_case ex_ck/last.h5 "explain --window larger than the image" o_ex7 -- explain ex_ck/last.h5 --data good.h5 --method occlusion --window 9 -o o_ex7 --raw o_ex7/raw.h5
 bad_case ex_ck/last.h5 "explain --baseline of a word" o_ex8 -- explain ex_ck/last.h5 --data good.h5 --method deeplift --baseline black -o o_ex8
+bad_case ex_ck/last.h5 "explain without --method" o_ex9 -- explain ex_ck/last.h5 --data good.h5 -o o_ex9
+bad_case ex_ck/last.h5 "explain without -o DIR" - -- explain ex_ck/last.h5 --data good.h5 --method saliency
+bad_case ex_ck/last.h5 "explain --mistakes with --indices" o_ex10 -- explain ex_ck/last.h5 --data good.h5 --method saliency --mistakes 2 --indices 1 -o o_ex10
+bad_case i_ok/ "explain --images with --indices" o_ex11 -- explain ex_ck/last.h5 --images i_ok --method saliency --indices 1 -o o_ex11
+bad_case ex_ck/last.h5 "explain --epsilon 0" o_ex12 -- explain ex_ck/last.h5 --data good.h5 --method elrp --epsilon 0 -o o_ex12
+bad_case ex_ck/last.h5 "explain --class -1" o_ex13 -- explain ex_ck/last.h5 --data good.h5 --method saliency --class -1 -o o_ex13
+bad_case ck/last.h5 "explain --mistakes of a regression model" o_ex14 -- explain ck/last.h5 --data synthetic:sqrt:16 --method saliency --mistakes 2 -o o_ex14 --raw o_ex14/raw.h5
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"
