@@ -258,7 +258,8 @@ static void t_gradient_fd(void)
 static void t_gradient_fd_bn(void)
 {
     gradient_fd("Conv2D(3, (2, 2), activation=\"tanh\", input_shape=(4, 4, 2))\n"
-                "BatchNormalization(beta_initializer=\"ones\", moving_variance_initializer=\"ones\")\n"
+                "BatchNormalization(beta_initializer=\"ones\",\n"
+                "                   moving_variance_initializer=\"ones\")\n"
                 "Activation(\"sigmoid\")\n"
                 "GlobalAveragePooling2D()\n"
                 "Dense(3)\n", 2);
@@ -368,7 +369,8 @@ static void t_sigmoid_sign(void)
 static void t_refusals(void)
 {
     nn_model m;
-    CU_ASSERT_FATAL(build("Embedding(10, 4, input_length=3)\nFlatten()\nDense(2)\n", &m, 1) == NN_OK);
+    CU_ASSERT_FATAL(build("Embedding(10, 4, input_length=3)\nFlatten()\nDense(2)\n", &m, 1) ==
+                    NN_OK);
     nn_error e = {0};
     CU_ASSERT(nn_attr_check(&m, &e) == NN_EINVAL);
     CU_ASSERT(tu_contains(e.msg, "integer ids"));

@@ -217,7 +217,8 @@ static int select_samples(explain_args *a, nn_model *m, cli_input *in, nn_dist *
     if (!in->labelled || !cli_is_classifier(m))
         return nn_err(e, NN_EINVAL, "--mistakes needs a classifier and labelled data (%s)",
                       in->what);
-    float *p = malloc(lim * (size_t)K * sizeof *p), *y = malloc(lim * (size_t)in->ds.ydim * sizeof *y);
+    float *p = malloc(lim * (size_t)K * sizeof *p);
+    float *y = malloc(lim * (size_t)in->ds.ydim * sizeof *y);
     float *conf = malloc(lim * sizeof *conf);
     int rc = !p || !y || !conf ? nn_err(e, NN_ENOMEM, "out of memory") : NN_OK;
     if (!rc)

@@ -90,7 +90,9 @@ int attr_open(attr_exec *ax, nn_model *m, int B, nn_error *e)
         ax->saved[3 * i + 1] = l->dy_is_preact;
         ax->saved[3 * i + 2] = l->mask_relu;
         ax->act[i] = l->act;
-        ax->kind[i] = layer_has_no_z(l) ? ATTR_PLAIN : l->ops->fusion->pure ? ATTR_PURE : ATTR_FUSED;
+        ax->kind[i] = layer_has_no_z(l)        ? ATTR_PLAIN
+                      : l->ops->fusion->pure ? ATTR_PURE
+                                             : ATTR_FUSED;
         for (int k = 0; k < l->nin; k++)
             if (nn_shape_size(&l->ins[k]) > widest)
                 widest = nn_shape_size(&l->ins[k]);
@@ -191,9 +193,11 @@ float attr_score(const attr_exec *ax, int r, int c)
     int unit, L = ax->L;
     float sign;
     attr_target(ax, c, &unit, &sign);
-    const float *o = !ax->logit ? out_of(ax, NULL, L - 1, 0)
-                     : ax->kind[L - 1] == ATTR_PURE ? out_of(ax, NULL, ax->m->layers[L - 1].inp[0], 0)
-                                                    : ax->z[L - 1];
+    const float *o = ax->z[L - 1];
+    if (!ax->logit)
+        o = out_of(ax, NULL, L - 1, 0);
+    else if (ax->kind[L - 1] == ATTR_PURE)   /* the logit is its input */
+        o = out_of(ax, NULL, ax->m->layers[L - 1].inp[0], 0);
     return sign * o[(size_t)r * (size_t)ax->K + (size_t)unit];
 }
 

@@ -144,7 +144,8 @@ static int gradcam(attr_run *R, int n, float *out, nn_error *e)
     if (!cam)
         return nn_err(e, NN_ENOMEM, "out of memory for Grad-CAM");
     for (int r = 0; r < n; r++) {
-        const float *A = R->ax.y[R->layer] + (size_t)r * fo, *G = R->ax.dy[R->layer] + (size_t)r * fo;
+        const float *A = R->ax.y[R->layer] + (size_t)r * fo;     /* (OH, OW, F) */
+        const float *G = R->ax.dy[R->layer] + (size_t)r * fo;    /* d score / dA */
         double w[4096];
         for (int f = 0; f < F && f < 4096; f++) {
             double s = 0;
