@@ -823,6 +823,30 @@ bad_case mlp.nn "plot-model -o .png without Graphviz's dot on PATH" pm6.png -- p
 PATH=$T/pm_fake:$PM_PATH
 bad_case mlp.nn "plot-model: Graphviz's dot fails (half a PNG written)" pm7.png -- plot-model mlp.nn -o pm7.png
 PATH=$PM_PATH
+# ---- explain (issue 19: src/cli/cmd_explain.c, src/train/attribution.c): refused before any
+# PNG or --raw file is written
+"$NN" train cnn.nn --data good.h5 --out ex_ck --verbose 0 --no-test >/dev/null 2>&1
+spec ex_emb.nn 'Embedding(100, 2, input_length=1)
+Flatten()
+Dense(1)
+compile(loss="mse", optimizer=Adam())'
+"$NN" train ex_emb.nn --data synthetic:sqrt:32 --out ex_emb --verbose 0 --no-test >/dev/null 2>&1
+[ $H5PY -eq 1 ] && h5py_file ex_rgb.h5 "f['train/x'] = np.zeros((4, 8, 8, 3), np.uint8); f['train/y'] = np.zeros(4, np.int32)"
+bad_case ex_ck/last.h5 "explain --method lime (unknown method)" o_ex1 -- explain ex_ck/last.h5 --data good.h5 --method lime -o o_ex1 --raw o_ex1/raw.h5
+bad_case ex_ck/last.h5 "explain --class 10 of a 10-class model" o_ex2 -- explain ex_ck/last.h5 --data good.h5 --method saliency --class 10 -o o_ex2 --raw o_ex2/raw.h5
+h5case ex_rgb.h5 "explain: RGB samples for a grey (8, 8, 1) model" o_ex3 -- explain ex_ck/last.h5 --data ex_rgb.h5 --method grad_input -o o_ex3 --raw o_ex3/raw.h5
+bad_case ex_emb/last.h5 "explain: a model whose first layer is an Embedding (ids have no gradient)" o_ex4 -- explain ex_emb/last.h5 --data synthetic:sqrt:8 --method saliency -o o_ex4 --raw o_ex4/raw.h5
+bad_case ex_ck/last.h5 "explain --method all --layer naming a Dense layer (Grad-CAM)" o_ex5 -- explain ex_ck/last.h5 --data good.h5 --method all --layer dense -o o_ex5 --raw o_ex5/raw.h5
+bad_case ex_ck/last.h5 "explain --indices past the end" o_ex6 -- explain ex_ck/last.h5 --data good.h5 --method saliency --indices 1,99999 -o o_ex6 --raw o_ex6/raw.h5
+bad_case ex_ck/last.h5 "explain --window larger than the image" o_ex7 -- explain ex_ck/last.h5 --data good.h5 --method occlusion --window 9 -o o_ex7 --raw o_ex7/raw.h5
+bad_case ex_ck/last.h5 "explain --baseline of a word" o_ex8 -- explain ex_ck/last.h5 --data good.h5 --method deeplift --baseline black -o o_ex8
+bad_case ex_ck/last.h5 "explain without --method" o_ex9 -- explain ex_ck/last.h5 --data good.h5 -o o_ex9
+bad_case ex_ck/last.h5 "explain without -o DIR" - -- explain ex_ck/last.h5 --data good.h5 --method saliency
+bad_case ex_ck/last.h5 "explain --mistakes with --indices" o_ex10 -- explain ex_ck/last.h5 --data good.h5 --method saliency --mistakes 2 --indices 1 -o o_ex10
+bad_case i_ok/ "explain --images with --indices" o_ex11 -- explain ex_ck/last.h5 --images i_ok --method saliency --indices 1 -o o_ex11
+bad_case ex_ck/last.h5 "explain --epsilon 0" o_ex12 -- explain ex_ck/last.h5 --data good.h5 --method elrp --epsilon 0 -o o_ex12
+bad_case ex_ck/last.h5 "explain --class -1" o_ex13 -- explain ex_ck/last.h5 --data good.h5 --method saliency --class -1 -o o_ex13
+bad_case ck/last.h5 "explain --mistakes of a regression model" o_ex14 -- explain ck/last.h5 --data synthetic:sqrt:16 --method saliency --mistakes 2 -o o_ex14 --raw o_ex14/raw.h5
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

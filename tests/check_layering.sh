@@ -21,7 +21,7 @@ declare -A OWNER=(
   [prefetch]=data [sequences]=data
   [dist]=mpi [timeline]=mpi [watchdog]=mpi [grad_sync]=mpi
   [model]=train [loss]=train [optim]=train [lr_schedule]=train [confusion]=train [fit]=train
-  [evaluate]=train [predict]=train [history]=train [callbacks]=train
+  [evaluate]=train [predict]=train [history]=train [callbacks]=train [attribution]=train
   [checkpoint]=io [keras]=io
 )
 

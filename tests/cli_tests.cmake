@@ -24,6 +24,13 @@ add_test(NAME cli_eval_predict
 # slow down steeply on a loaded machine, hence the margin.
 set_tests_properties(cli_eval_predict PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 900)
 
+# nntrain explain: PNG per image and --raw maps of a CNN and a graph model
+# trained here, on 1 and 2 ranks (tests/cli/explain.sh).
+add_test(NAME cli_explain
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/explain.sh $<TARGET_FILE:nntrain>
+    ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:nn_mkimage>)
+set_tests_properties(cli_explain PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 600)
+
 # The checkpoint test_checkpoint leaves in the build dir (ckpt_check.h5) and
 # the Keras fixtures have what Keras's load_model needs, checked with h5py by
 # scripts/check_keras_h5.py (exit 77 = skipped when python3-h5py is missing).

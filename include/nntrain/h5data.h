@@ -46,6 +46,19 @@ typedef struct nn_h5_meta {
 int nn_h5_write(const char *path, const nn_h5_split *splits, int nsplits,
                 const nn_h5_meta *meta, nn_error *e);
 
+/* One float32 array of a plain HDF5 file (nn_h5_write_arrays). */
+typedef struct nn_h5_array {
+    const char *name;
+    const float *data;
+    int ndim;                  /* 1..NN_MAX_DIMS + 1 (a batch and a sample) */
+    size_t dims[NN_MAX_DIMS + 1];
+} nn_h5_array;
+
+/* Writes the n arrays as datasets of path, plus (sname != NULL) a dataset
+ * sname of nstr variable-length strings; atomically, as nn_h5_write. */
+int nn_h5_write_arrays(const char *path, const nn_h5_array *a, int n, const char *sname,
+                       const char *const *strings, size_t nstr, nn_error *e);
+
 /* Opens split of an nntrain HDF5 file for reading (validates the schema:
  * every problem is named with the file and dataset). Reads gather only the
  * requested samples (hyperslab selections), so a rank holds only its batch. */

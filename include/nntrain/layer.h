@@ -73,6 +73,10 @@ typedef struct nn_layer_fusion {
     /* max(relu(x)) == relu(max(x)) and backward honours l->mask_relu, so a
      * ReLU below can hand its derivative to this layer (max pooling) */
     int commutes_relu;
+    /* 1: the layer is its activation alone, y = act(x) elementwise when
+     * l->act is not linear (Activation, Softmax, a plain ReLU): attribution
+     * (nntrain/attribution.h) reads x as the pre-activation */
+    int pure;
 } nn_layer_fusion;
 
 /* Optional team mode, for a layer whose weights outweigh a thread's rows (a
@@ -189,6 +193,9 @@ typedef struct nn_layer_ops {
      * (BatchNormalization): the executor calls them once over all B rows,
      * never per thread slice or cache chunk. */
     int whole_batch;
+    /* 1: the input is integer ids (Embedding): backward has no dL/dx (it
+     * writes zeros), so nothing can be attributed to the input */
+    int no_dx;
 
     /* Optional capabilities; NULL: the layer has none. */
     const nn_layer_fusion *fusion;

@@ -96,6 +96,7 @@ int cmd_train(int argc, char **argv, nn_dist *d);
 int cmd_evaluate(int argc, char **argv, nn_dist *d);
 int cmd_predict(int argc, char **argv, nn_dist *d);
 int cmd_analyze(int argc, char **argv, nn_dist *d);
+int cmd_explain(int argc, char **argv, nn_dist *d);
 /* Dataset tools (serial, no MPI): convert idx|cifar10|csv, inspect, split. */
 int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);

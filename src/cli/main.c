@@ -26,6 +26,9 @@ static void usage(FILE *f)
             "  analyze MODEL.h5 --data SRC [-o DIR]\n"
             "                                    first-layer weight images, most confident\n"
             "                                    example per class (PNG + CSV)\n"
+            "  explain MODEL.h5 --images DIR|--data SRC --method M -o DIR\n"
+            "                                    attribution maps (saliency, integrated\n"
+            "                                    gradients, DeepLIFT, Grad-CAM, ...) as PNG\n"
             "  convert idx|cifar10|csv|images|sequences SRC -o OUT.h5\n"
             "                                    convert a dataset to an nntrain HDF5 file\n"
             "  inspect FILE.h5                   shapes, classes, duplicates, checksums\n"
@@ -73,7 +76,8 @@ int main(int argc, char **argv)
         return cmd_split(argc, argv);
     if (!strcmp(cmd, "augment-preview"))
         return cmd_augment_preview(argc, argv);
-    if (!strcmp(cmd, "evaluate") || !strcmp(cmd, "predict") || !strcmp(cmd, "analyze")) {
+    if (!strcmp(cmd, "evaluate") || !strcmp(cmd, "predict") || !strcmp(cmd, "analyze") ||
+        !strcmp(cmd, "explain")) {
         nn_dist d;
         nn_error e = {0};
         if (nn_dist_init(&argc, &argv, &d, &e)) {
@@ -82,6 +86,7 @@ int main(int argc, char **argv)
         }
         int rc = !strcmp(cmd, "evaluate") ? cmd_evaluate(argc, argv, &d)
                  : !strcmp(cmd, "predict") ? cmd_predict(argc, argv, &d)
+                 : !strcmp(cmd, "explain") ? cmd_explain(argc, argv, &d)
                                            : cmd_analyze(argc, argv, &d);
         nn_dist_finalize(&d);
         return rc;

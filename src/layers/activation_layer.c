@@ -101,7 +101,7 @@ const nn_layer_ops nn_softmax_ops = {
     .forward = activation_forward,
     .backward = activation_backward,
     .destroy = NULL,
-    .fusion = &nn_layer_fuses_act,
+    .fusion = &nn_layer_is_act,
 };
 
 const nn_layer_ops nn_activation_ops = {
@@ -116,5 +116,5 @@ const nn_layer_ops nn_activation_ops = {
     .forward = activation_forward,
     .backward = activation_backward,
     .destroy = NULL,
-    .fusion = &nn_layer_fuses_act,
+    .fusion = &nn_layer_is_act,
 };

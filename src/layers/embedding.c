@@ -204,4 +204,5 @@ const nn_layer_ops nn_embedding_ops = {
     .forward = embedding_forward,
     .backward = embedding_backward,
     .destroy = embedding_destroy,
+    .no_dx = 1,
 };

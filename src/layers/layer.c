@@ -303,6 +303,7 @@ int nn_layer_need_image(const nn_layer *l, nn_error *e)
 }
 
 const nn_layer_fusion nn_layer_fuses_act = {.act = 1};
+const nn_layer_fusion nn_layer_is_act = {.act = 1, .pure = 1};
 
 int nn_layer_no_param_specs(const nn_layer *l, nn_param_spec *specs)
 {

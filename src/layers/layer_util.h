@@ -66,6 +66,8 @@ int nn_layer_need_image(const nn_layer *l, nn_error *e);
 
 /* ops->fusion of a layer that applies its own activation l->act. */
 extern const nn_layer_fusion nn_layer_fuses_act;
+/* The same for a layer that is only its activation (fusion.pure). */
+extern const nn_layer_fusion nn_layer_is_act;
 
 /* param_specs / init_params of a layer without parameters. */
 int nn_layer_no_param_specs(const nn_layer *l, nn_param_spec *specs);

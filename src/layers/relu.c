@@ -128,7 +128,7 @@ const nn_layer_ops nn_relu_ops = {
     .backward = relu_backward,
     .destroy = NULL,
     .bwd_skips = NN_SKIPS_Y,
-    .fusion = &nn_layer_fuses_act,
+    .fusion = &nn_layer_is_act,
 };
 
 const nn_layer_ops nn_leaky_relu_ops = {
