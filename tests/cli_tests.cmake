@@ -64,6 +64,12 @@ add_test(NAME cli_keras_writers
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/keras_writers.sh $<TARGET_FILE:nntrain>)
 set_tests_properties(cli_keras_writers PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300)
 
+# The seeds' Iris example on python3-sklearn's iris.csv (skipped when absent).
+add_test(NAME cli_iris
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/iris.sh $<TARGET_FILE:nntrain>)
+set_tests_properties(cli_iris PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300
+  SKIP_RETURN_CODE 77)
+
 # Real Keras files from ../shared/data/keras-real (skipped when absent):
 # summary totals, and predict against scripts/keras_real_check.py (PyTorch).
 add_test(NAME cli_keras_real
