@@ -86,16 +86,18 @@ void kz_snake(const char *cls, char *out, size_t len)
     }
     b[k] = 0;
     /* ([a-z])([A-Z]) -> \1_\2, then lower case */
+    if (!len)
+        return;
     k = 0;
-    for (size_t i = 0; b[i] && k + 3 < len; i++) {
-        out[k++] = (char)tolower((unsigned char)b[i]);
-        if (islower((unsigned char)b[i]) && isupper((unsigned char)b[i + 1])) {
+    for (size_t i = 0; b[i] && k + 1 < len; i++) {
+        if (i && islower((unsigned char)b[i - 1]) && isupper((unsigned char)b[i])) {
+            if (k + 2 >= len)
+                break;
             out[k++] = '_';
-            out[k++] = (char)tolower((unsigned char)b[++i]);
         }
+        out[k++] = (char)tolower((unsigned char)b[i]);
     }
-    if (len)
-        out[k < len ? k : len - 1] = 0;
+    out[k] = 0;
 }
 
 static int zip_fail(const char *path, zip_error_t *ze, nn_error *e)
