@@ -65,6 +65,28 @@ keras3_seq_bn keras 75
 keras3_func_add keras 67
 TABLE
 
+# tf.keras 2.13-2.15 wrote the .keras weights under _layer_checkpoint_dependencies/ rather
+# than layers/; newer Keras 3 InputLayers add "optional": false. A copy of the Functional
+# with both (needs h5py to rewrite model.weights.h5) predicts the same outputs.
+if /usr/bin/python3 -c 'import h5py' 2>/dev/null; then
+    /usr/bin/python3 - "$FIX/keras3_func_add.keras" tf213.keras <<'PY'
+import io, json, sys, zipfile, h5py
+src = zipfile.ZipFile(sys.argv[1])
+h5 = io.BytesIO(src.read("model.weights.h5"))
+with h5py.File(h5, "r+") as f:
+    f.move("layers", "_layer_checkpoint_dependencies")
+cfg = json.loads(src.read("config.json"))
+cfg["config"]["layers"][0]["config"]["optional"] = False
+with zipfile.ZipFile(sys.argv[2], "w") as z:
+    z.writestr("metadata.json", json.dumps({"keras_version": "2.13.1"}))
+    z.writestr("config.json", json.dumps(cfg))
+    z.writestr("model.weights.h5", h5.getvalue())
+PY
+    predict_check "a tf.keras 2.13 .keras (_layer_checkpoint_dependencies)" tf213.keras keras3_func_add
+else
+    echo "skip tf.keras 2.13 .keras variant: no /usr/bin/python3 with h5py"
+fi
+
 # the Keras 3 Sequential keeps its layer names (its weights file does not)
 if "$NN" summary "$FIX/keras3_seq_bn.keras" >s.out 2>&1 && grep -q '^ hidden (Dense)' s.out &&
     grep -q '^ norm (BatchNormalization) .* 24 *$' s.out && grep -qx 'Non-trainable params: 12' s.out; then
