@@ -28,9 +28,9 @@ done
 # pgrep/pkill/ps (tests), valgrind.
 # scripts/fresh_check.sh runs this on such a root.
 PKGS=(build-essential cmake pkg-config libopenblas-dev libopenmpi-dev openmpi-bin
-      libhdf5-dev libcunit1-dev libstb-dev libcjson-dev zlib1g-dev
+      libhdf5-dev libcunit1-dev libstb-dev libcjson-dev libzip-dev zlib1g-dev
       dataset-fashion-mnist python3 python3-numpy python3-h5py python3-torch
-      python3-matplotlib python3-pil graphviz
+      python3-matplotlib python3-pil python3-sklearn graphviz
       slurm-wlm munge iproute2 procps valgrind curl ca-certificates)
 
 missing=()

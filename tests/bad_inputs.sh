@@ -847,6 +847,48 @@ bad_case i_ok/ "explain --images with --indices" o_ex11 -- explain ex_ck/last.h5
 bad_case ex_ck/last.h5 "explain --epsilon 0" o_ex12 -- explain ex_ck/last.h5 --data good.h5 --method elrp --epsilon 0 -o o_ex12
 bad_case ex_ck/last.h5 "explain --class -1" o_ex13 -- explain ex_ck/last.h5 --data good.h5 --method saliency --class -1 -o o_ex13
 bad_case ck/last.h5 "explain --mistakes of a regression model" o_ex14 -- explain ck/last.h5 --data synthetic:sqrt:16 --method saliency --mistakes 2 -o o_ex14 --raw o_ex14/raw.h5
+# ---- keras zip / writers (issue 18: src/io/keras_zip.c, src/data/csv_sklearn.c): Keras 3
+# .keras files cut short, corrupt (CRC), without config.json or with weights that do not match
+# it; scikit-learn style CSV files (convert csv --sklearn) whose header counts are wrong
+KZ=$HERE/fixtures/keras_writers/keras3_seq_bn.keras
+KZD="--data $HERE/fixtures/keras_writers/keras3_seq_bn.io.h5"
+head -c 9000 "$KZ" >kz_cut.keras
+cp "$KZ" kz_crc.keras && chmod u+w kz_crc.keras
+printf 'XXXXXXXX' | dd of=kz_crc.keras bs=1 seek=6000 conv=notrunc 2>/dev/null
+LC_ALL=C sed 's/config\.json/config.jsun/g' "$KZ" >kz_noconfig.keras
+echo "not a zip" >kz_text.keras
+cp "$KZ" kz_seq.keras
+if [ -x "$PY" ]; then
+    $PY - "$KZ" <<'P'
+import json, sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+with zipfile.ZipFile("kz_mismatch.keras", "w") as z:
+    for n in src.namelist():
+        d = src.read(n)
+        if n == "config.json":   # 7 units in the config, 6 in the weights
+            c = json.loads(d)
+            c["config"]["layers"][1]["config"]["units"] = 7
+            d = json.dumps(c).encode()
+        z.writestr(n, d)
+P
+fi
+printf 'Dense(6, activation="relu", input_shape=(4,), name="hidden")\nDense(3, name="probs")\n' >kz_spec.nn
+bad_case kz_cut.keras ".keras zip cut at 9000 bytes" - -- summary kz_cut.keras
+bad_case kz_crc.keras ".keras zip with 8 bytes overwritten (CRC)" - -- predict kz_crc.keras $KZD
+bad_case kz_noconfig.keras ".keras zip without config.json" o_kz1 -- train kz_noconfig.keras $KZD --out o_kz1
+bad_case kz_text.keras "a text file named .keras" - -- evaluate kz_text.keras $KZD
+[ -x "$PY" ] && bad_case kz_mismatch.keras ".keras: Dense(7) in config.json, (4, 6) kernel in model.weights.h5" - -- summary kz_mismatch.keras
+bad_case kz_crc.keras "--init-weights from a corrupt .keras" o_kz2 -- train kz_spec.nn $KZD --init-weights kz_crc.keras --out o_kz2
+bad_case kz_seq.keras "--resume from a .keras file" o_kz3 -- train kz_spec.nn $KZD --out o_kz3 --resume kz_seq.keras
+printf '150,4,setosa,versicolor,virginica\n5.1,3.5,1.4,0.2,0\n4.9,3.0,1.4,0.2,0\n' >sk_count.csv
+printf '3,4,setosa,versicolor,virginica\n5.1,3.5,1.4,0.2,0\n4.9,3.0,1.4,0\n7.0,3.2,4.7,1.4,1\n' >sk_fields.csv
+printf 'sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,0\n' >sk_header.csv
+printf '2,4,setosa,versicolor\n5.1,3.5,1.4,0.2,0\n6.3,3.3,6.0,2.5,2\n' >sk_class.csv
+bad_case sk_count.csv "--sklearn: the header says 150 samples, 2 rows" sk1.h5 -- convert csv sk_count.csv --sklearn -o sk1.h5
+bad_case sk_fields.csv "--sklearn: a row of 4 fields for 4 features + class" sk2.h5 -- convert csv sk_fields.csv --sklearn -o sk2.h5
+bad_case sk_header.csv "--sklearn on a CSV with a named header" sk3.h5 -- convert csv sk_header.csv --sklearn -o sk3.h5
+bad_case sk_class.csv "--sklearn: class index 2 with 2 class names" sk4.h5 -- convert csv sk_class.csv --sklearn -o sk4.h5
+bad_case sk_count.csv "--sklearn with --label-column" sk5.h5 -- convert csv sk_count.csv --sklearn --label-column species -o sk5.h5
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

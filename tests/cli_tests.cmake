@@ -65,6 +65,18 @@ if(NN_PYTHON3 AND TEST test_keras_func)
     SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
 
+# Keras files as each writer writes them (tests/fixtures/keras_writers):
+# summary totals, predict against the generator's PyTorch outputs.
+add_test(NAME cli_keras_writers
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/keras_writers.sh $<TARGET_FILE:nntrain>)
+set_tests_properties(cli_keras_writers PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300)
+
+# The seeds' Iris example on python3-sklearn's iris.csv (skipped when absent).
+add_test(NAME cli_iris
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/iris.sh $<TARGET_FILE:nntrain>)
+set_tests_properties(cli_iris PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300
+  SKIP_RETURN_CODE 77)
+
 # Real Keras files from ../shared/data/keras-real (skipped when absent):
 # summary totals, and predict against scripts/keras_real_check.py (PyTorch).
 add_test(NAME cli_keras_real

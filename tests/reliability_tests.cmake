@@ -56,7 +56,7 @@ if(NN_VALGRIND AND NOT NN_SANITIZE AND NOT NN_FUZZ)
     target_compile_definitions(nntrain_portable PRIVATE ${HDF5_C_DEFINITIONS}
       NN_VERSION="${PROJECT_VERSION}")
     target_link_libraries(nntrain_portable PRIVATE MPI::MPI_C PkgConfig::OPENBLAS
-      PkgConfig::CJSON ${HDF5_C_LIBRARIES} ZLIB::ZLIB Threads::Threads ${M_LIB})
+      PkgConfig::CJSON PkgConfig::LIBZIP ${HDF5_C_LIBRARIES} ZLIB::ZLIB Threads::Threads ${M_LIB})
     set(NN_VG_BIN $<TARGET_FILE:nntrain_portable>)
   endif()
   add_test(NAME valgrind_memcheck

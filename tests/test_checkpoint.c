@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/keras_zip.h"
 #include "nntrain/checkpoint.h"
 #include "nntrain/keras.h"
 #include "testutil.h"
@@ -954,6 +955,33 @@ static void test_save_failures(void)
     rm_dir(dir);
 }
 
+/* The weights of a .keras file are found by the class name in snake_case:
+ * the right side is what Keras's naming.to_snake_case returns (its three
+ * regular expressions run in Python), for every class nntrain imports and a
+ * few that show its rules (LeakyReLU -> leaky_re_lu). */
+static void test_keras_snake(void)
+{
+    static const char *const cases[][2] = {
+        {"Dense", "dense"}, {"Conv2D", "conv2d"}, {"Conv2DTranspose", "conv2d_transpose"},
+        {"MaxPooling2D", "max_pooling2d"}, {"AveragePooling2D", "average_pooling2d"},
+        {"GlobalAveragePooling2D", "global_average_pooling2d"},
+        {"BatchNormalization", "batch_normalization"}, {"SimpleRNN", "simple_rnn"},
+        {"LSTM", "lstm"}, {"UpSampling2D", "up_sampling2d"}, {"ZeroPadding2D", "zero_padding2d"},
+        {"LeakyReLU", "leaky_re_lu"}, {"ReLU", "re_lu"}, {"PReLU", "p_re_lu"},
+        {"InputLayer", "input_layer"}, {"Embedding", "embedding"}, {"ABCDef", "abc_def"},
+        {"Add", "add"}, {"Concatenate", "concatenate"}, {"My.Layer", "my_layer"},
+    };
+    char out[128];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kz_snake(cases[i][0], out, sizeof out);
+        if (strcmp(out, cases[i][1]))
+            fprintf(stderr, "kz_snake(%s) = %s, Keras: %s\n", cases[i][0], out, cases[i][1]);
+        CU_ASSERT_STRING_EQUAL(out, cases[i][1]);
+    }
+    kz_snake("BatchNormalization", out, 6);   /* cut, still terminated */
+    CU_ASSERT_STRING_EQUAL(out, "batch");
+}
+
 int main(void)
 {
     static const tu_test tests[] = {
@@ -969,6 +997,7 @@ int main(void)
         {"truncated, corrupt and missing files", test_truncated_corrupt},
         {"misshaped or missing weights, optimizer mismatch", test_wrong_shapes},
         {"failed saves leave no temp file", test_save_failures},
+        {".keras weights groups: Keras's snake_case class names", test_keras_snake},
         {NULL, NULL},
     };
     return tu_main("checkpoint", tests);

@@ -21,6 +21,9 @@ typedef struct nn_convert_opts {
     int compress;                    /* gzip level 0..9 for x (0: none) */
     const char *label_column;        /* CSV: column of class labels (strings or integers) */
     const char *target_columns;      /* CSV: "a,b": float regression targets */
+    int sklearn;                     /* CSV: scikit-learn's bundled table (iris.csv):
+                                        header "n_samples,n_features,class names...",
+                                        rows of n_features values and a class index */
     const char *const *class_names;  /* IDX: names for labels 0..nclass_names-1 (else
                                         Fashion-MNIST's when the path says so, or digits) */
     int nclass_names;
@@ -58,7 +61,10 @@ int nn_convert_cifar10(const char *dir, const char *out, const nn_convert_opts *
 /* A CSV file with a header row: o->label_column (classification: labels are
  * mapped to sorted class names, numerically when all are integers) or
  * o->target_columns (regression); every other column is a float32 feature.
- * Written as /train. Errors name file:line and the column. */
+ * With o->sklearn, scikit-learn's layout instead (the header gives the
+ * counts and the class names; the last column is the class index), checked
+ * against the header's counts. Written as /train. Errors name file:line and
+ * the column. */
 int nn_convert_csv(const char *csv, const char *out, const nn_convert_opts *o,
                    nn_convert_stats *st, nn_error *e);
 

@@ -18,8 +18,8 @@
 static const char *help =
     "usage: nntrain convert idx DIR -o OUT.h5 [options]\n"
     "       nntrain convert cifar10 DIR -o OUT.h5 [options]\n"
-    "       nntrain convert csv FILE.csv (--label-column NAME | --target-columns A,B)\n"
-    "                              -o OUT.h5 [options]\n"
+    "       nntrain convert csv FILE.csv (--label-column NAME | --target-columns A,B |\n"
+    "                              --sklearn) -o OUT.h5 [options]\n"
     "       nntrain convert images DIR=label [DIR=label ...] -o OUT.h5 [options]\n"
     "                              (see nntrain convert images --help)\n"
     "       nntrain convert sequences FILE.txt --maxlen L -o OUT.h5 [options]\n"
@@ -41,7 +41,10 @@ static const char *help =
     "  --class-names A,B,...   idx: names of labels 0, 1, ... (default: Fashion-MNIST's\n"
     "                          when DIR mentions fashion, else the digits)\n"
     "  --label-column NAME     csv: class labels (strings or integers), classes sorted\n"
-    "  --target-columns A,B    csv: float regression targets\n";
+    "  --target-columns A,B    csv: float regression targets\n"
+    "  --sklearn               csv: scikit-learn's bundled tables (sklearn/datasets/data/\n"
+    "                          iris.csv): header \"n_samples,n_features,class names...\",\n"
+    "                          rows of features and a class index\n";
 
 void cli_convert_report(const nn_convert_stats *st, const char *out, int dedupe)
 {
@@ -89,7 +92,8 @@ int cmd_convert(int argc, char **argv)
     cli_opt opts[] = {{"--out", 1, 0, 0},          {"--dedupe", 0, 0, 0},
                       {"--compress", 1, 0, 0},     {"--class-names", 1, 0, 0},
                       {"--label-column", 1, 0, 0}, {"--target-columns", 1, 0, 0},
-                      {"--help", 0, 0, 0},         {NULL, 0, 0, 0}};
+                      {"--sklearn", 0, 0, 0},      {"--help", 0, 0, 0},
+                      {NULL, 0, 0, 0}};
     const char *kind = argc > 2 ? argv[2] : NULL;
     if (!kind || !strcmp(kind, "--help") || !strcmp(kind, "-h")) {
         fputs(help, kind ? stdout : stderr);
@@ -107,7 +111,8 @@ int cmd_convert(int argc, char **argv)
         return cli_help(NULL, help);
     nn_convert_opts o = {.dedupe = cli_find(opts, "--dedupe")->given,
                          .label_column = cli_find(opts, "--label-column")->value,
-                         .target_columns = cli_find(opts, "--target-columns")->value};
+                         .target_columns = cli_find(opts, "--target-columns")->value,
+                         .sklearn = cli_find(opts, "--sklearn")->given};
     const char *out = cli_find(opts, "--out")->value;
     int is_idx = !strcmp(kind, "idx"), is_cifar = !strcmp(kind, "cifar10"),
         is_csv = !strcmp(kind, "csv");
@@ -123,13 +128,15 @@ int cmd_convert(int argc, char **argv)
         rc = cli_int(opts, "--compress", &o.compress, &e);
     if (!rc && (o.compress < 0 || o.compress > 9))
         rc = nn_err(&e, NN_EINVAL, "--compress must be 0..9, got %d", o.compress);
-    if (!rc && !is_csv && (o.label_column || o.target_columns))
-        rc = nn_err(&e, NN_EINVAL, "--label-column and --target-columns are for csv only");
+    if (!rc && !is_csv && (o.label_column || o.target_columns || o.sklearn))
+        rc = nn_err(&e, NN_EINVAL, "--label-column, --target-columns and --sklearn are for csv "
+                    "only");
     if (!rc && !is_idx && cli_find(opts, "--class-names")->given)
         rc = nn_err(&e, NN_EINVAL, "--class-names is for idx only");
-    if (!rc && is_csv && !o.label_column == !o.target_columns)
-        rc = nn_err(&e, NN_EINVAL, "convert csv needs either --label-column NAME "
-                    "(classification) or --target-columns A,B (regression)");
+    if (!rc && is_csv && (!o.label_column + !o.target_columns + !o.sklearn) != 2)
+        rc = nn_err(&e, NN_EINVAL, "convert csv needs one of --label-column NAME "
+                    "(classification), --target-columns A,B (regression) or --sklearn "
+                    "(scikit-learn's tables: the classes from the header)");
     char *names_buf = NULL;
     const char *names[MAX_CLASS_NAMES];
     if (!rc && cli_find(opts, "--class-names")->given) {

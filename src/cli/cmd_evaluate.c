@@ -24,8 +24,8 @@
 static const char *help =
     "usage: nntrain evaluate MODEL.h5 --data SRC [options]\n"
     "\n"
-    "Loss and metrics of a trained model (an nntrain checkpoint or a Keras 2 .h5\n"
-    "saved by model.save) on a dataset; for a classifier also the confusion\n"
+    "Loss and metrics of a trained model (an nntrain checkpoint, a Keras 2 .h5\n"
+    "saved by model.save or a Keras 3 .keras file) on a dataset; for a classifier also the confusion\n"
     "matrix, per-class accuracy and the most confident wrong predictions.\n"
     "Under mpirun/srun the samples are shared out over the ranks.\n"
     "\n"

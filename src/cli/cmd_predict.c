@@ -22,8 +22,8 @@
 static const char *help =
     "usage: nntrain predict MODEL.h5 (--data SRC | --images DIR|FILE) [options]\n"
     "\n"
-    "Runs a trained model (an nntrain checkpoint or a Keras 2 .h5 saved by\n"
-    "model.save) and writes CSV: the file name (or sample index), one probability\n"
+    "Runs a trained model (an nntrain checkpoint, a Keras 2 .h5 saved by\n"
+    "model.save or a Keras 3 .keras file) and writes CSV: the file name (or sample index), one probability\n"
     "column per class and the predicted class (plus the true class when the data\n"
     "has labels). Under mpirun/srun the batches are shared out over the ranks.\n"
     "\n"

@@ -1,8 +1,8 @@
-/* nntrain summary MODEL.nn | MODEL.json | MODEL.h5: the Keras model.summary()
- * table of a spec, a Keras model.to_json() file, or a trained model file (an
- * nntrain checkpoint or a Keras 2 .h5 saved by model.save, loaded with
- * nn_ckpt_load_model). plot-model loads its model the same way
- * (cli_summary_model). */
+/* nntrain summary MODEL.nn | MODEL.json | MODEL.h5 | MODEL.keras: the Keras
+ * model.summary() table of a spec, a Keras model.to_json() file, or a trained
+ * model file (an nntrain checkpoint, a Keras 2 .h5 saved by model.save or a
+ * Keras 3 .keras file, loaded with nn_ckpt_load_model). plot-model loads its
+ * model the same way (cli_summary_model). */
 #include <stdio.h>
 
 #include "cli.h"
@@ -34,14 +34,15 @@ int cmd_summary(int argc, char **argv)
         if (!e.msg[0])
             nn_err(&e, NN_EINVAL, "summary needs one model spec or model file");
         cli_error(NULL, &e);
-        fprintf(stderr, "usage: nntrain summary MODEL.nn|MODEL.json|MODEL.h5\n");
+        fprintf(stderr, "usage: nntrain summary MODEL.nn|MODEL.json|MODEL.h5|MODEL.keras\n");
         return CLI_USAGE;
     }
     if (opts[0].given) {
-        printf("usage: nntrain summary MODEL.nn|MODEL.json|MODEL.h5\nPrints the layers, output "
+        printf("usage: nntrain summary MODEL.nn|MODEL.json|MODEL.h5|MODEL.keras\nPrints the "
+               "layers, output "
                "shapes and parameter counts of a model spec, of a Keras model.to_json()\n"
                "file, or of a trained model file (an nntrain checkpoint or a Keras 2 .h5 saved "
-               "by\nmodel.save; also .hdf5).\n");
+               "by\nmodel.save, also .hdf5; or a Keras 3 .keras file).\n");
         return CLI_OK;
     }
     nn_model m;

@@ -22,8 +22,8 @@
 
 static const char *help =
     "usage: nntrain train MODEL.nn --data SRC [options]\n"
-    "       nntrain train MODEL.h5 --data SRC [options]   (a Keras .h5 or a checkpoint,\n"
-    "                          trained further from its weights)\n"
+    "       nntrain train MODEL.h5 --data SRC [options]   (a Keras .h5 or .keras file or a\n"
+    "                          checkpoint, trained further from its weights)\n"
     "\n"
     "  --data SRC              training data: an nntrain HDF5 file (.h5, made by\n"
     "                          nntrain convert), an IDX directory (MNIST/Fashion-MNIST),\n"
@@ -67,7 +67,7 @@ static const char *help =
     "                          epoch). On SIGTERM/SIGUSR1 training stops at the next\n"
     "                          step, writes DIR/last.h5 and exits with status 75.\n"
     "  --init-weights FILE     start from the weights of the layers with the same names\n"
-    "                          in a checkpoint or Keras .h5 (transfer learning; freeze\n"
+    "                          in a checkpoint or Keras .h5/.keras (transfer learning; freeze\n"
     "                          layers with trainable=False in the spec)\n"
     "  --class-weight W0,W1,.. loss weight per class (Keras fit(class_weight=...))\n"
     "  --stop-after N          behave as if preempted after N optimizer steps (to test\n"

@@ -71,9 +71,6 @@ int cli_load_model(const char *path, nn_model *m, int speak, nn_error *e)
     if (ends_with(path, ".nn"))
         return nn_err(e, NN_EINVAL, "%s is a model spec without weights: give a trained model "
                       "file (a checkpoint or a Keras .h5 saved by model.save)", path);
-    if (ends_with(path, ".keras"))
-        return nn_err(e, NN_EFORMAT, "%s: the Keras 3 .keras (zip) format is not supported: "
-                      "save with model.save(\"model.h5\") (Keras 2 HDF5)", path);
     char **notes;
     int n, rc = nn_ckpt_load_model_notes(path, m, &notes, &n, e);
     for (int i = 0; !rc && speak && i < n; i++)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
 #include "h5priv.h"
 #include "nntrain/convert.h"
 
@@ -23,7 +24,7 @@
 
 enum { COL_FEATURE = 0, COL_LABEL = 1, COL_TARGET = 2 };
 
-static int read_whole(const char *path, char **out, nn_error *e)
+int csv_read_whole(const char *path, char **out, nn_error *e)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -64,7 +65,7 @@ static int read_whole(const char *path, char **out, nn_error *e)
     return NN_OK;
 }
 
-static char *trim(char *s)
+char *csv_trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
         s++;
@@ -76,8 +77,8 @@ static char *trim(char *s)
 
 /* Splits line in place into *fields; returns the count, or -1 after an
  * unterminated quote or text after a closing quote (message in e). */
-static int split_fields(char *line, char ***fields, int *cap, const char *path, int ln,
-                        nn_error *e)
+int csv_split_fields(char *line, char ***fields, int *cap, const char *path, int ln,
+                     nn_error *e)
 {
     int nf = 0;
     char *r = line;
@@ -228,7 +229,7 @@ static int assign_roles(char **head, int nc, const nn_convert_opts *o, int *role
     int rc = NN_OK;
     char *save = NULL;
     for (char *t = strtok_r(list, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
-        t = trim(t);
+        t = csv_trim(t);
         int c = 0;
         while (c < nc && strcmp(head[c], t))
             c++;
@@ -271,6 +272,11 @@ int nn_convert_csv(const char *csv, const char *out, const nn_convert_opts *o,
 {
     if (!csv || !out || !o)
         return nn_err(e, NN_EINVAL, "nn_convert_csv: need an input, an output and options");
+    if (o->sklearn && (o->label_column || o->target_columns))
+        return nn_err(e, NN_EINVAL, "%s: --sklearn takes the classes from the header: no "
+                      "--label-column or --target-columns", csv);
+    if (o->sklearn)
+        return csv_convert_sklearn(csv, out, o, st, e);
     if (!o->label_column == !o->target_columns)
         return nn_err(e, NN_EINVAL, "%s: give either --label-column NAME (classification) or "
                       "--target-columns A,B (regression)", csv);
@@ -280,7 +286,7 @@ int nn_convert_csv(const char *csv, const char *out, const nn_convert_opts *o,
     float *x = NULL, *yf = NULL;
     csv_label *lab = NULL;
     int32_t *y = NULL;
-    int rc = read_whole(csv, &text, e);
+    int rc = csv_read_whole(csv, &text, e);
     char *p = text;
     for (int ln = 1; !rc && p && *p; ln++) {
         char *nl = strchr(p, '\n'), *line = p;
@@ -290,9 +296,9 @@ int nn_convert_csv(const char *csv, const char *out, const nn_convert_opts *o,
         size_t len = strlen(line);
         if (len && line[len - 1] == '\r')
             line[--len] = 0;
-        if (!*trim(line))
+        if (!*csv_trim(line))
             continue;
-        int nf = split_fields(line, &f, &fcap, csv, ln, e);
+        int nf = csv_split_fields(line, &f, &fcap, csv, ln, e);
         if (nf < 0) {
             rc = e ? e->code : NN_EFORMAT;
             break;

@@ -19,6 +19,7 @@
 
 #include "io/ckpt_callbacks.h"
 #include "io/ckpt_h5.h"
+#include "io/keras_zip.h"
 #include "nntrain/checkpoint.h"
 #include "nntrain/keras.h"
 #include "nntrain/tmpfile.h"
@@ -262,8 +263,13 @@ static int open_ro(const char *path, hid_t *f, nn_error *e)
         return nn_err(e, NN_EIO, "cannot open checkpoint '%s': %s", path, strerror(errno));
     if (S_ISDIR(sb.st_mode))
         return nn_err(e, NN_EIO, "cannot open checkpoint '%s': it is a directory", path);
-    if (H5Fis_hdf5(path) <= 0)
+    if (H5Fis_hdf5(path) <= 0) {
+        size_t n = strlen(path);
+        if (n > 6 && !strcmp(path + n - 6, ".keras"))
+            return nn_err(e, NN_EFORMAT, "'%s' is neither a Keras .keras zip nor an HDF5 file "
+                          "(truncated or corrupt?)", path);
         return nn_err(e, NN_EFORMAT, "'%s' is not an HDF5 file (truncated or corrupt?)", path);
+    }
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
         *f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
@@ -464,6 +470,8 @@ int nn_ckpt_load_model_notes(const char *path, nn_model *m, char ***notes, int *
     memset(m, 0, sizeof *m);
     if (notes)
         *notes = NULL, *nnotes = 0;
+    if (kz_is_zip(path))   /* a Keras 3 .keras file */
+        return kz_load_model(path, m, notes, nnotes, e);
     int rc = open_ro(path, &f, e);
     if (rc)
         return rc;
@@ -492,6 +500,8 @@ int nn_ckpt_load_spec(const char *path, nn_spec *s, nn_error *e)
 {
     hid_t f;
     char *name = NULL;
+    if (kz_is_zip(path))
+        return kz_load_spec(path, s, e);
     int rc = open_ro(path, &f, e);
     if (rc)
         return rc;
@@ -507,6 +517,8 @@ int nn_ckpt_load_spec(const char *path, nn_spec *s, nn_error *e)
 int nn_ckpt_load_weights(const char *path, nn_model *m, int allow_missing, nn_error *e)
 {
     hid_t f;
+    if (kz_is_zip(path))
+        return kz_load_weights(path, m, allow_missing, e);
     int rc = open_ro(path, &f, e);
     if (rc)
         return rc;
@@ -521,6 +533,8 @@ int nn_ckpt_class_names(const char *path, char ***names, int *n, nn_error *e)
     hid_t f;
     *names = NULL;
     *n = 0;
+    if (kz_is_zip(path))   /* .keras files keep no class names */
+        return NN_OK;
     int rc = open_ro(path, &f, e), ex = rc ? 0 : ck_exists_attr(f, "class_names");
     if (!rc && (ex < 0 || (ex > 0 && ck_get_strs(f, "class_names", names, n))))
         rc = nn_err(e, NN_EFORMAT, "'%s': cannot read root attribute class_names", path);
@@ -537,9 +551,18 @@ char *nn_ckpt_read_spec(const char *path, nn_error *e)
     hid_t f;
     nn_spec s;
     char *text = NULL;
+    int rc;
+    if (kz_is_zip(path)) {
+        if ((rc = kz_load_spec(path, &s, e)))
+            return NULL;
+        if (!(text = strdup(s.text)))
+            nn_err(e, NN_ENOMEM, "out of memory");
+        nn_spec_free(&s);
+        return text;
+    }
     if (open_ro(path, &f, e))
         return NULL;
-    int rc = file_spec(f, path, &s, NULL, e);
+    rc = file_spec(f, path, &s, NULL, e);
     if (!rc) {
         if (!(text = strdup(s.text)))
             nn_err(e, NN_ENOMEM, "out of memory");
@@ -665,6 +688,9 @@ int nn_ckpt_load_state(const char *path, nn_model *m, nn_train_state *st, nn_his
     float *slots[NN_OPTIM_MAX_SLOTS] = {NULL};
     nn_optim *o = &m->optim;
     memset(&h2, 0, sizeof h2);
+    if (kz_is_zip(path))
+        return nn_err(e, NN_EFORMAT, "'%s' is a Keras .keras file, not an nntrain checkpoint: it "
+                      "has no training state to resume", path);
     int rc = open_ro(path, &f, e), ex = 0;
     if (rc)
         return rc;

@@ -55,13 +55,16 @@ static const keyrule dropout_rules[] = {COMMON_RULES, {"rate", K_ARG}, {"noise_s
                                         {"seed", K_ARG}, {NULL, 0}};
 static const keyrule flatten_rules[] = {COMMON_RULES, {"data_format", K_NHWC}, {NULL, 0}};
 static const keyrule act_rules[] = {COMMON_RULES, {"activation", K_ARG}, {NULL, 0}};
+/* Keras 3 releases after 3.6 also write "optional": false (an input that may be None) */
 static const keyrule input_rules[] = {{"batch_input_shape", K_SHAPE}, {"batch_shape", K_SHAPE},
                                       {"dtype", K_SKIP}, {"sparse", K_FALSE},
-                                      {"ragged", K_FALSE}, {"name", K_SKIP}, {NULL, 0}};
+                                      {"ragged", K_FALSE}, {"optional", K_FALSE},
+                                      {"name", K_SKIP}, {NULL, 0}};
 /* a functional model's InputLayer keeps its name (the summary's input_1) */
 static const keyrule input_named_rules[] = {{"batch_input_shape", K_SHAPE}, {"batch_shape", K_SHAPE},
                                             {"dtype", K_SKIP}, {"sparse", K_FALSE},
-                                            {"ragged", K_FALSE}, {"name", K_NAME}, {NULL, 0}};
+                                            {"ragged", K_FALSE}, {"optional", K_FALSE},
+                                            {"name", K_NAME}, {NULL, 0}};
 
 static const struct {
     const char *cls, *call;
