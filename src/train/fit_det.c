@@ -1,0 +1,171 @@
+/* Deterministic mode (fit(deterministic=True), train --deterministic): the
+ * same bits for any number of ranks N and threads T. Each global batch is
+ * cut into fixed chunks of det_c rows whose boundaries do not move with N
+ * or T; a rank takes whole chunks (nn_dist_shard over chunks), and each
+ * chunk's forward, loss and backward runs on one thread with the same
+ * kernels wherever it runs (nn_model_det_pass). Nothing is summed in float
+ * across chunks: the chunk gradients are added as 64-bit fixed point with
+ * one exponent per layer agreed by a MAX allreduce (detsum.h), summed over
+ * the ranks with an integer MPI_SUM and rounded to float once; the chunks'
+ * loss and metric sums travel in a table with one slot per global chunk
+ * and are added in chunk order on every rank. */
+#include <limits.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fit_run.h"
+#include "nntrain/gemm.h"
+#include "nntrain/layer.h"
+#include "train/detsum.h"
+#include "train/exec.h"
+
+int fit_det_plan(fit_run *r, nn_error *e)
+{
+    const nn_model *m = r->m;
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].ops->whole_batch)
+            return nn_err(e, NN_EINVAL, "--deterministic: %s '%s' is not supported yet (its batch statistics are not summed exactly): train without --deterministic",
+                          m->layers[i].ops->kind, m->layers[i].name);
+    if (m->graph)
+        return nn_err(e, NN_EINVAL, "--deterministic: functional models with skips or merges are not supported yet (Sequential chains are): train without --deterministic");
+    if (r->o->accumulate > 1)
+        return nn_err(e, NN_EINVAL, "--deterministic cannot be combined with --accumulate: it already runs each rank's rows in fixed chunks");
+    if (m->nparams > (size_t)INT_MAX)
+        return nn_err(e, NN_EINVAL, "--deterministic: %zu parameters are more than one integer allreduce carries (%d)",
+                      m->nparams, INT_MAX);
+    r->det_c = r->fa->det_chunk > 0 ? (size_t)r->fa->det_chunk : NN_DET_CHUNK;
+    /* this rank's most rows: whole chunks; planned for at least a chunk,
+     * so that every layer cuts a chunk's rows the same way at any N */
+    size_t k = (r->B + r->det_c - 1) / r->det_c, most = (k + (size_t)r->d->size - 1) /
+                                                        (size_t)r->d->size * r->det_c;
+    if (most > r->B)
+        most = r->B;
+    r->cap = (int)most + 1;
+    r->plan_rows = (int)(most > r->det_c ? most : r->det_c) + 1;
+    r->chunk = most;
+    return NN_OK;
+}
+
+void fit_det_rows(const fit_run *r, size_t rows, size_t *off, size_t *cnt)
+{
+    size_t C = r->det_c, c0, cc;
+    nn_dist_shard((rows + C - 1) / C, r->d->size, r->d->rank, &c0, &cc);
+    size_t lo = c0 * C < rows ? c0 * C : rows, hi = (c0 + cc) * C < rows ? (c0 + cc) * C : rows;
+    *off = lo;
+    *cnt = hi - lo;
+}
+
+int fit_det_kernels(fit_run *r, nn_error *e)
+{
+    char mine[NN_DIST_TEXT];
+    snprintf(mine, sizeof mine, "conv kernels %s, OpenBLAS %s", nn_layer_isa(),
+             nn_blas_corename());
+    return nn_dist_same_kernels(r->d, mine, e);
+}
+
+int fit_det_open(fit_run *r, nn_error *e)
+{
+    const nn_model *m = r->m;
+    r->det_ktot = (r->B + r->det_c - 1) / r->det_c;
+    r->det_kmax = (r->det_ktot + (size_t)r->d->size - 1) / (size_t)r->d->size;
+    r->det_ns = 1 + m->metric_sums;
+    r->det_g = calloc(r->det_kmax, sizeof *r->det_g);
+    r->det_acc = malloc((m->nparams ? m->nparams : 1) * sizeof *r->det_acc);
+    r->det_tab = malloc(r->det_ktot * (size_t)r->det_ns * sizeof *r->det_tab);
+    r->det_exp = malloc((size_t)m->nlayers * sizeof *r->det_exp);
+    int ok = r->det_g && r->det_acc && r->det_tab && r->det_exp;
+    for (size_t k = 0; ok && k < r->det_kmax; k++)
+        ok = (r->det_g[k] = malloc((m->nparams ? m->nparams : 1) * sizeof(float))) != NULL;
+    if (!ok)
+        return nn_err(e, NN_ENOMEM, "--deterministic: out of memory for %zu chunk gradients of %zu parameters",
+                      r->det_kmax, m->nparams);
+    /* OpenBLAS's own threads split a product by another rule */
+    nn_blas_set_threads(1);
+    return NN_OK;
+}
+
+void fit_det_close(fit_run *r)
+{
+    for (size_t k = 0; r->det_g && k < r->det_kmax; k++)
+        free(r->det_g[k]);
+    free(r->det_g);
+    free(r->det_acc);
+    free(r->det_tab);
+    free(r->det_exp);
+    r->det_g = NULL;
+    r->det_acc = NULL;
+    r->det_tab = NULL;
+    r->det_exp = NULL;
+}
+
+static int over_ranks(fit_run *r, void *buf, int n, MPI_Datatype type, MPI_Op op,
+                      const char *what, nn_error *e)
+{
+    if (!r->d->active || r->d->size == 1)
+        return NN_OK;
+    r->wd.step = r->step_id;
+    return nn_watchdog_allreduce(&r->wd, buf, n, type, op, what, e);
+}
+
+/* Per layer the largest exponent of its gradient over this rank's chunks. */
+static void local_exponents(fit_run *r)
+{
+    const nn_model *m = r->m;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        int ex = INT_MIN;
+        for (size_t k = 0; l->trainable && l->param_len && k < r->det_k; k++) {
+            int x = nn_det_max_exp(r->det_g[k] + l->param_off, l->param_len);
+            ex = x > ex ? x : ex;
+        }
+        r->det_exp[i] = ex;
+    }
+}
+
+int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
+{
+    nn_model *m = r->m;
+    const long K = (long)((rows + r->det_c - 1) / r->det_c);
+    local_exponents(r);
+    int rc = over_ranks(r, r->det_exp, m->nlayers, MPI_INT, MPI_MAX,
+                        "deterministic gradient exponents", e);
+    memset(r->det_acc, 0, m->nparams * sizeof *r->det_acc);
+    for (int i = 0; !rc && i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        int ex = r->det_exp[i];
+        if (ex == INT_MIN || ex == INT_MAX)
+            continue;
+        for (size_t k = 0; k < r->det_k; k++)
+            nn_det_add(r->det_acc + l->param_off, r->det_g[k] + l->param_off, l->param_len,
+                       nn_det_shift(ex, K));
+    }
+    if (!rc)
+        rc = over_ranks(r, r->det_acc, (int)m->nparams, MPI_INT64_T, MPI_SUM,
+                        "deterministic gradient allreduce", e);
+    for (int i = 0; !rc && i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        int ex = r->det_exp[i];
+        float *g = m->grads + l->param_off;
+        if (ex == INT_MAX)   /* a NaN or Inf somewhere: check_step reports it */
+            for (size_t k = 0; k < l->param_len; k++)
+                g[k] = NAN;
+        else if (ex == INT_MIN)
+            memset(g, 0, l->param_len * sizeof *g);
+        else
+            nn_det_round(g, r->det_acc + l->param_off, l->param_len, nn_det_shift(ex, K));
+    }
+    /* each slot has one rank's value and zeros: the sum is that value */
+    if (!rc)
+        rc = over_ranks(r, r->det_tab, (int)K * r->det_ns, MPI_DOUBLE, MPI_SUM,
+                        "deterministic loss and metric table", e);
+    for (int j = 0; !rc && j < r->det_ns; j++) {
+        double s = 0;
+        for (long k = 0; k < K; k++)
+            s += r->det_tab[(size_t)k * r->det_ns + j];
+        red[1 + j] = r->d->rank == 0 ? s : 0;
+    }
+    return rc;
+}
