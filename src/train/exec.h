@@ -151,8 +151,8 @@ float *nn_exec_bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float 
 typedef void (*nn_det_loss_fn)(void *arg, int k, long r0, int n, const float *y);
 /* x (B, in) in chunks of C rows (chunk k: rows [k*C, k*C + C), the last
  * shorter), each forward, loss and backward on one thread with the serial
- * layer calls, its gradient into grads[k] (nparams floats, overwritten).
- * Chain models without whole-batch layers only (fit checks). */
+ * layer calls, its gradient into grads[k] (nparams floats, overwritten);
+ * grads NULL: forward and loss only (evaluation), dout unused. Chain models without whole-batch layers only (fit checks). */
 void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, nn_ctx *ctx,
                        nn_det_loss_fn loss, void *arg, float **grads);
 

@@ -75,6 +75,8 @@ static void det_thread(void *arg, int t, int T)
         det_forward(m, j->x, r0, n, t, work, j->ctx);
         const float *y = nn_model_layer_out(m, j->x, m->nlayers - 1) + (size_t)r0 * out;
         j->loss(j->arg, k, r0, (int)n, y);
+        if (!j->grads)
+            continue;
         memset(j->grads[k], 0, m->nparams * sizeof(float));
         det_backward(j, t, r0, n, work, j->grads[k]);
     }

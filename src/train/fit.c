@@ -289,7 +289,13 @@ static int validate(fit_run *r, double *scores, nn_error *e)
 {
     int bs = r->fa->batch_size;
     double tv = nn_now();
-    int rc = r->val ? nn_evaluate(r->m, r->val, NULL, 0, bs, r->d, scores, e)
+    int rc;
+    if (r->det)
+        rc = r->val ? nn_evaluate_det(r->m, r->val, NULL, 0, bs, (int)r->det_c, r->d, scores, e)
+                    : nn_evaluate_det(r->m, r->train, r->val_idx, r->n_val, bs, (int)r->det_c,
+                                      r->d, scores, e);
+    else
+        rc = r->val ? nn_evaluate(r->m, r->val, NULL, 0, bs, r->d, scores, e)
                     : nn_evaluate(r->m, r->train, r->val_idx, r->n_val, bs, r->d, scores, e);
     nn_timeline_add(r->tlp, NN_TL_VALIDATE, tv, nn_now());
     return rc;
