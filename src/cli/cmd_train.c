@@ -479,6 +479,9 @@ static int keep_deterministic(cli_ckpt *ck, cli_opt *opts, nn_fit_opts *fo, nn_e
         fo->fit.deterministic = 1;
         fo->fit.det_chunk = ck->st.det_chunk;
     }
+    if (cli_find(opts, "--det-chunk")->given && !fo->fit.deterministic)
+        return nn_err(e, NN_EINVAL, "--det-chunk %d needs --deterministic (or fit(deterministic=True)); the resumed checkpoint was not trained in that mode",
+                      fo->fit.det_chunk);
     ck->st.deterministic = fo->fit.deterministic;
     ck->st.det_chunk = fo->fit.deterministic ? fo->fit.det_chunk : 0;
     return NN_OK;

@@ -39,7 +39,8 @@ static int read_deterministic(cli_opt *opts, nn_fit_args *fit, nn_error *e)
     int rc = cli_int(opts, "--det-chunk", &fit->det_chunk, e);
     if (!rc && dc->given && fit->det_chunk < 1)
         rc = nn_err(e, NN_EINVAL, "--det-chunk must be >= 1, got %d", fit->det_chunk);
-    if (!rc && dc->given && !fit->deterministic)
+    /* a resumed deterministic checkpoint's mode is checked after loading it */
+    if (!rc && dc->given && !fit->deterministic && !cli_find(opts, "--resume")->given)
         rc = nn_err(e, NN_EINVAL, "--det-chunk %d needs --deterministic (or fit(deterministic=True))",
                     fit->det_chunk);
     return rc;

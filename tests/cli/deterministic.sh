@@ -106,5 +106,14 @@ check "plain mode: N=1 T=1 and N=2 T=2 differ (compare exits 1)" \
 check "another --det-chunk gives other bits" \
     'train cnn.nn img.h5 cnn_c4 2 1 --deterministic --det-chunk 4 && ! same cnn_1x1 cnn_c4'
 
+# ranks with different kernels (here: another OpenBLAS core on rank 1) are
+# refused, naming them
+timeout 120 "$mpiexec" --oversubscribe -n 1 "$nntrain" train "$T/cnn.nn" --data "$T/img.h5" \
+    --deterministic --out "$T/isa" --verbose 0 --no-test : -n 1 env OPENBLAS_CORETYPE=Prescott \
+    "$nntrain" train "$T/cnn.nn" --data "$T/img.h5" --deterministic --out "$T/isa" --verbose 0 \
+    --no-test >"$T/out" 2>"$T/err"
+check "different kernels on two ranks refused, naming rank 1" \
+    '[ $? -ne 0 ] && grep -q "ranks run different kernels.*rank 1 .*OpenBLAS Prescott" "$T/err" && [ ! -e "$T/isa/last.h5" ]'
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
