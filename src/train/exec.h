@@ -149,12 +149,15 @@ float *nn_exec_bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float 
  * output y (n, out)): fills those rows of dout; called on the chunk's
  * thread. */
 typedef void (*nn_det_loss_fn)(void *arg, int k, long r0, int n, const float *y);
+/* Chunk k's gradient g (nparams) is complete; called on the chunk's thread. */
+typedef void (*nn_det_done_fn)(void *arg, int k, const float *g);
 /* x (B, in) in chunks of C rows (chunk k: rows [k*C, k*C + C), the last
  * shorter), each forward, loss and backward on one thread with the serial
  * layer calls, its gradient into grads[k] (nparams floats, overwritten);
- * grads NULL: forward and loss only (evaluation), dout unused. Chain models without whole-batch layers only (fit checks). */
+ * then done (may be NULL) on it; grads NULL: forward and loss only
+ * (evaluation), dout unused. Chain models without whole-batch layers only (fit checks). */
 void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, nn_ctx *ctx,
-                       nn_det_loss_fn loss, void *arg, float **grads);
+                       nn_det_loss_fn loss, nn_det_done_fn done, void *arg, float **grads);
 
 /* exec_graph.c: graph models. Their passes go layer by layer in the
  * topological order over each thread's rows (no cache prefix and no team

@@ -17,6 +17,7 @@ typedef struct det_job {
     int B, C, nchunks, first;
     const nn_ctx *ctx;
     nn_det_loss_fn loss;
+    nn_det_done_fn done;
     void *arg;
     float **grads;          /* (nchunks) nparams each */
 } det_job;
@@ -79,18 +80,20 @@ static void det_thread(void *arg, int t, int T)
             continue;
         memset(j->grads[k], 0, m->nparams * sizeof(float));
         det_backward(j, t, r0, n, work, j->grads[k]);
+        if (j->done)
+            j->done(j->arg, k, j->grads[k]);
     }
 }
 
 void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, nn_ctx *ctx,
-                       nn_det_loss_fn loss, void *arg, float **grads)
+                       nn_det_loss_fn loss, nn_det_done_fn done, void *arg, float **grads)
 {
     nn_exec *ex = m->exec;
     unsigned fp = nn_fp_enter();
     ctx->work = ex->work;
     ctx->work_bytes = ex->work_bytes;
-    det_job j = {m, x, dout, B, C, (B + C - 1) / C, nn_exec_first_backward(m), ctx, loss, arg,
-                 grads};
+    det_job j = {m, x, dout, B, C, (B + C - 1) / C, nn_exec_first_backward(m), ctx, loss, done,
+                 arg, grads};
     nn_pool_run(ex->threads > 1 ? ex->pool : NULL, det_thread, &j);
     nn_fp_leave(fp);
 }

@@ -76,7 +76,8 @@ int fit_det_open(fit_run *r, nn_error *e)
     r->det_acc = malloc((m->nparams ? m->nparams : 1) * sizeof *r->det_acc);
     r->det_tab = malloc(r->det_ktot * (size_t)r->det_ns * sizeof *r->det_tab);
     r->det_exp = malloc((size_t)m->nlayers * sizeof *r->det_exp);
-    int ok = r->det_g && r->det_acc && r->det_tab && r->det_exp;
+    r->det_cexp = malloc(r->det_kmax * (size_t)m->nlayers * sizeof *r->det_cexp);
+    int ok = r->det_g && r->det_acc && r->det_tab && r->det_exp && r->det_cexp;
     for (size_t k = 0; ok && k < r->det_kmax; k++)
         ok = (r->det_g[k] = malloc((m->nparams ? m->nparams : 1) * sizeof(float))) != NULL;
     if (!ok)
@@ -95,6 +96,8 @@ void fit_det_close(fit_run *r)
     free(r->det_acc);
     free(r->det_tab);
     free(r->det_exp);
+    free(r->det_cexp);
+    r->det_cexp = NULL;
     r->det_g = NULL;
     r->det_acc = NULL;
     r->det_tab = NULL;
@@ -110,19 +113,69 @@ static int over_ranks(fit_run *r, void *buf, int n, MPI_Datatype type, MPI_Op op
     return nn_watchdog_allreduce(&r->wd, buf, n, type, op, what, e);
 }
 
+void fit_det_chunk_done(fit_run *r, int k, const float *g)
+{
+    const nn_model *m = r->m;
+    int *ex = r->det_cexp + (size_t)k * (size_t)m->nlayers;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        ex[i] = l->trainable && l->param_len ? nn_det_max_exp(g + l->param_off, l->param_len)
+                                             : INT_MIN;
+    }
+}
+
 /* Per layer the largest exponent of its gradient over this rank's chunks. */
 static void local_exponents(fit_run *r)
 {
     const nn_model *m = r->m;
     for (int i = 0; i < m->nlayers; i++) {
-        const nn_layer *l = &m->layers[i];
         int ex = INT_MIN;
-        for (size_t k = 0; l->trainable && l->param_len && k < r->det_k; k++) {
-            int x = nn_det_max_exp(r->det_g[k] + l->param_off, l->param_len);
+        for (size_t k = 0; k < r->det_k; k++) {
+            int x = r->det_cexp[k * (size_t)m->nlayers + (size_t)i];
             ex = x > ex ? x : ex;
         }
         r->det_exp[i] = ex;
     }
+}
+
+/* The fixed-point work over the compute threads, each a slice of every
+ * layer: add this rank's chunks (add), or round the sum into the gradient. */
+typedef struct fix_job {
+    fit_run *r;
+    long K;      /* chunks in the global batch */
+    int add;
+} fix_job;
+
+static void fix_thread(void *arg, int t, int T)
+{
+    const fix_job *j = arg;
+    fit_run *r = j->r;
+    nn_model *m = r->m;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        int ex = r->det_exp[i];
+        long p0, n;
+        nn_pool_split((long)l->param_len, T, t, &p0, &n);
+        size_t off = l->param_off + (size_t)p0;
+        float *g = m->grads + off;
+        if (!j->add && ex == INT_MAX)   /* a NaN or Inf somewhere: check_step reports it */
+            for (long k = 0; k < n; k++)
+                g[k] = NAN;
+        else if (!j->add && ex == INT_MIN)
+            memset(g, 0, (size_t)n * sizeof *g);
+        else if (!j->add)
+            nn_det_round(g, r->det_acc + off, (size_t)n, nn_det_shift(ex, j->K));
+        else if (ex != INT_MIN && ex != INT_MAX)
+            for (size_t k = 0; k < r->det_k; k++)
+                nn_det_add(r->det_acc + off, r->det_g[k] + off, (size_t)n, nn_det_shift(ex, j->K));
+    }
+}
+
+static void fix_run(fit_run *r, long K, int add)
+{
+    const nn_exec *ex = r->m->exec;
+    fix_job j = {r, K, add};
+    nn_pool_run(ex && ex->threads > 1 ? ex->pool : NULL, fix_thread, &j);
 }
 
 int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
@@ -133,30 +186,13 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
     int rc = over_ranks(r, r->det_exp, m->nlayers, MPI_INT, MPI_MAX,
                         "deterministic gradient exponents", e);
     memset(r->det_acc, 0, m->nparams * sizeof *r->det_acc);
-    for (int i = 0; !rc && i < m->nlayers; i++) {
-        const nn_layer *l = &m->layers[i];
-        int ex = r->det_exp[i];
-        if (ex == INT_MIN || ex == INT_MAX)
-            continue;
-        for (size_t k = 0; k < r->det_k; k++)
-            nn_det_add(r->det_acc + l->param_off, r->det_g[k] + l->param_off, l->param_len,
-                       nn_det_shift(ex, K));
-    }
+    if (!rc)
+        fix_run(r, K, 1);
     if (!rc)
         rc = over_ranks(r, r->det_acc, (int)m->nparams, MPI_INT64_T, MPI_SUM,
                         "deterministic gradient allreduce", e);
-    for (int i = 0; !rc && i < m->nlayers; i++) {
-        const nn_layer *l = &m->layers[i];
-        int ex = r->det_exp[i];
-        float *g = m->grads + l->param_off;
-        if (ex == INT_MAX)   /* a NaN or Inf somewhere: check_step reports it */
-            for (size_t k = 0; k < l->param_len; k++)
-                g[k] = NAN;
-        else if (ex == INT_MIN)
-            memset(g, 0, l->param_len * sizeof *g);
-        else
-            nn_det_round(g, r->det_acc + l->param_off, l->param_len, nn_det_shift(ex, K));
-    }
+    if (!rc)
+        fix_run(r, K, 0);
     /* each slot has one rank's value and zeros: the sum is that value */
     if (!rc)
         rc = over_ranks(r, r->det_tab, (int)K * r->det_ns, MPI_DOUBLE, MPI_SUM,

@@ -67,6 +67,7 @@ typedef struct fit_run {
     double *det_tab;         /* (det_ktot, det_ns) */
     int det_ns;
     int *det_exp;            /* (nlayers) */
+    int *det_cexp;           /* (det_kmax, nlayers) per local chunk */
 } fit_run;
 
 /* What a step hands back to its epoch. */
@@ -92,6 +93,8 @@ int fit_det_open(fit_run *r, nn_error *e);
 int fit_det_kernels(fit_run *r, nn_error *e);
 void fit_det_close(fit_run *r);
 int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e);
+/* Local chunk k's gradient g is complete (on its thread): its exponents. */
+void fit_det_chunk_done(fit_run *r, int k, const float *g);
 
 /* Queues this rank's slice of global batch s for the reader thread. */
 void fit_request_step(fit_run *r, long s, int epoch);

@@ -186,6 +186,11 @@ static void det_loss(void *arg, int k, long r0, int n, const float *y)
                    slot + 1);
 }
 
+static void det_done(void *arg, int k, const float *g)
+{
+    fit_det_chunk_done(((det_loss_arg *)arg)->r, k, g);
+}
+
 /* This rank's whole chunks of the global batch of bg rows, each with its
  * own gradient (fit_det.c adds them). */
 static micro_batch det_forward_backward(fit_run *r, const nn_prefetch_slot *batch, int epoch,
@@ -194,7 +199,7 @@ static micro_batch det_forward_backward(fit_run *r, const nn_prefetch_slot *batc
     nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch,
                   .sample_ids = batch->ids};
     det_loss_arg a = {r, batch, bg};
-    nn_model_det_pass(r->m, batch->x, r->b.dout, (int)cnt, (int)r->det_c, &ctx, det_loss, &a,
+    nn_model_det_pass(r->m, batch->x, r->b.dout, (int)cnt, (int)r->det_c, &ctx, det_loss, det_done, &a,
                       r->det_g);
     return (micro_batch){batch->x, cnt};
 }
