@@ -518,6 +518,9 @@ static int start_checkpoints(cli_ckpt *ck, cli_opt *opts, train_run *t, nn_histo
                              cli_find(opts, "--seed")->given, h, d, e);
     if (!rc)
         rc = keep_deterministic(ck, opts, &t->fo, e);
+    if (!rc && t->fo.fit.deterministic && d->rank == 0 && t->fo.fit.verbose)
+        printf("Deterministic mode: chunks of %d rows, the same bits on any number of ranks "
+               "and threads\n", t->fo.fit.det_chunk);
     return nn_dist_agree(d, rc, e);
 }
 
@@ -556,7 +559,10 @@ static int train_model(train_run *t, cli_opt *opts, nn_dist *d, int *preempted, 
 static int test_model(train_run *t, nn_dist *d, nn_error *e)
 {
     double r[1 + NN_MAX_METRICS];
-    int rc = nn_evaluate(&t->m, t->ptest, NULL, 0, t->fo.fit.batch_size, d, r, e);
+    const nn_fit_args *f = &t->fo.fit;
+    int rc = f->deterministic
+                 ? nn_evaluate_det(&t->m, t->ptest, NULL, 0, f->batch_size, f->det_chunk, d, r, e)
+                 : nn_evaluate(&t->m, t->ptest, NULL, 0, f->batch_size, d, r, e);
     if (!rc && d->rank == 0 && t->fo.fit.verbose) {
         printf("Test (%zu samples) - loss: %.4f", t->test.n, r[0]);
         for (int k = 0; k < t->m.nmetrics; k++)
