@@ -825,6 +825,8 @@ bad_case det_bool.nn "fit(deterministic=\"yes\")" - -- summary det_bool.nn
 bad_case "--resume det.h5 --det-chunk 4" "another chunk size than the deterministic checkpoint's 8" o_det6 -- train sq.nn $D --resume det_ck/last.h5 --det-chunk 4 --out o_det6
 "$NN" train sq.nn $D --epochs 1 --out plain_ck --verbose 0 --no-test >/dev/null 2>&1
 bad_case "--resume plain.h5 --det-chunk 4" "a chunk size for a checkpoint not trained deterministic" o_det7 -- train sq.nn $D --resume plain_ck/last.h5 --det-chunk 4 --out o_det7
+bad_case "bench --det-chunk 4" "without --deterministic" - -- bench sq.nn --det-chunk 4
+bad_case "bench --deterministic --det-chunk 0" "chunk of 0 rows" - -- bench sq.nn --deterministic --det-chunk 0
 bad_case "compare A.h5" "one checkpoint" - -- compare det_ck/last.h5
 bad_case "compare A.h5 sq.nn" "not a checkpoint" - -- compare det_ck/last.h5 sq.nn
 

@@ -51,10 +51,14 @@ static void test_order_and_accuracy(void)
     int sh = nn_det_shift(e, K);
     memset(a, 0, sizeof a);
     memset(g, 0, sizeof g);
-    for (int k = 0; k < K; k++)
-        nn_det_add(a, v[k], N, sh);
-    for (int k = K - 1; k >= 0; k--)
-        nn_det_add(g[k % 3], v[k], N, sh);
+    const float *all[K], *rev[K];
+    for (int k = 0; k < K; k++) {
+        all[k] = v[k];
+        rev[k] = v[K - 1 - k];
+    }
+    nn_det_add(a, all, K, 0, N, sh);
+    for (int k = 0; k < K; k++)   /* three "ranks", each one addend at a time */
+        nn_det_add(g[k % 3], rev + k, 1, 0, N, sh);
     for (int i = 0; i < N; i++)
         g[0][i] += g[2][i] + g[1][i];
     nn_det_round(s1, a, N, sh);
@@ -80,8 +84,9 @@ static void test_headroom(void)
     float top = nextafterf(1.0f, 0.0f);   /* just below 2^0 */
     int64_t acc = 0;
     int sh = nn_det_shift(nn_det_max_exp(&top, 1), KK);
+    const float *one[1] = {&top};
     for (int k = 0; k < KK; k++)
-        nn_det_add(&acc, &top, 1, sh);
+        nn_det_add(&acc, one, 1, 0, 1, sh);
     float s;
     nn_det_round(&s, &acc, 1, sh);
     CU_ASSERT(acc > 0);

@@ -19,8 +19,10 @@ int nn_det_max_exp(const float *v, size_t n);
  * K of them sum below 2^NN_DET_BITS. A component smaller than 2^-(NN_DET_BITS
  * - h) of 2^e is lost (truncated toward zero). */
 int nn_det_shift(int e, long K);
-/* acc[i] += v[i] * 2^shift, truncated toward zero (exact in double first). */
-void nn_det_add(int64_t *acc, const float *v, size_t n, int shift);
+/* acc[i] += v[k][off + i] * 2^shift for each of the nv addends v[k] and
+ * i < n, each truncated toward zero (exact in double first). */
+void nn_det_add(int64_t *acc, const float *const *v, size_t nv, size_t off, size_t n,
+                int shift);
 /* v[i] := acc[i] * 2^-shift rounded to float (through double). */
 void nn_det_round(float *v, const int64_t *acc, size_t n, int shift);
 

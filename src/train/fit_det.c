@@ -166,8 +166,8 @@ static void fix_thread(void *arg, int t, int T)
         else if (!j->add)
             nn_det_round(g, r->det_acc + off, (size_t)n, nn_det_shift(ex, j->K));
         else if (ex != INT_MIN && ex != INT_MAX)
-            for (size_t k = 0; k < r->det_k; k++)
-                nn_det_add(r->det_acc + off, r->det_g[k] + off, (size_t)n, nn_det_shift(ex, j->K));
+            nn_det_add(r->det_acc + off, (const float *const *)r->det_g, r->det_k, off, (size_t)n,
+                       nn_det_shift(ex, j->K));
     }
 }
 
