@@ -199,8 +199,8 @@ static micro_batch det_forward_backward(fit_run *r, const nn_prefetch_slot *batc
     nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch,
                   .sample_ids = batch->ids};
     det_loss_arg a = {r, batch, bg};
-    nn_model_det_pass(r->m, batch->x, r->b.dout, (int)cnt, (int)r->det_c, &ctx, det_loss, det_done, &a,
-                      r->det_g);
+    nn_model_det_pass(r->m, batch->x, r->b.dout, (int)cnt, (int)r->det_c, &ctx, det_loss,
+                      det_done, &a, r->det_g);
     return (micro_batch){batch->x, cnt};
 }
 
