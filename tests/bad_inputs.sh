@@ -805,13 +805,6 @@ h5case kq_sched.h5 "Keras training_config: ExponentialDecay with decay_steps 0" 
 h5case kq_loss_num.h5 "Keras training_config: loss is a number" - -- summary kq_loss_num.h5
 
 # ---- deterministic mode (issue 20) ----
-spec det_graph.nn 'inputs = Input(shape=(1,))
-x = Dense(4)(inputs)
-y = Dense(4)(x)
-z = add([x, y])
-outputs = Dense(1)(z)
-model = Model(inputs=inputs, outputs=outputs)
-model.compile(loss="mse")'
 spec det_bool.nn 'Dense(1, input_shape=(1,))
 compile(loss="mse")
 fit(deterministic="yes")'
@@ -819,7 +812,6 @@ fit(deterministic="yes")'
 bad_case "--det-chunk 0" "chunk of 0 rows" o_det1 -- train sq.nn $D --deterministic --det-chunk 0 --out o_det1
 bad_case "--det-chunk 4" "without --deterministic" o_det2 -- train sq.nn $D --det-chunk 4 --out o_det2
 bad_case bn_ok.nn "--deterministic with BatchNormalization (not yet)" o_det3 -- train bn_ok.nn $D --deterministic --out o_det3
-bad_case det_graph.nn "--deterministic with a functional model with a skip (not yet)" o_det4 -- train det_graph.nn $D --deterministic --out o_det4
 bad_case "--accumulate 2 --deterministic" "both at once" o_det5 -- train sq.nn $D --deterministic --accumulate 2 --out o_det5
 bad_case det_bool.nn "fit(deterministic=\"yes\")" - -- summary det_bool.nn
 bad_case "--resume det.h5 --det-chunk 4" "another chunk size than the deterministic checkpoint's 8" o_det6 -- train sq.nn $D --resume det_ck/last.h5 --det-chunk 4 --out o_det6

@@ -145,12 +145,8 @@ static void det_pass(const char *spec, nn_shape in, int threads, int B, int C, f
     nn_model_free(&m);
 }
 
-static void test_pass(void)
+static void pass_case(const char *spec)
 {
-    static const char *spec =
-        "Conv2D(6, (3, 3), padding=\"same\", activation=\"relu\", input_shape=(8, 8, 2))\n"
-        "MaxPooling2D()\nDropout(0.3)\nFlatten()\nDense(300, activation=\"relu\")\n"
-        "Dense(4, activation=\"softmax\")\ncompile(loss=\"categorical_crossentropy\")\n";
     nn_shape in = {3, {8, 8, 2, 0}};
     enum { B = 21, C = 4, NC = (B + C - 1) / C };
     nn_error e = {0};
@@ -191,6 +187,26 @@ static void test_pass(void)
     free(sum);
 }
 
+static void test_pass(void)
+{
+    pass_case("Conv2D(6, (3, 3), padding=\"same\", activation=\"relu\", input_shape=(8, 8, 2))\n"
+              "MaxPooling2D()\nDropout(0.3)\nFlatten()\nDense(300, activation=\"relu\")\n"
+              "Dense(4, activation=\"softmax\")\ncompile(loss=\"categorical_crossentropy\")\n");
+}
+
+/* A graph: a residual add, a branch read twice, a concatenation. */
+static void test_pass_graph(void)
+{
+    pass_case("inputs = Input(shape=(8, 8, 2))\n"
+              "x = Conv2D(4, (3, 3), padding=\"same\", activation=\"relu\")(inputs)\n"
+              "y = Conv2D(4, (3, 3), padding=\"same\")(x)\n"
+              "x = add([x, y])\nz = MaxPooling2D()(x)\nw = Conv2D(3, (1, 1))(z)\n"
+              "z = concatenate([z, w])\nz = Dropout(0.2)(Flatten()(z))\n"
+              "outputs = Dense(3, activation=\"softmax\")(z)\n"
+              "model = Model(inputs=inputs, outputs=outputs)\n"
+              "model.compile(loss=\"categorical_crossentropy\")\n");
+}
+
 int main(void)
 {
     const tu_test tests[] = {
@@ -198,6 +214,7 @@ int main(void)
         {"fixed-point sum: any grouping, same bits, fp32 accuracy", test_order_and_accuracy},
         {"fixed-point sum: headroom for K addends", test_headroom},
         {"det pass: 1 and 3 threads the same bits, chunks sum to the gradient", test_pass},
+        {"det pass of a graph model: the same", test_pass_graph},
         {NULL, NULL}};
     return tu_main("detsum", tests);
 }

@@ -170,6 +170,9 @@ int nn_exec_graph_need(nn_model *m);
 void nn_exec_graph_forward(nn_model *m, const float *x, int B, long r0, long n, int t,
                            float *work, const nn_ctx *ctx, double *prof, int threaded);
 void nn_exec_graph_backward(bwd_job *j, int t, int T);
+/* Thread t's rows [r0, r0 + n) of it, param gradients into grads; T > 1:
+ * the whole-batch layers run on the team (deterministic mode passes 1). */
+void nn_exec_graph_backward_rows(bwd_job *j, int t, int T, long r0, long n, float *grads);
 
 /* exec_ref.c: the serial reference executor. Every layer in order over all
  * B rows on the calling thread, each output kept whole; then backward in

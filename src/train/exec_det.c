@@ -29,6 +29,10 @@ static void det_forward(nn_model *m, const float *x, long r0, long n, int t, flo
                         const nn_ctx *ctx)
 {
     const nn_exec *ex = m->exec;
+    if (m->graph) {   /* layer by layer over the rows, no cache prefix */
+        nn_exec_graph_forward(m, x, (int)(r0 + n), r0, n, t, work, ctx, NULL, 0);
+        return;
+    }
     long step = ex->cache_rows > 0 ? ex->cache_rows : n;
     int k = ex->cache_layers;
     for (long j = 0; k > 0 && j < n; j += step)
@@ -44,6 +48,10 @@ static void det_backward(const det_job *dj, int t, long r0, long n, float *work,
     nn_model *m = dj->m;
     const nn_exec *ex = m->exec;
     bwd_job j = {m, dj->x, dj->dout, dj->B, dj->first, 1, dj->ctx, NULL, NULL, m->nlayers - 1};
+    if (m->graph) {
+        nn_exec_graph_backward_rows(&j, t, 1, r0, n, grads);
+        return;
+    }
     nn_ctx c = *dj->ctx;
     c.work = work;
     c.work_bytes = ex->work_bytes;
@@ -92,8 +100,8 @@ void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, n
     unsigned fp = nn_fp_enter();
     ctx->work = ex->work;
     ctx->work_bytes = ex->work_bytes;
-    det_job j = {m, x, dout, B, C, (B + C - 1) / C, nn_exec_first_backward(m), ctx, loss, done,
-                 arg, grads};
+    int first = m->graph ? nn_exec_graph_need(m) : nn_exec_first_backward(m);
+    det_job j = {m, x, dout, B, C, (B + C - 1) / C, first, ctx, loss, done, arg, grads};
     nn_pool_run(ex->threads > 1 ? ex->pool : NULL, det_thread, &j);
     nn_fp_leave(fp);
 }

@@ -29,8 +29,6 @@ int fit_det_plan(fit_run *r, nn_error *e)
         if (m->layers[i].ops->whole_batch)
             return nn_err(e, NN_EINVAL, "--deterministic: %s '%s' is not supported yet (its batch statistics are not summed exactly): train without --deterministic",
                           m->layers[i].ops->kind, m->layers[i].name);
-    if (m->graph)
-        return nn_err(e, NN_EINVAL, "--deterministic: functional models with skips or merges are not supported yet (Sequential chains are): train without --deterministic");
     if (r->o->accumulate > 1)
         return nn_err(e, NN_EINVAL, "--deterministic cannot be combined with --accumulate: it already runs each rank's rows in fixed chunks");
     if (m->nparams > (size_t)INT_MAX)

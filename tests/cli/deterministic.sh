@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Deterministic mode (issue 20): a small CNN with dropout and augmentation
-# (and a validation split) and an LSTM model, trained 2 epochs with
-# --deterministic at N = 1, 2, 3, 4 ranks x T = 1, 2, 3 threads (the LSTM at
-# four of those splits; the CNN also at N = 8),
+# (and a validation split), an LSTM model and a functional model (residual
+# add, concatenation), trained 2 epochs with --deterministic at N = 1, 2, 3, 4
+# ranks x T = 1, 2, 3 threads (the LSTM and the functional model at four of
+# those splits; the CNN also at N = 8),
 # end with the same parameters, optimizer slots and history, bit for bit
 # (nntrain compare); so does a run stopped at N = 4 and resumed at N = 3. The
 # plain mode at two splits differs (so compare can tell), and a checkpoint
@@ -60,6 +61,21 @@ compile(loss="sparse_categorical_crossentropy", optimizer=RMSprop(lr=0.01), metr
 fit(batch_size=24, epochs=2, seed=4, deterministic=True)
 SPEC
 
+cat > "$T/res.nn" <<'SPEC'
+inputs = Input(shape=(12, 12, 1))
+x = Conv2D(6, (3, 3), padding="same", activation="relu")(inputs)
+y = Conv2D(6, (3, 3), padding="same")(x)
+x = add([x, y])
+z = MaxPooling2D((2, 2))(x)
+w = Conv2D(4, (1, 1))(z)
+z = concatenate([z, w])
+z = Dropout(0.2)(Flatten()(z))
+outputs = Dense(4, activation="softmax")(z)
+model = Model(inputs=inputs, outputs=outputs)
+model.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(lr=0.01), metrics=["accuracy"])
+model.fit(batch_size=20, epochs=2, validation_split=0.2)
+SPEC
+
 # train MODEL DATA OUT N T [options]
 train() {
     local model=$1 data=$2 out=$3 np=$4 th=$5 L=""
@@ -70,13 +86,13 @@ train() {
 }
 same() { "$nntrain" compare "$T/$1/last.h5" "$T/$2/last.h5" >"$T/cmp" 2>&1 && cmp -s "$T/$1/history.csv" "$T/$2/history.csv"; }
 
-for model in cnn lstm; do
+for model in cnn lstm res; do
     data=img.h5; [ $model = lstm ] && data=seq.h5
     det=--deterministic; [ $model = lstm ] && det=""   # the LSTM spec says fit(deterministic=True)
     train $model.nn $data ${model}_1x1 1 1 $det
     check "$model: N=1 T=1 trains" '[ $? -eq 0 ] && [ -s "$T/${model}_1x1/last.h5" ]'
     splits="12 13 21 22 23 31 32 33 41 42 43"   # N T
-    [ $model = lstm ] && splits="13 22 31 43"      # every N and T, fewer runs
+    [ $model = cnn ] || splits="13 22 31 43"       # every N and T, fewer runs
     for s in $splits; do
         np=${s:0:1} th=${s:1:1}
         train $model.nn $data ${model}_${np}x$th "$np" "$th" $det
