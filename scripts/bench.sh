@@ -3,6 +3,7 @@
 #
 #   scripts/bench.sh [--build DIR] [--steps S] [--models LIST] [--threads-list "1 2"]
 #                    [--repeat R] [--out FILE] [--readme FILE] [--logdir DIR]
+#                    [--deterministic]
 #
 # For each thread count T of --threads-list (default "1 2"): measures the sgemm peak
 # of the machine at T threads (scripts/sgemm_peak.c, compiled into DIR with cc and
@@ -38,6 +39,9 @@
 # best run is the one least disturbed by other processes. --out FILE also writes the table
 # there; --readme FILE replaces the text between the lines "<!-- bench:begin -->"
 # and "<!-- bench:end -->" of FILE with the table (via a temporary file and rename).
+# --deterministic runs every nntrain bench with --deterministic too (the same steps
+# again in deterministic mode, right after the plain ones) and adds two columns: the
+# deterministic images/s and its slowdown against the plain run of that bench call.
 # Logs of every run are kept in --logdir (default: a new temporary directory).
 # Exit status: 0, or 1 when a run failed (its row shows "fail"), 2 on a usage error.
 set -u -o pipefail
@@ -51,6 +55,7 @@ coretype=auto
 out=
 readme=
 logdir=
+det=
 usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p;}' "$0" >&2; }
 need() { [ $# -ge 2 ] || { echo "bench.sh: option $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -64,6 +69,7 @@ while [ $# -gt 0 ]; do
         --readme) need "$@"; readme=$2; shift 2 ;;
         --logdir) need "$@"; logdir=$2; shift 2 ;;
         --coretype) need "$@"; coretype=$2; shift 2 ;;
+        --deterministic) det=--deterministic; shift ;;
         --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench.sh: unknown option '$1'" >&2; usage; exit 2 ;;
@@ -118,8 +124,11 @@ if [ -n "$want" ] && [ "${OPENBLAS_CORETYPE:-}" != "$want" ]; then
 fi
 echo "bench.sh: $coretype_note" >&2
 
-# field NAME FILE: value of NAME= on the last BENCH/TORCH/SGEMM line of FILE
-field() { grep -E '^(BENCH|TORCH|SGEMM) ' "$2" | tail -n1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# field NAME FILE: value of NAME= on the last BENCH/TORCH/SGEMM line of FILE (not
+# the deterministic run's BENCH line); dfield: on its BENCH_DET line
+field() { grep -E '^(BENCH|TORCH|SGEMM) ' "$2" | grep -v '^BENCH model=[^ ]*+det ' | tail -n1 |
+          tr ' ' '\n' | sed -n "s/^$1=//p"; }
+dfield() { grep -E '^BENCH_DET ' "$2" | tail -n1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # best PREFIX: prints the PREFIX.R.log with the highest img_s (all, if none has one)
 best() {
     local f b='' bi=-1 v
@@ -139,6 +148,9 @@ load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
     echo "| model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s | sgemm peak GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB | PyTorch run |"
     echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 } >"$table"
+if [ -n "$det" ]; then
+    sed -i '1s/$/ deterministic img\/s | deterministic slowdown |/; 2s/$/---:|---:|/' "$table"
+fi
 geo=""
 peaks=""
 warn=""
@@ -188,7 +200,7 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
         [ "$t" = 1 ] || waits=("" PASSIVE)
         for ((r = 1; r <= repeat; r++)); do
             OPENBLAS_NUM_THREADS=1 "$nn" bench "$spec" "${bopt[@]}" --threads "$t" --steps "$s" \
-                --warmup "$w" >"$logdir/$tag.nntrain.$r.log" 2>&1 || failed=1
+                --warmup "$w" $det >"$logdir/$tag.nntrain.$r.log" 2>&1 || failed=1
             # the peak right after the run: the machine as fast as it was then
             OPENBLAS_NUM_THREADS=$t "$peak_bin" 2048 >"$logdir/$tag.sgemm.$r.log" 2>&1
             v=$(field gflops "$logdir/$tag.sgemm.$r.log")
@@ -224,6 +236,11 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
             printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", m, b, t, f, g, r, gg, pp, p,
                    (rss == "" ? "-" : sprintf("%.0f", rss)), (trss == "" ? "-" : sprintf("%.0f", trss)),
                    (g == "fail" ? "-" : trun) }')
+        if [ -n "$det" ]; then
+            di=$(dfield img_s_det "$logdir/$tag.nntrain.log")
+            ds=$(dfield slowdown_pct "$logdir/$tag.nntrain.log")
+            row="$row ${di:-fail} | $([ -n "$ds" ] && echo "$ds%" || echo -) |"
+        fi
         echo "$row" >>"$table"
         echo "$row" >&2
         if [ -n "$ni" ] && [ -n "$ti" ]; then

@@ -889,6 +889,23 @@ bad_case sk_fields.csv "--sklearn: a row of 4 fields for 4 features + class" sk2
 bad_case sk_header.csv "--sklearn on a CSV with a named header" sk3.h5 -- convert csv sk_header.csv --sklearn -o sk3.h5
 bad_case sk_class.csv "--sklearn: class index 2 with 2 class names" sk4.h5 -- convert csv sk_class.csv --sklearn -o sk4.h5
 bad_case sk_count.csv "--sklearn with --label-column" sk5.h5 -- convert csv sk_count.csv --sklearn --label-column species -o sk5.h5
+# ---- deterministic mode (issue 20) ----
+spec det_bool.nn 'Dense(1, input_shape=(1,))
+compile(loss="mse")
+fit(deterministic="yes")'
+"$NN" train sq.nn $D --deterministic --epochs 1 --out det_ck --verbose 0 --no-test >/dev/null 2>&1
+bad_case "--det-chunk 0" "chunk of 0 rows" o_det1 -- train sq.nn $D --deterministic --det-chunk 0 --out o_det1
+bad_case "--det-chunk 4" "without --deterministic" o_det2 -- train sq.nn $D --det-chunk 4 --out o_det2
+bad_case bn_ok.nn "--deterministic with BatchNormalization (not yet)" o_det3 -- train bn_ok.nn $D --deterministic --out o_det3
+bad_case "--accumulate 2 --deterministic" "both at once" o_det5 -- train sq.nn $D --deterministic --accumulate 2 --out o_det5
+bad_case det_bool.nn "fit(deterministic=\"yes\")" - -- summary det_bool.nn
+bad_case "--resume det.h5 --det-chunk 4" "another chunk size than the deterministic checkpoint's 8" o_det6 -- train sq.nn $D --resume det_ck/last.h5 --det-chunk 4 --out o_det6
+"$NN" train sq.nn $D --epochs 1 --out plain_ck --verbose 0 --no-test >/dev/null 2>&1
+bad_case "--resume plain.h5 --det-chunk 4" "a chunk size for a checkpoint not trained deterministic" o_det7 -- train sq.nn $D --resume plain_ck/last.h5 --det-chunk 4 --out o_det7
+bad_case "bench --det-chunk 4" "without --deterministic" - -- bench sq.nn --det-chunk 4
+bad_case "bench --deterministic --det-chunk 0" "chunk of 0 rows" - -- bench sq.nn --deterministic --det-chunk 0
+bad_case "compare A.h5" "one checkpoint" - -- compare det_ck/last.h5
+bad_case "compare A.h5 sq.nn" "not a checkpoint" - -- compare det_ck/last.h5 sq.nn
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

@@ -12,6 +12,15 @@ foreach(name bad_input train_smoke mpi_bad_rank bench_cli h5_cli resume preempt 
   set_tests_properties(cli_${name} PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300)
 endforeach()
 
+# Deterministic mode (issue 20): the same bits at N = 1..4 (8) ranks and 1..3
+# threads, and across a stop at 4 ranks and a resume at 3 (nntrain compare).
+# Exit 77 (skipped) without /usr/bin/python3 + h5py, which write its data.
+add_test(NAME cli_deterministic
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/deterministic.sh $<TARGET_FILE:nntrain>
+    ${MPIEXEC_EXECUTABLE})
+set_tests_properties(cli_deterministic PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300
+  SKIP_RETURN_CODE 77)
+
 # evaluate / predict / analyze / summary of trained model files: the Keras
 # fixtures and models trained here, on datasets and on JPEG/PNG folders that
 # tests/cli/mkimage.c writes (stb_image_write, so no image tools are needed).

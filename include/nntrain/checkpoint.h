@@ -45,6 +45,8 @@ typedef struct nn_train_state {
     char monitor[48];          /* ModelCheckpoint monitor, "" = none */
     double best;               /* best monitored value so far */
     int has_best;
+    int deterministic;         /* trained in deterministic mode (fit_det.c) */
+    int det_chunk;             /* its rows per chunk */
     const nn_cb_state *cb;     /* the callbacks' state to save (borrowed), or NULL */
     /* the training data's class names (borrowed; NULL: none), saved as the
      * root attribute class_names; nn_ckpt_load_state leaves them NULL */

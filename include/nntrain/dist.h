@@ -65,5 +65,10 @@ const char *nn_dist_who(const nn_dist *d, int rank);
  * opened); else NN_EINVAL naming the first rank that differs from rank 0,
  * both hosts and pids, and both texts. Collective. */
 int nn_dist_same_text(nn_dist *d, const char *mine, const char *what, nn_error *e);
+/* Deterministic mode: checks that every rank passes the same description of
+ * its kernels (instruction set, BLAS core); else NN_EINVAL naming rank 0,
+ * the first rank that differs (hosts, pids, both texts) and every rank that
+ * differs. Collective. */
+int nn_dist_same_kernels(nn_dist *d, const char *mine, nn_error *e);
 
 #endif

@@ -11,6 +11,10 @@
 #include "nntrain/history.h"
 #include "nntrain/model.h"
 
+/* Deterministic mode's rows per chunk unless fit.det_chunk says otherwise:
+ * small enough that a batch of 32 feeds 4 threads or ranks. */
+#define NN_DET_CHUNK 8
+
 typedef struct nn_fit_stats {
     long steps, samples;      /* this rank's */
     double data_s;            /* reading batches */

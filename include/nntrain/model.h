@@ -40,6 +40,9 @@ typedef struct nn_fit_args {
     uint64_t seed;           /* 42 unless set: runs are reproducible */
     int verbose;             /* 1: progress bar on a terminal, 2: epoch lines only */
     int target_input;        /* fit(target="input"): y = x, for autoencoders */
+    int deterministic;       /* fit(deterministic=True): the same bits on any
+                                number of ranks and threads (fit_det.c) */
+    int det_chunk;           /* rows per chunk in that mode (0: the default) */
     int nclass_weight;       /* fit(class_weight={0: 1, 1: 3}): loss weight per class */
     float class_weight[NN_MAX_CLASS_WEIGHTS];
     nn_spec_ckpt ckpt;       /* fit(callbacks=list(ModelCheckpoint(...))) */

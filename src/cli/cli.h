@@ -101,6 +101,9 @@ int cmd_explain(int argc, char **argv, nn_dist *d);
 int cmd_convert(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_split(int argc, char **argv);
+/* nntrain compare A.h5 B.h5: two checkpoints' training state, bit for bit
+ * (src/cli/cmd_compare.c; serial, no MPI). */
+int cmd_compare(int argc, char **argv);
 
 struct nn_convert_stats;
 /* "Wrote OUT: train N, test M samples of ..." and per-split duplicate counts. */

@@ -45,6 +45,9 @@ static const char *help =
     "  --csv FILE              append one row of results (header if the file is new)\n"
     "  --profile               time every layer's forward and backward (thread 0 of\n"
     "                          rank 0) and print them as a table\n"
+    "  --deterministic         also run deterministic mode (train --deterministic) on\n"
+    "                          the same data and report its slowdown and allreduce bytes\n"
+    "  --det-chunk C           rows per chunk in that mode (default 8)\n"
     "\n"
     "The last line is machine-readable:\n"
     "  BENCH model= ranks= threads= batch= img_s= ms_step= gflops= compute_s= comm_s=\n"
@@ -53,7 +56,12 @@ static const char *help =
     "per step, mean over ranks; rss_mb is the largest peak RSS of any rank,\n"
     "rss_mb_ranks lists them all. gflops counts 2 FLOPs per multiply-add of the\n"
     "Dense and Conv2D layers, forward + both backward products (no input\n"
-    "gradient for the first layer with parameters).\n";
+    "gradient for the first layer with parameters).\n"
+    "With --deterministic a second block and BENCH line (model=NAME+det) follow, and\n"
+    "the last line is\n"
+    "  BENCH_DET model= ranks= threads= batch= img_s= img_s_det= slowdown_pct=\n"
+    "        allreduce_bytes= allreduce_bytes_det=\n"
+    "with the bytes each rank contributes to the step's allreduces.\n";
 
 enum { POOL_CAP_BYTES = 64 << 20 };
 
@@ -355,13 +363,62 @@ static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *
     return csv ? append_csv(csv, r, e) : NN_OK;
 }
 
+/* Bytes a rank puts into one step's allreduces: the plain mode's float
+ * gradient of the trainable layers; deterministic mode's int64 gradient,
+ * per-layer exponents and the chunks' loss and metric table. */
+static void allreduce_bytes(const nn_model *m, int B, int C, double *plain, double *det)
+{
+    double P = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].trainable)
+            P += (double)m->layers[i].param_len;
+    *plain = 4 * P;
+    *det = 8 * (double)m->nparams + 4 * m->nlayers +
+           8.0 * ((B + C - 1) / C) * (1 + m->metric_sums);
+}
+
+/* --deterministic: the same steps again in deterministic mode (fresh
+ * weights and optimizer state), its report, and the comparison. */
+static int bench_det(nn_dist *d, nn_model *m, nn_dataset *ds, nn_fit_opts *fo, const result *r0,
+                     int chunk, const char *csv, double pool_mb, nn_error *e)
+{
+    result r = *r0;
+    nn_fit_stats st = {0};
+    snprintf(r.model, sizeof r.model, "%.120s+det", r0->model);
+    fo->fit.deterministic = 1;
+    fo->fit.det_chunk = chunk;
+    fo->stats = &st;
+    nn_model_init_params(m, fo->fit.seed);
+    nn_optim_free(&m->optim);
+    m->optim.iterations = 0;
+    if (m->prof)
+        memset(m->prof, 0, 2 * (size_t)m->nlayers * sizeof *m->prof);
+    int rc = nn_fit(m, ds, NULL, fo, d, NULL, e);
+    if (!rc)
+        rc = nn_dist_agree(d, report(d, m, &r, &st, csv, pool_mb, e), e);
+    if (rc || d->rank != 0)
+        return rc;
+    double plain, det;
+    allreduce_bytes(m, r.batch, chunk, &plain, &det);
+    printf("deterministic mode (chunks of %d rows): %.1f img/s against %.1f: %.1f%% slower; "
+           "allreduce %.0f bytes per rank and step against %.0f (+%.0f)\n", chunk, r.img_s,
+           r0->img_s, r0->img_s > 0 ? 100.0 * (r0->img_s / r.img_s - 1) : 0, det, plain,
+           det - plain);
+    printf("BENCH_DET model=%s ranks=%d threads=%d batch=%d img_s=%.2f img_s_det=%.2f "
+           "slowdown_pct=%.2f allreduce_bytes=%.0f allreduce_bytes_det=%.0f\n", r0->model,
+           r.ranks, r.threads, r.batch, r0->img_s, r.img_s,
+           r.img_s > 0 ? 100.0 * (r0->img_s / r.img_s - 1) : 0, plain, det);
+    return NN_OK;
+}
+
 int cmd_bench(int argc, char **argv, nn_dist *d)
 {
     cli_opt opts[] = {
         {"--batch-size", 1, 0, 0}, {"--per-rank-batch", 1, 0, 0}, {"--threads", 1, 0, 0},
         {"--steps", 1, 0, 0}, {"--warmup", 1, 0, 0}, {"--allreduce", 1, 0, 0},
         {"--bucket-mb", 1, 0, 0}, {"--seed", 1, 0, 0}, {"--csv", 1, 0, 0},
-        {"--profile", 0, 0, 0}, {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
+        {"--profile", 0, 0, 0}, {"--deterministic", 0, 0, 0}, {"--det-chunk", 1, 0, 0},
+        {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
     const char *pos[1];
     int npos = 0;
     nn_error e = {0};
@@ -369,6 +426,7 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
     if (!rc && cli_find(opts, "--help")->given)
         return cli_help(d, help);
     int batch = 0, per_rank = 0, threads = 0, steps = 20, warmup = 3, seed = 42;
+    int det = cli_find(opts, "--deterministic")->given, det_chunk = NN_DET_CHUNK;
     double bucket_mb = 4;
     const char *mode = cli_find(opts, "--allreduce")->value;
     if (!rc && npos != 1)
@@ -378,8 +436,13 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         !(rc = cli_int(opts, "--threads", &threads, &e)) &&
         !(rc = cli_int(opts, "--steps", &steps, &e)) &&
         !(rc = cli_int(opts, "--warmup", &warmup, &e)) &&
-        !(rc = cli_int(opts, "--seed", &seed, &e)))
+        !(rc = cli_int(opts, "--seed", &seed, &e)) &&
+        !(rc = cli_int(opts, "--det-chunk", &det_chunk, &e)))
         rc = cli_double(opts, "--bucket-mb", &bucket_mb, &e);
+    if (!rc && det_chunk < 1)
+        rc = nn_err(&e, NN_EINVAL, "--det-chunk must be >= 1, got %d", det_chunk);
+    if (!rc && cli_find(opts, "--det-chunk")->given && !det)
+        rc = nn_err(&e, NN_EINVAL, "--det-chunk %d needs --deterministic", det_chunk);
     int given_b = cli_find(opts, "--batch-size")->given;
     int given_pb = cli_find(opts, "--per-rank-batch")->given;
     if (!rc && given_b && given_pb)
@@ -462,6 +525,9 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
                          4.0 / 1e6;
         rc = report(d, &m, &r, &st, cli_find(opts, "--csv")->value, pool_mb, &e);
         rc = nn_dist_agree(d, rc, &e);
+        if (!rc && det)
+            rc = bench_det(d, &m, &ds, &fo, &r, det_chunk, cli_find(opts, "--csv")->value,
+                           pool_mb, &e);
     }
     if (rc)
         cli_error(d, &e);

@@ -44,6 +44,9 @@ static const char *help =
     "  --bucket-mb M           gradient bucket size for overlap (default 4)\n"
     "  --accumulate K          split each rank's shard into K micro-batches whose\n"
     "                          gradients add up before the allreduce (same result)\n"
+    "  --deterministic         the same bits on any number of ranks and threads\n"
+    "                          (fit(deterministic=True)); kept by checkpoints\n"
+    "  --det-chunk C           rows per chunk in that mode (default 8)\n"
     "  --scale-lr REF          linear scaling rule: lr * batch / REF (Goyal et al.)\n"
     "  --warmup-epochs E       ramp the learning rate up linearly over E epochs\n"
     "  --stall-timeout S       end the job if a rank has not reached one of the\n"
@@ -464,6 +467,26 @@ static void use_augmentation(train_run *t, const nn_dist *d)
     }
 }
 
+/* A deterministic checkpoint resumes deterministic with its chunks (the
+ * chunks are part of the arithmetic); the run's mode goes into its own
+ * checkpoints. */
+static int keep_deterministic(cli_ckpt *ck, cli_opt *opts, nn_fit_opts *fo, nn_error *e)
+{
+    if (ck->st.deterministic) {   /* read from --resume's file */
+        if (cli_find(opts, "--det-chunk")->given && fo->fit.det_chunk != ck->st.det_chunk)
+            return nn_err(e, NN_EINVAL, "--det-chunk %d differs from the checkpoint's %d: a resumed deterministic run keeps its chunks",
+                          fo->fit.det_chunk, ck->st.det_chunk);
+        fo->fit.deterministic = 1;
+        fo->fit.det_chunk = ck->st.det_chunk;
+    }
+    if (cli_find(opts, "--det-chunk")->given && !fo->fit.deterministic)
+        return nn_err(e, NN_EINVAL, "--det-chunk %d needs --deterministic (or fit(deterministic=True)); the resumed checkpoint was not trained in that mode",
+                      fo->fit.det_chunk);
+    ck->st.deterministic = fo->fit.deterministic;
+    ck->st.det_chunk = fo->fit.deterministic ? fo->fit.det_chunk : 0;
+    return NN_OK;
+}
+
 /* Checkpointing (--checkpoint, DIR/last.h5), then --init-weights and
  * --resume. Collective. */
 static int start_checkpoints(cli_ckpt *ck, cli_opt *opts, train_run *t, nn_history *h,
@@ -493,6 +516,11 @@ static int start_checkpoints(cli_ckpt *ck, cli_opt *opts, train_run *t, nn_histo
     if (!rc && res->given)
         rc = cli_ckpt_resume(ck, res->value, &t->m, &t->fo, &t->train,
                              cli_find(opts, "--seed")->given, h, d, e);
+    if (!rc)
+        rc = keep_deterministic(ck, opts, &t->fo, e);
+    if (!rc && t->fo.fit.deterministic && d->rank == 0 && t->fo.fit.verbose)
+        printf("Deterministic mode: chunks of %d rows, the same bits on any number of ranks "
+               "and threads\n", t->fo.fit.det_chunk);
     return nn_dist_agree(d, rc, e);
 }
 
@@ -531,7 +559,10 @@ static int train_model(train_run *t, cli_opt *opts, nn_dist *d, int *preempted, 
 static int test_model(train_run *t, nn_dist *d, nn_error *e)
 {
     double r[1 + NN_MAX_METRICS];
-    int rc = nn_evaluate(&t->m, t->ptest, NULL, 0, t->fo.fit.batch_size, d, r, e);
+    const nn_fit_args *f = &t->fo.fit;
+    int rc = f->deterministic
+                 ? nn_evaluate_det(&t->m, t->ptest, NULL, 0, f->batch_size, f->det_chunk, d, r, e)
+                 : nn_evaluate(&t->m, t->ptest, NULL, 0, f->batch_size, d, r, e);
     if (!rc && d->rank == 0 && t->fo.fit.verbose) {
         printf("Test (%zu samples) - loss: %.4f", t->test.n, r[0]);
         for (int k = 0; k < t->m.nmetrics; k++)
@@ -558,7 +589,8 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         {"--early-stopping-monitor", 1, 0, 0}, {"--restore-best-weights", 0, 0, 0},
         {"--reduce-lr-patience", 1, 0, 0}, {"--reduce-lr-monitor", 1, 0, 0},
         {"--reduce-lr-factor", 1, 0, 0}, {"--reduce-lr-cooldown", 1, 0, 0},
-        {"--min-lr", 1, 0, 0}, {"--help", 0, 0, 0},
+        {"--min-lr", 1, 0, 0}, {"--deterministic", 0, 0, 0}, {"--det-chunk", 1, 0, 0},
+        {"--help", 0, 0, 0},
         {NULL, 0, 0, 0}};
     const char *pos[1];
     int code = parse_command_line(argc, argv, opts, pos, d);

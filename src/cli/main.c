@@ -34,6 +34,8 @@ static void usage(FILE *f)
             "  inspect FILE.h5                   shapes, classes, duplicates, checksums\n"
             "  split IN.h5 --val-fraction F -o TRAIN.h5 --val-out VAL.h5 [--dedupe]\n"
             "                                    seeded train/validation split\n"
+            "  compare A.h5 B.h5                 two checkpoints' weights, optimizer state\n"
+            "                                    and history, bit for bit\n"
             "  bench MODEL.nn [opts]             training images/s on synthetic data\n"
             "                                    (under mpirun: at that number of ranks)\n"
             "  augment-preview MODEL.nn --data FILE.h5 [-o grid.png]\n"
@@ -74,6 +76,8 @@ int main(int argc, char **argv)
         return cmd_inspect(argc, argv);
     if (!strcmp(cmd, "split"))
         return cmd_split(argc, argv);
+    if (!strcmp(cmd, "compare"))
+        return cmd_compare(argc, argv);
     if (!strcmp(cmd, "augment-preview"))
         return cmd_augment_preview(argc, argv);
     if (!strcmp(cmd, "evaluate") || !strcmp(cmd, "predict") || !strcmp(cmd, "analyze") ||

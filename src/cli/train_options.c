@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "train_options.h"
+#include "nntrain/fit.h"
 #include "nntrain/watchdog.h"
 
 /* --class-weight W0,W1,..: replaces the spec's class_weight. */
@@ -25,6 +26,23 @@ static int read_class_weights(const cli_opt *cw, nn_fit_args *fit, nn_error *e)
             fit->class_weight[fit->nclass_weight++] = (float)w;
         p = *end ? end + 1 : end;
     }
+    return rc;
+}
+
+/* --deterministic (over fit(deterministic=)) and its --det-chunk. */
+static int read_deterministic(cli_opt *opts, nn_fit_args *fit, nn_error *e)
+{
+    cli_opt *dc = cli_find(opts, "--det-chunk");
+    if (cli_find(opts, "--deterministic")->given)
+        fit->deterministic = 1;
+    fit->det_chunk = NN_DET_CHUNK;
+    int rc = cli_int(opts, "--det-chunk", &fit->det_chunk, e);
+    if (!rc && dc->given && fit->det_chunk < 1)
+        rc = nn_err(e, NN_EINVAL, "--det-chunk must be >= 1, got %d", fit->det_chunk);
+    /* a resumed deterministic checkpoint's mode is checked after loading it */
+    if (!rc && dc->given && !fit->deterministic && !cli_find(opts, "--resume")->given)
+        rc = nn_err(e, NN_EINVAL, "--det-chunk %d needs --deterministic (or fit(deterministic=True))",
+                    fit->det_chunk);
     return rc;
 }
 
@@ -48,6 +66,8 @@ static int read_numbers(cli_opt *opts, nn_fit_opts *fo, double *seed, int *threa
     cli_opt *cw = cli_find(opts, "--class-weight");
     if (!rc && cw->given)
         rc = read_class_weights(cw, &fo->fit, e);
+    if (!rc)
+        rc = read_deterministic(opts, &fo->fit, e);
     int stop_after = 0;
     if (!rc && !(rc = cli_int(opts, "--stop-after", &stop_after, e)) && stop_after < 0)
         rc = nn_err(e, NN_EINVAL, "--stop-after must be >= 0, got %d", stop_after);

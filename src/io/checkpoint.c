@@ -144,6 +144,11 @@ static int write_nntrain(hid_t f, const nn_model *m, const char *spec, const nn_
         ck_put_num(g, "best", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &st->best) ||
         ck_put_num(g, "has_best", H5T_STD_I32LE, H5T_NATIVE_INT32, &has_best))
         rc = werr(w, "writing the attributes of", "nntrain");
+    int32_t det[2] = {st->deterministic, st->det_chunk};
+    if (!rc && det[0] &&
+        (ck_put_num(g, "deterministic", H5T_STD_I32LE, H5T_NATIVE_INT32, &det[0]) ||
+         ck_put_num(g, "det_chunk", H5T_STD_I32LE, H5T_NATIVE_INT32, &det[1])))
+        rc = werr(w, "writing the attributes of", "nntrain");
     hsize_t n = NSUMS;
     if (!rc && ck_put_data(g, "epoch_sums", 1, &n, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
                            sizeof(double), st->epoch_sums, NULL))
@@ -657,6 +662,15 @@ static int read_state(hid_t g, const char *path, nn_train_state *st, int64_t *it
         rc = nn_err(e, NN_EFORMAT, "'%s': /nntrain: a counter attribute (epoch, step, "
                     "iterations, seed, data_checksum, best, has_best, monitor) is missing or "
                     "unreadable", path);
+    /* written only by deterministic runs (absent: 0) */
+    int32_t det[2] = {0, 0};
+    if (!rc && (ck_get_num(g, "deterministic", H5T_NATIVE_INT32, &det[0]) < 0 ||
+                ck_get_num(g, "det_chunk", H5T_NATIVE_INT32, &det[1]) < 0 ||
+                (det[0] && det[1] < 1)))
+        rc = nn_err(e, NN_EFORMAT, "'%s': /nntrain: the deterministic or det_chunk attribute is unreadable or not a positive chunk size",
+                    path);
+    st->deterministic = det[0] != 0;
+    st->det_chunk = det[1];
     int nd;
     hid_t d = -1;
     hsize_t dims[NN_MAX_DIMS + 1];

@@ -282,3 +282,30 @@ int nn_dist_same_text(nn_dist *d, const char *mine, const char *what, nn_error *
     free(all);
     return rc;
 }
+
+int nn_dist_same_kernels(nn_dist *d, const char *mine, nn_error *e)
+{
+    if (!d->active || d->size == 1)
+        return NN_OK;
+    char *all = malloc((size_t)d->size * NN_DIST_TEXT);
+    if (!all)
+        return nn_err(e, NN_ENOMEM, "out of memory comparing kernels over %d ranks", d->size);
+    int rc = gather_text(d, mine, all, e);
+    char ranks[200] = "";
+    size_t len = 0;
+    int first = 0, ndiff = 0;
+    for (int r = 1; !rc && r < d->size; r++) {
+        if (!strcmp(all, all + (size_t)r * NN_DIST_TEXT))
+            continue;
+        if (!ndiff++)
+            first = r;
+        if (len < sizeof ranks - 16)
+            len += (size_t)snprintf(ranks + len, sizeof ranks - len, "%s%d", len ? ", " : "", r);
+    }
+    if (!rc && ndiff)
+        rc = nn_err(e, NN_EINVAL, "--deterministic: ranks run different kernels, so their sums would round differently: rank 0 (%s) has %s; rank %d (%s) has %s (ranks differing from rank 0: %s). Run on nodes of one instruction set and the same build, or train without --deterministic",
+                    nn_dist_who(d, 0), all, first, nn_dist_who(d, first),
+                    all + (size_t)first * NN_DIST_TEXT, ranks);
+    free(all);
+    return rc;
+}

@@ -14,8 +14,8 @@
 
 /* Rows [r0, r0 + n) through layers [i0, i1) on thread t; ctx describes the
  * whole call. */
-static void forward_rows(nn_model *m, const float *x, long r0, long n, int i0, int i1, int t,
-                         float *work, const nn_ctx *ctx, double *prof)
+void nn_exec_forward_rows(nn_model *m, const float *x, long r0, long n, int i0, int i1, int t,
+                          float *work, const nn_ctx *ctx, double *prof)
 {
     const nn_exec *ex = m->exec;
     nn_ctx c = *ctx;
@@ -87,7 +87,7 @@ void nn_exec_forward_whole(nn_model *m, const float *x, int i, int B, int t, flo
     if (!bo || !ex->bpart) {
         nn_pool_barrier(ex->pool);
         if (t == 0)
-            forward_rows(m, x, 0, B, i, i + 1, 0, work, ctx, prof);
+            nn_exec_forward_rows(m, x, 0, B, i, i + 1, 0, work, ctx, prof);
         nn_pool_barrier(ex->pool);
         return;
     }
@@ -135,14 +135,14 @@ static void forward_slice(nn_model *m, const float *x, int B, long r0, long n, i
     long step = ex->cache_rows > 0 ? ex->cache_rows : n;
     int k = ex->cache_layers;
     for (long j = 0; k > 0 && j < n; j += step)
-        forward_rows(m, x, r0 + j, n - j < step ? n - j : step, 0, k, t, work, ctx, prof);
+        nn_exec_forward_rows(m, x, r0 + j, n - j < step ? n - j : step, 0, k, t, work, ctx, prof);
     for (int i0 = k, i = k; i <= m->nlayers; i++) {
         int team = i < m->nlayers && nn_exec_team_runs(m, i, B, 0);
         int whole = threaded && i < m->nlayers && m->layers[i].ops->whole_batch;
         if (i < m->nlayers && !team && !whole)
             continue;
         if (i > i0)
-            forward_rows(m, x, r0, n, i0, i, t, work, ctx, prof);
+            nn_exec_forward_rows(m, x, r0, n, i0, i, t, work, ctx, prof);
         if (team)
             forward_team(m, x, i, B, r0, n, t, prof);
         else if (whole)
@@ -354,7 +354,7 @@ float *nn_exec_bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float 
  * [r0, r0 + n) a few rows at a time through all of its layers, between two
  * small per-thread buffers, so each layer's dx is read from cache by the
  * layer below. dy: the rows' dL/d(output of layer k - 1). */
-static void bwd_prefix(bwd_job *j, int t, int k, long r0, long n, float *dy, float *grads,
+void nn_exec_bwd_prefix(bwd_job *j, int t, int k, long r0, long n, float *dy, float *grads,
                        nn_ctx *c)
 {
     nn_model *m = j->m;
@@ -418,7 +418,7 @@ static void bwd_rows(bwd_job *j, int t, int T)
         dy = dx;
     }
     if (k > j->first)
-        bwd_prefix(j, t, k, r0, n, dy, grads, &c);
+        nn_exec_bwd_prefix(j, t, k, r0, n, dy, grads, &c);
 }
 
 static void bwd_thread(void *arg, int t, int T)

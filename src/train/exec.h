@@ -124,7 +124,15 @@ int nn_exec_whole_batch(const nn_model *m);
  * joins their collectives (ctx->allsum) as the other ranks do. */
 void nn_model_whole_batch_idle(nn_model *m, nn_ctx *ctx);
 
-/* exec.c, for exec_graph.c */
+/* exec.c, for exec_graph.c and exec_det.c */
+/* Rows [r0, r0 + n) through layers [i0, i1) on thread t with its workspace
+ * (no team or whole-batch handling); prof may be NULL. */
+void nn_exec_forward_rows(nn_model *m, const float *x, long r0, long n, int i0, int i1, int t,
+                          float *work, const nn_ctx *ctx, double *prof);
+/* The cache prefix (layers [j->first, k)) backwards over thread t's rows
+ * [r0, r0 + n), cache_rows at a time; dy: dL/d(output of layer k - 1). */
+void nn_exec_bwd_prefix(bwd_job *j, int t, int k, long r0, long n, float *dy, float *grads,
+                        nn_ctx *c);
 /* Layer i's backward over rows [r0, r0 + n) on thread t (see exec.c). */
 void nn_exec_bwd_layer(bwd_job *j, int t, int i, long r0, long n, float *dy, float *dx,
                        float *grads, nn_ctx *c, int fresh, int final);
@@ -137,6 +145,20 @@ void nn_exec_forward_whole(nn_model *m, const float *x, int i, int B, int t, flo
 float *nn_exec_bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float *dy,
                          int want_dx, nn_ctx *c);
 
+/* exec_det.c: deterministic mode. The loss of chunk k (rows [r0, r0 + n),
+ * output y (n, out)): fills those rows of dout; called on the chunk's
+ * thread. */
+typedef void (*nn_det_loss_fn)(void *arg, int k, long r0, int n, const float *y);
+/* Chunk k's gradient g (nparams) is complete; called on the chunk's thread. */
+typedef void (*nn_det_done_fn)(void *arg, int k, const float *g);
+/* x (B, in) in chunks of C rows (chunk k: rows [k*C, k*C + C), the last
+ * shorter), each forward, loss and backward on one thread with the serial
+ * layer calls, its gradient into grads[k] (nparams floats, overwritten);
+ * then done (may be NULL) on it; grads NULL: forward and loss only
+ * (evaluation), dout unused. Chain models without whole-batch layers only (fit checks). */
+void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, nn_ctx *ctx,
+                       nn_det_loss_fn loss, nn_det_done_fn done, void *arg, float **grads);
+
 /* exec_graph.c: graph models. Their passes go layer by layer in the
  * topological order over each thread's rows (no cache prefix and no team
  * layers); backward adds the gradients of a tensor read by several layers. */
@@ -148,6 +170,9 @@ int nn_exec_graph_need(nn_model *m);
 void nn_exec_graph_forward(nn_model *m, const float *x, int B, long r0, long n, int t,
                            float *work, const nn_ctx *ctx, double *prof, int threaded);
 void nn_exec_graph_backward(bwd_job *j, int t, int T);
+/* Thread t's rows [r0, r0 + n) of it, param gradients into grads; T > 1:
+ * the whole-batch layers run on the team (deterministic mode passes 1). */
+void nn_exec_graph_backward_rows(bwd_job *j, int t, int T, long r0, long n, float *grads);
 
 /* exec_ref.c: the serial reference executor. Every layer in order over all
  * B rows on the calling thread, each output kept whole; then backward in

@@ -205,10 +205,16 @@ void nn_exec_graph_backward(bwd_job *j, int t, int T)
     nn_pool_split(j->B, T, t, &r0, &n);
     if (n == 0)
         return;
+    nn_exec_graph_backward_rows(j, t, T, r0, n, t ? ex->team->grads[t] : m->grads);
+}
+
+void nn_exec_graph_backward_rows(bwd_job *j, int t, int T, long r0, long n, float *grads)
+{
+    nn_model *m = j->m;
+    const nn_exec *ex = m->exec;
     nn_ctx c = *j->ctx;
     c.work = ex->team ? ex->team->work[t] : ex->work;
     c.work_bytes = ex->work_bytes;
-    float *grads = t ? ex->team->grads[t] : m->grads;
     float *scratch = ex->dbuf[0] + (size_t)r0 * ex->dstride;
     unsigned char *init = ex->ginit + (size_t)t * (size_t)m->nlayers;
     const unsigned char *need = ex->gneed;

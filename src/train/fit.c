@@ -68,6 +68,12 @@ static int fit_plan(fit_run *r, nn_error *e)
     r->cap = (int)cnt + 1;
     r->plan_rows = (int)((cnt + (size_t)acc_k - 1) / (size_t)acc_k) + 1;
     r->chunk = (size_t)r->plan_rows - 1;
+    r->det = fa->deterministic;
+    if (r->det) {
+        int rc = fit_det_plan(r, e);
+        if (rc)
+            return rc;
+    }
     r->perm = malloc(n * sizeof *r->perm);
     if (!r->perm)
         return nn_err(e, NN_ENOMEM, "out of memory for a permutation of %zu samples", n);
@@ -176,6 +182,8 @@ static int fit_open(fit_run *r, nn_error *e)
         !(rc = nn_dist_dup(r->d, &r->stats_d, e)))
         rc = nn_grad_sync_init(&r->gs, r->d, m->grads + r->span.lo, span_hi - r->span.lo,
                                &r->wd, e);
+    if (!rc && r->det)
+        rc = fit_det_open(r, e);
     if (!rc && o->timeline && !(rc = nn_timeline_start(&r->tl, 1u << 20, e)))
         r->tlp = &r->tl;
     if (!rc)   /* a stall or a lost rank ends the job where no gather can run */
@@ -185,6 +193,8 @@ static int fit_open(fit_run *r, nn_error *e)
     if (!rc)
         rc = nn_prefetch_start(&r->pf, r->train, r->cap, o->augment, r->fa->seed, e);
     rc = nn_dist_agree(r->d, rc, e);
+    if (!rc && r->det)
+        rc = fit_det_kernels(r, e);
     if (!rc)   /* rank 0's initial parameters for everybody */
         rc = nn_dist_bcast_floats(r->d, m->params, m->nparams, e);
     return rc;
@@ -279,7 +289,13 @@ static int validate(fit_run *r, double *scores, nn_error *e)
 {
     int bs = r->fa->batch_size;
     double tv = nn_now();
-    int rc = r->val ? nn_evaluate(r->m, r->val, NULL, 0, bs, r->d, scores, e)
+    int rc;
+    if (r->det)
+        rc = r->val ? nn_evaluate_det(r->m, r->val, NULL, 0, bs, (int)r->det_c, r->d, scores, e)
+                    : nn_evaluate_det(r->m, r->train, r->val_idx, r->n_val, bs, (int)r->det_c,
+                                      r->d, scores, e);
+    else
+        rc = r->val ? nn_evaluate(r->m, r->val, NULL, 0, bs, r->d, scores, e)
                     : nn_evaluate(r->m, r->train, r->val_idx, r->n_val, bs, r->d, scores, e);
     nn_timeline_add(r->tlp, NN_TL_VALIDATE, tv, nn_now());
     return rc;
@@ -399,6 +415,7 @@ static int fit_close(fit_run *r, int rc, nn_error *e)
     if (r->o->stats)
         *r->o->stats = r->st;
     nn_grad_sync_free(&r->gs);
+    fit_det_close(r);
     nn_dist_free_sub(&r->stats_d);
     nn_batch_free(&r->b);
     free(r->perm);

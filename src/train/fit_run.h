@@ -55,6 +55,19 @@ typedef struct fit_run {
     nn_cb_state *cbs;        /* o->cb_state or own_cbs */
     nn_cb_state own_cbs;
     int stop_training;       /* EarlyStopping stopped the run */
+
+    /* Deterministic mode (fit_det.c): chunks of det_c rows; this step's
+     * first global chunk det_c0 and det_k of them here; per local chunk its
+     * gradient; the fixed-point sum; per global chunk its loss and metric
+     * sums (det_ns doubles); per layer the agreed exponent. */
+    int det;
+    size_t det_c, det_c0, det_k, det_kmax, det_ktot;
+    float **det_g;           /* (det_kmax) nparams each */
+    int64_t *det_acc;        /* (nparams) */
+    double *det_tab;         /* (det_ktot, det_ns) */
+    int det_ns;
+    int *det_exp;            /* (nlayers) */
+    int *det_cexp;           /* (det_kmax, nlayers) per local chunk */
 } fit_run;
 
 /* What a step hands back to its epoch. */
@@ -65,6 +78,23 @@ typedef struct fit_step_out {
     size_t rows;                      /* of the global batch */
     double secs;
 } fit_step_out;
+
+/* fit_det.c: deterministic mode. Checks the model and options and sizes
+ * the chunks and this rank's buffers (at plan time); this rank's rows of a global batch of rows
+ * (whole chunks); buffers, the ranks' kernel check and the exact gradient
+ * and loss sums of a step (red[1..] as the plain mode leaves them before
+ * its allreduce: rank 0 holds the global sums, the others zeros). */
+int fit_det_plan(fit_run *r, nn_error *e);
+void fit_det_rows(const fit_run *r, size_t rows, size_t *off, size_t *cnt);
+int fit_det_open(fit_run *r, nn_error *e);
+/* Ranks with different kernels (an AVX-512 and an AVX2 node, another
+ * OpenBLAS core) would round a chunk's gradient differently: refused, naming
+ * them. Collective, after the ranks agreed that fit_det_open succeeded. */
+int fit_det_kernels(fit_run *r, nn_error *e);
+void fit_det_close(fit_run *r);
+int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e);
+/* Local chunk k's gradient g is complete (on its thread): its exponents. */
+void fit_det_chunk_done(fit_run *r, int k, const float *g);
 
 /* Queues this rank's slice of global batch s for the reader thread. */
 void fit_request_step(fit_run *r, long s, int epoch);

@@ -22,7 +22,10 @@ static step_rows rows_of_step(const fit_run *r, long s)
 {
     step_rows sr = {.start = (size_t)s * r->B};
     sr.rows = r->n - sr.start < r->B ? r->n - sr.start : r->B;
-    nn_dist_shard(sr.rows, r->d->size, r->d->rank, &sr.off, &sr.cnt);
+    if (r->det)
+        fit_det_rows(r, sr.rows, &sr.off, &sr.cnt);
+    else
+        nn_dist_shard(sr.rows, r->d->size, r->d->rank, &sr.off, &sr.cnt);
     return sr;
 }
 
@@ -162,6 +165,45 @@ static micro_batch forward_backward(fit_run *r, const nn_prefetch_slot *batch, i
     return last;
 }
 
+/* Deterministic mode: chunk k's loss and metric sums into its slot of the
+ * step's table (fit_det.c), its dL/dy into the batch's. */
+typedef struct det_loss_arg {
+    fit_run *r;
+    const nn_prefetch_slot *batch;
+    size_t bg;
+} det_loss_arg;
+
+static void det_loss(void *arg, int k, long r0, int n, const float *y)
+{
+    const det_loss_arg *a = arg;
+    fit_run *r = a->r;
+    const nn_batch *b = &r->b;
+    double *slot = r->det_tab + (r->det_c0 + (size_t)k) * (size_t)r->det_ns;
+    const float *ym = a->batch->y + (size_t)r0 * b->ydim;
+    slot[0] = weighted_loss(r->m, r->fa, y, ym, n, b->K, b->ydim, 1.0f / (float)a->bg,
+                            b->dout + (size_t)r0 * b->K);
+    nn_metrics_add(r->m->metrics, r->m->nmetrics, y, ym, n, b->K, b->ydim, r->m->from_logits,
+                   slot + 1);
+}
+
+static void det_done(void *arg, int k, const float *g)
+{
+    fit_det_chunk_done(((det_loss_arg *)arg)->r, k, g);
+}
+
+/* This rank's whole chunks of the global batch of bg rows, each with its
+ * own gradient (fit_det.c adds them). */
+static micro_batch det_forward_backward(fit_run *r, const nn_prefetch_slot *batch, int epoch,
+                                        size_t cnt, size_t bg)
+{
+    nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch,
+                  .sample_ids = batch->ids};
+    det_loss_arg a = {r, batch, bg};
+    nn_model_det_pass(r->m, batch->x, r->b.dout, (int)cnt, (int)r->det_c, &ctx, det_loss,
+                      det_done, &a, r->det_g);
+    return (micro_batch){batch->x, cnt};
+}
+
 static double stop_requested(const fit_run *r)
 {
     const nn_fit_opts *o = r->o;
@@ -172,9 +214,9 @@ static double stop_requested(const fit_run *r)
 
 /* A failed rank still joins every collective (with zero gradients) so that
  * nobody hangs; then all stop together. */
-static int finish_sync(fit_run *r, double *red, nn_error *e)
+static int finish_sync(fit_run *r, size_t rows, double *red, nn_error *e)
 {
-    int rc = nn_grad_sync_finish(&r->gs, e);
+    int rc = r->det ? fit_det_sync(r, rows, red, e) : nn_grad_sync_finish(&r->gs, e);
     return rc ? rc : nn_watchdog_sum_doubles(&r->wd, red, 3 + r->m->metric_sums, r->step_id, e);
 }
 
@@ -256,7 +298,13 @@ int fit_step(fit_run *r, int epoch, long s, fit_step_out *out, nn_error *e)
     memset(out->red, 0, sizeof out->red);
     zero_grads(r);
     micro_batch last = {batch->x, 0};
-    if (!failed && sr.cnt)
+    if (r->det) {
+        r->det_c0 = sr.off / r->det_c;
+        r->det_k = failed ? 0 : (sr.cnt + r->det_c - 1) / r->det_c;
+        memset(r->det_tab, 0, r->det_ktot * (size_t)r->det_ns * sizeof *r->det_tab);
+        if (r->det_k)
+            last = det_forward_backward(r, batch, epoch, sr.cnt, sr.rows);
+    } else if (!failed && sr.cnt)
         last = forward_backward(r, batch, epoch, sr.cnt, sr.rows, out->red);
     else {   /* no rows here: join the ranks' batch statistics all the same */
         nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch};
@@ -267,7 +315,7 @@ int fit_step(fit_run *r, int epoch, long s, fit_step_out *out, nn_error *e)
     out->red[0] = failed ? 1 : 0;
     out->red[2 + m->metric_sums] = stop_requested(r);
     t.t2 = nn_now();
-    int rc = finish_sync(r, out->red, e);
+    int rc = finish_sync(r, sr.rows, out->red, e);
     t.t3 = nn_now();
     /* The regularizers' gradient, once on the averaged gradient; their
      * penalty once per batch, weighted by its rows as Keras's mean of the

@@ -19,7 +19,7 @@
 static const char *const compile_args[] = {"optimizer", "loss", "metrics", NULL};
 static const char *const fit_args[] = {"batch_size", "epochs", "validation_split",
                                        "shuffle", "seed", "verbose", "target", "class_weight",
-                                       "callbacks", NULL};
+                                       "callbacks", "deterministic", NULL};
 static const char *const ckpt_args[] = {"filepath", "monitor", "verbose", "save_best_only",
                                         "save_weights_only", "mode", "period", "save_freq",
                                         NULL};
@@ -304,6 +304,8 @@ static int do_fit(nn_model *m, const nn_call *c, nn_error *e)
         rc = nn_args_int(&a, "verbose", f->verbose, &f->verbose, e);
     if (!rc)
         rc = nn_args_choice(&a, "target", "labels", targets, &f->target_input, e);
+    if (!rc)
+        rc = nn_args_bool(&a, "deterministic", f->deterministic, &f->deterministic, e);
     const nn_value *cw = nn_args_get(&a, "class_weight");
     if (!rc && cw && cw->kind != NN_V_NONE)
         rc = class_weights(f, c, cw, e);

@@ -1,0 +1,205 @@
+/* Deterministic mode (fit(deterministic=True), train --deterministic): the
+ * same bits for any number of ranks N and threads T. Each global batch is
+ * cut into fixed chunks of det_c rows whose boundaries do not move with N
+ * or T; a rank takes whole chunks (nn_dist_shard over chunks), and each
+ * chunk's forward, loss and backward runs on one thread with the same
+ * kernels wherever it runs (nn_model_det_pass). Nothing is summed in float
+ * across chunks: the chunk gradients are added as 64-bit fixed point with
+ * one exponent per layer agreed by a MAX allreduce (detsum.h), summed over
+ * the ranks with an integer MPI_SUM and rounded to float once; the chunks'
+ * loss and metric sums travel in a table with one slot per global chunk
+ * and are added in chunk order on every rank. */
+#include <limits.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fit_run.h"
+#include "nntrain/gemm.h"
+#include "nntrain/layer.h"
+#include "train/detsum.h"
+#include "train/exec.h"
+
+int fit_det_plan(fit_run *r, nn_error *e)
+{
+    const nn_model *m = r->m;
+    for (int i = 0; i < m->nlayers; i++)
+        if (m->layers[i].ops->whole_batch)
+            return nn_err(e, NN_EINVAL, "--deterministic: %s '%s' is not supported yet (its batch statistics are not summed exactly): train without --deterministic",
+                          m->layers[i].ops->kind, m->layers[i].name);
+    if (r->o->accumulate > 1)
+        return nn_err(e, NN_EINVAL, "--deterministic cannot be combined with --accumulate: it already runs each rank's rows in fixed chunks");
+    if (m->nparams > (size_t)INT_MAX)
+        return nn_err(e, NN_EINVAL, "--deterministic: %zu parameters are more than one integer allreduce carries (%d)",
+                      m->nparams, INT_MAX);
+    r->det_c = r->fa->det_chunk > 0 ? (size_t)r->fa->det_chunk : NN_DET_CHUNK;
+    /* this rank's most rows: whole chunks; planned for at least a chunk,
+     * so that every layer cuts a chunk's rows the same way at any N */
+    size_t k = (r->B + r->det_c - 1) / r->det_c, most = (k + (size_t)r->d->size - 1) /
+                                                        (size_t)r->d->size * r->det_c;
+    if (most > r->B)
+        most = r->B;
+    r->cap = (int)most + 1;
+    r->plan_rows = (int)(most > r->det_c ? most : r->det_c) + 1;
+    r->chunk = most;
+    return NN_OK;
+}
+
+void fit_det_rows(const fit_run *r, size_t rows, size_t *off, size_t *cnt)
+{
+    size_t C = r->det_c, c0, cc;
+    nn_dist_shard((rows + C - 1) / C, r->d->size, r->d->rank, &c0, &cc);
+    size_t lo = c0 * C < rows ? c0 * C : rows, hi = (c0 + cc) * C < rows ? (c0 + cc) * C : rows;
+    *off = lo;
+    *cnt = hi - lo;
+}
+
+int fit_det_kernels(fit_run *r, nn_error *e)
+{
+    char mine[NN_DIST_TEXT];
+    snprintf(mine, sizeof mine, "conv kernels %s, OpenBLAS %s", nn_layer_isa(),
+             nn_blas_corename());
+    return nn_dist_same_kernels(r->d, mine, e);
+}
+
+int fit_det_open(fit_run *r, nn_error *e)
+{
+    const nn_model *m = r->m;
+    r->det_ktot = (r->B + r->det_c - 1) / r->det_c;
+    r->det_kmax = (r->det_ktot + (size_t)r->d->size - 1) / (size_t)r->d->size;
+    r->det_ns = 1 + m->metric_sums;
+    r->det_g = calloc(r->det_kmax, sizeof *r->det_g);
+    r->det_acc = malloc((m->nparams ? m->nparams : 1) * sizeof *r->det_acc);
+    r->det_tab = malloc(r->det_ktot * (size_t)r->det_ns * sizeof *r->det_tab);
+    r->det_exp = malloc((size_t)m->nlayers * sizeof *r->det_exp);
+    r->det_cexp = malloc(r->det_kmax * (size_t)m->nlayers * sizeof *r->det_cexp);
+    int ok = r->det_g && r->det_acc && r->det_tab && r->det_exp && r->det_cexp;
+    for (size_t k = 0; ok && k < r->det_kmax; k++)
+        ok = (r->det_g[k] = malloc((m->nparams ? m->nparams : 1) * sizeof(float))) != NULL;
+    if (!ok)
+        return nn_err(e, NN_ENOMEM, "--deterministic: out of memory for %zu chunk gradients of %zu parameters",
+                      r->det_kmax, m->nparams);
+    /* OpenBLAS's own threads split a product by another rule */
+    nn_blas_set_threads(1);
+    return NN_OK;
+}
+
+void fit_det_close(fit_run *r)
+{
+    for (size_t k = 0; r->det_g && k < r->det_kmax; k++)
+        free(r->det_g[k]);
+    free(r->det_g);
+    free(r->det_acc);
+    free(r->det_tab);
+    free(r->det_exp);
+    free(r->det_cexp);
+    r->det_cexp = NULL;
+    r->det_g = NULL;
+    r->det_acc = NULL;
+    r->det_tab = NULL;
+    r->det_exp = NULL;
+}
+
+static int over_ranks(fit_run *r, void *buf, int n, MPI_Datatype type, MPI_Op op,
+                      const char *what, nn_error *e)
+{
+    if (!r->d->active || r->d->size == 1)
+        return NN_OK;
+    r->wd.step = r->step_id;
+    return nn_watchdog_allreduce(&r->wd, buf, n, type, op, what, e);
+}
+
+void fit_det_chunk_done(fit_run *r, int k, const float *g)
+{
+    const nn_model *m = r->m;
+    int *ex = r->det_cexp + (size_t)k * (size_t)m->nlayers;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        ex[i] = l->trainable && l->param_len ? nn_det_max_exp(g + l->param_off, l->param_len)
+                                             : INT_MIN;
+    }
+}
+
+/* Per layer the largest exponent of its gradient over this rank's chunks. */
+static void local_exponents(fit_run *r)
+{
+    const nn_model *m = r->m;
+    for (int i = 0; i < m->nlayers; i++) {
+        int ex = INT_MIN;
+        for (size_t k = 0; k < r->det_k; k++) {
+            int x = r->det_cexp[k * (size_t)m->nlayers + (size_t)i];
+            ex = x > ex ? x : ex;
+        }
+        r->det_exp[i] = ex;
+    }
+}
+
+/* The fixed-point work over the compute threads, each a slice of every
+ * layer: add this rank's chunks (add), or round the sum into the gradient. */
+typedef struct fix_job {
+    fit_run *r;
+    long K;      /* chunks in the global batch */
+    int add;
+} fix_job;
+
+static void fix_thread(void *arg, int t, int T)
+{
+    const fix_job *j = arg;
+    fit_run *r = j->r;
+    nn_model *m = r->m;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        int ex = r->det_exp[i];
+        long p0, n;
+        nn_pool_split((long)l->param_len, T, t, &p0, &n);
+        size_t off = l->param_off + (size_t)p0;
+        float *g = m->grads + off;
+        if (!j->add && ex == INT_MAX)   /* a NaN or Inf somewhere: check_step reports it */
+            for (long k = 0; k < n; k++)
+                g[k] = NAN;
+        else if (!j->add && ex == INT_MIN)
+            memset(g, 0, (size_t)n * sizeof *g);
+        else if (!j->add)
+            nn_det_round(g, r->det_acc + off, (size_t)n, nn_det_shift(ex, j->K));
+        else if (ex != INT_MIN && ex != INT_MAX)
+            nn_det_add(r->det_acc + off, (const float *const *)r->det_g, r->det_k, off, (size_t)n,
+                       nn_det_shift(ex, j->K));
+    }
+}
+
+static void fix_run(fit_run *r, long K, int add)
+{
+    const nn_exec *ex = r->m->exec;
+    fix_job j = {r, K, add};
+    nn_pool_run(ex && ex->threads > 1 ? ex->pool : NULL, fix_thread, &j);
+}
+
+int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
+{
+    nn_model *m = r->m;
+    const long K = (long)((rows + r->det_c - 1) / r->det_c);
+    local_exponents(r);
+    int rc = over_ranks(r, r->det_exp, m->nlayers, MPI_INT, MPI_MAX,
+                        "deterministic gradient exponents", e);
+    memset(r->det_acc, 0, m->nparams * sizeof *r->det_acc);
+    if (!rc)
+        fix_run(r, K, 1);
+    if (!rc)
+        rc = over_ranks(r, r->det_acc, (int)m->nparams, MPI_INT64_T, MPI_SUM,
+                        "deterministic gradient allreduce", e);
+    if (!rc)
+        fix_run(r, K, 0);
+    /* each slot has one rank's value and zeros: the sum is that value */
+    if (!rc)
+        rc = over_ranks(r, r->det_tab, (int)K * r->det_ns, MPI_DOUBLE, MPI_SUM,
+                        "deterministic loss and metric table", e);
+    for (int j = 0; !rc && j < r->det_ns; j++) {
+        double s = 0;
+        for (long k = 0; k < K; k++)
+            s += r->det_tab[(size_t)k * r->det_ns + j];
+        red[1 + j] = r->d->rank == 0 ? s : 0;
+    }
+    return rc;
+}

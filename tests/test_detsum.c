@@ -1,0 +1,220 @@
+/* Deterministic mode's arithmetic (train/detsum.h) and pass (exec_det.c):
+ * the fixed-point sum is the same bits for any grouping and order of its
+ * addends and is as accurate as promised; a chunk's gradient is the same
+ * bits on 1 and 3 threads and at any position in the batch, and the chunks
+ * add up to the executor's gradient of the whole batch. */
+#include <CUnit/CUnit.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nntrain/model.h"
+#include "testutil.h"
+#include "train/detsum.h"
+#include "train/exec.h"
+
+enum { N = 300, K = 13 };
+
+static void test_max_exp(void)
+{
+    float z[3] = {0, -0.0f, 0}, v[3] = {0.75f, -1.0f, 0.5f};
+    CU_ASSERT_EQUAL(nn_det_max_exp(z, 3), INT_MIN);
+    CU_ASSERT_EQUAL(nn_det_max_exp(v, 3), 1);   /* |-1| = 0.5 * 2^1 */
+    CU_ASSERT_EQUAL(nn_det_max_exp(v, 1), 0);
+    v[2] = NAN;
+    CU_ASSERT_EQUAL(nn_det_max_exp(v, 3), INT_MAX);
+    v[2] = -INFINITY;
+    CU_ASSERT_EQUAL(nn_det_max_exp(v, 3), INT_MAX);
+    CU_ASSERT_EQUAL(nn_det_shift(0, 1), NN_DET_BITS);
+    CU_ASSERT_EQUAL(nn_det_shift(3, 13), NN_DET_BITS - 4 - 3);
+}
+
+/* K addends with magnitudes over 40 binades and both signs; the sum in three
+ * groupings (one accumulator; three "ranks" added as integers; reversed
+ * order) is the same bits, and within fp32 rounding of the exact sum. */
+static void test_order_and_accuracy(void)
+{
+    static float v[K][N];
+    static int64_t a[N], g[3][N];
+    float s1[N], s2[N];
+    for (int k = 0; k < K; k++) {
+        tu_fill_uniform(v[k], N, 40 + (uint64_t)k, -1, 1);
+        for (int i = 0; i < N; i++)
+            v[k][i] = ldexpf(v[k][i], (i * 7 + k) % 40 - 30);
+    }
+    int e = INT_MIN;
+    for (int k = 0; k < K; k++) {
+        int x = nn_det_max_exp(v[k], N);
+        e = x > e ? x : e;
+    }
+    int sh = nn_det_shift(e, K);
+    memset(a, 0, sizeof a);
+    memset(g, 0, sizeof g);
+    const float *all[K], *rev[K];
+    for (int k = 0; k < K; k++) {
+        all[k] = v[k];
+        rev[k] = v[K - 1 - k];
+    }
+    nn_det_add(a, all, K, 0, N, sh);
+    for (int k = 0; k < K; k++)   /* three "ranks", each one addend at a time */
+        nn_det_add(g[k % 3], rev + k, 1, 0, N, sh);
+    for (int i = 0; i < N; i++)
+        g[0][i] += g[2][i] + g[1][i];
+    nn_det_round(s1, a, N, sh);
+    nn_det_round(s2, g[0], N, sh);
+    CU_ASSERT(memcmp(a, g[0], sizeof a) == 0);
+    CU_ASSERT(memcmp(s1, s2, sizeof s1) == 0);
+    double lost = ldexp(1.0, -sh) * K;   /* truncation: under one unit per addend */
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        double exact = 0;
+        for (int k = 0; k < K; k++)
+            exact += v[k][i];
+        bad += fabs(s1[i] - exact) > fabs(exact) * 0x1p-24 + lost;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(lost < ldexp(1.0, e - 50));   /* far below fp32's 2^-24 of the largest */
+}
+
+/* The headroom: K addends at the top of the binade do not overflow. */
+static void test_headroom(void)
+{
+    enum { KK = 1000 };
+    float top = nextafterf(1.0f, 0.0f);   /* just below 2^0 */
+    int64_t acc = 0;
+    int sh = nn_det_shift(nn_det_max_exp(&top, 1), KK);
+    const float *one[1] = {&top};
+    for (int k = 0; k < KK; k++)
+        nn_det_add(&acc, one, 1, 0, 1, sh);
+    float s;
+    nn_det_round(&s, &acc, 1, sh);
+    CU_ASSERT(acc > 0);
+    CU_ASSERT(fabsf(s - KK * top) <= KK * top * 0x1p-23f);
+}
+
+/* One chunk's gradient through nn_model_det_pass: the same bits on 1 and 3
+ * threads, and the chunks' sum equals the executor's whole-batch gradient. */
+typedef struct pass_arg {
+    const float *dout;   /* (B, K) */
+    float *dbuf;         /* the pass's dout: rows copied in by the loss */
+    size_t K;
+} pass_arg;
+
+static void seed_dout(void *arg, int k, long r0, int n, const float *y)
+{
+    const pass_arg *a = arg;
+    (void)k;
+    (void)y;
+    memcpy(a->dbuf + (size_t)r0 * a->K, a->dout + (size_t)r0 * a->K,
+           (size_t)n * a->K * sizeof(float));
+}
+
+static void det_pass(const char *spec, nn_shape in, int threads, int B, int C, float **g,
+                     float *whole)
+{
+    nn_error e = {0};
+    nn_model m;
+    TU_ASSERT_OK(tu_build(spec, &m, &e), e);
+    nn_model_init_params(&m, 3);
+    TU_ASSERT_OK(nn_model_set_threads(&m, threads, &e), e);
+    TU_ASSERT_OK(nn_model_plan(&m, B, &e), e);
+    size_t nin = (size_t)B * nn_shape_size(&in), Ko = nn_model_out_size(&m);
+    float *x = malloc(nin * sizeof *x), *dout = malloc((size_t)B * Ko * sizeof *dout);
+    float *dbuf = malloc((size_t)B * Ko * sizeof *dbuf);
+    uint64_t ids[32];
+    CU_ASSERT_FATAL(x && dout && dbuf && B <= 32);
+    tu_fill_uniform(x, nin, 5, -1, 1);
+    tu_fill_uniform(dout, (size_t)B * Ko, 6, -1, 1);
+    for (int b = 0; b < B; b++)
+        ids[b] = 1000 + (uint64_t)b * 7;
+    nn_ctx ctx = {.training = 1, .seed = 9, .epoch = 2, .sample_ids = ids};
+    pass_arg a = {dout, dbuf, Ko};
+    nn_model_det_pass(&m, x, dbuf, B, C, &ctx, seed_dout, NULL, &a, g);
+    if (whole) {
+        nn_ctx c2 = ctx;
+        nn_model_forward(&m, x, B, &c2);
+        memcpy(dbuf, dout, (size_t)B * Ko * sizeof *dbuf);
+        memset(m.grads, 0, m.nparams * sizeof *m.grads);
+        nn_model_backward(&m, x, dbuf, B, &c2);
+        memcpy(whole, m.grads, m.nparams * sizeof *whole);
+    }
+    free(x);
+    free(dout);
+    free(dbuf);
+    nn_model_free(&m);
+}
+
+static void pass_case(const char *spec)
+{
+    nn_shape in = {3, {8, 8, 2, 0}};
+    enum { B = 21, C = 4, NC = (B + C - 1) / C };
+    nn_error e = {0};
+    nn_model m;
+    TU_ASSERT_OK(tu_build(spec, &m, &e), e);
+    size_t P = m.nparams;
+    nn_model_free(&m);
+    float *g1[NC], *g3[NC], *whole = malloc(P * sizeof *whole), *sum = calloc(P, sizeof *sum);
+    CU_ASSERT_FATAL(whole && sum);
+    for (int k = 0; k < NC; k++) {
+        g1[k] = malloc(P * sizeof(float));
+        g3[k] = malloc(P * sizeof(float));
+        CU_ASSERT_FATAL(g1[k] && g3[k]);
+    }
+    det_pass(spec, in, 1, B, C, g1, NULL);
+    det_pass(spec, in, 3, B, C, g3, whole);
+    int same = 1;
+    double mag = 0;
+    for (int k = 0; k < NC; k++) {
+        same &= !memcmp(g1[k], g3[k], P * sizeof(float));
+        for (size_t i = 0; i < P; i++) {
+            sum[i] += g1[k][i];
+            mag += fabsf(g1[k][i]);
+        }
+    }
+    CU_ASSERT(same);
+    CU_ASSERT(mag > 0);
+    long bad;
+    double d = tu_max_diff(sum, whole, P, 1e-5, &bad);
+    if (bad >= 0)
+        printf("\n    chunks' sum against the whole batch: max diff %.3g at [%ld]", d, bad);
+    CU_ASSERT(bad < 0);
+    for (int k = 0; k < NC; k++) {
+        free(g1[k]);
+        free(g3[k]);
+    }
+    free(whole);
+    free(sum);
+}
+
+static void test_pass(void)
+{
+    pass_case("Conv2D(6, (3, 3), padding=\"same\", activation=\"relu\", input_shape=(8, 8, 2))\n"
+              "MaxPooling2D()\nDropout(0.3)\nFlatten()\nDense(300, activation=\"relu\")\n"
+              "Dense(4, activation=\"softmax\")\ncompile(loss=\"categorical_crossentropy\")\n");
+}
+
+/* A graph: a residual add, a branch read twice, a concatenation. */
+static void test_pass_graph(void)
+{
+    pass_case("inputs = Input(shape=(8, 8, 2))\n"
+              "x = Conv2D(4, (3, 3), padding=\"same\", activation=\"relu\")(inputs)\n"
+              "y = Conv2D(4, (3, 3), padding=\"same\")(x)\n"
+              "x = add([x, y])\nz = MaxPooling2D()(x)\nw = Conv2D(3, (1, 1))(z)\n"
+              "z = concatenate([z, w])\nz = Dropout(0.2)(Flatten()(z))\n"
+              "outputs = Dense(3, activation=\"softmax\")(z)\n"
+              "model = Model(inputs=inputs, outputs=outputs)\n"
+              "model.compile(loss=\"categorical_crossentropy\")\n");
+}
+
+int main(void)
+{
+    const tu_test tests[] = {
+        {"max exponent, NaN/Inf and zero, shift", test_max_exp},
+        {"fixed-point sum: any grouping, same bits, fp32 accuracy", test_order_and_accuracy},
+        {"fixed-point sum: headroom for K addends", test_headroom},
+        {"det pass: 1 and 3 threads the same bits, chunks sum to the gradient", test_pass},
+        {"det pass of a graph model: the same", test_pass_graph},
+        {NULL, NULL}};
+    return tu_main("detsum", tests);
+}
