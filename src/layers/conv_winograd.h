@@ -1,0 +1,34 @@
+/* Winograd F(2x2, 3x3) convolution for 3x3 stride-1 Conv2D layers
+ * (conv_winograd.c): each 2x2 block of outputs comes from a 4x4 block of
+ * input through 16 products instead of 36, at the price of transforms and
+ * a few more roundings. The 16 products per block are batched over tiles
+ * and channels as 16 sgemms (tiles x Cin) x (Cin x Cout). Forward and the
+ * input gradient (the same transform over dy with the kernel rotated by 180
+ * degrees and transposed in its channels); the weight gradient stays with
+ * the direct kernels. One call runs its n images single-threaded (the
+ * model's threads split the batch). Internal to the library. */
+#ifndef NNTRAIN_CONV_WINOGRAD_H
+#define NNTRAIN_CONV_WINOGRAD_H
+
+#include <stddef.h>
+
+#include "core/im2col.h"
+#include "nntrain/activation.h"
+
+/* 1 if g is a 3x3, stride-1 convolution that fits an int per image. */
+int nn_wconv_usable(const nn_conv_geom *g, int F);
+
+/* Workspace bytes of nn_wconv_forward and nn_wconv_dx for up to n images. */
+size_t nn_wconv_work_bytes(const nn_conv_geom *g, int F, int n);
+
+/* y (n, OH, OW, F) = x (n, H, W, C) * w (3, 3, C, F) + bias (F or NULL),
+ * then act (ReLU and linear fused into the output transform). */
+void nn_wconv_forward(const nn_conv_geom *g, int F, const float *w, const float *bias,
+                      nn_act act, const float *x, int n, float *y, float *work);
+
+/* dx (n, H, W, C) = the input gradient of that convolution for dz (n, OH,
+ * OW, F), the gradient of its pre-activation (overwritten). */
+void nn_wconv_dx(const nn_conv_geom *g, int F, const float *w, const float *dz, int n,
+                 float *dx, float *work);
+
+#endif
