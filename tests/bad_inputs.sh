@@ -804,6 +804,10 @@ h5case kq_tc_text.h5 "Keras training_config: not JSON" - -- summary kq_tc_text.h
 h5case kq_sched.h5 "Keras training_config: ExponentialDecay with decay_steps 0" - -- summary kq_sched.h5
 h5case kq_loss_num.h5 "Keras training_config: loss is a number" - -- summary kq_loss_num.h5
 
+# ---- convolution algorithm (--conv-algo, Winograd) -------------------------
+bad_case "--conv-algo fast" "train: unknown convolution algorithm" o_ca1 -- train cnn.nn $D --conv-algo fast --out o_ca1
+bad_case "--conv-algo Winograd" "bench: algorithm names are lower case" - -- bench cnn.nn --conv-algo Winograd --steps 1
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"
