@@ -1,16 +1,19 @@
-/* Winograd F(2x2, 3x3) (src/layers/conv_winograd.c): forward and input
- * gradient against a double-precision convolution and against the direct
- * kernels, on odd and even sizes, same and valid padding, channel counts
- * that are not multiples of the vector width, batch 1 and 3; the Conv2D
- * layer with the algorithm forced (y, dx, dW against the direct layer, and
- * not bitwise equal to it, so the Winograd path really ran); finite-difference
- * gradient checks through the layer; the algorithm names.
+/* Winograd F(2x2, 3x3) and F(4x4, 3x3) (src/layers/conv_winograd.c):
+ * forward and input gradient against a double-precision convolution and
+ * against the direct kernels, on odd and even sizes, same and valid
+ * padding, channel counts that are not multiples of the vector width,
+ * batch 1 and 3; the Conv2D layer with the algorithm forced (y, dx, dW
+ * against the direct layer, and not bitwise equal to it, so the Winograd
+ * path really ran); finite-difference gradient checks through the layer;
+ * the algorithm names.
  *
  * Errors are measured as max |a - ref| / max |ref| on inputs like
  * post-ReLU activations (uniform [0, 1)) and Glorot-sized weights, and
- * printed. Measured (AVX-512, 12 shapes): at most 2.9e-7 for y and 3.9e-7
- * for dx, less than the direct kernels' own 9.4e-7 and 8.3e-7 (F(2x2, 3x3)
- * sums fewer products per output); the bound is about 10x that. */
+ * printed. Measured (AVX-512, 12 shapes): F(2x2) at most 2.9e-7 for y and
+ * 4.0e-7 for dx, less than the direct kernels' own 9.4e-7 and 8.3e-7 (it
+ * sums fewer products per output); F(4x4) 3.6e-6 and 5.0e-6, 4-10x the
+ * direct kernels' (its transforms scale by up to 8 and 1/24). The bounds
+ * are about 10x the largest seen. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,8 +28,14 @@
 
 extern const nn_layer_ops nn_conv2d_ops;
 
-/* F(2x2, 3x3) against the exact result, relative to its largest value. */
+/* Against the exact result, relative to its largest value: F(2x2, 3x3)
+ * and F(4x4, 3x3). */
 #define TOL_F23 3e-6
+#define TOL_F43 3e-5
+static double tol_of(int m)
+{
+    return m == 2 ? TOL_F23 : TOL_F43;
+}
 
 typedef struct wcase {
     int H, W, C, F, same, B;
@@ -39,7 +48,7 @@ static const wcase cases[] = {
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
-static double worst_y, worst_dx;   /* printed at the end */
+static double worst_y[5], worst_dx[5];   /* per tile size, printed at the end */
 
 static nn_conv_geom geom(const wcase *k)
 {
@@ -108,7 +117,7 @@ static double rel_err(const float *a, const float *ref, size_t n)
     return m > 0 ? d / m : d;
 }
 
-static void check_kernels(const wcase *k, uint64_t seed)
+static void check_kernels(const wcase *k, int m, uint64_t seed)
 {
     nn_conv_geom g = geom(k);
     const int F = k->F, B = k->B;
@@ -118,7 +127,7 @@ static void check_kernels(const wcase *k, uint64_t seed)
     float *y = malloc(ny * sizeof *y), *yd = malloc(ny * sizeof *yd), *yr = malloc(ny * sizeof *yr);
     float *dz = malloc(ny * sizeof *dz), *dz2 = malloc(ny * sizeof *dz2);
     float *dx = malloc(nx * sizeof *dx), *dxd = malloc(nx * sizeof *dxd), *dxr = malloc(nx * sizeof *dxr);
-    size_t wb = nn_wconv_work_bytes(&g, F, B), db = nn_dconv_work_bytes(&g, F);
+    size_t wb = nn_wconv_work_bytes(&g, F, m, B), db = nn_dconv_work_bytes(&g, F);
     float *work = malloc(wb > db ? wb : db);
     float lim = sqrtf(6.0f / (9.0f * (k->C + F)));   /* Glorot uniform */
     tu_fill_uniform(x, nx, seed, 0, 1);
@@ -129,7 +138,7 @@ static void check_kernels(const wcase *k, uint64_t seed)
     ref_fwd(&g, F, x, w, b, B, yr);
     for (size_t i = 0; i < ny; i++)
         y[i] = 123.0f;   /* every element must be written */
-    nn_wconv_forward(&g, F, w, b, NN_ACT_LINEAR, x, B, y, work);
+    nn_wconv_forward(&g, F, m, w, b, NN_ACT_LINEAR, x, B, y, work);
     nn_dconv_forward(&g, F, w, b, NN_ACT_LINEAR, x, B, yd, work);
     double ey = rel_err(y, yr, ny), eyd = rel_err(yd, yr, ny);
 
@@ -137,22 +146,22 @@ static void check_kernels(const wcase *k, uint64_t seed)
     for (size_t i = 0; i < nx; i++)
         dx[i] = 123.0f;
     memcpy(dz2, dz, ny * sizeof *dz2);
-    nn_wconv_dx(&g, F, w, dz, B, dx, work);
+    nn_wconv_dx(&g, F, m, w, dz, B, dx, work);
     nn_dconv_backward(&g, F, NN_ACT_LINEAR, w, x, NULL, dz2, B, NULL, NULL, dxd, work);
     double ex = rel_err(dx, dxr, nx), exd = rel_err(dxd, dxr, nx);
 
-    printf("\n  %2dx%-2d C%-2d F%-2d %s B%d: y err %.2e (direct %.2e), dx err %.2e "
-           "(direct %.2e)", k->H, k->W, k->C, F, k->same ? "same " : "valid", B, ey, eyd, ex,
-           exd);
-    CU_ASSERT(ey <= TOL_F23);
-    CU_ASSERT(ex <= TOL_F23);
-    CU_ASSERT(rel_err(y, yd, ny) <= 2 * TOL_F23);
-    CU_ASSERT(rel_err(dx, dxd, nx) <= 2 * TOL_F23);
-    worst_y = ey > worst_y ? ey : worst_y;
-    worst_dx = ex > worst_dx ? ex : worst_dx;
+    printf("\n  F(%d) %2dx%-2d C%-2d F%-2d %s B%d: y err %.2e (direct %.2e), dx err %.2e "
+           "(direct %.2e)", m, k->H, k->W, k->C, F, k->same ? "same " : "valid", B, ey, eyd,
+           ex, exd);
+    CU_ASSERT(ey <= tol_of(m));
+    CU_ASSERT(ex <= tol_of(m));
+    CU_ASSERT(rel_err(y, yd, ny) <= 2 * tol_of(m));
+    CU_ASSERT(rel_err(dx, dxd, nx) <= 2 * tol_of(m));
+    worst_y[m] = ey > worst_y[m] ? ey : worst_y[m];
+    worst_dx[m] = ex > worst_dx[m] ? ex : worst_dx[m];
 
     /* the fused ReLU is the linear output clipped at 0 */
-    nn_wconv_forward(&g, F, w, b, NN_ACT_RELU, x, B, yd, work);
+    nn_wconv_forward(&g, F, m, w, b, NN_ACT_RELU, x, B, yd, work);
     int bad = 0;
     for (size_t i = 0; i < ny; i++)
         bad += yd[i] != (y[i] > 0 ? y[i] : 0.0f);
@@ -163,18 +172,23 @@ static void check_kernels(const wcase *k, uint64_t seed)
 
 static void test_kernels(void)
 {
-    for (int i = 0; i < NCASES; i++)
-        check_kernels(&cases[i], 100 + (uint64_t)i);
-    printf("\n  worst: y %.2e, dx %.2e (bound %.0e)\n", worst_y, worst_dx, TOL_F23);
+    for (int m = 2; m <= 4; m += 2) {
+        for (int i = 0; i < NCASES; i++)
+            check_kernels(&cases[i], m, 100 + (uint64_t)i);
+        printf("\n  F(%dx%d, 3x3) worst: y %.2e, dx %.2e (bound %.0e)", m, m, worst_y[m],
+               worst_dx[m], tol_of(m));
+    }
+    printf("\n");
 }
 
 /* The layer with the algorithm forced against the direct layer. */
-static void check_layer(const char *call, nn_shape in, int B, int expect_wino)
+static void check_layer_m(const char *call, nn_shape in, int B, int expect_wino, int m)
 {
     tu_lay d, t;
+    const double tol = tol_of(m);
     nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
     tu_lay_open(&d, call, in, B);
-    nn_conv_set_algo(NN_CONV_ALGO_WINOGRAD);
+    nn_conv_set_algo(m == 2 ? NN_CONV_ALGO_WINOGRAD : NN_CONV_ALGO_WINOGRAD4);
     tu_lay_open(&t, call, in, B);
     nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
     tu_fill_uniform(d.x, d.nin, 31, 0, 1);
@@ -185,15 +199,21 @@ static void check_layer(const char *call, nn_shape in, int B, int expect_wino)
     memcpy(t.dy, d.dy, d.nout * sizeof(float));
     tu_lay_forward(&d);
     tu_lay_forward(&t);
-    CU_ASSERT(rel_err(t.y, d.y, d.nout) <= 2 * TOL_F23);
+    CU_ASSERT(rel_err(t.y, d.y, d.nout) <= 2 * tol);
     /* Winograd rounds differently: bitwise equality means it did not run */
     CU_ASSERT_EQUAL(memcmp(t.y, d.y, d.nout * sizeof(float)) != 0, expect_wino);
     tu_lay_backward(&d);
     tu_lay_backward(&t);
-    CU_ASSERT(rel_err(t.dx, d.dx, d.nin) <= 2 * TOL_F23);
-    CU_ASSERT(rel_err(t.g, d.g, d.np) <= 2 * TOL_F23);
+    CU_ASSERT(rel_err(t.dx, d.dx, d.nin) <= 2 * tol);
+    CU_ASSERT(rel_err(t.g, d.g, d.np) <= 2 * tol);
     tu_lay_close(&d);
     tu_lay_close(&t);
+}
+
+static void check_layer(const char *call, nn_shape in, int B, int expect_wino)
+{
+    for (int m = 2; m <= 4; m += 2)
+        check_layer_m(call, in, B, expect_wino, m);
 }
 
 static void test_layer(void)
@@ -218,6 +238,9 @@ static void test_gradcheck(void)
                 nn_shape3(5, 4, 2), 1, 0, 45);
     gc_layer_ok("Conv2D(17, (3, 3), activation=\"tanh\", use_bias=False)", nn_shape3(5, 6, 4),
                 2, 0, 44);
+    nn_conv_set_algo(NN_CONV_ALGO_WINOGRAD4);
+    gc_layer_ok("Conv2D(8, (3, 3), padding=\"same\")", nn_shape3(7, 6, 3), 2, 0, 46);
+    gc_layer_ok("Conv2D(10, (3, 3), activation=\"tanh\")", nn_shape3(9, 7, 2), 1, 0, 47);
     nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
 }
 
@@ -229,7 +252,9 @@ static void test_names(void)
     CU_ASSERT(nn_conv_algo_parse("auto", &a) == 0 && a == NN_CONV_ALGO_AUTO);
     CU_ASSERT(nn_conv_algo_parse("fast", &a) == -1 && a == NN_CONV_ALGO_AUTO);
     CU_ASSERT(nn_conv_algo_parse(NULL, &a) == -1);
+    CU_ASSERT(nn_conv_algo_parse("winograd4", &a) == 0 && a == NN_CONV_ALGO_WINOGRAD4);
     CU_ASSERT_STRING_EQUAL(nn_conv_algo_name(NN_CONV_ALGO_WINOGRAD), "winograd");
+    CU_ASSERT_STRING_EQUAL(nn_conv_algo_name(NN_CONV_ALGO_WINOGRAD4), "winograd4");
 }
 
 int main(void)

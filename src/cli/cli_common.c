@@ -160,8 +160,8 @@ int cli_conv_algo(cli_opt *opts, nn_error *e)
         return NN_OK;
     }
     if (nn_conv_algo_parse(o->value, &a))
-        return nn_err(e, NN_EINVAL, "--conv-algo must be 'direct', 'winograd' or 'auto', not "
-                      "'%s'", o->value);
+        return nn_err(e, NN_EINVAL, "--conv-algo must be 'direct', 'winograd', 'winograd4' or "
+                      "'auto', not '%s'", o->value);
     nn_conv_set_algo(a);
     return NN_OK;
 }

@@ -32,16 +32,18 @@ static int conv_create(nn_layer *l, nn_args *a, nn_error *e)
  * transform (16 C F floats) to a few per cent. */
 enum { WINO_ROWWISE_PIXELS = 320 };
 
-/* Whether a 3x3 stride-1 layer g with F filters takes Winograd. auto: where
- * it was measured faster than the direct kernels (AMD Zen 4, AVX-512, one
- * thread, 32 images): 1.1-1.4x with 32 to 64 channels in and out, but
- * 0.3-0.9x with fewer (3 -> 32, 16 -> 16), where the transforms cost as
- * much as the products they save. */
-static int wants_winograd(const nn_conv_geom *g, int F)
+/* The Winograd tile (2 or 4) a 3x3 stride-1 layer g with F filters takes, or
+ * 0 for the direct kernels. auto: F(4x4, 3x3) where it was measured faster
+ * than the direct kernels (AMD Zen 4, AVX-512, one thread, 32 images:
+ * forward 1.2-1.6x, dx 1.0-1.8x with 32 to 64 channels in and out), not
+ * with fewer channels (3 -> 32: 0.4x; 16 -> 16: 0.9-1.1x), where the
+ * transforms cost about as much as the products they save. */
+static int winograd_tile(const nn_conv_geom *g, int F)
 {
     switch (nn_conv_get_algo()) {
-    case NN_CONV_ALGO_WINOGRAD: return 1;
-    case NN_CONV_ALGO_AUTO: return g->C >= 32 && F >= 32;
+    case NN_CONV_ALGO_WINOGRAD: return 2;
+    case NN_CONV_ALGO_WINOGRAD4: return 4;
+    case NN_CONV_ALGO_AUTO: return g->C >= 32 && F >= 32 ? 4 : 0;
     default: return 0;
     }
 }
@@ -83,7 +85,7 @@ static int conv_configure(nn_layer *l, nn_error *e)
     c->dfwd = c->dconv && g->OW >= 6;
     l->rowwise = c->dfwd && nn_dconv_dx_usable(g);
     /* Winograd needs the direct kernels for dW (F >= 8) */
-    c->wino = c->dconv && nn_wconv_usable(g, c->F) && wants_winograd(g, c->F);
+    c->wino = c->dconv && nn_wconv_usable(g, c->F) ? winograd_tile(g, c->F) : 0;
     if (c->wino)   /* a call transforms the kernel: worth it over a few rows only on big images */
         l->rowwise = P >= WINO_ROWWISE_PIXELS;
     l->out = nn_shape3(g->OH, g->OW, c->F);
@@ -103,7 +105,7 @@ static int conv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e
         *work_bytes = !columns || w > *work_bytes ? w : *work_bytes;
     }
     if (c->wino) {
-        size_t w = nn_wconv_work_bytes(&c->g, c->F, batch_max);
+        size_t w = nn_wconv_work_bytes(&c->g, c->F, c->wino, batch_max);
         *work_bytes = w > *work_bytes ? w : *work_bytes;
     }
     return nn_layer_plan_z(l, batch_max, e);
@@ -119,7 +121,7 @@ static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias
     const size_t xin = (size_t)g->H * g->W * g->C;
     const float *bias = p + (size_t)K * F;
     if (c->wino) {
-        nn_wconv_forward(g, F, p, c->use_bias ? bias : NULL, nn_act_inner(l->act), x, B, y,
+        nn_wconv_forward(g, F, c->wino, p, c->use_bias ? bias : NULL, nn_act_inner(l->act), x, B, y,
                          ctx->work);
         nn_layer_act_keep(l, y, ctx->row0, B);
         return;
@@ -161,7 +163,7 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
         if (gr)
             nn_dconv_backward(g, F, NN_ACT_LINEAR, p, x, y, dy, B, gr, NULL, NULL, ctx->work);
         if (dx)
-            nn_wconv_dx(g, F, p, dy, B, dx, ctx->work);
+            nn_wconv_dx(g, F, c->wino, p, dy, B, dx, ctx->work);
         return;
     }
     if (c->dconv && (!dx || (c->dfwd && nn_dconv_dx_usable(g)))) {

@@ -8,7 +8,7 @@
 
 #include "nntrain/layer.h"
 
-static const char *const names[] = {"direct", "winograd", "auto"};
+static const char *const names[] = {"direct", "winograd", "auto", "winograd4"};
 enum { NALGOS = sizeof names / sizeof names[0] };
 
 static nn_conv_algo algo = NN_CONV_ALGO_DIRECT;
@@ -37,7 +37,7 @@ static void from_env(void)
         return;
     if (nn_conv_algo_parse(v, &algo))   /* library code does not exit: say so */
         fprintf(stderr, "nntrain: warning: NNTRAIN_CONV_ALGO=%s is not one of direct, "
-                "winograd, auto; using direct\n", v);
+                "winograd, winograd4, auto; using direct\n", v);
 }
 
 void nn_conv_set_algo(nn_conv_algo a)

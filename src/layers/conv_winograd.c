@@ -1,19 +1,20 @@
-/* Owns the Winograd F(2x2, 3x3) convolution (see conv_winograd.h), after
- * Lavin and Gray (2016): Y = A^T [ (G g G^T) .* (B^T d B) ] A per 2x2 output
- * tile, with
- *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],
- *   G   = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
- *   A^T = [1 1 1 0; 0 1 -1 -1].
- * The elementwise product summed over input channels is, for each of the
- * 16 positions xi of the 4x4 tile, one matrix product V_xi (tiles x Ci)
- * U_xi (Ci x Co) = M_xi (tiles x Co), over a block of tiles small enough
- * that V and M stay in L2, by a register-tiled kernel as conv_direct.c's
- * (OpenBLAS sgemm, packing both operands on every one of these small
- * products, ran the layer at half the direct kernels' speed). Channels are the innermost
- * index everywhere (NHWC), so the transforms are loops over channels that
- * the compiler vectorises. The kernel transform is redone per call: it is
- * 16 Ci Co floats, a few per cent of one image's products even on an 8x8
- * image, and keeps the calls of concurrent threads independent. */
+/* Owns the Winograd convolutions F(2x2, 3x3) and F(4x4, 3x3) (see
+ * conv_winograd.h), after Lavin and Gray (2016): per m x m output tile
+ * (m = 2 or 4; tiles of a = m + 2 input pixels a side)
+ *   Y = A^T [ (G g G^T) .* (B^T d B) ] A,
+ * the 1-D transforms spelt out in in1d, ker1d and out1d below. The
+ * elementwise product summed over input channels is, for each of the a*a
+ * positions xi of a tile, one matrix product V_xi (tiles x Ci) U_xi (Ci x
+ * Co) = M_xi (tiles x Co), over a block of tiles small enough that V and M
+ * stay in L2, by a register tile as conv_direct.c's: broadcasts of V times
+ * vectors of U (OpenBLAS sgemm, which packed both operands of every one of
+ * these small products, ran the layer at half the direct kernels' speed).
+ * V and M are tile-major (V[t][xi][c]) so that a tile's transform reads and
+ * writes one contiguous block. Channels are the innermost index everywhere
+ * (NHWC): the transforms work on vectors of channels. The kernel transform
+ * is redone per call: a*a Ci Co floats, a few per cent of one image's
+ * products on the smallest images that take it, and the calls of
+ * concurrent threads stay independent. */
 #include "layers/conv_winograd.h"
 
 #include <limits.h>
@@ -23,17 +24,23 @@
 #include "core/simd.h"
 
 /* One stride-1 3x3 correlation: in (Hi, Wi, Ci) zero-padded by pt / pl on
- * the top / left gives out (Ho, Wo, Co). */
+ * the top / left gives out (Ho, Wo, Co), in tiles of m x m outputs. */
 typedef struct plane {
-    int Hi, Wi, Ci, Ho, Wo, Co, pt, pl;
+    int Hi, Wi, Ci, Ho, Wo, Co, pt, pl, m;
 } plane;
 
-enum { TILE_FLOATS = 8192 };   /* T (Ci + Co): 16 of them = 512 KiB of V and M */
+/* V and M of a block: at most this many floats (512 KiB) */
+enum { BLOCK_FLOATS = 131072 };
 
-/* Tiles per sgemm block. */
+static int npos(const plane *q)   /* a*a positions per tile */
+{
+    return (q->m + 2) * (q->m + 2);
+}
+
+/* Tiles per block. */
 static int block_tiles(const plane *q, long tiles)
 {
-    long T = TILE_FLOATS / (q->Ci + q->Co);
+    long T = BLOCK_FLOATS / npos(q) / (q->Ci + q->Co);
     if (T < 16)
         T = 16;
     return (int)(tiles < T ? tiles : T);
@@ -41,7 +48,7 @@ static int block_tiles(const plane *q, long tiles)
 
 static long tiles_of(const plane *q, int n)
 {
-    return (long)n * ((q->Ho + 1) / 2) * ((q->Wo + 1) / 2);
+    return (long)n * ((q->Ho + q->m - 1) / q->m) * ((q->Wo + q->m - 1) / q->m);
 }
 
 /* Output channels rounded up to whole vectors: U's and M's rows. */
@@ -53,19 +60,94 @@ static size_t padded_co(const plane *q)
 static size_t plane_work(const plane *q, int n)
 {
     size_t T = (size_t)block_tiles(q, tiles_of(q, n > 0 ? n : 1)), Cop = padded_co(q);
-    /* U, V and M (the kernel transform's 9 Cop floats first use V's place) */
-    return (16 * ((size_t)q->Ci * Cop + T * (q->Ci + Cop)) + 9 * Cop) * sizeof(float);
+    size_t X = (size_t)npos(q);
+    /* U, V and M (the kernel transform's 9 Cop floats first use V's place),
+     * then wconv's zeros and scratch rows */
+    return (X * ((size_t)q->Ci * Cop + T * (q->Ci + Cop)) + 9 * Cop + 2 * (q->Ci + Cop)) *
+           sizeof(float);
+}
+
+/* The 1-D transforms, on vectors of channels. F(2, 3):
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ * F(4, 3):
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ *          0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ *          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * d[k*s] -> v[k*s] (B^T d), g[k*s] -> u[k*s] (G g), x[k*s] -> y[k*s] (A^T x). */
+INLINE void in1d(const vf *d, size_t s, vf *v, size_t sv, const int m)
+{
+    if (m == 2) {
+        vf d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s];
+        v[0] = d0 - d2;
+        v[sv] = d1 + d2;
+        v[2 * sv] = d2 - d1;
+        v[3 * sv] = d1 - d3;
+        return;
+    }
+    const vf c4 = vbcast(4.0f), c5 = vbcast(5.0f), c2 = vbcast(2.0f);
+    vf d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s], d5 = d[5 * s];
+    vf p = d4 - c4 * d2, r = d3 - c4 * d1;   /* rows 1, 2: d4 - 4 d2 +- (d3 - 4 d1) */
+    vf p2 = d4 - d2, r2 = c2 * (d3 - d1);    /* rows 3, 4: d4 - d2 +- 2 (d3 - d1) */
+    v[0] = c4 * d0 - c5 * d2 + d4;
+    v[sv] = p + r;
+    v[2 * sv] = p - r;
+    v[3 * sv] = p2 + r2;
+    v[4 * sv] = p2 - r2;
+    v[5 * sv] = c4 * d1 - c5 * d3 + d5;
+}
+
+INLINE void ker1d(const vf *g, size_t s, vf *u, size_t su, const int m)
+{
+    vf g0 = g[0], g1 = g[s], g2 = g[2 * s];
+    if (m == 2) {
+        const vf h = vbcast(0.5f);
+        u[0] = g0;
+        u[su] = h * (g0 + g1 + g2);
+        u[2 * su] = h * (g0 - g1 + g2);
+        u[3 * su] = g2;
+        return;
+    }
+    const vf s6 = vbcast(1.0f / 6), q4 = vbcast(0.25f), e = vbcast(1.0f / 24),
+             t = vbcast(1.0f / 12);
+    vf a = g0 + g2, b = e * g0 + s6 * g2;
+    u[0] = q4 * g0;
+    u[su] = -s6 * (a + g1);
+    u[2 * su] = -s6 * (a - g1);
+    u[3 * su] = b + t * g1;
+    u[4 * su] = b - t * g1;
+    u[5 * su] = g2;
+}
+
+INLINE void out1d(const vf *x, size_t s, vf *y, size_t sy, const int m)
+{
+    if (m == 2) {
+        vf x0 = x[0], x1 = x[s], x2 = x[2 * s], x3 = x[3 * s];
+        y[0] = x0 + x1 + x2;
+        y[sy] = x1 - x2 - x3;
+        return;
+    }
+    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c8 = vbcast(8.0f);
+    vf x0 = x[0], x1 = x[s], x2 = x[2 * s], x3 = x[3 * s], x4 = x[4 * s], x5 = x[5 * s];
+    vf a = x1 + x2, b = x1 - x2, c = x3 + x4, d = x3 - x4;
+    y[0] = x0 + a + c;
+    y[sy] = b + c2 * d;
+    y[2 * sy] = a + c4 * c;
+    y[3 * sy] = b + c8 * d + x5;
 }
 
 /* U[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g(kh, kw) of (ci, co) at
  * w + kh*skh + kw*skw + ci*sci + co*sco (negative strides flip it); rows of
  * Cop floats, zero past Co. Each ci gathers its 9 taps of all co into g9
  * (9 Cop floats), then transforms a vector of co at a time. */
-static void filter_transform(const float *w, ptrdiff_t skh, ptrdiff_t skw, ptrdiff_t sci,
-                             ptrdiff_t sco, int Ci, int Co, size_t Cop, float *g9, float *U)
+INLINE void kernel_tf(const float *w, ptrdiff_t skh, ptrdiff_t skw, ptrdiff_t sci, ptrdiff_t sco,
+                      int Ci, int Co, size_t Cop, float *g9, float *U, const int m)
 {
+    const int a = m + 2;
     const size_t xs = (size_t)Ci * Cop;
-    const vf half = vbcast(0.5f);
     memset(g9, 0, 9 * Cop * sizeof *g9);
     for (int ci = 0; ci < Ci; ci++) {
         for (int k = 0; k < 9; k++) {
@@ -78,108 +160,129 @@ static void filter_transform(const float *w, ptrdiff_t skh, ptrdiff_t skw, ptrdi
                     dst[co] = src[co * sco];
         }
         for (size_t co = 0; co < Cop; co += NN_VL) {
-            vf g[9], t[4][3];
+            vf g[9], t[6 * 3], u[36];
             for (int k = 0; k < 9; k++)
                 g[k] = vload(g9 + (size_t)k * Cop + co);
-            for (int k = 0; k < 3; k++) {   /* G g: rows of the tile, columns of g */
-                vf a = g[k], b = g[3 + k], c = g[6 + k];
-                t[0][k] = a;
-                t[1][k] = half * (a + b + c);
-                t[2][k] = half * (a - b + c);
-                t[3][k] = c;
-            }
-            float *u = U + (size_t)ci * Cop + co;
-            for (int r = 0; r < 4; r++) {   /* then (G g) G^T */
-                vf a = t[r][0], b = t[r][1], c = t[r][2];
-                vstore(u + (4 * r + 0) * xs, a);
-                vstore(u + (4 * r + 1) * xs, half * (a + b + c));
-                vstore(u + (4 * r + 2) * xs, half * (a - b + c));
-                vstore(u + (4 * r + 3) * xs, c);
-            }
+            for (int k = 0; k < 3; k++)   /* G g: column k of g -> column k of t (a x 3) */
+                ker1d(g + k, 3, t + k, 3, m);
+            for (int r = 0; r < a; r++)   /* (G g) G^T: row r of t -> row r of u */
+                ker1d(t + 3 * r, 1, u + a * r, 1, m);
+            float *dst = U + (size_t)ci * Cop + co;
+            for (int xi = 0; xi < a * a; xi++)
+                vstore(dst + xi * xs, u[xi]);
         }
     }
+}
+
+static void kernel_transform(const plane *q, const float *w, ptrdiff_t skh, ptrdiff_t skw,
+                             ptrdiff_t sci, ptrdiff_t sco, float *g9, float *U)
+{
+    if (q->m == 2)
+        kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, padded_co(q), g9, U, 2);
+    else
+        kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, padded_co(q), g9, U, 4);
 }
 
 /* V[t][xi][c] = (B^T d B)[xi] for the nt tiles from tile t0 on; taps in the
- * padding read the zeros row. One vector of channels at a time, all 16
+ * padding read the zeros row. One vector of channels at a time, the tile's
  * taps in registers (GCC left the scalar loop unvectorised). */
-static void input_transform(const plane *q, const float *in, long t0, int nt,
-                            const float *zeros, float *V)
+INLINE void input_tf(const plane *q, const float *in, long t0, int nt, const float *zeros,
+                     float *V, const int m)
 {
-    const int Ci = q->Ci, tw = (q->Wo + 1) / 2, th = (q->Ho + 1) / 2;
+    const int a = m + 2, Ci = q->Ci, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
     const size_t img = (size_t)q->Hi * q->Wi * Ci;
     for (int t = 0; t < nt; t++) {
         long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
-        int h0 = (int)(r / tw) * 2 - q->pt, w0 = (int)(r % tw) * 2 - q->pl;
-        const float *d[16];
-        for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) {
+        int h0 = (int)(r / tw) * m - q->pt, w0 = (int)(r % tw) * m - q->pl;
+        const float *d[36];
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < a; j++) {
                 int h = h0 + i, w = w0 + j;
-                d[4 * i + j] = h >= 0 && h < q->Hi && w >= 0 && w < q->Wi
+                d[a * i + j] = h >= 0 && h < q->Hi && w >= 0 && w < q->Wi
                                    ? in + b * img + ((size_t)h * q->Wi + w) * Ci
                                    : zeros;
             }
-        float *v = V + (size_t)t * 16 * Ci;
-        const size_t vs = (size_t)Ci;
+        /* the pixels the tile two to the right adds: the input streams from
+         * memory on large batches, and 36 scattered loads wait on it */
+        for (int i = 0; i < a; i++) {
+            int h = h0 + i, w1 = w0 + a + m, w2 = w1 + m < q->Wi ? w1 + m : q->Wi;
+            if (h < 0 || h >= q->Hi || w1 >= w2)
+                continue;
+            const char *p = (const char *)(in + b * img + ((size_t)h * q->Wi + w1) * Ci);
+            size_t bytes = (size_t)(w2 - w1) * Ci * sizeof(float);
+            for (size_t k = 0; k < bytes; k += 64)
+                __builtin_prefetch(p + k);
+        }
+        float *v = V + (size_t)t * a * a * Ci;
         for (int c = 0; c < Ci; c += NN_VL) {
             lanes n = lanes_first(Ci - c < NN_VL ? Ci - c : NN_VL);
-            vf e[4][4];
-            for (int j = 0; j < 4; j++) {   /* B^T down column j */
-                vf a0 = vload_n(d[j] + c, n), a1 = vload_n(d[4 + j] + c, n),
-                   a2 = vload_n(d[8 + j] + c, n), a3 = vload_n(d[12 + j] + c, n);
-                e[0][j] = a0 - a2;
-                e[1][j] = a1 + a2;
-                e[2][j] = a2 - a1;
-                e[3][j] = a1 - a3;
-            }
-            for (int i = 0; i < 4; i++) {   /* then B along row i */
-                float *o = v + (size_t)(4 * i) * vs + c;
-                vstore_n(o, e[i][0] - e[i][2], n);
-                vstore_n(o + vs, e[i][1] + e[i][2], n);
-                vstore_n(o + 2 * vs, e[i][2] - e[i][1], n);
-                vstore_n(o + 3 * vs, e[i][1] - e[i][3], n);
-            }
+            vf x[36], e[36], o[36];
+            for (int k = 0; k < a * a; k++)
+                x[k] = vload_n(d[k] + c, n);
+            for (int j = 0; j < a; j++)   /* B^T down column j */
+                in1d(x + j, (size_t)a, e + j, (size_t)a, m);
+            for (int i = 0; i < a; i++)   /* then B along row i */
+                in1d(e + a * i, 1, o + a * i, 1, m);
+            for (int k = 0; k < a * a; k++)
+                vstore_n(v + (size_t)k * Ci + c, o[k], n);
         }
     }
 }
 
-/* out's 2x2 tiles from M[t][xi][co]: A^T m A, + bias, ReLU if relu; outputs
- * past the image edge go to scratch (Co floats). */
-static void output_transform(const plane *q, const float *M, long t0, int nt,
-                             const float *bias, float *scratch, int relu, float *out)
+static void input_transform(const plane *q, const float *in, long t0, int nt,
+                            const float *zeros, float *V)
 {
-    const int Co = q->Co, tw = (q->Wo + 1) / 2, th = (q->Ho + 1) / 2;
-    const size_t img = (size_t)q->Ho * q->Wo * Co, Cop = padded_co(q), ms = Cop;
+    if (q->m == 2)
+        input_tf(q, in, t0, nt, zeros, V, 2);
+    else
+        input_tf(q, in, t0, nt, zeros, V, 4);
+}
+
+/* out's m x m tiles from M[t][xi][co]: A^T x A, + bias, ReLU if relu;
+ * outputs past the image edge go to scratch (Co floats). */
+INLINE void output_tf(const plane *q, const float *M, long t0, int nt, const float *bias,
+                      float *scratch, int relu, float *out, const int m)
+{
+    const int a = m + 2, Co = q->Co, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const size_t img = (size_t)q->Ho * q->Wo * Co, Cop = padded_co(q);
     const vf zero = {0};
     for (int t = 0; t < nt; t++) {
         long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
-        int h0 = (int)(r / tw) * 2, w0 = (int)(r % tw) * 2;
-        const float *m = M + (size_t)t * 16 * Cop;
-        float *o[4];
-        for (int k = 0; k < 4; k++) {
-            int h = h0 + k / 2, w = w0 + k % 2;
+        int h0 = (int)(r / tw) * m, w0 = (int)(r % tw) * m;
+        const float *mt = M + (size_t)t * a * a * Cop;
+        float *o[16];
+        for (int k = 0; k < m * m; k++) {
+            int h = h0 + k / m, w = w0 + k % m;
             o[k] = h < q->Ho && w < q->Wo ? out + b * img + ((size_t)h * q->Wo + w) * Co
                                           : scratch;
         }
         for (int co = 0; co < Co; co += NN_VL) {
             lanes n = lanes_first(Co - co < NN_VL ? Co - co : NN_VL);
-            vf s0[4], s1[4];
-            for (int i = 0; i < 4; i++) {   /* m A along each row (M's rows are whole vectors) */
-                vf a0 = vload(m + (4 * i) * ms + co), a1 = vload(m + (4 * i + 1) * ms + co),
-                   a2 = vload(m + (4 * i + 2) * ms + co), a3 = vload(m + (4 * i + 3) * ms + co);
-                s0[i] = a0 + a1 + a2;
-                s1[i] = a1 - a2 - a3;
-            }
+            vf x[36], e[24], y[16];
+            for (int k = 0; k < a * a; k++)   /* M's rows are whole vectors */
+                x[k] = vload(mt + (size_t)k * Cop + co);
+            for (int j = 0; j < a; j++)   /* A^T down column j: e is m x a */
+                out1d(x + j, (size_t)a, e + j, (size_t)a, m);
+            for (int i = 0; i < m; i++)   /* then A along row i: y is m x m */
+                out1d(e + a * i, 1, y + m * i, 1, m);
             vf bs = vload_n(bias + co, n);
-            vf y[4] = {s0[0] + s0[1] + s0[2] + bs, s1[0] + s1[1] + s1[2] + bs,
-                       s0[1] - s0[2] - s0[3] + bs, s1[1] - s1[2] - s1[3] + bs};
-            for (int k = 0; k < 4; k++) {
+            for (int k = 0; k < m * m; k++) {
+                vf v = y[k] + bs;
                 if (relu)   /* y > 0 ? y : 0, as nn_act_forward */
-                    y[k] = (vf)((vi)y[k] & (y[k] > zero));
-                vstore_n(o[k] + co, y[k], n);
+                    v = (vf)((vi)v & (v > zero));
+                vstore_n(o[k] + co, v, n);
             }
         }
     }
+}
+
+static void output_transform(const plane *q, const float *M, long t0, int nt,
+                             const float *bias, float *scratch, int relu, float *out)
+{
+    if (q->m == 2)
+        output_tf(q, M, t0, nt, bias, scratch, relu, out, 2);
+    else
+        output_tf(q, M, t0, nt, bias, scratch, relu, out, 4);
 }
 
 #if NN_VL == 16
@@ -246,13 +349,14 @@ static void mm_any(int P, int FV, const float *v, size_t ldv, const float *u, si
     }
 }
 
-/* M[t][xi] (nt, Cop) = V[t][xi] (nt, Ci) U[xi] (Ci, Cop) for each of the 16
+/* M[t][xi] (nt, Cop) = V[t][xi] (nt, Ci) U[xi] (Ci, Cop) for each of the X
  * positions xi; Cop, a whole number of vectors, is U's and M's row (zero
  * columns past Co). */
-static void batched_product(const float *V, int nt, int Ci, const float *U, int Cop, float *M)
+static void batched_product(const float *V, int nt, int X, int Ci, const float *U, int Cop,
+                            float *M)
 {
-    const size_t ldv = (size_t)16 * Ci, ldm = (size_t)16 * Cop;
-    for (int xi = 0; xi < 16; xi++) {
+    const size_t ldv = (size_t)X * Ci, ldm = (size_t)X * Cop;
+    for (int xi = 0; xi < X; xi++) {
         const float *u = U + (size_t)xi * Ci * Cop;
         for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {   /* U's block stays in L1 */
             int FV = Cop - f0 >= 2 * VL ? 2 : 1;
@@ -265,37 +369,39 @@ static void batched_product(const float *V, int nt, int Ci, const float *U, int 
     }
 }
 
-/* out (n images of q) from in, with U the transformed kernel. */
-static void wconv(const plane *q, const float *U, const float *bias, int relu, const float *in,
-                  int n, float *out, float *ws)
+/* out (n images of q) from in, with U the transformed kernel in ws. */
+static void wconv(const plane *q, const float *bias, int relu, const float *in, int n,
+                  float *out, float *ws)
 {
     const long tiles = tiles_of(q, n);
-    const int T = block_tiles(q, tiles);
-    const size_t Cop = padded_co(q), vs = (size_t)T * q->Ci, ms = (size_t)T * Cop;
+    const int T = block_tiles(q, tiles), X = npos(q);
+    const size_t Cop = padded_co(q);
+    const float *U = ws;
+    float *V = ws + (size_t)X * q->Ci * Cop, *M = V + (size_t)X * T * q->Ci;
     /* zeros: the padding's taps and a zero bias; scratch: outputs off the edge */
-    float *V = ws, *M = V + 16 * vs, *zeros = M + 16 * ms, *scratch = zeros + q->Ci + q->Co;
-    memset(zeros, 0, (size_t)(q->Ci + q->Co) * sizeof *zeros);
+    float *zeros = M + (size_t)X * T * Cop, *scratch = zeros + q->Ci + Cop;
+    memset(zeros, 0, (size_t)(q->Ci + Cop) * sizeof *zeros);
     if (!bias)
         bias = zeros;
     for (long t0 = 0; t0 < tiles; t0 += T) {
         int nt = tiles - t0 < T ? (int)(tiles - t0) : T;
         input_transform(q, in, t0, nt, zeros, V);
-        batched_product(V, nt, q->Ci, U, (int)Cop, M);
+        batched_product(V, nt, X, q->Ci, U, (int)Cop, M);
         output_transform(q, M, t0, nt, bias, scratch, relu, out);
     }
 }
 
-static plane fwd_plane(const nn_conv_geom *g, int F)
+static plane fwd_plane(const nn_conv_geom *g, int F, int m)
 {
-    plane q = {g->H, g->W, g->C, g->OH, g->OW, F, g->PT, g->PL};
+    plane q = {g->H, g->W, g->C, g->OH, g->OW, F, g->PT, g->PL, m};
     return q;
 }
 
 /* dx: the full correlation of dz with the rotated kernel, padded so that
  * the 3x3 window covers every output tap that reads an input pixel. */
-static plane dx_plane(const nn_conv_geom *g, int F)
+static plane dx_plane(const nn_conv_geom *g, int F, int m)
 {
-    plane q = {g->OH, g->OW, F, g->H, g->W, g->C, 2 - g->PT, 2 - g->PL};
+    plane q = {g->OH, g->OW, F, g->H, g->W, g->C, 2 - g->PT, 2 - g->PL, m};
     return q;
 }
 
@@ -306,38 +412,34 @@ int nn_wconv_usable(const nn_conv_geom *g, int F)
     return g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1 && big < (size_t)INT_MAX / 2;
 }
 
-size_t nn_wconv_work_bytes(const nn_conv_geom *g, int F, int n)
+size_t nn_wconv_work_bytes(const nn_conv_geom *g, int F, int m, int n)
 {
-    plane a = fwd_plane(g, F), b = dx_plane(g, F);
+    plane a = fwd_plane(g, F, m), b = dx_plane(g, F, m);
     size_t wa = plane_work(&a, n), wb = plane_work(&b, n);
-    /* + wconv's zeros and scratch rows */
-    return (wa > wb ? wa : wb) + (size_t)2 * (g->C + F) * sizeof(float);
+    return wa > wb ? wa : wb;
 }
 
-void nn_wconv_forward(const nn_conv_geom *g, int F, const float *w, const float *bias,
+void nn_wconv_forward(const nn_conv_geom *g, int F, int m, const float *w, const float *bias,
                       nn_act act, const float *x, int n, float *y, float *work)
 {
-    const plane q = fwd_plane(g, F);
+    const plane q = fwd_plane(g, F, m);
     const int C = g->C;
-    const size_t Cop = padded_co(&q);
-    float *U = work;
-    filter_transform(w, (ptrdiff_t)3 * C * F, (ptrdiff_t)C * F, F, 1, C, F, Cop,
-                     U + 16 * C * Cop, U);
+    float *g9 = work + (size_t)npos(&q) * C * padded_co(&q);   /* in V's place */
+    kernel_transform(&q, w, (ptrdiff_t)3 * C * F, (ptrdiff_t)C * F, F, 1, g9, work);
     int relu = act == NN_ACT_RELU;
-    wconv(&q, U, bias, relu, x, n, y, U + 16 * C * Cop);
+    wconv(&q, bias, relu, x, n, y, work);
     if (!relu && act != NN_ACT_LINEAR)
         nn_act_forward(act, y, (size_t)n * g->OH * g->OW, (size_t)F);
 }
 
-void nn_wconv_dx(const nn_conv_geom *g, int F, const float *w, const float *dz, int n,
+void nn_wconv_dx(const nn_conv_geom *g, int F, int m, const float *w, const float *dz, int n,
                  float *dx, float *work)
 {
-    const plane q = dx_plane(g, F);
+    const plane q = dx_plane(g, F, m);
     const int C = g->C;
-    const size_t Cop = padded_co(&q);
-    float *U = work;
+    float *g9 = work + (size_t)npos(&q) * F * padded_co(&q);
     /* g'(kh, kw, f, c) = w(2 - kh, 2 - kw, c, f) */
-    filter_transform(w + (size_t)8 * C * F, -(ptrdiff_t)3 * C * F, -(ptrdiff_t)C * F, 1, F,
-                     F, C, Cop, U + 16 * F * Cop, U);
-    wconv(&q, U, NULL, 0, dz, n, dx, U + 16 * F * Cop);
+    kernel_transform(&q, w + (size_t)8 * C * F, -(ptrdiff_t)3 * C * F, -(ptrdiff_t)C * F, 1, F,
+                     g9, work);
+    wconv(&q, NULL, 0, dz, n, dx, work);
 }

@@ -238,7 +238,7 @@ else pass=$((pass + 1)); fi
 
 # --- a bad NNTRAIN_CONV_ALGO warns and keeps the direct kernels --------------
 NNTRAIN_CONV_ALGO=fast check "warning: NNTRAIN_CONV_ALGO=fast" 0 "$T/o_calgo" \
-    "warning: NNTRAIN_CONV_ALGO=fast is not one of direct, winograd, auto; using direct" \
+    "warning: NNTRAIN_CONV_ALGO=fast is not one of direct, winograd, winograd4, auto; using direct" \
     -- train "$T/mlp.nn" --data "$T/good" --verbose 0
 
 echo
