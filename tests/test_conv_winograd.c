@@ -48,7 +48,7 @@ static const wcase cases[] = {
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
-static double worst_y[5], worst_dx[5];   /* per tile size, printed at the end */
+static double worst_y[5], worst_dx[5], worst_dw[5];   /* per tile size, printed at the end */
 
 static nn_conv_geom geom(const wcase *k)
 {
@@ -105,6 +105,28 @@ static void ref_dx(const nn_conv_geom *g, int F, const float *dz, const float *w
     free(acc);
 }
 
+/* dw (3, 3, C, F) of that convolution for x and dz, in double. */
+static void ref_dw(const nn_conv_geom *g, int F, const float *x, const float *dz, int B,
+                   float *dw)
+{
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            for (int c = 0; c < g->C; c++)
+                for (int f = 0; f < F; f++) {
+                    double s = 0;
+                    for (int n = 0; n < B; n++)
+                        for (int oh = 0; oh < g->OH; oh++)
+                            for (int ow = 0; ow < g->OW; ow++) {
+                                int ih = oh - g->PT + i, iw = ow - g->PL + j;
+                                if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W)
+                                    continue;
+                                s += (double)x[(((size_t)n * g->H + ih) * g->W + iw) * g->C + c] *
+                                     dz[(((size_t)n * g->OH + oh) * g->OW + ow) * F + f];
+                            }
+                    dw[(((size_t)i * 3 + j) * g->C + c) * F + f] = (float)s;
+                }
+}
+
 /* max |a - ref| / max |ref| */
 static double rel_err(const float *a, const float *ref, size_t n)
 {
@@ -150,9 +172,24 @@ static void check_kernels(const wcase *k, int m, uint64_t seed)
     nn_dconv_backward(&g, F, NN_ACT_LINEAR, w, x, NULL, dz2, B, NULL, NULL, dxd, work);
     double ex = rel_err(dx, dxr, nx), exd = rel_err(dxd, dxr, nx);
 
-    printf("\n  F(%d) %2dx%-2d C%-2d F%-2d %s B%d: y err %.2e (direct %.2e), dx err %.2e "
-           "(direct %.2e)", m, k->H, k->W, k->C, F, k->same ? "same " : "valid", B, ey, eyd,
-           ex, exd);
+    float *dw = calloc(nw, sizeof *dw), *dwd = calloc(nw, sizeof *dwd), *dwr = malloc(nw * sizeof *dwr);
+    ref_dw(&g, F, x, dz, B, dwr);
+    for (size_t i = 0; i < nw; i++)
+        dw[i] = dwd[i] = 0.5f;   /* both add to the gradient */
+    nn_wconv_dw(&g, F, m, x, dz, B, dw, work);
+    memcpy(dz2, dz, ny * sizeof *dz2);
+    nn_dconv_backward(&g, F, NN_ACT_LINEAR, w, x, NULL, dz2, B, dwd, NULL, NULL, work);
+    for (size_t i = 0; i < nw; i++)
+        dw[i] -= 0.5f, dwd[i] -= 0.5f;
+    double ew = rel_err(dw, dwr, nw), ewd = rel_err(dwd, dwr, nw);
+    CU_ASSERT(ew <= tol_of(m));
+    CU_ASSERT(rel_err(dw, dwd, nw) <= 2 * tol_of(m));
+    worst_dw[m] = ew > worst_dw[m] ? ew : worst_dw[m];
+    free(dw), free(dwd), free(dwr);
+
+    printf("\n  F(%d) %2dx%-2d C%-2d F%-2d %s B%d: y %.1e (direct %.1e), dx %.1e (%.1e), "
+           "dw %.1e (%.1e)", m, k->H, k->W, k->C, F, k->same ? "same " : "valid", B, ey, eyd,
+           ex, exd, ew, ewd);
     CU_ASSERT(ey <= tol_of(m));
     CU_ASSERT(ex <= tol_of(m));
     CU_ASSERT(rel_err(y, yd, ny) <= 2 * tol_of(m));
@@ -175,8 +212,8 @@ static void test_kernels(void)
     for (int m = 2; m <= 4; m += 2) {
         for (int i = 0; i < NCASES; i++)
             check_kernels(&cases[i], m, 100 + (uint64_t)i);
-        printf("\n  F(%dx%d, 3x3) worst: y %.2e, dx %.2e (bound %.0e)", m, m, worst_y[m],
-               worst_dx[m], tol_of(m));
+        printf("\n  F(%dx%d, 3x3) worst: y %.2e, dx %.2e, dw %.2e (bound %.0e)", m, m,
+               worst_y[m], worst_dx[m], worst_dw[m], tol_of(m));
     }
     printf("\n");
 }

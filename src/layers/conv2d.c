@@ -34,16 +34,16 @@ enum { WINO_ROWWISE_PIXELS = 320 };
 
 /* The Winograd tile (2 or 4) a 3x3 stride-1 layer g with F filters takes, or
  * 0 for the direct kernels. auto: F(4x4, 3x3) where it was measured faster
- * than the direct kernels (AMD Zen 4, AVX-512, one thread, 32 images:
- * forward 1.2-1.6x, dx 1.0-1.8x with 32 to 64 channels in and out), not
- * with fewer channels (3 -> 32: 0.4x; 16 -> 16: 0.9-1.1x), where the
- * transforms cost about as much as the products they save. */
+ * than the direct kernels one product at a time (AMD Zen 4, AVX-512, one
+ * thread, 32 images): forward, dx and dW each 1.1-2.2x with 16 to 64
+ * channels in and out, but 0.7-0.95x from 8 channels and 0.4x from 3,
+ * where the transforms cost more than the products they save. */
 static int winograd_tile(const nn_conv_geom *g, int F)
 {
     switch (nn_conv_get_algo()) {
     case NN_CONV_ALGO_WINOGRAD: return 2;
     case NN_CONV_ALGO_WINOGRAD4: return 4;
-    case NN_CONV_ALGO_AUTO: return g->C >= 32 && F >= 32 ? 4 : 0;
+    case NN_CONV_ALGO_AUTO: return g->C >= 16 && F >= 16 ? 4 : 0;
     default: return 0;
     }
 }
@@ -158,10 +158,10 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
     const size_t xin = (size_t)g->H * g->W * g->C;
     float *db = gr && c->use_bias ? gr + (size_t)K * F : NULL;
     nn_layer_act_grad_z(l, dy, ctx->row0, B);
-    if (c->wino) {   /* dz, db; dW by the direct kernels; dx by Winograd */
+    if (c->wino) {   /* dz and db, then dW and dx by Winograd */
         nn_conv_bias_grad(l, y, dy, db, (size_t)B * P);
         if (gr)
-            nn_dconv_backward(g, F, NN_ACT_LINEAR, p, x, y, dy, B, gr, NULL, NULL, ctx->work);
+            nn_wconv_dw(g, F, c->wino, x, dy, B, gr, ctx->work);
         if (dx)
             nn_wconv_dx(g, F, c->wino, p, dy, B, dx, ctx->work);
         return;

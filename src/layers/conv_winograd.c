@@ -9,7 +9,8 @@
  * stay in L2, by a register tile as conv_direct.c's: broadcasts of V times
  * vectors of U (OpenBLAS sgemm, which packed both operands of every one of
  * these small products, ran the layer at half the direct kernels' speed).
- * V and M are tile-major (V[t][xi][c]) so that a tile's transform reads and
+ * The weight gradient runs the adjoints: dU_xi (Ci x Co) = the sum over
+ * tiles of V_xi^T (A dz A^T)_xi, then dW = G^T dU G. V and M are tile-major (V[t][xi][c]) so that a tile's transform reads and
  * writes one contiguous block. Channels are the innermost index everywhere
  * (NHWC): the transforms work on vectors of channels. The kernel transform
  * is redone per call: a*a Ci Co floats, a few per cent of one image's
@@ -297,15 +298,26 @@ static void output_transform(const plane *q, const float *M, long t0, int nt,
 #define ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13)
 #define DECL(p) vf a##p##0 = zero, a##p##1 = zero;
 
-/* m[p*ldm + v*VL + lane] = sum over k < K of v[p*ldv + k] * u[k*ldu + v*VL + lane]
- * for p < P, v < FV: P tiles times FV vectors of output channels. */
-INLINE void mm_tile(const float *v, size_t ldv, const float *u, size_t ldu, int K, float *m,
-                    size_t ldm, const int P, const int FV)
+/* m[p*ldm + v*VL + lane] (+)= sum over k < K of v[p*ldv + k*ksv] *
+ * u[k*ldu + v*VL + lane] for p < P, v < FV: P rows (tiles, or input
+ * channels for dW) times FV vectors of output channels; acc adds to m. */
+INLINE void mm_tile(const float *v, size_t ldv, size_t ksv, const float *u, size_t ldu, int K,
+                    float *m, size_t ldm, int acc, const int P, const int FV)
 {
     const vf zero = {0};
     ROWS(DECL)
+    if (acc) {
+#define LOADM(p)                                                                          \
+    if (p < P) {                                                                          \
+        a##p##0 = vload(m + (size_t)p * ldm);                                             \
+        if (FV > 1)                                                                       \
+            a##p##1 = vload(m + (size_t)p * ldm + VL);                                    \
+    }
+        ROWS(LOADM)
+#undef LOADM
+    }
     for (int k = 0; k < K; k++) {
-        const float *vk = v + k;
+        const float *vk = v + (size_t)k * ksv;
         vf u0 = vload(u + (size_t)k * ldu), u1 = FV > 1 ? vload(u + (size_t)k * ldu + VL) : u0;
 #define STEP(p)                                                                           \
     if (p < P) {                                                                          \
@@ -335,13 +347,13 @@ INLINE void mm_tile(const float *v, size_t ldv, const float *u, size_t ldu, int 
 #define MM_CASE(P_)                                                                       \
     case P_:                                                                              \
         if (FV == 2)                                                                      \
-            mm_tile(v, ldv, u, ldu, K, m, ldm, P_, 2);                                    \
+            mm_tile(v, ldv, ksv, u, ldu, K, m, ldm, acc, P_, 2);                          \
         else                                                                              \
-            mm_tile(v, ldv, u, ldu, K, m, ldm, P_, 1);                                    \
+            mm_tile(v, ldv, ksv, u, ldu, K, m, ldm, acc, P_, 1);                          \
         break;
 
-static void mm_any(int P, int FV, const float *v, size_t ldv, const float *u, size_t ldu, int K,
-                   float *m, size_t ldm)
+static void mm_any(int P, int FV, const float *v, size_t ldv, size_t ksv, const float *u,
+                   size_t ldu, int K, float *m, size_t ldm, int acc)
 {
     switch (P) {
         TILE_SIZES(MM_CASE)
@@ -362,8 +374,8 @@ static void batched_product(const float *V, int nt, int X, int Ci, const float *
             int FV = Cop - f0 >= 2 * VL ? 2 : 1;
             for (int t0 = 0; t0 < nt; t0 += PMAX) {
                 int P = nt - t0 < PMAX ? nt - t0 : PMAX;
-                mm_any(P, FV, V + (size_t)t0 * ldv + (size_t)xi * Ci, ldv, u + f0, (size_t)Cop,
-                       Ci, M + (size_t)t0 * ldm + (size_t)xi * Cop + f0, ldm);
+                mm_any(P, FV, V + (size_t)t0 * ldv + (size_t)xi * Ci, ldv, 1, u + f0,
+                       (size_t)Cop, Ci, M + (size_t)t0 * ldm + (size_t)xi * Cop + f0, ldm, 0);
             }
         }
     }
@@ -389,6 +401,103 @@ static void wconv(const plane *q, const float *bias, int relu, const float *in, 
         batched_product(V, nt, X, q->Ci, U, (int)Cop, M);
         output_transform(q, M, t0, nt, bias, scratch, relu, out);
     }
+}
+
+/* The weight gradient's 1-D steps. A z: an output tile's m gradient values
+ * -> a (the adjoint of out1d); G^T u: a values -> the 3 taps (the adjoint
+ * of ker1d). */
+INLINE void zt1d(const vf *z, size_t s, vf *o, size_t so, const int m)
+{
+    if (m == 2) {
+        vf z0 = z[0], z1 = z[s];
+        o[0] = z0;
+        o[so] = z0 + z1;
+        o[2 * so] = z0 - z1;
+        o[3 * so] = -z1;
+        return;
+    }
+    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c8 = vbcast(8.0f);
+    vf z0 = z[0], z1 = z[s], z2 = z[2 * s], z3 = z[3 * s];
+    vf e = z0 + z2, d = z1 + z3, e4 = z0 + c4 * z2, d8 = c2 * z1 + c8 * z3;
+    o[0] = z0;
+    o[so] = e + d;
+    o[2 * so] = e - d;
+    o[3 * so] = e4 + d8;
+    o[4 * so] = e4 - d8;
+    o[5 * so] = z3;
+}
+
+INLINE void gt1d(const vf *u, size_t s, vf *r, size_t sr, const int m)
+{
+    if (m == 2) {
+        const vf h = vbcast(0.5f);
+        vf u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s];
+        r[0] = u0 + h * (u1 + u2);
+        r[sr] = h * (u1 - u2);
+        r[2 * sr] = h * (u1 + u2) + u3;
+        return;
+    }
+    const vf s6 = vbcast(1.0f / 6), q4 = vbcast(0.25f), e = vbcast(1.0f / 24),
+             t = vbcast(1.0f / 12);
+    vf u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s], u4 = u[4 * s], u5 = u[5 * s];
+    vf p = u1 + u2, q = u1 - u2, p2 = u3 + u4, q2 = u3 - u4;
+    r[0] = q4 * u0 - s6 * p + e * p2;
+    r[sr] = t * q2 - s6 * q;
+    r[2 * sr] = s6 * (p2 - p) + u5;
+}
+
+/* Zt[t][xi][f] = (A z A^T)[xi] of the output-gradient tiles of the nt tiles
+ * from t0 on (taps past the image edge: the zeros row); rows of Cop floats,
+ * zero past Co. */
+INLINE void zt_tf(const plane *q, const float *dz, long t0, int nt, const float *zeros,
+                  float *Zt, const int m)
+{
+    const int a = m + 2, Co = q->Co, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const size_t img = (size_t)q->Ho * q->Wo * Co, Cop = padded_co(q);
+    for (int t = 0; t < nt; t++) {
+        long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
+        int h0 = (int)(r / tw) * m, w0 = (int)(r % tw) * m;
+        const float *z[16];
+        for (int k = 0; k < m * m; k++) {
+            int h = h0 + k / m, w = w0 + k % m;
+            z[k] = h < q->Ho && w < q->Wo ? dz + b * img + ((size_t)h * q->Wo + w) * Co : zeros;
+        }
+        float *o = Zt + (size_t)t * a * a * Cop;
+        for (int co = 0; co < Co; co += NN_VL) {
+            lanes n = lanes_first(Co - co < NN_VL ? Co - co : NN_VL);
+            vf x[16], e[24], y[36];
+            for (int k = 0; k < m * m; k++)
+                x[k] = vload_n(z[k] + co, n);
+            for (int j = 0; j < m; j++)   /* A down column j: e is a x m */
+                zt1d(x + j, (size_t)m, e + j, (size_t)m, m);
+            for (int i = 0; i < a; i++)   /* then A^T along row i: y is a x a */
+                zt1d(e + m * i, 1, y + a * i, 1, m);
+            for (int k = 0; k < a * a; k++)
+                vstore(o + (size_t)k * Cop + co, y[k]);
+        }
+    }
+}
+
+/* dw (3, 3, Ci, Co) += G^T dU[.][ci] G for each ci (dU: a*a x Ci x Cop). */
+INLINE void dw_back(const float *dU, int Ci, int Co, size_t Cop, float *dw, const int m)
+{
+    const int a = m + 2;
+    const size_t xs = (size_t)Ci * Cop;
+    for (int ci = 0; ci < Ci; ci++)
+        for (int co = 0; co < Co; co += NN_VL) {
+            lanes n = lanes_first(Co - co < NN_VL ? Co - co : NN_VL);
+            vf u[36], t[18], r[9];
+            for (int k = 0; k < a * a; k++)
+                u[k] = vload(dU + k * xs + (size_t)ci * Cop + co);
+            for (int j = 0; j < a; j++)   /* G^T down column j: t is 3 x a */
+                gt1d(u + j, (size_t)a, t + j, (size_t)a, m);
+            for (int i = 0; i < 3; i++)   /* then G along row i: r is 3 x 3 */
+                gt1d(t + a * i, 1, r + 3 * i, 1, m);
+            for (int k = 0; k < 9; k++) {
+                float *d = dw + ((size_t)k * Ci + ci) * Co + co;
+                vstore_n(d, vload_n(d, n) + r[k], n);
+            }
+        }
 }
 
 static plane fwd_plane(const nn_conv_geom *g, int F, int m)
@@ -430,6 +539,50 @@ void nn_wconv_forward(const nn_conv_geom *g, int F, int m, const float *w, const
     wconv(&q, bias, relu, x, n, y, work);
     if (!relu && act != NN_ACT_LINEAR)
         nn_act_forward(act, y, (size_t)n * g->OH * g->OW, (size_t)F);
+}
+
+/* dU[xi] (Ci x Cop) += V[.][xi]^T Zt[.][xi] over the nt tiles of a block:
+ * rows are input channels, vectors output channels, the sum runs over
+ * tiles. */
+static void dw_product(const float *V, const float *Zt, int nt, int X, int Ci, int Cop,
+                       float *dU)
+{
+    const size_t ksv = (size_t)X * Ci, ldz = (size_t)X * Cop;
+    for (int xi = 0; xi < X; xi++)
+        for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {
+            int FV = Cop - f0 >= 2 * VL ? 2 : 1;
+            for (int c0 = 0; c0 < Ci; c0 += PMAX) {
+                int P = Ci - c0 < PMAX ? Ci - c0 : PMAX;
+                mm_any(P, FV, V + (size_t)xi * Ci + c0, 1, ksv, Zt + (size_t)xi * Cop + f0, ldz,
+                       nt, dU + ((size_t)xi * Ci + c0) * Cop + f0, (size_t)Cop, 1);
+            }
+        }
+}
+
+void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const float *dz, int n,
+                 float *dw, float *work)
+{
+    const plane q = fwd_plane(g, F, m);
+    const long tiles = tiles_of(&q, n);
+    const int T = block_tiles(&q, tiles), X = npos(&q), C = g->C;
+    const size_t Cop = padded_co(&q);
+    float *dU = work, *V = dU + (size_t)X * C * Cop, *Zt = V + (size_t)X * T * C;
+    float *zeros = Zt + (size_t)X * T * Cop;
+    memset(dU, 0, (size_t)X * C * Cop * sizeof *dU);
+    memset(zeros, 0, (size_t)(C + Cop) * sizeof *zeros);
+    for (long t0 = 0; t0 < tiles; t0 += T) {
+        int nt = tiles - t0 < T ? (int)(tiles - t0) : T;
+        input_transform(&q, x, t0, nt, zeros, V);
+        if (m == 2)
+            zt_tf(&q, dz, t0, nt, zeros, Zt, 2);
+        else
+            zt_tf(&q, dz, t0, nt, zeros, Zt, 4);
+        dw_product(V, Zt, nt, X, C, (int)Cop, dU);
+    }
+    if (m == 2)
+        dw_back(dU, C, F, Cop, dw, 2);
+    else
+        dw_back(dU, C, F, Cop, dw, 4);
 }
 
 void nn_wconv_dx(const nn_conv_geom *g, int F, int m, const float *w, const float *dz, int n,

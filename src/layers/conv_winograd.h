@@ -4,10 +4,10 @@
  * (16 for 36, or 36 for 144), at the price of transforms and roundings
  * (F(4x4) multiplies by up to 8 and divides by 24: larger errors). The
  * products per position are batched over tiles and channels as products
- * (tiles x Cin) x (Cin x Cout). Forward and the
- * input gradient (the same transform over dy with the kernel rotated by 180
- * degrees and transposed in its channels); the weight gradient stays with
- * the direct kernels. One call runs its n images single-threaded (the
+ * (tiles x Cin) x (Cin x Cout). Forward, the input gradient (the same
+ * transform over dy with the kernel rotated by 180 degrees and transposed
+ * in its channels) and the weight gradient (the adjoint transforms:
+ * G^T [sum over tiles of (B^T d B)^T (A dz A^T)] G). One call runs its n images single-threaded (the
  * model's threads split the batch). Internal to the library. */
 #ifndef NNTRAIN_CONV_WINOGRAD_H
 #define NNTRAIN_CONV_WINOGRAD_H
@@ -32,5 +32,10 @@ void nn_wconv_forward(const nn_conv_geom *g, int F, int m, const float *w, const
  * OW, F), the gradient of its pre-activation (overwritten). */
 void nn_wconv_dx(const nn_conv_geom *g, int F, int m, const float *w, const float *dz, int n,
                  float *dx, float *work);
+
+/* dw (3, 3, C, F) += the weight gradient of that convolution for x (n, H,
+ * W, C) and dz (n, OH, OW, F), the gradient of its pre-activation. */
+void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const float *dz, int n,
+                 float *dw, float *work);
 
 #endif
