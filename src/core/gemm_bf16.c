@@ -41,10 +41,21 @@ float nn_bf16_round(float x)
     return nn_bf16_to_f32(nn_bf16_from_f32(x));
 }
 
-size_t nn_gemm_bf16_work_bytes(int K, int N)
+static uint32_t a_pair(const float *a, int k, int K);
+
+size_t nn_gemm_bf16_work_bytes(int M, int K, int N)
 {
     size_t Np = ((size_t)N + 31) / 32 * 32, Kp = ((size_t)K + 1) / 2;
-    return Kp * Np * 2 * sizeof(uint16_t);
+    return Kp * (Np + (size_t)M) * sizeof(uint32_t);
+}
+
+/* Ap[m][p] = A's pair (2p, 2p+1) of row m as one word (zero past K). */
+static void pack_a(int M, int K, const float *A, int lda, uint32_t *Ap)
+{
+    int Kp = (K + 1) / 2;
+    for (int m = 0; m < M; m++)
+        for (int p = 0; p < Kp; p++)
+            Ap[(size_t)m * Kp + p] = a_pair(A + (size_t)m * lda, 2 * p, K);
 }
 
 /* Bp[p][n] = (B[2p][n], B[2p+1][n]) as one 32-bit word (the odd row past K
@@ -74,18 +85,18 @@ static uint32_t a_pair(const float *a, int k, int K)
  * acc += hi(a) hi(b), then acc += lo(a) lo(b), each rounded in fp32 (a
  * product of two bf16 is exact in fp32); columns in blocks of 32 as the
  * tiles. */
-static void gemm_emulated(int M, int N, int K, const float *A, int lda, const uint32_t *Bp,
+static void gemm_emulated(int M, int N, int K, const uint32_t *Ap, const uint32_t *Bp,
                           size_t Np, float beta, float *C, int ldc)
 {
     const int Kp = (K + 1) / 2;
     for (int m = 0; m < M; m++) {
-        const float *a = A + (size_t)m * lda;
+        const uint32_t *a = Ap + (size_t)m * Kp;
         float *c = C + (size_t)m * ldc;
         for (int n0 = 0; n0 < N; n0 += 32) {
             int nn = N - n0 < 32 ? N - n0 : 32;
             float acc[32] = {0};
             for (int p = 0; p < Kp; p++) {
-                uint32_t w = a_pair(a, 2 * p, K);
+                uint32_t w = a[p];
                 float a0 = nn_bf16_to_f32((uint16_t)w), a1 = nn_bf16_to_f32((uint16_t)(w >> 16));
                 const uint32_t *row = Bp + (size_t)p * Np + n0;
                 for (int n = 0; n < nn; n++) {
@@ -101,10 +112,10 @@ static void gemm_emulated(int M, int N, int K, const float *A, int lda, const ui
 
 #if NN_BF16_X86
 #define BF16_TARGET __attribute__((target("avx512f,avx512bf16")))
-enum { BP = 8 };   /* rows per tile: 16 accumulators of 16 floats */
+enum { BP = 14 };   /* rows per tile: 28 accumulators + 2 of B + 1 broadcast of 32 */
 
-/* Rows [m0, m0 + P) x columns [n0, n0 + 32) of C. */
-BF16_TARGET static void tile_avx512(int P, int N, int K, const float *A, int lda,
+/* Rows [m0, m0 + P) x columns [n0, n0 + 32) of C (Ap from row m0). */
+BF16_TARGET static void tile_avx512(int P, int N, int K, const uint32_t *Ap,
                                     const uint32_t *Bp, size_t Np, int n0, float beta,
                                     float *C, int ldc)
 {
@@ -119,7 +130,7 @@ BF16_TARGET static void tile_avx512(int P, int N, int K, const float *A, int lda
         for (int i = 0; i < BP; i++) {
             if (i >= P)
                 break;
-            __m512bh a = (__m512bh)_mm512_set1_epi32((int)a_pair(A + (size_t)i * lda, 2 * p, K));
+            __m512bh a = (__m512bh)_mm512_set1_epi32((int)Ap[(size_t)i * Kp + p]);
             acc[i][0] = _mm512_dpbf16_ps(acc[i][0], a, b0);
             acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
         }
@@ -139,13 +150,14 @@ BF16_TARGET static void tile_avx512(int P, int N, int K, const float *A, int lda
     }
 }
 
-BF16_TARGET static void gemm_avx512(int M, int N, int K, const float *A, int lda,
+BF16_TARGET static void gemm_avx512(int M, int N, int K, const uint32_t *Ap,
                                     const uint32_t *Bp, size_t Np, float beta, float *C,
                                     int ldc)
 {
-    for (int m0 = 0; m0 < M; m0 += BP)
-        for (int n0 = 0; n0 < N; n0 += 32)
-            tile_avx512(M - m0 < BP ? M - m0 : BP, N, K, A + (size_t)m0 * lda, lda, Bp, Np, n0,
+    const size_t Kp = ((size_t)K + 1) / 2;
+    for (int n0 = 0; n0 < N; n0 += 32)   /* a block of B stays in L1/L2 */
+        for (int m0 = 0; m0 < M; m0 += BP)
+            tile_avx512(M - m0 < BP ? M - m0 : BP, N, K, Ap + (size_t)m0 * Kp, Bp, Np, n0,
                         beta, C + (size_t)m0 * ldc, ldc);
 }
 
@@ -180,22 +192,24 @@ void nn_gemm_bf16(int M, int N, int K, const float *A, int lda, const float *B, 
 {
     pthread_once(&once, choose);
     size_t Np = ((size_t)N + 31) / 32 * 32;
-    uint32_t *Bp = work;
+    uint32_t *Bp = work, *Ap = Bp + ((size_t)K + 1) / 2 * Np;
     pack_b(N, K, B, ldb, Np, Bp);
+    pack_a(M, K, A, lda, Ap);
 #if NN_BF16_X86
     if (use_avx512) {
-        gemm_avx512(M, N, K, A, lda, Bp, Np, beta, C, ldc);
+        gemm_avx512(M, N, K, Ap, Bp, Np, beta, C, ldc);
         return;
     }
 #endif
-    gemm_emulated(M, N, K, A, lda, Bp, Np, beta, C, ldc);
+    gemm_emulated(M, N, K, Ap, Bp, Np, beta, C, ldc);
 }
 
 void nn_gemm_bf16_emulated(int M, int N, int K, const float *A, int lda, const float *B,
                            int ldb, float beta, float *C, int ldc, void *work)
 {
     size_t Np = ((size_t)N + 31) / 32 * 32;
-    uint32_t *Bp = work;
+    uint32_t *Bp = work, *Ap = Bp + ((size_t)K + 1) / 2 * Np;
     pack_b(N, K, B, ldb, Np, Bp);
-    gemm_emulated(M, N, K, A, lda, Bp, Np, beta, C, ldc);
+    pack_a(M, K, A, lda, Ap);
+    gemm_emulated(M, N, K, Ap, Bp, Np, beta, C, ldc);
 }

@@ -21,8 +21,8 @@ float nn_bf16_round(float x);
  * emulated forces the emulation), chosen at the first call. */
 const char *nn_gemm_bf16_isa(void);
 
-/* Bytes of work nn_gemm_bf16 needs for K x N (B packed as bf16 pairs). */
-size_t nn_gemm_bf16_work_bytes(int K, int N);
+/* Bytes of work nn_gemm_bf16 needs (A and B packed as bf16 pairs). */
+size_t nn_gemm_bf16_work_bytes(int M, int K, int N);
 
 /* C (M x N, ldc) = beta * C + bf16(A) (M x K, lda) bf16(B) (K x N, ldb),
  * row-major, beta 0 or 1. Each output sums its products in pairs of k
