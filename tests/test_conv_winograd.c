@@ -148,7 +148,8 @@ static void check_kernels(const wcase *k, int m, uint64_t seed)
     float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *b = malloc(F * sizeof *b);
     float *y = malloc(ny * sizeof *y), *yd = malloc(ny * sizeof *yd), *yr = malloc(ny * sizeof *yr);
     float *dz = malloc(ny * sizeof *dz), *dz2 = malloc(ny * sizeof *dz2);
-    float *dx = malloc(nx * sizeof *dx), *dxd = malloc(nx * sizeof *dxd), *dxr = malloc(nx * sizeof *dxr);
+    float *dx = malloc(nx * sizeof *dx), *dxd = malloc(nx * sizeof *dxd);
+    float *dxr = malloc(nx * sizeof *dxr);
     size_t wb = nn_wconv_work_bytes(&g, F, m, B), db = nn_dconv_work_bytes(&g, F);
     float *work = malloc(wb > db ? wb : db);
     float lim = sqrtf(6.0f / (9.0f * (k->C + F)));   /* Glorot uniform */
@@ -172,7 +173,8 @@ static void check_kernels(const wcase *k, int m, uint64_t seed)
     nn_dconv_backward(&g, F, NN_ACT_LINEAR, w, x, NULL, dz2, B, NULL, NULL, dxd, work);
     double ex = rel_err(dx, dxr, nx), exd = rel_err(dxd, dxr, nx);
 
-    float *dw = calloc(nw, sizeof *dw), *dwd = calloc(nw, sizeof *dwd), *dwr = malloc(nw * sizeof *dwr);
+    float *dw = calloc(nw, sizeof *dw), *dwd = calloc(nw, sizeof *dwd);
+    float *dwr = malloc(nw * sizeof *dwr);
     ref_dw(&g, F, x, dz, B, dwr);
     for (size_t i = 0; i < nw; i++)
         dw[i] = dwd[i] = 0.5f;   /* both add to the gradient */

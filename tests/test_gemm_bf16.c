@@ -66,7 +66,8 @@ static void check(int M, int N, int K, int pad, float beta, uint64_t seed)
     float *A = malloc((size_t)M * lda * sizeof *A), *B = malloc((size_t)K * ldb * sizeof *B);
     float *C = malloc((size_t)M * ldc * sizeof *C), *C0 = malloc((size_t)M * ldc * sizeof *C0);
     float *E = malloc((size_t)M * ldc * sizeof *E);
-    double *ref = malloc((size_t)M * N * sizeof *ref), *bound = malloc((size_t)M * N * sizeof *bound);
+    double *ref = malloc((size_t)M * N * sizeof *ref);
+    double *bound = malloc((size_t)M * N * sizeof *bound);
     void *work = malloc(nn_gemm_bf16_work_bytes(M, K, N));
     tu_fill_uniform(A, (size_t)M * lda, seed, -1, 1);
     tu_fill_uniform(B, (size_t)K * ldb, seed + 1, -1, 1);

@@ -28,8 +28,8 @@ static int conv_create(nn_layer *l, nn_args *a, nn_error *e)
     return nn_conv_create(l, a, 0, "Conv2D(32, (3, 3))", e);
 }
 
-/* Output pixels from which a call over one image amortises the kernel
- * transform (16 C F floats) to a few per cent. */
+/* Output pixels from which a call over one image amortises the Winograd
+ * kernel transform (16 or 36 C F floats) to a few per cent. */
 enum { WINO_ROWWISE_PIXELS = 320 };
 
 /* The Winograd tile (2 or 4) a 3x3 stride-1 layer g with F filters takes, or
@@ -84,7 +84,7 @@ static int conv_configure(nn_layer *l, nn_error *e)
      * rate), so such layers keep the columns for those two products. */
     c->dfwd = c->dconv && g->OW >= 6;
     l->rowwise = c->dfwd && nn_dconv_dx_usable(g);
-    /* Winograd needs the direct kernels for dW (F >= 8) */
+    /* Winograd from 8 filters, as the direct kernels (fewer fill a vector badly) */
     c->wino = c->dconv && nn_wconv_usable(g, c->F) ? winograd_tile(g, c->F) : 0;
     if (c->wino)   /* a call transforms the kernel: worth it over a few rows only on big images */
         l->rowwise = P >= WINO_ROWWISE_PIXELS;

@@ -10,12 +10,13 @@
  * vectors of U (OpenBLAS sgemm, which packed both operands of every one of
  * these small products, ran the layer at half the direct kernels' speed).
  * The weight gradient runs the adjoints: dU_xi (Ci x Co) = the sum over
- * tiles of V_xi^T (A dz A^T)_xi, then dW = G^T dU G. V and M are tile-major (V[t][xi][c]) so that a tile's transform reads and
- * writes one contiguous block. Channels are the innermost index everywhere
- * (NHWC): the transforms work on vectors of channels. The kernel transform
- * is redone per call: a*a Ci Co floats, a few per cent of one image's
- * products on the smallest images that take it, and the calls of
- * concurrent threads stay independent. */
+ * tiles of V_xi^T (A dz A^T)_xi, then dW = G^T dU G. V and M are
+ * tile-major (V[t][xi][c]) so that a tile's transform reads and writes one
+ * contiguous block. Channels are the innermost index everywhere (NHWC): the
+ * transforms work on vectors of channels. The kernel transform is redone
+ * per call (a*a Ci Co floats): the calls of concurrent threads stay
+ * independent, and a call over a few rows is only made on images of 320
+ * output pixels or more (conv2d.c), where it is a few per cent. */
 #include "layers/conv_winograd.h"
 
 #include <limits.h>

@@ -7,8 +7,9 @@
  * (tiles x Cin) x (Cin x Cout). Forward, the input gradient (the same
  * transform over dy with the kernel rotated by 180 degrees and transposed
  * in its channels) and the weight gradient (the adjoint transforms:
- * G^T [sum over tiles of (B^T d B)^T (A dz A^T)] G). One call runs its n images single-threaded (the
- * model's threads split the batch). Internal to the library. */
+ * G^T [sum over tiles of (B^T d B)^T (A dz A^T)] G). One call runs its n
+ * images single-threaded (the model's threads split the batch). Internal to
+ * the library. */
 #ifndef NNTRAIN_CONV_WINOGRAD_H
 #define NNTRAIN_CONV_WINOGRAD_H
 
