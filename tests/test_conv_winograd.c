@@ -268,6 +268,36 @@ static void test_layer(void)
     check_layer("Conv2D(4, 3)", nn_shape3(9, 9, 4), 2, 0);
 }
 
+/* auto: Winograd (not bitwise equal to direct) exactly where the rule says. */
+static void check_auto(const char *call, nn_shape in, int expect_wino)
+{
+    tu_lay d, t;
+    nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
+    tu_lay_open(&d, call, in, 2);
+    nn_conv_set_algo(NN_CONV_ALGO_AUTO);
+    tu_lay_open(&t, call, in, 2);
+    nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
+    tu_fill_uniform(d.x, d.nin, 51, 0, 1);
+    tu_fill_uniform(d.p, d.np, 52, -0.3f, 0.3f);
+    memcpy(t.x, d.x, d.nin * sizeof(float));
+    memcpy(t.p, d.p, d.np * sizeof(float));
+    tu_lay_forward(&d);
+    tu_lay_forward(&t);
+    CU_ASSERT_EQUAL(memcmp(t.y, d.y, d.nout * sizeof(float)) != 0, expect_wino);
+    CU_ASSERT(rel_err(t.y, d.y, d.nout) <= 2 * TOL_F43);
+    tu_lay_close(&d);
+    tu_lay_close(&t);
+}
+
+static void test_auto(void)
+{
+    check_auto("Conv2D(16, 3, padding=\"same\")", nn_shape3(12, 12, 16), 1);
+    check_auto("Conv2D(64, 3)", nn_shape3(9, 9, 32), 1);
+    check_auto("Conv2D(16, 3, padding=\"same\")", nn_shape3(12, 12, 8), 0);   /* 8 in */
+    check_auto("Conv2D(8, 3, padding=\"same\")", nn_shape3(12, 12, 32), 0);   /* 8 out */
+    check_auto("Conv2D(32, 3, strides=2)", nn_shape3(12, 12, 32), 0);
+}
+
 static void test_gradcheck(void)
 {
     nn_conv_set_algo(NN_CONV_ALGO_WINOGRAD);
@@ -302,6 +332,7 @@ int main(void)
     static const tu_test tests[] = {
         {"kernels against double and direct", test_kernels},
         {"Conv2D layer: winograd against direct", test_layer},
+        {"auto: F(4x4) from 16 channels in and out", test_auto},
         {"gradient checks with winograd", test_gradcheck},
         {"algorithm names", test_names},
         {NULL, NULL},
