@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh [--build DIR] [--steps S] [--models LIST] [--threads-list "1 2"]
 #                    [--repeat R] [--out FILE] [--readme FILE] [--logdir DIR]
-#                    [--deterministic]
+#                    [--deterministic] [--winograd ALGO]
 #
 # For each thread count T of --threads-list (default "1 2"): measures the sgemm peak
 # of the machine at T threads (scripts/sgemm_peak.c, compiled into DIR with cc and
@@ -16,12 +16,17 @@
 # counts: convolution models also with --memory-format channels_last (NHWC, as
 # nntrain), and at T > 1 also with OMP_WAIT_POLICY=PASSIVE (its spinning OpenMP
 # workers slowed its OpenBLAS Linear products up to 8x); see torch_bench.py.
+# Models with Conv2D layers also run nntrain with --conv-algo ALGO (--winograd; default
+# auto: Winograd F(4x4,3x3) where it was measured faster; none skips it) right after
+# each direct run.
 # It prints a Markdown table:
 #   model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s |
-#   sgemm peak GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB | PyTorch run
+#   sgemm peak GFLOP/s | % of sgemm peak | Winograd img/s | Winograd / direct |
+#   Winograd effective GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB | PyTorch run
 # ratio = nntrain / PyTorch images/s; GFLOP/s is nntrain's, from its FLOP count of the
 # Dense and Conv2D layers (forward + both backward products, no input gradient for
-# the first layer with parameters); the row's sgemm peak is the best of runs of
+# the first layer with parameters; with Winograd the same count over its time, an
+# "effective" rate that can pass the sgemm peak); the row's sgemm peak is the best of runs of
 # sgemm_peak right after each nntrain run of the row (a shared machine's speed drifts
 # over minutes: the peak the percentage is taken against is the machine of that
 # moment; the best of three at the start is in the last line); peak RSS is nntrain's
@@ -56,6 +61,7 @@ out=
 readme=
 logdir=
 det=
+walgo=auto
 usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p;}' "$0" >&2; }
 need() { [ $# -ge 2 ] || { echo "bench.sh: option $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -68,6 +74,7 @@ while [ $# -gt 0 ]; do
         --out) need "$@"; out=$2; shift 2 ;;
         --readme) need "$@"; readme=$2; shift 2 ;;
         --logdir) need "$@"; logdir=$2; shift 2 ;;
+        --winograd) need "$@"; walgo=$2; shift 2 ;;
         --coretype) need "$@"; coretype=$2; shift 2 ;;
         --deterministic) det=--deterministic; shift ;;
         --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
@@ -75,6 +82,7 @@ while [ $# -gt 0 ]; do
         *) echo "bench.sh: unknown option '$1'" >&2; usage; exit 2 ;;
     esac
 done
+case "$walgo" in none|auto|winograd|winograd4) ;; *) echo "bench.sh: --winograd takes auto, winograd, winograd4 or none" >&2; exit 2 ;; esac
 case "$repeat" in ''|0|*[!0-9]*) echo "bench.sh: --repeat must be a positive integer" >&2; exit 2 ;; esac
 case "$steps" in ''|*[!0-9]*) [ -z "$steps" ] || { echo "bench.sh: --steps must be a positive integer" >&2; exit 2; } ;; esac
 for t in $threads_list; do
@@ -145,8 +153,8 @@ table=$logdir/table.md
 start=$(date +%s)
 load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
 {
-    echo "| model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s | sgemm peak GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB | PyTorch run |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s | sgemm peak GFLOP/s | % of sgemm peak | Winograd ($walgo) img/s | Winograd / direct | Winograd effective GFLOP/s | % of sgemm peak | peak RSS MB | PyTorch RSS MB | PyTorch run |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 } >"$table"
 if [ -n "$det" ]; then
     sed -i '1s/$/ deterministic img\/s | deterministic slowdown |/; 2s/$/---:|---:|/' "$table"
@@ -180,6 +188,8 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
     fi
     logsum=0
     nratio=0
+    wlogsum=0
+    nwratio=0
     for entry in $models; do
         IFS=: read -r model batch msteps <<<"$entry"
         spec=$root/jobs/models/$model.nn
@@ -195,7 +205,9 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
         [ -n "$batch" ] && tb=(--batch "$batch")
         rowpeak=
         formats=contiguous
+        wino=0
         grep -q 'Conv2D' "$spec" && formats="contiguous channels_last"
+        grep -q 'Conv2D' "$spec" && [ "$walgo" != none ] && wino=1
         waits=("")   # the inherited policy; above one thread PASSIVE too
         [ "$t" = 1 ] || waits=("" PASSIVE)
         for ((r = 1; r <= repeat; r++)); do
@@ -205,6 +217,9 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
             OPENBLAS_NUM_THREADS=$t "$peak_bin" 2048 >"$logdir/$tag.sgemm.$r.log" 2>&1
             v=$(field gflops "$logdir/$tag.sgemm.$r.log")
             [ -n "$v" ] && { [ -z "$rowpeak" ] || awk -v a="$v" -v b="$rowpeak" 'BEGIN { exit !(a > b) }'; } && rowpeak=$v
+            # the same with Winograd right after: the two see the same machine
+            [ "$wino" = 1 ] && { OPENBLAS_NUM_THREADS=1 "$nn" bench "$spec" "${bopt[@]}" --threads "$t" \
+                --steps "$s" --warmup "$w" --conv-algo "$walgo" >"$logdir/$tag.wino.$r.log" 2>&1 || failed=1; }
             # PyTorch at its best: both layouts for convolutions, and above one
             # thread both OpenMP wait policies (its workers spin against
             # OpenBLAS's threads); the fastest run counts
@@ -219,6 +234,12 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
         done
         best "$logdir/$tag.nntrain" >"$logdir/$tag.nntrain.log"
         best "$logdir/$tag.torch" >"$logdir/$tag.torch.log"
+        wi= wgf=
+        if [ "$wino" = 1 ]; then
+            best "$logdir/$tag.wino" >"$logdir/$tag.wino.log"
+            wi=$(field img_s "$logdir/$tag.wino.log")
+            wgf=$(field gflops "$logdir/$tag.wino.log")
+        fi
         ni=$(field img_s "$logdir/$tag.nntrain.log")
         ti=$(field img_s "$logdir/$tag.torch.log")
         gf=$(field gflops "$logdir/$tag.nntrain.log")
@@ -227,13 +248,18 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
         bsz=$(field batch "$logdir/$tag.nntrain.log")
         trun="$(field memory_format "$logdir/$tag.torch.log"), $(field omp_wait "$logdir/$tag.torch.log")"
         row=$(awk -v m="$model" -v b="${bsz:-${batch:-?}}" -v t="$t" -v ni="$ni" -v ti="$ti" \
-            -v gf="$gf" -v pk="${rowpeak:-$peak}" -v rss="$rss" -v trss="$trss" -v trun="$trun" 'BEGIN {
+            -v gf="$gf" -v pk="${rowpeak:-$peak}" -v rss="$rss" -v trss="$trss" -v trun="$trun" \
+            -v wino="$wino" -v wi="$wi" -v wgf="$wgf" 'BEGIN {
             f = (ni == "" ? "fail" : sprintf("%.0f", ni)); g = (ti == "" ? "fail" : sprintf("%.0f", ti))
             r = (ni != "" && ti != "" && ti > 0) ? sprintf("%.2f", ni / ti) : "-"
             gg = (gf == "" ? "-" : sprintf("%.1f", gf))
             p = (gf != "" && pk != "" && pk > 0) ? sprintf("%.0f%%", 100 * gf / pk) : "-"
             pp = (pk == "" ? "-" : sprintf("%.0f", pk))
-            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", m, b, t, f, g, r, gg, pp, p,
+            wf = (wino == 1 ? (wi == "" ? "fail" : sprintf("%.0f", wi)) : "-")
+            wr = (wi != "" && ni != "" && ni > 0) ? sprintf("%.2f", wi / ni) : "-"
+            wg = (wgf == "" ? "-" : sprintf("%.1f", wgf))
+            wp = (wgf != "" && pk != "" && pk > 0) ? sprintf("%.0f%%", 100 * wgf / pk) : "-"
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", m, b, t, f, g, r, gg, pp, p, wf, wr, wg, wp,
                    (rss == "" ? "-" : sprintf("%.0f", rss)), (trss == "" ? "-" : sprintf("%.0f", trss)),
                    (g == "fail" ? "-" : trun) }')
         if [ -n "$det" ]; then
@@ -247,10 +273,19 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
             logsum=$(awk -v a="$logsum" -v n="$ni" -v d="$ti" 'BEGIN { printf "%.9f", a + log(n / d) }')
             nratio=$((nratio + 1))
         fi
+        if [ -n "$wi" ] && [ -n "$ni" ]; then
+            wlogsum=$(awk -v a="$wlogsum" -v n="$wi" -v d="$ni" 'BEGIN { printf "%.9f", a + log(n / d) }')
+            nwratio=$((nwratio + 1))
+        fi
     done
     if [ "$nratio" -gt 0 ]; then
         geo="$geo$(awk -v s="$logsum" -v n="$nratio" -v t="$t" 'BEGIN {
             printf "Geometric mean of nntrain/PyTorch at %s thread(s): %.2f (%d models)", t, exp(s / n), n }')
+"
+    fi
+    if [ "$nwratio" -gt 0 ]; then
+        geo="$geo$(awk -v s="$wlogsum" -v n="$nwratio" -v t="$t" -v a="$walgo" 'BEGIN {
+            printf "Geometric mean of Winograd (%s) / direct at %s thread(s): %.2f (%d convolution rows)", a, t, exp(s / n), n }')
 "
     fi
 done

@@ -906,6 +906,9 @@ bad_case "bench --det-chunk 4" "without --deterministic" - -- bench sq.nn --det-
 bad_case "bench --deterministic --det-chunk 0" "chunk of 0 rows" - -- bench sq.nn --deterministic --det-chunk 0
 bad_case "compare A.h5" "one checkpoint" - -- compare det_ck/last.h5
 bad_case "compare A.h5 sq.nn" "not a checkpoint" - -- compare det_ck/last.h5 sq.nn
+# ---- convolution algorithm (--conv-algo, Winograd) -------------------------
+bad_case "--conv-algo fast" "train: unknown convolution algorithm" o_ca1 -- train cnn.nn $D --conv-algo fast --out o_ca1
+bad_case "--conv-algo Winograd" "bench: algorithm names are lower case" - -- bench cnn.nn --conv-algo Winograd --steps 1
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

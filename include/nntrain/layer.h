@@ -249,6 +249,25 @@ struct nn_layer {
  * NNTRAIN_ISA. */
 const char *nn_layer_isa(void);
 
+/* How Conv2D layers with a 3x3, stride-1 kernel and at least 8 filters
+ * convolve: the direct kernels (the default and the reference), Winograd
+ * F(2x2, 3x3) or F(4x4, 3x3) (fewer multiplies, larger rounding errors;
+ * README "Winograd"), or auto (Winograd where it was measured faster). Read
+ * when a layer is configured; until nn_conv_set_algo is called,
+ * NNTRAIN_CONV_ALGO sets it (an unknown value warns and keeps direct). */
+typedef enum nn_conv_algo {
+    NN_CONV_ALGO_DIRECT,
+    NN_CONV_ALGO_WINOGRAD,
+    NN_CONV_ALGO_AUTO,
+    NN_CONV_ALGO_WINOGRAD4
+} nn_conv_algo;
+/* "direct", "winograd", "winograd4" or "auto" -> *a; -1 (and *a untouched)
+ * otherwise. */
+int nn_conv_algo_parse(const char *s, nn_conv_algo *a);
+const char *nn_conv_algo_name(nn_conv_algo a);
+void nn_conv_set_algo(nn_conv_algo a);
+nn_conv_algo nn_conv_get_algo(void);
+
 /* Registry (src/layers/registry.c). */
 const nn_layer_ops *nn_layer_find(const char *kind);  /* also R names: layer_dense */
 /* "Dense, Conv2D, ..." for "unknown layer" messages. */

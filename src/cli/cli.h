@@ -45,6 +45,10 @@ int cli_usage_hint(const nn_error *e, const char *cmd);
 /* Compute threads per rank: --threads, else SLURM_CPUS_PER_TASK, else the
  * cores this process may use divided by the ranks on this node. */
 int cli_threads(const nn_dist *d, int requested);
+/* --conv-algo direct|winograd|winograd4|auto (when given) as the Conv2D algorithm of
+ * the models built after it (nn_conv_set_algo); a bad name is an error.
+ * Without it, NNTRAIN_CONV_ALGO is read now (a bad value warns). */
+int cli_conv_algo(cli_opt *opts, nn_error *e);
 /* Gives m cli_threads(d, requested) compute threads (OpenBLAS single-threaded
  * inside each), stores the count in *threads (may be NULL) and runs
  * cli_check_blas. Collective: every rank learns of a rank that failed. */

@@ -151,6 +151,21 @@ static int env_int(const char *name)
     return v && *v ? atoi(v) : 0;
 }
 
+int cli_conv_algo(cli_opt *opts, nn_error *e)
+{
+    const cli_opt *o = cli_find(opts, "--conv-algo");
+    nn_conv_algo a;
+    if (!o || !o->given) {
+        (void)nn_conv_get_algo();   /* NNTRAIN_CONV_ALGO now: a bad one warns at the start */
+        return NN_OK;
+    }
+    if (nn_conv_algo_parse(o->value, &a))
+        return nn_err(e, NN_EINVAL, "--conv-algo must be 'direct', 'winograd', 'winograd4' or "
+                      "'auto', not '%s'", o->value);
+    nn_conv_set_algo(a);
+    return NN_OK;
+}
+
 int cli_threads(const nn_dist *d, int requested)
 {
     if (requested > 0)

@@ -37,6 +37,8 @@ static const char *help =
     "  --batch-size B          global batch (default: the spec's fit(batch_size=...))\n"
     "  --per-rank-batch b      weak scaling: global batch b * ranks\n"
     "  --threads T             compute threads per rank (default: cores / local ranks)\n"
+    "  --conv-algo A           3x3 stride-1 Conv2D layers: 'direct' (default), 'winograd',\n"
+    "                          'winograd4' or 'auto' (as nntrain train; NNTRAIN_CONV_ALGO)\n"
     "  --steps S               measured steps (default 20)\n"
     "  --warmup W              warm-up steps before the measurement (default 3)\n"
     "  --allreduce MODE        'overlap' (bucketed, default) or 'blocking'\n"
@@ -51,12 +53,13 @@ static const char *help =
     "\n"
     "The last line is machine-readable:\n"
     "  BENCH model= ranks= threads= batch= img_s= ms_step= gflops= compute_s= comm_s=\n"
-    "        data_s= rss_mb= gflop_sample= rss_mb_ranks= steps=\n"
+    "        data_s= rss_mb= gflop_sample= rss_mb_ranks= steps= conv_algo=\n"
     "compute_s, comm_s (waiting for the gradient allreduce) and data_s are seconds\n"
     "per step, mean over ranks; rss_mb is the largest peak RSS of any rank,\n"
     "rss_mb_ranks lists them all. gflops counts 2 FLOPs per multiply-add of the\n"
     "Dense and Conv2D layers, forward + both backward products (no input\n"
-    "gradient for the first layer with parameters).\n"
+    "gradient for the first layer with parameters), whatever the algorithm: with\n"
+    "Winograd it is an effective rate, which may pass the machine's sgemm peak.\n"
     "With --deterministic a second block and BENCH line (model=NAME+det) follow, and\n"
     "the last line is\n"
     "  BENCH_DET model= ranks= threads= batch= img_s= img_s_det= slowdown_pct=\n"
@@ -318,9 +321,9 @@ static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *
     r->rss_mb = rss_max;
 
     double step = mean[R_TOTAL] / S;
-    printf("bench %s: %d rank%s x %d thread%s, global batch %d, %d measured steps\n",
-           r->model, N, N > 1 ? "s" : "", r->threads, r->threads > 1 ? "s" : "", r->batch,
-           r->steps);
+    printf("bench %s: %d rank%s x %d thread%s, global batch %d, %d measured steps, "
+           "convolutions: %s\n", r->model, N, N > 1 ? "s" : "", r->threads,
+           r->threads > 1 ? "s" : "", r->batch, r->steps, nn_conv_algo_name(nn_conv_get_algo()));
     printf("  %.1f img/s total, %.1f img/s per rank, %.2f ms/step\n", r->img_s,
            r->img_s / N, r->ms_step);
     printf("  per step (mean over ranks): compute %.2f ms (%.0f%%), allreduce wait %.2f ms "
@@ -357,7 +360,7 @@ static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *
            r->comm_s, r->data_s, r->rss_mb, r->gflop_sample);
     for (int k = 0; k < N; k++)
         printf("%s%.1f", k ? "," : "", all[(size_t)k * R_K + R_RSS]);
-    printf(" steps=%d\n", r->steps);
+    printf(" steps=%d conv_algo=%s\n", r->steps, nn_conv_algo_name(nn_conv_get_algo()));
     fflush(stdout);
     free(all);
     return csv ? append_csv(csv, r, e) : NN_OK;
@@ -418,7 +421,7 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         {"--steps", 1, 0, 0}, {"--warmup", 1, 0, 0}, {"--allreduce", 1, 0, 0},
         {"--bucket-mb", 1, 0, 0}, {"--seed", 1, 0, 0}, {"--csv", 1, 0, 0},
         {"--profile", 0, 0, 0}, {"--deterministic", 0, 0, 0}, {"--det-chunk", 1, 0, 0},
-        {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
+        {"--conv-algo", 1, 0, 0}, {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
     const char *pos[1];
     int npos = 0;
     nn_error e = {0};
@@ -463,6 +466,8 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         rc = nn_err(&e, NN_EINVAL, "--bucket-mb must be > 0 and < 1048576, got %g", bucket_mb);
     if (!rc && mode && strcmp(mode, "overlap") && strcmp(mode, "blocking"))
         rc = nn_err(&e, NN_EINVAL, "--allreduce must be 'overlap' or 'blocking', not '%s'", mode);
+    if (!rc)
+        rc = cli_conv_algo(opts, &e);
     if (rc)
         return cli_usage(d, &e, help);
     d->overlap = !(mode && !strcmp(mode, "blocking"));

@@ -38,6 +38,10 @@ static const char *help =
     "  --out DIR               output directory (default runs/<model name>)\n"
     "  --history FILE          per-epoch CSV (default DIR/history.csv)\n"
     "  --threads T             compute threads per rank (default: cores / local ranks)\n"
+    "  --conv-algo A           3x3 stride-1 Conv2D layers: 'direct' (default), 'winograd'\n"
+    "                          (F(2x2,3x3): fewer multiplies), 'winograd4' (F(4x4,3x3):\n"
+    "                          fewer still, larger errors) or 'auto' (Winograd where\n"
+    "                          faster); NNTRAIN_CONV_ALGO sets it too\n"
     "  --verbose 0|1|2         0 silent, 1 progress bar on a terminal, 2 epoch lines\n"
     "  --no-progress           never draw the progress bar\n"
     "  --allreduce MODE        'overlap' (bucketed, default) or 'blocking'\n"
@@ -590,7 +594,7 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         {"--reduce-lr-patience", 1, 0, 0}, {"--reduce-lr-monitor", 1, 0, 0},
         {"--reduce-lr-factor", 1, 0, 0}, {"--reduce-lr-cooldown", 1, 0, 0},
         {"--min-lr", 1, 0, 0}, {"--deterministic", 0, 0, 0}, {"--det-chunk", 1, 0, 0},
-        {"--help", 0, 0, 0},
+        {"--conv-algo", 1, 0, 0}, {"--help", 0, 0, 0},
         {NULL, 0, 0, 0}};
     const char *pos[1];
     int code = parse_command_line(argc, argv, opts, pos, d);
@@ -603,8 +607,9 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     t.ptest = &t.test;
     nn_error e = {0};
     int usage = 0, preempted = 0;   /* usage: a bad option value (exit 2) */
-    int rc = load_model(&t, &e);
-    if (rc)
+    int rc = cli_conv_algo(opts, &e);   /* before the layers are configured */
+    usage = rc != NN_OK;
+    if (!rc && (rc = load_model(&t, &e)))
         rc = cli_hint_path(rc, &e, t.spec_path, CLI_WANT_SPEC);
     for (int i = 0; !rc && d->rank == 0 && i < t.s.nnotes; i++)
         fprintf(stderr, "note: %s\n", t.s.notes[i]);

@@ -20,6 +20,7 @@ typedef struct nn_conv {
     int direct;             /* 1x1, stride 1: no columns */
     int dconv;              /* Conv2D dW through the direct kernels (conv_direct.h) */
     int dfwd;               /* ... and the forward and (stride 1) dx too */
+    int wino;               /* forward and dx by Winograd F(wino x wino, 3x3), or 0 */
     int chunk;              /* images per chunk (plan) */
 } nn_conv;
 

@@ -236,6 +236,11 @@ if grep -q 'warning: loss' "$T/case$ncase.err"; then
     fail=$((fail + 1)); ROWS+=("from_logits, linear: no loss warning | - | FAIL: it warned")
 else pass=$((pass + 1)); fi
 
+# --- a bad NNTRAIN_CONV_ALGO warns and keeps the direct kernels --------------
+NNTRAIN_CONV_ALGO=fast check "warning: NNTRAIN_CONV_ALGO=fast" 0 "$T/o_calgo" \
+    "warning: NNTRAIN_CONV_ALGO=fast is not one of direct, winograd, winograd4, auto; using direct" \
+    -- train "$T/mlp.nn" --data "$T/good" --verbose 0
+
 echo
 printf '%-34s | %3s | %s\n' "case" "rc" "first line of the message"
 printf '%s\n' "------------------------------------------------------------------------------"

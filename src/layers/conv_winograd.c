@@ -1,0 +1,599 @@
+/* Owns the Winograd convolutions F(2x2, 3x3) and F(4x4, 3x3) (see
+ * conv_winograd.h), after Lavin and Gray (2016): per m x m output tile
+ * (m = 2 or 4; tiles of a = m + 2 input pixels a side)
+ *   Y = A^T [ (G g G^T) .* (B^T d B) ] A,
+ * the 1-D transforms spelt out in in1d, ker1d and out1d below. The
+ * elementwise product summed over input channels is, for each of the a*a
+ * positions xi of a tile, one matrix product V_xi (tiles x Ci) U_xi (Ci x
+ * Co) = M_xi (tiles x Co), over a block of tiles small enough that V and M
+ * stay in L2, by a register tile as conv_direct.c's: broadcasts of V times
+ * vectors of U (OpenBLAS sgemm, which packed both operands of every one of
+ * these small products, ran the layer at half the direct kernels' speed).
+ * The weight gradient runs the adjoints: dU_xi (Ci x Co) = the sum over
+ * tiles of V_xi^T (A dz A^T)_xi, then dW = G^T dU G. V and M are
+ * tile-major (V[t][xi][c]) so that a tile's transform reads and writes one
+ * contiguous block. Channels are the innermost index everywhere (NHWC): the
+ * transforms work on vectors of channels. The kernel transform is redone
+ * per call (a*a Ci Co floats): the calls of concurrent threads stay
+ * independent, and a call over a few rows is only made on images of 320
+ * output pixels or more (conv2d.c), where it is a few per cent. */
+#include "layers/conv_winograd.h"
+
+#include <limits.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "core/simd.h"
+
+/* One stride-1 3x3 correlation: in (Hi, Wi, Ci) zero-padded by pt / pl on
+ * the top / left gives out (Ho, Wo, Co), in tiles of m x m outputs. */
+typedef struct plane {
+    int Hi, Wi, Ci, Ho, Wo, Co, pt, pl, m;
+} plane;
+
+/* V and M of a block: at most this many floats (512 KiB) */
+enum { BLOCK_FLOATS = 131072 };
+
+static int npos(const plane *q)   /* a*a positions per tile */
+{
+    return (q->m + 2) * (q->m + 2);
+}
+
+/* Tiles per block. */
+static int block_tiles(const plane *q, long tiles)
+{
+    long T = BLOCK_FLOATS / npos(q) / (q->Ci + q->Co);
+    if (T < 16)
+        T = 16;
+    return (int)(tiles < T ? tiles : T);
+}
+
+static long tiles_of(const plane *q, int n)
+{
+    return (long)n * ((q->Ho + q->m - 1) / q->m) * ((q->Wo + q->m - 1) / q->m);
+}
+
+/* Output channels rounded up to whole vectors: U's and M's rows. */
+static size_t padded_co(const plane *q)
+{
+    return ((size_t)q->Co + NN_VL - 1) / NN_VL * NN_VL;
+}
+
+static size_t plane_work(const plane *q, int n)
+{
+    size_t T = (size_t)block_tiles(q, tiles_of(q, n > 0 ? n : 1)), Cop = padded_co(q);
+    size_t X = (size_t)npos(q);
+    /* U, V and M (the kernel transform's 9 Cop floats first use V's place),
+     * then wconv's zeros and scratch rows */
+    return (X * ((size_t)q->Ci * Cop + T * (q->Ci + Cop)) + 9 * Cop + 2 * (q->Ci + Cop)) *
+           sizeof(float);
+}
+
+/* The 1-D transforms, on vectors of channels. F(2, 3):
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+ *   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+ *   A^T = [1 1 1 0; 0 1 -1 -1]
+ * F(4, 3):
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+ *          0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+ *   G   = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ *          1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+ * d[k*s] -> v[k*s] (B^T d), g[k*s] -> u[k*s] (G g), x[k*s] -> y[k*s] (A^T x). */
+INLINE void in1d(const vf *d, size_t s, vf *v, size_t sv, const int m)
+{
+    if (m == 2) {
+        vf d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s];
+        v[0] = d0 - d2;
+        v[sv] = d1 + d2;
+        v[2 * sv] = d2 - d1;
+        v[3 * sv] = d1 - d3;
+        return;
+    }
+    const vf c4 = vbcast(4.0f), c5 = vbcast(5.0f), c2 = vbcast(2.0f);
+    vf d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s], d5 = d[5 * s];
+    vf p = d4 - c4 * d2, r = d3 - c4 * d1;   /* rows 1, 2: d4 - 4 d2 +- (d3 - 4 d1) */
+    vf p2 = d4 - d2, r2 = c2 * (d3 - d1);    /* rows 3, 4: d4 - d2 +- 2 (d3 - d1) */
+    v[0] = c4 * d0 - c5 * d2 + d4;
+    v[sv] = p + r;
+    v[2 * sv] = p - r;
+    v[3 * sv] = p2 + r2;
+    v[4 * sv] = p2 - r2;
+    v[5 * sv] = c4 * d1 - c5 * d3 + d5;
+}
+
+INLINE void ker1d(const vf *g, size_t s, vf *u, size_t su, const int m)
+{
+    vf g0 = g[0], g1 = g[s], g2 = g[2 * s];
+    if (m == 2) {
+        const vf h = vbcast(0.5f);
+        u[0] = g0;
+        u[su] = h * (g0 + g1 + g2);
+        u[2 * su] = h * (g0 - g1 + g2);
+        u[3 * su] = g2;
+        return;
+    }
+    const vf s6 = vbcast(1.0f / 6), q4 = vbcast(0.25f), e = vbcast(1.0f / 24),
+             t = vbcast(1.0f / 12);
+    vf a = g0 + g2, b = e * g0 + s6 * g2;
+    u[0] = q4 * g0;
+    u[su] = -s6 * (a + g1);
+    u[2 * su] = -s6 * (a - g1);
+    u[3 * su] = b + t * g1;
+    u[4 * su] = b - t * g1;
+    u[5 * su] = g2;
+}
+
+INLINE void out1d(const vf *x, size_t s, vf *y, size_t sy, const int m)
+{
+    if (m == 2) {
+        vf x0 = x[0], x1 = x[s], x2 = x[2 * s], x3 = x[3 * s];
+        y[0] = x0 + x1 + x2;
+        y[sy] = x1 - x2 - x3;
+        return;
+    }
+    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c8 = vbcast(8.0f);
+    vf x0 = x[0], x1 = x[s], x2 = x[2 * s], x3 = x[3 * s], x4 = x[4 * s], x5 = x[5 * s];
+    vf a = x1 + x2, b = x1 - x2, c = x3 + x4, d = x3 - x4;
+    y[0] = x0 + a + c;
+    y[sy] = b + c2 * d;
+    y[2 * sy] = a + c4 * c;
+    y[3 * sy] = b + c8 * d + x5;
+}
+
+/* U[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g(kh, kw) of (ci, co) at
+ * w + kh*skh + kw*skw + ci*sci + co*sco (negative strides flip it); rows of
+ * Cop floats, zero past Co. Each ci gathers its 9 taps of all co into g9
+ * (9 Cop floats), then transforms a vector of co at a time. */
+INLINE void kernel_tf(const float *w, ptrdiff_t skh, ptrdiff_t skw, ptrdiff_t sci, ptrdiff_t sco,
+                      int Ci, int Co, size_t Cop, float *g9, float *U, const int m)
+{
+    const int a = m + 2;
+    const size_t xs = (size_t)Ci * Cop;
+    memset(g9, 0, 9 * Cop * sizeof *g9);
+    for (int ci = 0; ci < Ci; ci++) {
+        for (int k = 0; k < 9; k++) {
+            const float *src = w + (k / 3) * skh + (k % 3) * skw + ci * sci;
+            float *dst = g9 + (size_t)k * Cop;
+            if (sco == 1)
+                memcpy(dst, src, (size_t)Co * sizeof *dst);
+            else
+                for (int co = 0; co < Co; co++)
+                    dst[co] = src[co * sco];
+        }
+        for (size_t co = 0; co < Cop; co += NN_VL) {
+            vf g[9], t[6 * 3], u[36];
+            for (int k = 0; k < 9; k++)
+                g[k] = vload(g9 + (size_t)k * Cop + co);
+            for (int k = 0; k < 3; k++)   /* G g: column k of g -> column k of t (a x 3) */
+                ker1d(g + k, 3, t + k, 3, m);
+            for (int r = 0; r < a; r++)   /* (G g) G^T: row r of t -> row r of u */
+                ker1d(t + 3 * r, 1, u + a * r, 1, m);
+            float *dst = U + (size_t)ci * Cop + co;
+            for (int xi = 0; xi < a * a; xi++)
+                vstore(dst + xi * xs, u[xi]);
+        }
+    }
+}
+
+static void kernel_transform(const plane *q, const float *w, ptrdiff_t skh, ptrdiff_t skw,
+                             ptrdiff_t sci, ptrdiff_t sco, float *g9, float *U)
+{
+    if (q->m == 2)
+        kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, padded_co(q), g9, U, 2);
+    else
+        kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, padded_co(q), g9, U, 4);
+}
+
+/* V[t][xi][c] = (B^T d B)[xi] for the nt tiles from tile t0 on; taps in the
+ * padding read the zeros row. One vector of channels at a time, the tile's
+ * taps in registers (GCC left the scalar loop unvectorised). */
+INLINE void input_tf(const plane *q, const float *in, long t0, int nt, const float *zeros,
+                     float *V, const int m)
+{
+    const int a = m + 2, Ci = q->Ci, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const size_t img = (size_t)q->Hi * q->Wi * Ci;
+    for (int t = 0; t < nt; t++) {
+        long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
+        int h0 = (int)(r / tw) * m - q->pt, w0 = (int)(r % tw) * m - q->pl;
+        const float *d[36];
+        for (int i = 0; i < a; i++)
+            for (int j = 0; j < a; j++) {
+                int h = h0 + i, w = w0 + j;
+                d[a * i + j] = h >= 0 && h < q->Hi && w >= 0 && w < q->Wi
+                                   ? in + b * img + ((size_t)h * q->Wi + w) * Ci
+                                   : zeros;
+            }
+        /* the pixels the tile two to the right adds: the input streams from
+         * memory on large batches, and 36 scattered loads wait on it */
+        for (int i = 0; i < a; i++) {
+            int h = h0 + i, w1 = w0 + a + m, w2 = w1 + m < q->Wi ? w1 + m : q->Wi;
+            if (h < 0 || h >= q->Hi || w1 >= w2)
+                continue;
+            const char *p = (const char *)(in + b * img + ((size_t)h * q->Wi + w1) * Ci);
+            size_t bytes = (size_t)(w2 - w1) * Ci * sizeof(float);
+            for (size_t k = 0; k < bytes; k += 64)
+                __builtin_prefetch(p + k);
+        }
+        float *v = V + (size_t)t * a * a * Ci;
+        for (int c = 0; c < Ci; c += NN_VL) {
+            lanes n = lanes_first(Ci - c < NN_VL ? Ci - c : NN_VL);
+            vf x[36], e[36], o[36];
+            for (int k = 0; k < a * a; k++)
+                x[k] = vload_n(d[k] + c, n);
+            for (int j = 0; j < a; j++)   /* B^T down column j */
+                in1d(x + j, (size_t)a, e + j, (size_t)a, m);
+            for (int i = 0; i < a; i++)   /* then B along row i */
+                in1d(e + a * i, 1, o + a * i, 1, m);
+            for (int k = 0; k < a * a; k++)
+                vstore_n(v + (size_t)k * Ci + c, o[k], n);
+        }
+    }
+}
+
+static void input_transform(const plane *q, const float *in, long t0, int nt,
+                            const float *zeros, float *V)
+{
+    if (q->m == 2)
+        input_tf(q, in, t0, nt, zeros, V, 2);
+    else
+        input_tf(q, in, t0, nt, zeros, V, 4);
+}
+
+/* out's m x m tiles from M[t][xi][co]: A^T x A, + bias, ReLU if relu;
+ * outputs past the image edge go to scratch (Co floats). */
+INLINE void output_tf(const plane *q, const float *M, long t0, int nt, const float *bias,
+                      float *scratch, int relu, float *out, const int m)
+{
+    const int a = m + 2, Co = q->Co, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const size_t img = (size_t)q->Ho * q->Wo * Co, Cop = padded_co(q);
+    const vf zero = {0};
+    for (int t = 0; t < nt; t++) {
+        long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
+        int h0 = (int)(r / tw) * m, w0 = (int)(r % tw) * m;
+        const float *mt = M + (size_t)t * a * a * Cop;
+        float *o[16];
+        for (int k = 0; k < m * m; k++) {
+            int h = h0 + k / m, w = w0 + k % m;
+            o[k] = h < q->Ho && w < q->Wo ? out + b * img + ((size_t)h * q->Wo + w) * Co
+                                          : scratch;
+        }
+        for (int co = 0; co < Co; co += NN_VL) {
+            lanes n = lanes_first(Co - co < NN_VL ? Co - co : NN_VL);
+            vf x[36], e[24], y[16];
+            for (int k = 0; k < a * a; k++)   /* M's rows are whole vectors */
+                x[k] = vload(mt + (size_t)k * Cop + co);
+            for (int j = 0; j < a; j++)   /* A^T down column j: e is m x a */
+                out1d(x + j, (size_t)a, e + j, (size_t)a, m);
+            for (int i = 0; i < m; i++)   /* then A along row i: y is m x m */
+                out1d(e + a * i, 1, y + m * i, 1, m);
+            vf bs = vload_n(bias + co, n);
+            for (int k = 0; k < m * m; k++) {
+                vf v = y[k] + bs;
+                if (relu)   /* y > 0 ? y : 0, as nn_act_forward */
+                    v = (vf)((vi)v & (v > zero));
+                vstore_n(o[k] + co, v, n);
+            }
+        }
+    }
+}
+
+static void output_transform(const plane *q, const float *M, long t0, int nt,
+                             const float *bias, float *scratch, int relu, float *out)
+{
+    if (q->m == 2)
+        output_tf(q, M, t0, nt, bias, scratch, relu, out, 2);
+    else
+        output_tf(q, M, t0, nt, bias, scratch, relu, out, 4);
+}
+
+#if NN_VL == 16
+#define PMAX 14   /* 28 accumulators + 2 kernel vectors + 1 broadcast of 32 */
+#else
+#define PMAX 6    /* 12 + 2 + 1 of 16 registers */
+#endif
+#define VL NN_VL
+
+/* The tile's rows as separate variables (conv_direct.c: GCC kept an array
+ * of accumulators in memory). */
+#define ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13)
+#define DECL(p) vf a##p##0 = zero, a##p##1 = zero;
+
+/* m[p*ldm + v*VL + lane] (+)= sum over k < K of v[p*ldv + k*ksv] *
+ * u[k*ldu + v*VL + lane] for p < P, v < FV: P rows (tiles, or input
+ * channels for dW) times FV vectors of output channels; acc adds to m. */
+INLINE void mm_tile(const float *v, size_t ldv, size_t ksv, const float *u, size_t ldu, int K,
+                    float *m, size_t ldm, int acc, const int P, const int FV)
+{
+    const vf zero = {0};
+    ROWS(DECL)
+    if (acc) {
+#define LOADM(p)                                                                          \
+    if (p < P) {                                                                          \
+        a##p##0 = vload(m + (size_t)p * ldm);                                             \
+        if (FV > 1)                                                                       \
+            a##p##1 = vload(m + (size_t)p * ldm + VL);                                    \
+    }
+        ROWS(LOADM)
+#undef LOADM
+    }
+    for (int k = 0; k < K; k++) {
+        const float *vk = v + (size_t)k * ksv;
+        vf u0 = vload(u + (size_t)k * ldu), u1 = FV > 1 ? vload(u + (size_t)k * ldu + VL) : u0;
+#define STEP(p)                                                                           \
+    if (p < P) {                                                                          \
+        vf b = vbcast(vk[(size_t)p * ldv]);                                               \
+        a##p##0 = vfma(b, u0, a##p##0);                                                   \
+        if (FV > 1)                                                                       \
+            a##p##1 = vfma(b, u1, a##p##1);                                               \
+    }
+        ROWS(STEP)
+#undef STEP
+    }
+#define OUT(p)                                                                            \
+    if (p < P) {                                                                          \
+        vstore(m + (size_t)p * ldm, a##p##0);                                             \
+        if (FV > 1)                                                                       \
+            vstore(m + (size_t)p * ldm + VL, a##p##1);                                    \
+    }
+    ROWS(OUT)
+#undef OUT
+}
+
+#if PMAX > 6
+#define TILE_SIZES(M) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14)
+#else
+#define TILE_SIZES(M) M(1) M(2) M(3) M(4) M(5) M(6)
+#endif
+#define MM_CASE(P_)                                                                       \
+    case P_:                                                                              \
+        if (FV == 2)                                                                      \
+            mm_tile(v, ldv, ksv, u, ldu, K, m, ldm, acc, P_, 2);                          \
+        else                                                                              \
+            mm_tile(v, ldv, ksv, u, ldu, K, m, ldm, acc, P_, 1);                          \
+        break;
+
+static void mm_any(int P, int FV, const float *v, size_t ldv, size_t ksv, const float *u,
+                   size_t ldu, int K, float *m, size_t ldm, int acc)
+{
+    switch (P) {
+        TILE_SIZES(MM_CASE)
+    default: break;
+    }
+}
+
+/* M[t][xi] (nt, Cop) = V[t][xi] (nt, Ci) U[xi] (Ci, Cop) for each of the X
+ * positions xi; Cop, a whole number of vectors, is U's and M's row (zero
+ * columns past Co). */
+static void batched_product(const float *V, int nt, int X, int Ci, const float *U, int Cop,
+                            float *M)
+{
+    const size_t ldv = (size_t)X * Ci, ldm = (size_t)X * Cop;
+    for (int xi = 0; xi < X; xi++) {
+        const float *u = U + (size_t)xi * Ci * Cop;
+        for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {   /* U's block stays in L1 */
+            int FV = Cop - f0 >= 2 * VL ? 2 : 1;
+            for (int t0 = 0; t0 < nt; t0 += PMAX) {
+                int P = nt - t0 < PMAX ? nt - t0 : PMAX;
+                mm_any(P, FV, V + (size_t)t0 * ldv + (size_t)xi * Ci, ldv, 1, u + f0,
+                       (size_t)Cop, Ci, M + (size_t)t0 * ldm + (size_t)xi * Cop + f0, ldm, 0);
+            }
+        }
+    }
+}
+
+/* out (n images of q) from in, with U the transformed kernel in ws. */
+static void wconv(const plane *q, const float *bias, int relu, const float *in, int n,
+                  float *out, float *ws)
+{
+    const long tiles = tiles_of(q, n);
+    const int T = block_tiles(q, tiles), X = npos(q);
+    const size_t Cop = padded_co(q);
+    const float *U = ws;
+    float *V = ws + (size_t)X * q->Ci * Cop, *M = V + (size_t)X * T * q->Ci;
+    /* zeros: the padding's taps and a zero bias; scratch: outputs off the edge */
+    float *zeros = M + (size_t)X * T * Cop, *scratch = zeros + q->Ci + Cop;
+    memset(zeros, 0, (size_t)(q->Ci + Cop) * sizeof *zeros);
+    if (!bias)
+        bias = zeros;
+    for (long t0 = 0; t0 < tiles; t0 += T) {
+        int nt = tiles - t0 < T ? (int)(tiles - t0) : T;
+        input_transform(q, in, t0, nt, zeros, V);
+        batched_product(V, nt, X, q->Ci, U, (int)Cop, M);
+        output_transform(q, M, t0, nt, bias, scratch, relu, out);
+    }
+}
+
+/* The weight gradient's 1-D steps. A z: an output tile's m gradient values
+ * -> a (the adjoint of out1d); G^T u: a values -> the 3 taps (the adjoint
+ * of ker1d). */
+INLINE void zt1d(const vf *z, size_t s, vf *o, size_t so, const int m)
+{
+    if (m == 2) {
+        vf z0 = z[0], z1 = z[s];
+        o[0] = z0;
+        o[so] = z0 + z1;
+        o[2 * so] = z0 - z1;
+        o[3 * so] = -z1;
+        return;
+    }
+    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c8 = vbcast(8.0f);
+    vf z0 = z[0], z1 = z[s], z2 = z[2 * s], z3 = z[3 * s];
+    vf e = z0 + z2, d = z1 + z3, e4 = z0 + c4 * z2, d8 = c2 * z1 + c8 * z3;
+    o[0] = z0;
+    o[so] = e + d;
+    o[2 * so] = e - d;
+    o[3 * so] = e4 + d8;
+    o[4 * so] = e4 - d8;
+    o[5 * so] = z3;
+}
+
+INLINE void gt1d(const vf *u, size_t s, vf *r, size_t sr, const int m)
+{
+    if (m == 2) {
+        const vf h = vbcast(0.5f);
+        vf u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s];
+        r[0] = u0 + h * (u1 + u2);
+        r[sr] = h * (u1 - u2);
+        r[2 * sr] = h * (u1 + u2) + u3;
+        return;
+    }
+    const vf s6 = vbcast(1.0f / 6), q4 = vbcast(0.25f), e = vbcast(1.0f / 24),
+             t = vbcast(1.0f / 12);
+    vf u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s], u4 = u[4 * s], u5 = u[5 * s];
+    vf p = u1 + u2, q = u1 - u2, p2 = u3 + u4, q2 = u3 - u4;
+    r[0] = q4 * u0 - s6 * p + e * p2;
+    r[sr] = t * q2 - s6 * q;
+    r[2 * sr] = s6 * (p2 - p) + u5;
+}
+
+/* Zt[t][xi][f] = (A z A^T)[xi] of the output-gradient tiles of the nt tiles
+ * from t0 on (taps past the image edge: the zeros row); rows of Cop floats,
+ * zero past Co. */
+INLINE void zt_tf(const plane *q, const float *dz, long t0, int nt, const float *zeros,
+                  float *Zt, const int m)
+{
+    const int a = m + 2, Co = q->Co, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const size_t img = (size_t)q->Ho * q->Wo * Co, Cop = padded_co(q);
+    for (int t = 0; t < nt; t++) {
+        long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
+        int h0 = (int)(r / tw) * m, w0 = (int)(r % tw) * m;
+        const float *z[16];
+        for (int k = 0; k < m * m; k++) {
+            int h = h0 + k / m, w = w0 + k % m;
+            z[k] = h < q->Ho && w < q->Wo ? dz + b * img + ((size_t)h * q->Wo + w) * Co : zeros;
+        }
+        float *o = Zt + (size_t)t * a * a * Cop;
+        for (int co = 0; co < Co; co += NN_VL) {
+            lanes n = lanes_first(Co - co < NN_VL ? Co - co : NN_VL);
+            vf x[16], e[24], y[36];
+            for (int k = 0; k < m * m; k++)
+                x[k] = vload_n(z[k] + co, n);
+            for (int j = 0; j < m; j++)   /* A down column j: e is a x m */
+                zt1d(x + j, (size_t)m, e + j, (size_t)m, m);
+            for (int i = 0; i < a; i++)   /* then A^T along row i: y is a x a */
+                zt1d(e + m * i, 1, y + a * i, 1, m);
+            for (int k = 0; k < a * a; k++)
+                vstore(o + (size_t)k * Cop + co, y[k]);
+        }
+    }
+}
+
+/* dw (3, 3, Ci, Co) += G^T dU[.][ci] G for each ci (dU: a*a x Ci x Cop). */
+INLINE void dw_back(const float *dU, int Ci, int Co, size_t Cop, float *dw, const int m)
+{
+    const int a = m + 2;
+    const size_t xs = (size_t)Ci * Cop;
+    for (int ci = 0; ci < Ci; ci++)
+        for (int co = 0; co < Co; co += NN_VL) {
+            lanes n = lanes_first(Co - co < NN_VL ? Co - co : NN_VL);
+            vf u[36], t[18], r[9];
+            for (int k = 0; k < a * a; k++)
+                u[k] = vload(dU + k * xs + (size_t)ci * Cop + co);
+            for (int j = 0; j < a; j++)   /* G^T down column j: t is 3 x a */
+                gt1d(u + j, (size_t)a, t + j, (size_t)a, m);
+            for (int i = 0; i < 3; i++)   /* then G along row i: r is 3 x 3 */
+                gt1d(t + a * i, 1, r + 3 * i, 1, m);
+            for (int k = 0; k < 9; k++) {
+                float *d = dw + ((size_t)k * Ci + ci) * Co + co;
+                vstore_n(d, vload_n(d, n) + r[k], n);
+            }
+        }
+}
+
+static plane fwd_plane(const nn_conv_geom *g, int F, int m)
+{
+    plane q = {g->H, g->W, g->C, g->OH, g->OW, F, g->PT, g->PL, m};
+    return q;
+}
+
+/* dx: the full correlation of dz with the rotated kernel, padded so that
+ * the 3x3 window covers every output tap that reads an input pixel. */
+static plane dx_plane(const nn_conv_geom *g, int F, int m)
+{
+    plane q = {g->OH, g->OW, F, g->H, g->W, g->C, 2 - g->PT, 2 - g->PL, m};
+    return q;
+}
+
+int nn_wconv_usable(const nn_conv_geom *g, int F)
+{
+    size_t big = (size_t)(g->H > g->OH ? g->H : g->OH) * (g->W > g->OW ? g->W : g->OW) *
+                 (size_t)(g->C > F ? g->C : F);
+    return g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1 && big < (size_t)INT_MAX / 2;
+}
+
+size_t nn_wconv_work_bytes(const nn_conv_geom *g, int F, int m, int n)
+{
+    plane a = fwd_plane(g, F, m), b = dx_plane(g, F, m);
+    size_t wa = plane_work(&a, n), wb = plane_work(&b, n);
+    return wa > wb ? wa : wb;
+}
+
+void nn_wconv_forward(const nn_conv_geom *g, int F, int m, const float *w, const float *bias,
+                      nn_act act, const float *x, int n, float *y, float *work)
+{
+    const plane q = fwd_plane(g, F, m);
+    const int C = g->C;
+    float *g9 = work + (size_t)npos(&q) * C * padded_co(&q);   /* in V's place */
+    kernel_transform(&q, w, (ptrdiff_t)3 * C * F, (ptrdiff_t)C * F, F, 1, g9, work);
+    int relu = act == NN_ACT_RELU;
+    wconv(&q, bias, relu, x, n, y, work);
+    if (!relu && act != NN_ACT_LINEAR)
+        nn_act_forward(act, y, (size_t)n * g->OH * g->OW, (size_t)F);
+}
+
+/* dU[xi] (Ci x Cop) += V[.][xi]^T Zt[.][xi] over the nt tiles of a block:
+ * rows are input channels, vectors output channels, the sum runs over
+ * tiles. */
+static void dw_product(const float *V, const float *Zt, int nt, int X, int Ci, int Cop,
+                       float *dU)
+{
+    const size_t ksv = (size_t)X * Ci, ldz = (size_t)X * Cop;
+    for (int xi = 0; xi < X; xi++)
+        for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {
+            int FV = Cop - f0 >= 2 * VL ? 2 : 1;
+            for (int c0 = 0; c0 < Ci; c0 += PMAX) {
+                int P = Ci - c0 < PMAX ? Ci - c0 : PMAX;
+                mm_any(P, FV, V + (size_t)xi * Ci + c0, 1, ksv, Zt + (size_t)xi * Cop + f0, ldz,
+                       nt, dU + ((size_t)xi * Ci + c0) * Cop + f0, (size_t)Cop, 1);
+            }
+        }
+}
+
+void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const float *dz, int n,
+                 float *dw, float *work)
+{
+    const plane q = fwd_plane(g, F, m);
+    const long tiles = tiles_of(&q, n);
+    const int T = block_tiles(&q, tiles), X = npos(&q), C = g->C;
+    const size_t Cop = padded_co(&q);
+    float *dU = work, *V = dU + (size_t)X * C * Cop, *Zt = V + (size_t)X * T * C;
+    float *zeros = Zt + (size_t)X * T * Cop;
+    memset(dU, 0, (size_t)X * C * Cop * sizeof *dU);
+    memset(zeros, 0, (size_t)(C + Cop) * sizeof *zeros);
+    for (long t0 = 0; t0 < tiles; t0 += T) {
+        int nt = tiles - t0 < T ? (int)(tiles - t0) : T;
+        input_transform(&q, x, t0, nt, zeros, V);
+        if (m == 2)
+            zt_tf(&q, dz, t0, nt, zeros, Zt, 2);
+        else
+            zt_tf(&q, dz, t0, nt, zeros, Zt, 4);
+        dw_product(V, Zt, nt, X, C, (int)Cop, dU);
+    }
+    if (m == 2)
+        dw_back(dU, C, F, Cop, dw, 2);
+    else
+        dw_back(dU, C, F, Cop, dw, 4);
+}
+
+void nn_wconv_dx(const nn_conv_geom *g, int F, int m, const float *w, const float *dz, int n,
+                 float *dx, float *work)
+{
+    const plane q = dx_plane(g, F, m);
+    const int C = g->C;
+    float *g9 = work + (size_t)npos(&q) * F * padded_co(&q);
+    /* g'(kh, kw, f, c) = w(2 - kh, 2 - kw, c, f) */
+    kernel_transform(&q, w + (size_t)8 * C * F, -(ptrdiff_t)3 * C * F, -(ptrdiff_t)C * F, 1, F,
+                     g9, work);
+    wconv(&q, NULL, 0, dz, n, dx, work);
+}
