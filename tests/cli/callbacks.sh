@@ -57,7 +57,8 @@ for np in 1 2; do
   (cd "$B" && run $L "$nntrain" train "$T/m.nn" --data $data --out "$B" --threads 1 --verbose 2 --stop-after 255)
   check "np=$np --stop-after mid-patience exits 75" '[ -s "$B/last.h5" ] && grep -q "stopped by --stop-after at epoch 4" "$T/err"'
   (cd "$B" && run $L "$nntrain" train "$T/m.nn" --data $data --out "$B" --threads 1 --verbose 2 --resume auto)
-  check "np=$np resumed run finishes" '[ $? -eq 0 ] && grep -qx "Epoch 00005: early stopping" "$T/out"'
+  check "np=$np resumed run finishes" '[ $? -eq 0 ] && grep -qx "Epoch 00005: early stopping" "$T/out"' ||
+    sed 's/^/     | /' "$T/err" | tail -n 5
   check "np=$np resumed run reduces once more, after epoch 4" '[ "$(grep -c ReduceLROnPlateau "$T/out")" -eq 1 ] && grep -q "Epoch 00004: ReduceLROnPlateau reducing learning rate to 0.0025." "$T/out"'
   check "np=$np resumed weights bitwise equal" '[ -s "$A/last.h5" ] && [ -s "$B/last.h5" ] && [ "$(weights "$A/last.h5")" = "$(weights "$B/last.h5")" ]'
   check "np=$np resumed history equal" 'cmp -s "$A/history.csv" "$B/history.csv"'
