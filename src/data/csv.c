@@ -137,6 +137,24 @@ int csv_split_fields(char *line, char ***fields, int *cap, const char *path, int
     }
 }
 
+int csv_next_record(char **p, int *ln, char ***fields, int *cap, const char *path,
+                    nn_error *e)
+{
+    while (*p && **p) {
+        char *nl = strchr(*p, '\n'), *line = *p;
+        if (nl)
+            *nl = 0;
+        *p = nl ? nl + 1 : NULL;
+        ++*ln;
+        size_t len = strlen(line);
+        if (len && line[len - 1] == '\r')
+            line[--len] = 0;
+        if (*csv_trim(line))
+            return csv_split_fields(line, fields, cap, path, *ln, e);
+    }
+    return 0;
+}
+
 typedef struct csv_label {
     const char *s;
     long v;
@@ -288,17 +306,8 @@ int nn_convert_csv(const char *csv, const char *out, const nn_convert_opts *o,
     int32_t *y = NULL;
     int rc = csv_read_whole(csv, &text, e);
     char *p = text;
-    for (int ln = 1; !rc && p && *p; ln++) {
-        char *nl = strchr(p, '\n'), *line = p;
-        if (nl)
-            *nl = 0;
-        p = nl ? nl + 1 : NULL;
-        size_t len = strlen(line);
-        if (len && line[len - 1] == '\r')
-            line[--len] = 0;
-        if (!*csv_trim(line))
-            continue;
-        int nf = csv_split_fields(line, &f, &fcap, csv, ln, e);
+    int ln = 0, nf;
+    while (!rc && (nf = csv_next_record(&p, &ln, &f, &fcap, csv, e)) != 0) {
         if (nf < 0) {
             rc = e ? e->code : NN_EFORMAT;
             break;

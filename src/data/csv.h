@@ -16,6 +16,12 @@ char *csv_trim(char *s);
  * closing quote (message in e, naming path:ln). */
 int csv_split_fields(char *line, char ***fields, int *cap, const char *path, int ln,
                      nn_error *e);
+/* The next record of the text at *p: its next non-blank line, cut in place
+ * (a trailing \r dropped) and split into *fields; *ln is that line's number
+ * (start it at 0). Returns the field count, 0 at the end of the text, or -1
+ * (message in e). */
+int csv_next_record(char **p, int *ln, char ***fields, int *cap, const char *path,
+                    nn_error *e);
 /* nn_convert_csv with o->sklearn (csv_sklearn.c). */
 int csv_convert_sklearn(const char *csv, const char *out, const nn_convert_opts *o,
                         nn_convert_stats *st, nn_error *e);
