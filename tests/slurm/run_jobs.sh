@@ -180,6 +180,8 @@ check_rc() {
         bad "$1: exit status $2" "got $RC (job $JOB)"
         for f in "$T/$1.sbatch.err" "$LOG" "$ERR"; do
             [ -s "$f" ] && { echo "---- $f"; tail -n 20 "$f"; }
+            # a sanitizer's report comes before the launcher's dump: keep its head
+            [ -s "$f" ] && grep -A 12 -m 1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"
         done
     fi
 }
