@@ -37,6 +37,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_h5 import fixture  # noqa: E402
+
 torch.set_default_dtype(torch.float64)
 RNG = np.random.default_rng(20261207)
 
@@ -171,17 +174,8 @@ def layers(h5):
 def main():
     out = os.path.normpath(OUT)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    tmp = out + ".tmp"
-    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
-    fcpl.set_obj_track_times(False)
-    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
-    fapl.set_libver_bounds(h5py.h5f.LIBVER_V18, h5py.h5f.LIBVER_V18)
-    fid = h5py.h5f.create(tmp.encode(), h5py.h5f.ACC_TRUNC, fapl=fapl, fcpl=fcpl)
-    with h5py.File(fid) as h5:
-        h5.attrs["generator"] = np.bytes_(b"scripts/gen_fixtures_pool.py")
-        h5.attrs["torch_version"] = np.bytes_(torch.__version__.encode())
+    with fixture(out, "scripts/gen_fixtures_pool.py", torch.__version__) as h5:
         layers(h5)
-    os.replace(tmp, out)
     print("%s: %d bytes" % (out, os.path.getsize(out)))
 
 
