@@ -130,7 +130,7 @@ static void det_pass(const char *spec, nn_shape in, int threads, int B, int C, f
         ids[b] = 1000 + (uint64_t)b * 7;
     nn_ctx ctx = {.training = 1, .seed = 9, .epoch = 2, .sample_ids = ids};
     pass_arg a = {dout, dbuf, Ko};
-    nn_model_det_pass(&m, x, dbuf, B, C, &ctx, seed_dout, NULL, &a, g);
+    nn_model_det_pass(&m, x, dbuf, B, C, &ctx, seed_dout, NULL, &a, g, NULL);
     if (whole) {
         nn_ctx c2 = ctx;
         nn_model_forward(&m, x, B, &c2);
