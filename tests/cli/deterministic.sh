@@ -3,11 +3,13 @@
 # (and a validation split), an LSTM model, a functional model (residual
 # add, concatenation) and two with BatchNormalization (a chain CNN and a
 # functional residual block), trained 2 epochs with --deterministic at N = 1,
-# 2, 3, 4 ranks x T = 1, 2, 3 threads (the others at four of those splits;
-# the CNN and the BN residual model also at N = 8),
+# 2, 3, 4 ranks x T = 1, 2, 3 threads (the CNN at all twelve, the others at
+# four; the CNN and the BN residual model also at N = 8),
 # end with the same parameters (BN's moving statistics included), optimizer
 # slots and history, bit for bit (nntrain compare); so does a run stopped at
-# N = 4 and resumed at N = 3 (the CNN, the BN models). The
+# N = 4 and resumed at N = 3 (the CNN, the BN models). The BN residual model
+# with SGD agrees with the plain mode within float noise (its statistics and
+# gamma/beta gradients are the global batch's). The
 # plain mode at two splits differs (so compare can tell), and a checkpoint
 # says deterministic. Data: random HDF5 files from /usr/bin/python3 + h5py
 # (exit 77 = skipped without them).
