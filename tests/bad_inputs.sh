@@ -896,7 +896,6 @@ fit(deterministic="yes")'
 "$NN" train sq.nn $D --deterministic --epochs 1 --out det_ck --verbose 0 --no-test >/dev/null 2>&1
 bad_case "--det-chunk 0" "chunk of 0 rows" o_det1 -- train sq.nn $D --deterministic --det-chunk 0 --out o_det1
 bad_case "--det-chunk 4" "without --deterministic" o_det2 -- train sq.nn $D --det-chunk 4 --out o_det2
-bad_case bn_ok.nn "--deterministic with BatchNormalization (not yet)" o_det3 -- train bn_ok.nn $D --deterministic --out o_det3
 bad_case "--accumulate 2 --deterministic" "both at once" o_det5 -- train sq.nn $D --deterministic --accumulate 2 --out o_det5
 bad_case det_bool.nn "fit(deterministic=\"yes\")" - -- summary det_bool.nn
 bad_case "--resume det.h5 --det-chunk 4" "another chunk size than the deterministic checkpoint's 8" o_det6 -- train sq.nn $D --resume det_ck/last.h5 --det-chunk 4 --out o_det6
@@ -909,6 +908,12 @@ bad_case "compare A.h5 sq.nn" "not a checkpoint" - -- compare det_ck/last.h5 sq.
 # ---- convolution algorithm (--conv-algo, Winograd) -------------------------
 bad_case "--conv-algo fast" "train: unknown convolution algorithm" o_ca1 -- train cnn.nn $D --conv-algo fast --out o_ca1
 bad_case "--conv-algo Winograd" "bench: algorithm names are lower case" - -- bench cnn.nn --conv-algo Winograd --steps 1
+# ---- deterministic mode with BatchNormalization (issue 20) -----------------
+spec bn_unsync.nn 'Dense(4, input_shape=(1,))
+BatchNormalization(synchronized=False)
+Dense(1)
+compile(loss="mse")'
+bad_case bn_unsync.nn "--deterministic with BatchNormalization(synchronized=False)" o_dbn1 -- train bn_unsync.nn $D --deterministic --out o_dbn1
 
 {
     echo "| input | what was wrong | message (first line) | exit status |"

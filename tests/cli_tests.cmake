@@ -20,6 +20,12 @@ add_test(NAME cli_deterministic
     ${MPIEXEC_EXECUTABLE})
 set_tests_properties(cli_deterministic PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300
   SKIP_RETURN_CODE 77)
+# The same for models with BatchNormalization (chain and functional).
+add_test(NAME cli_deterministic_bn
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/deterministic.sh $<TARGET_FILE:nntrain>
+    ${MPIEXEC_EXECUTABLE} bn)
+set_tests_properties(cli_deterministic_bn PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300
+  SKIP_RETURN_CODE 77)
 
 # evaluate / predict / analyze / summary of trained model files: the Keras
 # fixtures and models trained here, on datasets and on JPEG/PNG folders that

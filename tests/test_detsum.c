@@ -130,7 +130,16 @@ static void det_pass(const char *spec, nn_shape in, int threads, int B, int C, f
         ids[b] = 1000 + (uint64_t)b * 7;
     nn_ctx ctx = {.training = 1, .seed = 9, .epoch = 2, .sample_ids = ids};
     pass_arg a = {dout, dbuf, Ko};
-    nn_model_det_pass(&m, x, dbuf, B, C, &ctx, seed_dout, NULL, &a, g);
+    /* BatchNormalization's statistics: one rank holding every chunk */
+    const long K = (B + C - 1) / C;
+    size_t ns = nn_model_det_stat_sums(&m);
+    double *tab = calloc((size_t)(K + 1) * (ns ? ns : 1), sizeof *tab);
+    CU_ASSERT_FATAL(tab != NULL);
+    nn_det_global gl = {0, K, B, tab};
+    nn_model_det_pass(&m, x, dbuf, B, C, &ctx, seed_dout, NULL, &a, g, &gl);
+    for (size_t i = 0; i < (size_t)(K + 1) * ns; i++)   /* left zero for the next step */
+        CU_ASSERT(tab[i] == 0);
+    free(tab);
     if (whole) {
         nn_ctx c2 = ctx;
         nn_model_forward(&m, x, B, &c2);
@@ -207,6 +216,25 @@ static void test_pass_graph(void)
               "model.compile(loss=\"categorical_crossentropy\")\n");
 }
 
+/* BatchNormalization (statistics of the whole batch from the chunks'
+ * partial sums; gamma's and beta's gradient counted once), in a chain and
+ * in a graph, one BN without scale. */
+static void test_pass_bn(void)
+{
+    pass_case("Conv2D(6, (3, 3), padding=\"same\", input_shape=(8, 8, 2))\n"
+              "BatchNormalization()\nActivation(\"relu\")\nMaxPooling2D()\n"
+              "Conv2D(5, (3, 3))\nBatchNormalization(momentum=0.9, scale=False)\nFlatten()\n"
+              "Dense(4, activation=\"softmax\")\ncompile(loss=\"categorical_crossentropy\")\n");
+    pass_case("inputs = Input(shape=(8, 8, 2))\n"
+              "x = Conv2D(4, (3, 3), padding=\"same\")(inputs)\n"
+              "x = Activation(\"relu\")(BatchNormalization()(x))\n"
+              "y = Conv2D(4, (3, 3), padding=\"same\")(x)\ny = BatchNormalization()(y)\n"
+              "x = add([x, y])\nz = Flatten()(MaxPooling2D()(x))\n"
+              "outputs = Dense(3, activation=\"softmax\")(z)\n"
+              "model = Model(inputs=inputs, outputs=outputs)\n"
+              "model.compile(loss=\"categorical_crossentropy\")\n");
+}
+
 int main(void)
 {
     const tu_test tests[] = {
@@ -215,6 +243,7 @@ int main(void)
         {"fixed-point sum: headroom for K addends", test_headroom},
         {"det pass: 1 and 3 threads the same bits, chunks sum to the gradient", test_pass},
         {"det pass of a graph model: the same", test_pass_graph},
+        {"det pass with BatchNormalization, chain and graph: the same", test_pass_bn},
         {NULL, NULL}};
     return tu_main("detsum", tests);
 }

@@ -157,6 +157,9 @@ typedef struct nn_layer_batch_ops {
     void (*bwd_reduce)(nn_layer *l, const float *p, float *g, double *sum, int B, int want_dx,
                        nn_ctx *ctx);
     void (*bwd_apply)(nn_layer *l, const float *x, const float *dy, float *dx, int rows);
+    /* 1: the statistics are of this rank's rows only (BatchNormalization's
+     * synchronized=False), so they change with the number of ranks */
+    int (*per_rank)(const nn_layer *l);
 } nn_layer_batch_ops;
 
 typedef struct nn_layer_ops {

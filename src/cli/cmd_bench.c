@@ -368,16 +368,24 @@ static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *
 
 /* Bytes a rank puts into one step's allreduces: the plain mode's float
  * gradient of the trainable layers; deterministic mode's int64 gradient,
- * per-layer exponents and the chunks' loss and metric table. */
+ * per-layer exponents, the chunks' loss and metric table and, per
+ * whole-batch layer (BatchNormalization), a table of partial sums per
+ * chunk for each forward phase and for backward. */
 static void allreduce_bytes(const nn_model *m, int B, int C, double *plain, double *det)
 {
-    double P = 0;
+    double P = 0, K = (B + C - 1) / C;
+    nn_ctx train = {.training = 1};
     for (int i = 0; i < m->nlayers; i++)
         if (m->layers[i].trainable)
             P += (double)m->layers[i].param_len;
     *plain = 4 * P;
-    *det = 8 * (double)m->nparams + 4 * m->nlayers +
-           8.0 * ((B + C - 1) / C) * (1 + m->metric_sums);
+    *det = 8 * (double)m->nparams + 4 * m->nlayers + 8.0 * K * (1 + m->metric_sums);
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        const nn_layer_batch_ops *bo = l->ops->batch;
+        if (l->ops->whole_batch && bo)
+            *det += 8.0 * K * bo->nsums(l) * (bo->fwd_phases(l, &train) + 1);
+    }
 }
 
 /* --deterministic: the same steps again in deterministic mode (fresh

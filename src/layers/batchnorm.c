@@ -360,6 +360,11 @@ static void bn_backward(nn_layer *l, const float *p, float *g, const float *x, c
         bn_bwd_apply(l, x, dy, dx, B);
 }
 
+static int bn_per_rank(const nn_layer *l)
+{
+    return !((const batchnorm *)l->priv)->synchronized;
+}
+
 static const nn_layer_batch_ops bn_batch = {
     .nsums = bn_nsums,
     .fwd_phases = bn_fwd_phases,
@@ -369,6 +374,7 @@ static const nn_layer_batch_ops bn_batch = {
     .bwd_partial = bn_bwd_partial,
     .bwd_reduce = bn_bwd_reduce,
     .bwd_apply = bn_bwd_apply,
+    .per_rank = bn_per_rank,
 };
 
 static void bn_destroy(nn_layer *l)

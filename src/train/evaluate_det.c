@@ -66,7 +66,8 @@ int nn_evaluate_det(nn_model *m, nn_dataset *ds, const uint64_t *idx, size_t n, 
         if ((rc = ds->read(ds, b.ids, (int)(hi - lo), b.x, b.y, e)))
             break;
         eval_arg a = {m, &b, tab + (k0 + c0) * (size_t)ns, ns};
-        nn_model_det_pass(m, b.x, b.dout, (int)(hi - lo), (int)C, &ctx, eval_chunk, NULL, &a, NULL);
+        nn_model_det_pass(m, b.x, b.dout, (int)(hi - lo), (int)C, &ctx, eval_chunk, NULL, &a, NULL,
+                          NULL);
     }
     nn_batch_free(&b);
     if (!(rc = nn_dist_agree(d, rc, e)))

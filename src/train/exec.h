@@ -87,7 +87,8 @@ typedef struct nn_exec {
     size_t gdy_bytes;            /* their total, for reports */
     size_t gdy_unshared;         /* what one buffer per output would take */
     unsigned char *gneed;        /* (nlayers) */
-    unsigned char *ginit;        /* (threads, nlayers) */
+    unsigned char *ginit;        /* (threads, nlayers), then as many more:
+                                    the deterministic pass's saved copies */
 
     /* nn_model_plan_ref: every layer's output kept whole, and two dx
      * buffers, for the reference executor; NULL until then. */
@@ -151,13 +152,31 @@ float *nn_exec_bwd_whole(bwd_job *j, int t, int i, long r0, long n, const float 
 typedef void (*nn_det_loss_fn)(void *arg, int k, long r0, int n, const float *y);
 /* Chunk k's gradient g (nparams) is complete; called on the chunk's thread. */
 typedef void (*nn_det_done_fn)(void *arg, int k, const float *g);
+/* Where this rank's chunks sit in the global batch, for the batch
+ * statistics of whole-batch layers (BatchNormalization) in training: this
+ * rank's chunk 0 is global chunk k0 of K, rows rows in all; tab holds
+ * (K + 1) * nn_model_det_stat_sums(m) doubles, zero between calls (the
+ * pass leaves it so). */
+typedef struct nn_det_global {
+    long k0, K, rows;
+    double *tab;
+} nn_det_global;
 /* x (B, in) in chunks of C rows (chunk k: rows [k*C, k*C + C), the last
  * shorter), each forward, loss and backward on one thread with the serial
  * layer calls, its gradient into grads[k] (nparams floats, overwritten);
  * then done (may be NULL) on it; grads NULL: forward and loss only
- * (evaluation), dout unused. Chain models without whole-batch layers only (fit checks). */
+ * (evaluation), dout unused. A model with whole-batch layers runs layer by
+ * layer instead: every chunk up to such a layer, then its statistics from
+ * per-chunk partial sums in g->tab (summed over the ranks by ctx->allsum
+ * when set, then added in global chunk order), then on; the gradient of
+ * its parameters goes once into global chunk 0's grads. g may be NULL when
+ * no whole-batch layer keeps statistics (inference). Every rank calls it for
+ * every step, with B = 0 when it has no chunks (their collectives). */
 void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, nn_ctx *ctx,
-                       nn_det_loss_fn loss, nn_det_done_fn done, void *arg, float **grads);
+                       nn_det_loss_fn loss, nn_det_done_fn done, void *arg, float **grads,
+                       const nn_det_global *g);
+/* The most doubles a whole-batch layer's partial sums take (0: none). */
+size_t nn_model_det_stat_sums(const nn_model *m);
 
 /* exec_graph.c: graph models. Their passes go layer by layer in the
  * topological order over each thread's rows (no cache prefix and no team
@@ -173,6 +192,19 @@ void nn_exec_graph_backward(bwd_job *j, int t, int T);
 /* Thread t's rows [r0, r0 + n) of it, param gradients into grads; T > 1:
  * the whole-batch layers run on the team (deterministic mode passes 1). */
 void nn_exec_graph_backward_rows(bwd_job *j, int t, int T, long r0, long n, float *grads);
+/* For deterministic mode's layer-by-layer pass (T = 1, rows [r0, r0 + n)):
+ * layers [lo, hi] forward (i0..i1 exclusive) or backward, hi first, with
+ * the caller's flags init (nlayers: which gradient buffers were written);
+ * layer i's dL/d(output) rows (zeroed when not written yet); where a dx
+ * for input p goes, and giving it there. */
+void nn_exec_graph_forward_layers(nn_model *m, const float *x, int i0, int i1, long r0, long n,
+                                  float *work, const nn_ctx *ctx);
+void nn_exec_graph_backward_span(bwd_job *j, int t, int hi, int lo, long r0, long n,
+                                 float *grads, unsigned char *init, nn_ctx *c);
+float *nn_exec_graph_dy(bwd_job *j, const unsigned char *init, int i, long r0, long n);
+float *nn_exec_graph_dx(bwd_job *j, const unsigned char *init, int p, long r0);
+void nn_exec_graph_give(bwd_job *j, unsigned char *init, int p, long r0, long n,
+                        const float *dx);
 
 /* exec_ref.c: the serial reference executor. Every layer in order over all
  * B rows on the calling thread, each output kept whole; then backward in

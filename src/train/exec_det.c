@@ -20,6 +20,7 @@ typedef struct det_job {
     nn_det_done_fn done;
     void *arg;
     float **grads;          /* (nchunks) nparams each */
+    const nn_det_global *g; /* whole-batch layers: see exec.h */
 } det_job;
 
 /* Rows [r0, r0 + n) forward on thread t: the cache prefix cache_rows rows
@@ -93,15 +94,357 @@ static void det_thread(void *arg, int t, int T)
     }
 }
 
+/* Models with whole-batch layers (BatchNormalization) go layer by layer:
+ * each thread runs its chunks up to the next such layer with the same
+ * serial calls as above (so every other layer's bits are the same), then
+ * the layer's statistics are summed exactly as the losses are: a slot of
+ * partial sums (double) per global chunk, every rank's slots summed over
+ * the ranks (one nonzero addend per slot: exact), added in global chunk
+ * order by thread 0 between barriers; then each chunk is normalised. */
+
+/* Chunk k's rows. */
+static void chunk_rows(const det_job *j, int k, long *r0, long *n)
+{
+    *r0 = (long)k * j->C;
+    *n = j->B - *r0 < j->C ? j->B - *r0 : j->C;
+}
+
+/* The highest whole-batch layer in [lo, hi], or lo - 1. */
+static int whole_below(const nn_model *m, int hi, int lo)
+{
+    while (hi >= lo && !m->layers[hi].ops->whole_batch)
+        hi--;
+    return hi;
+}
+
+/* The lowest whole-batch layer in [lo, nlayers), or nlayers. */
+static int whole_above(const nn_model *m, int lo)
+{
+    while (lo < m->nlayers && !m->layers[lo].ops->whole_batch)
+        lo++;
+    return lo;
+}
+
+/* Thread 0, between barriers: the table (every rank's slots) summed over
+ * the ranks, then its K slots added in chunk order into the row after
+ * them, which is returned; the slots are zeroed for the next use (the sum
+ * row by table_done, once the layer has read it: layers of another width
+ * lay their slots over it). */
+static double *table_sum(const det_job *j, size_t ns)
+{
+    const nn_det_global *g = j->g;
+    double *tab = g->tab, *sum = tab + (size_t)g->K * ns;
+    /* a failure is the watchdog's to report, as for the plain mode's allsum */
+    if (j->ctx->allsum)
+        j->ctx->allsum(j->ctx->allsum_arg, tab, (int)((size_t)g->K * ns));
+    memset(sum, 0, ns * sizeof *sum);
+    for (long k = 0; k < g->K; k++)
+        for (size_t i = 0; i < ns; i++)
+            sum[i] += tab[(size_t)k * ns + i];
+    memset(tab, 0, (size_t)g->K * ns * sizeof *tab);
+    return sum;
+}
+
+static void table_done(const det_job *j, size_t ns)
+{
+    memset(j->g->tab + (size_t)j->g->K * ns, 0, ns * sizeof *j->g->tab);
+}
+
+/* The ctx of thread 0's reduce steps: the ranks are in the table already. */
+static nn_ctx reduce_ctx(const det_job *j, float *work)
+{
+    nn_ctx c = *j->ctx;
+    c.allsum = NULL;
+    c.allsum_arg = NULL;
+    c.work = work;
+    c.work_bytes = j->m->exec->work_bytes;
+    return c;
+}
+
+/* Whole-batch layer i forward: the statistics' phases (none in inference),
+ * then each of this thread's chunks normalised. */
+static void whole_forward(const det_job *j, int i, int t, int T, float *work)
+{
+    nn_model *m = j->m;
+    nn_layer *l = &m->layers[i];
+    const nn_layer_batch_ops *bo = l->ops->batch;
+    const size_t win = nn_shape_size(&l->in), wout = nn_shape_size(&l->out);
+    const size_t ns = (size_t)bo->nsums(l);
+    const float *x = nn_model_layer_out(m, j->x, l->inp[0]);
+    float *y = (float *)nn_model_layer_out(m, j->x, i), *p = m->params + l->param_off;
+    int np = bo->fwd_phases(l, j->ctx);
+    long r0, n;
+    for (int ph = 0; ph < (np ? np : 1); ph++) {
+        for (int k = t; np && k < j->nchunks; k += T) {
+            chunk_rows(j, k, &r0, &n);
+            bo->fwd_partial(l, ph, x + (size_t)r0 * win, (int)n,
+                            j->g->tab + (size_t)(j->g->k0 + k) * ns);
+        }
+        nn_pool_barrier(m->exec->pool);
+        if (t == 0) {
+            nn_ctx c = reduce_ctx(j, work);
+            bo->fwd_reduce(l, p, np ? ph : -1, np ? table_sum(j, ns) : NULL,
+                           np ? (int)j->g->rows : j->B, &c);
+            if (np)
+                table_done(j, ns);
+        }
+        nn_pool_barrier(m->exec->pool);
+    }
+    for (int k = t; k < j->nchunks; k += T) {
+        chunk_rows(j, k, &r0, &n);
+        bo->fwd_apply(l, p, x + (size_t)r0 * win, y + (size_t)r0 * wout, (int)n);
+    }
+}
+
+static void whole_batch_forward(const det_job *j, int t, int T, float *work)
+{
+    nn_model *m = j->m;
+    const nn_exec *ex = m->exec;
+    long r0, n;
+    for (int i0 = 0; i0 <= m->nlayers;) {
+        int w = whole_above(m, i0);
+        for (int k = t; k < j->nchunks; k += T) {
+            chunk_rows(j, k, &r0, &n);
+            if (m->graph) {
+                nn_exec_graph_forward_layers(m, j->x, i0, w, r0, n, work, j->ctx);
+                continue;
+            }
+            /* the cache prefix lies below the first whole-batch layer */
+            long step = ex->cache_rows > 0 ? ex->cache_rows : n;
+            int pk = i0 == 0 ? ex->cache_layers : 0;
+            for (long s = 0; pk > 0 && s < n; s += step)
+                nn_exec_forward_rows(m, j->x, r0 + s, n - s < step ? n - s : step, 0, pk, t,
+                                     work, j->ctx, NULL);
+            nn_exec_forward_rows(m, j->x, r0, n, pk > i0 ? pk : i0, w, t, work, j->ctx, NULL);
+        }
+        if (w < m->nlayers)
+            whole_forward(j, w, t, T, work);
+        i0 = w + 1;
+    }
+}
+
+/* Whole-batch layer i backward: per-chunk partial sums, thread 0 reduces
+ * (the layer's parameter gradient into global chunk 0's buffer, on the rank
+ * that has it: added once, not per chunk or rank), then each chunk's dx
+ * (dx(r0) NULL: none wanted). dy(r0) and dx(r0) give a chunk's rows. */
+typedef struct rows_at {
+    float *base;
+    size_t stride;
+} rows_at;
+
+static float *at(rows_at a, long r0)
+{
+    return a.base + (size_t)r0 * a.stride;
+}
+
+static void whole_backward_sums(const det_job *j, int i, int want_dx, int t, int T, float *work,
+                                float *(*dy)(void *, long, long), void *st)
+{
+    nn_model *m = j->m;
+    nn_layer *l = &m->layers[i];
+    const nn_layer_batch_ops *bo = l->ops->batch;
+    const size_t win = nn_shape_size(&l->in), ns = (size_t)bo->nsums(l);
+    const float *x = nn_model_layer_out(m, j->x, l->inp[0]);
+    long r0, n;
+    for (int k = t; k < j->nchunks; k += T) {
+        chunk_rows(j, k, &r0, &n);
+        bo->bwd_partial(l, x + (size_t)r0 * win, dy(st, r0, n), (int)n,
+                        j->g->tab + (size_t)(j->g->k0 + k) * ns);
+    }
+    nn_pool_barrier(m->exec->pool);
+    if (t == 0) {
+        nn_ctx c = reduce_ctx(j, work);
+        /* elsewhere into m->grads, which the exact sum overwrites */
+        float *g = j->g->k0 == 0 && j->nchunks > 0 ? j->grads[0] : m->grads;
+        bo->bwd_reduce(l, m->params + l->param_off, g + l->param_off, table_sum(j, ns),
+                       (int)j->g->rows, want_dx, &c);
+        table_done(j, ns);
+    }
+    nn_pool_barrier(m->exec->pool);
+}
+
+/* Chain models: where dL/d(output) of the current layer lives, and the
+ * ping-pong state, the same for every chunk. */
+typedef struct chain_state {
+    rows_at dy;
+    int flip;
+} chain_state;
+
+static float *chain_dy(void *st, long r0, long n)
+{
+    (void)n;
+    return at(((chain_state *)st)->dy, r0);
+}
+
+/* Layers hi down to lo of chunk rows [r0, r0 + n) from state s; then the
+ * cache prefix (layers [first, lo)) when prefix is set. Returns the state
+ * after them. */
+static chain_state chain_span(const det_job *j, bwd_job *bj, int t, int hi, int lo, int prefix,
+                              long r0, long n, float *grads, nn_ctx *c, chain_state s)
+{
+    nn_model *m = j->m;
+    const nn_exec *ex = m->exec;
+    for (int i = hi; i >= lo; i--) {
+        const nn_layer *l = &m->layers[i];
+        float *dy = at(s.dy, r0);
+        float *dx = i > j->first ? (l->ops->reshape ? dy : at((rows_at){ex->dbuf[s.flip],
+                                                                        ex->dstride}, r0))
+                                 : NULL;
+        nn_exec_bwd_layer(bj, t, i, r0, n, dy, dx, grads, c, 1, 1);
+        if (dx != dy) {
+            s.dy = (rows_at){ex->dbuf[s.flip], ex->dstride};
+            s.flip ^= 1;
+        }
+    }
+    if (prefix && lo > j->first)
+        nn_exec_bwd_prefix(bj, t, lo, r0, n, at(s.dy, r0), grads, c);
+    return s;
+}
+
+static void chain_backward(const det_job *j, bwd_job *bj, int t, int T, float *work, nn_ctx *c)
+{
+    nn_model *m = j->m;
+    const nn_exec *ex = m->exec;
+    const int kp = ex->cache_layers > j->first ? ex->cache_layers : j->first;
+    chain_state s = {{j->dout, nn_model_out_size(m)}, 0};
+    long r0, n;
+    for (int hi = m->nlayers - 1; hi >= j->first;) {
+        int w = whole_below(m, hi, j->first);
+        int lo = w >= j->first ? w + 1 : kp;
+        chain_state e = s;
+        for (int k = t; k < j->nchunks; k += T) {
+            chunk_rows(j, k, &r0, &n);
+            e = chain_span(j, bj, t, hi, lo, w < j->first, r0, n, j->grads[k], c, s);
+        }
+        s = e;
+        if (w < j->first)
+            break;
+        whole_backward_sums(j, w, w > j->first, t, T, work, chain_dy, &s);
+        if (w > j->first) {
+            const nn_layer *l = &m->layers[w];
+            rows_at dx = {ex->dbuf[s.flip], ex->dstride};
+            const float *x = nn_model_layer_out(m, j->x, l->inp[0]);
+            for (int k = t; k < j->nchunks; k += T) {
+                chunk_rows(j, k, &r0, &n);
+                l->ops->batch->bwd_apply((nn_layer *)l, x + (size_t)r0 * nn_shape_size(&l->in),
+                                         at(s.dy, r0), at(dx, r0), (int)n);
+            }
+            s.dy = dx;
+            s.flip ^= 1;
+        }
+        hi = w - 1;
+    }
+}
+
+/* Graph models: each thread's flags of written gradient buffers (the same
+ * sequence for every chunk, so each chunk starts a span from a saved copy). */
+typedef struct graph_state {
+    bwd_job *bj;
+    unsigned char *init;
+    int i;          /* the whole-batch layer */
+} graph_state;
+
+static float *graph_dy(void *st, long r0, long n)
+{
+    graph_state *g = st;
+    return nn_exec_graph_dy(g->bj, g->init, g->i, r0, n);
+}
+
+static void graph_backward(const det_job *j, bwd_job *bj, int t, int T, float *work, nn_ctx *c)
+{
+    nn_model *m = j->m;
+    const nn_exec *ex = m->exec;
+    const size_t L = (size_t)m->nlayers;
+    unsigned char *init = ex->ginit + (size_t)t * L;
+    unsigned char *saved = ex->ginit + ((size_t)ex->threads + (size_t)t) * L;
+    long r0, n;
+    memset(init, 0, L);
+    init[L - 1] = 1;
+    for (int hi = m->nlayers - 1; hi >= 0;) {
+        int w = whole_below(m, hi, 0);
+        memcpy(saved, init, L);
+        for (int k = t; k < j->nchunks; k += T) {
+            chunk_rows(j, k, &r0, &n);
+            memcpy(init, saved, L);
+            nn_exec_graph_backward_span(bj, t, hi, w + 1, r0, n, j->grads[k], init, c);
+        }
+        if (w < 0)
+            break;
+        if (ex->gneed[w]) {
+            const nn_layer *l = &m->layers[w];
+            graph_state gs = {bj, init, w};
+            int p = l->inp[0], want = p >= 0 && ex->gneed[p];
+            whole_backward_sums(j, w, want, t, T, work, graph_dy, &gs);
+            if (want) {
+                const float *x = nn_model_layer_out(m, j->x, p);
+                unsigned char was = init[p];
+                for (int k = t; k < j->nchunks; k += T) {
+                    chunk_rows(j, k, &r0, &n);
+                    init[p] = was;
+                    float *dx = nn_exec_graph_dx(bj, init, p, r0);
+                    l->ops->batch->bwd_apply((nn_layer *)l, x + (size_t)r0 * nn_shape_size(&l->in),
+                                             graph_dy(&gs, r0, n), dx, (int)n);
+                    nn_exec_graph_give(bj, init, p, r0, n, dx);
+                }
+                init[p] = 1;
+            }
+        }
+        hi = w - 1;
+    }
+}
+
+static void whole_batch_thread(void *arg, int t, int T)
+{
+    det_job *j = arg;
+    nn_model *m = j->m;
+    const nn_exec *ex = m->exec;
+    float *work = ex->team ? ex->team->work[t] : ex->work;
+    const size_t out = nn_model_out_size(m);
+    long r0, n;
+    whole_batch_forward(j, t, T, work);
+    for (int k = t; k < j->nchunks; k += T) {
+        chunk_rows(j, k, &r0, &n);
+        j->loss(j->arg, k, r0, (int)n,
+                nn_model_layer_out(m, j->x, m->nlayers - 1) + (size_t)r0 * out);
+    }
+    if (!j->grads)
+        return;
+    for (int k = t; k < j->nchunks; k += T)
+        memset(j->grads[k], 0, m->nparams * sizeof(float));
+    bwd_job bj = {m, j->x, j->dout, j->B, j->first, 1, j->ctx, NULL, NULL, m->nlayers - 1};
+    nn_ctx c = *j->ctx;
+    c.work = work;
+    c.work_bytes = ex->work_bytes;
+    if (m->graph)
+        graph_backward(j, &bj, t, T, work, &c);
+    else
+        chain_backward(j, &bj, t, T, work, &c);
+    for (int k = t; j->done && k < j->nchunks; k += T)
+        j->done(j->arg, k, j->grads[k]);
+}
+
+size_t nn_model_det_stat_sums(const nn_model *m)
+{
+    size_t most = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer_batch_ops *bo = m->layers[i].ops->batch;
+        size_t k = bo && m->layers[i].ops->whole_batch ? (size_t)bo->nsums(&m->layers[i]) : 0;
+        most = k > most ? k : most;
+    }
+    return most;
+}
+
 void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, nn_ctx *ctx,
-                       nn_det_loss_fn loss, nn_det_done_fn done, void *arg, float **grads)
+                       nn_det_loss_fn loss, nn_det_done_fn done, void *arg, float **grads,
+                       const nn_det_global *g)
 {
     nn_exec *ex = m->exec;
     unsigned fp = nn_fp_enter();
     ctx->work = ex->work;
     ctx->work_bytes = ex->work_bytes;
     int first = m->graph ? nn_exec_graph_need(m) : nn_exec_first_backward(m);
-    det_job j = {m, x, dout, B, C, (B + C - 1) / C, first, ctx, loss, done, arg, grads};
-    nn_pool_run(ex->threads > 1 ? ex->pool : NULL, det_thread, &j);
+    det_job j = {m, x, dout, B, C, (B + C - 1) / C, first, ctx, loss, done, arg, grads, g};
+    nn_pool_run(ex->threads > 1 ? ex->pool : NULL,
+                nn_exec_whole_batch(m) ? whole_batch_thread : det_thread, &j);
     nn_fp_leave(fp);
 }

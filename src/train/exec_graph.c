@@ -69,7 +69,7 @@ int nn_exec_plan_graph(nn_model *m, size_t B, nn_error *e)
     ex->gstride = calloc((size_t)L, sizeof *ex->gstride);
     ex->gslot = calloc((size_t)L, sizeof *ex->gslot);
     ex->gneed = calloc((size_t)L, 1);
-    ex->ginit = calloc((size_t)ex->threads * (size_t)L, 1);
+    ex->ginit = calloc(2 * (size_t)ex->threads * (size_t)L, 1);
     int rc = NN_OK;
     if (!lo || !slot || !end || !size || !ex->gdy || !ex->gstride || !ex->gslot || !ex->gneed ||
         !ex->ginit) {
@@ -208,6 +208,53 @@ void nn_exec_graph_backward(bwd_job *j, int t, int T)
     nn_exec_graph_backward_rows(j, t, T, r0, n, t ? ex->team->grads[t] : m->grads);
 }
 
+/* Layer i's backward over rows [r0, r0 + n) on thread t: dL/d(its output)
+ * from its buffer (zero when no reader wrote it), its dx given to its
+ * inputs' buffers (init: which of them were written). */
+static void bwd_node(bwd_job *j, int t, int T, int i, long r0, long n, float *grads,
+                     unsigned char *init, nn_ctx *c)
+{
+    nn_model *m = j->m;
+    nn_layer *l = &m->layers[i];
+    const unsigned char *need = m->exec->gneed;
+    float *scratch = m->exec->dbuf[0] + (size_t)r0 * m->exec->dstride;
+    float *dy = nn_exec_graph_dy(j, init, i, r0, n);
+    int p = l->inp[0];
+    int want = p >= 0 && need[p];
+    c->row0 = j->ctx->row0 + (int)r0;
+    c->sample_ids = j->ctx->sample_ids ? j->ctx->sample_ids + r0 : NULL;
+    if (l->ops->merge) {
+        const float *xs[NN_MAX_INPUTS];
+        for (int k = 0; k < l->nin; k++)
+            xs[k] = out_rows(m, j->x, l->inp[k], r0);
+        double t0 = t == 0 && m->prof ? nn_now() : 0;
+        for (int k = 0; k < l->nin; k++) {
+            int q = l->inp[k];
+            if (q < 0 || !need[q])
+                continue;
+            float *dx = dx_target(j, init, q, r0, scratch);
+            l->ops->merge->backward(l, k, xs, out_rows(m, j->x, i, r0), dy, dx, (int)n, c);
+            give(j, init, q, r0, n, dx);
+        }
+        if (t == 0 && m->prof)
+            m->prof[2 * i + 1] += nn_now() - t0;
+        nn_exec_layer_final(j, t, i);
+    } else if (l->ops->reshape) {
+        if (want)
+            give(j, init, p, r0, n, dy);
+        nn_exec_layer_final(j, t, i);
+    } else if (T > 1 && l->ops->whole_batch) {
+        float *dx = nn_exec_bwd_whole(j, t, i, r0, n, dy, want, c);
+        if (want)
+            give(j, init, p, r0, n, dx);
+    } else {
+        float *dx = want ? dx_target(j, init, p, r0, scratch) : NULL;
+        nn_exec_bwd_layer(j, t, i, r0, n, dy, dx, grads, c, 1, 1);
+        if (want)
+            give(j, init, p, r0, n, dx);
+    }
+}
+
 void nn_exec_graph_backward_rows(bwd_job *j, int t, int T, long r0, long n, float *grads)
 {
     nn_model *m = j->m;
@@ -215,52 +262,45 @@ void nn_exec_graph_backward_rows(bwd_job *j, int t, int T, long r0, long n, floa
     nn_ctx c = *j->ctx;
     c.work = ex->team ? ex->team->work[t] : ex->work;
     c.work_bytes = ex->work_bytes;
-    float *scratch = ex->dbuf[0] + (size_t)r0 * ex->dstride;
     unsigned char *init = ex->ginit + (size_t)t * (size_t)m->nlayers;
-    const unsigned char *need = ex->gneed;
     memset(init, 0, (size_t)m->nlayers);
     init[m->nlayers - 1] = 1;
-    for (int i = m->nlayers - 1; i >= 0; i--) {
-        nn_layer *l = &m->layers[i];
-        if (!need[i])
-            continue;
-        size_t out = nn_shape_size(&l->out);
-        float *dy = grad_rows(j, i, r0);
-        if (!init[i])   /* no reader wrote it: a gradient of zero */
-            memset(dy, 0, (size_t)n * out * sizeof *dy);
-        int p = l->inp[0];
-        int want = p >= 0 && need[p];
-        c.row0 = j->ctx->row0 + (int)r0;
-        c.sample_ids = j->ctx->sample_ids ? j->ctx->sample_ids + r0 : NULL;
-        if (l->ops->merge) {
-            const float *xs[NN_MAX_INPUTS];
-            for (int k = 0; k < l->nin; k++)
-                xs[k] = out_rows(m, j->x, l->inp[k], r0);
-            double t0 = t == 0 && m->prof ? nn_now() : 0;
-            for (int k = 0; k < l->nin; k++) {
-                int q = l->inp[k];
-                if (q < 0 || !need[q])
-                    continue;
-                float *dx = dx_target(j, init, q, r0, scratch);
-                l->ops->merge->backward(l, k, xs, out_rows(m, j->x, i, r0), dy, dx, (int)n, &c);
-                give(j, init, q, r0, n, dx);
-            }
-            if (t == 0 && m->prof)
-                m->prof[2 * i + 1] += nn_now() - t0;
-            nn_exec_layer_final(j, t, i);
-        } else if (l->ops->reshape) {
-            if (want)
-                give(j, init, p, r0, n, dy);
-            nn_exec_layer_final(j, t, i);
-        } else if (T > 1 && l->ops->whole_batch) {
-            float *dx = nn_exec_bwd_whole(j, t, i, r0, n, dy, want, &c);
-            if (want)
-                give(j, init, p, r0, n, dx);
-        } else {
-            float *dx = want ? dx_target(j, init, p, r0, scratch) : NULL;
-            nn_exec_bwd_layer(j, t, i, r0, n, dy, dx, grads, &c, 1, 1);
-            if (want)
-                give(j, init, p, r0, n, dx);
-        }
-    }
+    for (int i = m->nlayers - 1; i >= 0; i--)
+        if (ex->gneed[i])
+            bwd_node(j, t, T, i, r0, n, grads, init, &c);
+}
+
+void nn_exec_graph_backward_span(bwd_job *j, int t, int hi, int lo, long r0, long n,
+                                 float *grads, unsigned char *init, nn_ctx *c)
+{
+    for (int i = hi; i >= lo; i--)
+        if (j->m->exec->gneed[i])
+            bwd_node(j, t, 1, i, r0, n, grads, init, c);
+}
+
+float *nn_exec_graph_dy(bwd_job *j, const unsigned char *init, int i, long r0, long n)
+{
+    float *dy = grad_rows(j, i, r0);
+    if (!init[i])   /* no reader wrote it: a gradient of zero */
+        memset(dy, 0, (size_t)n * nn_shape_size(&j->m->layers[i].out) * sizeof *dy);
+    return dy;
+}
+
+float *nn_exec_graph_dx(bwd_job *j, const unsigned char *init, int p, long r0)
+{
+    const nn_exec *ex = j->m->exec;
+    return dx_target(j, init, p, r0, ex->dbuf[0] + (size_t)r0 * ex->dstride);
+}
+
+void nn_exec_graph_give(bwd_job *j, unsigned char *init, int p, long r0, long n,
+                        const float *dx)
+{
+    give(j, init, p, r0, n, dx);
+}
+
+void nn_exec_graph_forward_layers(nn_model *m, const float *x, int i0, int i1, long r0, long n,
+                                  float *work, const nn_ctx *ctx)
+{
+    for (int i = i0; i < i1; i++)
+        fwd_layer(m, x, i, r0, n, work, ctx, NULL);
 }

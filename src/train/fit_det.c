@@ -8,7 +8,8 @@
  * one exponent per layer agreed by a MAX allreduce (detsum.h), summed over
  * the ranks with an integer MPI_SUM and rounded to float once; the chunks'
  * loss and metric sums travel in a table with one slot per global chunk
- * and are added in chunk order on every rank. */
+ * and are added in chunk order on every rank, as are BatchNormalization's
+ * statistics (exec_det.c). */
 #include <limits.h>
 #include <math.h>
 #include <mpi.h>
@@ -25,10 +26,16 @@
 int fit_det_plan(fit_run *r, nn_error *e)
 {
     const nn_model *m = r->m;
-    for (int i = 0; i < m->nlayers; i++)
-        if (m->layers[i].ops->whole_batch)
-            return nn_err(e, NN_EINVAL, "--deterministic: %s '%s' is not supported yet (its batch statistics are not summed exactly): train without --deterministic",
-                          m->layers[i].ops->kind, m->layers[i].name);
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        const nn_layer_batch_ops *bo = l->ops->batch;
+        if (l->ops->whole_batch && !bo)
+            return nn_err(e, NN_EINVAL, "--deterministic: %s '%s' is not supported (its batch statistics have no partial sums to add exactly): train without --deterministic",
+                          l->ops->kind, l->name);
+        if (l->ops->whole_batch && bo->per_rank && bo->per_rank(l))
+            return nn_err(e, NN_EINVAL, "--deterministic: %s '%s' has synchronized=False: statistics of each rank's rows change with the number of ranks; drop synchronized=False or train without --deterministic",
+                          l->ops->kind, l->name);
+    }
     if (r->o->accumulate > 1)
         return nn_err(e, NN_EINVAL, "--deterministic cannot be combined with --accumulate: it already runs each rank's rows in fixed chunks");
     if (m->nparams > (size_t)INT_MAX)
@@ -76,6 +83,9 @@ int fit_det_open(fit_run *r, nn_error *e)
     r->det_exp = malloc((size_t)m->nlayers * sizeof *r->det_exp);
     r->det_cexp = malloc(r->det_kmax * (size_t)m->nlayers * sizeof *r->det_cexp);
     int ok = r->det_g && r->det_acc && r->det_tab && r->det_exp && r->det_cexp;
+    size_t ns = nn_model_det_stat_sums(m);
+    if (ns && ok)
+        ok = (r->det_stab = calloc((r->det_ktot + 1) * ns, sizeof *r->det_stab)) != NULL;
     for (size_t k = 0; ok && k < r->det_kmax; k++)
         ok = (r->det_g[k] = malloc((m->nparams ? m->nparams : 1) * sizeof(float))) != NULL;
     if (!ok)
@@ -95,6 +105,8 @@ void fit_det_close(fit_run *r)
     free(r->det_tab);
     free(r->det_exp);
     free(r->det_cexp);
+    free(r->det_stab);
+    r->det_stab = NULL;
     r->det_cexp = NULL;
     r->det_g = NULL;
     r->det_acc = NULL;

@@ -68,6 +68,9 @@ typedef struct fit_run {
     int det_ns;
     int *det_exp;            /* (nlayers) */
     int *det_cexp;           /* (det_kmax, nlayers) per local chunk */
+    double *det_stab;        /* NULL, or batch statistics' slots (exec.h
+                                nn_det_global): (det_ktot + 1) x the most
+                                doubles a layer's partial sums take */
 } fit_run;
 
 /* What a step hands back to its epoch. */

@@ -192,15 +192,19 @@ static void det_done(void *arg, int k, const float *g)
 }
 
 /* This rank's whole chunks of the global batch of bg rows, each with its
- * own gradient (fit_det.c adds them). */
+ * own gradient (fit_det.c adds them); cnt may be 0 (a model with batch
+ * statistics joins their collectives all the same). */
 static micro_batch det_forward_backward(fit_run *r, const nn_prefetch_slot *batch, int epoch,
                                         size_t cnt, size_t bg)
 {
     nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch,
                   .sample_ids = batch->ids};
+    stats_ctx(r, &ctx);
     det_loss_arg a = {r, batch, bg};
+    nn_det_global g = {(long)r->det_c0, (long)((bg + r->det_c - 1) / r->det_c), (long)bg,
+                       r->det_stab};
     nn_model_det_pass(r->m, batch->x, r->b.dout, (int)cnt, (int)r->det_c, &ctx, det_loss,
-                      det_done, &a, r->det_g);
+                      det_done, &a, r->det_g, &g);
     return (micro_batch){batch->x, cnt};
 }
 
@@ -302,8 +306,8 @@ int fit_step(fit_run *r, int epoch, long s, fit_step_out *out, nn_error *e)
         r->det_c0 = sr.off / r->det_c;
         r->det_k = failed ? 0 : (sr.cnt + r->det_c - 1) / r->det_c;
         memset(r->det_tab, 0, r->det_ktot * (size_t)r->det_ns * sizeof *r->det_tab);
-        if (r->det_k)
-            last = det_forward_backward(r, batch, epoch, sr.cnt, sr.rows);
+        if (r->det_k || r->det_stab)
+            last = det_forward_backward(r, batch, epoch, r->det_k ? sr.cnt : 0, sr.rows);
     } else if (!failed && sr.cnt)
         last = forward_backward(r, batch, epoch, sr.cnt, sr.rows, out->red);
     else {   /* no rows here: join the ranks' batch statistics all the same */

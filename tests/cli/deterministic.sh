@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Deterministic mode (issue 20): a small CNN with dropout and augmentation
-# (and a validation split), an LSTM model and a functional model (residual
-# add, concatenation), trained 2 epochs with --deterministic at N = 1, 2, 3, 4
-# ranks x T = 1, 2, 3 threads (the LSTM and the functional model at four of
-# those splits; the CNN also at N = 8),
-# end with the same parameters, optimizer slots and history, bit for bit
-# (nntrain compare); so does a run stopped at N = 4 and resumed at N = 3. The
+# (and a validation split), an LSTM model, a functional model (residual
+# add, concatenation) and two with BatchNormalization (a chain CNN and a
+# functional residual block), trained 2 epochs with --deterministic at N = 1,
+# 2, 3, 4 ranks x T = 1, 2, 3 threads (the CNN at all twelve, the others at
+# four; the CNN and the BN residual model also at N = 8),
+# end with the same parameters (BN's moving statistics included), optimizer
+# slots and history, bit for bit (nntrain compare); so does a run stopped at
+# N = 4 and resumed at N = 3 (the CNN, the BN models). The BN residual model
+# with SGD agrees with the plain mode within float noise (its statistics and
+# gamma/beta gradients are the global batch's). The
 # plain mode at two splits differs (so compare can tell), and a checkpoint
 # says deterministic. Data: random HDF5 files from /usr/bin/python3 + h5py
 # (exit 77 = skipped without them).
-# Usage: deterministic.sh NNTRAIN MPIEXEC
+# Usage: deterministic.sh NNTRAIN MPIEXEC [PART]; PART: base (default: the
+# CNN, LSTM and functional model) or bn (the BatchNormalization models), two
+# CTest entries that can run side by side.
 set -u
-nntrain=$1 mpiexec=${2:-mpiexec}
+nntrain=$1 mpiexec=${2:-mpiexec} part=${3:-base}
 PY=/usr/bin/python3
 if ! "$PY" -c 'import h5py, numpy' 2>/dev/null; then
     echo "SKIP: /usr/bin/python3 with h5py and numpy is needed to write the test data"
@@ -76,6 +82,40 @@ model.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(lr=0.01), m
 model.fit(batch_size=20, epochs=2, validation_split=0.2)
 SPEC
 
+# BatchNormalization: statistics over the global batch from per-chunk sums
+cat > "$T/bncnn.nn" <<'SPEC'
+Conv2D(6, (3, 3), input_shape=(12, 12, 1))
+BatchNormalization()
+Activation("relu")
+MaxPooling2D((2, 2))
+Conv2D(8, (3, 3))
+BatchNormalization(momentum=0.9)
+Activation("relu")
+Flatten()
+Dropout(0.2)
+Dense(4, activation="softmax")
+compile(loss="sparse_categorical_crossentropy", optimizer=Adam(lr=0.01), metrics=["accuracy"])
+fit(batch_size=20, epochs=2, seed=3, validation_split=0.2)
+SPEC
+cat > "$T/bnres.nn" <<'SPEC'
+inputs = Input(shape=(12, 12, 1))
+x = Conv2D(6, (3, 3), padding="same")(inputs)
+x = BatchNormalization()(x)
+x = Activation("relu")(x)
+y = Conv2D(6, (3, 3), padding="same")(x)
+y = BatchNormalization(momentum=0.9)(y)
+y = Activation("relu")(y)
+x = add([x, y])
+z = MaxPooling2D((2, 2))(x)
+z = Conv2D(8, (3, 3))(z)
+z = BatchNormalization(scale=False)(z)
+z = Flatten()(z)
+outputs = Dense(4, activation="softmax")(z)
+model = Model(inputs=inputs, outputs=outputs)
+model.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(lr=0.01), metrics=["accuracy"])
+model.fit(batch_size=20, epochs=2, validation_split=0.2)
+SPEC
+
 # train MODEL DATA OUT N T [options]
 train() {
     local model=$1 data=$2 out=$3 np=$4 th=$5 L=""
@@ -86,7 +126,8 @@ train() {
 }
 same() { "$nntrain" compare "$T/$1/last.h5" "$T/$2/last.h5" >"$T/cmp" 2>&1 && cmp -s "$T/$1/history.csv" "$T/$2/history.csv"; }
 
-for model in cnn lstm res; do
+models="cnn lstm res"; [ "$part" = bn ] && models="bncnn bnres"
+for model in $models; do
     data=img.h5; [ $model = lstm ] && data=seq.h5
     det=--deterministic; [ $model = lstm ] && det=""   # the LSTM spec says fit(deterministic=True)
     train $model.nn $data ${model}_1x1 1 1 $det
@@ -100,6 +141,38 @@ for model in cnn lstm res; do
         check "$model: N=$np T=$th identical to N=1 T=1" 'same ${model}_1x1 ${model}_${np}x$th || { cat "$T/cmp"; false; }'
     done
 done
+
+if [ "$part" = bn ]; then
+train bnres.nn img.h5 bnres_8x1 8 1 --deterministic
+check "bnres: N=8 (ranks without chunks join the BN sums) identical to N=1" 'same bnres_1x1 bnres_8x1 || { cat "$T/cmp"; false; }'
+for model in bncnn bnres; do
+    train $model.nn img.h5 ${model}_resume 4 3 --deterministic --stop-after 13
+    check "$model: N=4 --stop-after exits 75" '[ $? -eq 75 ]'
+    train $model.nn img.h5 ${model}_resume 3 1 --resume auto
+    check "$model: stopped at N=4, resumed at N=3: identical to the uninterrupted run" 'same ${model}_1x1 ${model}_resume || { cat "$T/cmp"; false; }'
+done
+# the BN statistics and gradients are the global batch's (gamma's and
+# beta's counted once): with plain SGD, whose step follows the gradient's
+# size, N=2 T=2 agrees with the plain mode's N=1 T=1 within float noise
+sed 's/Adam(lr=0.01)/SGD(lr=0.1)/' "$T/bnres.nn" >"$T/bnsgd.nn"
+train bnsgd.nn img.h5 bnsgd_plain 1 1
+train bnsgd.nn img.h5 bnsgd_det 2 2 --deterministic
+check "bnres with SGD: deterministic N=2 T=2 and plain N=1 agree within float noise" \
+    '"$PY" - "$T/bnsgd_det/last.h5" "$T/bnsgd_plain/last.h5" <<"PY"
+import sys, h5py, numpy as np
+a, b = (h5py.File(f, "r")["model_weights"] for f in sys.argv[1:])
+worst = 0.0
+for l in a:
+    for w in (a[l][l] if l in a[l] else []):
+        x, y = a[l][l][w][()], b[l][l][w][()]
+        worst = max(worst, np.abs(x - y).max() / (np.abs(y).max() + 1e-3))
+print("largest relative difference", worst)
+sys.exit(not worst < 5e-3)
+PY'
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
+exit
+fi
 
 train cnn.nn img.h5 cnn_8x1 8 1 --deterministic
 check "cnn: N=8 (some ranks without chunks) identical to N=1" 'same cnn_1x1 cnn_8x1 || { cat "$T/cmp"; false; }'
