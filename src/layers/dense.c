@@ -196,7 +196,8 @@ static void dense_backward(nn_layer *l, const float *p, float *g,
     if (!l->dy_is_preact) /* dy := dL/dz */
         nn_act_backward(nn_act_inner(l->act), y, dy, (size_t)B, (size_t)out);
     nn_layer_act_grad_z(l, dy, ctx ? ctx->row0 : 0, B);
-    nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
+    if (!(ctx && ctx->det_keep && ctx->det_keep(ctx->det_arg, l, x, dy, ctx->row0, B)))
+        nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
     if (d->use_bias)
         bias_grad(d, g, dy, B);
     if (dx)

@@ -63,7 +63,9 @@ static void det_backward(const det_job *dj, int t, long r0, long n, float *work,
     for (int i = m->nlayers - 1; i >= k; i--) {
         const nn_layer *l = &m->layers[i];
         float *dx = i > j.first ? (l->ops->reshape ? dy : dbuf[flip]) : NULL;
-        nn_exec_bwd_layer(&j, t, i, r0, n, dy, dx, grads, &c, 1, 1);
+        /* not fresh: det_thread cleared the chunk's buffer (a thread's
+         * first call would clear the layer's again, a Dense kernel's too) */
+        nn_exec_bwd_layer(&j, t, i, r0, n, dy, dx, grads, &c, 0, 1);
         if (dx != dy)
             flip ^= 1;
         dy = dx;
@@ -86,7 +88,10 @@ static void det_thread(void *arg, int t, int T)
         j->loss(j->arg, k, r0, (int)n, y);
         if (!j->grads)
             continue;
-        memset(j->grads[k], 0, m->nparams * sizeof(float));
+        if (j->ctx->det_zero)
+            j->ctx->det_zero(j->ctx->det_arg, k, j->grads[k]);
+        else
+            memset(j->grads[k], 0, m->nparams * sizeof(float));
         det_backward(j, t, r0, n, work, j->grads[k]);
         if (j->done)
             j->done(j->arg, k, j->grads[k]);
