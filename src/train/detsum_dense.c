@@ -94,6 +94,91 @@ static void tile_edge(int64_t *acc, const float *x, const float *dz, size_t rows
             }
 }
 
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+#include <immintrin.h>
+
+/* A tile of NI kernel rows by up to 16 NH columns at (i, j) (mask m of the
+ * last 16): the sums of a chunk and the tile's int64 sums (2 NH vectors per
+ * row) stay in registers over all chunks; the scaling is a float multiply
+ * (narrow shifts only). The arithmetic of tile_full, element by element. */
+static inline __attribute__((always_inline)) void
+tile_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C, size_t in,
+            size_t units, size_t i, size_t j, __mmask16 m, float fs, const int NI, const int NH)
+{
+    __m512i a[4][4];
+    __m512 s[4][2];
+    const __m512 vfs = _mm512_set1_ps(fs);
+    __mmask16 mh[2] = {NH == 1 ? m : 0xffff, m};
+    __mmask8 mq[4] = {(__mmask8)mh[0], (__mmask8)(mh[0] >> 8), (__mmask8)mh[1],
+                      (__mmask8)(mh[1] >> 8)};
+#pragma GCC unroll 4
+    for (int p = 0; p < NI; p++)
+#pragma GCC unroll 4
+        for (int q = 0; q < 2 * NH; q++)
+            a[p][q] = _mm512_maskz_loadu_epi64(mq[q], acc + (i + (size_t)p) * units + j + 8 * (size_t)q);
+    for (size_t c0 = 0; c0 < rows; c0 += C) {
+        size_t c1 = rows - c0 < C ? rows : c0 + C;
+#pragma GCC unroll 4
+        for (int p = 0; p < NI; p++)
+#pragma GCC unroll 2
+            for (int h = 0; h < NH; h++)
+                s[p][h] = _mm512_setzero_ps();
+        for (size_t r = c0; r < c1; r++) {
+            __m512 d[2];
+#pragma GCC unroll 2
+            for (int h = 0; h < NH; h++)
+                d[h] = _mm512_maskz_loadu_ps(mh[h], dz + r * units + j + 16 * (size_t)h);
+#pragma GCC unroll 4
+            for (int p = 0; p < NI; p++) {
+                __m512 xv = _mm512_set1_ps(x[r * in + i + (size_t)p]);
+#pragma GCC unroll 2
+                for (int h = 0; h < NH; h++)
+                    s[p][h] = _mm512_fmadd_ps(xv, d[h], s[p][h]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int p = 0; p < NI; p++)
+#pragma GCC unroll 2
+            for (int h = 0; h < NH; h++) {
+                __m512 v = _mm512_mul_ps(s[p][h], vfs);
+                a[p][2 * h] = _mm512_add_epi64(a[p][2 * h],
+                                               _mm512_cvttps_epi64(_mm512_castps512_ps256(v)));
+                a[p][2 * h + 1] = _mm512_add_epi64(
+                    a[p][2 * h + 1], _mm512_cvttps_epi64(_mm512_extractf32x8_ps(v, 1)));
+            }
+    }
+#pragma GCC unroll 4
+    for (int p = 0; p < NI; p++)
+#pragma GCC unroll 4
+        for (int q = 0; q < 2 * NH; q++)
+            _mm512_mask_storeu_epi64(acc + (i + (size_t)p) * units + j + 8 * (size_t)q, mq[q],
+                                     a[p][q]);
+}
+
+/* Rows [i0, i1) in tiles of 4 rows (then single rows) by 32 columns (then
+ * the rest in one tile of 16 or 32 lanes, masked). */
+static void add_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
+                       size_t in, size_t units, size_t i0, size_t i1, float fs)
+{
+    for (size_t i = i0; i < i1;) {
+        int four = i + 4 <= i1;
+        for (size_t j = 0; j < units; j += 32) {
+            size_t nj = units - j < 32 ? units - j : 32;
+            __mmask16 m = (__mmask16)(nj % 16 ? (1u << (nj % 16)) - 1 : 0xffffu);
+            if (four && nj > 16)
+                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, 4, 2);
+            else if (four)
+                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, 4, 1);
+            else if (nj > 16)
+                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, 1, 2);
+            else
+                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, 1, 1);
+        }
+        i += four ? 4 : 1;
+    }
+}
+#endif
+
 void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
                      size_t in, size_t units, size_t i0, size_t i1, int shift)
 {
@@ -102,6 +187,12 @@ void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows,
     int narrow = shift >= -126 && shift <= 127;
     float fs = narrow ? ldexpf(1.0f, shift) : 0.0f;
     double ds = ldexp(1.0, shift);
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+    if (narrow) {
+        add_avx512(acc, x, dz, rows, C, in, units, i0, i1, fs);
+        return;
+    }
+#endif
     size_t i = i0;
     for (; i + IB <= i1; i += IB) {
         size_t j = 0;
