@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nntrain/gemm.h"
 #include "nntrain/model.h"
 #include "testutil.h"
 #include "train/detsum.h"
@@ -181,6 +182,38 @@ static void test_xtdz(void)
     xtdz_case(1);
 }
 
+/* nn_sgemm_rows (deterministic chunks' Dense forward): every row is the
+ * bits of one FMA per k in k order, whether it runs alone, in a tile of 4
+ * or 8, at the edge of the columns, or at another position. */
+static void test_sgemm_rows(void)
+{
+    enum { R = 13, K = 37, NC = 70 };
+    static float x[R * K], w[K * NC], y[R * NC], y1[NC], ref[R * NC];
+    tu_fill_uniform(x, R * K, 81, -1, 1);
+    tu_fill_uniform(w, K * NC, 82, -1, 1);
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < NC; j++) {
+            float s = 0;
+            for (int k = 0; k < K; k++)
+#ifdef __FMA__
+                s = fmaf(x[r * K + k], w[k * NC + j], s);
+#else
+                s = s + x[r * K + k] * w[k * NC + j];
+#endif
+            ref[r * NC + j] = s;
+        }
+    nn_sgemm_rows(R, NC, K, x, K, w, NC, y, NC);   /* rows 0-7, 8-11, 12 */
+    CU_ASSERT(memcmp(y, ref, sizeof y) == 0);
+    int same = 1;
+    for (int r = 0; r < R; r++) {   /* each row alone */
+        nn_sgemm_rows(1, NC, K, x + r * K, K, w, NC, y1, NC);
+        same &= !memcmp(y1, ref + r * NC, sizeof y1);
+    }
+    CU_ASSERT(same);
+    nn_sgemm_rows(4, NC, K, x + 9 * K, K, w, NC, y, NC);   /* rows 9-12 as one tile */
+    CU_ASSERT(memcmp(y, ref + 9 * NC, 4 * NC * sizeof *y) == 0);
+}
+
 /* One chunk's gradient through nn_model_det_pass: the same bits on 1 and 3
  * threads, and the chunks' sum equals the executor's whole-batch gradient. */
 typedef struct pass_arg {
@@ -303,6 +336,7 @@ int main(void)
         {"fixed-point sum: headroom for K addends", test_headroom},
         {"Dense chunk gradient's exponent bound", test_bound_exp},
         {"fused Dense kernel gradient: the bits of the chunk buffers' sum", test_xtdz},
+        {"rows times a matrix: the same bits alone, in tiles, anywhere", test_sgemm_rows},
         {"det pass: 1 and 3 threads the same bits, chunks sum to the gradient", test_pass},
         {"det pass of a graph model: the same", test_pass_graph},
         {NULL, NULL}};

@@ -54,6 +54,8 @@ typedef struct nn_ctx {
                     int row0, int n);
     void (*det_zero)(void *arg, int chunk, float *grads);
     void *det_arg;
+    int det;                      /* a deterministic pass (exec_det.c): a chunk's
+                                     rows, same bits wherever it runs */
 } nn_ctx;
 
 typedef struct nn_param_spec {

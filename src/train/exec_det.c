@@ -105,6 +105,7 @@ void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, n
     unsigned fp = nn_fp_enter();
     ctx->work = ex->work;
     ctx->work_bytes = ex->work_bytes;
+    ctx->det = 1;
     int first = m->graph ? nn_exec_graph_need(m) : nn_exec_first_backward(m);
     det_job j = {m, x, dout, B, C, (B + C - 1) / C, first, ctx, loss, done, arg, grads};
     nn_pool_run(ex->threads > 1 ? ex->pool : NULL, det_thread, &j);
