@@ -167,9 +167,19 @@ static void xtdz_case(int tiny)
     for (int k = 0; k < NK; k++)
         gk[k] = g[k];
     nn_det_add(ref, gk, NK, 0, IN * U, sh);
-    nn_det_add_xtdz(got, x, dz, R, CC, IN, U, 0, 6, sh);
-    nn_det_add_xtdz(got, x, dz, R, CC, IN, U, 6, IN, sh);
+    nn_det_add_xtdz(got, x, dz, R, CC, IN, U, 0, 6, sh, 0);
+    nn_det_add_xtdz(got, x, dz, R, CC, IN, U, 6, IN, sh, 0);
     CU_ASSERT(memcmp(ref, got, sizeof ref) == 0);
+    static int64_t fresh[IN * U], sum0[IN * U];   /* := instead of += */
+    for (int i = 0; i < IN * U; i++)
+        fresh[i] = 77;
+    memset(sum0, 0, sizeof sum0);
+    nn_det_add(sum0, gk, NK, 0, IN * U, sh);
+    nn_det_add_xtdz(fresh, x, dz, R, CC, IN, U, 0, IN, sh, 1);
+    CU_ASSERT(memcmp(fresh, sum0, sizeof sum0) == 0);
+    nn_det_add_xtdz(fresh, x, dz, 0, CC, IN, U, 0, IN, sh, 1);   /* no rows: zeros */
+    memset(sum0, 0, sizeof sum0);
+    CU_ASSERT(memcmp(fresh, sum0, sizeof sum0) == 0);
     long nz = 0;
     for (int i = 0; i < IN * U; i++)
         nz += ref[i] != (int64_t)i * 1000003 - 5000000;

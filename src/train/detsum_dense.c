@@ -103,7 +103,8 @@ static void tile_edge(int64_t *acc, const float *x, const float *dz, size_t rows
  * (narrow shifts only). The arithmetic of tile_full, element by element. */
 static inline __attribute__((always_inline)) void
 tile_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C, size_t in,
-            size_t units, size_t i, size_t j, __mmask16 m, float fs, const int NI, const int NH)
+            size_t units, size_t i, size_t j, __mmask16 m, float fs, int fresh, const int NI,
+            const int NH)
 {
     __m512i a[4][4];
     __m512 s[4][2];
@@ -115,7 +116,8 @@ tile_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C
     for (int p = 0; p < NI; p++)
 #pragma GCC unroll 4
         for (int q = 0; q < 2 * NH; q++)
-            a[p][q] = _mm512_maskz_loadu_epi64(mq[q], acc + (i + (size_t)p) * units + j + 8 * (size_t)q);
+            a[p][q] = _mm512_maskz_loadu_epi64(fresh ? 0 : mq[q],
+                                               acc + (i + (size_t)p) * units + j + 8 * (size_t)q);
     for (size_t c0 = 0; c0 < rows; c0 += C) {
         size_t c1 = rows - c0 < C ? rows : c0 + C;
 #pragma GCC unroll 4
@@ -158,7 +160,7 @@ tile_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C
 /* Rows [i0, i1) in tiles of 4 rows (then single rows) by 32 columns (then
  * the rest in one tile of 16 or 32 lanes, masked). */
 static void add_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
-                       size_t in, size_t units, size_t i0, size_t i1, float fs)
+                       size_t in, size_t units, size_t i0, size_t i1, float fs, int fresh)
 {
     for (size_t i = i0; i < i1;) {
         int four = i + 4 <= i1;
@@ -166,13 +168,13 @@ static void add_avx512(int64_t *acc, const float *x, const float *dz, size_t row
             size_t nj = units - j < 32 ? units - j : 32;
             __mmask16 m = (__mmask16)(nj % 16 ? (1u << (nj % 16)) - 1 : 0xffffu);
             if (four && nj > 16)
-                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, 4, 2);
+                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, fresh, 4, 2);
             else if (four)
-                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, 4, 1);
+                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, fresh, 4, 1);
             else if (nj > 16)
-                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, 1, 2);
+                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, fresh, 1, 2);
             else
-                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, 1, 1);
+                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, fresh, 1, 1);
         }
         i += four ? 4 : 1;
     }
@@ -180,19 +182,21 @@ static void add_avx512(int64_t *acc, const float *x, const float *dz, size_t row
 #endif
 
 void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
-                     size_t in, size_t units, size_t i0, size_t i1, int shift)
+                     size_t in, size_t units, size_t i0, size_t i1, int shift, int fresh)
 {
-    if (C == 0 || rows == 0)
-        return;
     int narrow = shift >= -126 && shift <= 127;
     float fs = narrow ? ldexpf(1.0f, shift) : 0.0f;
     double ds = ldexp(1.0, shift);
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-    if (narrow) {
-        add_avx512(acc, x, dz, rows, C, in, units, i0, i1, fs);
+    if (narrow && C > 0 && rows > 0) {   /* fresh sums start in registers */
+        add_avx512(acc, x, dz, rows, C, in, units, i0, i1, fs, fresh);
         return;
     }
 #endif
+    if (fresh && i1 > i0)
+        memset(acc + i0 * units, 0, (i1 - i0) * units * sizeof *acc);
+    if (C == 0 || rows == 0)
+        return;
     size_t i = i0;
     for (; i + IB <= i1; i += IB) {
         size_t j = 0;

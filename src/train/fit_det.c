@@ -246,17 +246,22 @@ typedef struct fix_job {
     int add;
 } fix_job;
 
-/* Thread t's share of Dense layer i's sum: its slice of the kernel's rows
- * by the fused kernel, of the bias from the chunk buffers. */
-static void add_kept(fit_run *r, int i, int shift, int t, int T)
+/* Thread t's share of Dense layer i's sum (exponent ex): its slice of the
+ * kernel's rows written by the fused kernel (zeros when ex is not finite:
+ * the sums travel in the allreduce but are not read), of the bias added
+ * from the chunk buffers. */
+static void add_kept(fit_run *r, int i, int ex, long K, int t, int T)
 {
     const nn_layer *l = &r->m->layers[i];
     size_t in = dense_in(l), units = dense_units(l), nw = in * units;
+    int fin = ex != INT_MIN && ex != INT_MAX, shift = fin ? nn_det_shift(ex, K) : 0;
     long i0, ni, b0, nb;
     nn_pool_split((long)in, T, t, &i0, &ni);
     nn_det_add_xtdz(r->det_acc + l->param_off, nn_model_layer_out(r->m, r->det_x, l->inp[0]),
-                    r->det_dz[r->det_slot[i]], r->det_rows, r->det_c, in, units, (size_t)i0,
-                    (size_t)(i0 + ni), shift);
+                    r->det_dz[r->det_slot[i]], fin ? r->det_rows : 0, r->det_c, in, units,
+                    (size_t)i0, (size_t)(i0 + ni), shift, 1);
+    if (!fin)
+        return;
     nn_pool_split((long)(l->param_len - nw), T, t, &b0, &nb);
     nn_det_add(r->det_acc + l->param_off + nw + b0, (const float *const *)r->det_g, r->det_k,
                l->param_off + nw + (size_t)b0, (size_t)nb, shift);
@@ -283,8 +288,8 @@ static void fix_thread(void *arg, int t, int T)
             memset(g, 0, (size_t)n * sizeof *g);
         else if (!j->add)
             nn_det_round(g, r->det_acc + off, (size_t)n, nn_det_shift(ex, j->K));
-        else if (ex != INT_MIN && ex != INT_MAX && r->det_slot[i] >= 0)
-            add_kept(r, i, nn_det_shift(ex, j->K), t, T);
+        else if (r->det_slot[i] >= 0)
+            add_kept(r, i, ex, j->K, t, T);
         else if (ex != INT_MIN && ex != INT_MAX)
             nn_det_add(r->det_acc + off, (const float *const *)r->det_g, r->det_k, off, (size_t)n,
                        nn_det_shift(ex, j->K));
@@ -306,7 +311,9 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
     local_exponents(r);
     int rc = over_ranks(r, r->det_exp, m->nlayers, MPI_INT, MPI_MAX,
                         "deterministic gradient exponents", e);
-    memset(r->det_acc, 0, m->nparams * sizeof *r->det_acc);
+    /* the Dense kernels' sums are written whole by add_kept, or not read */
+    for (int z = 0; z < r->det_nz; z++)
+        memset(r->det_acc + r->det_zr[2 * z], 0, r->det_zr[2 * z + 1] * sizeof *r->det_acc);
     if (!rc)
         fix_run(r, K, 1);
     if (!rc)

@@ -81,7 +81,8 @@ static int next_batch(fit_run *r, int epoch, long s, const nn_prefetch_slot **ba
 
 static void zero_grads(fit_run *r)
 {
-    memset(r->m->grads, 0, r->m->nparams * sizeof(float));
+    if (!r->det)   /* fit_det_sync writes every gradient */
+        memset(r->m->grads, 0, r->m->nparams * sizeof(float));
     nn_grad_sync_begin(&r->gs);
     r->gs.step = r->step_id;
 }
