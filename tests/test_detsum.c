@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nntrain/gemm.h"
 #include "nntrain/model.h"
 #include "testutil.h"
 #include "train/detsum.h"
@@ -91,6 +92,136 @@ static void test_headroom(void)
     nn_det_round(&s, &acc, 1, sh);
     CU_ASSERT(acc > 0);
     CU_ASSERT(fabsf(s - KK * top) <= KK * top * 0x1p-23f);
+}
+
+/* The exponent bound of a Dense kernel's chunk gradient: special values,
+ * and n products at the top of their binades summed in float stay below
+ * it (the sum rounds up to n exactly when n is a power of two). */
+static void test_bound_exp(void)
+{
+    CU_ASSERT_EQUAL(nn_det_bound_exp(INT_MAX, INT_MIN, 4), INT_MAX);
+    CU_ASSERT_EQUAL(nn_det_bound_exp(INT_MIN, INT_MAX, 4), INT_MAX);
+    CU_ASSERT_EQUAL(nn_det_bound_exp(INT_MIN, 3, 4), INT_MIN);
+    CU_ASSERT_EQUAL(nn_det_bound_exp(2, 3, 0), INT_MIN);
+    CU_ASSERT_EQUAL(nn_det_bound_exp(2, -3, 1), 0);
+    CU_ASSERT_EQUAL(nn_det_bound_exp(2, -3, 8), 3);
+    CU_ASSERT_EQUAL(nn_det_bound_exp(2, -3, 9), 4);
+    float a = nextafterf(1.0f, 0.0f);
+    for (int n = 1; n <= 64; n++) {
+        float s = 0;
+        for (int r = 0; r < n; r++)
+            s = fmaf(a, a, s);
+        int e = nn_det_bound_exp(nn_det_max_exp(&a, 1), nn_det_max_exp(&a, 1), n);
+        CU_ASSERT(fabsf(s) < ldexpf(1.0f, e));
+    }
+}
+
+/* The rule the fused kernel promises: one FMA per row in row order. */
+static float chunk_dot(const float *x, const float *dz, size_t in, size_t units, size_t r0,
+                       size_t r1, size_t i, size_t j)
+{
+    float s = 0;
+    for (size_t r = r0; r < r1; r++)
+#ifdef __FMA__
+        s = fmaf(x[r * in + i], dz[r * units + j], s);
+#else
+        s = s + x[r * in + i] * dz[r * units + j];
+#endif
+    return s;
+}
+
+/* The fused Dense kernel gradient (nn_det_add_xtdz) against each chunk's
+ * x^T dz written out and added by nn_det_add: the same bits, over full and
+ * edge tiles, a short last chunk, a split of the rows over two "threads",
+ * sums already in acc, and a shift beyond float's range (2^shift is not a
+ * float: the double path). Every chunk gradient is below its bound. */
+static void xtdz_case(int tiny)
+{
+    enum { R = 37, CC = 8, IN = 11, U = 70, NK = (R + CC - 1) / CC };
+    static float x[R * IN], dz[R * U], g[NK][IN * U];
+    static int64_t ref[IN * U], got[IN * U];
+    tu_fill_uniform(x, R * IN, 71, -1, 1);
+    tu_fill_uniform(dz, R * U, 72, -1, 1);
+    for (int i = 0; i < R * U; i++)   /* magnitudes over 30 binades */
+        dz[i] = ldexpf(dz[i], (i * 5) % 30 - (tiny ? 70 : 20));
+    for (int i = 0; i < R * IN; i++)
+        x[i] = tiny ? ldexpf(x[i], -40) : x[i];
+    int e = INT_MIN, held = 1;
+    for (int k = 0; k < NK; k++) {
+        size_t r0 = (size_t)k * CC, r1 = r0 + CC < R ? r0 + CC : R;
+        int b = nn_det_bound_exp(nn_det_max_exp(x + r0 * IN, (r1 - r0) * IN),
+                                 nn_det_max_exp(dz + r0 * U, (r1 - r0) * U), (long)(r1 - r0));
+        e = b > e ? b : e;
+        for (size_t i = 0; i < IN; i++)
+            for (size_t j = 0; j < U; j++) {
+                g[k][i * U + j] = chunk_dot(x, dz, IN, U, r0, r1, i, j);
+                held &= fabsf(g[k][i * U + j]) < ldexpf(1.0f, b);
+            }
+    }
+    CU_ASSERT(held);
+    int sh = nn_det_shift(e, NK);
+    CU_ASSERT(tiny ? sh > 127 : (sh >= -126 && sh <= 127));
+    for (int i = 0; i < IN * U; i++)
+        ref[i] = got[i] = (int64_t)i * 1000003 - 5000000;
+    const float *gk[NK];
+    for (int k = 0; k < NK; k++)
+        gk[k] = g[k];
+    nn_det_add(ref, gk, NK, 0, IN * U, sh);
+    nn_det_add_xtdz(got, x, dz, R, CC, IN, U, 0, 6, sh, 0);
+    nn_det_add_xtdz(got, x, dz, R, CC, IN, U, 6, IN, sh, 0);
+    CU_ASSERT(memcmp(ref, got, sizeof ref) == 0);
+    static int64_t fresh[IN * U], sum0[IN * U];   /* := instead of += */
+    for (int i = 0; i < IN * U; i++)
+        fresh[i] = 77;
+    memset(sum0, 0, sizeof sum0);
+    nn_det_add(sum0, gk, NK, 0, IN * U, sh);
+    nn_det_add_xtdz(fresh, x, dz, R, CC, IN, U, 0, IN, sh, 1);
+    CU_ASSERT(memcmp(fresh, sum0, sizeof sum0) == 0);
+    nn_det_add_xtdz(fresh, x, dz, 0, CC, IN, U, 0, IN, sh, 1);   /* no rows: zeros */
+    memset(sum0, 0, sizeof sum0);
+    CU_ASSERT(memcmp(fresh, sum0, sizeof sum0) == 0);
+    long nz = 0;
+    for (int i = 0; i < IN * U; i++)
+        nz += ref[i] != (int64_t)i * 1000003 - 5000000;
+    CU_ASSERT(nz > IN * U / 2);   /* the sums moved: the comparison means something */
+}
+
+static void test_xtdz(void)
+{
+    xtdz_case(0);
+    xtdz_case(1);
+}
+
+/* nn_sgemm_rows (deterministic chunks' Dense forward): every row is the
+ * bits of one FMA per k in k order, whether it runs alone, in a tile of 4
+ * or 8, at the edge of the columns, or at another position. */
+static void test_sgemm_rows(void)
+{
+    enum { R = 13, K = 37, NC = 70 };
+    static float x[R * K], w[K * NC], y[R * NC], y1[NC], ref[R * NC];
+    tu_fill_uniform(x, R * K, 81, -1, 1);
+    tu_fill_uniform(w, K * NC, 82, -1, 1);
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < NC; j++) {
+            float s = 0;
+            for (int k = 0; k < K; k++)
+#ifdef __FMA__
+                s = fmaf(x[r * K + k], w[k * NC + j], s);
+#else
+                s = s + x[r * K + k] * w[k * NC + j];
+#endif
+            ref[r * NC + j] = s;
+        }
+    nn_sgemm_rows(R, NC, K, x, K, w, NC, y, NC);   /* rows 0-7, 8-11, 12 */
+    CU_ASSERT(memcmp(y, ref, sizeof y) == 0);
+    int same = 1;
+    for (int r = 0; r < R; r++) {   /* each row alone */
+        nn_sgemm_rows(1, NC, K, x + r * K, K, w, NC, y1, NC);
+        same &= !memcmp(y1, ref + r * NC, sizeof y1);
+    }
+    CU_ASSERT(same);
+    nn_sgemm_rows(4, NC, K, x + 9 * K, K, w, NC, y, NC);   /* rows 9-12 as one tile */
+    CU_ASSERT(memcmp(y, ref + 9 * NC, 4 * NC * sizeof *y) == 0);
 }
 
 /* One chunk's gradient through nn_model_det_pass: the same bits on 1 and 3
@@ -241,6 +372,9 @@ int main(void)
         {"max exponent, NaN/Inf and zero, shift", test_max_exp},
         {"fixed-point sum: any grouping, same bits, fp32 accuracy", test_order_and_accuracy},
         {"fixed-point sum: headroom for K addends", test_headroom},
+        {"Dense chunk gradient's exponent bound", test_bound_exp},
+        {"fused Dense kernel gradient: the bits of the chunk buffers' sum", test_xtdz},
+        {"rows times a matrix: the same bits alone, in tiles, anywhere", test_sgemm_rows},
         {"det pass: 1 and 3 threads the same bits, chunks sum to the gradient", test_pass},
         {"det pass of a graph model: the same", test_pass_graph},
         {"det pass with BatchNormalization, chain and graph: the same", test_pass_bn},

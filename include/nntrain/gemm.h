@@ -9,5 +9,11 @@ void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
 void nn_blas_set_threads(int n);
 int nn_blas_get_threads(void);
 const char *nn_blas_corename(void);
+/* y (n, N) = x (n, K) w (K, N), row-major, for a few rows without
+ * OpenBLAS's packing of w (gemm_rows.c): each y[r][j] is one FMA per k in
+ * k order (a multiply-add without FMA), so a row's bits depend on neither
+ * n nor its position (deterministic mode's Dense forward on chunks). */
+void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
+                   float *y, int ldy);
 
 #endif

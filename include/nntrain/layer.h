@@ -28,6 +28,8 @@
 #include "nntrain/regularizer.h"
 #include "nntrain/tensor.h"
 
+struct nn_layer;
+
 typedef struct nn_ctx {
     int training;                 /* 1 in fit, 0 in evaluate/predict */
     uint64_t seed;                /* run seed */
@@ -42,6 +44,18 @@ typedef struct nn_ctx {
      * run (whole_batch layers' statistics) */
     int (*allsum)(void *arg, double *v, int n);
     void *allsum_arg;
+    /* Deterministic training (train/fit_det.c): NULL, or a Dense layer's
+     * backward offers it its rows' x and dz (after the activation's
+     * derivative); when it returns 1 the caller adds the kernel gradient
+     * itself, exactly, after the pass, and the layer skips dW += x^T dz
+     * (its bias gradient and dx as usual). det_zero clears a chunk's
+     * gradient buffer except what det_keep takes. */
+    int (*det_keep)(void *arg, const struct nn_layer *l, const float *x, const float *dz,
+                    int row0, int n);
+    void (*det_zero)(void *arg, int chunk, float *grads);
+    void *det_arg;
+    int det;                      /* a deterministic pass (exec_det.c): a chunk's
+                                     rows, same bits wherever it runs */
 } nn_ctx;
 
 typedef struct nn_param_spec {

@@ -23,6 +23,19 @@ int nn_det_shift(int e, long K);
  * i < n, each truncated toward zero (exact in double first). */
 void nn_det_add(int64_t *acc, const float *const *v, size_t nv, size_t off, size_t n,
                 int shift);
+/* The fused Dense kernel gradient (detsum_dense.c). An exponent e with
+ * |s| < 2^e for any sum s of n float products, rounded in any order, whose
+ * factors are below 2^ex and 2^ez: ex + ez + ceil(log2 n) + 1; INT_MAX when
+ * ex or ez is, else INT_MIN when either is (all zero) or n < 1. */
+int nn_det_bound_exp(int ex, int ez, long n);
+/* Rows [i0, i1) of acc, an (in, units) kernel's fixed-point sums, +=
+ * (:= when fresh) for each chunk of C rows of x (rows, in) and dz (rows, units) (the last
+ * may be shorter): the chunk's x^T dz, summed over its rows in order with
+ * one FMA each (a plain multiply-add on a build without FMA), times
+ * 2^shift, truncated toward zero: the bits of nn_det_add of that chunk
+ * gradient. */
+void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
+                     size_t in, size_t units, size_t i0, size_t i1, int shift, int fresh);
 /* v[i] := acc[i] * 2^-shift rounded to float (through double). */
 void nn_det_round(float *v, const int64_t *acc, size_t n, int shift);
 

@@ -64,7 +64,9 @@ static void det_backward(const det_job *dj, int t, long r0, long n, float *work,
     for (int i = m->nlayers - 1; i >= k; i--) {
         const nn_layer *l = &m->layers[i];
         float *dx = i > j.first ? (l->ops->reshape ? dy : dbuf[flip]) : NULL;
-        nn_exec_bwd_layer(&j, t, i, r0, n, dy, dx, grads, &c, 1, 1);
+        /* not fresh: det_thread cleared the chunk's buffer (a thread's
+         * first call would clear the layer's again, a Dense kernel's too) */
+        nn_exec_bwd_layer(&j, t, i, r0, n, dy, dx, grads, &c, 0, 1);
         if (dx != dy)
             flip ^= 1;
         dy = dx;
@@ -87,7 +89,10 @@ static void det_thread(void *arg, int t, int T)
         j->loss(j->arg, k, r0, (int)n, y);
         if (!j->grads)
             continue;
-        memset(j->grads[k], 0, m->nparams * sizeof(float));
+        if (j->ctx->det_zero)
+            j->ctx->det_zero(j->ctx->det_arg, k, j->grads[k]);
+        else
+            memset(j->grads[k], 0, m->nparams * sizeof(float));
         det_backward(j, t, r0, n, work, j->grads[k]);
         if (j->done)
             j->done(j->arg, k, j->grads[k]);
@@ -410,7 +415,10 @@ static void whole_batch_thread(void *arg, int t, int T)
     if (!j->grads)
         return;
     for (int k = t; k < j->nchunks; k += T)
-        memset(j->grads[k], 0, m->nparams * sizeof(float));
+        if (j->ctx->det_zero)
+            j->ctx->det_zero(j->ctx->det_arg, k, j->grads[k]);
+        else
+            memset(j->grads[k], 0, m->nparams * sizeof(float));
     bwd_job bj = {m, j->x, j->dout, j->B, j->first, 1, j->ctx, NULL, NULL, m->nlayers - 1};
     nn_ctx c = *j->ctx;
     c.work = work;
@@ -442,6 +450,7 @@ void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, n
     unsigned fp = nn_fp_enter();
     ctx->work = ex->work;
     ctx->work_bytes = ex->work_bytes;
+    ctx->det = 1;
     int first = m->graph ? nn_exec_graph_need(m) : nn_exec_first_backward(m);
     det_job j = {m, x, dout, B, C, (B + C - 1) / C, first, ctx, loss, done, arg, grads, g};
     nn_pool_run(ex->threads > 1 ? ex->pool : NULL,

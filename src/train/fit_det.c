@@ -9,7 +9,11 @@
  * the ranks with an integer MPI_SUM and rounded to float once; the chunks'
  * loss and metric sums travel in a table with one slot per global chunk
  * and are added in chunk order on every rank, as are BatchNormalization's
- * statistics (exec_det.c). */
+ * statistics (exec_det.c). A Dense kernel's gradient is
+ * not written per chunk: its backward hands over dz (det_keep), and after
+ * the pass a fused kernel adds each chunk's x^T dz as fixed point
+ * (detsum_dense.c), with the chunk's exponent bounded from its largest x
+ * and dz (nn_det_bound_exp) instead of scanned. */
 #include <limits.h>
 #include <math.h>
 #include <mpi.h>
@@ -18,6 +22,7 @@
 #include <string.h>
 
 #include "fit_run.h"
+#include "nntrain/fpmode.h"
 #include "nntrain/gemm.h"
 #include "nntrain/layer.h"
 #include "train/detsum.h"
@@ -71,6 +76,84 @@ int fit_det_kernels(fit_run *r, nn_error *e)
     return nn_dist_same_kernels(r->d, mine, e);
 }
 
+static int is_kept(const nn_layer *l)
+{
+    return l->trainable && l->param_len && strcmp(l->ops->kind, "Dense") == 0;
+}
+
+static size_t dense_in(const nn_layer *l)
+{
+    return (size_t)l->in.d[0];
+}
+
+static size_t dense_units(const nn_layer *l)
+{
+    return (size_t)l->out.d[0];
+}
+
+/* The Dense kernels' slots, their dz buffers and the ranges det_zero
+ * clears: every parameter but those kernels. */
+static int open_kept(fit_run *r)
+{
+    const nn_model *m = r->m;
+    if (!(r->det_slot = malloc((size_t)m->nlayers * sizeof *r->det_slot)) ||
+        !(r->det_zr = malloc(2 * ((size_t)m->nlayers + 1) * sizeof *r->det_zr)))
+        return 0;
+    r->det_nkeep = 0;
+    r->det_nz = 0;
+    size_t from = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        r->det_slot[i] = is_kept(l) ? r->det_nkeep++ : -1;
+        if (r->det_slot[i] < 0)
+            continue;
+        if (l->param_off > from) {
+            r->det_zr[2 * r->det_nz] = from;
+            r->det_zr[2 * r->det_nz++ + 1] = l->param_off - from;
+        }
+        from = l->param_off + dense_in(l) * dense_units(l);
+    }
+    if (m->nparams > from) {
+        r->det_zr[2 * r->det_nz] = from;
+        r->det_zr[2 * r->det_nz++ + 1] = m->nparams - from;
+    }
+    size_t nk = r->det_nkeep ? (size_t)r->det_nkeep : 1;
+    r->det_dz = calloc(nk, sizeof *r->det_dz);
+    r->det_bexp = malloc(r->det_kmax * nk * sizeof *r->det_bexp);
+    if (!r->det_dz || !r->det_bexp)
+        return 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        int s = r->det_slot[i];
+        if (s >= 0 && !(r->det_dz[s] = malloc((r->chunk ? r->chunk : 1) *
+                                              dense_units(&m->layers[i]) * sizeof(float))))
+            return 0;
+    }
+    return 1;
+}
+
+int fit_det_keep(void *arg, const nn_layer *l, const float *x, const float *dz, int row0,
+                 int n)
+{
+    fit_run *r = arg;
+    int s = r->det_slot[l - r->m->layers];
+    if (s < 0)
+        return 0;
+    size_t in = dense_in(l), units = dense_units(l), k = (size_t)row0 / r->det_c;
+    memcpy(r->det_dz[s] + (size_t)row0 * units, dz, (size_t)n * units * sizeof *dz);
+    r->det_bexp[k * (size_t)r->det_nkeep + (size_t)s] =
+        nn_det_bound_exp(nn_det_max_exp(x, (size_t)n * in),
+                         nn_det_max_exp(dz, (size_t)n * units), n);
+    return 1;
+}
+
+void fit_det_zero(void *arg, int k, float *g)
+{
+    const fit_run *r = arg;
+    (void)k;
+    for (int z = 0; z < r->det_nz; z++)
+        memset(g + r->det_zr[2 * z], 0, r->det_zr[2 * z + 1] * sizeof *g);
+}
+
 int fit_det_open(fit_run *r, nn_error *e)
 {
     const nn_model *m = r->m;
@@ -88,6 +171,7 @@ int fit_det_open(fit_run *r, nn_error *e)
         ok = (r->det_stab = calloc((r->det_ktot + 1) * ns, sizeof *r->det_stab)) != NULL;
     for (size_t k = 0; ok && k < r->det_kmax; k++)
         ok = (r->det_g[k] = malloc((m->nparams ? m->nparams : 1) * sizeof(float))) != NULL;
+    ok = ok && open_kept(r);
     if (!ok)
         return nn_err(e, NN_ENOMEM, "--deterministic: out of memory for %zu chunk gradients of %zu parameters",
                       r->det_kmax, m->nparams);
@@ -107,6 +191,16 @@ void fit_det_close(fit_run *r)
     free(r->det_cexp);
     free(r->det_stab);
     r->det_stab = NULL;
+    for (int s = 0; r->det_dz && s < r->det_nkeep; s++)
+        free(r->det_dz[s]);
+    free(r->det_dz);
+    free(r->det_bexp);
+    free(r->det_slot);
+    free(r->det_zr);
+    r->det_dz = NULL;
+    r->det_bexp = NULL;
+    r->det_slot = NULL;
+    r->det_zr = NULL;
     r->det_cexp = NULL;
     r->det_g = NULL;
     r->det_acc = NULL;
@@ -129,8 +223,16 @@ void fit_det_chunk_done(fit_run *r, int k, const float *g)
     int *ex = r->det_cexp + (size_t)k * (size_t)m->nlayers;
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
-        ex[i] = l->trainable && l->param_len ? nn_det_max_exp(g + l->param_off, l->param_len)
-                                             : INT_MIN;
+        int s = r->det_slot[i];
+        if (s >= 0) {   /* the kernel's bound, the bias's largest */
+            size_t nw = dense_in(l) * dense_units(l);
+            int b = r->det_bexp[(size_t)k * (size_t)r->det_nkeep + (size_t)s];
+            int c = nn_det_max_exp(g + l->param_off + nw, l->param_len - nw);
+            ex[i] = b == INT_MAX || c == INT_MAX ? INT_MAX : b > c ? b : c;
+        } else {
+            ex[i] = l->trainable && l->param_len ? nn_det_max_exp(g + l->param_off, l->param_len)
+                                                 : INT_MIN;
+        }
     }
 }
 
@@ -156,11 +258,34 @@ typedef struct fix_job {
     int add;
 } fix_job;
 
+/* Thread t's share of Dense layer i's sum (exponent ex): its slice of the
+ * kernel's rows written by the fused kernel (zeros when ex is not finite:
+ * the sums travel in the allreduce but are not read), of the bias added
+ * from the chunk buffers. */
+static void add_kept(fit_run *r, int i, int ex, long K, int t, int T)
+{
+    const nn_layer *l = &r->m->layers[i];
+    size_t in = dense_in(l), units = dense_units(l), nw = in * units;
+    int fin = ex != INT_MIN && ex != INT_MAX, shift = fin ? nn_det_shift(ex, K) : 0;
+    long i0, ni, b0, nb;
+    nn_pool_split((long)in, T, t, &i0, &ni);
+    nn_det_add_xtdz(r->det_acc + l->param_off, nn_model_layer_out(r->m, r->det_x, l->inp[0]),
+                    r->det_dz[r->det_slot[i]], fin ? r->det_rows : 0, r->det_c, in, units,
+                    (size_t)i0, (size_t)(i0 + ni), shift, 1);
+    if (!fin)
+        return;
+    nn_pool_split((long)(l->param_len - nw), T, t, &b0, &nb);
+    nn_det_add(r->det_acc + l->param_off + nw + b0, (const float *const *)r->det_g, r->det_k,
+               l->param_off + nw + (size_t)b0, (size_t)nb, shift);
+}
+
 static void fix_thread(void *arg, int t, int T)
 {
     const fix_job *j = arg;
     fit_run *r = j->r;
     nn_model *m = r->m;
+    /* the same flush-to-zero rule on every thread (the chunk pass's) */
+    unsigned fp = nn_fp_enter();
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
         int ex = r->det_exp[i];
@@ -175,10 +300,13 @@ static void fix_thread(void *arg, int t, int T)
             memset(g, 0, (size_t)n * sizeof *g);
         else if (!j->add)
             nn_det_round(g, r->det_acc + off, (size_t)n, nn_det_shift(ex, j->K));
+        else if (r->det_slot[i] >= 0)
+            add_kept(r, i, ex, j->K, t, T);
         else if (ex != INT_MIN && ex != INT_MAX)
             nn_det_add(r->det_acc + off, (const float *const *)r->det_g, r->det_k, off, (size_t)n,
                        nn_det_shift(ex, j->K));
     }
+    nn_fp_leave(fp);
 }
 
 static void fix_run(fit_run *r, long K, int add)
@@ -195,7 +323,9 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
     local_exponents(r);
     int rc = over_ranks(r, r->det_exp, m->nlayers, MPI_INT, MPI_MAX,
                         "deterministic gradient exponents", e);
-    memset(r->det_acc, 0, m->nparams * sizeof *r->det_acc);
+    /* the Dense kernels' sums are written whole by add_kept, or not read */
+    for (int z = 0; z < r->det_nz; z++)
+        memset(r->det_acc + r->det_zr[2 * z], 0, r->det_zr[2 * z + 1] * sizeof *r->det_acc);
     if (!rc)
         fix_run(r, K, 1);
     if (!rc)

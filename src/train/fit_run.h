@@ -71,6 +71,18 @@ typedef struct fit_run {
     double *det_stab;        /* NULL, or batch statistics' slots (exec.h
                                 nn_det_global): (det_ktot + 1) x the most
                                 doubles a layer's partial sums take */
+    /* Dense kernels summed by the fused kernel (detsum_dense.c): per layer
+     * its slot or -1; per slot the step's dz rows and, per local chunk, the
+     * bound of its kernel gradient's exponent; the step's input and rows;
+     * the ranges det_zero clears (det_nz pairs of offset and length). */
+    int *det_slot;           /* (nlayers) */
+    int det_nkeep;
+    float **det_dz;          /* (det_nkeep) (chunk rows, units) each */
+    int *det_bexp;           /* (det_kmax, det_nkeep) */
+    const float *det_x;
+    size_t det_rows;
+    size_t *det_zr;          /* (det_nz, 2) */
+    int det_nz;
 } fit_run;
 
 /* What a step hands back to its epoch. */
@@ -98,6 +110,10 @@ void fit_det_close(fit_run *r);
 int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e);
 /* Local chunk k's gradient g is complete (on its thread): its exponents. */
 void fit_det_chunk_done(fit_run *r, int k, const float *g);
+/* nn_ctx's det_keep and det_zero, arg the fit_run. */
+int fit_det_keep(void *arg, const nn_layer *l, const float *x, const float *dz, int row0,
+                 int n);
+void fit_det_zero(void *arg, int k, float *g);
 
 /* Queues this rank's slice of global batch s for the reader thread. */
 void fit_request_step(fit_run *r, long s, int epoch);

@@ -81,7 +81,8 @@ static int next_batch(fit_run *r, int epoch, long s, const nn_prefetch_slot **ba
 
 static void zero_grads(fit_run *r)
 {
-    memset(r->m->grads, 0, r->m->nparams * sizeof(float));
+    if (!r->det)   /* fit_det_sync writes every gradient */
+        memset(r->m->grads, 0, r->m->nparams * sizeof(float));
     nn_grad_sync_begin(&r->gs);
     r->gs.step = r->step_id;
 }
@@ -198,11 +199,14 @@ static micro_batch det_forward_backward(fit_run *r, const nn_prefetch_slot *batc
                                         size_t cnt, size_t bg)
 {
     nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch,
-                  .sample_ids = batch->ids};
+                  .sample_ids = batch->ids, .det_keep = fit_det_keep, .det_zero = fit_det_zero,
+                  .det_arg = r};
     stats_ctx(r, &ctx);
     det_loss_arg a = {r, batch, bg};
     nn_det_global g = {(long)r->det_c0, (long)((bg + r->det_c - 1) / r->det_c), (long)bg,
                        r->det_stab};
+    r->det_x = batch->x;
+    r->det_rows = cnt;
     nn_model_det_pass(r->m, batch->x, r->b.dout, (int)cnt, (int)r->det_c, &ctx, det_loss,
                       det_done, &a, r->det_g, &g);
     return (micro_batch){batch->x, cnt};
@@ -305,6 +309,7 @@ int fit_step(fit_run *r, int epoch, long s, fit_step_out *out, nn_error *e)
     if (r->det) {
         r->det_c0 = sr.off / r->det_c;
         r->det_k = failed ? 0 : (sr.cnt + r->det_c - 1) / r->det_c;
+        r->det_rows = 0;   /* det_forward_backward sets them */
         memset(r->det_tab, 0, r->det_ktot * (size_t)r->det_ns * sizeof *r->det_tab);
         if (r->det_k || r->det_stab)
             last = det_forward_backward(r, batch, epoch, r->det_k ? sr.cnt : 0, sr.rows);
