@@ -41,44 +41,51 @@ float nn_bf16_round(float x)
     return nn_bf16_to_f32(nn_bf16_from_f32(x));
 }
 
-static uint32_t a_pair(const float *a, int k, int K);
-
 size_t nn_gemm_bf16_work_bytes(int M, int K, int N)
 {
     size_t Np = ((size_t)N + 31) / 32 * 32, Kp = ((size_t)K + 1) / 2;
     return Kp * (Np + (size_t)M) * sizeof(uint32_t);
 }
 
-/* Ap[m][p] = A's pair (2p, 2p+1) of row m as one word (zero past K). */
-static void pack_a(int M, int K, const float *A, int lda, uint32_t *Ap)
+/* The pair (x0, x1) as one word: x0 in the low half, as VDPBF16PS reads it. */
+static uint32_t pair(float x0, float x1)
+{
+    return nn_bf16_from_f32(x0) | (uint32_t)nn_bf16_from_f32(x1) << 16;
+}
+
+/* Ap[m][p] = op(A)'s pair (2p, 2p+1) of row m as one word (zero past K);
+ * op(A) = A (M x K) or, when ta, A^T with A stored (K x M). */
+static void pack_a(int ta, int M, int K, const float *A, int lda, uint32_t *Ap)
 {
     int Kp = (K + 1) / 2;
     for (int m = 0; m < M; m++)
-        for (int p = 0; p < Kp; p++)
-            Ap[(size_t)m * Kp + p] = a_pair(A + (size_t)m * lda, 2 * p, K);
+        for (int p = 0; p < Kp; p++) {
+            int k = 2 * p;
+            float x0 = ta ? A[(size_t)k * lda + m] : A[(size_t)m * lda + k];
+            float x1 = k + 1 >= K ? 0.0f : ta ? A[(size_t)(k + 1) * lda + m]
+                                              : A[(size_t)m * lda + k + 1];
+            Ap[(size_t)m * Kp + p] = pair(x0, x1);
+        }
 }
 
-/* Bp[p][n] = (B[2p][n], B[2p+1][n]) as one 32-bit word (the odd row past K
- * is zero, as are the columns past N up to Np). */
-static void pack_b(int N, int K, const float *B, int ldb, size_t Np, uint32_t *Bp)
+/* Bp[p][n] = (op(B)[2p][n], op(B)[2p+1][n]) as one word (the odd row past K
+ * is zero, as are the columns past N up to Np); op(B) = B (K x N) or, when
+ * tb, B^T with B stored (N x K). */
+static void pack_b(int tb, int N, int K, const float *B, int ldb, size_t Np, uint32_t *Bp)
 {
     int Kp = (K + 1) / 2;
     for (int p = 0; p < Kp; p++) {
-        const float *b0 = B + (size_t)(2 * p) * ldb, *b1 = 2 * p + 1 < K ? b0 + ldb : NULL;
+        int k = 2 * p;
         uint32_t *row = Bp + (size_t)p * Np;
-        for (int n = 0; n < N; n++)
-            row[n] = nn_bf16_from_f32(b0[n]) |
-                     (uint32_t)(b1 ? nn_bf16_from_f32(b1[n]) : 0) << 16;
+        for (int n = 0; n < N; n++) {
+            float x0 = tb ? B[(size_t)n * ldb + k] : B[(size_t)k * ldb + n];
+            float x1 = k + 1 >= K ? 0.0f : tb ? B[(size_t)n * ldb + k + 1]
+                                              : B[(size_t)(k + 1) * ldb + n];
+            row[n] = pair(x0, x1);
+        }
         for (size_t n = (size_t)N; n < Np; n++)
             row[n] = 0;
     }
-}
-
-/* A's pair (k, k+1) of row m as one word. */
-static uint32_t a_pair(const float *a, int k, int K)
-{
-    return nn_bf16_from_f32(a[k]) | (uint32_t)(k + 1 < K ? nn_bf16_from_f32(a[k + 1]) : 0)
-                                        << 16;
 }
 
 /* The emulation, in VDPBF16PS's order (Intel's pseudo-code): per pair,
@@ -161,6 +168,90 @@ BF16_TARGET static void gemm_avx512(int M, int N, int K, const uint32_t *Ap,
                         beta, C + (size_t)m0 * ldc, ldc);
 }
 
+/* 16 floats (those of mask k; the others read as 0) rounded as
+ * nn_bf16_from_f32 rounds, each in the low half of its lane. */
+BF16_TARGET static inline __m512i round16(const float *x, __mmask16 k)
+{
+    __m512i u = _mm512_castps_si512(_mm512_maskz_loadu_ps(k, x));
+    __m512i hi = _mm512_srli_epi32(u, 16);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
+                                            _mm512_set1_epi32(0x7f800000));
+    __m512i odd = _mm512_and_si512(hi, _mm512_set1_epi32(1));
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), odd));
+    r = _mm512_srli_epi32(r, 16);
+    return _mm512_mask_or_epi32(r, nan, hi, _mm512_set1_epi32(0x40));
+}
+
+static __mmask16 first(int n)
+{
+    return (__mmask16)(n >= 16 ? 0xffffu : n <= 0 ? 0u : (1u << n) - 1u);
+}
+
+/* pack_a and pack_b, 16 values a step: the same words. */
+BF16_TARGET static void pack_a_avx512(int ta, int M, int K, const float *A, int lda,
+                                      uint32_t *Ap)
+{
+    const int Kp = (K + 1) / 2;
+    if (!ta) {   /* a row's words are its bf16 in order, zero-padded to 2 Kp */
+        for (int m = 0; m < M; m++) {
+            const float *a = A + (size_t)m * lda;
+            uint16_t *d = (uint16_t *)(Ap + (size_t)m * Kp);
+            for (int k0 = 0; k0 < 2 * Kp; k0 += 16)
+                _mm512_mask_cvtepi32_storeu_epi16(d + k0, first(2 * Kp - k0),
+                                                  round16(a + k0, first(K - k0)));
+        }
+        return;
+    }
+    uint32_t w[16];
+    for (int p = 0; p < Kp; p++) {
+        const float *a0 = A + (size_t)(2 * p) * lda, *a1 = a0 + lda;
+        int has1 = 2 * p + 1 < K;
+        for (int m0 = 0; m0 < M; m0 += 16) {
+            __mmask16 k = first(M - m0);
+            __m512i lo = round16(a0 + m0, k);
+            __m512i hi = has1 ? round16(a1 + m0, k) : _mm512_setzero_si512();
+            _mm512_storeu_si512(w, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+            for (int i = 0; i < 16 && m0 + i < M; i++)
+                Ap[(size_t)(m0 + i) * Kp + p] = w[i];
+        }
+    }
+}
+
+BF16_TARGET static void pack_b_avx512(int tb, int N, int K, const float *B, int ldb,
+                                      size_t Np, uint32_t *Bp)
+{
+    const int Kp = (K + 1) / 2;
+    if (!tb) {
+        for (int p = 0; p < Kp; p++) {
+            const float *b0 = B + (size_t)(2 * p) * ldb, *b1 = b0 + ldb;
+            int has1 = 2 * p + 1 < K;
+            uint32_t *row = Bp + (size_t)p * Np;
+            for (int n0 = 0; n0 < (int)Np; n0 += 16) {
+                __mmask16 k = first(N - n0);
+                __m512i lo = round16(b0 + n0, k);
+                __m512i hi = has1 ? round16(b1 + n0, k) : _mm512_setzero_si512();
+                _mm512_storeu_si512(row + n0, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+            }
+        }
+        return;
+    }
+    uint32_t w[16];
+    for (int n = 0; n < N; n++) {   /* row n of B holds column n's pairs in order */
+        const float *b = B + (size_t)n * ldb;
+        for (int k0 = 0; k0 < 2 * Kp; k0 += 32) {
+            _mm512_mask_cvtepi32_storeu_epi16((uint16_t *)w, 0xffffu,
+                                              round16(b + k0, first(K - k0)));
+            _mm512_mask_cvtepi32_storeu_epi16((uint16_t *)w + 16, 0xffffu,
+                                              round16(b + k0 + 16, first(K - k0 - 16)));
+            for (int i = 0; i < 16 && k0 / 2 + i < Kp; i++)
+                Bp[(size_t)(k0 / 2 + i) * Np + n] = w[i];
+        }
+    }
+    for (int p = 0; p < Kp; p++)
+        for (size_t n = (size_t)N; n < Np; n++)
+            Bp[(size_t)p * Np + n] = 0;
+}
+
 static int has_bf16(void)
 {
     __builtin_cpu_init();
@@ -187,29 +278,49 @@ const char *nn_gemm_bf16_isa(void)
     return use_avx512 ? "avx512_bf16" : "emulated";
 }
 
-void nn_gemm_bf16(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-                  float beta, float *C, int ldc, void *work)
+/* op(A) op(B) through the instructions unless emulate or the CPU lacks them. */
+static void run(int emulate, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                const float *B, int ldb, float beta, float *C, int ldc, void *work)
 {
     pthread_once(&once, choose);
+    if (M <= 0 || N <= 0)
+        return;
     size_t Np = ((size_t)N + 31) / 32 * 32;
     uint32_t *Bp = work, *Ap = Bp + ((size_t)K + 1) / 2 * Np;
-    pack_b(N, K, B, ldb, Np, Bp);
-    pack_a(M, K, A, lda, Ap);
 #if NN_BF16_X86
-    if (use_avx512) {
+    if (use_avx512 && !emulate) {
+        pack_b_avx512(tb, N, K, B, ldb, Np, Bp);
+        pack_a_avx512(ta, M, K, A, lda, Ap);
         gemm_avx512(M, N, K, Ap, Bp, Np, beta, C, ldc);
         return;
     }
 #endif
+    pack_b(tb, N, K, B, ldb, Np, Bp);
+    pack_a(ta, M, K, A, lda, Ap);
     gemm_emulated(M, N, K, Ap, Bp, Np, beta, C, ldc);
+}
+
+void nn_gemm_bf16(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                  float beta, float *C, int ldc, void *work)
+{
+    run(0, 0, 0, M, N, K, A, lda, B, ldb, beta, C, ldc, work);
+}
+
+void nn_gemm_bf16_t(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                    const float *B, int ldb, float beta, float *C, int ldc, void *work)
+{
+    run(0, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, work);
 }
 
 void nn_gemm_bf16_emulated(int M, int N, int K, const float *A, int lda, const float *B,
                            int ldb, float beta, float *C, int ldc, void *work)
 {
-    size_t Np = ((size_t)N + 31) / 32 * 32;
-    uint32_t *Bp = work, *Ap = Bp + ((size_t)K + 1) / 2 * Np;
-    pack_b(N, K, B, ldb, Np, Bp);
-    pack_a(M, K, A, lda, Ap);
-    gemm_emulated(M, N, K, Ap, Bp, Np, beta, C, ldc);
+    run(1, 0, 0, M, N, K, A, lda, B, ldb, beta, C, ldc, work);
+}
+
+void nn_gemm_bf16_emulated_t(int ta, int tb, int M, int N, int K, const float *A, int lda,
+                             const float *B, int ldb, float beta, float *C, int ldc,
+                             void *work)
+{
+    run(1, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc, work);
 }
