@@ -14,7 +14,8 @@ them to bfloat16 with torch (round to nearest even) and computes in float64:
 which is what the layer's products compute, up to their fp32 sums. dy is
 stored already rounded to bf16, so dz = dy act'(z) is too (relu' is 0 or 1)
 and the layer's rounding of dz changes nothing. ReLU inputs keep 1e-2 away
-from the kink.
+from the kink. Every Conv2D has 8 channels in or more (fewer keep fp32
+products: src/layers/conv2d.c).
 """
 import os
 import sys
@@ -130,11 +131,11 @@ def main():
     with fixture(OUT, "scripts/gen_fixtures_bf16.py", torch.__version__) as h5:
         dense_case(h5, "dense_linear", "Dense(24)", 5, 40, 24, "linear")
         dense_case(h5, "dense_relu", 'Dense(33, activation="relu")', 9, 70, 33, "relu")
-        conv_case(h5, "conv_valid_relu", 'Conv2D(8, (3, 3), activation="relu")', 2, (7, 6, 3),
+        conv_case(h5, "conv_valid_relu", 'Conv2D(8, (3, 3), activation="relu")', 2, (7, 6, 8),
                   8, (3, 3), (1, 1), "valid", "relu")
         conv_case(h5, "conv_same_s2", 'Conv2D(12, (3, 3), strides=2, padding="same")', 3,
-                  (9, 8, 5), 12, (3, 3), (2, 2), "same", "linear")
-        conv_case(h5, "conv_1x1", "Conv2D(6, (1, 1))", 2, (4, 5, 7), 6, (1, 1), (1, 1),
+                  (9, 8, 10), 12, (3, 3), (2, 2), "same", "linear")
+        conv_case(h5, "conv_1x1", "Conv2D(6, (1, 1))", 2, (4, 5, 11), 6, (1, 1), (1, 1),
                   "valid", "linear")
         conv_case(h5, "conv_5x5", 'Conv2D(16, (5, 5), padding="same")', 2,
                   (8, 8, 9), 16, (5, 5), (1, 1), "same", "linear")

@@ -122,7 +122,8 @@ static void check(int ta, int tb, int M, int N, int K, int pad, float beta, uint
 static void test_gemm(void)
 {
     static const int sizes[][3] = {{1, 1, 1},   {8, 32, 64},  {9, 33, 65},  {3, 7, 5},
-                                   {17, 50, 31}, {64, 64, 576}, {5, 100, 2}, {13, 16, 300}};
+                                   {17, 50, 31}, {64, 64, 576}, {5, 100, 2}, {13, 16, 300},
+                                   {130, 40, 1100}, {250, 70, 1025}};   /* 2-3 blocks each way */
     for (int i = 0; i < (int)(sizeof sizes / sizeof sizes[0]); i++) {
         check(0, 0, sizes[i][0], sizes[i][1], sizes[i][2], 0, 0.0f, 10 + (uint64_t)i);
         check(0, 0, sizes[i][0], sizes[i][1], sizes[i][2], 3, 1.0f, 20 + (uint64_t)i);

@@ -126,12 +126,12 @@ static const struct {
     {"Dense(37, activation=\"relu\")", 0, 0, 50, 9, 0},
     {"Dense(130)", 0, 0, 300, 33, 0},
     {"Dense(10, activation=\"softmax\")", 0, 0, 64, 5, 1},
-    {"Conv2D(8, (3, 3), activation=\"relu\")", 8, 9, 3, 2, 0},
-    {"Conv2D(12, (3, 3), strides=2, padding=\"same\")", 9, 8, 5, 3, 0},
-    {"Conv2D(6, (1, 1))", 4, 5, 7, 2, 0},
+    {"Conv2D(8, (3, 3), activation=\"relu\")", 8, 9, 8, 2, 0},
+    {"Conv2D(12, (3, 3), strides=2, padding=\"same\")", 9, 8, 10, 3, 0},
+    {"Conv2D(6, (1, 1))", 4, 5, 11, 2, 0},
     {"Conv2D(16, (5, 5), padding=\"same\", activation=\"tanh\")", 8, 8, 9, 2, 1},
     {"Conv2D(64, (3, 3), padding=\"same\", activation=\"relu\")", 12, 12, 32, 4, 0},
-    {"Conv2D(5, (2, 3), strides=(1, 2))", 7, 9, 4, 3, 0},
+    {"Conv2D(5, (2, 3), strides=(1, 2))", 7, 9, 12, 3, 0},
 };
 
 static void test_against_fp32(void)
@@ -150,6 +150,25 @@ static void test_against_fp32(void)
         }
     }
     printf("\n");
+}
+
+/* A Conv2D on fewer than 8 channels keeps fp32 products (conv2d.c): the
+ * same bits as without the policy. */
+static void test_few_channels_fp32(void)
+{
+    tu_lay a, f;
+    lay_open(&a, "Conv2D(8, (3, 3))", nn_shape3(9, 9, 3), 2, 1);
+    lay_open(&f, "Conv2D(8, (3, 3))", nn_shape3(9, 9, 3), 2, 0);
+    CU_ASSERT_EQUAL(a.l.bf16, 0);
+    tu_fill_uniform(a.x, a.nin, 7, -1, 1);
+    tu_fill_uniform(a.p, a.np, 8, -0.5f, 0.5f);
+    memcpy(f.x, a.x, a.nin * sizeof *a.x);
+    memcpy(f.p, a.p, a.np * sizeof *a.p);
+    tu_lay_forward(&a);
+    tu_lay_forward(&f);
+    CU_ASSERT_EQUAL(memcmp(a.y, f.y, a.nout * sizeof *a.y), 0);
+    tu_lay_close(&a);
+    tu_lay_close(&f);
 }
 
 /* ---- PyTorch fixtures -------------------------------------------------- */
@@ -287,6 +306,7 @@ int main(void)
     static const tu_test tests[] = {
         {"bf16 Dense and Conv2D against fp32 on rounded values", test_against_fp32},
         {"bf16 Dense and Conv2D against PyTorch", test_torch_fixtures},
+        {"Conv2D on 1-7 channels keeps fp32", test_few_channels_fp32},
         {"set_global_policy in a spec", test_policy},
         {NULL, NULL},
     };

@@ -41,10 +41,16 @@ float nn_bf16_round(float x)
     return nn_bf16_to_f32(nn_bf16_from_f32(x));
 }
 
+/* Blocks of the product: KBP pairs of k (a 32-column stripe of packed B is
+ * 32 KiB, L1) by MB rows of A (packed, about 100 KiB: L2). Outputs sum
+ * their products block after block in increasing k, in fp32. */
+enum { KBP = 256, MB = 112 };
+
 size_t nn_gemm_bf16_work_bytes(int M, int K, int N)
 {
     size_t Np = ((size_t)N + 31) / 32 * 32, Kp = ((size_t)K + 1) / 2;
-    return Kp * (Np + (size_t)M) * sizeof(uint32_t);
+    size_t kb = Kp < KBP ? Kp : KBP, mb = M < MB ? (size_t)M : MB;
+    return kb * (Np + mb) * sizeof(uint32_t);
 }
 
 /* The pair (x0, x1) as one word: x0 in the low half, as VDPBF16PS reads it. */
@@ -187,6 +193,33 @@ static __mmask16 first(int n)
     return (__mmask16)(n >= 16 ? 0xffffu : n <= 0 ? 0u : (1u << n) - 1u);
 }
 
+/* r[i][j] := r[j][i] (16 x 16 words): pairs of rows, then of pairs, then
+ * 4 x 4 blocks of 128-bit lanes. */
+BF16_TARGET static inline void transpose16(__m512i r[16])
+{
+    __m512i t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int j = 0; j < 16; j += 4) {   /* u[j + q]: column 4L + q of rows j..j+3 in lane L */
+        u[j] = _mm512_unpacklo_epi64(t[j], t[j + 2]);
+        u[j + 1] = _mm512_unpackhi_epi64(t[j], t[j + 2]);
+        u[j + 2] = _mm512_unpacklo_epi64(t[j + 1], t[j + 3]);
+        u[j + 3] = _mm512_unpackhi_epi64(t[j + 1], t[j + 3]);
+    }
+    for (int q = 0; q < 4; q++) {
+        __m512i v0 = _mm512_shuffle_i32x4(u[q], u[4 + q], 0x44);
+        __m512i v1 = _mm512_shuffle_i32x4(u[q], u[4 + q], 0xee);
+        __m512i v2 = _mm512_shuffle_i32x4(u[8 + q], u[12 + q], 0x44);
+        __m512i v3 = _mm512_shuffle_i32x4(u[8 + q], u[12 + q], 0xee);
+        r[q] = _mm512_shuffle_i32x4(v0, v2, 0x88);
+        r[4 + q] = _mm512_shuffle_i32x4(v0, v2, 0xdd);
+        r[8 + q] = _mm512_shuffle_i32x4(v1, v3, 0x88);
+        r[12 + q] = _mm512_shuffle_i32x4(v1, v3, 0xdd);
+    }
+}
+
 /* pack_a and pack_b, 16 values a step: the same words. */
 BF16_TARGET static void pack_a_avx512(int ta, int M, int K, const float *A, int lda,
                                       uint32_t *Ap)
@@ -202,17 +235,23 @@ BF16_TARGET static void pack_a_avx512(int ta, int M, int K, const float *A, int 
         }
         return;
     }
-    uint32_t w[16];
-    for (int p = 0; p < Kp; p++) {
-        const float *a0 = A + (size_t)(2 * p) * lda, *a1 = a0 + lda;
-        int has1 = 2 * p + 1 < K;
-        for (int m0 = 0; m0 < M; m0 += 16) {
-            __mmask16 k = first(M - m0);
-            __m512i lo = round16(a0 + m0, k);
-            __m512i hi = has1 ? round16(a1 + m0, k) : _mm512_setzero_si512();
-            _mm512_storeu_si512(w, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    /* 16 rows x 16 pairs at a time: one vector per pair across the rows,
+     * then transposed */
+    for (int m0 = 0; m0 < M; m0 += 16) {
+        __mmask16 km = first(M - m0);
+        for (int p0 = 0; p0 < Kp; p0 += 16) {
+            __m512i r[16];
+            for (int j = 0; j < 16; j++) {
+                int k = 2 * (p0 + j);
+                const float *a0 = A + (size_t)k * lda + m0;
+                __m512i lo = k < K ? round16(a0, km) : _mm512_setzero_si512();
+                __m512i hi = k + 1 < K ? round16(a0 + lda, km) : _mm512_setzero_si512();
+                r[j] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+            }
+            transpose16(r);
+            __mmask16 kp = first(Kp - p0);
             for (int i = 0; i < 16 && m0 + i < M; i++)
-                Ap[(size_t)(m0 + i) * Kp + p] = w[i];
+                _mm512_mask_storeu_epi32(Ap + (size_t)(m0 + i) * Kp + p0, kp, r[i]);
         }
     }
 }
@@ -235,21 +274,26 @@ BF16_TARGET static void pack_b_avx512(int tb, int N, int K, const float *B, int 
         }
         return;
     }
-    uint32_t w[16];
-    for (int n = 0; n < N; n++) {   /* row n of B holds column n's pairs in order */
-        const float *b = B + (size_t)n * ldb;
-        for (int k0 = 0; k0 < 2 * Kp; k0 += 32) {
-            _mm512_mask_cvtepi32_storeu_epi16((uint16_t *)w, 0xffffu,
-                                              round16(b + k0, first(K - k0)));
-            _mm512_mask_cvtepi32_storeu_epi16((uint16_t *)w + 16, 0xffffu,
-                                              round16(b + k0 + 16, first(K - k0 - 16)));
-            for (int i = 0; i < 16 && k0 / 2 + i < Kp; i++)
-                Bp[(size_t)(k0 / 2 + i) * Np + n] = w[i];
+    /* row n of B holds column n's pairs in order: 16 rows x 16 pairs at a
+     * time, transposed */
+    for (int n0 = 0; n0 < (int)Np; n0 += 16)
+        for (int p0 = 0; p0 < Kp; p0 += 16) {
+            __m512i r[16];
+            for (int i = 0; i < 16; i++) {
+                if (n0 + i >= N) {
+                    r[i] = _mm512_setzero_si512();
+                    continue;
+                }
+                const float *b = B + (size_t)(n0 + i) * ldb + 2 * p0;
+                int left = K - 2 * p0;
+                __m256i lo = _mm512_cvtepi32_epi16(round16(b, first(left)));
+                __m256i hi = _mm512_cvtepi32_epi16(round16(b + 16, first(left - 16)));
+                r[i] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+            }
+            transpose16(r);
+            for (int j = 0; j < 16 && p0 + j < Kp; j++)
+                _mm512_storeu_si512(Bp + (size_t)(p0 + j) * Np + n0, r[j]);
         }
-    }
-    for (int p = 0; p < Kp; p++)
-        for (size_t n = (size_t)N; n < Np; n++)
-            Bp[(size_t)p * Np + n] = 0;
 }
 
 static int has_bf16(void)
@@ -278,7 +322,9 @@ const char *nn_gemm_bf16_isa(void)
     return use_avx512 ? "avx512_bf16" : "emulated";
 }
 
-/* op(A) op(B) through the instructions unless emulate or the CPU lacks them. */
+/* op(A) op(B) through the instructions unless emulate or the CPU lacks them:
+ * blocks of 2 KBP k (all of B's columns packed), then of MB rows (A
+ * packed), each block's sums added to C (beta for the first). */
 static void run(int emulate, int ta, int tb, int M, int N, int K, const float *A, int lda,
                 const float *B, int ldb, float beta, float *C, int ldc, void *work)
 {
@@ -286,18 +332,33 @@ static void run(int emulate, int ta, int tb, int M, int N, int K, const float *A
     if (M <= 0 || N <= 0)
         return;
     size_t Np = ((size_t)N + 31) / 32 * 32;
-    uint32_t *Bp = work, *Ap = Bp + ((size_t)K + 1) / 2 * Np;
+    int fast = NN_BF16_X86 && use_avx512 && !emulate;
+    for (int k0 = 0; k0 == 0 || k0 < K; k0 += 2 * KBP) {
+        int kb = K - k0 < 2 * KBP ? K - k0 : 2 * KBP;
+        float bk = k0 ? 1.0f : beta;
+        uint32_t *Bp = work, *Ap = Bp + ((size_t)kb + 1) / 2 * Np;
+        const float *Bk = tb ? B + k0 : B + (size_t)k0 * ldb;
 #if NN_BF16_X86
-    if (use_avx512 && !emulate) {
-        pack_b_avx512(tb, N, K, B, ldb, Np, Bp);
-        pack_a_avx512(ta, M, K, A, lda, Ap);
-        gemm_avx512(M, N, K, Ap, Bp, Np, beta, C, ldc);
-        return;
-    }
+        if (fast)
+            pack_b_avx512(tb, N, kb, Bk, ldb, Np, Bp);
 #endif
-    pack_b(tb, N, K, B, ldb, Np, Bp);
-    pack_a(ta, M, K, A, lda, Ap);
-    gemm_emulated(M, N, K, Ap, Bp, Np, beta, C, ldc);
+        if (!fast)
+            pack_b(tb, N, kb, Bk, ldb, Np, Bp);
+        for (int m0 = 0; m0 < M; m0 += MB) {
+            int mb = M - m0 < MB ? M - m0 : MB;
+            const float *Ak = ta ? A + (size_t)k0 * lda + m0 : A + (size_t)m0 * lda + k0;
+            float *Cm = C + (size_t)m0 * ldc;
+#if NN_BF16_X86
+            if (fast) {
+                pack_a_avx512(ta, mb, kb, Ak, lda, Ap);
+                gemm_avx512(mb, N, kb, Ap, Bp, Np, bk, Cm, ldc);
+                continue;
+            }
+#endif
+            pack_a(ta, mb, kb, Ak, lda, Ap);
+            gemm_emulated(mb, N, kb, Ap, Bp, Np, bk, Cm, ldc);
+        }
+    }
 }
 
 void nn_gemm_bf16(int M, int N, int K, const float *A, int lda, const float *B, int ldb,

@@ -27,8 +27,9 @@ size_t nn_gemm_bf16_work_bytes(int M, int K, int N);
 
 /* C (M x N, ldc) = beta * C + bf16(A) (M x K, lda) bf16(B) (K x N, ldb),
  * row-major, beta 0 or 1. Each output sums its products in pairs of k
- * (k, k+1) in increasing k, in fp32: results agree with an fp32 sum of the
- * same bf16 products to within the rounding of that order. */
+ * (k, k+1) in increasing k, in fp32, in blocks of 512 k whose sums are added
+ * to C in turn: results agree with an fp32 sum of the same bf16 products to
+ * within the rounding of that order. */
 void nn_gemm_bf16(int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                   float beta, float *C, int ldc, void *work);
 

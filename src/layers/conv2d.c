@@ -34,6 +34,9 @@ static int conv_create(nn_layer *l, nn_args *a, nn_error *e)
  * kernel transform (16 or 36 C F floats) to a few per cent. */
 enum { WINO_ROWWISE_PIXELS = 320 };
 
+/* Input channels from which Conv2D takes the mixed_bfloat16 policy. */
+enum { BF16_MIN_C = 8 };
+
 /* The Winograd tile (2 or 4) a 3x3 stride-1 layer g with F filters takes, or
  * 0 for the direct kernels. auto: F(4x4, 3x3) where it was measured faster
  * than the direct kernels one product at a time (AMD Zen 4, AVX-512, one
@@ -90,7 +93,14 @@ static int conv_configure(nn_layer *l, nn_error *e)
     c->wino = c->dconv && nn_wconv_usable(g, c->F) ? winograd_tile(g, c->F) : 0;
     if (c->wino)   /* a call transforms the kernel: worth it over a few rows only on big images */
         l->rowwise = P >= WINO_ROWWISE_PIXELS;
-    if (l->bf16)   /* the fp32 kernels are not used: the columns and bf16 products */
+    /* mixed_bfloat16 from BF16_MIN_C channels in: below, a product of K =
+     * KH*KW*C < 72 leaves the bf16 tiles idle (a first layer on 1 or 3
+     * channels ran 3-6x slower than the direct kernels), so it keeps fp32
+     * products, which are only more exact. Else the columns and bf16
+     * products replace the fp32 kernels. */
+    if (l->bf16 && g->C < BF16_MIN_C)
+        l->bf16 = 0;
+    if (l->bf16)
         c->dconv = c->dfwd = c->wino = l->rowwise = 0;
     l->out = nn_shape3(g->OH, g->OW, c->F);
     l->param_len = nn_conv_geom_k(g) * c->F + (c->use_bias ? (size_t)c->F : 0);
@@ -113,7 +123,7 @@ static int conv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e
         *work_bytes = w > *work_bytes ? w : *work_bytes;
     }
     if (l->bf16)
-        *work_bytes = nn_conv_bf16_work_bytes(c);
+        *work_bytes = nn_conv_bf16_plan(c);
     return nn_layer_plan_z(l, batch_max, e);
 }
 

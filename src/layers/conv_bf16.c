@@ -18,6 +18,22 @@ static size_t cols_bytes(const nn_conv *c)
     return (n + 63) & ~(size_t)63;
 }
 
+/* A chunk's columns stay in L2 between im2col and their packing: the
+ * whole batch's (the fp32 path's chunk) streamed through memory ran the
+ * products at half the rate. */
+#ifndef BF16_COLS_CAP
+#define BF16_COLS_CAP (256u << 10)
+#endif
+
+size_t nn_conv_bf16_plan(nn_conv *c)
+{
+    size_t per = (size_t)c->g.OH * c->g.OW * nn_conv_geom_k(&c->g) * sizeof(float);
+    size_t n = BF16_COLS_CAP / per;
+    if (!c->direct && (size_t)c->chunk > n)
+        c->chunk = n > 1 ? (int)n : 1;
+    return nn_conv_bf16_work_bytes(c);
+}
+
 size_t nn_conv_bf16_work_bytes(const nn_conv *c)
 {
     int M = c->chunk * c->g.OH * c->g.OW, K = (int)nn_conv_geom_k(&c->g), F = c->F;

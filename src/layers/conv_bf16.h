@@ -8,6 +8,10 @@
 
 #include "layers/conv_common.h"
 
+/* plan(), after nn_conv_plan_chunks: fewer images per chunk where their
+ * columns would leave the cache; returns nn_conv_bf16_work_bytes. */
+size_t nn_conv_bf16_plan(nn_conv *c);
+
 /* Workspace for c's chunk (after nn_conv_plan_chunks): the columns, then the
  * packed operands of the largest of the three products. */
 size_t nn_conv_bf16_work_bytes(const nn_conv *c);
