@@ -123,7 +123,7 @@ static int conv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e
         *work_bytes = w > *work_bytes ? w : *work_bytes;
     }
     if (l->bf16)
-        *work_bytes = nn_conv_bf16_plan(c);
+        *work_bytes = nn_conv_bf16_work_bytes(c);
     return nn_layer_plan_z(l, batch_max, e);
 }
 
