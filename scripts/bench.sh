@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh [--build DIR] [--steps S] [--models LIST] [--threads-list "1 2"]
 #                    [--repeat R] [--out FILE] [--readme FILE] [--logdir DIR]
-#                    [--deterministic] [--winograd ALGO]
+#                    [--deterministic] [--winograd ALGO] [--bf16 on|off]
 #
 # For each thread count T of --threads-list (default "1 2"): measures the sgemm peak
 # of the machine at T threads (scripts/sgemm_peak.c, compiled into DIR with cc and
@@ -19,6 +19,12 @@
 # Models with Conv2D layers also run nntrain with --conv-algo ALGO (--winograd; default
 # auto: Winograd F(4x4,3x3) where it was measured faster; none skips it) right after
 # each direct run.
+# --bf16 on (the default where /proc/cpuinfo has avx512_bf16; off elsewhere, where it
+# would measure the emulation) also runs nntrain with --precision bf16 (mixed_bfloat16)
+# right after, and PyTorch with --autocast bf16 (torch.autocast on the CPU, the
+# memory format that won the fp32 run), adding four columns: bf16 img/s, bf16 / fp32
+# (nntrain's direct fp32 run of the row), its effective GFLOP/s (the fp32 FLOP count
+# over its time) and PyTorch's bf16 autocast img/s; and a geometric mean of bf16 / fp32.
 # It prints a Markdown table:
 #   model | batch | threads | nntrain img/s | PyTorch img/s | ratio | GFLOP/s |
 #   sgemm peak GFLOP/s | % of sgemm peak | Winograd img/s | Winograd / direct |
@@ -62,6 +68,7 @@ readme=
 logdir=
 det=
 walgo=auto
+bf16=auto
 usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p;}' "$0" >&2; }
 need() { [ $# -ge 2 ] || { echo "bench.sh: option $1 needs a value" >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -75,6 +82,7 @@ while [ $# -gt 0 ]; do
         --readme) need "$@"; readme=$2; shift 2 ;;
         --logdir) need "$@"; logdir=$2; shift 2 ;;
         --winograd) need "$@"; walgo=$2; shift 2 ;;
+        --bf16) need "$@"; bf16=$2; shift 2 ;;
         --coretype) need "$@"; coretype=$2; shift 2 ;;
         --deterministic) det=--deterministic; shift ;;
         --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
@@ -83,6 +91,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 case "$walgo" in none|auto|winograd|winograd4) ;; *) echo "bench.sh: --winograd takes auto, winograd, winograd4 or none" >&2; exit 2 ;; esac
+case "$bf16" in on|off) ;; auto) bf16=off; grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && bf16=on ;;
+    *) echo "bench.sh: --bf16 takes on or off" >&2; exit 2 ;; esac
 case "$repeat" in ''|0|*[!0-9]*) echo "bench.sh: --repeat must be a positive integer" >&2; exit 2 ;; esac
 case "$steps" in ''|*[!0-9]*) [ -z "$steps" ] || { echo "bench.sh: --steps must be a positive integer" >&2; exit 2; } ;; esac
 for t in $threads_list; do
@@ -159,6 +169,9 @@ load0=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
 if [ -n "$det" ]; then
     sed -i '1s/$/ deterministic img\/s | deterministic slowdown |/; 2s/$/---:|---:|/' "$table"
 fi
+if [ "$bf16" = on ]; then
+    sed -i '1s/$/ bf16 img\/s | bf16 \/ fp32 | bf16 effective GFLOP\/s | PyTorch bf16 autocast img\/s |/; 2s/$/---:|---:|---:|---:|/' "$table"
+fi
 geo=""
 peaks=""
 warn=""
@@ -190,6 +203,8 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
     nratio=0
     wlogsum=0
     nwratio=0
+    blogsum=0
+    nbratio=0
     for entry in $models; do
         IFS=: read -r model batch msteps <<<"$entry"
         spec=$root/jobs/models/$model.nn
@@ -220,6 +235,9 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
             # the same with Winograd right after: the two see the same machine
             [ "$wino" = 1 ] && { OPENBLAS_NUM_THREADS=1 "$nn" bench "$spec" "${bopt[@]}" --threads "$t" \
                 --steps "$s" --warmup "$w" --conv-algo "$walgo" >"$logdir/$tag.wino.$r.log" 2>&1 || failed=1; }
+            # and mixed_bfloat16
+            [ "$bf16" = on ] && { OPENBLAS_NUM_THREADS=1 "$nn" bench "$spec" "${bopt[@]}" --threads "$t" \
+                --steps "$s" --warmup "$w" --precision bf16 >"$logdir/$tag.bf16.$r.log" 2>&1 || failed=1; }
             # PyTorch at its best: both layouts for convolutions, and above one
             # thread both OpenMP wait policies (its workers spin against
             # OpenBLAS's threads); the fastest run counts
@@ -234,6 +252,19 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
         done
         best "$logdir/$tag.nntrain" >"$logdir/$tag.nntrain.log"
         best "$logdir/$tag.torch" >"$logdir/$tag.torch.log"
+        if [ "$bf16" = on ]; then   # PyTorch's autocast in the layout and wait policy that won
+            tfmt=$(field memory_format "$logdir/$tag.torch.log")
+            twait=$(field omp_wait "$logdir/$tag.torch.log")
+            [ "$twait" = default ] && twait=
+            for ((r = 1; r <= repeat; r++)); do
+                env ${twait:+OMP_WAIT_POLICY=$twait} "$PYTHON" "$root/scripts/torch_bench.py" \
+                    --model "$model" "${tb[@]}" --threads "$t" --steps "$s" --warmup "$w" \
+                    --memory-format "${tfmt:-contiguous}" --autocast bf16 \
+                    >"$logdir/$tag.torchbf16.$r.log" 2>&1 || failed=1
+            done
+            best "$logdir/$tag.bf16" >"$logdir/$tag.bf16.log"
+            best "$logdir/$tag.torchbf16" >"$logdir/$tag.torchbf16.log"
+        fi
         wi= wgf=
         if [ "$wino" = 1 ]; then
             best "$logdir/$tag.wino" >"$logdir/$tag.wino.log"
@@ -267,6 +298,19 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
             ds=$(dfield slowdown_pct "$logdir/$tag.nntrain.log")
             row="$row ${di:-fail} | $([ -n "$ds" ] && echo "$ds%" || echo -) |"
         fi
+        if [ "$bf16" = on ]; then
+            bi=$(field img_s "$logdir/$tag.bf16.log")
+            bgf=$(field gflops "$logdir/$tag.bf16.log")
+            tbi=$(field img_s "$logdir/$tag.torchbf16.log")
+            row="$row $(awk -v bi="$bi" -v ni="$ni" -v bgf="$bgf" -v tbi="$tbi" 'BEGIN {
+                printf "%s | %s | %s | %s |", (bi == "" ? "fail" : sprintf("%.0f", bi)),
+                    ((bi != "" && ni != "" && ni > 0) ? sprintf("%.2f", bi / ni) : "-"),
+                    (bgf == "" ? "-" : sprintf("%.1f", bgf)), (tbi == "" ? "fail" : sprintf("%.0f", tbi)) }')"
+            if [ -n "$bi" ] && [ -n "$ni" ]; then
+                blogsum=$(awk -v a="$blogsum" -v n="$bi" -v d="$ni" 'BEGIN { printf "%.9f", a + log(n / d) }')
+                nbratio=$((nbratio + 1))
+            fi
+        fi
         echo "$row" >>"$table"
         echo "$row" >&2
         if [ -n "$ni" ] && [ -n "$ti" ]; then
@@ -281,6 +325,11 @@ Warning: sgemm at $t threads reached only $(awk -v p="$peak" -v p1="$peak1" 'BEG
     if [ "$nratio" -gt 0 ]; then
         geo="$geo$(awk -v s="$logsum" -v n="$nratio" -v t="$t" 'BEGIN {
             printf "Geometric mean of nntrain/PyTorch at %s thread(s): %.2f (%d models)", t, exp(s / n), n }')
+"
+    fi
+    if [ "$nbratio" -gt 0 ]; then
+        geo="$geo$(awk -v s="$blogsum" -v n="$nbratio" -v t="$t" 'BEGIN {
+            printf "Geometric mean of mixed_bfloat16 / fp32 at %s thread(s): %.2f (%d models)", t, exp(s / n), n }')
 "
     fi
     if [ "$nwratio" -gt 0 ]; then

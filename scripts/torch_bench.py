@@ -23,6 +23,10 @@ Warm-up steps, then timed steps (forward, loss, backward, optimizer step);
 prints one machine-readable line
     TORCH model=<m> threads=<t> batch=<b> img_s=<x> ms_step=<y> rss_mb=<z> steps=<s>
           blas_threads=<n> omp_wait=<OMP_WAIT_POLICY or default> memory_format=<f>
+          autocast=<none or bf16>
+--autocast bf16 runs forward and loss under torch.autocast("cpu", dtype=torch.bfloat16),
+PyTorch's own mixed precision on a CPU (its bf16 products go to oneDNN where it has
+them), the twin of nntrain's --precision bf16.
 rss_mb is the peak RSS of this process (the interpreter and torch included).
 Debian's torch does its Linear products in OpenBLAS, whose own thread pool ignores
 torch.set_num_threads: it is set to --threads too (blas_threads in the line), or a
@@ -117,6 +121,8 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--memory-format", choices=("contiguous", "channels_last"),
                     default="contiguous", help="layout of images and conv weights")
+    ap.add_argument("--autocast", choices=("none", "bf16"), default="none",
+                    help="bf16: torch.autocast on the CPU (mixed precision)")
     a = ap.parse_args()
     name = ALIASES.get(a.model, a.model)
     if name not in MODELS:
@@ -163,7 +169,8 @@ def main():
         xb = x.index_select(0, idx)
         yb = y.index_select(0, idx)
         opt.zero_grad(set_to_none=False)
-        loss = loss_fn(model(xb), yb)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.autocast == "bf16"):
+            loss = loss_fn(model(xb), yb)
         if resnet:
             loss = loss + model.reg_penalty()
         loss.backward()
@@ -180,9 +187,10 @@ def main():
         sys.exit("torch_bench: loss is not finite")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print("TORCH model=%s threads=%d batch=%d img_s=%.2f ms_step=%.3f rss_mb=%.1f steps=%d "
-          "blas_threads=%d omp_wait=%s memory_format=%s"
+          "blas_threads=%d omp_wait=%s memory_format=%s autocast=%s"
           % (name, a.threads, B, B * a.steps / wall, 1e3 * wall / a.steps, rss_mb, a.steps,
-             blas_threads, os.environ.get("OMP_WAIT_POLICY") or "default", a.memory_format))
+             blas_threads, os.environ.get("OMP_WAIT_POLICY") or "default", a.memory_format,
+             a.autocast))
 
 
 if __name__ == "__main__":

@@ -915,6 +915,27 @@ Dense(1)
 compile(loss="mse")'
 bad_case bn_unsync.nn "--deterministic with BatchNormalization(synchronized=False)" o_dbn1 -- train bn_unsync.nn $D --deterministic --out o_dbn1
 
+# ---- bf16 mixed precision (issue 21: set_global_policy, --precision) ----
+spec bf_f16.nn 'mixed_precision.set_global_policy("mixed_float16")
+Dense(1, input_shape=(1,))
+compile(loss="mse")'
+spec bf_name.nn 'set_global_policy("bfloat16")
+Dense(1, input_shape=(1,))
+compile(loss="mse")'
+spec bf_num.nn 'set_global_policy(16)
+Dense(1, input_shape=(1,))
+compile(loss="mse")'
+spec bf_late.nn 'Dense(1, input_shape=(1,))
+mixed_precision.set_global_policy("mixed_bfloat16")
+compile(loss="mse")'
+bad_case bf_f16.nn "set_global_policy(\"mixed_float16\"): fp16 is for GPUs" - -- summary bf_f16.nn
+bad_case bf_name.nn "an unknown policy name" o_bf1 -- train bf_name.nn $D --out o_bf1
+bad_case bf_num.nn "a number as the policy" - -- summary bf_num.nn
+bad_case bf_late.nn "the policy after the first layer" - -- summary bf_late.nn
+bad_case "--precision fp16" "train: not bf16 or fp32" o_bf2 -- train sq.nn $D --precision fp16 --out o_bf2
+bad_case "--precision half" "bench: not bf16 or fp32" - -- bench sq.nn --precision half --steps 1
+bad_case "--precision bf8" "evaluate: not bf16 or fp32" - -- evaluate ck/last.h5 $D --precision bf8
+
 {
     echo "| input | what was wrong | message (first line) | exit status |"
     echo "|---|---|---|---:|"

@@ -27,6 +27,14 @@ add_test(NAME cli_deterministic_bn
 set_tests_properties(cli_deterministic_bn PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300
   SKIP_RETURN_CODE 77)
 
+# mixed_bfloat16 (issue 21): a policy spec trains, its checkpoint keeps the
+# policy, the emulation gives the same bits, --precision overrides the spec.
+# Exit 77 (skipped) without /usr/bin/python3 + h5py, which write its data.
+add_test(NAME cli_bf16
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/bf16.sh $<TARGET_FILE:nntrain>)
+set_tests_properties(cli_bf16 PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300
+  SKIP_RETURN_CODE 77)
+
 # evaluate / predict / analyze / summary of trained model files: the Keras
 # fixtures and models trained here, on datasets and on JPEG/PNG folders that
 # tests/cli/mkimage.c writes (stb_image_write, so no image tools are needed).

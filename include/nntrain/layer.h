@@ -255,6 +255,10 @@ struct nn_layer {
                                      nn_layer_create; weights of a role the
                                      layer lacks are refused by
                                      nn_layer_check_regs) */
+    int bf16;                     /* set by the model before configure: the
+                                     mixed_bfloat16 policy, Dense and Conv2D
+                                     products on bf16-rounded operands with
+                                     fp32 sums (core/gemm_bf16.h) */
     float *z;                     /* (batch_max, out) pre-activation kept by
                                      plan() only for an activation whose
                                      derivative needs it (gelu, swish) */

@@ -79,6 +79,9 @@ typedef struct nn_model {
     char metric_keys[NN_MAX_METRICS][40];   /* as compile() resolves them */
     int metric_sums;             /* doubles the metrics accumulate together
                                     (nn_metrics_width) */
+    int bf16;                    /* the mixed_bfloat16 policy: the spec's
+                                    set_global_policy(), unless forced
+                                    (nn_model_force_bf16) */
     nn_fit_args fit;
     nn_augment aug;              /* ImageDataGenerator(...) line; aug.enabled */
 
@@ -93,6 +96,11 @@ typedef struct nn_model {
 } nn_model;
 
 void nn_fit_args_defaults(nn_fit_args *f);
+
+/* --precision: 1 forces mixed_bfloat16 on, 0 off, whatever the spec says;
+ * -1 (the default) lets the spec's set_global_policy() decide. Read by
+ * nn_model_build; not thread-safe (set it before building models). */
+void nn_model_force_bf16(int on);
 
 /* Builds layers (shape inference, Keras-style names), the parameter buffers,
  * compile() and fit() from a parsed spec. Errors name path:line:col. */

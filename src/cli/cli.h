@@ -49,6 +49,12 @@ int cli_threads(const nn_dist *d, int requested);
  * the models built after it (nn_conv_set_algo); a bad name is an error.
  * Without it, NNTRAIN_CONV_ALGO is read now (a bad value warns). */
 int cli_conv_algo(cli_opt *opts, nn_error *e);
+/* --precision bf16|fp32 (absent: the spec's policy) for the models built
+ * after it (nn_model_force_bf16); a bad value is an error. */
+int cli_precision(cli_opt *opts, nn_error *e);
+/* Once, on rank 0, when m runs mixed_bfloat16 through the emulation: a
+ * warning that it is slow. */
+void cli_precision_warn(const nn_model *m, int rank0);
 /* Gives m cli_threads(d, requested) compute threads (OpenBLAS single-threaded
  * inside each), stores the count in *threads (may be NULL) and runs
  * cli_check_blas. Collective: every rank learns of a rank that failed. */

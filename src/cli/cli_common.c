@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/gemm_bf16.h"
 #include "nntrain/gemm.h"
 #include "nntrain/hash.h"
 
@@ -164,6 +165,34 @@ int cli_conv_algo(cli_opt *opts, nn_error *e)
                       "'auto', not '%s'", o->value);
     nn_conv_set_algo(a);
     return NN_OK;
+}
+
+int cli_precision(cli_opt *opts, nn_error *e)
+{
+    const cli_opt *o = cli_find(opts, "--precision");
+    if (!o || !o->given)
+        return NN_OK;
+    if (!strcmp(o->value, "bf16") || !strcmp(o->value, "mixed_bfloat16"))
+        nn_model_force_bf16(1);
+    else if (!strcmp(o->value, "fp32") || !strcmp(o->value, "float32"))
+        nn_model_force_bf16(0);
+    else
+        return nn_err(e, NN_EINVAL, "--precision must be 'bf16' (mixed_bfloat16) or 'fp32', "
+                      "not '%s'", o->value);
+    return NN_OK;
+}
+
+void cli_precision_warn(const nn_model *m, int rank0)
+{
+    static int said;
+    if (!m->bf16 || !rank0 || said || strcmp(nn_gemm_bf16_isa(), "emulated"))
+        return;
+    said = 1;
+    fprintf(stderr, "nntrain: warning: %s: mixed_bfloat16 runs its products in an emulation, "
+            "several times slower than fp32 (same results); --precision fp32 turns it off\n",
+            getenv("NNTRAIN_BF16") ? "NNTRAIN_BF16=emulated is set"
+                                   : "this CPU has no AVX512_BF16 (grep avx512_bf16 "
+                                     "/proc/cpuinfo)");
 }
 
 int cli_threads(const nn_dist *d, int requested)

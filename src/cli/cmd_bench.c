@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "infer.h"
+#include "core/gemm_bf16.h"
 #include "nntrain/gemm.h"
 #include "nntrain/fit.h"
 
@@ -39,6 +40,8 @@ static const char *help =
     "  --threads T             compute threads per rank (default: cores / local ranks)\n"
     "  --conv-algo A           3x3 stride-1 Conv2D layers: 'direct' (default), 'winograd',\n"
     "                          'winograd4' or 'auto' (as nntrain train; NNTRAIN_CONV_ALGO)\n"
+    "  --precision P           'bf16' (mixed_bfloat16) or 'fp32' (default: the spec's\n"
+    "                          set_global_policy(), as nntrain train)\n"
     "  --steps S               measured steps (default 20)\n"
     "  --warmup W              warm-up steps before the measurement (default 3)\n"
     "  --allreduce MODE        'overlap' (bucketed, default) or 'blocking'\n"
@@ -53,7 +56,8 @@ static const char *help =
     "\n"
     "The last line is machine-readable:\n"
     "  BENCH model= ranks= threads= batch= img_s= ms_step= gflops= compute_s= comm_s=\n"
-    "        data_s= rss_mb= gflop_sample= rss_mb_ranks= steps= conv_algo=\n"
+    "        data_s= rss_mb= gflop_sample= rss_mb_ranks= steps= conv_algo= precision=\n"
+    "precision is fp32, bf16 (mixed_bfloat16 on AVX512_BF16) or bf16-emulated.\n"
     "compute_s, comm_s (waiting for the gradient allreduce) and data_s are seconds\n"
     "per step, mean over ranks; rss_mb is the largest peak RSS of any rank,\n"
     "rss_mb_ranks lists them all. gflops counts 2 FLOPs per multiply-add of the\n"
@@ -67,6 +71,14 @@ static const char *help =
     "with the bytes each rank contributes to the step's allreduces.\n";
 
 enum { POOL_CAP_BYTES = 64 << 20 };
+
+/* The BENCH line's precision= */
+static const char *precision(const nn_model *m)
+{
+    if (!m->bf16)
+        return "fp32";
+    return strcmp(nn_gemm_bf16_isa(), "emulated") ? "bf16" : "bf16-emulated";
+}
 
 /* Synthetic samples: a pool in memory (nn_memory_open) seen through a
  * dataset of n samples whose index i reads pool sample i % pool_n. */
@@ -322,8 +334,9 @@ static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *
 
     double step = mean[R_TOTAL] / S;
     printf("bench %s: %d rank%s x %d thread%s, global batch %d, %d measured steps, "
-           "convolutions: %s\n", r->model, N, N > 1 ? "s" : "", r->threads,
-           r->threads > 1 ? "s" : "", r->batch, r->steps, nn_conv_algo_name(nn_conv_get_algo()));
+           "convolutions: %s, precision: %s\n", r->model, N, N > 1 ? "s" : "", r->threads,
+           r->threads > 1 ? "s" : "", r->batch, r->steps, nn_conv_algo_name(nn_conv_get_algo()),
+           precision(m));
     printf("  %.1f img/s total, %.1f img/s per rank, %.2f ms/step\n", r->img_s,
            r->img_s / N, r->ms_step);
     printf("  per step (mean over ranks): compute %.2f ms (%.0f%%), allreduce wait %.2f ms "
@@ -360,7 +373,8 @@ static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *
            r->comm_s, r->data_s, r->rss_mb, r->gflop_sample);
     for (int k = 0; k < N; k++)
         printf("%s%.1f", k ? "," : "", all[(size_t)k * R_K + R_RSS]);
-    printf(" steps=%d conv_algo=%s\n", r->steps, nn_conv_algo_name(nn_conv_get_algo()));
+    printf(" steps=%d conv_algo=%s precision=%s\n", r->steps,
+           nn_conv_algo_name(nn_conv_get_algo()), precision(m));
     fflush(stdout);
     free(all);
     return csv ? append_csv(csv, r, e) : NN_OK;
@@ -429,7 +443,8 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         {"--steps", 1, 0, 0}, {"--warmup", 1, 0, 0}, {"--allreduce", 1, 0, 0},
         {"--bucket-mb", 1, 0, 0}, {"--seed", 1, 0, 0}, {"--csv", 1, 0, 0},
         {"--profile", 0, 0, 0}, {"--deterministic", 0, 0, 0}, {"--det-chunk", 1, 0, 0},
-        {"--conv-algo", 1, 0, 0}, {"--help", 0, 0, 0}, {NULL, 0, 0, 0}};
+        {"--conv-algo", 1, 0, 0}, {"--precision", 1, 0, 0}, {"--help", 0, 0, 0},
+        {NULL, 0, 0, 0}};
     const char *pos[1];
     int npos = 0;
     nn_error e = {0};
@@ -476,6 +491,8 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
         rc = nn_err(&e, NN_EINVAL, "--allreduce must be 'overlap' or 'blocking', not '%s'", mode);
     if (!rc)
         rc = cli_conv_algo(opts, &e);
+    if (!rc)
+        rc = cli_precision(opts, &e);
     if (rc)
         return cli_usage(d, &e, help);
     d->overlap = !(mode && !strcmp(mode, "blocking"));
@@ -489,6 +506,8 @@ int cmd_bench(int argc, char **argv, nn_dist *d)
     rc = cli_spec_load(pos[0], &s, &e);
     if (!rc)
         rc = nn_model_build(&m, &s, &e);
+    if (!rc)
+        cli_precision_warn(&m, d->rank == 0);
     if (!rc && !m.compiled)
         rc = nn_err(&e, NN_EINVAL, "%s: the model spec has no compile(loss=..., optimizer=...) "
                     "line: bench trains it", pos[0]);

@@ -230,6 +230,7 @@ int cmd_evaluate(int argc, char **argv, nn_dist *d)
                       {"--batch-size", 1, 0, 0},    {"--errors", 1, 0, 0},
                       {"--confusion-csv", 1, 0, 0}, {"--class-names", 1, 0, 0},
                       {"--target", 1, 0, 0},        {"--threads", 1, 0, 0},
+                      {"--precision", 1, 0, 0},
                       {"--help", 0, 0, 0},          {NULL, 0, 0, 0}};
     cli_infer_args a;
     int target_input = -1;

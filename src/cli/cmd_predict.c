@@ -155,7 +155,8 @@ static int read_args(int argc, char **argv, predict_args *a, nn_dist *d)
                       {"--images", 1, 0, 0},      {"--out", 1, 0, 0},
                       {"--class-names", 1, 0, 0}, {"--limit", 1, 0, 0},
                       {"--recon-dir", 1, 0, 0},   {"--batch-size", 1, 0, 0},
-                      {"--threads", 1, 0, 0},     {"--help", 0, 0, 0},
+                      {"--threads", 1, 0, 0},     {"--precision", 1, 0, 0},
+                      {"--help", 0, 0, 0},
                       {NULL, 0, 0, 0}};
     nn_error e = {0};
     int rc = cli_infer_parse(argc, argv, "predict", opts, &a->c, &e);

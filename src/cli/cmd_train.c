@@ -42,6 +42,9 @@ static const char *help =
     "                          (F(2x2,3x3): fewer multiplies), 'winograd4' (F(4x4,3x3):\n"
     "                          fewer still, larger errors) or 'auto' (Winograd where\n"
     "                          faster); NNTRAIN_CONV_ALGO sets it too\n"
+    "  --precision P           'bf16': the mixed_bfloat16 policy (Dense and Conv2D\n"
+    "                          products in bf16, sums and weights in fp32); 'fp32': off;\n"
+    "                          default: the spec's set_global_policy()\n"
     "  --verbose 0|1|2         0 silent, 1 progress bar on a terminal, 2 epoch lines\n"
     "  --no-progress           never draw the progress bar\n"
     "  --allreduce MODE        'overlap' (bucketed, default) or 'blocking'\n"
@@ -444,6 +447,7 @@ static void print_run(const train_run *t, const nn_dist *d, int threads)
 {
     const nn_fit_opts *fo = &t->fo;
     nn_model_summary(&t->m, stdout);
+    cli_precision_warn(&t->m, 1);
     size_t nv = t->has_val ? t->val.n : (size_t)((double)t->train.n * fo->fit.validation_split > 0 ? t->train.n - (size_t)((double)t->train.n * (1.0 - fo->fit.validation_split)) : 0);
     char opt[512];
     nn_optim_describe(&t->m.optim, opt, sizeof opt);
@@ -594,7 +598,7 @@ int cmd_train(int argc, char **argv, nn_dist *d)
         {"--reduce-lr-patience", 1, 0, 0}, {"--reduce-lr-monitor", 1, 0, 0},
         {"--reduce-lr-factor", 1, 0, 0}, {"--reduce-lr-cooldown", 1, 0, 0},
         {"--min-lr", 1, 0, 0}, {"--deterministic", 0, 0, 0}, {"--det-chunk", 1, 0, 0},
-        {"--conv-algo", 1, 0, 0}, {"--help", 0, 0, 0},
+        {"--conv-algo", 1, 0, 0}, {"--precision", 1, 0, 0}, {"--help", 0, 0, 0},
         {NULL, 0, 0, 0}};
     const char *pos[1];
     int code = parse_command_line(argc, argv, opts, pos, d);
@@ -608,6 +612,8 @@ int cmd_train(int argc, char **argv, nn_dist *d)
     nn_error e = {0};
     int usage = 0, preempted = 0;   /* usage: a bad option value (exit 2) */
     int rc = cli_conv_algo(opts, &e);   /* before the layers are configured */
+    if (!rc)
+        rc = cli_precision(opts, &e);
     usage = rc != NN_OK;
     if (!rc && (rc = load_model(&t, &e)))
         rc = cli_hint_path(rc, &e, t.spec_path, CLI_WANT_SPEC);

@@ -396,6 +396,8 @@ int cli_infer_parse(int argc, char **argv, const char *cmd, cli_opt *opts, cli_i
         !(rc = cli_int(opts, "--errors", &a->errors, e)) &&
         !(rc = cli_int(opts, "--limit", &a->limit, e)))
         rc = cli_int(opts, "--threads", &a->threads, e);
+    if (!rc)
+        rc = cli_precision(opts, e);
     if (!rc && has_errors && (a->batch < 1 || a->errors < 0 || a->errors > 100000))
         rc = nn_err(e, NN_EINVAL, "--batch-size must be >= 1 and --errors in 0..100000");
     else if (!rc && !has_errors && (a->batch < 1 || (limit && limit->given && a->limit < 1)))
@@ -462,6 +464,8 @@ int cli_infer_open(const cli_infer_args *a, int speak, nn_model *m, int *have_mo
 {
     int rc = cli_load_model(a->model, m, speak, e);
     *have_model = !rc;
+    if (!rc)
+        cli_precision_warn(m, speak);
     if (!rc)
         rc = a->images ? cli_input_images(in, a->images, m, speak, e)
                        : cli_input_data(in, a->data, a->split, e);

@@ -84,36 +84,66 @@ static inline void copy(float *restrict dst, const float *restrict src, size_t n
         dst[i] = src[i];
 }
 
+/* The column row of output pixel (oh, ow) of image xb. */
+static inline void fill_row(const nn_conv_geom *g, const float *xb, int oh, int ow, float *row)
+{
+    const int C = g->C;
+    const size_t rowlen = (size_t)g->KW * C;
+    int kh_lo, kh_hi, ih0 = row_taps(g, oh, &kh_lo, &kh_hi);
+    size_t lead, run;
+    int iw = col_taps(g, ow, &lead, &run);
+    size_t tail = rowlen - lead - run;
+    if (kh_lo > 0)
+        memset(row, 0, (size_t)kh_lo * rowlen * sizeof *row);
+    for (int kh = kh_lo; kh < kh_hi; kh++) {
+        float *r = row + (size_t)kh * rowlen;
+        const float *src = xb + ((size_t)(ih0 + kh) * g->W + iw) * C;
+        if (lead)
+            memset(r, 0, lead * sizeof *r);
+        copy(r + lead, src, run);
+        if (tail)
+            memset(r + lead + run, 0, tail * sizeof *r);
+    }
+    if (kh_hi < g->KH)
+        memset(row + (size_t)kh_hi * rowlen, 0, (size_t)(g->KH - kh_hi) * rowlen * sizeof *row);
+}
+
 void nn_im2col(const nn_conv_geom *g, const float *x /* (n, H, W, C) */, int n,
                float *col /* (n*OH*OW, KH*KW*C) */)
 {
-    const int C = g->C, KW = g->KW;
-    const size_t K = nn_conv_geom_k(g), rowlen = (size_t)KW * C;
+    nn_im2col_rows(g, x, 0, (long)n * g->OH * g->OW, col);
+}
+
+void nn_im2col_rows(const nn_conv_geom *g, const float *x /* (n, H, W, C) */, long q0,
+                    long rows, float *col /* (rows, KH*KW*C) */)
+{
+    const size_t K = nn_conv_geom_k(g), img = (size_t)g->H * g->W * g->C;
+    const long P = (long)g->OH * g->OW;
+    for (long q = q0; q < q0 + rows; q++, col += K) {
+        long b = q / P, pix = q % P;
+        fill_row(g, x + (size_t)b * img, (int)(pix / g->OW), (int)(pix % g->OW), col);
+    }
+}
+
+void nn_col2im_add_rows(const nn_conv_geom *g, const float *col /* (rows, KH*KW*C) */,
+                        long q0, long rows, float *dx /* (n, H, W, C) */)
+{
+    const int C = g->C;
+    const size_t K = nn_conv_geom_k(g), rowlen = (size_t)g->KW * C;
     const size_t img = (size_t)g->H * g->W * C;
-    float *row = col;
-    for (int b = 0; b < n; b++) {
-        const float *xb = x + (size_t)b * img;
-        for (int oh = 0; oh < g->OH; oh++) {
-            int kh_lo, kh_hi, ih0 = row_taps(g, oh, &kh_lo, &kh_hi);
-            for (int ow = 0; ow < g->OW; ow++, row += K) {
-                size_t lead, run;
-                int iw = col_taps(g, ow, &lead, &run);
-                size_t tail = rowlen - lead - run;
-                if (kh_lo > 0)
-                    memset(row, 0, (size_t)kh_lo * rowlen * sizeof *row);
-                for (int kh = kh_lo; kh < kh_hi; kh++) {
-                    float *r = row + (size_t)kh * rowlen;
-                    const float *src = xb + ((size_t)(ih0 + kh) * g->W + iw) * C;
-                    if (lead)
-                        memset(r, 0, lead * sizeof *r);
-                    copy(r + lead, src, run);
-                    if (tail)
-                        memset(r + lead + run, 0, tail * sizeof *r);
-                }
-                if (kh_hi < g->KH)
-                    memset(row + (size_t)kh_hi * rowlen, 0,
-                           (size_t)(g->KH - kh_hi) * rowlen * sizeof *row);
-            }
+    const long P = (long)g->OH * g->OW;
+    for (long q = q0; q < q0 + rows; q++, col += K) {
+        long b = q / P, pix = q % P;
+        int oh = (int)(pix / g->OW), ow = (int)(pix % g->OW);
+        int kh_lo, kh_hi, ih0 = row_taps(g, oh, &kh_lo, &kh_hi);
+        size_t lead, run;
+        int iw = col_taps(g, ow, &lead, &run);
+        float *db = dx + (size_t)b * img;
+        for (int kh = kh_lo; kh < kh_hi; kh++) {
+            const float *restrict r = col + (size_t)kh * rowlen + lead;
+            float *restrict dst = db + ((size_t)(ih0 + kh) * g->W + iw) * C;
+            for (size_t i = 0; i < run; i++)
+                dst[i] += r[i];
         }
     }
 }

@@ -29,6 +29,16 @@ long nn_conv_out_len(long n, int k, int s, int same, int *pad_lo);
 /* x (n, H, W, C) -> col (n*OH*OW, KH*KW*C); padded taps are written as 0. */
 void nn_im2col(const nn_conv_geom *g, const float *x, int n, float *col);
 
+/* Rows [q0, q0 + rows) of nn_im2col's column matrix (q counts output pixels
+ * over the images: image q / (OH*OW)): a block of columns that stays in
+ * cache. */
+void nn_im2col_rows(const nn_conv_geom *g, const float *x, long q0, long rows, float *col);
+
+/* col (rows, KH*KW*C), rows [q0, q0 + rows) of a column matrix, is added
+ * into dx (n, H, W, C), as nn_col2im_add. */
+void nn_col2im_add_rows(const nn_conv_geom *g, const float *col, long q0, long rows,
+                        float *dx);
+
 /* col (n*OH*OW, KH*KW*C) is added into dx (n, H, W, C); taps that fall in the
  * padding are dropped. dx is NOT zeroed here (the caller does that once). */
 void nn_col2im_add(const nn_conv_geom *g, const float *col, int n, float *dx);

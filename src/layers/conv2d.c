@@ -7,10 +7,12 @@
  * buffer (the layer's workspace) stays under nn_im2col_cap(). 1x1 / stride 1
  * / valid needs no columns at all: the NHWC input already is the column
  * matrix. Cross-correlation (no flip). Shared steps: conv_common.c; the
- * direct kernels: conv_direct.c. */
+ * direct kernels: conv_direct.c; under mixed_bfloat16 (l->bf16) the column
+ * path with bf16 products: conv_bf16.c. */
 #include <limits.h>
 #include <string.h>
 
+#include "layers/conv_bf16.h"
 #include "layers/conv_common.h"
 #include "layers/conv_direct.h"
 #include "layers/conv_winograd.h"
@@ -31,6 +33,9 @@ static int conv_create(nn_layer *l, nn_args *a, nn_error *e)
 /* Output pixels from which a call over one image amortises the Winograd
  * kernel transform (16 or 36 C F floats) to a few per cent. */
 enum { WINO_ROWWISE_PIXELS = 320 };
+
+/* Input channels from which Conv2D takes the mixed_bfloat16 policy. */
+enum { BF16_MIN_C = 8 };
 
 /* The Winograd tile (2 or 4) a 3x3 stride-1 layer g with F filters takes, or
  * 0 for the direct kernels. auto: F(4x4, 3x3) where it was measured faster
@@ -88,6 +93,15 @@ static int conv_configure(nn_layer *l, nn_error *e)
     c->wino = c->dconv && nn_wconv_usable(g, c->F) ? winograd_tile(g, c->F) : 0;
     if (c->wino)   /* a call transforms the kernel: worth it over a few rows only on big images */
         l->rowwise = P >= WINO_ROWWISE_PIXELS;
+    /* mixed_bfloat16 from BF16_MIN_C channels in: below, a product of K =
+     * KH*KW*C < 72 leaves the bf16 tiles idle (a first layer on 1 or 3
+     * channels ran 3-6x slower than the direct kernels), so it keeps fp32
+     * products, which are only more exact. Else the columns and bf16
+     * products replace the fp32 kernels. */
+    if (l->bf16 && g->C < BF16_MIN_C)
+        l->bf16 = 0;
+    if (l->bf16)
+        c->dconv = c->dfwd = c->wino = l->rowwise = 0;
     l->out = nn_shape3(g->OH, g->OW, c->F);
     l->param_len = nn_conv_geom_k(g) * c->F + (c->use_bias ? (size_t)c->F : 0);
     return NN_OK;
@@ -108,6 +122,8 @@ static int conv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e
         size_t w = nn_wconv_work_bytes(&c->g, c->F, c->wino, batch_max);
         *work_bytes = w > *work_bytes ? w : *work_bytes;
     }
+    if (l->bf16)
+        *work_bytes = nn_conv_bf16_work_bytes(c);
     return nn_layer_plan_z(l, batch_max, e);
 }
 
@@ -120,6 +136,11 @@ static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias
     const int F = c->F, K = (int)nn_conv_geom_k(g), P = g->OH * g->OW;
     const size_t xin = (size_t)g->H * g->W * g->C;
     const float *bias = p + (size_t)K * F;
+    if (l->bf16) {
+        nn_conv_bf16_forward(l, p, x, y, B, ctx->work);
+        nn_layer_act_keep(l, y, ctx->row0, B);
+        return;
+    }
     if (c->wino) {
         nn_wconv_forward(g, F, c->wino, p, c->use_bias ? bias : NULL, nn_act_inner(l->act), x, B, y,
                          ctx->work);
@@ -158,6 +179,10 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
     const size_t xin = (size_t)g->H * g->W * g->C;
     float *db = gr && c->use_bias ? gr + (size_t)K * F : NULL;
     nn_layer_act_grad_z(l, dy, ctx->row0, B);
+    if (l->bf16) {
+        nn_conv_bf16_backward(l, p, gr, x, y, dy, dx, B, ctx->work);
+        return;
+    }
     if (c->wino) {   /* dz and db, then dW and dx by Winograd */
         nn_conv_bias_grad(l, y, dy, db, (size_t)B * P);
         if (gr)

@@ -2,7 +2,10 @@
  * kernel, stored as Keras stores it so .h5 kernels load as-is. One sgemm
  * forward; backward is dW += x^T dz, db += column sums of dz, dx = dz W^T.
  * Then its team mode (layer.h) and what reports show of it (FLOPs, the
- * kernel as images). Needs a 1-D input:
+ * kernel as images). Under mixed_bfloat16 (l->bf16) the three products run
+ * on bf16-rounded operands with fp32 sums (core/gemm_bf16.h), in the shared
+ * workspace, and team mode is off (its calls get no workspace). Needs a
+ * 1-D input:
  * Keras would apply Dense to the last axis of an image, which is almost never
  * what a user meant, so we ask for Flatten() instead. */
 #include <limits.h>
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gemm_bf16.h"
 #include "nntrain/gemm.h"
 #include "layers/layer_util.h"
 #include "nntrain/layer.h"
@@ -17,6 +21,7 @@
 typedef struct dense {
     int in, units;
     int use_bias;
+    int bf16;   /* l->bf16 */
     nn_init kinit, binit;
 } dense;
 
@@ -58,6 +63,7 @@ static int dense_configure(nn_layer *l, nn_error *e)
                       "%s needs a 1-D input but gets %s: add Flatten() before it",
                       nn_layer_who(l, w, sizeof w), nn_shape_str(&l->in, s, sizeof s));
     d->in = l->in.d[0];
+    d->bf16 = l->bf16;
     if (d->in <= 0 || (size_t)d->in * (size_t)d->units > (size_t)INT_MAX)
         return nn_err(e, NN_ESHAPE, "%s: kernel (%d, %d) is too large or empty",
                       nn_layer_who(l, w, sizeof w), d->in, d->units);
@@ -109,13 +115,23 @@ static void dense_init_params(nn_layer *l, float *p /* (in*units [+ units]) */,
 
 static int transposed_forward(const dense *d, int B)
 {
-    return d->in >= LONG_IN && B >= 4 * d->units;
+    return !d->bf16 && d->in >= LONG_IN && B >= 4 * d->units;
+}
+
+/* The bf16 products' packed operands for B rows: the largest of the three. */
+static size_t bf16_work(const dense *d, int B)
+{
+    size_t f = nn_gemm_bf16_work_bytes(B, d->in, d->units);    /* y = x W */
+    size_t w = nn_gemm_bf16_work_bytes(d->in, B, d->units);    /* dW += x^T dz */
+    size_t x = nn_gemm_bf16_work_bytes(B, d->units, d->in);    /* dx = dz W^T */
+    return f > w ? (f > x ? f : x) : (w > x ? w : x);
 }
 
 static int dense_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e)
 {
     const dense *d = l->priv;
-    *work_bytes = transposed_forward(d, batch_max)
+    *work_bytes = d->bf16 ? bf16_work(d, batch_max)
+                  : transposed_forward(d, batch_max)
                       ? (size_t)batch_max * (size_t)d->units * sizeof(float) : 0;
     return nn_layer_plan_z(l, batch_max, e);
 }
@@ -185,7 +201,9 @@ static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in)
     int tr = transposed_forward(d, B) && ctx && ctx->work &&
              ctx->work_bytes >= (size_t)B * (size_t)out * sizeof(float);
     float *part = tr ? ctx->work : y; /* (units, B) or y itself */
-    if (ctx && ctx->det && B <= DET_ROWS) {   /* a deterministic chunk */
+    if (d->bf16) {
+        nn_gemm_bf16(B, out, d->in, x, d->in, p, out, 0.0f, y, out, ctx->work);
+    } else if (ctx && ctx->det && B <= DET_ROWS) {   /* a deterministic chunk */
         tr = 0;
         part = y;
         nn_sgemm_rows(B, out, d->in, x, d->in, p, out, y, out);
@@ -207,7 +225,19 @@ static void dense_backward(nn_layer *l, const float *p, float *g,
     if (!l->dy_is_preact) /* dy := dL/dz */
         nn_act_backward(nn_act_inner(l->act), y, dy, (size_t)B, (size_t)out);
     nn_layer_act_grad_z(l, dy, ctx ? ctx->row0 : 0, B);
-    if (!(ctx && ctx->det_keep && ctx->det_keep(ctx->det_arg, l, x, dy, ctx->row0, B)))
+    /* deterministic mode sums the kernel gradient itself, exactly, from the
+     * fp32 x and dz (also under mixed_bfloat16) */
+    int kept = ctx && ctx->det_keep && ctx->det_keep(ctx->det_arg, l, x, dy, ctx->row0, B);
+    if (d->bf16) {
+        if (!kept)
+            nn_gemm_bf16_t(1, 0, in, out, B, x, in, dy, out, 1.0f, g, out, ctx->work);
+        if (d->use_bias)
+            bias_grad(d, g, dy, B);
+        if (dx)
+            nn_gemm_bf16_t(0, 1, B, in, out, dy, out, p, out, 0.0f, dx, in, ctx->work);
+        return;
+    }
+    if (!kept)
         nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
     if (d->use_bias)
         bias_grad(d, g, dy, B);
@@ -221,7 +251,7 @@ static void dense_backward(nn_layer *l, const float *p, float *g,
 static int dense_team_split(const nn_layer *l, int T)
 {
     const dense *d = l->priv;
-    if (nn_act_needs_z(l->act))
+    if (nn_act_needs_z(l->act) || d->bf16)
         return 0;
     return (size_t)d->in * (size_t)d->units >= 65536 && d->in >= 32 * T ? d->in : 0;
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gemm_bf16.h"
+
 #include "nntrain/model.h"
 #include "train/exec.h"
 
@@ -120,6 +122,15 @@ static int summary_graph(const nn_model *m, FILE *f)
     return len;
 }
 
+/* Under mixed_bfloat16: what runs in bf16 and on which kernel. */
+static void policy_line(const nn_model *m, FILE *f)
+{
+    if (m->bf16)
+        fprintf(f, "Policy mixed_bfloat16: Dense and Conv2D products on bf16 inputs and "
+                "weights with fp32 sums (%s kernel); weights, optimizer and loss in fp32\n",
+                nn_gemm_bf16_isa());
+}
+
 void nn_model_summary(const nn_model *m, FILE *f)
 {
     if (m->graph) {
@@ -130,6 +141,7 @@ void nn_model_summary(const nn_model *m, FILE *f)
         fprintf(f, "Trainable params: %s\n", commas(tr, n1));
         fprintf(f, "Non-trainable params: %s\n", commas(m->nparams - tr, n1));
         put_rule(f, '_', len);
+        policy_line(m, f);
         return;
     }
 
@@ -159,6 +171,7 @@ void nn_model_summary(const nn_model *m, FILE *f)
     fprintf(f, "%s\nTotal params: %s\n", dbl, commas(m->nparams, n1));
     fprintf(f, "Trainable params: %s\n", commas(tr, n1));
     fprintf(f, "Non-trainable params: %s\n%s\n", commas(m->nparams - tr, n1), rule);
+    policy_line(m, f);
 }
 
 void nn_model_free(nn_model *m)

@@ -1,6 +1,7 @@
 /* Building a Sequential model from a parsed spec: layers with shape inference
  * and Keras-style names, the flat parameter buffers, compile() and fit()
- * (callbacks: ModelCheckpoint here, the others in callbacks_spec.c), set.seed(). Every error is prefixed with
+ * (callbacks: ModelCheckpoint here, the others in callbacks_spec.c), set.seed(),
+ * set_global_policy() (policy.c). Every error is prefixed with
  * the spec location of the call at fault; an unknown name gets "did you mean"
  * in the spelling of the script (R keras names for R). */
 #include <ctype.h>
@@ -14,6 +15,7 @@
 #include "train/graph.h"
 #include "train/callbacks_spec.h"
 #include "train/compile_names.h"
+#include "train/policy.h"
 #include "nntrain/spec.h"
 
 static const char *const compile_args[] = {"optimizer", "loss", "metrics", NULL};
@@ -258,9 +260,9 @@ static int do_seed(nn_fit_args *f, const nn_call *c, nn_error *e)
 static int unknown_layer(const nn_call *c, int r, nn_error *e)
 {
     static const char *const stmts[2][8] = {
-        {"compile", "fit", "Input", "Sequential", "ImageDataGenerator", NULL},
+        {"compile", "fit", "Input", "Sequential", "ImageDataGenerator", "set_global_policy", NULL},
         {"compile", "fit", "layer_input", "keras_model_sequential", "image_data_generator",
-         "set.seed", NULL}};
+         "set.seed", "set_global_policy", NULL}};
     const char *cands[2][64];
     char known[600] = "", w[300], g[96];
     for (int fam = 0; fam < 2; fam++) {
@@ -610,6 +612,13 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
                 snprintf(m->name, sizeof m->name, "model");
         } else if (!strcmp(c->fn, "set.seed")) {
             rc = do_seed(&m->fit, c, e);
+        } else if (nn_policy_is_call(c)) {
+            /* Keras applies a policy to the layers made after it */
+            if (m->nlayers)
+                rc = nn_err(e, NN_EINVAL, "%s: %s() must come before the first layer",
+                            nn_value_where(c, NULL, w, sizeof w), c->fn);
+            else
+                rc = nn_policy_from_call(c, &m->bf16, e);
         } else if (!nn_layer_find(c->fn)) {
             rc = unknown_layer(c, s->r_lang, e);
         } else {
@@ -635,6 +644,10 @@ int nn_model_build(nn_model *m, const nn_spec *s, nn_error *e)
             }
         }
     }
+    if (nn_policy_forced() >= 0)
+        m->bf16 = nn_policy_forced();
+    for (int i = 0; i < m->nlayers; i++)
+        m->layers[i].bf16 = m->bf16;
     if (!rc && m->nlayers)
         rc = nn_graph_connect(m, s, layer_call, call_layer, output_call, e);
     if (!rc)

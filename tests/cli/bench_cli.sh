@@ -10,7 +10,8 @@
 # scripts run end to end on a tiny configuration: scripts/scaling.sh (1 and 2
 # ranks, a CSV with an efficiency per row) and scripts/bench.sh (one model
 # against PyTorch, when Debian's python3-torch is there: a table row with a
-# ratio, a geometric mean and the sgemm peak).
+# ratio, a geometric mean and the sgemm peak; with avx512_bf16, the bf16
+# columns).
 #
 # usage: bench_cli.sh NNTRAIN [MPIEXEC]
 set -u
@@ -147,7 +148,16 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     expect "bench.sh: the sgemm peak" grep -qE 'sgemm 2048 peak: 1T: [0-9.]+ GFLOP/s' "$T/t.out"
     expect "bench.sh: an MLP at 1 thread has one PyTorch configuration" \
         test "$(ls "$T/bench" | grep -c '^mnist_mlp512_b32_t1\.torch\.1\.')" -eq 1
-    expect "bench.sh: the row names the PyTorch run" grep -qE '^\| mnist_mlp512 .*\| contiguous, default \|$' "$T/t.out"
+    expect "bench.sh: the row names the PyTorch run" grep -qE '^\| mnist_mlp512 .*\| contiguous, default \|' "$T/t.out"
+    if grep -qw avx512_bf16 /proc/cpuinfo; then   # the bf16 columns close the row
+        expect "bench.sh: bf16 img/s, ratio, GFLOP/s and PyTorch autocast" \
+            grep -qE '^\| mnist_mlp512 .*\| contiguous, default \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \| [0-9]+ \|$' "$T/t.out"
+        expect "bench.sh: a geometric mean of bf16 / fp32" \
+            grep -q '^Geometric mean of mixed_bfloat16 / fp32 at 1 thread(s): ' "$T/t.out"
+    else
+        expect "bench.sh: no bf16 columns without avx512_bf16" \
+            grep -qE '^\| mnist_mlp512 .*\| contiguous, default \|$' "$T/t.out"
+    fi
     # a convolution model at 2 threads: both layouts x both OpenMP wait policies
     timeout 300 bash "$ROOT/scripts/bench.sh" --build "$(dirname "$NN")" --models mnist_cnn:8:1 \
         --threads-list 2 --logdir "$T/bench2" >"$T/t2.out" 2>"$T/t2.err"
