@@ -25,36 +25,6 @@ extern const nn_layer_ops nn_dense_ops, nn_conv2d_ops;
  * a few units of 2^-24 of sums of up to a few hundred terms of size 1. */
 #define SUM_TOL 2e-5
 
-/* tu_lay_open with the policy set before configure, as the model sets it. */
-static void lay_open(tu_lay *t, const char *call, nn_shape in, int B, int bf16)
-{
-    nn_error e = {0};
-    nn_spec s;
-    nn_shape ish;
-    int has;
-    memset(t, 0, sizeof *t);
-    TU_ASSERT_OK(nn_spec_parse(call, "<test>", &s, &e), e);
-    TU_ASSERT_OK(nn_layer_create(&t->l, &s.calls[0], &ish, &has, &e), e);
-    nn_spec_free(&s);
-    snprintf(t->l.name, sizeof t->l.name, "t");
-    t->l.in = in;
-    t->l.bf16 = bf16;
-    TU_ASSERT_OK(t->l.ops->configure(&t->l, &e), e);
-    TU_ASSERT_OK(t->l.ops->plan(&t->l, B, &t->work, &e), e);
-    t->B = B;
-    t->nin = nn_shape_size(&in) * (size_t)B;
-    t->nout = nn_shape_size(&t->l.out) * (size_t)B;
-    t->np = t->l.param_len;
-    t->p = calloc(t->np + 1, sizeof(float));
-    t->g = calloc(t->np + 1, sizeof(float));
-    t->x = calloc(t->nin, sizeof(float));
-    t->dx = calloc(t->nin, sizeof(float));
-    t->y = calloc(t->nout, sizeof(float));
-    t->dy = calloc(t->nout, sizeof(float));
-    t->ctx.work = t->work ? malloc(t->work) : NULL;
-    t->ctx.work_bytes = t->work;
-}
-
 static void round_all(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -80,9 +50,9 @@ static size_t kernel_len(const nn_layer *l)
 static void check_layer(const char *call, nn_shape in, int B, int preact, uint64_t seed)
 {
     tu_lay a, r, f;
-    lay_open(&a, call, in, B, 1);
-    lay_open(&r, call, in, B, 0);
-    lay_open(&f, call, in, B, 0);
+    tu_lay_open_bf16(&a, call, in, B, 1);
+    tu_lay_open_bf16(&r, call, in, B, 0);
+    tu_lay_open_bf16(&f, call, in, B, 0);
     a.l.dy_is_preact = r.l.dy_is_preact = preact;
     tu_fill_uniform(a.x, a.nin, seed, -1, 1);
     tu_fill_uniform(a.p, a.np, seed + 1, -0.5f, 0.5f);
@@ -153,8 +123,8 @@ static void test_against_fp32(void)
 static void test_few_channels_fp32(void)
 {
     tu_lay a, f;
-    lay_open(&a, "Conv2D(8, (3, 3))", nn_shape3(9, 9, 3), 2, 1);
-    lay_open(&f, "Conv2D(8, (3, 3))", nn_shape3(9, 9, 3), 2, 0);
+    tu_lay_open_bf16(&a, "Conv2D(8, (3, 3))", nn_shape3(9, 9, 3), 2, 1);
+    tu_lay_open_bf16(&f, "Conv2D(8, (3, 3))", nn_shape3(9, 9, 3), 2, 0);
     CU_ASSERT_EQUAL(a.l.bf16, 0);
     tu_fill_uniform(a.x, a.nin, 7, -1, 1);
     tu_fill_uniform(a.p, a.np, 8, -0.5f, 0.5f);
@@ -195,7 +165,7 @@ static void fixture_case(hid_t f, const char *cs)
     CU_ASSERT_FATAL(x && k && b && y && dy && dx && dk && db);
     int B = (int)(nx / nn_shape_size(&in));
     tu_lay t;
-    lay_open(&t, call, in, B, 1);
+    tu_lay_open_bf16(&t, call, in, B, 1);
     CU_ASSERT_FATAL(t.nin == nx && t.nout == ny && t.np == nk + nb);
     memcpy(t.x, x, nx * sizeof *x);
     memcpy(t.p, k, nk * sizeof *k);

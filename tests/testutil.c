@@ -117,7 +117,8 @@ int tu_build(const char *text, nn_model *m, nn_error *e)
 
 /* ---- layers ----------------------------------------------------------------- */
 
-int tu_make_layer(const char *text, nn_shape in, nn_layer *l, nn_error *e)
+/* bf16: the mixed_bfloat16 policy, set before configure as the model sets it */
+static int make_layer(const char *text, nn_shape in, int bf16, nn_layer *l, nn_error *e)
 {
     nn_spec s;
     nn_shape ish;
@@ -132,10 +133,16 @@ int tu_make_layer(const char *text, nn_shape in, nn_layer *l, nn_error *e)
         return rc;
     snprintf(l->name, sizeof l->name, "t");
     l->in = in;
+    l->bf16 = bf16;
     rc = l->ops->configure(l, e);
     if (rc)
         nn_layer_destroy(l);
     return rc;
+}
+
+int tu_make_layer(const char *text, nn_shape in, nn_layer *l, nn_error *e)
+{
+    return make_layer(text, in, 0, l, e);
 }
 
 int tu_make_planned(const char *text, nn_shape in, int batch_max, nn_layer *l, size_t *work,
@@ -155,9 +162,14 @@ int tu_make_planned(const char *text, nn_shape in, int batch_max, nn_layer *l, s
 
 void tu_lay_open(tu_lay *t, const char *text, nn_shape in, int B)
 {
+    tu_lay_open_bf16(t, text, in, B, 0);
+}
+
+void tu_lay_open_bf16(tu_lay *t, const char *text, nn_shape in, int B, int bf16)
+{
     nn_error e = {0};
     memset(t, 0, sizeof *t);
-    TU_ASSERT_OK(tu_make_layer(text, in, &t->l, &e), e);
+    TU_ASSERT_OK(make_layer(text, in, bf16, &t->l, &e), e);
     if (t->l.ops->plan)
         TU_ASSERT_OK(t->l.ops->plan(&t->l, B, &t->work, &e), e);
     t->B = B;

@@ -54,6 +54,8 @@ typedef struct tu_lay {
 } tu_lay;
 
 void tu_lay_open(tu_lay *t, const char *text, nn_shape in, int B);  /* 1 or 2 asserts */
+/* the same under the mixed_bfloat16 policy when bf16 is set */
+void tu_lay_open_bf16(tu_lay *t, const char *text, nn_shape in, int B, int bf16);
 void tu_lay_close(tu_lay *t);
 void tu_lay_forward(tu_lay *t);
 void tu_lay_backward(tu_lay *t);
