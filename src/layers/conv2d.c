@@ -9,6 +9,7 @@
  * matrix. Cross-correlation (no flip). Shared steps: conv_common.c; the
  * direct kernels: conv_direct.c. */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layers/conv_common.h"
@@ -104,11 +105,26 @@ static int conv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e
         int columns = !c->wino && (!c->dfwd || !nn_dconv_dx_usable(&c->g));
         *work_bytes = !columns || w > *work_bytes ? w : *work_bytes;
     }
+    nn_wconv_cache_free(c->wcache);
+    c->wcache = NULL;
     if (c->wino) {
         size_t w = nn_wconv_work_bytes(&c->g, c->F, c->wino, batch_max);
         *work_bytes = w > *work_bytes ? w : *work_bytes;
+        if (!(c->wcache = nn_wconv_cache_new(&c->g, c->F, c->wino))) {
+            char who[96];
+            return nn_err(e, NN_ENOMEM, "%s: out of memory for the Winograd kernel transforms",
+                          nn_layer_who(l, who, sizeof who));
+        }
     }
     return nn_layer_plan_z(l, batch_max, e);
+}
+
+static void conv_destroy(nn_layer *l)
+{
+    conv *c = l->priv;
+    if (c)
+        nn_wconv_cache_free(c->wcache);
+    free(c);
 }
 
 static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias (F) */,
@@ -122,7 +138,7 @@ static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias
     const float *bias = p + (size_t)K * F;
     if (c->wino) {
         nn_wconv_forward(g, F, c->wino, p, c->use_bias ? bias : NULL, nn_act_inner(l->act), x, B, y,
-                         ctx->work);
+                         ctx->work, c->wcache);
         nn_layer_act_keep(l, y, ctx->row0, B);
         return;
     }
@@ -163,7 +179,7 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
         if (gr)
             nn_wconv_dw(g, F, c->wino, x, dy, B, gr, ctx->work);
         if (dx)
-            nn_wconv_dx(g, F, c->wino, p, dy, B, dx, ctx->work);
+            nn_wconv_dx(g, F, c->wino, p, dy, B, dx, ctx->work, c->wcache);
         return;
     }
     if (c->dconv && (!dx || (c->dfwd && nn_dconv_dx_usable(g)))) {
@@ -238,7 +254,7 @@ const nn_layer_ops nn_conv2d_ops = {
     .plan = conv_plan,
     .forward = conv_forward,
     .backward = conv_backward,
-    .destroy = NULL,   /* frees priv */
+    .destroy = conv_destroy,
     .bwd_skips = NN_SKIPS_Y_ACT,
     .fusion = &nn_layer_fuses_act,
     .info = &conv_info,

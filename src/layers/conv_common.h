@@ -21,6 +21,7 @@ typedef struct nn_conv {
     int dconv;              /* Conv2D dW through the direct kernels (conv_direct.h) */
     int dfwd;               /* ... and the forward and (stride 1) dx too */
     int wino;               /* forward and dx by Winograd F(wino x wino, 3x3), or 0 */
+    struct nn_wconv_cache *wcache;   /* its transformed kernels (plan; Conv2D frees it) */
     int chunk;              /* images per chunk (plan) */
 } nn_conv;
 
