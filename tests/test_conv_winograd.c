@@ -272,8 +272,10 @@ static void test_layer(void)
     check_layer("Conv2D(4, 3)", nn_shape3(9, 9, 4), 2, 0);
 }
 
-/* auto: Winograd (not bitwise equal to direct) exactly where the rule says. */
-static void check_auto(const char *call, nn_shape in, int expect_wino)
+/* auto: Winograd (not bitwise equal to direct) exactly where the rule says,
+ * per product: the forward, dx and dW; the others bitwise the direct
+ * layer's. */
+static void check_auto(const char *call, nn_shape in, int fwd, int dx, int dw)
 {
     tu_lay d, t;
     nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
@@ -283,23 +285,35 @@ static void check_auto(const char *call, nn_shape in, int expect_wino)
     nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
     tu_fill_uniform(d.x, d.nin, 51, 0, 1);
     tu_fill_uniform(d.p, d.np, 52, -0.3f, 0.3f);
+    tu_fill_uniform(d.dy, d.nout, 53, -1, 1);
     memcpy(t.x, d.x, d.nin * sizeof(float));
     memcpy(t.p, d.p, d.np * sizeof(float));
+    memcpy(t.dy, d.dy, d.nout * sizeof(float));
     tu_lay_forward(&d);
     tu_lay_forward(&t);
-    CU_ASSERT_EQUAL(memcmp(t.y, d.y, d.nout * sizeof(float)) != 0, expect_wino);
+    CU_ASSERT_EQUAL(memcmp(t.y, d.y, d.nout * sizeof(float)) != 0, fwd);
     CU_ASSERT(rel_err(t.y, d.y, d.nout) <= 2 * TOL_F43);
+    tu_lay_backward(&d);
+    tu_lay_backward(&t);
+    CU_ASSERT_EQUAL(memcmp(t.dx, d.dx, d.nin * sizeof(float)) != 0, dx);
+    CU_ASSERT(rel_err(t.dx, d.dx, d.nin) <= 2 * TOL_F43);
+    size_t nk = d.np - (size_t)t.l.out.d[2];   /* the kernel; the bias is dz's sums in both */
+    CU_ASSERT_EQUAL(memcmp(t.g, d.g, nk * sizeof(float)) != 0, dw);
+    CU_ASSERT(memcmp(t.g + nk, d.g + nk, (d.np - nk) * sizeof(float)) == 0);
+    CU_ASSERT(rel_err(t.g, d.g, d.np) <= 2 * TOL_F43);
     tu_lay_close(&d);
     tu_lay_close(&t);
 }
 
 static void test_auto(void)
 {
-    check_auto("Conv2D(16, 3, padding=\"same\")", nn_shape3(12, 12, 16), 1);
-    check_auto("Conv2D(64, 3)", nn_shape3(9, 9, 32), 1);
-    check_auto("Conv2D(16, 3, padding=\"same\")", nn_shape3(12, 12, 8), 0);   /* 8 in */
-    check_auto("Conv2D(8, 3, padding=\"same\")", nn_shape3(12, 12, 32), 0);   /* 8 out */
-    check_auto("Conv2D(32, 3, strides=2)", nn_shape3(12, 12, 32), 0);
+    check_auto("Conv2D(16, 3, padding=\"same\")", nn_shape3(12, 12, 16), 1, 1, 1);
+    check_auto("Conv2D(64, 3)", nn_shape3(9, 9, 32), 1, 1, 1);
+    /* the MNIST CNN's last: 3x3 outputs (one tile, saving 2.25), dx on 5x5 (1.56) */
+    check_auto("Conv2D(64, 3, activation=\"relu\")", nn_shape3(5, 5, 64), 1, 0, 1);
+    check_auto("Conv2D(16, 3, padding=\"same\")", nn_shape3(12, 12, 8), 0, 0, 0);   /* 8 in */
+    check_auto("Conv2D(8, 3, padding=\"same\")", nn_shape3(12, 12, 32), 0, 0, 0);   /* 8 out */
+    check_auto("Conv2D(32, 3, strides=2)", nn_shape3(12, 12, 32), 0, 0, 0);
 }
 
 static void test_gradcheck(void)
@@ -314,6 +328,9 @@ static void test_gradcheck(void)
     nn_conv_set_algo(NN_CONV_ALGO_WINOGRAD4);
     gc_layer_ok("Conv2D(8, (3, 3), padding=\"same\")", nn_shape3(7, 6, 3), 2, 0, 46);
     gc_layer_ok("Conv2D(10, (3, 3), activation=\"tanh\")", nn_shape3(9, 7, 2), 1, 0, 47);
+    /* auto on a 3x3 output: the forward and dW by F(4x4), dx direct */
+    nn_conv_set_algo(NN_CONV_ALGO_AUTO);
+    gc_layer_ok("Conv2D(16, (3, 3), activation=\"tanh\")", nn_shape3(5, 5, 16), 2, 0, 48);
     nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
 }
 
@@ -463,7 +480,7 @@ int main(void)
     static const tu_test tests[] = {
         {"kernels against double and direct", test_kernels},
         {"Conv2D layer: winograd against direct", test_layer},
-        {"auto: F(4x4) from 16 channels in and out", test_auto},
+        {"auto: F(4x4) per product by channels and tile saving", test_auto},
         {"gradient checks with winograd", test_gradcheck},
         {"kernel transform cache: bitwise the uncached calls", test_cache_kernels},
         {"kernel transform cache: new weights after a step and a checkpoint load",
