@@ -5,7 +5,9 @@
  * width, batch 1 and 3; the Conv2D layer with the algorithm forced (y, dx,
  * dW against the direct layer, and not bitwise equal to it, so the
  * Winograd path really ran); finite-difference gradient checks through the
- * layer; the algorithm names.
+ * layer; the algorithm names; the cache of transformed kernels (bitwise
+ * the uncached result, remade when the weights change: by a change in
+ * place, an optimizer step, a checkpoint load).
  *
  * Errors are measured as max |a - ref| / max |ref| on inputs like
  * post-ReLU activations (uniform [0, 1)) and Glorot-sized weights, and
@@ -21,6 +23,8 @@
 #include <string.h>
 
 #include "gradcheck.h"
+#include "nntrain/checkpoint.h"
+#include "nntrain/model.h"
 #include "layers/conv_direct.h"
 #include "layers/conv_winograd.h"
 #include "nntrain/layer.h"
@@ -161,7 +165,7 @@ static void check_kernels(const wcase *k, int m, uint64_t seed)
     ref_fwd(&g, F, x, w, b, B, yr);
     for (size_t i = 0; i < ny; i++)
         y[i] = 123.0f;   /* every element must be written */
-    nn_wconv_forward(&g, F, m, w, b, NN_ACT_LINEAR, x, B, y, work);
+    nn_wconv_forward(&g, F, m, w, b, NN_ACT_LINEAR, x, B, y, work, NULL);
     nn_dconv_forward(&g, F, w, b, NN_ACT_LINEAR, x, B, yd, work);
     double ey = rel_err(y, yr, ny), eyd = rel_err(yd, yr, ny);
 
@@ -169,7 +173,7 @@ static void check_kernels(const wcase *k, int m, uint64_t seed)
     for (size_t i = 0; i < nx; i++)
         dx[i] = 123.0f;
     memcpy(dz2, dz, ny * sizeof *dz2);
-    nn_wconv_dx(&g, F, m, w, dz, B, dx, work);
+    nn_wconv_dx(&g, F, m, w, dz, B, dx, work, NULL);
     nn_dconv_backward(&g, F, NN_ACT_LINEAR, w, x, NULL, dz2, B, NULL, NULL, dxd, work);
     double ex = rel_err(dx, dxr, nx), exd = rel_err(dxd, dxr, nx);
 
@@ -200,7 +204,7 @@ static void check_kernels(const wcase *k, int m, uint64_t seed)
     worst_dx[m] = ex > worst_dx[m] ? ex : worst_dx[m];
 
     /* the fused ReLU is the linear output clipped at 0 */
-    nn_wconv_forward(&g, F, m, w, b, NN_ACT_RELU, x, B, yd, work);
+    nn_wconv_forward(&g, F, m, w, b, NN_ACT_RELU, x, B, yd, work, NULL);
     int bad = 0;
     for (size_t i = 0; i < ny; i++)
         bad += yd[i] != (y[i] > 0 ? y[i] : 0.0f);
@@ -268,8 +272,10 @@ static void test_layer(void)
     check_layer("Conv2D(4, 3)", nn_shape3(9, 9, 4), 2, 0);
 }
 
-/* auto: Winograd (not bitwise equal to direct) exactly where the rule says. */
-static void check_auto(const char *call, nn_shape in, int expect_wino)
+/* auto: Winograd (not bitwise equal to direct) exactly where the rule says,
+ * per product: the forward, dx and dW; the others bitwise the direct
+ * layer's. */
+static void check_auto(const char *call, nn_shape in, int fwd, int dx, int dw)
 {
     tu_lay d, t;
     nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
@@ -279,23 +285,35 @@ static void check_auto(const char *call, nn_shape in, int expect_wino)
     nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
     tu_fill_uniform(d.x, d.nin, 51, 0, 1);
     tu_fill_uniform(d.p, d.np, 52, -0.3f, 0.3f);
+    tu_fill_uniform(d.dy, d.nout, 53, -1, 1);
     memcpy(t.x, d.x, d.nin * sizeof(float));
     memcpy(t.p, d.p, d.np * sizeof(float));
+    memcpy(t.dy, d.dy, d.nout * sizeof(float));
     tu_lay_forward(&d);
     tu_lay_forward(&t);
-    CU_ASSERT_EQUAL(memcmp(t.y, d.y, d.nout * sizeof(float)) != 0, expect_wino);
+    CU_ASSERT_EQUAL(memcmp(t.y, d.y, d.nout * sizeof(float)) != 0, fwd);
     CU_ASSERT(rel_err(t.y, d.y, d.nout) <= 2 * TOL_F43);
+    tu_lay_backward(&d);
+    tu_lay_backward(&t);
+    CU_ASSERT_EQUAL(memcmp(t.dx, d.dx, d.nin * sizeof(float)) != 0, dx);
+    CU_ASSERT(rel_err(t.dx, d.dx, d.nin) <= 2 * TOL_F43);
+    size_t nk = d.np - (size_t)t.l.out.d[2];   /* the kernel; the bias is dz's sums in both */
+    CU_ASSERT_EQUAL(memcmp(t.g, d.g, nk * sizeof(float)) != 0, dw);
+    CU_ASSERT(memcmp(t.g + nk, d.g + nk, (d.np - nk) * sizeof(float)) == 0);
+    CU_ASSERT(rel_err(t.g, d.g, d.np) <= 2 * TOL_F43);
     tu_lay_close(&d);
     tu_lay_close(&t);
 }
 
 static void test_auto(void)
 {
-    check_auto("Conv2D(16, 3, padding=\"same\")", nn_shape3(12, 12, 16), 1);
-    check_auto("Conv2D(64, 3)", nn_shape3(9, 9, 32), 1);
-    check_auto("Conv2D(16, 3, padding=\"same\")", nn_shape3(12, 12, 8), 0);   /* 8 in */
-    check_auto("Conv2D(8, 3, padding=\"same\")", nn_shape3(12, 12, 32), 0);   /* 8 out */
-    check_auto("Conv2D(32, 3, strides=2)", nn_shape3(12, 12, 32), 0);
+    check_auto("Conv2D(16, 3, padding=\"same\")", nn_shape3(12, 12, 16), 1, 1, 1);
+    check_auto("Conv2D(64, 3)", nn_shape3(9, 9, 32), 1, 1, 1);
+    /* the MNIST CNN's last: 3x3 outputs (one tile, saving 2.25), dx on 5x5 (1.56) */
+    check_auto("Conv2D(64, 3, activation=\"relu\")", nn_shape3(5, 5, 64), 1, 0, 1);
+    check_auto("Conv2D(16, 3, padding=\"same\")", nn_shape3(12, 12, 8), 0, 0, 0);   /* 8 in */
+    check_auto("Conv2D(8, 3, padding=\"same\")", nn_shape3(12, 12, 32), 0, 0, 0);   /* 8 out */
+    check_auto("Conv2D(32, 3, strides=2)", nn_shape3(12, 12, 32), 0, 0, 0);
 }
 
 static void test_gradcheck(void)
@@ -310,7 +328,137 @@ static void test_gradcheck(void)
     nn_conv_set_algo(NN_CONV_ALGO_WINOGRAD4);
     gc_layer_ok("Conv2D(8, (3, 3), padding=\"same\")", nn_shape3(7, 6, 3), 2, 0, 46);
     gc_layer_ok("Conv2D(10, (3, 3), activation=\"tanh\")", nn_shape3(9, 7, 2), 1, 0, 47);
+    /* auto on a 3x3 output: the forward and dW by F(4x4), dx direct */
+    nn_conv_set_algo(NN_CONV_ALGO_AUTO);
+    gc_layer_ok("Conv2D(16, (3, 3), activation=\"tanh\")", nn_shape3(5, 5, 16), 2, 0, 48);
     nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
+}
+
+/* The kernels with the layer's cache against the uncached calls, bitwise:
+ * first fill, reuse, a weight changed in place (one element), forward and
+ * dx in either order. */
+static void check_cache(const wcase *k, int m, uint64_t seed)
+{
+    nn_conv_geom g = geom(k);
+    const int F = k->F, B = k->B;
+    size_t nx = (size_t)B * k->H * k->W * k->C, ny = (size_t)B * g.OH * g.OW * F;
+    size_t nw = (size_t)9 * k->C * F;
+    float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *dz = malloc(ny * sizeof *dz);
+    float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1);
+    float *x0 = malloc(nx * sizeof *x0), *x1 = malloc(nx * sizeof *x1);
+    float *work = malloc(nn_wconv_work_bytes(&g, F, m, B));
+    nn_wconv_cache *cache = nn_wconv_cache_new(&g, F, m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cache);
+    tu_fill_uniform(x, nx, seed, 0, 1);
+    tu_fill_uniform(w, nw, seed + 1, -0.3f, 0.3f);
+    tu_fill_uniform(dz, ny, seed + 2, -1, 1);
+    for (int round = 0; round < 3; round++) {
+        if (round == 2)   /* the same pointer, one weight changed */
+            w[nw / 2] += 0.25f;
+        nn_wconv_forward(&g, F, m, w, NULL, NN_ACT_LINEAR, x, B, y0, work, NULL);
+        nn_wconv_dx(&g, F, m, w, dz, B, x0, work, NULL);
+        if (round == 1) {   /* dx first, then the forward */
+            nn_wconv_dx(&g, F, m, w, dz, B, x1, work, cache);
+            nn_wconv_forward(&g, F, m, w, NULL, NN_ACT_LINEAR, x, B, y1, work, cache);
+        } else {
+            nn_wconv_forward(&g, F, m, w, NULL, NN_ACT_LINEAR, x, B, y1, work, cache);
+            nn_wconv_dx(&g, F, m, w, dz, B, x1, work, cache);
+        }
+        CU_ASSERT(memcmp(y0, y1, ny * sizeof *y0) == 0);
+        CU_ASSERT(memcmp(x0, x1, nx * sizeof *x0) == 0);
+    }
+    nn_wconv_cache_free(cache);
+    free(x), free(w), free(dz), free(y0), free(y1), free(x0), free(x1), free(work);
+}
+
+static void test_cache_kernels(void)
+{
+    for (int m = 2; m <= 4; m += 2)
+        for (int i = 0; i < NCASES; i++)
+            check_cache(&cases[i], m, 300 + (uint64_t)i);
+}
+
+#define CACHE_SPEC                                                                        \
+    "Conv2D(16, 3, padding=\"same\", activation=\"relu\", input_shape=(9, 10, 16))\n"  \
+    "Conv2D(24, 3, name=\"c2\")\n"                                                       \
+    "Flatten()\nDense(3, activation=\"softmax\")\n"                                     \
+    "compile(loss=\"sparse_categorical_crossentropy\", optimizer=\"sgd\")\n"
+
+enum { CB = 5 };
+
+/* The model's output for x, copied to y (n floats). */
+static void model_out(nn_model *mo, const float *x, float *y, size_t n)
+{
+    nn_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    memcpy(y, nn_model_forward(mo, x, CB, &ctx), n * sizeof *y);
+}
+
+/* A fresh model (an empty cache) with mo's weights: its output for x. */
+static void fresh_out(const nn_model *mo, const float *x, float *y, size_t n, int threads)
+{
+    nn_model f;
+    nn_error e;
+    TU_ASSERT_OK(tu_build(CACHE_SPEC, &f, &e), e);
+    TU_ASSERT_OK(nn_model_set_threads(&f, threads, &e), e);
+    TU_ASSERT_OK(nn_model_plan(&f, CB, &e), e);
+    memcpy(f.params, mo->params, mo->nparams * sizeof *f.params);
+    model_out(&f, x, y, n);
+    nn_model_free(&f);
+}
+
+/* Through a model on F(4x4) (two threads: both fill and read the cache):
+ * after an optimizer step and after loading a checkpoint, the output is
+ * the new weights' (bitwise a fresh model's) and not the old one's. */
+static void check_cache_model(int threads)
+{
+    nn_model mo;
+    nn_error e;
+    nn_conv_set_algo(NN_CONV_ALGO_WINOGRAD4);
+    TU_ASSERT_OK(tu_build(CACHE_SPEC, &mo, &e), e);
+    nn_model_init_params(&mo, 3);
+    TU_ASSERT_OK(nn_model_set_threads(&mo, threads, &e), e);
+    TU_ASSERT_OK(nn_model_plan(&mo, CB, &e), e);
+    TU_ASSERT_OK(nn_optim_alloc(&mo.optim, mo.nparams, &e), e);
+    size_t in = nn_model_in_size(&mo), out = nn_model_out_size(&mo), ny = (size_t)CB * out;
+    float *x = malloc(CB * in * sizeof *x), *dout = malloc(ny * sizeof *dout);
+    float *y0 = malloc(ny * sizeof *y0), *y1 = malloc(ny * sizeof *y1), *yf = malloc(ny * sizeof *yf);
+    tu_fill_uniform(x, CB * in, 61, 0, 1);
+    char path[512];
+    snprintf(path, sizeof path, "%s/wino_cache.h5", tu_tmpdir());
+    TU_ASSERT_OK(nn_ckpt_save(path, &mo, CACHE_SPEC, NULL, NULL, &e), e);
+    model_out(&mo, x, y0, ny);
+
+    /* one SGD step on a made-up output gradient */
+    nn_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.training = 1;
+    (void)nn_model_forward(&mo, x, CB, &ctx);
+    tu_fill_uniform(dout, ny, 62, -1, 1);
+    memset(mo.grads, 0, mo.nparams * sizeof *mo.grads);
+    nn_model_backward(&mo, x, dout, CB, &ctx);
+    nn_model_update(&mo);
+    model_out(&mo, x, y1, ny);
+    fresh_out(&mo, x, yf, ny, threads);
+    CU_ASSERT(memcmp(y1, yf, ny * sizeof *y1) == 0);
+    CU_ASSERT(memcmp(y1, y0, ny * sizeof *y1) != 0);
+
+    /* back to the saved weights */
+    TU_ASSERT_OK(nn_ckpt_load_weights(path, &mo, 0, &e), e);
+    model_out(&mo, x, y1, ny);
+    CU_ASSERT(memcmp(y1, y0, ny * sizeof *y1) == 0);
+    fresh_out(&mo, x, yf, ny, threads);
+    CU_ASSERT(memcmp(y1, yf, ny * sizeof *y1) == 0);
+    nn_conv_set_algo(NN_CONV_ALGO_DIRECT);
+    remove(path);
+    nn_model_free(&mo);
+    free(x), free(dout), free(y0), free(y1), free(yf);
+}
+
+static void test_cache_model(void)
+{
+    check_cache_model(1);
+    check_cache_model(2);
 }
 
 static void test_names(void)
@@ -332,8 +480,11 @@ int main(void)
     static const tu_test tests[] = {
         {"kernels against double and direct", test_kernels},
         {"Conv2D layer: winograd against direct", test_layer},
-        {"auto: F(4x4) from 16 channels in and out", test_auto},
+        {"auto: F(4x4) per product by channels and tile saving", test_auto},
         {"gradient checks with winograd", test_gradcheck},
+        {"kernel transform cache: bitwise the uncached calls", test_cache_kernels},
+        {"kernel transform cache: new weights after a step and a checkpoint load",
+         test_cache_model},
         {"algorithm names", test_names},
         {NULL, NULL},
     };

@@ -10,6 +10,7 @@
  * direct kernels: conv_direct.c; under mixed_bfloat16 (l->bf16) the column
  * path with bf16 products: conv_bf16.c. */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layers/conv_bf16.h"
@@ -30,27 +31,47 @@ static int conv_create(nn_layer *l, nn_args *a, nn_error *e)
     return nn_conv_create(l, a, 0, "Conv2D(32, (3, 3))", e);
 }
 
-/* Output pixels from which a call over one image amortises the Winograd
- * kernel transform (16 or 36 C F floats) to a few per cent. */
-enum { WINO_ROWWISE_PIXELS = 320 };
-
 /* Input channels from which Conv2D takes the mixed_bfloat16 policy. */
 enum { BF16_MIN_C = 8 };
 
-/* The Winograd tile (2 or 4) a 3x3 stride-1 layer g with F filters takes, or
- * 0 for the direct kernels. auto: F(4x4, 3x3) where it was measured faster
- * than the direct kernels one product at a time (AMD Zen 4, AVX-512, one
- * thread, 32 images): forward, dx and dW each 1.1-2.2x with 16 to 64
- * channels in and out, but 0.7-0.95x from 8 channels and 0.4x from 3,
- * where the transforms cost more than the products they save. */
-static int winograd_tile(const nn_conv_geom *g, int F)
+/* The multiplies F(4x4, 3x3) saves on a product whose output plane is
+ * H x W: the direct count (9 per pixel) over Winograd's (36 per 4x4 tile,
+ * whole tiles). 4 on planes of whole tiles, 2.25 on 3x3 (one tile, 9 of
+ * its 16 outputs used), 1.56 on 5x5 (four tiles for 25 outputs). */
+static double f43_saving(int H, int W)
 {
+    return 9.0 * H * W / (36.0 * ((H + 3) / 4) * ((W + 3) / 4));
+}
+
+/* Which of the layer's products (NN_WINO_* bits) run by Winograd, with
+ * tile *m (2 or 4). Forced (winograd, winograd4): all three. auto: each
+ * product by F(4x4, 3x3) where its channels in and out are both 16 or
+ * more and it saves at least 2x the multiplies; measured one product at a
+ * time (AMD Zen 4, AVX-512, one thread, 32-64 images, best of 7) against
+ * the direct kernels: 1.3-1.9x with 32 or 64 channels on planes of 8x8 to
+ * 16x16 and the 3x3 forward of the MNIST CNN (2.8x: the direct forward
+ * takes columns there), 1.0x with 16 on 32x32 and 0.78x on the 5x5 dx
+ * plane of that layer (saving 1.56); from 8 channels 0.7-0.95x and 0.4x
+ * from 3, where the transforms cost more than the products save. */
+enum { NN_WINO_FWD = 1, NN_WINO_DX = 2, NN_WINO_DW = 4 };
+
+static unsigned winograd_products(const nn_conv_geom *g, int F, int *m)
+{
+    *m = 4;
     switch (nn_conv_get_algo()) {
-    case NN_CONV_ALGO_WINOGRAD: return 2;
-    case NN_CONV_ALGO_WINOGRAD4: return 4;
-    case NN_CONV_ALGO_AUTO: return g->C >= 16 && F >= 16 ? 4 : 0;
+    case NN_CONV_ALGO_WINOGRAD: *m = 2; return NN_WINO_FWD | NN_WINO_DX | NN_WINO_DW;
+    case NN_CONV_ALGO_WINOGRAD4: return NN_WINO_FWD | NN_WINO_DX | NN_WINO_DW;
+    case NN_CONV_ALGO_AUTO: break;
     default: return 0;
     }
+    if (g->C < 16 || F < 16)
+        return 0;
+    unsigned on = 0;
+    if (f43_saving(g->OH, g->OW) >= 2)   /* the forward and dW tile the output */
+        on |= NN_WINO_FWD | NN_WINO_DW;
+    if (f43_saving(g->H, g->W) >= 2)     /* dx tiles the input */
+        on |= NN_WINO_DX;
+    return on;
 }
 
 static int conv_configure(nn_layer *l, nn_error *e)
@@ -88,11 +109,14 @@ static int conv_configure(nn_layer *l, nn_error *e)
      * leaves them a few accumulators (5x5 -> 3x3 ran at half the im2col
      * rate), so such layers keep the columns for those two products. */
     c->dfwd = c->dconv && g->OW >= 6;
-    l->rowwise = c->dfwd && nn_dconv_dx_usable(g);
     /* Winograd from 8 filters, as the direct kernels (fewer fill a vector badly) */
-    c->wino = c->dconv && nn_wconv_usable(g, c->F) ? winograd_tile(g, c->F) : 0;
-    if (c->wino)   /* a call transforms the kernel: worth it over a few rows only on big images */
-        l->rowwise = P >= WINO_ROWWISE_PIXELS;
+    c->wino_on = c->dconv && nn_wconv_usable(g, c->F) ? winograd_products(g, c->F, &c->wino) : 0;
+    if (!c->wino_on)
+        c->wino = 0;
+    /* a pass over a few rows costs the direct forward and dx nothing, and
+     * Winograd's kernel transforms are kept from call to call */
+    l->rowwise = (c->dfwd || (c->wino_on & NN_WINO_FWD)) &&
+                 ((c->dfwd && nn_dconv_dx_usable(g)) || (c->wino_on & NN_WINO_DX));
     /* mixed_bfloat16 from BF16_MIN_C channels in: below, a product of K =
      * KH*KW*C < 72 leaves the bf16 tiles idle (a first layer on 1 or 3
      * channels ran 3-6x slower than the direct kernels), so it keeps fp32
@@ -101,7 +125,7 @@ static int conv_configure(nn_layer *l, nn_error *e)
     if (l->bf16 && g->C < BF16_MIN_C)
         l->bf16 = 0;
     if (l->bf16)
-        c->dconv = c->dfwd = c->wino = l->rowwise = 0;
+        c->dconv = c->dfwd = c->wino = c->wino_on = l->rowwise = 0;
     l->out = nn_shape3(g->OH, g->OW, c->F);
     l->param_len = nn_conv_geom_k(g) * c->F + (c->use_bias ? (size_t)c->F : 0);
     return NN_OK;
@@ -115,16 +139,32 @@ static int conv_plan(nn_layer *l, int batch_max, size_t *work_bytes, nn_error *e
     nn_conv_plan_chunks(c, batch_max, pix, work_bytes);
     if (c->dconv) {   /* the columns too for a column forward or a strided dx */
         size_t w = nn_dconv_work_bytes(&c->g, c->F);
-        int columns = !c->wino && (!c->dfwd || !nn_dconv_dx_usable(&c->g));
+        int columns = (!(c->wino_on & NN_WINO_FWD) && !c->dfwd) ||
+                      (!(c->wino_on & NN_WINO_DX) && !(c->dfwd && nn_dconv_dx_usable(&c->g)));
         *work_bytes = !columns || w > *work_bytes ? w : *work_bytes;
     }
-    if (c->wino) {
+    nn_wconv_cache_free(c->wcache);
+    c->wcache = NULL;
+    if (c->wino_on) {
         size_t w = nn_wconv_work_bytes(&c->g, c->F, c->wino, batch_max);
         *work_bytes = w > *work_bytes ? w : *work_bytes;
+        if (!(c->wcache = nn_wconv_cache_new(&c->g, c->F, c->wino))) {
+            char who[96];
+            return nn_err(e, NN_ENOMEM, "%s: out of memory for the Winograd kernel transforms",
+                          nn_layer_who(l, who, sizeof who));
+        }
     }
     if (l->bf16)
         *work_bytes = nn_conv_bf16_work_bytes(c);
     return nn_layer_plan_z(l, batch_max, e);
+}
+
+static void conv_destroy(nn_layer *l)
+{
+    conv *c = l->priv;
+    if (c)
+        nn_wconv_cache_free(c->wcache);
+    free(c);
 }
 
 static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias (F) */,
@@ -141,9 +181,9 @@ static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias
         nn_layer_act_keep(l, y, ctx->row0, B);
         return;
     }
-    if (c->wino) {
+    if (c->wino_on & NN_WINO_FWD) {
         nn_wconv_forward(g, F, c->wino, p, c->use_bias ? bias : NULL, nn_act_inner(l->act), x, B, y,
-                         ctx->work);
+                         ctx->work, c->wcache);
         nn_layer_act_keep(l, y, ctx->row0, B);
         return;
     }
@@ -183,21 +223,28 @@ static void conv_backward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bia
         nn_conv_bf16_backward(l, p, gr, x, y, dy, dx, B, ctx->work);
         return;
     }
-    if (c->wino) {   /* dz and db, then dW and dx by Winograd */
+    int dz = l->dy_is_preact;   /* dy is already dz, and db is done */
+    if (c->wino_on & (NN_WINO_DX | NN_WINO_DW)) {   /* dz and db, then Winograd's products */
         nn_conv_bias_grad(l, y, dy, db, (size_t)B * P);
-        if (gr)
+        dz = 1, db = NULL;
+        if (gr && (c->wino_on & NN_WINO_DW)) {
             nn_wconv_dw(g, F, c->wino, x, dy, B, gr, ctx->work);
-        if (dx)
-            nn_wconv_dx(g, F, c->wino, p, dy, B, dx, ctx->work);
-        return;
+            gr = NULL;
+        }
+        if (dx && (c->wino_on & NN_WINO_DX)) {
+            nn_wconv_dx(g, F, c->wino, p, dy, B, dx, ctx->work, c->wcache);
+            dx = NULL;
+        }
+        if (!gr && !dx)
+            return;
     }
     if (c->dconv && (!dx || (c->dfwd && nn_dconv_dx_usable(g)))) {
-        nn_dconv_backward(g, F, l->dy_is_preact ? NN_ACT_LINEAR : nn_act_inner(l->act), p, x, y,
-                          dy, B, gr,
+        nn_dconv_backward(g, F, dz ? NN_ACT_LINEAR : nn_act_inner(l->act), p, x, y, dy, B, gr,
                           db, dx, ctx->work);
         return;
     }
-    nn_conv_bias_grad(l, y, dy, db, (size_t)B * P);
+    if (!dz || db)
+        nn_conv_bias_grad(l, y, dy, db, (size_t)B * P);
     if (c->dconv) {   /* dW here, dx through the columns below */
         if (gr)
             nn_dconv_backward(g, F, NN_ACT_LINEAR, p, x, y, dy, B, gr, NULL, NULL, ctx->work);
@@ -263,7 +310,7 @@ const nn_layer_ops nn_conv2d_ops = {
     .plan = conv_plan,
     .forward = conv_forward,
     .backward = conv_backward,
-    .destroy = NULL,   /* frees priv */
+    .destroy = conv_destroy,
     .bwd_skips = NN_SKIPS_Y_ACT,
     .fusion = &nn_layer_fuses_act,
     .info = &conv_info,

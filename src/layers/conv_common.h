@@ -20,7 +20,9 @@ typedef struct nn_conv {
     int direct;             /* 1x1, stride 1: no columns */
     int dconv;              /* Conv2D dW through the direct kernels (conv_direct.h) */
     int dfwd;               /* ... and the forward and (stride 1) dx too */
-    int wino;               /* forward and dx by Winograd F(wino x wino, 3x3), or 0 */
+    int wino;               /* Winograd's tile: F(wino x wino, 3x3), or 0 */
+    unsigned wino_on;       /* the products it runs (conv2d.c's NN_WINO_* bits) */
+    struct nn_wconv_cache *wcache;   /* its transformed kernels (plan; Conv2D frees it) */
     int chunk;              /* images per chunk (plan) */
 } nn_conv;
 

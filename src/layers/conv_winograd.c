@@ -13,14 +13,19 @@
  * tiles of V_xi^T (A dz A^T)_xi, then dW = G^T dU G. V and M are
  * tile-major (V[t][xi][c]) so that a tile's transform reads and writes one
  * contiguous block. Channels are the innermost index everywhere (NHWC): the
- * transforms work on vectors of channels. The kernel transform is redone
- * per call (a*a Ci Co floats): the calls of concurrent threads stay
- * independent, and a call over a few rows is only made on images of 320
- * output pixels or more (conv2d.c), where it is a few per cent. */
+ * transforms work on vectors of channels. The transformed kernels (a*a Ci
+ * Co floats for the forward, as many for dx) are kept in the layer's
+ * nn_wconv_cache and remade only when the weights differ bitwise from the
+ * copy they were made from: every call (a thread's rows, a cache pass's
+ * few rows) would otherwise redo them, and a bitwise check needs no
+ * notice from whatever writes the weights (optimizer step, set_params,
+ * checkpoint load, the broadcast, a gradient check's perturbation). */
 #include "layers/conv_winograd.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/simd.h"
@@ -183,6 +188,71 @@ static void kernel_transform(const plane *q, const float *w, ptrdiff_t skh, ptrd
         kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, padded_co(q), g9, U, 2);
     else
         kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, padded_co(q), g9, U, 4);
+}
+
+struct nn_wconv_cache {
+    pthread_mutex_t lock;   /* concurrent threads' calls check and fill it in turn */
+    size_t nw;              /* 9 C F: the kernel's floats */
+    float *w;               /* the weights U[] were made from */
+    float *U[2];            /* forward, dx (a*a Ci Cop each); valid if ok[] */
+    int have_w, ok[2];
+};
+
+static plane fwd_plane(const nn_conv_geom *g, int F, int m);
+static plane dx_plane(const nn_conv_geom *g, int F, int m);
+
+nn_wconv_cache *nn_wconv_cache_new(const nn_conv_geom *g, int F, int m)
+{
+    nn_wconv_cache *k = calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    plane a = fwd_plane(g, F, m), b = dx_plane(g, F, m);
+    k->nw = (size_t)9 * g->C * F;
+    k->w = malloc(k->nw * sizeof *k->w);
+    k->U[0] = malloc((size_t)npos(&a) * a.Ci * padded_co(&a) * sizeof(float));
+    k->U[1] = malloc((size_t)npos(&b) * b.Ci * padded_co(&b) * sizeof(float));
+    if (!k->w || !k->U[0] || !k->U[1] || pthread_mutex_init(&k->lock, NULL)) {
+        free(k->w), free(k->U[0]), free(k->U[1]), free(k);
+        return NULL;
+    }
+    return k;
+}
+
+void nn_wconv_cache_free(nn_wconv_cache *k)
+{
+    if (!k)
+        return;
+    pthread_mutex_destroy(&k->lock);
+    free(k->w), free(k->U[0]), free(k->U[1]), free(k);
+}
+
+/* The forward (dx 0) or dx (dx 1) kernel transform of w in q's shape:
+ * made into U (no cache) or taken from the cache, remade there if w
+ * changed. g9: 9 Cop floats of scratch. */
+static const float *kernel_u(const plane *q, const float *w, int dx, nn_wconv_cache *k,
+                             float *g9, float *U)
+{
+    const ptrdiff_t C = dx ? q->Co : q->Ci, F = dx ? q->Ci : q->Co;
+    if (k) {
+        pthread_mutex_lock(&k->lock);
+        if (!k->have_w || memcmp(k->w, w, k->nw * sizeof *w)) {
+            memcpy(k->w, w, k->nw * sizeof *w);
+            k->have_w = 1;
+            k->ok[0] = k->ok[1] = 0;
+        }
+        U = k->U[dx];
+    }
+    if (!k || !k->ok[dx]) {
+        if (dx)   /* g'(kh, kw, f, c) = w(2 - kh, 2 - kw, c, f) */
+            kernel_transform(q, w + 8 * C * F, -3 * C * F, -C * F, 1, F, g9, U);
+        else
+            kernel_transform(q, w, 3 * C * F, C * F, F, 1, g9, U);
+    }
+    if (k) {
+        k->ok[dx] = 1;
+        pthread_mutex_unlock(&k->lock);
+    }
+    return U;
 }
 
 /* V[t][xi][c] = (B^T d B)[xi] for the nt tiles from tile t0 on; taps in the
@@ -382,14 +452,14 @@ static void batched_product(const float *V, int nt, int X, int Ci, const float *
     }
 }
 
-/* out (n images of q) from in, with U the transformed kernel in ws. */
-static void wconv(const plane *q, const float *bias, int relu, const float *in, int n,
-                  float *out, float *ws)
+/* out (n images of q) from in, with U the transformed kernel; ws past
+ * U's own place (kept for the uncached calls) holds V and M. */
+static void wconv(const plane *q, const float *U, const float *bias, int relu, const float *in,
+                  int n, float *out, float *ws)
 {
     const long tiles = tiles_of(q, n);
     const int T = block_tiles(q, tiles), X = npos(q);
     const size_t Cop = padded_co(q);
-    const float *U = ws;
     float *V = ws + (size_t)X * q->Ci * Cop, *M = V + (size_t)X * T * q->Ci;
     /* zeros: the padding's taps and a zero bias; scratch: outputs off the edge */
     float *zeros = M + (size_t)X * T * Cop, *scratch = zeros + q->Ci + Cop;
@@ -530,14 +600,14 @@ size_t nn_wconv_work_bytes(const nn_conv_geom *g, int F, int m, int n)
 }
 
 void nn_wconv_forward(const nn_conv_geom *g, int F, int m, const float *w, const float *bias,
-                      nn_act act, const float *x, int n, float *y, float *work)
+                      nn_act act, const float *x, int n, float *y, float *work,
+                      nn_wconv_cache *cache)
 {
     const plane q = fwd_plane(g, F, m);
-    const int C = g->C;
-    float *g9 = work + (size_t)npos(&q) * C * padded_co(&q);   /* in V's place */
-    kernel_transform(&q, w, (ptrdiff_t)3 * C * F, (ptrdiff_t)C * F, F, 1, g9, work);
+    float *g9 = work + (size_t)npos(&q) * g->C * padded_co(&q);   /* in V's place */
+    const float *U = kernel_u(&q, w, 0, cache, g9, work);
     int relu = act == NN_ACT_RELU;
-    wconv(&q, bias, relu, x, n, y, work);
+    wconv(&q, U, bias, relu, x, n, y, work);
     if (!relu && act != NN_ACT_LINEAR)
         nn_act_forward(act, y, (size_t)n * g->OH * g->OW, (size_t)F);
 }
@@ -587,13 +657,9 @@ void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const floa
 }
 
 void nn_wconv_dx(const nn_conv_geom *g, int F, int m, const float *w, const float *dz, int n,
-                 float *dx, float *work)
+                 float *dx, float *work, nn_wconv_cache *cache)
 {
     const plane q = dx_plane(g, F, m);
-    const int C = g->C;
     float *g9 = work + (size_t)npos(&q) * F * padded_co(&q);
-    /* g'(kh, kw, f, c) = w(2 - kh, 2 - kw, c, f) */
-    kernel_transform(&q, w + (size_t)8 * C * F, -(ptrdiff_t)3 * C * F, -(ptrdiff_t)C * F, 1, F,
-                     g9, work);
-    wconv(&q, NULL, 0, dz, n, dx, work);
+    wconv(&q, kernel_u(&q, w, 1, cache, g9, work), NULL, 0, dz, n, dx, work);
 }

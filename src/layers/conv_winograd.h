@@ -18,6 +18,16 @@
 #include "core/im2col.h"
 #include "nntrain/activation.h"
 
+/* A layer's transformed kernels for nn_wconv_forward and nn_wconv_dx, kept
+ * from call to call and remade when the weights passed differ bitwise from
+ * those they were made from; safe to share between concurrent calls (on the
+ * same weights). One per layer, for one (g, F, m). */
+typedef struct nn_wconv_cache nn_wconv_cache;
+
+/* A new, empty cache, or NULL when out of memory. */
+nn_wconv_cache *nn_wconv_cache_new(const nn_conv_geom *g, int F, int m);
+void nn_wconv_cache_free(nn_wconv_cache *cache);   /* NULL: nothing */
+
 /* 1 if g is a 3x3, stride-1 convolution that fits an int per image. */
 int nn_wconv_usable(const nn_conv_geom *g, int F);
 
@@ -25,14 +35,16 @@ int nn_wconv_usable(const nn_conv_geom *g, int F);
 size_t nn_wconv_work_bytes(const nn_conv_geom *g, int F, int m, int n);
 
 /* y (n, OH, OW, F) = x (n, H, W, C) * w (3, 3, C, F) + bias (F or NULL),
- * then act (ReLU and linear fused into the output transform). */
+ * then act (ReLU and linear fused into the output transform). cache: NULL
+ * (the kernel is transformed in work) or the layer's (made for g, F, m). */
 void nn_wconv_forward(const nn_conv_geom *g, int F, int m, const float *w, const float *bias,
-                      nn_act act, const float *x, int n, float *y, float *work);
+                      nn_act act, const float *x, int n, float *y, float *work,
+                      nn_wconv_cache *cache);
 
 /* dx (n, H, W, C) = the input gradient of that convolution for dz (n, OH,
  * OW, F), the gradient of its pre-activation (overwritten). */
 void nn_wconv_dx(const nn_conv_geom *g, int F, int m, const float *w, const float *dz, int n,
-                 float *dx, float *work);
+                 float *dx, float *work, nn_wconv_cache *cache);
 
 /* dw (3, 3, C, F) += the weight gradient of that convolution for x (n, H,
  * W, C) and dz (n, OH, OW, F), the gradient of its pre-activation. */
