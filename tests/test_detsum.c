@@ -360,6 +360,14 @@ static void test_pass(void)
     pass_case("Conv2D(6, (3, 3), padding=\"same\", activation=\"relu\", input_shape=(8, 8, 2))\n"
               "MaxPooling2D()\nDropout(0.3)\nFlatten()\nDense(300, activation=\"relu\")\n"
               "Dense(4, activation=\"softmax\")\ncompile(loss=\"categorical_crossentropy\")\n");
+    /* No cache prefix (each conv has more weights than outputs): the convs
+     * run per chunk below the Dense tail, the second's dx (384 wide) written
+     * into the buffer of the tail's packed dx rows (64 wide) */
+    pass_case("Conv2D(24, (5, 5), activation=\"relu\", input_shape=(8, 8, 2))\n"
+              "Conv2D(24, (3, 3), padding=\"same\", activation=\"relu\")\n"
+              "Conv2D(4, (3, 3), padding=\"same\", activation=\"relu\")\nFlatten()\n"
+              "Dense(30, activation=\"relu\")\nDropout(0.2)\nDense(4, activation=\"softmax\")\n"
+              "compile(loss=\"categorical_crossentropy\")\n");
 }
 
 /* A graph: a residual add, a branch read twice, a concatenation. */
