@@ -192,36 +192,64 @@ static void test_xtdz(void)
     xtdz_case(1);
 }
 
-/* nn_sgemm_rows (deterministic chunks' Dense forward): every row is the
- * bits of one FMA per k in k order, whether it runs alone, in a tile of 4
- * or 8, at the edge of the columns, or at another position. */
-static void test_sgemm_rows(void)
+/* nn_sgemm_rows (deterministic mode's Dense forward) and nn_sgemm_rows_t
+ * (its dx = dz W^T, tr): every row is the bits of one FMA per k in k order,
+ * whether it runs alone, in a tile of 4 or 8, at the edge of the columns,
+ * at another position or among many rows, with K under and over a block of
+ * features (the sums then go through y between blocks). */
+static void rows_case(int tr, int K)
 {
-    enum { R = 13, K = 37, NC = 70 };
-    static float x[R * K], w[K * NC], y[R * NC], y1[NC], ref[R * NC];
-    tu_fill_uniform(x, R * K, 81, -1, 1);
-    tu_fill_uniform(w, K * NC, 82, -1, 1);
+    enum { R = 29, NC = 70, LD = 75 };
+    float *x = malloc(sizeof(float) * R * (size_t)K), *w = malloc(sizeof(float) * K * NC);
+    float *y = malloc(sizeof(float) * R * LD), *ref = malloc(sizeof(float) * R * NC);
+    float y1[NC];
+    tu_fill_uniform(x, (size_t)R * K, 81, -1, 1);
+    tu_fill_uniform(w, (size_t)K * NC, 82, -1, 1);
     for (int r = 0; r < R; r++)
         for (int j = 0; j < NC; j++) {
             float s = 0;
-            for (int k = 0; k < K; k++)
+            for (int k = 0; k < K; k++) {
+                float wk = tr ? w[j * K + k] : w[k * NC + j];
 #ifdef __FMA__
-                s = fmaf(x[r * K + k], w[k * NC + j], s);
+                s = fmaf(x[r * K + k], wk, s);
 #else
-                s = s + x[r * K + k] * w[k * NC + j];
+                s = s + x[r * K + k] * wk;
 #endif
+            }
             ref[r * NC + j] = s;
         }
-    nn_sgemm_rows(R, NC, K, x, K, w, NC, y, NC);   /* rows 0-7, 8-11, 12 */
-    CU_ASSERT(memcmp(y, ref, sizeof y) == 0);
-    int same = 1;
+    void (*f)(int, int, int, const float *, int, const float *, int, float *, int) =
+        tr ? nn_sgemm_rows_t : nn_sgemm_rows;
+    int ldw = tr ? K : NC, same = 1;
+    f(R, NC, K, x, K, w, ldw, y, LD);   /* rows 0-7, 8-15, 16-23, 24-27, 28 */
+    for (int r = 0; r < R; r++)
+        same &= !memcmp(y + r * LD, ref + r * NC, NC * sizeof *y);
+    CU_ASSERT(same);
     for (int r = 0; r < R; r++) {   /* each row alone */
-        nn_sgemm_rows(1, NC, K, x + r * K, K, w, NC, y1, NC);
+        f(1, NC, K, x + r * K, K, w, ldw, y1, NC);
         same &= !memcmp(y1, ref + r * NC, sizeof y1);
     }
     CU_ASSERT(same);
-    nn_sgemm_rows(4, NC, K, x + 9 * K, K, w, NC, y, NC);   /* rows 9-12 as one tile */
+    f(4, NC, K, x + 9 * K, K, w, ldw, y, NC);   /* rows 9-12 as one tile */
     CU_ASSERT(memcmp(y, ref + 9 * NC, 4 * NC * sizeof *y) == 0);
+    f(11, NC, K, x + 3 * K, K, w, ldw, y, NC);   /* rows 3-13: a tile of 8 then 1s */
+    CU_ASSERT(memcmp(y, ref + 3 * NC, 11 * NC * sizeof *y) == 0);
+    free(x);
+    free(w);
+    free(y);
+    free(ref);
+}
+
+static void test_sgemm_rows(void)
+{
+    rows_case(0, 37);
+    rows_case(0, 600);
+}
+
+static void test_sgemm_rows_t(void)
+{
+    rows_case(1, 37);
+    rows_case(1, 600);
 }
 
 /* One chunk's gradient through nn_model_det_pass: the same bits on 1 and 3
@@ -332,6 +360,14 @@ static void test_pass(void)
     pass_case("Conv2D(6, (3, 3), padding=\"same\", activation=\"relu\", input_shape=(8, 8, 2))\n"
               "MaxPooling2D()\nDropout(0.3)\nFlatten()\nDense(300, activation=\"relu\")\n"
               "Dense(4, activation=\"softmax\")\ncompile(loss=\"categorical_crossentropy\")\n");
+    /* No cache prefix (each conv has more weights than outputs): the convs
+     * run per chunk below the Dense tail, the second's dx (384 wide) written
+     * into the buffer of the tail's packed dx rows (64 wide) */
+    pass_case("Conv2D(24, (5, 5), activation=\"relu\", input_shape=(8, 8, 2))\n"
+              "Conv2D(24, (3, 3), padding=\"same\", activation=\"relu\")\n"
+              "Conv2D(4, (3, 3), padding=\"same\", activation=\"relu\")\nFlatten()\n"
+              "Dense(30, activation=\"relu\")\nDropout(0.2)\nDense(4, activation=\"softmax\")\n"
+              "compile(loss=\"categorical_crossentropy\")\n");
 }
 
 /* A graph: a residual add, a branch read twice, a concatenation. */
@@ -375,6 +411,8 @@ int main(void)
         {"Dense chunk gradient's exponent bound", test_bound_exp},
         {"fused Dense kernel gradient: the bits of the chunk buffers' sum", test_xtdz},
         {"rows times a matrix: the same bits alone, in tiles, anywhere", test_sgemm_rows},
+        {"rows times a matrix transposed (Dense dx): the same bits alone, in tiles, anywhere",
+         test_sgemm_rows_t},
         {"det pass: 1 and 3 threads the same bits, chunks sum to the gradient", test_pass},
         {"det pass of a graph model: the same", test_pass_graph},
         {"det pass with BatchNormalization, chain and graph: the same", test_pass_bn},

@@ -12,8 +12,14 @@ const char *nn_blas_corename(void);
 /* y (n, N) = x (n, K) w (K, N), row-major, for a few rows without
  * OpenBLAS's packing of w (gemm_rows.c): each y[r][j] is one FMA per k in
  * k order (a multiply-add without FMA), so a row's bits depend on neither
- * n nor its position (deterministic mode's Dense forward on chunks). */
+ * n nor its position (deterministic mode's Dense forward over a thread's
+ * rows). w streams from memory once per call. */
 void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
                    float *y, int ldy);
+/* y (n, N) = x (n, K) w^T with w (N, K) row-major, in the same fixed order:
+ * each y[r][j] is one FMA per k in k order (deterministic mode's Dense
+ * dx = dz W^T over a thread's rows). */
+void nn_sgemm_rows_t(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
+                     float *y, int ldy);
 
 #endif

@@ -200,6 +200,13 @@ typedef struct nn_layer_ops {
     void (*backward)(nn_layer *l, const float *p, float *g, const float *x,
                      const float *y, float *dy, float *dx, int B, nn_ctx *ctx);
     void (*destroy)(nn_layer *l);     /* frees priv and saved state; may be NULL */
+    /* Deterministic mode, NULL unless the layer has it: dx (B, in) := dL/dx
+     * from the dz (B, out) its backward left in dy, each row's bits
+     * independent of B and of the other rows, as are its forward's under
+     * ctx->det. exec_det.c then runs forward over a thread's rows at once
+     * and backward per chunk with dx NULL, then this over the thread's rows
+     * (the layer's weights read once per thread, not once per chunk). */
+    void (*det_dx)(nn_layer *l, const float *p, const float *dz, float *dx, int B);
 
     /* What the model's planner may rely on (0: nothing special). */
     /* 1: y is x reshaped (Flatten). The model then passes y == x and

@@ -1,8 +1,11 @@
-/* A few rows times a matrix in a fixed summation order (nntrain/gemm.h):
+/* Rows times a matrix in a fixed summation order (nntrain/gemm.h):
  * OpenBLAS packs all of w for every call, which at 8 rows cost more than
  * the product (mnist_mlp512's 784 x 512 kernel: 2.1 ms per 128 rows in
- * calls of 8 against 0.6 in one call). Here a tile of rows by 32 columns
- * keeps its sums in registers while w streams through once per tile. */
+ * calls of 8 against 0.6 in one call), and its bits depend on the row
+ * count. Here a tile of rows by 32 columns keeps its sums in registers over
+ * a block of KB input features; the sums go to y between blocks (a float
+ * stored and reloaded is exact), so a block of w is read from cache by every
+ * row tile and w streams from memory once per call, whatever the rows. */
 #include <math.h>
 #include <stddef.h>
 
@@ -14,13 +17,17 @@
 #define MADD(a, b, c) ((c) + (a) * (b))
 #endif
 
+/* Input features per block: a block of 32 columns of w is 32 KB. */
+#define KB 256
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
-/* NR rows from r by up to 16 NH columns from j (mask m on the last 16). */
+/* NR rows of x by up to 16 NH columns (mask m on the last 16) over K
+ * features: y += x w when acc, else y = x w. */
 static inline __attribute__((always_inline)) void
-tile(const float *x, int ldx, const float *w, int ldw, float *y, int ldy, int K, int r, int j,
-     __mmask16 m, const int NR, const int NH)
+tile(const float *x, int ldx, const float *w, int ldw, float *y, int ldy, int K, __mmask16 m,
+     int acc, const int NR, const int NH)
 {
     __m512 s[8][2];
     __mmask16 mh[2] = {NH == 1 ? m : 0xffff, m};
@@ -28,15 +35,16 @@ tile(const float *x, int ldx, const float *w, int ldw, float *y, int ldy, int K,
     for (int a = 0; a < NR; a++)
 #pragma GCC unroll 2
         for (int h = 0; h < NH; h++)
-            s[a][h] = _mm512_setzero_ps();
+            s[a][h] = acc ? _mm512_maskz_loadu_ps(mh[h], y + (size_t)a * ldy + 16 * h)
+                          : _mm512_setzero_ps();
     for (int k = 0; k < K; k++) {
         __m512 v[2];
 #pragma GCC unroll 2
         for (int h = 0; h < NH; h++)
-            v[h] = _mm512_maskz_loadu_ps(mh[h], w + (size_t)k * ldw + j + 16 * h);
+            v[h] = _mm512_maskz_loadu_ps(mh[h], w + (size_t)k * ldw + 16 * h);
 #pragma GCC unroll 8
         for (int a = 0; a < NR; a++) {
-            __m512 xv = _mm512_set1_ps(x[(size_t)(r + a) * ldx + k]);
+            __m512 xv = _mm512_set1_ps(x[(size_t)a * ldx + k]);
 #pragma GCC unroll 2
             for (int h = 0; h < NH; h++)
                 s[a][h] = _mm512_fmadd_ps(xv, v[h], s[a][h]);
@@ -46,29 +54,61 @@ tile(const float *x, int ldx, const float *w, int ldw, float *y, int ldy, int K,
     for (int a = 0; a < NR; a++)
 #pragma GCC unroll 2
         for (int h = 0; h < NH; h++)
-            _mm512_mask_storeu_ps(y + (size_t)(r + a) * ldy + j + 16 * h, mh[h], s[a][h]);
+            _mm512_mask_storeu_ps(y + (size_t)a * ldy + 16 * h, mh[h], s[a][h]);
+}
+
+/* All n rows by nj <= 32 columns over K features (w: the block's first
+ * row, at column 0). */
+static void panel(int n, int nj, int K, const float *x, int ldx, const float *w, int ldw,
+                  float *y, int ldy, int acc)
+{
+    __mmask16 m = (__mmask16)(nj % 16 ? (1u << (nj % 16)) - 1 : 0xffffu);
+    int two = nj > 16;
+    for (int r = 0; r < n;) {
+        int nr = n - r >= 8 ? 8 : n - r >= 4 ? 4 : 1;
+        const float *xr = x + (size_t)r * ldx;
+        float *yr = y + (size_t)r * ldy;
+        if (nr == 8)
+            two ? tile(xr, ldx, w, ldw, yr, ldy, K, m, acc, 8, 2)
+                : tile(xr, ldx, w, ldw, yr, ldy, K, m, acc, 8, 1);
+        else if (nr == 4)
+            two ? tile(xr, ldx, w, ldw, yr, ldy, K, m, acc, 4, 2)
+                : tile(xr, ldx, w, ldw, yr, ldy, K, m, acc, 4, 1);
+        else
+            two ? tile(xr, ldx, w, ldw, yr, ldy, K, m, acc, 1, 2)
+                : tile(xr, ldx, w, ldw, yr, ldy, K, m, acc, 1, 1);
+        r += nr;
+    }
 }
 
 void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
                    float *y, int ldy)
 {
-    for (int r = 0; r < n;) {
-        int nr = n - r >= 8 ? 8 : n - r >= 4 ? 4 : 1;
-        for (int j = 0; j < N; j += 32) {
-            int nj = N - j < 32 ? N - j : 32;
-            __mmask16 m = (__mmask16)(nj % 16 ? (1u << (nj % 16)) - 1 : 0xffffu);
-            int two = nj > 16;
-            if (nr == 8)
-                two ? tile(x, ldx, w, ldw, y, ldy, K, r, j, m, 8, 2)
-                    : tile(x, ldx, w, ldw, y, ldy, K, r, j, m, 8, 1);
-            else if (nr == 4)
-                two ? tile(x, ldx, w, ldw, y, ldy, K, r, j, m, 4, 2)
-                    : tile(x, ldx, w, ldw, y, ldy, K, r, j, m, 4, 1);
-            else
-                two ? tile(x, ldx, w, ldw, y, ldy, K, r, j, m, 1, 2)
-                    : tile(x, ldx, w, ldw, y, ldy, K, r, j, m, 1, 1);
+    for (int k0 = 0; k0 < K || k0 == 0; k0 += KB) {
+        int kn = K - k0 < KB ? K - k0 : KB;
+        for (int j = 0; j < N; j += 32)
+            panel(n, N - j < 32 ? N - j : 32, kn, x + k0, ldx, w + (size_t)k0 * ldw + j, ldw,
+                  y + j, ldy, k0 > 0);
+        if (K == 0)
+            break;
+    }
+}
+
+void nn_sgemm_rows_t(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
+                     float *y, int ldy)
+{
+    float wt[KB * 32];   /* (kn, 32): the block of w transposed */
+    for (int j = 0; j < N; j += 32) {
+        int nj = N - j < 32 ? N - j : 32;
+        for (int k0 = 0; k0 < K || k0 == 0; k0 += KB) {
+            int kn = K - k0 < KB ? K - k0 : KB;
+            for (int c = 0; c < nj; c++)
+                for (int k = 0; k < kn; k++)
+                    wt[k * 32 + c] = w[(size_t)(j + c) * ldw + k0 + k];
+            panel(n, nj, kn, x + k0, ldx, wt, 32, y + j, ldy, k0 > 0);
+            if (K == 0)
+                break;
         }
-        r += nr;
     }
 }
 #else
@@ -80,6 +120,18 @@ void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w,
             float s = 0;
             for (int k = 0; k < K; k++)
                 s = MADD(x[(size_t)r * ldx + k], w[(size_t)k * ldw + j], s);
+            y[(size_t)r * ldy + j] = s;
+        }
+}
+
+void nn_sgemm_rows_t(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
+                     float *y, int ldy)
+{
+    for (int r = 0; r < n; r++)
+        for (int j = 0; j < N; j++) {
+            float s = 0;
+            for (int k = 0; k < K; k++)
+                s = MADD(x[(size_t)r * ldx + k], w[(size_t)j * ldw + k], s);
             y[(size_t)r * ldy + j] = s;
         }
 }

@@ -108,11 +108,6 @@ static void dense_init_params(nn_layer *l, float *p /* (in*units [+ units]) */,
  * transposed product goes to the workspace and is turned back with the bias. */
 #define LONG_IN 4096
 
-/* Deterministic mode's chunks of at most this many rows go forward through
- * nn_sgemm_rows: OpenBLAS packed the whole kernel for each (mnist_mlp512 at
- * 8 rows a call: 2.1 ms per 128 rows against 0.6 in one call). */
-#define DET_ROWS 16
-
 static int transposed_forward(const dense *d, int B)
 {
     return !d->bf16 && d->in >= LONG_IN && B >= 4 * d->units;
@@ -203,7 +198,7 @@ static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in)
     float *part = tr ? ctx->work : y; /* (units, B) or y itself */
     if (d->bf16) {
         nn_gemm_bf16(B, out, d->in, x, d->in, p, out, 0.0f, y, out, ctx->work);
-    } else if (ctx && ctx->det && B <= DET_ROWS) {   /* a deterministic chunk */
+    } else if (ctx && ctx->det) {   /* a row's bits alone: exec_det.c passes any rows */
         tr = 0;
         part = y;
         nn_sgemm_rows(B, out, d->in, x, d->in, p, out, y, out);
@@ -241,8 +236,19 @@ static void dense_backward(nn_layer *l, const float *p, float *g,
         nn_sgemm(1, 0, in, out, B, 1.0f, x, in, dy, out, 1.0f, g, out); /* dW += x^T dz */
     if (d->use_bias)
         bias_grad(d, g, dy, B);
-    if (dx)
+    if (dx && ctx && ctx->det)
+        nn_sgemm_rows_t(B, in, out, dy, out, p, out, dx, in);
+    else if (dx)
         nn_sgemm(0, 1, B, in, out, 1.0f, dy, out, p, out, 0.0f, dx, in); /* dz W^T */
+}
+
+/* Deterministic mode (layer.h det_dx): dx = dz W^T over a thread's rows
+ * at once, each row's bits those of a call on that row alone. */
+static void dense_det_dx(nn_layer *l, const float *p, const float *dz /* (B, units) */,
+                         float *dx /* (B, in) */, int B)
+{
+    const dense *d = l->priv;
+    nn_sgemm_rows_t(B, d->in, d->units, dz, d->units, p, d->units, dx, d->in);
 }
 
 /* Team mode (layer.h): a kernel of at least 64K weights, with at least 32
@@ -349,6 +355,7 @@ const nn_layer_ops nn_dense_ops = {
     .forward = dense_forward,
     .backward = dense_backward,
     .destroy = dense_destroy,
+    .det_dx = dense_det_dx,
     .fusion = &nn_layer_fuses_act,
     .team = &dense_team,
     .info = &dense_info,

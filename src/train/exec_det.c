@@ -1,10 +1,14 @@
 /* Deterministic mode's pass (nn_model_det_pass): this rank's rows in fixed
- * chunks of C rows, each chunk's forward, loss and backward run by one
- * thread with the serial layer calls (no team layers, no split of a chunk
- * over threads), its gradient into a buffer of its own. A chunk's bits then
- * depend only on its rows and the parameters, not on the rank or thread
- * that runs it nor on how many there are; fit_det.c sums the chunks
- * exactly. */
+ * chunks of C rows, each thread a contiguous block of them, each chunk's
+ * forward, loss and backward run by one thread with the serial layer calls
+ * (no team layers, no split of a chunk over threads), its gradient into a
+ * buffer of its own. A chunk's bits then depend only on its rows and the
+ * parameters, not on the rank or thread that runs it nor on how many there
+ * are; fit_det.c sums the chunks exactly. Layers whose rows' bits do not
+ * depend on the rows called with them (layer.h det_dx: Dense) run over all
+ * of a thread's rows at once, so their weights are read once per thread
+ * rather than once per chunk: a chain model's tail from its first such
+ * layer goes layer by layer (see tail_forward). */
 #include <string.h>
 
 #include "nntrain/fpmode.h"
@@ -21,7 +25,24 @@ typedef struct det_job {
     void *arg;
     float **grads;          /* (nchunks) nparams each */
     const nn_det_global *g; /* whole-batch layers: see exec.h */
+    int tail;               /* layers [tail, nlayers) go layer by layer */
 } det_job;
+
+/* Thread t's chunks [*k0, *k1): a contiguous block (which thread runs a
+ * chunk never changes its bits; the block makes its rows contiguous). */
+static void mine(const det_job *j, int t, int T, int *k0, int *k1)
+{
+    long a, n;
+    nn_pool_split(j->nchunks, T, t, &a, &n);
+    *k0 = (int)a;
+    *k1 = (int)(a + n);
+}
+
+/* Layer l runs over a thread's rows at once (bf16 products: per chunk). */
+static int rows_layer(const nn_layer *l)
+{
+    return l->ops->det_dx && !l->bf16;
+}
 
 /* Rows [r0, r0 + n) forward on thread t: the cache prefix cache_rows rows
  * at a time (its outputs may live in the thread's small buffer), then the
@@ -82,7 +103,9 @@ static void det_thread(void *arg, int t, int T)
     const nn_exec *ex = m->exec;
     float *work = ex->team ? ex->team->work[t] : ex->work;
     const size_t out = nn_model_out_size(m);
-    for (int k = t; k < j->nchunks; k += T) {
+    int ka, kb;
+    mine(j, t, T, &ka, &kb);
+    for (int k = ka; k < kb; k++) {
         long r0 = (long)k * j->C, n = j->B - r0 < j->C ? j->B - r0 : j->C;
         det_forward(m, j->x, r0, n, t, work, j->ctx);
         const float *y = nn_model_layer_out(m, j->x, m->nlayers - 1) + (size_t)r0 * out;
@@ -179,8 +202,10 @@ static void whole_forward(const det_job *j, int i, int t, int T, float *work)
     float *y = (float *)nn_model_layer_out(m, j->x, i), *p = m->params + l->param_off;
     int np = bo->fwd_phases(l, j->ctx);
     long r0, n;
+    int ka, kb;
+    mine(j, t, T, &ka, &kb);
     for (int ph = 0; ph < (np ? np : 1); ph++) {
-        for (int k = t; np && k < j->nchunks; k += T) {
+        for (int k = ka; np && k < kb; k++) {
             chunk_rows(j, k, &r0, &n);
             bo->fwd_partial(l, ph, x + (size_t)r0 * win, (int)n,
                             j->g->tab + (size_t)(j->g->k0 + k) * ns);
@@ -195,7 +220,7 @@ static void whole_forward(const det_job *j, int i, int t, int T, float *work)
         }
         nn_pool_barrier(m->exec->pool);
     }
-    for (int k = t; k < j->nchunks; k += T) {
+    for (int k = ka; k < kb; k++) {
         chunk_rows(j, k, &r0, &n);
         bo->fwd_apply(l, p, x + (size_t)r0 * win, y + (size_t)r0 * wout, (int)n);
     }
@@ -206,12 +231,14 @@ static void whole_batch_forward(const det_job *j, int t, int T, float *work)
     nn_model *m = j->m;
     const nn_exec *ex = m->exec;
     long r0, n;
-    for (int i0 = 0; i0 <= m->nlayers;) {
-        int w = whole_above(m, i0);
-        for (int k = t; k < j->nchunks; k += T) {
+    int ka, kb;
+    mine(j, t, T, &ka, &kb);
+    for (int i0 = 0; i0 <= j->tail;) {
+        int w = whole_above(m, i0), e = w < j->tail ? w : j->tail;
+        for (int k = ka; k < kb; k++) {
             chunk_rows(j, k, &r0, &n);
             if (m->graph) {
-                nn_exec_graph_forward_layers(m, j->x, i0, w, r0, n, work, j->ctx);
+                nn_exec_graph_forward_layers(m, j->x, i0, e, r0, n, work, j->ctx);
                 continue;
             }
             /* the cache prefix lies below the first whole-batch layer */
@@ -220,11 +247,36 @@ static void whole_batch_forward(const det_job *j, int t, int T, float *work)
             for (long s = 0; pk > 0 && s < n; s += step)
                 nn_exec_forward_rows(m, j->x, r0 + s, n - s < step ? n - s : step, 0, pk, t,
                                      work, j->ctx, NULL);
-            nn_exec_forward_rows(m, j->x, r0, n, pk > i0 ? pk : i0, w, t, work, j->ctx, NULL);
+            nn_exec_forward_rows(m, j->x, r0, n, pk > i0 ? pk : i0, e, t, work, j->ctx, NULL);
         }
-        if (w < m->nlayers)
-            whole_forward(j, w, t, T, work);
+        if (w >= j->tail)
+            break;
+        whole_forward(j, w, t, T, work);
         i0 = w + 1;
+    }
+}
+
+/* The tail forward, layer by layer: a rows layer over the thread's rows
+ * [R0, R1) in one call, any other per chunk as above. */
+static void tail_forward(const det_job *j, int t, int T, float *work)
+{
+    nn_model *m = j->m;
+    long r0, n, R0, R1;
+    int ka, kb;
+    mine(j, t, T, &ka, &kb);
+    if (ka == kb)
+        return;
+    R0 = (long)ka * j->C;
+    R1 = (long)kb * j->C < j->B ? (long)kb * j->C : j->B;
+    for (int i = j->tail; i < m->nlayers; i++) {
+        if (rows_layer(&m->layers[i])) {
+            nn_exec_forward_rows(m, j->x, R0, R1 - R0, i, i + 1, t, work, j->ctx, NULL);
+            continue;
+        }
+        for (int k = ka; k < kb; k++) {
+            chunk_rows(j, k, &r0, &n);
+            nn_exec_forward_rows(m, j->x, r0, n, i, i + 1, t, work, j->ctx, NULL);
+        }
     }
 }
 
@@ -251,7 +303,9 @@ static void whole_backward_sums(const det_job *j, int i, int want_dx, int t, int
     const size_t win = nn_shape_size(&l->in), ns = (size_t)bo->nsums(l);
     const float *x = nn_model_layer_out(m, j->x, l->inp[0]);
     long r0, n;
-    for (int k = t; k < j->nchunks; k += T) {
+    int ka, kb;
+    mine(j, t, T, &ka, &kb);
+    for (int k = ka; k < kb; k++) {
         chunk_rows(j, k, &r0, &n);
         bo->bwd_partial(l, x + (size_t)r0 * win, dy(st, r0, n), (int)n,
                         j->g->tab + (size_t)(j->g->k0 + k) * ns);
@@ -306,6 +360,46 @@ static chain_state chain_span(const det_job *j, bwd_job *bj, int t, int hi, int 
     return s;
 }
 
+/* The tail backward, layer by layer from the top: each layer's backward per
+ * chunk (a rows layer's with dx NULL, then its det_dx over the thread's
+ * rows [R0, R1)). dx rows lie packed from row R0's place in the dx buffer
+ * (a layer's rows span the thread's rows at once), so the state's rows_at
+ * is that buffer shifted: chunk k's rows at at(dy, r0) as everywhere. */
+static chain_state tail_backward(const det_job *j, bwd_job *bj, int t, int ka, int kb,
+                                 nn_ctx *c)
+{
+    nn_model *m = j->m;
+    const nn_exec *ex = m->exec;
+    chain_state s = {{j->dout, nn_model_out_size(m)}, 0};
+    long r0, n, R0 = (long)ka * j->C;
+    long R1 = (long)kb * j->C < j->B ? (long)kb * j->C : j->B;
+    for (int i = m->nlayers - 1; i >= j->tail && i >= j->first; i--) {
+        nn_layer *l = &m->layers[i];
+        const size_t win = nn_shape_size(&l->in);
+        int rows = rows_layer(l), want = i > j->first;
+        rows_at dx = l->ops->reshape ? s.dy
+                                     : (rows_at){ex->dbuf[s.flip] + (size_t)R0 *
+                                                     (ex->dstride - win), win};
+        for (int k = ka; k < kb; k++) {
+            chunk_rows(j, k, &r0, &n);
+            nn_exec_bwd_layer(bj, t, i, r0, n, at(s.dy, r0), want && !rows ? at(dx, r0) : NULL,
+                              j->grads[k], c, 0, 1);
+        }
+        if (want && rows)
+            l->ops->det_dx(l, m->params + l->param_off, at(s.dy, R0), at(dx, R0),
+                           (int)(R1 - R0));
+        if (want && !l->ops->reshape) {
+            s.dy = dx;
+            s.flip ^= 1;
+        }
+    }
+    return s;
+}
+
+/* Below the tail, each chunk runs a span's layers in turn, the chunks
+ * last first: a chunk's writes at its own place in the dx buffers, row
+ * r0's at r0 * dstride, then never reach the tail's packed rows of the
+ * chunks still to run, which lie below it. */
 static void chain_backward(const det_job *j, bwd_job *bj, int t, int T, float *work, nn_ctx *c)
 {
     nn_model *m = j->m;
@@ -313,11 +407,15 @@ static void chain_backward(const det_job *j, bwd_job *bj, int t, int T, float *w
     const int kp = ex->cache_layers > j->first ? ex->cache_layers : j->first;
     chain_state s = {{j->dout, nn_model_out_size(m)}, 0};
     long r0, n;
-    for (int hi = m->nlayers - 1; hi >= j->first;) {
+    int ka, kb;
+    mine(j, t, T, &ka, &kb);
+    if (j->tail < m->nlayers && ka < kb)
+        s = tail_backward(j, bj, t, ka, kb, c);
+    for (int hi = j->tail - 1; hi >= j->first;) {
         int w = whole_below(m, hi, j->first);
         int lo = w >= j->first ? w + 1 : kp;
         chain_state e = s;
-        for (int k = t; k < j->nchunks; k += T) {
+        for (int k = kb - 1; k >= ka; k--) {
             chunk_rows(j, k, &r0, &n);
             e = chain_span(j, bj, t, hi, lo, w < j->first, r0, n, j->grads[k], c, s);
         }
@@ -329,7 +427,7 @@ static void chain_backward(const det_job *j, bwd_job *bj, int t, int T, float *w
             const nn_layer *l = &m->layers[w];
             rows_at dx = {ex->dbuf[s.flip], ex->dstride};
             const float *x = nn_model_layer_out(m, j->x, l->inp[0]);
-            for (int k = t; k < j->nchunks; k += T) {
+            for (int k = ka; k < kb; k++) {
                 chunk_rows(j, k, &r0, &n);
                 l->ops->batch->bwd_apply((nn_layer *)l, x + (size_t)r0 * nn_shape_size(&l->in),
                                          at(s.dy, r0), at(dx, r0), (int)n);
@@ -363,12 +461,14 @@ static void graph_backward(const det_job *j, bwd_job *bj, int t, int T, float *w
     unsigned char *init = ex->ginit + (size_t)t * L;
     unsigned char *saved = ex->ginit + ((size_t)ex->threads + (size_t)t) * L;
     long r0, n;
+    int ka, kb;
+    mine(j, t, T, &ka, &kb);
     memset(init, 0, L);
     init[L - 1] = 1;
     for (int hi = m->nlayers - 1; hi >= 0;) {
         int w = whole_below(m, hi, 0);
         memcpy(saved, init, L);
-        for (int k = t; k < j->nchunks; k += T) {
+        for (int k = ka; k < kb; k++) {
             chunk_rows(j, k, &r0, &n);
             memcpy(init, saved, L);
             nn_exec_graph_backward_span(bj, t, hi, w + 1, r0, n, j->grads[k], init, c);
@@ -383,7 +483,7 @@ static void graph_backward(const det_job *j, bwd_job *bj, int t, int T, float *w
             if (want) {
                 const float *x = nn_model_layer_out(m, j->x, p);
                 unsigned char was = init[p];
-                for (int k = t; k < j->nchunks; k += T) {
+                for (int k = ka; k < kb; k++) {
                     chunk_rows(j, k, &r0, &n);
                     init[p] = was;
                     float *dx = nn_exec_graph_dx(bj, init, p, r0);
@@ -406,15 +506,19 @@ static void whole_batch_thread(void *arg, int t, int T)
     float *work = ex->team ? ex->team->work[t] : ex->work;
     const size_t out = nn_model_out_size(m);
     long r0, n;
+    int ka, kb;
+    mine(j, t, T, &ka, &kb);
     whole_batch_forward(j, t, T, work);
-    for (int k = t; k < j->nchunks; k += T) {
+    if (j->tail < m->nlayers)
+        tail_forward(j, t, T, work);
+    for (int k = ka; k < kb; k++) {
         chunk_rows(j, k, &r0, &n);
         j->loss(j->arg, k, r0, (int)n,
                 nn_model_layer_out(m, j->x, m->nlayers - 1) + (size_t)r0 * out);
     }
     if (!j->grads)
         return;
-    for (int k = t; k < j->nchunks; k += T)
+    for (int k = ka; k < kb; k++)
         if (j->ctx->det_zero)
             j->ctx->det_zero(j->ctx->det_arg, k, j->grads[k]);
         else
@@ -427,8 +531,23 @@ static void whole_batch_thread(void *arg, int t, int T)
         graph_backward(j, &bj, t, T, work, &c);
     else
         chain_backward(j, &bj, t, T, work, &c);
-    for (int k = t; j->done && k < j->nchunks; k += T)
+    for (int k = ka; j->done && k < kb; k++)
         j->done(j->arg, k, j->grads[k]);
+}
+
+/* A chain model's tail: from its first rows layer above the cache prefix
+ * and every whole-batch layer (nlayers: none; graph models have none). */
+static int det_tail(const nn_model *m)
+{
+    if (m->graph)
+        return m->nlayers;
+    int i = m->exec->cache_layers;
+    for (int w = 0; w < m->nlayers; w++)
+        if (m->layers[w].ops->whole_batch && w + 1 > i)
+            i = w + 1;
+    while (i < m->nlayers && !rows_layer(&m->layers[i]))
+        i++;
+    return i;
 }
 
 size_t nn_model_det_stat_sums(const nn_model *m)
@@ -452,8 +571,10 @@ void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, n
     ctx->work_bytes = ex->work_bytes;
     ctx->det = 1;
     int first = m->graph ? nn_exec_graph_need(m) : nn_exec_first_backward(m);
-    det_job j = {m, x, dout, B, C, (B + C - 1) / C, first, ctx, loss, done, arg, grads, g};
+    det_job j = {m,    x,     dout, B,   C,     (B + C - 1) / C, first,
+                 ctx,  loss,  done, arg, grads, g,               det_tail(m)};
+    /* chain models go layer by layer (per chunk up to the tail) */
     nn_pool_run(ex->threads > 1 ? ex->pool : NULL,
-                nn_exec_whole_batch(m) ? whole_batch_thread : det_thread, &j);
+                nn_exec_whole_batch(m) || !m->graph ? whole_batch_thread : det_thread, &j);
     nn_fp_leave(fp);
 }
