@@ -45,7 +45,7 @@ void nn_col2im_add(const nn_conv_geom *g, const float *col, int n, float *dx);
 
 /* Cap on the column buffer Conv2D plans per layer (bytes); the batch is cut
  * into chunks of whole images so that one chunk fits, with at least one image
- * per chunk whatever the cap. Default 64 MiB. nn_im2col_set_cap(0) restores
+ * per chunk whatever the cap. Default 2 MiB (L2). nn_im2col_set_cap(0) restores
  * the default; it returns the previous cap. Read at plan time, so tests can
  * force tiny chunks. Not thread-safe: set it before building models. */
 size_t nn_im2col_cap(void);
