@@ -69,6 +69,21 @@ static int write_file(const char *tmp, const char *path, const nn_h5_array *a, i
     return rc;
 }
 
+typedef struct arrays_job {
+    const char *path;
+    const nn_h5_array *a;
+    int n;
+    const char *sname;
+    const char *const *strings;
+    size_t nstr;
+} arrays_job;
+
+static int arrays_job_run(const char *tmp, void *arg, nn_error *e)
+{
+    const arrays_job *j = arg;
+    return write_file(tmp, j->path, j->a, j->n, j->sname, j->strings, j->nstr, e);
+}
+
 int nn_h5_write_arrays(const char *path, const nn_h5_array *a, int n, const char *sname,
                        const char *const *strings, size_t nstr, nn_error *e)
 {
@@ -77,17 +92,6 @@ int nn_h5_write_arrays(const char *path, const nn_h5_array *a, int n, const char
             return nn_err(e, NN_EINVAL, "%s: array %d: a name and 1..%d dims are needed", path,
                           i, NN_MAX_DIMS + 1);
     nn_h5_quiet();
-    size_t len = strlen(path) + NN_TMP_EXTRA;
-    char *tmp = malloc(len);
-    if (!tmp)
-        return nn_err(e, NN_ENOMEM, "%s: cannot allocate a path", path);
-    nn_tmp_path(tmp, len, path);
-    int rc = write_file(tmp, path, a, n, sname, strings, nstr, e);
-    if (!rc && nn_tmp_commit(tmp, path))
-        rc = nn_err(e, NN_EIO, "%s: cannot rename '%s' into place: %s", path, tmp,
-                    strerror(errno));
-    if (rc)
-        nn_tmp_discard(tmp);
-    free(tmp);
-    return rc;
+    arrays_job j = {path, a, n, sname, strings, nstr};
+    return nn_h5_write_tmp(path, arrays_job_run, &j, e);
 }

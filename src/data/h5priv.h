@@ -47,6 +47,12 @@ void nn_h5_close_split(nn_h5_dsplit *s);
 /* Opens path read-only (no file lock: files are replaced by rename only),
  * saying whether it is missing, not HDF5, or truncated. */
 int nn_h5_open_file(const char *path, hid_t *out, nn_error *e);
+
+/* Writes path through its temporary name (tmpfile.h): write(tmp, arg, e)
+ * makes the whole file at tmp, which then replaces path; on any failure
+ * tmp is removed and path stays as it was. */
+int nn_h5_write_tmp(const char *path, int (*write)(const char *tmp, void *arg, nn_error *e),
+                    void *arg, nn_error *e);
 /* Root attributes: format and version (checked when present) and the
  * class_names list (*names NULL when absent; free with nn_h5_free_strings). */
 int nn_h5_read_root(hid_t f, const char *path, char *format, size_t flen, int *version,

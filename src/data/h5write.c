@@ -308,6 +308,37 @@ static int write_file(const char *tmp, const char *path, const nn_h5_split *s, i
     return rc;
 }
 
+int nn_h5_write_tmp(const char *path, int (*write)(const char *tmp, void *arg, nn_error *e),
+                    void *arg, nn_error *e)
+{
+    size_t len = strlen(path) + NN_TMP_EXTRA;
+    char *tmp = malloc(len);
+    if (!tmp)
+        return nn_err(e, NN_ENOMEM, "%s: cannot allocate a path", path);
+    nn_tmp_path(tmp, len, path);   /* fits: len has room for the suffix */
+    int rc = write(tmp, arg, e);
+    if (!rc && nn_tmp_commit(tmp, path))
+        rc = nn_err(e, NN_EIO, "%s: cannot rename '%s' into place: %s", path, tmp,
+                    strerror(errno));
+    if (rc)
+        nn_tmp_discard(tmp);
+    free(tmp);
+    return rc;
+}
+
+typedef struct write_job {
+    const char *path;
+    const nn_h5_split *splits;
+    int nsplits, nclasses;
+    const nn_h5_meta *meta;
+} write_job;
+
+static int write_job_run(const char *tmp, void *arg, nn_error *e)
+{
+    const write_job *j = arg;
+    return write_file(tmp, j->path, j->splits, j->nsplits, j->meta, j->nclasses, e);
+}
+
 int nn_h5_write(const char *path, const nn_h5_split *splits, int nsplits,
                 const nn_h5_meta *meta, nn_error *e)
 {
@@ -316,17 +347,6 @@ int nn_h5_write(const char *path, const nn_h5_split *splits, int nsplits,
     if (rc)
         return rc;
     nn_h5_quiet();
-    size_t len = strlen(path) + NN_TMP_EXTRA;
-    char *tmp = malloc(len);
-    if (!tmp)
-        return nn_err(e, NN_ENOMEM, "%s: cannot allocate a path", path);
-    nn_tmp_path(tmp, len, path);   /* fits: len has room for the suffix */
-    rc = write_file(tmp, path, splits, nsplits, meta, nclasses, e);
-    if (!rc && nn_tmp_commit(tmp, path))
-        rc = nn_err(e, NN_EIO, "%s: cannot rename '%s' into place: %s", path, tmp,
-                    strerror(errno));
-    if (rc)
-        nn_tmp_discard(tmp);
-    free(tmp);
-    return rc;
+    write_job j = {path, splits, nsplits, nclasses, meta};
+    return nn_h5_write_tmp(path, write_job_run, &j, e);
 }
