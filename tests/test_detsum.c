@@ -132,64 +132,78 @@ static float chunk_dot(const float *x, const float *dz, size_t in, size_t units,
 
 /* The fused Dense kernel gradient (nn_det_add_xtdz) against each chunk's
  * x^T dz written out and added by nn_det_add: the same bits, over full and
- * edge tiles, a short last chunk, a split of the rows over two "threads",
- * sums already in acc, and a shift beyond float's range (2^shift is not a
- * float: the double path). Every chunk gradient is below its bound. */
-static void xtdz_case(int tiny)
+ * edge tiles (8, 4 and single kernel rows; 32, 16 and fewer columns), a
+ * short last chunk, a split of the rows over two "threads", sums already
+ * in acc, a shift beyond float's range (2^shift is not a float: the double
+ * path), and up to 2^7 chunks (the int32 split) or more (int64 sums).
+ * Every chunk gradient is below its bound; the shift comes from the
+ * largest chunk value itself, so that one sits right under the limit,
+ * where the split's parts are largest. */
+static void xtdz_case(size_t R, size_t CC, size_t IN, size_t U, int tiny)
 {
-    enum { R = 37, CC = 8, IN = 11, U = 70, NK = (R + CC - 1) / CC };
-    static float x[R * IN], dz[R * U], g[NK][IN * U];
-    static int64_t ref[IN * U], got[IN * U];
+    size_t NK = (R + CC - 1) / CC, n = IN * U;
+    float *x = malloc(R * IN * sizeof *x), *dz = malloc(R * U * sizeof *dz),
+          *g = malloc(NK * n * sizeof *g);
+    int64_t *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got),
+            *fresh = malloc(n * sizeof *fresh), *sum0 = malloc(n * sizeof *sum0);
+    const float **gk = malloc(NK * sizeof *gk);
+    CU_ASSERT_FATAL(x && dz && g && ref && got && fresh && sum0 && gk);
     tu_fill_uniform(x, R * IN, 71, -1, 1);
     tu_fill_uniform(dz, R * U, 72, -1, 1);
-    for (int i = 0; i < R * U; i++)   /* magnitudes over 30 binades */
-        dz[i] = ldexpf(dz[i], (i * 5) % 30 - (tiny ? 70 : 20));
-    for (int i = 0; i < R * IN; i++)
+    for (size_t i = 0; i < R * U; i++)   /* magnitudes over 30 binades */
+        dz[i] = ldexpf(dz[i], (int)(i * 5 % 30) - (tiny ? 70 : 20));
+    for (size_t i = 0; i < R * IN; i++)
         x[i] = tiny ? ldexpf(x[i], -40) : x[i];
-    int e = INT_MIN, held = 1;
-    for (int k = 0; k < NK; k++) {
-        size_t r0 = (size_t)k * CC, r1 = r0 + CC < R ? r0 + CC : R;
+    int e = INT_MIN, et = INT_MIN, held = 1;
+    for (size_t k = 0; k < NK; k++) {
+        size_t r0 = k * CC, r1 = r0 + CC < R ? r0 + CC : R;
         int b = nn_det_bound_exp(nn_det_max_exp(x + r0 * IN, (r1 - r0) * IN),
                                  nn_det_max_exp(dz + r0 * U, (r1 - r0) * U), (long)(r1 - r0));
         e = b > e ? b : e;
         for (size_t i = 0; i < IN; i++)
             for (size_t j = 0; j < U; j++) {
-                g[k][i * U + j] = chunk_dot(x, dz, IN, U, r0, r1, i, j);
-                held &= fabsf(g[k][i * U + j]) < ldexpf(1.0f, b);
+                g[k * n + i * U + j] = chunk_dot(x, dz, IN, U, r0, r1, i, j);
+                held &= fabsf(g[k * n + i * U + j]) < ldexpf(1.0f, b);
             }
+        gk[k] = g + k * n;
+        int t = nn_det_max_exp(gk[k], n);
+        et = t > et ? t : et;
     }
     CU_ASSERT(held);
-    int sh = nn_det_shift(e, NK);
+    CU_ASSERT(et <= e);
+    /* the scanned exponent, not the looser bound: values near the limit */
+    int sh = nn_det_shift_dense(et, (long)NK);
     CU_ASSERT(tiny ? sh > 127 : (sh >= -126 && sh <= 127));
-    for (int i = 0; i < IN * U; i++)
+    for (size_t i = 0; i < n; i++)
         ref[i] = got[i] = (int64_t)i * 1000003 - 5000000;
-    const float *gk[NK];
-    for (int k = 0; k < NK; k++)
-        gk[k] = g[k];
-    nn_det_add(ref, gk, NK, 0, IN * U, sh);
-    nn_det_add_xtdz(got, x, dz, R, CC, IN, U, 0, 6, sh, 0);
-    nn_det_add_xtdz(got, x, dz, R, CC, IN, U, 6, IN, sh, 0);
-    CU_ASSERT(memcmp(ref, got, sizeof ref) == 0);
-    static int64_t fresh[IN * U], sum0[IN * U];   /* := instead of += */
-    for (int i = 0; i < IN * U; i++)
+    nn_det_add(ref, gk, NK, 0, n, sh);
+    size_t cut = IN / 2 + 1;
+    nn_det_add_xtdz(got, x, dz, R, CC, IN, U, 0, cut, sh, 0);
+    nn_det_add_xtdz(got, x, dz, R, CC, IN, U, cut, IN, sh, 0);
+    CU_ASSERT(memcmp(ref, got, n * sizeof *ref) == 0);
+    for (size_t i = 0; i < n; i++)   /* := instead of += */
         fresh[i] = 77;
-    memset(sum0, 0, sizeof sum0);
-    nn_det_add(sum0, gk, NK, 0, IN * U, sh);
+    memset(sum0, 0, n * sizeof *sum0);
+    nn_det_add(sum0, gk, NK, 0, n, sh);
     nn_det_add_xtdz(fresh, x, dz, R, CC, IN, U, 0, IN, sh, 1);
-    CU_ASSERT(memcmp(fresh, sum0, sizeof sum0) == 0);
+    CU_ASSERT(memcmp(fresh, sum0, n * sizeof *sum0) == 0);
     nn_det_add_xtdz(fresh, x, dz, 0, CC, IN, U, 0, IN, sh, 1);   /* no rows: zeros */
-    memset(sum0, 0, sizeof sum0);
-    CU_ASSERT(memcmp(fresh, sum0, sizeof sum0) == 0);
+    memset(sum0, 0, n * sizeof *sum0);
+    CU_ASSERT(memcmp(fresh, sum0, n * sizeof *sum0) == 0);
     long nz = 0;
-    for (int i = 0; i < IN * U; i++)
+    for (size_t i = 0; i < n; i++)
         nz += ref[i] != (int64_t)i * 1000003 - 5000000;
-    CU_ASSERT(nz > IN * U / 2);   /* the sums moved: the comparison means something */
+    CU_ASSERT(nz > (long)n / 2);   /* the sums moved: the comparison means something */
+    free(x), free(dz), free(g), free(ref), free(got), free(fresh), free(sum0), free(gk);
 }
 
 static void test_xtdz(void)
 {
-    xtdz_case(0);
-    xtdz_case(1);
+    xtdz_case(37, 8, 11, 70, 0);
+    xtdz_case(37, 8, 11, 70, 1);
+    xtdz_case(45, 3, 21, 45, 0);    /* 8 + 8 + 4 + 1 kernel rows, 32 + 13 columns */
+    xtdz_case(128, 1, 13, 40, 0);   /* 2^7 chunks: the int32 split's limit */
+    xtdz_case(131, 1, 13, 40, 0);   /* more: int64 sums */
 }
 
 /* nn_sgemm_rows (deterministic mode's Dense forward) and nn_sgemm_rows_t

@@ -35,6 +35,11 @@ int nn_det_shift(int e, long K)
     return NN_DET_BITS - h - e;
 }
 
+int nn_det_shift_dense(int e, long K)
+{
+    return nn_det_shift(e, K) - (NN_DET_BITS - NN_DET_DENSE_BITS);
+}
+
 void nn_det_add(int64_t *acc, const float *const *v, size_t nv, size_t off, size_t n,
                 int shift)
 {

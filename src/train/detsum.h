@@ -19,6 +19,13 @@ int nn_det_max_exp(const float *v, size_t n);
  * K of them sum below 2^NN_DET_BITS. A component smaller than 2^-(NN_DET_BITS
  * - h) of 2^e is lost (truncated toward zero). */
 int nn_det_shift(int e, long K);
+/* Bits of a Dense kernel's fixed-point addend (nn_det_add_xtdz splits each
+ * into two int32 parts; 2^-(53 - h) of 2^e is still 2^(29 - h) times
+ * finer than float's rounding of 2^e). */
+#define NN_DET_DENSE_BITS 53
+/* nn_det_shift for a Dense layer whose kernel goes through
+ * nn_det_add_xtdz: addends below 2^(NN_DET_DENSE_BITS - h) units. */
+int nn_det_shift_dense(int e, long K);
 /* acc[i] += v[k][off + i] * 2^shift for each of the nv addends v[k] and
  * i < n, each truncated toward zero (exact in double first). */
 void nn_det_add(int64_t *acc, const float *const *v, size_t nv, size_t off, size_t n,
@@ -33,7 +40,8 @@ int nn_det_bound_exp(int ex, int ez, long n);
  * may be shorter): the chunk's x^T dz, summed over its rows in order with
  * one FMA each (a plain multiply-add on a build without FMA), times
  * 2^shift, truncated toward zero: the bits of nn_det_add of that chunk
- * gradient. */
+ * gradient. shift is at most nn_det_shift_dense(e, K) for chunk gradients
+ * below 2^e and K >= the chunks in rows. */
 void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
                      size_t in, size_t units, size_t i0, size_t i1, int shift, int fresh);
 /* v[i] := acc[i] * 2^-shift rounded to float (through double). */

@@ -98,29 +98,39 @@ static void tile_edge(int64_t *acc, const float *x, const float *dz, size_t rows
 #include <immintrin.h>
 
 /* A tile of NI kernel rows by up to 16 NH columns at (i, j) (mask m of the
- * last 16): the sums of a chunk and the tile's int64 sums (2 NH vectors per
- * row) stay in registers over all chunks; the scaling is a float multiply
- * (narrow shifts only). The arithmetic of tile_full, element by element. */
+ * last 16), the arithmetic of tile_full. The fixed-point conversion costs
+ * as much as the FMAs at a few rows per chunk, and a float to int64
+ * conversion widens 8 lanes per instruction, so the tile converts 16 lanes
+ * at a time into two int32 sums. With g = 31 - ceil(log2 chunks) and G =
+ * 2^g, a scaled chunk value v = s 2^shift, |v| < 2^(g+22), is split as
+ * q = v rounded to a multiple of G (t = v + M exactly rounded, M = 1.5
+ * 2^(23+g): t's low bits count q / G, summed as raw int32 bits) and
+ * lo = v - q (exact, |lo| <= G/2, truncated by cvttps2dq). q + trunc(lo)
+ * is trunc(v): v has fractional bits only below 2^23 <= G/2, where q is 0.
+ * Over n chunks the q / G sum stays below 2^(22+7) and the lo sum below
+ * 2^30: both fit int32, and become int64 once per tile. */
 static inline __attribute__((always_inline)) void
 tile_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C, size_t in,
-            size_t units, size_t i, size_t j, __mmask16 m, float fs, int fresh, const int NI,
-            const int NH)
+            size_t units, size_t i, size_t j, __mmask16 m, float fs, int g, int fresh,
+            const int NI, const int NH)
 {
-    __m512i a[4][4];
-    __m512 s[4][2];
-    const __m512 vfs = _mm512_set1_ps(fs);
+    /* per row p and half h: 16 lanes of q / G bits, then 16 of lo */
+    int32_t hl[8][2][32] __attribute__((aligned(64)));
+    const float mf = ldexpf(1.5f, 23 + g);
+    const __m512 vfs = _mm512_set1_ps(fs), vm = _mm512_set1_ps(mf);
     __mmask16 mh[2] = {NH == 1 ? m : 0xffff, m};
-    __mmask8 mq[4] = {(__mmask8)mh[0], (__mmask8)(mh[0] >> 8), (__mmask8)mh[1],
-                      (__mmask8)(mh[1] >> 8)};
-#pragma GCC unroll 4
+    uint32_t n = 0;
+#pragma GCC unroll 8
     for (int p = 0; p < NI; p++)
-#pragma GCC unroll 4
-        for (int q = 0; q < 2 * NH; q++)
-            a[p][q] = _mm512_maskz_loadu_epi64(fresh ? 0 : mq[q],
-                                               acc + (i + (size_t)p) * units + j + 8 * (size_t)q);
-    for (size_t c0 = 0; c0 < rows; c0 += C) {
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; h++) {
+            _mm512_store_si512(hl[p][h], _mm512_setzero_si512());
+            _mm512_store_si512(hl[p][h] + 16, _mm512_setzero_si512());
+        }
+    for (size_t c0 = 0; c0 < rows; c0 += C, n++) {
         size_t c1 = rows - c0 < C ? rows : c0 + C;
-#pragma GCC unroll 4
+        __m512 s[8][2];
+#pragma GCC unroll 8
         for (int p = 0; p < NI; p++)
 #pragma GCC unroll 2
             for (int h = 0; h < NH; h++)
@@ -128,55 +138,83 @@ tile_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C
         for (size_t r = c0; r < c1; r++) {
             __m512 d[2];
 #pragma GCC unroll 2
-            for (int h = 0; h < NH; h++)
+            for (int h = 0; h < NH; h++) {
                 d[h] = _mm512_maskz_loadu_ps(mh[h], dz + r * units + j + 16 * (size_t)h);
-#pragma GCC unroll 4
+                /* one load per vector, not one folded into every FMA */
+                __asm__("" : "+v"(d[h]));
+            }
+            const float *xr = x + r * in + i;
+#pragma GCC unroll 8
             for (int p = 0; p < NI; p++) {
-                __m512 xv = _mm512_set1_ps(x[r * in + i + (size_t)p]);
+                __m512 xv = _mm512_set1_ps(xr[p]);
 #pragma GCC unroll 2
                 for (int h = 0; h < NH; h++)
                     s[p][h] = _mm512_fmadd_ps(xv, d[h], s[p][h]);
             }
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int p = 0; p < NI; p++)
 #pragma GCC unroll 2
             for (int h = 0; h < NH; h++) {
-                __m512 v = _mm512_mul_ps(s[p][h], vfs);
-                a[p][2 * h] = _mm512_add_epi64(a[p][2 * h],
-                                               _mm512_cvttps_epi64(_mm512_castps512_ps256(v)));
-                a[p][2 * h + 1] = _mm512_add_epi64(
-                    a[p][2 * h + 1], _mm512_cvttps_epi64(_mm512_extractf32x8_ps(v, 1)));
+                __m512 t = _mm512_fmadd_ps(s[p][h], vfs, vm);
+                __m512 lo = _mm512_fmsub_ps(s[p][h], vfs, _mm512_sub_ps(t, vm));
+                int32_t *b = hl[p][h];
+                _mm512_store_si512(b, _mm512_add_epi32(_mm512_load_si512(b), _mm512_castps_si512(t)));
+                _mm512_store_si512(b + 16, _mm512_add_epi32(_mm512_load_si512(b + 16),
+                                                            _mm512_cvttps_epi32(lo)));
             }
     }
-#pragma GCC unroll 4
+    uint32_t mb;
+    memcpy(&mb, &mf, sizeof mb);
+    const __m512i off = _mm512_set1_epi32((int32_t)(n * mb)), vg = _mm512_set1_epi64(g);
+#pragma GCC unroll 8
     for (int p = 0; p < NI; p++)
-#pragma GCC unroll 4
-        for (int q = 0; q < 2 * NH; q++)
-            _mm512_mask_storeu_epi64(acc + (i + (size_t)p) * units + j + 8 * (size_t)q, mq[q],
-                                     a[p][q]);
+#pragma GCC unroll 2
+        for (int h = 0; h < NH; h++) {
+            /* the raw bits' sum less n M's is the q / G sum (mod 2^32) */
+            __m512i q = _mm512_sub_epi32(_mm512_load_si512(hl[p][h]), off);
+            __m512i lo = _mm512_load_si512(hl[p][h] + 16);
+#pragma GCC unroll 2
+            for (int k = 0; k < 2; k++) {
+                __m256i qh = k ? _mm512_extracti64x4_epi64(q, 1) : _mm512_castsi512_si256(q);
+                __m256i lh = k ? _mm512_extracti64x4_epi64(lo, 1) : _mm512_castsi512_si256(lo);
+                __m512i v = _mm512_add_epi64(_mm512_sllv_epi64(_mm512_cvtepi32_epi64(qh), vg),
+                                             _mm512_cvtepi32_epi64(lh));
+                __mmask8 mq = (__mmask8)(mh[h] >> (8 * k));
+                int64_t *a = acc + (i + (size_t)p) * units + j + 16 * (size_t)h + 8 * (size_t)k;
+                if (!fresh)
+                    v = _mm512_add_epi64(v, _mm512_maskz_loadu_epi64(mq, a));
+                _mm512_mask_storeu_epi64(a, mq, v);
+            }
+        }
 }
 
-/* Rows [i0, i1) in tiles of 4 rows (then single rows) by 32 columns (then
+/* Rows [i0, i1) in tiles of 8, 4, then single rows by 32 columns (then
  * the rest in one tile of 16 or 32 lanes, masked). */
 static void add_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
-                       size_t in, size_t units, size_t i0, size_t i1, float fs, int fresh)
+                       size_t in, size_t units, size_t i0, size_t i1, float fs, int g, int fresh)
 {
     for (size_t i = i0; i < i1;) {
-        int four = i + 4 <= i1;
+        int ni = i + 8 <= i1 ? 8 : i + 4 <= i1 ? 4 : 1;
         for (size_t j = 0; j < units; j += 32) {
             size_t nj = units - j < 32 ? units - j : 32;
             __mmask16 m = (__mmask16)(nj % 16 ? (1u << (nj % 16)) - 1 : 0xffffu);
-            if (four && nj > 16)
-                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, fresh, 4, 2);
-            else if (four)
-                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, fresh, 4, 1);
+#define NN_TILE(NI, NH) tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, g, fresh, NI, NH)
+            if (ni == 8 && nj > 16)
+                NN_TILE(8, 2);
+            else if (ni == 8)
+                NN_TILE(8, 1);
+            else if (ni == 4 && nj > 16)
+                NN_TILE(4, 2);
+            else if (ni == 4)
+                NN_TILE(4, 1);
             else if (nj > 16)
-                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, fresh, 1, 2);
+                NN_TILE(1, 2);
             else
-                tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, fresh, 1, 1);
+                NN_TILE(1, 1);
+#undef NN_TILE
         }
-        i += four ? 4 : 1;
+        i += (size_t)ni;
     }
 }
 #endif
@@ -188,8 +226,13 @@ void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows,
     float fs = narrow ? ldexpf(1.0f, shift) : 0.0f;
     double ds = ldexp(1.0, shift);
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
-    if (narrow && C > 0 && rows > 0) {   /* fresh sums start in registers */
-        add_avx512(acc, x, dz, rows, C, in, units, i0, i1, fs, fresh);
+    /* the int32 split needs at most 2^7 chunks (g >= 24) */
+    long nk = C > 0 ? (long)((rows + C - 1) / C) : 0;
+    int h = 0;
+    while ((1L << h) < nk)
+        h++;
+    if (narrow && nk > 0 && h <= 7) {
+        add_avx512(acc, x, dz, rows, C, in, units, i0, i1, fs, 31 - h, fresh);
         return;
     }
 #endif

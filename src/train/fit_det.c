@@ -258,6 +258,13 @@ typedef struct fix_job {
     int add;
 } fix_job;
 
+/* The fixed-point shift of layer i's gradient (largest exponent ex, K
+ * chunks in the global batch): narrower for a fused Dense kernel. */
+static int layer_shift(const fit_run *r, int i, int ex, long K)
+{
+    return r->det_slot[i] >= 0 ? nn_det_shift_dense(ex, K) : nn_det_shift(ex, K);
+}
+
 /* Thread t's share of Dense layer i's sum (exponent ex): its slice of the
  * kernel's rows written by the fused kernel (zeros when ex is not finite:
  * the sums travel in the allreduce but are not read), of the bias added
@@ -266,7 +273,7 @@ static void add_kept(fit_run *r, int i, int ex, long K, int t, int T)
 {
     const nn_layer *l = &r->m->layers[i];
     size_t in = dense_in(l), units = dense_units(l), nw = in * units;
-    int fin = ex != INT_MIN && ex != INT_MAX, shift = fin ? nn_det_shift(ex, K) : 0;
+    int fin = ex != INT_MIN && ex != INT_MAX, shift = fin ? layer_shift(r, i, ex, K) : 0;
     long i0, ni, b0, nb;
     nn_pool_split((long)in, T, t, &i0, &ni);
     nn_det_add_xtdz(r->det_acc + l->param_off, nn_model_layer_out(r->m, r->det_x, l->inp[0]),
@@ -299,7 +306,7 @@ static void fix_thread(void *arg, int t, int T)
         else if (!j->add && ex == INT_MIN)
             memset(g, 0, (size_t)n * sizeof *g);
         else if (!j->add)
-            nn_det_round(g, r->det_acc + off, (size_t)n, nn_det_shift(ex, j->K));
+            nn_det_round(g, r->det_acc + off, (size_t)n, layer_shift(r, i, ex, j->K));
         else if (r->det_slot[i] >= 0)
             add_kept(r, i, ex, j->K, t, T);
         else if (ex != INT_MIN && ex != INT_MAX)
