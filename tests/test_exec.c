@@ -48,6 +48,11 @@ static const exec_case cases[] = {
      "Dense(300, activation=\"relu\", input_shape=(250,))\n"
      "Dense(240, activation=\"sigmoid\")\nDense(4, activation=\"softmax\")\n",
      {1, {250, 0, 0, 0}}, 5, 2, 0},
+    {"wide Dense layers under mixed_bfloat16 run by the team (bf16 products per slice)",
+     "mixed_precision.set_global_policy(\"mixed_bfloat16\")\n"
+     "Dense(300, activation=\"relu\", input_shape=(250,))\n"
+     "Dense(240, activation=\"sigmoid\")\nDense(4, activation=\"softmax\")\n",
+     {1, {250, 0, 0, 0}}, 5, 2, 0},
     {"frozen layers: the first and one in the middle",
      "Conv2D(4, (3, 3), activation=\"relu\", input_shape=(6, 6, 1), trainable=False)\n"
      "Flatten()\nDense(8, activation=\"relu\")\nDense(8, trainable=False)\nDense(2)\n",

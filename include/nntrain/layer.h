@@ -101,22 +101,24 @@ typedef struct nn_layer_fusion {
  * features to split, or 0 when it is not worth it at T threads. Between the
  * model's barriers:
  *  forward   part (this thread's; B x out floats) := the product of x's
- *            features [k0, k1) with their kernel rows;
+ *            features [k0, k1) with their kernel rows (work: the thread's
+ *            workspace of the plan's size, for bf16 packing);
  *  finish    rows [r0, r0 + n) of y := the sum of the T parts in order, plus
  *            bias, activated;
  *  dz        n rows: dz := dL/dz from dy (dy is scratch);
  *  backward  the gradient of kernel rows [k0, k1) += over all B rows of dz;
  *            dx columns [k0, k1) (dx NULL: none; row stride: the input
- *            width); the bias gradient when bias is set (one thread does it). */
+ *            width); the bias gradient when bias is set (one thread does it);
+ *            work as in forward. */
 typedef struct nn_layer_team_ops {
     int (*split)(const nn_layer *l, int T);
     void (*forward)(nn_layer *l, const float *p, const float *x, float *part, int B, int k0,
-                    int k1);
+                    int k1, void *work);
     void (*finish)(nn_layer *l, const float *p, float *const *parts, int T, float *y, int r0,
                    int n, int B);
     void (*dz)(nn_layer *l, const float *y, float *dy, float *dz, int n);
     void (*backward)(nn_layer *l, const float *p, float *g, const float *x, const float *dz,
-                     float *dx, int B, int k0, int k1, int bias);
+                     float *dx, int B, int k0, int k1, int bias, void *work);
 } nn_layer_team_ops;
 
 /* A layer's kernel drawn as one image per unit (nntrain analyze): the

@@ -253,21 +253,26 @@ static void dense_det_dx(nn_layer *l, const float *p, const float *dz /* (B, uni
 
 /* Team mode (layer.h): a kernel of at least 64K weights, with at least 32
  * input features per thread. Smaller layers cost less than the barriers.
- * Not with gelu/swish: dz would need the kept z of rows it is not told. */
+ * Not with gelu/swish: dz would need the kept z of rows it is not told.
+ * Under mixed_bfloat16 too: without it each thread packs the whole kernel
+ * for its rows and adds a gradient copy of its own. */
 static int dense_team_split(const nn_layer *l, int T)
 {
     const dense *d = l->priv;
-    if (nn_act_needs_z(l->act) || d->bf16)
+    if (nn_act_needs_z(l->act))
         return 0;
     return (size_t)d->in * (size_t)d->units >= 65536 && d->in >= 32 * T ? d->in : 0;
 }
 
 static void dense_team_forward(nn_layer *l, const float *p, const float *x, float *part, int B,
-                               int k0, int k1)
+                               int k0, int k1, void *work)
 {
     const dense *d = l->priv;
     int tr = transposed_forward(d, B);
-    if (k1 > k0)
+    if (k1 > k0 && d->bf16)
+        nn_gemm_bf16(B, d->units, k1 - k0, x + k0, d->in, p + (size_t)k0 * d->units, d->units,
+                     0.0f, part, d->units, work);
+    else if (k1 > k0)
         product(d, p, x, part, B, k0, k1, tr);
     else
         memset(part, 0, (size_t)B * (size_t)d->units * sizeof *part);
@@ -291,11 +296,18 @@ static void dense_team_dz(nn_layer *l, const float *y, float *dy, float *dz, int
 }
 
 static void dense_team_backward(nn_layer *l, const float *p, float *g, const float *x,
-                                const float *dz, float *dx, int B, int k0, int k1, int bias)
+                                const float *dz, float *dx, int B, int k0, int k1, int bias,
+                                void *work)
 {
     const dense *d = l->priv;
     const int in = d->in, out = d->units;
-    if (k1 > k0) {
+    if (k1 > k0 && d->bf16) {
+        nn_gemm_bf16_t(1, 0, k1 - k0, out, B, x + k0, in, dz, out, 1.0f, g + (size_t)k0 * out,
+                       out, work);
+        if (dx)
+            nn_gemm_bf16_t(0, 1, B, k1 - k0, out, dz, out, p + (size_t)k0 * out, out, 0.0f,
+                           dx + k0, in, work);
+    } else if (k1 > k0) {
         nn_sgemm(1, 0, k1 - k0, out, B, 1.0f, x + k0, in, dz, out, 1.0f, g + (size_t)k0 * out,
                  out);
         if (dx)

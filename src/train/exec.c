@@ -54,7 +54,7 @@ static void forward_team(nn_model *m, const float *x, int i, int B, long r0, lon
     nn_pool_split(tm->split[i], ex->threads, t, &k0, &kn);
     double t0 = prof ? nn_now() : 0;
     nn_pool_barrier(ex->pool);   /* every row of the input is written */
-    l->ops->team->forward(l, p, in, tm->part[t], B, (int)k0, (int)(k0 + kn));
+    l->ops->team->forward(l, p, in, tm->part[t], B, (int)k0, (int)(k0 + kn), tm->work[t]);
     nn_pool_barrier(ex->pool);   /* and every part */
     float *y = ex->acts[i] + (size_t)r0 * nn_shape_size(&l->out);
     l->ops->team->finish(l, p, tm->part, ex->threads, y, (int)r0, (int)n, B);
@@ -291,7 +291,7 @@ static void bwd_team(bwd_job *j, int t, int i, long r0, long n, float *dy, float
     nn_pool_barrier(ex->pool);
     l->ops->team->backward(l, m->params + l->param_off, m->grads + l->param_off,
                           nn_model_layer_out(m, j->x, i - 1), tm->dz, dx, j->B, (int)k0,
-                          (int)(k0 + kn), t == 0);
+                          (int)(k0 + kn), t == 0, tm->work[t]);
     nn_pool_barrier(ex->pool);
     if (t)
         return;
