@@ -134,8 +134,9 @@ static float chunk_dot(const float *x, const float *dz, size_t in, size_t units,
  * x^T dz written out and added by nn_det_add: the same bits, over full and
  * edge tiles (8, 4 and single kernel rows; 32, 16 and fewer columns), a
  * short last chunk, a split of the rows over two "threads", sums already
- * in acc, a shift beyond float's range (2^shift is not a float: the double
- * path), and up to 2^7 chunks (the int32 split) or more (int64 sums).
+ * in acc, sums rounded straight to float (nn_det_xtdz_round), a shift
+ * beyond float's range (2^shift is not a float: the double path), and up
+ * to 2^7 chunks (the int32 split) or more (int64 sums).
  * Every chunk gradient is below its bound; the shift comes from the
  * largest chunk value itself, so that one sits right under the limit,
  * where the split's parts are largest. */
@@ -187,6 +188,14 @@ static void xtdz_case(size_t R, size_t CC, size_t IN, size_t U, int tiny)
     nn_det_add(sum0, gk, NK, 0, n, sh);
     nn_det_add_xtdz(fresh, x, dz, R, CC, IN, U, 0, IN, sh, 1);
     CU_ASSERT(memcmp(fresh, sum0, n * sizeof *sum0) == 0);
+    /* rounded straight to float: nn_det_round's bits of the same sums */
+    float *want = malloc(n * sizeof *want), *gr = malloc(n * sizeof *gr);
+    CU_ASSERT_FATAL(want && gr);
+    nn_det_round(want, sum0, n, sh);
+    nn_det_xtdz_round(gr, fresh, x, dz, R, CC, IN, U, 0, cut, sh);
+    nn_det_xtdz_round(gr, fresh, x, dz, R, CC, IN, U, cut, IN, sh);
+    CU_ASSERT(memcmp(gr, want, n * sizeof *gr) == 0);
+    free(want), free(gr);
     nn_det_add_xtdz(fresh, x, dz, 0, CC, IN, U, 0, IN, sh, 1);   /* no rows: zeros */
     memset(sum0, 0, n * sizeof *sum0);
     CU_ASSERT(memcmp(fresh, sum0, n * sizeof *sum0) == 0);

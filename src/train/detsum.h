@@ -44,6 +44,11 @@ int nn_det_bound_exp(int ex, int ez, long n);
  * below 2^e and K >= the chunks in rows. */
 void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
                      size_t in, size_t units, size_t i0, size_t i1, int shift, int fresh);
+/* nn_det_add_xtdz's fresh sums of rows [i0, i1) rounded straight into g
+ * (g[i * units + j], nn_det_round's bits) for a sum that needs no other
+ * addends (one rank): acc's rows are scratch, left undefined. */
+void nn_det_xtdz_round(float *g, int64_t *acc, const float *x, const float *dz, size_t rows,
+                       size_t C, size_t in, size_t units, size_t i0, size_t i1, int shift);
 /* v[i] := acc[i] * 2^-shift rounded to float (through double). */
 void nn_det_round(float *v, const int64_t *acc, size_t n, int shift);
 

@@ -110,9 +110,9 @@ static void tile_edge(int64_t *acc, const float *x, const float *dz, size_t rows
  * Over n chunks the q / G sum stays below 2^(22+7) and the lo sum below
  * 2^30: both fit int32, and become int64 once per tile. */
 static inline __attribute__((always_inline)) void
-tile_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C, size_t in,
-            size_t units, size_t i, size_t j, __mmask16 m, float fs, int g, int fresh,
-            const int NI, const int NH)
+tile_avx512(int64_t *acc, float *gout, double rs, const float *x, const float *dz, size_t rows,
+            size_t C, size_t in, size_t units, size_t i, size_t j, __mmask16 m, float fs, int g,
+            int fresh, const int NI, const int NH)
 {
     /* per row p and half h: 16 lanes of q / G bits, then 16 of lo */
     int32_t hl[8][2][32] __attribute__((aligned(64)));
@@ -181,7 +181,13 @@ tile_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C
                 __m512i v = _mm512_add_epi64(_mm512_sllv_epi64(_mm512_cvtepi32_epi64(qh), vg),
                                              _mm512_cvtepi32_epi64(lh));
                 __mmask8 mq = (__mmask8)(mh[h] >> (8 * k));
-                int64_t *a = acc + (i + (size_t)p) * units + j + 16 * (size_t)h + 8 * (size_t)k;
+                size_t at = (i + (size_t)p) * units + j + 16 * (size_t)h + 8 * (size_t)k;
+                if (gout) {   /* nn_det_round's arithmetic */
+                    __m512d r = _mm512_mul_pd(_mm512_cvtepi64_pd(v), _mm512_set1_pd(rs));
+                    _mm256_mask_storeu_ps(gout + at, mq, _mm512_cvtpd_ps(r));
+                    continue;
+                }
+                int64_t *a = acc + at;
                 if (!fresh)
                     v = _mm512_add_epi64(v, _mm512_maskz_loadu_epi64(mq, a));
                 _mm512_mask_storeu_epi64(a, mq, v);
@@ -191,15 +197,17 @@ tile_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C
 
 /* Rows [i0, i1) in tiles of 8, 4, then single rows by 32 columns (then
  * the rest in one tile of 16 or 32 lanes, masked). */
-static void add_avx512(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
-                       size_t in, size_t units, size_t i0, size_t i1, float fs, int g, int fresh)
+static void add_avx512(int64_t *acc, float *gout, double rs, const float *x, const float *dz,
+                       size_t rows, size_t C, size_t in, size_t units, size_t i0, size_t i1,
+                       float fs, int g, int fresh)
 {
     for (size_t i = i0; i < i1;) {
         int ni = i + 8 <= i1 ? 8 : i + 4 <= i1 ? 4 : 1;
         for (size_t j = 0; j < units; j += 32) {
             size_t nj = units - j < 32 ? units - j : 32;
             __mmask16 m = (__mmask16)(nj % 16 ? (1u << (nj % 16)) - 1 : 0xffffu);
-#define NN_TILE(NI, NH) tile_avx512(acc, x, dz, rows, C, in, units, i, j, m, fs, g, fresh, NI, NH)
+#define NN_TILE(NI, NH) \
+    tile_avx512(acc, gout, rs, x, dz, rows, C, in, units, i, j, m, fs, g, fresh, NI, NH)
             if (ni == 8 && nj > 16)
                 NN_TILE(8, 2);
             else if (ni == 8)
@@ -219,23 +227,37 @@ static void add_avx512(int64_t *acc, const float *x, const float *dz, size_t row
 }
 #endif
 
-void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
-                     size_t in, size_t units, size_t i0, size_t i1, int shift, int fresh)
+/* The fast path of nn_det_add_xtdz (and of its rounded twin when gout is
+ * set); 0 when it does not apply. */
+static int add_fast(int64_t *acc, float *gout, const float *x, const float *dz, size_t rows,
+                    size_t C, size_t in, size_t units, size_t i0, size_t i1, int shift, int fresh)
 {
-    int narrow = shift >= -126 && shift <= 127;
-    float fs = narrow ? ldexpf(1.0f, shift) : 0.0f;
-    double ds = ldexp(1.0, shift);
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
     /* the int32 split needs at most 2^7 chunks (g >= 24) */
     long nk = C > 0 ? (long)((rows + C - 1) / C) : 0;
     int h = 0;
     while ((1L << h) < nk)
         h++;
-    if (narrow && nk > 0 && h <= 7) {
-        add_avx512(acc, x, dz, rows, C, in, units, i0, i1, fs, 31 - h, fresh);
-        return;
+    if (shift >= -126 && shift <= 127 && nk > 0 && h <= 7) {
+        add_avx512(acc, gout, ldexp(1.0, -shift), x, dz, rows, C, in, units, i0, i1,
+                   ldexpf(1.0f, shift), 31 - h, fresh);
+        return 1;
     }
+#else
+    (void)acc, (void)gout, (void)x, (void)dz, (void)rows, (void)C, (void)in, (void)units;
+    (void)i0, (void)i1, (void)shift, (void)fresh;
 #endif
+    return 0;
+}
+
+void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
+                     size_t in, size_t units, size_t i0, size_t i1, int shift, int fresh)
+{
+    if (add_fast(acc, NULL, x, dz, rows, C, in, units, i0, i1, shift, fresh))
+        return;
+    int narrow = shift >= -126 && shift <= 127;
+    float fs = narrow ? ldexpf(1.0f, shift) : 0.0f;
+    double ds = ldexp(1.0, shift);
     if (fresh && i1 > i0)
         memset(acc + i0 * units, 0, (i1 - i0) * units * sizeof *acc);
     if (C == 0 || rows == 0)
@@ -250,4 +272,13 @@ void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows,
     }
     if (i < i1)
         tile_edge(acc, x, dz, rows, C, in, units, i, i1 - i, 0, units, narrow, fs, ds);
+}
+
+void nn_det_xtdz_round(float *g, int64_t *acc, const float *x, const float *dz, size_t rows,
+                       size_t C, size_t in, size_t units, size_t i0, size_t i1, int shift)
+{
+    if (add_fast(acc, g, x, dz, rows, C, in, units, i0, i1, shift, 1))
+        return;
+    nn_det_add_xtdz(acc, x, dz, rows, C, in, units, i0, i1, shift, 1);
+    nn_det_round(g + i0 * units, acc + i0 * units, (i1 - i0) * units, shift);
 }

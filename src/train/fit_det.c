@@ -258,6 +258,11 @@ typedef struct fix_job {
     int add;
 } fix_job;
 
+static int one_rank(const fit_run *r)
+{
+    return !r->d->active || r->d->size == 1;
+}
+
 /* The fixed-point shift of layer i's gradient (largest exponent ex, K
  * chunks in the global batch): narrower for a fused Dense kernel. */
 static int layer_shift(const fit_run *r, int i, int ex, long K)
@@ -276,9 +281,14 @@ static void add_kept(fit_run *r, int i, int ex, long K, int t, int T)
     int fin = ex != INT_MIN && ex != INT_MAX, shift = fin ? layer_shift(r, i, ex, K) : 0;
     long i0, ni, b0, nb;
     nn_pool_split((long)in, T, t, &i0, &ni);
-    nn_det_add_xtdz(r->det_acc + l->param_off, nn_model_layer_out(r->m, r->det_x, l->inp[0]),
-                    r->det_dz[r->det_slot[i]], fin ? r->det_rows : 0, r->det_c, in, units,
-                    (size_t)i0, (size_t)(i0 + ni), shift, 1);
+    const float *x = nn_model_layer_out(r->m, r->det_x, l->inp[0]);
+    const float *dz = r->det_dz[r->det_slot[i]];
+    if (fin && one_rank(r))   /* nothing else to add: straight to the gradient */
+        nn_det_xtdz_round(r->m->grads + l->param_off, r->det_acc + l->param_off, x, dz,
+                          r->det_rows, r->det_c, in, units, (size_t)i0, (size_t)(i0 + ni), shift);
+    else
+        nn_det_add_xtdz(r->det_acc + l->param_off, x, dz, fin ? r->det_rows : 0, r->det_c, in,
+                        units, (size_t)i0, (size_t)(i0 + ni), shift, 1);
     if (!fin)
         return;
     nn_pool_split((long)(l->param_len - nw), T, t, &b0, &nb);
@@ -298,6 +308,12 @@ static void fix_thread(void *arg, int t, int T)
         int ex = r->det_exp[i];
         long p0, n;
         nn_pool_split((long)l->param_len, T, t, &p0, &n);
+        if (!j->add && r->det_slot[i] >= 0 && ex != INT_MIN && ex != INT_MAX && one_rank(r)) {
+            /* add_kept rounded the kernel: the bias's share of this slice */
+            long nw = (long)(dense_in(l) * dense_units(l)), e0 = p0 + n;
+            p0 = p0 > nw ? p0 : nw;
+            n = e0 > p0 ? e0 - p0 : 0;
+        }
         size_t off = l->param_off + (size_t)p0;
         float *g = m->grads + off;
         if (!j->add && ex == INT_MAX)   /* a NaN or Inf somewhere: check_step reports it */
