@@ -1,7 +1,7 @@
 /* Deterministic mode (fit(deterministic=True), train --deterministic): the
  * same bits for any number of ranks N and threads T. Each global batch is
  * cut into fixed chunks of det_c rows whose boundaries do not move with N
- * or T; a rank takes whole chunks (nn_dist_shard over chunks), and each
+ * or T; a rank takes whole chunks (fit_det_rows), and each
  * chunk's forward, loss and backward runs on one thread with the same
  * kernels wherever it runs (nn_model_det_pass). Nothing is summed in float
  * across chunks: the chunk gradients are added as 64-bit fixed point with
@@ -61,8 +61,12 @@ int fit_det_plan(fit_run *r, nn_error *e)
 
 void fit_det_rows(const fit_run *r, size_t rows, size_t *off, size_t *cnt)
 {
-    size_t C = r->det_c, c0, cc;
-    nn_dist_shard((rows + C - 1) / C, r->d->size, r->d->rank, &c0, &cc);
+    /* nn_dist_shard's split mirrored: the ranks with a chunk more are the
+     * last ones, one of which holds the short last chunk (batch 100 in 13
+     * chunks of 8 on 2 ranks: 48 and 52 rows, not 56 and 44) */
+    size_t C = r->det_c, k = (rows + C - 1) / C, c0, cc;
+    nn_dist_shard(k, r->d->size, r->d->size - 1 - r->d->rank, &c0, &cc);
+    c0 = k - c0 - cc;
     size_t lo = c0 * C < rows ? c0 * C : rows, hi = (c0 + cc) * C < rows ? (c0 + cc) * C : rows;
     *off = lo;
     *cnt = hi - lo;
