@@ -158,43 +158,6 @@ void fit_det_zero(void *arg, int k, float *g)
         memset(g + r->det_zr[2 * z], 0, r->det_zr[2 * z + 1] * sizeof *g);
 }
 
-/* An edge inside a Dense kernel moves down to the start of its row (the
- * fused kernel sums whole rows of the kernel). */
-static size_t snap_edge(const fit_run *r, size_t at)
-{
-    const nn_model *m = r->m;
-    for (int i = 0; i < m->nlayers; i++) {
-        const nn_layer *l = &m->layers[i];
-        size_t nw = dense_in(l) * dense_units(l);
-        if (r->det_slot[i] >= 0 && at > l->param_off && at < l->param_off + nw)
-            return l->param_off + (at - l->param_off) / dense_units(l) * dense_units(l);
-    }
-    return at;
-}
-
-/* The allreduce's buckets, from the end of the parameters (the top
- * layers) down, each about --bucket-mb of int64 sums (at least 8 KiB):
- * the same edges on every rank. A bucket's sums travel while the next is
- * added and are rounded when they arrive; one bucket on one rank or with
- * --allreduce blocking. */
-static int open_buckets(fit_run *r)
-{
-    size_t P = r->m->nparams, b = r->d->bucket_bytes / sizeof(int64_t);
-    if (b < 1024)
-        b = 1024;
-    if (!r->d->active || r->d->size == 1 || !r->d->overlap || b > P)
-        b = P ? P : 1;
-    if (!(r->det_bk = malloc((P / b + 2) * sizeof *r->det_bk)) ||
-        !(r->det_req = malloc((P / b + 2) * sizeof(MPI_Request))))
-        return 0;
-    int n = 0;
-    r->det_bk[0] = P;
-    for (size_t hi = P; hi > 0; n++)
-        hi = r->det_bk[n + 1] = snap_edge(r, hi > b ? hi - b : 0);
-    r->det_nb = n;
-    return 1;
-}
-
 int fit_det_open(fit_run *r, nn_error *e)
 {
     const nn_model *m = r->m;
@@ -212,7 +175,7 @@ int fit_det_open(fit_run *r, nn_error *e)
         ok = (r->det_stab = calloc((r->det_ktot + 1) * ns, sizeof *r->det_stab)) != NULL;
     for (size_t k = 0; ok && k < r->det_kmax; k++)
         ok = (r->det_g[k] = malloc((m->nparams ? m->nparams : 1) * sizeof(float))) != NULL;
-    ok = ok && open_kept(r) && open_buckets(r);
+    ok = ok && open_kept(r);
     if (!ok)
         return nn_err(e, NN_ENOMEM, "--deterministic: out of memory for %zu chunk gradients of %zu parameters",
                       r->det_kmax, m->nparams);
@@ -238,10 +201,6 @@ void fit_det_close(fit_run *r)
     free(r->det_bexp);
     free(r->det_slot);
     free(r->det_zr);
-    free(r->det_bk);
-    free(r->det_req);
-    r->det_bk = NULL;
-    r->det_req = NULL;
     r->det_dz = NULL;
     r->det_bexp = NULL;
     r->det_slot = NULL;
@@ -295,40 +254,33 @@ static void local_exponents(fit_run *r)
     }
 }
 
-/* The fixed-point work of one bucket, parameters [lo, hi), over the
- * compute threads, each a slice of every layer in it: add this rank's
- * chunks (add), or round the sum into the gradient. */
+/* The fixed-point work over the compute threads, each a slice of every
+ * layer: add this rank's chunks (add), or round the sum into the gradient. */
 typedef struct fix_job {
     fit_run *r;
     long K;      /* chunks in the global batch */
     int add;
-    size_t lo, hi;
 } fix_job;
 
-/* Thread t's share of Dense layer i's sum (exponent ex) within [a, z):
- * its slice of the kernel's rows there written by the fused kernel (zeros
- * when ex is not finite: the sums travel in the allreduce but are not
- * read), of the bias added from the chunk buffers. */
-static void add_kept(fit_run *r, int i, int ex, long K, size_t a, size_t z, int t, int T)
+/* Thread t's share of Dense layer i's sum (exponent ex): its slice of the
+ * kernel's rows written by the fused kernel (zeros when ex is not finite:
+ * the sums travel in the allreduce but are not read), of the bias added
+ * from the chunk buffers. */
+static void add_kept(fit_run *r, int i, int ex, long K, int t, int T)
 {
     const nn_layer *l = &r->m->layers[i];
-    size_t in = dense_in(l), units = dense_units(l), nw = in * units, off = l->param_off;
+    size_t in = dense_in(l), units = dense_units(l), nw = in * units;
     int fin = ex != INT_MIN && ex != INT_MAX, shift = fin ? nn_det_shift(ex, K) : 0;
-    size_t kz = z < off + nw ? z : off + nw, ba = a > off + nw ? a : off + nw;
     long i0, ni, b0, nb;
-    if (a < kz) {   /* whole rows: the bucket edges fall on them */
-        size_t ra = (a - off) / units;
-        nn_pool_split((long)((kz - off) / units - ra), T, t, &i0, &ni);
-        if (ni > 0)
-            nn_det_add_xtdz(r->det_acc + off, nn_model_layer_out(r->m, r->det_x, l->inp[0]),
-                            r->det_dz[r->det_slot[i]], fin ? r->det_rows : 0, r->det_c, in,
-                            units, ra + (size_t)i0, ra + (size_t)(i0 + ni), shift, 1);
-    }
-    if (!fin || ba >= z)
+    nn_pool_split((long)in, T, t, &i0, &ni);
+    nn_det_add_xtdz(r->det_acc + l->param_off, nn_model_layer_out(r->m, r->det_x, l->inp[0]),
+                    r->det_dz[r->det_slot[i]], fin ? r->det_rows : 0, r->det_c, in, units,
+                    (size_t)i0, (size_t)(i0 + ni), shift, 1);
+    if (!fin)
         return;
-    nn_pool_split((long)(z - ba), T, t, &b0, &nb);
-    nn_det_add(r->det_acc + ba + b0, (const float *const *)r->det_g, r->det_k, ba + (size_t)b0,
-               (size_t)nb, shift);
+    nn_pool_split((long)(l->param_len - nw), T, t, &b0, &nb);
+    nn_det_add(r->det_acc + l->param_off + nw + b0, (const float *const *)r->det_g, r->det_k,
+               l->param_off + nw + (size_t)b0, (size_t)nb, shift);
 }
 
 static void fix_thread(void *arg, int t, int T)
@@ -340,14 +292,10 @@ static void fix_thread(void *arg, int t, int T)
     unsigned fp = nn_fp_enter();
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
-        size_t a = l->param_off > j->lo ? l->param_off : j->lo;
-        size_t z = l->param_off + l->param_len < j->hi ? l->param_off + l->param_len : j->hi;
-        if (a >= z)
-            continue;
         int ex = r->det_exp[i];
         long p0, n;
-        nn_pool_split((long)(z - a), T, t, &p0, &n);
-        size_t off = a + (size_t)p0;
+        nn_pool_split((long)l->param_len, T, t, &p0, &n);
+        size_t off = l->param_off + (size_t)p0;
         float *g = m->grads + off;
         if (!j->add && ex == INT_MAX)   /* a NaN or Inf somewhere: check_step reports it */
             for (long k = 0; k < n; k++)
@@ -357,7 +305,7 @@ static void fix_thread(void *arg, int t, int T)
         else if (!j->add)
             nn_det_round(g, r->det_acc + off, (size_t)n, nn_det_shift(ex, j->K));
         else if (r->det_slot[i] >= 0)
-            add_kept(r, i, ex, j->K, a, z, t, T);
+            add_kept(r, i, ex, j->K, t, T);
         else if (ex != INT_MIN && ex != INT_MAX)
             nn_det_add(r->det_acc + off, (const float *const *)r->det_g, r->det_k, off, (size_t)n,
                        nn_det_shift(ex, j->K));
@@ -365,75 +313,34 @@ static void fix_thread(void *arg, int t, int T)
     nn_fp_leave(fp);
 }
 
-static void fix_run(fit_run *r, long K, int add, int b)
+static void fix_run(fit_run *r, long K, int add)
 {
     const nn_exec *ex = r->m->exec;
-    fix_job j = {r, K, add, r->det_bk[b + 1], r->det_bk[b]};
+    fix_job j = {r, K, add};
     nn_pool_run(ex && ex->threads > 1 ? ex->pool : NULL, fix_thread, &j);
-}
-
-/* Starts an in-place MPI_SUM allreduce; one that cannot start leaves a
- * null request (every rank goes on through the same collectives) and
- * the error in e, which the step returns. */
-static void start_sum(fit_run *r, void *buf, size_t n, MPI_Datatype type, MPI_Request *q,
-                      const char *what, int *rc, nn_error *e)
-{
-    int m = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, type, MPI_SUM, r->d->comm, q);
-    if (m != MPI_SUCCESS) {
-        *q = MPI_REQUEST_NULL;
-        if (!*rc)
-            *rc = nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, m);
-    }
-}
-
-/* Waits for request q with the stall check (plain MPI_Wait without it). */
-static int wait_sum(fit_run *r, MPI_Request *q, const char *what, nn_error *e)
-{
-    return nn_watchdog_wait(&r->wd, 1, q, r->step_id, what, e);
 }
 
 int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
 {
     nn_model *m = r->m;
     const long K = (long)((rows + r->det_c - 1) / r->det_c);
-    const int mpi = r->d->active && r->d->size > 1, nb = r->det_nb;
-    MPI_Request *q = r->det_req;   /* [0]: the loss table, [1 + b]: bucket b */
     local_exponents(r);
     int rc = over_ranks(r, r->det_exp, m->nlayers, MPI_INT, MPI_MAX,
                         "deterministic gradient exponents", e);
-    if (rc)
-        return rc;
     /* the Dense kernels' sums are written whole by add_kept, or not read */
     for (int z = 0; z < r->det_nz; z++)
         memset(r->det_acc + r->det_zr[2 * z], 0, r->det_zr[2 * z + 1] * sizeof *r->det_acc);
+    if (!rc)
+        fix_run(r, K, 1);
+    if (!rc)
+        rc = over_ranks(r, r->det_acc, (int)m->nparams, MPI_INT64_T, MPI_SUM,
+                        "deterministic gradient allreduce", e);
+    if (!rc)
+        fix_run(r, K, 0);
     /* each slot has one rank's value and zeros: the sum is that value */
-    if (mpi)
-        start_sum(r, r->det_tab, (size_t)K * (size_t)r->det_ns, MPI_DOUBLE, &q[0],
-                  "deterministic loss and metric table", &rc, e);
-    for (int b = 0; b < nb; b++) {
-        fix_run(r, K, 1, b);
-        if (!mpi)
-            continue;
-        start_sum(r, r->det_acc + r->det_bk[b + 1], r->det_bk[b] - r->det_bk[b + 1],
-                  MPI_INT64_T, &q[1 + b], "deterministic gradient allreduce", &rc, e);
-        int done;   /* lets Open MPI progress the buckets in flight */
-        MPI_Testall(b + 2, q, &done, MPI_STATUSES_IGNORE);
-    }
-    if (mpi)
-        nn_watchdog_arrive(&r->wd, r->step_id);
-    nn_error later;   /* the first failure is the one reported */
-    for (int b = 0; b < nb; b++) {
-        int w = mpi ? wait_sum(r, &q[1 + b], "deterministic gradient allreduce",
-                               rc ? &later : e)
-                    : NN_OK;
-        rc = rc ? rc : w;
-        if (!rc)
-            fix_run(r, K, 0, b);
-    }
-    if (mpi) {
-        int w = wait_sum(r, &q[0], "deterministic loss and metric table", rc ? &later : e);
-        rc = rc ? rc : w;
-    }
+    if (!rc)
+        rc = over_ranks(r, r->det_tab, (int)K * r->det_ns, MPI_DOUBLE, MPI_SUM,
+                        "deterministic loss and metric table", e);
     for (int j = 0; !rc && j < r->det_ns; j++) {
         double s = 0;
         for (long k = 0; k < K; k++)

@@ -83,12 +83,6 @@ typedef struct fit_run {
     size_t det_rows;
     size_t *det_zr;          /* (det_nz, 2) */
     int det_nz;
-    /* The int64 allreduce in buckets, the top layers' first: bucket b is
-     * [det_bk[b + 1], det_bk[b]); one request per bucket and the loss
-     * table's (MPI_Request, det_nb + 1). */
-    size_t *det_bk;          /* (det_nb + 1) */
-    int det_nb;
-    void *det_req;
 } fit_run;
 
 /* What a step hands back to its epoch. */

@@ -176,10 +176,6 @@ fi
 
 train cnn.nn img.h5 cnn_8x1 8 1 --deterministic
 check "cnn: N=8 (some ranks without chunks) identical to N=1" 'same cnn_1x1 cnn_8x1 || { cat "$T/cmp"; false; }'
-# the int64 sums in buckets of 1024 (--bucket-mb's floor): two here, the
-# edge inside the first Dense kernel, added, sent and rounded in turn
-train cnn.nn img.h5 cnn_buckets 3 2 --deterministic --bucket-mb 0.001
-check "cnn: N=3 T=2 in two allreduce buckets identical to N=1" 'same cnn_1x1 cnn_buckets || { cat "$T/cmp"; false; }'
 
 # stopped at N=4 mid-epoch 2, resumed at N=3 with other threads (the mode
 # comes from the checkpoint)
