@@ -166,7 +166,8 @@ int fit_det_open(fit_run *r, nn_error *e)
     r->det_ns = 1 + m->metric_sums;
     r->det_g = calloc(r->det_kmax, sizeof *r->det_g);
     r->det_acc = malloc((m->nparams ? m->nparams : 1) * sizeof *r->det_acc);
-    r->det_tab = malloc(r->det_ktot * (size_t)r->det_ns * sizeof *r->det_tab);
+    /* the table, then the step's other sums (fit_det_sync) */
+    r->det_tab = malloc((r->det_ktot * (size_t)r->det_ns + NN_DET_RED) * sizeof *r->det_tab);
     r->det_exp = malloc((size_t)m->nlayers * sizeof *r->det_exp);
     r->det_cexp = malloc(r->det_kmax * (size_t)m->nlayers * sizeof *r->det_cexp);
     int ok = r->det_g && r->det_acc && r->det_tab && r->det_exp && r->det_cexp;
@@ -337,15 +338,20 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
                         "deterministic gradient allreduce", e);
     if (!rc)
         fix_run(r, K, 0);
-    /* each slot has one rank's value and zeros: the sum is that value */
+    /* each slot has one rank's value and zeros: the sum is that value; the
+     * step's failure and stop flags ride along (one allreduce, not two) */
+    const size_t nt = (size_t)K * (size_t)r->det_ns, nred = 3 + (size_t)m->metric_sums;
+    memcpy(r->det_tab + nt, red, nred * sizeof *red);
     if (!rc)
-        rc = over_ranks(r, r->det_tab, (int)K * r->det_ns, MPI_DOUBLE, MPI_SUM,
+        rc = over_ranks(r, r->det_tab, (int)(nt + nred), MPI_DOUBLE, MPI_SUM,
                         "deterministic loss and metric table", e);
+    if (!rc)
+        memcpy(red, r->det_tab + nt, nred * sizeof *red);
     for (int j = 0; !rc && j < r->det_ns; j++) {
         double s = 0;
         for (long k = 0; k < K; k++)
             s += r->det_tab[(size_t)k * r->det_ns + j];
-        red[1 + j] = r->d->rank == 0 ? s : 0;
+        red[1 + j] = s;
     }
     return rc;
 }
