@@ -29,13 +29,16 @@ typedef struct det_job {
 } det_job;
 
 /* Thread t's chunks [*k0, *k1): a contiguous block (which thread runs a
- * chunk never changes its bits; the block makes its rows contiguous). */
+ * chunk never changes its bits; the block makes its rows contiguous). The
+ * split is nn_pool_split's mirrored: the threads with a chunk more are the
+ * last ones, where a short last chunk lies, and thread 0, which also runs
+ * the reductions between barriers, is not among them. */
 static void mine(const det_job *j, int t, int T, int *k0, int *k1)
 {
     long a, n;
-    nn_pool_split(j->nchunks, T, t, &a, &n);
-    *k0 = (int)a;
-    *k1 = (int)(a + n);
+    nn_pool_split(j->nchunks, T, T - 1 - t, &a, &n);
+    *k0 = (int)(j->nchunks - a - n);
+    *k1 = (int)(j->nchunks - a);
 }
 
 /* Layer l runs over a thread's rows at once (bf16 products: per chunk). */

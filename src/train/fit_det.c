@@ -1,7 +1,7 @@
 /* Deterministic mode (fit(deterministic=True), train --deterministic): the
  * same bits for any number of ranks N and threads T. Each global batch is
  * cut into fixed chunks of det_c rows whose boundaries do not move with N
- * or T; a rank takes whole chunks (nn_dist_shard over chunks), and each
+ * or T; a rank takes whole chunks (fit_det_rows), and each
  * chunk's forward, loss and backward runs on one thread with the same
  * kernels wherever it runs (nn_model_det_pass). Nothing is summed in float
  * across chunks: the chunk gradients are added as 64-bit fixed point with
@@ -61,8 +61,12 @@ int fit_det_plan(fit_run *r, nn_error *e)
 
 void fit_det_rows(const fit_run *r, size_t rows, size_t *off, size_t *cnt)
 {
-    size_t C = r->det_c, c0, cc;
-    nn_dist_shard((rows + C - 1) / C, r->d->size, r->d->rank, &c0, &cc);
+    /* nn_dist_shard's split mirrored: the ranks with a chunk more are the
+     * last ones, one of which holds the short last chunk (batch 100 in 13
+     * chunks of 8 on 2 ranks: 48 and 52 rows, not 56 and 44) */
+    size_t C = r->det_c, k = (rows + C - 1) / C, c0, cc;
+    nn_dist_shard(k, r->d->size, r->d->size - 1 - r->d->rank, &c0, &cc);
+    c0 = k - c0 - cc;
     size_t lo = c0 * C < rows ? c0 * C : rows, hi = (c0 + cc) * C < rows ? (c0 + cc) * C : rows;
     *off = lo;
     *cnt = hi - lo;
@@ -162,7 +166,8 @@ int fit_det_open(fit_run *r, nn_error *e)
     r->det_ns = 1 + m->metric_sums;
     r->det_g = calloc(r->det_kmax, sizeof *r->det_g);
     r->det_acc = malloc((m->nparams ? m->nparams : 1) * sizeof *r->det_acc);
-    r->det_tab = malloc(r->det_ktot * (size_t)r->det_ns * sizeof *r->det_tab);
+    /* the table, then the step's other sums (fit_det_sync) */
+    r->det_tab = malloc((r->det_ktot * (size_t)r->det_ns + NN_DET_RED) * sizeof *r->det_tab);
     r->det_exp = malloc((size_t)m->nlayers * sizeof *r->det_exp);
     r->det_cexp = malloc(r->det_kmax * (size_t)m->nlayers * sizeof *r->det_cexp);
     int ok = r->det_g && r->det_acc && r->det_tab && r->det_exp && r->det_cexp;
@@ -356,15 +361,20 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
                         "deterministic gradient allreduce", e);
     if (!rc)
         fix_run(r, K, 0);
-    /* each slot has one rank's value and zeros: the sum is that value */
+    /* each slot has one rank's value and zeros: the sum is that value; the
+     * step's failure and stop flags ride along (one allreduce, not two) */
+    const size_t nt = (size_t)K * (size_t)r->det_ns, nred = 3 + (size_t)m->metric_sums;
+    memcpy(r->det_tab + nt, red, nred * sizeof *red);
     if (!rc)
-        rc = over_ranks(r, r->det_tab, (int)K * r->det_ns, MPI_DOUBLE, MPI_SUM,
+        rc = over_ranks(r, r->det_tab, (int)(nt + nred), MPI_DOUBLE, MPI_SUM,
                         "deterministic loss and metric table", e);
+    if (!rc)
+        memcpy(red, r->det_tab + nt, nred * sizeof *red);
     for (int j = 0; !rc && j < r->det_ns; j++) {
         double s = 0;
         for (long k = 0; k < K; k++)
             s += r->det_tab[(size_t)k * r->det_ns + j];
-        red[1 + j] = r->d->rank == 0 ? s : 0;
+        red[1 + j] = s;
     }
     return rc;
 }

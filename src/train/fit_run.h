@@ -64,7 +64,7 @@ typedef struct fit_run {
     size_t det_c, det_c0, det_k, det_kmax, det_ktot;
     float **det_g;           /* (det_kmax) nparams each */
     int64_t *det_acc;        /* (nparams) */
-    double *det_tab;         /* (det_ktot, det_ns) */
+    double *det_tab;         /* (det_ktot, det_ns), then NN_DET_RED */
     int det_ns;
     int *det_exp;            /* (nlayers) */
     int *det_cexp;           /* (det_kmax, nlayers) per local chunk */
@@ -97,8 +97,8 @@ typedef struct fit_step_out {
 /* fit_det.c: deterministic mode. Checks the model and options and sizes
  * the chunks and this rank's buffers (at plan time); this rank's rows of a global batch of rows
  * (whole chunks); buffers, the ranks' kernel check and the exact gradient
- * and loss sums of a step (red[1..] as the plain mode leaves them before
- * its allreduce: rank 0 holds the global sums, the others zeros). */
+ * and loss sums of a step (red as the plain mode's allreduce leaves it:
+ * every rank holds the global sums; with the loss table in one allreduce). */
 int fit_det_plan(fit_run *r, nn_error *e);
 void fit_det_rows(const fit_run *r, size_t rows, size_t *off, size_t *cnt);
 int fit_det_open(fit_run *r, nn_error *e);
@@ -107,6 +107,7 @@ int fit_det_open(fit_run *r, nn_error *e);
  * them. Collective, after the ranks agreed that fit_det_open succeeded. */
 int fit_det_kernels(fit_run *r, nn_error *e);
 void fit_det_close(fit_run *r);
+#define NN_DET_RED (3 + NN_METRIC_MAX_SUMS)   /* fit_step_out's red */
 int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e);
 /* Local chunk k's gradient g is complete (on its thread): its exponents. */
 void fit_det_chunk_done(fit_run *r, int k, const float *g);

@@ -224,7 +224,9 @@ static double stop_requested(const fit_run *r)
  * nobody hangs; then all stop together. */
 static int finish_sync(fit_run *r, size_t rows, double *red, nn_error *e)
 {
-    int rc = r->det ? fit_det_sync(r, rows, red, e) : nn_grad_sync_finish(&r->gs, e);
+    if (r->det)   /* red goes with the loss table */
+        return fit_det_sync(r, rows, red, e);
+    int rc = nn_grad_sync_finish(&r->gs, e);
     return rc ? rc : nn_watchdog_sum_doubles(&r->wd, red, 3 + r->m->metric_sums, r->step_id, e);
 }
 
