@@ -64,13 +64,22 @@ static size_t padded_co(const plane *q)
     return ((size_t)q->Co + NN_VL - 1) / NN_VL * NN_VL;
 }
 
+/* input_tf4's E: six rows of a tile row's 4 tw + 2 columns, Ci rounded up
+ * to whole vectors. */
+static size_t e_floats(const plane *q)
+{
+    size_t Cv = ((size_t)q->Ci + NN_VL - 1) / NN_VL * NN_VL;
+    return q->m == 4 && q->Ci <= NN_VL ? (size_t)6 * (4 * ((q->Wo + 3) / 4) + 2) * Cv : 0;
+}
+
 static size_t plane_work(const plane *q, int n)
 {
     size_t T = (size_t)block_tiles(q, tiles_of(q, n > 0 ? n : 1)), Cop = padded_co(q);
     size_t X = (size_t)npos(q);
     /* U, V and M (the kernel transform's 9 Cop floats first use V's place),
-     * then wconv's zeros and scratch rows */
-    return (X * ((size_t)q->Ci * Cop + T * (q->Ci + Cop)) + 9 * Cop + 2 * (q->Ci + Cop)) *
+     * then wconv's zeros and scratch rows, then F(4x4)'s E (input_tf4) */
+    return (X * ((size_t)q->Ci * Cop + T * (q->Ci + Cop)) + 9 * Cop + 2 * (q->Ci + Cop) +
+            e_floats(q)) *
            sizeof(float);
 }
 
@@ -255,6 +264,76 @@ static const float *kernel_u(const plane *q, const float *w, int dx, nn_wconv_ca
     return U;
 }
 
+/* F(4x4)'s 1-D steps on six (four) named vectors, the same arithmetic as
+ * in1d, out1d and zt1d: the tiles below are straight-line code over named
+ * variables, as GCC kept the array forms' 36 intermediates in memory (a
+ * store and a reload each, and the stores were the transforms' limit). */
+#define B4(i0, i1, i2, i3, i4, i5, o0, o1, o2, o3, o4, o5)                             \
+    do {                                                                                \
+        vf d0_ = (i0), d1_ = (i1), d2_ = (i2), d3_ = (i3), d4_ = (i4), d5_ = (i5);      \
+        vf p_ = d4_ - c4 * d2_, r_ = d3_ - c4 * d1_, p2_ = d4_ - d2_,                   \
+           r2_ = c2 * (d3_ - d1_);                                                      \
+        o0 = c4 * d0_ - c5 * d2_ + d4_;                                                 \
+        o1 = p_ + r_;                                                                   \
+        o2 = p_ - r_;                                                                   \
+        o3 = p2_ + r2_;                                                                 \
+        o4 = p2_ - r2_;                                                                 \
+        o5 = c4 * d1_ - c5 * d3_ + d5_;                                                 \
+    } while (0)
+#define A4(i0, i1, i2, i3, i4, i5, o0, o1, o2, o3)                                     \
+    do {                                                                                \
+        vf x0_ = (i0), x1_ = (i1), x2_ = (i2), x3_ = (i3), x4_ = (i4), x5_ = (i5);      \
+        vf a_ = x1_ + x2_, b_ = x1_ - x2_, c_ = x3_ + x4_, d_ = x3_ - x4_;              \
+        o0 = x0_ + a_ + c_;                                                             \
+        o1 = b_ + c2 * d_;                                                              \
+        o2 = a_ + c4 * c_;                                                              \
+        o3 = b_ + c8 * d_ + x5_;                                                        \
+    } while (0)
+#define Z4(i0, i1, i2, i3, o0, o1, o2, o3, o4, o5)                                     \
+    do {                                                                                \
+        vf z0_ = (i0), z1_ = (i1), z2_ = (i2), z3_ = (i3);                              \
+        vf e_ = z0_ + z2_, d_ = z1_ + z3_, e4_ = z0_ + c4 * z2_,                        \
+           d8_ = c2 * z1_ + c8 * z3_;                                                   \
+        o0 = z0_;                                                                       \
+        o1 = e_ + d_;                                                                   \
+        o2 = e_ - d_;                                                                   \
+        o3 = e4_ + d8_;                                                                 \
+        o4 = e4_ - d8_;                                                                 \
+        o5 = z3_;                                                                       \
+    } while (0)
+
+/* v[k*Ci] = (B^T d B)[k] of one F(4x4) tile and vector of channels: the 36
+ * taps at d[k] + c, n lanes (all if full). */
+INLINE void in_tile4(const float *const *d, size_t c, float *v, size_t Ci, lanes n,
+                     const int full)
+{
+    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c5 = vbcast(5.0f);
+#define LD(k) (full ? vload(d[k] + c) : vload_n(d[k] + c, n))
+#define COL(j)                                                                          \
+    vf e0##j, e1##j, e2##j, e3##j, e4##j, e5##j;                                        \
+    B4(LD(j), LD(6 + j), LD(12 + j), LD(18 + j), LD(24 + j), LD(30 + j), e0##j, e1##j,  \
+       e2##j, e3##j, e4##j, e5##j);
+    COL(0) COL(1) COL(2) COL(3) COL(4) COL(5)
+#undef COL
+#undef LD
+#define ST(k, x)                                                                        \
+    if (full)                                                                           \
+        vstore(v + (size_t)(k) * Ci, x);                                                \
+    else                                                                                \
+        vstore_n(v + (size_t)(k) * Ci, x, n);
+#define ROW(i)                                                                          \
+    {                                                                                   \
+        vf o0, o1, o2, o3, o4, o5;                                                      \
+        B4(e##i##0, e##i##1, e##i##2, e##i##3, e##i##4, e##i##5, o0, o1, o2, o3, o4,    \
+           o5);                                                                         \
+        ST(6 * i, o0) ST(6 * i + 1, o1) ST(6 * i + 2, o2) ST(6 * i + 3, o3)              \
+        ST(6 * i + 4, o4) ST(6 * i + 5, o5)                                             \
+    }
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+#undef ST
+}
+
 /* V[t][xi][c] = (B^T d B)[xi] for the nt tiles from tile t0 on; taps in the
  * padding read the zeros row. One vector of channels at a time, the tile's
  * taps in registers (GCC left the scalar loop unvectorised). */
@@ -286,6 +365,14 @@ INLINE void input_tf(const plane *q, const float *in, long t0, int nt, const flo
                 __builtin_prefetch(p + k);
         }
         float *v = V + (size_t)t * a * a * Ci;
+        if (m == 4) {
+            int c = 0;
+            for (; c + NN_VL <= Ci; c += NN_VL)
+                in_tile4(d, (size_t)c, v + c, (size_t)Ci, lanes_first(NN_VL), 1);
+            if (c < Ci)
+                in_tile4(d, (size_t)c, v + c, (size_t)Ci, lanes_first(Ci - c), 0);
+            continue;
+        }
         for (int c = 0; c < Ci; c += NN_VL) {
             lanes n = lanes_first(Ci - c < NN_VL ? Ci - c : NN_VL);
             vf x[36], e[36], o[36];
@@ -301,13 +388,149 @@ INLINE void input_tf(const plane *q, const float *in, long t0, int nt, const flo
     }
 }
 
+/* F(4x4)'s B^T down the columns of one tile row, shared by its tiles (a
+ * column of six input pixels lies in the windows of two tiles, as the 6x6
+ * windows step by 4): E[j][r][c] = (B^T d)[r] for the 4 tw + 2 columns j of
+ * the input rows from 4 ty - pt on, columns from -pl on, pixels off the
+ * image zero. The tiles then run B along their rows of E: no table of 36
+ * pixel addresses with bounds checks per tile (it cost more than the
+ * arithmetic at 16 channels), and a third fewer column transforms, but
+ * six more stores per column: from 32 channels, where one table serves
+ * several vectors, input_tf's table was 5-10% faster (bench_wconv), so
+ * only planes of one vector of channels come this way. */
+INLINE void e_column(const float *const *rp, size_t c, float *e, size_t Ci, lanes n,
+                     const int full)
+{
+    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c5 = vbcast(5.0f), zero = {0};
+#define LD(i) (!rp[i] ? zero : full ? vload(rp[i] + c) : vload_n(rp[i] + c, n))
+    vf o0, o1, o2, o3, o4, o5;
+    B4(LD(0), LD(1), LD(2), LD(3), LD(4), LD(5), o0, o1, o2, o3, o4, o5);
+#undef LD
+    vstore(e + c, o0);   /* E's rows: Ci rounded up to whole vectors */
+    vstore(e + Ci + c, o1);
+    vstore(e + 2 * Ci + c, o2);
+    vstore(e + 3 * Ci + c, o3);
+    vstore(e + 4 * Ci + c, o4);
+    vstore(e + 5 * Ci + c, o5);
+}
+
+static void e_fill(const plane *q, const float *in, long b, int ty, float *E, size_t Cv)
+{
+    const int Ci = q->Ci, Wp = 4 * ((q->Wo + 3) / 4) + 2, h0 = 4 * ty - q->pt;
+    const float *row[6], *rp[6];
+    for (int i = 0; i < 6; i++) {
+        int h = h0 + i;
+        row[i] = h >= 0 && h < q->Hi ? in + ((size_t)b * q->Hi + h) * q->Wi * Ci : NULL;
+    }
+    for (int j = 0; j < Wp; j++) {
+        int w = j - q->pl, in_w = w >= 0 && w < q->Wi;
+        for (int i = 0; i < 6; i++)
+            rp[i] = row[i] && in_w ? row[i] + (size_t)w * Ci : NULL;
+        float *e = E + (size_t)j * 6 * Cv;
+        int c = 0;
+        for (; c + NN_VL <= Ci; c += NN_VL)
+            e_column(rp, (size_t)c, e, Cv, lanes_first(NN_VL), 1);
+        if (c < Ci)
+            e_column(rp, (size_t)c, e, Cv, lanes_first(Ci - c), 0);
+    }
+}
+
+/* v[(6 r + s) Ci] = (B^T d B)[r][s] of one tile from its six columns of E
+ * at e (E[j][r] at e + (6 j + r) Cv). */
+INLINE void e_tile(const float *e, size_t Cv, float *v, size_t Ci, size_t c, lanes n,
+                   const int full)
+{
+    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c5 = vbcast(5.0f);
+#define LD(j, r) vload(e + (size_t)(6 * (j) + (r)) * Cv + c)
+#define ST(k, x)                                                                        \
+    if (full)                                                                           \
+        vstore(v + (size_t)(k) * Ci + c, x);                                            \
+    else                                                                                \
+        vstore_n(v + (size_t)(k) * Ci + c, x, n);
+#define ROW(r)                                                                          \
+    {                                                                                   \
+        vf o0, o1, o2, o3, o4, o5;                                                      \
+        B4(LD(0, r), LD(1, r), LD(2, r), LD(3, r), LD(4, r), LD(5, r), o0, o1, o2, o3,  \
+           o4, o5);                                                                     \
+        ST(6 * r, o0) ST(6 * r + 1, o1) ST(6 * r + 2, o2) ST(6 * r + 3, o3)              \
+        ST(6 * r + 4, o4) ST(6 * r + 5, o5)                                             \
+    }
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+#undef ST
+#undef LD
+}
+
+/* input_tf for F(4x4) through E; *erow: the tile row E holds (b th + ty),
+ * kept across the blocks of one call (-1: none). */
+static void input_tf4(const plane *q, const float *in, long t0, int nt, float *V, float *E,
+                      long *erow)
+{
+    const int Ci = q->Ci, tw = (q->Wo + 3) / 4;
+    const size_t Cv = ((size_t)Ci + NN_VL - 1) / NN_VL * NN_VL;
+    for (int t = 0; t < nt; t++) {
+        long id = t0 + t, rowid = id / tw;
+        int tx = (int)(id % tw);
+        if (rowid != *erow) {
+            int th = (q->Ho + 3) / 4;
+            e_fill(q, in, rowid / th, (int)(rowid % th), E, Cv);
+            *erow = rowid;
+        }
+        const float *e = E + (size_t)4 * tx * 6 * Cv;
+        float *v = V + (size_t)t * 36 * Ci;
+        int c = 0;
+        for (; c + NN_VL <= Ci; c += NN_VL)
+            e_tile(e, Cv, v, (size_t)Ci, (size_t)c, lanes_first(NN_VL), 1);
+        if (c < Ci)
+            e_tile(e, Cv, v, (size_t)Ci, (size_t)c, lanes_first(Ci - c), 0);
+    }
+}
+
 static void input_transform(const plane *q, const float *in, long t0, int nt,
-                            const float *zeros, float *V)
+                            const float *zeros, float *V, float *E, long *erow)
 {
     if (q->m == 2)
         input_tf(q, in, t0, nt, zeros, V, 2);
+    else if (q->Ci <= NN_VL)
+        input_tf4(q, in, t0, nt, V, E, erow);
     else
         input_tf(q, in, t0, nt, zeros, V, 4);
+}
+
+/* One F(4x4) tile's outputs for one vector of channels: o[k] + co = A^T x A
+ * + bias (ReLU if relu) for x[k] = mt[k*Cop]; n lanes (all if full). */
+INLINE void out_tile4(const float *mt, size_t Cop, const float *bias, int relu,
+                      float *const *o, size_t co, lanes n, const int full)
+{
+    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c8 = vbcast(8.0f), zero = {0};
+    const vf bs = full ? vload(bias) : vload_n(bias, n);
+#define LD(k) vload(mt + (size_t)(k) * Cop)   /* M's rows are whole vectors */
+#define COL(j)                                                                          \
+    vf e0##j, e1##j, e2##j, e3##j;                                                      \
+    A4(LD(j), LD(6 + j), LD(12 + j), LD(18 + j), LD(24 + j), LD(30 + j), e0##j, e1##j,  \
+       e2##j, e3##j);
+    COL(0) COL(1) COL(2) COL(3) COL(4) COL(5)
+#undef COL
+#undef LD
+#define ST(k, x)                                                                        \
+    {                                                                                   \
+        vf v_ = (x) + bs;                                                               \
+        if (relu)   /* y > 0 ? y : 0, as nn_act_forward */                              \
+            v_ = (vf)((vi)v_ & (v_ > zero));                                            \
+        if (full)                                                                       \
+            vstore(o[k] + co, v_);                                                      \
+        else                                                                            \
+            vstore_n(o[k] + co, v_, n);                                                 \
+    }
+#define ROW(i)                                                                          \
+    {                                                                                   \
+        vf y0, y1, y2, y3;                                                              \
+        A4(e##i##0, e##i##1, e##i##2, e##i##3, e##i##4, e##i##5, y0, y1, y2, y3);       \
+        ST(4 * i, y0) ST(4 * i + 1, y1) ST(4 * i + 2, y2) ST(4 * i + 3, y3)              \
+    }
+    ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
+#undef ST
 }
 
 /* out's m x m tiles from M[t][xi][co]: A^T x A, + bias, ReLU if relu;
@@ -327,6 +550,15 @@ INLINE void output_tf(const plane *q, const float *M, long t0, int nt, const flo
             int h = h0 + k / m, w = w0 + k % m;
             o[k] = h < q->Ho && w < q->Wo ? out + b * img + ((size_t)h * q->Wo + w) * Co
                                           : scratch;
+        }
+        if (m == 4) {
+            int co = 0;
+            for (; co + NN_VL <= Co; co += NN_VL)
+                out_tile4(mt + co, Cop, bias + co, relu, o, (size_t)co, lanes_first(NN_VL), 1);
+            if (co < Co)
+                out_tile4(mt + co, Cop, bias + co, relu, o, (size_t)co, lanes_first(Co - co),
+                          0);
+            continue;
         }
         for (int co = 0; co < Co; co += NN_VL) {
             lanes n = lanes_first(Co - co < NN_VL ? Co - co : NN_VL);
@@ -358,15 +590,19 @@ static void output_transform(const plane *q, const float *M, long t0, int nt,
 }
 
 #if NN_VL == 16
-#define PMAX 14   /* 28 accumulators + 2 kernel vectors + 1 broadcast of 32 */
+#define PMAX 14    /* 28 accumulators + 2 kernel vectors + 1 broadcast of 32 */
+#define PMAX1 28   /* one kernel vector: 28 + 1 + 1 */
 #else
-#define PMAX 6    /* 12 + 2 + 1 of 16 registers */
+#define PMAX 6     /* 12 + 2 + 1 of 16 registers */
+#define PMAX1 12
 #endif
 #define VL NN_VL
 
 /* The tile's rows as separate variables (conv_direct.c: GCC kept an array
  * of accumulators in memory). */
-#define ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13)
+#define ROWS(M)                                                                         \
+    M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14)     \
+    M(15) M(16) M(17) M(18) M(19) M(20) M(21) M(22) M(23) M(24) M(25) M(26) M(27)
 #define DECL(p) vf a##p##0 = zero, a##p##1 = zero;
 
 /* m[p*ldm + v*VL + lane] (+)= sum over k < K of v[p*ldv + k*ksv] *
@@ -410,26 +646,59 @@ INLINE void mm_tile(const float *v, size_t ldv, size_t ksv, const float *u, size
 #undef OUT
 }
 
-#if PMAX > 6
-#define TILE_SIZES(M) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14)
+#if NN_VL == 16
+#define SIZES2(M) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14)
+#define SIZES1(M)                                                                       \
+    SIZES2(M) M(15) M(16) M(17) M(18) M(19) M(20) M(21) M(22) M(23) M(24) M(25) M(26)     \
+    M(27) M(28)
 #else
-#define TILE_SIZES(M) M(1) M(2) M(3) M(4) M(5) M(6)
+#define SIZES2(M) M(1) M(2) M(3) M(4) M(5) M(6)
+#define SIZES1(M) SIZES2(M) M(7) M(8) M(9) M(10) M(11) M(12)
 #endif
-#define MM_CASE(P_)                                                                       \
-    case P_:                                                                              \
-        if (FV == 2)                                                                      \
-            mm_tile(v, ldv, ksv, u, ldu, K, m, ldm, acc, P_, 2);                          \
-        else                                                                              \
-            mm_tile(v, ldv, ksv, u, ldu, K, m, ldm, acc, P_, 1);                          \
-        break;
 
-static void mm_any(int P, int FV, const float *v, size_t ldv, size_t ksv, const float *u,
-                   size_t ldu, int K, float *m, size_t ldm, int acc)
+/* mm_tile over rows rows (rows past the first in steps of ldv, and of ldm
+ * in m) in groups of P, FV vectors wide; returns the rows done (a whole
+ * number of groups). One call runs many groups: the products here are
+ * short (K of 16 to 64), and a call per group cost a quarter of them. */
+#define MM_LOOP(P_, FV_)                                                                \
+    case P_:                                                                            \
+        for (; r + P_ <= rows; r += P_)                                                 \
+            mm_tile(v + (size_t)r * ldv, ldv, ksv, u, ldu, K, m + (size_t)r * ldm, ldm,  \
+                    acc, P_, FV_);                                                      \
+        break;
+#define MM_LOOP1(P_) MM_LOOP(P_, 1)
+#define MM_LOOP2(P_) MM_LOOP(P_, 2)
+
+static int mm_groups(int P, int FV, int rows, const float *v, size_t ldv, size_t ksv,
+                     const float *u, size_t ldu, int K, float *m, size_t ldm, int acc)
 {
-    switch (P) {
-        TILE_SIZES(MM_CASE)
-    default: break;
-    }
+    int r = 0;
+    if (FV == 1)
+        switch (P) {
+            SIZES1(MM_LOOP1)
+        default: break;
+        }
+    else
+        switch (P) {
+            SIZES2(MM_LOOP2)
+        default: break;
+        }
+    return r;
+}
+
+/* m (rows x FV vectors) (+)= the product as mm_tile, the rows split into
+ * groups as even as the register tile allows (16 = 8 + 8, not 14 + 2). */
+static void mm_rows(int rows, int FV, const float *v, size_t ldv, size_t ksv, const float *u,
+                    size_t ldu, int K, float *m, size_t ldm, int acc)
+{
+    const int pmax = FV == 1 ? PMAX1 : PMAX, groups = (rows + pmax - 1) / pmax;
+    if (rows < 1)
+        return;
+    int P = (rows + groups - 1) / groups;
+    int r = mm_groups(P, FV, rows, v, ldv, ksv, u, ldu, K, m, ldm, acc);
+    if (r < rows)
+        mm_groups(rows - r, FV, rows - r, v + (size_t)r * ldv, ldv, ksv, u, ldu, K,
+                  m + (size_t)r * ldm, ldm, acc);
 }
 
 /* M[t][xi] (nt, Cop) = V[t][xi] (nt, Ci) U[xi] (Ci, Cop) for each of the X
@@ -443,11 +712,8 @@ static void batched_product(const float *V, int nt, int X, int Ci, const float *
         const float *u = U + (size_t)xi * Ci * Cop;
         for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {   /* U's block stays in L1 */
             int FV = Cop - f0 >= 2 * VL ? 2 : 1;
-            for (int t0 = 0; t0 < nt; t0 += PMAX) {
-                int P = nt - t0 < PMAX ? nt - t0 : PMAX;
-                mm_any(P, FV, V + (size_t)t0 * ldv + (size_t)xi * Ci, ldv, 1, u + f0,
-                       (size_t)Cop, Ci, M + (size_t)t0 * ldm + (size_t)xi * Cop + f0, ldm, 0);
-            }
+            mm_rows(nt, FV, V + (size_t)xi * Ci, ldv, 1, u + f0, (size_t)Cop, Ci,
+                    M + (size_t)xi * Cop + f0, ldm, 0);
         }
     }
 }
@@ -463,12 +729,14 @@ static void wconv(const plane *q, const float *U, const float *bias, int relu, c
     float *V = ws + (size_t)X * q->Ci * Cop, *M = V + (size_t)X * T * q->Ci;
     /* zeros: the padding's taps and a zero bias; scratch: outputs off the edge */
     float *zeros = M + (size_t)X * T * Cop, *scratch = zeros + q->Ci + Cop;
+    float *E = zeros + 2 * (q->Ci + Cop);
+    long erow = -1;
     memset(zeros, 0, (size_t)(q->Ci + Cop) * sizeof *zeros);
     if (!bias)
         bias = zeros;
     for (long t0 = 0; t0 < tiles; t0 += T) {
         int nt = tiles - t0 < T ? (int)(tiles - t0) : T;
-        input_transform(q, in, t0, nt, zeros, V);
+        input_transform(q, in, t0, nt, zeros, V, E, &erow);
         batched_product(V, nt, X, q->Ci, U, (int)Cop, M);
         output_transform(q, M, t0, nt, bias, scratch, relu, out);
     }
@@ -622,11 +890,8 @@ static void dw_product(const float *V, const float *Zt, int nt, int X, int Ci, i
     for (int xi = 0; xi < X; xi++)
         for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {
             int FV = Cop - f0 >= 2 * VL ? 2 : 1;
-            for (int c0 = 0; c0 < Ci; c0 += PMAX) {
-                int P = Ci - c0 < PMAX ? Ci - c0 : PMAX;
-                mm_any(P, FV, V + (size_t)xi * Ci + c0, 1, ksv, Zt + (size_t)xi * Cop + f0, ldz,
-                       nt, dU + ((size_t)xi * Ci + c0) * Cop + f0, (size_t)Cop, 1);
-            }
+            mm_rows(Ci, FV, V + (size_t)xi * Ci, 1, ksv, Zt + (size_t)xi * Cop + f0, ldz, nt,
+                    dU + (size_t)xi * Ci * Cop + f0, (size_t)Cop, 1);
         }
 }
 
@@ -640,10 +905,12 @@ void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const floa
     float *dU = work, *V = dU + (size_t)X * C * Cop, *Zt = V + (size_t)X * T * C;
     float *zeros = Zt + (size_t)X * T * Cop;
     memset(dU, 0, (size_t)X * C * Cop * sizeof *dU);
+    float *E = zeros + 2 * (C + Cop);
+    long erow = -1;
     memset(zeros, 0, (size_t)(C + Cop) * sizeof *zeros);
     for (long t0 = 0; t0 < tiles; t0 += T) {
         int nt = tiles - t0 < T ? (int)(tiles - t0) : T;
-        input_transform(&q, x, t0, nt, zeros, V);
+        input_transform(&q, x, t0, nt, zeros, V, E, &erow);
         if (m == 2)
             zt_tf(&q, dz, t0, nt, zeros, Zt, 2);
         else
