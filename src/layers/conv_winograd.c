@@ -63,6 +63,34 @@ static long tiles_of(const plane *q, int n)
     return (long)n * ((q->Ho + q->m - 1) / q->m) * ((q->Wo + q->m - 1) / q->m);
 }
 
+/* A tile's image and place, stepped along tile by tile (a division per
+ * tile and transform was a visible share at 16 channels). */
+typedef struct tpos {
+    long b;
+    int ty, tx, th, tw;
+} tpos;
+
+static tpos tpos_at(const plane *q, long id)
+{
+    tpos p;
+    p.tw = (q->Wo + q->m - 1) / q->m;
+    p.th = (q->Ho + q->m - 1) / q->m;
+    p.b = id / ((long)p.th * p.tw);
+    long r = id % ((long)p.th * p.tw);
+    p.ty = (int)(r / p.tw);
+    p.tx = (int)(r % p.tw);
+    return p;
+}
+
+static void tpos_next(tpos *p)
+{
+    if (++p->tx == p->tw) {
+        p->tx = 0;
+        if (++p->ty == p->th)
+            p->ty = 0, p->b++;
+    }
+}
+
 /* Output channels rounded up to whole vectors: U's and M's rows. */
 static size_t padded_co(const plane *q)
 {
@@ -346,19 +374,26 @@ INLINE void in_tile4(const float *const *d, size_t c, float *v, size_t Ci, lanes
 INLINE void input_tf(const plane *q, const float *in, long t0, int nt, const float *zeros,
                      float *V, const int m)
 {
-    const int a = m + 2, Ci = q->Ci, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const int a = m + 2, Ci = q->Ci;
     const size_t img = (size_t)q->Hi * q->Wi * Ci;
-    for (int t = 0; t < nt; t++) {
-        long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
-        int h0 = (int)(r / tw) * m - q->pt, w0 = (int)(r % tw) * m - q->pl;
+    tpos p = tpos_at(q, t0);
+    for (int t = 0; t < nt; t++, tpos_next(&p)) {
+        long b = p.b;
+        int h0 = p.ty * m - q->pt, w0 = p.tx * m - q->pl;
         const float *d[36];
-        for (int i = 0; i < a; i++)
-            for (int j = 0; j < a; j++) {
-                int h = h0 + i, w = w0 + j;
-                d[a * i + j] = h >= 0 && h < q->Hi && w >= 0 && w < q->Wi
-                                   ? in + b * img + ((size_t)h * q->Wi + w) * Ci
-                                   : zeros;
-            }
+        if (h0 >= 0 && h0 + a <= q->Hi && w0 >= 0 && w0 + a <= q->Wi) {
+            const float *base = in + b * img + ((size_t)h0 * q->Wi + w0) * Ci;
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < a; j++)
+                    d[a * i + j] = base + ((size_t)i * q->Wi + j) * Ci;
+        } else
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < a; j++) {
+                    int h = h0 + i, w = w0 + j;
+                    d[a * i + j] = h >= 0 && h < q->Hi && w >= 0 && w < q->Wi
+                                       ? in + b * img + ((size_t)h * q->Wi + w) * Ci
+                                       : zeros;
+                }
         /* the pixels the tile two to the right adds: the input streams from
          * memory on large batches, and 36 scattered loads wait on it */
         for (int i = 0; i < a; i++) {
@@ -544,19 +579,25 @@ INLINE void out_tile4(const float *mt, size_t Cop, const float *bias, int relu,
 INLINE void output_tf(const plane *q, const float *M, long t0, int nt, const float *bias,
                       float *scratch, int relu, float *out, const int m)
 {
-    const int a = m + 2, Co = q->Co, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const int a = m + 2, Co = q->Co;
     const size_t img = (size_t)q->Ho * q->Wo * Co, Cop = padded_co(q);
     const vf zero = {0};
-    for (int t = 0; t < nt; t++) {
-        long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
-        int h0 = (int)(r / tw) * m, w0 = (int)(r % tw) * m;
+    tpos p = tpos_at(q, t0);
+    for (int t = 0; t < nt; t++, tpos_next(&p)) {
+        long b = p.b;
+        int h0 = p.ty * m, w0 = p.tx * m;
         const float *mt = M + (size_t)t * a * a * Cop;
         float *o[16];
-        for (int k = 0; k < m * m; k++) {
-            int h = h0 + k / m, w = w0 + k % m;
-            o[k] = h < q->Ho && w < q->Wo ? out + b * img + ((size_t)h * q->Wo + w) * Co
-                                          : scratch;
-        }
+        if (h0 + m <= q->Ho && w0 + m <= q->Wo) {
+            float *base = out + b * img + ((size_t)h0 * q->Wo + w0) * Co;
+            for (int k = 0; k < m * m; k++)
+                o[k] = base + ((size_t)(k / m) * q->Wo + k % m) * Co;
+        } else
+            for (int k = 0; k < m * m; k++) {
+                int h = h0 + k / m, w = w0 + k % m;
+                o[k] = h < q->Ho && w < q->Wo ? out + b * img + ((size_t)h * q->Wo + w) * Co
+                                              : scratch;
+            }
         if (m == 4) {
             int co = 0;
             for (; co + NN_VL <= Co; co += NN_VL)
@@ -825,16 +866,23 @@ INLINE void zt_tile4(const float *const *z, size_t co, float *o, size_t Cop, lan
 INLINE void zt_tf(const plane *q, const float *dz, long t0, int nt, const float *zeros,
                   float *Zt, const int m)
 {
-    const int a = m + 2, Co = q->Co, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const int a = m + 2, Co = q->Co;
     const size_t img = (size_t)q->Ho * q->Wo * Co, Cop = padded_co(q);
-    for (int t = 0; t < nt; t++) {
-        long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
-        int h0 = (int)(r / tw) * m, w0 = (int)(r % tw) * m;
+    tpos p = tpos_at(q, t0);
+    for (int t = 0; t < nt; t++, tpos_next(&p)) {
+        long b = p.b;
+        int h0 = p.ty * m, w0 = p.tx * m;
         const float *z[16];
-        for (int k = 0; k < m * m; k++) {
-            int h = h0 + k / m, w = w0 + k % m;
-            z[k] = h < q->Ho && w < q->Wo ? dz + b * img + ((size_t)h * q->Wo + w) * Co : zeros;
-        }
+        if (h0 + m <= q->Ho && w0 + m <= q->Wo) {
+            const float *base = dz + b * img + ((size_t)h0 * q->Wo + w0) * Co;
+            for (int k = 0; k < m * m; k++)
+                z[k] = base + ((size_t)(k / m) * q->Wo + k % m) * Co;
+        } else
+            for (int k = 0; k < m * m; k++) {
+                int h = h0 + k / m, w = w0 + k % m;
+                z[k] = h < q->Ho && w < q->Wo ? dz + b * img + ((size_t)h * q->Wo + w) * Co
+                                              : zeros;
+            }
         float *o = Zt + (size_t)t * a * a * Cop;
         if (m == 4) {
             int co = 0;
