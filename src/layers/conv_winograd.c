@@ -458,8 +458,8 @@ INLINE void e_column(const float *const *rp, size_t c, float *e, size_t Ci, lane
 static void e_fill(const plane *q, const float *in, long b, int ty, float *E, size_t Cv)
 {
     const int Ci = q->Ci, Wp = 4 * ((q->Wo + 3) / 4) + 2, h0 = 4 * ty - q->pt;
-    const float *row[6], *rp[6];
-    for (int i = 0; i < 6; i++) {
+    const float *row[10], *rp[6];
+    for (int i = 0; i < 10; i++) {
         int h = h0 + i;
         row[i] = h >= 0 && h < q->Hi ? in + ((size_t)b * q->Hi + h) * q->Wi * Ci : NULL;
     }
@@ -467,6 +467,12 @@ static void e_fill(const plane *q, const float *in, long b, int ty, float *E, si
         int w = j - q->pl, in_w = w >= 0 && w < q->Wi;
         for (int i = 0; i < 6; i++)
             rp[i] = row[i] && in_w ? row[i] + (size_t)w * Ci : NULL;
+        /* the four rows the next tile row adds (of this image): the input
+         * streams from memory on large batches, the rows a few pixels at a
+         * time (half of the loads here waited on it at 32 images) */
+        for (int i = 6; i < 10; i++)
+            if (row[i] && in_w)
+                __builtin_prefetch(row[i] + (size_t)w * Ci);
         float *e = E + (size_t)j * 6 * Cv;
         int c = 0;
         for (; c + NN_VL <= Ci; c += NN_VL)
