@@ -394,16 +394,23 @@ INLINE void input_tf(const plane *q, const float *in, long t0, int nt, const flo
                                        ? in + b * img + ((size_t)h * q->Wi + w) * Ci
                                        : zeros;
                 }
-        /* the pixels the tile two to the right adds: the input streams from
-         * memory on large batches, and 36 scattered loads wait on it */
-        for (int i = 0; i < a; i++) {
-            int h = h0 + i, w1 = w0 + a + m, w2 = w1 + m < q->Wi ? w1 + m : q->Wi;
-            if (h < 0 || h >= q->Hi || w1 >= w2)
+        /* the input streams from memory on large batches, and 36 scattered
+         * loads wait on it: in an image's first tile row, the pixels the
+         * tile two to the right adds; below, the pixels of the m rows the
+         * next tile row adds under this tile's columns (a tile row ahead:
+         * 10% at 32 images of 32x32x32 over the tile to the right alone) */
+        int i0 = p.ty ? a : 0, i1 = p.ty ? a + m : a;
+        int w1 = p.ty ? w0 : w0 + a + m, w2 = w1 + (p.ty ? a : m);
+        w1 = w1 < 0 ? 0 : w1;
+        w2 = w2 < q->Wi ? w2 : q->Wi;
+        for (int i = i0; i < i1 && w1 < w2; i++) {
+            int h = h0 + i;
+            if (h < 0 || h >= q->Hi)
                 continue;
-            const char *p = (const char *)(in + b * img + ((size_t)h * q->Wi + w1) * Ci);
+            const char *pf = (const char *)(in + b * img + ((size_t)h * q->Wi + w1) * Ci);
             size_t bytes = (size_t)(w2 - w1) * Ci * sizeof(float);
             for (size_t k = 0; k < bytes; k += 64)
-                __builtin_prefetch(p + k);
+                __builtin_prefetch(pf + k);
         }
         float *v = V + (size_t)t * a * a * Ci;
         if (m == 4) {
