@@ -983,18 +983,18 @@ void nn_wconv_forward(const nn_conv_geom *g, int F, int m, const float *w, const
         nn_act_forward(act, y, (size_t)n * g->OH * g->OW, (size_t)F);
 }
 
-/* dU[xi] (Ci x Cop) += V[.][xi]^T Zt[.][xi] over the nt tiles of a block:
+/* dU[xi] (Ci x Cop) (+ if acc)= V[.][xi]^T Zt[.][xi] over the nt tiles of a block:
  * rows are input channels, vectors output channels, the sum runs over
  * tiles. */
 static void dw_product(const float *V, const float *Zt, int nt, int X, int Ci, int Cop,
-                       float *dU)
+                       float *dU, int acc)
 {
     const size_t ksv = (size_t)X * Ci, ldz = (size_t)X * Cop;
     for (int xi = 0; xi < X; xi++)
         for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {
             int FV = Cop - f0 >= 2 * VL ? 2 : 1;
             mm_rows(Ci, FV, V + (size_t)xi * Ci, 1, ksv, Zt + (size_t)xi * Cop + f0, ldz, nt,
-                    dU + (size_t)xi * Ci * Cop + f0, (size_t)Cop, 1);
+                    dU + (size_t)xi * Ci * Cop + f0, (size_t)Cop, acc);
         }
 }
 
@@ -1007,7 +1007,8 @@ void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const floa
     const size_t Cop = padded_co(&q);
     float *dU = work, *V = dU + (size_t)X * C * Cop, *Zt = V + (size_t)X * T * C;
     float *zeros = Zt + (size_t)X * T * Cop;
-    memset(dU, 0, (size_t)X * C * Cop * sizeof *dU);
+    if (tiles < 1)
+        return;
     float *E = zeros + 2 * (C + Cop);
     long erow = -1;
     memset(zeros, 0, (size_t)(C + Cop) * sizeof *zeros);
@@ -1018,7 +1019,8 @@ void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const floa
             zt_tf(&q, dz, t0, nt, zeros, Zt, 2);
         else
             zt_tf(&q, dz, t0, nt, zeros, Zt, 4);
-        dw_product(V, Zt, nt, X, C, (int)Cop, dU);
+        /* the first block sets dU (no pass to zero its a*a Ci Cop floats) */
+        dw_product(V, Zt, nt, X, C, (int)Cop, dU, t0 > 0);
     }
     if (m == 2)
         dw_back(dU, C, F, Cop, dw, 2);
