@@ -29,6 +29,8 @@
 #include <string.h>
 
 #include "core/simd.h"
+#include "layers/conv_winograd_f43.h"
+#include "layers/conv_winograd_mm.h"
 
 /* One stride-1 3x3 correlation: in (Hi, Wi, Ci) zero-padded by pt / pl on
  * the top / left gives out (Ho, Wo, Co), in tiles of m x m outputs. */
@@ -298,76 +300,6 @@ static const float *kernel_u(const plane *q, const float *w, int dx, nn_wconv_ca
     return U;
 }
 
-/* F(4x4)'s 1-D steps on six (four) named vectors, the same arithmetic as
- * in1d, out1d and zt1d: the tiles below are straight-line code over named
- * variables, as GCC kept the array forms' 36 intermediates in memory (a
- * store and a reload each, and the stores were the transforms' limit). */
-#define B4(i0, i1, i2, i3, i4, i5, o0, o1, o2, o3, o4, o5)                             \
-    do {                                                                                \
-        vf d0_ = (i0), d1_ = (i1), d2_ = (i2), d3_ = (i3), d4_ = (i4), d5_ = (i5);      \
-        vf p_ = d4_ - c4 * d2_, r_ = d3_ - c4 * d1_, p2_ = d4_ - d2_,                   \
-           r2_ = c2 * (d3_ - d1_);                                                      \
-        o0 = c4 * d0_ - c5 * d2_ + d4_;                                                 \
-        o1 = p_ + r_;                                                                   \
-        o2 = p_ - r_;                                                                   \
-        o3 = p2_ + r2_;                                                                 \
-        o4 = p2_ - r2_;                                                                 \
-        o5 = c4 * d1_ - c5 * d3_ + d5_;                                                 \
-    } while (0)
-#define A4(i0, i1, i2, i3, i4, i5, o0, o1, o2, o3)                                     \
-    do {                                                                                \
-        vf x0_ = (i0), x1_ = (i1), x2_ = (i2), x3_ = (i3), x4_ = (i4), x5_ = (i5);      \
-        vf a_ = x1_ + x2_, b_ = x1_ - x2_, c_ = x3_ + x4_, d_ = x3_ - x4_;              \
-        o0 = x0_ + a_ + c_;                                                             \
-        o1 = b_ + c2 * d_;                                                              \
-        o2 = a_ + c4 * c_;                                                              \
-        o3 = b_ + c8 * d_ + x5_;                                                        \
-    } while (0)
-#define Z4(i0, i1, i2, i3, o0, o1, o2, o3, o4, o5)                                     \
-    do {                                                                                \
-        vf z0_ = (i0), z1_ = (i1), z2_ = (i2), z3_ = (i3);                              \
-        vf e_ = z0_ + z2_, d_ = z1_ + z3_, e4_ = z0_ + c4 * z2_,                        \
-           d8_ = c2 * z1_ + c8 * z3_;                                                   \
-        o0 = z0_;                                                                       \
-        o1 = e_ + d_;                                                                   \
-        o2 = e_ - d_;                                                                   \
-        o3 = e4_ + d8_;                                                                 \
-        o4 = e4_ - d8_;                                                                 \
-        o5 = z3_;                                                                       \
-    } while (0)
-
-/* v[k*Ci] = (B^T d B)[k] of one F(4x4) tile and vector of channels: the 36
- * taps at d[k] + c, n lanes (all if full). */
-INLINE void in_tile4(const float *const *d, size_t c, float *v, size_t Ci, lanes n,
-                     const int full)
-{
-    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c5 = vbcast(5.0f);
-#define LD(k) (full ? vload(d[k] + c) : vload_n(d[k] + c, n))
-#define COL(j)                                                                          \
-    vf e0##j, e1##j, e2##j, e3##j, e4##j, e5##j;                                        \
-    B4(LD(j), LD(6 + j), LD(12 + j), LD(18 + j), LD(24 + j), LD(30 + j), e0##j, e1##j,  \
-       e2##j, e3##j, e4##j, e5##j);
-    COL(0) COL(1) COL(2) COL(3) COL(4) COL(5)
-#undef COL
-#undef LD
-#define ST(k, x)                                                                        \
-    if (full)                                                                           \
-        vstore(v + (size_t)(k) * Ci, x);                                                \
-    else                                                                                \
-        vstore_n(v + (size_t)(k) * Ci, x, n);
-#define ROW(i)                                                                          \
-    {                                                                                   \
-        vf o0, o1, o2, o3, o4, o5;                                                      \
-        B4(e##i##0, e##i##1, e##i##2, e##i##3, e##i##4, e##i##5, o0, o1, o2, o3, o4,    \
-           o5);                                                                         \
-        ST(6 * i, o0) ST(6 * i + 1, o1) ST(6 * i + 2, o2) ST(6 * i + 3, o3)              \
-        ST(6 * i + 4, o4) ST(6 * i + 5, o5)                                             \
-    }
-    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
-#undef ROW
-#undef ST
-}
-
 /* V[t][xi][c] = (B^T d B)[xi] for the nt tiles from tile t0 on; taps in the
  * padding read the zeros row. One vector of channels at a time, the tile's
  * taps in registers (GCC left the scalar loop unvectorised). */
@@ -446,22 +378,6 @@ INLINE void input_tf(const plane *q, const float *in, long t0, int nt, const flo
  * six more stores per column: from 32 channels, where one table serves
  * several vectors, input_tf's table was 5-10% faster (bench_wconv), so
  * only planes of one vector of channels come this way. */
-INLINE void e_column(const float *const *rp, size_t c, float *e, size_t Ci, lanes n,
-                     const int full)
-{
-    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c5 = vbcast(5.0f), zero = {0};
-#define LD(i) (!rp[i] ? zero : full ? vload(rp[i] + c) : vload_n(rp[i] + c, n))
-    vf o0, o1, o2, o3, o4, o5;
-    B4(LD(0), LD(1), LD(2), LD(3), LD(4), LD(5), o0, o1, o2, o3, o4, o5);
-#undef LD
-    vstore(e + c, o0);   /* E's rows: Ci rounded up to whole vectors */
-    vstore(e + Ci + c, o1);
-    vstore(e + 2 * Ci + c, o2);
-    vstore(e + 3 * Ci + c, o3);
-    vstore(e + 4 * Ci + c, o4);
-    vstore(e + 5 * Ci + c, o5);
-}
-
 static void e_fill(const plane *q, const float *in, long b, int ty, float *E, size_t Cv)
 {
     const int Ci = q->Ci, Wp = 4 * ((q->Wo + 3) / 4) + 2, h0 = 4 * ty - q->pt;
@@ -487,32 +403,6 @@ static void e_fill(const plane *q, const float *in, long b, int ty, float *E, si
         if (c < Ci)
             e_column(rp, (size_t)c, e, Cv, lanes_first(Ci - c), 0);
     }
-}
-
-/* v[(6 r + s) Ci] = (B^T d B)[r][s] of one tile from its six columns of E
- * at e (E[j][r] at e + (6 j + r) Cv). */
-INLINE void e_tile(const float *e, size_t Cv, float *v, size_t Ci, size_t c, lanes n,
-                   const int full)
-{
-    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c5 = vbcast(5.0f);
-#define LD(j, r) vload(e + (size_t)(6 * (j) + (r)) * Cv + c)
-#define ST(k, x)                                                                        \
-    if (full)                                                                           \
-        vstore(v + (size_t)(k) * Ci + c, x);                                            \
-    else                                                                                \
-        vstore_n(v + (size_t)(k) * Ci + c, x, n);
-#define ROW(r)                                                                          \
-    {                                                                                   \
-        vf o0, o1, o2, o3, o4, o5;                                                      \
-        B4(LD(0, r), LD(1, r), LD(2, r), LD(3, r), LD(4, r), LD(5, r), o0, o1, o2, o3,  \
-           o4, o5);                                                                     \
-        ST(6 * r, o0) ST(6 * r + 1, o1) ST(6 * r + 2, o2) ST(6 * r + 3, o3)              \
-        ST(6 * r + 4, o4) ST(6 * r + 5, o5)                                             \
-    }
-    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
-#undef ROW
-#undef ST
-#undef LD
 }
 
 /* input_tf for F(4x4) through E; *erow: the tile row E holds (b th + ty),
@@ -549,42 +439,6 @@ static void input_transform(const plane *q, const float *in, long t0, int nt,
         input_tf4(q, in, t0, nt, V, E, erow);
     else
         input_tf(q, in, t0, nt, zeros, V, 4);
-}
-
-/* One F(4x4) tile's outputs for one vector of channels: o[k] + co = A^T x A
- * + bias (ReLU if relu) for x[k] = mt[k*Cop]; n lanes (all if full). */
-INLINE void out_tile4(const float *mt, size_t Cop, const float *bias, int relu,
-                      float *const *o, size_t co, lanes n, const int full)
-{
-    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c8 = vbcast(8.0f), zero = {0};
-    const vf bs = full ? vload(bias) : vload_n(bias, n);
-#define LD(k) vload(mt + (size_t)(k) * Cop)   /* M's rows are whole vectors */
-#define COL(j)                                                                          \
-    vf e0##j, e1##j, e2##j, e3##j;                                                      \
-    A4(LD(j), LD(6 + j), LD(12 + j), LD(18 + j), LD(24 + j), LD(30 + j), e0##j, e1##j,  \
-       e2##j, e3##j);
-    COL(0) COL(1) COL(2) COL(3) COL(4) COL(5)
-#undef COL
-#undef LD
-#define ST(k, x)                                                                        \
-    {                                                                                   \
-        vf v_ = (x) + bs;                                                               \
-        if (relu)   /* y > 0 ? y : 0, as nn_act_forward */                              \
-            v_ = (vf)((vi)v_ & (v_ > zero));                                            \
-        if (full)                                                                       \
-            vstore(o[k] + co, v_);                                                      \
-        else                                                                            \
-            vstore_n(o[k] + co, v_, n);                                                 \
-    }
-#define ROW(i)                                                                          \
-    {                                                                                   \
-        vf y0, y1, y2, y3;                                                              \
-        A4(e##i##0, e##i##1, e##i##2, e##i##3, e##i##4, e##i##5, y0, y1, y2, y3);       \
-        ST(4 * i, y0) ST(4 * i + 1, y1) ST(4 * i + 2, y2) ST(4 * i + 3, y3)              \
-    }
-    ROW(0) ROW(1) ROW(2) ROW(3)
-#undef ROW
-#undef ST
 }
 
 /* out's m x m tiles from M[t][xi][co]: A^T x A, + bias, ReLU if relu;
@@ -649,135 +503,6 @@ static void output_transform(const plane *q, const float *M, long t0, int nt,
         output_tf(q, M, t0, nt, bias, scratch, relu, out, 4);
 }
 
-#if NN_VL == 16
-#define PMAX 14    /* 28 accumulators + 2 kernel vectors + 1 broadcast of 32 */
-#define PMAX1 28   /* one kernel vector: 28 + 1 + 1 */
-#else
-#define PMAX 6     /* 12 + 2 + 1 of 16 registers */
-#define PMAX1 12
-#endif
-#define VL NN_VL
-
-/* The tile's rows as separate variables (conv_direct.c: GCC kept an array
- * of accumulators in memory). */
-#define ROWS(M)                                                                         \
-    M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14)     \
-    M(15) M(16) M(17) M(18) M(19) M(20) M(21) M(22) M(23) M(24) M(25) M(26) M(27)
-#define DECL(p) vf a##p##0 = zero, a##p##1 = zero;
-
-/* m[p*ldm + v*VL + lane] (+)= sum over k < K of v[p*ldv + k*ksv] *
- * u[k*ldu + v*VL + lane] for p < P, v < FV: P rows (tiles, or input
- * channels for dW) times FV vectors of output channels; acc adds to m. */
-INLINE void mm_tile(const float *v, size_t ldv, size_t ksv, const float *u, size_t ldu, int K,
-                    float *m, size_t ldm, int acc, const int P, const int FV)
-{
-    const vf zero = {0};
-    ROWS(DECL)
-    if (acc) {
-#define LOADM(p)                                                                          \
-    if (p < P) {                                                                          \
-        a##p##0 = vload(m + (size_t)p * ldm);                                             \
-        if (FV > 1)                                                                       \
-            a##p##1 = vload(m + (size_t)p * ldm + VL);                                    \
-    }
-        ROWS(LOADM)
-#undef LOADM
-    }
-    for (int k = 0; k < K; k++) {
-        const float *vk = v + (size_t)k * ksv;
-        vf u0 = vload(u + (size_t)k * ldu), u1 = FV > 1 ? vload(u + (size_t)k * ldu + VL) : u0;
-#define STEP(p)                                                                           \
-    if (p < P) {                                                                          \
-        vf b = vbcast(vk[(size_t)p * ldv]);                                               \
-        a##p##0 = vfma(b, u0, a##p##0);                                                   \
-        if (FV > 1)                                                                       \
-            a##p##1 = vfma(b, u1, a##p##1);                                               \
-    }
-        ROWS(STEP)
-#undef STEP
-    }
-#define OUT(p)                                                                            \
-    if (p < P) {                                                                          \
-        vstore(m + (size_t)p * ldm, a##p##0);                                             \
-        if (FV > 1)                                                                       \
-            vstore(m + (size_t)p * ldm + VL, a##p##1);                                    \
-    }
-    ROWS(OUT)
-#undef OUT
-}
-
-#if NN_VL == 16
-#define SIZES2(M) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14)
-#define SIZES1(M)                                                                       \
-    SIZES2(M) M(15) M(16) M(17) M(18) M(19) M(20) M(21) M(22) M(23) M(24) M(25) M(26)     \
-    M(27) M(28)
-#else
-#define SIZES2(M) M(1) M(2) M(3) M(4) M(5) M(6)
-#define SIZES1(M) SIZES2(M) M(7) M(8) M(9) M(10) M(11) M(12)
-#endif
-
-/* mm_tile over rows rows (rows past the first in steps of ldv, and of ldm
- * in m) in groups of P, FV vectors wide; returns the rows done (a whole
- * number of groups). One call runs many groups: the products here are
- * short (K of 16 to 64), and a call per group cost a quarter of them. */
-#define MM_LOOP(P_, FV_)                                                                \
-    case P_:                                                                            \
-        for (; r + P_ <= rows; r += P_)                                                 \
-            mm_tile(v + (size_t)r * ldv, ldv, ksv, u, ldu, K, m + (size_t)r * ldm, ldm,  \
-                    acc, P_, FV_);                                                      \
-        break;
-#define MM_LOOP1(P_) MM_LOOP(P_, 1)
-#define MM_LOOP2(P_) MM_LOOP(P_, 2)
-
-static int mm_groups(int P, int FV, int rows, const float *v, size_t ldv, size_t ksv,
-                     const float *u, size_t ldu, int K, float *m, size_t ldm, int acc)
-{
-    int r = 0;
-    if (FV == 1)
-        switch (P) {
-            SIZES1(MM_LOOP1)
-        default: break;
-        }
-    else
-        switch (P) {
-            SIZES2(MM_LOOP2)
-        default: break;
-        }
-    return r;
-}
-
-/* m (rows x FV vectors) (+)= the product as mm_tile, the rows split into
- * groups as even as the register tile allows (16 = 8 + 8, not 14 + 2). */
-static void mm_rows(int rows, int FV, const float *v, size_t ldv, size_t ksv, const float *u,
-                    size_t ldu, int K, float *m, size_t ldm, int acc)
-{
-    const int pmax = FV == 1 ? PMAX1 : PMAX, groups = (rows + pmax - 1) / pmax;
-    if (rows < 1)
-        return;
-    int P = (rows + groups - 1) / groups;
-    int r = mm_groups(P, FV, rows, v, ldv, ksv, u, ldu, K, m, ldm, acc);
-    if (r < rows)
-        mm_groups(rows - r, FV, rows - r, v + (size_t)r * ldv, ldv, ksv, u, ldu, K,
-                  m + (size_t)r * ldm, ldm, acc);
-}
-
-/* M[t][xi] (nt, Cop) = V[t][xi] (nt, Ci) U[xi] (Ci, Cop) for each of the X
- * positions xi; Cop, a whole number of vectors, is U's and M's row (zero
- * columns past Co). */
-static void batched_product(const float *V, int nt, int X, int Ci, const float *U, int Cop,
-                            float *M)
-{
-    const size_t ldv = (size_t)X * Ci, ldm = (size_t)X * Cop;
-    for (int xi = 0; xi < X; xi++) {
-        const float *u = U + (size_t)xi * Ci * Cop;
-        for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {   /* U's block stays in L1 */
-            int FV = Cop - f0 >= 2 * VL ? 2 : 1;
-            mm_rows(nt, FV, V + (size_t)xi * Ci, ldv, 1, u + f0, (size_t)Cop, Ci,
-                    M + (size_t)xi * Cop + f0, ldm, 0);
-        }
-    }
-}
-
 /* out (n images of q) from in, with U the transformed kernel; ws past
  * U's own place (kept for the uncached calls) holds V and M. */
 static void wconv(const plane *q, const float *U, const float *bias, int relu, const float *in,
@@ -797,7 +522,7 @@ static void wconv(const plane *q, const float *U, const float *bias, int relu, c
     for (long t0 = 0; t0 < tiles; t0 += T) {
         int nt = tiles - t0 < T ? (int)(tiles - t0) : T;
         input_transform(q, in, t0, nt, zeros, V, E, &erow);
-        batched_product(V, nt, X, q->Ci, U, (int)Cop, M);
+        nn_wmm_forward(V, nt, X, q->Ci, U, (int)Cop, M);
         output_transform(q, M, t0, nt, bias, scratch, relu, out);
     }
 }
@@ -843,34 +568,6 @@ INLINE void gt1d(const vf *u, size_t s, vf *r, size_t sr, const int m)
     r[0] = q4 * u0 - s6 * p + e * p2;
     r[sr] = t * q2 - s6 * q;
     r[2 * sr] = s6 * (p2 - p) + u5;
-}
-
-/* One F(4x4) tile of zt_tf for one vector of output channels: o[k*Cop] =
- * (A z A^T)[k] for the 16 gradients at z[k] + co (n lanes; all if full). */
-INLINE void zt_tile4(const float *const *z, size_t co, float *o, size_t Cop, lanes n,
-                     const int full)
-{
-    const vf c2 = vbcast(2.0f), c4 = vbcast(4.0f), c8 = vbcast(8.0f);
-#define LD(k) (full ? vload(z[k] + co) : vload_n(z[k] + co, n))
-#define COL(j)                                                                          \
-    vf e0##j, e1##j, e2##j, e3##j, e4##j, e5##j;                                        \
-    Z4(LD(j), LD(4 + j), LD(8 + j), LD(12 + j), e0##j, e1##j, e2##j, e3##j, e4##j, e5##j);
-    COL(0) COL(1) COL(2) COL(3)
-#undef COL
-#undef LD
-#define ROW(i)                                                                          \
-    {                                                                                   \
-        vf y0, y1, y2, y3, y4, y5;                                                      \
-        Z4(e##i##0, e##i##1, e##i##2, e##i##3, y0, y1, y2, y3, y4, y5);                 \
-        vstore(o + (size_t)(6 * i) * Cop, y0);                                          \
-        vstore(o + (size_t)(6 * i + 1) * Cop, y1);                                      \
-        vstore(o + (size_t)(6 * i + 2) * Cop, y2);                                      \
-        vstore(o + (size_t)(6 * i + 3) * Cop, y3);                                      \
-        vstore(o + (size_t)(6 * i + 4) * Cop, y4);                                      \
-        vstore(o + (size_t)(6 * i + 5) * Cop, y5);                                      \
-    }
-    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
-#undef ROW
 }
 
 /* Zt[t][xi][f] = (A z A^T)[xi] of the output-gradient tiles of the nt tiles
@@ -983,21 +680,6 @@ void nn_wconv_forward(const nn_conv_geom *g, int F, int m, const float *w, const
         nn_act_forward(act, y, (size_t)n * g->OH * g->OW, (size_t)F);
 }
 
-/* dU[xi] (Ci x Cop) (+ if acc)= V[.][xi]^T Zt[.][xi] over the nt tiles of a block:
- * rows are input channels, vectors output channels, the sum runs over
- * tiles. */
-static void dw_product(const float *V, const float *Zt, int nt, int X, int Ci, int Cop,
-                       float *dU, int acc)
-{
-    const size_t ksv = (size_t)X * Ci, ldz = (size_t)X * Cop;
-    for (int xi = 0; xi < X; xi++)
-        for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {
-            int FV = Cop - f0 >= 2 * VL ? 2 : 1;
-            mm_rows(Ci, FV, V + (size_t)xi * Ci, 1, ksv, Zt + (size_t)xi * Cop + f0, ldz, nt,
-                    dU + (size_t)xi * Ci * Cop + f0, (size_t)Cop, acc);
-        }
-}
-
 void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const float *dz, int n,
                  float *dw, float *work)
 {
@@ -1020,7 +702,7 @@ void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const floa
         else
             zt_tf(&q, dz, t0, nt, zeros, Zt, 4);
         /* the first block sets dU (no pass to zero its a*a Ci Cop floats) */
-        dw_product(V, Zt, nt, X, C, (int)Cop, dU, t0 > 0);
+        nn_wmm_dw(V, Zt, nt, X, C, (int)Cop, dU, t0 > 0);
     }
     if (m == 2)
         dw_back(dU, C, F, Cop, dw, 2);
