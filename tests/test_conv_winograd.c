@@ -49,6 +49,10 @@ static const wcase cases[] = {
     {7, 9, 3, 8, 1, 1},    {8, 8, 16, 16, 0, 3},  {11, 5, 5, 13, 1, 3}, {32, 32, 16, 16, 1, 1},
     {28, 28, 1, 32, 0, 1}, {6, 6, 20, 9, 0, 3},   {3, 3, 4, 8, 0, 1},   {3, 4, 7, 33, 1, 3},
     {8, 8, 64, 64, 1, 3},  {16, 16, 32, 32, 1, 1}, {1, 1, 5, 8, 1, 3},  {13, 17, 17, 24, 0, 3},
+    /* more tiles than a block holds, the blocks ending inside a row of tiles
+     * (F(4x4) on up to 16 channels keeps a tile row's column transforms
+     * from block to block) */
+    {20, 20, 8, 8, 1, 9},  {12, 12, 24, 40, 0, 9},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 

@@ -47,12 +47,13 @@ static double f43_saving(int H, int W)
  * tile *m (2 or 4). Forced (winograd, winograd4): all three. auto: each
  * product by F(4x4, 3x3) where its channels in and out are both 16 or
  * more and it saves at least 2x the multiplies; measured one product at a
- * time (AMD Zen 4, AVX-512, one thread, 32-64 images, best of 7) against
- * the direct kernels: 1.3-1.9x with 32 or 64 channels on planes of 8x8 to
- * 16x16 and the 3x3 forward of the MNIST CNN (2.8x: the direct forward
- * takes columns there), 1.0x with 16 on 32x32 and 0.78x on the 5x5 dx
- * plane of that layer (saving 1.56); from 8 channels 0.7-0.95x and 0.4x
- * from 3, where the transforms cost more than the products save. */
+ * time (scripts/bench_wconv.c: AMD EPYC, AVX-512, one thread, 32-64
+ * images, best of 21) against the direct kernels: 1.4-2.8x with 16 to 64
+ * channels on planes of 4x4 to 32x32, 4.2x on the 3x3 forward of the MNIST
+ * CNN (the direct forward takes columns there), 1.2x on the 6x6 dx plane
+ * of a 4x4 output (saving 2.25) but 0.85x on the 5x5 one of a 3x3 output
+ * (saving 1.56); from 8 channels 0.9-1.1x, and 0.4x from 3, where the
+ * transforms cost about what the products save. */
 enum { NN_WINO_FWD = 1, NN_WINO_DX = 2, NN_WINO_DW = 4 };
 
 static unsigned winograd_products(const nn_conv_geom *g, int F, int *m)

@@ -29,6 +29,8 @@
 #include <string.h>
 
 #include "core/simd.h"
+#include "layers/conv_winograd_f43.h"
+#include "layers/conv_winograd_mm.h"
 
 /* One stride-1 3x3 correlation: in (Hi, Wi, Ci) zero-padded by pt / pl on
  * the top / left gives out (Ho, Wo, Co), in tiles of m x m outputs. */
@@ -36,18 +38,23 @@ typedef struct plane {
     int Hi, Wi, Ci, Ho, Wo, Co, pt, pl, m;
 } plane;
 
-/* V and M of a block: at most this many floats (512 KiB) */
-enum { BLOCK_FLOATS = 131072 };
+/* V and M (forward, dx), or V and Zt (dW) of a block of tiles: at most
+ * this many floats. The forward and dx go through a block three times
+ * (input transform, products, output transform), and a block that stays
+ * near L1 (64 KiB) ran the 16-channel layers 10-15% faster than one in L2
+ * (512 KiB); dW's blocks add to dU (a*a Ci Co floats) each time and keep
+ * the larger size (in 64 KiB blocks its 32-channel layers ran 5-30% slower). */
+enum { BLOCK_FLOATS = 16384, DW_BLOCK_FLOATS = 131072 };
 
 static int npos(const plane *q)   /* a*a positions per tile */
 {
     return (q->m + 2) * (q->m + 2);
 }
 
-/* Tiles per block. */
-static int block_tiles(const plane *q, long tiles)
+/* Tiles per block of at most floats floats (16 at least). */
+static int block_tiles(const plane *q, long tiles, long floats)
 {
-    long T = BLOCK_FLOATS / npos(q) / (q->Ci + q->Co);
+    long T = floats / npos(q) / (q->Ci + q->Co);
     if (T < 16)
         T = 16;
     return (int)(tiles < T ? tiles : T);
@@ -58,19 +65,57 @@ static long tiles_of(const plane *q, int n)
     return (long)n * ((q->Ho + q->m - 1) / q->m) * ((q->Wo + q->m - 1) / q->m);
 }
 
+/* A tile's image and place, stepped along tile by tile (a division per
+ * tile and transform was a visible share at 16 channels). */
+typedef struct tpos {
+    long b;
+    int ty, tx, th, tw;
+} tpos;
+
+static tpos tpos_at(const plane *q, long id)
+{
+    tpos p;
+    p.tw = (q->Wo + q->m - 1) / q->m;
+    p.th = (q->Ho + q->m - 1) / q->m;
+    p.b = id / ((long)p.th * p.tw);
+    long r = id % ((long)p.th * p.tw);
+    p.ty = (int)(r / p.tw);
+    p.tx = (int)(r % p.tw);
+    return p;
+}
+
+static void tpos_next(tpos *p)
+{
+    if (++p->tx == p->tw) {
+        p->tx = 0;
+        if (++p->ty == p->th)
+            p->ty = 0, p->b++;
+    }
+}
+
 /* Output channels rounded up to whole vectors: U's and M's rows. */
 static size_t padded_co(const plane *q)
 {
     return ((size_t)q->Co + NN_VL - 1) / NN_VL * NN_VL;
 }
 
+/* input_tf4's E: six rows of a tile row's 4 tw + 2 columns, Ci rounded up
+ * to whole vectors. */
+static size_t e_floats(const plane *q)
+{
+    size_t Cv = ((size_t)q->Ci + NN_VL - 1) / NN_VL * NN_VL;
+    return q->m == 4 && q->Ci <= NN_VL ? (size_t)6 * (4 * ((q->Wo + 3) / 4) + 2) * Cv : 0;
+}
+
 static size_t plane_work(const plane *q, int n)
 {
-    size_t T = (size_t)block_tiles(q, tiles_of(q, n > 0 ? n : 1)), Cop = padded_co(q);
-    size_t X = (size_t)npos(q);
-    /* U, V and M (the kernel transform's 9 Cop floats first use V's place),
-     * then wconv's zeros and scratch rows */
-    return (X * ((size_t)q->Ci * Cop + T * (q->Ci + Cop)) + 9 * Cop + 2 * (q->Ci + Cop)) *
+    /* the larger blocks (dW's) */
+    size_t T = (size_t)block_tiles(q, tiles_of(q, n > 0 ? n : 1), DW_BLOCK_FLOATS);
+    size_t X = (size_t)npos(q), Cop = padded_co(q);
+    /* U, V and M (the kernel transform first uses V and M and 9 Cop more),
+     * then wconv's zeros and scratch rows, then F(4x4)'s E (input_tf4) */
+    return (X * ((size_t)q->Ci * Cop + T * (q->Ci + Cop)) + 9 * Cop + 2 * (q->Ci + Cop) +
+            e_floats(q)) *
            sizeof(float);
 }
 
@@ -149,45 +194,62 @@ INLINE void out1d(const vf *x, size_t s, vf *y, size_t sy, const int m)
 /* U[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g(kh, kw) of (ci, co) at
  * w + kh*skh + kw*skw + ci*sci + co*sco (negative strides flip it); rows of
  * Cop floats, zero past Co. Each ci gathers its 9 taps of all co into g9
- * (9 Cop floats), then transforms a vector of co at a time. */
+ * (9 Cop floats), then transforms a vector of co at a time into tmp, ch
+ * input channels (a*a ch Cop floats) at a time; then each position's ch
+ * rows go to U in one run. Storing each vector straight to its 36 places
+ * (Ci Cop floats apart: 16 KiB at 64 channels, the same cache set) took
+ * two thirds of the transform, which then took about what the layer's
+ * forward on 16 images of 8x8x64 did (85 us against 0.13 ms; 15 us now). */
 INLINE void kernel_tf(const float *w, ptrdiff_t skh, ptrdiff_t skw, ptrdiff_t sci, ptrdiff_t sco,
-                      int Ci, int Co, size_t Cop, float *g9, float *U, const int m)
+                      int Ci, int Co, size_t Cop, float *g9, float *tmp, int ch, float *U,
+                      const int m)
 {
     const int a = m + 2;
     const size_t xs = (size_t)Ci * Cop;
     memset(g9, 0, 9 * Cop * sizeof *g9);
-    for (int ci = 0; ci < Ci; ci++) {
-        for (int k = 0; k < 9; k++) {
-            const float *src = w + (k / 3) * skh + (k % 3) * skw + ci * sci;
-            float *dst = g9 + (size_t)k * Cop;
-            if (sco == 1)
-                memcpy(dst, src, (size_t)Co * sizeof *dst);
-            else
-                for (int co = 0; co < Co; co++)
-                    dst[co] = src[co * sco];
+    for (int c0 = 0; c0 < Ci; c0 += ch) {
+        int nc = Ci - c0 < ch ? Ci - c0 : ch;
+        for (int ci = c0; ci < c0 + nc; ci++) {
+            for (int k = 0; k < 9; k++) {
+                const float *src = w + (k / 3) * skh + (k % 3) * skw + ci * sci;
+                float *dst = g9 + (size_t)k * Cop;
+                if (sco == 1)
+                    memcpy(dst, src, (size_t)Co * sizeof *dst);
+                else
+                    for (int co = 0; co < Co; co++)
+                        dst[co] = src[co * sco];
+            }
+            for (size_t co = 0; co < Cop; co += NN_VL) {
+                vf g[9], t[6 * 3], u[36];
+                for (int k = 0; k < 9; k++)
+                    g[k] = vload(g9 + (size_t)k * Cop + co);
+                for (int k = 0; k < 3; k++)   /* G g: column k of g -> column k of t (a x 3) */
+                    ker1d(g + k, 3, t + k, 3, m);
+                for (int r = 0; r < a; r++)   /* (G g) G^T: row r of t -> row r of u */
+                    ker1d(t + 3 * r, 1, u + a * r, 1, m);
+                float *dst = tmp + (size_t)(ci - c0) * Cop + co;   /* tmp[xi][ci - c0] */
+                for (int xi = 0; xi < a * a; xi++)
+                    vstore(dst + (size_t)xi * ch * Cop, u[xi]);
+            }
         }
-        for (size_t co = 0; co < Cop; co += NN_VL) {
-            vf g[9], t[6 * 3], u[36];
-            for (int k = 0; k < 9; k++)
-                g[k] = vload(g9 + (size_t)k * Cop + co);
-            for (int k = 0; k < 3; k++)   /* G g: column k of g -> column k of t (a x 3) */
-                ker1d(g + k, 3, t + k, 3, m);
-            for (int r = 0; r < a; r++)   /* (G g) G^T: row r of t -> row r of u */
-                ker1d(t + 3 * r, 1, u + a * r, 1, m);
-            float *dst = U + (size_t)ci * Cop + co;
-            for (int xi = 0; xi < a * a; xi++)
-                vstore(dst + xi * xs, u[xi]);
-        }
+        for (int xi = 0; xi < a * a; xi++)
+            memcpy(U + xi * xs + (size_t)c0 * Cop, tmp + (size_t)xi * ch * Cop,
+                   (size_t)nc * Cop * sizeof *U);
     }
 }
 
+/* scratch: sfl floats (at least 9 Cop + a*a Cop). */
 static void kernel_transform(const plane *q, const float *w, ptrdiff_t skh, ptrdiff_t skw,
-                             ptrdiff_t sci, ptrdiff_t sco, float *g9, float *U)
+                             ptrdiff_t sci, ptrdiff_t sco, float *scratch, size_t sfl, float *U)
 {
+    const size_t Cop = padded_co(q), row = (size_t)npos(q) * Cop;
+    size_t ch = (sfl - 9 * Cop) / row;
+    ch = ch > 4 ? 4 : ch < 1 ? 1 : ch;   /* 4 (36 KiB at 64 channels) ran faster than 2, 8 or 16 */
+    float *tmp = scratch + 9 * Cop;
     if (q->m == 2)
-        kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, padded_co(q), g9, U, 2);
+        kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, Cop, scratch, tmp, (int)ch, U, 2);
     else
-        kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, padded_co(q), g9, U, 4);
+        kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, Cop, scratch, tmp, (int)ch, U, 4);
 }
 
 struct nn_wconv_cache {
@@ -228,10 +290,15 @@ void nn_wconv_cache_free(nn_wconv_cache *k)
 
 /* The forward (dx 0) or dx (dx 1) kernel transform of w in q's shape:
  * made into U (no cache) or taken from the cache, remade there if w
- * changed. g9: 9 Cop floats of scratch. */
+ * changed; work: the call's workspace for n images. */
 static const float *kernel_u(const plane *q, const float *w, int dx, nn_wconv_cache *k,
-                             float *g9, float *U)
+                             float *work, int n)
 {
+    /* scratch: V's and M's place, and the 9 Cop floats plane_work adds */
+    const size_t X = (size_t)npos(q), Cop = padded_co(q);
+    float *U = work, *scratch = work + X * q->Ci * Cop;
+    size_t sfl = X * (size_t)block_tiles(q, tiles_of(q, n > 0 ? n : 1), BLOCK_FLOATS) *
+                     (q->Ci + Cop) + 9 * Cop;
     const ptrdiff_t C = dx ? q->Co : q->Ci, F = dx ? q->Ci : q->Co;
     if (k) {
         pthread_mutex_lock(&k->lock);
@@ -244,9 +311,9 @@ static const float *kernel_u(const plane *q, const float *w, int dx, nn_wconv_ca
     }
     if (!k || !k->ok[dx]) {
         if (dx)   /* g'(kh, kw, f, c) = w(2 - kh, 2 - kw, c, f) */
-            kernel_transform(q, w + 8 * C * F, -3 * C * F, -C * F, 1, F, g9, U);
+            kernel_transform(q, w + 8 * C * F, -3 * C * F, -C * F, 1, F, scratch, sfl, U);
         else
-            kernel_transform(q, w, 3 * C * F, C * F, F, 1, g9, U);
+            kernel_transform(q, w, 3 * C * F, C * F, F, 1, scratch, sfl, U);
     }
     if (k) {
         k->ok[dx] = 1;
@@ -261,31 +328,53 @@ static const float *kernel_u(const plane *q, const float *w, int dx, nn_wconv_ca
 INLINE void input_tf(const plane *q, const float *in, long t0, int nt, const float *zeros,
                      float *V, const int m)
 {
-    const int a = m + 2, Ci = q->Ci, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const int a = m + 2, Ci = q->Ci;
     const size_t img = (size_t)q->Hi * q->Wi * Ci;
-    for (int t = 0; t < nt; t++) {
-        long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
-        int h0 = (int)(r / tw) * m - q->pt, w0 = (int)(r % tw) * m - q->pl;
+    tpos p = tpos_at(q, t0);
+    for (int t = 0; t < nt; t++, tpos_next(&p)) {
+        long b = p.b;
+        int h0 = p.ty * m - q->pt, w0 = p.tx * m - q->pl;
         const float *d[36];
-        for (int i = 0; i < a; i++)
-            for (int j = 0; j < a; j++) {
-                int h = h0 + i, w = w0 + j;
-                d[a * i + j] = h >= 0 && h < q->Hi && w >= 0 && w < q->Wi
-                                   ? in + b * img + ((size_t)h * q->Wi + w) * Ci
-                                   : zeros;
-            }
-        /* the pixels the tile two to the right adds: the input streams from
-         * memory on large batches, and 36 scattered loads wait on it */
-        for (int i = 0; i < a; i++) {
-            int h = h0 + i, w1 = w0 + a + m, w2 = w1 + m < q->Wi ? w1 + m : q->Wi;
-            if (h < 0 || h >= q->Hi || w1 >= w2)
+        if (h0 >= 0 && h0 + a <= q->Hi && w0 >= 0 && w0 + a <= q->Wi) {
+            const float *base = in + b * img + ((size_t)h0 * q->Wi + w0) * Ci;
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < a; j++)
+                    d[a * i + j] = base + ((size_t)i * q->Wi + j) * Ci;
+        } else
+            for (int i = 0; i < a; i++)
+                for (int j = 0; j < a; j++) {
+                    int h = h0 + i, w = w0 + j;
+                    d[a * i + j] = h >= 0 && h < q->Hi && w >= 0 && w < q->Wi
+                                       ? in + b * img + ((size_t)h * q->Wi + w) * Ci
+                                       : zeros;
+                }
+        /* the input streams from memory on large batches, and 36 scattered
+         * loads wait on it: in an image's first tile row, the pixels the
+         * tile two to the right adds; below, the pixels of the m rows the
+         * next tile row adds under this tile's columns (a tile row ahead:
+         * 10% at 32 images of 32x32x32 over the tile to the right alone) */
+        int i0 = p.ty ? a : 0, i1 = p.ty ? a + m : a;
+        int w1 = p.ty ? w0 : w0 + a + m, w2 = w1 + (p.ty ? a : m);
+        w1 = w1 < 0 ? 0 : w1;
+        w2 = w2 < q->Wi ? w2 : q->Wi;
+        for (int i = i0; i < i1 && w1 < w2; i++) {
+            int h = h0 + i;
+            if (h < 0 || h >= q->Hi)
                 continue;
-            const char *p = (const char *)(in + b * img + ((size_t)h * q->Wi + w1) * Ci);
+            const char *pf = (const char *)(in + b * img + ((size_t)h * q->Wi + w1) * Ci);
             size_t bytes = (size_t)(w2 - w1) * Ci * sizeof(float);
             for (size_t k = 0; k < bytes; k += 64)
-                __builtin_prefetch(p + k);
+                __builtin_prefetch(pf + k);
         }
         float *v = V + (size_t)t * a * a * Ci;
+        if (m == 4) {
+            int c = 0;
+            for (; c + NN_VL <= Ci; c += NN_VL)
+                in_tile4(d, (size_t)c, v + c, (size_t)Ci, lanes_first(NN_VL), 1);
+            if (c < Ci)
+                in_tile4(d, (size_t)c, v + c, (size_t)Ci, lanes_first(Ci - c), 0);
+            continue;
+        }
         for (int c = 0; c < Ci; c += NN_VL) {
             lanes n = lanes_first(Ci - c < NN_VL ? Ci - c : NN_VL);
             vf x[36], e[36], o[36];
@@ -301,11 +390,75 @@ INLINE void input_tf(const plane *q, const float *in, long t0, int nt, const flo
     }
 }
 
+/* F(4x4)'s B^T down the columns of one tile row, shared by its tiles (a
+ * column of six input pixels lies in the windows of two tiles, as the 6x6
+ * windows step by 4): E[j][r][c] = (B^T d)[r] for the 4 tw + 2 columns j of
+ * the input rows from 4 ty - pt on, columns from -pl on, pixels off the
+ * image zero. The tiles then run B along their rows of E: no table of 36
+ * pixel addresses with bounds checks per tile (it cost more than the
+ * arithmetic at 16 channels), and a third fewer column transforms, but
+ * six more stores per column: from 32 channels, where one table serves
+ * several vectors, input_tf's table was 5-10% faster (bench_wconv), so
+ * only planes of one vector of channels come this way. */
+static void e_fill(const plane *q, const float *in, long b, int ty, float *E, size_t Cv)
+{
+    const int Ci = q->Ci, Wp = 4 * ((q->Wo + 3) / 4) + 2, h0 = 4 * ty - q->pt;
+    const float *row[10], *rp[6];
+    for (int i = 0; i < 10; i++) {
+        int h = h0 + i;
+        row[i] = h >= 0 && h < q->Hi ? in + ((size_t)b * q->Hi + h) * q->Wi * Ci : NULL;
+    }
+    for (int j = 0; j < Wp; j++) {
+        int w = j - q->pl, in_w = w >= 0 && w < q->Wi;
+        for (int i = 0; i < 6; i++)
+            rp[i] = row[i] && in_w ? row[i] + (size_t)w * Ci : NULL;
+        /* the four rows the next tile row adds (of this image): the input
+         * streams from memory on large batches, the rows a few pixels at a
+         * time (half of the loads here waited on it at 32 images) */
+        for (int i = 6; i < 10; i++)
+            if (row[i] && in_w)
+                __builtin_prefetch(row[i] + (size_t)w * Ci);
+        float *e = E + (size_t)j * 6 * Cv;
+        int c = 0;
+        for (; c + NN_VL <= Ci; c += NN_VL)
+            e_column(rp, (size_t)c, e, Cv, lanes_first(NN_VL), 1);
+        if (c < Ci)
+            e_column(rp, (size_t)c, e, Cv, lanes_first(Ci - c), 0);
+    }
+}
+
+/* input_tf for F(4x4) through E; *erow: the tile row E holds (b th + ty),
+ * kept across the blocks of one call (-1: none). */
+static void input_tf4(const plane *q, const float *in, long t0, int nt, float *V, float *E,
+                      long *erow)
+{
+    const int Ci = q->Ci, tw = (q->Wo + 3) / 4;
+    const size_t Cv = ((size_t)Ci + NN_VL - 1) / NN_VL * NN_VL;
+    for (int t = 0; t < nt; t++) {
+        long id = t0 + t, rowid = id / tw;
+        int tx = (int)(id % tw);
+        if (rowid != *erow) {
+            int th = (q->Ho + 3) / 4;
+            e_fill(q, in, rowid / th, (int)(rowid % th), E, Cv);
+            *erow = rowid;
+        }
+        const float *e = E + (size_t)4 * tx * 6 * Cv;
+        float *v = V + (size_t)t * 36 * Ci;
+        int c = 0;
+        for (; c + NN_VL <= Ci; c += NN_VL)
+            e_tile(e, Cv, v, (size_t)Ci, (size_t)c, lanes_first(NN_VL), 1);
+        if (c < Ci)
+            e_tile(e, Cv, v, (size_t)Ci, (size_t)c, lanes_first(Ci - c), 0);
+    }
+}
+
 static void input_transform(const plane *q, const float *in, long t0, int nt,
-                            const float *zeros, float *V)
+                            const float *zeros, float *V, float *E, long *erow)
 {
     if (q->m == 2)
         input_tf(q, in, t0, nt, zeros, V, 2);
+    else if (q->Ci <= NN_VL)
+        input_tf4(q, in, t0, nt, V, E, erow);
     else
         input_tf(q, in, t0, nt, zeros, V, 4);
 }
@@ -315,18 +468,33 @@ static void input_transform(const plane *q, const float *in, long t0, int nt,
 INLINE void output_tf(const plane *q, const float *M, long t0, int nt, const float *bias,
                       float *scratch, int relu, float *out, const int m)
 {
-    const int a = m + 2, Co = q->Co, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const int a = m + 2, Co = q->Co;
     const size_t img = (size_t)q->Ho * q->Wo * Co, Cop = padded_co(q);
     const vf zero = {0};
-    for (int t = 0; t < nt; t++) {
-        long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
-        int h0 = (int)(r / tw) * m, w0 = (int)(r % tw) * m;
+    tpos p = tpos_at(q, t0);
+    for (int t = 0; t < nt; t++, tpos_next(&p)) {
+        long b = p.b;
+        int h0 = p.ty * m, w0 = p.tx * m;
         const float *mt = M + (size_t)t * a * a * Cop;
         float *o[16];
-        for (int k = 0; k < m * m; k++) {
-            int h = h0 + k / m, w = w0 + k % m;
-            o[k] = h < q->Ho && w < q->Wo ? out + b * img + ((size_t)h * q->Wo + w) * Co
-                                          : scratch;
+        if (h0 + m <= q->Ho && w0 + m <= q->Wo) {
+            float *base = out + b * img + ((size_t)h0 * q->Wo + w0) * Co;
+            for (int k = 0; k < m * m; k++)
+                o[k] = base + ((size_t)(k / m) * q->Wo + k % m) * Co;
+        } else
+            for (int k = 0; k < m * m; k++) {
+                int h = h0 + k / m, w = w0 + k % m;
+                o[k] = h < q->Ho && w < q->Wo ? out + b * img + ((size_t)h * q->Wo + w) * Co
+                                              : scratch;
+            }
+        if (m == 4) {
+            int co = 0;
+            for (; co + NN_VL <= Co; co += NN_VL)
+                out_tile4(mt + co, Cop, bias + co, relu, o, (size_t)co, lanes_first(NN_VL), 1);
+            if (co < Co)
+                out_tile4(mt + co, Cop, bias + co, relu, o, (size_t)co, lanes_first(Co - co),
+                          0);
+            continue;
         }
         for (int co = 0; co < Co; co += NN_VL) {
             lanes n = lanes_first(Co - co < NN_VL ? Co - co : NN_VL);
@@ -357,119 +525,26 @@ static void output_transform(const plane *q, const float *M, long t0, int nt,
         output_tf(q, M, t0, nt, bias, scratch, relu, out, 4);
 }
 
-#if NN_VL == 16
-#define PMAX 14   /* 28 accumulators + 2 kernel vectors + 1 broadcast of 32 */
-#else
-#define PMAX 6    /* 12 + 2 + 1 of 16 registers */
-#endif
-#define VL NN_VL
-
-/* The tile's rows as separate variables (conv_direct.c: GCC kept an array
- * of accumulators in memory). */
-#define ROWS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13)
-#define DECL(p) vf a##p##0 = zero, a##p##1 = zero;
-
-/* m[p*ldm + v*VL + lane] (+)= sum over k < K of v[p*ldv + k*ksv] *
- * u[k*ldu + v*VL + lane] for p < P, v < FV: P rows (tiles, or input
- * channels for dW) times FV vectors of output channels; acc adds to m. */
-INLINE void mm_tile(const float *v, size_t ldv, size_t ksv, const float *u, size_t ldu, int K,
-                    float *m, size_t ldm, int acc, const int P, const int FV)
-{
-    const vf zero = {0};
-    ROWS(DECL)
-    if (acc) {
-#define LOADM(p)                                                                          \
-    if (p < P) {                                                                          \
-        a##p##0 = vload(m + (size_t)p * ldm);                                             \
-        if (FV > 1)                                                                       \
-            a##p##1 = vload(m + (size_t)p * ldm + VL);                                    \
-    }
-        ROWS(LOADM)
-#undef LOADM
-    }
-    for (int k = 0; k < K; k++) {
-        const float *vk = v + (size_t)k * ksv;
-        vf u0 = vload(u + (size_t)k * ldu), u1 = FV > 1 ? vload(u + (size_t)k * ldu + VL) : u0;
-#define STEP(p)                                                                           \
-    if (p < P) {                                                                          \
-        vf b = vbcast(vk[(size_t)p * ldv]);                                               \
-        a##p##0 = vfma(b, u0, a##p##0);                                                   \
-        if (FV > 1)                                                                       \
-            a##p##1 = vfma(b, u1, a##p##1);                                               \
-    }
-        ROWS(STEP)
-#undef STEP
-    }
-#define OUT(p)                                                                            \
-    if (p < P) {                                                                          \
-        vstore(m + (size_t)p * ldm, a##p##0);                                             \
-        if (FV > 1)                                                                       \
-            vstore(m + (size_t)p * ldm + VL, a##p##1);                                    \
-    }
-    ROWS(OUT)
-#undef OUT
-}
-
-#if PMAX > 6
-#define TILE_SIZES(M) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12) M(13) M(14)
-#else
-#define TILE_SIZES(M) M(1) M(2) M(3) M(4) M(5) M(6)
-#endif
-#define MM_CASE(P_)                                                                       \
-    case P_:                                                                              \
-        if (FV == 2)                                                                      \
-            mm_tile(v, ldv, ksv, u, ldu, K, m, ldm, acc, P_, 2);                          \
-        else                                                                              \
-            mm_tile(v, ldv, ksv, u, ldu, K, m, ldm, acc, P_, 1);                          \
-        break;
-
-static void mm_any(int P, int FV, const float *v, size_t ldv, size_t ksv, const float *u,
-                   size_t ldu, int K, float *m, size_t ldm, int acc)
-{
-    switch (P) {
-        TILE_SIZES(MM_CASE)
-    default: break;
-    }
-}
-
-/* M[t][xi] (nt, Cop) = V[t][xi] (nt, Ci) U[xi] (Ci, Cop) for each of the X
- * positions xi; Cop, a whole number of vectors, is U's and M's row (zero
- * columns past Co). */
-static void batched_product(const float *V, int nt, int X, int Ci, const float *U, int Cop,
-                            float *M)
-{
-    const size_t ldv = (size_t)X * Ci, ldm = (size_t)X * Cop;
-    for (int xi = 0; xi < X; xi++) {
-        const float *u = U + (size_t)xi * Ci * Cop;
-        for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {   /* U's block stays in L1 */
-            int FV = Cop - f0 >= 2 * VL ? 2 : 1;
-            for (int t0 = 0; t0 < nt; t0 += PMAX) {
-                int P = nt - t0 < PMAX ? nt - t0 : PMAX;
-                mm_any(P, FV, V + (size_t)t0 * ldv + (size_t)xi * Ci, ldv, 1, u + f0,
-                       (size_t)Cop, Ci, M + (size_t)t0 * ldm + (size_t)xi * Cop + f0, ldm, 0);
-            }
-        }
-    }
-}
-
 /* out (n images of q) from in, with U the transformed kernel; ws past
  * U's own place (kept for the uncached calls) holds V and M. */
 static void wconv(const plane *q, const float *U, const float *bias, int relu, const float *in,
                   int n, float *out, float *ws)
 {
     const long tiles = tiles_of(q, n);
-    const int T = block_tiles(q, tiles), X = npos(q);
+    const int T = block_tiles(q, tiles, BLOCK_FLOATS), X = npos(q);
     const size_t Cop = padded_co(q);
     float *V = ws + (size_t)X * q->Ci * Cop, *M = V + (size_t)X * T * q->Ci;
     /* zeros: the padding's taps and a zero bias; scratch: outputs off the edge */
     float *zeros = M + (size_t)X * T * Cop, *scratch = zeros + q->Ci + Cop;
+    float *E = zeros + 2 * (q->Ci + Cop);
+    long erow = -1;
     memset(zeros, 0, (size_t)(q->Ci + Cop) * sizeof *zeros);
     if (!bias)
         bias = zeros;
     for (long t0 = 0; t0 < tiles; t0 += T) {
         int nt = tiles - t0 < T ? (int)(tiles - t0) : T;
-        input_transform(q, in, t0, nt, zeros, V);
-        batched_product(V, nt, X, q->Ci, U, (int)Cop, M);
+        input_transform(q, in, t0, nt, zeros, V, E, &erow);
+        nn_wmm_forward(V, nt, X, q->Ci, U, (int)Cop, M);
         output_transform(q, M, t0, nt, bias, scratch, relu, out);
     }
 }
@@ -523,17 +598,32 @@ INLINE void gt1d(const vf *u, size_t s, vf *r, size_t sr, const int m)
 INLINE void zt_tf(const plane *q, const float *dz, long t0, int nt, const float *zeros,
                   float *Zt, const int m)
 {
-    const int a = m + 2, Co = q->Co, tw = (q->Wo + m - 1) / m, th = (q->Ho + m - 1) / m;
+    const int a = m + 2, Co = q->Co;
     const size_t img = (size_t)q->Ho * q->Wo * Co, Cop = padded_co(q);
-    for (int t = 0; t < nt; t++) {
-        long id = t0 + t, b = id / ((long)th * tw), r = id % ((long)th * tw);
-        int h0 = (int)(r / tw) * m, w0 = (int)(r % tw) * m;
+    tpos p = tpos_at(q, t0);
+    for (int t = 0; t < nt; t++, tpos_next(&p)) {
+        long b = p.b;
+        int h0 = p.ty * m, w0 = p.tx * m;
         const float *z[16];
-        for (int k = 0; k < m * m; k++) {
-            int h = h0 + k / m, w = w0 + k % m;
-            z[k] = h < q->Ho && w < q->Wo ? dz + b * img + ((size_t)h * q->Wo + w) * Co : zeros;
-        }
+        if (h0 + m <= q->Ho && w0 + m <= q->Wo) {
+            const float *base = dz + b * img + ((size_t)h0 * q->Wo + w0) * Co;
+            for (int k = 0; k < m * m; k++)
+                z[k] = base + ((size_t)(k / m) * q->Wo + k % m) * Co;
+        } else
+            for (int k = 0; k < m * m; k++) {
+                int h = h0 + k / m, w = w0 + k % m;
+                z[k] = h < q->Ho && w < q->Wo ? dz + b * img + ((size_t)h * q->Wo + w) * Co
+                                              : zeros;
+            }
         float *o = Zt + (size_t)t * a * a * Cop;
+        if (m == 4) {
+            int co = 0;
+            for (; co + NN_VL <= Co; co += NN_VL)
+                zt_tile4(z, (size_t)co, o + co, Cop, lanes_first(NN_VL), 1);
+            if (co < Co)
+                zt_tile4(z, (size_t)co, o + co, Cop, lanes_first(Co - co), 0);
+            continue;
+        }
         for (int co = 0; co < Co; co += NN_VL) {
             lanes n = lanes_first(Co - co < NN_VL ? Co - co : NN_VL);
             vf x[16], e[24], y[36];
@@ -604,30 +694,11 @@ void nn_wconv_forward(const nn_conv_geom *g, int F, int m, const float *w, const
                       nn_wconv_cache *cache)
 {
     const plane q = fwd_plane(g, F, m);
-    float *g9 = work + (size_t)npos(&q) * g->C * padded_co(&q);   /* in V's place */
-    const float *U = kernel_u(&q, w, 0, cache, g9, work);
+    const float *U = kernel_u(&q, w, 0, cache, work, n);
     int relu = act == NN_ACT_RELU;
     wconv(&q, U, bias, relu, x, n, y, work);
     if (!relu && act != NN_ACT_LINEAR)
         nn_act_forward(act, y, (size_t)n * g->OH * g->OW, (size_t)F);
-}
-
-/* dU[xi] (Ci x Cop) += V[.][xi]^T Zt[.][xi] over the nt tiles of a block:
- * rows are input channels, vectors output channels, the sum runs over
- * tiles. */
-static void dw_product(const float *V, const float *Zt, int nt, int X, int Ci, int Cop,
-                       float *dU)
-{
-    const size_t ksv = (size_t)X * Ci, ldz = (size_t)X * Cop;
-    for (int xi = 0; xi < X; xi++)
-        for (int f0 = 0; f0 < Cop; f0 += 2 * VL) {
-            int FV = Cop - f0 >= 2 * VL ? 2 : 1;
-            for (int c0 = 0; c0 < Ci; c0 += PMAX) {
-                int P = Ci - c0 < PMAX ? Ci - c0 : PMAX;
-                mm_any(P, FV, V + (size_t)xi * Ci + c0, 1, ksv, Zt + (size_t)xi * Cop + f0, ldz,
-                       nt, dU + ((size_t)xi * Ci + c0) * Cop + f0, (size_t)Cop, 1);
-            }
-        }
 }
 
 void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const float *dz, int n,
@@ -635,20 +706,24 @@ void nn_wconv_dw(const nn_conv_geom *g, int F, int m, const float *x, const floa
 {
     const plane q = fwd_plane(g, F, m);
     const long tiles = tiles_of(&q, n);
-    const int T = block_tiles(&q, tiles), X = npos(&q), C = g->C;
+    const int T = block_tiles(&q, tiles, DW_BLOCK_FLOATS), X = npos(&q), C = g->C;
     const size_t Cop = padded_co(&q);
     float *dU = work, *V = dU + (size_t)X * C * Cop, *Zt = V + (size_t)X * T * C;
     float *zeros = Zt + (size_t)X * T * Cop;
-    memset(dU, 0, (size_t)X * C * Cop * sizeof *dU);
+    if (tiles < 1)
+        return;
+    float *E = zeros + 2 * (C + Cop);
+    long erow = -1;
     memset(zeros, 0, (size_t)(C + Cop) * sizeof *zeros);
     for (long t0 = 0; t0 < tiles; t0 += T) {
         int nt = tiles - t0 < T ? (int)(tiles - t0) : T;
-        input_transform(&q, x, t0, nt, zeros, V);
+        input_transform(&q, x, t0, nt, zeros, V, E, &erow);
         if (m == 2)
             zt_tf(&q, dz, t0, nt, zeros, Zt, 2);
         else
             zt_tf(&q, dz, t0, nt, zeros, Zt, 4);
-        dw_product(V, Zt, nt, X, C, (int)Cop, dU);
+        /* the first block sets dU (no pass to zero its a*a Ci Cop floats) */
+        nn_wmm_dw(V, Zt, nt, X, C, (int)Cop, dU, t0 > 0);
     }
     if (m == 2)
         dw_back(dU, C, F, Cop, dw, 2);
@@ -660,6 +735,5 @@ void nn_wconv_dx(const nn_conv_geom *g, int F, int m, const float *w, const floa
                  float *dx, float *work, nn_wconv_cache *cache)
 {
     const plane q = dx_plane(g, F, m);
-    float *g9 = work + (size_t)npos(&q) * F * padded_co(&q);
-    wconv(&q, kernel_u(&q, w, 1, cache, g9, work), NULL, 0, dz, n, dx, work);
+    wconv(&q, kernel_u(&q, w, 1, cache, work, n), NULL, 0, dz, n, dx, work);
 }
