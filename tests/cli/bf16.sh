@@ -10,16 +10,15 @@
 # without them).
 # Usage: bf16.sh NNTRAIN
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 nntrain=$1
 PY=/usr/bin/python3
-if ! "$PY" -c 'import h5py, numpy' 2>/dev/null; then
+if ! have_h5py; then
     echo "SKIP: /usr/bin/python3 with h5py and numpy is needed to write the test data"
     exit 77
 fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass+1)); echo "ok   $1"; else fail=$((fail+1)); echo "FAIL $1"; fi; }
 
 "$PY" - "$T" <<'PY'
 import sys, h5py, numpy as np
@@ -95,5 +94,4 @@ check "... with the same bits on 1 and 3 threads" 'grep -q "^identical" "$T/cmp4
 "$nntrain" bench "$T/bf.nn" --steps 2 --warmup 1 --threads 1 >"$T/bench.log" 2>&1
 check "bench reports precision=bf16" 'grep -q "^BENCH .*precision=bf16$" "$T/bench.log"'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -6,11 +6,10 @@
 # command-line options do what the spec's callbacks do.
 # Usage: callbacks.sh NNTRAIN MPIEXEC
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 nntrain=$(realpath "$1") mpiexec=${2:-mpiexec}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass+1)); echo "ok   $1"; else fail=$((fail+1)); echo "FAIL $1"; fi; }
 
 # min_delta=100 on a loss below 20: nothing improves after epoch 1, so
 # ReduceLROnPlateau (patience 1, cooldown 2) reduces after epochs 2 and 4
@@ -89,5 +88,4 @@ check "CLI: val_loss without validation data" 'grep -q "there is no validation d
 run "$nntrain" train "$T/p.nn" --data synthetic:sqrt:600 --out "$C" --threads 1 --verbose 0 --reduce-lr-factor 1
 check "CLI: --reduce-lr-factor 1 refused (usage)" '[ $? -eq 2 ] && grep -q "reduce-lr-factor must be in (0, 1)" "$T/err"'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -17,16 +17,15 @@
 # CNN, LSTM and functional model) or bn (the BatchNormalization models), two
 # CTest entries that can run side by side.
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 nntrain=$1 mpiexec=${2:-mpiexec} part=${3:-base}
 PY=/usr/bin/python3
-if ! "$PY" -c 'import h5py, numpy' 2>/dev/null; then
+if ! have_h5py; then
     echo "SKIP: /usr/bin/python3 with h5py and numpy is needed to write the test data"
     exit 77
 fi
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass+1)); echo "ok   $1"; else fail=$((fail+1)); echo "FAIL $1"; fi; }
 
 "$PY" - "$T" <<'PY'
 import sys, h5py, numpy as np
@@ -169,8 +168,7 @@ for l in a:
 print("largest relative difference", worst)
 sys.exit(not worst < 5e-3)
 PY'
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
 exit
 fi
 
@@ -204,5 +202,4 @@ timeout 120 "$mpiexec" --oversubscribe -n 1 "$nntrain" train "$T/cnn.nn" --data 
 check "different kernels on two ranks refused, naming rank 1" \
     '[ $? -ne 0 ] && grep -q "ranks run different kernels.*rank 1 .*OpenBLAS Prescott" "$T/err" && [ ! -e "$T/isa/last.h5" ]'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

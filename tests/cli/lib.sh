@@ -67,12 +67,14 @@ $(printf '%s\n' "$2" | sed 's/^/    /')
 PY
 }
 
-# tally: ok NAME / bad NAME WHY, then finish (prints "N passed, M failed"
+# tally: ok NAME / bad NAME WHY (or check NAME EXPR), then finish (prints "N passed, M failed"
 # and returns non-zero when a check failed)
 TALLY_PASS=0
 TALLY_FAIL=0
 ok() { TALLY_PASS=$((TALLY_PASS + 1)); echo "ok   $1"; }
 bad() { TALLY_FAIL=$((TALLY_FAIL + 1)); echo "FAIL $1: $2"; }
+# check NAME EXPR: ok when the shell expression EXPR succeeds, else bad
+check() { if eval "$2"; then ok "$1"; else bad "$1" "$2"; fi; }
 finish() {
     echo "$TALLY_PASS passed, $TALLY_FAIL failed"
     [ "$TALLY_FAIL" -eq 0 ]

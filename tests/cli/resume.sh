@@ -5,11 +5,10 @@
 # ModelCheckpoint writes the best model; a stop exits with status 75.
 # Usage: resume.sh NNTRAIN MPIEXEC
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 nntrain=$1 mpiexec=${2:-mpiexec}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass+1)); echo "ok   $1"; else fail=$((fail+1)); echo "FAIL $1"; fi; }
 
 cat > "$T/m.nn" <<'SPEC'
 Dense(32, activation="relu", input_shape=(1,))
@@ -96,5 +95,4 @@ check "best checkpoint written" '[ -s "$D/best.h5" ] && grep -q "saving model to
 check "unknown monitor refused before training" '! "$nntrain" train "$T/m.nn" --data $data --out "$D" --checkpoint "$D/x.h5" --monitor val_f1 --verbose 0 2>"$T/err" && grep -q "not one of this run" "$T/err" && [ ! -e "$D/x.h5" ]'
 check "resume from a corrupt checkpoint refused" 'head -c 3000 "$D/best.h5" > "$T/bad.h5"; ! "$nntrain" train "$T/m.nn" --data $data --out "$T/e" --resume "$T/bad.h5" --verbose 0 2>"$T/err" && grep -q "bad.h5" "$T/err"'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

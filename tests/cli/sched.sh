@@ -7,11 +7,10 @@
 # uninterrupted run, on 1 and 2 ranks, with global_clipnorm / clipnorm on.
 # Usage: sched.sh NNTRAIN MPIEXEC
 set -u
+. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 nntrain=$1 mpiexec=${2:-mpiexec}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-check() { if eval "$2"; then pass=$((pass+1)); echo "ok   $1"; else fail=$((fail+1)); echo "FAIL $1"; fi; }
 
 data=synthetic:sqrt:3000     # 2400 training rows: 75 steps of 32 per epoch
 # PiecewiseConstantDecay: iterations <= 60 -> 0.05, <= 150 -> 0.02, then 0.005;
@@ -111,5 +110,4 @@ sed 's/, clipnorm=0.5//' "$T/ex.nn" > "$T/noclip.nn"
 run "$nntrain" train "$T/noclip.nn" --data $data --out "$T/n" --threads 1
 check "without clipnorm the weights differ" '[ -s "$T/n/last.h5" ] && [ "$(weights "$C/last.h5")" != "$(weights "$T/n/last.h5")" ]'
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
