@@ -27,12 +27,17 @@ int nn_det_max_exp(const float *v, size_t n)
     return e;
 }
 
-int nn_det_shift(int e, long K)
+int nn_det_ceil_log2(long n)
 {
     int h = 0;
-    while (h < 62 && (1L << h) < K)
+    while (h < 62 && (1L << h) < n)
         h++;
-    return NN_DET_BITS - h - e;
+    return h;
+}
+
+int nn_det_shift(int e, long K)
+{
+    return NN_DET_BITS - nn_det_ceil_log2(K) - e;
 }
 
 int nn_det_shift_dense(int e, long K)

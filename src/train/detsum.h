@@ -14,6 +14,8 @@
 /* The exponent e of the largest |v[i]| (frexp's: |v| < 2^e); INT_MIN when
  * all are zero, INT_MAX when one is NaN or Inf. */
 int nn_det_max_exp(const float *v, size_t n);
+/* ceil(log2 n), at most 62 (0 for n <= 1): the headroom bits of n addends. */
+int nn_det_ceil_log2(long n);
 /* The fixed-point shift for K addends whose largest magnitude is below 2^e:
  * each addend is below 2^(NN_DET_BITS - h) units, h = ceil(log2 K), so the
  * K of them sum below 2^NN_DET_BITS. A component smaller than 2^-(NN_DET_BITS

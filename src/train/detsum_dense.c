@@ -1,7 +1,8 @@
 /* Deterministic mode's fused Dense kernel gradient (detsum.h): each chunk's
  * x^T dz is summed over its rows in float for one tile of the kernel kept
  * in registers, scaled and truncated to fixed point, and added to the
- * tile's int64 sums, chunk after chunk. The float gradient of a chunk never
+ * tile's integer sums, chunk after chunk (int64 in plain C; two int32 parts
+ * in the AVX-512 tiles, see tile_avx512). The float gradient of a chunk never
  * goes to memory: per chunk and weight the old path zeroed, wrote, scanned
  * and converted a float in a buffer of its own (memory-bound for a Dense
  * layer at a few rows per chunk). */
@@ -30,10 +31,7 @@ int nn_det_bound_exp(int ex, int ez, long n)
     /* each rounded product is at most 2^(ex+ez), so (rounding being
      * monotone) each of the n partial sums is at most n 2^(ex+ez) <
      * 2^(ex+ez+ceil(log2 n)+1) */
-    int h = 0;
-    while (h < 62 && (1L << h) < n)
-        h++;
-    return ex + ez + h + 1;
+    return ex + ez + nn_det_ceil_log2(n) + 1;
 }
 
 /* s * 2^shift truncated toward zero, as nn_det_add does through double: in
@@ -235,9 +233,7 @@ static int add_fast(int64_t *acc, float *gout, const float *x, const float *dz, 
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
     /* the int32 split needs at most 2^7 chunks (g >= 24) */
     long nk = C > 0 ? (long)((rows + C - 1) / C) : 0;
-    int h = 0;
-    while ((1L << h) < nk)
-        h++;
+    int h = nn_det_ceil_log2(nk);
     if (shift >= -126 && shift <= 127 && nk > 0 && h <= 7) {
         add_avx512(acc, gout, ldexp(1.0, -shift), x, dz, rows, C, in, units, i0, i1,
                    ldexpf(1.0f, shift), 31 - h, fresh);
