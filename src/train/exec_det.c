@@ -99,6 +99,23 @@ static void det_backward(const det_job *dj, int t, long r0, long n, float *work,
         nn_exec_bwd_prefix(&j, t, k, r0, n, dy, grads, &c);
 }
 
+/* Chunk k's rows. */
+static void chunk_rows(const det_job *j, int k, long *r0, long *n)
+{
+    *r0 = (long)k * j->C;
+    *n = j->B - *r0 < j->C ? j->B - *r0 : j->C;
+}
+
+/* Chunk k's gradient buffer cleared (det_zero: all but what det_keep
+ * takes). */
+static void zero_chunk(const det_job *j, int k)
+{
+    if (j->ctx->det_zero)
+        j->ctx->det_zero(j->ctx->det_arg, k, j->grads[k]);
+    else
+        memset(j->grads[k], 0, j->m->nparams * sizeof(float));
+}
+
 static void det_thread(void *arg, int t, int T)
 {
     det_job *j = arg;
@@ -109,16 +126,14 @@ static void det_thread(void *arg, int t, int T)
     int ka, kb;
     mine(j, t, T, &ka, &kb);
     for (int k = ka; k < kb; k++) {
-        long r0 = (long)k * j->C, n = j->B - r0 < j->C ? j->B - r0 : j->C;
+        long r0, n;
+        chunk_rows(j, k, &r0, &n);
         det_forward(m, j->x, r0, n, t, work, j->ctx);
         const float *y = nn_model_layer_out(m, j->x, m->nlayers - 1) + (size_t)r0 * out;
         j->loss(j->arg, k, r0, (int)n, y);
         if (!j->grads)
             continue;
-        if (j->ctx->det_zero)
-            j->ctx->det_zero(j->ctx->det_arg, k, j->grads[k]);
-        else
-            memset(j->grads[k], 0, m->nparams * sizeof(float));
+        zero_chunk(j, k);
         det_backward(j, t, r0, n, work, j->grads[k]);
         if (j->done)
             j->done(j->arg, k, j->grads[k]);
@@ -132,13 +147,6 @@ static void det_thread(void *arg, int t, int T)
  * partial sums (double) per global chunk, every rank's slots summed over
  * the ranks (one nonzero addend per slot: exact), added in global chunk
  * order by thread 0 between barriers; then each chunk is normalised. */
-
-/* Chunk k's rows. */
-static void chunk_rows(const det_job *j, int k, long *r0, long *n)
-{
-    *r0 = (long)k * j->C;
-    *n = j->B - *r0 < j->C ? j->B - *r0 : j->C;
-}
 
 /* The highest whole-batch layer in [lo, hi], or lo - 1. */
 static int whole_below(const nn_model *m, int hi, int lo)
@@ -522,10 +530,7 @@ static void whole_batch_thread(void *arg, int t, int T)
     if (!j->grads)
         return;
     for (int k = ka; k < kb; k++)
-        if (j->ctx->det_zero)
-            j->ctx->det_zero(j->ctx->det_arg, k, j->grads[k]);
-        else
-            memset(j->grads[k], 0, m->nparams * sizeof(float));
+        zero_chunk(j, k);
     bwd_job bj = {m, j->x, j->dout, j->B, j->first, 1, j->ctx, NULL, NULL, m->nlayers - 1};
     nn_ctx c = *j->ctx;
     c.work = work;
