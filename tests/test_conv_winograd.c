@@ -7,7 +7,8 @@
  * Winograd path really ran); finite-difference gradient checks through the
  * layer; the algorithm names; the cache of transformed kernels (bitwise
  * the uncached result, remade when the weights change: by a change in
- * place, an optimizer step, a checkpoint load).
+ * place, an optimizer step (whose threads remake it ahead of the next
+ * forward), a checkpoint load).
  *
  * Errors are measured as max |a - ref| / max |ref| on inputs like
  * post-ReLU activations (uniform [0, 1)) and Glorot-sized weights, and
@@ -25,6 +26,7 @@
 #include "gradcheck.h"
 #include "nntrain/checkpoint.h"
 #include "nntrain/model.h"
+#include "layers/conv_common.h"
 #include "layers/conv_direct.h"
 #include "layers/conv_winograd.h"
 #include "nntrain/layer.h"
@@ -356,9 +358,9 @@ static void check_cache(const wcase *k, int m, uint64_t seed)
     tu_fill_uniform(x, nx, seed, 0, 1);
     tu_fill_uniform(w, nw, seed + 1, -0.3f, 0.3f);
     tu_fill_uniform(dz, ny, seed + 2, -1, 1);
-    for (int round = 0; round < 3; round++) {
-        if (round == 2)   /* the same pointer, one weight changed */
-            w[nw / 2] += 0.25f;
+    for (int round = 0; round < 5; round++) {
+        if (round >= 2)   /* the same pointer, one weight changed (and back, and again) */
+            w[nw / 2] += round == 3 ? -0.25f : 0.25f;
         nn_wconv_forward(&g, F, m, w, NULL, NN_ACT_LINEAR, x, B, y0, work, NULL);
         nn_wconv_dx(&g, F, m, w, dz, B, x0, work, NULL);
         if (round == 1) {   /* dx first, then the forward */
@@ -370,7 +372,19 @@ static void check_cache(const wcase *k, int m, uint64_t seed)
         }
         CU_ASSERT(memcmp(y0, y1, ny * sizeof *y0) == 0);
         CU_ASSERT(memcmp(x0, x1, nx * sizeof *x0) == 0);
+        CU_ASSERT(nn_wconv_cache_made(cache, w, 0) && nn_wconv_cache_made(cache, w, 1));
     }
+    /* refresh remakes what was asked for before (here both) */
+    w[0] += 0.5f;
+    CU_ASSERT(!nn_wconv_cache_made(cache, w, 0) && !nn_wconv_cache_made(cache, w, 1));
+    nn_wconv_cache_refresh(cache, w);
+    CU_ASSERT(nn_wconv_cache_made(cache, w, 0) && nn_wconv_cache_made(cache, w, 1));
+    nn_wconv_forward(&g, F, m, w, NULL, NN_ACT_LINEAR, x, B, y0, work, NULL);
+    nn_wconv_dx(&g, F, m, w, dz, B, x0, work, NULL);
+    nn_wconv_forward(&g, F, m, w, NULL, NN_ACT_LINEAR, x, B, y1, work, cache);
+    nn_wconv_dx(&g, F, m, w, dz, B, x1, work, cache);
+    CU_ASSERT(memcmp(y0, y1, ny * sizeof *y0) == 0);
+    CU_ASSERT(memcmp(x0, x1, nx * sizeof *x0) == 0);
     nn_wconv_cache_free(cache);
     free(x), free(w), free(dz), free(y0), free(y1), free(x0), free(x1), free(work);
 }
@@ -442,6 +456,15 @@ static void check_cache_model(int threads)
     memset(mo.grads, 0, mo.nparams * sizeof *mo.grads);
     nn_model_backward(&mo, x, dout, CB, &ctx);
     nn_model_update(&mo);
+    /* the step remade what the last forward and backward used: the first
+     * layer's forward, c2's forward and dx (the first layer has no dx) */
+    for (int i = 0; i < 2; i++) {
+        const nn_layer *l = &mo.layers[i];
+        nn_wconv_cache *k = ((const nn_conv *)l->priv)->wcache;
+        const float *w = mo.params + l->param_off;
+        CU_ASSERT(nn_wconv_cache_made(k, w, 0));
+        CU_ASSERT(nn_wconv_cache_made(k, w, 1) == (i == 1));
+    }
     model_out(&mo, x, y1, ny);
     fresh_out(&mo, x, yf, ny, threads);
     CU_ASSERT(memcmp(y1, yf, ny * sizeof *y1) == 0);

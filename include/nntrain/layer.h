@@ -209,6 +209,10 @@ typedef struct nn_layer_ops {
      * and backward per chunk with dx NULL, then this over the thread's rows
      * (the layer's weights read once per thread, not once per chunk). */
     void (*det_dx)(nn_layer *l, const float *p, const float *dz, float *dx, int B);
+    /* Optional: an optimizer step has changed p; remake now what the layer
+     * derives from it (Conv2D's Winograd kernels). The step's threads share
+     * the layers out, one thread per layer. */
+    void (*refresh)(nn_layer *l, const float *p);
 
     /* What the model's planner may rely on (0: nothing special). */
     /* 1: y is x reshaped (Flatten). The model then passes y == x and

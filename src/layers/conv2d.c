@@ -168,6 +168,12 @@ static void conv_destroy(nn_layer *l)
     free(c);
 }
 
+static void conv_refresh(nn_layer *l, const float *p)
+{
+    const conv *c = l->priv;
+    nn_wconv_cache_refresh(c->wcache, p);
+}
+
 static void conv_forward(nn_layer *l, const float *p /* kernel (KH,KW,C,F), bias (F) */,
                          const float *x /* (B, H, W, C) */, float *y /* (B, OH, OW, F) */,
                          int B, nn_ctx *ctx)
@@ -312,6 +318,7 @@ const nn_layer_ops nn_conv2d_ops = {
     .forward = conv_forward,
     .backward = conv_backward,
     .destroy = conv_destroy,
+    .refresh = conv_refresh,
     .bwd_skips = NN_SKIPS_Y_ACT,
     .fusion = &nn_layer_fuses_act,
     .info = &conv_info,

@@ -24,6 +24,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,29 +253,65 @@ static void kernel_transform(const plane *q, const float *w, ptrdiff_t skh, ptrd
         kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, Cop, scratch, tmp, (int)ch, U, 4);
 }
 
-struct nn_wconv_cache {
-    pthread_mutex_t lock;   /* concurrent threads' calls check and fill it in turn */
-    size_t nw;              /* 9 C F: the kernel's floats */
+/* Two versions of the transformed kernels: the current one, which calls
+ * read without the lock, and the other, into which a change of weights is
+ * transformed under the lock before it becomes current. The weights only
+ * change between calls (never while a call on them runs), so no call
+ * still reads the other version when it is rewritten: all calls of one
+ * round of a model see the same weights, and its rounds are separated by
+ * the thread pool's barriers. */
+typedef struct wversion {
     float *w;               /* the weights U[] were made from */
     float *U[2];            /* forward, dx (a*a Ci Cop each); valid if ok[] */
-    int have_w, ok[2];
+    atomic_int ok[2];
+} wversion;
+
+struct nn_wconv_cache {
+    pthread_mutex_t lock;   /* a remake runs under it */
+    plane q[2];             /* forward, dx */
+    size_t nw;              /* 9 C F: the kernel's floats */
+    wversion v[2];
+    atomic_int cur;         /* v[cur] is current; -1: none yet */
+    float *scratch;         /* kernel_transform's, under the lock */
+    size_t sfl;
 };
 
 static plane fwd_plane(const nn_conv_geom *g, int F, int m);
 static plane dx_plane(const nn_conv_geom *g, int F, int m);
+
+/* kernel_transform's scratch for 4 channels at a time (its fastest). */
+static size_t cache_scratch(const plane *q)
+{
+    return (9 + 4 * (size_t)npos(q)) * padded_co(q);
+}
 
 nn_wconv_cache *nn_wconv_cache_new(const nn_conv_geom *g, int F, int m)
 {
     nn_wconv_cache *k = calloc(1, sizeof *k);
     if (!k)
         return NULL;
-    plane a = fwd_plane(g, F, m), b = dx_plane(g, F, m);
+    k->q[0] = fwd_plane(g, F, m);
+    k->q[1] = dx_plane(g, F, m);
     k->nw = (size_t)9 * g->C * F;
-    k->w = malloc(k->nw * sizeof *k->w);
-    k->U[0] = malloc((size_t)npos(&a) * a.Ci * padded_co(&a) * sizeof(float));
-    k->U[1] = malloc((size_t)npos(&b) * b.Ci * padded_co(&b) * sizeof(float));
-    if (!k->w || !k->U[0] || !k->U[1] || pthread_mutex_init(&k->lock, NULL)) {
-        free(k->w), free(k->U[0]), free(k->U[1]), free(k);
+    size_t sa = cache_scratch(&k->q[0]), sb = cache_scratch(&k->q[1]);
+    k->sfl = sa > sb ? sa : sb;
+    k->scratch = malloc(k->sfl * sizeof(float));
+    int bad = !k->scratch;
+    for (int i = 0; i < 2; i++) {
+        wversion *v = &k->v[i];
+        v->w = malloc(k->nw * sizeof *v->w);
+        for (int d = 0; d < 2; d++) {
+            v->U[d] = malloc((size_t)npos(&k->q[d]) * k->q[d].Ci * padded_co(&k->q[d]) *
+                             sizeof(float));
+            atomic_init(&v->ok[d], 0);
+            bad |= !v->U[d];
+        }
+        bad |= !v->w;
+    }
+    atomic_init(&k->cur, -1);
+    if (bad || pthread_mutex_init(&k->lock, NULL)) {
+        k->nw = 0;   /* no lock to destroy */
+        nn_wconv_cache_free(k);
         return NULL;
     }
     return k;
@@ -284,42 +321,90 @@ void nn_wconv_cache_free(nn_wconv_cache *k)
 {
     if (!k)
         return;
-    pthread_mutex_destroy(&k->lock);
-    free(k->w), free(k->U[0]), free(k->U[1]), free(k);
+    if (k->nw)
+        pthread_mutex_destroy(&k->lock);
+    for (int i = 0; i < 2; i++)
+        free(k->v[i].w), free(k->v[i].U[0]), free(k->v[i].U[1]);
+    free(k->scratch), free(k);
 }
 
-/* The forward (dx 0) or dx (dx 1) kernel transform of w in q's shape:
- * made into U (no cache) or taken from the cache, remade there if w
- * changed; work: the call's workspace for n images. */
+/* The forward (dx 0) or dx (dx 1) transform of w (3, 3, C, F) in q's shape
+ * into U; scratch: sfl floats. */
+static void transform(const plane *q, const float *w, int dx, float *scratch, size_t sfl,
+                      float *U)
+{
+    const ptrdiff_t C = dx ? q->Co : q->Ci, F = dx ? q->Ci : q->Co;
+    if (dx)   /* g'(kh, kw, f, c) = w(2 - kh, 2 - kw, c, f) */
+        kernel_transform(q, w + 8 * C * F, -3 * C * F, -C * F, 1, F, scratch, sfl, U);
+    else
+        kernel_transform(q, w, 3 * C * F, C * F, F, 1, scratch, sfl, U);
+}
+
+/* The version holding the forward (dx 0) or dx transform of w, or -1. */
+static int made_in(nn_wconv_cache *k, const float *w, int dx)
+{
+    int c = atomic_load_explicit(&k->cur, memory_order_acquire);
+    return c >= 0 && atomic_load_explicit(&k->v[c].ok[dx], memory_order_acquire) &&
+                   !memcmp(k->v[c].w, w, k->nw * sizeof *w)
+               ? c
+               : -1;
+}
+
+int nn_wconv_cache_made(nn_wconv_cache *k, const float *w, int dx)
+{
+    return made_in(k, w, dx) >= 0;
+}
+
+/* The cache's forward (dx 0) or dx transform of w, made if it is not. */
+static const float *cached_u(nn_wconv_cache *k, const float *w, int dx)
+{
+    int c = made_in(k, w, dx);
+    if (c >= 0)
+        return k->v[c].U[dx];
+    pthread_mutex_lock(&k->lock);
+    c = atomic_load_explicit(&k->cur, memory_order_relaxed);
+    if (c < 0 || memcmp(k->v[c].w, w, k->nw * sizeof *w)) {
+        c = c < 0 ? 0 : 1 - c;   /* made in the version no call reads */
+        memcpy(k->v[c].w, w, k->nw * sizeof *w);
+        atomic_store_explicit(&k->v[c].ok[0], 0, memory_order_relaxed);
+        atomic_store_explicit(&k->v[c].ok[1], 0, memory_order_relaxed);
+        transform(&k->q[dx], w, dx, k->scratch, k->sfl, k->v[c].U[dx]);
+        atomic_store_explicit(&k->v[c].ok[dx], 1, memory_order_release);
+        atomic_store_explicit(&k->cur, c, memory_order_release);
+    } else if (!atomic_load_explicit(&k->v[c].ok[dx], memory_order_relaxed)) {
+        transform(&k->q[dx], w, dx, k->scratch, k->sfl, k->v[c].U[dx]);
+        atomic_store_explicit(&k->v[c].ok[dx], 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&k->lock);
+    return k->v[c].U[dx];
+}
+
+void nn_wconv_cache_refresh(nn_wconv_cache *k, const float *w)
+{
+    int c = k ? atomic_load_explicit(&k->cur, memory_order_acquire) : -1;
+    if (c < 0)
+        return;
+    int fwd = atomic_load_explicit(&k->v[c].ok[0], memory_order_relaxed);
+    int dx = atomic_load_explicit(&k->v[c].ok[1], memory_order_relaxed);
+    if (fwd)
+        cached_u(k, w, 0);
+    if (dx)
+        cached_u(k, w, 1);
+}
+
+/* The forward (dx 0) or dx (dx 1) kernel transform of w in q's shape: the
+ * cache's, or made in work (the call's workspace for n images). */
 static const float *kernel_u(const plane *q, const float *w, int dx, nn_wconv_cache *k,
                              float *work, int n)
 {
+    if (k)
+        return cached_u(k, w, dx);
     /* scratch: V's and M's place, and the 9 Cop floats plane_work adds */
     const size_t X = (size_t)npos(q), Cop = padded_co(q);
-    float *U = work, *scratch = work + X * q->Ci * Cop;
     size_t sfl = X * (size_t)block_tiles(q, tiles_of(q, n > 0 ? n : 1), BLOCK_FLOATS) *
                      (q->Ci + Cop) + 9 * Cop;
-    const ptrdiff_t C = dx ? q->Co : q->Ci, F = dx ? q->Ci : q->Co;
-    if (k) {
-        pthread_mutex_lock(&k->lock);
-        if (!k->have_w || memcmp(k->w, w, k->nw * sizeof *w)) {
-            memcpy(k->w, w, k->nw * sizeof *w);
-            k->have_w = 1;
-            k->ok[0] = k->ok[1] = 0;
-        }
-        U = k->U[dx];
-    }
-    if (!k || !k->ok[dx]) {
-        if (dx)   /* g'(kh, kw, f, c) = w(2 - kh, 2 - kw, c, f) */
-            kernel_transform(q, w + 8 * C * F, -3 * C * F, -C * F, 1, F, scratch, sfl, U);
-        else
-            kernel_transform(q, w, 3 * C * F, C * F, F, 1, scratch, sfl, U);
-    }
-    if (k) {
-        k->ok[dx] = 1;
-        pthread_mutex_unlock(&k->lock);
-    }
-    return U;
+    transform(q, w, dx, work + X * q->Ci * Cop, sfl, work);
+    return work;
 }
 
 /* V[t][xi][c] = (B^T d B)[xi] for the nt tiles from tile t0 on; taps in the

@@ -20,13 +20,23 @@
 
 /* A layer's transformed kernels for nn_wconv_forward and nn_wconv_dx, kept
  * from call to call and remade when the weights passed differ bitwise from
- * those they were made from; safe to share between concurrent calls (on the
- * same weights). One per layer, for one (g, F, m). */
+ * those they were made from; safe to share between concurrent calls on the
+ * same weights (weights change only between calls). One per layer, for one
+ * (g, F, m). */
 typedef struct nn_wconv_cache nn_wconv_cache;
 
 /* A new, empty cache, or NULL when out of memory. */
 nn_wconv_cache *nn_wconv_cache_new(const nn_conv_geom *g, int F, int m);
 void nn_wconv_cache_free(nn_wconv_cache *cache);   /* NULL: nothing */
+
+/* Remakes now, for w, the transforms that calls have asked the cache for
+ * (forward, dx), so that the next calls find them made: the optimizer
+ * step's threads call it, one layer each, where the first forward's
+ * threads would wait for each other. cache NULL: nothing. */
+void nn_wconv_cache_refresh(nn_wconv_cache *cache, const float *w);
+
+/* 1 if the cache holds the forward (dx 0) or dx (dx 1) transform of w. */
+int nn_wconv_cache_made(nn_wconv_cache *cache, const float *w, int dx);
 
 /* 1 if g is a 3x3, stride-1 convolution that fits an int per image. */
 int nn_wconv_usable(const nn_conv_geom *g, int F);

@@ -486,9 +486,15 @@ typedef struct upd_job {
     nn_model *m;
 } upd_job;
 
+static int refreshes(const nn_layer *l)
+{
+    return l->ops->refresh && l->trainable && l->param_len;
+}
+
 static void upd_thread(void *arg, int t, int T)
 {
     nn_model *m = ((upd_job *)arg)->m;
+    int k = 0;
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
         if (!l->trainable || !l->param_len)
@@ -498,6 +504,18 @@ static void upd_thread(void *arg, int t, int T)
         if (n > 0)
             nn_optim_update(&m->optim, m->params, m->grads, l->param_off + (size_t)r0,
                             (size_t)n);
+        k += refreshes(l);
+    }
+    if (!k)
+        return;
+    /* a layer's weights are whole once every thread's slice is updated */
+    if (T > 1)
+        nn_pool_barrier(m->exec->pool);
+    k = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        nn_layer *l = &m->layers[i];
+        if (refreshes(l) && k++ % T == t)
+            l->ops->refresh(l, m->params + l->param_off);
     }
 }
 
