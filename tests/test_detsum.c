@@ -218,8 +218,9 @@ static void test_xtdz(void)
 /* nn_sgemm_rows (deterministic mode's Dense forward) and nn_sgemm_rows_t
  * (its dx = dz W^T, tr): every row is the bits of one FMA per k in k order,
  * whether it runs alone, in a tile of 4 or 8, at the edge of the columns,
- * at another position or among many rows, with K under and over a block of
- * features (the sums then go through y between blocks). */
+ * at another position or among many rows, in blocks of rows (the team's
+ * dx) or a slice of the columns (the team's forward), with K under and over
+ * a block of features (the sums then go through y between blocks). */
 static void rows_case(int tr, int K)
 {
     enum { R = 29, NC = 70, LD = 75 };
@@ -257,6 +258,20 @@ static void rows_case(int tr, int K)
     CU_ASSERT(memcmp(y, ref + 9 * NC, 4 * NC * sizeof *y) == 0);
     f(11, NC, K, x + 3 * K, K, w, ldw, y, NC);   /* rows 3-13: a tile of 8 then 1s */
     CU_ASSERT(memcmp(y, ref + 3 * NC, 11 * NC * sizeof *y) == 0);
+    if (tr) {   /* blocks of rows (the team's dx), and a slice of the columns */
+        const float *xb[3] = {x + 20 * K, x, x + 7 * K};
+        float *yb[3] = {y + 5 + 20 * LD, y + 5, y + 5 + 7 * LD};
+        int nb[3] = {9, 7, 13};
+        nn_sgemm_rows_t_blocks(3, nb, xb, K, 51, K, w + 5 * K, K, yb, LD);
+        for (int r = 0; r < R; r++)
+            same &= !memcmp(y + r * LD + 5, ref + r * NC + 5, 51 * sizeof *y);
+        CU_ASSERT(same);
+    } else {    /* a slice of the columns */
+        f(R, 51, K, x, K, w + 5, ldw, y + 5, LD);
+        for (int r = 0; r < R; r++)
+            same &= !memcmp(y + r * LD + 5, ref + r * NC + 5, 51 * sizeof *y);
+        CU_ASSERT(same);
+    }
     free(x);
     free(w);
     free(y);
@@ -390,6 +405,14 @@ static void test_pass(void)
               "Conv2D(24, (3, 3), padding=\"same\", activation=\"relu\")\n"
               "Conv2D(4, (3, 3), padding=\"same\", activation=\"relu\")\nFlatten()\n"
               "Dense(30, activation=\"relu\")\nDropout(0.2)\nDense(4, activation=\"softmax\")\n"
+              "compile(loss=\"categorical_crossentropy\")\n");
+    /* Dense layers wide enough for the team (exec_det.c team_layer): on 3
+     * threads each takes a slice of their columns over all rows, the
+     * second's dx into the Dropout's packed rows and the first's into the
+     * convolution's; widths not multiples of 16 */
+    pass_case("Conv2D(6, (3, 3), padding=\"same\", activation=\"relu\", input_shape=(8, 8, 2))\n"
+              "MaxPooling2D()\nFlatten()\nDense(700, activation=\"relu\")\nDropout(0.3)\n"
+              "Dense(203, activation=\"tanh\")\nDense(4, activation=\"softmax\")\n"
               "compile(loss=\"categorical_crossentropy\")\n");
 }
 

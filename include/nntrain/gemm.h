@@ -21,5 +21,9 @@ void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w,
  * dx = dz W^T over a thread's rows). */
 void nn_sgemm_rows_t(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
                      float *y, int ldy);
+/* The same over nb blocks of rows (x[b] (n[b], K), y[b] (n[b], N), each
+ * row's bits as above): w is read once for all of them. */
+void nn_sgemm_rows_t_blocks(int nb, const int *n, const float *const *x, int ldx, int N, int K,
+                            const float *w, int ldw, float *const *y, int ldy);
 
 #endif

@@ -119,6 +119,20 @@ typedef struct nn_layer_team_ops {
     void (*dz)(nn_layer *l, const float *y, float *dy, float *dz, int n);
     void (*backward)(nn_layer *l, const float *p, float *g, const float *x, const float *dz,
                      float *dx, int B, int k0, int k1, int bias, void *work);
+    /* Deterministic mode's team (exec_det.c; NULL: none), where every
+     * element keeps the bits of the layer's own forward and det_dx, so the
+     * split never shows in them:
+     *  det_cols    columns [j0, j1) of y := x times the kernel's columns, all
+     *              B rows (before bias and activation);
+     *  det_finish  rows [r0, r0 + n) of y (y: row r0's): the rest of forward;
+     *  det_dx      columns [k0, k1) of dx for nb blocks of rows: dz[b] and
+     *              dx[b] hold n[b] rows (row strides: the widths), dx[b]
+     *              at the block's column k0. */
+    void (*det_cols)(nn_layer *l, const float *p, const float *x, float *y, int B, int j0,
+                     int j1);
+    void (*det_finish)(nn_layer *l, const float *p, float *y, int r0, int n);
+    void (*det_dx)(nn_layer *l, const float *p, int nb, const int *n, const float *const *dz,
+                   float *const *dx, int k0, int k1);
 } nn_layer_team_ops;
 
 /* A layer's kernel drawn as one image per unit (nntrain analyze): the

@@ -94,10 +94,10 @@ void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w,
     }
 }
 
-void nn_sgemm_rows_t(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
-                     float *y, int ldy)
+void nn_sgemm_rows_t_blocks(int nb, const int *n, const float *const *x, int ldx, int N, int K,
+                            const float *w, int ldw, float *const *y, int ldy)
 {
-    float wt[KB * 32];   /* (kn, 32): the block of w transposed */
+    float wt[KB * 32];   /* (kn, 32): the block of w transposed, for every row block */
     for (int j = 0; j < N; j += 32) {
         int nj = N - j < 32 ? N - j : 32;
         for (int k0 = 0; k0 < K || k0 == 0; k0 += KB) {
@@ -105,7 +105,8 @@ void nn_sgemm_rows_t(int n, int N, int K, const float *x, int ldx, const float *
             for (int c = 0; c < nj; c++)
                 for (int k = 0; k < kn; k++)
                     wt[k * 32 + c] = w[(size_t)(j + c) * ldw + k0 + k];
-            panel(n, nj, kn, x + k0, ldx, wt, 32, y + j, ldy, k0 > 0);
+            for (int b = 0; b < nb; b++)
+                panel(n[b], nj, kn, x[b] + k0, ldx, wt, 32, y[b] + j, ldy, k0 > 0);
             if (K == 0)
                 break;
         }
@@ -124,15 +125,22 @@ void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w,
         }
 }
 
+void nn_sgemm_rows_t_blocks(int nb, const int *n, const float *const *x, int ldx, int N, int K,
+                            const float *w, int ldw, float *const *y, int ldy)
+{
+    for (int b = 0; b < nb; b++)
+        for (int r = 0; r < n[b]; r++)
+            for (int j = 0; j < N; j++) {
+                float s = 0;
+                for (int k = 0; k < K; k++)
+                    s = MADD(x[b][(size_t)r * ldx + k], w[(size_t)j * ldw + k], s);
+                y[b][(size_t)r * ldy + j] = s;
+            }
+}
+#endif
+
 void nn_sgemm_rows_t(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
                      float *y, int ldy)
 {
-    for (int r = 0; r < n; r++)
-        for (int j = 0; j < N; j++) {
-            float s = 0;
-            for (int k = 0; k < K; k++)
-                s = MADD(x[(size_t)r * ldx + k], w[(size_t)j * ldw + k], s);
-            y[(size_t)r * ldy + j] = s;
-        }
+    nn_sgemm_rows_t_blocks(1, &n, &x, ldx, N, K, w, ldw, &y, ldy);
 }
-#endif

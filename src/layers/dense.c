@@ -342,12 +342,44 @@ static void dense_destroy(nn_layer *l)
     l->priv = NULL;
 }
 
+/* Deterministic mode's team: nn_sgemm_rows gives every element of y and
+ * dx one FMA chain in k order, so a slice of columns has the bits of the
+ * whole call's (dense_forward's, dense_det_dx's). */
+static void dense_det_cols(nn_layer *l, const float *p, const float *x, float *y, int B, int j0,
+                           int j1)
+{
+    const dense *d = l->priv;
+    if (j1 > j0)
+        nn_sgemm_rows(B, j1 - j0, d->in, x, d->in, p + j0, d->units, y + j0, d->units);
+}
+
+static void dense_det_finish(nn_layer *l, const float *p, float *y, int r0, int n)
+{
+    const dense *d = l->priv;
+    const float *b = d->use_bias ? p + (size_t)d->in * d->units : NULL;
+    sum_parts(d, b, (const float *const *)&y, 1, 0, y, 0, n, n);
+    nn_act_forward(nn_act_inner(l->act), y, (size_t)n, (size_t)d->units);
+    nn_layer_act_keep(l, y, r0, n);
+}
+
+static void dense_det_team_dx(nn_layer *l, const float *p, int nb, const int *n,
+                              const float *const *dz, float *const *dx, int k0, int k1)
+{
+    const dense *d = l->priv;
+    if (k1 > k0)
+        nn_sgemm_rows_t_blocks(nb, n, dz, d->units, k1 - k0, d->units, p + (size_t)k0 * d->units,
+                               d->units, dx, d->in);
+}
+
 static const nn_layer_team_ops dense_team = {
     .split = dense_team_split,
     .forward = dense_team_forward,
     .finish = dense_team_finish,
     .dz = dense_team_dz,
     .backward = dense_team_backward,
+    .det_cols = dense_det_cols,
+    .det_finish = dense_det_finish,
+    .det_dx = dense_det_team_dx,
 };
 
 static const nn_layer_info_ops dense_info = {

@@ -1,14 +1,18 @@
 /* Deterministic mode's pass (nn_model_det_pass): this rank's rows in fixed
  * chunks of C rows, each thread a contiguous block of them, each chunk's
  * forward, loss and backward run by one thread with the serial layer calls
- * (no team layers, no split of a chunk over threads), its gradient into a
- * buffer of its own. A chunk's bits then depend only on its rows and the
+ * (no split of a chunk's sums over threads), its gradient into a buffer of
+ * its own. A chunk's bits then depend only on its rows and the
  * parameters, not on the rank or thread that runs it nor on how many there
  * are; fit_det.c sums the chunks exactly. Layers whose rows' bits do not
  * depend on the rows called with them (layer.h det_dx: Dense) run over all
  * of a thread's rows at once, so their weights are read once per thread
  * rather than once per chunk: a chain model's tail from its first such
- * layer goes layer by layer (see tail_forward). */
+ * layer goes layer by layer (see tail_forward); a wide one runs on all
+ * threads at once, each a slice of its columns over all rows (team_layer),
+ * so its weights are read once per rank. */
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nntrain/fpmode.h"
@@ -26,6 +30,10 @@ typedef struct det_job {
     float **grads;          /* (nchunks) nparams each */
     const nn_det_global *g; /* whole-batch layers: see exec.h */
     int tail;               /* layers [tail, nlayers) go layer by layer */
+    /* team layers' row blocks, T per thread (NULL: no team layers) */
+    int *bn;
+    const float **bdz;
+    float **bdx;
 } det_job;
 
 /* Thread t's chunks [*k0, *k1): a contiguous block (which thread runs a
@@ -45,6 +53,35 @@ static void mine(const det_job *j, int t, int T, int *k0, int *k1)
 static int rows_layer(const nn_layer *l)
 {
     return l->ops->det_dx && !l->bf16;
+}
+
+/* A rows layer that the T threads run together over all rows, each a slice
+ * of the columns (its weights read once per rank, not once per thread):
+ * when its team mode pays, and every thread has chunks (all meet at its
+ * barriers). */
+static int team_layer(const det_job *j, const nn_layer *l, int T)
+{
+    const nn_layer_team_ops *tm = l->ops->team;
+    return T > 1 && j->bn && j->nchunks >= T && rows_layer(l) && tm && tm->det_cols &&
+           tm->split(l, T) > 0;
+}
+
+/* Thread t's share of width columns, in whole vectors of 16. */
+static void team_cols(size_t width, int t, int T, int *c0, int *c1)
+{
+    long a, n;
+    nn_pool_split(((long)width + 15) / 16, T, t, &a, &n);
+    *c0 = (int)(a * 16);
+    *c1 = (int)((a + n) * 16 < (long)width ? (a + n) * 16 : (long)width);
+}
+
+/* Thread t's rows [*R0, *R1): those of its chunks. */
+static void thread_rows(const det_job *j, int t, int T, long *R0, long *R1)
+{
+    int ka, kb;
+    mine(j, t, T, &ka, &kb);
+    *R0 = (long)ka * j->C;
+    *R1 = (long)kb * j->C < j->B ? (long)kb * j->C : j->B;
 }
 
 /* Rows [r0, r0 + n) forward on thread t: the cache prefix cache_rows rows
@@ -267,19 +304,40 @@ static void whole_batch_forward(const det_job *j, int t, int T, float *work)
     }
 }
 
+/* Team layer i forward: every thread's columns of all rows, then each
+ * thread the rest of the layer over its own rows. */
+static void team_forward(const det_job *j, int i, int t, int T, long R0, long R1)
+{
+    nn_model *m = j->m;
+    nn_layer *l = &m->layers[i];
+    const float *p = m->params + l->param_off;
+    const size_t wout = nn_shape_size(&l->out);
+    float *y = (float *)nn_model_layer_out(m, j->x, i);
+    int c0, c1;
+    team_cols(wout, t, T, &c0, &c1);
+    nn_pool_barrier(m->exec->pool);   /* every thread's rows of x are written */
+    l->ops->team->det_cols(l, p, nn_model_layer_out(m, j->x, l->inp[0]), y, j->B, c0, c1);
+    nn_pool_barrier(m->exec->pool);   /* and every column of y */
+    l->ops->team->det_finish(l, p, y + (size_t)R0 * wout, j->ctx->row0 + (int)R0,
+                             (int)(R1 - R0));
+}
+
 /* The tail forward, layer by layer: a rows layer over the thread's rows
- * [R0, R1) in one call, any other per chunk as above. */
+ * [R0, R1) in one call (or the team's), any other per chunk as above. */
 static void tail_forward(const det_job *j, int t, int T, float *work)
 {
     nn_model *m = j->m;
     long r0, n, R0, R1;
     int ka, kb;
     mine(j, t, T, &ka, &kb);
-    if (ka == kb)
-        return;
-    R0 = (long)ka * j->C;
-    R1 = (long)kb * j->C < j->B ? (long)kb * j->C : j->B;
+    thread_rows(j, t, T, &R0, &R1);
     for (int i = j->tail; i < m->nlayers; i++) {
+        if (team_layer(j, &m->layers[i], T)) {
+            team_forward(j, i, t, T, R0, R1);
+            continue;
+        }
+        if (ka == kb)
+            continue;
         if (rows_layer(&m->layers[i])) {
             nn_exec_forward_rows(m, j->x, R0, R1 - R0, i, i + 1, t, work, j->ctx, NULL);
             continue;
@@ -338,6 +396,7 @@ static void whole_backward_sums(const det_job *j, int i, int want_dx, int t, int
 typedef struct chain_state {
     rows_at dy;
     int flip;
+    int packed;     /* dy is a tail buffer packed from the thread's first row */
 } chain_state;
 
 static float *chain_dy(void *st, long r0, long n)
@@ -371,19 +430,53 @@ static chain_state chain_span(const det_job *j, bwd_job *bj, int t, int hi, int 
     return s;
 }
 
+/* Team layer l's dx: each thread a slice of dx's columns for every
+ * thread's rows (dz in its dy rows, dx at its place in the packed buffer).
+ * A packed buffer holds a thread's rows from its own first row's place, so
+ * thread u's lie (U0 - R0) (dstride - stride) floats from this thread's. */
+static float *rows_of(rows_at a, int packed, size_t dstride, long U0, long R0)
+{
+    ptrdiff_t shift = packed ? (ptrdiff_t)(U0 - R0) * ((ptrdiff_t)dstride - (ptrdiff_t)a.stride)
+                             : 0;
+    return a.base + shift + (ptrdiff_t)U0 * (ptrdiff_t)a.stride;
+}
+
+static void team_dx(const det_job *j, nn_layer *l, int t, int T, chain_state s, rows_at dx,
+                    long R0)
+{
+    nn_model *m = j->m;
+    const size_t dstride = m->exec->dstride;
+    int *bn = j->bn + (size_t)t * (size_t)T;
+    const float **bdz = j->bdz + (size_t)t * (size_t)T;
+    float **bdx = j->bdx + (size_t)t * (size_t)T;
+    int c0, c1;
+    team_cols(nn_shape_size(&l->in), t, T, &c0, &c1);
+    for (int u = 0; u < T; u++) {
+        long U0, U1;
+        thread_rows(j, u, T, &U0, &U1);
+        bn[u] = (int)(U1 - U0);
+        bdz[u] = rows_of(s.dy, s.packed, dstride, U0, R0);
+        bdx[u] = rows_of(dx, 1, dstride, U0, R0) + c0;
+    }
+    nn_pool_barrier(m->exec->pool);   /* every thread's dz is written */
+    l->ops->team->det_dx(l, m->params + l->param_off, T, bn, bdz, bdx, c0, c1);
+    nn_pool_barrier(m->exec->pool);   /* and every column of dx */
+}
+
 /* The tail backward, layer by layer from the top: each layer's backward per
  * chunk (a rows layer's with dx NULL, then its det_dx over the thread's
  * rows [R0, R1)). dx rows lie packed from row R0's place in the dx buffer
  * (a layer's rows span the thread's rows at once), so the state's rows_at
  * is that buffer shifted: chunk k's rows at at(dy, r0) as everywhere. */
-static chain_state tail_backward(const det_job *j, bwd_job *bj, int t, int ka, int kb,
-                                 nn_ctx *c)
+static chain_state tail_backward(const det_job *j, bwd_job *bj, int t, int T, nn_ctx *c)
 {
     nn_model *m = j->m;
     const nn_exec *ex = m->exec;
-    chain_state s = {{j->dout, nn_model_out_size(m)}, 0};
-    long r0, n, R0 = (long)ka * j->C;
-    long R1 = (long)kb * j->C < j->B ? (long)kb * j->C : j->B;
+    chain_state s = {{j->dout, nn_model_out_size(m)}, 0, 0};
+    long r0, n, R0, R1;
+    int ka, kb;
+    mine(j, t, T, &ka, &kb);
+    thread_rows(j, t, T, &R0, &R1);
     for (int i = m->nlayers - 1; i >= j->tail && i >= j->first; i--) {
         nn_layer *l = &m->layers[i];
         const size_t win = nn_shape_size(&l->in);
@@ -396,12 +489,15 @@ static chain_state tail_backward(const det_job *j, bwd_job *bj, int t, int ka, i
             nn_exec_bwd_layer(bj, t, i, r0, n, at(s.dy, r0), want && !rows ? at(dx, r0) : NULL,
                               j->grads[k], c, 0, 1);
         }
-        if (want && rows)
+        if (want && rows && team_layer(j, l, T))
+            team_dx(j, l, t, T, s, dx, R0);
+        else if (want && rows)
             l->ops->det_dx(l, m->params + l->param_off, at(s.dy, R0), at(dx, R0),
                            (int)(R1 - R0));
         if (want && !l->ops->reshape) {
             s.dy = dx;
             s.flip ^= 1;
+            s.packed = 1;
         }
     }
     return s;
@@ -416,12 +512,12 @@ static void chain_backward(const det_job *j, bwd_job *bj, int t, int T, float *w
     nn_model *m = j->m;
     const nn_exec *ex = m->exec;
     const int kp = ex->cache_layers > j->first ? ex->cache_layers : j->first;
-    chain_state s = {{j->dout, nn_model_out_size(m)}, 0};
+    chain_state s = {{j->dout, nn_model_out_size(m)}, 0, 0};
     long r0, n;
     int ka, kb;
     mine(j, t, T, &ka, &kb);
     if (j->tail < m->nlayers && ka < kb)
-        s = tail_backward(j, bj, t, ka, kb, c);
+        s = tail_backward(j, bj, t, T, c);
     for (int hi = j->tail - 1; hi >= j->first;) {
         int w = whole_below(m, hi, j->first);
         int lo = w >= j->first ? w + 1 : kp;
@@ -580,9 +676,22 @@ void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, n
     ctx->det = 1;
     int first = m->graph ? nn_exec_graph_need(m) : nn_exec_first_backward(m);
     det_job j = {m,    x,     dout, B,   C,     (B + C - 1) / C, first,
-                 ctx,  loss,  done, arg, grads, g,               det_tail(m)};
+                 ctx,  loss,  done, arg, grads, g,               det_tail(m),
+                 NULL, NULL,  NULL};
+    size_t TT = ex->threads > 1 ? (size_t)ex->threads * (size_t)ex->threads : 0;
+    if (TT && j.tail < m->nlayers) {   /* out of memory: no team layers, the same bits */
+        j.bn = malloc(TT * sizeof *j.bn);
+        j.bdz = malloc(TT * sizeof *j.bdz);
+        j.bdx = malloc(TT * sizeof *j.bdx);
+        if (!j.bn || !j.bdz || !j.bdx) {
+            free(j.bn), free(j.bdz), free(j.bdx);
+            j.bn = NULL;
+        }
+    }
     /* chain models go layer by layer (per chunk up to the tail) */
     nn_pool_run(ex->threads > 1 ? ex->pool : NULL,
                 nn_exec_whole_batch(m) || !m->graph ? whole_batch_thread : det_thread, &j);
+    if (j.bn)
+        free(j.bn), free(j.bdz), free(j.bdx);
     nn_fp_leave(fp);
 }
