@@ -2,7 +2,8 @@
  * conv_winograd.h), after Lavin and Gray (2016): per m x m output tile
  * (m = 2 or 4; tiles of a = m + 2 input pixels a side)
  *   Y = A^T [ (G g G^T) .* (B^T d B) ] A,
- * the 1-D transforms spelt out in in1d, ker1d and out1d below. The
+ * the 1-D transforms spelt out in in1d and out1d below (ker1d, G's, and
+ * the kernels' cache in conv_winograd_kernel.c). The
  * elementwise product summed over input channels is, for each of the a*a
  * positions xi of a tile, one matrix product V_xi (tiles x Ci) U_xi (Ci x
  * Co) = M_xi (tiles x Co), over a block of tiles small enough that V and M
@@ -15,22 +16,17 @@
  * contiguous block. Channels are the innermost index everywhere (NHWC): the
  * transforms work on vectors of channels. The transformed kernels (a*a Ci
  * Co floats for the forward, as many for dx) are kept in the layer's
- * nn_wconv_cache and remade only when the weights differ bitwise from the
- * copy they were made from: every call (a thread's rows, a cache pass's
- * few rows) would otherwise redo them, and a bitwise check needs no
- * notice from whatever writes the weights (optimizer step, set_params,
- * checkpoint load, the broadcast, a gradient check's perturbation). */
+ * nn_wconv_cache (conv_winograd_kernel.c). */
 #include "layers/conv_winograd.h"
 
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/simd.h"
 #include "layers/conv_winograd_f43.h"
+#include "layers/conv_winograd_kernel.h"
 #include "layers/conv_winograd_mm.h"
 
 /* One stride-1 3x3 correlation: in (Hi, Wi, Ci) zero-padded by pt / pl on
@@ -97,7 +93,7 @@ static void tpos_next(tpos *p)
 /* Output channels rounded up to whole vectors: U's and M's rows. */
 static size_t padded_co(const plane *q)
 {
-    return ((size_t)q->Co + NN_VL - 1) / NN_VL * NN_VL;
+    return nn_wker_cop(q->Co);
 }
 
 /* input_tf4's E: six rows of a tile row's 4 tw + 2 columns, Ci rounded up
@@ -153,28 +149,6 @@ INLINE void in1d(const vf *d, size_t s, vf *v, size_t sv, const int m)
     v[5 * sv] = c4 * d1 - c5 * d3 + d5;
 }
 
-INLINE void ker1d(const vf *g, size_t s, vf *u, size_t su, const int m)
-{
-    vf g0 = g[0], g1 = g[s], g2 = g[2 * s];
-    if (m == 2) {
-        const vf h = vbcast(0.5f);
-        u[0] = g0;
-        u[su] = h * (g0 + g1 + g2);
-        u[2 * su] = h * (g0 - g1 + g2);
-        u[3 * su] = g2;
-        return;
-    }
-    const vf s6 = vbcast(1.0f / 6), q4 = vbcast(0.25f), e = vbcast(1.0f / 24),
-             t = vbcast(1.0f / 12);
-    vf a = g0 + g2, b = e * g0 + s6 * g2;
-    u[0] = q4 * g0;
-    u[su] = -s6 * (a + g1);
-    u[2 * su] = -s6 * (a - g1);
-    u[3 * su] = b + t * g1;
-    u[4 * su] = b - t * g1;
-    u[5 * su] = g2;
-}
-
 INLINE void out1d(const vf *x, size_t s, vf *y, size_t sy, const int m)
 {
     if (m == 2) {
@@ -192,218 +166,18 @@ INLINE void out1d(const vf *x, size_t s, vf *y, size_t sy, const int m)
     y[3 * sy] = b + c8 * d + x5;
 }
 
-/* U[xi][ci][co] = (G g G^T)[xi] for the 3x3 kernel g(kh, kw) of (ci, co) at
- * w + kh*skh + kw*skw + ci*sci + co*sco (negative strides flip it); rows of
- * Cop floats, zero past Co. Each ci gathers its 9 taps of all co into g9
- * (9 Cop floats), then transforms a vector of co at a time into tmp, ch
- * input channels (a*a ch Cop floats) at a time; then each position's ch
- * rows go to U in one run. Storing each vector straight to its 36 places
- * (Ci Cop floats apart: 16 KiB at 64 channels, the same cache set) took
- * two thirds of the transform, which then took about what the layer's
- * forward on 16 images of 8x8x64 did (85 us against 0.13 ms; 15 us now). */
-INLINE void kernel_tf(const float *w, ptrdiff_t skh, ptrdiff_t skw, ptrdiff_t sci, ptrdiff_t sco,
-                      int Ci, int Co, size_t Cop, float *g9, float *tmp, int ch, float *U,
-                      const int m)
-{
-    const int a = m + 2;
-    const size_t xs = (size_t)Ci * Cop;
-    memset(g9, 0, 9 * Cop * sizeof *g9);
-    for (int c0 = 0; c0 < Ci; c0 += ch) {
-        int nc = Ci - c0 < ch ? Ci - c0 : ch;
-        for (int ci = c0; ci < c0 + nc; ci++) {
-            for (int k = 0; k < 9; k++) {
-                const float *src = w + (k / 3) * skh + (k % 3) * skw + ci * sci;
-                float *dst = g9 + (size_t)k * Cop;
-                if (sco == 1)
-                    memcpy(dst, src, (size_t)Co * sizeof *dst);
-                else
-                    for (int co = 0; co < Co; co++)
-                        dst[co] = src[co * sco];
-            }
-            for (size_t co = 0; co < Cop; co += NN_VL) {
-                vf g[9], t[6 * 3], u[36];
-                for (int k = 0; k < 9; k++)
-                    g[k] = vload(g9 + (size_t)k * Cop + co);
-                for (int k = 0; k < 3; k++)   /* G g: column k of g -> column k of t (a x 3) */
-                    ker1d(g + k, 3, t + k, 3, m);
-                for (int r = 0; r < a; r++)   /* (G g) G^T: row r of t -> row r of u */
-                    ker1d(t + 3 * r, 1, u + a * r, 1, m);
-                float *dst = tmp + (size_t)(ci - c0) * Cop + co;   /* tmp[xi][ci - c0] */
-                for (int xi = 0; xi < a * a; xi++)
-                    vstore(dst + (size_t)xi * ch * Cop, u[xi]);
-            }
-        }
-        for (int xi = 0; xi < a * a; xi++)
-            memcpy(U + xi * xs + (size_t)c0 * Cop, tmp + (size_t)xi * ch * Cop,
-                   (size_t)nc * Cop * sizeof *U);
-    }
-}
-
-/* scratch: sfl floats (at least 9 Cop + a*a Cop). */
-static void kernel_transform(const plane *q, const float *w, ptrdiff_t skh, ptrdiff_t skw,
-                             ptrdiff_t sci, ptrdiff_t sco, float *scratch, size_t sfl, float *U)
-{
-    const size_t Cop = padded_co(q), row = (size_t)npos(q) * Cop;
-    size_t ch = (sfl - 9 * Cop) / row;
-    ch = ch > 4 ? 4 : ch < 1 ? 1 : ch;   /* 4 (36 KiB at 64 channels) ran faster than 2, 8 or 16 */
-    float *tmp = scratch + 9 * Cop;
-    if (q->m == 2)
-        kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, Cop, scratch, tmp, (int)ch, U, 2);
-    else
-        kernel_tf(w, skh, skw, sci, sco, q->Ci, q->Co, Cop, scratch, tmp, (int)ch, U, 4);
-}
-
-/* Two versions of the transformed kernels: the current one, which calls
- * read without the lock, and the other, into which a change of weights is
- * transformed under the lock before it becomes current. The weights only
- * change between calls (never while a call on them runs), so no call
- * still reads the other version when it is rewritten: all calls of one
- * round of a model see the same weights, and its rounds are separated by
- * the thread pool's barriers. */
-typedef struct wversion {
-    float *w;               /* the weights U[] were made from */
-    float *U[2];            /* forward, dx (a*a Ci Cop each); valid if ok[] */
-    atomic_int ok[2];
-} wversion;
-
-struct nn_wconv_cache {
-    pthread_mutex_t lock;   /* a remake runs under it */
-    plane q[2];             /* forward, dx */
-    size_t nw;              /* 9 C F: the kernel's floats */
-    wversion v[2];
-    atomic_int cur;         /* v[cur] is current; -1: none yet */
-    float *scratch;         /* kernel_transform's, under the lock */
-    size_t sfl;
-};
-
-static plane fwd_plane(const nn_conv_geom *g, int F, int m);
-static plane dx_plane(const nn_conv_geom *g, int F, int m);
-
-/* kernel_transform's scratch for 4 channels at a time (its fastest). */
-static size_t cache_scratch(const plane *q)
-{
-    return (9 + 4 * (size_t)npos(q)) * padded_co(q);
-}
-
-nn_wconv_cache *nn_wconv_cache_new(const nn_conv_geom *g, int F, int m)
-{
-    nn_wconv_cache *k = calloc(1, sizeof *k);
-    if (!k)
-        return NULL;
-    k->q[0] = fwd_plane(g, F, m);
-    k->q[1] = dx_plane(g, F, m);
-    k->nw = (size_t)9 * g->C * F;
-    size_t sa = cache_scratch(&k->q[0]), sb = cache_scratch(&k->q[1]);
-    k->sfl = sa > sb ? sa : sb;
-    k->scratch = malloc(k->sfl * sizeof(float));
-    int bad = !k->scratch;
-    for (int i = 0; i < 2; i++) {
-        wversion *v = &k->v[i];
-        v->w = malloc(k->nw * sizeof *v->w);
-        for (int d = 0; d < 2; d++) {
-            v->U[d] = malloc((size_t)npos(&k->q[d]) * k->q[d].Ci * padded_co(&k->q[d]) *
-                             sizeof(float));
-            atomic_init(&v->ok[d], 0);
-            bad |= !v->U[d];
-        }
-        bad |= !v->w;
-    }
-    atomic_init(&k->cur, -1);
-    if (bad || pthread_mutex_init(&k->lock, NULL)) {
-        k->nw = 0;   /* no lock to destroy */
-        nn_wconv_cache_free(k);
-        return NULL;
-    }
-    return k;
-}
-
-void nn_wconv_cache_free(nn_wconv_cache *k)
-{
-    if (!k)
-        return;
-    if (k->nw)
-        pthread_mutex_destroy(&k->lock);
-    for (int i = 0; i < 2; i++)
-        free(k->v[i].w), free(k->v[i].U[0]), free(k->v[i].U[1]);
-    free(k->scratch), free(k);
-}
-
-/* The forward (dx 0) or dx (dx 1) transform of w (3, 3, C, F) in q's shape
- * into U; scratch: sfl floats. */
-static void transform(const plane *q, const float *w, int dx, float *scratch, size_t sfl,
-                      float *U)
-{
-    const ptrdiff_t C = dx ? q->Co : q->Ci, F = dx ? q->Ci : q->Co;
-    if (dx)   /* g'(kh, kw, f, c) = w(2 - kh, 2 - kw, c, f) */
-        kernel_transform(q, w + 8 * C * F, -3 * C * F, -C * F, 1, F, scratch, sfl, U);
-    else
-        kernel_transform(q, w, 3 * C * F, C * F, F, 1, scratch, sfl, U);
-}
-
-/* The version holding the forward (dx 0) or dx transform of w, or -1. */
-static int made_in(nn_wconv_cache *k, const float *w, int dx)
-{
-    int c = atomic_load_explicit(&k->cur, memory_order_acquire);
-    return c >= 0 && atomic_load_explicit(&k->v[c].ok[dx], memory_order_acquire) &&
-                   !memcmp(k->v[c].w, w, k->nw * sizeof *w)
-               ? c
-               : -1;
-}
-
-int nn_wconv_cache_made(nn_wconv_cache *k, const float *w, int dx)
-{
-    return made_in(k, w, dx) >= 0;
-}
-
-/* The cache's forward (dx 0) or dx transform of w, made if it is not. */
-static const float *cached_u(nn_wconv_cache *k, const float *w, int dx)
-{
-    int c = made_in(k, w, dx);
-    if (c >= 0)
-        return k->v[c].U[dx];
-    pthread_mutex_lock(&k->lock);
-    c = atomic_load_explicit(&k->cur, memory_order_relaxed);
-    if (c < 0 || memcmp(k->v[c].w, w, k->nw * sizeof *w)) {
-        c = c < 0 ? 0 : 1 - c;   /* made in the version no call reads */
-        memcpy(k->v[c].w, w, k->nw * sizeof *w);
-        atomic_store_explicit(&k->v[c].ok[0], 0, memory_order_relaxed);
-        atomic_store_explicit(&k->v[c].ok[1], 0, memory_order_relaxed);
-        transform(&k->q[dx], w, dx, k->scratch, k->sfl, k->v[c].U[dx]);
-        atomic_store_explicit(&k->v[c].ok[dx], 1, memory_order_release);
-        atomic_store_explicit(&k->cur, c, memory_order_release);
-    } else if (!atomic_load_explicit(&k->v[c].ok[dx], memory_order_relaxed)) {
-        transform(&k->q[dx], w, dx, k->scratch, k->sfl, k->v[c].U[dx]);
-        atomic_store_explicit(&k->v[c].ok[dx], 1, memory_order_release);
-    }
-    pthread_mutex_unlock(&k->lock);
-    return k->v[c].U[dx];
-}
-
-void nn_wconv_cache_refresh(nn_wconv_cache *k, const float *w)
-{
-    int c = k ? atomic_load_explicit(&k->cur, memory_order_acquire) : -1;
-    if (c < 0)
-        return;
-    int fwd = atomic_load_explicit(&k->v[c].ok[0], memory_order_relaxed);
-    int dx = atomic_load_explicit(&k->v[c].ok[1], memory_order_relaxed);
-    if (fwd)
-        cached_u(k, w, 0);
-    if (dx)
-        cached_u(k, w, 1);
-}
-
 /* The forward (dx 0) or dx (dx 1) kernel transform of w in q's shape: the
  * cache's, or made in work (the call's workspace for n images). */
 static const float *kernel_u(const plane *q, const float *w, int dx, nn_wconv_cache *k,
                              float *work, int n)
 {
     if (k)
-        return cached_u(k, w, dx);
+        return nn_wker_cached(k, w, dx);
     /* scratch: V's and M's place, and the 9 Cop floats plane_work adds */
     const size_t X = (size_t)npos(q), Cop = padded_co(q);
     size_t sfl = X * (size_t)block_tiles(q, tiles_of(q, n > 0 ? n : 1), BLOCK_FLOATS) *
                      (q->Ci + Cop) + 9 * Cop;
-    transform(q, w, dx, work + X * q->Ci * Cop, sfl, work);
+    nn_wker_transform(q->m, q->Ci, q->Co, w, dx, work + X * q->Ci * Cop, sfl, work);
     return work;
 }
 
