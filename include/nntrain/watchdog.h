@@ -69,6 +69,15 @@ int nn_watchdog_allreduce(nn_watchdog *w, void *buf, int n, MPI_Datatype type, M
  * statistics go over a duplicate, apart from the gradient buckets). */
 int nn_watchdog_allreduce_on(nn_watchdog *w, MPI_Comm comm, void *buf, int n, MPI_Datatype type,
                              MPI_Op op, const char *what, nn_error *e);
+/* MPI_Reduce_scatter over w->d (rank r receives in recv the reduction of
+ * its counts[r] elements, those after the lower ranks' counts), waited on
+ * with the stall check (blocking when w is off); w must not be NULL. */
+int nn_watchdog_reduce_scatter(nn_watchdog *w, const void *send, void *recv, const int *counts,
+                               MPI_Datatype type, MPI_Op op, const char *what, nn_error *e);
+/* MPI_Allgatherv in place over w->d (each rank's block already at its
+ * displacement in buf), waited on the same way. */
+int nn_watchdog_allgatherv(nn_watchdog *w, void *buf, const int *counts, const int *displs,
+                           MPI_Datatype type, const char *what, nn_error *e);
 void nn_watchdog_free(nn_watchdog *w);
 
 #endif

@@ -230,6 +230,40 @@ int nn_watchdog_allreduce_on(nn_watchdog *w, MPI_Comm comm, void *buf, int n, MP
     return wait_mark(w, 1, &r, w->seq, what, e);
 }
 
+int nn_watchdog_reduce_scatter(nn_watchdog *w, const void *send, void *recv, const int *counts,
+                               MPI_Datatype type, MPI_Op op, const char *what, nn_error *e)
+{
+    int rc;
+    MPI_Comm comm = w->d->comm;
+    if (!w->timeout) {
+        rc = MPI_Reduce_scatter(send, recv, counts, type, op, comm);
+        return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+    }
+    arrive(w, ++w->seq);
+    MPI_Request r;
+    rc = MPI_Ireduce_scatter(send, recv, counts, type, op, comm, &r);
+    if (rc != MPI_SUCCESS)
+        return nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, rc);
+    return wait_mark(w, 1, &r, w->seq, what, e);
+}
+
+int nn_watchdog_allgatherv(nn_watchdog *w, void *buf, const int *counts, const int *displs,
+                           MPI_Datatype type, const char *what, nn_error *e)
+{
+    int rc;
+    MPI_Comm comm = w->d->comm;
+    if (!w->timeout) {
+        rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, type, comm);
+        return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+    }
+    arrive(w, ++w->seq);
+    MPI_Request r;
+    rc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, type, comm, &r);
+    if (rc != MPI_SUCCESS)
+        return nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, rc);
+    return wait_mark(w, 1, &r, w->seq, what, e);
+}
+
 int nn_watchdog_sum_doubles(nn_watchdog *w, double *buf, int n, long long step, nn_error *e)
 {
     if (!w || !w->timeout)

@@ -83,6 +83,13 @@ typedef struct fit_run {
     size_t det_rows;
     size_t *det_zr;          /* (det_nz, 2) */
     int det_nz;
+    /* Two or more ranks: the parameters are cut into one slice per rank
+     * (counts and offsets, the same on every rank); this rank's slice
+     * [det_s0, det_s0 + det_ns1) of the int64 sums arrives in det_rs by a
+     * reduce-scatter, is rounded here and is gathered as floats. */
+    int *det_cnt, *det_dsp;  /* (ranks) */
+    size_t det_s0, det_ns1;
+    int64_t *det_rs;         /* (det_ns1) */
 } fit_run;
 
 /* What a step hands back to its epoch. */
