@@ -6,7 +6,9 @@
  * kernels wherever it runs (nn_model_det_pass). Nothing is summed in float
  * across chunks: the chunk gradients are added as 64-bit fixed point with
  * one exponent per layer agreed by a MAX allreduce (detsum.h), summed over
- * the ranks with an integer MPI_SUM and rounded to float once; the chunks'
+ * the ranks by a ring reduce-scatter of the integers (each rank gets the
+ * total of its slice of the parameters), rounded to float once by the
+ * slice's rank and all-gathered as floats; the chunks'
  * loss and metric sums travel in a table with one slot per global chunk
  * and are added in chunk order on every rank, as are BatchNormalization's
  * statistics (exec_det.c). A Dense kernel's gradient is
@@ -179,7 +181,8 @@ static int open_slices(fit_run *r)
             r->det_ns1 = cnt;
         }
     }
-    return (r->det_rs = malloc((r->det_ns1 ? r->det_ns1 : 1) * sizeof *r->det_rs)) != NULL;
+    /* the largest slice: the first (nn_dist_shard) */
+    return (r->det_rs = malloc(((size_t)r->det_cnt[0] + 1) * sizeof *r->det_rs)) != NULL;
 }
 
 int fit_det_open(fit_run *r, nn_error *e)
@@ -355,7 +358,7 @@ static void round_slice(fit_run *r, long K, int t, int T)
         else if (ex == INT_MIN)
             memset(g, 0, (size_t)n * sizeof *g);
         else
-            nn_det_round(g, r->det_rs + (off - s0), (size_t)n, layer_shift(r, i, ex, K));
+            nn_det_round(g, r->det_acc + off, (size_t)n, layer_shift(r, i, ex, K));
     }
 }
 
@@ -422,11 +425,9 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
     /* two or more ranks: each receives the sums of its slice, rounds them
      * and gathers the others' floats (8 + 4 bytes a parameter, not an
      * allreduce's 2 x 8; the rounding split over the ranks) */
-    if (!rc && !one_rank(r)) {
-        r->wd.step = r->step_id;
-        rc = nn_watchdog_reduce_scatter(&r->wd, r->det_acc, r->det_rs, r->det_cnt, MPI_INT64_T,
-                                        MPI_SUM, "deterministic gradient reduce-scatter", e);
-    }
+    if (!rc && !one_rank(r))
+        rc = nn_watchdog_ring_sum_i64(&r->wd, r->det_acc, r->det_rs, r->det_cnt, r->det_dsp,
+                                      r->step_id, "deterministic gradient reduce-scatter", e);
     if (!rc)
         fix_run(r, K, 0);
     if (!rc && !one_rank(r))
