@@ -10,6 +10,7 @@ endfunction()
 
 nn_mpi_test(test_mpi_fit test_mpi_fit 4)
 nn_mpi_test(test_mpi_sync test_mpi_sync 2)
+nn_mpi_test(test_mpi_ring test_mpi_ring 4)
 nn_mpi_test(test_mpi_metrics test_mpi_metrics 2)
 nn_mpi_test(test_mpi_bn test_mpi_bn 4)
 

@@ -69,6 +69,18 @@ int nn_watchdog_allreduce(nn_watchdog *w, void *buf, int n, MPI_Datatype type, M
  * statistics go over a duplicate, apart from the gradient buckets). */
 int nn_watchdog_allreduce_on(nn_watchdog *w, MPI_Comm comm, void *buf, int n, MPI_Datatype type,
                              MPI_Op op, const char *what, nn_error *e);
+/* A reduce-scatter of int64 sums over w->d as a ring of point-to-point
+ * steps, each waited on with the stall check (Open MPI's MPI_Reduce_scatter
+ * took longer than a whole allreduce here): block q of buf is
+ * [displs[q], displs[q] + counts[q]); on return this rank's block holds the
+ * sum of every rank's, the others are scratch. tmp holds the largest
+ * block. w must not be NULL (w->d is the communicator; off: plain waits). */
+int nn_watchdog_ring_sum_i64(nn_watchdog *w, int64_t *buf, int64_t *tmp, const int *counts,
+                             const int *displs, long long step, const char *what, nn_error *e);
+/* MPI_Allgatherv in place over w->d (each rank's block already at its
+ * displacement in buf), waited on the same way. */
+int nn_watchdog_allgatherv(nn_watchdog *w, void *buf, const int *counts, const int *displs,
+                           MPI_Datatype type, const char *what, nn_error *e);
 void nn_watchdog_free(nn_watchdog *w);
 
 #endif

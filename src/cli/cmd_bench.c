@@ -68,7 +68,10 @@ static const char *help =
     "the last line is\n"
     "  BENCH_DET model= ranks= threads= batch= img_s= img_s_det= slowdown_pct=\n"
     "        allreduce_bytes= allreduce_bytes_det=\n"
-    "with the bytes each rank contributes to the step's allreduces.\n";
+    "with the bytes each rank sends in a step's gradient exchange (loss and metric\n"
+    "sums included in deterministic mode) as ring algorithms send them: (N-1)/N of\n"
+    "a reduce-scatter's or allgather's vector, twice that of an allreduce's; 0 on\n"
+    "one rank.\n";
 
 enum { POOL_CAP_BYTES = 64 << 20 };
 
@@ -380,26 +383,31 @@ static int report(nn_dist *d, const nn_model *m, result *r, const nn_fit_stats *
     return csv ? append_csv(csv, r, e) : NN_OK;
 }
 
-/* Bytes a rank puts into one step's allreduces: the plain mode's float
- * gradient of the trainable layers; deterministic mode's int64 gradient,
- * per-layer exponents, the chunks' loss and metric table and, per
- * whole-batch layer (BatchNormalization), a table of partial sums per
- * chunk for each forward phase and for backward. */
-static void allreduce_bytes(const nn_model *m, int B, int C, double *plain, double *det)
+/* Bytes a rank sends in one step's gradient exchange over N ranks, as
+ * ring algorithms send them ((N - 1) / N of a reduce-scatter's or an
+ * allgather's vector, twice that for an allreduce; 0 on one rank): the
+ * plain mode's float gradient of the trainable layers in an allreduce;
+ * deterministic mode's per-layer exponents, its int64 gradient in a
+ * reduce-scatter and the rounded floats in an allgather, the chunks' loss
+ * and metric table and, per whole-batch layer (BatchNormalization), a
+ * table of partial sums per chunk for each forward phase and for
+ * backward, all in allreduces. */
+static void allreduce_bytes(const nn_model *m, int B, int C, int N, double *plain, double *det)
 {
-    double P = 0, K = (B + C - 1) / C;
+    double P = 0, K = (B + C - 1) / C, f = (N - 1.0) / N;
     nn_ctx train = {.training = 1};
     for (int i = 0; i < m->nlayers; i++)
         if (m->layers[i].trainable)
             P += (double)m->layers[i].param_len;
-    *plain = 4 * P;
-    *det = 8 * (double)m->nparams + 4 * m->nlayers + 8.0 * K * (1 + m->metric_sums);
+    *plain = 2 * f * 4 * P;
+    double sums = 4 * m->nlayers + 8.0 * K * (1 + m->metric_sums);
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
         const nn_layer_batch_ops *bo = l->ops->batch;
         if (l->ops->whole_batch && bo)
-            *det += 8.0 * K * bo->nsums(l) * (bo->fwd_phases(l, &train) + 1);
+            sums += 8.0 * K * bo->nsums(l) * (bo->fwd_phases(l, &train) + 1);
     }
+    *det = f * (8 + 4) * (double)m->nparams + 2 * f * sums;
 }
 
 /* --deterministic: the same steps again in deterministic mode (fresh
@@ -424,9 +432,9 @@ static int bench_det(nn_dist *d, nn_model *m, nn_dataset *ds, nn_fit_opts *fo, c
     if (rc || d->rank != 0)
         return rc;
     double plain, det;
-    allreduce_bytes(m, r.batch, chunk, &plain, &det);
+    allreduce_bytes(m, r.batch, chunk, d->size, &plain, &det);
     printf("deterministic mode (chunks of %d rows): %.1f img/s against %.1f: %.1f%% slower; "
-           "allreduce %.0f bytes per rank and step against %.0f (+%.0f)\n", chunk, r.img_s,
+           "a rank sends %.0f bytes per step against %.0f (%+.0f)\n", chunk, r.img_s,
            r0->img_s, r0->img_s > 0 ? 100.0 * (r0->img_s / r.img_s - 1) : 0, det, plain,
            det - plain);
     printf("BENCH_DET model=%s ranks=%d threads=%d batch=%d img_s=%.2f img_s_det=%.2f "

@@ -14,6 +14,7 @@
 #include "nntrain/watchdog.h"
 
 #define TAG_HEARTBEAT 7301
+#define TAG_RING 7302   /* nn_watchdog_ring_sum_i64 */
 
 int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e)
 {
@@ -225,6 +226,50 @@ int nn_watchdog_allreduce_on(nn_watchdog *w, MPI_Comm comm, void *buf, int n, MP
     arrive(w, ++w->seq);
     MPI_Request r;
     rc = MPI_Iallreduce(MPI_IN_PLACE, buf, n, type, op, comm, &r);
+    if (rc != MPI_SUCCESS)
+        return nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, rc);
+    return wait_mark(w, 1, &r, w->seq, what, e);
+}
+
+int nn_watchdog_ring_sum_i64(nn_watchdog *w, int64_t *buf, int64_t *tmp, const int *counts,
+                             const int *displs, long long step, const char *what, nn_error *e)
+{
+    nn_dist *d = w->d;
+    int N = d->size, me = d->rank, to = (me + 1) % N, from = (me + N - 1) % N;
+    nn_watchdog_arrive(w, step);
+    /* step s passes on block me - s - 1 (the sum of s + 1 ranks' parts) and
+     * adds the left neighbour's to block me - s - 2: after N - 1 steps block
+     * me holds all N parts */
+    for (int s = 0; s < N - 1; s++) {
+        int out = ((me - s - 1) % N + N) % N, in = ((me - s - 2) % N + N) % N;
+        MPI_Request r[2];
+        int rc = MPI_Irecv(tmp, counts[in], MPI_INT64_T, from, TAG_RING, d->comm, &r[0]);
+        if (rc == MPI_SUCCESS)
+            rc = MPI_Isend(buf + displs[out], counts[out], MPI_INT64_T, to, TAG_RING, d->comm,
+                           &r[1]);
+        if (rc != MPI_SUCCESS)
+            return nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, rc);
+        if ((rc = nn_watchdog_wait(w, 2, r, step, what, e)))
+            return rc;
+        int64_t *acc = buf + displs[in];
+        for (int i = 0; i < counts[in]; i++)
+            acc[i] += tmp[i];
+    }
+    return NN_OK;
+}
+
+int nn_watchdog_allgatherv(nn_watchdog *w, void *buf, const int *counts, const int *displs,
+                           MPI_Datatype type, const char *what, nn_error *e)
+{
+    int rc;
+    MPI_Comm comm = w->d->comm;
+    if (!w->timeout) {
+        rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, type, comm);
+        return rc == MPI_SUCCESS ? NN_OK : nn_err(e, NN_EMPI, "%s failed (code %d)", what, rc);
+    }
+    arrive(w, ++w->seq);
+    MPI_Request r;
+    rc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, type, comm, &r);
     if (rc != MPI_SUCCESS)
         return nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, rc);
     return wait_mark(w, 1, &r, w->seq, what, e);

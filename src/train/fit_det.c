@@ -6,7 +6,9 @@
  * kernels wherever it runs (nn_model_det_pass). Nothing is summed in float
  * across chunks: the chunk gradients are added as 64-bit fixed point with
  * one exponent per layer agreed by a MAX allreduce (detsum.h), summed over
- * the ranks with an integer MPI_SUM and rounded to float once; the chunks'
+ * the ranks by a ring reduce-scatter of the integers (each rank gets the
+ * total of its slice of the parameters), rounded to float once by the
+ * slice's rank and all-gathered as floats; the chunks'
  * loss and metric sums travel in a table with one slot per global chunk
  * and are added in chunk order on every rank, as are BatchNormalization's
  * statistics (exec_det.c). A Dense kernel's gradient is
@@ -158,6 +160,31 @@ void fit_det_zero(void *arg, int k, float *g)
         memset(g + r->det_zr[2 * z], 0, r->det_zr[2 * z + 1] * sizeof *g);
 }
 
+/* Two or more ranks: rank q's slice of the parameters is nn_dist_shard's
+ * q-th of nparams, the same on every rank. */
+static int open_slices(fit_run *r)
+{
+    if (!r->d->active || r->d->size == 1)
+        return 1;
+    int N = r->d->size;
+    r->det_cnt = malloc((size_t)N * sizeof *r->det_cnt);
+    r->det_dsp = malloc((size_t)N * sizeof *r->det_dsp);
+    if (!r->det_cnt || !r->det_dsp)
+        return 0;
+    for (int q = 0; q < N; q++) {
+        size_t off, cnt;
+        nn_dist_shard(r->m->nparams, N, q, &off, &cnt);
+        r->det_cnt[q] = (int)cnt;
+        r->det_dsp[q] = (int)off;
+        if (q == r->d->rank) {
+            r->det_s0 = off;
+            r->det_ns1 = cnt;
+        }
+    }
+    /* the largest slice: the first (nn_dist_shard) */
+    return (r->det_rs = malloc(((size_t)r->det_cnt[0] + 1) * sizeof *r->det_rs)) != NULL;
+}
+
 int fit_det_open(fit_run *r, nn_error *e)
 {
     const nn_model *m = r->m;
@@ -176,7 +203,7 @@ int fit_det_open(fit_run *r, nn_error *e)
         ok = (r->det_stab = calloc((r->det_ktot + 1) * ns, sizeof *r->det_stab)) != NULL;
     for (size_t k = 0; ok && k < r->det_kmax; k++)
         ok = (r->det_g[k] = malloc((m->nparams ? m->nparams : 1) * sizeof(float))) != NULL;
-    ok = ok && open_kept(r);
+    ok = ok && open_kept(r) && open_slices(r);
     if (!ok)
         return nn_err(e, NN_ENOMEM, "--deterministic: out of memory for %zu chunk gradients of %zu parameters",
                       r->det_kmax, m->nparams);
@@ -202,6 +229,12 @@ void fit_det_close(fit_run *r)
     free(r->det_bexp);
     free(r->det_slot);
     free(r->det_zr);
+    free(r->det_cnt);
+    free(r->det_dsp);
+    free(r->det_rs);
+    r->det_cnt = NULL;
+    r->det_dsp = NULL;
+    r->det_rs = NULL;
     r->det_dz = NULL;
     r->det_bexp = NULL;
     r->det_slot = NULL;
@@ -301,6 +334,34 @@ static void add_kept(fit_run *r, int i, int ex, long K, int t, int T)
                l->param_off + nw + (size_t)b0, (size_t)nb, shift);
 }
 
+/* Thread t's share of this rank's slice of the summed gradient (det_rs):
+ * each layer's part of it rounded by that layer's rule, the same function
+ * of an element's sum as on one rank. */
+static void round_slice(fit_run *r, long K, int t, int T)
+{
+    nn_model *m = r->m;
+    size_t s0 = r->det_s0, s1 = s0 + r->det_ns1;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        size_t a = l->param_off > s0 ? l->param_off : s0,
+               b = l->param_off + l->param_len < s1 ? l->param_off + l->param_len : s1;
+        if (a >= b)
+            continue;
+        int ex = r->det_exp[i];
+        long p0, n;
+        nn_pool_split((long)(b - a), T, t, &p0, &n);
+        size_t off = a + (size_t)p0;
+        float *g = m->grads + off;
+        if (ex == INT_MAX)
+            for (long k = 0; k < n; k++)
+                g[k] = NAN;
+        else if (ex == INT_MIN)
+            memset(g, 0, (size_t)n * sizeof *g);
+        else
+            nn_det_round(g, r->det_acc + off, (size_t)n, layer_shift(r, i, ex, K));
+    }
+}
+
 static void fix_thread(void *arg, int t, int T)
 {
     const fix_job *j = arg;
@@ -308,6 +369,11 @@ static void fix_thread(void *arg, int t, int T)
     nn_model *m = r->m;
     /* the same flush-to-zero rule on every thread (the chunk pass's) */
     unsigned fp = nn_fp_enter();
+    if (!j->add && !one_rank(r)) {
+        round_slice(r, j->K, t, T);
+        nn_fp_leave(fp);
+        return;
+    }
     for (int i = 0; i < m->nlayers; i++) {
         const nn_layer *l = &m->layers[i];
         int ex = r->det_exp[i];
@@ -356,11 +422,17 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
         memset(r->det_acc + r->det_zr[2 * z], 0, r->det_zr[2 * z + 1] * sizeof *r->det_acc);
     if (!rc)
         fix_run(r, K, 1);
-    if (!rc)
-        rc = over_ranks(r, r->det_acc, (int)m->nparams, MPI_INT64_T, MPI_SUM,
-                        "deterministic gradient allreduce", e);
+    /* two or more ranks: each receives the sums of its slice, rounds them
+     * and gathers the others' floats (8 + 4 bytes a parameter, not an
+     * allreduce's 2 x 8; the rounding split over the ranks) */
+    if (!rc && !one_rank(r))
+        rc = nn_watchdog_ring_sum_i64(&r->wd, r->det_acc, r->det_rs, r->det_cnt, r->det_dsp,
+                                      r->step_id, "deterministic gradient reduce-scatter", e);
     if (!rc)
         fix_run(r, K, 0);
+    if (!rc && !one_rank(r))
+        rc = nn_watchdog_allgatherv(&r->wd, m->grads, r->det_cnt, r->det_dsp, MPI_FLOAT,
+                                    "deterministic gradient allgather", e);
     /* each slot has one rank's value and zeros: the sum is that value; the
      * step's failure and stop flags ride along (one allreduce, not two) */
     const size_t nt = (size_t)K * (size_t)r->det_ns, nred = 3 + (size_t)m->metric_sums;

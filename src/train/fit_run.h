@@ -83,6 +83,14 @@ typedef struct fit_run {
     size_t det_rows;
     size_t *det_zr;          /* (det_nz, 2) */
     int det_nz;
+    /* Two or more ranks: the parameters are cut into one slice per rank
+     * (counts and offsets, the same on every rank); this rank's slice
+     * [det_s0, det_s0 + det_ns1) of det_acc is summed over the ranks by a
+     * ring reduce-scatter (det_rs: a received block), rounded here and
+     * gathered as floats. */
+    int *det_cnt, *det_dsp;  /* (ranks) */
+    size_t det_s0, det_ns1;
+    int64_t *det_rs;         /* (det_cnt[0]) */
 } fit_run;
 
 /* What a step hands back to its epoch. */
