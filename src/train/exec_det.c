@@ -57,13 +57,18 @@ static int rows_layer(const nn_layer *l)
 
 /* A rows layer that the T threads run together over all rows, each a slice
  * of the columns (its weights read once per rank, not once per thread):
- * when its team mode pays, and every thread has chunks (all meet at its
- * barriers). */
+ * when its team mode pays, every thread has chunks (all meet at its
+ * barriers), and a thread's rows are few enough that streaming the whole
+ * kernel for them costs (rick_dense's 17 MB kernel over 250 rows a thread
+ * did not: its 100 columns then split 48 / 52, whose vector tails cost
+ * more than the reads saved). */
+enum { TEAM_ROWS = 64 };
+
 static int team_layer(const det_job *j, const nn_layer *l, int T)
 {
     const nn_layer_team_ops *tm = l->ops->team;
-    return T > 1 && j->bn && j->nchunks >= T && rows_layer(l) && tm && tm->det_cols &&
-           tm->split(l, T) > 0;
+    return T > 1 && j->bn && j->nchunks >= T && (j->B + T - 1) / T <= TEAM_ROWS &&
+           rows_layer(l) && tm && tm->det_cols && tm->split(l, T) > 0;
 }
 
 /* Thread t's share of width columns, in whole vectors of 16. */
