@@ -31,6 +31,11 @@ typedef struct nn_team {
     float *dz;                  /* batch_max x widest team output */
     float *dx;                  /* batch_max x dx_width */
     size_t dx_width;            /* widest team input needing dx at planning */
+    /* deterministic mode's team layers (exec_det.c): each thread's list of
+     * every thread's row block, (threads, threads) */
+    int *bn;
+    const float **bdz;
+    float **bdx;
 } nn_team;
 
 /* Compute threads (nn_model_set_threads): each runs forward and backward on

@@ -12,7 +12,6 @@
  * threads at once, each a slice of its columns over all rows (team_layer),
  * so its weights are read once per rank. */
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "nntrain/fpmode.h"
@@ -30,10 +29,6 @@ typedef struct det_job {
     float **grads;          /* (nchunks) nparams each */
     const nn_det_global *g; /* whole-batch layers: see exec.h */
     int tail;               /* layers [tail, nlayers) go layer by layer */
-    /* team layers' row blocks, T per thread (NULL: no team layers) */
-    int *bn;
-    const float **bdz;
-    float **bdx;
 } det_job;
 
 /* Thread t's chunks [*k0, *k1): a contiguous block (which thread runs a
@@ -67,7 +62,7 @@ enum { TEAM_ROWS = 64 };
 static int team_layer(const det_job *j, const nn_layer *l, int T)
 {
     const nn_layer_team_ops *tm = l->ops->team;
-    return T > 1 && j->bn && j->nchunks >= T && (j->B + T - 1) / T <= TEAM_ROWS &&
+    return T > 1 && j->m->exec->team && j->nchunks >= T && (j->B + T - 1) / T <= TEAM_ROWS &&
            rows_layer(l) && tm && tm->det_cols && tm->split(l, T) > 0;
 }
 
@@ -451,9 +446,10 @@ static void team_dx(const det_job *j, nn_layer *l, int t, int T, chain_state s, 
 {
     nn_model *m = j->m;
     const size_t dstride = m->exec->dstride;
-    int *bn = j->bn + (size_t)t * (size_t)T;
-    const float **bdz = j->bdz + (size_t)t * (size_t)T;
-    float **bdx = j->bdx + (size_t)t * (size_t)T;
+    const nn_team *tm = m->exec->team;
+    int *bn = tm->bn + (size_t)t * (size_t)T;
+    const float **bdz = tm->bdz + (size_t)t * (size_t)T;
+    float **bdx = tm->bdx + (size_t)t * (size_t)T;
     int c0, c1;
     team_cols(nn_shape_size(&l->in), t, T, &c0, &c1);
     for (int u = 0; u < T; u++) {
@@ -681,22 +677,9 @@ void nn_model_det_pass(nn_model *m, const float *x, float *dout, int B, int C, n
     ctx->det = 1;
     int first = m->graph ? nn_exec_graph_need(m) : nn_exec_first_backward(m);
     det_job j = {m,    x,     dout, B,   C,     (B + C - 1) / C, first,
-                 ctx,  loss,  done, arg, grads, g,               det_tail(m),
-                 NULL, NULL,  NULL};
-    size_t TT = ex->threads > 1 ? (size_t)ex->threads * (size_t)ex->threads : 0;
-    if (TT && j.tail < m->nlayers) {   /* out of memory: no team layers, the same bits */
-        j.bn = malloc(TT * sizeof *j.bn);
-        j.bdz = malloc(TT * sizeof *j.bdz);
-        j.bdx = malloc(TT * sizeof *j.bdx);
-        if (!j.bn || !j.bdz || !j.bdx) {
-            free(j.bn), free(j.bdz), free(j.bdx);
-            j.bn = NULL;
-        }
-    }
+                 ctx,  loss,  done, arg, grads, g,               det_tail(m)};
     /* chain models go layer by layer (per chunk up to the tail) */
     nn_pool_run(ex->threads > 1 ? ex->pool : NULL,
                 nn_exec_whole_batch(m) || !m->graph ? whole_batch_thread : det_thread, &j);
-    if (j.bn)
-        free(j.bn), free(j.bdz), free(j.bdx);
     nn_fp_leave(fp);
 }

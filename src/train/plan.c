@@ -45,6 +45,9 @@ static void team_free(nn_model *m)
     free(t->grads);
     free(t->done);
     free(t->summed);
+    free(t->bn);
+    free(t->bdz);
+    free(t->bdx);
     free(t);
     ex->team = NULL;
 }
@@ -97,7 +100,11 @@ static int team_alloc(nn_model *m, size_t B, nn_error *e)
     t->grads = calloc((size_t)T, sizeof *t->grads);
     t->done = calloc((size_t)m->nlayers, sizeof *t->done);
     t->summed = calloc((size_t)m->nlayers, sizeof *t->summed);
-    if (!t->work || !t->grads || !t->done || !t->summed)
+    size_t TT = (size_t)T * (size_t)T;
+    t->bn = malloc(TT * sizeof *t->bn);
+    t->bdz = malloc(TT * sizeof *t->bdz);
+    t->bdx = malloc(TT * sizeof *t->bdx);
+    if (!t->work || !t->grads || !t->done || !t->summed || !t->bn || !t->bdz || !t->bdx)
         return nn_err(e, NN_ENOMEM, "out of memory for %d compute threads", T);
     int rc = team_plan(m, t, B, e);
     if (rc)
