@@ -136,7 +136,8 @@ static float chunk_dot(const float *x, const float *dz, size_t in, size_t units,
  * short last chunk, a split of the rows over two "threads", sums already
  * in acc, sums rounded straight to float (nn_det_xtdz_round), a shift
  * beyond float's range (2^shift is not a float: the double path), and up
- * to 2^7 chunks (the int32 split) or more (int64 sums).
+ * to 2^7 chunks (the int32 split) or more (int64 sums); and a chunk's
+ * float sums cut in two and continued (nn_det_xtdz_chain).
  * Every chunk gradient is below its bound; the shift comes from the
  * largest chunk value itself, so that one sits right under the limit,
  * where the split's parts are largest. */
@@ -199,6 +200,24 @@ static void xtdz_case(size_t R, size_t CC, size_t IN, size_t U, int tiny)
     nn_det_add_xtdz(fresh, x, dz, 0, CC, IN, U, 0, IN, sh, 1);   /* no rows: zeros */
     memset(sum0, 0, n * sizeof *sum0);
     CU_ASSERT(memcmp(fresh, sum0, n * sizeof *sum0) == 0);
+    /* a chunk cut in two (a rank boundary inside a Dense group): its first
+     * rows from zero, the rest continued (over two "threads'" kernel rows)
+     * give the chunk's own float sums, cut anywhere, even before its first
+     * row or after its last */
+    float *p = malloc(n * sizeof *p);
+    CU_ASSERT_FATAL(p != NULL);
+    int chained = 1;
+    for (size_t k = 0; k < NK; k++) {
+        size_t r0 = k * CC, r1 = r0 + CC < R ? r0 + CC : R, m = r0 + k % (r1 - r0 + 1);
+        for (size_t i = 0; i < n; i++)
+            p[i] = -1;
+        nn_det_xtdz_chain(p, x + r0 * IN, dz + r0 * U, m - r0, IN, U, 0, IN, 1);
+        nn_det_xtdz_chain(p, x + m * IN, dz + m * U, r1 - m, IN, U, 0, cut, 0);
+        nn_det_xtdz_chain(p, x + m * IN, dz + m * U, r1 - m, IN, U, cut, IN, 0);
+        chained &= memcmp(p, gk[k], n * sizeof *p) == 0;
+    }
+    CU_ASSERT(chained);
+    free(p);
     long nz = 0;
     for (size_t i = 0; i < n; i++)
         nz += ref[i] != (int64_t)i * 1000003 - 5000000;

@@ -14,6 +14,19 @@
 /* Deterministic mode's rows per chunk unless fit.det_chunk says otherwise:
  * small enough that a batch of 32 feeds 4 threads or ranks. */
 #define NN_DET_CHUNK 8
+/* A Dense kernel's gradient in that mode is summed in float over groups of
+ * up to this many chunks (fewer where the batch has under four groups)
+ * before it becomes fixed point: the conversion, once per weight and
+ * group, costs about as much as the multiply-adds of 8 rows. */
+#define NN_DET_DENSE_CHUNKS 4
+/* That mode's Dense group rows for a global batch of B in chunks of C. */
+size_t nn_fit_det_group(size_t B, size_t C);
+/* Where rank q of N begins in a step of rows rows (q = N: rows) with groups
+ * of G rows; align: a model with Dense kernels (boundaries move to groups'). */
+size_t nn_fit_det_rank_start(size_t rows, size_t C, size_t G, int N, int q, int align);
+/* The bytes a rank sends on average in a step of B rows to pass the sums of
+ * Dense groups that rank boundaries cut. */
+double nn_fit_det_group_bytes(const nn_model *m, size_t B, size_t C, int N);
 
 typedef struct nn_fit_stats {
     long steps, samples;      /* this rank's */

@@ -77,6 +77,12 @@ int nn_watchdog_allreduce_on(nn_watchdog *w, MPI_Comm comm, void *buf, int n, MP
  * block. w must not be NULL (w->d is the communicator; off: plain waits). */
 int nn_watchdog_ring_sum_i64(nn_watchdog *w, int64_t *buf, int64_t *tmp, const int *counts,
                              const int *displs, long long step, const char *what, nn_error *e);
+/* Starts a point-to-point message of n floats over w->d: sent to rank peer
+ * (send set) or received from it, into *req (an MPI_Request), waited on with
+ * nn_watchdog_wait. Deterministic mode passes a group's float partial sums
+ * from one rank to the next this way. */
+int nn_watchdog_start_floats(nn_watchdog *w, float *buf, int n, int peer, int send, void *req,
+                             const char *what, nn_error *e);
 /* MPI_Allgatherv in place over w->d (each rank's block already at its
  * displacement in buf), waited on the same way. */
 int nn_watchdog_allgatherv(nn_watchdog *w, void *buf, const int *counts, const int *displs,

@@ -15,6 +15,7 @@
 
 #define TAG_HEARTBEAT 7301
 #define TAG_RING 7302   /* nn_watchdog_ring_sum_i64 */
+#define TAG_PASS 7303   /* nn_watchdog_start_floats */
 
 int nn_watchdog_init(nn_watchdog *w, nn_dist *d, double timeout, nn_error *e)
 {
@@ -256,6 +257,16 @@ int nn_watchdog_ring_sum_i64(nn_watchdog *w, int64_t *buf, int64_t *tmp, const i
             acc[i] += tmp[i];
     }
     return NN_OK;
+}
+
+int nn_watchdog_start_floats(nn_watchdog *w, float *buf, int n, int peer, int send, void *req,
+                             const char *what, nn_error *e)
+{
+    MPI_Request *r = req;
+    int rc = send ? MPI_Isend(buf, n, MPI_FLOAT, peer, TAG_PASS, w->d->comm, r)
+                  : MPI_Irecv(buf, n, MPI_FLOAT, peer, TAG_PASS, w->d->comm, r);
+    return rc == MPI_SUCCESS ? NN_OK
+                             : nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, rc);
 }
 
 int nn_watchdog_allgatherv(nn_watchdog *w, void *buf, const int *counts, const int *displs,

@@ -51,6 +51,13 @@ void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows,
  * addends (one rank): acc's rows are scratch, left undefined. */
 void nn_det_xtdz_round(float *g, int64_t *acc, const float *x, const float *dz, size_t rows,
                        size_t C, size_t in, size_t units, size_t i0, size_t i1, int shift);
+/* Rows [i0, i1) of p, an (in, units) kernel's float partial sums, :=
+ * (fresh) or += x^T dz over rows of x (rows, in) and dz (rows, units), one
+ * FMA per row in row order: the arithmetic of a chunk in nn_det_add_xtdz,
+ * so a chunk whose rows lie on two ranks is summed by the first from zero
+ * and continued by the second with the same bits. */
+void nn_det_xtdz_chain(float *p, const float *x, const float *dz, size_t rows, size_t in,
+                       size_t units, size_t i0, size_t i1, int fresh);
 /* v[i] := acc[i] * 2^-shift rounded to float (through double). */
 void nn_det_round(float *v, const int64_t *acc, size_t n, int shift);
 

@@ -270,6 +270,21 @@ void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows,
         tile_edge(acc, x, dz, rows, C, in, units, i, i1 - i, 0, units, narrow, fs, ds);
 }
 
+void nn_det_xtdz_chain(float *p, const float *x, const float *dz, size_t rows, size_t in,
+                       size_t units, size_t i0, size_t i1, int fresh)
+{
+    if (fresh && i1 > i0)
+        memset(p + i0 * units, 0, (i1 - i0) * units * sizeof *p);
+    for (size_t a = i0; a < i1; a++) {
+        float *restrict pa = p + a * units;
+        for (size_t r = 0; r < rows; r++) {
+            const float xv = x[r * in + a], *restrict dr = dz + r * units;
+            for (size_t b = 0; b < units; b++)
+                pa[b] = MADD(xv, dr[b], pa[b]);
+        }
+    }
+}
+
 void nn_det_xtdz_round(float *g, int64_t *acc, const float *x, const float *dz, size_t rows,
                        size_t C, size_t in, size_t units, size_t i0, size_t i1, int shift)
 {

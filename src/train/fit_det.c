@@ -13,9 +13,13 @@
  * and are added in chunk order on every rank, as are BatchNormalization's
  * statistics (exec_det.c). A Dense kernel's gradient is
  * not written per chunk: its backward hands over dz (det_keep), and after
- * the pass a fused kernel adds each chunk's x^T dz as fixed point
- * (detsum_dense.c), with the chunk's exponent bounded from its largest x
- * and dz (nn_det_bound_exp) instead of scanned. */
+ * the pass a fused kernel adds each group's x^T dz as fixed point
+ * (detsum_dense.c; a group is up to NN_DET_DENSE_CHUNKS chunks, summed in
+ * float in row order, so it is converted a quarter as often), with the
+ * exponent bounded from each chunk's largest x and dz (nn_det_bound_exp)
+ * instead of scanned. A group that a rank boundary cuts is begun by one
+ * rank and continued by the next from the float sums it sends (plan_cut);
+ * boundaries move to groups' where that costs at most a chunk. */
 #include <limits.h>
 #include <math.h>
 #include <mpi.h>
@@ -29,6 +33,24 @@
 #include "nntrain/layer.h"
 #include "train/detsum.h"
 #include "train/exec.h"
+
+size_t nn_fit_det_group(size_t B, size_t C)
+{
+    /* up to NN_DET_DENSE_CHUNKS chunks, and at least four groups in the
+     * batch (a batch of 32 in 4 chunks stays at one chunk a group, else 2
+     * ranks would pass a group's sums every step) */
+    size_t m = (B + C - 1) / C / 4;
+    return C * (m < 1 ? 1 : m > NN_DET_DENSE_CHUNKS ? NN_DET_DENSE_CHUNKS : m);
+}
+
+/* The most chunks a rank gets (rank_rows): an even share, and up to two
+ * more where its boundaries moved to Dense groups' (or all of them). */
+static size_t most_chunks(const fit_run *r)
+{
+    size_t k = (r->B + r->det_c - 1) / r->det_c, N = (size_t)r->d->size;
+    size_t most = N == 1 ? k : (k + N - 1) / N + 2;
+    return most < k ? most : k;
+}
 
 int fit_det_plan(fit_run *r, nn_error *e)
 {
@@ -49,10 +71,10 @@ int fit_det_plan(fit_run *r, nn_error *e)
         return nn_err(e, NN_EINVAL, "--deterministic: %zu parameters are more than one integer allreduce carries (%d)",
                       m->nparams, INT_MAX);
     r->det_c = r->fa->det_chunk > 0 ? (size_t)r->fa->det_chunk : NN_DET_CHUNK;
+    r->det_dg = nn_fit_det_group(r->B, r->det_c);
     /* this rank's most rows: whole chunks; planned for at least a chunk,
      * so that every layer cuts a chunk's rows the same way at any N */
-    size_t k = (r->B + r->det_c - 1) / r->det_c, most = (k + (size_t)r->d->size - 1) /
-                                                        (size_t)r->d->size * r->det_c;
+    size_t most = most_chunks(r) * r->det_c;
     if (most > r->B)
         most = r->B;
     r->cap = (int)most + 1;
@@ -61,17 +83,88 @@ int fit_det_plan(fit_run *r, nn_error *e)
     return NN_OK;
 }
 
+/* Where rank q's rows of a global batch of rows begin (q = ranks: the
+ * end). The chunks are split as nn_dist_shard's split mirrored, so that
+ * the ranks with a chunk more are the last ones, one of which holds the
+ * short last chunk (batch 100 in 13 chunks of 8 on 2 ranks: 48 and 52
+ * rows, not 56 and 44). Where every rank has a Dense group's rows or
+ * more, a boundary within a chunk of a group's moves there (batch 500 on
+ * 2 ranks: 256 and 244 rows, not 248 and 252), which saves the exchange
+ * of a cut group's sums for at most a chunk of rows more on a rank.
+ * Nondecreasing in q: a boundary moves by at most a chunk and only to a
+ * multiple of the group, so two never cross. */
+size_t nn_fit_det_rank_start(size_t rows, size_t C, size_t G, int N, int q, int align)
+{
+    if (q <= 0)
+        return 0;
+    if (q >= N)
+        return rows;
+    size_t k = (rows + C - 1) / C, a, n;
+    nn_dist_shard(k, N, N - 1 - q, &a, &n);
+    size_t b = (k - a - n) * C < rows ? (k - a - n) * C : rows, g = (b + G / 2) / G * G;
+    if (align && k / (size_t)N * C >= G && g <= rows && (g > b ? g - b : b - g) <= C)
+        return g;
+    return b;
+}
+
+static void rank_rows(const fit_run *r, size_t rows, int q, size_t *off, size_t *cnt)
+{
+    int N = r->d->size, al = r->det_nkeep > 0;
+    *off = nn_fit_det_rank_start(rows, r->det_c, r->det_dg, N, q, al);
+    *cnt = nn_fit_det_rank_start(rows, r->det_c, r->det_dg, N, q + 1, al) - *off;
+}
+
 void fit_det_rows(const fit_run *r, size_t rows, size_t *off, size_t *cnt)
 {
-    /* nn_dist_shard's split mirrored: the ranks with a chunk more are the
-     * last ones, one of which holds the short last chunk (batch 100 in 13
-     * chunks of 8 on 2 ranks: 48 and 52 rows, not 56 and 44) */
-    size_t C = r->det_c, k = (rows + C - 1) / C, c0, cc;
-    nn_dist_shard(k, r->d->size, r->d->size - 1 - r->d->rank, &c0, &cc);
-    c0 = k - c0 - cc;
-    size_t lo = c0 * C < rows ? c0 * C : rows, hi = (c0 + cc) * C < rows ? (c0 + cc) * C : rows;
-    *off = lo;
-    *cnt = hi - lo;
+    rank_rows(r, rows, r->d->rank, off, cnt);
+}
+
+/* The rank whose rows hold global row `row`. */
+static int row_owner(const fit_run *r, size_t rows, size_t row)
+{
+    for (int q = 0; q < r->d->size; q++) {
+        size_t off, cnt;
+        rank_rows(r, rows, q, &off, &cnt);
+        if (row >= off && row < off + cnt)
+            return q;
+    }
+    return -1;
+}
+
+/* How a step's rows here fall into Dense groups (det_dg rows from global
+ * row 0): [0, lead) end a group that began on rank `from`, then full whole
+ * groups, then trail rows begin one that goes on on rank `to`; or
+ * (through) all the rows lie inside a group that began below and goes on
+ * above: continued from `from` and passed to `to`. */
+typedef struct det_cut {
+    size_t lead, full, trail;
+    int through, from, to;
+    int rows_here;   /* the pass ran on these rows (not on a failed rank) */
+} det_cut;
+
+static det_cut plan_cut(const fit_run *r, size_t rows)
+{
+    det_cut c = {0, 0, 0, 0, -1, -1, 0};
+    size_t off, cnt, G = r->det_dg;
+    rank_rows(r, rows, r->d->rank, &off, &cnt);
+    c.rows_here = r->det_rows == cnt;
+    if (!cnt)
+        return c;
+    size_t end = off + cnt, up = (off + G - 1) / G * G, dn = end / G * G;
+    int cut_lo = off % G != 0, cut_hi = end < rows && end % G != 0;
+    if (cut_lo)
+        c.from = row_owner(r, rows, off - 1);
+    if (cut_hi)
+        c.to = row_owner(r, rows, end);
+    if (cut_lo && cut_hi && up > end) {
+        c.lead = cnt;
+        c.through = 1;
+        return c;
+    }
+    c.lead = cut_lo ? (up < end ? up : end) - off : 0;
+    c.trail = cut_hi ? end - (dn > off ? dn : off) : 0;
+    c.full = cnt - c.lead - c.trail;
+    return c;
 }
 
 int fit_det_kernels(fit_run *r, nn_error *e)
@@ -95,6 +188,20 @@ static size_t dense_in(const nn_layer *l)
 static size_t dense_units(const nn_layer *l)
 {
     return (size_t)l->out.d[0];
+}
+
+double nn_fit_det_group_bytes(const nn_model *m, size_t B, size_t C, int N)
+{
+    size_t W = 0, G = nn_fit_det_group(B, C), cuts = 0, last = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        if (is_kept(&m->layers[i]))
+            W += dense_in(&m->layers[i]) * dense_units(&m->layers[i]);
+    for (int q = 1; W && q < N; q++) {
+        size_t s = nn_fit_det_rank_start(B, C, G, N, q, 1);
+        cuts += s != last && s < B && s % G;
+        last = s;
+    }
+    return N > 0 ? 4.0 * (double)W * (double)cuts / N : 0;
 }
 
 /* The Dense kernels' slots, their dz buffers and the ranges det_zero
@@ -126,12 +233,18 @@ static int open_kept(fit_run *r)
     size_t nk = r->det_nkeep ? (size_t)r->det_nkeep : 1;
     r->det_dz = calloc(nk, sizeof *r->det_dz);
     r->det_bexp = malloc(r->det_kmax * nk * sizeof *r->det_bexp);
-    if (!r->det_dz || !r->det_bexp)
+    r->det_koff = malloc(nk * sizeof *r->det_koff);
+    if (!r->det_dz || !r->det_bexp || !r->det_koff)
         return 0;
+    r->det_ktot_w = 0;
     for (int i = 0; i < m->nlayers; i++) {
         int s = r->det_slot[i];
-        if (s >= 0 && !(r->det_dz[s] = malloc((r->chunk ? r->chunk : 1) *
-                                              dense_units(&m->layers[i]) * sizeof(float))))
+        if (s < 0)
+            continue;
+        const nn_layer *l = &m->layers[i];
+        r->det_koff[s] = r->det_ktot_w;
+        r->det_ktot_w += dense_in(l) * dense_units(l);
+        if (!(r->det_dz[s] = malloc((r->chunk ? r->chunk : 1) * dense_units(l) * sizeof(float))))
             return 0;
     }
     return 1;
@@ -146,9 +259,11 @@ int fit_det_keep(void *arg, const nn_layer *l, const float *x, const float *dz, 
         return 0;
     size_t in = dense_in(l), units = dense_units(l), k = (size_t)row0 / r->det_c;
     memcpy(r->det_dz[s] + (size_t)row0 * units, dz, (size_t)n * units * sizeof *dz);
+    /* a bound for any group of det_dg rows whose factors are at most this
+     * chunk's: the largest over the chunks bounds every group */
     r->det_bexp[k * (size_t)r->det_nkeep + (size_t)s] =
         nn_det_bound_exp(nn_det_max_exp(x, (size_t)n * in),
-                         nn_det_max_exp(dz, (size_t)n * units), n);
+                         nn_det_max_exp(dz, (size_t)n * units), (long)r->det_dg);
     return 1;
 }
 
@@ -182,14 +297,18 @@ static int open_slices(fit_run *r)
         }
     }
     /* the largest slice: the first (nn_dist_shard) */
-    return (r->det_rs = malloc(((size_t)r->det_cnt[0] + 1) * sizeof *r->det_rs)) != NULL;
+    size_t nw = r->det_ktot_w ? r->det_ktot_w : 1;
+    r->det_tp = malloc(nw * sizeof *r->det_tp);
+    r->det_lp = malloc(nw * sizeof *r->det_lp);
+    return (r->det_rs = malloc(((size_t)r->det_cnt[0] + 1) * sizeof *r->det_rs)) != NULL &&
+           r->det_tp && r->det_lp;
 }
 
 int fit_det_open(fit_run *r, nn_error *e)
 {
     const nn_model *m = r->m;
     r->det_ktot = (r->B + r->det_c - 1) / r->det_c;
-    r->det_kmax = (r->det_ktot + (size_t)r->d->size - 1) / (size_t)r->d->size;
+    r->det_kmax = most_chunks(r);
     r->det_ns = 1 + m->metric_sums;
     r->det_g = calloc(r->det_kmax, sizeof *r->det_g);
     r->det_acc = malloc((m->nparams ? m->nparams : 1) * sizeof *r->det_acc);
@@ -232,6 +351,12 @@ void fit_det_close(fit_run *r)
     free(r->det_cnt);
     free(r->det_dsp);
     free(r->det_rs);
+    free(r->det_koff);
+    free(r->det_tp);
+    free(r->det_lp);
+    r->det_koff = NULL;
+    r->det_tp = NULL;
+    r->det_lp = NULL;
     r->det_cnt = NULL;
     r->det_dsp = NULL;
     r->det_rs = NULL;
@@ -289,11 +414,17 @@ static void local_exponents(fit_run *r)
 }
 
 /* The fixed-point work over the compute threads, each a slice of every
- * layer: add this rank's chunks (add), or round the sum into the gradient. */
+ * layer: add this rank's chunks (FIX_ADD), round the sum into the gradient
+ * (FIX_ROUND), or the float sums of the Dense groups cut by a rank
+ * boundary: the trail's from zero (FIX_TRAIL), the lead's continued and,
+ * where its group ends here, added (FIX_LEAD). */
+enum { FIX_ROUND, FIX_ADD, FIX_TRAIL, FIX_LEAD };
+
 typedef struct fix_job {
     fit_run *r;
+    const det_cut *cut;
     long K;      /* chunks in the global batch */
-    int add;
+    int mode;
 } fix_job;
 
 static int one_rank(const fit_run *r)
@@ -309,10 +440,10 @@ static int layer_shift(const fit_run *r, int i, int ex, long K)
 }
 
 /* Thread t's share of Dense layer i's sum (exponent ex): its slice of the
- * kernel's rows written by the fused kernel (zeros when ex is not finite:
- * the sums travel in the allreduce but are not read), of the bias added
- * from the chunk buffers. */
-static void add_kept(fit_run *r, int i, int ex, long K, int t, int T)
+ * kernel's rows written by the fused kernel from this rank's whole groups
+ * (zeros when ex is not finite: the sums travel in the allreduce but are
+ * not read), of the bias added from the chunk buffers. */
+static void add_kept(fit_run *r, const det_cut *c, int i, int ex, long K, int t, int T)
 {
     const nn_layer *l = &r->m->layers[i];
     size_t in = dense_in(l), units = dense_units(l), nw = in * units;
@@ -323,15 +454,51 @@ static void add_kept(fit_run *r, int i, int ex, long K, int t, int T)
     const float *dz = r->det_dz[r->det_slot[i]];
     if (fin && one_rank(r))   /* nothing else to add: straight to the gradient */
         nn_det_xtdz_round(r->m->grads + l->param_off, r->det_acc + l->param_off, x, dz,
-                          r->det_rows, r->det_c, in, units, (size_t)i0, (size_t)(i0 + ni), shift);
+                          r->det_rows, r->det_dg, in, units, (size_t)i0, (size_t)(i0 + ni),
+                          shift);
+    else if (fin && c->rows_here && c->full)
+        nn_det_add_xtdz(r->det_acc + l->param_off, x + c->lead * in, dz + c->lead * units,
+                        c->full, r->det_dg, in, units, (size_t)i0, (size_t)(i0 + ni), shift, 1);
     else
-        nn_det_add_xtdz(r->det_acc + l->param_off, x, dz, fin ? r->det_rows : 0, r->det_c, in,
-                        units, (size_t)i0, (size_t)(i0 + ni), shift, 1);
+        nn_det_add_xtdz(r->det_acc + l->param_off, NULL, NULL, 0, r->det_dg, in, units,
+                        (size_t)i0, (size_t)(i0 + ni), shift, 1);
     if (!fin)
         return;
     nn_pool_split((long)(l->param_len - nw), T, t, &b0, &nb);
     nn_det_add(r->det_acc + l->param_off + nw + b0, (const float *const *)r->det_g, r->det_k,
                l->param_off + nw + (size_t)b0, (size_t)nb, shift);
+}
+
+/* Thread t's share of the cut groups of every Dense kernel (its slice of
+ * the kernel's rows): the trail's float sums from zero, or the lead's
+ * continued from the received ones and, where the group ends here, added
+ * to the fixed-point sums as one addend, as a whole group is. */
+static void cut_kept(fit_run *r, const det_cut *c, int lead, long K, int t, int T)
+{
+    const nn_model *m = r->m;
+    for (int i = 0; i < m->nlayers; i++) {
+        int s = r->det_slot[i], ex = r->det_exp[i];
+        if (s < 0)
+            continue;
+        const nn_layer *l = &m->layers[i];
+        size_t in = dense_in(l), units = dense_units(l);
+        size_t at = lead ? 0 : c->lead + c->full, n = lead ? c->lead : c->trail;
+        long i0, ni;
+        nn_pool_split((long)in, T, t, &i0, &ni);
+        float *p = (lead ? r->det_lp : r->det_tp) + r->det_koff[s];
+        if (c->rows_here && n)
+            nn_det_xtdz_chain(p, nn_model_layer_out(m, r->det_x, l->inp[0]) + at * in,
+                              r->det_dz[s] + at * units, n, in, units, (size_t)i0,
+                              (size_t)(i0 + ni), !lead);
+        else if (!lead)
+            nn_det_xtdz_chain(p, NULL, NULL, 0, in, units, (size_t)i0, (size_t)(i0 + ni), 1);
+        if (lead && !c->through && ex != INT_MIN && ex != INT_MAX) {
+            size_t o = (size_t)i0 * units;
+            const float *pv = p;
+            nn_det_add(r->det_acc + l->param_off + o, &pv, 1, o, (size_t)ni * units,
+                       layer_shift(r, i, ex, K));
+        }
+    }
 }
 
 /* Thread t's share of this rank's slice of the summed gradient (det_rs):
@@ -367,9 +534,15 @@ static void fix_thread(void *arg, int t, int T)
     const fix_job *j = arg;
     fit_run *r = j->r;
     nn_model *m = r->m;
+    const int add = j->mode == FIX_ADD;
     /* the same flush-to-zero rule on every thread (the chunk pass's) */
     unsigned fp = nn_fp_enter();
-    if (!j->add && !one_rank(r)) {
+    if (j->mode == FIX_TRAIL || j->mode == FIX_LEAD) {
+        cut_kept(r, j->cut, j->mode == FIX_LEAD, j->K, t, T);
+        nn_fp_leave(fp);
+        return;
+    }
+    if (!add && !one_rank(r)) {
         round_slice(r, j->K, t, T);
         nn_fp_leave(fp);
         return;
@@ -379,7 +552,7 @@ static void fix_thread(void *arg, int t, int T)
         int ex = r->det_exp[i];
         long p0, n;
         nn_pool_split((long)l->param_len, T, t, &p0, &n);
-        if (!j->add && r->det_slot[i] >= 0 && ex != INT_MIN && ex != INT_MAX && one_rank(r)) {
+        if (!add && r->det_slot[i] >= 0 && ex != INT_MIN && ex != INT_MAX && one_rank(r)) {
             /* add_kept rounded the kernel: the bias's share of this slice */
             long nw = (long)(dense_in(l) * dense_units(l)), e0 = p0 + n;
             p0 = p0 > nw ? p0 : nw;
@@ -387,15 +560,15 @@ static void fix_thread(void *arg, int t, int T)
         }
         size_t off = l->param_off + (size_t)p0;
         float *g = m->grads + off;
-        if (!j->add && ex == INT_MAX)   /* a NaN or Inf somewhere: check_step reports it */
+        if (!add && ex == INT_MAX)   /* a NaN or Inf somewhere: check_step reports it */
             for (long k = 0; k < n; k++)
                 g[k] = NAN;
-        else if (!j->add && ex == INT_MIN)
+        else if (!add && ex == INT_MIN)
             memset(g, 0, (size_t)n * sizeof *g);
-        else if (!j->add)
+        else if (!add)
             nn_det_round(g, r->det_acc + off, (size_t)n, layer_shift(r, i, ex, j->K));
         else if (r->det_slot[i] >= 0)
-            add_kept(r, i, ex, j->K, t, T);
+            add_kept(r, j->cut, i, ex, j->K, t, T);
         else if (ex != INT_MIN && ex != INT_MAX)
             nn_det_add(r->det_acc + off, (const float *const *)r->det_g, r->det_k, off, (size_t)n,
                        nn_det_shift(ex, j->K));
@@ -403,11 +576,47 @@ static void fix_thread(void *arg, int t, int T)
     nn_fp_leave(fp);
 }
 
-static void fix_run(fit_run *r, long K, int add)
+static void fix_run(fit_run *r, const det_cut *c, long K, int mode)
 {
     const nn_exec *ex = r->m->exec;
-    fix_job j = {r, K, add};
+    fix_job j = {r, c, K, mode};
     nn_pool_run(ex && ex->threads > 1 ? ex->pool : NULL, fix_thread, &j);
+}
+
+/* The cut groups' messages (two or more ranks): the trail's sums sent on,
+ * the lead's posted to receive; q[0] and q[1] are their requests. */
+static int cut_start(fit_run *r, const det_cut *c, long K, MPI_Request *q, nn_error *e)
+{
+    int n = (int)r->det_ktot_w, rc = NN_OK;
+    q[0] = q[1] = MPI_REQUEST_NULL;
+    if (c->trail) {
+        fix_run(r, c, K, FIX_TRAIL);
+        rc = nn_watchdog_start_floats(&r->wd, r->det_tp, n, c->to, 1, &q[0],
+                                      "deterministic Dense group send", e);
+    }
+    if (!rc && c->lead)
+        rc = nn_watchdog_start_floats(&r->wd, r->det_lp, n, c->from, 0, &q[1],
+                                      "deterministic Dense group receive", e);
+    return rc;
+}
+
+/* The lead's sums received and continued over this rank's rows (then
+ * added, or passed on when the group goes on above); every send waited. */
+static int cut_finish(fit_run *r, const det_cut *c, long K, MPI_Request *q, nn_error *e)
+{
+    static const char what[] = "deterministic Dense group exchange";
+    int rc = NN_OK;
+    if (!c->lead && !c->trail)
+        return NN_OK;
+    nn_watchdog_arrive(&r->wd, r->step_id);
+    if (c->lead && !(rc = nn_watchdog_wait(&r->wd, 1, &q[1], r->step_id, what, e))) {
+        fix_run(r, c, K, FIX_LEAD);
+        if (c->through)
+            rc = nn_watchdog_start_floats(&r->wd, r->det_lp, (int)r->det_ktot_w, c->to, 1,
+                                          &q[1], "deterministic Dense group send", e);
+    }
+    int rc2 = nn_watchdog_wait(&r->wd, 2, q, r->step_id, what, e);
+    return rc ? rc : rc2;
 }
 
 int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
@@ -420,8 +629,16 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
     /* the Dense kernels' sums are written whole by add_kept, or not read */
     for (int z = 0; z < r->det_nz; z++)
         memset(r->det_acc + r->det_zr[2 * z], 0, r->det_zr[2 * z + 1] * sizeof *r->det_acc);
+    det_cut c = {0, 0, 0, 0, -1, -1, 0};
+    MPI_Request q[2];
+    if (!rc && !one_rank(r)) {
+        c = plan_cut(r, rows);
+        rc = cut_start(r, &c, K, q, e);
+    }
     if (!rc)
-        fix_run(r, K, 1);
+        fix_run(r, &c, K, FIX_ADD);
+    if (!rc && !one_rank(r))
+        rc = cut_finish(r, &c, K, q, e);
     /* two or more ranks: each receives the sums of its slice, rounds them
      * and gathers the others' floats (8 + 4 bytes a parameter, not an
      * allreduce's 2 x 8; the rounding split over the ranks) */
@@ -429,7 +646,7 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
         rc = nn_watchdog_ring_sum_i64(&r->wd, r->det_acc, r->det_rs, r->det_cnt, r->det_dsp,
                                       r->step_id, "deterministic gradient reduce-scatter", e);
     if (!rc)
-        fix_run(r, K, 0);
+        fix_run(r, &c, K, FIX_ROUND);
     if (!rc && !one_rank(r))
         rc = nn_watchdog_allgatherv(&r->wd, m->grads, r->det_cnt, r->det_dsp, MPI_FLOAT,
                                     "deterministic gradient allgather", e);

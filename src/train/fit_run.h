@@ -91,6 +91,15 @@ typedef struct fit_run {
     int *det_cnt, *det_dsp;  /* (ranks) */
     size_t det_s0, det_ns1;
     int64_t *det_rs;         /* (det_cnt[0]) */
+    /* A Dense kernel's gradient is summed in float over groups of det_dg
+     * rows (NN_DET_DENSE_CHUNKS chunks) and turned into fixed point once a
+     * group. With two or more ranks a group that a rank boundary cuts is
+     * summed from zero by the rank of its first rows (det_tp, sent on) and
+     * continued by the next (det_lp, received) in the same row order. */
+    size_t det_dg;
+    size_t *det_koff;        /* (det_nkeep) a kernel's place in det_tp and det_lp */
+    size_t det_ktot_w;       /* the kept kernels' weights */
+    float *det_tp, *det_lp;  /* (det_ktot_w) */
 } fit_run;
 
 /* What a step hands back to its epoch. */
