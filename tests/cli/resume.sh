@@ -51,8 +51,10 @@ for np in 1 2; do
 done
 
 # A real signal mid-epoch (SIGUSR1 to the process), then resume. The model
-# is big enough that an epoch takes several seconds (5 s here; about 70 s in
-# the sanitizer build, inside the 120 s timeout of the resumed run).
+# and data are big enough that an epoch takes several seconds (300000 rows
+# took 5 s on a slower day's machine and 1.5 s on an idle one, where the
+# signal at 1.5 s came after the end: 10^6 rows, about 5 s there; the
+# sanitizer build's run stays inside the 120 s timeout of the resumed run).
 cat > "$T/big.nn" <<'SPEC'
 Dense(256, activation="relu", input_shape=(1,))
 Dense(256, activation="relu")
@@ -61,7 +63,7 @@ compile(loss="mse", optimizer="adam")
 fit(batch_size=64, epochs=1, seed=5)
 SPEC
 C=$T/c
-"$nntrain" train "$T/big.nn" --data synthetic:sqrt:300000 --out "$C" --threads 1 \
+"$nntrain" train "$T/big.nn" --data synthetic:sqrt:1000000 --out "$C" --threads 1 \
   --verbose 0 --no-test 2>"$T/err" &
 pid=$!
 sleep 1.5
@@ -70,7 +72,7 @@ wait $pid
 rc=$?
 check "SIGUSR1 exits 75 (got $rc)" '[ "$rc" -eq 75 ]'
 check "SIGUSR1 leaves a loadable checkpoint" '"$nntrain" summary "$C/last.h5" >/dev/null 2>&1'
-run "$nntrain" train "$T/big.nn" --data synthetic:sqrt:300000 --out "$C" --threads 1 --resume "$C/last.h5"
+run "$nntrain" train "$T/big.nn" --data synthetic:sqrt:1000000 --out "$C" --threads 1 --resume "$C/last.h5"
 check "resumed after SIGUSR1 finishes" '[ $? -eq 0 ] && [ "$(wc -l < "$C/history.csv")" -eq 2 ]'
 
 # A signal during start-up (a job signalled right after it started): taken
