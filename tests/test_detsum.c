@@ -232,6 +232,13 @@ static void test_xtdz(void)
     xtdz_case(45, 3, 21, 45, 0);    /* 8 + 8 + 4 + 1 kernel rows, 32 + 13 columns */
     xtdz_case(128, 1, 13, 40, 0);   /* 2^7 chunks: the int32 split's limit */
     xtdz_case(131, 1, 13, 40, 0);   /* more: int64 sums */
+    /* the last 1-4 columns in tiles of 64 kernel rows across the lanes
+     * (and the rows past the last whole 64, and the two "threads'" halves,
+     * as the tiles of 8) */
+    xtdz_case(37, 8, 150, 100, 0);
+    xtdz_case(37, 8, 150, 36, 1);
+    xtdz_case(29, 4, 131, 1, 0);
+    xtdz_case(128, 1, 140, 35, 0);
 }
 
 /* nn_sgemm_rows (deterministic mode's Dense forward) and nn_sgemm_rows_t

@@ -15,10 +15,10 @@
  * small enough that a batch of 32 feeds 4 threads or ranks. */
 #define NN_DET_CHUNK 8
 /* A Dense kernel's gradient in that mode is summed in float over groups of
- * up to this many chunks (fewer where the batch has under four groups)
- * before it becomes fixed point: the conversion, once per weight and
- * group, costs about as much as the multiply-adds of 8 rows. */
-#define NN_DET_DENSE_CHUNKS 4
+ * up to this many chunks (fewer where the batch would have under four
+ * groups) before it becomes fixed point: the conversion, once per weight
+ * and group, costs about as much as the multiply-adds of 8 rows. */
+#define NN_DET_DENSE_CHUNKS 8
 /* That mode's Dense group rows for a global batch of B in chunks of C. */
 size_t nn_fit_det_group(size_t B, size_t C);
 /* Where rank q of N begins in a step of rows rows (q = N: rows) with groups

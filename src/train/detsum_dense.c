@@ -193,34 +193,103 @@ tile_avx512(int64_t *acc, float *gout, double rs, const float *x, const float *d
         }
 }
 
+/* The last nj <= TJ columns (from j) of TI kernel rows (from i) with the
+ * lanes along the kernel's rows: a tile of a few columns across the lanes
+ * (tile_avx512's NH = 1 with 4 of 16 lanes, as rick_dense's 100 units end)
+ * would spend 8 FMAs a row on 2 vectors' worth. Each weight is the same
+ * FMA chain and conversion as in tile_avx512; the sums go to their
+ * (strided) places one by one at the end. */
+enum { TV = 4, TI = 16 * TV, TJ = 4 };
+
+static void tail_avx512(int64_t *acc, float *gout, double rs, const float *x, const float *dz,
+                        size_t rows, size_t C, size_t in, size_t units, size_t i, size_t j,
+                        size_t nj, float fs, int g, int fresh)
+{
+    int32_t hl[TV][TJ][2][16] __attribute__((aligned(64)));
+    const float mf = ldexpf(1.5f, 23 + g);
+    const __m512 vfs = _mm512_set1_ps(fs), vm = _mm512_set1_ps(mf);
+    memset(hl, 0, sizeof hl);
+    uint32_t n = 0;
+    for (size_t c0 = 0; c0 < rows; c0 += C, n++) {
+        size_t c1 = rows - c0 < C ? rows : c0 + C;
+        __m512 s[TV][TJ];
+        for (int v = 0; v < TV; v++)
+            for (int c = 0; c < TJ; c++)
+                s[v][c] = _mm512_setzero_ps();
+        for (size_t r = c0; r < c1; r++) {
+            __m512 xv[TV];
+            for (int v = 0; v < TV; v++)
+                xv[v] = _mm512_loadu_ps(x + r * in + i + 16 * (size_t)v);
+            for (int c = 0; c < TJ; c++) {
+                if ((size_t)c >= nj)
+                    break;
+                __m512 d = _mm512_set1_ps(dz[r * units + j + (size_t)c]);
+                for (int v = 0; v < TV; v++)
+                    s[v][c] = _mm512_fmadd_ps(xv[v], d, s[v][c]);
+            }
+        }
+        for (int v = 0; v < TV; v++)
+            for (int c = 0; c < TJ && (size_t)c < nj; c++) {
+                __m512 t = _mm512_fmadd_ps(s[v][c], vfs, vm);
+                __m512 lo = _mm512_fmsub_ps(s[v][c], vfs, _mm512_sub_ps(t, vm));
+                int32_t *q = hl[v][c][0], *l = hl[v][c][1];
+                _mm512_store_si512(q, _mm512_add_epi32(_mm512_load_si512(q), _mm512_castps_si512(t)));
+                _mm512_store_si512(l, _mm512_add_epi32(_mm512_load_si512(l), _mm512_cvttps_epi32(lo)));
+            }
+    }
+    uint32_t mb;
+    memcpy(&mb, &mf, sizeof mb);
+    const int64_t G = (int64_t)1 << g;
+    for (int v = 0; v < TV; v++)
+        for (size_t c = 0; c < nj; c++)
+            for (int e = 0; e < 16; e++) {
+                /* the raw bits' sum less n M's is the q / G sum (mod 2^32) */
+                int32_t qg = (int32_t)((uint32_t)hl[v][c][0][e] - n * mb);
+                int64_t w = (int64_t)qg * G + hl[v][c][1][e];
+                size_t at = (i + 16 * (size_t)v + (size_t)e) * units + j + c;
+                if (gout)
+                    gout[at] = (float)((double)w * rs);
+                else
+                    acc[at] = fresh ? w : acc[at] + w;
+            }
+}
+
 /* Rows [i0, i1) in tiles of 8, 4, then single rows by 32 columns (then
- * the rest in one tile of 16 or 32 lanes, masked). */
+ * the rest in one tile of 16 or 32 lanes, masked; or, when the rest is at
+ * most TJ columns, in tail_avx512's tiles of TI rows as far as they go). */
 static void add_avx512(int64_t *acc, float *gout, double rs, const float *x, const float *dz,
                        size_t rows, size_t C, size_t in, size_t units, size_t i0, size_t i1,
                        float fs, int g, int fresh)
 {
-    for (size_t i = i0; i < i1;) {
-        int ni = i + 8 <= i1 ? 8 : i + 4 <= i1 ? 4 : 1;
-        for (size_t j = 0; j < units; j += 32) {
-            size_t nj = units - j < 32 ? units - j : 32;
-            __mmask16 m = (__mmask16)(nj % 16 ? (1u << (nj % 16)) - 1 : 0xffffu);
+    const size_t nt = units % 32 <= TJ ? units % 32 : 0, jt = units - nt;
+    /* by blocks of TI kernel rows, whose x stays in cache for both parts */
+    for (size_t ib = i0; ib < i1; ib += TI) {
+        size_t ie = i1 - ib < TI ? i1 : ib + TI, je = nt && ie - ib == TI ? jt : units;
+        if (je < units)
+            tail_avx512(acc, gout, rs, x, dz, rows, C, in, units, ib, jt, nt, fs, g, fresh);
+        for (size_t i = ib; i < ie;) {
+            int ni = i + 8 <= ie ? 8 : i + 4 <= ie ? 4 : 1;
+            for (size_t j = 0; j < je; j += 32) {
+                size_t nj = units - j < 32 ? units - j : 32;
+                __mmask16 m = (__mmask16)(nj % 16 ? (1u << (nj % 16)) - 1 : 0xffffu);
 #define NN_TILE(NI, NH) \
     tile_avx512(acc, gout, rs, x, dz, rows, C, in, units, i, j, m, fs, g, fresh, NI, NH)
-            if (ni == 8 && nj > 16)
-                NN_TILE(8, 2);
-            else if (ni == 8)
-                NN_TILE(8, 1);
-            else if (ni == 4 && nj > 16)
-                NN_TILE(4, 2);
-            else if (ni == 4)
-                NN_TILE(4, 1);
-            else if (nj > 16)
-                NN_TILE(1, 2);
-            else
-                NN_TILE(1, 1);
+                if (ni == 8 && nj > 16)
+                    NN_TILE(8, 2);
+                else if (ni == 8)
+                    NN_TILE(8, 1);
+                else if (ni == 4 && nj > 16)
+                    NN_TILE(4, 2);
+                else if (ni == 4)
+                    NN_TILE(4, 1);
+                else if (nj > 16)
+                    NN_TILE(1, 2);
+                else
+                    NN_TILE(1, 1);
 #undef NN_TILE
+            }
+            i += (size_t)ni;
         }
-        i += (size_t)ni;
     }
 }
 #endif

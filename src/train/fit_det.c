@@ -15,7 +15,7 @@
  * not written per chunk: its backward hands over dz (det_keep), and after
  * the pass a fused kernel adds each group's x^T dz as fixed point
  * (detsum_dense.c; a group is up to NN_DET_DENSE_CHUNKS chunks, summed in
- * float in row order, so it is converted a quarter as often), with the
+ * float in row order, so it is converted that much less often), with the
  * exponent bounded from each chunk's largest x and dz (nn_det_bound_exp)
  * instead of scanned. A group that a rank boundary cuts is begun by one
  * rank and continued by the next from the float sums it sends (plan_cut);

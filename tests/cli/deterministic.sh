@@ -192,13 +192,14 @@ check "plain mode: N=1 T=1 and N=2 T=2 differ (compare exits 1)" \
     '! "$nntrain" compare "$T/plain_1x1/last.h5" "$T/plain_2x2/last.h5" >"$T/cmp" && grep -q "^differ: weights" "$T/cmp"'
 check "another --det-chunk gives other bits" \
     'train cnn.nn img.h5 cnn_c4 2 1 --deterministic --det-chunk 4 && ! same cnn_1x1 cnn_c4'
-# chunks of 1 row, Dense groups of 4 rows (batch 20) or 3 (batch 12): the
+# chunks of 1 row, Dense groups of 5 rows (batch 20) or 3 (batch 12): the
 # groups that rank boundaries cut are summed across ranks. Batch 20 at N = 3:
-# boundaries at rows 6 and 12 (13 moved to a group's 12; 6 is 2 rows from
-# one: kept), so rank 0 has a whole group and begins one that rank 1 ends
+# boundaries at rows 5 and 13 (6 moved to a group's 5; 13 is 2 rows from
+# one: kept), so rank 1 has a whole group and begins one that rank 2 ends
 # before its whole group; at N = 8 (ranks of 2-3 rows, boundaries not
-# moved) ranks begin and end groups; batch 12 at N = 8: ranks of 1 row, the
-# second inside a group that it continues and passes on.
+# moved) ranks begin and end groups, and rank 1 (rows 2-3) continues one
+# and passes it on; batch 12 at N = 8: ranks of 1 row, the second inside a
+# group that it continues and passes on.
 for b in 20 12; do
     train cnn.nn img.h5 cnn_b${b}_1 1 1 --deterministic --det-chunk 1 --batch-size $b
     for s in 32 81; do
