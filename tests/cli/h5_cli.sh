@@ -114,7 +114,8 @@ if [ -n "$MPIEXEC" ] && command -v "$MPIEXEC" >/dev/null 2>&1; then
         >"$T/mpi.out" 2>&1
     expect "2 ranks train on the .h5" test $? -eq 0
     expect "2 ranks: same loss as 1 rank (1e-4)" awk -F, 'NR == FNR && FNR == 2 { a = $2 }
-        NR != FNR && FNR == 2 { b = $2 } END { d = a - b; exit !(a != "" && d < 1e-4 && d > -1e-4) }' \
+        NR != FNR && FNR == 2 { b = $2 } END { d = a - b; ok = a != "" && d < 1e-4 && d > -1e-4
+        if (!ok) print "loss 1 rank " a ", 2 ranks " b > "/dev/stderr"; exit !ok }' \
         "$T/run1/history.csv" "$T/run2/history.csv"
 fi
 
