@@ -148,7 +148,7 @@ static det_cut plan_cut(const fit_run *r, size_t rows)
     size_t off, cnt, G = r->det_dg;
     rank_rows(r, rows, r->d->rank, &off, &cnt);
     c.rows_here = r->det_rows == cnt;
-    if (!cnt)
+    if (!cnt || !r->det_nkeep)   /* no Dense kernel: nothing to pass on */
         return c;
     size_t end = off + cnt, up = (off + G - 1) / G * G, dn = end / G * G;
     int cut_lo = off % G != 0, cut_hi = end < rows && end % G != 0;
