@@ -24,9 +24,14 @@ size_t nn_fit_det_group(size_t B, size_t C);
 /* Where rank q of N begins in a step of rows rows (q = N: rows) with groups
  * of G rows; align: a model with Dense kernels (boundaries move to groups'). */
 size_t nn_fit_det_rank_start(size_t rows, size_t C, size_t G, int N, int q, int align);
-/* The bytes a rank sends on average in a step of B rows to pass the sums of
- * Dense groups that rank boundaries cut. */
-double nn_fit_det_group_bytes(const nn_model *m, size_t B, size_t C, int N);
+/* Over N ranks, whether a Dense kernel (in x units) is summed from every
+ * rank's gathered rows instead of by the ring of int64 sums. */
+int nn_fit_det_gathers(size_t B, size_t in, size_t units, int N);
+/* What the Dense kernels change in the bytes a rank sends in a step of B
+ * rows, on average over the ranks, against 8 (N-1)/N bytes of int64 sums a
+ * weight: the gathered kernels' rows instead of their sums, and the float
+ * sums of Dense groups that rank boundaries cut. */
+double nn_fit_det_dense_bytes(const nn_model *m, size_t B, size_t C, int N);
 
 typedef struct nn_fit_stats {
     long steps, samples;      /* this rank's */

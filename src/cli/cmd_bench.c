@@ -71,8 +71,9 @@ static const char *help =
     "with the bytes each rank sends in a step's gradient exchange (loss and metric\n"
     "sums included in deterministic mode) as ring algorithms send them: (N-1)/N of\n"
     "a reduce-scatter's or allgather's vector, twice that of an allreduce's; 0 on\n"
-    "one rank (deterministic mode: plus, on average over the ranks, the float sums\n"
-    "of Dense groups that rank boundaries cut).\n";
+    "one rank (deterministic mode: averaged over the ranks, a wide Dense kernel's\n"
+    "gathered rows instead of its int64 sums, and the float sums of Dense groups\n"
+    "that rank boundaries cut).\n";
 
 enum { POOL_CAP_BYTES = 64 << 20 };
 
@@ -409,7 +410,7 @@ static void allreduce_bytes(const nn_model *m, int B, int C, int N, double *plai
             sums += 8.0 * K * bo->nsums(l) * (bo->fwd_phases(l, &train) + 1);
     }
     *det = f * (8 + 4) * (double)m->nparams + 2 * f * sums +
-           nn_fit_det_group_bytes(m, (size_t)B, (size_t)C, N);
+           nn_fit_det_dense_bytes(m, (size_t)B, (size_t)C, N);
 }
 
 /* --deterministic: the same steps again in deterministic mode (fresh

@@ -107,7 +107,7 @@ size_t nn_fit_det_rank_start(size_t rows, size_t C, size_t G, int N, int q, int 
     return b;
 }
 
-static void rank_rows(const fit_run *r, size_t rows, int q, size_t *off, size_t *cnt)
+void fit_det_rank_rows(const fit_run *r, size_t rows, int q, size_t *off, size_t *cnt)
 {
     int N = r->d->size, al = r->det_nkeep > 0;
     *off = nn_fit_det_rank_start(rows, r->det_c, r->det_dg, N, q, al);
@@ -116,7 +116,7 @@ static void rank_rows(const fit_run *r, size_t rows, int q, size_t *off, size_t 
 
 void fit_det_rows(const fit_run *r, size_t rows, size_t *off, size_t *cnt)
 {
-    rank_rows(r, rows, r->d->rank, off, cnt);
+    fit_det_rank_rows(r, rows, r->d->rank, off, cnt);
 }
 
 /* The rank whose rows hold global row `row`. */
@@ -124,7 +124,7 @@ static int row_owner(const fit_run *r, size_t rows, size_t row)
 {
     for (int q = 0; q < r->d->size; q++) {
         size_t off, cnt;
-        rank_rows(r, rows, q, &off, &cnt);
+        fit_det_rank_rows(r, rows, q, &off, &cnt);
         if (row >= off && row < off + cnt)
             return q;
     }
@@ -146,9 +146,9 @@ static det_cut plan_cut(const fit_run *r, size_t rows)
 {
     det_cut c = {0, 0, 0, 0, -1, -1, 0};
     size_t off, cnt, G = r->det_dg;
-    rank_rows(r, rows, r->d->rank, &off, &cnt);
+    fit_det_rank_rows(r, rows, r->d->rank, &off, &cnt);
     c.rows_here = r->det_rows == cnt;
-    if (!cnt || !r->det_nkeep)   /* no Dense kernel: nothing to pass on */
+    if (!cnt || r->det_nkeep == r->det_nxch)   /* no kernel summed by the ring */
         return c;
     size_t end = off + cnt, up = (off + G - 1) / G * G, dn = end / G * G;
     int cut_lo = off % G != 0, cut_hi = end < rows && end % G != 0;
@@ -190,18 +190,28 @@ static size_t dense_units(const nn_layer *l)
     return (size_t)l->out.d[0];
 }
 
-double nn_fit_det_group_bytes(const nn_model *m, size_t B, size_t C, int N)
+double nn_fit_det_dense_bytes(const nn_model *m, size_t B, size_t C, int N)
 {
     size_t W = 0, G = nn_fit_det_group(B, C), cuts = 0, last = 0;
-    for (int i = 0; i < m->nlayers; i++)
-        if (is_kept(&m->layers[i]))
-            W += dense_in(&m->layers[i]) * dense_units(&m->layers[i]);
+    double f = N > 0 ? (N - 1.0) / N : 0, bytes = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        size_t in, u;
+        if (!is_kept(l))
+            continue;
+        in = dense_in(l);
+        u = dense_units(l);
+        if (nn_fit_det_gathers(B, in, u, N))
+            bytes += f * 4.0 * (double)(B * (in + u)) - f * 8.0 * (double)(in * u);
+        else
+            W += in * u;
+    }
     for (int q = 1; W && q < N; q++) {
         size_t s = nn_fit_det_rank_start(B, C, G, N, q, 1);
         cuts += s != last && s < B && s % G;
         last = s;
     }
-    return N > 0 ? 4.0 * (double)W * (double)cuts / N : 0;
+    return bytes + (N > 0 ? 4.0 * (double)W * (double)cuts / N : 0);
 }
 
 /* The Dense kernels' slots, their dz buffers and the ranges det_zero
@@ -322,7 +332,7 @@ int fit_det_open(fit_run *r, nn_error *e)
         ok = (r->det_stab = calloc((r->det_ktot + 1) * ns, sizeof *r->det_stab)) != NULL;
     for (size_t k = 0; ok && k < r->det_kmax; k++)
         ok = (r->det_g[k] = malloc((m->nparams ? m->nparams : 1) * sizeof(float))) != NULL;
-    ok = ok && open_kept(r) && open_slices(r);
+    ok = ok && open_kept(r) && open_slices(r) && fit_det_gather_open(r);
     if (!ok)
         return nn_err(e, NN_ENOMEM, "--deterministic: out of memory for %zu chunk gradients of %zu parameters",
                       r->det_kmax, m->nparams);
@@ -333,6 +343,7 @@ int fit_det_open(fit_run *r, nn_error *e)
 
 void fit_det_close(fit_run *r)
 {
+    fit_det_gather_close(r);
     for (size_t k = 0; r->det_g && k < r->det_kmax; k++)
         free(r->det_g[k]);
     free(r->det_g);
@@ -423,8 +434,9 @@ enum { FIX_ROUND, FIX_ADD, FIX_TRAIL, FIX_LEAD };
 typedef struct fix_job {
     fit_run *r;
     const det_cut *cut;
-    long K;      /* chunks in the global batch */
+    long K;        /* chunks in the global batch */
     int mode;
+    size_t rows;   /* of the global batch */
 } fix_job;
 
 static int one_rank(const fit_run *r)
@@ -452,6 +464,8 @@ static void add_kept(fit_run *r, const det_cut *c, int i, int ex, long K, int t,
     nn_pool_split((long)in, T, t, &i0, &ni);
     const float *x = nn_model_layer_out(r->m, r->det_x, l->inp[0]);
     const float *dz = r->det_dz[r->det_slot[i]];
+    if (r->det_xch[r->det_slot[i]])   /* made from the gathered rows (round_slice) */
+        i0 = ni = 0;
     if (fin && one_rank(r))   /* nothing else to add: straight to the gradient */
         nn_det_xtdz_round(r->m->grads + l->param_off, r->det_acc + l->param_off, x, dz,
                           r->det_rows, r->det_dg, in, units, (size_t)i0, (size_t)(i0 + ni),
@@ -478,7 +492,7 @@ static void cut_kept(fit_run *r, const det_cut *c, int lead, long K, int t, int 
     const nn_model *m = r->m;
     for (int i = 0; i < m->nlayers; i++) {
         int s = r->det_slot[i], ex = r->det_exp[i];
-        if (s < 0)
+        if (s < 0 || r->det_xch[s])
             continue;
         const nn_layer *l = &m->layers[i];
         size_t in = dense_in(l), units = dense_units(l);
@@ -504,7 +518,7 @@ static void cut_kept(fit_run *r, const det_cut *c, int lead, long K, int t, int 
 /* Thread t's share of this rank's slice of the summed gradient (det_rs):
  * each layer's part of it rounded by that layer's rule, the same function
  * of an element's sum as on one rank. */
-static void round_slice(fit_run *r, long K, int t, int T)
+static void round_slice(fit_run *r, long K, size_t rows, int t, int T)
 {
     nn_model *m = r->m;
     size_t s0 = r->det_s0, s1 = s0 + r->det_ns1;
@@ -514,7 +528,17 @@ static void round_slice(fit_run *r, long K, int t, int T)
                b = l->param_off + l->param_len < s1 ? l->param_off + l->param_len : s1;
         if (a >= b)
             continue;
-        int ex = r->det_exp[i];
+        int ex = r->det_exp[i], s = r->det_slot[i];
+        if (s >= 0 && r->det_xch[s] && ex != INT_MIN && ex != INT_MAX) {
+            /* the kernel's part from the gathered rows, then the bias's */
+            size_t nw = dense_in(l) * dense_units(l), ka = a - l->param_off,
+                   kb = b - l->param_off < nw ? b - l->param_off : nw;
+            if (ka < kb)
+                fit_det_round_gathered(r, i, ka, kb, rows, layer_shift(r, i, ex, K), t, T);
+            a = a > l->param_off + nw ? a : l->param_off + nw;
+            if (a >= b)
+                continue;
+        }
         long p0, n;
         nn_pool_split((long)(b - a), T, t, &p0, &n);
         size_t off = a + (size_t)p0;
@@ -543,7 +567,7 @@ static void fix_thread(void *arg, int t, int T)
         return;
     }
     if (!add && !one_rank(r)) {
-        round_slice(r, j->K, t, T);
+        round_slice(r, j->K, j->rows, t, T);
         nn_fp_leave(fp);
         return;
     }
@@ -576,10 +600,10 @@ static void fix_thread(void *arg, int t, int T)
     nn_fp_leave(fp);
 }
 
-static void fix_run(fit_run *r, const det_cut *c, long K, int mode)
+static void fix_run(fit_run *r, const det_cut *c, long K, int mode, size_t rows)
 {
     const nn_exec *ex = r->m->exec;
-    fix_job j = {r, c, K, mode};
+    fix_job j = {r, c, K, mode, rows};
     nn_pool_run(ex && ex->threads > 1 ? ex->pool : NULL, fix_thread, &j);
 }
 
@@ -590,7 +614,7 @@ static int cut_start(fit_run *r, const det_cut *c, long K, MPI_Request *q, nn_er
     int n = (int)r->det_ktot_w, rc = NN_OK;
     q[0] = q[1] = MPI_REQUEST_NULL;
     if (c->trail) {
-        fix_run(r, c, K, FIX_TRAIL);
+        fix_run(r, c, K, FIX_TRAIL, 0);
         rc = nn_watchdog_start_floats(&r->wd, r->det_tp, n, c->to, 1, &q[0],
                                       "deterministic Dense group send", e);
     }
@@ -610,7 +634,7 @@ static int cut_finish(fit_run *r, const det_cut *c, long K, MPI_Request *q, nn_e
         return NN_OK;
     nn_watchdog_arrive(&r->wd, r->step_id);
     if (c->lead && !(rc = nn_watchdog_wait(&r->wd, 1, &q[1], r->step_id, what, e))) {
-        fix_run(r, c, K, FIX_LEAD);
+        fix_run(r, c, K, FIX_LEAD, 0);
         if (c->through)
             rc = nn_watchdog_start_floats(&r->wd, r->det_lp, (int)r->det_ktot_w, c->to, 1,
                                           &q[1], "deterministic Dense group send", e);
@@ -635,18 +659,28 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
         c = plan_cut(r, rows);
         rc = cut_start(r, &c, K, q, e);
     }
+    if (!rc && !one_rank(r))
+        rc = fit_det_gather_rows(r, rows, e);
     if (!rc)
-        fix_run(r, &c, K, FIX_ADD);
+        fix_run(r, &c, K, FIX_ADD, rows);
     if (!rc && !one_rank(r))
         rc = cut_finish(r, &c, K, q, e);
     /* two or more ranks: each receives the sums of its slice, rounds them
      * and gathers the others' floats (8 + 4 bytes a parameter, not an
-     * allreduce's 2 x 8; the rounding split over the ranks) */
-    if (!rc && !one_rank(r))
+     * allreduce's 2 x 8; the rounding split over the ranks); the gathered
+     * kernels stay out of the ring */
+    if (!rc && !one_rank(r) && r->det_nxch) {
+        fit_det_pack(r, 0);
+        rc = nn_watchdog_ring_sum_i64(&r->wd, r->det_cacc, r->det_crs, r->det_ccnt, r->det_cdsp,
+                                      r->step_id, "deterministic gradient reduce-scatter", e);
+        if (!rc)
+            fit_det_pack(r, 1);
+    } else if (!rc && !one_rank(r)) {
         rc = nn_watchdog_ring_sum_i64(&r->wd, r->det_acc, r->det_rs, r->det_cnt, r->det_dsp,
                                       r->step_id, "deterministic gradient reduce-scatter", e);
+    }
     if (!rc)
-        fix_run(r, &c, K, FIX_ROUND);
+        fix_run(r, &c, K, FIX_ROUND, rows);
     if (!rc && !one_rank(r))
         rc = nn_watchdog_allgatherv(&r->wd, m->grads, r->det_cnt, r->det_dsp, MPI_FLOAT,
                                     "deterministic gradient allgather", e);

@@ -100,6 +100,15 @@ typedef struct fit_run {
     size_t *det_koff;        /* (det_nkeep) a kernel's place in det_tp and det_lp */
     size_t det_ktot_w;       /* the kept kernels' weights */
     float *det_tp, *det_lp;  /* (det_ktot_w) */
+    /* Two or more ranks: kernels summed from every rank's gathered rows
+     * (fit_det_gather.c; det_xch set), and the ring's compacted vector of
+     * the other parameters (block q at det_cdsp[q], det_ccnt[q] long). */
+    unsigned char *det_xch;  /* (det_nkeep) */
+    int det_nxch;
+    float **det_gx, **det_gz;   /* (det_nkeep) (B, in) and (B, units), or NULL */
+    int64_t *det_cacc, *det_crs;
+    int *det_ccnt, *det_cdsp;   /* (ranks) */
+    int *det_gcnt, *det_gdsp;   /* (ranks) scratch of the row allgathers */
 } fit_run;
 
 /* What a step hands back to its epoch. */
@@ -118,6 +127,19 @@ typedef struct fit_step_out {
  * every rank holds the global sums; with the loss table in one allreduce). */
 int fit_det_plan(fit_run *r, nn_error *e);
 void fit_det_rows(const fit_run *r, size_t rows, size_t *off, size_t *cnt);
+/* The same for rank q. */
+void fit_det_rank_rows(const fit_run *r, size_t rows, int q, size_t *off, size_t *cnt);
+/* fit_det_gather.c: plans the gathered kernels (after the slices; 0: out
+ * of memory), frees them, gathers a step's rows of them, packs det_acc
+ * into the compacted vector (own: unpacks this rank's block back), and
+ * rounds the kernel rows over the parameters [a, b) of Dense layer i
+ * (relative to the layer) into m->grads from the gathered rows. */
+int fit_det_gather_open(fit_run *r);
+void fit_det_gather_close(fit_run *r);
+int fit_det_gather_rows(fit_run *r, size_t rows, nn_error *e);
+void fit_det_pack(fit_run *r, int own);
+void fit_det_round_gathered(fit_run *r, int i, size_t a, size_t b, size_t rows, int shift,
+                            int t, int T);
 int fit_det_open(fit_run *r, nn_error *e);
 /* Ranks with different kernels (an AVX-512 and an AVX2 node, another
  * OpenBLAS core) would round a chunk's gradient differently: refused, naming

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Deterministic mode (issue 20): a small CNN with dropout and augmentation
 # (and a validation split), an LSTM model, a functional model (residual
-# add, concatenation) and two with BatchNormalization (a chain CNN and a
+# add, concatenation), an MLP with a wide Dense layer (its kernel summed from
+# gathered rows) and two with BatchNormalization (a chain CNN and a
 # functional residual block), trained 2 epochs with --deterministic at N = 1,
 # 2, 3, 4 ranks x T = 1, 2, 3 threads (the CNN at all twelve, the others at
-# four; the CNN and the BN residual model also at N = 8),
+# four; the CNN, the MLP and the BN residual model also at N = 8),
 # end with the same parameters (BN's moving statistics included), optimizer
 # slots and history, bit for bit (nntrain compare); so does a run stopped at
 # N = 4 and resumed at N = 3 (the CNN, the BN models). The BN residual model
@@ -81,6 +82,18 @@ model.compile(loss="sparse_categorical_crossentropy", optimizer=Adam(lr=0.01), m
 model.fit(batch_size=20, epochs=2, validation_split=0.2)
 SPEC
 
+# a wide Dense layer at a small batch: over 2 or more ranks its kernel is
+# summed from every rank's gathered rows (20 x (144 + 64) floats against
+# 144 x 64 int64 sums), the narrow one by the ring
+cat > "$T/mlp.nn" <<'SPEC'
+Flatten(input_shape=(12, 12, 1))
+Dense(64, activation="relu")
+Dropout(0.2)
+Dense(4, activation="softmax")
+compile(loss="sparse_categorical_crossentropy", optimizer=RMSprop(lr=0.01), metrics=["accuracy"])
+fit(batch_size=20, epochs=2, seed=6, validation_split=0.2)
+SPEC
+
 # BatchNormalization: statistics over the global batch from per-chunk sums
 cat > "$T/bncnn.nn" <<'SPEC'
 Conv2D(6, (3, 3), input_shape=(12, 12, 1))
@@ -125,7 +138,7 @@ train() {
 }
 same() { "$nntrain" compare "$T/$1/last.h5" "$T/$2/last.h5" >"$T/cmp" 2>&1 && cmp -s "$T/$1/history.csv" "$T/$2/history.csv"; }
 
-models="cnn lstm res"; [ "$part" = bn ] && models="bncnn bnres"
+models="cnn lstm res mlp"; [ "$part" = bn ] && models="bncnn bnres"
 for model in $models; do
     data=img.h5; [ $model = lstm ] && data=seq.h5
     det=--deterministic; [ $model = lstm ] && det=""   # the LSTM spec says fit(deterministic=True)
@@ -174,6 +187,8 @@ fi
 
 train cnn.nn img.h5 cnn_8x1 8 1 --deterministic
 check "cnn: N=8 (some ranks without chunks) identical to N=1" 'same cnn_1x1 cnn_8x1 || { cat "$T/cmp"; false; }'
+train mlp.nn img.h5 mlp_8x1 8 1 --deterministic
+check "mlp: N=8 (ranks without rows join the rows' allgather) identical to N=1" 'same mlp_1x1 mlp_8x1 || { cat "$T/cmp"; false; }'
 
 # stopped at N=4 mid-epoch 2, resumed at N=3 with other threads (the mode
 # comes from the checkpoint)
