@@ -180,16 +180,6 @@ static int is_kept(const nn_layer *l)
     return l->trainable && l->param_len && strcmp(l->ops->kind, "Dense") == 0;
 }
 
-static size_t dense_in(const nn_layer *l)
-{
-    return (size_t)l->in.d[0];
-}
-
-static size_t dense_units(const nn_layer *l)
-{
-    return (size_t)l->out.d[0];
-}
-
 double nn_fit_det_dense_bytes(const nn_model *m, size_t B, size_t C, int N)
 {
     size_t W = 0, G = nn_fit_det_group(B, C), cuts = 0, last = 0;
@@ -306,10 +296,10 @@ static int open_slices(fit_run *r)
             r->det_ns1 = cnt;
         }
     }
-    /* the largest slice: the first (nn_dist_shard) */
     size_t nw = r->det_ktot_w ? r->det_ktot_w : 1;
     r->det_tp = malloc(nw * sizeof *r->det_tp);
     r->det_lp = malloc(nw * sizeof *r->det_lp);
+    /* the largest slice: the first (nn_dist_shard) */
     return (r->det_rs = malloc(((size_t)r->det_cnt[0] + 1) * sizeof *r->det_rs)) != NULL &&
            r->det_tp && r->det_lp;
 }

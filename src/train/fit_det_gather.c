@@ -16,16 +16,6 @@
 #include "train/detsum.h"
 #include "train/exec.h"
 
-static size_t kin(const nn_layer *l)
-{
-    return (size_t)l->in.d[0];
-}
-
-static size_t kunits(const nn_layer *l)
-{
-    return (size_t)l->out.d[0];
-}
-
 /* Parameters [lo, hi) but the gathered kernels, between the full int64
  * sums and their compacted form c (to_c: into c; NULL: count only); the
  * number of them. */
@@ -40,7 +30,7 @@ static size_t walk(const fit_run *r, size_t lo, size_t hi, int64_t *c, int to_c)
             if (s < 0 || !r->det_xch[s])
                 continue;
             g0 = m->layers[i].param_off;
-            g1 = g0 + kin(&m->layers[i]) * kunits(&m->layers[i]);
+            g1 = g0 + dense_in(&m->layers[i]) * dense_units(&m->layers[i]);
             if (g1 <= p)
                 continue;
         }
@@ -78,7 +68,7 @@ int fit_det_gather_open(fit_run *r)
         int s = r->det_slot[i];
         if (s < 0)
             continue;
-        size_t in = kin(&m->layers[i]), u = kunits(&m->layers[i]);
+        size_t in = dense_in(&m->layers[i]), u = dense_units(&m->layers[i]);
         if (!nn_fit_det_gathers(r->B, in, u, N))
             continue;
         r->det_xch[s] = 1;
@@ -158,9 +148,9 @@ int fit_det_gather_rows(fit_run *r, size_t rows, nn_error *e)
         if (s < 0 || !r->det_xch[s])
             continue;
         const float *x = r->det_rows ? nn_model_layer_out(m, r->det_x, l->inp[0]) : NULL;
-        rc = gather(r, r->det_gx[s], x, rows, kin(l), "deterministic Dense rows allgather", e);
+        rc = gather(r, r->det_gx[s], x, rows, dense_in(l), "deterministic Dense rows allgather", e);
         if (!rc)
-            rc = gather(r, r->det_gz[s], r->det_dz[s], rows, kunits(l),
+            rc = gather(r, r->det_gz[s], r->det_dz[s], rows, dense_units(l),
                         "deterministic Dense rows allgather", e);
     }
     return rc;
@@ -182,7 +172,7 @@ void fit_det_round_gathered(fit_run *r, int i, size_t a, size_t b, size_t rows, 
 {
     const nn_layer *l = &r->m->layers[i];
     int s = r->det_slot[i];
-    size_t in = kin(l), u = kunits(l), ra = a / u, rb = (b + u - 1) / u;
+    size_t in = dense_in(l), u = dense_units(l), ra = a / u, rb = (b + u - 1) / u;
     long i0, ni;
     nn_pool_split((long)(rb - ra), T, t, &i0, &ni);
     i0 += (long)ra;

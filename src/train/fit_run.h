@@ -127,6 +127,16 @@ typedef struct fit_step_out {
  * every rank holds the global sums; with the loss table in one allreduce). */
 int fit_det_plan(fit_run *r, nn_error *e);
 void fit_det_rows(const fit_run *r, size_t rows, size_t *off, size_t *cnt);
+/* A Dense kernel's shape (in, units). */
+static inline size_t dense_in(const nn_layer *l)
+{
+    return (size_t)l->in.d[0];
+}
+
+static inline size_t dense_units(const nn_layer *l)
+{
+    return (size_t)l->out.d[0];
+}
 /* The same for rank q. */
 void fit_det_rank_rows(const fit_run *r, size_t rows, int q, size_t *off, size_t *cnt);
 /* fit_det_gather.c: plans the gathered kernels (after the slices; 0: out
