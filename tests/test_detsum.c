@@ -134,7 +134,8 @@ static float chunk_dot(const float *x, const float *dz, size_t in, size_t units,
  * x^T dz written out and added by nn_det_add: the same bits, over full and
  * edge tiles (8, 4 and single kernel rows; 32, 16 and fewer columns), a
  * short last chunk, a split of the rows over two "threads", sums already
- * in acc, sums rounded straight to float (nn_det_xtdz_round), a shift
+ * in acc, sums rounded straight to float (nn_det_xtdz_round) with other
+ * sums added first (nn_det_xtdz_round_add: a rank's own slice), a shift
  * beyond float's range (2^shift is not a float: the double path), and up
  * to 2^7 chunks (the int32 split) or more (int64 sums); and a chunk's
  * float sums cut in two and continued (nn_det_xtdz_chain).
@@ -196,7 +197,22 @@ static void xtdz_case(size_t R, size_t CC, size_t IN, size_t U, int tiny)
     nn_det_xtdz_round(gr, fresh, x, dz, R, CC, IN, U, 0, cut, sh);
     nn_det_xtdz_round(gr, fresh, x, dz, R, CC, IN, U, cut, IN, sh);
     CU_ASSERT(memcmp(gr, want, n * sizeof *gr) == 0);
-    free(want), free(gr);
+    /* with other ranks' sums added before the rounding (kernel row i's at
+     * init[(i - i0) * U] for a call on rows [i0, i1)); and with no rows */
+    int64_t *init = malloc(n * sizeof *init), *both = malloc(n * sizeof *both);
+    CU_ASSERT_FATAL(init && both);
+    for (size_t i = 0; i < n; i++) {
+        init[i] = (int64_t)(i * 7919 % 1000) * ((int64_t)1 << (i % 40)) * (i % 3 ? 1 : -1);
+        both[i] = sum0[i] + init[i];
+    }
+    nn_det_round(want, both, n, sh);
+    nn_det_xtdz_round_add(gr, fresh, init, x, dz, R, CC, IN, U, 0, cut, sh);
+    nn_det_xtdz_round_add(gr, fresh, init + cut * U, x, dz, R, CC, IN, U, cut, IN, sh);
+    CU_ASSERT(memcmp(gr, want, n * sizeof *gr) == 0);
+    nn_det_round(want, init, n, sh);
+    nn_det_xtdz_round_add(gr, fresh, init, x, dz, 0, CC, IN, U, 0, IN, sh);
+    CU_ASSERT(memcmp(gr, want, n * sizeof *gr) == 0);
+    free(want), free(gr), free(init), free(both);
     nn_det_add_xtdz(fresh, x, dz, 0, CC, IN, U, 0, IN, sh, 1);   /* no rows: zeros */
     memset(sum0, 0, n * sizeof *sum0);
     CU_ASSERT(memcmp(fresh, sum0, n * sizeof *sum0) == 0);
@@ -246,7 +262,9 @@ static void test_xtdz(void)
  * whether it runs alone, in a tile of 4 or 8, at the edge of the columns,
  * at another position or among many rows, in blocks of rows (the team's
  * dx) or a slice of the columns (the team's forward), with K under and over
- * a block of features (the sums then go through y between blocks). */
+ * a block of features (the sums then go through y between blocks); and
+ * nn_sgemm_rows_amax's y the same bits, its rows' largest |x| exact (NaN
+ * and Inf above every finite value). */
 static void rows_case(int tr, int K)
 {
     enum { R = 29, NC = 70, LD = 75 };
@@ -297,6 +315,31 @@ static void rows_case(int tr, int K)
         for (int r = 0; r < R; r++)
             same &= !memcmp(y + r * LD + 5, ref + r * NC + 5, 51 * sizeof *y);
         CU_ASSERT(same);
+        uint32_t am[R];
+        x[3 * K + K - 1] = -7.5f;   /* row 3's largest, in its last block's tail */
+        x[5 * K + 1] = NAN;
+        x[6 * K + K / 2] = -INFINITY;
+        for (int r = 0; r < R; r++)
+            am[r] = 12345;
+        nn_sgemm_rows_amax(R, NC, K, x, K, w, ldw, y, LD, am);
+        int right = 1;
+        for (int r = 0; r < R; r++) {
+            uint32_t want = 0;
+            for (int k = 0; k < K; k++) {
+                uint32_t u;
+                memcpy(&u, &x[r * K + k], sizeof u);
+                u &= 0x7fffffffu;
+                want = u > want ? u : want;
+            }
+            right &= am[r] == want;
+            if (r != 3 && r != 5 && r != 6)
+                same &= !memcmp(y + r * LD, ref + r * NC, NC * sizeof *y);
+        }
+        CU_ASSERT(right);
+        CU_ASSERT(same);
+        CU_ASSERT(nn_det_bits_exp(am[3]) == 3);
+        CU_ASSERT(nn_det_bits_exp(am[5]) == INT_MAX);
+        CU_ASSERT(nn_det_bits_exp(am[6]) == INT_MAX);
     }
     free(x);
     free(w);

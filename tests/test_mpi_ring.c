@@ -1,8 +1,9 @@
 /* Deterministic mode's gradient exchange pieces (src/mpi/watchdog.c) on
  * 2, 3 and 4 of 4 ranks, with the watchdog off and on: the ring
  * reduce-scatter of int64 sums leaves every rank the exact sum of its
- * block (uneven blocks, empty ones, values near 2^60 of both signs), and
- * the in-place allgather hands every rank every block. */
+ * block (uneven blocks, empty ones, values near 2^60 of both signs), or
+ * with add_last 0 the other ranks' sum of it in tmp and its own untouched;
+ * and the in-place allgather hands every rank every block. */
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,7 +50,7 @@ static void check(int N, size_t n, double timeout)
         buf[k] = elem(d.rank, k);
         f[k] = -1;
     }
-    TU_ASSERT_OK(nn_watchdog_ring_sum_i64(&wd, buf, tmp, cnt, dsp, 1, "ring test", &e), e);
+    TU_ASSERT_OK(nn_watchdog_ring_sum_i64(&wd, buf, tmp, cnt, dsp, 1, 1, "ring test", &e), e);
     long bad = -1;
     for (int k = dsp[d.rank]; k < dsp[d.rank] + cnt[d.rank]; k++) {
         int64_t want = 0;
@@ -59,15 +60,28 @@ static void check(int N, size_t n, double timeout)
             bad = k;
         f[k] = (float)(k % 1000);   /* this rank's block for the gather */
     }
+    /* add_last 0: this rank's block is never sent, so any values there */
+    for (size_t k = 0; k < n; k++)
+        buf[k] = (int)k >= dsp[d.rank] && (int)k < dsp[d.rank] + cnt[d.rank] ? 7 : elem(d.rank, k);
+    TU_ASSERT_OK(nn_watchdog_ring_sum_i64(&wd, buf, tmp, cnt, dsp, 0, 2, "ring test", &e), e);
+    long badl = -1;
+    for (int k = dsp[d.rank]; k < dsp[d.rank] + cnt[d.rank]; k++) {
+        int64_t want = 0;
+        for (int q = 0; q < N; q++)
+            want += q == d.rank ? 0 : elem(q, (size_t)k);
+        if ((tmp[k - dsp[d.rank]] != want || buf[k] != 7) && badl < 0)
+            badl = k;
+    }
     TU_ASSERT_OK(nn_watchdog_allgatherv(&wd, f, cnt, dsp, MPI_FLOAT, "gather test", &e), e);
     long badf = -1;
     for (size_t k = 0; k < n; k++)
         if (f[k] != (float)(k % 1000) && badf < 0)
             badf = (long)k;
-    if (bad >= 0 || badf >= 0)
-        printf("\n  N=%d n=%zu timeout %g rank %d: sum wrong at %ld, gather at %ld\n", N, n,
-               timeout, d.rank, bad, badf);
+    if (bad >= 0 || badl >= 0 || badf >= 0)
+        printf("\n  N=%d n=%zu timeout %g rank %d: sum wrong at %ld, kept apart at %ld, gather "
+               "at %ld\n", N, n, timeout, d.rank, bad, badl, badf);
     CU_ASSERT_EQUAL(bad, -1);
+    CU_ASSERT_EQUAL(badl, -1);
     CU_ASSERT_EQUAL(badf, -1);
     free(cnt);
     free(dsp);

@@ -2,6 +2,8 @@
 #ifndef NNTRAIN_GEMM_H
 #define NNTRAIN_GEMM_H
 
+#include <stdint.h>
+
 void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
@@ -16,6 +18,12 @@ const char *nn_blas_corename(void);
  * rows). w streams from memory once per call. */
 void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
                    float *y, int ldy);
+/* The same, and amax[r] (when not NULL) = the largest |x[r][k]| as float
+ * bits with the sign cleared (NaN and Inf above every finite value), read
+ * with the product's blocks of x (deterministic mode's Dense: the
+ * exponent of its kernel gradient's sums without another pass over x). */
+void nn_sgemm_rows_amax(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
+                        float *y, int ldy, uint32_t *amax);
 /* y (n, N) = x (n, K) w^T with w (N, K) row-major, in the same fixed order:
  * each y[r][j] is one FMA per k in k order (deterministic mode's Dense
  * dx = dz W^T over a thread's rows). */

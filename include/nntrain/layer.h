@@ -53,6 +53,11 @@ typedef struct nn_ctx {
     int (*det_keep)(void *arg, const struct nn_layer *l, const float *x, const float *dz,
                     int row0, int n);
     void (*det_zero)(void *arg, int chunk, float *grads);
+    /* NULL, or where a Dense layer's deterministic forward over rows
+     * [row0, row0 + n) puts each row's largest |x| as float bits (for
+     * det_keep, which then need not read x again); NULL from it: not
+     * wanted. */
+    uint32_t *(*det_xmax)(void *arg, const struct nn_layer *l, int row0, int n);
     void *det_arg;
     int det;                      /* a deterministic pass (exec_det.c): a chunk's
                                      rows, same bits wherever it runs */

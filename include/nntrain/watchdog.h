@@ -74,9 +74,12 @@ int nn_watchdog_allreduce_on(nn_watchdog *w, MPI_Comm comm, void *buf, int n, MP
  * took longer than a whole allreduce here): block q of buf is
  * [displs[q], displs[q] + counts[q]); on return this rank's block holds the
  * sum of every rank's, the others are scratch. tmp holds the largest
- * block. w must not be NULL (w->d is the communicator; off: plain waits). */
+ * block. w must not be NULL (w->d is the communicator; off: plain waits).
+ * add_last 0: the last step's block (the other ranks' sum of this rank's
+ * block) is left in tmp, not added to buf's, which is never sent. */
 int nn_watchdog_ring_sum_i64(nn_watchdog *w, int64_t *buf, int64_t *tmp, const int *counts,
-                             const int *displs, long long step, const char *what, nn_error *e);
+                             const int *displs, int add_last, long long step, const char *what,
+                             nn_error *e);
 /* Starts a point-to-point message of n floats over w->d: sent to rank peer
  * (send set) or received from it, into *req (an MPI_Request), waited on with
  * nn_watchdog_wait. Deterministic mode passes a group's float partial sums

@@ -8,6 +8,8 @@
  * row tile and w streams from memory once per call, whatever the rows. */
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "nntrain/gemm.h"
 
@@ -81,11 +83,32 @@ static void panel(int n, int nj, int K, const float *x, int ldx, const float *w,
     }
 }
 
-void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
-                   float *y, int ldy)
+/* amax[r] = the largest |x[r][k]| bits over the block's features: read
+ * just before the panels, the block's rows are then in cache for them. */
+static void block_amax(int n, int kn, const float *x, int ldx, uint32_t *amax, int first)
+{
+    const __m512i ab = _mm512_set1_epi32(0x7fffffff);
+    __mmask16 mt = (__mmask16)((1u << (kn % 16)) - 1);
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * ldx;
+        __m512i m = _mm512_setzero_si512();
+        int k = 0;
+        for (; k + 16 <= kn; k += 16)
+            m = _mm512_max_epu32(m, _mm512_and_si512(_mm512_loadu_si512(xr + k), ab));
+        if (k < kn)
+            m = _mm512_max_epu32(m, _mm512_and_si512(_mm512_maskz_loadu_epi32(mt, xr + k), ab));
+        uint32_t v = _mm512_reduce_max_epu32(m);
+        amax[r] = first || v > amax[r] ? v : amax[r];
+    }
+}
+
+void nn_sgemm_rows_amax(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
+                        float *y, int ldy, uint32_t *amax)
 {
     for (int k0 = 0; k0 < K || k0 == 0; k0 += KB) {
         int kn = K - k0 < KB ? K - k0 : KB;
+        if (amax)
+            block_amax(n, kn, x + k0, ldx, amax, k0 == 0);
         for (int j = 0; j < N; j += 32)
             panel(n, N - j < 32 ? N - j : 32, kn, x + k0, ldx, w + (size_t)k0 * ldw + j, ldw,
                   y + j, ldy, k0 > 0);
@@ -113,9 +136,19 @@ void nn_sgemm_rows_t_blocks(int nb, const int *n, const float *const *x, int ldx
     }
 }
 #else
-void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
-                   float *y, int ldy)
+void nn_sgemm_rows_amax(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
+                        float *y, int ldy, uint32_t *amax)
 {
+    for (int r = 0; amax && r < n; r++) {
+        uint32_t v = 0;
+        for (int k = 0; k < K; k++) {
+            uint32_t u;
+            memcpy(&u, &x[(size_t)r * ldx + k], sizeof u);
+            u &= 0x7fffffffu;
+            v = u > v ? u : v;
+        }
+        amax[r] = v;
+    }
     for (int r = 0; r < n; r++)
         for (int j = 0; j < N; j++) {
             float s = 0;
@@ -138,6 +171,12 @@ void nn_sgemm_rows_t_blocks(int nb, const int *n, const float *const *x, int ldx
             }
 }
 #endif
+
+void nn_sgemm_rows(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
+                   float *y, int ldy)
+{
+    nn_sgemm_rows_amax(n, N, K, x, ldx, w, ldw, y, ldy, NULL);
+}
 
 void nn_sgemm_rows_t(int n, int N, int K, const float *x, int ldx, const float *w, int ldw,
                      float *y, int ldy)

@@ -201,7 +201,8 @@ static void dense_forward(nn_layer *l, const float *p, const float *x /* (B, in)
     } else if (ctx && ctx->det) {   /* a row's bits alone: exec_det.c passes any rows */
         tr = 0;
         part = y;
-        nn_sgemm_rows(B, out, d->in, x, d->in, p, out, y, out);
+        uint32_t *xmax = ctx->det_xmax ? ctx->det_xmax(ctx->det_arg, l, ctx->row0, B) : NULL;
+        nn_sgemm_rows_amax(B, out, d->in, x, d->in, p, out, y, out, xmax);
     } else {
         product(d, p, x, part, B, 0, d->in, tr);
     }

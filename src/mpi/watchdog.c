@@ -233,7 +233,8 @@ int nn_watchdog_allreduce_on(nn_watchdog *w, MPI_Comm comm, void *buf, int n, MP
 }
 
 int nn_watchdog_ring_sum_i64(nn_watchdog *w, int64_t *buf, int64_t *tmp, const int *counts,
-                             const int *displs, long long step, const char *what, nn_error *e)
+                             const int *displs, int add_last, long long step, const char *what,
+                             nn_error *e)
 {
     nn_dist *d = w->d;
     int N = d->size, me = d->rank, to = (me + 1) % N, from = (me + N - 1) % N;
@@ -252,6 +253,8 @@ int nn_watchdog_ring_sum_i64(nn_watchdog *w, int64_t *buf, int64_t *tmp, const i
             return nn_err(e, NN_EMPI, "%s failed to start (code %d)", what, rc);
         if ((rc = nn_watchdog_wait(w, 2, r, step, what, e)))
             return rc;
+        if (s == N - 2 && !add_last)
+            break;
         int64_t *acc = buf + displs[in];
         for (int i = 0; i < counts[in]; i++)
             acc[i] += tmp[i];

@@ -16,6 +16,11 @@ int nn_det_max_exp(const float *v, size_t n)
         u &= 0x7fffffffu;
         mx = u > mx ? u : mx;
     }
+    return nn_det_bits_exp(mx);
+}
+
+int nn_det_bits_exp(uint32_t mx)
+{
     if (mx >= 0x7f800000u)
         return INT_MAX;
     if (mx == 0)
@@ -67,4 +72,11 @@ void nn_det_round(float *v, const int64_t *acc, size_t n, int shift)
     const double s = ldexp(1.0, -shift);
     for (size_t i = 0; i < n; i++)
         v[i] = (float)((double)acc[i] * s);
+}
+
+void nn_det_round_sum(float *v, const int64_t *acc, const int64_t *b, size_t n, int shift)
+{
+    const double s = ldexp(1.0, -shift);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)((double)(acc[i] + b[i]) * s);
 }

@@ -14,6 +14,9 @@
 /* The exponent e of the largest |v[i]| (frexp's: |v| < 2^e); INT_MIN when
  * all are zero, INT_MAX when one is NaN or Inf. */
 int nn_det_max_exp(const float *v, size_t n);
+/* The same for the largest |v| given as its float bits with the sign
+ * cleared (0 for none). */
+int nn_det_bits_exp(uint32_t mx);
 /* ceil(log2 n), at most 62 (0 for n <= 1): the headroom bits of n addends. */
 int nn_det_ceil_log2(long n);
 /* The fixed-point shift for K addends whose largest magnitude is below 2^e:
@@ -51,6 +54,14 @@ void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows,
  * addends (one rank): acc's rows are scratch, left undefined. */
 void nn_det_xtdz_round(float *g, int64_t *acc, const float *x, const float *dz, size_t rows,
                        size_t C, size_t in, size_t units, size_t i0, size_t i1, int shift);
+/* The same with init's sums added before the rounding (kernel row i's at
+ * init[(i - i0) * units]): a rank's own slice of the kernel, whose other
+ * ranks' sums the ring reduce-scatter brought, made and rounded in one
+ * pass instead of written as int64, added to and read again. rows may be
+ * 0 (init alone). */
+void nn_det_xtdz_round_add(float *g, int64_t *acc, const int64_t *init, const float *x,
+                           const float *dz, size_t rows, size_t C, size_t in, size_t units,
+                           size_t i0, size_t i1, int shift);
 /* Rows [i0, i1) of p, an (in, units) kernel's float partial sums, :=
  * (fresh) or += x^T dz over rows of x (rows, in) and dz (rows, units), one
  * FMA per row in row order: the arithmetic of a chunk in nn_det_add_xtdz,
@@ -60,5 +71,7 @@ void nn_det_xtdz_chain(float *p, const float *x, const float *dz, size_t rows, s
                        size_t units, size_t i0, size_t i1, int fresh);
 /* v[i] := acc[i] * 2^-shift rounded to float (through double). */
 void nn_det_round(float *v, const int64_t *acc, size_t n, int shift);
+/* The same of acc[i] + b[i]. */
+void nn_det_round_sum(float *v, const int64_t *acc, const int64_t *b, size_t n, int shift);
 
 #endif

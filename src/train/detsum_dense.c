@@ -108,9 +108,10 @@ static void tile_edge(int64_t *acc, const float *x, const float *dz, size_t rows
  * Over n chunks the q / G sum stays below 2^(22+7) and the lo sum below
  * 2^30: both fit int32, and become int64 once per tile. */
 static inline __attribute__((always_inline)) void
-tile_avx512(int64_t *acc, float *gout, double rs, const float *x, const float *dz, size_t rows,
-            size_t C, size_t in, size_t units, size_t i, size_t j, __mmask16 m, float fs, int g,
-            int fresh, const int NI, const int NH)
+tile_avx512(int64_t *acc, float *gout, const int64_t *init, size_t ioff, double rs,
+            const float *x, const float *dz, size_t rows, size_t C, size_t in, size_t units,
+            size_t i, size_t j, __mmask16 m, float fs, int g, int fresh, const int NI,
+            const int NH)
 {
     /* per row p and half h: 16 lanes of q / G bits, then 16 of lo */
     int32_t hl[8][2][32] __attribute__((aligned(64)));
@@ -181,6 +182,8 @@ tile_avx512(int64_t *acc, float *gout, double rs, const float *x, const float *d
                 __mmask8 mq = (__mmask8)(mh[h] >> (8 * k));
                 size_t at = (i + (size_t)p) * units + j + 16 * (size_t)h + 8 * (size_t)k;
                 if (gout) {   /* nn_det_round's arithmetic */
+                    if (init)
+                        v = _mm512_add_epi64(v, _mm512_maskz_loadu_epi64(mq, init + (at - ioff)));
                     __m512d r = _mm512_mul_pd(_mm512_cvtepi64_pd(v), _mm512_set1_pd(rs));
                     _mm256_mask_storeu_ps(gout + at, mq, _mm512_cvtpd_ps(r));
                     continue;
@@ -201,9 +204,9 @@ tile_avx512(int64_t *acc, float *gout, double rs, const float *x, const float *d
  * (strided) places one by one at the end. */
 enum { TV = 4, TI = 16 * TV, TJ = 4 };
 
-static void tail_avx512(int64_t *acc, float *gout, double rs, const float *x, const float *dz,
-                        size_t rows, size_t C, size_t in, size_t units, size_t i, size_t j,
-                        size_t nj, float fs, int g, int fresh)
+static void tail_avx512(int64_t *acc, float *gout, const int64_t *init, size_t ioff, double rs,
+                        const float *x, const float *dz, size_t rows, size_t C, size_t in,
+                        size_t units, size_t i, size_t j, size_t nj, float fs, int g, int fresh)
 {
     int32_t hl[TV][TJ][2][16] __attribute__((aligned(64)));
     const float mf = ldexpf(1.5f, 23 + g);
@@ -248,7 +251,7 @@ static void tail_avx512(int64_t *acc, float *gout, double rs, const float *x, co
                 int64_t w = (int64_t)qg * G + hl[v][c][1][e];
                 size_t at = (i + 16 * (size_t)v + (size_t)e) * units + j + c;
                 if (gout)
-                    gout[at] = (float)((double)w * rs);
+                    gout[at] = (float)((double)(init ? w + init[at - ioff] : w) * rs);
                 else
                     acc[at] = fresh ? w : acc[at] + w;
             }
@@ -257,23 +260,26 @@ static void tail_avx512(int64_t *acc, float *gout, double rs, const float *x, co
 /* Rows [i0, i1) in tiles of 8, 4, then single rows by 32 columns (then
  * the rest in one tile of 16 or 32 lanes, masked; or, when the rest is at
  * most TJ columns, in tail_avx512's tiles of TI rows as far as they go). */
-static void add_avx512(int64_t *acc, float *gout, double rs, const float *x, const float *dz,
-                       size_t rows, size_t C, size_t in, size_t units, size_t i0, size_t i1,
-                       float fs, int g, int fresh)
+static void add_avx512(int64_t *acc, float *gout, const int64_t *init, double rs, const float *x,
+                       const float *dz, size_t rows, size_t C, size_t in, size_t units, size_t i0,
+                       size_t i1, float fs, int g, int fresh)
 {
+    const size_t ioff = i0 * units;
     const size_t nt = units % 32 <= TJ ? units % 32 : 0, jt = units - nt;
     /* by blocks of TI kernel rows, whose x stays in cache for both parts */
     for (size_t ib = i0; ib < i1; ib += TI) {
         size_t ie = i1 - ib < TI ? i1 : ib + TI, je = nt && ie - ib == TI ? jt : units;
         if (je < units)
-            tail_avx512(acc, gout, rs, x, dz, rows, C, in, units, ib, jt, nt, fs, g, fresh);
+            tail_avx512(acc, gout, init, ioff, rs, x, dz, rows, C, in, units, ib, jt, nt, fs, g,
+                        fresh);
         for (size_t i = ib; i < ie;) {
             int ni = i + 8 <= ie ? 8 : i + 4 <= ie ? 4 : 1;
             for (size_t j = 0; j < je; j += 32) {
                 size_t nj = units - j < 32 ? units - j : 32;
                 __mmask16 m = (__mmask16)(nj % 16 ? (1u << (nj % 16)) - 1 : 0xffffu);
 #define NN_TILE(NI, NH) \
-    tile_avx512(acc, gout, rs, x, dz, rows, C, in, units, i, j, m, fs, g, fresh, NI, NH)
+    tile_avx512(acc, gout, init, ioff, rs, x, dz, rows, C, in, units, i, j, m, fs, g, fresh, NI, \
+                NH)
                 if (ni == 8 && nj > 16)
                     NN_TILE(8, 2);
                 else if (ni == 8)
@@ -296,20 +302,22 @@ static void add_avx512(int64_t *acc, float *gout, double rs, const float *x, con
 
 /* The fast path of nn_det_add_xtdz (and of its rounded twin when gout is
  * set); 0 when it does not apply. */
-static int add_fast(int64_t *acc, float *gout, const float *x, const float *dz, size_t rows,
-                    size_t C, size_t in, size_t units, size_t i0, size_t i1, int shift, int fresh)
+static int add_fast(int64_t *acc, float *gout, const int64_t *init, const float *x,
+                    const float *dz, size_t rows, size_t C, size_t in, size_t units, size_t i0,
+                    size_t i1, int shift, int fresh)
 {
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
     /* the int32 split needs at most 2^7 chunks (g >= 24) */
     long nk = C > 0 ? (long)((rows + C - 1) / C) : 0;
     int h = nn_det_ceil_log2(nk);
     if (shift >= -126 && shift <= 127 && nk > 0 && h <= 7) {
-        add_avx512(acc, gout, ldexp(1.0, -shift), x, dz, rows, C, in, units, i0, i1,
+        add_avx512(acc, gout, init, ldexp(1.0, -shift), x, dz, rows, C, in, units, i0, i1,
                    ldexpf(1.0f, shift), 31 - h, fresh);
         return 1;
     }
 #else
-    (void)acc, (void)gout, (void)x, (void)dz, (void)rows, (void)C, (void)in, (void)units;
+    (void)acc, (void)gout, (void)init, (void)x, (void)dz, (void)rows, (void)C, (void)in;
+    (void)units;
     (void)i0, (void)i1, (void)shift, (void)fresh;
 #endif
     return 0;
@@ -318,7 +326,7 @@ static int add_fast(int64_t *acc, float *gout, const float *x, const float *dz, 
 void nn_det_add_xtdz(int64_t *acc, const float *x, const float *dz, size_t rows, size_t C,
                      size_t in, size_t units, size_t i0, size_t i1, int shift, int fresh)
 {
-    if (add_fast(acc, NULL, x, dz, rows, C, in, units, i0, i1, shift, fresh))
+    if (add_fast(acc, NULL, NULL, x, dz, rows, C, in, units, i0, i1, shift, fresh))
         return;
     int narrow = shift >= -126 && shift <= 127;
     float fs = narrow ? ldexpf(1.0f, shift) : 0.0f;
@@ -357,8 +365,19 @@ void nn_det_xtdz_chain(float *p, const float *x, const float *dz, size_t rows, s
 void nn_det_xtdz_round(float *g, int64_t *acc, const float *x, const float *dz, size_t rows,
                        size_t C, size_t in, size_t units, size_t i0, size_t i1, int shift)
 {
-    if (add_fast(acc, g, x, dz, rows, C, in, units, i0, i1, shift, 1))
+    nn_det_xtdz_round_add(g, acc, NULL, x, dz, rows, C, in, units, i0, i1, shift);
+}
+
+void nn_det_xtdz_round_add(float *g, int64_t *acc, const int64_t *init, const float *x,
+                           const float *dz, size_t rows, size_t C, size_t in, size_t units,
+                           size_t i0, size_t i1, int shift)
+{
+    if (rows > 0 && add_fast(acc, g, init, x, dz, rows, C, in, units, i0, i1, shift, 1))
         return;
+    size_t n = (i1 - i0) * units;
     nn_det_add_xtdz(acc, x, dz, rows, C, in, units, i0, i1, shift, 1);
-    nn_det_round(g + i0 * units, acc + i0 * units, (i1 - i0) * units, shift);
+    if (init)
+        nn_det_round_sum(g + i0 * units, acc + i0 * units, init, n, shift);
+    else
+        nn_det_round(g + i0 * units, acc + i0 * units, n, shift);
 }

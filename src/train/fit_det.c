@@ -234,7 +234,9 @@ static int open_kept(fit_run *r)
     r->det_dz = calloc(nk, sizeof *r->det_dz);
     r->det_bexp = malloc(r->det_kmax * nk * sizeof *r->det_bexp);
     r->det_koff = malloc(nk * sizeof *r->det_koff);
-    if (!r->det_dz || !r->det_bexp || !r->det_koff)
+    r->det_xam = calloc(nk, sizeof *r->det_xam);
+    r->det_xamk = calloc(r->det_kmax * nk, 1);
+    if (!r->det_dz || !r->det_bexp || !r->det_koff || !r->det_xam || !r->det_xamk)
         return 0;
     r->det_ktot_w = 0;
     for (int i = 0; i < m->nlayers; i++) {
@@ -244,7 +246,9 @@ static int open_kept(fit_run *r)
         const nn_layer *l = &m->layers[i];
         r->det_koff[s] = r->det_ktot_w;
         r->det_ktot_w += dense_in(l) * dense_units(l);
-        if (!(r->det_dz[s] = malloc((r->chunk ? r->chunk : 1) * dense_units(l) * sizeof(float))))
+        size_t rows = r->chunk ? r->chunk : 1;
+        if (!(r->det_dz[s] = malloc(rows * dense_units(l) * sizeof(float))) ||
+            !(r->det_xam[s] = malloc(rows * sizeof(uint32_t))))
             return 0;
     }
     return 1;
@@ -258,13 +262,42 @@ int fit_det_keep(void *arg, const nn_layer *l, const float *x, const float *dz, 
     if (s < 0)
         return 0;
     size_t in = dense_in(l), units = dense_units(l), k = (size_t)row0 / r->det_c;
+    size_t ks = k * (size_t)r->det_nkeep + (size_t)s;
     memcpy(r->det_dz[s] + (size_t)row0 * units, dz, (size_t)n * units * sizeof *dz);
+    /* x's largest from the forward where it read these rows (one pass over
+     * x fewer: rick_dense's is 43 MB a step), else read here */
+    int ex;
+    if (r->det_xamk[ks] && (size_t)row0 + (size_t)n <= (k + 1) * r->det_c) {
+        uint32_t mx = 0;
+        for (int i = 0; i < n; i++)
+            mx = r->det_xam[s][row0 + i] > mx ? r->det_xam[s][row0 + i] : mx;
+        ex = nn_det_bits_exp(mx);
+    } else {
+        ex = nn_det_max_exp(x, (size_t)n * in);
+    }
+    r->det_xamk[ks] = 0;
     /* a bound for any group of det_dg rows whose factors are at most this
      * chunk's: the largest over the chunks bounds every group */
-    r->det_bexp[k * (size_t)r->det_nkeep + (size_t)s] =
-        nn_det_bound_exp(nn_det_max_exp(x, (size_t)n * in),
-                         nn_det_max_exp(dz, (size_t)n * units), (long)r->det_dg);
+    r->det_bexp[ks] =
+        nn_det_bound_exp(ex, nn_det_max_exp(dz, (size_t)n * units), (long)r->det_dg);
     return 1;
+}
+
+uint32_t *fit_det_xmax(void *arg, const nn_layer *l, int row0, int n)
+{
+    fit_run *r = arg;
+    int s = r->det_slot[l - r->m->layers];
+    if (s < 0 || n <= 0)
+        return NULL;
+    /* the local chunks whose rows the call covers, each on the thread
+     * that runs its backward */
+    size_t C = r->det_c, a = (size_t)row0, b = a + (size_t)n;
+    for (size_t k = (a + C - 1) / C; k * C < b; k++) {
+        size_t e = (k + 1) * C < r->det_rows ? (k + 1) * C : r->det_rows;
+        if (e <= b)
+            r->det_xamk[k * (size_t)r->det_nkeep + (size_t)s] = 1;
+    }
+    return r->det_xam[s] + row0;
 }
 
 void fit_det_zero(void *arg, int k, float *g)
@@ -345,7 +378,13 @@ void fit_det_close(fit_run *r)
     r->det_stab = NULL;
     for (int s = 0; r->det_dz && s < r->det_nkeep; s++)
         free(r->det_dz[s]);
+    for (int s = 0; r->det_xam && s < r->det_nkeep; s++)
+        free(r->det_xam[s]);
     free(r->det_dz);
+    free(r->det_xam);
+    free(r->det_xamk);
+    r->det_xam = NULL;
+    r->det_xamk = NULL;
     free(r->det_bexp);
     free(r->det_slot);
     free(r->det_zr);
@@ -441,31 +480,62 @@ static int layer_shift(const fit_run *r, int i, int ex, long K)
     return r->det_slot[i] >= 0 ? nn_det_shift_dense(ex, K) : nn_det_shift(ex, K);
 }
 
-/* Thread t's share of Dense layer i's sum (exponent ex): its slice of the
- * kernel's rows written by the fused kernel from this rank's whole groups
- * (zeros when ex is not finite: the sums travel in the allreduce but are
- * not read), of the bias added from the chunk buffers. */
+/* Kernel rows [*da, *db) of kept layer l lie wholly inside this rank's
+ * slice and are made after the ring (det_defer; else none). */
+static void own_rows(const fit_run *r, const nn_layer *l, size_t *da, size_t *db)
+{
+    size_t u = dense_units(l), off = l->param_off, nw = dense_in(l) * u;
+    size_t s0 = r->det_s0, s1 = s0 + r->det_ns1;
+    *da = *db = 0;
+    if (!r->det_defer || s1 <= off || s0 >= off + nw)
+        return;
+    size_t a = s0 > off ? s0 - off : 0, b = s1 < off + nw ? s1 - off : nw;
+    if (b / u > (a + u - 1) / u) {
+        *da = (a + u - 1) / u;
+        *db = b / u;
+    }
+}
+
+/* Kernel rows [i0, i1) of Dense layer l into the fixed-point sums: the
+ * fused kernel over this rank's whole groups, or zeros. */
+static void add_rows(fit_run *r, const det_cut *c, const nn_layer *l, int fin, int shift,
+                     size_t i0, size_t i1)
+{
+    size_t in = dense_in(l), units = dense_units(l);
+    const float *x = nn_model_layer_out(r->m, r->det_x, l->inp[0]);
+    const float *dz = r->det_dz[r->det_slot[l - r->m->layers]];
+    if (i1 <= i0)
+        return;
+    if (fin && one_rank(r))   /* nothing else to add: straight to the gradient */
+        nn_det_xtdz_round(r->m->grads + l->param_off, r->det_acc + l->param_off, x, dz,
+                          r->det_rows, r->det_dg, in, units, i0, i1, shift);
+    else if (fin && c->rows_here && c->full)
+        nn_det_add_xtdz(r->det_acc + l->param_off, x + c->lead * in, dz + c->lead * units,
+                        c->full, r->det_dg, in, units, i0, i1, shift, 1);
+    else
+        nn_det_add_xtdz(r->det_acc + l->param_off, NULL, NULL, 0, r->det_dg, in, units, i0, i1,
+                        shift, 1);
+}
+
+/* Thread t's share of Dense layer i's sum (exponent ex): its part of the
+ * kernel's rows (but the deferred ones) written by the fused kernel from
+ * this rank's whole groups (zeros when ex is not finite: the sums travel
+ * in the allreduce but are not read), of the bias added from the chunk
+ * buffers. */
 static void add_kept(fit_run *r, const det_cut *c, int i, int ex, long K, int t, int T)
 {
     const nn_layer *l = &r->m->layers[i];
-    size_t in = dense_in(l), units = dense_units(l), nw = in * units;
+    size_t in = dense_in(l), units = dense_units(l), nw = in * units, da, db;
     int fin = ex != INT_MIN && ex != INT_MAX, shift = fin ? layer_shift(r, i, ex, K) : 0;
-    long i0, ni, b0, nb;
-    nn_pool_split((long)in, T, t, &i0, &ni);
-    const float *x = nn_model_layer_out(r->m, r->det_x, l->inp[0]);
-    const float *dz = r->det_dz[r->det_slot[i]];
-    if (r->det_xch[r->det_slot[i]])   /* made from the gathered rows (round_slice) */
-        i0 = ni = 0;
-    if (fin && one_rank(r))   /* nothing else to add: straight to the gradient */
-        nn_det_xtdz_round(r->m->grads + l->param_off, r->det_acc + l->param_off, x, dz,
-                          r->det_rows, r->det_dg, in, units, (size_t)i0, (size_t)(i0 + ni),
-                          shift);
-    else if (fin && c->rows_here && c->full)
-        nn_det_add_xtdz(r->det_acc + l->param_off, x + c->lead * in, dz + c->lead * units,
-                        c->full, r->det_dg, in, units, (size_t)i0, (size_t)(i0 + ni), shift, 1);
-    else
-        nn_det_add_xtdz(r->det_acc + l->param_off, NULL, NULL, 0, r->det_dg, in, units,
-                        (size_t)i0, (size_t)(i0 + ni), shift, 1);
+    long p0, np, b0, nb;
+    own_rows(r, l, &da, &db);
+    /* made from the gathered rows (round_slice): none here */
+    size_t rest = r->det_xch[r->det_slot[i]] ? 0 : in - (db - da);
+    nn_pool_split((long)rest, T, t, &p0, &np);
+    /* the share of the rows but [da, db): below da, then from db on */
+    size_t q0 = (size_t)p0, q1 = (size_t)(p0 + np);
+    add_rows(r, c, l, fin, shift, q0, q1 < da ? q1 : da);
+    add_rows(r, c, l, fin, shift, (q0 > da ? q0 : da) + db - da, q1 + db - da);
     if (!fin)
         return;
     nn_pool_split((long)(l->param_len - nw), T, t, &b0, &nb);
@@ -505,10 +575,34 @@ static void cut_kept(fit_run *r, const det_cut *c, int lead, long K, int t, int 
     }
 }
 
+/* Thread t's share of parameters [a, b) of layer i (exponent ex), inside
+ * this rank's slice: their sums rounded (with the ring's last block where
+ * it was kept apart). */
+static void round_range(fit_run *r, int i, int ex, long K, size_t a, size_t b, int t, int T)
+{
+    if (a >= b)
+        return;
+    long p0, n;
+    nn_pool_split((long)(b - a), T, t, &p0, &n);
+    size_t off = a + (size_t)p0;
+    float *g = r->m->grads + off;
+    if (ex == INT_MAX)
+        for (long k = 0; k < n; k++)
+            g[k] = NAN;
+    else if (ex == INT_MIN)
+        memset(g, 0, (size_t)n * sizeof *g);
+    else if (r->det_defer)
+        nn_det_round_sum(g, r->det_acc + off, r->det_rs + (off - r->det_s0), (size_t)n,
+                         layer_shift(r, i, ex, K));
+    else
+        nn_det_round(g, r->det_acc + off, (size_t)n, layer_shift(r, i, ex, K));
+}
+
 /* Thread t's share of this rank's slice of the summed gradient (det_rs):
  * each layer's part of it rounded by that layer's rule, the same function
- * of an element's sum as on one rank. */
-static void round_slice(fit_run *r, long K, size_t rows, int t, int T)
+ * of an element's sum as on one rank; the deferred kernel rows made here,
+ * from the ring's block and this rank's groups. */
+static void round_slice(fit_run *r, const det_cut *c, long K, size_t rows, int t, int T)
 {
     nn_model *m = r->m;
     size_t s0 = r->det_s0, s1 = s0 + r->det_ns1;
@@ -518,28 +612,34 @@ static void round_slice(fit_run *r, long K, size_t rows, int t, int T)
                b = l->param_off + l->param_len < s1 ? l->param_off + l->param_len : s1;
         if (a >= b)
             continue;
-        int ex = r->det_exp[i], s = r->det_slot[i];
-        if (s >= 0 && r->det_xch[s] && ex != INT_MIN && ex != INT_MAX) {
+        int ex = r->det_exp[i], s = r->det_slot[i], fin = ex != INT_MIN && ex != INT_MAX;
+        if (s >= 0 && r->det_xch[s] && fin) {
             /* the kernel's part from the gathered rows, then the bias's */
             size_t nw = dense_in(l) * dense_units(l), ka = a - l->param_off,
                    kb = b - l->param_off < nw ? b - l->param_off : nw;
             if (ka < kb)
                 fit_det_round_gathered(r, i, ka, kb, rows, layer_shift(r, i, ex, K), t, T);
             a = a > l->param_off + nw ? a : l->param_off + nw;
-            if (a >= b)
-                continue;
+            round_range(r, i, ex, K, a, b, t, T);
+            continue;
         }
-        long p0, n;
-        nn_pool_split((long)(b - a), T, t, &p0, &n);
-        size_t off = a + (size_t)p0;
-        float *g = m->grads + off;
-        if (ex == INT_MAX)
-            for (long k = 0; k < n; k++)
-                g[k] = NAN;
-        else if (ex == INT_MIN)
-            memset(g, 0, (size_t)n * sizeof *g);
-        else
-            nn_det_round(g, r->det_acc + off, (size_t)n, layer_shift(r, i, ex, K));
+        size_t da = 0, db = 0;
+        if (s >= 0 && fin)
+            own_rows(r, l, &da, &db);
+        if (db > da) {
+            size_t in = dense_in(l), u = dense_units(l), off = l->param_off;
+            long p0, n;
+            nn_pool_split((long)(db - da), T, t, &p0, &n);
+            size_t i0 = da + (size_t)p0, have = c->rows_here ? c->full : 0;
+            nn_det_xtdz_round_add(m->grads + off, r->det_acc + off,
+                                  r->det_rs + (off + i0 * u - s0),
+                                  nn_model_layer_out(m, r->det_x, l->inp[0]), r->det_dz[s], have,
+                                  r->det_dg, in, u, i0, i0 + (size_t)n, layer_shift(r, i, ex, K));
+            round_range(r, i, ex, K, a, off + da * u, t, T);
+            round_range(r, i, ex, K, off + db * u, b, t, T);
+            continue;
+        }
+        round_range(r, i, ex, K, a, b, t, T);
     }
 }
 
@@ -557,7 +657,7 @@ static void fix_thread(void *arg, int t, int T)
         return;
     }
     if (!add && !one_rank(r)) {
-        round_slice(r, j->K, j->rows, t, T);
+        round_slice(r, j->cut, j->K, j->rows, t, T);
         nn_fp_leave(fp);
         return;
     }
@@ -649,6 +749,9 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
         c = plan_cut(r, rows);
         rc = cut_start(r, &c, K, q, e);
     }
+    /* (a cut group's lead adds to every kernel row; the gathered kernels'
+     * ring carries a compacted vector) */
+    r->det_defer = !one_rank(r) && !r->det_nxch && !c.lead && !c.trail;
     if (!rc && !one_rank(r))
         rc = fit_det_gather_rows(r, rows, e);
     if (!rc)
@@ -661,13 +764,14 @@ int fit_det_sync(fit_run *r, size_t rows, double *red, nn_error *e)
      * kernels stay out of the ring */
     if (!rc && !one_rank(r) && r->det_nxch) {
         fit_det_pack(r, 0);
-        rc = nn_watchdog_ring_sum_i64(&r->wd, r->det_cacc, r->det_crs, r->det_ccnt, r->det_cdsp,
+        rc = nn_watchdog_ring_sum_i64(&r->wd, r->det_cacc, r->det_crs, r->det_ccnt, r->det_cdsp, 1,
                                       r->step_id, "deterministic gradient reduce-scatter", e);
         if (!rc)
             fit_det_pack(r, 1);
     } else if (!rc && !one_rank(r)) {
         rc = nn_watchdog_ring_sum_i64(&r->wd, r->det_acc, r->det_rs, r->det_cnt, r->det_dsp,
-                                      r->step_id, "deterministic gradient reduce-scatter", e);
+                                      !r->det_defer, r->step_id,
+                                      "deterministic gradient reduce-scatter", e);
     }
     if (!rc)
         fix_run(r, &c, K, FIX_ROUND, rows);

@@ -79,6 +79,11 @@ typedef struct fit_run {
     int det_nkeep;
     float **det_dz;          /* (det_nkeep) (chunk rows, units) each */
     int *det_bexp;           /* (det_kmax, det_nkeep) */
+    /* per slot each row's largest |x| (float bits) from the forward, and
+     * per local chunk and slot whether the forward wrote its rows'
+     * (fit_det_xmax; fit_det_keep takes and clears it) */
+    uint32_t **det_xam;      /* (det_nkeep) (chunk rows) each */
+    unsigned char *det_xamk; /* (det_kmax, det_nkeep) */
     const float *det_x;
     size_t det_rows;
     size_t *det_zr;          /* (det_nz, 2) */
@@ -91,6 +96,10 @@ typedef struct fit_run {
     int *det_cnt, *det_dsp;  /* (ranks) */
     size_t det_s0, det_ns1;
     int64_t *det_rs;         /* (det_cnt[0]) */
+    /* This step keeps the ring's last block apart (in det_rs) and makes
+     * the kernel rows wholly inside this rank's slice after the ring, from
+     * that block and its own rows, rounded at once (fit_det_sync). */
+    int det_defer;
     /* A Dense kernel's gradient is summed in float over groups of det_dg
      * rows (NN_DET_DENSE_CHUNKS chunks) and turned into fixed point once a
      * group. With two or more ranks a group that a rank boundary cuts is
@@ -164,6 +173,7 @@ void fit_det_chunk_done(fit_run *r, int k, const float *g);
 int fit_det_keep(void *arg, const nn_layer *l, const float *x, const float *dz, int row0,
                  int n);
 void fit_det_zero(void *arg, int k, float *g);
+uint32_t *fit_det_xmax(void *arg, const nn_layer *l, int row0, int n);
 
 /* Queues this rank's slice of global batch s for the reader thread. */
 void fit_request_step(fit_run *r, long s, int epoch);

@@ -200,7 +200,7 @@ static micro_batch det_forward_backward(fit_run *r, const nn_prefetch_slot *batc
 {
     nn_ctx ctx = {.training = 1, .seed = r->fa->seed, .epoch = (uint64_t)epoch,
                   .sample_ids = batch->ids, .det_keep = fit_det_keep, .det_zero = fit_det_zero,
-                  .det_arg = r};
+                  .det_xmax = fit_det_xmax, .det_arg = r};
     stats_ctx(r, &ctx);
     det_loss_arg a = {r, batch, bg};
     nn_det_global g = {(long)r->det_c0, (long)((bg + r->det_c - 1) / r->det_c), (long)bg,
