@@ -119,6 +119,18 @@ tile_avx512(int64_t *acc, float *gout, const int64_t *init, size_t ioff, double 
     const __m512 vfs = _mm512_set1_ps(fs), vm = _mm512_set1_ps(mf);
     __mmask16 mh[2] = {NH == 1 ? m : 0xffff, m};
     uint32_t n = 0;
+    /* what the tile reads and writes at its end (the other ranks' sums,
+     * its int64 sums or floats) fetched while its rows are summed, not
+     * waited for then: 0.8-1 ms a step each on rick_dense's 17 MB kernel */
+    for (int p = 0; p < NI; p++) {
+        size_t at = (i + (size_t)p) * units + j;
+        for (int h = 0; init && h < 2 * NH; h++)
+            _mm_prefetch((const char *)(init + (at - ioff) + 8 * (size_t)h), _MM_HINT_T0);
+        for (int h = 0; !gout && h < 2 * NH; h++)
+            _mm_prefetch((const char *)(acc + at + 8 * (size_t)h), _MM_HINT_ET0);
+        for (int h = 0; gout && h < NH; h++)
+            _mm_prefetch((const char *)(gout + at + 16 * (size_t)h), _MM_HINT_ET0);
+    }
 #pragma GCC unroll 8
     for (int p = 0; p < NI; p++)
 #pragma GCC unroll 2
