@@ -5,7 +5,7 @@
 #
 #   scripts/accuracy_modes.sh [--spec FILE] [--modes "direct auto bf16"] [--seeds "1 2 3"]
 #                             [--epochs N] [--threads T] [--build DIR] [--logdir DIR]
-#                             [--limit POINTS]
+#                             [--limit POINTS] [--reuse]
 #
 # Modes (each adds train options):  direct  --conv-algo direct     auto  --conv-algo auto
 #   winograd  --conv-algo winograd    winograd4  --conv-algo winograd4
@@ -20,7 +20,9 @@
 # mode's, 1 when one is not, 2 on a usage error or a failed run. A mean difference within
 # the limit but with a standard error as large as the limit is reported as unsettled
 # (exit 0, the line says so): add seeds.
-# Logs and run folders go to --logdir (default: a new temporary directory).
+# Logs and run folders go to --logdir (default: a new temporary directory). --reuse takes
+# a (seed, mode) from its log in --logdir where that log has a test result, instead of
+# training again (to add seeds to a comparison, or join the logs of two sets).
 set -u -o pipefail
 
 spec=jobs/models/resnet20_fashion_decay.nn
@@ -31,6 +33,7 @@ threads=2
 build=build
 logdir=
 limit=0.3
+reuse=0
 usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p;}' "$0" >&2; }
 need() { [ $# -ge 2 ] || { echo "accuracy_modes.sh: $1 needs a value" >&2; usage; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
         --build) need "$@"; build=$2; shift 2 ;;
         --logdir) need "$@"; logdir=$2; shift 2 ;;
         --limit) need "$@"; limit=$2; shift 2 ;;
+        --reuse) reuse=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "accuracy_modes.sh: unknown option '$1'" >&2; usage; exit 2 ;;
     esac
@@ -89,6 +93,15 @@ declare -A acc
 for seed in $seeds; do
     for m in $modes; do
         log="$logdir/${m}_s$seed.log"
+        # "Test (10000 samples) - loss: 0.3456 - accuracy: 0.8765"
+        a=
+        [ "$reuse" = 0 ] || [ ! -r "$log" ] ||
+            a=$(sed -n 's/^Test (.*) - loss: [^ ]* .*- accuracy: \([0-9.eE+-]*\).*/\1/p' "$log" | tail -n 1)
+        if [ -n "$a" ]; then
+            echo "=== seed $seed, $m: test accuracy $a, from $log" >&2
+            acc[$m,$seed]=$a
+            continue
+        fi
         mode_args "$m"
         cmd=("$nntrain" train "$spec" --data "$data" --threads "$threads" --seed "$seed" --verbose 2
              --out "$logdir/run_${m}_s$seed" "${margs[@]}")
@@ -98,7 +111,6 @@ for seed in $seeds; do
         "${cmd[@]}" >"$log" 2>&1
         status=$?
         tail -n 3 "$log" >&2
-        # "Test (10000 samples) - loss: 0.3456 - accuracy: 0.8765"
         a=$(sed -n 's/^Test (.*) - loss: [^ ]* .*- accuracy: \([0-9.eE+-]*\).*/\1/p' "$log" | tail -n 1)
         if [ "$status" -ne 0 ] || [ -z "$a" ]; then
             echo "accuracy_modes.sh: seed $seed, mode $m failed (exit $status) or printed no 'Test (...) - accuracy:' line; see $log" >&2
