@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Does a convolution algorithm or a precision move test accuracy? Trains one spec on
-# Fashion-MNIST once per (seed, mode) and compares each mode's test accuracy with the
+# Fashion-MNIST (or --data) once per (seed, mode) and compares each mode's test accuracy with the
 # first mode's, seed by seed (paired: same seed, same data order, same initial weights).
 #
 #   scripts/accuracy_modes.sh [--spec FILE] [--modes "direct auto bf16"] [--seeds "1 2 3"]
 #                             [--epochs N] [--threads T] [--build DIR] [--logdir DIR]
-#                             [--limit POINTS] [--reuse]
+#                             [--limit POINTS] [--reuse] [--data DATA]
 #
 # Modes (each adds train options):  direct  --conv-algo direct     auto  --conv-algo auto
 #   winograd  --conv-algo winograd    winograd4  --conv-algo winograd4
 #   bf16  --precision bf16 (products in bfloat16)    det  --deterministic
 # Defaults: jobs/models/resnet20_fashion_decay.nn, "direct auto bf16", seeds "1 2 3", the
-# spec's epochs, 2 threads, build/, limit 0.3 points.
+# spec's epochs, 2 threads, build/, limit 0.3 points, Debian's Fashion-MNIST
+# (/usr/share/datasets/fashion-mnist; DATA: anything `nntrain train --data` takes that has a
+# test split, whose accuracy is compared).
 #
 # Prints a Markdown table on stdout: a row per seed (test accuracy of each mode, the
 # difference from the first mode in points), then the mean, the mean difference and its
@@ -34,6 +36,7 @@ build=build
 logdir=
 limit=0.3
 reuse=0
+data=
 usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p;}' "$0" >&2; }
 need() { [ $# -ge 2 ] || { echo "accuracy_modes.sh: $1 needs a value" >&2; usage; exit 2; }; }
 while [ $# -gt 0 ]; do
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
         --logdir) need "$@"; logdir=$2; shift 2 ;;
         --limit) need "$@"; limit=$2; shift 2 ;;
         --reuse) reuse=1; shift ;;
+        --data) need "$@"; data=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "accuracy_modes.sh: unknown option '$1'" >&2; usage; exit 2 ;;
     esac
@@ -66,14 +70,22 @@ done
 set +f
 { [ "$nseeds" -gt 0 ] && [ "$nmodes" -gt 1 ]; } || { echo "accuracy_modes.sh: need at least one seed and two modes" >&2; exit 2; }
 
+# paths given relative to here stay so after the cd to the repository (a spec not
+# found here is taken from there, as the default; --build is the repository's)
+case "$data" in ''|/*) ;; *) data="$PWD/$data" ;; esac
+case "$logdir" in ''|/*) ;; *) logdir="$PWD/$logdir" ;; esac
+case "$spec" in /*) ;; *) [ ! -r "$spec" ] || spec="$PWD/$spec" ;; esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 2
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 nntrain="$build/nntrain"
-data=/usr/share/datasets/fashion-mnist
 [ -x "$nntrain" ] || { echo "accuracy_modes.sh: no nntrain executable at $nntrain (build it, or pass --build DIR)" >&2; exit 2; }
 [ -r "$spec" ] || { echo "accuracy_modes.sh: cannot read the spec '$spec'" >&2; exit 2; }
-[ -r "$data/t10k-labels-idx1-ubyte.gz" ] || { echo "accuracy_modes.sh: no Fashion-MNIST in $data (Debian package dataset-fashion-mnist)" >&2; exit 2; }
+if [ -z "$data" ]; then
+    data=/usr/share/datasets/fashion-mnist
+    [ -r "$data/t10k-labels-idx1-ubyte.gz" ] || { echo "accuracy_modes.sh: no Fashion-MNIST in $data (Debian package dataset-fashion-mnist; or pass --data)" >&2; exit 2; }
+fi
+[ -e "$data" ] || { echo "accuracy_modes.sh: no data set at '$data'" >&2; exit 2; }
 if [ -z "$logdir" ]; then
     logdir=$(mktemp -d "${TMPDIR:-/tmp}/accuracy_modes.XXXXXX") || exit 2
 else
@@ -129,7 +141,7 @@ rule="|---:|"
 for m in $modes; do header+=" $m |"; rule+="---:|"; done
 for m in "${@:2}"; do header+=" $m − $first |"; rule+="---:|"; done
 echo
-echo "Fashion-MNIST test accuracy (10,000 samples), $spec, $threads thread(s)${epochs:+, $epochs epochs}"
+echo "Test accuracy on $data, $spec, $threads thread(s)${epochs:+, $epochs epochs}"
 echo
 echo "$header"
 echo "$rule"

@@ -27,6 +27,12 @@ add_test(NAME cli_deterministic_bn
 set_tests_properties(cli_deterministic_bn PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300
   SKIP_RETURN_CODE 77)
 
+# scripts/accuracy_modes.sh (paired test accuracy per mode and seed) on a tiny
+# generated IDX set: its table, --reuse and usage errors.
+add_test(NAME cli_accuracy_modes
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/accuracy_modes.sh $<TARGET_FILE:nntrain>)
+set_tests_properties(cli_accuracy_modes PROPERTIES ENVIRONMENT "${NN_CLI_ENV}" TIMEOUT 300)
+
 # mixed_bfloat16 (issue 21): a policy spec trains, its checkpoint keeps the
 # policy, the emulation gives the same bits, --precision overrides the spec.
 # Exit 77 (skipped) without /usr/bin/python3 + h5py, which write its data.
