@@ -84,6 +84,11 @@ int main(void)
         {"Conv2D(64, (3, 3), padding=\"same\", activation=\"relu\")", 15, 15, 32, 32,
          "CIFAR-10 CNN conv 3"},
         {"Conv2D(64, (3, 3), activation=\"relu\")", 15, 15, 64, 32, "CIFAR-10 CNN conv 4"},
+        {"Conv2D(16, (3, 3), padding=\"same\")", 32, 32, 16, 32, "ResNet-20 stack 1"},
+        {"Conv2D(32, (3, 3), padding=\"same\")", 16, 16, 32, 32, "ResNet-20 stack 2"},
+        {"Conv2D(64, (3, 3), padding=\"same\")", 8, 8, 64, 32, "ResNet-20 stack 3"},
+        {"Conv2D(32, (3, 3), strides=2, padding=\"same\")", 32, 32, 16, 32,
+         "ResNet-20 stack 2 first"},
         {"Dense(512, activation=\"relu\")", 0, 0, 784, 128, "MNIST MLP 512"},
         {"Dense(512, activation=\"relu\")", 0, 0, 2304, 32, "CIFAR-10 CNN dense"},
     };

@@ -8,6 +8,7 @@
  * comparison with the fp32 layer on rounded values is the check that the
  * gradients are exactly those of the rounded forward. CTest runs it on the
  * CPU's kernel and again with NNTRAIN_BF16=emulated. */
+#define _POSIX_C_SOURCE 200809L   /* setenv */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,23 +119,43 @@ static void test_against_fp32(void)
     printf("\n");
 }
 
-/* A Conv2D on fewer than 8 channels keeps fp32 products (conv2d.c): the
- * same bits as without the policy. */
-static void test_few_channels_fp32(void)
+/* A Conv2D layer's outputs under the policy and without it: the same bits
+ * or not (same is 1 or 0); its bf16 flag after planning is want_bf16. */
+static void policy_case(const char *call, nn_shape in, int want_bf16, int same)
 {
     tu_lay a, f;
-    tu_lay_open_bf16(&a, "Conv2D(8, (3, 3))", nn_shape3(9, 9, 3), 2, 1);
-    tu_lay_open_bf16(&f, "Conv2D(8, (3, 3))", nn_shape3(9, 9, 3), 2, 0);
-    CU_ASSERT_EQUAL(a.l.bf16, 0);
+    tu_lay_open_bf16(&a, call, in, 2, 1);
+    tu_lay_open_bf16(&f, call, in, 2, 0);
+    CU_ASSERT_EQUAL(a.l.bf16, want_bf16);
     tu_fill_uniform(a.x, a.nin, 7, -1, 1);
     tu_fill_uniform(a.p, a.np, 8, -0.5f, 0.5f);
     memcpy(f.x, a.x, a.nin * sizeof *a.x);
     memcpy(f.p, a.p, a.np * sizeof *a.p);
     tu_lay_forward(&a);
     tu_lay_forward(&f);
-    CU_ASSERT_EQUAL(memcmp(a.y, f.y, a.nout * sizeof *a.y), 0);
+    CU_ASSERT_EQUAL(memcmp(a.y, f.y, a.nout * sizeof *a.y) == 0, same);
     tu_lay_close(&a);
     tu_lay_close(&f);
+}
+
+/* A Conv2D on fewer than 8 channels keeps fp32 products (conv2d.c): the
+ * same bits as without the policy, NNTRAIN_BF16_CONV=all or not. */
+static void test_few_channels_fp32(void)
+{
+    policy_case("Conv2D(8, (3, 3))", nn_shape3(9, 9, 3), 0, 1);
+}
+
+/* By default a Conv2D of fewer than 2048 channels in x out keeps fp32
+ * (its columns cost more than bf16 saves): 16 x 16 the same bits as
+ * without the policy, 32 x 64 bf16 products (other bits); with
+ * NNTRAIN_BF16_CONV=all (the other tests' setting) 16 x 16 takes bf16. */
+static void test_small_conv_fp32(void)
+{
+    unsetenv("NNTRAIN_BF16_CONV");
+    policy_case("Conv2D(16, (3, 3), padding=\"same\")", nn_shape3(9, 9, 16), 0, 1);
+    policy_case("Conv2D(64, (3, 3), padding=\"same\")", nn_shape3(9, 9, 32), 1, 0);
+    setenv("NNTRAIN_BF16_CONV", "all", 1);
+    policy_case("Conv2D(16, (3, 3), padding=\"same\")", nn_shape3(9, 9, 16), 1, 0);
 }
 
 /* ---- PyTorch fixtures -------------------------------------------------- */
@@ -269,10 +290,14 @@ static void test_policy(void)
 
 int main(void)
 {
+    /* the kernels' tests take small layers: bf16 in every Conv2D */
+    setenv("NNTRAIN_BF16_CONV", "all", 1);
     static const tu_test tests[] = {
         {"bf16 Dense and Conv2D against fp32 on rounded values", test_against_fp32},
         {"bf16 Dense and Conv2D against PyTorch", test_torch_fixtures},
         {"Conv2D on 1-7 channels keeps fp32", test_few_channels_fp32},
+        {"Conv2D of fewer than 2048 channels in x out keeps fp32 by default",
+         test_small_conv_fp32},
         {"set_global_policy in a spec", test_policy},
         {NULL, NULL},
     };

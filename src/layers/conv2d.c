@@ -31,8 +31,21 @@ static int conv_create(nn_layer *l, nn_args *a, nn_error *e)
     return nn_conv_create(l, a, 0, "Conv2D(32, (3, 3))", e);
 }
 
-/* Input channels from which Conv2D takes the mixed_bfloat16 policy. */
-enum { BF16_MIN_C = 8 };
+/* Input channels from which Conv2D takes the mixed_bfloat16 policy, and
+ * input x output channels from which it does by default: below, its
+ * columns cost more than the bf16 products save (scripts/bf16_layers.c,
+ * one Zen 5 core, forward + backward against the direct kernels: 16 -> 16
+ * 0.52x, 16 -> 32 strided 0.96x, 32 -> 32 0.90-0.91x; 32 -> 64 1.21-1.29x,
+ * 64 -> 64 1.22-1.62x), and Winograd is then open to it. */
+enum { BF16_MIN_C = 8, BF16_MIN_CF = 2048 };
+
+/* NNTRAIN_BF16_CONV=all: every Conv2D from BF16_MIN_C channels in takes
+ * the policy, as in Keras (and the tests of the bf16 kernels). */
+static int bf16_pays(const nn_conv_geom *g, int F)
+{
+    const char *v = getenv("NNTRAIN_BF16_CONV");
+    return (v && !strcmp(v, "all")) || (long)g->C * F >= BF16_MIN_CF;
+}
 
 /* The multiplies F(4x4, 3x3) saves on a product whose output plane is
  * H x W: the direct count (9 per pixel) over Winograd's (36 per 4x4 tile,
@@ -121,9 +134,10 @@ static int conv_configure(nn_layer *l, nn_error *e)
     /* mixed_bfloat16 from BF16_MIN_C channels in: below, a product of K =
      * KH*KW*C < 72 leaves the bf16 tiles idle (a first layer on 1 or 3
      * channels ran 3-6x slower than the direct kernels), so it keeps fp32
-     * products, which are only more exact. Else the columns and bf16
-     * products replace the fp32 kernels. */
-    if (l->bf16 && g->C < BF16_MIN_C)
+     * products, which are only more exact; so does a layer of fewer
+     * channels in x out than BF16_MIN_CF (bf16_pays). Else the columns and
+     * bf16 products replace the fp32 kernels. */
+    if (l->bf16 && (g->C < BF16_MIN_C || !bf16_pays(g, c->F)))
         l->bf16 = 0;
     if (l->bf16)
         c->dconv = c->dfwd = c->wino = c->wino_on = l->rowwise = 0;

@@ -127,8 +127,9 @@ static void policy_line(const nn_model *m, FILE *f)
 {
     if (m->bf16)
         fprintf(f, "Policy mixed_bfloat16: Dense and Conv2D products on bf16 inputs and "
-                "weights with fp32 sums (%s kernel); weights, optimizer and loss in fp32\n",
-                nn_gemm_bf16_isa());
+                "weights with fp32 sums (%s kernel; a Conv2D of fewer than 2048 channels in "
+                "x out keeps fp32 unless NNTRAIN_BF16_CONV=all); weights, optimizer and loss "
+                "in fp32\n", nn_gemm_bf16_isa());
 }
 
 void nn_model_summary(const nn_model *m, FILE *f)
