@@ -384,7 +384,7 @@ void nn_det_xtdz_round_add(float *g, int64_t *acc, const int64_t *init, const fl
                            const float *dz, size_t rows, size_t C, size_t in, size_t units,
                            size_t i0, size_t i1, int shift)
 {
-    if (rows > 0 && add_fast(acc, g, init, x, dz, rows, C, in, units, i0, i1, shift, 1))
+    if (add_fast(acc, g, init, x, dz, rows, C, in, units, i0, i1, shift, 1))
         return;
     size_t n = (i1 - i0) * units;
     nn_det_add_xtdz(acc, x, dz, rows, C, in, units, i0, i1, shift, 1);
